@@ -1,0 +1,293 @@
+"""The library catalog: SQLite in the data dir.
+
+Why SQLite and not chroma metadata: the catalog needs transactions (a document
+turns "ready" in the same commit that records its chunks), cheap updates of
+per-document fields (enable/disable must not rewrite thousands of vectors),
+and the chunk text itself for display, citations and lexical search. Chroma
+keeps only vectors keyed by chunk id with the owning ``doc_id``.
+
+The schema is versioned in ``meta``; an unknown newer version is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kidneytalk.errors import IndexMismatchError
+from kidneytalk.records import Chunk, DroppedChunk
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    original_path TEXT NOT NULL,
+    stored_path TEXT NOT NULL,
+    sha256 TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    pages INTEGER NOT NULL DEFAULT 0,
+    scanned_pages INTEGER NOT NULL DEFAULT 0,
+    needs_ocr INTEGER NOT NULL DEFAULT 0,
+    chunks_kept INTEGER NOT NULL DEFAULT 0,
+    chunks_dropped INTEGER NOT NULL DEFAULT 0,
+    added_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    enabled INTEGER NOT NULL DEFAULT 1,
+    embed_model TEXT NOT NULL DEFAULT '',
+    chunk_settings TEXT NOT NULL DEFAULT '{}',
+    filter_agent INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    page_start INTEGER NOT NULL,
+    page_end INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    n_tokens INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS dropped (
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    page_start INTEGER NOT NULL,
+    page_end INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dropped_doc ON dropped(doc_id);
+"""
+
+STATUS_INDEXING = "indexing"
+STATUS_READY = "ready"
+STATUS_FAILED = "failed"
+STATUS_REMOVING = "removing"
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Document:
+    id: str
+    name: str
+    original_path: str
+    stored_path: str
+    sha256: str
+    size: int
+    title: str
+    pages: int
+    scanned_pages: int
+    needs_ocr: bool
+    chunks_kept: int
+    chunks_dropped: int
+    added_at: str
+    updated_at: str
+    status: str
+    reason: str
+    enabled: bool
+    embed_model: str
+    chunk_settings: dict
+    filter_agent: bool
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Document:
+        d = dict(row)
+        d["needs_ocr"] = bool(d["needs_ocr"])
+        d["enabled"] = bool(d["enabled"])
+        d["filter_agent"] = bool(d["filter_agent"])
+        d["chunk_settings"] = json.loads(d["chunk_settings"] or "{}")
+        return cls(**d)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "title": self.title,
+            "pages": self.pages,
+            "chunks_kept": self.chunks_kept,
+            "chunks_dropped": self.chunks_dropped,
+            "status": self.status,
+            "reason": self.reason,
+            "needs_ocr": self.needs_ocr,
+            "scanned_pages": self.scanned_pages,
+            "enabled": self.enabled,
+            "added_at": self.added_at,
+            "embed_model": self.embed_model,
+            "chunk_settings": self.chunk_settings,
+            "filter_agent": self.filter_agent,
+            "original_path": self.original_path,
+            "stored_path": self.stored_path,
+            "size": self.size,
+        }
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                self.db.execute(
+                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            elif int(row["value"]) > SCHEMA_VERSION:
+                raise IndexMismatchError(
+                    f"The library at {self.path.parent} was written by a newer KidneyTalk "
+                    f"(schema {row['value']}); please update KidneyTalk."
+                )
+
+    # ------------------------------------------------------------ plumbing
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection):
+            self.db = db
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.db.execute("BEGIN IMMEDIATE")
+            return self.db
+
+        def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def transaction(self) -> Catalog._Tx:
+        return Catalog._Tx(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row["value"] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    # ------------------------------------------------------------ documents
+    def documents(self) -> list[Document]:
+        rows = self.db.execute("SELECT * FROM documents ORDER BY added_at, name").fetchall()
+        return [Document.from_row(r) for r in rows]
+
+    def get(self, doc_id: str) -> Document | None:
+        row = self.db.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone()
+        return Document.from_row(row) if row else None
+
+    def by_sha(self, sha: str) -> Document | None:
+        row = self.db.execute("SELECT * FROM documents WHERE sha256=?", (sha,)).fetchone()
+        return Document.from_row(row) if row else None
+
+    def insert_indexing(
+        self, *, doc_id: str, name: str, original_path: str, stored_path: str, sha256: str,
+        size: int, embed_model: str, chunk_settings: dict, filter_agent: bool,
+    ) -> None:
+        t = now()
+        self.db.execute(
+            """INSERT INTO documents(id, name, original_path, stored_path, sha256, size, added_at,
+                   updated_at, status, embed_model, chunk_settings, filter_agent)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET status=excluded.status, reason='',
+                   updated_at=excluded.updated_at, embed_model=excluded.embed_model,
+                   chunk_settings=excluded.chunk_settings, filter_agent=excluded.filter_agent,
+                   original_path=excluded.original_path""",
+            (doc_id, name, original_path, stored_path, sha256, size, t, t, STATUS_INDEXING,
+             embed_model, json.dumps(chunk_settings, sort_keys=True), int(filter_agent)),
+        )
+
+    def set_status(self, doc_id: str, status: str, reason: str = "") -> None:
+        self.db.execute(
+            "UPDATE documents SET status=?, reason=?, updated_at=? WHERE id=?",
+            (status, reason, now(), doc_id),
+        )
+
+    def set_enabled(self, doc_id: str, enabled: bool) -> None:
+        self.db.execute("UPDATE documents SET enabled=?, updated_at=? WHERE id=?", (int(enabled), now(), doc_id))
+
+    def mark_ready(
+        self, doc_id: str, *, title: str, pages: int, scanned_pages: int, needs_ocr: bool,
+        kept: Sequence[Chunk], dropped: Sequence[DroppedChunk],
+    ) -> None:
+        """Record chunks and flip the document to ready in one transaction."""
+        with self.transaction():
+            self.clear_chunks(doc_id)
+            self.db.executemany(
+                """INSERT INTO chunks(id, doc_id, seq, text, page_start, page_end, section,
+                       char_start, char_end, n_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [(c.id, c.doc_id, c.seq, c.text, c.page_start, c.page_end, json.dumps(list(c.section)),
+                  c.char_start, c.char_end, c.n_tokens) for c in kept],
+            )
+            self.db.executemany(
+                """INSERT INTO dropped(doc_id, seq, text, page_start, page_end, section, reason)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                [(d.chunk.doc_id, d.chunk.seq, d.chunk.text, d.chunk.page_start, d.chunk.page_end,
+                  json.dumps(list(d.chunk.section)), d.reason) for d in dropped],
+            )
+            self.db.execute(
+                """UPDATE documents SET status=?, reason=?, title=?, pages=?, scanned_pages=?, needs_ocr=?,
+                       chunks_kept=?, chunks_dropped=?, updated_at=? WHERE id=?""",
+                (STATUS_READY, "needs OCR: some pages are scanned images without text" if needs_ocr else "",
+                 title, pages, scanned_pages, int(needs_ocr), len(kept), len(dropped), now(), doc_id),
+            )
+
+    def clear_chunks(self, doc_id: str) -> None:
+        self.db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+        self.db.execute("DELETE FROM dropped WHERE doc_id=?", (doc_id,))
+
+    def delete(self, doc_id: str) -> None:
+        with self.transaction():
+            self.clear_chunks(doc_id)
+            self.db.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+
+    # ------------------------------------------------------------ chunks
+    def chunks_by_ids(self, ids: Iterable[str]) -> dict[str, sqlite3.Row]:
+        ids = list(ids)
+        out: dict[str, sqlite3.Row] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = f"""SELECT c.*, d.name AS doc_name FROM chunks c JOIN documents d ON d.id = c.doc_id
+                    WHERE c.id IN ({','.join('?' * len(part))})"""
+            for row in self.db.execute(q, part):
+                out[row["id"]] = row
+        return out
+
+    def chunk_count(self, doc_id: str) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM chunks WHERE doc_id=?", (doc_id,)).fetchone()[0])
+
+    def dropped(self, doc_id: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM dropped WHERE doc_id=? ORDER BY seq", (doc_id,)).fetchall()
+
+    def searchable_doc_ids(self, embed_model: str) -> list[str]:
+        """Ready, enabled documents indexed with ``embed_model``."""
+        rows = self.db.execute(
+            "SELECT id FROM documents WHERE status=? AND enabled=1 AND embed_model=?",
+            (STATUS_READY, embed_model),
+        ).fetchall()
+        return [r["id"] for r in rows]

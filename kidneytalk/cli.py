@@ -1,0 +1,310 @@
+"""``kidneytalk`` command line: a thin layer over :class:`kidneytalk.engine.Engine`.
+
+User-facing errors (:class:`KidneyTalkError`) are printed as one line without a
+traceback; tracebacks go to the log file. Exit codes: 0 success, 1 something
+failed (e.g. one file of a batch), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from kidneytalk import __version__
+from kidneytalk.errors import KidneyTalkError
+
+log = logging.getLogger("kidneytalk.cli")
+
+DEMO_QUESTION = "When should metformin be stopped in chronic kidney disease?"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kidneytalk", description="Private, offline medical knowledge assistant.")
+    p.add_argument("--home", metavar="DIR", help="keep config, data and logs under DIR (default: $KIDNEYTALK_HOME or the platform folders)")
+    p.add_argument("--version", action="version", version=f"kidneytalk {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    a = sub.add_parser("add", help="add files or folders (recursively) to the library")
+    a.add_argument("paths", nargs="+", metavar="PATH")
+    a.add_argument("--filter-agent", action="store_true", default=None, help="also ask the LLM to drop passages without medical knowledge")
+    a.add_argument("--json", action="store_true", help="print one JSON result per file")
+
+    ls = sub.add_parser("list", help="list the documents in the library")
+    ls.add_argument("--json", action="store_true")
+
+    for name, help_text in (("remove", "remove a document, its vectors and its stored copy"),
+                            ("enable", "let a document reach retrieval again"),
+                            ("disable", "keep a document out of retrieval")):
+        c = sub.add_parser(name, help=help_text)
+        c.add_argument("doc", metavar="DOC", help="document id, id prefix or file name")
+
+    r = sub.add_parser("reindex", help="re-run the pipeline on stored copies (all when no DOC)")
+    r.add_argument("docs", nargs="*", metavar="DOC")
+    r.add_argument("--filter-agent", action="store_true", default=None)
+
+    d = sub.add_parser("dropped", help="show the passages of a document the filter dropped, and why")
+    d.add_argument("doc", metavar="DOC")
+    d.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("search", help="show the passages closest to a query")
+    s.add_argument("query")
+    s.add_argument("-k", type=int, default=8)
+    s.add_argument("--json", action="store_true")
+
+    q = sub.add_parser("ask", help="answer a question from the library, with citations")
+    q.add_argument("question")
+    q.add_argument("--model", metavar="NAME")
+    q.add_argument("-k", type=int, default=None, help="passages to retrieve")
+    q.add_argument("--json", action="store_true")
+
+    m = sub.add_parser("models", help="GGUF language models")
+    msub = m.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    ml = msub.add_parser("list", help="known models with their metadata")
+    ml.add_argument("--json", action="store_true")
+    ma = msub.add_parser("add", help="register a GGUF file")
+    ma.add_argument("file")
+    ma.add_argument("--name")
+    md = msub.add_parser("default", help="set the default model")
+    md.add_argument("name")
+    mr = msub.add_parser("remove", help="forget an added model (the file is kept)")
+    mr.add_argument("name")
+
+    sub.add_parser("demo", help="terminal demo: add the bundled sample document and answer a question")
+    sub.add_parser("gui", help="open the desktop app")
+    sub.add_parser("start", help="the desktop app when a display exists, otherwise the terminal demo")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command in ("gui",) or (args.command == "start" and _has_display()):
+        from kidneytalk.ui.app import main as gui_main
+
+        return gui_main(home=args.home)
+    if args.command == "start":
+        args.command = "demo"
+    from kidneytalk.engine import Engine
+
+    try:
+        with Engine(args.home) as engine:
+            handler = globals()[f"_cmd_{args.command}"]
+            return int(handler(engine, args) or 0)
+    except KidneyTalkError as exc:
+        print(f"kidneytalk: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kidneytalk: interrupted", file=sys.stderr)
+        return 130
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("darwin", "win32")
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def _wait_note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- commands
+def _cmd_add(engine, args) -> int:  # noqa: ANN001
+    from kidneytalk.progress import ProgressBar
+
+    bar = ProgressBar(live=None if not args.json else False)
+    results = engine.add(args.paths, filter_agent=args.filter_agent, progress=None if args.json else bar, on_wait=_wait_note)
+    bar.finish()
+    failed = [r for r in results if r.failed]
+    if args.json:
+        _print_json([r.to_json() for r in results])
+    else:
+        added = sum(1 for r in results if r.status == "added")
+        print(f"{added} added, {sum(1 for r in results if r.status == 'exists')} already in library, "
+              f"{len(failed)} failed, {sum(1 for r in results if r.status == 'skipped')} skipped", file=sys.stderr)
+    return 1 if failed or any(r.status == "cancelled" for r in results) else 0
+
+
+def _status_label(engine, doc) -> str:  # noqa: ANN001
+    label = doc.status
+    if doc.status == "ready" and doc.needs_ocr:
+        label = "ready, needs OCR"
+    if engine.library.is_stale(doc):
+        label = "stale: re-index"
+    if doc.status == "failed" and doc.reason:
+        label = f"failed: {doc.reason}"
+    return label
+
+
+def _cmd_list(engine, args) -> int:  # noqa: ANN001
+    docs = engine.library.documents()
+    if args.json:
+        _print_json([dict(d.to_json(), stale=engine.library.is_stale(d)) if d.status == "ready" else d.to_json() for d in docs])
+        return 0
+    if not docs:
+        print("The library is empty. Add documents with: kidneytalk add FILE_OR_FOLDER")
+        return 0
+    print(f"{'ID':12}  {'ON':2}  {'PAGES':>5}  {'KEPT':>5}  {'DROP':>5}  {'ADDED':16}  NAME  (STATUS)")
+    for d in docs:
+        print(f"{d.id:12}  {'y' if d.enabled else 'n':2}  {d.pages:5}  {d.chunks_kept:5}  {d.chunks_dropped:5}  "
+              f"{d.added_at[:16].replace('T', ' '):16}  {d.name}  ({_status_label(engine, d)})")
+    return 0
+
+
+def _cmd_remove(engine, args) -> int:  # noqa: ANN001
+    doc = engine.library.remove(args.doc)
+    print(f"removed {doc.name} ({doc.id})")
+    return 0
+
+
+def _cmd_enable(engine, args) -> int:  # noqa: ANN001
+    doc = engine.library.set_enabled(args.doc, True)
+    print(f"enabled {doc.name} ({doc.id})")
+    return 0
+
+
+def _cmd_disable(engine, args) -> int:  # noqa: ANN001
+    doc = engine.library.set_enabled(args.doc, False)
+    print(f"disabled {doc.name} ({doc.id}): it no longer reaches retrieval")
+    return 0
+
+
+def _cmd_reindex(engine, args) -> int:  # noqa: ANN001
+    from kidneytalk.progress import ProgressBar
+
+    use_agent = engine.settings.filter_agent if args.filter_agent is None else args.filter_agent
+    bar = ProgressBar()
+    results = engine.library.reindex(args.docs or None, filter_agent=engine.filter_agent() if use_agent else None, progress=bar)
+    bar.finish()
+    return 1 if any(r.failed for r in results) else 0
+
+
+def _cmd_dropped(engine, args) -> int:  # noqa: ANN001
+    rows = engine.library.dropped(args.doc)
+    if args.json:
+        _print_json([{"seq": r["seq"], "pages": [r["page_start"], r["page_end"]], "section": json.loads(r["section"]),
+                      "reason": r["reason"], "text": r["text"]} for r in rows])
+        return 0
+    if not rows:
+        print("Nothing was dropped from this document.")
+    for r in rows:
+        text = " ".join(r["text"].split())
+        print(f"p.{r['page_start']}  {r['reason']}: {text[:110]}{'…' if len(text) > 110 else ''}")
+    return 0
+
+
+def _cmd_search(engine, args) -> int:  # noqa: ANN001
+    hits = engine.search(args.query, args.k)
+    if args.json:
+        _print_json({"query": args.query, "chunks": [h.to_json() for h in hits]})
+        return 0
+    if not hits:
+        print("No passages found (is the library empty, or are all documents disabled?).")
+    for i, h in enumerate(hits, start=1):
+        text = " ".join(h.text.split())
+        print(f"{i}. {h.score:.3f}  {h.doc_name} {h.pages_label}  {' > '.join(h.section)}\n   {text[:300]}{'…' if len(text) > 300 else ''}")
+    return 0
+
+
+def _cmd_ask(engine, args) -> int:  # noqa: ANN001
+    answer = engine.ask(args.question, model=args.model, k=args.k)
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    _stream_answer(answer)
+    return 0
+
+
+def _stream_answer(answer) -> None:  # noqa: ANN001
+    try:
+        for piece in answer:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        answer.cancel.set()
+        print("\n[stopped]")
+    print()
+    citations = answer.citations
+    if answer.refused:
+        return
+    if citations:
+        print("\nSources:")
+        for c in citations:
+            print(f"  [{c.n}] {c.label.strip('[]')}")
+    elif answer.evidence:
+        print("\nThe model gave no citation markers; passages it was given:")
+        for i, h in enumerate(answer.evidence, start=1):
+            print(f"  [{i}] {h.doc_name} {h.pages_label}")
+
+
+def _cmd_models(engine, args) -> int:  # noqa: ANN001
+    from kidneytalk.models import fit
+
+    reg = engine.models
+    if args.models_command == "add":
+        entry, info = reg.add(args.file, args.name)
+        print(f"added {entry.name}: {info.architecture}, {info.parameters_label} parameters, {info.quantization}, "
+              f"context {info.context_length}, {info.file_size / 2**20:.0f} MB")
+        warning = fit(info, engine.settings.llm.n_ctx).warning(entry.name)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+        if not info.has_chat_template:
+            print("warning: this GGUF has no chat template; answers may be poor (is it a base model?)", file=sys.stderr)
+        return 0
+    if args.models_command == "default":
+        entry = reg.set_default(args.name)
+        print(f"default model: {entry.name}")
+        return 0
+    if args.models_command == "remove":
+        reg.remove(args.name)
+        print(f"removed {args.name}")
+        return 0
+    default = reg.default_name()
+    rows = []
+    for entry in reg.entries():
+        try:
+            info = entry.info()
+        except KidneyTalkError as exc:
+            rows.append({"name": entry.name, "path": str(entry.path), "error": str(exc), "default": entry.name == default})
+            continue
+        f = fit(info, engine.settings.llm.n_ctx)
+        rows.append({
+            "name": entry.name, "path": str(entry.path), "bundled": entry.bundled, "default": entry.name == default,
+            "architecture": info.architecture, "parameters": info.parameters, "quantization": info.quantization,
+            "context_length": info.context_length, "file_size": info.file_size, "chat_template": info.has_chat_template,
+            "memory_needed": f.needed, "fits_in_memory": f.ok,
+        })
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        mark = "*" if r["default"] else " "
+        if "error" in r:
+            print(f"{mark} {r['name']}: {r['error']}")
+            continue
+        warn = "" if r["fits_in_memory"] else "  [may not fit in memory]"
+        print(f"{mark} {r['name']:28} {r['architecture']:10} {r['parameters'] / 1e6:8.0f}M  {r['quantization']:7} "
+              f"ctx {r['context_length']:6}  {r['file_size'] / 2**20:7.0f} MB{warn}\n    {r['path']}")
+    return 0
+
+
+def _cmd_demo(engine, args) -> int:  # noqa: ANN001
+    from kidneytalk.engine import sample_document
+
+    print("KidneyTalk terminal demo (no display found; run 'kidneytalk gui' on a desktop).")
+    print(f"Library: {engine.paths.data}\n")
+    results = engine.add([sample_document()])
+    for r in results:
+        print(r.message)
+    print(f"\nQuestion: {DEMO_QUESTION}\nAnswer: ", end="", flush=True)
+    _stream_answer(engine.ask(DEMO_QUESTION))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

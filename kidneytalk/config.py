@@ -1,0 +1,147 @@
+"""Where KidneyTalk keeps things, and the one settings model.
+
+Locations come from platformdirs; ``KIDNEYTALK_HOME`` (or ``--home DIR``) moves
+config, data and logs under one folder, which is also how tests isolate
+themselves. Settings are a frozen dataclass persisted as JSON in the config dir.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from kidneytalk.errors import KidneyTalkError
+
+APP_NAME = "KidneyTalk"
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The three folders KidneyTalk writes to."""
+
+    config: Path
+    data: Path
+    logs: Path
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike[str] | None = None) -> Paths:
+        """``home`` (or ``$KIDNEYTALK_HOME``) wins over the platform folders."""
+        home = home or os.environ.get("KIDNEYTALK_HOME") or None
+        if home:
+            root = Path(home).expanduser().resolve()
+            return cls(config=root / "config", data=root / "data", logs=root / "logs")
+        return cls(
+            config=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            logs=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        )
+
+    def ensure(self) -> Paths:
+        for p in (self.config, self.data, self.logs):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+    @property
+    def documents(self) -> Path:
+        """Copies of ingested documents (citations survive the original moving)."""
+        return self.data / "documents"
+
+    @property
+    def chroma(self) -> Path:
+        return self.data / "chroma"
+
+    @property
+    def catalog(self) -> Path:
+        return self.data / "catalog.sqlite3"
+
+    @property
+    def lock(self) -> Path:
+        return self.data / "library.lock"
+
+    @property
+    def models_file(self) -> Path:
+        return self.config / "models.json"
+
+    @property
+    def prompts(self) -> Path:
+        """User overrides of the prompt templates."""
+        return self.config / "prompts"
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """How documents are cut; recorded with every document so changes are detected."""
+
+    size_tokens: int = 200
+    overlap_tokens: int = 40
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    model: str = ""  # name in the model registry; "" means the registry default
+    n_ctx: int = 4096
+    n_threads: int = 0  # 0: all physical cores
+    temperature: float = 0.1
+    max_answer_tokens: int = 512
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user can change, with safe defaults for the embedded models."""
+
+    chunk: ChunkSettings = field(default_factory=ChunkSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    embedding_model: str = ""  # a sentence-transformers folder; "" = bundled MiniLM
+    embedding_precision: str = "auto"  # auto | fp32 | bf16
+    embed_batch_size: int = 64
+    filter_agent: bool = False
+    top_k: int = 6
+    language: str = "en"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Settings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        if isinstance(values.get("chunk"), dict):
+            values["chunk"] = ChunkSettings(**_known(ChunkSettings, values["chunk"]))
+        if isinstance(values.get("llm"), dict):
+            values["llm"] = LLMSettings(**_known(LLMSettings, values["llm"]))
+        return cls(**values)
+
+    @classmethod
+    def load(cls, paths: Paths) -> Settings:
+        file = paths.config / SETTINGS_FILE
+        if not file.exists():
+            return cls()
+        try:
+            return cls.from_dict(json.loads(file.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:
+            raise KidneyTalkError(f"Settings file {file} is not valid: {exc}") from exc
+
+    def save(self, paths: Paths) -> None:
+        paths.config.mkdir(parents=True, exist_ok=True)
+        file = paths.config / SETTINGS_FILE
+        tmp = file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        os.replace(tmp, file)
+
+
+def _known(cls: type, raw: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in raw.items() if k in names}

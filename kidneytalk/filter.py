@@ -1,0 +1,85 @@
+"""Stage 4 — drop passages that carry no medical knowledge, with a reason.
+
+Rules catch boilerplate cheaply: tables of contents, reference lists,
+copyright/licence lines and near-empty passages. An optional LLM agent
+(``prompts/templates/filter_en.txt``) asks the model whether a passage contains
+medical knowledge. Every dropped chunk is kept with its reason so the user can
+see what was left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from kidneytalk.clean import is_cjk
+from kidneytalk.records import Chunk, DroppedChunk
+
+_TOC_HEADING = re.compile(r"^\s*(table of )?contents\s*$|^\s*目\s*录\s*$|^\s*inhalt", re.I)
+_REF_HEADING = re.compile(
+    r"^\s*(\d+\.?\s*)?(references|bibliography|literature cited|works cited|参考文献)\s*$", re.I
+)
+_TOC_LINE = re.compile(r"(\.{3,}|…{2,}|\s{2,}|\t)\s*\d{1,4}\s*$|^.{3,80}\s\d{1,4}$")
+_REF_ENTRY = re.compile(
+    r"(^\s*\[?\d{1,3}[\].)]\s+\S)|(\bet al\b)|(\bdoi:\s*10\.)|(\b(19|20)\d{2}\s*;\s*\d+)|(\bPMID\b)",
+    re.I,
+)
+_COPYRIGHT = re.compile(
+    r"©|\(c\)\s*\d{4}|\bcopyright\b|all rights reserved|\bISBN\b|licensed under|版权所有", re.I
+)
+
+MIN_CONTENT_CHARS = 40
+MIN_CJK_CHARS = 12
+
+
+def content_size(text: str) -> int:
+    """Letters and digits, with each CJK character counted as three (one word ~ 1.5 chars)."""
+    return sum(3 if is_cjk(ch) else 1 for ch in text if ch.isalnum())
+
+
+def rule_reason(chunk: Chunk) -> str | None:
+    """Why a chunk is boilerplate, or ``None`` to keep it."""
+    text = chunk.text.strip()
+    cjk = sum(1 for ch in text if is_cjk(ch))
+    if content_size(text) < MIN_CONTENT_CHARS and cjk < MIN_CJK_CHARS:
+        return "near-empty"
+    if any(_TOC_HEADING.match(s) for s in chunk.section[-1:]):
+        return "table of contents"
+    if any(_REF_HEADING.match(s) for s in chunk.section[-1:]):
+        return "reference list"
+    lines = [line for line in re.split(r"\n|(?<=\d)\s{2,}", text) if line.strip()]
+    if len(lines) >= 4:
+        toc_lines = sum(1 for line in lines if _TOC_LINE.search(line.strip()))
+        if toc_lines / len(lines) >= 0.6 and _mean_words(lines) <= 12:
+            return "table of contents"
+    ref_hits = len(_REF_ENTRY.findall(text))
+    sentences = max(1, len(re.findall(r"[.!?。](\s|$)", text)))
+    if ref_hits >= 4 and ref_hits / sentences >= 0.5:
+        return "reference list"
+    if _COPYRIGHT.search(text) and content_size(text) < 400:
+        return "copyright/licence notice"
+    return None
+
+
+def _mean_words(lines: list[str]) -> float:
+    return sum(len(line.split()) for line in lines) / max(1, len(lines))
+
+
+Judge = Callable[[str], bool]
+
+
+def filter_chunks(
+    chunks: Iterable[Chunk], *, agent: Judge | None = None
+) -> tuple[list[Chunk], list[DroppedChunk]]:
+    """Split chunks into kept and dropped (with reasons); ``agent`` runs after the rules."""
+    kept: list[Chunk] = []
+    dropped: list[DroppedChunk] = []
+    for chunk in chunks:
+        reason = rule_reason(chunk)
+        if reason is None and agent is not None and not agent(chunk.text):
+            reason = "filter agent: no medical knowledge"
+        if reason is None:
+            kept.append(chunk)
+        else:
+            dropped.append(DroppedChunk(chunk, reason))
+    return kept, dropped

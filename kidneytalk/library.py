@@ -1,0 +1,536 @@
+"""The document library: add, list, remove, enable/disable, re-index.
+
+Ingestion runs the stages in order — parse, clean, chunk, filter, embed,
+store — with parsing of the next file overlapped with embedding of the current
+one (a producer thread feeds a small queue). Consistency rules:
+
+* a document turns ``ready`` only in the same SQLite commit that records its
+  chunks, after all its vectors are in chroma;
+* every write holds the exclusive library lock and sets ``writer_active`` in
+  the catalog; a writer that finds it set knows the previous one died (e.g.
+  SIGKILL) and first rolls back: half-indexed documents lose their partial
+  vectors and are marked failed ("interrupted"), half-removed ones are
+  finished, and vectors without a ready or indexing document are deleted;
+* adding the same file again finishes an interrupted or failed document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kidneytalk import catalog as cat
+from kidneytalk.catalog import Catalog, Document
+from kidneytalk.chunk import Chunker, embed_text
+from kidneytalk.clean import clean_document
+from kidneytalk.config import Paths, Settings
+from kidneytalk.embed import Embedder, embedding_model_id
+from kidneytalk.errors import Cancelled, DocumentError, DocumentNotFoundError, KidneyTalkError
+from kidneytalk.filter import Judge, filter_chunks
+from kidneytalk.lock import LibraryLock
+from kidneytalk.parse import is_supported, parse_file
+from kidneytalk.records import Chunk, DroppedChunk, ParsedDocument, ProgressEvent
+from kidneytalk.store import VectorStore
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[ProgressEvent], None]
+_EMBED_GROUP = 256  # chunks embedded and stored between progress events / cancel checks
+
+
+@dataclass
+class AddResult:
+    """Outcome of one input file: added, exists, failed, skipped or cancelled."""
+
+    path: str
+    status: str
+    message: str
+    doc_id: str = ""
+    chunks_kept: int = 0
+    chunks_dropped: int = 0
+    pages: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    sha: str = ""
+    size: int = 0
+    parsed: ParsedDocument | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    dropped: list[DroppedChunk] = field(default_factory=list)
+    error: str = ""
+    skip: str = ""  # "exists" when already ready in the library
+    existing: Document | None = None
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[AddResult]]:
+    """Files to ingest (folders recursively, sorted) and results for bad inputs."""
+    files: list[Path] = []
+    problems: list[AddResult] = []
+    seen: set[Path] = set()
+    for raw in inputs:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            problems.append(AddResult(str(path), "failed", f"{path}: no such file or folder"))
+            continue
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    child = Path(root) / name
+                    if name.startswith("."):
+                        continue
+                    if not is_supported(child):
+                        problems.append(AddResult(str(child), "skipped", f"{child.name}: skipped (unsupported file type)"))
+                    elif child.resolve() not in seen:
+                        seen.add(child.resolve())
+                        files.append(child)
+        elif path.resolve() not in seen:
+            seen.add(path.resolve())
+            files.append(path)
+    return files, problems
+
+
+class Library:
+    """One library on disk; opens catalog and vectors lazily, closes them explicitly."""
+
+    def __init__(self, paths: Paths, settings: Settings, *, embedder: Embedder | None = None):
+        self.paths = paths.ensure()
+        self.settings = settings
+        self._embedder = embedder
+        self.lock = LibraryLock(paths.lock)
+        self.catalog = Catalog(paths.catalog)
+        self._store: VectorStore | None = None
+        self._generation = self.catalog.get_meta("generation", "0")
+
+    # ------------------------------------------------------------ resources
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder(
+                self.settings.embedding_model or None,
+                precision=self.settings.embedding_precision,
+                batch_size=self.settings.embed_batch_size,
+            )
+        return self._embedder
+
+    @property
+    def embed_model_id(self) -> str:
+        """Id of the configured embedding model, without loading it."""
+        if self._embedder is not None:
+            return self._embedder.model_id
+        return embedding_model_id(self.settings.embedding_model or None)
+
+    @property
+    def store(self) -> VectorStore:
+        if self._store is None:
+            self._store = VectorStore(self.paths.chroma, self.embed_model_id)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ locking
+    def reading(self, on_wait: Callable[[str], None] | None = None):  # noqa: ANN201
+        """Shared lock for searches; picks up writes made by other processes."""
+        return _ReadScope(self, on_wait)
+
+    def writing(self, what: str, on_wait: Callable[[str], None] | None = None):  # noqa: ANN201
+        """Exclusive lock; recovers from a writer that died, bumps the generation on exit."""
+        return _WriteScope(self, what, on_wait)
+
+    def _refresh_if_changed(self) -> None:
+        gen = self.catalog.get_meta("generation", "0")
+        if gen != self._generation:
+            self._generation = gen
+            if self._store is not None:
+                self._store.reopen()
+
+    def _recover(self) -> None:
+        """Undo what a writer that died left behind. Runs under the exclusive lock."""
+        if not self.catalog.get_meta("writer_active"):
+            return
+        log.warning("previous writer did not finish (%s); recovering", self.catalog.get_meta("writer_active"))
+        valid: set[str] = set()
+        for doc in self.catalog.documents():
+            if doc.status == cat.STATUS_INDEXING:
+                self.store.delete_doc(doc.id)
+                with self.catalog.transaction():
+                    self.catalog.clear_chunks(doc.id)
+                    self.catalog.set_status(doc.id, cat.STATUS_FAILED, "interrupted; add the file again to finish")
+            elif doc.status == cat.STATUS_REMOVING:
+                self._finish_remove(doc)
+            elif doc.status == cat.STATUS_READY:
+                valid.add(doc.id)
+        orphans = [i for i in self.store.ids() if i.split(":", 1)[0] not in valid]
+        if orphans:
+            log.warning("deleting %d orphan vectors", len(orphans))
+            self.store.delete_ids(orphans)
+        self.catalog.set_meta("writer_active", "")
+
+    # ------------------------------------------------------------ queries
+    def documents(self) -> list[Document]:
+        return self.catalog.documents()
+
+    def resolve(self, ref: str) -> Document:
+        """A document by id, unique id prefix, or file name."""
+        docs = self.catalog.documents()
+        for doc in docs:
+            if doc.id == ref:
+                return doc
+        matches = [d for d in docs if len(ref) >= 4 and d.id.startswith(ref)]
+        if not matches:
+            matches = [d for d in docs if d.name == ref] or [d for d in docs if d.name.lower() == ref.lower()]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise DocumentNotFoundError(f"No document '{ref}' in the library (see 'kidneytalk list').")
+        names = ", ".join(f"{d.id} {d.name}" for d in matches[:5])
+        raise DocumentNotFoundError(f"'{ref}' matches several documents ({names}); use the id.")
+
+    def is_stale(self, doc: Document) -> bool:
+        """Indexed with another embedding model than the current one."""
+        return doc.status == cat.STATUS_READY and doc.embed_model != self.embed_model_id
+
+    def searchable_doc_ids(self) -> list[str]:
+        return self.catalog.searchable_doc_ids(self.embed_model_id)
+
+    def dropped(self, ref: str) -> list[sqlite3.Row]:
+        return self.catalog.dropped(self.resolve(ref).id)
+
+    # ------------------------------------------------------------ changes
+    def set_enabled(self, ref: str, enabled: bool) -> Document:
+        with self.writing("enable" if enabled else "disable"):
+            doc = self.resolve(ref)
+            self.catalog.set_enabled(doc.id, enabled)
+            return self.resolve(doc.id)
+
+    def remove(self, ref: str) -> Document:
+        with self.writing("remove"):
+            doc = self.resolve(ref)
+            self.catalog.set_status(doc.id, cat.STATUS_REMOVING)
+            self._finish_remove(doc)
+            return doc
+
+    def _finish_remove(self, doc: Document) -> None:
+        self.store.delete_doc(doc.id)
+        self.catalog.delete(doc.id)
+        if doc.stored_path:
+            Path(doc.stored_path).unlink(missing_ok=True)
+        log.info("removed %s (%s)", doc.id, doc.name)
+
+    def add(
+        self,
+        inputs: Sequence[str | os.PathLike[str]],
+        *,
+        filter_agent: Judge | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> list[AddResult]:
+        """Ingest files and folders; bad files fail alone and the batch goes on."""
+        files, results = expand_inputs(inputs)
+        for r in results:
+            _emit(progress, ProgressEvent("error" if r.failed else "skip", r.path, message=r.message))
+        results.extend(self._ingest(files, filter_agent=filter_agent, progress=progress, cancel=cancel, on_wait=on_wait))
+        return results
+
+    def reindex(
+        self,
+        refs: Sequence[str] | None = None,
+        *,
+        filter_agent: Judge | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[AddResult]:
+        """Re-run the pipeline from the stored copies (all documents when ``refs`` is None)."""
+        docs = [self.resolve(r) for r in refs] if refs else self.catalog.documents()
+        files = [Path(d.stored_path) for d in docs if d.stored_path and Path(d.stored_path).exists()]
+        missing = [AddResult(d.name, "failed", f"{d.name}: stored copy is missing; remove and add it again")
+                   for d in docs if not (d.stored_path and Path(d.stored_path).exists())]
+        return missing + self._ingest(files, filter_agent=filter_agent, progress=progress, cancel=cancel, force=True)
+
+    # ------------------------------------------------------------ pipeline
+    def prepare(self, path: Path, chunker: Chunker, known: Callable[[str], Document | None], force: bool) -> _Prepared:
+        """Hash, parse, clean, chunk and rule-filter one file (no library writes)."""
+        prep = _Prepared(path)
+        try:
+            prep.size = path.stat().st_size
+            prep.sha = file_sha256(path)
+            existing = known(prep.sha)
+            prep.existing = existing
+            if existing and existing.status == cat.STATUS_READY and not force:
+                prep.skip = "exists"
+                return prep
+            parsed = clean_document(parse_file(path))
+            prep.parsed = parsed
+            doc_id = existing.id if existing else prep.sha[:12]
+            prep.chunks = chunker.chunk(doc_id, parsed)
+            prep.chunks, prep.dropped = filter_chunks(prep.chunks)
+            if not prep.chunks and not parsed.needs_ocr:
+                prep.error = f"{path.name}: no usable text found"
+        except KidneyTalkError as exc:
+            prep.error = str(exc)
+        except OSError as exc:
+            prep.error = f"{path.name}: cannot read file ({exc.strerror or exc})"
+        except Exception as exc:  # a parser crash on one file must not stop the batch
+            log.exception("unexpected error preparing %s", path)
+            prep.error = f"{path.name}: could not be read ({type(exc).__name__}: {exc})"
+        return prep
+
+    def _prepared_stream(self, files: list[Path], force: bool, stop: threading.Event) -> Iterator[_Prepared]:
+        """Prepare files in a background thread, at most two ahead of the consumer."""
+        chunker = Chunker(self.embedder.token_counter(), self.settings.chunk, self.embedder.max_tokens)
+        q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=2)
+
+        def work() -> None:
+            db = sqlite3.connect(str(self.paths.catalog), timeout=60)
+            db.row_factory = sqlite3.Row
+
+            def known(sha: str) -> Document | None:
+                row = db.execute("SELECT * FROM documents WHERE sha256=?", (sha,)).fetchone()
+                return Document.from_row(row) if row else None
+
+            try:
+                for path in files:
+                    if stop.is_set():
+                        break
+                    q.put(self.prepare(path, chunker, known, force))
+            finally:
+                db.close()
+                q.put(None)
+
+        thread = threading.Thread(target=work, name="kidneytalk-prepare", daemon=True)
+        thread.start()
+        try:
+            while (item := q.get()) is not None:
+                yield item
+        finally:
+            stop.set()
+            while thread.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    q.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+
+    def _ingest(
+        self,
+        files: list[Path],
+        *,
+        filter_agent: Judge | None,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+        force: bool = False,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> list[AddResult]:
+        results: list[AddResult] = []
+        if not files:
+            return results
+        stop = threading.Event()
+        total = len(files)
+        started = time.monotonic()
+        pages_done = chunks_done = 0
+        for index, prep in enumerate(self._prepared_stream(files, force, stop), start=1):
+            base = ProgressEvent("file", prep.path.name, index, total, pages_done, 0, chunks_done)
+            if cancel is not None and cancel.is_set():
+                results.append(AddResult(str(prep.path), "cancelled", f"{prep.path.name}: cancelled"))
+                continue
+            if prep.skip == "exists" and prep.existing is not None:
+                msg = f"{prep.path.name}: already in library as {prep.existing.name} ({prep.existing.id})"
+                results.append(AddResult(str(prep.path), "exists", msg, prep.existing.id))
+                _emit(progress, _with(base, stage="skip", message=msg))
+                continue
+            try:
+                with self.writing("adding documents", on_wait):
+                    result = self._store_prepared(prep, filter_agent, progress, cancel, base)
+            except Cancelled:
+                result = AddResult(str(prep.path), "cancelled", f"{prep.path.name}: cancelled; nothing was kept")
+            results.append(result)
+            pages_done += result.pages
+            chunks_done += result.chunks_kept
+            stage = "error" if result.failed else "done"
+            _emit(progress, _with(base, stage=stage, pages_done=pages_done, chunks_done=chunks_done, message=result.message))
+        log.info("ingested %d files in %.1f s", total, time.monotonic() - started)
+        return results
+
+    def _store_prepared(
+        self,
+        prep: _Prepared,
+        filter_agent: Judge | None,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+        base: ProgressEvent,
+    ) -> AddResult:
+        """Copy, embed, store and mark ready one prepared file (under the write lock)."""
+        path = prep.path
+        existing = self.catalog.by_sha(prep.sha) if prep.sha else None
+        if prep.error:
+            if prep.sha:
+                doc_id = existing.id if existing else prep.sha[:12]
+                self._record_failure(doc_id, prep, prep.error)
+            log.warning("failed: %s", prep.error)
+            return AddResult(str(path), "failed", prep.error, prep.sha[:12] if prep.sha else "")
+        assert prep.parsed is not None
+        doc_id = existing.id if existing else prep.sha[:12]
+        stored = self.paths.documents / f"{doc_id}{path.suffix.lower()}"
+        embedder = self.embedder
+        with self.catalog.transaction():
+            self.catalog.insert_indexing(
+                doc_id=doc_id, name=existing.name if existing else path.name, original_path=str(path.resolve()),
+                stored_path=str(stored), sha256=prep.sha, size=prep.size, embed_model=embedder.model_id,
+                chunk_settings=self.settings.chunk.as_dict(), filter_agent=filter_agent is not None,
+            )
+        if existing:
+            self.store.delete_doc(doc_id)
+        if not stored.exists():
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            tmp = stored.with_suffix(stored.suffix + ".part")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, stored)
+
+        kept, dropped = prep.chunks, prep.dropped
+        if filter_agent is not None:
+            kept, agent_dropped = filter_chunks(kept, agent=filter_agent)
+            dropped = sorted(dropped + agent_dropped, key=lambda d: d.chunk.seq)
+        pages = prep.parsed.page_count
+        _emit(progress, _with(base, stage="embed", pages_total=pages, message=f"{len(kept)} chunks"))
+        try:
+            for start in range(0, len(kept), _EMBED_GROUP):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(f"{path.name}: cancelled")
+                group = kept[start : start + _EMBED_GROUP]
+                vectors = embedder.embed([embed_text(c) for c in group])
+                self.store.add([c.id for c in group], [doc_id] * len(group), vectors)
+                done = start + len(group)
+                _emit(progress, _with(base, stage="embed", pages_done=base.pages_done + pages * done // max(1, len(kept)),
+                                      pages_total=pages, chunks_done=base.chunks_done + done,
+                                      file_fraction=done / max(1, len(kept))))
+        except Cancelled:
+            self.store.delete_doc(doc_id)
+            doc = self.catalog.get(doc_id)
+            if doc is not None:
+                if existing and existing.status == cat.STATUS_READY:
+                    self.catalog.set_status(doc_id, cat.STATUS_FAILED, "re-index cancelled; re-index again")
+                else:
+                    self._finish_remove(doc)
+            raise
+        parsed = prep.parsed
+        self.catalog.mark_ready(
+            doc_id, title=parsed.title, pages=parsed.page_count, scanned_pages=len(parsed.scanned_pages),
+            needs_ocr=parsed.needs_ocr, kept=kept, dropped=dropped,
+        )
+        note = ""
+        if parsed.needs_ocr:
+            note = (f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
+                    "(needs OCR, which KidneyTalk does not do yet: those pages are not searchable)")
+        verb = "re-indexed" if existing and existing.status == cat.STATUS_READY else "added"
+        msg = f"{path.name}: {verb} as {doc_id} ({parsed.page_count} pages, {len(kept)} chunks kept, {len(dropped)} dropped{note})"
+        log.info(msg)
+        return AddResult(str(path), "added", msg, doc_id, len(kept), len(dropped), parsed.page_count)
+
+    def _record_failure(self, doc_id: str, prep: _Prepared, reason: str) -> None:
+        with self.catalog.transaction():
+            self.catalog.insert_indexing(
+                doc_id=doc_id, name=prep.path.name, original_path=str(prep.path.resolve()), stored_path="",
+                sha256=prep.sha, size=prep.size, embed_model="", chunk_settings=self.settings.chunk.as_dict(),
+                filter_agent=False,
+            )
+            self.catalog.set_status(doc_id, cat.STATUS_FAILED, reason)
+
+
+class _ReadScope:
+    def __init__(self, lib: Library, on_wait: Callable[[str], None] | None):
+        self.lib, self.on_wait = lib, on_wait
+        self._cm = None
+
+    def __enter__(self) -> Library:
+        self._cm = self.lib.lock.hold(exclusive=False, what="searching", on_wait=self.on_wait)
+        self._cm.__enter__()
+        self.lib._refresh_if_changed()
+        return self.lib
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._cm is not None
+        self._cm.__exit__(*exc)
+
+
+class _WriteScope:
+    def __init__(self, lib: Library, what: str, on_wait: Callable[[str], None] | None):
+        self.lib, self.what, self.on_wait = lib, what, on_wait
+        self._cm = None
+        self._outer = False
+
+    def __enter__(self) -> Library:
+        lib = self.lib
+        self._outer = lib.lock._depth == 0
+        self._cm = lib.lock.hold(exclusive=True, what=self.what, on_wait=self.on_wait)
+        self._cm.__enter__()
+        if self._outer:
+            lib._refresh_if_changed()
+            lib._recover()
+            lib.catalog.set_meta("writer_active", f"pid {os.getpid()}: {self.what}")
+        return lib
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        lib = self.lib
+        try:
+            if self._outer:
+                # An unexpected error leaves ``writer_active`` set: the next writer rolls back.
+                clean = exc_type is None or issubclass(exc_type, KidneyTalkError)
+                gen = str(int(lib.catalog.get_meta("generation", "0")) + 1)
+                with lib.catalog.transaction():
+                    lib.catalog.set_meta("generation", gen)
+                    if clean:
+                        lib.catalog.set_meta("writer_active", "")
+                lib._generation = gen
+        finally:
+            assert self._cm is not None
+            self._cm.__exit__(exc_type, exc, tb)
+
+
+def _emit(progress: ProgressCallback | None, event: ProgressEvent) -> None:
+    if progress is not None:
+        progress(event)
+
+
+def _with(event: ProgressEvent, **changes: object) -> ProgressEvent:
+    from dataclasses import replace
+
+    return replace(event, **changes)  # type: ignore[arg-type]
+
+
+__all__ = ["AddResult", "Library", "DocumentError", "expand_inputs"]

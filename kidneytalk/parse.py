@@ -1,0 +1,287 @@
+"""Stage 1 — parse a file into pages of typed blocks with section paths.
+
+PDF (and whatever else pymupdf opens: EPUB, XPS, ...) is read page by page.
+Headings are found from font size and weight relative to the body text, tables
+are turned into Markdown with ``find_tables``, and pages with no text layer are
+counted so the document can be marked "needs OCR". Plain text and Markdown are
+read directly (Markdown ``#`` headings give the section path).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+
+import pymupdf
+
+from kidneytalk.errors import DocumentError, UnsupportedFileError
+from kidneytalk.records import Block, Page, ParsedDocument
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+PYMUPDF_SUFFIXES = {".pdf", ".epub", ".xps", ".oxps", ".cbz", ".fb2", ".mobi"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | PYMUPDF_SUFFIXES
+
+_BOLD_FLAG = 1 << 4
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_MAX_HEADING_CHARS = 160
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def parse_file(path: str | Path) -> ParsedDocument:
+    """Parse one file; raises :class:`DocumentError` with the file named on failure."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedFileError(
+            f"{path.name}: unsupported file type '{suffix or '(none)'}' "
+            f"(supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise DocumentError(f"{path.name}: file is empty")
+    if suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES:
+        return _parse_text(path, markdown=suffix in MARKDOWN_SUFFIXES)
+    return _parse_with_pymupdf(path)
+
+
+# ---------------------------------------------------------------- plain text
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "utf-16", "gb18030", "latin-1"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-16" and not raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            continue
+        return text
+    raise DocumentError(f"{path.name}: cannot decode text")
+
+
+def _parse_text(path: Path, *, markdown: bool) -> ParsedDocument:
+    text = _read_text(path)
+    if "\x00" in text:
+        raise DocumentError(f"{path.name}: looks like a binary file, not text")
+    if not text.strip():
+        raise DocumentError(f"{path.name}: file has no text")
+    # Form feeds are page breaks in plain-text exports; otherwise one page.
+    page_texts = text.split("\f")
+    pages: list[Page] = []
+    stack: list[tuple[int, str]] = []
+    title = path.stem
+    for number, page_text in enumerate(page_texts, start=1):
+        page = Page(number=number)
+        for para in re.split(r"\n\s*\n", page_text):
+            para = para.strip("\n")
+            if not para.strip():
+                continue
+            lines = para.split("\n")
+            heading = _MD_HEADING.match(lines[0]) if markdown else None
+            if heading:
+                level = len(heading.group(1))
+                title_text = heading.group(2).strip()
+                while stack and stack[-1][0] >= level:
+                    stack.pop()
+                stack.append((level, title_text))
+                if level == 1 and title == path.stem:
+                    title = title_text
+                page.blocks.append(
+                    Block(title_text, number, "heading", tuple(t for _, t in stack))
+                )
+                lines = lines[1:]
+                if not lines:
+                    continue
+            body = "\n".join(lines)
+            kind = "table" if markdown and _looks_like_md_table(lines) else "text"
+            page.blocks.append(Block(body, number, kind, tuple(t for _, t in stack)))
+        pages.append(page)
+    return ParsedDocument(str(path), title, pages, len(pages))
+
+
+def _looks_like_md_table(lines: list[str]) -> bool:
+    return len(lines) >= 2 and all(line.strip().startswith("|") for line in lines[:2])
+
+
+# ---------------------------------------------------------------- pymupdf
+
+
+def _open(path: Path) -> pymupdf.Document:
+    try:
+        doc = pymupdf.open(path)
+    except pymupdf.EmptyFileError as exc:
+        raise DocumentError(f"{path.name}: file is empty") from exc
+    except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
+        raise DocumentError(f"{path.name}: damaged or not a valid document ({exc})") from exc
+    if doc.needs_pass:
+        doc.close()
+        raise DocumentError(
+            f"{path.name}: password-protected; remove the password (e.g. print to PDF) and add it again"
+        )
+    if doc.page_count == 0:
+        doc.close()
+        raise DocumentError(f"{path.name}: document has no pages")
+    return doc
+
+
+def _parse_with_pymupdf(path: Path) -> ParsedDocument:
+    doc = _open(path)
+    try:
+        raw_pages = []
+        for index in range(doc.page_count):
+            try:
+                page = doc.load_page(index)
+                raw_pages.append(_read_page(page, index + 1))
+            except Exception as exc:  # one broken page must not lose the document
+                log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
+                raw_pages.append(([], [], True, False))
+        title = (doc.metadata or {}).get("title") or path.stem
+        page_count = doc.page_count
+    except pymupdf.FileDataError as exc:
+        raise DocumentError(f"{path.name}: damaged document ({exc})") from exc
+    finally:
+        doc.close()
+
+    sizes: Counter[float] = Counter()
+    for lines_info, _tables, _empty, _images in raw_pages:
+        for info in lines_info:
+            sizes[info["size"]] += len(info["text"])
+    body_size = sizes.most_common(1)[0][0] if sizes else 10.0
+    heading_levels = _heading_levels(raw_pages, body_size)
+
+    pages: list[Page] = []
+    scanned: list[int] = []
+    stack: list[tuple[int, str]] = []
+    for number, (lines_info, tables, no_text, has_images) in enumerate(raw_pages, start=1):
+        page = Page(number=number, has_text_layer=not no_text)
+        if no_text and has_images:
+            scanned.append(number)
+        for info in lines_info:
+            if info.get("table") is not None:
+                page.blocks.append(
+                    Block(info["table"], number, "table", tuple(t for _, t in stack), bbox=info["bbox"])
+                )
+                continue
+            level = heading_levels.get((info["size"], info["bold"]))
+            if level is not None and _heading_text_ok(info["text"]):
+                while stack and stack[-1][0] >= level:
+                    stack.pop()
+                stack.append((level, " ".join(info["text"].split())))
+                kind = "heading"
+            else:
+                kind = "text"
+            page.blocks.append(
+                Block(
+                    info["text"],
+                    number,
+                    kind,  # type: ignore[arg-type]
+                    tuple(t for _, t in stack),
+                    font_size=info["size"],
+                    bold=info["bold"],
+                    bbox=info["bbox"],
+                )
+            )
+        del tables
+        pages.append(page)
+    return ParsedDocument(str(path), title, pages, page_count, scanned)
+
+
+def _heading_text_ok(text: str) -> bool:
+    flat = " ".join(text.split())
+    return 0 < len(flat) <= _MAX_HEADING_CHARS and any(ch.isalpha() for ch in flat)
+
+
+def _heading_levels(raw_pages: list, body_size: float) -> dict[tuple[float, bool], int]:
+    """Map (font size, bold) styles that look like headings to levels 1, 2, 3..."""
+    styles: Counter[tuple[float, bool]] = Counter()
+    for lines_info, *_ in raw_pages:
+        for info in lines_info:
+            if info.get("table") is None and _heading_text_ok(info["text"]):
+                styles[(info["size"], info["bold"])] += 1
+    candidates = []
+    for (size, bold), _count in styles.items():
+        if size >= body_size * 1.15 or (bold and size >= body_size * 0.99):
+            candidates.append((size, bold))
+    # Bigger first; at equal size bold outranks regular.
+    candidates.sort(key=lambda s: (-s[0], not s[1]))
+    return {style: level for level, style in enumerate(candidates[:4], start=1)}
+
+
+def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool, bool]:
+    """Return block infos (text, size, bold, bbox or a Markdown table) for one page."""
+    tables_md: list[tuple[pymupdf.Rect, str]] = []
+    # find_tables is costly; a ruled table needs vector drawings on the page.
+    if page.get_cdrawings():
+        try:
+            for table in page.find_tables().tables:
+                md = table.to_markdown(clean=False).strip()
+                if md and table.row_count >= 2:
+                    tables_md.append((pymupdf.Rect(table.bbox), md))
+        except Exception as exc:
+            log.debug("page %d: table detection failed: %s", number, exc)
+
+    data = page.get_text("dict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
+    infos: list[dict] = []
+    emitted_tables: set[int] = set()
+    for block in data.get("blocks", []):
+        if block.get("type") != 0:
+            continue
+        rect = pymupdf.Rect(block["bbox"])
+        in_table = next(
+            (i for i, (trect, _) in enumerate(tables_md) if trect.intersects(rect) and _mostly_inside(rect, trect)),
+            None,
+        )
+        if in_table is not None:
+            if in_table not in emitted_tables:
+                emitted_tables.add(in_table)
+                infos.append({"table": tables_md[in_table][1], "bbox": tuple(tables_md[in_table][0]), "text": "", "size": 0.0, "bold": False})
+            continue
+        # Split a block where the font style changes (heading followed by body).
+        for run in _style_runs(block):
+            infos.append(run)
+    for i, (trect, md) in enumerate(tables_md):
+        if i not in emitted_tables:
+            infos.append({"table": md, "bbox": tuple(trect), "text": "", "size": 0.0, "bold": False})
+    no_text = not any(info["text"].strip() or info.get("table") for info in infos)
+    has_images = bool(page.get_images(full=False)) if no_text else False
+    return infos, tables_md, no_text, has_images
+
+
+def _mostly_inside(inner: pymupdf.Rect, outer: pymupdf.Rect) -> bool:
+    inter = pymupdf.Rect(inner) & outer
+    area = inner.get_area()
+    return area == 0 or inter.get_area() / area > 0.6
+
+
+def _style_runs(block: dict) -> list[dict]:
+    """Group a text block's lines into runs of one dominant (size, bold) style."""
+    runs: list[dict] = []
+    for line in block.get("lines", []):
+        spans = [s for s in line.get("spans", []) if s.get("text", "").strip()]
+        if not spans:
+            continue
+        text = "".join(s["text"] for s in line["spans"])
+        weight: Counter[tuple[float, bool]] = Counter()
+        for s in spans:
+            weight[(round(s["size"], 1), bool(s["flags"] & _BOLD_FLAG) or "Bold" in s.get("font", ""))] += len(s["text"])
+        size, bold = weight.most_common(1)[0][0]
+        if runs and runs[-1]["size"] == size and runs[-1]["bold"] == bold:
+            runs[-1]["text"] += "\n" + text
+            r = runs[-1]["bbox"]
+            lb = line["bbox"]
+            runs[-1]["bbox"] = (min(r[0], lb[0]), min(r[1], lb[1]), max(r[2], lb[2]), max(r[3], lb[3]))
+        else:
+            runs.append({"text": text, "size": size, "bold": bold, "bbox": tuple(line["bbox"])})
+    return runs

@@ -1,0 +1,150 @@
+"""Small typed records that flow one way through the pipeline.
+
+parse -> ``ParsedDocument`` (``Page`` of ``Block``) -> clean -> chunk -> ``Chunk``
+-> filter -> (kept ``Chunk``, ``DroppedChunk``) -> embed/store. Retrieval
+returns ``Hit``; answers carry ``Citation``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+BlockKind = Literal["heading", "text", "table"]
+
+
+@dataclass
+class Block:
+    """A run of text on one page with its role and the headings above it."""
+
+    text: str
+    page: int  # 1-based
+    kind: BlockKind = "text"
+    section: tuple[str, ...] = ()
+    font_size: float = 0.0
+    bold: bool = False
+    bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass
+class Page:
+    number: int  # 1-based
+    blocks: list[Block] = field(default_factory=list)
+    has_text_layer: bool = True
+
+
+@dataclass
+class ParsedDocument:
+    path: str
+    title: str
+    pages: list[Page]
+    page_count: int
+    scanned_pages: list[int] = field(default_factory=list)  # pages with no text layer
+
+    @property
+    def needs_ocr(self) -> bool:
+        """True when a real share of the pages are images with no text layer."""
+        return bool(self.scanned_pages) and len(self.scanned_pages) >= max(1, self.page_count // 5)
+
+
+@dataclass
+class Chunk:
+    """A passage small enough for the embedder, with where it came from."""
+
+    doc_id: str
+    seq: int
+    text: str
+    page_start: int
+    page_end: int
+    section: tuple[str, ...] = ()
+    char_start: int = 0  # span in the document's cleaned text
+    char_end: int = 0
+    n_tokens: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.doc_id}:{self.seq:05d}"
+
+    @property
+    def pages_label(self) -> str:
+        if self.page_start == self.page_end:
+            return f"p.{self.page_start}"
+        return f"pp.{self.page_start}-{self.page_end}"
+
+
+@dataclass
+class DroppedChunk:
+    chunk: Chunk
+    reason: str
+
+
+@dataclass
+class Hit:
+    """A chunk returned by retrieval, with its source for citing."""
+
+    chunk_id: str
+    doc_id: str
+    doc_name: str
+    text: str
+    page_start: int
+    page_end: int
+    section: tuple[str, ...]
+    score: float  # cosine similarity (higher is closer)
+
+    @property
+    def pages_label(self) -> str:
+        if self.page_start == self.page_end:
+            return f"p.{self.page_start}"
+        return f"pp.{self.page_start}-{self.page_end}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "source": self.doc_name,
+            "pages": list(range(self.page_start, self.page_end + 1)),
+            "section": list(self.section),
+            "score": round(self.score, 4),
+            "text": self.text,
+        }
+
+
+@dataclass
+class Citation:
+    """``[n]`` in an answer, resolved to a document and its pages."""
+
+    n: int
+    doc_id: str
+    source: str
+    pages: list[int]
+    chunk_id: str
+
+    @property
+    def label(self) -> str:
+        if len(self.pages) == 1:
+            return f"[{self.source} p.{self.pages[0]}]"
+        return f"[{self.source} pp.{self.pages[0]}-{self.pages[-1]}]"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "pages": self.pages,
+            "chunk_id": self.chunk_id,
+        }
+
+
+@dataclass
+class ProgressEvent:
+    """One step of a long task, for the CLI progress bar and the GUI worker."""
+
+    stage: str  # "file", "parse", "chunk", "embed", "done", "skip", "error"
+    file: str = ""
+    file_index: int = 0
+    files_total: int = 0
+    pages_done: int = 0
+    pages_total: int = 0
+    chunks_done: int = 0
+    file_fraction: float = 0.0  # how much of the current file is done (0..1)
+    message: str = ""

@@ -1,0 +1,49 @@
+"""Prompt templates are data: plain text files with ``{named}`` fields.
+
+Built-in templates live in ``templates/`` (package data, read with
+``importlib.resources``); a file with the same name in the config dir's
+``prompts/`` folder overrides one. Only the named fields a caller passes are
+replaced, so other braces in a template are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def template_names() -> list[str]:
+    folder = resources.files(__package__).joinpath("templates")
+    return sorted(p.name.removesuffix(".txt") for p in folder.iterdir() if p.name.endswith(".txt"))
+
+
+def builtin(name: str) -> str:
+    return resources.files(__package__).joinpath("templates", f"{name}.txt").read_text(encoding="utf-8")
+
+
+def load(name: str, *, language: str = "en", overrides: Path | None = None) -> str:
+    """Template text: user override first, then the language's built-in, then English."""
+    candidates = [f"{name}_{language}", f"{name}_en"] if language != "en" else [f"{name}_en"]
+    for candidate in candidates:
+        if overrides is not None:
+            file = overrides / f"{candidate}.txt"
+            if file.is_file():
+                return file.read_text(encoding="utf-8")
+        try:
+            return builtin(candidate)
+        except FileNotFoundError:
+            continue
+    raise KeyError(f"no prompt template '{name}'")
+
+
+def render(template: str, **fields: object) -> str:
+    """Replace ``{field}`` for the given fields only; unknown braces stay."""
+
+    def sub(match: re.Match[str]) -> str:
+        key = match.group(1)
+        return str(fields[key]) if key in fields else match.group(0)
+
+    return _FIELD.sub(sub, template).strip()

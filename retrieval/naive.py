@@ -1,0 +1,42 @@
+"""``naive``: top-k vector search over ready, enabled documents (the plain-RAG baseline)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from kidneytalk.records import Hit
+
+if TYPE_CHECKING:
+    from kidneytalk.library import Library
+
+
+def search(library: Library, query: str, k: int = 8) -> list[Hit]:
+    """The ``k`` chunks closest to ``query``; empty when nothing is searchable."""
+    if not query.strip():
+        return []
+    with library.reading():
+        doc_ids = library.searchable_doc_ids()
+        if not doc_ids:
+            return []
+        vector = library.embedder.embed_query(query)
+        scored = library.store.query(vector, k, doc_ids)
+        rows = library.catalog.chunks_by_ids([cid for cid, _ in scored])
+    hits = []
+    for cid, score in scored:
+        row = rows.get(cid)
+        if row is None:  # vector without a committed chunk (should not happen): skip it
+            continue
+        hits.append(
+            Hit(
+                chunk_id=cid,
+                doc_id=row["doc_id"],
+                doc_name=row["doc_name"],
+                text=row["text"],
+                page_start=row["page_start"],
+                page_end=row["page_end"],
+                section=tuple(json.loads(row["section"])),
+                score=score,
+            )
+        )
+    return hits
