@@ -1,7 +1,8 @@
 """Stage 3 — cut cleaned documents into passages the embedder sees whole.
 
 Sections are split first (a chunk never mixes two sections, though a tiny
-section is merged with its neighbour under the same top-level heading); each section is
+section is merged with its neighbour under the same top-level heading, unless
+one of them is boilerplate such as a reference list); each section is
 then split with langchain's ``RecursiveCharacterTextSplitter`` measuring length
 in the *embedding model's* tokens, so no chunk is silently truncated by the
 embedder. Sentence separators include CJK punctuation (。！？；).
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from kidneytalk.config import ChunkSettings
+from kidneytalk.filter import boilerplate_heading
 from kidneytalk.records import Chunk, ParsedDocument
 
 SEPARATORS = [
@@ -113,6 +115,7 @@ class Chunker:
                 prev is not None
                 and prev.section[:1] == unit.section[:1]
                 and (tokens < tiny or merged_tokens < tiny)
+                and not any(boilerplate_heading(u.section[-1]) for u in (prev, unit) if u.section)
                 and merged_tokens + tokens <= self.size
             ):
                 common = _common_prefix(prev.section, unit.section)

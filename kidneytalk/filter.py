@@ -37,16 +37,23 @@ def content_size(text: str) -> int:
     return sum(3 if is_cjk(ch) else 1 for ch in text if ch.isalnum())
 
 
+def boilerplate_heading(title: str) -> str | None:
+    """The reason a section with this heading is boilerplate, or ``None``."""
+    if _TOC_HEADING.match(title):
+        return "table of contents"
+    if _REF_HEADING.match(title):
+        return "reference list"
+    return None
+
+
 def rule_reason(chunk: Chunk) -> str | None:
     """Why a chunk is boilerplate, or ``None`` to keep it."""
     text = chunk.text.strip()
     cjk = sum(1 for ch in text if is_cjk(ch))
     if content_size(text) < MIN_CONTENT_CHARS and cjk < MIN_CJK_CHARS:
         return "near-empty"
-    if any(_TOC_HEADING.match(s) for s in chunk.section[-1:]):
-        return "table of contents"
-    if any(_REF_HEADING.match(s) for s in chunk.section[-1:]):
-        return "reference list"
+    if chunk.section and (reason := boilerplate_heading(chunk.section[-1])):
+        return reason
     lines = [line for line in re.split(r"\n|(?<=\d)\s{2,}", text) if line.strip()]
     if len(lines) >= 4:
         toc_lines = sum(1 for line in lines if _TOC_LINE.search(line.strip()))

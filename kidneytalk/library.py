@@ -44,7 +44,7 @@ from kidneytalk.store import VectorStore
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[ProgressEvent], None]
-_EMBED_GROUP = 256  # chunks embedded and stored between progress events / cancel checks
+_EMBED_GROUP = 128  # chunks embedded and stored between progress events / cancel checks
 
 
 @dataclass
@@ -439,6 +439,8 @@ class Library:
                 _emit(progress, _with(base, stage="embed", pages_done=base.pages_done + pages * done // max(1, len(kept)),
                                       pages_total=pages, chunks_done=base.chunks_done + done,
                                       file_fraction=done / max(1, len(kept))))
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"{path.name}: cancelled")
         except Cancelled:
             self.store.delete_doc(doc_id)
             doc = self.catalog.get(doc_id)

@@ -1,0 +1,69 @@
+"""Shared fixtures: real bundled models loaded once per session, isolated homes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "eval" / "pubmedqa-dev" / "corpus"
+QUESTIONS = SHARED / "eval" / "pubmedqa-dev" / "questions.jsonl"
+
+
+def shared_pdf(n: int) -> Path:
+    path = CORPUS / f"dev-digest-{n:03d}.pdf"
+    if not path.exists():
+        pytest.skip(f"shared corpus not found at {CORPUS}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from kidneytalk.embed import Embedder
+
+    emb = Embedder()
+    yield emb
+    emb.close()
+
+
+@pytest.fixture(scope="session")
+def llm():
+    from kidneytalk.llm import LocalLLM
+    from kidneytalk.models import bundled_model_path
+
+    path = bundled_model_path()
+    if path is None:
+        pytest.skip("bundled SmolLM2 model not installed")
+    model = LocalLLM(path, n_ctx=2048, name="smollm2-135m-instruct")
+    yield model
+    model.close()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "kt-home"
+
+
+@pytest.fixture
+def engine(home: Path, embedder):
+    from kidneytalk.engine import Engine
+
+    eng = Engine(home, embedder=embedder)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def engine_llm(home: Path, embedder, llm):
+    """Engine with the session's embedder and LLM (both stay open after the test)."""
+    from kidneytalk.engine import Engine
+
+    eng = Engine(home, embedder=embedder, llm=llm)
+    yield eng
+    eng._llm = None  # shared across tests: do not close it here
+    eng.close()

@@ -1,0 +1,129 @@
+"""Test PDFs generated at test time with pymupdf (no binary fixtures in the repo).
+
+Every builder writes one file and returns its path. Texts are built from a
+``topic`` so two documents made with different topics have different bytes
+(the library de-duplicates by SHA-256) and different content.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pymupdf
+
+PAGE_W, PAGE_H = 595, 842  # A4 in points
+MARGIN = 56
+
+_SENTENCES = (
+    "In chronic kidney disease the estimated glomerular filtration rate guides the dose of {topic}.",
+    "Patients with an eGFR below 30 mL/min/1.73 m2 need closer monitoring of serum potassium and creatinine.",
+    "Albuminuria is measured as the urine albumin-to-creatinine ratio on an early morning sample.",
+    "Blood pressure targets for adults with {topic} are usually a systolic pressure below 120 mmHg when tolerated.",
+    "Metformin should be reviewed when the eGFR falls below 45 and stopped below 30 mL/min/1.73 m2.",
+    "SGLT2 inhibitors slow the decline of kidney function and reduce the risk of heart failure in {topic}.",
+    "Anaemia of chronic kidney disease is treated after iron deficiency has been corrected.",
+    "Dietary protein intake of 0.8 g/kg/day is suggested for adults with {topic} who are not on dialysis.",
+    "Referral to a nephrologist is advised when the kidney function declines quickly or {topic} progresses.",
+    "Hyperkalaemia above 6.0 mmol/L is a medical emergency and needs an electrocardiogram at once.",
+)
+
+
+def body_paragraph(topic: str, page: int, para: int) -> str:
+    """A few distinct clinical-sounding sentences for one paragraph."""
+    start = (page * 3 + para) % len(_SENTENCES)
+    picked = [_SENTENCES[(start + i) % len(_SENTENCES)].format(topic=topic) for i in range(3)]
+    return f"Note {page}.{para} on {topic}: " + " ".join(picked)
+
+
+def write_text_pdf(
+    path: Path,
+    *,
+    topic: str = "diabetic kidney disease",
+    pages: int = 4,
+    paragraphs: int = 3,
+    title: str | None = None,
+) -> Path:
+    """A normal PDF: a running header, one heading per page, body text and 'Page n of N' footers."""
+    title = title or f"Guideline on {topic}"
+    doc = pymupdf.open()
+    doc.set_metadata({"title": title})
+    for n in range(1, pages + 1):
+        page = doc.new_page(width=PAGE_W, height=PAGE_H)
+        page.insert_text((MARGIN, 30), f"{title} - clinical practice guideline", fontsize=8, fontname="helv")
+        page.insert_text((MARGIN, 80), f"{n}. Section {n}: {topic} care", fontsize=16, fontname="hebo")
+        y = 110
+        for p in range(paragraphs):
+            rect = pymupdf.Rect(MARGIN, y, PAGE_W - MARGIN, y + 160)
+            page.insert_textbox(rect, body_paragraph(topic, n, p), fontsize=10, fontname="helv")
+            y += 170
+        page.insert_text((PAGE_W / 2 - 30, PAGE_H - 30), f"Page {n} of {pages}", fontsize=8, fontname="helv")
+    _save(doc, path)
+    return path
+
+
+def write_big_pdf(path: Path, *, pages: int = 500, topic: str = "kidney transplantation") -> Path:
+    """A long text PDF (hundreds of pages), built in a second or two."""
+    return write_text_pdf(path, topic=topic, pages=pages, paragraphs=2)
+
+
+def write_corrupt_pdf(path: Path) -> Path:
+    """A '%PDF' header, a dangling catalog object and random bytes: nothing a parser can repair."""
+    junk = random.Random(1234).randbytes(4096)
+    path.write_bytes(
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n" + junk + b"\n%%EOF\n"
+    )
+    return path
+
+
+def write_encrypted_pdf(path: Path, *, user_pw: str = "secret-user", owner_pw: str = "secret-owner") -> Path:
+    """A text PDF that needs a password to open (AES-256)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=PAGE_W, height=PAGE_H)
+    page.insert_textbox(
+        pymupdf.Rect(MARGIN, MARGIN, PAGE_W - MARGIN, PAGE_H - MARGIN),
+        body_paragraph("confidential nephrology", 1, 0) * 3,
+        fontsize=11,
+        fontname="helv",
+    )
+    doc.save(
+        str(path),
+        encryption=pymupdf.PDF_ENCRYPT_AES_256,
+        user_pw=user_pw,
+        owner_pw=owner_pw,
+        permissions=pymupdf.PDF_PERM_PRINT,
+    )
+    doc.close()
+    return path
+
+
+def write_scanned_pdf(path: Path, *, pages: int = 2) -> Path:
+    """Pages that are only pictures of text (like a scan): no text layer at all."""
+    src = pymupdf.open()
+    page = src.new_page(width=PAGE_W, height=PAGE_H)
+    page.insert_textbox(
+        pymupdf.Rect(MARGIN, MARGIN, PAGE_W - MARGIN, PAGE_H - MARGIN),
+        "\n\n".join(body_paragraph("scanned dialysis notes", 1, p) for p in range(3)),
+        fontsize=12,
+        fontname="helv",
+    )
+    pix = page.get_pixmap(dpi=60)
+    png = pix.tobytes("png")
+    src.close()
+    doc = pymupdf.open()
+    for _ in range(pages):
+        out = doc.new_page(width=PAGE_W, height=PAGE_H)
+        out.insert_image(out.rect, stream=png)
+    _save(doc, path)
+    return path
+
+
+def write_empty_file(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+def _save(doc: pymupdf.Document, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(path), garbage=0, deflate=True)
+    doc.close()

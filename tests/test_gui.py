@@ -1,0 +1,199 @@
+"""The desktop app, driven like a user would, with the real engine and the real tiny models.
+
+Every engine call runs in the app's worker thread; the tests only click, type
+and wait (``qtbot.waitUntil``) for what the window shows.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from kidneytalk.ui.dialogs import CrashReporter  # noqa: E402
+from kidneytalk.ui.library_page import EMPTY_HINT, DocumentTableModel  # noqa: E402
+from kidneytalk.ui.main_window import MainWindow  # noqa: E402
+from kidneytalk.ui.workers import AskResult  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from kidneytalk.engine import Engine  # noqa: E402
+
+PDF = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "pubmedqa-dev" / "corpus" / "dev-digest-001.pdf"
+QUESTION = "How does type 1 diabetes change the Achilles tendon response to running?"
+SLOW = 120_000  # ms; model loading and ingest on a 2-core machine
+
+
+def _open(qtbot, engine: Engine) -> MainWindow:
+    window = MainWindow(engine)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.client.pending() == 0)  # first library snapshot arrived
+    return window
+
+
+@pytest.fixture
+def empty_window(qtbot, tmp_path: Path):
+    """A window on a fresh home; no model is ever loaded."""
+    engine = Engine(tmp_path / "home")
+    window = _open(qtbot, engine)
+    yield window
+    assert window.shutdown()  # the worker thread ends before the engine closes
+    engine.close()
+
+
+@pytest.fixture
+def window(qtbot, engine_llm: Engine):
+    """A window on a fresh home, with the session's embedder and LLM."""
+    window = _open(qtbot, engine_llm)
+    yield window
+    assert window.shutdown()
+
+
+def _status(window: MainWindow, row: int = 0) -> str:
+    model = window.library_page.model
+    return model.data(model.index(row, DocumentTableModel.STATUS))
+
+
+def test_window_opens_on_the_empty_library_hint(empty_window: MainWindow) -> None:
+    w = empty_window
+    assert w.windowTitle() == "KidneyTalk"
+    assert (w.width(), w.height()) == (1100, 720)
+    names = [w.sidebar.item(i).text() for i in range(w.sidebar.count())]
+    assert names == ["Library", "Ask", "Models", "Evaluation", "Settings"]
+    assert w.pages.currentWidget() is w.library_page
+    assert w.library_page.empty_hint.isVisible()
+    assert EMPTY_HINT in w.library_page.empty_hint.text()
+    assert not w.library_page.table.isVisible()
+    assert not w.library_page.progress_panel.isVisible()
+    for page in (w.models_page, w.evaluation_page, w.settings_page):
+        assert page.body.text().startswith("Coming soon")
+    w.sidebar.setCurrentRow(1)
+    assert w.pages.currentWidget() is w.ask_page
+    assert "library is empty" in w.ask_page.library_note.text()
+
+
+def test_crash_report_dialog_shows_a_copyable_report_and_the_log_path(qtbot) -> None:
+    reporter = CrashReporter("/somewhere/logs/kidneytalk.log")  # handle() directly: nothing installed
+    try:
+        raise ZeroDivisionError("boom")
+    except ZeroDivisionError as exc:
+        reporter.handle(type(exc), exc, exc.__traceback__)
+    qtbot.waitUntil(lambda: reporter.dialog is not None and reporter.dialog.isVisible())
+    dialog = reporter.dialog
+    qtbot.addWidget(dialog)
+    report = dialog.report.toPlainText()
+    assert "ZeroDivisionError: boom" in report
+    assert "/somewhere/logs/kidneytalk.log" in report
+    dialog.copy_button.click()
+    assert "ZeroDivisionError: boom" in QGuiApplication.clipboard().text()
+
+
+def test_question_on_an_empty_library_is_refused_and_enter_sends(qtbot, window: MainWindow) -> None:
+    page = window.ask_page
+    window.sidebar.setCurrentRow(1)
+    page.question.setFocus()
+    qtbot.keyClicks(page.question, "What dose")
+    qtbot.keyClick(page.question, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(page.question, "of metformin?")
+    assert page.question.toPlainText() == "What dose\nof metformin?"  # Shift+Enter: new line, not sent
+    assert page.result is None
+    tokens: list[str] = []
+    window.client.token.connect(tokens.append)
+
+    qtbot.keyClick(page.question, Qt.Key.Key_Return)
+    assert not page.ask_button.isEnabled() and page.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: page.result is not None, timeout=SLOW)
+
+    assert page.result.refused
+    assert tokens
+    assert "does not contain the answer" in page.answer_view.toPlainText()
+    assert page.state_label.text() == "Not found in your library."
+    assert not page.sources.isVisible()
+    assert page.ask_button.isEnabled() and not page.stop_button.isEnabled()
+
+
+def test_add_a_pdf_then_ask_disable_and_remove_it(qtbot, window: MainWindow, engine_llm: Engine) -> None:
+    if not PDF.exists():
+        pytest.skip(f"shared corpus not found at {PDF}")
+    lib = window.library_page
+    client = window.client
+
+    # Cancel straight away: nothing is kept, the empty hint stays.
+    lib.add_paths([str(PDF)])
+    lib.cancel_button.click()
+    qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
+    assert lib.model.rowCount() == 0 and lib.empty_hint.isVisible()
+    assert "cancelled" in window.statusBar().currentMessage()
+    assert engine_llm.library.documents() == []
+
+    # The real import: the event loop keeps turning while the worker ingests.
+    ticks = [0]
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
+    timer.start(20)
+    seen_at_progress: list[int] = []
+    client.progress.connect(lambda _e: seen_at_progress.append(ticks[0]))
+    lib.add_paths([str(PDF)])
+    assert lib.progress_panel.isVisible() and not lib.add_button.isEnabled()
+    start = ticks[0]
+    qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
+    timer.stop()
+    assert ticks[0] - start >= 5, "the GUI thread was blocked during the ingest"
+    assert len(seen_at_progress) >= 2 and seen_at_progress[-1] > seen_at_progress[0]
+    assert lib.model.rowCount() == 1 and lib.table.isVisible() and not lib.empty_hint.isVisible()
+    assert _status(window) == "ready"
+    assert lib.model.data(lib.model.index(0, DocumentTableModel.NAME)) == PDF.name
+    assert lib.model.data(lib.model.index(0, DocumentTableModel.PAGES)) == 5
+    assert not lib.progress_panel.isVisible()
+    assert "1 added" in window.statusBar().currentMessage()
+
+    # Ask: tokens stream into the answer view, then the sources are listed.
+    ask = window.ask_page
+    window.sidebar.setCurrentRow(1)
+    assert not ask.library_note.isVisible()
+    tokens: list[str] = []
+    client.token.connect(tokens.append)
+    qtbot.keyClicks(ask.question, QUESTION)
+    qtbot.keyClick(ask.question, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: ask.result is not None, timeout=SLOW)
+    result: AskResult = ask.result
+    assert not result.refused and not result.stopped
+    assert tokens and ask.answer_view.toPlainText().strip()
+    assert ask.sources.isVisible() and ask.sources.count() >= 1
+    assert ask.sources.item(0).text().startswith("[1] dev-digest-001.pdf p.")
+
+    # Stop right after asking: the answer ends as stopped.
+    ask.ask()
+    ask.stop()
+    qtbot.waitUntil(lambda: not ask.asking, timeout=SLOW)
+    assert ask.result.stopped
+    assert ask.state_label.text().startswith("Stopped")
+
+    # Untick "Use": the catalog says disabled.
+    window.sidebar.setCurrentRow(0)
+    lib.table.setFocus()
+    lib.table.setCurrentIndex(lib.model.index(0, DocumentTableModel.USE))
+    qtbot.keyClick(lib.table, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: engine_llm.library.documents()[0].enabled is False)
+    qtbot.waitUntil(lambda: client.pending() == 0)
+    assert lib.model.data(lib.model.index(0, DocumentTableModel.USE), Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert "no longer used" in window.statusBar().currentMessage()
+
+    # Remove after confirming: the library is empty again.
+    lib.table.selectRow(0)
+    lib.remove_button.click()
+    assert lib.confirm_box is not None
+    lib.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: lib.model.rowCount() == 0 and client.pending() == 0, timeout=SLOW)
+    assert lib.empty_hint.isVisible()
+    assert engine_llm.library.documents() == []

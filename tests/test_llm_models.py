@@ -1,0 +1,105 @@
+"""GGUF metadata, the model registry and the llama.cpp wrapper, on the bundled SmolLM2 model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from kidneytalk.answer import build_prompt
+from kidneytalk.config import Paths
+from kidneytalk.errors import ContextOverflowError, ModelError
+from kidneytalk.gguf import read_gguf
+from kidneytalk.models import ModelRegistry, bundled_model_path, fit
+from kidneytalk.records import Hit
+
+
+def test_gguf_metadata_of_bundled_model():
+    path = bundled_model_path()
+    assert path is not None and path.name.endswith(".gguf")
+    info = read_gguf(path)
+    assert info.architecture == "llama"
+    assert 120e6 < info.parameters < 150e6
+    assert info.quantization == "Q4_1"
+    assert info.context_length == 8192
+    assert info.has_chat_template
+    assert info.kv_cache_bytes(4096) > 0
+
+
+def test_not_a_gguf_file_is_refused_with_its_name(tmp_path: Path):
+    bad = tmp_path / "notes.gguf"
+    bad.write_text("hello")
+    with pytest.raises(ModelError, match="notes.gguf is not a GGUF model file"):
+        read_gguf(bad)
+    truncated = tmp_path / "cut.gguf"
+    truncated.write_bytes(bundled_model_path().read_bytes()[:1000])
+    with pytest.raises(ModelError, match="cut.gguf"):
+        read_gguf(truncated)
+
+
+def test_registry_add_list_default(tmp_path: Path):
+    paths = Paths.resolve(tmp_path).ensure()
+    reg = ModelRegistry(paths)
+    assert reg.default_name() == "smollm2-135m-instruct"
+    copy = tmp_path / "My Model.Q4.gguf"
+    copy.write_bytes(bundled_model_path().read_bytes())
+    entry, info = reg.add(copy)
+    assert entry.name == "my-model.q4"
+    assert [e.name for e in reg.entries()] == ["smollm2-135m-instruct", "my-model.q4"]
+    reg.set_default("my-model.q4")
+    assert reg.default_name() == "my-model.q4"
+    with pytest.raises(ModelError, match="Unknown model 'nope'"):
+        reg.get("nope")
+
+
+def test_ram_fit_warns_when_the_model_cannot_fit():
+    info = read_gguf(bundled_model_path())
+    assert fit(info, 4096).ok  # 135M fits on any machine that runs this test
+    info.file_size = 1 << 45  # pretend a 32 TB file
+    check = fit(info, 4096)
+    assert not check.ok and "needs about" in check.warning("huge")
+
+
+def test_models_cli_list_json(tmp_path: Path):
+    out = subprocess.run(
+        [sys.executable, "-m", "kidneytalk.cli", "--home", str(tmp_path), "models", "list", "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    rows = json.loads(out.stdout)
+    assert rows[0]["name"] == "smollm2-135m-instruct" and rows[0]["default"] is True
+    assert rows[0]["quantization"] == "Q4_1" and rows[0]["fits_in_memory"] is True
+
+
+def test_streams_tokens_and_cancels_mid_generation(llm):
+    messages = [{"role": "user", "content": "Write a long story about a kidney."}]
+    pieces = list(llm.stream(messages, max_tokens=40, temperature=0.0))
+    assert len(pieces) > 5
+    cancel = threading.Event()
+    got = []
+    for piece in llm.stream(messages, max_tokens=200, cancel=cancel):
+        got.append(piece)
+        if len(got) == 3:
+            cancel.set()
+    assert len(got) == 3
+
+
+def test_grammar_forces_one_of_the_options(llm):
+    reply = llm.choose([{"role": "user", "content": "Is the kidney an organ? Answer yes or no."}], ["yes", "no"])
+    assert reply in ("yes", "no")
+
+
+def test_prompt_budget_never_overflows_context(llm):
+    hit = Hit("d:00001", "d", "doc.pdf", "Potassium should be checked after starting an ACE inhibitor. " * 40,
+              1, 1, (), 0.9)
+    hits = [hit] * 12
+    parts = build_prompt("When is potassium checked?", hits, count_messages=llm.count_messages,
+                         n_ctx=llm.n_ctx, answer_tokens=512)
+    used = llm.count_messages([{"role": "system", "content": parts.system}, {"role": "user", "content": parts.user}])
+    assert 0 < len(parts.evidence) < len(hits)
+    assert used + 512 <= llm.n_ctx
+    with pytest.raises(ContextOverflowError):
+        list(llm.stream([{"role": "user", "content": "word " * 5000}], max_tokens=64))

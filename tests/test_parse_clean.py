@@ -1,0 +1,123 @@
+"""Parse and clean stages on real PDFs (shared corpus and PDFs generated here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from kidneytalk.clean import clean_document, join_lines
+from kidneytalk.errors import DocumentError, UnsupportedFileError
+from kidneytalk.parse import parse_file
+from tests.conftest import shared_pdf
+
+
+def all_text(doc) -> str:
+    return "\n".join(b.text for p in doc.pages for b in p.blocks)
+
+
+def test_shared_pdf_pages_and_sections():
+    doc = parse_file(shared_pdf(12))
+    assert doc.page_count == 5
+    assert [p.number for p in doc.pages] == [1, 2, 3, 4, 5]
+    headings = [b.text for p in doc.pages for b in p.blocks if b.kind == "heading"]
+    assert "PMID 21669959" in headings
+    body = [b for p in doc.pages for b in p.blocks if b.kind == "text" and b.text.startswith("Introduction:")]
+    assert body and body[0].section == ("PMID 21669959",)
+
+
+def test_clean_removes_running_header_and_page_numbers_but_keeps_headings():
+    raw = parse_file(shared_pdf(12))
+    assert "Biomedical Abstracts Digest - Volume 12" in all_text(raw)
+    cleaned = clean_document(raw)
+    text = all_text(cleaned)
+    assert "Biomedical Abstracts Digest" not in text
+    assert not any(b.text.strip().startswith("Page ") and len(b.text) < 12 for p in cleaned.pages for b in p.blocks)
+    assert "PMID 21669959" in text  # per-article headings are content, not furniture
+    # A section continuing over a page break keeps its path on the next page.
+    first_on_p2 = cleaned.pages[1].blocks[0]
+    assert first_on_p2.section and first_on_p2.section[0].startswith("PMID")
+
+
+def make_pdf(path: Path, pages: list[list[tuple[str, float, bool]]]) -> Path:
+    """Write a PDF; each page is a list of (text, font size, bold) lines."""
+    doc = pymupdf.open()
+    for lines in pages:
+        page = doc.new_page()
+        y = 60
+        for text, size, bold in lines:
+            page.insert_text((60, y), text, fontsize=size, fontname="hebo" if bold else "helv")
+            y += size * 1.8
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def test_headings_nest_by_font_size(tmp_path: Path):
+    body = "Serum potassium should be checked within two weeks of starting treatment."
+    pdf = make_pdf(
+        tmp_path / "nested.pdf",
+        [
+            [("Hypertension in CKD", 20, True), ("Drug treatment", 14, True), (body, 10, False), (body, 10, False)],
+            [("Monitoring", 14, True), (body, 10, False), (body, 10, False)],
+        ],
+    )
+    doc = parse_file(pdf)
+    sections = [b.section for p in doc.pages for b in p.blocks if b.kind == "text"]
+    assert sections[0] == ("Hypertension in CKD", "Drug treatment")
+    assert sections[-1] == ("Hypertension in CKD", "Monitoring")
+
+
+def test_table_becomes_markdown(tmp_path: Path):
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((50, 50), "Table 1. GFR categories", fontsize=11)
+    rows = [("Category", "GFR"), ("G1", ">= 90"), ("G2", "60-89"), ("G3a", "45-59")]
+    x0, y0, w, h = 50, 70, 150, 22
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            rect = pymupdf.Rect(x0 + c * w, y0 + r * h, x0 + (c + 1) * w, y0 + (r + 1) * h)
+            page.draw_rect(rect, color=(0, 0, 0), width=0.8)
+            page.insert_text((rect.x0 + 4, rect.y1 - 6), cell, fontsize=10)
+    path = tmp_path / "table.pdf"
+    doc.save(path)
+    doc.close()
+    parsed = parse_file(path)
+    tables = [b for p in parsed.pages for b in p.blocks if b.kind == "table"]
+    assert len(tables) == 1
+    md = tables[0].text
+    assert "|G3a|45-59|" in md.replace(" ", "")
+    # Cells are not duplicated as loose text blocks.
+    assert not any(b.kind == "text" and "60-89" in b.text for p in parsed.pages for b in p.blocks)
+
+
+def test_hyphenation_and_cjk_joining():
+    assert join_lines("chronic nephro-\nlogy clinic") == "chronic nephrology clinic"
+    assert join_lines("SGLT2-\nInhibitors") == "SGLT2- Inhibitors"  # not a broken lowercase word
+    assert join_lines("慢性肾脏病\n的定义") == "慢性肾脏病的定义"
+    assert join_lines("eGFR   below\u00a0 60") == "eGFR below 60"
+
+
+def test_markdown_and_text_files(tmp_path: Path):
+    md = tmp_path / "notes.md"
+    md.write_text("# Anaemia\n\nIron first.\n\n## Targets\n\nHb 100-115 g/L.\n", encoding="utf-8")
+    doc = parse_file(md)
+    assert doc.title == "Anaemia"
+    texts = [(b.kind, b.section, b.text) for p in doc.pages for b in p.blocks]
+    assert ("text", ("Anaemia", "Targets"), "Hb 100-115 g/L.") in texts
+    zh = tmp_path / "zh.txt"
+    zh.write_text("慢性肾脏病是指肾脏结构或功能异常超过3个月。\n\n估算肾小球滤过率低于60。", encoding="utf-8")
+    zdoc = parse_file(zh)
+    assert "慢性肾脏病是指肾脏结构或功能异常超过3个月。" in all_text(clean_document(zdoc))
+
+
+def test_unsupported_and_empty_files_fail_with_file_name(tmp_path: Path):
+    exe = tmp_path / "setup.exe"
+    exe.write_bytes(b"MZ\x00\x00")
+    with pytest.raises(UnsupportedFileError, match="setup.exe"):
+        parse_file(exe)
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    with pytest.raises(DocumentError, match="empty.pdf: file is empty"):
+        parse_file(empty)

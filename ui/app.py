@@ -1,0 +1,80 @@
+"""Entry point of the desktop app: ``kidneytalk-gui``, ``kidneytalk gui`` and ``kidneytalk start``.
+
+Builds the ``QApplication``, the crash reporter, the :class:`Engine` (cheap: its
+models load later, in the worker thread) and the main window; on exit stops
+the worker thread and closes the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from kidneytalk import __version__
+from kidneytalk.engine import Engine
+from kidneytalk.errors import KidneyTalkError
+
+from .dialogs import install_crash_reporter
+from .main_window import MainWindow
+
+
+def _parse(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """``--home DIR`` for KidneyTalk; everything else is left for Qt (e.g. ``-platform``)."""
+    parser = argparse.ArgumentParser(prog="kidneytalk-gui", add_help=False)
+    parser.add_argument("--home")
+    opts, rest = parser.parse_known_args(list(argv[1:]))
+    return opts.home, [argv[0] if argv else "kidneytalk-gui", *rest]
+
+
+def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
+    """Run the desktop app until its window closes; returns the exit code.
+
+    Args:
+        home: keep config, data and logs under this folder (default: ``--home`` in
+            ``argv``, then ``$KIDNEYTALK_HOME``, then the platform folders).
+        argv: command line like ``sys.argv`` (program name first); defaults to ``sys.argv``.
+    """
+    arg_home, qt_argv = _parse(list(sys.argv if argv is None else argv))
+    home = home or arg_home
+    app = QApplication.instance() or QApplication(qt_argv)
+    app.setApplicationName("KidneyTalk")
+    app.setApplicationDisplayName("KidneyTalk")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("KidneyTalk")
+
+    try:
+        engine = Engine(home)
+    except KidneyTalkError as exc:
+        QMessageBox.critical(None, "KidneyTalk cannot start", str(exc))
+        return 1
+
+    window: MainWindow | None = None
+    reporter = install_crash_reporter(engine.log_path, lambda: window)
+    previous_sigint = signal.getsignal(signal.SIGINT)
+    # Ctrl+C in the terminal closes the window properly; the timer lets Python see the signal.
+    signal.signal(signal.SIGINT, lambda *_: window.close() if window is not None else app.quit())
+    tick = QTimer()
+    tick.timeout.connect(lambda: None)
+    tick.start(300)
+    try:
+        window = MainWindow(engine)
+        window.show()
+        window.client.warm_up()
+        code = app.exec()
+    finally:
+        tick.stop()
+        signal.signal(signal.SIGINT, previous_sigint)
+        ended = window.shutdown() if window is not None else True
+        if ended:
+            engine.close()
+        reporter.uninstall()
+    return int(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

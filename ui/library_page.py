@@ -1,0 +1,531 @@
+"""Library page: add documents (button, Ctrl+O, drag and drop), see their state, enable, remove.
+
+The page only talks to :class:`~kidneytalk.ui.workers.EngineClient`; the table
+shows the last :class:`~kidneytalk.ui.workers.LibrarySnapshot` the worker sent.
+While documents are being added the table's checkboxes and Remove are
+disabled (the worker would only get to them after the import anyway).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kidneytalk import catalog as cat
+from kidneytalk.catalog import Document
+from kidneytalk.library import AddResult
+from kidneytalk.parse import SUPPORTED_SUFFIXES
+from kidneytalk.records import ProgressEvent
+
+from .dialogs import show_error
+from .workers import ADD, REMOVE, SET_ENABLED, EngineClient, LibrarySnapshot
+
+EMPTY_HINT = "Drop guideline PDFs here or click Add documents"
+_PREPARING = "Preparing… (the first import also loads the embedding model)"
+
+_OK = QColor("#1b6e34")
+_WARN = QColor("#8a5300")
+_ERROR = QColor("#b3261e")
+_BUSY = QColor("#1f5fa8")
+
+
+def status_label(doc: Document, stale: bool = False) -> tuple[str, QColor | None]:
+    """What the Status column says about a document, and its colour."""
+    if doc.status == cat.STATUS_READY:
+        if stale:
+            return "ready · indexed with another embedding model: re-index", _WARN
+        if doc.needs_ocr:
+            return f"ready · needs OCR ({doc.scanned_pages} of {doc.pages} pages are scans without text)", _WARN
+        return "ready", _OK
+    if doc.status == cat.STATUS_FAILED:
+        reason = doc.reason.removeprefix(f"{doc.name}: ")  # the row already names the file
+        return f"failed: {reason}" if reason else "failed", _ERROR
+    if doc.status == cat.STATUS_INDEXING:
+        return "indexing…", _BUSY
+    if doc.status == cat.STATUS_REMOVING:
+        return "removing…", _BUSY
+    return doc.status, None
+
+
+class DocumentTableModel(QAbstractTableModel):
+    """Rows of documents; the Use column is a checkbox that asks to enable/disable."""
+
+    USE, NAME, PAGES, KEPT, DROPPED, STATUS = range(6)
+    HEADERS = ("Use", "Document", "Pages", "Passages kept", "Dropped", "Status")
+    HEADER_TIPS = (
+        "Tick to let answers use this document; untick to keep it out of answers without removing it",
+        "File name (hover for title and location)",
+        "Number of pages",
+        "Passages indexed for search",
+        "Passages left out by the filter (headers, references, boilerplate)",
+        "ready, needs OCR, failed (with the reason) or indexing",
+    )
+
+    enabled_toggled = Signal(str, bool)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._docs: list[Document] = []
+        self._stale: frozenset[str] = frozenset()
+        self._locked = False
+
+    # ------------------------------------------------------------ data in
+    def set_snapshot(self, snapshot: LibrarySnapshot) -> None:
+        self.beginResetModel()
+        self._docs = list(snapshot.documents)
+        self._stale = snapshot.stale
+        self.endResetModel()
+
+    def set_locked(self, locked: bool) -> None:
+        """Checkboxes read-only while the library is being written."""
+        if locked != self._locked:
+            self._locked = locked
+            if self._docs:
+                top, bottom = self.index(0, self.USE), self.index(len(self._docs) - 1, self.USE)
+                self.dataChanged.emit(top, bottom)
+
+    def document(self, row: int) -> Document:
+        return self._docs[row]
+
+    def documents(self) -> list[Document]:
+        return list(self._docs)
+
+    def row_of(self, doc_id: str) -> int:
+        return next((i for i, d in enumerate(self._docs) if d.id == doc_id), -1)
+
+    # ------------------------------------------------------------ Qt model
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._docs)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.HEADER_TIPS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        doc = self._docs[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.CheckStateRole and col == self.USE and doc.status == cat.STATUS_READY:
+            return Qt.CheckState.Checked if doc.enabled else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.NAME:
+                return doc.name
+            if col == self.PAGES:
+                return doc.pages if doc.status == cat.STATUS_READY else ""
+            if col == self.KEPT:
+                return doc.chunks_kept if doc.status == cat.STATUS_READY else ""
+            if col == self.DROPPED:
+                return doc.chunks_dropped if doc.status == cat.STATUS_READY else ""
+            if col == self.STATUS:
+                return status_label(doc, doc.id in self._stale)[0]
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.STATUS:
+            color = status_label(doc, doc.id in self._stale)[1]
+            return QBrush(color) if color is not None else None
+        if role == Qt.ItemDataRole.ForegroundRole and not doc.enabled and col != self.STATUS:
+            return QBrush(QColor("#8a8a8a"))
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.PAGES, self.KEPT, self.DROPPED):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == self.USE:
+                return ("Used for answers" if doc.enabled else "Not used for answers") + " (click to change)"
+            if col == self.STATUS:
+                return status_label(doc, doc.id in self._stale)[0]
+            lines = [doc.name]
+            if doc.title and doc.title != doc.name:
+                lines.append(doc.title)
+            lines += [f"id {doc.id}", f"added {doc.added_at[:16].replace('T', ' ')}", doc.original_path]
+            return "\n".join(lines)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == self.USE and self._docs[index.row()].status == cat.STATUS_READY:
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+            if self._locked:
+                flags &= ~Qt.ItemFlag.ItemIsEnabled
+        return flags
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: object, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or index.column() != self.USE or role != Qt.ItemDataRole.CheckStateRole:
+            return False
+        if self._locked:
+            return False
+        doc = self._docs[index.row()]
+        enabled = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
+        if enabled == doc.enabled:
+            return False
+        # Show the change at once; the worker's next snapshot confirms it (or reverts it on failure).
+        doc.enabled = enabled
+        row_start, row_end = self.index(index.row(), 0), self.index(index.row(), self.columnCount() - 1)
+        self.dataChanged.emit(row_start, row_end)
+        self.enabled_toggled.emit(doc.id, enabled)
+        return True
+
+
+class DropArea(QFrame):
+    """The frame around the page body, highlighted while files are dragged over it."""
+
+    def set_active(self, active: bool) -> None:
+        self.setProperty("dropActive", active)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+
+class LibraryPage(QWidget):
+    """Add, list, enable/disable and remove documents."""
+
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, client: EngineClient, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("libraryPage")
+        self.client = client
+        self.setAcceptDrops(True)
+        self._rate_start: float | None = None  # first file event: model loading is not counted
+        self.confirm_box: QMessageBox | None = None
+        self.error_box: QMessageBox | None = None
+
+        # header --------------------------------------------------------
+        title = QLabel("Library")
+        title.setObjectName("pageTitle")
+        self.summary = QLabel("")
+        self.summary.setObjectName("pageSubtitle")
+        self.add_button = QToolButton()
+        self.add_button.setObjectName("primaryButton")
+        self.add_button.setText("Add documents…")
+        self.add_button.setToolTip("Add PDF, EPUB, Markdown or text files (Ctrl+O)")
+        self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        menu = QMenu(self.add_button)
+        menu.addAction("Add files…", self.choose_files)
+        menu.addAction("Add a folder…", self.choose_folder)
+        self.add_button.setMenu(menu)
+        self.add_button.clicked.connect(self.choose_files)
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.setToolTip("Remove the selected documents from the library (Delete)")
+        self.remove_button.clicked.connect(self.confirm_remove)
+
+        header = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(title)
+        titles.addWidget(self.summary)
+        header.addLayout(titles, 1)
+        header.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignBottom)
+        header.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignBottom)
+
+        # body: empty state or table ------------------------------------
+        self.model = DocumentTableModel(self)
+        self.model.enabled_toggled.connect(self.client.set_enabled)
+        self.table = QTableView()
+        self.table.setObjectName("documentTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        hh = self.table.horizontalHeader()
+        hh.setHighlightSections(False)
+        hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(DocumentTableModel.NAME, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(DocumentTableModel.STATUS, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().selectionChanged.connect(self._update_actions)
+        delete = QAction(self.table)
+        delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.triggered.connect(self.confirm_remove)
+        self.table.addAction(delete)
+
+        self.empty_hint = QLabel(
+            "<p style='font-size:15pt; font-weight:600'>Your library is empty</p>"
+            f"<p style='font-size:12pt'>{EMPTY_HINT} (Ctrl+O).</p>"
+            "<p>KidneyTalk reads PDF, EPUB, Markdown and text files, and folders of them.<br>"
+            "Documents are copied into your library and never leave this computer.</p>"
+        )
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+
+        self.body = QStackedWidget()
+        self.body.addWidget(self.empty_hint)
+        self.body.addWidget(self.table)
+        self.drop_area = DropArea()
+        self.drop_area.setObjectName("dropArea")
+        drop_layout = QVBoxLayout(self.drop_area)
+        drop_layout.setContentsMargins(1, 1, 1, 1)
+        drop_layout.addWidget(self.body)
+
+        # progress ------------------------------------------------------
+        self.progress_panel = QFrame()
+        self.progress_panel.setObjectName("progressPanel")
+        self.progress_label = QLabel("")
+        self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop adding; files not finished are not kept")
+        self.cancel_button.clicked.connect(self.cancel_add)
+        pl = QVBoxLayout(self.progress_panel)
+        pl.setContentsMargins(12, 8, 12, 8)
+        row = QHBoxLayout()
+        row.addWidget(self.progress_bar, 1)
+        row.addWidget(self.cancel_button)
+        pl.addWidget(self.progress_label)
+        pl.addLayout(row)
+        self.progress_panel.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(12)
+        layout.addLayout(header)
+        layout.addWidget(self.drop_area, 1)
+        layout.addWidget(self.progress_panel)
+
+        client.documents_changed.connect(self.show_snapshot)
+        client.progress.connect(self._on_progress)
+        client.started.connect(self._on_started)
+        client.finished.connect(self._on_finished)
+        client.failed.connect(self._on_failed)
+        client.activity_changed.connect(self._update_actions)
+        self._update_actions()
+
+    # ------------------------------------------------------------ state
+    @property
+    def adding(self) -> bool:
+        return self.client.pending(ADD) > 0
+
+    def show_snapshot(self, snapshot: LibrarySnapshot) -> None:
+        selected = set(self.selected_ids())
+        self.model.set_snapshot(snapshot)
+        docs = snapshot.documents
+        self.body.setCurrentWidget(self.table if docs else self.empty_hint)
+        if docs:
+            used = sum(1 for d in docs if d.enabled and d.status == cat.STATUS_READY)
+            pages = sum(d.pages for d in docs if d.status == cat.STATUS_READY)
+            failed = sum(1 for d in docs if d.status == cat.STATUS_FAILED)
+            text = f"{len(docs)} document{'s' if len(docs) != 1 else ''} · {pages} pages · {used} used for answers"
+            if failed:
+                text += f" · {failed} failed"
+            self.summary.setText(text)
+        else:
+            self.summary.setText("Add the guidelines and papers you want answers from.")
+        sel = self.table.selectionModel()
+        for row, doc in enumerate(docs):
+            if doc.id in selected:
+                sel.select(self.model.index(row, 0), sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
+        self._update_actions()
+
+    def selected_ids(self) -> list[str]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.document(r).id for r in rows]
+
+    def _update_actions(self) -> None:
+        adding = self.adding
+        writing = adding or self.client.pending(REMOVE) > 0
+        self.add_button.setEnabled(not adding)
+        self.remove_button.setEnabled(not writing and bool(self.selected_ids()))
+        self.model.set_locked(writing)
+
+    # ------------------------------------------------------------ adding
+    def choose_files(self) -> None:
+        if self.adding:
+            return
+        patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Add documents", str(Path.home()), f"Documents ({patterns});;All files (*)"
+        )
+        if files:
+            self.add_paths(files)
+
+    def choose_folder(self) -> None:
+        if self.adding:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of documents", str(Path.home()))
+        if folder:
+            self.add_paths([folder])
+
+    def add_paths(self, paths: Sequence[str | Path]) -> None:
+        """Start adding; one import at a time (the worker would queue a second one anyway)."""
+        if not paths:
+            return
+        if self.adding:
+            self.message.emit("Already adding documents: wait for it to finish, or Cancel it first.")
+            return
+        self._rate_start = None
+        self.progress_bar.setRange(0, 0)  # busy until the first file event
+        if self.client.running and self.client.running != ADD:
+            self.progress_label.setText("Waiting for the models to finish loading…")
+        else:
+            self.progress_label.setText(_PREPARING)
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setText("Cancel")
+        self.progress_panel.show()
+        self.client.add([str(p) for p in paths])
+        self._update_actions()
+
+    def cancel_add(self) -> None:
+        self.client.cancel_add()
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Cancelling…")
+        self.progress_label.setText("Cancelling after the current step… files not finished are not kept.")
+
+    def _on_started(self, task: str) -> None:
+        if task == ADD and self.cancel_button.isEnabled():
+            self.progress_label.setText(_PREPARING)
+
+    def _on_progress(self, event: object) -> None:
+        if not isinstance(event, ProgressEvent) or not self.adding:
+            return
+        if event.stage in ("error", "skip") and event.message and not event.files_total:
+            self.message.emit(event.message)  # a bad input found before ingest begins
+            return
+        if not event.files_total or not self.cancel_button.isEnabled():
+            return
+        i, n = event.file_index, event.files_total
+        if event.stage in ("done", "error", "skip"):
+            fraction = i / n
+        elif event.stage == "embed":
+            fraction = (i - 1 + event.file_fraction) / n
+        else:
+            fraction = (i - 1) / n
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(int(1000 * fraction))
+        if self._rate_start is None:
+            self._rate_start = time.monotonic()
+        elapsed = time.monotonic() - self._rate_start
+        verb = {"embed": "indexing", "done": "added", "error": "failed", "skip": "skipped"}.get(event.stage, "reading")
+        parts = [f"File {i} of {n}: {event.file} ({verb})", f"{event.pages_done} pages indexed"]
+        if event.pages_done and elapsed > 1:
+            parts.append(f"{event.pages_done / elapsed:.1f} pages/s")
+        self.progress_label.setText("  ·  ".join(parts))
+
+    def _on_finished(self, task: str, result: object) -> None:
+        if task == ADD:
+            self.progress_panel.setVisible(self.adding)
+            self._report_add(result if isinstance(result, list) else [])
+        elif task == REMOVE and isinstance(result, list):
+            names = ", ".join(d.name for d in result)
+            self.message.emit(f"Removed {names}." if names else "Nothing removed.")
+        elif task == SET_ENABLED and isinstance(result, Document):
+            state = "is used for answers again" if result.enabled else "is no longer used for answers"
+            self.message.emit(f"{result.name} {state}.")
+
+    def _on_failed(self, task: str, message: str) -> None:
+        if task == ADD:
+            self.progress_panel.setVisible(self.adding)
+        if task in (ADD, REMOVE, SET_ENABLED):
+            title = {ADD: "Could not add documents", REMOVE: "Could not remove", SET_ENABLED: "Could not change the document"}[task]
+            self.error_box = show_error(self, title, message)
+
+    def _report_add(self, results: list[AddResult]) -> None:
+        count = {s: sum(1 for r in results if r.status == s) for s in ("added", "exists", "failed", "skipped", "cancelled")}
+        parts = [f"{count['added']} added"]
+        if count["exists"]:
+            parts.append(f"{count['exists']} already in the library")
+        if count["failed"]:
+            parts.append(f"{count['failed']} failed")
+        if count["skipped"]:
+            parts.append(f"{count['skipped']} skipped (unsupported type)")
+        if count["cancelled"]:
+            parts.append(f"{count['cancelled']} cancelled (not kept)")
+        self.message.emit("Import finished: " + ", ".join(parts) + ".")
+        failed = [r for r in results if r.failed]
+        if failed:
+            lines = "\n".join(f"• {r.message}" for r in failed[:12])
+            more = f"\n… and {len(failed) - 12} more" if len(failed) > 12 else ""
+            self.error_box = show_error(
+                self, "Some documents could not be added",
+                f"{len(failed)} of {len(results)} file(s) could not be added:\n\n{lines}{more}",
+            )
+
+    # ------------------------------------------------------------ removing
+    def confirm_remove(self) -> None:
+        ids = self.selected_ids()
+        if not ids or not self.remove_button.isEnabled():
+            return
+        docs = [self.model.document(self.model.row_of(i)) for i in ids]
+        what = f"“{docs[0].name}”" if len(docs) == 1 else f"{len(docs)} documents"
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Remove from library",
+            f"Remove {what} from the library?\n\nIts passages will no longer be used for answers. "
+            "The original file on your disk is not touched.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self,
+        )
+        box.setObjectName("confirmRemove")
+        box.button(QMessageBox.StandardButton.Yes).setText("Remove")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        remove = box.button(QMessageBox.StandardButton.Yes)
+
+        def answered(_result: int) -> None:
+            self.confirm_box = None
+            if box.clickedButton() == remove:
+                self.client.remove(ids)
+                self._update_actions()
+
+        box.finished.connect(answered)
+        self.confirm_box = box
+        box.open()
+
+    # ------------------------------------------------------------ drag and drop
+    @staticmethod
+    def _local_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return []
+        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._local_paths(event) and not self.adding:
+            event.acceptProposedAction()
+            self.drop_area.set_active(True)
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: object) -> None:
+        self.drop_area.set_active(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_area.set_active(False)
+        paths = self._local_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)

@@ -1,0 +1,201 @@
+"""The main window: a sidebar of pages over a ``QStackedWidget``, a status bar.
+
+Pages get the :class:`~kidneytalk.ui.workers.EngineClient` by constructor
+injection and never see the engine. New pages are added to :data:`PAGES` order
+in :meth:`MainWindow._build_pages`; the sidebar follows.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kidneytalk import __version__
+from kidneytalk.engine import Engine
+
+from .ask_page import AskPage
+from .library_page import LibraryPage
+from .style import STYLE_SHEET
+from .workers import ADD, DOCUMENTS, WARM_UP, EngineClient
+
+log = logging.getLogger("kidneytalk.ui")
+
+STATUS_TIMEOUT_MS = 10000
+
+
+class PlaceholderPage(QWidget):
+    """A page that is planned but not built yet, so the structure is visible."""
+
+    def __init__(self, name: str, what: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName(f"{name.lower()}Page")
+        title = QLabel(name)
+        title.setObjectName("pageTitle")
+        self.body = body = QLabel(f"Coming soon. {what}")
+        body.setObjectName("pageSubtitle")
+        body.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.addWidget(title)
+        layout.addWidget(body)
+        layout.addStretch(1)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, engine: Engine, client: EngineClient | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("KidneyTalk")
+        self.resize(1100, 720)
+        self.setMinimumSize(QSize(760, 480))
+        self.setStyleSheet(STYLE_SHEET)
+        self.engine = engine  # paths and log location only; engine calls go through the client
+        self.client = client or EngineClient(engine, self)
+
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setFixedWidth(180)
+        self.sidebar.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.pages = QStackedWidget()
+        self._build_pages()
+        self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.sidebar)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self._build_menus()
+        self.offline_label = QLabel("● Offline")
+        self.offline_label.setObjectName("offlineLabel")
+        self.offline_label.setToolTip(
+            "KidneyTalk never connects to the internet.\n"
+            f"Library: {engine.paths.data}\nLog file: {engine.log_path}"
+        )
+        self.statusBar().addPermanentWidget(self.offline_label)
+
+        self.client.failed.connect(self._on_failed)
+        self.client.started.connect(self._on_started)
+        self.client.finished.connect(self._on_finished)
+        self.client.notice.connect(self.show_message)
+        self.library_page.message.connect(self.show_message)
+        self.ask_page.message.connect(self.show_message)
+        self._closed = False
+        self.client.refresh()
+
+    # ------------------------------------------------------------ construction
+    def _build_pages(self) -> None:
+        self.library_page = LibraryPage(self.client)
+        self.ask_page = AskPage(self.client)
+        self.models_page = PlaceholderPage(
+            "Models", "Choose the language model that writes answers, add your own GGUF files and see "
+            "whether they fit in this computer's memory.")
+        self.evaluation_page = PlaceholderPage(
+            "Evaluation", "Measure how often answers are right and correctly cited on a question set.")
+        self.settings_page = PlaceholderPage(
+            "Settings", "Language, passage size, the optional medical-content filter and where the library lives.")
+        pages = (
+            ("Library", self.library_page),
+            ("Ask", self.ask_page),
+            ("Models", self.models_page),
+            ("Evaluation", self.evaluation_page),
+            ("Settings", self.settings_page),
+        )
+        for i, (name, page) in enumerate(pages, start=1):
+            item = QListWidgetItem(name)
+            item.setToolTip(f"{name} (Ctrl+{i})")
+            item.setSizeHint(QSize(0, 40))
+            self.sidebar.addItem(item)
+            self.pages.addWidget(page)
+            action = QAction(self)
+            action.setShortcut(QKeySequence(f"Ctrl+{i}"))
+            action.triggered.connect(lambda _=False, row=i - 1: self.sidebar.setCurrentRow(row))
+            self.addAction(action)
+        self.sidebar.setCurrentRow(0)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.add_action = QAction("&Add documents…", self)
+        self.add_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.add_action.triggered.connect(self.add_documents)
+        file_menu.addAction(self.add_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About KidneyTalk", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    # ------------------------------------------------------------ actions
+    def show_page(self, page: QWidget) -> None:
+        self.sidebar.setCurrentRow(self.pages.indexOf(page))
+
+    def add_documents(self) -> None:
+        self.show_page(self.library_page)
+        self.library_page.choose_files()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, "About KidneyTalk",
+            f"<b>KidneyTalk {__version__}</b><p>A private, fully offline medical knowledge assistant: a local "
+            "language model answers from your own documents, with page references.</p>"
+            f"<p>Library: {self.engine.paths.data}<br>Log file: {self.engine.log_path}</p>",
+        )
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
+
+    # ------------------------------------------------------------ worker events
+    def _on_started(self, task: str) -> None:
+        if task == WARM_UP:
+            self.statusBar().showMessage("Loading the models in the background…")
+
+    def _on_finished(self, task: str, result: object) -> None:
+        if task == WARM_UP:
+            self.show_message("Models loaded: ready to answer.")
+
+    def _on_failed(self, task: str, message: str) -> None:
+        # Failures of background tasks are not fatal: say so in the status bar.
+        # Pages show dialogs for the tasks the user asked for.
+        if task == WARM_UP:
+            self.show_message(f"Models not loaded yet: {message.splitlines()[0]}")
+        elif task == DOCUMENTS:
+            self.show_message(f"Could not read the library: {message.splitlines()[0]}")
+
+    # ------------------------------------------------------------ lifecycle
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.client.pending(ADD) and not self._closed:
+            answer = QMessageBox.question(
+                self, "Quit KidneyTalk",
+                "Documents are still being added. Quit anyway?\n\nDocuments already finished are kept; "
+                "the one being indexed is not (add it again later).",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> bool:
+        """Stop the engine thread; True when it has ended and the engine may be closed."""
+        self._closed = True
+        return self.client.shutdown()
