@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash installers/setup.sh
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from kidneytalk import prompts
+from kidneytalk import prompts  # type: ignore[attr-defined]  # package-dir mapped
 from kidneytalk.records import Citation, Hit
 
 _MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]")

@@ -107,9 +107,12 @@ def clean_document(doc: ParsedDocument) -> ParsedDocument:
         n = len(page.blocks)
         for i, block in enumerate(page.blocks):
             at_edge = i < _EDGE_BLOCKS or i >= n - _EDGE_BLOCKS
-            if block.kind != "table" and at_edge:
-                if _is_furniture(block, furniture) or _PAGE_NUMBER.match(block.text):
-                    continue
+            if (
+                block.kind != "table"
+                and at_edge
+                and (_is_furniture(block, furniture) or _PAGE_NUMBER.match(block.text))
+            ):
+                continue
             text = clean_text(block.text) if block.kind == "table" else join_lines(block.text)
             if text:
                 section = tuple(s for s in block.section if _exact_key(s) not in furniture)

@@ -134,8 +134,9 @@ def _status_label(engine, doc) -> str:  # noqa: ANN001
     label = doc.status
     if doc.status == "ready" and doc.needs_ocr:
         label = "ready, needs OCR"
-    if engine.library.is_stale(doc):
-        label = "stale: re-index"
+    hint = engine.library.reindex_hint(doc)
+    if hint:
+        label = f"{label}; {hint}"
     if doc.status == "failed" and doc.reason:
         label = f"failed: {doc.reason}"
     return label
@@ -144,7 +145,8 @@ def _status_label(engine, doc) -> str:  # noqa: ANN001
 def _cmd_list(engine, args) -> int:  # noqa: ANN001
     docs = engine.library.documents()
     if args.json:
-        _print_json([dict(d.to_json(), stale=engine.library.is_stale(d)) if d.status == "ready" else d.to_json() for d in docs])
+        _print_json([dict(d.to_json(), stale=engine.library.is_stale(d), reindex_hint=engine.library.reindex_hint(d))
+                     for d in docs])
         return 0
     if not docs:
         print("The library is empty. Add documents with: kidneytalk add FILE_OR_FOLDER")

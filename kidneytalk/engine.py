@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kidneytalk import prompts
+from kidneytalk import prompts  # type: ignore[attr-defined]  # package-dir mapped
 from kidneytalk.answer import MAX_QUESTION_TOKENS, Answer, build_prompt
 from kidneytalk.config import Paths, Settings
 from kidneytalk.embed import Embedder

@@ -16,6 +16,7 @@ one (a producer thread feeds a small queue). Consistency rules:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -225,6 +226,16 @@ class Library:
     def is_stale(self, doc: Document) -> bool:
         """Indexed with another embedding model than the current one."""
         return doc.status == cat.STATUS_READY and doc.embed_model != self.embed_model_id
+
+    def reindex_hint(self, doc: Document) -> str:
+        """Why a ready document should be re-indexed with the current settings, or ''."""
+        if doc.status != cat.STATUS_READY:
+            return ""
+        if self.is_stale(doc):
+            return "indexed with another embedding model; not searchable until re-indexed"
+        if doc.chunk_settings and doc.chunk_settings != self.settings.chunk.as_dict():
+            return "chunk settings changed; re-index to apply them"
+        return ""
 
     def searchable_doc_ids(self) -> list[str]:
         return self.catalog.searchable_doc_ids(self.embed_model_id)
@@ -477,7 +488,7 @@ class Library:
 class _ReadScope:
     def __init__(self, lib: Library, on_wait: Callable[[str], None] | None):
         self.lib, self.on_wait = lib, on_wait
-        self._cm = None
+        self._cm: contextlib.AbstractContextManager[None] | None = None
 
     def __enter__(self) -> Library:
         self._cm = self.lib.lock.hold(exclusive=False, what="searching", on_wait=self.on_wait)
@@ -485,15 +496,15 @@ class _ReadScope:
         self.lib._refresh_if_changed()
         return self.lib
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
         assert self._cm is not None
-        self._cm.__exit__(*exc)
+        self._cm.__exit__(exc_type, exc, tb)
 
 
 class _WriteScope:
     def __init__(self, lib: Library, what: str, on_wait: Callable[[str], None] | None):
         self.lib, self.what, self.on_wait = lib, what, on_wait
-        self._cm = None
+        self._cm: contextlib.AbstractContextManager[None] | None = None
         self._outer = False
 
     def __enter__(self) -> Library:

@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from kidneytalk.errors import ContextOverflowError, ModelError
 from kidneytalk.gguf import GGUFInfo, read_gguf
@@ -127,13 +128,13 @@ class LocalLLM:
     ) -> Iterator[str]:
         """Yield answer text pieces as they are generated; stops early on ``cancel``."""
         max_tokens = self.check_fits(messages, max_tokens)
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if grammar:
             from llama_cpp import LlamaGrammar
 
             kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
         self._llama.reset()
-        pieces = self._llama.create_chat_completion(
+        pieces: Any = self._llama.create_chat_completion(
             messages=list(messages),  # type: ignore[arg-type]
             max_tokens=max_tokens,
             temperature=temperature,
@@ -146,7 +147,7 @@ class LocalLLM:
             for piece in pieces:
                 if cancel is not None and cancel.is_set():
                     break
-                delta = piece["choices"][0].get("delta", {})  # type: ignore[index]
+                delta: Any = piece["choices"][0].get("delta", {})  # type: ignore[index,union-attr]
                 text = delta.get("content")
                 if text:
                     yield text

@@ -17,7 +17,7 @@ from pathlib import Path
 import pymupdf
 
 from kidneytalk.errors import DocumentError, UnsupportedFileError
-from kidneytalk.records import Block, Page, ParsedDocument
+from kidneytalk.records import Block, BlockKind, Page, ParsedDocument
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _read_text(path: Path) -> str:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if encoding == "utf-16" and not raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        if encoding == "utf-16" and raw[:2] not in (b"\xff\xfe", b"\xfe\xff"):
             continue
         return text
     raise DocumentError(f"{path.name}: cannot decode text")
@@ -105,7 +105,7 @@ def _parse_text(path: Path, *, markdown: bool) -> ParsedDocument:
                 if not lines:
                     continue
             body = "\n".join(lines)
-            kind = "table" if markdown and _looks_like_md_table(lines) else "text"
+            kind: BlockKind = "table" if markdown and _looks_like_md_table(lines) else "text"
             page.blocks.append(Block(body, number, kind, tuple(t for _, t in stack)))
         pages.append(page)
     return ParsedDocument(str(path), title, pages, len(pages))
@@ -179,14 +179,14 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
                 while stack and stack[-1][0] >= level:
                     stack.pop()
                 stack.append((level, " ".join(info["text"].split())))
-                kind = "heading"
+                kind: BlockKind = "heading"
             else:
                 kind = "text"
             page.blocks.append(
                 Block(
                     info["text"],
                     number,
-                    kind,  # type: ignore[arg-type]
+                    kind,
                     tuple(t for _, t in stack),
                     font_size=info["size"],
                     bold=info["bold"],
@@ -246,17 +246,21 @@ def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool,
         if in_table is not None:
             if in_table not in emitted_tables:
                 emitted_tables.add(in_table)
-                infos.append({"table": tables_md[in_table][1], "bbox": tuple(tables_md[in_table][0]), "text": "", "size": 0.0, "bold": False})
+                infos.append({"table": tables_md[in_table][1], "bbox": _rect_tuple(tables_md[in_table][0]), "text": "", "size": 0.0, "bold": False})
             continue
         # Split a block where the font style changes (heading followed by body).
         for run in _style_runs(block):
             infos.append(run)
     for i, (trect, md) in enumerate(tables_md):
         if i not in emitted_tables:
-            infos.append({"table": md, "bbox": tuple(trect), "text": "", "size": 0.0, "bold": False})
+            infos.append({"table": md, "bbox": _rect_tuple(trect), "text": "", "size": 0.0, "bold": False})
     no_text = not any(info["text"].strip() or info.get("table") for info in infos)
     has_images = bool(page.get_images(full=False)) if no_text else False
     return infos, tables_md, no_text, has_images
+
+
+def _rect_tuple(rect: pymupdf.Rect) -> tuple[float, float, float, float]:
+    return (rect.x0, rect.y0, rect.x1, rect.y1)
 
 
 def _mostly_inside(inner: pymupdf.Rect, outer: pymupdf.Rect) -> bool:

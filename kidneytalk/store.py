@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,8 +29,8 @@ class VectorStore:
     def __init__(self, path: Path, model_id: str):
         self.path = path
         self.model_id = model_id
-        self._client = None
-        self._collection = None
+        self._client: Any = None
+        self._collection: Any = None
         self.open()
 
     def open(self) -> None:

@@ -21,8 +21,12 @@ from kidneytalk.ui.dialogs import CrashReporter  # noqa: E402
 from kidneytalk.ui.library_page import EMPTY_HINT, DocumentTableModel  # noqa: E402
 from kidneytalk.ui.main_window import MainWindow  # noqa: E402
 from kidneytalk.ui.workers import AskResult  # noqa: E402
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtGui import (  # noqa: E402
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,  # noqa: E402
+)
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from kidneytalk.engine import Engine  # noqa: E402
@@ -80,6 +84,48 @@ def test_window_opens_on_the_empty_library_hint(empty_window: MainWindow) -> Non
     w.sidebar.setCurrentRow(1)
     assert w.pages.currentWidget() is w.ask_page
     assert "library is empty" in w.ask_page.library_note.text()
+
+
+def _mime(*, urls: tuple[Path, ...] = (), text: str = "") -> QMimeData:
+    mime = QMimeData()
+    if urls:
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in urls])
+    if text:
+        mime.setText(text)
+    return mime
+
+
+def test_dragging_files_is_accepted_and_dragging_text_is_not(empty_window: MainWindow, tmp_path: Path) -> None:
+    page = empty_window.library_page
+    drag = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, _mime(urls=(tmp_path,)),
+                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    page.dragEnterEvent(drag)
+    assert drag.isAccepted()
+    text = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, _mime(text="metformin"),
+                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    page.dragEnterEvent(text)
+    assert not text.isAccepted()
+
+
+def test_user_errors_and_bugs_in_the_worker_become_dialogs(qtbot, empty_window: MainWindow, monkeypatch) -> None:
+    page, client = empty_window.library_page, empty_window.client
+    client.set_enabled("no-such-doc", False)  # a KidneyTalkError: its message, as is
+    qtbot.waitUntil(lambda: page.error_box is not None and page.error_box.isVisible())
+    assert "No document 'no-such-doc'" in page.error_box.text()
+    page.error_box.close()
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(empty_window.engine.library, "remove", broken)
+    page.error_box = None
+    client.remove(["abc"])  # a bug: a dialog that points to the log, the traceback in the log
+    qtbot.waitUntil(lambda: page.error_box is not None and page.error_box.isVisible())
+    assert "Unexpected error while removing documents: RuntimeError: disk on fire" in page.error_box.text()
+    assert empty_window.engine.log_path in page.error_box.text()
+    log_text = Path(empty_window.engine.log_path).read_text(encoding="utf-8")
+    assert "Traceback" in log_text and "disk on fire" in log_text
+    assert client.pending() == 0
 
 
 def test_crash_report_dialog_shows_a_copyable_report_and_the_log_path(qtbot) -> None:
@@ -143,7 +189,9 @@ def test_add_a_pdf_then_ask_disable_and_remove_it(qtbot, window: MainWindow, eng
     timer.start(20)
     seen_at_progress: list[int] = []
     client.progress.connect(lambda _e: seen_at_progress.append(ticks[0]))
-    lib.add_paths([str(PDF)])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, _mime(urls=(PDF,)),
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    lib.dropEvent(drop)  # dropped onto the page, as from a file manager
     assert lib.progress_panel.isVisible() and not lib.add_button.isEnabled()
     start = ticks[0]
     qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)

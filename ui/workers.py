@@ -111,23 +111,25 @@ class EngineWorker(QObject):
     # ------------------------------------------------------------ plumbing
     def _run(self, task: str, fn: Callable[[], object]) -> None:
         self.started.emit(task)
+        error: str | None = None
+        result: object = None
         try:
             result = fn()
         except KidneyTalkError as exc:
             log.warning("%s failed: %s", task, exc)
-            self.failed.emit(task, str(exc))
+            error = str(exc) or f"Could not finish {_DOING.get(task, task)}."
         except Exception as exc:  # a bug: keep the app alive, keep the traceback in the log
             log.exception("unexpected error while %s", _DOING.get(task, task))
-            self.failed.emit(
-                task,
+            error = (
                 f"Unexpected error while {_DOING.get(task, task)}: {type(exc).__name__}: {exc}\n\n"
-                f"The details are in the log file:\n{self.engine.log_path}",
+                f"The details are in the log file:\n{self.engine.log_path}"
             )
+        if task in _LIBRARY_WRITES:
+            self._emit_snapshot()  # before the outcome: a finished task finds the table up to date
+        if error is not None:
+            self.failed.emit(task, error)
         else:
             self.finished.emit(task, result)
-        finally:
-            if task in _LIBRARY_WRITES:
-                self._emit_snapshot()
 
     def _snapshot(self) -> LibrarySnapshot:
         lib = self.engine.library
