@@ -114,11 +114,12 @@ class Engine:
             raise KidneyTalkError("Please type a question.")
         t0 = time.monotonic()
         llm = self.llm(model)
+        t1 = time.monotonic()
         question = llm.truncate(question, MAX_QUESTION_TOKENS)
         retrieved = self.search(question, k)
-        t1 = time.monotonic()
+        t2 = time.monotonic()
         evidence = [h for h in retrieved if h.score >= MIN_RELEVANCE]
-        timings = {"load_model": 0.0, "retrieve": round(t1 - t0, 3)}
+        timings = {"load_model": round(t1 - t0, 3), "retrieve": round(t2 - t1, 3)}
         answer = Answer(question=question, evidence=[], retrieved=retrieved, model=llm.name, timings=timings)
         if not evidence:
             answer.refused = True

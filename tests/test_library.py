@@ -95,3 +95,23 @@ def test_dropped_chunks_are_listed_with_reasons(engine, tmp_path: Path):
     rows = engine.library.dropped("chapter.md")
     assert [r["reason"] for r in rows] == ["reference list"]
     assert engine.library.documents()[0].chunks_dropped == 1
+
+
+def test_filter_agent_asks_the_real_model_about_every_rule_kept_chunk(engine_llm, tmp_path: Path):
+    md = tmp_path / "mixed.md"
+    md.write_text(
+        "# Notes\n\nMetformin should be stopped when the eGFR falls below 30 mL/min/1.73 m² because "
+        "of the risk of lactic acidosis in chronic kidney disease.\n\n"
+        "## Housekeeping\n\nThe conference dinner will be served in the main hall at seven in the evening; "
+        "please bring your badge and a warm jacket.\n",
+        encoding="utf-8",
+    )
+    without = engine_llm.add([md], filter_agent=False)[0]
+    engine_llm.library.remove(without.doc_id)
+    [res] = engine_llm.add([md], filter_agent=True)
+    doc = engine_llm.library.documents()[0]
+    assert res.status == "added" and doc.filter_agent
+    # every chunk the rules kept was judged: kept, or dropped by the agent with that reason
+    assert doc.chunks_kept + doc.chunks_dropped == without.chunks_kept + without.chunks_dropped
+    reasons = {r["reason"] for r in engine_llm.library.dropped(doc.id)}
+    assert reasons <= {"filter agent: no medical knowledge"}
