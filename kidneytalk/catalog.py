@@ -20,6 +20,7 @@ from pathlib import Path
 
 from kidneytalk.errors import IndexMismatchError
 from kidneytalk.records import Chunk, DroppedChunk
+from kidneytalk.retrieval.lexical import index_text, match_query
 
 SCHEMA_VERSION = 1
 
@@ -70,6 +71,7 @@ CREATE TABLE IF NOT EXISTS dropped (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dropped_doc ON dropped(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, chunk_id UNINDEXED, doc_id UNINDEXED);
 """
 
 STATUS_INDEXING = "indexing"
@@ -163,6 +165,17 @@ class Catalog:
                     f"The library at {self.path.parent} was written by a newer KidneyTalk "
                     f"(schema {row['value']}); please update KidneyTalk."
                 )
+            self._backfill_fts()
+
+    def _backfill_fts(self) -> None:
+        """Index chunks stored before the lexical index existed."""
+        if self.db.execute("SELECT 1 FROM chunks_fts LIMIT 1").fetchone():
+            return
+        rows = self.db.execute("SELECT id, doc_id, section, text FROM chunks").fetchall()
+        self.db.executemany(
+            "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",
+            [(index_text(" ".join(json.loads(r["section"])[-1:]) + "\n" + r["text"]), r["id"], r["doc_id"]) for r in rows],
+        )
 
     # ------------------------------------------------------------ plumbing
     class _Tx:
@@ -245,6 +258,10 @@ class Catalog:
                   c.char_start, c.char_end, c.n_tokens) for c in kept],
             )
             self.db.executemany(
+                "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",
+                [(index_text(" ".join(c.section[-1:]) + "\n" + c.text), c.id, c.doc_id) for c in kept],
+            )
+            self.db.executemany(
                 """INSERT INTO dropped(doc_id, seq, text, page_start, page_end, section, reason)
                    VALUES (?, ?, ?, ?, ?, ?, ?)""",
                 [(d.chunk.doc_id, d.chunk.seq, d.chunk.text, d.chunk.page_start, d.chunk.page_end,
@@ -258,6 +275,7 @@ class Catalog:
             )
 
     def clear_chunks(self, doc_id: str) -> None:
+        self.db.execute("DELETE FROM chunks_fts WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM dropped WHERE doc_id=?", (doc_id,))
 
@@ -283,6 +301,19 @@ class Catalog:
 
     def dropped(self, doc_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM dropped WHERE doc_id=? ORDER BY seq", (doc_id,)).fetchall()
+
+    def lexical_search(self, query: str, k: int, doc_ids: Sequence[str]) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score, higher is better) of the best ``k`` lexical matches."""
+        expr = match_query(query)
+        if not expr or not doc_ids or k <= 0:
+            return []
+        marks = ",".join("?" * len(doc_ids))
+        rows = self.db.execute(
+            f"""SELECT chunk_id, bm25(chunks_fts) AS rank FROM chunks_fts
+                WHERE chunks_fts MATCH ? AND doc_id IN ({marks}) ORDER BY rank LIMIT ?""",
+            (expr, *doc_ids, k),
+        ).fetchall()
+        return [(r["chunk_id"], -float(r["rank"])) for r in rows]
 
     def searchable_doc_ids(self, embed_model: str) -> list[str]:
         """Ready, enabled documents indexed with ``embed_model``."""

@@ -83,6 +83,12 @@ class VectorStore:
     def count_doc(self, doc_id: str) -> int:
         return len(self.collection.get(where={"doc_id": doc_id}, include=[])["ids"])
 
+    def similarities(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
+        """Cosine similarity of ``vector`` to the stored vectors of ``ids``."""
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        q = np.asarray(vector, dtype=np.float32)
+        return {i: float(np.dot(np.asarray(e, dtype=np.float32), q)) for i, e in zip(got["ids"], got["embeddings"], strict=False)}
+
     def query(self, vector: np.ndarray, k: int, doc_ids: Sequence[str]) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the k nearest chunks among ``doc_ids``."""
         if not doc_ids or k <= 0:

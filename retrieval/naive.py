@@ -22,6 +22,11 @@ def search(library: Library, query: str, k: int = 8) -> list[Hit]:
         vector = library.embedder.embed_query(query)
         scored = library.store.query(vector, k, doc_ids)
         rows = library.catalog.chunks_by_ids([cid for cid, _ in scored])
+    return hits_from_rows(scored, rows)
+
+
+def hits_from_rows(scored: list[tuple[str, float]], rows: dict) -> list[Hit]:
+    """Hits in ``scored`` order from catalog rows (ids without a committed chunk are skipped)."""
     hits = []
     for cid, score in scored:
         row = rows.get(cid)

@@ -1,0 +1,100 @@
+"""Extractiveness of an answer against its sources (Grusky et al., 2018).
+
+Extractive fragments F(A, S) are found greedily: at each position of the
+answer A, the longest token sequence that also occurs in the source S is
+taken. Then
+
+* coverage = (1/|A|) * sum(|f|)      — share of answer tokens copied from the source;
+* density  = (1/|A|) * sum(|f|^2)    — mean length of the copied run a token belongs to.
+
+Tokens are lowercased words for alphabetic scripts and single characters for
+CJK, so the measures work for English and Chinese alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kidneytalk.clean import is_cjk
+
+_WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased word tokens; every CJK character is a token of its own."""
+    tokens: list[str] = []
+    for match in _WORD.finditer(text.lower()):
+        word = match.group(0)
+        if any(is_cjk(ch) for ch in word):
+            run = ""
+            for ch in word:
+                if is_cjk(ch):
+                    if run:
+                        tokens.append(run)
+                        run = ""
+                    tokens.append(ch)
+                else:
+                    run += ch
+            if run:
+                tokens.append(run)
+        else:
+            tokens.append(word)
+    return tokens
+
+
+@dataclass
+class Fragment:
+    start: int  # position in the answer tokens
+    length: int
+    source: int  # index of the source it was copied from
+    source_start: int
+
+
+@dataclass
+class Extractiveness:
+    coverage: float
+    density: float
+    fragments: list[Fragment]
+    answer_tokens: int
+
+    def to_json(self) -> dict[str, float | int]:
+        return {"coverage": round(self.coverage, 4), "density": round(self.density, 3),
+                "answer_tokens": self.answer_tokens, "fragments": len(self.fragments)}
+
+
+def fragments(answer: Sequence[str], sources: Sequence[Sequence[str]]) -> list[Fragment]:
+    """Greedy longest shared token runs of ``answer`` in any of ``sources``."""
+    positions: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for si, src in enumerate(sources):
+        for j, tok in enumerate(src):
+            positions[tok].append((si, j))
+    out: list[Fragment] = []
+    i = 0
+    while i < len(answer):
+        best = None
+        for si, j in positions.get(answer[i], ()):
+            src = sources[si]
+            n = 0
+            while i + n < len(answer) and j + n < len(src) and answer[i + n] == src[j + n]:
+                n += 1
+            if best is None or n > best.length:
+                best = Fragment(i, n, si, j)
+        if best is None:
+            i += 1
+            continue
+        out.append(best)
+        i += best.length
+    return out
+
+
+def extractiveness(answer: str, sources: Sequence[str]) -> Extractiveness:
+    a = tokenize(answer)
+    frags = fragments(a, [tokenize(s) for s in sources])
+    if not a:
+        return Extractiveness(0.0, 0.0, [], 0)
+    coverage = sum(f.length for f in frags) / len(a)
+    density = sum(f.length**2 for f in frags) / len(a)
+    return Extractiveness(coverage, density, frags, len(a))
