@@ -12,56 +12,29 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from kidneytalk import prompts  # type: ignore[attr-defined]  # package-dir mapped
+from kidneytalk.citations import MARKER
 from kidneytalk.records import Citation, Hit
+from kidneytalk.safety import strip_instructions
 
-_MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]")
 MAX_QUESTION_TOKENS = 512
 
 
-@dataclass
-class PromptParts:
-    system: str
-    user: str
-    evidence: list[Hit]  # the hits that made it into the prompt, numbered 1..n
-
-
 def format_context(hits: Sequence[Hit]) -> str:
-    return "\n\n".join(f"[{i}] ({h.doc_name} {h.pages_label})\n{h.text}" for i, h in enumerate(hits, start=1))
-
-
-def build_prompt(
-    question: str,
-    hits: Sequence[Hit],
-    *,
-    count_messages: Callable[[list[dict[str, str]]], int],
-    n_ctx: int,
-    answer_tokens: int,
-    language: str = "en",
-    overrides=None,  # noqa: ANN001
-) -> PromptParts:
-    """Fill the templates with as many of ``hits`` (best first) as fit the context."""
-    refusal = prompts.load("refusal", language=language, overrides=overrides).strip()
-    system = prompts.render(prompts.load("answer_system", language=language, overrides=overrides), refusal=refusal)
-    user_t = prompts.load("answer_user", language=language, overrides=overrides)
-    budget = n_ctx - answer_tokens
-    kept = list(hits)
-    while True:
-        user = prompts.render(user_t, context=format_context(kept), question=question)
-        used = count_messages([{"role": "system", "content": system}, {"role": "user", "content": user}])
-        if used <= budget or not kept:
-            return PromptParts(system, user, kept)
-        kept.pop()  # drop the weakest passage until it fits
+    """Numbered passages; sentences addressed to the AI are removed (see ``safety``)."""
+    return "\n\n".join(
+        f"[{i}] ({h.doc_name} {h.pages_label})\n{strip_instructions(h.text)}" for i, h in enumerate(hits, start=1)
+    )
 
 
 def resolve_citations(text: str, evidence: Sequence[Hit]) -> list[Citation]:
     """Citations for every valid ``[n]`` in ``text``, in order of first use."""
     out: list[Citation] = []
     seen: set[int] = set()
-    for match in _MARKER.finditer(text):
+    for match in MARKER.finditer(text):
         for part in re.split(r"\s*[,，、]\s*", match.group(1)):
             n = int(part)
             if 1 <= n <= len(evidence) and n not in seen:
@@ -83,22 +56,34 @@ def with_source_labels(text: str, evidence: Sequence[Hit]) -> str:
                 labels.append(f"{h.doc_name} {h.pages_label}")
         return "[" + "; ".join(labels) + "]" if labels else ""
 
-    return _MARKER.sub(sub, text)
+    return MARKER.sub(sub, text)
 
 
 @dataclass
 class Answer:
-    """A streamed answer with its evidence and citations."""
+    """A streamed answer with its evidence, verified citations, extractiveness and trace.
+
+    Iterate it for text pieces as they are produced, or call :meth:`text`.
+    Everything derived from the text (citations, sentence checks,
+    extractiveness) is computed once the answer is complete.
+    """
 
     question: str
     evidence: list[Hit]
     retrieved: list[Hit]
     model: str
+    mode: str = "naive"
+    style: str = "off"
+    query: str = ""
+    refusal: str = ""
     refused: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    trace: Any = None
+    unsupported_below: float = 0.5
     _tokens: Iterator[str] | None = None
     _chunks: list[str] = field(default_factory=list)
     _done: bool = False
+    _checks: list[Any] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
 
     def __iter__(self) -> Iterator[str]:
@@ -108,15 +93,28 @@ class Answer:
         start = time.monotonic()
         first = None
         assert self._tokens is not None
-        for piece in self._tokens:
-            if first is None:
-                first = time.monotonic() - start
-            self._chunks.append(piece)
-            yield piece
-        self._done = True
-        self.timings["generate"] = round(time.monotonic() - start, 3)
-        if first is not None:
-            self.timings["first_token"] = round(first, 3)
+        try:
+            for piece in self._tokens:
+                if first is None:
+                    first = time.monotonic() - start
+                self._chunks.append(piece)
+                yield piece
+        finally:
+            self._done = True
+            self.timings["write"] = round(time.monotonic() - start, 3)
+            if first is not None:
+                self.timings["first_token"] = round(first, 3)
+            text = "".join(self._chunks).strip()
+            if self.refusal and text.startswith(self.refusal.strip()[:40]):
+                self.refused = True
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    @property
+    def stopped(self) -> bool:
+        return self.cancel.is_set()
 
     def text(self) -> str:
         for _ in self:
@@ -125,7 +123,36 @@ class Answer:
 
     @property
     def citations(self) -> list[Citation]:
-        return resolve_citations(self.text(), self.evidence)
+        """Citations the answer uses (written by the model or inferred by verification)."""
+        text = self.text()
+        out = resolve_citations(text, self.evidence)
+        have = {c.n for c in out}
+        for check in self.checks:
+            for n in check.inferred:
+                if n not in have:
+                    have.add(n)
+                    h = self.evidence[n - 1]
+                    out.append(Citation(n, h.doc_id, h.doc_name, list(range(h.page_start, h.page_end + 1)), h.chunk_id))
+        return out
+
+    @property
+    def checks(self) -> list[Any]:
+        """Per-sentence citation verification (see ``kidneytalk.citations``)."""
+        if self._checks is None:
+            from kidneytalk.citations import verify
+
+            text = self.text()
+            self._checks = [] if self.refused else verify(text, self.evidence, threshold=self.unsupported_below)
+        return self._checks
+
+    @property
+    def unsupported(self) -> list[str]:
+        return [c.text for c in self.checks if not c.supported]
+
+    def extractiveness(self) -> Any:
+        from kidneytalk.extractive import extractiveness
+
+        return extractiveness(MARKER.sub(" ", self.text()), [h.text for h in self.evidence])
 
     def display_text(self) -> str:
         """The answer with ``[n]`` replaced by ``[document p.N]``."""
@@ -135,11 +162,19 @@ class Answer:
         text = self.text()
         return {
             "question": self.question,
+            "query": self.query or self.question,
+            "mode": self.mode,
+            "style": self.style,
             "answer": text,
             "answer_with_sources": self.display_text(),
             "refused": self.refused,
+            "stopped": self.stopped,
             "model": self.model,
             "citations": [c.to_json() for c in self.citations],
+            "sentences": [c.to_json() for c in self.checks],
+            "unsupported": self.unsupported,
+            "extractiveness": None if self.refused else self.extractiveness().to_json(),
             "chunks": [dict(h.to_json(), n=i) for i, h in enumerate(self.evidence, start=1)],
             "timings": self.timings,
+            "trace": self.trace.to_json() if self.trace is not None else [],
         }

@@ -57,9 +57,21 @@ def _parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("ask", help="answer a question from the library, with citations")
     q.add_argument("question")
-    q.add_argument("--model", metavar="NAME")
-    q.add_argument("-k", type=int, default=None, help="passages to retrieve")
+    _answer_options(q)
     q.add_argument("--json", action="store_true")
+
+    ch = sub.add_parser("chat", help="interactive multi-turn conversation in the terminal")
+    _answer_options(ch)
+    ch.add_argument("--resume", metavar="ID", help="continue a saved conversation")
+
+    cv = sub.add_parser("conversations", help="saved conversations")
+    cvsub = cv.add_subparsers(dest="conv_command", required=True, metavar="ACTION")
+    cvsub.add_parser("list", help="list saved conversations")
+    ce = cvsub.add_parser("export", help="export a conversation to Markdown")
+    ce.add_argument("id")
+    ce.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    cd = cvsub.add_parser("delete", help="delete a conversation")
+    cd.add_argument("id")
 
     m = sub.add_parser("models", help="GGUF language models")
     msub = m.add_subparsers(dest="models_command", required=True, metavar="ACTION")
@@ -77,6 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("gui", help="open the desktop app")
     sub.add_parser("start", help="the desktop app when a display exists, otherwise the terminal demo")
     return p
+
+
+def _answer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=["naive", "hybrid", "addrep"], help="retrieval mode (default from settings: addrep)")
+    p.add_argument("--style", choices=["off", "cp-order", "cp-link", "cp-refine"],
+                   help="answer style (default from settings: cp-order)")
+    p.add_argument("--model", metavar="NAME")
+    p.add_argument("-k", type=int, default=None, help="passages to retrieve (naive/hybrid)")
+    p.add_argument("--trace", action="store_true", help="print each retrieval/answer step with its timing")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -214,26 +235,67 @@ def _cmd_search(engine, args) -> int:  # noqa: ANN001
 
 
 def _cmd_ask(engine, args) -> int:  # noqa: ANN001
-    answer = engine.ask(args.question, model=args.model, k=args.k)
+    progress = None if args.json else _StageLine()
+    answer = engine.ask(args.question, mode=args.mode, style=args.style, model=args.model, k=args.k,
+                        progress=progress)
     if args.json:
         _print_json(answer.to_json())
         return 0
-    _stream_answer(answer)
+    _stream_answer(answer, progress)
+    if args.trace:
+        _print_trace(answer)
     return 0
 
 
-def _stream_answer(answer) -> None:  # noqa: ANN001
+class _StageLine:
+    """Shows AddRep's progress on one stderr line while the answer is prepared."""
+
+    LABELS = {"load": "loading model", "refine": "refining query", "search": "searching",
+              "divergent": "divergent questions", "judge": "judging relevance", "assemble": "assembling context",
+              "write": "writing"}
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, event) -> None:  # noqa: ANN001
+        if not self.live:
+            return
+        label = self.LABELS.get(event.stage, event.stage)
+        step = f" {event.i}/{event.n}" if event.n else ""
+        sys.stderr.write(f"\r\033[2K… {label}{step}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[2K")
+            sys.stderr.flush()
+            self.shown = False
+
+
+def _stream_answer(answer, progress: _StageLine | None = None) -> None:  # noqa: ANN001
     try:
+        first = True
         for piece in answer:
+            if first and progress:
+                progress.clear()
+            first = False
             sys.stdout.write(piece)
             sys.stdout.flush()
     except KeyboardInterrupt:
         answer.cancel.set()
         print("\n[stopped]")
+    if progress:
+        progress.clear()
     print()
-    citations = answer.citations
     if answer.refused:
+        print("(refused: nothing relevant in the enabled documents)")
         return
+    for check in answer.checks:
+        if not check.supported:
+            print(f"⚠ unsupported: {check.text}")
+    citations = answer.citations
     if citations:
         print("\nSources:")
         for c in citations:
@@ -242,6 +304,90 @@ def _stream_answer(answer) -> None:  # noqa: ANN001
         print("\nThe model gave no citation markers; passages it was given:")
         for i, h in enumerate(answer.evidence, start=1):
             print(f"  [{i}] {h.doc_name} {h.pages_label}")
+    ext = answer.extractiveness()
+    print(f"Extractiveness: coverage {ext.coverage:.2f}, density {ext.density:.1f}  "
+          f"({answer.mode}, {answer.style})")
+
+
+def _print_trace(answer) -> None:  # noqa: ANN001
+    print("\nTrace:")
+    for step in answer.trace.steps:
+        if step.skipped:
+            print(f"  {step.stage:10} skipped ({step.outputs.get('reason', '')})")
+            continue
+        summary = ", ".join(f"{k}={_short(v)}" for k, v in step.outputs.items())
+        print(f"  {step.stage:10} {step.seconds:6.2f} s  {summary}")
+    print("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in answer.timings.items()))
+
+
+def _short(value: object, limit: int = 90) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cmd_chat(engine, args) -> int:  # noqa: ANN001
+    from kidneytalk.conversations import Message
+
+    store = engine.conversations
+    conv = store.get(args.resume) if args.resume else store.create(mode=args.mode or "", style=args.style or "")
+    print(f"KidneyTalk chat (conversation {conv.id}). Ask a question; /export FILE, /new, /quit.")
+    while True:
+        try:
+            line = input("\nyou> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            break
+        if not line:
+            continue
+        if line in ("/quit", "/exit", "/q"):
+            break
+        if line == "/new":
+            conv = store.create(mode=args.mode or "", style=args.style or "")
+            print(f"new conversation {conv.id}")
+            continue
+        if line.startswith("/export"):
+            target = line.split(maxsplit=1)[1] if " " in line else f"kidneytalk-{conv.id}.md"
+            _export(engine, conv.id, target)
+            continue
+        progress = _StageLine()
+        history = conv.history()
+        answer = engine.ask(line, history=history, mode=args.mode or conv.mode or None,
+                            style=args.style or conv.style or None, model=args.model, k=args.k, progress=progress)
+        print("kidneytalk> ", end="", flush=True)
+        _stream_answer(answer, progress)
+        if args.trace:
+            _print_trace(answer)
+        store.append(conv, Message("user", line))
+        store.append(conv, Message("assistant", answer.text(), details=answer.to_json()))
+    print(f"Saved as conversation {conv.id} (kidneytalk conversations export {conv.id}).")
+    return 0
+
+
+def _export(engine, cid: str, target: str | None) -> None:  # noqa: ANN001
+    from pathlib import Path
+
+    from kidneytalk.conversations import to_markdown
+
+    text = to_markdown(engine.conversations.get(cid))
+    if target:
+        Path(target).write_text(text, encoding="utf-8")
+        print(f"exported to {target}")
+    else:
+        sys.stdout.write(text)
+
+
+def _cmd_conversations(engine, args) -> int:  # noqa: ANN001
+    store = engine.conversations
+    if args.conv_command == "export":
+        _export(engine, args.id, args.output)
+    elif args.conv_command == "delete":
+        store.get(args.id)
+        store.delete(args.id)
+        print(f"deleted {args.id}")
+    else:
+        for c in store.list():
+            print(f"{c.id}  {c.updated_at[:16].replace('T', ' ')}  {c.title}")
+    return 0
 
 
 def _cmd_models(engine, args) -> int:  # noqa: ANN001
@@ -304,7 +450,8 @@ def _cmd_demo(engine, args) -> int:  # noqa: ANN001
     for r in results:
         print(r.message)
     print(f"\nQuestion: {DEMO_QUESTION}\nAnswer: ", end="", flush=True)
-    _stream_answer(engine.ask(DEMO_QUESTION))
+    progress = _StageLine()
+    _stream_answer(engine.ask(DEMO_QUESTION, progress=progress), progress)
     return 0
 
 

@@ -62,6 +62,10 @@ class Paths:
         return self.data / "catalog.sqlite3"
 
     @property
+    def conversations(self) -> Path:
+        return self.data / "conversations.sqlite3"
+
+    @property
     def lock(self) -> Path:
         return self.data / "library.lock"
 
@@ -96,11 +100,34 @@ class LLMSettings:
 
 
 @dataclass(frozen=True)
+class RetrievalSettings:
+    """AddRep and answer-style switches (each stage can be turned off)."""
+
+    mode: str = "addrep"  # naive | hybrid | addrep
+    style: str = "cp-order"  # off | cp-order | cp-link | cp-refine
+    base: str = "hybrid"  # what AddRep searches with: naive | hybrid
+    refine_query: bool = True
+    divergent: bool = True
+    n_divergent: int = 3
+    k_first: int = 6  # hits of the first search
+    k_divergent: int = 3  # hits per divergent question
+    min_similarity: float = 0.2  # cosine below which a candidate is dropped before judging
+    judge: bool = True
+    judge_threshold: float = 0.5  # calibrated P(relevant) needed to keep a candidate
+    judge_reasons: str = "kept"  # kept | all | none: which candidates get a generated reason
+    max_evidence: int = 6
+    refine_rounds: int = 2  # cp-refine revision rounds
+    refine_target: float = 0.8  # cp-refine stops when coverage reaches this
+    unsupported_below: float = 0.5  # citation support under which a sentence is flagged
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a user can change, with safe defaults for the embedded models."""
 
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     embedding_model: str = ""  # a sentence-transformers folder; "" = bundled MiniLM
     embedding_precision: str = "auto"  # auto | fp32 | bf16
     embed_batch_size: int = 64
@@ -120,6 +147,8 @@ class Settings:
         values = {k: v for k, v in raw.items() if k in known}
         if isinstance(values.get("chunk"), dict):
             values["chunk"] = ChunkSettings(**_known(ChunkSettings, values["chunk"]))
+        if isinstance(values.get("retrieval"), dict):
+            values["retrieval"] = RetrievalSettings(**_known(RetrievalSettings, values["retrieval"]))
         if isinstance(values.get("llm"), dict):
             values["llm"] = LLMSettings(**_known(LLMSettings, values["llm"]))
         return cls(**values)

@@ -14,23 +14,23 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kidneytalk import prompts  # type: ignore[attr-defined]  # package-dir mapped
-from kidneytalk.answer import MAX_QUESTION_TOKENS, Answer, build_prompt
+from kidneytalk.answer import MAX_QUESTION_TOKENS, Answer
 from kidneytalk.config import Paths, Settings
+from kidneytalk.conversations import ConversationStore
+from kidneytalk.copypaste import Writer, check_style
 from kidneytalk.embed import Embedder
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.library import AddResult, Library, ProgressCallback
 from kidneytalk.llm import LocalLLM
 from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelRegistry, fit
+from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import naive
+from kidneytalk.retrieval import addrep, hybrid, naive
+from kidneytalk.retrieval.trace import StageCallback, Trace
 
 log = logging.getLogger(__name__)
 
-# Cosine similarity below which a passage is treated as unrelated to the
-# question (all-MiniLM-L6-v2 puts unrelated text around 0.0-0.15).
-MIN_RELEVANCE = 0.2
 
 
 class Engine:
@@ -50,6 +50,13 @@ class Engine:
         self._llm = llm
         self._llm_name = llm.name if llm else ""
         self._llm_lock = threading.Lock()
+        self._conversations: ConversationStore | None = None
+
+    @property
+    def conversations(self) -> ConversationStore:
+        if self._conversations is None:
+            self._conversations = ConversationStore(self.paths.conversations)
+        return self._conversations
 
     # ------------------------------------------------------------ models
     def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LocalLLM:
@@ -77,11 +84,11 @@ class Engine:
     def filter_agent(self) -> Callable[[str], bool]:
         """LLM judge for the ingestion filter: does a passage contain medical knowledge?"""
         llm = self.llm()
-        template = prompts.load("filter", language=self.settings.language, overrides=self.paths.prompts)
+        book = self.prompt_book()
 
         def judge(passage: str) -> bool:
             text = llm.truncate(passage, 400)
-            reply = llm.choose([{"role": "user", "content": prompts.render(template, passage=text)}], ["yes", "no"])
+            reply = llm.choose([{"role": "user", "content": book.render("filter", passage=text)}], ["yes", "no"])
             return reply == "yes"
 
         return judge
@@ -104,38 +111,86 @@ class Engine:
         return naive.search(self.library, query, k or self.settings.top_k)
 
     # ------------------------------------------------------------ answers
-    def refusal_text(self) -> str:
-        return prompts.load("refusal", language=self.settings.language, overrides=self.paths.prompts).strip()
+    def prompt_book(self, text: str = "") -> PromptBook:
+        """Templates in the language of ``text`` (Chinese questions get Chinese prompts)."""
+        return PromptBook(prompt_language(text, self.settings.language), self.paths.prompts)
 
-    def ask(self, question: str, *, model: str | None = None, k: int | None = None) -> Answer:
-        """Plain RAG: retrieve, keep passages that look related, answer with ``[n]`` citations."""
+    def refusal_text(self, text: str = "") -> str:
+        return self.prompt_book(text).get("refusal").strip()
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[dict[str, str]] = (),
+        mode: str | None = None,
+        style: str | None = None,
+        model: str | None = None,
+        k: int | None = None,
+        progress: StageCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
+        """Retrieve (``naive``, ``hybrid`` or ``addrep``) and write (``off`` or a copy-paste style).
+
+        Retrieval runs now, reporting ``progress``; the returned :class:`Answer`
+        produces its text when iterated. With no relevant evidence the answer
+        is the refusal sentence and no text is generated.
+        """
+        rs = self.settings.retrieval
+        mode = mode or rs.mode
+        style = check_style(style or rs.style)
+        if mode not in MODES:
+            raise KidneyTalkError(f"Unknown retrieval mode '{mode}' (choose one of: {', '.join(MODES)}).")
         question = question.strip()
         if not question:
             raise KidneyTalkError("Please type a question.")
+        cancel = cancel or threading.Event()
+        trace = Trace(on_event=progress)
         t0 = time.monotonic()
+        trace.event("load", 0, 0, "loading the language model")
         llm = self.llm(model)
+        embedder = self.library.embedder
         t1 = time.monotonic()
-        question = llm.truncate(question, MAX_QUESTION_TOKENS)
-        retrieved = self.search(question, k)
+        if llm.count_tokens(question) > MAX_QUESTION_TOKENS:
+            question = llm.truncate(question, MAX_QUESTION_TOKENS)
+        book = self.prompt_book(question)
+        refusal = book.get("refusal").strip()
+        k = k or self.settings.top_k
+        if mode == "addrep":
+            query, evidence = addrep.run(self.library, llm, book, rs, question, history=history, trace=trace, cancel=cancel)
+            retrieved = evidence
+        else:
+            query = question
+            search = hybrid.search if mode == "hybrid" else naive.search
+            trace.event("search", 1, 1)
+            with trace.step("search", query=question, k=k) as step:
+                retrieved = search(self.library, question, k)
+                step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
+            evidence = [h for h in retrieved if h.score >= rs.min_similarity][: rs.max_evidence]
         t2 = time.monotonic()
-        evidence = [h for h in retrieved if h.score >= MIN_RELEVANCE]
-        timings = {"load_model": round(t1 - t0, 3), "retrieve": round(t2 - t1, 3)}
-        answer = Answer(question=question, evidence=[], retrieved=retrieved, model=llm.name, timings=timings)
-        if not evidence:
-            answer.refused = True
-            answer._tokens = iter([self.refusal_text()])
+        answer = Answer(
+            question=question, evidence=evidence, retrieved=retrieved, model=llm.name, mode=mode, style=style,
+            query=query, refusal=refusal, trace=trace, unsupported_below=rs.unsupported_below, cancel=cancel,
+            timings={"load_model": round(t1 - t0, 3), "retrieve": round(t2 - t1, 3)},
+        )
+        if not evidence or cancel.is_set():
+            answer.refused = not cancel.is_set()
+            answer._tokens = iter([refusal] if answer.refused else [])
             return answer
-        parts = build_prompt(
-            question, evidence, count_messages=llm.count_messages, n_ctx=llm.n_ctx,
-            answer_tokens=self.settings.llm.max_answer_tokens, language=self.settings.language,
-            overrides=self.paths.prompts,
+        trace.event("write", 0, 0, style)
+        writer = Writer(
+            llm, book, max_tokens=self.settings.llm.max_answer_tokens, temperature=self.settings.llm.temperature,
+            refusal=refusal, trace=trace, cancel=cancel, refine_rounds=rs.refine_rounds, refine_target=rs.refine_target,
+            rank=lambda q, texts: [float(x) for x in embedder.embed(texts) @ embedder.embed_query(q)],
         )
-        answer.evidence = parts.evidence
-        messages = [{"role": "system", "content": parts.system}, {"role": "user", "content": parts.user}]
-        answer._tokens = llm.stream(
-            messages, max_tokens=self.settings.llm.max_answer_tokens,
-            temperature=self.settings.llm.temperature, cancel=answer.cancel,
-        )
+        if style == "off":
+            used, tokens = writer.off(question, evidence)
+        elif style == "cp-refine":
+            used, tokens = writer.cp_refine(question, evidence)
+        else:
+            used, tokens = writer.cp_order(question, evidence, link=style == "cp-link")
+        answer.evidence = used
+        answer._tokens = tokens
         return answer
 
     # ------------------------------------------------------------ lifecycle
@@ -143,6 +198,9 @@ class Engine:
         if self._llm is not None:
             self._llm.close()
             self._llm = None
+        if self._conversations is not None:
+            self._conversations.close()
+            self._conversations = None
         self.library.close()
 
     def __enter__(self) -> Engine:
@@ -150,6 +208,17 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+MODES = ("naive", "hybrid", "addrep")
+
+
+def prompt_language(text: str, default: str = "en") -> str:
+    """'zh' when a real share of ``text`` is Chinese, else ``default``."""
+    if not text:
+        return default
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return "zh" if cjk >= max(2, len(text.strip()) // 5) else default
 
 
 def sample_document() -> Path:

@@ -133,7 +133,6 @@ class LocalLLM:
             from llama_cpp import LlamaGrammar
 
             kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
-        self._llama.reset()
         pieces: Any = self._llama.create_chat_completion(
             messages=list(messages),  # type: ignore[arg-type]
             max_tokens=max_tokens,
@@ -155,6 +154,83 @@ class LocalLLM:
             close = getattr(pieces, "close", None)
             if close:
                 close()
+
+    def format_prompt(self, messages: Sequence[Message]) -> str:
+        """The exact prompt text for ``messages``, ending where the assistant's reply begins."""
+        if self._formatter is not None:
+            try:
+                return str(self._formatter(messages=list(messages)).prompt)
+            except Exception:
+                log.debug("template render failed; using a plain layout", exc_info=True)
+        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+        return "\n".join(lines) + "\nAssistant:"
+
+    def _eval_prompt(self, prompt: str) -> None:
+        """Evaluate ``prompt`` into the KV cache, reusing the longest cached prefix."""
+        llama = self._llama
+        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) >= self.n_ctx:
+            raise ContextOverflowError(
+                f"The prompt needs {len(tokens)} tokens but model {self.name} has a {self.n_ctx}-token context."
+            )
+        cached = llama.input_ids[: llama.n_tokens].tolist()
+        prefix = 0
+        for a, b in zip(cached, tokens, strict=False):
+            if a != b:
+                break
+            prefix += 1
+        prefix = min(prefix, len(tokens) - 1)  # always decode at least one token for fresh logits
+        llama.n_tokens = prefix
+        llama.eval(tokens[prefix:])
+
+    def yes_probability(self, messages: Sequence[Message], *, answer_prefix: str = "") -> float:
+        """P(yes) / (P(yes) + P(no)) for the reply's first token: one forward pass, no sampling.
+
+        Messages that share their beginning (e.g. the same question, different
+        passages) reuse the KV cache for that shared prefix.
+        """
+        import numpy as np
+
+        self._eval_prompt(self.format_prompt(messages) + answer_prefix)
+        logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
+        yes_ids, no_ids = self._yes_no_ids()
+        top = float(logits.max())
+        p = np.exp(logits - top)
+        yes, no = float(p[yes_ids].sum()), float(p[no_ids].sum())
+        return yes / (yes + no) if yes + no > 0 else 0.5
+
+    def _yes_no_ids(self) -> tuple[list[int], list[int]]:
+        if not hasattr(self, "_yn"):
+            def first_ids(words: list[str]) -> list[int]:
+                ids = set()
+                for w in words:
+                    toks = self._llama.tokenize(w.encode("utf-8"), add_bos=False, special=False)
+                    if toks:
+                        ids.add(toks[0])
+                return sorted(ids)
+
+            yes = first_ids(["yes", "Yes", " yes", " Yes", "YES", "是"])
+            no = first_ids(["no", "No", " no", " No", "NO", "否"])
+            self._yn = ([i for i in yes if i not in no], [i for i in no if i not in yes])
+        return self._yn
+
+    def continue_prompt(self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = ("\n",),
+                        grammar: str | None = None, temperature: float = 0.0) -> str:
+        """Raw completion of an already formatted prompt (reuses the cached prefix)."""
+        kwargs: dict[str, Any] = {}
+        if grammar:
+            from llama_cpp import LlamaGrammar
+
+            kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
+        n_prompt = len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+        max_tokens = min(max_tokens, self.n_ctx - n_prompt - 1)
+        if max_tokens < 1:
+            raise ContextOverflowError(f"The prompt does not fit model {self.name}'s {self.n_ctx}-token context.")
+        out: Any = self._llama.create_completion(
+            prompt=prompt, max_tokens=max_tokens, temperature=temperature, stop=list(stop),
+            repeat_penalty=1.1, **kwargs,
+        )
+        return str(out["choices"][0]["text"])
 
     def complete(self, messages: Sequence[Message], **kwargs: object) -> str:
         return "".join(self.stream(messages, **kwargs))  # type: ignore[arg-type]

@@ -90,6 +90,9 @@ class Hit:
     page_end: int
     section: tuple[str, ...]
     score: float  # cosine similarity (higher is closer)
+    relevance: float | None = None  # the relevance judge's calibrated P(relevant), if it ran
+    reason: str = ""  # the judge's one-sentence reason, for display
+    queries: list[str] = field(default_factory=list)  # the search queries that found it
 
     @property
     def pages_label(self) -> str:
@@ -105,6 +108,8 @@ class Hit:
             "pages": list(range(self.page_start, self.page_end + 1)),
             "section": list(self.section),
             "score": round(self.score, 4),
+            "relevance": None if self.relevance is None else round(self.relevance, 3),
+            "reason": self.reason,
             "text": self.text,
         }
 

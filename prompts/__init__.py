@@ -47,3 +47,17 @@ def render(template: str, **fields: object) -> str:
         return str(fields[key]) if key in fields else match.group(0)
 
     return _FIELD.sub(sub, template).strip()
+
+
+class PromptBook:
+    """Templates for one language with the user's overrides, rendered by name."""
+
+    def __init__(self, language: str = "en", overrides: Path | None = None):
+        self.language = language
+        self.overrides = overrides
+
+    def get(self, name: str) -> str:
+        return load(name, language=self.language, overrides=self.overrides)
+
+    def render(self, name: str, **fields: object) -> str:
+        return render(self.get(name), **fields)

@@ -6,16 +6,19 @@ import json
 import subprocess
 import sys
 import threading
+import threading as _threading
 from pathlib import Path
 
 import pytest
 
-from kidneytalk.answer import build_prompt
 from kidneytalk.config import Paths
+from kidneytalk.copypaste import Writer
 from kidneytalk.errors import ContextOverflowError, ModelError
 from kidneytalk.gguf import read_gguf
 from kidneytalk.models import ModelRegistry, bundled_model_path, fit
+from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
+from kidneytalk.retrieval.trace import Trace
 
 
 def test_gguf_metadata_of_bundled_model():
@@ -96,10 +99,11 @@ def test_prompt_budget_never_overflows_context(llm):
     hit = Hit("d:00001", "d", "doc.pdf", "Potassium should be checked after starting an ACE inhibitor. " * 40,
               1, 1, (), 0.9)
     hits = [hit] * 12
-    parts = build_prompt("When is potassium checked?", hits, count_messages=llm.count_messages,
-                         n_ctx=llm.n_ctx, answer_tokens=512)
-    used = llm.count_messages([{"role": "system", "content": parts.system}, {"role": "user", "content": parts.user}])
-    assert 0 < len(parts.evidence) < len(hits)
+    writer = Writer(llm, PromptBook(), max_tokens=512, temperature=0.0, refusal="No answer.", trace=Trace(),
+                    cancel=_threading.Event())
+    kept = writer.fit(hits, lambda hs: writer.off_messages("When is potassium checked?", hs), 512)
+    used = llm.count_messages(writer.off_messages("When is potassium checked?", kept))
+    assert 0 < len(kept) < len(hits)
     assert used + 512 <= llm.n_ctx
     with pytest.raises(ContextOverflowError):
         list(llm.stream([{"role": "user", "content": "word " * 5000}], max_tokens=64))

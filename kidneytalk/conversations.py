@@ -1,0 +1,129 @@
+"""Conversations persist in the data dir (SQLite) and export to Markdown with citations."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kidneytalk.catalog import now
+from kidneytalk.errors import KidneyTalkError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    mode TEXT NOT NULL DEFAULT '', style TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS messages (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL, role TEXT NOT NULL, content TEXT NOT NULL, created_at TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (conversation_id, seq));
+"""
+
+
+@dataclass
+class Message:
+    role: str  # user | assistant
+    content: str
+    created_at: str = ""
+    details: dict[str, Any] = field(default_factory=dict)  # answer JSON: citations, evidence, checks…
+
+
+@dataclass
+class Conversation:
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    mode: str = ""
+    style: str = ""
+    messages: list[Message] = field(default_factory=list)
+
+    def history(self) -> list[dict[str, str]]:
+        return [{"role": m.role, "content": m.content} for m in self.messages]
+
+
+class ConversationStore:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys=ON")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self.db.execute(statement)
+
+    def create(self, title: str = "New conversation", *, mode: str = "", style: str = "") -> Conversation:
+        cid = uuid.uuid4().hex[:12]
+        t = now()
+        self.db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)", (cid, title, t, t, mode, style))
+        return Conversation(cid, title, t, t, mode, style)
+
+    def list(self) -> list[Conversation]:
+        rows = self.db.execute("SELECT * FROM conversations ORDER BY updated_at DESC").fetchall()
+        return [Conversation(**dict(r)) for r in rows]
+
+    def get(self, cid: str) -> Conversation:
+        row = self.db.execute("SELECT * FROM conversations WHERE id=?", (cid,)).fetchone()
+        if row is None:
+            raise KidneyTalkError(f"No conversation '{cid}'.")
+        conv = Conversation(**dict(row))
+        for m in self.db.execute("SELECT * FROM messages WHERE conversation_id=? ORDER BY seq", (cid,)):
+            conv.messages.append(Message(m["role"], m["content"], m["created_at"], json.loads(m["details"])))
+        return conv
+
+    def append(self, conv: Conversation, message: Message) -> None:
+        message.created_at = message.created_at or now()
+        seq = len(conv.messages)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+                            (conv.id, seq, message.role, message.content, message.created_at,
+                             json.dumps(message.details, ensure_ascii=False)))
+            if seq == 0 and message.role == "user" and conv.title == "New conversation":
+                conv.title = " ".join(message.content.split())[:60]
+            self.db.execute("UPDATE conversations SET updated_at=?, title=? WHERE id=?",
+                            (message.created_at, conv.title, conv.id))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        conv.messages.append(message)
+
+    def rename(self, cid: str, title: str) -> None:
+        self.db.execute("UPDATE conversations SET title=? WHERE id=?", (title.strip() or "Untitled", cid))
+
+    def delete(self, cid: str) -> None:
+        self.db.execute("DELETE FROM conversations WHERE id=?", (cid,))
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def to_markdown(conv: Conversation) -> str:
+    """The conversation with each answer's sources and flagged sentences."""
+    lines = [f"# {conv.title}", "", f"_Exported from KidneyTalk; started {conv.created_at}._", ""]
+    for m in conv.messages:
+        if m.role == "user":
+            lines += [f"**Question:** {m.content}", ""]
+            continue
+        lines += [f"**Answer** ({m.details.get('mode', '')}, {m.details.get('style', '')}):", "", m.content, ""]
+        if m.details.get("refused"):
+            lines += ["_The library did not contain the answer._", ""]
+        unsupported = m.details.get("unsupported") or []
+        if unsupported:
+            lines += ["Not supported by the cited passages:"] + [f"- ⚠ {s}" for s in unsupported] + [""]
+        cites = m.details.get("citations") or []
+        if cites:
+            lines.append("Sources:")
+            for c in cites:
+                pages = c["pages"]
+                label = f"p.{pages[0]}" if len(pages) == 1 else f"pp.{pages[0]}-{pages[-1]}"
+                lines.append(f"- [{c['n']}] {c['source']} {label}")
+            lines.append("")
+        ext = m.details.get("extractiveness")
+        if ext:
+            lines += [f"_Extractiveness: coverage {ext['coverage']:.2f}, density {ext['density']:.1f}._", ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,224 @@
+"""Answer styles from "Copy-Paste to Mitigate LLM Hallucinations".
+
+* ``off``       — an ordinary grounded answer with ``[n]`` citations (streamed).
+* ``cp-order``  — the model picks the evidence sentences that answer the question
+  and orders them; the answer *is* those sentences, copied verbatim with their
+  citations. Selection is constrained by a GBNF grammar to valid sentence ids,
+  so even a 135M model cannot paraphrase or invent.
+* ``cp-link``   — cp-order, then a transition before each following sentence,
+  which the model picks (grammar-constrained) from a closed list of linking
+  words such as "In addition" or "However", or none.
+* ``cp-refine`` — draft like ``off``; measure extractiveness and citation
+  support; a reviewer prompt lists the uncopied sentences and asks for a
+  copied revision; repeat up to N rounds or until coverage reaches the target;
+  the most extractive version is kept.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from kidneytalk.answer import format_context
+from kidneytalk.citations import split_sentences, verify
+from kidneytalk.errors import Cancelled, KidneyTalkError
+from kidneytalk.extractive import extractiveness, tokenize
+from kidneytalk.llm import LocalLLM
+from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+from kidneytalk.records import Hit
+from kidneytalk.retrieval.assemble import fit_to_budget
+from kidneytalk.retrieval.trace import Trace
+from kidneytalk.safety import looks_like_instruction
+
+STYLES = ("off", "cp-order", "cp-link", "cp-refine")
+# cp-link's transitions: linking words only, so a transition can never add a clinical claim.
+CONNECTIVES_EN = ("In addition", "Also", "However", "Therefore", "For example", "Similarly", "In particular")
+CONNECTIVES_ZH = ("此外", "同时", "但是", "因此", "例如", "同样", "尤其是")
+MAX_SELECTED = 4
+MAX_LISTED = 24  # evidence sentences offered to the model for selection
+Ranker = Callable[[str, list[str]], list[float]]  # (question, sentences) -> similarity
+MIN_SENTENCE_TOKENS = 4
+
+
+@dataclass
+class EvidenceSentence:
+    sid: str  # "S3"
+    n: int  # evidence number (1-based) for the [n] citation
+    text: str
+
+
+def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
+    out: list[EvidenceSentence] = []
+    for n, hit in enumerate(evidence, start=1):
+        for sentence in split_sentences(hit.text):
+            if len(tokenize(sentence)) >= MIN_SENTENCE_TOKENS and not looks_like_instruction(sentence):
+                out.append(EvidenceSentence(f"S{len(out) + 1}", n, sentence))
+    return out
+
+
+def check_style(style: str) -> str:
+    if style not in STYLES:
+        raise KidneyTalkError(f"Unknown answer style '{style}' (choose one of: {', '.join(STYLES)}).")
+    return style
+
+
+class Writer:
+    """Produces the answer text for one style, as an iterator of pieces."""
+
+    def __init__(self, llm: LocalLLM, prompts: PromptBook, *, max_tokens: int, temperature: float,
+                 refusal: str, trace: Trace, cancel: threading.Event, refine_rounds: int = 2,
+                 refine_target: float = 0.8, rank: Ranker | None = None):
+        self.llm, self.prompts = llm, prompts
+        self.max_tokens, self.temperature = max_tokens, temperature
+        self.refusal, self.trace, self.cancel = refusal, trace, cancel
+        self.refine_rounds, self.refine_target = refine_rounds, refine_target
+        self.rank = rank
+
+    # ------------------------------------------------------------ budget
+    def fit(self, evidence: Sequence[Hit], build: Callable[[list[Hit]], list[dict[str, str]]],
+            answer_tokens: int) -> list[Hit]:
+        budget = self.llm.n_ctx - answer_tokens
+        return fit_to_budget(evidence, lambda hs: self.llm.count_messages(build(hs)), budget)
+
+    # ------------------------------------------------------------ off
+    def off_messages(self, question: str, evidence: Sequence[Hit]) -> list[dict[str, str]]:
+        system = self.prompts.render("answer_system", refusal=self.refusal)
+        user = self.prompts.render("answer_user", context=format_context(evidence), question=question)
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+    def off(self, question: str, evidence: list[Hit]) -> tuple[list[Hit], Iterator[str]]:
+        used = self.fit(evidence, lambda hs: self.off_messages(question, hs), self.max_tokens)
+        if not used:
+            return [], iter([self.refusal])
+        msgs = self.off_messages(question, used)
+        return used, self.llm.stream(msgs, max_tokens=self.max_tokens, temperature=self.temperature, cancel=self.cancel)
+
+    # ------------------------------------------------------------ cp-order / cp-link
+    def select(self, question: str, used: list[Hit]) -> list[EvidenceSentence]:
+        """The model's choice and order of evidence sentences (grammar: valid ids only).
+
+        Sentences are listed most question-like first (``rank``), so a small
+        model's bias towards the first items works for the answer, not against it.
+        """
+        sentences = self.listed_sentences(question, used)
+        if not sentences:
+            return []
+        messages = self.select_messages(question, sentences)
+        ids = " | ".join(f'"{s.sid}"' for s in sorted(sentences, key=lambda s: -len(s.sid)))
+        grammar = f'root ::= id (", " id){{0,{MAX_SELECTED - 1}}}\nid ::= {ids}'
+        with self.trace.step("select", sentences=len(sentences)) as step:
+            raw = self.llm.continue_prompt(self.llm.format_prompt(messages), max_tokens=8 * MAX_SELECTED,
+                                           stop=["\n"], grammar=grammar)
+            by_id = {s.sid: s for s in sentences}
+            chosen: list[EvidenceSentence] = []
+            for sid in re.findall(r"S\d+", raw):
+                if sid in by_id and by_id[sid] not in chosen:
+                    chosen.append(by_id[sid])
+            step.outputs.update(raw=raw.strip(), chosen=[s.sid for s in chosen])
+        return chosen
+
+    def listed_sentences(self, question: str, used: Sequence[Hit]) -> list[EvidenceSentence]:
+        sentences = evidence_sentences(used)
+        if self.rank is not None and len(sentences) > 1:
+            scores = self.rank(question, [s.text for s in sentences])
+            order = sorted(range(len(sentences)), key=lambda i: -scores[i])[:MAX_LISTED]
+            sentences = [EvidenceSentence(f"S{j + 1}", sentences[i].n, sentences[i].text) for j, i in enumerate(order)]
+        return sentences[:MAX_LISTED]
+
+    def select_messages(self, question: str, sentences: Sequence[EvidenceSentence]) -> list[dict[str, str]]:
+        listing = "\n".join(f"{s.sid}: {s.text}" for s in sentences)
+        return [{"role": "user", "content": self.prompts.render("cp_order", question=question, sentences=listing)}]
+
+    def cp_order(self, question: str, evidence: list[Hit], *, link: bool = False) -> tuple[list[Hit], Iterator[str]]:
+        used = self.fit(evidence, lambda hs: self.select_messages(question, evidence_sentences(hs)[:MAX_LISTED]), 48)
+
+        def pieces() -> Iterator[str]:
+            chosen = self.select(question, used)
+            if not chosen:
+                yield self.refusal
+                return
+            previous = ""
+            for i, s in enumerate(chosen):
+                if self.cancel.is_set():
+                    return
+                text = s.text
+                if link and previous:
+                    joint = self.transition(question, previous, text)
+                    if joint:
+                        sep = "，" if self.prompts.language == "zh" else ", "
+                        text = f"{joint}{sep}{_lower_first(text)}"
+                yield ("" if i == 0 else " ") + _with_marker(text, s.n)
+                previous = s.text
+
+        return used, pieces()
+
+    def transition(self, question: str, previous: str, following: str) -> str:
+        """A connective chosen by the model from a closed list (or none): links, never adds facts."""
+        connectives = CONNECTIVES_ZH if self.prompts.language == "zh" else CONNECTIVES_EN
+        prompt = self.prompts.render("cp_link", question=question, previous=previous, next=following)
+        options = " | ".join(f'"{c}"' for c in ("none", *connectives))
+        raw = self.llm.continue_prompt(self.llm.format_prompt([{"role": "user", "content": prompt}]),
+                                       max_tokens=8, stop=["\n"], grammar=f"root ::= {options}")
+        joint = raw.strip()
+        return joint if joint in connectives else ""
+
+    # ------------------------------------------------------------ cp-refine
+    def cp_refine(self, question: str, evidence: list[Hit]) -> tuple[list[Hit], Iterator[str]]:
+        used = self.fit(evidence, lambda hs: self.off_messages(question, hs), self.max_tokens * 2)
+        if not used:
+            return [], iter([self.refusal])
+
+        def pieces() -> Iterator[str]:
+            yield self.refine_loop(question, used)
+
+        return used, pieces()
+
+    def refine_loop(self, question: str, used: list[Hit]) -> str:
+        """Draft, then revise with reviewer feedback; the most extractive version wins."""
+        sources = [h.text for h in used]
+        with self.trace.step("draft") as step:
+            best = self.llm.complete(self.off_messages(question, used), max_tokens=self.max_tokens,
+                                     temperature=self.temperature, cancel=self.cancel).strip()
+            best_cov = extractiveness(best, sources).coverage
+            step.outputs.update(answer=best, coverage=round(best_cov, 3))
+        draft = best
+        for round_no in range(1, self.refine_rounds + 1):
+            if best_cov >= self.refine_target or self.cancel.is_set() or draft.strip() == self.refusal:
+                break
+            unsupported = [c.text for c in verify(draft, used) if not c.supported]
+            prompt = self.prompts.render(
+                "cp_refine", question=question, context=format_context(used), answer=draft,
+                coverage=int(round(100 * extractiveness(draft, sources).coverage)),
+                unsupported=" | ".join(unsupported[:4]) or "(none)", refusal=self.refusal,
+            )
+            with self.trace.step("revise", round=round_no) as step:
+                msgs = [{"role": "user", "content": prompt}]
+                max_tokens = min(self.max_tokens, self.llm.n_ctx - self.llm.count_messages(msgs) - 1)
+                if max_tokens < 32:
+                    step.outputs["stopped"] = "context full"
+                    break
+                draft = self.llm.complete(msgs, max_tokens=max_tokens, temperature=self.temperature,
+                                          cancel=self.cancel).strip()
+                cov = extractiveness(draft, sources).coverage
+                step.outputs.update(answer=draft, coverage=round(cov, 3))
+                if draft and cov > best_cov:
+                    best, best_cov = draft, cov
+        if self.cancel.is_set():
+            raise Cancelled("stopped")
+        return best
+
+
+def _with_marker(sentence: str, n: int) -> str:
+    """Put ``[n]`` before the sentence's final punctuation."""
+    m = re.match(r"^(.*?)([.!?。！？；]*)$", sentence.strip(), flags=re.S)
+    body, end = (m.group(1), m.group(2)) if m else (sentence, "")
+    return f"{body} [{n}]{end or '.'}"
+
+
+def _lower_first(text: str) -> str:
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text

@@ -1,0 +1,63 @@
+"""AddRep stage 1 — query refinement: a self-contained search query from question + history.
+
+Only runs when there is history (a first question is already self-contained).
+A rewrite that is empty, runs on, repeats the question, or shares no content
+word with the conversation is discarded: a small model must not derail
+retrieval. Then a short follow-up ("what about in children?") is searched
+together with the previous question, and anything longer as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from kidneytalk.llm import LocalLLM
+from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+from kidneytalk.retrieval.lexical import STOPWORDS, terms
+
+MAX_HISTORY_TURNS = 3
+FOLLOW_UP_MAX_TERMS = 4  # "What about in children?" has one content term
+
+
+def format_history(history: Sequence[dict[str, str]], limit: int = MAX_HISTORY_TURNS) -> str:
+    turns = [m for m in history if m.get("role") in ("user", "assistant")][-2 * limit :]
+    lines = []
+    for m in turns:
+        who = "Clinician" if m["role"] == "user" else "KidneyTalk"
+        text = " ".join(m["content"].split())
+        lines.append(f"{who}: {text[:400]}")
+    return "\n".join(lines)
+
+
+def refine_query(llm: LocalLLM, prompts: PromptBook, question: str, history: Sequence[dict[str, str]]) -> str:
+    if not history:
+        return question
+    prompt = prompts.render("refine", history=format_history(history), question=question)
+    raw = llm.complete([{"role": "user", "content": prompt}], max_tokens=60, temperature=0.0, stop=["\n"])
+    rewrite = re.sub(r"^(search (query|question)|rewritten question|query)\s*:\s*", "", raw.strip(), flags=re.I)
+    rewrite = rewrite.strip().strip('"').strip()
+    if acceptable(rewrite, question, history) and _norm(rewrite) != _norm(question):
+        return rewrite
+    return fallback_query(question, history)
+
+
+def fallback_query(question: str, history: Sequence[dict[str, str]]) -> str:
+    """Without a usable rewrite, a short follow-up borrows the previous question's topic."""
+    content = [t for t in terms(question) if t not in STOPWORDS]
+    previous = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
+    if previous and len(content) <= FOLLOW_UP_MAX_TERMS:
+        return f"{previous.strip()} {question}"
+    return question
+
+
+def _norm(text: str) -> str:
+    return " ".join(terms(text))
+
+
+def acceptable(rewrite: str, question: str, history: Sequence[dict[str, str]]) -> bool:
+    if not rewrite or len(rewrite) > 4 * len(question) + 200:
+        return False
+    context = {t for m in history for t in terms(m["content"])} | set(terms(question))
+    content = [t for t in terms(rewrite) if t not in STOPWORDS]
+    return bool(content) and any(t in context for t in content)
