@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
 
 from PySide6.QtCore import QTimer
@@ -51,6 +52,10 @@ def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
         engine = Engine(home)
     except KidneyTalkError as exc:
         QMessageBox.critical(None, "KidneyTalk cannot start", str(exc))
+        return 1
+    except Exception as exc:  # no log file yet: say it in a dialog and on stderr
+        traceback.print_exc()
+        QMessageBox.critical(None, "KidneyTalk cannot start", f"Unexpected error: {type(exc).__name__}: {exc}")
         return 1
 
     window: MainWindow | None = None
