@@ -152,15 +152,9 @@ def _cmd_add(engine, args) -> int:  # noqa: ANN001
 
 
 def _status_label(engine, doc) -> str:  # noqa: ANN001
-    label = doc.status
-    if doc.status == "ready" and doc.needs_ocr:
-        label = "ready, needs OCR"
-    hint = engine.library.reindex_hint(doc)
-    if hint:
-        label = f"{label}; {hint}"
-    if doc.status == "failed" and doc.reason:
-        label = f"failed: {doc.reason}"
-    return label
+    from kidneytalk.library import describe_status
+
+    return describe_status(doc, engine.library.reindex_hint(doc))[0]
 
 
 def _cmd_list(engine, args) -> int:  # noqa: ANN001

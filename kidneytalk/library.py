@@ -535,6 +535,28 @@ class _WriteScope:
             self._cm.__exit__(exc_type, exc, tb)
 
 
+def describe_status(doc: Document, hint: str = "") -> tuple[str, str]:
+    """What to tell the user about a document's state, and how serious it is.
+
+    Returns (text, severity) with severity one of ok, warn, error, busy; ``hint``
+    is :meth:`Library.reindex_hint`. Shared by the CLI and the desktop app.
+    """
+    if doc.status == cat.STATUS_READY:
+        if hint:
+            return f"ready · {hint}", "warn"
+        if doc.needs_ocr:
+            return f"ready · needs OCR ({doc.scanned_pages} of {doc.pages} pages are scans without text)", "warn"
+        return "ready", "ok"
+    if doc.status == cat.STATUS_FAILED:
+        reason = doc.reason.removeprefix(f"{doc.name}: ")  # the row already names the file
+        return (f"failed: {reason}" if reason else "failed"), "error"
+    if doc.status == cat.STATUS_INDEXING:
+        return "indexing…", "busy"
+    if doc.status == cat.STATUS_REMOVING:
+        return "removing…", "busy"
+    return doc.status, "ok"
+
+
 def _emit(progress: ProgressCallback | None, event: ProgressEvent) -> None:
     if progress is not None:
         progress(event)

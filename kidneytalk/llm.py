@@ -21,7 +21,7 @@ from kidneytalk.gguf import GGUFInfo, read_gguf
 log = logging.getLogger(__name__)
 
 Message = dict[str, str]
-_PER_MESSAGE_OVERHEAD = 8  # role markers and separators, when no template is at hand
+_PREFILL_STEP = 256  # tokens read between checks of the cancel flag
 
 
 class LocalLLM:
@@ -58,6 +58,9 @@ class LocalLLM:
             raise ModelError(f"Cannot load model {self.path.name}: {exc}") from exc
         self.n_ctx = self._llama.n_ctx()
         self._formatter = self._make_formatter()
+        self._add_bos = bool(self._llama._model.add_bos_token()) if hasattr(self._llama, "_model") else False
+        bos = self._llama.token_bos()
+        self._bos_text = self._llama.detokenize([bos], special=True).decode("utf-8", "ignore") if bos >= 0 else ""
         log.info("loaded %s (%s, %s, n_ctx %d, %d threads)", self.path.name, self.info.architecture,
                  self.info.quantization, self.n_ctx, threads)
 
@@ -89,13 +92,7 @@ class LocalLLM:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def count_messages(self, messages: Sequence[Message]) -> int:
-        if self._formatter is not None:
-            try:
-                prompt = self._formatter(messages=list(messages)).prompt
-                return len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
-            except Exception:
-                log.debug("template render failed; estimating", exc_info=True)
-        return sum(self.count_tokens(m["content"]) + _PER_MESSAGE_OVERHEAD for m in messages) + 4
+        return len(self._tokens(self.format_prompt(messages)))
 
     def truncate(self, text: str, max_tokens: int) -> str:
         """The start of ``text`` that fits in ``max_tokens``."""
@@ -103,16 +100,6 @@ class LocalLLM:
         if len(tokens) <= max_tokens:
             return text
         return self._llama.detokenize(tokens[:max_tokens]).decode("utf-8", errors="ignore")
-
-    def check_fits(self, messages: Sequence[Message], max_tokens: int) -> int:
-        """Answer tokens available after the prompt; raises if not even a short answer fits."""
-        used = self.count_messages(messages)
-        room = self.n_ctx - used
-        if room < min(32, max_tokens):
-            raise ContextOverflowError(
-                f"The prompt needs {used} tokens but model {self.name} has a {self.n_ctx}-token context."
-            )
-        return min(max_tokens, room)
 
     # ------------------------------------------------------------ generation
     def stream(
@@ -126,28 +113,45 @@ class LocalLLM:
         stop: Sequence[str] | None = None,
         repeat_penalty: float = 1.15,
     ) -> Iterator[str]:
-        """Yield answer text pieces as they are generated; stops early on ``cancel``."""
-        max_tokens = self.check_fits(messages, max_tokens)
+        """Yield answer text pieces as they are generated.
+
+        ``cancel`` is honoured while the prompt is read (batch by batch) as well
+        as between generated tokens, so Stop is quick even for long prompts.
+        """
+        yield from self._generate(self._tokens(self.format_prompt(messages)), max_tokens=max_tokens,
+                                  temperature=temperature, cancel=cancel, grammar=grammar, stop=stop,
+                                  repeat_penalty=repeat_penalty, min_room=min(32, max_tokens))
+
+    def continue_prompt(self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = ("\n",),
+                        grammar: str | None = None, temperature: float = 0.0) -> str:
+        """Completion of an already formatted prompt (e.g. a reply begun with "Yes, because")."""
+        return "".join(self._generate(self._tokens(prompt), max_tokens=max_tokens, temperature=temperature,
+                                      grammar=grammar, stop=stop, repeat_penalty=1.1, min_room=1))
+
+    def _generate(self, tokens: list[int], *, max_tokens: int, temperature: float, min_room: int,
+                  cancel: threading.Event | None = None, grammar: str | None = None,
+                  stop: Sequence[str] | None = None, repeat_penalty: float = 1.1) -> Iterator[str]:
+        room = self.n_ctx - len(tokens)
+        if room < min_room + 1:
+            raise ContextOverflowError(
+                f"The prompt needs {len(tokens)} tokens but model {self.name} has a {self.n_ctx}-token context."
+            )
+        if not self._prefill(tokens, cancel):
+            return
         kwargs: dict[str, Any] = {}
         if grammar:
             from llama_cpp import LlamaGrammar
 
             kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
-        pieces: Any = self._llama.create_chat_completion(
-            messages=list(messages),  # type: ignore[arg-type]
-            max_tokens=max_tokens,
-            temperature=temperature,
-            repeat_penalty=repeat_penalty,
-            stream=True,
-            stop=list(stop) if stop else None,
-            **kwargs,
+        pieces: Any = self._llama.create_completion(
+            prompt=tokens, max_tokens=min(max_tokens, room - 1), temperature=temperature,
+            repeat_penalty=repeat_penalty, stream=True, stop=list(stop or ()), **kwargs,
         )
         try:
             for piece in pieces:
                 if cancel is not None and cancel.is_set():
                     break
-                delta: Any = piece["choices"][0].get("delta", {})  # type: ignore[index,union-attr]
-                text = delta.get("content")
+                text = piece["choices"][0].get("text")
                 if text:
                     yield text
         finally:
@@ -165,10 +169,17 @@ class LocalLLM:
         lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
         return "\n".join(lines) + "\nAssistant:"
 
-    def _eval_prompt(self, prompt: str) -> None:
-        """Evaluate ``prompt`` into the KV cache, reusing the longest cached prefix."""
+    def _tokens(self, prompt: str) -> list[int]:
+        """Tokens of a formatted prompt; BOS is added unless the template already wrote it."""
+        add_bos = self._add_bos and not (self._bos_text and prompt.startswith(self._bos_text))
+        return list(self._llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def _prefill(self, tokens: list[int], cancel: threading.Event | None = None) -> bool:
+        """Evaluate ``tokens`` into the KV cache reusing the cached prefix; False if cancelled.
+
+        At least the last token is always decoded, so fresh logits are available.
+        """
         llama = self._llama
-        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         if len(tokens) >= self.n_ctx:
             raise ContextOverflowError(
                 f"The prompt needs {len(tokens)} tokens but model {self.name} has a {self.n_ctx}-token context."
@@ -179,9 +190,15 @@ class LocalLLM:
             if a != b:
                 break
             prefix += 1
-        prefix = min(prefix, len(tokens) - 1)  # always decode at least one token for fresh logits
+        prefix = min(prefix, len(tokens) - 1)
         llama.n_tokens = prefix
-        llama.eval(tokens[prefix:])
+        step = max(1, min(llama.n_batch, _PREFILL_STEP))
+        for start in range(prefix, len(tokens), step):
+            if cancel is not None and cancel.is_set():
+                llama.n_tokens = start
+                return False
+            llama.eval(tokens[start : start + step])
+        return True
 
     def yes_probability(self, messages: Sequence[Message], *, answer_prefix: str = "") -> float:
         """P(yes) / (P(yes) + P(no)) for the reply's first token: one forward pass, no sampling.
@@ -191,7 +208,7 @@ class LocalLLM:
         """
         import numpy as np
 
-        self._eval_prompt(self.format_prompt(messages) + answer_prefix)
+        self._prefill(self._tokens(self.format_prompt(messages) + answer_prefix))
         logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
         yes_ids, no_ids = self._yes_no_ids()
         top = float(logits.max())
@@ -213,24 +230,6 @@ class LocalLLM:
             no = first_ids(["no", "No", " no", " No", "NO", "否"])
             self._yn = ([i for i in yes if i not in no], [i for i in no if i not in yes])
         return self._yn
-
-    def continue_prompt(self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = ("\n",),
-                        grammar: str | None = None, temperature: float = 0.0) -> str:
-        """Raw completion of an already formatted prompt (reuses the cached prefix)."""
-        kwargs: dict[str, Any] = {}
-        if grammar:
-            from llama_cpp import LlamaGrammar
-
-            kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
-        n_prompt = len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
-        max_tokens = min(max_tokens, self.n_ctx - n_prompt - 1)
-        if max_tokens < 1:
-            raise ContextOverflowError(f"The prompt does not fit model {self.name}'s {self.n_ctx}-token context.")
-        out: Any = self._llama.create_completion(
-            prompt=prompt, max_tokens=max_tokens, temperature=temperature, stop=list(stop),
-            repeat_penalty=1.1, **kwargs,
-        )
-        return str(out["choices"][0]["text"])
 
     def complete(self, messages: Sequence[Message], **kwargs: object) -> str:
         return "".join(self.stream(messages, **kwargs))  # type: ignore[arg-type]

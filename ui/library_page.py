@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from kidneytalk import catalog as cat
 from kidneytalk.catalog import Document
-from kidneytalk.library import AddResult
+from kidneytalk.library import AddResult, describe_status
 from kidneytalk.parse import SUPPORTED_SUFFIXES
 from kidneytalk.records import ProgressEvent
 
@@ -50,22 +50,13 @@ _ERROR = QColor("#b3261e")
 _BUSY = QColor("#1f5fa8")
 
 
-def status_label(doc: Document, stale: bool = False) -> tuple[str, QColor | None]:
-    """What the Status column says about a document, and its colour."""
-    if doc.status == cat.STATUS_READY:
-        if stale:
-            return "ready · indexed with another embedding model: re-index", _WARN
-        if doc.needs_ocr:
-            return f"ready · needs OCR ({doc.scanned_pages} of {doc.pages} pages are scans without text)", _WARN
-        return "ready", _OK
-    if doc.status == cat.STATUS_FAILED:
-        reason = doc.reason.removeprefix(f"{doc.name}: ")  # the row already names the file
-        return f"failed: {reason}" if reason else "failed", _ERROR
-    if doc.status == cat.STATUS_INDEXING:
-        return "indexing…", _BUSY
-    if doc.status == cat.STATUS_REMOVING:
-        return "removing…", _BUSY
-    return doc.status, None
+_SEVERITY_COLOURS = {"ok": _OK, "warn": _WARN, "error": _ERROR, "busy": _BUSY}
+
+
+def status_label(doc: Document, hint: str = "") -> tuple[str, QColor | None]:
+    """What the Status column says about a document (wording from the core), and its colour."""
+    text, severity = describe_status(doc, hint)
+    return text, _SEVERITY_COLOURS.get(severity)
 
 
 class DocumentTableModel(QAbstractTableModel):
@@ -87,14 +78,14 @@ class DocumentTableModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._docs: list[Document] = []
-        self._stale: frozenset[str] = frozenset()
+        self._hints: dict[str, str] = {}
         self._locked = False
 
     # ------------------------------------------------------------ data in
     def set_snapshot(self, snapshot: LibrarySnapshot) -> None:
         self.beginResetModel()
         self._docs = list(snapshot.documents)
-        self._stale = snapshot.stale
+        self._hints = dict(snapshot.hints)
         self.endResetModel()
 
     def set_locked(self, locked: bool) -> None:
@@ -147,9 +138,9 @@ class DocumentTableModel(QAbstractTableModel):
             if col == self.DROPPED:
                 return doc.chunks_dropped if doc.status == cat.STATUS_READY else ""
             if col == self.STATUS:
-                return status_label(doc, doc.id in self._stale)[0]
+                return status_label(doc, self._hints.get(doc.id, ""))[0]
         if role == Qt.ItemDataRole.ForegroundRole and col == self.STATUS:
-            color = status_label(doc, doc.id in self._stale)[1]
+            color = status_label(doc, self._hints.get(doc.id, ""))[1]
             return QBrush(color) if color is not None else None
         if role == Qt.ItemDataRole.ForegroundRole and not doc.enabled and col != self.STATUS:
             return QBrush(QColor("#8a8a8a"))
@@ -159,7 +150,7 @@ class DocumentTableModel(QAbstractTableModel):
             if col == self.USE:
                 return ("Used for answers" if doc.enabled else "Not used for answers") + " (click to change)"
             if col == self.STATUS:
-                return status_label(doc, doc.id in self._stale)[0]
+                return status_label(doc, self._hints.get(doc.id, ""))[0]
             lines = [doc.name]
             if doc.title and doc.title != doc.name:
                 lines.append(doc.title)

@@ -57,7 +57,7 @@ class LibrarySnapshot:
     """The catalog as the table shows it: documents plus which ones need re-indexing."""
 
     documents: list[Document]
-    stale: frozenset[str] = frozenset()
+    hints: dict[str, str] = field(default_factory=dict)  # doc id -> why it should be re-indexed
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ class EngineWorker(QObject):
     def _snapshot(self) -> LibrarySnapshot:
         lib = self.engine.library
         docs = lib.documents()
-        return LibrarySnapshot(docs, frozenset(d.id for d in docs if lib.is_stale(d)))
+        return LibrarySnapshot(docs, {d.id: h for d in docs if (h := lib.reindex_hint(d))})
 
     def _emit_snapshot(self) -> None:
         try:
