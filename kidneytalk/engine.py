@@ -59,6 +59,11 @@ class Engine:
         return self._conversations
 
     # ------------------------------------------------------------ models
+    @property
+    def llm_loaded(self) -> bool:
+        """True when a language model is in memory (the next ``ask`` will not load one)."""
+        return self._llm is not None
+
     def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LocalLLM:
         """The loaded LLM, (re)loading when another model is asked for."""
         wanted = name or self.settings.llm.model or self.models.default_name()

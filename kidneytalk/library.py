@@ -374,6 +374,8 @@ class Library:
         stop = threading.Event()
         total = len(files)
         started = time.monotonic()
+        _emit(progress, ProgressEvent("start", files_total=total, message="loading the embedding model"
+                                      if self._embedder is None else ""))
         pages_done = chunks_done = 0
         for index, prep in enumerate(self._prepared_stream(files, force, stop), start=1):
             base = ProgressEvent("file", prep.path.name, index, total, pages_done, 0, chunks_done)

@@ -144,7 +144,7 @@ class Citation:
 class ProgressEvent:
     """One step of a long task, for the CLI progress bar and the GUI worker."""
 
-    stage: str  # "file", "parse", "chunk", "embed", "done", "skip", "error"
+    stage: str  # "start", "embed", "done", "skip", "error"
     file: str = ""
     file_index: int = 0
     files_total: int = 0
