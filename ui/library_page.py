@@ -410,6 +410,11 @@ class LibraryPage(QWidget):
             return
         if not event.files_total or not self.cancel_button.isEnabled():
             return
+        if event.stage == "start":
+            self.progress_label.setText(
+                f"Preparing {event.files_total} file(s)…" + (f" ({event.message})" if event.message else "")
+            )
+            return
         i, n = event.file_index, event.files_total
         if event.stage in ("done", "error", "skip"):
             fraction = i / n
