@@ -11,6 +11,7 @@ from typing import Any
 
 from kidneytalk.catalog import now
 from kidneytalk.errors import KidneyTalkError
+from kidneytalk.records import pages_label
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -119,9 +120,7 @@ def to_markdown(conv: Conversation) -> str:
         if cites:
             lines.append("Sources:")
             for c in cites:
-                pages = c["pages"]
-                label = f"p.{pages[0]}" if len(pages) == 1 else f"pp.{pages[0]}-{pages[-1]}"
-                lines.append(f"- [{c['n']}] {c['source']} {label}")
+                lines.append(f"- [{c['n']}] {c['source']} {pages_label(c['pages'][0], c['pages'][-1])}")
             lines.append("")
         ext = m.details.get("extractiveness")
         if ext:

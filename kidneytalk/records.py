@@ -13,6 +13,11 @@ from typing import Literal
 BlockKind = Literal["heading", "text", "table"]
 
 
+def pages_label(first: int, last: int) -> str:
+    """'p.4' or 'pp.3-4', as citations show pages."""
+    return f"p.{first}" if first == last else f"pp.{first}-{last}"
+
+
 @dataclass
 class Block:
     """A run of text on one page with its role and the headings above it."""
@@ -67,9 +72,7 @@ class Chunk:
 
     @property
     def pages_label(self) -> str:
-        if self.page_start == self.page_end:
-            return f"p.{self.page_start}"
-        return f"pp.{self.page_start}-{self.page_end}"
+        return pages_label(self.page_start, self.page_end)
 
 
 @dataclass
@@ -96,9 +99,7 @@ class Hit:
 
     @property
     def pages_label(self) -> str:
-        if self.page_start == self.page_end:
-            return f"p.{self.page_start}"
-        return f"pp.{self.page_start}-{self.page_end}"
+        return pages_label(self.page_start, self.page_end)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -126,9 +127,7 @@ class Citation:
 
     @property
     def label(self) -> str:
-        if len(self.pages) == 1:
-            return f"[{self.source} p.{self.pages[0]}]"
-        return f"[{self.source} pp.{self.pages[0]}-{self.pages[-1]}]"
+        return f"[{self.source} {pages_label(self.pages[0], self.pages[-1])}]"
 
     def to_json(self) -> dict[str, object]:
         return {
