@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from kidneytalk import catalog as cat
-from kidneytalk.records import Hit
+from kidneytalk.records import Hit, pages_label
 
 from .dialogs import show_error
 from .workers import ADD, ASK, AskResult, AskStage, EngineClient, LibrarySnapshot
@@ -234,10 +234,29 @@ class AskPage(QWidget):
         elif result.stopped:
             self._set_state("Stopped." + (" The answer above is incomplete." if result.text else ""), "warn")
         else:
-            took = sum(v for k, v in result.timings.items() if k in ("retrieve", "generate"))
-            self._set_state(f"Answered in {took:.1f} s by {result.model}. Check the sources before relying on it.", "ok")
+            took = sum(v for k, v in result.timings.items() if k in ("retrieve", "write"))
+            if result.unsupported:
+                self._set_state(f"Answered in {took:.1f} s by {result.model}. ⚠ {len(result.unsupported)} sentence(s) "
+                                "are not supported by their cited passage — do not rely on them.", "warn")
+                self._mark_unsupported(result.unsupported)
+            else:
+                self._set_state(f"Answered in {took:.1f} s by {result.model}. Check the sources before relying on it.",
+                                "ok")
         self._show_sources(result)
         self._update_actions()
+
+    def _mark_unsupported(self, sentences: list[str]) -> None:
+        """Highlight answer sentences that their citations do not support."""
+        from PySide6.QtGui import QColor, QTextCharFormat
+
+        fmt = QTextCharFormat()
+        fmt.setBackground(QColor("#fde2e1"))
+        fmt.setToolTip("Not supported by the cited passage")
+        doc = self.answer_view.document()
+        for sentence in sentences:
+            cursor = doc.find(sentence)
+            if not cursor.isNull():
+                cursor.mergeCharFormat(fmt)
 
     def _on_failed(self, task: str, message: str) -> None:
         if task != ASK:
@@ -262,8 +281,7 @@ class AskPage(QWidget):
         if result.citations:
             self.sources_label.setText("Sources")
             for c in result.citations:
-                pages = f"p.{c.pages[0]}" if len(c.pages) == 1 else f"pp.{c.pages[0]}-{c.pages[-1]}"
-                item = QListWidgetItem(f"[{c.n}] {c.source} {pages}")
+                item = QListWidgetItem(f"[{c.n}] {c.source} {pages_label(c.pages[0], c.pages[-1])}")
                 if 1 <= c.n <= len(result.evidence):
                     hit = result.evidence[c.n - 1]
                     item.setText(item.text() + _section_suffix(hit))

@@ -80,6 +80,24 @@ class AskResult:
     citations: list[Citation] = field(default_factory=list)
     evidence: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)  # answer sentences their citations do not support
+
+
+_STAGE_TEXT = {
+    "load": "Loading the language model…",
+    "refine": "Refining the question…",
+    "search": "Searching your library…",
+    "divergent": "Asking divergent questions",
+    "judge": "Judging relevance",
+    "assemble": "Assembling the evidence…",
+    "write": "Writing the answer…",
+}
+
+
+def stage_text(event) -> str:  # noqa: ANN001
+    """A user-facing line for an AddRep ``StageEvent`` (e.g. 'Judging relevance 3/8…')."""
+    text = _STAGE_TEXT.get(event.stage, event.stage)
+    return f"{text} {event.i}/{event.n}…" if event.n else text
 
 
 class EngineWorker(QObject):
@@ -197,7 +215,8 @@ class EngineWorker(QObject):
         self.progress.emit(AskStage("loading_model", "Loading the language model…"))
         self.engine.llm(on_warning=self.notice.emit)
         self.progress.emit(AskStage("searching", "Searching your library…"))
-        answer = self.engine.ask(question)
+        answer = self.engine.ask(question, cancel=stop,
+                                 progress=lambda ev: self.progress.emit(AskStage(ev.stage, stage_text(ev))))
         if stop.is_set():
             return AskResult(question, "", stopped=True, model=answer.model, evidence=list(answer.evidence))
         self.progress.emit(AskStage("answering", "Writing the answer…"))
@@ -214,6 +233,7 @@ class EngineWorker(QObject):
         return AskResult(
             question=answer.question, text=text, refused=answer.refused, stopped=stopped, model=answer.model,
             citations=answer.citations, evidence=list(answer.evidence), timings=dict(answer.timings),
+            unsupported=[] if stopped else answer.unsupported,
         )
 
 
