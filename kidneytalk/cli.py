@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     mr = msub.add_parser("remove", help="forget an added model (the file is kept)")
     mr.add_argument("name")
 
+    st = sub.add_parser("settings", help="show or change settings (e.g. settings set llm.n_threads 4)")
+    stsub = st.add_subparsers(dest="settings_command", metavar="ACTION")
+    stsub.add_parser("show", help="print all settings as JSON (default)")
+    ss = stsub.add_parser("set", help="set one value: KEY is a dotted path such as retrieval.mode")
+    ss.add_argument("key")
+    ss.add_argument("value")
+
     sub.add_parser("demo", help="terminal demo: add the bundled sample document and answer a question")
     sub.add_parser("gui", help="open the desktop app")
     sub.add_parser("start", help="the desktop app when a display exists, otherwise the terminal demo")
@@ -432,6 +439,33 @@ def _cmd_models(engine, args) -> int:  # noqa: ANN001
         warn = "" if r["fits_in_memory"] else "  [may not fit in memory]"
         print(f"{mark} {r['name']:28} {r['architecture']:10} {r['parameters'] / 1e6:8.0f}M  {r['quantization']:7} "
               f"ctx {r['context_length']:6}  {r['file_size'] / 2**20:7.0f} MB{warn}\n    {r['path']}")
+    return 0
+
+
+def _cmd_settings(engine, args) -> int:  # noqa: ANN001
+    from kidneytalk.config import Settings
+
+    data = engine.settings.to_dict()
+    if args.settings_command == "set":
+        *parents, leaf = args.key.split(".")
+        node = data
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise KidneyTalkError(f"Unknown setting '{args.key}'.")
+            node = node[part]
+        if leaf not in node or isinstance(node[leaf], dict):
+            raise KidneyTalkError(f"Unknown setting '{args.key}' (see 'kidneytalk settings').")
+        old = node[leaf]
+        try:
+            node[leaf] = json.loads(args.value) if not isinstance(old, str) else args.value
+        except ValueError as exc:
+            raise KidneyTalkError(f"'{args.value}' is not a valid value for {args.key}.") from exc
+        if not isinstance(node[leaf], type(old)) and not (isinstance(old, float) and isinstance(node[leaf], int)):
+            raise KidneyTalkError(f"{args.key} needs a {type(old).__name__}, not '{args.value}'.")
+        Settings.from_dict(data).save(engine.paths)
+        print(f"{args.key} = {node[leaf]!r} (was {old!r})")
+        return 0
+    _print_json(data)
     return 0
 
 

@@ -67,3 +67,14 @@ def test_terminal_demo_answers_from_the_sample_document(home: Path):
     assert "ckd-primer.md: added" in res.stdout
     assert "Question: When should metformin be stopped" in res.stdout
     assert "ckd-primer.md p.1" in res.stdout  # sources listed
+
+
+def test_settings_set_persists_and_rejects_bad_values(home: Path, capsys):
+    assert main(["--home", str(home), "settings", "set", "llm.n_threads", "3"]) == 0
+    assert main(["--home", str(home), "settings", "set", "retrieval.style", "cp-link"]) == 0
+    assert main(["--home", str(home), "settings", "set", "llm.n_threads", "three"]) == 1
+    assert main(["--home", str(home), "settings", "set", "llm.nope", "1"]) == 1
+    capsys.readouterr()
+    assert main(["--home", str(home), "settings"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["llm"]["n_threads"] == 3 and shown["retrieval"]["style"] == "cp-link"
