@@ -106,11 +106,15 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[Path],
                     child = Path(root) / name
                     if name.startswith("."):
                         continue
-                    if not is_supported(child):
+                    if not child.is_file():  # FIFOs, sockets, devices, dangling links: never open them
+                        problems.append(AddResult(str(child), "skipped", f"{child.name}: skipped (not a regular file)"))
+                    elif not is_supported(child):
                         problems.append(AddResult(str(child), "skipped", f"{child.name}: skipped (unsupported file type)"))
                     elif child.resolve() not in seen:
                         seen.add(child.resolve())
                         files.append(child)
+        elif not path.is_file():
+            problems.append(AddResult(str(path), "failed", f"{path}: not a regular file"))
         elif path.resolve() not in seen:
             seen.add(path.resolve())
             files.append(path)
@@ -389,9 +393,13 @@ class Library:
                 continue
             try:
                 with self.writing("adding documents", on_wait):
-                    result = self._store_prepared(prep, filter_agent, progress, cancel, base)
+                    result = self._store_prepared(prep, filter_agent, progress, cancel, base, force)
             except Cancelled:
                 result = AddResult(str(prep.path), "cancelled", f"{prep.path.name}: cancelled; nothing was kept")
+            except OSError as exc:  # e.g. the file vanished or the disk is full: this file fails alone
+                log.warning("failed storing %s: %s", prep.path, exc)
+                msg = f"{prep.path.name}: could not be stored ({exc.strerror or exc})"
+                result = AddResult(str(prep.path), "failed", msg)
             results.append(result)
             pages_done += result.pages
             chunks_done += result.chunks_kept
@@ -407,10 +415,15 @@ class Library:
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
         base: ProgressEvent,
+        force: bool = False,
     ) -> AddResult:
         """Copy, embed, store and mark ready one prepared file (under the write lock)."""
         path = prep.path
         existing = self.catalog.by_sha(prep.sha) if prep.sha else None
+        if existing and existing.status == cat.STATUS_READY and not force:
+            # the same content earlier in this batch (or by another process) got there first
+            msg = f"{path.name}: already in library as {existing.name} ({existing.id})"
+            return AddResult(str(path), "exists", msg, existing.id)
         if prep.error:
             if prep.sha:
                 doc_id = existing.id if existing else prep.sha[:12]

@@ -57,18 +57,27 @@ class LibraryLock:
             os.close(fd)
             raise
         self._fd, self._mode, self._depth = fd, mode, 1
-        if exclusive:
-            with contextlib.suppress(OSError):
-                self.owner_path.write_text(
-                    json.dumps({"pid": os.getpid(), "what": what or "writing", "since": time.strftime("%H:%M:%S")})
-                )
+        with contextlib.suppress(OSError):
+            self.owner_path.write_text(json.dumps({
+                "pid": os.getpid(), "what": what or ("writing" if exclusive else "reading"),
+                "since": time.strftime("%H:%M:%S"),
+            }))
         try:
             yield
         finally:
             self._depth = 0
             self._fd = None
+            self._clear_owner()
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    def _clear_owner(self) -> None:
+        """Forget who held the lock, if it was us (another reader may have written since)."""
+        try:
+            if json.loads(self.owner_path.read_text()).get("pid") == os.getpid():
+                self.owner_path.unlink()
+        except (OSError, ValueError):
+            pass
 
     def _acquire(self, fd: int, mode: int, on_wait: Callable[[str], None] | None) -> None:
         try:

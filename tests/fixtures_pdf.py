@@ -3,14 +3,23 @@
 Every builder writes one file and returns its path. Texts are built from a
 ``topic`` so two documents made with different topics have different bytes
 (the library de-duplicates by SHA-256) and different content.
+
+``library_problems`` checks a library built from them against the consistency
+rules of ``kidneytalk/library.py``; the fault-tolerance tests share it.
 """
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pymupdf
+
+from kidneytalk.catalog import STATUS_FAILED, STATUS_READY
+
+if TYPE_CHECKING:
+    from kidneytalk.library import Library
 
 PAGE_W, PAGE_H = 595, 842  # A4 in points
 MARGIN = 56
@@ -50,14 +59,20 @@ def write_text_pdf(
     doc.set_metadata({"title": title})
     for n in range(1, pages + 1):
         page = doc.new_page(width=PAGE_W, height=PAGE_H)
-        page.insert_text((MARGIN, 30), f"{title} - clinical practice guideline", fontsize=8, fontname="helv")
-        page.insert_text((MARGIN, 80), f"{n}. Section {n}: {topic} care", fontsize=16, fontname="hebo")
+        page.insert_text(
+            (MARGIN, 30), f"{title} - clinical practice guideline", fontsize=8, fontname="helv"
+        )
+        page.insert_text(
+            (MARGIN, 80), f"{n}. Section {n}: {topic} care", fontsize=16, fontname="hebo"
+        )
         y = 110
         for p in range(paragraphs):
             rect = pymupdf.Rect(MARGIN, y, PAGE_W - MARGIN, y + 160)
             page.insert_textbox(rect, body_paragraph(topic, n, p), fontsize=10, fontname="helv")
             y += 170
-        page.insert_text((PAGE_W / 2 - 30, PAGE_H - 30), f"Page {n} of {pages}", fontsize=8, fontname="helv")
+        page.insert_text(
+            (PAGE_W / 2 - 30, PAGE_H - 30), f"Page {n} of {pages}", fontsize=8, fontname="helv"
+        )
     _save(doc, path)
     return path
 
@@ -71,12 +86,16 @@ def write_corrupt_pdf(path: Path) -> Path:
     """A '%PDF' header, a dangling catalog object and random bytes: nothing a parser can repair."""
     junk = random.Random(1234).randbytes(4096)
     path.write_bytes(
-        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n" + junk + b"\n%%EOF\n"
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+        + junk
+        + b"\n%%EOF\n"
     )
     return path
 
 
-def write_encrypted_pdf(path: Path, *, user_pw: str = "secret-user", owner_pw: str = "secret-owner") -> Path:
+def write_encrypted_pdf(
+    path: Path, *, user_pw: str = "secret-user", owner_pw: str = "secret-owner"
+) -> Path:
     """A text PDF that needs a password to open (AES-256)."""
     doc = pymupdf.open()
     page = doc.new_page(width=PAGE_W, height=PAGE_H)
@@ -127,3 +146,56 @@ def _save(doc: pymupdf.Document, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path), garbage=0, deflate=True)
     doc.close()
+
+
+# ---------------------------------------------------------------- checking a library built from them
+
+
+def library_problems(library: Library, *, after_clean_exit: bool = True) -> list[str]:
+    """Every way the catalog, the vector store and the stored copies disagree ([] when consistent).
+
+    The rules are those of ``kidneytalk/library.py``: a ready document has exactly its
+    catalog chunks as vectors and a stored copy; nothing else has vectors. With
+    ``after_clean_exit`` no document may be caught half-way (indexing/removing) and
+    no writer may be marked active.
+    """
+    problems: list[str] = []
+    catalog, store = library.catalog, library.store
+    docs = catalog.documents()
+    ready = {d.id for d in docs if d.status == STATUS_READY}
+    vector_ids = store.ids()
+    chunk_ids = {r[0] for r in catalog.db.execute("SELECT id FROM chunks")}
+    for doc in docs:
+        in_catalog, in_store = catalog.chunk_count(doc.id), store.count_doc(doc.id)
+        if doc.status == STATUS_READY:
+            if not in_catalog == in_store == doc.chunks_kept:
+                problems.append(
+                    f"ready {doc.id} ({doc.name}): chunks_kept={doc.chunks_kept}, "
+                    f"catalog chunks={in_catalog}, vectors={in_store}"
+                )
+            if not (doc.stored_path and Path(doc.stored_path).exists()):
+                problems.append(
+                    f"ready {doc.id} ({doc.name}): stored copy missing ({doc.stored_path!r})"
+                )
+        elif doc.status == STATUS_FAILED:
+            if in_catalog or in_store:
+                problems.append(
+                    f"failed {doc.id} ({doc.name}): {in_catalog} chunks, {in_store} vectors left"
+                )
+        elif after_clean_exit:
+            problems.append(f"{doc.id} ({doc.name}) left in status {doc.status!r}")
+    orphans = [i for i in vector_ids if i.split(":", 1)[0] not in ready]
+    if orphans:
+        problems.append(f"{len(orphans)} vectors of no ready document, e.g. {orphans[:3]}")
+    ready_chunks = {i for i in chunk_ids if i.split(":", 1)[0] in ready}
+    if ready_chunks != set(vector_ids) - set(orphans):
+        missing = sorted(ready_chunks - set(vector_ids))[:3]
+        extra = sorted(set(vector_ids) - set(orphans) - ready_chunks)[:3]
+        problems.append(
+            f"chunk ids and vector ids differ: missing vectors {missing}, vectors without chunk {extra}"
+        )
+    if len(vector_ids) != len(set(vector_ids)):
+        problems.append("duplicate vector ids")
+    if after_clean_exit and catalog.get_meta("writer_active"):
+        problems.append(f"writer_active still set: {catalog.get_meta('writer_active')!r}")
+    return problems
