@@ -26,7 +26,8 @@ def split_sentences(text: str) -> list[str]:
     """Sentences of English or Chinese text; a trailing citation stays with its sentence."""
     text = " ".join(text.split()) if not re.search(r"[\u3000-\u9fff]", text) else text.strip()
     # keep "[1]" after the full stop with the sentence it follows
-    text = re.sub(r"([.!?。！？])\s*((?:\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]\s*)+)", r"\2\1 ", text)
+    text = re.sub(r"([.!?。！？])\s*((?:\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]\s*)+)",
+                  lambda m: f" {' '.join(m.group(2).split())}{m.group(1)} ", text)
     parts = [p.strip() for p in _SENTENCE_END.split(text)]
     return [p for p in parts if p and re.search(r"\w", p)]
 

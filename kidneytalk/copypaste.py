@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from kidneytalk.answer import format_context
 from kidneytalk.citations import split_sentences, verify
-from kidneytalk.errors import Cancelled, KidneyTalkError
+from kidneytalk.errors import ContextOverflowError, KidneyTalkError
 from kidneytalk.extractive import extractiveness, tokenize
 from kidneytalk.llm import LocalLLM
 from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
@@ -77,6 +77,10 @@ class Writer:
         self.rank = rank
 
     # ------------------------------------------------------------ budget
+    def answer_budget(self, wanted: int) -> int:
+        """Tokens kept free for the answer: ``wanted``, but at most a quarter of a small context."""
+        return max(16, min(wanted, self.llm.n_ctx // 4))
+
     def fit(self, evidence: Sequence[Hit], build: Callable[[list[Hit]], list[dict[str, str]]],
             answer_tokens: int) -> list[Hit]:
         budget = self.llm.n_ctx - answer_tokens
@@ -90,9 +94,10 @@ class Writer:
 
 
     def off(self, question: str, evidence: list[Hit]) -> tuple[list[Hit], Iterator[str]]:
-        used = self.fit(evidence, lambda hs: self.off_messages(question, hs), self.max_tokens)
+        used = self.fit(evidence, lambda hs: self.off_messages(question, hs), self.answer_budget(self.max_tokens))
         if not used:
-            return [], iter([self.refusal])
+            raise ContextOverflowError(f"Model {self.llm.name}'s {self.llm.n_ctx}-token context cannot hold "
+                                       "even one passage; choose a larger context length.")
         msgs = self.off_messages(question, used)
         return used, self.llm.stream(msgs, max_tokens=self.max_tokens, temperature=self.temperature, cancel=self.cancel)
 
@@ -167,9 +172,10 @@ class Writer:
 
     # ------------------------------------------------------------ cp-refine
     def cp_refine(self, question: str, evidence: list[Hit]) -> tuple[list[Hit], Iterator[str]]:
-        used = self.fit(evidence, lambda hs: self.off_messages(question, hs), self.max_tokens * 2)
+        used = self.fit(evidence, lambda hs: self.off_messages(question, hs), self.answer_budget(self.max_tokens * 2))
         if not used:
-            return [], iter([self.refusal])
+            raise ContextOverflowError(f"Model {self.llm.name}'s {self.llm.n_ctx}-token context cannot hold "
+                                       "even one passage; choose a larger context length.")
 
         def pieces() -> Iterator[str]:
             yield self.refine_loop(question, used)
@@ -206,9 +212,7 @@ class Writer:
                 step.outputs.update(answer=draft, coverage=round(cov, 3))
                 if draft and cov > best_cov:
                     best, best_cov = draft, cov
-        if self.cancel.is_set():
-            raise Cancelled("stopped")
-        return best
+        return best  # when stopped: the best version so far
 
 
 def _with_marker(sentence: str, n: int) -> str:

@@ -19,7 +19,7 @@ from kidneytalk.config import Paths, Settings
 from kidneytalk.conversations import ConversationStore
 from kidneytalk.copypaste import Writer, check_style
 from kidneytalk.embed import Embedder
-from kidneytalk.errors import KidneyTalkError
+from kidneytalk.errors import Cancelled, KidneyTalkError
 from kidneytalk.library import AddResult, Library, ProgressCallback
 from kidneytalk.llm import LocalLLM
 from kidneytalk.logs import setup_logging
@@ -162,7 +162,11 @@ class Engine:
         refusal = book.get("refusal").strip()
         k = k or self.settings.top_k
         if mode == "addrep":
-            query, evidence = addrep.run(self.library, llm, book, rs, question, history=history, trace=trace, cancel=cancel)
+            try:
+                query, evidence = addrep.run(self.library, llm, book, rs, question, history=history, trace=trace,
+                                             cancel=cancel)
+            except Cancelled:  # stopped while retrieving: an empty, stopped answer (not a refusal)
+                query, evidence = question, []
             retrieved = evidence
         else:
             query = question

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 
 INJECTION = re.compile(
-    r"ignore (?:all |any |the )?(?:previous|prior|above|earlier) (?:instructions|prompts?|rules)"
-    r"|disregard (?:all |the )?(?:previous|prior|above) "
-    r"|you are now (?:a|an|in) "
-    r"|(?:reveal|print|show) (?:your|the) (?:system )?prompt"
-    r"|\bsystem prompt\b|\bjailbreak\b"
+    r"ignore\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier)\s+(?:instructions|prompts?|rules)"
+    r"|disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above)\s"
+    r"|you\s+are\s+now\s+(?:a|an|in)\s"
+    r"|(?:reveal|print|show)\s+(?:your|the)\s+(?:system\s+)?prompt"
+    r"|\bsystem\s+prompt\b|\bjailbreak\b"
     r"|忽略(?:之前|以上|前面)的(?:所有)?(?:指令|指示|提示)",
     re.IGNORECASE,
 )

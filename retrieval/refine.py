@@ -35,7 +35,8 @@ def refine_query(llm: LocalLLM, prompts: PromptBook, question: str, history: Seq
         return question
     prompt = prompts.render("refine", history=format_history(history), question=question)
     raw = llm.complete([{"role": "user", "content": prompt}], max_tokens=60, temperature=0.0, stop=["\n"])
-    rewrite = re.sub(r"^(search (query|question)|rewritten question|query)\s*:\s*", "", raw.strip(), flags=re.I)
+    rewrite = re.sub(r"^(search (query|question)|rewritten question|query|(the\s+)?latest question)\s*:\s*", "",
+                     raw.strip(), flags=re.I)
     rewrite = rewrite.strip().strip('"').strip()
     if acceptable(rewrite, question, history) and _norm(rewrite) != _norm(question):
         return rewrite
@@ -56,8 +57,15 @@ def _norm(text: str) -> str:
 
 
 def acceptable(rewrite: str, question: str, history: Sequence[dict[str, str]]) -> bool:
+    """A rewrite must stay on the conversation's topic, and a short follow-up must name it."""
     if not rewrite or len(rewrite) > 4 * len(question) + 200:
         return False
-    context = {t for m in history for t in terms(m["content"])} | set(terms(question))
-    content = [t for t in terms(rewrite) if t not in STOPWORDS]
-    return bool(content) and any(t in context for t in content)
+    asked = {t for t in terms(question) if t not in STOPWORDS}
+    earlier = {t for m in history for t in terms(m["content"]) if t not in STOPWORDS}
+    content = {t for t in terms(rewrite) if t not in STOPWORDS}
+    if not content & (asked | earlier):
+        return False
+    # "What about in children?" only becomes self-contained by naming something said before
+    if len(asked) <= FOLLOW_UP_MAX_TERMS:
+        return bool((content - asked) & earlier)
+    return True
