@@ -230,7 +230,9 @@ class Catalog:
                ON CONFLICT(id) DO UPDATE SET status=excluded.status, reason='',
                    updated_at=excluded.updated_at, embed_model=excluded.embed_model,
                    chunk_settings=excluded.chunk_settings, filter_agent=excluded.filter_agent,
-                   original_path=excluded.original_path""",
+                   original_path=excluded.original_path,
+                   stored_path=CASE WHEN excluded.stored_path != '' THEN excluded.stored_path
+                                    ELSE documents.stored_path END""",
             (doc_id, name, original_path, stored_path, sha256, size, t, t, STATUS_INDEXING,
              embed_model, json.dumps(chunk_settings, sort_keys=True), int(filter_agent)),
         )

@@ -115,6 +115,9 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[Path],
                         files.append(child)
         elif not path.is_file():
             problems.append(AddResult(str(path), "failed", f"{path}: not a regular file"))
+        elif not is_supported(path):
+            problems.append(AddResult(str(path), "failed", f"{path.name}: unsupported file type "
+                                      f"'{path.suffix.lower() or '(none)'}'"))
         elif path.resolve() not in seen:
             seen.add(path.resolve())
             files.append(path)
@@ -393,13 +396,12 @@ class Library:
                 continue
             try:
                 with self.writing("adding documents", on_wait):
-                    result = self._store_prepared(prep, filter_agent, progress, cancel, base, force)
+                    try:
+                        result = self._store_prepared(prep, filter_agent, progress, cancel, base, force)
+                    except OSError as exc:  # e.g. the file vanished or the disk is full: this file fails alone
+                        result = self._fail_storing(prep, exc)
             except Cancelled:
                 result = AddResult(str(prep.path), "cancelled", f"{prep.path.name}: cancelled; nothing was kept")
-            except OSError as exc:  # e.g. the file vanished or the disk is full: this file fails alone
-                log.warning("failed storing %s: %s", prep.path, exc)
-                msg = f"{prep.path.name}: could not be stored ({exc.strerror or exc})"
-                result = AddResult(str(prep.path), "failed", msg)
             results.append(result)
             pages_done += result.pages
             chunks_done += result.chunks_kept
@@ -489,6 +491,21 @@ class Library:
         msg = f"{path.name}: {verb} as {doc_id} ({parsed.page_count} pages, {len(kept)} chunks kept, {len(dropped)} dropped{note})"
         log.info(msg)
         return AddResult(str(path), "added", msg, doc_id, len(kept), len(dropped), parsed.page_count)
+
+    def _fail_storing(self, prep: _Prepared, exc: OSError) -> AddResult:
+        """Undo a half-stored file while still under the write lock, and record why it failed."""
+        log.warning("failed storing %s: %s", prep.path, exc)
+        msg = f"{prep.path.name}: could not be stored ({exc.strerror or exc})"
+        doc = self.catalog.by_sha(prep.sha) if prep.sha else None
+        if doc is None or doc.status != cat.STATUS_INDEXING:
+            return AddResult(str(prep.path), "failed", msg)
+        self.store.delete_doc(doc.id)
+        with self.catalog.transaction():
+            self.catalog.clear_chunks(doc.id)
+            self.catalog.set_status(doc.id, cat.STATUS_FAILED, msg)
+        if doc.stored_path:
+            Path(doc.stored_path + ".part").unlink(missing_ok=True)
+        return AddResult(str(prep.path), "failed", msg, doc.id)
 
     def _record_failure(self, doc_id: str, prep: _Prepared, reason: str) -> None:
         with self.catalog.transaction():

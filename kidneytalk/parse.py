@@ -132,7 +132,7 @@ def _open(path: Path) -> pymupdf.Document:
         )
     if doc.page_count == 0:
         doc.close()
-        raise DocumentError(f"{path.name}: document has no pages")
+        raise DocumentError(f"{path.name}: damaged or empty document (no readable pages)")
     return doc
 
 

@@ -153,8 +153,9 @@ def _run_messy_folder(embedder, tmp_path: Path, texts: int, empties: int, junk: 
 
         by_status = Counter(r.status for r in results)
         assert by_status["added"] == texts, by_status
-        assert by_status["skipped"] == junk
-        assert by_status["failed"] == empties + 2  # + binary.txt and the dangling link
+        # the dangling link is either skipped (not a regular file) or fails (cannot be read)
+        assert by_status["skipped"] + by_status["failed"] == junk + empties + 2, by_status
+        assert by_status["failed"] in (empties + 1, empties + 2), by_status  # + binary.txt
         assert len(results) == texts + empties + junk + 2, (
             "every visible file is reported exactly once"
         )
@@ -163,7 +164,8 @@ def _run_messy_folder(embedder, tmp_path: Path, texts: int, empties: int, junk: 
             assert Path(r.path).name in r.message, r
         failed = {Path(r.path).name: r.message for r in results if r.failed}
         assert "binary" in failed["binary.txt"]
-        assert "cannot read" in failed["dangling.txt"]
+        [dangling] = [r for r in results if Path(r.path).name == "dangling.txt"]
+        assert "not a regular file" in dangling.message or "cannot read" in dangling.message
         assert all(
             ("empty" in m or "no text" in m) for n, m in failed.items() if n.startswith("blank-")
         )
@@ -227,6 +229,26 @@ def test_file_that_vanishes_mid_batch_fails_alone(engine, tmp_path: Path):
     assert statuses == {"a-first.pdf": "added", "b-vanishing.pdf": "failed", "c-last.pdf": "added"}
     assert "b-vanishing.pdf" in [r for r in results if r.failed][0].message
     assert problems == []
+
+
+def test_file_that_vanishes_last_in_a_batch_leaves_nothing_half_indexed(engine, tmp_path: Path):
+    folder = tmp_path / "usb-stick"
+    first = write_text_pdf(folder / "a-first.pdf", topic="glomerulonephritis", pages=6)
+    vanishing = write_text_pdf(folder / "b-vanishing.pdf", topic="renal cell carcinoma", pages=2)
+
+    def unplug_while_the_first_is_embedded(event) -> None:  # noqa: ANN001
+        if event.stage == "embed" and event.file == first.name and vanishing.exists():
+            time.sleep(0.5)
+            vanishing.unlink()
+
+    results = engine.add([folder], progress=unplug_while_the_first_is_embedded)
+
+    assert [r.status for r in results] == ["added", "failed"]
+    # what `kidneytalk list` shows right after the command, with no later write to tidy up
+    assert library_problems(engine.library) == []
+    doc = next((d for d in engine.library.documents() if d.name == "b-vanishing.pdf"), None)
+    if doc is not None:  # recorded as failed, with the real reason
+        assert doc.status == "failed" and "interrupted" not in doc.reason, doc
 
 
 # ---------------------------------------------------------------- scanned, huge, duplicate
