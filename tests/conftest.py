@@ -13,6 +13,25 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "eval" / "pubmedqa-dev" / "corpus"
 QUESTIONS = SHARED / "eval" / "pubmedqa-dev" / "questions.jsonl"
+# The documented fields of Answer.to_json() / `ask --json`.
+ANSWER_KEYS = {
+    "question",
+    "query",
+    "mode",
+    "style",
+    "answer",
+    "answer_with_sources",
+    "refused",
+    "stopped",
+    "model",
+    "citations",
+    "sentences",
+    "unsupported",
+    "extractiveness",
+    "chunks",
+    "timings",
+    "trace",
+}
 
 
 def shared_pdf(n: int) -> Path:

@@ -16,6 +16,7 @@ from kidneytalk.citations import markers, split_sentences, support, verify
 from kidneytalk.extractive import extractiveness, tokenize
 from kidneytalk.records import Hit
 from kidneytalk.safety import REMOVED, looks_like_instruction, strip_instructions
+from tests.conftest import ANSWER_KEYS
 
 REFUSAL = "The library does not contain the answer to this question."
 METFORMIN = "Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m2."
@@ -23,24 +24,6 @@ NSAIDS = "NSAIDs should be avoided in people with reduced GFR."
 SGLT2 = "SGLT2 inhibitors reduce the risk of kidney failure and cardiovascular death in people with CKD."
 INVENTED = "Dialysis is required for every patient with hypertension [1]."
 
-ANSWER_KEYS = {
-    "question",
-    "query",
-    "mode",
-    "style",
-    "answer",
-    "answer_with_sources",
-    "refused",
-    "stopped",
-    "model",
-    "citations",
-    "sentences",
-    "unsupported",
-    "extractiveness",
-    "chunks",
-    "timings",
-    "trace",
-}
 
 
 def hit(
