@@ -685,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="10 questions, 5 style questions")
     ap.add_argument("--fresh", action="store_true", help="ignore the checkpoint of an earlier run")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--note", action="append", default=[], help="a note to record in the results (repeatable)")
     args = ap.parse_args(argv)
     if args.quick:
         args.limit, args.style_limit, args.sample = 10, 5, None
@@ -709,6 +710,7 @@ def main(argv: list[str] | None = None) -> int:
         key = run_key(args, questions, settings)
         ckpt = home / f"bench-query-{key}.jsonl"
         done: dict[tuple[str, str, str], dict[str, Any]] = {}
+        sessions: list[dict[str, Any]] = []  # earlier sessions of this run (start, end, records run)
         cache = RetrievalCache()
         if ckpt.exists() and not args.fresh:
             for line in ckpt.read_text(encoding="utf-8").splitlines():
@@ -718,6 +720,8 @@ def main(argv: list[str] | None = None) -> int:
                     continue  # a line cut by an interruption
                 if row["phase"] == "retrieval":
                     cache.put(row["question"], row["entry"])
+                elif row["phase"] == "session":
+                    sessions.append(row["session"])
                 else:
                     done[(row["phase"], row["name"], row["qid"])] = row["record"]
             log(f"resuming from {ckpt}: {len(done)} records")
@@ -781,6 +785,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"dens={rec.get('density')} unsupported={rec.get('unsupported')}/{rec.get('checks')} "
                     f"refused={int(rec['refused'])} write={rec['write']}s e2e={rec['e2e']:.1f}s load={rec['loadavg']}")
 
+        session_start = time.time() - (time.monotonic() - started)
+        if pending:
+            sessions.append({"start": round(session_start, 1), "end": round(time.time(), 1),
+                             "records": len(pending), "wall_seconds": round(time.monotonic() - started, 1)})
+            with ckpt.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"phase": "session", "session": sessions[-1]}) + "\n")
         mode_recs = {m: [done[("mode", m, q["id"])] for q in questions] for m in modes}
         style_recs = {s: [done[("style", s, q["id"])] for q in style_questions] for s in styles}
         if "addrep" in mode_recs:
@@ -841,13 +851,14 @@ def main(argv: list[str] | None = None) -> int:
                 "rescored_*_counterfactual: merged candidates ranked by cosine to the user's question (qcos, "
                 "computed post hoc) instead of the best score over all queries; top max_evidence of all "
                 "candidates (judge off) or of the judge's kept ones.",
-            ],
+            ] + list(args.note),
             "modes": mode_summary,
             "addrep_analysis": summarize_addrep(mode_recs["addrep"], by_id, args.max_evidence)
             if "addrep" in mode_recs else None,
             "styles": style_summary,
             "wall_seconds_this_session": round(time.monotonic() - started, 1),
             "records_run_this_session": len(pending),
+            "sessions": sessions,
             "timed_seconds_total": round(sum(r["e2e"] for rs in mode_recs.values() for r in rs)
                                          + sum(r["measured"] for rs in style_recs.values() for r in rs), 1),
             "per_question": {"modes": mode_recs, "styles": style_recs},
