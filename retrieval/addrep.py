@@ -85,6 +85,7 @@ def run(
         first = search(library, query, settings.k_first)
         step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in first]
     results = [(query, first)]
+    trusted = {h.chunk_id for h in first if h.score >= settings.trust_similarity}  # before merge raises scores
     if not first:
         trace.skip("divergent", "nothing found")
         return query, []
@@ -117,10 +118,17 @@ def run(
             for v in verdicts:
                 v.hit.relevance = v.relevance
                 v.hit.reason = v.reason
+            for v in verdicts:
+                if not v.relevant and v.hit.chunk_id in trusted:
+                    v.relevant = True
+                    v.reason = (f"Kept: a very close match to the question (similarity {v.hit.score:.2f}), "
+                                f"although the judge said no (P = {v.relevance:.2f}).")
+                    v.hit.reason = v.reason
             kept = [v.hit for v in verdicts if v.relevant]
             step.outputs["verdicts"] = [
                 {"id": v.hit.chunk_id, "p_yes": round(v.p_yes, 3), "relevance": round(v.relevance, 3),
-                 "relevant": v.relevant, "reason": v.reason} for v in verdicts
+                 "relevant": v.relevant, "trusted": v.hit.chunk_id in trusted, "reason": v.reason}
+                for v in verdicts
             ]
     else:
         kept = candidates

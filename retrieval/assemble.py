@@ -5,23 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from kidneytalk.records import Hit
-from kidneytalk.retrieval.hybrid import rrf
 
 
 def order(hits: Sequence[Hit], limit: int) -> list[Hit]:
-    """Best first by reciprocal-rank fusion of the judge's and the retriever's rankings.
+    """The ``limit`` most similar passages, best first.
 
-    Either ranking alone can be noisy (a small model's judge, an embedder's
-    blind spot); fused, a passage must do well in both to lead. Without judge
-    verdicts this is the similarity order.
+    The judge decides which passages stay (a yes/no filter, as in AddRep);
+    the order comes from the retriever's similarity. Fusing the judge's graded
+    relevance into the order was measured on the PubMedQA dev library with the
+    embedded 135M model: the gold passage led the evidence in 66% of questions
+    against 94% for similarity order (its relevance scores barely separate
+    gold from other passages), and the first passages are what a copy-paste
+    answer quotes first.
     """
-    by_score = sorted(hits, key=lambda h: -h.score)
-    if all(h.relevance is None for h in hits):
-        return by_score[:limit]
-    by_judge = sorted(hits, key=lambda h: -(h.relevance or 0.0))
-    fused = rrf([[h.chunk_id for h in by_judge], [h.chunk_id for h in by_score]])
-    index = {h.chunk_id: h for h in hits}
-    return [index[cid] for cid, _ in fused][:limit]
+    return sorted(hits, key=lambda h: -h.score)[:limit]
 
 
 def fit_to_budget(hits: Sequence[Hit], used_tokens: Callable[[list[Hit]], int], budget: int) -> list[Hit]:

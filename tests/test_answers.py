@@ -214,6 +214,36 @@ def test_addrep_stages_switched_off_are_marked_skipped(lib: Engine):
         assert_copied_sentence(piece, answer, link=False)
 
 
+def test_judge_cannot_drop_a_very_close_first_hit_but_decides_the_rest(lib: Engine):
+    # A threshold no calibrated probability reaches: the judge rejects every candidate.
+    lib.settings = cheap(lib.settings, divergent=False, judge_threshold=1.01, judge_reasons="none")
+    best = lib.search(QUESTION, k=1)[0].score
+    lib.settings = cheap(lib.settings, divergent=False, judge_threshold=1.01, judge_reasons="none",
+                         trust_similarity=best - 0.01)
+    answer = lib.ask(QUESTION, mode="addrep", style="cp-order")
+    verdicts = step(answer, "judge").outputs["verdicts"]
+    kept = [v for v in verdicts if v["relevant"]]
+    assert len(verdicts) >= 2 and len(kept) == 1 and kept[0]["trusted"]
+    assert [h.chunk_id for h in answer.evidence] == [kept[0]["id"]]
+    assert "very close match" in answer.evidence[0].reason
+    # With trust off the same rejections leave nothing: a refusal, not a guess.
+    lib.settings = cheap(lib.settings, divergent=False, judge_threshold=1.01, trust_similarity=1.0)
+    answer = lib.ask(QUESTION, mode="addrep", style="cp-order")
+    assert answer.evidence == [] and answer.refused
+
+
+def test_evidence_order_is_similarity_whatever_the_judges_grades():
+    from kidneytalk.records import Hit
+    from kidneytalk.retrieval.assemble import order
+
+    def hit(i: int, score: float, relevance: float) -> Hit:
+        return Hit(chunk_id=f"c{i}", doc_id="d", doc_name="s.pdf", text="t", page_start=1, page_end=1,
+                   section=(), score=score, relevance=relevance)
+
+    hits = [hit(1, 0.5, 0.9), hit(2, 0.8, 0.55), hit(3, 0.7, 0.6)]
+    assert [h.chunk_id for h in order(hits, 2)] == ["c2", "c3"]
+
+
 # ---------------------------------------------------------------- 2. refusal
 
 
