@@ -64,6 +64,11 @@ class Engine:
         """True when a language model is in memory (the next ``ask`` will not load one)."""
         return self._llm is not None
 
+    @property
+    def llm_name(self) -> str:
+        """Registry name of the language model in memory ("" when none is loaded)."""
+        return self._llm_name if self._llm is not None else ""
+
     def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LocalLLM:
         """The loaded LLM, (re)loading when another model is asked for."""
         wanted = name or self.settings.llm.model or self.models.default_name()
@@ -85,6 +90,31 @@ class Engine:
             )
             self._llm_name = entry.name
             return self._llm
+
+    def unload_llm(self) -> None:
+        """Close the loaded language model; the next question loads the one the settings name."""
+        with self._llm_lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
+                self._llm_name = ""
+
+    def update_settings(self, settings: Settings) -> None:
+        """Use ``settings`` from now on (the caller saves them); the desktop app's pages call this.
+
+        The language model is unloaded when the model it should be, its context
+        length or its threads changed, so the next question loads it anew. The
+        embedding model is kept until restart (documents need re-indexing anyway).
+        """
+        old = self.settings.llm
+        self.settings = settings
+        self.library.settings = settings
+        new = settings.llm
+        wanted = new.model or self.models.default_name()
+        if (new.n_ctx, new.n_threads) != (old.n_ctx, old.n_threads) or (
+            self._llm is not None and self._llm_name != wanted
+        ):
+            self.unload_llm()
 
     def filter_agent(self) -> Callable[[str], bool]:
         """LLM judge for the ingestion filter: does a passage contain medical knowledge?"""

@@ -28,6 +28,7 @@ from kidneytalk.engine import Engine
 
 from .ask_page import AskPage
 from .library_page import LibraryPage
+from .models_page import ModelsPage
 from .style import STYLE_SHEET
 from .workers import ADD, DOCUMENTS, WARM_UP, EngineClient
 
@@ -103,9 +104,8 @@ class MainWindow(QMainWindow):
     def _build_pages(self) -> None:
         self.library_page = LibraryPage(self.client)
         self.ask_page = AskPage(self.client)
-        self.models_page = PlaceholderPage(
-            "Models", "Choose the language model that writes answers, add your own GGUF files and see "
-            "whether they fit in this computer's memory.")
+        self.models_page = ModelsPage(self.client)
+        self.models_page.message.connect(self.show_message)
         self.evaluation_page = PlaceholderPage(
             "Evaluation", "Measure how often answers are right and correctly cited on a question set.")
         self.settings_page = PlaceholderPage(

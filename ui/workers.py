@@ -207,6 +207,15 @@ class EngineWorker(QObject):
     def ask(self, question: str, stop: threading.Event) -> None:
         self._run(ASK, lambda: self._ask(question, stop))
 
+    @Slot(str, object)
+    def call(self, task: str, job: Callable[[EngineWorker], object]) -> None:
+        """Run a page's own engine job here (models, settings, evaluation): ``job(worker)``.
+
+        The job runs in this thread like every other task (so it may touch the LLM)
+        and must return plain data; it can emit ``progress``/``notice`` through the worker.
+        """
+        self._run(task, lambda: job(self))
+
     def _ask(self, question: str, stop: threading.Event) -> AskResult:
         if stop.is_set():  # stopped while queued behind another task
             return AskResult(question, "", stopped=True)
@@ -261,6 +270,7 @@ class EngineClient(QObject):
     _req_set_enabled = Signal(str, bool)
     _req_remove = Signal(list)
     _req_ask = Signal(str, object)
+    _req_call = Signal(str, object)
 
     def __init__(self, engine: Engine, parent: QObject | None = None):
         super().__init__(parent)
@@ -277,6 +287,7 @@ class EngineClient(QObject):
         self._req_set_enabled.connect(self.worker.set_enabled)
         self._req_remove.connect(self.worker.remove)
         self._req_ask.connect(self.worker.ask)
+        self._req_call.connect(self.worker.call)
 
         for name in ("progress", "token", "started", "documents_changed", "notice"):
             getattr(self.worker, name).connect(getattr(self, name))
@@ -365,6 +376,11 @@ class EngineClient(QObject):
         self._ask_stops.append(stop)
         self._queue(ASK)
         self._req_ask.emit(question, stop)
+
+    def call(self, task: str, job: Callable[[EngineWorker], object]) -> None:
+        """Queue ``job(worker)`` on the engine thread; ends in ``finished``/``failed`` for ``task``."""
+        self._queue(task)
+        self._req_call.emit(task, job)
 
     def stop_answer(self) -> None:
         """Stop generating at the next token (a prompt being read cannot be interrupted)."""

@@ -1,0 +1,105 @@
+"""Models, Settings and Evaluation pages, translations and window state, driven like a user would.
+
+Every engine call runs in the app's worker thread; the tests click, type and
+wait (``qtbot.waitUntil``) for what the window shows. The real bundled GGUF
+model is read for its metadata; no test here loads an LLM except the
+evaluation run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from kidneytalk.config import Settings  # noqa: E402
+from kidneytalk.engine import Engine  # noqa: E402
+from kidneytalk.models import DEFAULT_MODEL, ModelRegistry, bundled_model_path  # noqa: E402
+from kidneytalk.ui.main_window import MainWindow  # noqa: E402
+from kidneytalk.ui.models_page import ModelsPage  # noqa: E402
+
+SLOW = 120_000  # ms
+
+
+def _open(qtbot, engine: Engine) -> MainWindow:
+    window = MainWindow(engine)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.client.pending() == 0, timeout=SLOW)
+    return window
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):
+    """A window on a fresh home; no model is loaded unless a test asks a question."""
+    engine = Engine(tmp_path / "home")
+    window = _open(qtbot, engine)
+    yield window
+    assert window.shutdown()
+    engine.close()
+
+
+def _bundled() -> Path:
+    path = bundled_model_path()
+    if path is None:
+        pytest.skip("bundled SmolLM2 model not installed")
+    return path
+
+
+def _row_texts(page: ModelsPage, row: int) -> list[str]:
+    return [page.table.item(row, c).text() for c in range(page.table.columnCount())]
+
+
+def test_models_page_lists_the_bundled_model_with_its_metadata(window: MainWindow) -> None:
+    _bundled()
+    page = window.models_page
+    assert page.snapshot is not None
+    texts = _row_texts(page, 0)
+    assert texts[page.NAME] == f"★ {DEFAULT_MODEL}"
+    assert texts[page.ARCH] == "llama"
+    assert texts[page.PARAMS] == "135M"
+    assert texts[page.QUANT] == "Q4_1"
+    assert texts[page.CONTEXT] == "8,192"
+    assert texts[page.SIZE].endswith("MB")
+    assert "fits" in texts[page.MEMORY]
+    page.table.selectRow(0)
+    assert not page.remove_button.isEnabled()  # the bundled model cannot be removed
+    assert not page.default_button.isEnabled()  # already the default
+
+
+def test_added_model_becomes_default_and_it_persists(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    bundled = _bundled()
+    copy = tmp_path / "my-model.gguf"
+    copy.symlink_to(bundled)
+    page = window.models_page
+    page.add_model_file(copy)
+    qtbot.waitUntil(lambda: page.snapshot is not None and len(page.snapshot.rows) == 2, timeout=SLOW)
+    names = [r.name for r in page.snapshot.rows]
+    assert names == [DEFAULT_MODEL, "my-model"]
+    page.table.selectRow(1)
+    assert page.remove_button.isEnabled()
+    page.default_button.click()
+    qtbot.waitUntil(lambda: page.snapshot.rows[1].default, timeout=SLOW)
+    assert page.table.item(1, page.NAME).text() == "★ my-model"
+    assert ModelRegistry(window.engine.paths).default_name() == "my-model"
+
+    # generation settings are saved to settings.json and reach the engine
+    page.temperature.setValue(0.3)
+    page.n_ctx.setValue(2048)
+    page.save_button.click()
+    qtbot.waitUntil(lambda: page.snapshot.llm.n_ctx == 2048, timeout=SLOW)
+    saved = Settings.load(window.engine.paths)
+    assert (saved.llm.temperature, saved.llm.n_ctx) == (0.3, 2048)
+    assert window.engine.settings.llm.n_ctx == 2048
+    assert not page.save_button.isEnabled()
+    data = json.loads((window.engine.paths.config / "models.json").read_text())
+    assert data["default"] == "my-model"

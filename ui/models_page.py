@@ -1,0 +1,539 @@
+"""Models page: the GGUF models KidneyTalk knows, the default one, generation settings.
+
+Mirrors ``kidneytalk models`` and the ``llm.*`` settings. Everything that reads
+a model file or the registry runs as a job on the engine thread (a GGUF header
+can be slow to read from a network drive, and that thread owns the LLM); the
+page shows the :class:`ModelsSnapshot` each job returns. Saving a new default
+model, context length or thread count unloads the loaded LLM in that thread, so
+the next question loads the model the settings name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kidneytalk.config import LLMSettings
+from kidneytalk.errors import KidneyTalkError
+from kidneytalk.gguf import GGUFInfo
+from kidneytalk.models import Fit, fit
+
+from .dialogs import show_error
+from .workers import EngineClient, EngineWorker
+
+# Task names of this page's jobs (see EngineClient.call).
+MODELS = "models"
+ADD_MODEL = "add_model"
+SET_DEFAULT_MODEL = "set_default_model"
+REMOVE_MODEL = "remove_model"
+SAVE_GENERATION = "save_generation"
+Job = Callable[[EngineWorker], "ModelsSnapshot"]
+_TASKS = (MODELS, ADD_MODEL, SET_DEFAULT_MODEL, REMOVE_MODEL, SAVE_GENERATION)
+
+_OK = QColor("#1b6e34")
+_WARN = QColor("#8a5300")
+_ERROR = QColor("#b3261e")
+_GB = 2**30
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One model as the table shows it; ``info`` is None when the file cannot be read."""
+
+    name: str
+    path: Path
+    bundled: bool
+    default: bool
+    info: GGUFInfo | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ModelsSnapshot:
+    rows: list[ModelRow]
+    llm: LLMSettings
+    loaded: str = ""  # name of the model in memory, "" when none
+    warnings: list[str] = field(default_factory=list)  # about the job that produced this snapshot
+    message: str = ""  # status-bar line about that job
+
+
+# ---------------------------------------------------------------- jobs (engine thread)
+def _snapshot(worker: EngineWorker, *, warnings: list[str] | None = None, message: str = "") -> ModelsSnapshot:
+    engine = worker.engine
+    reg = engine.models
+    default = engine.settings.llm.model or reg.default_name()
+    rows = []
+    for entry in reg.entries():
+        try:
+            rows.append(ModelRow(entry.name, entry.path, entry.bundled, entry.name == default, info=entry.info()))
+        except KidneyTalkError as exc:
+            rows.append(ModelRow(entry.name, entry.path, entry.bundled, entry.name == default, error=str(exc)))
+    loaded = engine.llm_name
+    return ModelsSnapshot(rows, engine.settings.llm, loaded, warnings or [], message)
+
+
+def read_models(worker: EngineWorker) -> ModelsSnapshot:
+    return _snapshot(worker)
+
+
+def add_model_job(path: str) -> Job:
+    def job(worker: EngineWorker) -> ModelsSnapshot:
+        engine = worker.engine
+        entry, info = engine.models.add(path, Path(path).stem)  # named as the user sees the file
+        warnings = []
+        if not info.has_chat_template:
+            warnings.append("no_template")
+        if not fit(info, engine.settings.llm.n_ctx).ok:
+            warnings.append("no_fit")
+        return _snapshot(worker, warnings=warnings, message=entry.name)
+
+    return job
+
+
+def set_default_job(name: str) -> Job:
+    def job(worker: EngineWorker) -> ModelsSnapshot:
+        engine = worker.engine
+        entry = engine.models.set_default(name)
+        settings = engine.settings
+        if settings.llm.model and settings.llm.model != entry.name:
+            # An explicit llm.model (e.g. from `kidneytalk settings set`) would hide the new default.
+            settings = settings.replace(llm=dataclasses.replace(settings.llm, model=""))
+            settings.save(engine.paths)
+        engine.update_settings(settings)  # unloads the old model if it was loaded
+        return _snapshot(worker, message=entry.name)
+
+    return job
+
+
+def remove_model_job(name: str) -> Job:
+    def job(worker: EngineWorker) -> ModelsSnapshot:
+        engine = worker.engine
+        engine.models.remove(name)
+        settings = engine.settings
+        if settings.llm.model == name:
+            settings = settings.replace(llm=dataclasses.replace(settings.llm, model=""))
+            settings.save(engine.paths)
+        engine.update_settings(settings)
+        return _snapshot(worker, message=name)
+
+    return job
+
+
+def save_generation_job(temperature: float, n_ctx: int, n_threads: int, max_tokens: int) -> Job:
+    def job(worker: EngineWorker) -> ModelsSnapshot:
+        engine = worker.engine
+        llm = dataclasses.replace(engine.settings.llm, temperature=round(temperature, 2), n_ctx=n_ctx,
+                                  n_threads=n_threads, max_answer_tokens=max_tokens)
+        settings = engine.settings.replace(llm=llm)
+        settings.save(engine.paths)
+        engine.update_settings(settings)
+        return _snapshot(worker)
+
+    return job
+
+
+# ---------------------------------------------------------------- the page
+def _size(n: int) -> str:
+    return f"{n / _GB:.1f} GB" if n >= _GB else f"{n / 2**20:.0f} MB"
+
+
+class ModelsPage(QWidget):
+    """The models table, add/default/remove, and the generation settings."""
+
+    message = Signal(str)  # for the status bar
+    COLUMNS = 7
+    NAME, ARCH, PARAMS, QUANT, CONTEXT, SIZE, MEMORY = range(COLUMNS)
+
+    def __init__(self, client: EngineClient, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("modelsPage")
+        self.client = client
+        self.snapshot: ModelsSnapshot | None = None
+        self.error_box: QMessageBox | None = None
+        self.confirm_box: QMessageBox | None = None
+
+        self.title = QLabel()
+        self.title.setObjectName("pageTitle")
+        self.subtitle = QLabel()
+        self.subtitle.setObjectName("pageSubtitle")
+        self.subtitle.setWordWrap(True)
+        self.add_button = QPushButton()
+        self.add_button.setObjectName("primaryButton")
+        self.add_button.clicked.connect(self.choose_file)
+        self.default_button = QPushButton()
+        self.default_button.clicked.connect(self.set_default)
+        self.remove_button = QPushButton()
+        self.remove_button.clicked.connect(self.confirm_remove)
+
+        header = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        header.addLayout(titles, 1)
+        for b in (self.remove_button, self.default_button, self.add_button):
+            header.addWidget(b, 0, Qt.AlignmentFlag.AlignBottom)
+
+        self.table = QTableWidget(0, self.COLUMNS)
+        self.table.setObjectName("modelTable")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        hh = self.table.horizontalHeader()
+        hh.setHighlightSections(False)
+        hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(self.MEMORY, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_actions)
+        self.table.itemDoubleClicked.connect(lambda _item: self.set_default())
+        self.details = QLabel()
+        self.details.setObjectName("hintLabel")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        # generation settings -------------------------------------------
+        self.generation = QGroupBox()
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.05)
+        self.temperature.setDecimals(2)
+        self.n_ctx = QSpinBox()
+        self.n_ctx.setRange(512, 131072)
+        self.n_ctx.setSingleStep(512)
+        self.n_ctx.valueChanged.connect(self._show_rows)
+        self.n_threads = QSpinBox()
+        self.n_threads.setRange(0, max(1, os.cpu_count() or 1))
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(64, 8192)
+        self.max_tokens.setSingleStep(64)
+        for box in (self.temperature, self.n_ctx, self.n_threads, self.max_tokens):
+            box.valueChanged.connect(self._update_actions)
+        self.save_button = QPushButton()
+        self.save_button.clicked.connect(self.save_generation)
+        self.revert_button = QPushButton()
+        self.revert_button.clicked.connect(self._show_generation)
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.labels = [QLabel() for _ in range(4)]
+        for label, box in zip(self.labels, (self.temperature, self.n_ctx, self.n_threads, self.max_tokens),
+                              strict=True):
+            label.setBuddy(box)
+            self.form.addRow(label, box)
+        self.generation_hint = QLabel()
+        self.generation_hint.setObjectName("hintLabel")
+        self.generation_hint.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.save_button)
+        gl = QVBoxLayout(self.generation)
+        gl.addLayout(self.form)
+        gl.addWidget(self.generation_hint)
+        gl.addLayout(buttons)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(12)
+        layout.addLayout(header)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.details)
+        layout.addWidget(self.generation)
+
+        client.finished.connect(self._on_finished)
+        client.failed.connect(self._on_failed)
+        client.activity_changed.connect(self._update_actions)
+        self.retranslate()
+        self._update_actions()
+        self.refresh()
+
+    # ------------------------------------------------------------ text
+    def retranslate(self) -> None:
+        self.title.setText(self.tr("Models"))
+        self.subtitle.setText(self.tr(
+            "The language model writes the answers from your documents. Larger models answer better "
+            "but need more memory and time."))
+        self.add_button.setText(self.tr("Add model…"))
+        self.add_button.setToolTip(self.tr("Add a GGUF model file from this computer (it is used where it is, not copied)"))
+        self.default_button.setText(self.tr("Use for answers"))
+        self.default_button.setToolTip(self.tr("Make the selected model the one that writes answers"))
+        self.remove_button.setText(self.tr("Remove…"))
+        self.table.setHorizontalHeaderLabels([
+            self.tr("Model"), self.tr("Architecture"), self.tr("Parameters"), self.tr("Quantisation"),
+            self.tr("Context"), self.tr("File size"), self.tr("Memory"),
+        ])
+        self.generation.setTitle(self.tr("Generation settings"))
+        texts = (self.tr("Temperature:"), self.tr("Context length (tokens):"), self.tr("Threads:"),
+                 self.tr("Longest answer (tokens):"))
+        for label, text in zip(self.labels, texts, strict=True):
+            label.setText(text)
+        self.temperature.setToolTip(self.tr("0 always picks the most likely word; higher values vary the wording. "
+                                            "Keep it low for clinical answers."))
+        self.n_ctx.setToolTip(self.tr("How much text the model reads at once (question + passages + answer). "
+                                      "More needs more memory; capped at what the model supports."))
+        self.n_threads.setSpecialValueText(self.tr("Automatic"))
+        self.n_threads.setToolTip(self.tr("Processor threads used to write answers; Automatic uses all cores."))
+        self.max_tokens.setToolTip(self.tr("Answers stop after this many tokens."))
+        self.generation_hint.setText(self.tr(
+            "A new context length or thread count applies from the next question (the model is loaded again). "
+            "Temperature applies at once."))
+        self.save_button.setText(self.tr("Save"))
+        self.revert_button.setText(self.tr("Revert"))
+        self._show_rows()
+        self._update_actions()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    # ------------------------------------------------------------ state
+    def refresh(self) -> None:
+        self.client.call(MODELS, read_models)
+
+    @property
+    def busy(self) -> bool:
+        return any(self.client.pending(t) for t in _TASKS if t != MODELS)
+
+    def selected_row(self) -> ModelRow | None:
+        if self.snapshot is None:
+            return None
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.snapshot.rows):
+            return None
+        return self.snapshot.rows[rows[0].row()]
+
+    def _generation_changed(self) -> bool:
+        if self.snapshot is None:
+            return False
+        s = self.snapshot.llm
+        return (round(self.temperature.value(), 2), self.n_ctx.value(), self.n_threads.value(),
+                self.max_tokens.value()) != (round(s.temperature, 2), s.n_ctx, s.n_threads, s.max_answer_tokens)
+
+    def _update_actions(self) -> None:
+        row = self.selected_row()
+        busy = self.busy
+        self.add_button.setEnabled(not busy)
+        self.default_button.setEnabled(not busy and row is not None and not row.default and row.info is not None)
+        self.remove_button.setEnabled(not busy and row is not None and not row.bundled)
+        if row is not None and row.bundled:
+            self.remove_button.setToolTip(self.tr("The bundled model comes with KidneyTalk and cannot be removed"))
+        else:
+            self.remove_button.setToolTip(self.tr("Forget the selected model (the file itself is not deleted)"))
+        changed = self._generation_changed()
+        self.save_button.setEnabled(not busy and changed)
+        self.revert_button.setEnabled(changed)
+        self._show_details(row)
+
+    def fit_for(self, row: ModelRow) -> Fit | None:
+        """Memory check at the context length in the spin box (updates as it changes)."""
+        return fit(row.info, self.n_ctx.value()) if row.info is not None else None
+
+    def memory_text(self, row: ModelRow) -> tuple[str, QColor, str]:
+        """Memory column text, its colour, and the tooltip (the full warning when it may not fit)."""
+        if row.info is None:
+            return self.tr("cannot be read"), _ERROR, row.error
+        f = self.fit_for(row)
+        assert f is not None
+        if f.available == 0:
+            return self.tr("needs about %1").replace("%1", _size(f.needed)), _OK, ""
+        if f.ok:
+            text = self.tr("fits: needs about %1 of %2 free").replace("%1", _size(f.needed)).replace(
+                "%2", _size(f.available))
+            return text, _OK, ""
+        text = self.tr("⚠ may not fit: needs about %1, %2 free").replace("%1", _size(f.needed)).replace(
+            "%2", _size(f.available))
+        tip = self.tr("This model needs about %1 of memory at this context length but only %2 is free; it may be "
+                      "very slow or fail to load. Choose a smaller or more quantised model, or reduce the "
+                      "context length.").replace("%1", _size(f.needed)).replace("%2", _size(f.available))
+        return text, _WARN, tip
+
+    def _show_rows(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        selected = self.selected_row()
+        self.table.setRowCount(len(snap.rows))
+        for r, row in enumerate(snap.rows):
+            info = row.info
+            name = ("★ " if row.default else "") + row.name
+            cells = [name, "", "", "", "", "", ""]
+            if info is not None:
+                cells[self.ARCH] = info.architecture
+                cells[self.PARAMS] = info.parameters_label
+                cells[self.QUANT] = info.quantization
+                cells[self.CONTEXT] = f"{info.context_length:,}"
+                cells[self.SIZE] = _size(info.file_size)
+            mem_text, mem_colour, mem_tip = self.memory_text(row)
+            cells[self.MEMORY] = mem_text
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c in (self.PARAMS, self.CONTEXT, self.SIZE):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if c == self.NAME:
+                    tips = [str(row.path)]
+                    if row.default:
+                        tips.insert(0, self.tr("Writes the answers"))
+                    if row.bundled:
+                        tips.append(self.tr("Bundled with KidneyTalk"))
+                    item.setToolTip("\n".join(tips))
+                    if row.default:
+                        font = QFont(item.font())
+                        font.setBold(True)
+                        item.setFont(font)
+                if c == self.MEMORY:
+                    item.setForeground(QBrush(mem_colour))
+                    item.setToolTip(mem_tip)
+                self.table.setItem(r, c, item)
+        if selected is not None:
+            for r, row in enumerate(snap.rows):
+                if row.name == selected.name:
+                    self.table.selectRow(r)
+        self._update_actions()
+
+    def _show_details(self, row: ModelRow | None) -> None:
+        if row is None:
+            self.details.setText(self.tr("Select a model to see where its file is."))
+            return
+        parts = [str(row.path)]
+        if row.bundled:
+            parts.append(self.tr("bundled with KidneyTalk"))
+        if row.info is not None and not row.info.has_chat_template:
+            parts.append(self.tr("no chat template: answers may be poor (is it a base model?)"))
+        if self.snapshot is not None and self.snapshot.loaded == row.name:
+            parts.append(self.tr("loaded now"))
+        if row.error:
+            parts.append(row.error)
+        self.details.setText(" · ".join(parts))
+
+    def _show_generation(self) -> None:
+        if self.snapshot is None:
+            return
+        s = self.snapshot.llm
+        self.temperature.setValue(s.temperature)
+        self.n_ctx.setValue(s.n_ctx)
+        self.n_threads.setValue(s.n_threads)
+        self.max_tokens.setValue(s.max_answer_tokens)
+        self._update_actions()
+
+    # ------------------------------------------------------------ actions
+    def choose_file(self) -> None:
+        if self.busy:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Add a language model"), str(Path.home()),
+            self.tr("GGUF models (*.gguf);;All files (*)"))
+        if path:
+            self.add_model_file(path)
+
+    def add_model_file(self, path: str | Path) -> None:
+        """Read the file's metadata and register it (in the engine thread)."""
+        self.client.call(ADD_MODEL, add_model_job(str(path)))
+        self._update_actions()
+
+    def set_default(self) -> None:
+        row = self.selected_row()
+        if row is None or row.default or row.info is None or self.busy:
+            return
+        self.client.call(SET_DEFAULT_MODEL, set_default_job(row.name))
+        self._update_actions()
+
+    def confirm_remove(self) -> None:
+        row = self.selected_row()
+        if row is None or row.bundled or self.busy:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question, self.tr("Remove model"),
+            self.tr("Remove “%1” from KidneyTalk?\n\nThe file itself stays on your disk:\n%2")
+            .replace("%1", row.name).replace("%2", str(row.path)),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self,
+        )
+        box.setObjectName("confirmRemoveModel")
+        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Remove"))
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        yes = box.button(QMessageBox.StandardButton.Yes)
+
+        def answered(_result: int) -> None:
+            self.confirm_box = None
+            if box.clickedButton() == yes:
+                self.client.call(REMOVE_MODEL, remove_model_job(row.name))
+                self._update_actions()
+
+        box.finished.connect(answered)
+        self.confirm_box = box
+        box.open()
+
+    def save_generation(self) -> None:
+        if self.busy:
+            return
+        self.client.call(SAVE_GENERATION, save_generation_job(
+            self.temperature.value(), self.n_ctx.value(), self.n_threads.value(), self.max_tokens.value()))
+        self._update_actions()
+
+    # ------------------------------------------------------------ results
+    def _on_finished(self, task: str, result: object) -> None:
+        if task not in _TASKS or not isinstance(result, ModelsSnapshot):
+            return
+        first = self.snapshot is None
+        generation_dirty = not first and self._generation_changed()
+        self.snapshot = result
+        self._show_rows()
+        if first or task == SAVE_GENERATION or not generation_dirty:
+            self._show_generation()
+        if task == ADD_MODEL:
+            self.message.emit(self.tr("Added model %1.").replace("%1", result.message))
+            notes = []
+            if "no_template" in result.warnings:
+                notes.append(self.tr("This file has no chat template; answers may be poor (is it a base model "
+                                     "rather than an instruction-tuned one?)."))
+            if "no_fit" in result.warnings:
+                notes.append(self.tr("It may not fit in this computer's memory at the current context length."))
+            if notes:
+                self.error_box = show_error(self, self.tr("Model added, with a warning"), "\n\n".join(notes))
+        elif task == SET_DEFAULT_MODEL:
+            self.message.emit(self.tr("Answers will be written by %1 from the next question.")
+                              .replace("%1", result.message))
+        elif task == REMOVE_MODEL:
+            self.message.emit(self.tr("Removed model %1.").replace("%1", result.message))
+        elif task == SAVE_GENERATION:
+            self.message.emit(self.tr("Generation settings saved."))
+
+    def _on_failed(self, task: str, message: str) -> None:
+        if task not in _TASKS:
+            return
+        titles = {
+            MODELS: self.tr("Could not read the model list"),
+            ADD_MODEL: self.tr("Could not add the model"),
+            SET_DEFAULT_MODEL: self.tr("Could not change the model"),
+            REMOVE_MODEL: self.tr("Could not remove the model"),
+            SAVE_GENERATION: self.tr("Could not save the settings"),
+        }
+        self.error_box = show_error(self, titles[task], message)
+        self._update_actions()
