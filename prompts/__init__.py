@@ -61,3 +61,30 @@ class PromptBook:
 
     def render(self, name: str, **fields: object) -> str:
         return render(self.get(name), **fields)
+
+
+def override_file(name: str, overrides: Path) -> Path:
+    """Where the user's version of template ``name`` (e.g. ``judge_en``) is kept."""
+    if name not in template_names():
+        raise KeyError(f"no prompt template '{name}'")
+    return overrides / f"{name}.txt"
+
+
+def is_overridden(name: str, overrides: Path) -> bool:
+    return override_file(name, overrides).is_file()
+
+
+def save_override(name: str, text: str, overrides: Path) -> Path:
+    """Keep ``text`` as the user's version of ``name``; it wins over the built-in from now on."""
+    file = override_file(name, overrides)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(file)
+    return file
+
+
+def reset_override(name: str, overrides: Path) -> str:
+    """Delete the user's version of ``name``; returns the built-in text now in force."""
+    override_file(name, overrides).unlink(missing_ok=True)
+    return builtin(name)

@@ -103,3 +103,63 @@ def test_added_model_becomes_default_and_it_persists(qtbot, window: MainWindow, 
     assert not page.save_button.isEnabled()
     data = json.loads((window.engine.paths.config / "models.json").read_text())
     assert data["default"] == "my-model"
+
+
+def test_settings_are_saved_and_reloaded(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    page = window.settings_page
+    qtbot.waitUntil(lambda: page.settings is not None)
+    assert not page.save_button.isEnabled()
+    page.fields["retrieval.judge"].setChecked(False)
+    assert not page.fields["retrieval.judge_threshold"].isEnabled()  # follows its switch
+    page.fields["retrieval.n_divergent"].setValue(5)
+    page.fields["retrieval.min_similarity"].setValue(0.35)
+    page.fields["chunk.size_tokens"].setValue(300)
+    assert page.reindex_note.isVisibleTo(page)  # changing passages needs a re-index
+    assert page.save_button.isEnabled()
+    page.save_button.click()
+    qtbot.waitUntil(lambda: page.settings is not None and page.settings.chunk.size_tokens == 300, timeout=SLOW)
+    assert not page.save_button.isEnabled()
+    assert window.engine.settings.retrieval.judge is False  # the engine uses them from now on
+    assert window.engine.library.settings.chunk.size_tokens == 300
+
+    saved = Settings.load(window.engine.paths)
+    assert (saved.retrieval.judge, saved.retrieval.n_divergent, saved.retrieval.min_similarity) == (False, 5, 0.35)
+    # a new window on the same home shows them
+    window.shutdown()
+    engine = Engine(window.engine.paths.config.parent)
+    again = _open(qtbot, engine)
+    try:
+        page = again.settings_page
+        qtbot.waitUntil(lambda: page.settings is not None)
+        assert page.fields["retrieval.judge"].isChecked() is False
+        assert page.fields["retrieval.n_divergent"].value() == 5
+        assert page.fields["chunk.size_tokens"].value() == 300
+        page.fields["chunk.size_tokens"].setValue(400)
+        page.revert_button.click()
+        assert page.fields["chunk.size_tokens"].value() == 300
+    finally:
+        again.shutdown()
+        engine.close()
+
+
+def test_prompt_template_override_and_reset(qtbot, window: MainWindow) -> None:
+    from kidneytalk.prompts import PromptBook, builtin
+
+    page = window.settings_page
+    page.template.setCurrentIndex(page.template.findData("refusal_en"))
+    assert page.template_edit.toPlainText() == builtin("refusal_en")
+    assert not page.template_reset.isEnabled()
+    page.template_edit.setPlainText("Nothing about this in your guidelines.")
+    assert "edited" in page.template_state.text()
+    page.template_save.click()
+    file = window.engine.paths.prompts / "refusal_en.txt"
+    assert file.read_text() == "Nothing about this in your guidelines."
+    assert PromptBook("en", window.engine.paths.prompts).get("refusal") == "Nothing about this in your guidelines."
+    assert page.template_state.text() == "your version"
+    page.template.setCurrentIndex(page.template.findData("judge_en"))
+    page.template.setCurrentIndex(page.template.findData("refusal_en"))
+    assert page.template_edit.toPlainText() == "Nothing about this in your guidelines."
+    page.template_reset.click()
+    assert not file.exists()
+    assert page.template_edit.toPlainText() == builtin("refusal_en")
+    assert page.template_state.text() == "built-in"

@@ -29,6 +29,7 @@ from kidneytalk.engine import Engine
 from .ask_page import AskPage
 from .library_page import LibraryPage
 from .models_page import ModelsPage
+from .settings_page import SettingsPage
 from .style import STYLE_SHEET
 from .workers import ADD, DOCUMENTS, WARM_UP, EngineClient
 
@@ -108,8 +109,8 @@ class MainWindow(QMainWindow):
         self.models_page.message.connect(self.show_message)
         self.evaluation_page = PlaceholderPage(
             "Evaluation", "Measure how often answers are right and correctly cited on a question set.")
-        self.settings_page = PlaceholderPage(
-            "Settings", "Language, passage size, the optional medical-content filter and where the library lives.")
+        self.settings_page = SettingsPage(self.client)
+        self.settings_page.message.connect(self.show_message)
         pages = (
             ("Library", self.library_page),
             ("Ask", self.ask_page),
