@@ -20,9 +20,12 @@ import pytest  # noqa: E402
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
+
 from kidneytalk.config import Settings  # noqa: E402
 from kidneytalk.engine import Engine  # noqa: E402
 from kidneytalk.models import DEFAULT_MODEL, ModelRegistry, bundled_model_path  # noqa: E402
+from kidneytalk.ui.i18n import set_language  # noqa: E402
 from kidneytalk.ui.main_window import MainWindow  # noqa: E402
 from kidneytalk.ui.models_page import ModelsPage  # noqa: E402
 
@@ -46,6 +49,13 @@ def window(qtbot, tmp_path: Path):
     yield window
     assert window.shutdown()
     engine.close()
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """The translator is application-wide: leave the next test in English."""
+    yield
+    set_language("en")
 
 
 def _bundled() -> Path:
@@ -163,3 +173,59 @@ def test_prompt_template_override_and_reset(qtbot, window: MainWindow) -> None:
     assert not file.exists()
     assert page.template_edit.toPlainText() == builtin("refusal_en")
     assert page.template_state.text() == "built-in"
+
+
+def test_switching_language_translates_the_window_and_back(qtbot, window: MainWindow) -> None:
+    page = window.settings_page
+    qtbot.waitUntil(lambda: page.settings is not None)
+    assert window.sidebar.item(0).text() == "Library"
+    page.language.setCurrentIndex(page.language.findData("zh"))
+    qtbot.waitUntil(lambda: window.sidebar.item(0).text() == "资料库", timeout=SLOW)
+    assert window.library_page.add_button.text() == "添加文档…"
+    assert window.models_page.title.text() == "模型"
+    assert page.save_button.text() == "保存"
+    header = window.library_page.model.headerData(1, Qt.Orientation.Horizontal)
+    assert header == "文档"
+    assert Settings.load(window.engine.paths).language == "zh"
+
+    page.language.setCurrentIndex(page.language.findData("en"))
+    qtbot.waitUntil(lambda: window.sidebar.item(0).text() == "Library", timeout=SLOW)
+    assert window.library_page.add_button.text() == "Add documents…"
+    assert Settings.load(window.engine.paths).language == "en"
+
+
+def test_saved_language_applies_at_start(qtbot, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    engine = Engine(home)
+    engine.settings.replace(language="zh").save(engine.paths)
+    engine.close()
+    engine = Engine(home)
+    window = _open(qtbot, engine)
+    try:
+        assert window.sidebar.item(4).text() == "设置"
+        assert window.settings_page.title.text() == "设置"
+    finally:
+        window.shutdown()
+        engine.close()
+
+
+def test_library_in_chinese_after_adding_a_pdf(qtbot, engine: Engine) -> None:
+    from kidneytalk.ui.library_page import DocumentTableModel
+
+    from .conftest import shared_pdf
+
+    window = _open(qtbot, engine)
+    try:
+        page = window.library_page
+        page.add_paths([shared_pdf(1)])
+        qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not page.adding, timeout=SLOW)
+        status = page.model.index(0, DocumentTableModel.STATUS)
+        assert page.model.data(status) == "ready"
+        assert page.summary.text().startswith("1 document · ")
+        set_language("zh")
+        qtbot.waitUntil(lambda: page.title.text() == "资料库")
+        assert page.model.data(status) == "就绪"
+        assert page.summary.text().startswith("1 个文档 · ")
+        assert page.model.headerData(DocumentTableModel.NAME, Qt.Orientation.Horizontal) == "文档"
+    finally:
+        window.shutdown()

@@ -66,13 +66,13 @@ class CrashDialog(QDialog):
     def __init__(self, log_path: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("crashDialog")
-        self.setWindowTitle("KidneyTalk — unexpected error")
+        self.setWindowTitle(self.tr("KidneyTalk — unexpected error"))
         self.resize(720, 480)
-        intro = QLabel(
+        intro = QLabel(self.tr(
             "KidneyTalk hit an unexpected error. Your library is safe: documents are only marked "
             "ready once fully indexed.\n\nPlease copy the report below and send it to whoever "
             "supports your installation. More detail is in the log file:"
-        )
+        ))
         intro.setWordWrap(True)
         path = QLabel(log_path)
         path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -80,7 +80,7 @@ class CrashDialog(QDialog):
         self.report.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.copy_button = buttons.addButton("Copy report", QDialogButtonBox.ButtonRole.ActionRole)
+        self.copy_button = buttons.addButton(self.tr("Copy report"), QDialogButtonBox.ButtonRole.ActionRole)
         self.copy_button.clicked.connect(self.copy)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -12,7 +12,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QCoreApplication,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QBrush, QColor, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,10 +48,12 @@ from kidneytalk.parse import SUPPORTED_SUFFIXES
 from kidneytalk.records import ProgressEvent
 
 from .dialogs import show_error
+from .page_view import PageDialog
 from .workers import ADD, REMOVE, SET_ENABLED, EngineClient, LibrarySnapshot
 
-EMPTY_HINT = "Drop guideline PDFs here or click Add documents"
-_PREPARING = "Preparing… (the first import also loads the embedding model)"
+# English originals; shown through tr() (QT_TRANSLATE_NOOP only marks them for lupdate).
+EMPTY_HINT = QT_TRANSLATE_NOOP("LibraryPage", "Drop guideline PDFs here or click Add documents")
+_PREPARING = QT_TRANSLATE_NOOP("LibraryPage", "Preparing… (the first import also loads the embedding model)")
 
 _OK = QColor("#1b6e34")
 _WARN = QColor("#8a5300")
@@ -53,9 +64,21 @@ _BUSY = QColor("#1f5fa8")
 _SEVERITY_COLOURS = {"ok": _OK, "warn": _WARN, "error": _ERROR, "busy": _BUSY}
 
 
+_STATUS_WORDS = (  # the core's leading status word, translated; the details after it stay as they are
+    QT_TRANSLATE_NOOP("DocumentStatus", "ready"),
+    QT_TRANSLATE_NOOP("DocumentStatus", "failed"),
+    QT_TRANSLATE_NOOP("DocumentStatus", "indexing…"),
+    QT_TRANSLATE_NOOP("DocumentStatus", "removing…"),
+)
+
+
 def status_label(doc: Document, hint: str = "") -> tuple[str, QColor | None]:
     """What the Status column says about a document (wording from the core), and its colour."""
     text, severity = describe_status(doc, hint)
+    for word in _STATUS_WORDS:
+        if text == word or text.startswith((f"{word} ·", f"{word}:")):
+            text = QCoreApplication.translate("DocumentStatus", word) + text[len(word):]
+            break
     return text, _SEVERITY_COLOURS.get(severity)
 
 
@@ -63,14 +86,22 @@ class DocumentTableModel(QAbstractTableModel):
     """Rows of documents; the Use column is a checkbox that asks to enable/disable."""
 
     USE, NAME, PAGES, KEPT, DROPPED, STATUS = range(6)
-    HEADERS = ("Use", "Document", "Pages", "Passages kept", "Dropped", "Status")
+    HEADERS = (
+        QT_TRANSLATE_NOOP("DocumentTableModel", "Use"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "Document"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "Pages"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "Passages kept"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "Dropped"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "Status"),
+    )
     HEADER_TIPS = (
-        "Tick to let answers use this document; untick to keep it out of answers without removing it",
-        "File name (hover for title and location)",
-        "Number of pages",
-        "Passages indexed for search",
-        "Passages left out by the filter (headers, references, boilerplate)",
-        "ready, needs OCR, failed (with the reason) or indexing",
+        QT_TRANSLATE_NOOP("DocumentTableModel",
+                          "Tick to let answers use this document; untick to keep it out of answers without removing it"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "File name (hover for title and location)"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "Number of pages"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "Passages indexed for search"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "Passages left out by the filter (headers, references, boilerplate)"),
+        QT_TRANSLATE_NOOP("DocumentTableModel", "ready, needs OCR, failed (with the reason) or indexing"),
     )
 
     enabled_toggled = Signal(str, bool)
@@ -116,9 +147,9 @@ class DocumentTableModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
+            return QCoreApplication.translate("DocumentTableModel", self.HEADERS[section])
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.HEADER_TIPS[section]
+            return QCoreApplication.translate("DocumentTableModel", self.HEADER_TIPS[section])
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -148,13 +179,15 @@ class DocumentTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == self.USE:
-                return ("Used for answers" if doc.enabled else "Not used for answers") + " (click to change)"
+                return (self.tr("Used for answers (click to change)") if doc.enabled
+                        else self.tr("Not used for answers (click to change)"))
             if col == self.STATUS:
                 return status_label(doc, self._hints.get(doc.id, ""))[0]
             lines = [doc.name]
             if doc.title and doc.title != doc.name:
                 lines.append(doc.title)
-            lines += [f"id {doc.id}", f"added {doc.added_at[:16].replace('T', ' ')}", doc.original_path]
+            lines += [f"id {doc.id}", self.tr("added %1").replace("%1", doc.added_at[:16].replace("T", " ")),
+                      doc.original_path]
             return "\n".join(lines)
         return None
 
@@ -209,24 +242,25 @@ class LibraryPage(QWidget):
         self.error_box: QMessageBox | None = None
 
         # header --------------------------------------------------------
-        title = QLabel("Library")
+        self.title = title = QLabel()
         title.setObjectName("pageTitle")
         self.summary = QLabel("")
         self.summary.setObjectName("pageSubtitle")
         self.add_button = QToolButton()
         self.add_button.setObjectName("primaryButton")
-        self.add_button.setText("Add documents…")
-        self.add_button.setToolTip("Add PDF, EPUB, Markdown or text files (Ctrl+O)")
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         menu = QMenu(self.add_button)
-        menu.addAction("Add files…", self.choose_files)
-        menu.addAction("Add a folder…", self.choose_folder)
+        self.add_files_action = menu.addAction("", self.choose_files)
+        self.add_folder_action = menu.addAction("", self.choose_folder)
         self.add_button.setMenu(menu)
         self.add_button.clicked.connect(self.choose_files)
-        self.remove_button = QPushButton("Remove…")
-        self.remove_button.setToolTip("Remove the selected documents from the library (Delete)")
+        self.remove_button = QPushButton()
         self.remove_button.clicked.connect(self.confirm_remove)
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Read the selected document here, page by page (double-click a row)")
+        self.open_button.clicked.connect(lambda: self.open_document())
+        self.page_dialog: PageDialog | None = None
 
         header = QHBoxLayout()
         titles = QVBoxLayout()
@@ -234,6 +268,7 @@ class LibraryPage(QWidget):
         titles.addWidget(title)
         titles.addWidget(self.summary)
         header.addLayout(titles, 1)
+        header.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignBottom)
 
@@ -258,18 +293,14 @@ class LibraryPage(QWidget):
         hh.setSectionResizeMode(DocumentTableModel.NAME, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(DocumentTableModel.STATUS, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
+        self.table.doubleClicked.connect(lambda index: self.open_document(self.model.document(index.row()).id))
         delete = QAction(self.table)
         delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         delete.triggered.connect(self.confirm_remove)
         self.table.addAction(delete)
 
-        self.empty_hint = QLabel(
-            "<p style='font-size:15pt; font-weight:600'>Your library is empty</p>"
-            f"<p style='font-size:12pt'>{EMPTY_HINT} (Ctrl+O).</p>"
-            "<p>KidneyTalk reads PDF, EPUB, Markdown and text files, and folders of them.<br>"
-            "Documents are copied into your library and never leave this computer.</p>"
-        )
+        self.empty_hint = QLabel()
         self.empty_hint.setObjectName("emptyHint")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setWordWrap(True)
@@ -291,8 +322,7 @@ class LibraryPage(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setTextVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop adding; files not finished are not kept")
+        self.cancel_button = QPushButton()
         self.cancel_button.clicked.connect(self.cancel_add)
         pl = QVBoxLayout(self.progress_panel)
         pl.setContentsMargins(12, 8, 12, 8)
@@ -316,7 +346,38 @@ class LibraryPage(QWidget):
         client.finished.connect(self._on_finished)
         client.failed.connect(self._on_failed)
         client.activity_changed.connect(self._update_actions)
+        self._snapshot: LibrarySnapshot | None = None
+        self.retranslate()
         self._update_actions()
+
+    def retranslate(self) -> None:
+        """Set every fixed text; runs again when the language changes."""
+        self.title.setText(self.tr("Library"))
+        self.add_button.setText(self.tr("Add documents…"))
+        self.add_button.setToolTip(self.tr("Add PDF, EPUB, Markdown or text files (Ctrl+O)"))
+        self.add_files_action.setText(self.tr("Add files…"))
+        self.add_folder_action.setText(self.tr("Add a folder…"))
+        self.remove_button.setText(self.tr("Remove…"))
+        self.remove_button.setToolTip(self.tr("Remove the selected documents from the library (Delete)"))
+        self.empty_hint.setText(
+            "<p style='font-size:15pt; font-weight:600'>" + self.tr("Your library is empty") + "</p>"
+            f"<p style='font-size:12pt'>{self.tr(EMPTY_HINT)} (Ctrl+O).</p><p>"
+            + self.tr("KidneyTalk reads PDF, EPUB, Markdown and text files, and folders of them.") + "<br>"
+            + self.tr("Documents are copied into your library and never leave this computer.") + "</p>"
+        )
+        if self.cancel_button.isEnabled():
+            self.cancel_button.setText(self.tr("Cancel"))
+        self.cancel_button.setToolTip(self.tr("Stop adding; files not finished are not kept"))
+        self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.model.columnCount() - 1)
+        if self._snapshot is not None:
+            self.show_snapshot(self._snapshot)
+        else:
+            self.summary.setText(self.tr("Add the guidelines and papers you want answers from."))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     # ------------------------------------------------------------ state
     @property
@@ -325,6 +386,7 @@ class LibraryPage(QWidget):
 
     def show_snapshot(self, snapshot: LibrarySnapshot) -> None:
         selected = set(self.selected_ids())
+        self._snapshot = snapshot
         self.model.set_snapshot(snapshot)
         docs = snapshot.documents
         self.body.setCurrentWidget(self.table if docs else self.empty_hint)
@@ -332,12 +394,13 @@ class LibraryPage(QWidget):
             used = sum(1 for d in docs if d.enabled and d.status == cat.STATUS_READY)
             pages = sum(d.pages for d in docs if d.status == cat.STATUS_READY)
             failed = sum(1 for d in docs if d.status == cat.STATUS_FAILED)
-            text = f"{len(docs)} document{'s' if len(docs) != 1 else ''} · {pages} pages · {used} used for answers"
+            text = (self.tr("1 document") if len(docs) == 1 else self.tr("%1 documents").replace("%1", str(len(docs))))
+            text += " · " + self.tr("%1 pages · %2 used for answers").replace("%1", str(pages)).replace("%2", str(used))
             if failed:
-                text += f" · {failed} failed"
+                text += " · " + self.tr("%1 failed").replace("%1", str(failed))
             self.summary.setText(text)
         else:
-            self.summary.setText("Add the guidelines and papers you want answers from.")
+            self.summary.setText(self.tr("Add the guidelines and papers you want answers from."))
         sel = self.table.selectionModel()
         for row, doc in enumerate(docs):
             if doc.id in selected:
@@ -353,6 +416,7 @@ class LibraryPage(QWidget):
         writing = adding or self.client.pending(REMOVE) > 0
         self.add_button.setEnabled(not adding)
         self.remove_button.setEnabled(not writing and bool(self.selected_ids()))
+        self.open_button.setEnabled(len(self.selected_ids()) == 1)
         self.model.set_locked(writing)
 
     # ------------------------------------------------------------ adding
@@ -361,7 +425,8 @@ class LibraryPage(QWidget):
             return
         patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
         files, _ = QFileDialog.getOpenFileNames(
-            self, "Add documents", str(Path.home()), f"Documents ({patterns});;All files (*)"
+            self, self.tr("Add documents"), str(Path.home()),
+            self.tr("Documents (%1);;All files (*)").replace("%1", patterns)
         )
         if files:
             self.add_paths(files)
@@ -369,7 +434,7 @@ class LibraryPage(QWidget):
     def choose_folder(self) -> None:
         if self.adding:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of documents", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of documents"), str(Path.home()))
         if folder:
             self.add_paths([folder])
 
@@ -378,16 +443,16 @@ class LibraryPage(QWidget):
         if not paths:
             return
         if self.adding:
-            self.message.emit("Already adding documents: wait for it to finish, or Cancel it first.")
+            self.message.emit(self.tr("Already adding documents: wait for it to finish, or Cancel it first."))
             return
         self._rate_start = None
         self.progress_bar.setRange(0, 0)  # busy until the first file event
         if self.client.running and self.client.running != ADD:
-            self.progress_label.setText("Waiting for the models to finish loading…")
+            self.progress_label.setText(self.tr("Waiting for the models to finish loading…"))
         else:
-            self.progress_label.setText(_PREPARING)
+            self.progress_label.setText(self.tr(_PREPARING))
         self.cancel_button.setEnabled(True)
-        self.cancel_button.setText("Cancel")
+        self.cancel_button.setText(self.tr("Cancel"))
         self.progress_panel.show()
         self.client.add([str(p) for p in paths])
         self._update_actions()
@@ -395,12 +460,12 @@ class LibraryPage(QWidget):
     def cancel_add(self) -> None:
         self.client.cancel_add()
         self.cancel_button.setEnabled(False)
-        self.cancel_button.setText("Cancelling…")
-        self.progress_label.setText("Cancelling after the current step… files not finished are not kept.")
+        self.cancel_button.setText(self.tr("Cancelling…"))
+        self.progress_label.setText(self.tr("Cancelling after the current step… files not finished are not kept."))
 
     def _on_started(self, task: str) -> None:
         if task == ADD and self.cancel_button.isEnabled():
-            self.progress_label.setText(_PREPARING)
+            self.progress_label.setText(self.tr(_PREPARING))
 
     def _on_progress(self, event: object) -> None:
         if not isinstance(event, ProgressEvent) or not self.adding:
@@ -412,7 +477,8 @@ class LibraryPage(QWidget):
             return
         if event.stage == "start":
             self.progress_label.setText(
-                f"Preparing {event.files_total} file(s)…" + (f" ({event.message})" if event.message else "")
+                self.tr("Preparing %1 file(s)…").replace("%1", str(event.files_total))
+                + (f" ({event.message})" if event.message else "")
             )
             return
         i, n = event.file_index, event.files_total
@@ -427,10 +493,13 @@ class LibraryPage(QWidget):
         if self._rate_start is None:
             self._rate_start = time.monotonic()
         elapsed = time.monotonic() - self._rate_start
-        verb = {"embed": "indexing", "done": "added", "error": "failed", "skip": "skipped"}.get(event.stage, "reading")
-        parts = [f"File {i} of {n}: {event.file} ({verb})", f"{event.pages_done} pages indexed"]
+        verb = {"embed": self.tr("indexing"), "done": self.tr("added"), "error": self.tr("failed"),
+                "skip": self.tr("skipped")}.get(event.stage, self.tr("reading"))
+        parts = [self.tr("File %1 of %2: %3 (%4)").replace("%1", str(i)).replace("%2", str(n))
+                 .replace("%3", event.file).replace("%4", verb),
+                 self.tr("%1 pages indexed").replace("%1", str(event.pages_done))]
         if event.pages_done and elapsed > 1:
-            parts.append(f"{event.pages_done / elapsed:.1f} pages/s")
+            parts.append(self.tr("%1 pages/s").replace("%1", f"{event.pages_done / elapsed:.1f}"))
         self.progress_label.setText("  ·  ".join(parts))
 
     def _on_finished(self, task: str, result: object) -> None:
@@ -439,54 +508,72 @@ class LibraryPage(QWidget):
             self._report_add(result if isinstance(result, list) else [])
         elif task == REMOVE and isinstance(result, list):
             names = ", ".join(d.name for d in result)
-            self.message.emit(f"Removed {names}." if names else "Nothing removed.")
+            self.message.emit(self.tr("Removed %1.").replace("%1", names) if names else self.tr("Nothing removed."))
         elif task == SET_ENABLED and isinstance(result, Document):
-            state = "is used for answers again" if result.enabled else "is no longer used for answers"
-            self.message.emit(f"{result.name} {state}.")
+            state = (self.tr("%1 is used for answers again.") if result.enabled
+                     else self.tr("%1 is no longer used for answers."))
+            self.message.emit(state.replace("%1", result.name))
 
     def _on_failed(self, task: str, message: str) -> None:
         if task == ADD:
             self.progress_panel.setVisible(self.adding)
         if task in (ADD, REMOVE, SET_ENABLED):
-            title = {ADD: "Could not add documents", REMOVE: "Could not remove", SET_ENABLED: "Could not change the document"}[task]
+            title = {ADD: self.tr("Could not add documents"), REMOVE: self.tr("Could not remove"),
+                     SET_ENABLED: self.tr("Could not change the document")}[task]
             self.error_box = show_error(self, title, message)
 
     def _report_add(self, results: list[AddResult]) -> None:
         count = {s: sum(1 for r in results if r.status == s) for s in ("added", "exists", "failed", "skipped", "cancelled")}
-        parts = [f"{count['added']} added"]
+        parts = [self.tr("%1 added").replace("%1", str(count["added"]))]
         if count["exists"]:
-            parts.append(f"{count['exists']} already in the library")
+            parts.append(self.tr("%1 already in the library").replace("%1", str(count["exists"])))
         if count["failed"]:
-            parts.append(f"{count['failed']} failed")
+            parts.append(self.tr("%1 failed").replace("%1", str(count["failed"])))
         if count["skipped"]:
-            parts.append(f"{count['skipped']} skipped (unsupported type)")
+            parts.append(self.tr("%1 skipped (unsupported type)").replace("%1", str(count["skipped"])))
         if count["cancelled"]:
-            parts.append(f"{count['cancelled']} cancelled (not kept)")
-        self.message.emit("Import finished: " + ", ".join(parts) + ".")
+            parts.append(self.tr("%1 cancelled (not kept)").replace("%1", str(count["cancelled"])))
+        self.message.emit(self.tr("Import finished: %1.").replace("%1", ", ".join(parts)))
         failed = [r for r in results if r.failed]
         if failed:
             lines = "\n".join(f"• {r.message}" for r in failed[:12])
-            more = f"\n… and {len(failed) - 12} more" if len(failed) > 12 else ""
+            more = "\n" + self.tr("… and %1 more").replace("%1", str(len(failed) - 12)) if len(failed) > 12 else ""
             self.error_box = show_error(
-                self, "Some documents could not be added",
-                f"{len(failed)} of {len(results)} file(s) could not be added:\n\n{lines}{more}",
+                self, self.tr("Some documents could not be added"),
+                self.tr("%1 of %2 file(s) could not be added:").replace("%1", str(len(failed)))
+                .replace("%2", str(len(results))) + f"\n\n{lines}{more}",
             )
 
     # ------------------------------------------------------------ removing
+    def open_document(self, doc_id: str | None = None, page: int = 1) -> PageDialog | None:
+        """Show a document of the library at ``page`` in a window (rendered from the library's copy)."""
+        ids = [doc_id] if doc_id else self.selected_ids()
+        docs = [d for d in self.model.documents() if d.id in ids]
+        if len(docs) != 1:
+            return None
+        doc = docs[0]
+        if not doc.stored_path or not Path(doc.stored_path).exists():
+            self.error_box = show_error(self, "Cannot open the document",
+                                        f"The library keeps no readable copy of {doc.name}; add it again.")
+            return None
+        self.page_dialog = PageDialog(doc.stored_path, page, title=f"{doc.name} — KidneyTalk", parent=self)
+        self.page_dialog.open()
+        return self.page_dialog
+
     def confirm_remove(self) -> None:
         ids = self.selected_ids()
         if not ids or not self.remove_button.isEnabled():
             return
         docs = [self.model.document(self.model.row_of(i)) for i in ids]
-        what = f"“{docs[0].name}”" if len(docs) == 1 else f"{len(docs)} documents"
+        what = f"“{docs[0].name}”" if len(docs) == 1 else self.tr("%1 documents").replace("%1", str(len(docs)))
         box = QMessageBox(
-            QMessageBox.Icon.Question, "Remove from library",
-            f"Remove {what} from the library?\n\nIts passages will no longer be used for answers. "
-            "The original file on your disk is not touched.",
+            QMessageBox.Icon.Question, self.tr("Remove from library"),
+            self.tr("Remove %1 from the library?\n\nIts passages will no longer be used for answers. "
+                    "The original file on your disk is not touched.").replace("%1", what),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self,
         )
         box.setObjectName("confirmRemove")
-        box.button(QMessageBox.StandardButton.Yes).setText("Remove")
+        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Remove"))
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         remove = box.button(QMessageBox.StandardButton.Yes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -27,6 +27,7 @@ from kidneytalk import __version__
 from kidneytalk.engine import Engine
 
 from .ask_page import AskPage
+from .i18n import set_language
 from .library_page import LibraryPage
 from .models_page import ModelsPage
 from .settings_page import SettingsPage
@@ -59,6 +60,7 @@ class PlaceholderPage(QWidget):
 class MainWindow(QMainWindow):
     def __init__(self, engine: Engine, client: EngineClient | None = None):
         super().__init__()
+        set_language(engine.settings.language)  # before any page sets its texts
         self.setObjectName("mainWindow")
         self.setWindowTitle("KidneyTalk")
         self.resize(1100, 720)
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
         self.library_page.message.connect(self.show_message)
         self.ask_page.message.connect(self.show_message)
         self._closed = False
+        self.retranslate()
         self.client.refresh()
 
     # ------------------------------------------------------------ construction
@@ -120,6 +123,7 @@ class MainWindow(QMainWindow):
         )
         for i, (name, page) in enumerate(pages, start=1):
             item = QListWidgetItem(name)
+            item.setData(Qt.ItemDataRole.UserRole, name)  # English key, for retranslate()
             item.setToolTip(f"{name} (Ctrl+{i})")
             item.setSizeHint(QSize(0, 40))
             self.sidebar.addItem(item)
@@ -131,20 +135,51 @@ class MainWindow(QMainWindow):
         self.sidebar.setCurrentRow(0)
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        self.file_menu = file_menu = self.menuBar().addMenu("&File")
         self.add_action = QAction("&Add documents…", self)
         self.add_action.setShortcut(QKeySequence.StandardKey.Open)
         self.add_action.triggered.connect(self.add_documents)
         file_menu.addAction(self.add_action)
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
+        self.quit_action = quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About KidneyTalk", self)
+        self.help_menu = help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = about = QAction("&About KidneyTalk", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
+
+    def retranslate(self) -> None:
+        """The window's own texts (each page translates itself); again on every language change."""
+        names = {"Library": self.tr("Library"), "Chat": self.tr("Chat"), "Ask": self.tr("Ask"),
+                 "Models": self.tr("Models"), "Evaluation": self.tr("Evaluation"), "Settings": self.tr("Settings")}
+        fm = self.sidebar.fontMetrics()
+        widest = 0
+        for i in range(self.sidebar.count()):
+            item = self.sidebar.item(i)
+            name = names.get(item.data(Qt.ItemDataRole.UserRole), item.text())
+            item.setText(name)
+            item.setToolTip(f"{name} (Ctrl+{i + 1})")
+            item.setSizeHint(QSize(0, max(40, fm.height() * 2 + 8)))  # grows with the font, not fixed pixels
+            widest = max(widest, fm.horizontalAdvance(name))
+        self.sidebar.setFixedWidth(max(180, widest + 60))
+        self.file_menu.setTitle(self.tr("&File"))
+        self.add_action.setText(self.tr("&Add documents…"))
+        if hasattr(self, "new_chat_action"):
+            self.new_chat_action.setText(self.tr("&New chat"))
+        self.quit_action.setText(self.tr("&Quit"))
+        self.help_menu.setTitle(self.tr("&Help"))
+        self.about_action.setText(self.tr("&About KidneyTalk"))
+        self.offline_label.setText(self.tr("● Offline"))
+        self.offline_label.setToolTip(
+            self.tr("KidneyTalk never connects to the internet.\nLibrary: %1\nLog file: %2")
+            .replace("%1", str(self.engine.paths.data)).replace("%2", str(self.engine.log_path)))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     # ------------------------------------------------------------ actions
     def show_page(self, page: QWidget) -> None:
@@ -156,10 +191,12 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         QMessageBox.about(
-            self, "About KidneyTalk",
-            f"<b>KidneyTalk {__version__}</b><p>A private, fully offline medical knowledge assistant: a local "
-            "language model answers from your own documents, with page references.</p>"
-            f"<p>Library: {self.engine.paths.data}<br>Log file: {self.engine.log_path}</p>",
+            self, self.tr("About KidneyTalk"),
+            f"<b>KidneyTalk {__version__}</b><p>"
+            + self.tr("A private, fully offline medical knowledge assistant: a local language model answers "
+                      "from your own documents, with page references.")
+            + "</p><p>" + self.tr("Library: %1").replace("%1", str(self.engine.paths.data)) + "<br>"
+            + self.tr("Log file: %1").replace("%1", str(self.engine.log_path)) + "</p>",
         )
 
     def show_message(self, text: str) -> None:
@@ -168,27 +205,27 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ worker events
     def _on_started(self, task: str) -> None:
         if task == WARM_UP:
-            self.statusBar().showMessage("Loading the models in the background…")
+            self.statusBar().showMessage(self.tr("Loading the models in the background…"))
 
     def _on_finished(self, task: str, result: object) -> None:
         if task == WARM_UP:
-            self.show_message("Models loaded: ready to answer.")
+            self.show_message(self.tr("Models loaded: ready to answer."))
 
     def _on_failed(self, task: str, message: str) -> None:
         # Failures of background tasks are not fatal: say so in the status bar.
         # Pages show dialogs for the tasks the user asked for.
         if task == WARM_UP:
-            self.show_message(f"Models not loaded yet: {message.splitlines()[0]}")
+            self.show_message(self.tr("Models not loaded yet: %1").replace("%1", message.splitlines()[0]))
         elif task == DOCUMENTS:
-            self.show_message(f"Could not read the library: {message.splitlines()[0]}")
+            self.show_message(self.tr("Could not read the library: %1").replace("%1", message.splitlines()[0]))
 
     # ------------------------------------------------------------ lifecycle
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.client.pending(ADD) and not self._closed:
             answer = QMessageBox.question(
-                self, "Quit KidneyTalk",
-                "Documents are still being added. Quit anyway?\n\nDocuments already finished are kept; "
-                "the one being indexed is not (add it again later).",
+                self, self.tr("Quit KidneyTalk"),
+                self.tr("Documents are still being added. Quit anyway?\n\nDocuments already finished are kept; "
+                        "the one being indexed is not (add it again later)."),
             )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()

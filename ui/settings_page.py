@@ -353,87 +353,86 @@ class SettingsPage(QWidget):
 
     # ------------------------------------------------------------ text
     def retranslate(self) -> None:
-        tr = self.tr
-        self.title.setText(tr("Settings"))
-        self.subtitle.setText(tr("How KidneyTalk finds evidence and writes answers. Changes apply from the next "
+        self.title.setText(self.tr("Settings"))
+        self.subtitle.setText(self.tr("How KidneyTalk finds evidence and writes answers. Changes apply from the next "
                                  "question once saved."))
-        self.language_box.setTitle(tr("Language"))
-        self.language_label.setText(tr("Interface language:"))
-        self.language_hint.setText(tr("Also the language of the instructions given to the model when a question "
+        self.language_box.setTitle(self.tr("Language"))
+        self.language_label.setText(self.tr("Interface language:"))
+        self.language_hint.setText(self.tr("Also the language of the instructions given to the model when a question "
                                       "is not clearly Chinese or English. Applies at once."))
-        self.answers_box.setTitle(tr("Answers"))
-        self.agents_box.setTitle(tr("AddRep agents"))
-        self.agents_hint.setText(tr("The agent pipeline of the AddRep retrieval mode: each step can be switched off "
+        self.answers_box.setTitle(self.tr("Answers"))
+        self.agents_box.setTitle(self.tr("AddRep agents"))
+        self.agents_hint.setText(self.tr("The agent pipeline of the AddRep retrieval mode: each step can be switched off "
                                     "to answer faster."))
-        self.prompts_box.setTitle(tr("Prompt templates"))
-        self.template_label.setText(tr("Template:"))
-        self.template_save.setText(tr("Save my version"))
-        self.template_reset.setText(tr("Reset to default"))
-        self.prompts_hint.setText(tr("Fields in braces, such as {question}, are filled in by KidneyTalk; keep them. "
+        self.prompts_box.setTitle(self.tr("Prompt templates"))
+        self.template_label.setText(self.tr("Template:"))
+        self.template_save.setText(self.tr("Save my version"))
+        self.template_reset.setText(self.tr("Reset to default"))
+        self.prompts_hint.setText(self.tr("Fields in braces, such as {question}, are filled in by KidneyTalk; keep them. "
                                      "Names ending in _zh are used for Chinese questions."))
-        self.documents_box.setTitle(tr("Documents"))
-        self.reindex_note.setText(tr("Changing the passage size or overlap only affects documents added from now "
+        self.documents_box.setTitle(self.tr("Documents"))
+        self.reindex_note.setText(self.tr("Changing the passage size or overlap only affects documents added from now "
                                      "on: re-index the library for existing documents to use it."))
-        self.embedding_browse.setText(tr("Browse…"))
-        self.embedding.setPlaceholderText(tr("bundled all-MiniLM-L6-v2"))
-        self.embedding_hint.setText(tr("A sentence-transformers model folder on this computer. Takes effect after "
+        self.embedding_browse.setText(self.tr("Browse…"))
+        self.embedding.setPlaceholderText(self.tr("bundled all-MiniLM-L6-v2"))
+        self.embedding_hint.setText(self.tr("A sentence-transformers model folder on this computer. Takes effect after "
                                        "restarting KidneyTalk; then every document must be re-indexed."))
-        self.storage_box.setTitle(tr("Storage"))
-        for label, text in zip(self.folder_labels, (tr("Library and documents:"), tr("Settings and prompts:"),
-                                                    tr("Log files:")), strict=True):
+        self.storage_box.setTitle(self.tr("Storage"))
+        for label, text in zip(self.folder_labels, (self.tr("Library and documents:"), self.tr("Settings and prompts:"),
+                                                    self.tr("Log files:")), strict=True):
             label.setText(text)
         for button in self.folder_buttons:
-            button.setText(tr("Open"))
-        self.storage_hint.setText(tr("To keep everything in another folder (for example an encrypted drive), "
+            button.setText(self.tr("Open"))
+        self.storage_hint.setText(self.tr("To keep everything in another folder (for example an encrypted drive), "
                                      "start KidneyTalk with --home FOLDER or set KIDNEYTALK_HOME=FOLDER; the new "
                                      "location is used from the next start."))
-        self.privacy_box.setTitle(tr("Privacy"))
-        self.privacy_summary.setText(tr("KidneyTalk works offline: documents, questions and answers never leave this "
+        self.privacy_box.setTitle(self.tr("Privacy"))
+        self.privacy_summary.setText(self.tr("KidneyTalk works offline: documents, questions and answers never leave this "
                                         "computer, models are loaded from files here, and downloads and telemetry "
                                         "are switched off for every library it uses:"))
         labels = {
-            "retrieval.mode": (tr("Retrieval mode:"), tr("naive: vector search; hybrid: vector + keyword search; "
+            "retrieval.mode": (self.tr("Retrieval mode:"), self.tr("naive: vector search; hybrid: vector + keyword search; "
                                                          "addrep: hybrid plus the agents below (slower, more precise)")),
-            "retrieval.style": (tr("Answer style:"), tr("off: free answer; cp-order / cp-link: sentences copied from "
+            "retrieval.style": (self.tr("Answer style:"), self.tr("off: free answer; cp-order / cp-link: sentences copied from "
                                                         "the evidence; cp-refine: draft, check, revise")),
-            "top_k": (tr("Passages per search:"), tr("How many passages the naive and hybrid modes retrieve")),
-            "retrieval.min_similarity": (tr("Minimum similarity:"), tr("Passages less similar to the question than "
+            "top_k": (self.tr("Passages per search:"), self.tr("How many passages the naive and hybrid modes retrieve")),
+            "retrieval.min_similarity": (self.tr("Minimum similarity:"), self.tr("Passages less similar to the question than "
                                                                        "this are never used")),
-            "retrieval.max_evidence": (tr("Most passages given to the model:"), ""),
-            "retrieval.unsupported_below": (tr("Flag sentences supported below:"), tr(
+            "retrieval.max_evidence": (self.tr("Most passages given to the model:"), ""),
+            "retrieval.unsupported_below": (self.tr("Flag sentences supported below:"), self.tr(
                 "An answer sentence whose cited passage supports it less than this is marked ⚠")),
-            "retrieval.base": (tr("Search used by the agents:"), ""),
-            "retrieval.refine_query": (tr("Refine the question:"), tr("Rewrite a follow-up question into a complete "
+            "retrieval.base": (self.tr("Search used by the agents:"), ""),
+            "retrieval.refine_query": (self.tr("Refine the question:"), self.tr("Rewrite a follow-up question into a complete "
                                                                       "search query using the conversation")),
-            "retrieval.k_first": (tr("Passages of the first search:"), ""),
-            "retrieval.divergent": (tr("Ask divergent questions:"), tr("Search again with related questions the model "
+            "retrieval.k_first": (self.tr("Passages of the first search:"), ""),
+            "retrieval.divergent": (self.tr("Ask divergent questions:"), self.tr("Search again with related questions the model "
                                                                        "writes, to find evidence worded differently")),
-            "retrieval.n_divergent": (tr("Number of divergent questions:"), ""),
-            "retrieval.k_divergent": (tr("Passages per divergent question:"), ""),
-            "retrieval.judge": (tr("Judge relevance:"), tr("The model decides for each passage whether it helps "
+            "retrieval.n_divergent": (self.tr("Number of divergent questions:"), ""),
+            "retrieval.k_divergent": (self.tr("Passages per divergent question:"), ""),
+            "retrieval.judge": (self.tr("Judge relevance:"), self.tr("The model decides for each passage whether it helps "
                                                            "answer the question")),
-            "retrieval.judge_threshold": (tr("Relevance needed:"), tr("Calibrated probability a passage must reach "
+            "retrieval.judge_threshold": (self.tr("Relevance needed:"), self.tr("Calibrated probability a passage must reach "
                                                                      "to be kept")),
-            "retrieval.trust_similarity": (tr("Keep very similar passages from:"), tr(
+            "retrieval.trust_similarity": (self.tr("Keep very similar passages from:"), self.tr(
                 "A passage at least this similar to the question is kept even if the judge says no")),
-            "retrieval.judge_reasons": (tr("Explain judgements for:"), tr("kept: reasons for kept passages; all; none "
+            "retrieval.judge_reasons": (self.tr("Explain judgements for:"), self.tr("kept: reasons for kept passages; all; none "
                                                                           "(fastest)")),
-            "retrieval.refine_rounds": (tr("CP-Refine revision rounds:"), ""),
-            "retrieval.refine_target": (tr("CP-Refine target coverage:"), tr("Revision stops once this share of "
+            "retrieval.refine_rounds": (self.tr("CP-Refine revision rounds:"), ""),
+            "retrieval.refine_target": (self.tr("CP-Refine target coverage:"), self.tr("Revision stops once this share of "
                                                                              "the answer is copied from evidence")),
-            "filter_agent": (tr("Filter passages with the model when adding:"), tr(
+            "filter_agent": (self.tr("Filter passages with the model when adding:"), self.tr(
                 "Also let the language model drop passages without medical content (slower import)")),
-            "chunk.size_tokens": (tr("Passage size (tokens):"), ""),
-            "chunk.overlap_tokens": (tr("Passage overlap (tokens):"), ""),
-            "embedding_model": (tr("Embedding model folder:"), ""),
+            "chunk.size_tokens": (self.tr("Passage size (tokens):"), ""),
+            "chunk.overlap_tokens": (self.tr("Passage overlap (tokens):"), ""),
+            "embedding_model": (self.tr("Embedding model folder:"), ""),
         }
         for key, label in self.field_labels.items():
             text, tip = labels.get(key, (key, ""))
             label.setText(text)
             label.setToolTip(tip)
             self.fields[key].setToolTip(tip)
-        self.revert_button.setText(tr("Revert"))
-        self.save_button.setText(tr("Save"))
+        self.revert_button.setText(self.tr("Revert"))
+        self.save_button.setText(self.tr("Save"))
         self._update_template_state()
         self._update_actions()
 
