@@ -229,3 +229,23 @@ def test_library_in_chinese_after_adding_a_pdf(qtbot, engine: Engine) -> None:
         assert page.model.headerData(DocumentTableModel.NAME, Qt.Orientation.Horizontal) == "文档"
     finally:
         window.shutdown()
+
+
+def test_window_size_and_page_persist_across_restarts(qtbot, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    engine = Engine(home)
+    window = _open(qtbot, engine)
+    window.resize(780, 560)  # inside the offscreen screen (800x600)
+    window.show_page(window.models_page)
+    window.close()  # saves the state like quitting does
+    engine.close()
+    assert (engine.paths.config / "window.ini").is_file()
+
+    engine = Engine(home)
+    again = _open(qtbot, engine)
+    try:
+        assert (again.width(), again.height()) == (780, 560)
+        assert again.pages.currentWidget() is again.models_page
+    finally:
+        again.shutdown()
+        engine.close()

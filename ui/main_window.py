@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.ask_page.message.connect(self.show_message)
         self._closed = False
         self.retranslate()
+        self.restore_state()
         self.client.refresh()
 
     # ------------------------------------------------------------ construction
@@ -219,6 +221,37 @@ class MainWindow(QMainWindow):
         elif task == DOCUMENTS:
             self.show_message(self.tr("Could not read the library: %1").replace("%1", message.splitlines()[0]))
 
+    # ------------------------------------------------------------ window state
+    def _window_state(self) -> QSettings:
+        return QSettings(str(self.engine.paths.config / "window.ini"), QSettings.Format.IniFormat)
+
+    def restore_state(self) -> None:
+        """Size and position, splitter positions and the page shown when the window was last closed."""
+        state = self._window_state()
+        geometry = state.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        layout = state.value("window/state")
+        if isinstance(layout, QByteArray) and not layout.isEmpty():
+            self.restoreState(layout)
+        for splitter in self.findChildren(QSplitter):  # pages name the splitters worth keeping
+            saved = state.value(f"splitters/{splitter.objectName()}") if splitter.objectName() else None
+            if isinstance(saved, QByteArray) and not saved.isEmpty():
+                splitter.restoreState(saved)
+        page = state.value("window/page", 0, type=int)
+        if isinstance(page, int) and 0 <= page < self.sidebar.count():
+            self.sidebar.setCurrentRow(page)
+
+    def save_state(self) -> None:
+        state = self._window_state()
+        state.setValue("window/geometry", self.saveGeometry())
+        state.setValue("window/state", self.saveState())
+        state.setValue("window/page", self.sidebar.currentRow())
+        for splitter in self.findChildren(QSplitter):
+            if splitter.objectName():
+                state.setValue(f"splitters/{splitter.objectName()}", splitter.saveState())
+        state.sync()
+
     # ------------------------------------------------------------ lifecycle
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.client.pending(ADD) and not self._closed:
@@ -235,5 +268,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> bool:
         """Stop the engine thread; True when it has ended and the engine may be closed."""
+        if not self._closed:
+            self.save_state()
         self._closed = True
         return self.client.shutdown()
