@@ -249,3 +249,39 @@ def test_window_size_and_page_persist_across_restarts(qtbot, tmp_path: Path) -> 
     finally:
         again.shutdown()
         engine.close()
+
+
+def test_evaluation_runs_a_retrieval_only_eval_and_shows_the_summary(qtbot, engine: Engine, tmp_path: Path) -> None:
+    pytest.importorskip("kidneytalk.evaluation")
+    from .conftest import QUESTIONS, shared_pdf
+
+    window = _open(qtbot, engine)
+    try:
+        window.library_page.add_paths([shared_pdf(12), shared_pdf(15)])
+        qtbot.waitUntil(lambda: window.library_page.model.rowCount() == 2 and not window.library_page.adding,
+                        timeout=SLOW)
+        page = window.evaluation_page
+        window.show_page(page)
+        assert not page.run_button.isEnabled()  # no file yet
+        page.file_edit.setText(str(QUESTIONS))
+        page.mode_boxes["hybrid"].setChecked(True)
+        page.retrieval_only.setChecked(True)
+        assert not page.mode_boxes["no-rag"].isEnabled()
+        page.limit.setValue(2)
+        page.run_button.click()
+        assert page.cancel_button.isEnabled()
+        qtbot.waitUntil(lambda: not page.running, timeout=SLOW)
+        assert page.error_box is None
+        assert page.summary is not None and page.summary.complete
+        modes = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
+        assert modes == ["naive", "hybrid"]
+        headers = [page.table.horizontalHeaderItem(c).text() for c in range(page.table.columnCount())]
+        assert "gold page found" in headers
+        assert page.table.item(0, 1).text() == "2"  # two questions
+        assert page.progress_bar.value() == page.progress_bar.maximum()
+        assert "Finished" in page.progress_label.text()
+        assert page.summary.out_dir.is_relative_to(window.engine.paths.data / "evaluations")
+        assert page.plot_files() and all(Path(p).is_file() for p in page.plot_files())
+        assert page.open_folder_button.isEnabled()
+    finally:
+        window.shutdown()

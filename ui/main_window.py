@@ -28,6 +28,7 @@ from kidneytalk import __version__
 from kidneytalk.engine import Engine
 
 from .ask_page import AskPage
+from .eval_page import EvalPage
 from .i18n import set_language
 from .library_page import LibraryPage
 from .models_page import ModelsPage
@@ -112,8 +113,8 @@ class MainWindow(QMainWindow):
         self.ask_page = AskPage(self.client)
         self.models_page = ModelsPage(self.client)
         self.models_page.message.connect(self.show_message)
-        self.evaluation_page = PlaceholderPage(
-            "Evaluation", "Measure how often answers are right and correctly cited on a question set.")
+        self.evaluation_page = EvalPage(self.client)
+        self.evaluation_page.message.connect(self.show_message)
         self.settings_page = SettingsPage(self.client)
         self.settings_page.message.connect(self.show_message)
         pages = (
@@ -270,5 +271,6 @@ class MainWindow(QMainWindow):
         """Stop the engine thread; True when it has ended and the engine may be closed."""
         if not self._closed:
             self.save_state()
+            self.evaluation_page.cancel()  # the engine thread ends after the current question
         self._closed = True
         return self.client.shutdown()

@@ -1,0 +1,433 @@
+"""Evaluation page: run a question file through the retrieval modes, see the report.
+
+Drives :func:`kidneytalk.evaluation.run_eval` (the same harness as
+``kidneytalk eval``) as a job on the engine thread, which owns the LLM. The
+harness reports each finished (question, mode) pair; those reports reach this
+page through a signal of its own (queued into the GUI thread) and move the
+progress bar. Cancel sets the run's ``threading.Event``: what finished is kept
+and reported, and running the same file again into the same folder continues it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .dialogs import show_error
+from .workers import EngineClient, EngineWorker
+
+RUN_EVAL = "run_eval"
+EVAL_MODES = ("no-rag", "naive", "hybrid", "addrep")  # as kidneytalk.evaluation.EVAL_MODES
+STYLES = ("off", "cp-order", "cp-link", "cp-refine")
+
+# (per-mode metric, is a share shown as %); the columns the summary table shows when present
+_METRICS = (
+    ("n", False), ("accuracy", True), ("refusal_rate", True), ("accuracy_answered", True),
+    ("hit_rate", True), ("source_hit_rate", True), ("mrr", False), ("extractiveness", False),
+    ("latency_p50", False), ("latency_p95", False),
+)
+
+
+class _Relay(QObject):
+    """Carries harness progress from the engine thread into the GUI thread (queued)."""
+
+    progress = Signal(object)
+
+
+def eval_job(questions: str, *, modes: Sequence[str], style: str, limit: int | None, retrieval_only: bool,
+             out_dir: str, cancel: threading.Event,
+             progress: Callable[[object], None]) -> Callable[[EngineWorker], object]:
+    def job(worker: EngineWorker) -> object:
+        # Imported here: the harness loads plotting libraries, and only a run needs them.
+        from kidneytalk.evaluation import run_eval
+
+        return run_eval(worker.engine, questions, modes=list(modes), style=style, limit=limit, out_dir=out_dir,
+                        retrieval_only=retrieval_only, progress=progress, cancel=cancel)
+
+    return job
+
+
+def _format(value: Any, share: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if share:
+        return f"{100 * value:.0f}%"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.2f}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class EvalPage(QWidget):
+    message = Signal(str)
+
+    def __init__(self, client: EngineClient, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("evaluationPage")
+        self.client = client
+        self.paths = client.engine.paths
+        self.summary: Any = None  # the last EvalSummary
+        self.error_box: QMessageBox | None = None
+        self._cancel: threading.Event | None = None
+        self._started = 0.0
+        self._last_progress: Any = None
+        self._relay = _Relay(self)
+        self._relay.progress.connect(self._on_progress)
+
+        self.title = QLabel()
+        self.title.setObjectName("pageTitle")
+        self.subtitle = QLabel()
+        self.subtitle.setObjectName("pageSubtitle")
+        self.subtitle.setWordWrap(True)
+
+        # what to run ---------------------------------------------------
+        self.setup_box = QGroupBox()
+        form = QFormLayout(self.setup_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.file_edit = QLineEdit()
+        self.file_edit.setObjectName("questionFile")
+        self.file_edit.textChanged.connect(self._update_actions)
+        self.browse_button = QPushButton()
+        self.browse_button.clicked.connect(self.choose_file)
+        row = QHBoxLayout()
+        row.addWidget(self.file_edit, 1)
+        row.addWidget(self.browse_button)
+        self.file_label = QLabel()
+        form.addRow(self.file_label, row)
+        self.mode_boxes = {m: QCheckBox(m) for m in EVAL_MODES}
+        self.mode_boxes["naive"].setChecked(True)
+        modes_row = QHBoxLayout()
+        for box in self.mode_boxes.values():
+            box.toggled.connect(self._update_actions)
+            modes_row.addWidget(box)
+        modes_row.addStretch(1)
+        self.modes_label = QLabel()
+        form.addRow(self.modes_label, modes_row)
+        self.style = QComboBox()
+        for s in STYLES:
+            self.style.addItem(s, s)
+        self.limit = QSpinBox()
+        self.limit.setRange(0, 100000)
+        self.retrieval_only = QCheckBox()
+        self.retrieval_only.toggled.connect(self._update_actions)
+        options = QHBoxLayout()
+        self.style_label, self.limit_label = QLabel(), QLabel()
+        self.style_label.setBuddy(self.style)
+        self.limit_label.setBuddy(self.limit)
+        for w in (self.style_label, self.style, self.limit_label, self.limit, self.retrieval_only):
+            options.addWidget(w)
+        options.addStretch(1)
+        self.options_label = QLabel()
+        form.addRow(self.options_label, options)
+
+        self.run_button = QPushButton()
+        self.run_button.setObjectName("primaryButton")
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton()
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setRange(0, 1)
+        self.progress_label = QLabel()
+        self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.progress_bar, 1)
+        run_row.addWidget(self.cancel_button)
+        run_row.addWidget(self.run_button)
+
+        # results -------------------------------------------------------
+        self.results_box = QGroupBox()
+        self.table = QTableWidget(0, 0)
+        self.table.setObjectName("summaryTable")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.verticalHeader().hide()
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.result_note = QLabel()
+        self.result_note.setObjectName("hintLabel")
+        self.result_note.setWordWrap(True)
+        self.result_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plots = QWidget()
+        self.plots_layout = QVBoxLayout(self.plots)
+        self.plots_layout.setContentsMargins(0, 0, 0, 0)
+        self.plot_scroll = QScrollArea()
+        self.plot_scroll.setWidgetResizable(True)
+        self.plot_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.plot_scroll.setWidget(self.plots)
+        self.open_folder_button = QPushButton()
+        self.open_folder_button.clicked.connect(self.open_folder)
+        self.open_report_button = QPushButton()
+        self.open_report_button.clicked.connect(self.open_report)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.result_note, 1)
+        buttons.addWidget(self.open_report_button)
+        buttons.addWidget(self.open_folder_button)
+        rl = QVBoxLayout(self.results_box)
+        rl.addWidget(self.table)
+        rl.addLayout(buttons)
+        rl.addWidget(self.plot_scroll, 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(12)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addWidget(self.setup_box)
+        layout.addLayout(run_row)
+        layout.addWidget(self.progress_label)
+        layout.addWidget(self.results_box, 1)
+
+        client.finished.connect(self._on_finished)
+        client.failed.connect(self._on_failed)
+        client.activity_changed.connect(self._update_actions)
+        self.retranslate()
+        self._show_summary()
+        self._update_actions()
+
+    # ------------------------------------------------------------ text
+    def retranslate(self) -> None:
+        self.title.setText(self.tr("Evaluation"))
+        self.subtitle.setText(self.tr(
+            "Measure how often answers are right, refused and backed by the right page on a question file with "
+            "known answers (JSONL or CSV), for each retrieval mode."))
+        self.setup_box.setTitle(self.tr("Run"))
+        self.file_label.setText(self.tr("Question file:"))
+        self.file_edit.setPlaceholderText(self.tr("questions.jsonl or .csv with the correct answer of each question"))
+        self.browse_button.setText(self.tr("Browse…"))
+        self.modes_label.setText(self.tr("Modes:"))
+        self.mode_boxes["no-rag"].setToolTip(self.tr("The model alone, without your library (the baseline)"))
+        self.options_label.setText(self.tr("Options:"))
+        self.style_label.setText(self.tr("Answer style:"))
+        self.limit_label.setText(self.tr("Questions:"))
+        self.limit.setSpecialValueText(self.tr("all"))
+        self.limit.setToolTip(self.tr("Evaluate only the first questions of the file (all when 0)"))
+        self.retrieval_only.setText(self.tr("Retrieval only (no answers, fast)"))
+        self.retrieval_only.setToolTip(self.tr("Only check whether the gold page is found; no text is generated"))
+        self.run_button.setText(self.tr("Run evaluation"))
+        self.cancel_button.setText(self.tr("Cancel"))
+        self.cancel_button.setToolTip(self.tr("Stop after the current question; finished results are kept"))
+        self.results_box.setTitle(self.tr("Results"))
+        self.open_folder_button.setText(self.tr("Open report folder"))
+        self.open_report_button.setText(self.tr("Open report"))
+        if not self.running and self._last_progress is None:
+            self.progress_label.setText(self.tr("Not running."))
+        self._show_summary()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    # ------------------------------------------------------------ state
+    @property
+    def running(self) -> bool:
+        return self.client.pending(RUN_EVAL) > 0
+
+    def chosen_modes(self) -> list[str]:
+        return [m for m, box in self.mode_boxes.items() if box.isChecked()]
+
+    def _update_actions(self) -> None:
+        running = self.running
+        self.mode_boxes["no-rag"].setEnabled(not running and not self.retrieval_only.isChecked())
+        modes = [m for m in self.chosen_modes() if not (self.retrieval_only.isChecked() and m == "no-rag")]
+        ready = bool(self.file_edit.text().strip()) and bool(modes)
+        self.run_button.setEnabled(ready and not running)
+        self.cancel_button.setEnabled(running and self._cancel is not None and not self._cancel.is_set())
+        for w in (self.file_edit, self.browse_button, self.style, self.limit, self.retrieval_only,
+                  *[b for m, b in self.mode_boxes.items() if m != "no-rag"]):
+            w.setEnabled(not running)
+        has_report = self.summary is not None
+        self.open_folder_button.setEnabled(has_report)
+        self.open_report_button.setEnabled(has_report and bool(getattr(self.summary, "report_html", None)))
+
+    # ------------------------------------------------------------ actions
+    def choose_file(self) -> None:
+        start = self.file_edit.text() or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a question file"), start,
+                                              self.tr("Question files (*.jsonl *.csv);;All files (*)"))
+        if path:
+            self.file_edit.setText(path)
+
+    def output_folder(self, questions: Path) -> Path:
+        """A new folder per run under the data folder: evaluations/<file>-<date-time>."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return self.paths.data / "evaluations" / f"{questions.stem}-{stamp}"
+
+    def run(self) -> None:
+        if self.running:
+            return
+        questions = Path(self.file_edit.text().strip()).expanduser()
+        if not questions.is_file():
+            self.error_box = show_error(self, self.tr("No question file"),
+                                        self.tr("There is no file at %1.").replace("%1", str(questions)))
+            return
+        retrieval_only = self.retrieval_only.isChecked()
+        modes = [m for m in self.chosen_modes() if not (retrieval_only and m == "no-rag")]
+        self._cancel = threading.Event()
+        self._started = time.monotonic()
+        self._last_progress = None
+        self.progress_bar.setRange(0, 0)
+        self.progress_label.setText(self.tr("Starting… (loading the models and reading the questions)"))
+        out = self.output_folder(questions)
+        self.client.call(RUN_EVAL, eval_job(
+            str(questions), modes=modes, style=str(self.style.currentData()), limit=self.limit.value() or None,
+            retrieval_only=retrieval_only, out_dir=str(out), cancel=self._cancel, progress=self._relay.progress.emit))
+        self._update_actions()
+
+    def cancel(self) -> None:
+        """Stop after the current question (also called when the window closes)."""
+        if self._cancel is not None and not self._cancel.is_set():
+            self._cancel.set()
+            if self.running:
+                self.progress_label.setText(self.tr("Cancelling after the current question… finished results are kept."))
+        self._update_actions()
+
+    def open_folder(self) -> None:
+        if self.summary is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.summary.out_dir)))
+
+    def open_report(self) -> None:
+        if self.summary is not None and getattr(self.summary, "report_html", None):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.summary.report_html)))
+
+    # ------------------------------------------------------------ results
+    def _on_progress(self, event: Any) -> None:
+        if not self.running:
+            return
+        self._last_progress = event
+        done, total = int(getattr(event, "done", 0)), int(getattr(event, "total", 0))
+        if total:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(done)
+        parts = [self.tr("%1 of %2 answers").replace("%1", str(done)).replace("%2", str(total))]
+        if getattr(event, "mode", "") and getattr(event, "question_id", ""):
+            parts.append(f"{event.mode} · {event.question_id}")
+        eta = getattr(event, "eta_seconds", None)
+        if eta is not None and done < total:
+            parts.append(self.tr("about %1 left").replace("%1", _duration(eta)))
+        parts.append(self.tr("%1 elapsed").replace("%1", _duration(time.monotonic() - self._started)))
+        self.progress_label.setText("  ·  ".join(parts))
+
+    def _on_finished(self, task: str, result: object) -> None:
+        if task != RUN_EVAL:
+            return
+        self.summary = result
+        complete = bool(getattr(result, "complete", True))
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(1 if complete else 0)
+        elapsed = _duration(time.monotonic() - self._started)
+        if complete:
+            self.progress_label.setText(self.tr("Finished in %1.").replace("%1", elapsed))
+        else:
+            self.progress_label.setText(self.tr("Cancelled after %1; the report covers the questions that finished.")
+                                        .replace("%1", elapsed))
+        self._cancel = None
+        self._show_summary()
+        self._update_actions()
+        self.message.emit(self.tr("Evaluation report written to %1.").replace("%1", str(getattr(result, "out_dir", ""))))
+
+    def _on_failed(self, task: str, message: str) -> None:
+        if task != RUN_EVAL:
+            return
+        self._cancel = None
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_label.setText(self.tr("The evaluation stopped with an error."))
+        self.error_box = show_error(self, self.tr("Evaluation failed"), message)
+        self._update_actions()
+
+    def _show_summary(self) -> None:
+        s = self.summary
+        while self.plots_layout.count():
+            item = self.plots_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        if s is None:
+            self.table.setRowCount(0)
+            self.table.setColumnCount(0)
+            self.table.hide()
+            self.result_note.setText(self.tr("Run an evaluation to see accuracy, refusals and retrieval per mode "
+                                             "here; the full report and its plots are saved with the results."))
+            return
+        per_mode: dict[str, dict[str, Any]] = dict(getattr(s, "per_mode", {}) or {})
+        headers = {
+            "n": self.tr("questions"), "accuracy": self.tr("accuracy"), "refusal_rate": self.tr("refusals"),
+            "accuracy_answered": self.tr("accuracy when answered"), "hit_rate": self.tr("gold page found"),
+            "source_hit_rate": self.tr("gold document found"), "mrr": self.tr("MRR"),
+            "extractiveness": self.tr("extractiveness"), "latency_p50": self.tr("median time (s)"),
+            "latency_p95": self.tr("slowest 5% (s)"),
+        }
+        columns = [(k, share) for k, share in _METRICS if any(d.get(k) is not None for d in per_mode.values())]
+        self.table.setColumnCount(1 + len(columns))
+        self.table.setHorizontalHeaderLabels([self.tr("mode")] + [headers[k] for k, _ in columns])
+        self.table.setRowCount(len(per_mode))
+        for r, (mode, metrics) in enumerate(per_mode.items()):
+            self.table.setItem(r, 0, QTableWidgetItem(mode))
+            for c, (key, share) in enumerate(columns, start=1):
+                value = metrics.get(key)
+                if key == "hit_rate" and mode == "no-rag":
+                    value = None
+                item = QTableWidgetItem(_format(value, share))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+        self.table.show()
+        height = self.table.horizontalHeader().sizeHint().height() + sum(
+            self.table.rowHeight(r) for r in range(self.table.rowCount())) + 2 * self.table.frameWidth()
+        self.table.setFixedHeight(height)
+        out = Path(getattr(s, "out_dir", ""))
+        self.result_note.setText(self.tr("Report and results in %1").replace("%1", str(out)))
+        for png in sorted(out.rglob("*.png")):
+            pixmap = QPixmap(str(png))
+            if pixmap.isNull():
+                continue
+            label = QLabel()
+            label.setObjectName("plot")
+            label.setPixmap(pixmap)
+            label.setToolTip(str(png))
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft)
+            self.plots_layout.addWidget(label)
+        self.plots_layout.addStretch(1)
+
+    def plot_files(self) -> list[str]:
+        """The plots shown (their file paths), for tests and screenshots."""
+        return [w.toolTip() for w in self.plots.findChildren(QLabel, "plot")]
