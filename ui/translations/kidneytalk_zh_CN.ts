@@ -125,6 +125,254 @@ Please copy the report below and send it to whoever supports your installation. 
     </message>
 </context>
 <context>
+    <name>EvalPage</name>
+    <message>
+        <location filename="../eval_page.py" line="229" />
+        <source>Evaluation</source>
+        <translation>评估</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="231" />
+        <source>Measure how often answers are right, refused and backed by the right page on a question file with known answers (JSONL or CSV), for each retrieval mode.</source>
+        <translation>用带标准答案的问题文件（JSONL 或 CSV）衡量每种检索模式下回答的正确率、拒答率，以及是否引用了正确的页面。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="233" />
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="234" />
+        <source>Question file:</source>
+        <translation>问题文件：</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="235" />
+        <source>questions.jsonl or .csv with the correct answer of each question</source>
+        <translation>含每个问题正确答案的 questions.jsonl 或 .csv</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="236" />
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="237" />
+        <source>Modes:</source>
+        <translation>模式：</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="238" />
+        <source>The model alone, without your library (the baseline)</source>
+        <translation>仅用模型，不使用资料库（基线）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="239" />
+        <source>Options:</source>
+        <translation>选项：</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="240" />
+        <source>Answer style:</source>
+        <translation>回答风格：</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="241" />
+        <source>Questions:</source>
+        <translation>问题数：</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="242" />
+        <source>all</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="243" />
+        <source>Evaluate only the first questions of the file (all when 0)</source>
+        <translation>只评估文件中前若干个问题（0 表示全部）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="244" />
+        <source>Retrieval only (no answers, fast)</source>
+        <translation>仅检索（不生成回答，较快）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="245" />
+        <source>Only check whether the gold page is found; no text is generated</source>
+        <translation>只检查是否找到标准页面；不生成文本</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="246" />
+        <source>Run evaluation</source>
+        <translation>开始评估</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="247" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="248" />
+        <source>Stop after the current question; finished results are kept</source>
+        <translation>在当前问题后停止；已完成的结果会保留</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="249" />
+        <source>Results</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="250" />
+        <source>Open report folder</source>
+        <translation>打开报告文件夹</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="251" />
+        <source>Open report</source>
+        <translation>打开报告</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="253" />
+        <source>Not running.</source>
+        <translation>未在运行。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="286" />
+        <source>Choose a question file</source>
+        <translation>选择问题文件</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="287" />
+        <source>Question files (*.jsonl *.csv);;All files (*)</source>
+        <translation>问题文件 (*.jsonl *.csv);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="301" />
+        <source>No question file</source>
+        <translation>没有问题文件</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="302" />
+        <source>There is no file at %1.</source>
+        <translation>%1 处没有文件。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="310" />
+        <source>Starting… (loading the models and reading the questions)</source>
+        <translation>正在启动…（加载模型并读取问题）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="322" />
+        <source>Cancelling after the current question… finished results are kept.</source>
+        <translation>将在当前问题后取消…已完成的结果会保留。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="342" />
+        <source>%1 of %2 answers</source>
+        <translation>已完成 %1 / %2</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="347" />
+        <source>about %1 left</source>
+        <translation>约剩 %1</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="348" />
+        <source>%1 elapsed</source>
+        <translation>已用 %1</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="360" />
+        <source>Finished in %1.</source>
+        <translation>完成，用时 %1。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="362" />
+        <source>Cancelled after %1; the report covers the questions that finished.</source>
+        <translation>已在 %1 后取消；报告只包含已完成的问题。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="367" />
+        <source>Evaluation report written to %1.</source>
+        <translation>评估报告已写入 %1。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="375" />
+        <source>The evaluation stopped with an error.</source>
+        <translation>评估因错误而停止。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="376" />
+        <source>Evaluation failed</source>
+        <translation>评估失败</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="389" />
+        <source>Run an evaluation to see accuracy, refusals and retrieval per mode here; the full report and its plots are saved with the results.</source>
+        <translation>运行评估后，这里会显示每种模式的正确率、拒答率和检索结果；完整报告及图表与结果一同保存。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="394" />
+        <source>questions</source>
+        <translation>问题数</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="394" />
+        <source>accuracy</source>
+        <translation>正确率</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="394" />
+        <source>refusals</source>
+        <translation>拒答率</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="395" />
+        <source>accuracy when answered</source>
+        <translation>作答时正确率</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="395" />
+        <source>gold page found</source>
+        <translation>找到标准页面</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="396" />
+        <source>gold document found</source>
+        <translation>找到标准文档</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="396" />
+        <source>MRR</source>
+        <translation>MRR</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="397" />
+        <source>extractiveness</source>
+        <translation>抽取度</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="397" />
+        <source>median time (s)</source>
+        <translation>中位耗时（秒）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="398" />
+        <source>slowest 5% (s)</source>
+        <translation>最慢 5%（秒）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="402" />
+        <source>mode</source>
+        <translation>模式</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="418" />
+        <source>Report and results in %1</source>
+        <translation>报告和结果位于 %1</translation>
+    </message>
+</context>
+<context>
     <name>LibraryPage</name>
     <message>
         <location filename="../library_page.py" line="55" />
@@ -403,72 +651,72 @@ Its passages will no longer be used for answers. The original file on your disk 
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="159" />
+        <location filename="../main_window.py" line="162" />
         <source>Library</source>
         <translation>资料库</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="159" />
+        <location filename="../main_window.py" line="162" />
         <source>Chat</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="159" />
+        <location filename="../main_window.py" line="162" />
         <source>Ask</source>
         <translation>提问</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="160" />
+        <location filename="../main_window.py" line="163" />
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="160" />
+        <location filename="../main_window.py" line="163" />
         <source>Evaluation</source>
         <translation>评估</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="160" />
+        <location filename="../main_window.py" line="163" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="171" />
+        <location filename="../main_window.py" line="174" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="172" />
+        <location filename="../main_window.py" line="175" />
         <source>&amp;Add documents…</source>
         <translation>添加文档(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="174" />
+        <location filename="../main_window.py" line="177" />
         <source>&amp;New chat</source>
         <translation>新对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="175" />
+        <location filename="../main_window.py" line="178" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="176" />
+        <location filename="../main_window.py" line="179" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="177" />
+        <location filename="../main_window.py" line="180" />
         <source>&amp;About KidneyTalk</source>
         <translation>关于 KidneyTalk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="178" />
+        <location filename="../main_window.py" line="181" />
         <source>● Offline</source>
         <translation>● 离线</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="180" />
+        <location filename="../main_window.py" line="183" />
         <source>KidneyTalk never connects to the internet.
 Library: %1
 Log file: %2</source>
@@ -477,52 +725,52 @@ Log file: %2</source>
 日志文件：%2</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="202" />
+        <location filename="../main_window.py" line="205" />
         <source>About KidneyTalk</source>
         <translation>关于 KidneyTalk</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="204" />
+        <location filename="../main_window.py" line="207" />
         <source>A private, fully offline medical knowledge assistant: a local language model answers from your own documents, with page references.</source>
         <translation>私密、完全离线的医学知识助手：本地语言模型依据您自己的文档作答，并注明页码。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="206" />
+        <location filename="../main_window.py" line="209" />
         <source>Library: %1</source>
         <translation>资料库：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="207" />
+        <location filename="../main_window.py" line="210" />
         <source>Log file: %1</source>
         <translation>日志文件：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="216" />
+        <location filename="../main_window.py" line="219" />
         <source>Loading the models in the background…</source>
         <translation>正在后台加载模型…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="220" />
+        <location filename="../main_window.py" line="223" />
         <source>Models loaded: ready to answer.</source>
         <translation>模型已加载：可以回答问题了。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="226" />
+        <location filename="../main_window.py" line="229" />
         <source>Models not loaded yet: %1</source>
         <translation>模型尚未加载：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="228" />
+        <location filename="../main_window.py" line="231" />
         <source>Could not read the library: %1</source>
         <translation>无法读取资料库：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="234" />
+        <location filename="../main_window.py" line="268" />
         <source>Quit KidneyTalk</source>
         <translation>退出 KidneyTalk</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="235" />
+        <location filename="../main_window.py" line="269" />
         <source>Documents are still being added. Quit anyway?
 
 Documents already finished are kept; the one being indexed is not (add it again later).</source>
