@@ -63,7 +63,7 @@ class ConversationStore:
         return Conversation(cid, title, t, t, mode, style)
 
     def list(self) -> list[Conversation]:
-        rows = self.db.execute("SELECT * FROM conversations ORDER BY updated_at DESC").fetchall()
+        rows = self.db.execute("SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC").fetchall()
         return [Conversation(**dict(r)) for r in rows]
 
     def get(self, cid: str) -> Conversation:
@@ -95,6 +95,10 @@ class ConversationStore:
 
     def rename(self, cid: str, title: str) -> None:
         self.db.execute("UPDATE conversations SET title=? WHERE id=?", (title.strip() or "Untitled", cid))
+
+    def set_options(self, cid: str, *, mode: str, style: str) -> None:
+        """The retrieval mode and answer style this conversation asks with ("" = the settings' default)."""
+        self.db.execute("UPDATE conversations SET mode=?, style=? WHERE id=?", (mode, style, cid))
 
     def delete(self, cid: str) -> None:
         self.db.execute("DELETE FROM conversations WHERE id=?", (cid,))

@@ -23,26 +23,34 @@ from kidneytalk.clean import is_cjk
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 
 
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """Tokens of ``text`` (as :func:`tokenize`) with their character span ``[start, end)``.
+
+    The spans let a viewer highlight, in the source text, the runs an answer copied.
+    """
+    spans: list[tuple[str, int, int]] = []
+    for match in _WORD.finditer(text):  # offsets in the original text; tokens lowercased
+        word, base = match.group(0), match.start()
+        if not any(is_cjk(ch) for ch in word):
+            spans.append((word.lower(), base, match.end()))
+            continue
+        run_start = -1
+        for k, ch in enumerate(word):
+            if is_cjk(ch):
+                if run_start >= 0:
+                    spans.append((word[run_start:k].lower(), base + run_start, base + k))
+                    run_start = -1
+                spans.append((ch, base + k, base + k + 1))
+            elif run_start < 0:
+                run_start = k
+        if run_start >= 0:
+            spans.append((word[run_start:].lower(), base + run_start, match.end()))
+    return spans
+
+
 def tokenize(text: str) -> list[str]:
     """Lowercased word tokens; every CJK character is a token of its own."""
-    tokens: list[str] = []
-    for match in _WORD.finditer(text.lower()):
-        word = match.group(0)
-        if any(is_cjk(ch) for ch in word):
-            run = ""
-            for ch in word:
-                if is_cjk(ch):
-                    if run:
-                        tokens.append(run)
-                        run = ""
-                    tokens.append(ch)
-                else:
-                    run += ch
-            if run:
-                tokens.append(run)
-        else:
-            tokens.append(word)
-    return tokens
+    return [tok for tok, _, _ in token_spans(text)]
 
 
 @dataclass
@@ -98,3 +106,18 @@ def extractiveness(answer: str, sources: Sequence[str]) -> Extractiveness:
     coverage = sum(f.length for f in frags) / len(a)
     density = sum(f.length**2 for f in frags) / len(a)
     return Extractiveness(coverage, density, frags, len(a))
+
+
+def copied_spans(answer: str, source: str, *, min_tokens: int = 2) -> list[tuple[int, int, int]]:
+    """Character spans of ``source`` that ``answer`` copied: ``(start, end, run length in tokens)``.
+
+    Runs shorter than ``min_tokens`` are left out (a lone shared word is chance).
+    The run length lets a viewer shade long copies darker (a heat map of density).
+    """
+    spans = token_spans(source)
+    out: list[tuple[int, int, int]] = []
+    for f in fragments(tokenize(answer), [[tok for tok, _, _ in spans]]):
+        if f.length >= min_tokens:
+            first, last = spans[f.source_start], spans[f.source_start + f.length - 1]
+            out.append((first[1], last[2], f.length))
+    return sorted(out)

@@ -7,7 +7,6 @@ and wait (``qtbot.waitUntil``) for what the window shows.
 from __future__ import annotations
 
 import os
-import re
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -30,7 +29,6 @@ from kidneytalk.engine import Engine  # noqa: E402
 from kidneytalk.ui.dialogs import CrashReporter  # noqa: E402
 from kidneytalk.ui.library_page import EMPTY_HINT, DocumentTableModel  # noqa: E402
 from kidneytalk.ui.main_window import MainWindow, PlaceholderPage  # noqa: E402
-from kidneytalk.ui.workers import AskResult  # noqa: E402
 
 PDF = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "pubmedqa-dev" / "corpus" / "dev-digest-001.pdf"
 QUESTION = "How does type 1 diabetes change the Achilles tendon response to running?"
@@ -74,7 +72,7 @@ def test_window_opens_on_the_empty_library_hint(empty_window: MainWindow) -> Non
     assert w.windowTitle() == "KidneyTalk"
     assert (w.width(), w.height()) == (1100, 720)
     names = [w.sidebar.item(i).text() for i in range(w.sidebar.count())]
-    assert names == ["Library", "Ask", "Models", "Evaluation", "Settings"]
+    assert names == ["Library", "Chat", "Models", "Evaluation", "Settings"]
     assert w.pages.currentWidget() is w.library_page
     assert w.library_page.empty_hint.isVisible()
     assert EMPTY_HINT in w.library_page.empty_hint.text()
@@ -84,8 +82,8 @@ def test_window_opens_on_the_empty_library_hint(empty_window: MainWindow) -> Non
         if isinstance(page := w.pages.widget(i), PlaceholderPage):
             assert page.body.text().startswith("Coming soon")
     w.sidebar.setCurrentRow(1)
-    assert w.pages.currentWidget() is w.ask_page
-    assert "library is empty" in w.ask_page.library_note.text()
+    assert w.pages.currentWidget() is w.chat_page
+    assert "library is empty" in w.chat_page.library_note.text()
 
 
 def _mime(*, urls: tuple[Path, ...] = (), text: str = "") -> QMimeData:
@@ -149,7 +147,7 @@ def test_crash_report_dialog_shows_a_copyable_report_and_the_log_path(qtbot) -> 
 
 
 def test_question_on_an_empty_library_is_refused_and_enter_sends(qtbot, window: MainWindow) -> None:
-    page = window.ask_page
+    page = window.chat_page
     window.sidebar.setCurrentRow(1)
     page.question.setFocus()
     qtbot.keyClicks(page.question, "What dose")
@@ -161,15 +159,15 @@ def test_question_on_an_empty_library_is_refused_and_enter_sends(qtbot, window: 
     window.client.token.connect(tokens.append)
 
     qtbot.keyClick(page.question, Qt.Key.Key_Return)
-    assert not page.ask_button.isEnabled() and page.stop_button.isEnabled()
+    assert not page.send_button.isEnabled() and page.stop_button.isEnabled()
     qtbot.waitUntil(lambda: page.result is not None, timeout=SLOW)
 
     assert page.result.refused
     assert tokens
-    assert "does not contain the answer" in page.answer_view.toPlainText()
+    assert "does not contain the answer" in page.transcript.toPlainText()
     assert page.state_label.text() == "Not found in your library."
-    assert not page.sources.isVisible()
-    assert page.ask_button.isEnabled() and not page.stop_button.isEnabled()
+    assert "Sources:" not in page.transcript.toPlainText()
+    assert page.send_button.isEnabled() and not page.stop_button.isEnabled()
 
 
 def test_add_a_pdf_then_ask_disable_and_remove_it(qtbot, window: MainWindow, engine_llm: Engine) -> None:
@@ -210,27 +208,18 @@ def test_add_a_pdf_then_ask_disable_and_remove_it(qtbot, window: MainWindow, eng
     assert not lib.progress_panel.isVisible()
     assert "1 added" in window.statusBar().currentMessage()
 
-    # Ask: tokens stream into the answer view, then the sources are listed.
-    ask = window.ask_page
+    # The Chat page sees a usable library (asking is tested in test_gui_chat.py).
+    chat = window.chat_page
     window.sidebar.setCurrentRow(1)
-    assert not ask.library_note.isVisible()
-    tokens: list[str] = []
-    client.token.connect(tokens.append)
-    qtbot.keyClicks(ask.question, QUESTION)
-    qtbot.keyClick(ask.question, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: ask.result is not None, timeout=SLOW)
-    result: AskResult = ask.result
-    assert not result.refused and not result.stopped
-    assert tokens and ask.answer_view.toPlainText().strip()
-    assert ask.sources.isVisible() and ask.sources.count() >= 1
-    assert re.match(r"^\[\d+\] dev-digest-001\.pdf p\.", ask.sources.item(0).text())
+    assert not chat.library_note.isVisible()
 
-    # Stop right after asking: the answer ends as stopped.
-    ask.ask()
-    ask.stop()
-    qtbot.waitUntil(lambda: not ask.asking, timeout=SLOW)
-    assert ask.result.stopped
-    assert ask.state_label.text().startswith("Stopped")
+    # Stop right after asking: the answer ends as stopped and the question is not saved.
+    chat.question.setPlainText(QUESTION)
+    chat.ask()
+    chat.stop()
+    qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
+    assert chat.result.stopped
+    assert chat.state_label.text().startswith("Stopped")
 
     # Untick "Use": the catalog says disabled.
     window.sidebar.setCurrentRow(0)

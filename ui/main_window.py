@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from kidneytalk import __version__
 from kidneytalk.engine import Engine
 
-from .ask_page import AskPage
+from .chat_page import ChatPage
 from .eval_page import EvalPage
 from .i18n import set_language
 from .library_page import LibraryPage
@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         self.client.finished.connect(self._on_finished)
         self.client.notice.connect(self.show_message)
         self.library_page.message.connect(self.show_message)
-        self.ask_page.message.connect(self.show_message)
+        self.chat_page.message.connect(self.show_message)
         self._closed = False
         self.retranslate()
         self.restore_state()
@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ construction
     def _build_pages(self) -> None:
         self.library_page = LibraryPage(self.client)
-        self.ask_page = AskPage(self.client)
+        self.chat_page = ChatPage(self.client)
         self.models_page = ModelsPage(self.client)
         self.models_page.message.connect(self.show_message)
         self.evaluation_page = EvalPage(self.client)
@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         self.settings_page.message.connect(self.show_message)
         pages = (
             ("Library", self.library_page),
-            ("Ask", self.ask_page),
+            ("Chat", self.chat_page),
             ("Models", self.models_page),
             ("Evaluation", self.evaluation_page),
             ("Settings", self.settings_page),
@@ -143,6 +143,10 @@ class MainWindow(QMainWindow):
         self.add_action.setShortcut(QKeySequence.StandardKey.Open)
         self.add_action.triggered.connect(self.add_documents)
         file_menu.addAction(self.add_action)
+        self.new_chat_action = QAction("&New chat", self)
+        self.new_chat_action.setShortcut(QKeySequence.StandardKey.New)
+        self.new_chat_action.triggered.connect(self.new_chat)
+        file_menu.addAction(self.new_chat_action)
         file_menu.addSeparator()
         self.quit_action = quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -187,6 +191,10 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ actions
     def show_page(self, page: QWidget) -> None:
         self.sidebar.setCurrentRow(self.pages.indexOf(page))
+
+    def new_chat(self) -> None:
+        self.show_page(self.chat_page)
+        self.chat_page.new_chat()
 
     def add_documents(self) -> None:
         self.show_page(self.library_page)

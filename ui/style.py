@@ -56,11 +56,29 @@ STYLE_SHEET = f"""
     border: 1px solid palette(mid);
     border-radius: 6px;
 }}
-#askedLabel {{
+#chatTitle {{
+    font-size: 14pt;
     font-weight: 600;
+}}
+#transcript, #chunkText {{
     font-size: 11pt;
 }}
-#answerView {{
+#conversationPanel {{
+    background: palette(alternate-base);
+    border-right: 1px solid palette(mid);
+}}
+#conversationList {{
+    border: none;
+    background: transparent;
+}}
+#conversationList::item {{
+    padding-left: 6px;
+    border-radius: 4px;
+}}
+#evidencePanel {{
+    border-left: 1px solid palette(mid);
+}}
+#evidenceSource {{
     font-size: 11pt;
 }}
 #sectionLabel {{

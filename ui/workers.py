@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from kidneytalk.catalog import Document
+from kidneytalk.conversations import ConversationStore
 from kidneytalk.engine import Engine
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.records import Citation, Hit, ProgressEvent
@@ -64,8 +65,21 @@ class LibrarySnapshot:
 class AskStage:
     """Progress of a question (sent through ``progress`` like ingest events)."""
 
-    stage: str  # "waiting", "loading_model", "searching", "answering"
+    stage: str  # "waiting", "loading_model", "searching", "answering", or an AddRep stage
     message: str
+    i: int = 0  # step i of n (divergent questions, judged passages), 0 when not counted
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """A question with what it continues: earlier turns, mode and style ("" = settings)."""
+
+    question: str
+    history: tuple[dict[str, str], ...] = ()
+    mode: str = ""
+    style: str = ""
+    conversation_id: str = ""  # handed back in the AskResult, so the page files the answer
 
 
 @dataclass
@@ -81,6 +95,8 @@ class AskResult:
     evidence: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     unsupported: list[str] = field(default_factory=list)  # answer sentences their citations do not support
+    details: dict[str, object] = field(default_factory=dict)  # Answer.to_json(): what a conversation stores
+    conversation_id: str = ""
 
 
 _STAGE_TEXT = {
@@ -203,9 +219,9 @@ class EngineWorker(QObject):
     def remove(self, doc_ids: list[str]) -> None:
         self._run(REMOVE, lambda: [self.engine.library.remove(d) for d in doc_ids])
 
-    @Slot(str, object)
-    def ask(self, question: str, stop: threading.Event) -> None:
-        self._run(ASK, lambda: self._ask(question, stop))
+    @Slot(object, object)
+    def ask(self, request: AskRequest, stop: threading.Event) -> None:
+        self._run(ASK, lambda: self._ask(request, stop))
 
     @Slot(str, object)
     def call(self, task: str, job: Callable[[EngineWorker], object]) -> None:
@@ -216,18 +232,21 @@ class EngineWorker(QObject):
         """
         self._run(task, lambda: job(self))
 
-    def _ask(self, question: str, stop: threading.Event) -> AskResult:
+    def _ask(self, request: AskRequest, stop: threading.Event) -> AskResult:
+        question, cid = request.question, request.conversation_id
         if stop.is_set():  # stopped while queued behind another task
-            return AskResult(question, "", stopped=True)
+            return AskResult(question, "", stopped=True, conversation_id=cid)
         if not question.strip():
             raise KidneyTalkError("Please type a question.")
         self.progress.emit(AskStage("loading_model", "Loading the language model…"))
         self.engine.llm(on_warning=self.notice.emit)
         self.progress.emit(AskStage("searching", "Searching your library…"))
-        answer = self.engine.ask(question, cancel=stop,
-                                 progress=lambda ev: self.progress.emit(AskStage(ev.stage, stage_text(ev))))
+        answer = self.engine.ask(
+            question, history=list(request.history), mode=request.mode or None, style=request.style or None,
+            cancel=stop, progress=lambda ev: self.progress.emit(AskStage(ev.stage, stage_text(ev), ev.i, ev.n)))
         if stop.is_set():
-            return AskResult(question, "", stopped=True, model=answer.model, evidence=list(answer.evidence))
+            return AskResult(question, "", stopped=True, model=answer.model, evidence=list(answer.evidence),
+                             conversation_id=cid)
         self.progress.emit(AskStage("answering", "Writing the answer…"))
         stopped = False
         for piece in answer:
@@ -238,11 +257,12 @@ class EngineWorker(QObject):
                 stopped = True
                 continue
             self.token.emit(piece)
+        stopped = stopped or stop.is_set()  # the stream itself ends at Stop, often with no piece after it
         text = answer.text()
         return AskResult(
             question=answer.question, text=text, refused=answer.refused, stopped=stopped, model=answer.model,
             citations=answer.citations, evidence=list(answer.evidence), timings=dict(answer.timings),
-            unsupported=[] if stopped else answer.unsupported,
+            unsupported=[] if stopped else answer.unsupported, details=answer.to_json(), conversation_id=cid,
         )
 
 
@@ -269,7 +289,7 @@ class EngineClient(QObject):
     _req_add = Signal(list, object)
     _req_set_enabled = Signal(str, bool)
     _req_remove = Signal(list)
-    _req_ask = Signal(str, object)
+    _req_ask = Signal(object, object)
     _req_call = Signal(str, object)
 
     def __init__(self, engine: Engine, parent: QObject | None = None):
@@ -300,6 +320,7 @@ class EngineClient(QObject):
         self._task_started = 0.0
         self._add_cancels: list[threading.Event] = []
         self._ask_stops: list[threading.Event] = []
+        self._conversations: ConversationStore | None = None
         self._closed = False
         self.worker_thread.start()
 
@@ -307,6 +328,17 @@ class EngineClient(QObject):
     def pending(self, task: str | None = None) -> int:
         """Requests of ``task`` (or of any task) queued or running."""
         return self._pending[task] if task else sum(self._pending.values())
+
+    @property
+    def conversations(self) -> ConversationStore:
+        """Saved conversations, for the GUI thread: its own SQLite connection to the engine's file.
+
+        Small reads and writes that must not wait behind an answer being written;
+        SQLite serialises them with the worker's connection (the CLI uses that one).
+        """
+        if self._conversations is None:
+            self._conversations = ConversationStore(self.engine.paths.conversations)
+        return self._conversations
 
     @property
     def running(self) -> str:
@@ -371,11 +403,15 @@ class EngineClient(QObject):
         self._queue(REMOVE)
         self._req_remove.emit(list(doc_ids))
 
-    def ask(self, question: str) -> None:
+    def ask(
+        self, question: str, *, history: Sequence[dict[str, str]] = (), mode: str = "", style: str = "",
+        conversation_id: str = "",
+    ) -> None:
+        """Answer ``question`` continuing ``history`` (earlier turns); mode/style "" = the settings'."""
         stop = threading.Event()
         self._ask_stops.append(stop)
         self._queue(ASK)
-        self._req_ask.emit(question, stop)
+        self._req_ask.emit(AskRequest(question, tuple(history), mode, style, conversation_id), stop)
 
     def call(self, task: str, job: Callable[[EngineWorker], object]) -> None:
         """Queue ``job(worker)`` on the engine thread; ends in ``finished``/``failed`` for ``task``."""
@@ -397,6 +433,9 @@ class EngineClient(QObject):
         self.stop_answer()
         self.worker_thread.quit()
         ended = self.worker_thread.wait(timeout_ms)
+        if self._conversations is not None:
+            self._conversations.close()
+            self._conversations = None
         if not ended:
             log.warning("engine worker still busy after %d ms; leaving it to the process exit", timeout_ms)
         return bool(ended)

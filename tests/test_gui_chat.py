@@ -1,0 +1,265 @@
+"""The Chat page and the evidence panel, driven like a user would, on the real engine and models.
+
+A PDF is added, a question is asked, the answer streams in, a citation is
+clicked and the evidence panel shows the passage and its page; the
+conversation survives restarting the window. Rendering details (unsupported
+sentences, refusals) are checked on hand-written conversations.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QTextCharFormat, QTextCursor  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from kidneytalk.conversations import ConversationStore, Message  # noqa: E402
+from kidneytalk.engine import Engine  # noqa: E402
+from kidneytalk.ui.chat_page import ChatPage  # noqa: E402
+from kidneytalk.ui.evidence_panel import heat_map_html  # noqa: E402
+from kidneytalk.ui.main_window import MainWindow  # noqa: E402
+from kidneytalk.ui.page_view import render_page  # noqa: E402
+from tests.conftest import shared_pdf  # noqa: E402
+
+QUESTION = "How does type 1 diabetes change the Achilles tendon response to running?"
+FOLLOW_UP = "What did the ultrasound show after four days?"
+SLOW = 150_000  # ms; model loading, ingest and answers on a 2-core machine
+
+
+def _open(qtbot, engine: Engine) -> MainWindow:
+    window = MainWindow(engine)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()  # shortcuts (Esc, Ctrl+N) go to the active window
+    qtbot.waitActive(window)
+    qtbot.waitUntil(lambda: window.client.pending() == 0)  # first library snapshot arrived
+    return window
+
+
+class AskSpy:
+    """Records the arguments of every ``Engine.ask`` (called in the worker thread)."""
+
+    def __init__(self, engine: Engine):
+        self.calls: list[dict[str, object]] = []
+        self._ask = engine.ask
+
+    def __call__(self, question: str, **kwargs: object):  # noqa: ANN204
+        self.calls.append({"question": question, **kwargs})
+        return self._ask(question, **kwargs)
+
+
+def _click_first_citation(qtbot, page: ChatPage) -> str:
+    """Click the first [n] in the answer text with the mouse; returns its link."""
+    links = page.transcript.citation_links()
+    assert links, "the answer has no citation link"
+    href, cursor = links[0]
+    start = QTextCursor(cursor)
+    start.setPosition(cursor.selectionStart() + 1)  # inside the link, not on its left edge
+    page.transcript.ensureCursorVisible()
+    page.transcript.setTextCursor(start)
+    page.transcript.ensureCursorVisible()
+    point = page.transcript.cursorRect(start).center()
+    qtbot.mouseClick(page.transcript.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    return href
+
+
+def test_ask_in_chat_click_a_citation_follow_up_stop_export_and_restore(
+    qtbot, engine_llm: Engine, tmp_path: Path, monkeypatch
+) -> None:
+    pdf = shared_pdf(1)
+    window = _open(qtbot, engine_llm)
+    lib, client = window.library_page, window.client
+    lib.add_paths([str(pdf)])
+    qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
+    assert [d.status for d in engine_llm.library.documents()] == ["ready"]
+
+    # The library's "Open…" shows the document's pages inside the app.
+    lib.table.selectRow(0)
+    dialog = lib.open_document()
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    assert dialog.view.page_count == 5 and not dialog.view.pixmap.isNull()
+    dialog.view.go(3)
+    assert dialog.view.page == 3 and dialog.view.page_box.value() == 3
+    dialog.close()
+    window.activateWindow()  # offscreen, nothing re-activates the window a dialog leaves
+    qtbot.waitActive(window)
+
+    spy = AskSpy(engine_llm)
+    monkeypatch.setattr(engine_llm, "ask", spy)
+    chat = window.chat_page
+    window.sidebar.setCurrentRow(1)
+    assert window.pages.currentWidget() is chat
+    assert chat.conv is None and chat.empty_hint.isVisible() and not chat.library_note.isVisible()
+    chat.set_options("naive", "cp-order")  # the fast mode; AddRep is covered by the engine's tests
+
+    # Ask: Enter sends, the question shows at once, tokens stream into the transcript.
+    live: list[str] = []
+    client.token.connect(lambda _piece: live.append(chat.transcript.live_text()))
+    stages: list[str] = []
+    client.progress.connect(lambda ev: stages.append(getattr(ev, "message", "")))
+    chat.question.setFocus()
+    qtbot.keyClicks(chat.question, QUESTION)
+    qtbot.keyClick(chat.question, Qt.Key.Key_Return)
+    assert QUESTION in chat.transcript.toPlainText() and chat.question.toPlainText() == ""
+    assert chat.stop_button.isVisible() and not chat.send_button.isEnabled()
+    qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
+    result = chat.result
+    assert result is not None and not result.refused and not result.stopped
+    assert live and live[0].strip()  # shown while the answer was still being written
+    assert "Searching your library…" in stages and "Writing the answer…" in stages
+    assert spy.calls[0]["mode"] == "naive" and spy.calls[0]["style"] == "cp-order"
+    assert spy.calls[0]["history"] == []
+    assert chat.state_label.text().startswith("Answered in")
+    assert "Sources: [" in chat.transcript.toPlainText()
+
+    # Clicking [n] opens the evidence panel: passage, source and page, the page image.
+    href = _click_first_citation(qtbot, chat)
+    qtbot.waitUntil(chat.evidence.isVisible)
+    n = int(href.split(":")[2])
+    chunk = result.details["chunks"][n - 1]
+    ev = chat.evidence
+    assert f"[{n}] {pdf.name}" in ev.source_label.text()
+    assert ev.text_view.toPlainText().split() == chunk["text"].split()
+    assert "similarity" in ev.scores_label.text()
+    assert not ev.page_view.pixmap.isNull()
+    assert ev.page_view.page == chunk["pages"][0] and ev.page_view.highlights > 0
+
+    # The conversation is saved, with its mode and style.
+    convs = client.conversations.list()
+    assert len(convs) == 1 and convs[0].title.startswith("How does type 1 diabetes")
+    saved = client.conversations.get(convs[0].id)
+    assert [m.role for m in saved.messages] == ["user", "assistant"]
+    assert (saved.mode, saved.style) == ("naive", "cp-order")
+    assert chat.conv_list.count() == 1 and chat.conv_list.currentItem().text() == convs[0].title
+
+    # A follow-up, written freely (style "off": token by token), carries the conversation so
+    # far; Esc stops it while it streams.
+    chat.set_options("naive", "off")
+    assert client.conversations.get(convs[0].id).style == "off"
+    first_tokens = len(live)
+    qtbot.keyClicks(chat.question, FOLLOW_UP)
+    qtbot.keyClick(chat.question, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(live) > first_tokens + 2, timeout=SLOW)
+    qtbot.keyClick(chat.question, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
+    streamed = live[first_tokens:]
+    assert streamed[-1].startswith(streamed[0]) and len(streamed[-1]) > len(streamed[0])
+    assert chat.result.stopped and chat.state_label.text().startswith("Stopped")
+    history = spy.calls[1]["history"]
+    assert [m["role"] for m in history] == ["user", "assistant"] and history[0]["content"] == QUESTION
+    assert len(client.conversations.get(convs[0].id).messages) == 4  # the partial answer is kept, marked
+    assert "Stopped: this answer is incomplete." in chat.transcript.toPlainText()
+
+    # Export to Markdown: questions, answers and their sources.
+    out = tmp_path / "chat.md"
+    assert chat.export_to(out)
+    text = out.read_text(encoding="utf-8")
+    assert f"**Question:** {QUESTION}" in text and f"- [{n}] {pdf.name} p." in text
+
+    # Ctrl+N: a new, empty chat; nothing is saved until its first question.
+    qtbot.keyClick(chat.question, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert chat.conv is None and chat.empty_hint.isVisible() and chat.conv_list.currentItem() is None
+    assert len(client.conversations.list()) == 1
+
+    # Restart: the last conversation is open again and its citations still work.
+    assert window.shutdown()
+    window.close()
+    again = _open(qtbot, engine_llm)
+    chat = again.chat_page
+    assert chat.conv is not None and chat.conv.id == convs[0].id
+    assert QUESTION in chat.transcript.toPlainText()
+    assert chat.show_evidence(1, n)
+    assert not chat.evidence.page_view.pixmap.isNull()
+    assert again.shutdown()
+
+
+def test_conversations_are_renamed_and_deleted_from_the_list(qtbot, tmp_path: Path) -> None:
+    engine = Engine(tmp_path / "home")  # no model is loaded: nothing is asked
+    store = ConversationStore(engine.paths.conversations)
+    older = store.create(mode="hybrid", style="off")
+    store.append(older, Message("user", "First question"))
+    newer = store.create()
+    store.append(newer, Message("user", "Second question"))
+    store.close()
+    window = _open(qtbot, engine)
+    try:
+        chat = window.chat_page
+        assert chat.conv.id == newer.id  # the most recent one is reopened
+        assert [chat.conv_list.item(i).text() for i in range(2)] == ["Second question", "First question"]
+        chat.conv_list.setCurrentRow(1)
+        assert chat.conv.id == older.id and (chat.mode, chat.style) == ("hybrid", "off")
+
+        chat.conv_list.currentItem().setText("Metformin dosing")  # what editing in place (F2) does
+        assert window.client.conversations.get(older.id).title == "Metformin dosing"
+        assert chat.title_label.text() == "Metformin dosing"
+
+        chat.confirm_delete()
+        chat.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+        assert [c.id for c in window.client.conversations.list()] == [newer.id]
+        assert chat.conv.id == newer.id and chat.conv_list.count() == 1
+    finally:
+        assert window.shutdown()
+        engine.close()
+
+
+def test_answers_mark_unsupported_sentences_refusals_and_citation_links(qtbot, tmp_path: Path) -> None:
+    engine = Engine(tmp_path / "home")
+    window = _open(qtbot, engine)
+    try:
+        chat = window.chat_page
+        chunk = {"n": 1, "doc_id": "x", "source": "kdigo.pdf", "pages": [4], "section": [], "score": 0.7,
+                 "relevance": 0.9, "reason": "Yes, it gives the threshold.",
+                 "text": "Stop metformin when eGFR falls below 30 ml/min."}
+        answer = "Stop metformin when eGFR falls below 30 ml/min [1]. Metformin cures kidney failure [1]."
+        details = {"mode": "naive", "style": "off", "model": "m", "refused": False, "chunks": [chunk],
+                   "citations": [{"n": 1, "doc_id": "x", "source": "kdigo.pdf", "pages": [4], "chunk_id": "x:1"}],
+                   "sentences": [{"text": "Stop metformin when eGFR falls below 30 ml/min [1].", "supported": True},
+                                 {"text": "Metformin cures kidney failure [1].", "supported": False,
+                                  "support": 0.2}]}
+        refusal = {"mode": "naive", "style": "off", "refused": True, "chunks": []}
+        chat.transcript.show_conversation([
+            Message("user", "When to stop metformin?"), Message("assistant", answer, details=details),
+            Message("user", "Dose of unobtainium?"), Message("assistant", "The library has no answer.", details=refusal),
+        ])
+        plain = chat.transcript.toPlainText()
+        assert "⚠ Metformin cures kidney failure" in plain
+        assert "1 sentence is not supported by the cited passage" in plain
+        assert "∅ The library has no answer." in plain and "only answers from your documents" in plain
+
+        doc = chat.transcript.document()
+        wavy = doc.find("Metformin cures kidney failure")
+        assert wavy.charFormat().underlineStyle() == QTextCharFormat.UnderlineStyle.WaveUnderline
+        assert "Not supported" in wavy.charFormat().toolTip()
+        fine = doc.find("Stop metformin when eGFR")
+        assert fine.charFormat().underlineStyle() != QTextCharFormat.UnderlineStyle.WaveUnderline
+        hrefs = [h for h, _ in chat.transcript.citation_links()]
+        assert hrefs == ["cite:1:1", "cite:1:1", "cite:1:1"]  # two markers and the Sources entry
+
+        chat.conv = None
+        assert not chat.show_evidence(1, 1)  # nothing open: nothing to show
+    finally:
+        assert window.shutdown()
+        engine.close()
+
+
+def test_copied_spans_are_shaded_and_pages_render_with_the_passage_highlighted() -> None:
+    body, share = heat_map_html("Stop metformin when eGFR falls below 30. Unrelated words here.",
+                                "You should stop metformin when eGFR falls below 30 [1].")
+    assert "background-color" in body and ">Stop metformin when eGFR falls below 30<" in body
+    assert 0.5 < share < 1
+    pdf = shared_pdf(1)
+    image, count, rects = render_page(pdf, 1, ["Achilles tendon structure deteriorates 2-days after maximal "
+                                               "loading in elite athletes."])
+    assert count == 5 and not image.isNull() and rects >= 1

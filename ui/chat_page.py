@@ -1,0 +1,886 @@
+"""Chat page: saved conversations, answers with clickable citations, the evidence behind them.
+
+Left, the conversations (newest first; F2 renames, Delete deletes, the menu
+exports to Markdown). In the middle, the conversation: questions and answers
+rendered from Markdown, each ``[n]`` a link that opens the evidence panel on the
+right (passage, copied spans, relevance reason, page image). Sentences their
+citations do not support get a wavy underline, an amber background and a
+tooltip; refusals ("not in your library") are shown in their own grey box.
+
+Every question continues its conversation: the earlier turns go to the engine
+as history, with the conversation's retrieval mode and answer style. A new
+chat (Ctrl+N) is a draft until its first question. Conversations are read and
+written with the client's GUI-thread :class:`ConversationStore` (its own SQLite
+connection); answers come from the engine worker like every engine call.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, QRegularExpression, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kidneytalk import catalog as cat
+from kidneytalk.catalog import Document
+from kidneytalk.citations import MARKER
+from kidneytalk.conversations import Conversation, Message, to_markdown
+from kidneytalk.errors import KidneyTalkError
+from kidneytalk.records import pages_label
+
+from .dialogs import show_error
+from .evidence_panel import EvidencePanel
+from .style import ACCENT
+from .workers import ADD, ASK, AskResult, AskStage, EngineClient, LibrarySnapshot
+
+log = logging.getLogger("kidneytalk.ui")
+
+MODES = (("addrep", "AddRep", "Agents refine the question, ask divergent questions and judge each passage"),
+         ("hybrid", "Hybrid", "Meaning search plus exact words (eGFR, ACR, drug names)"),
+         ("naive", "Naive", "Meaning search only: the plain-RAG baseline"))
+STYLES = (("cp-order", "CP-Order", "Evidence sentences copied verbatim, chosen and ordered by the model"),
+          ("cp-link", "CP-Link", "Copied sentences joined with linking words from a fixed list"),
+          ("cp-refine", "CP-Refine", "A draft, checked and revised to copy more from the evidence"),
+          ("off", "Off", "An ordinary answer written by the model from the evidence"))
+_LABEL = {key: label for key, label, _ in MODES + STYLES}
+
+CITE_SCHEME = "cite"  # links in the transcript: cite:<message index>:<n>
+UNSUPPORTED_BG = QColor("#fff1c2")
+UNSUPPORTED_LINE = QColor("#c5221f")
+USER_BG = QColor("#eaf1fb")
+REFUSAL_BG = QColor("#f1f3f4")
+MUTED = QColor("#5f6368")
+NEW_TITLE = "New conversation"
+_MARKER_RE = QRegularExpression(MARKER.pattern)
+
+
+class QuestionEdit(QPlainTextEdit):
+    """Plain text box where Enter submits and Shift+Enter inserts a newline."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+            event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+def _plain(text: str) -> str:
+    """A sentence as it reads once rendered: no markers, single spaces, no final stop."""
+    return " ".join(MARKER.sub(" ", text).split()).rstrip(".!?。！？;；").strip()
+
+
+class Transcript(QTextBrowser):
+    """The conversation as one rich-text document; citations are ``cite:`` links."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("transcript")
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.document().setDocumentMargin(14)
+        self.live_start = -1  # where the answer being streamed begins
+
+    # ------------------------------------------------------------ building blocks
+    def _block(self, cursor: QTextCursor, *, top: int = 0, background: QColor | None = None,
+                left: int = 0) -> None:
+        fmt = QTextBlockFormat()
+        fmt.setTopMargin(top)
+        fmt.setLeftMargin(left)
+        if background is not None:
+            fmt.setBackground(background)
+        cursor.insertBlock(fmt, QTextCharFormat())
+
+    def _label(self, cursor: QTextCursor, text: str, color: QColor, extra: str = "") -> None:
+        self._block(cursor, top=16)
+        fmt = QTextCharFormat()
+        fmt.setFontWeight(QFont.Weight.DemiBold)
+        fmt.setForeground(color)
+        cursor.insertText(text, fmt)
+        if extra:
+            small = QTextCharFormat()
+            small.setForeground(MUTED)
+            small.setFontPointSize(max(7.0, self.font().pointSizeF() * 0.85))
+            cursor.insertText("   " + extra, small)
+
+    def _muted(self, cursor: QTextCursor, text: str, *, italic: bool = False) -> None:
+        self._block(cursor, top=4)
+        fmt = QTextCharFormat()
+        fmt.setForeground(MUTED)
+        fmt.setFontItalic(italic)
+        fmt.setFontPointSize(max(7.0, self.font().pointSizeF() * 0.9))
+        cursor.insertText(text, fmt)
+
+    def _link(self, cursor: QTextCursor, text: str, href: str, tip: str = "") -> None:
+        fmt = QTextCharFormat()
+        fmt.setAnchor(True)
+        fmt.setAnchorHref(href)
+        fmt.setForeground(QColor(ACCENT))
+        fmt.setToolTip(tip)
+        cursor.insertText(text, fmt)
+        cursor.setCharFormat(QTextCharFormat())
+
+    # ------------------------------------------------------------ messages
+    def show_conversation(self, messages: list[Message]) -> None:
+        self.clear()
+        self.live_start = -1
+        cursor = QTextCursor(self.document())
+        for i, m in enumerate(messages):
+            if m.role == "user":
+                self.add_question(cursor, m.content)
+            else:
+                self.add_answer(cursor, i, m.content, m.details)
+
+    def add_question(self, cursor: QTextCursor, text: str) -> None:
+        self._label(cursor, "You", QColor(ACCENT))
+        for line in text.splitlines() or [""]:
+            self._block(cursor, background=USER_BG, left=4)
+            cursor.insertText(line)
+
+    def add_answer(self, cursor: QTextCursor, index: int, text: str, details: Mapping[str, object]) -> None:
+        mode, style = str(details.get("mode", "")), str(details.get("style", ""))
+        meta = " · ".join(x for x in (_LABEL.get(mode, mode), _LABEL.get(style, style),
+                                      str(details.get("model", ""))) if x)
+        self._label(cursor, "KidneyTalk", QColor("#1b6e34"), meta)
+        chunks = list(details.get("chunks") or [])  # type: ignore[call-overload]
+        if details.get("refused"):
+            self._refusal(cursor, text)
+            return
+        self._block(cursor)
+        start = cursor.position()
+        cursor.insertMarkdown(text.strip() or "_(no answer was written)_")
+        end = QTextCursor(self.document())
+        end.setPosition(cursor.position())
+        self._link_markers(index, start, end, chunks)
+        flagged = [s for s in details.get("sentences") or [] if not s.get("supported", True)]  # type: ignore[attr-defined]
+        found = self._mark_unsupported(start, end, flagged)
+        cursor.setPosition(end.position())
+        if details.get("stopped"):
+            self._muted(cursor, "Stopped: this answer is incomplete.", italic=True)
+        if flagged:
+            self._block(cursor, top=4)
+            fmt = QTextCharFormat()
+            fmt.setForeground(UNSUPPORTED_LINE)
+            n = len(flagged)
+            where = "underlined" if found else "listed in the export"
+            cursor.insertText(f"⚠ {n} sentence{'s are' if n != 1 else ' is'} not supported by the cited "
+                              f"passage ({where}) — do not rely on {'them' if n != 1 else 'it'}.", fmt)
+        self._sources(cursor, index, details, chunks)
+
+    def _refusal(self, cursor: QTextCursor, text: str) -> None:
+        self._block(cursor, top=2, background=REFUSAL_BG, left=4)
+        fmt = QTextCharFormat()
+        fmt.setFontItalic(True)
+        cursor.insertText("∅ " + text.strip(), fmt)
+        self._block(cursor, background=REFUSAL_BG, left=4)
+        tip = QTextCharFormat()
+        tip.setForeground(MUTED)
+        cursor.insertText("KidneyTalk only answers from your documents. Check that the guideline covering this "
+                          "question is in the library and ticked “Use”, or ask with the terms it uses.", tip)
+
+    def _link_markers(self, index: int, start: int, end: QTextCursor, chunks: list[Mapping[str, object]]) -> None:
+        doc = self.document()
+        pos = start
+        while True:
+            found = doc.find(_MARKER_RE, pos)
+            if found.isNull() or found.selectionEnd() > end.position():
+                return
+            base, marker = found.selectionStart(), found.selectedText()
+            for m in re.finditer(r"\d+", marker):
+                n = int(m.group(0))
+                if not 1 <= n <= len(chunks):
+                    continue
+                c = chunks[n - 1]
+                pages = list(c.get("pages") or [1])  # type: ignore[call-overload]
+                part = QTextCursor(doc)
+                part.setPosition(base + m.start())
+                part.setPosition(base + m.end(), QTextCursor.MoveMode.KeepAnchor)
+                fmt = QTextCharFormat()
+                fmt.setAnchor(True)
+                fmt.setAnchorHref(f"{CITE_SCHEME}:{index}:{n}")
+                fmt.setForeground(QColor(ACCENT))
+                fmt.setFontWeight(QFont.Weight.DemiBold)
+                fmt.setToolTip(f"{c.get('source', '')} {pages_label(pages[0], pages[-1])} — click to see the passage")
+                part.mergeCharFormat(fmt)
+            pos = found.selectionEnd()
+
+    def _mark_unsupported(self, start: int, end: QTextCursor, flagged: list[Mapping[str, object]]) -> int:
+        doc = self.document()
+        found = 0
+        for check in flagged:
+            needle = _plain(str(check.get("text", "")))
+            if not needle:
+                continue
+            hit = QTextCursor()
+            for candidate in (needle, needle[:60]):
+                hit = doc.find(candidate, start)
+                if not hit.isNull() and hit.selectionEnd() <= end.position():
+                    break
+                hit = QTextCursor()
+            if hit.isNull():
+                continue
+            found += 1
+            support = float(check.get("support") or 0)  # type: ignore[arg-type]
+            fmt = QTextCharFormat()
+            fmt.setBackground(UNSUPPORTED_BG)
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+            fmt.setUnderlineColor(UNSUPPORTED_LINE)
+            fmt.setToolTip(f"⚠ Not supported by the cited passage (only {support:.0%} of its content words were "
+                           "found there). Do not rely on this sentence.")
+            hit.mergeCharFormat(fmt)
+            flag = QTextCursor(doc)
+            flag.setPosition(hit.selectionStart())
+            warn = QTextCharFormat()
+            warn.setForeground(UNSUPPORTED_LINE)
+            warn.setToolTip(fmt.toolTip())
+            flag.insertText("⚠ ", warn)
+        return found
+
+    def _sources(self, cursor: QTextCursor, index: int, details: Mapping[str, object],
+                 chunks: list[Mapping[str, object]]) -> None:
+        cites = list(details.get("citations") or [])  # type: ignore[call-overload]
+        numbers = [int(c["n"]) for c in cites] if cites else list(range(1, len(chunks) + 1))
+        if not numbers:
+            return
+        self._block(cursor, top=6)
+        head = QTextCharFormat()
+        head.setForeground(MUTED)
+        cursor.insertText("Sources: " if cites else "The model cited no passage; it was given: ", head)
+        for k, n in enumerate(numbers):
+            if not 1 <= n <= len(chunks):
+                continue
+            c = chunks[n - 1]
+            pages = list(c.get("pages") or [1])  # type: ignore[call-overload]
+            if k:
+                cursor.insertText("  ·  ", head)
+            self._link(cursor, f"[{n}] {c.get('source', '')} {pages_label(pages[0], pages[-1])}",
+                       f"{CITE_SCHEME}:{index}:{n}", "Show the passage and its page")
+        ext = details.get("extractiveness")
+        if isinstance(ext, Mapping) and ext.get("answer_tokens"):
+            self._muted(cursor, f"Copied from the sources: {float(ext['coverage']):.0%} of the words "
+                                f"(density {float(ext['density']):.1f})")
+
+    # ------------------------------------------------------------ streaming
+    def start_live(self, question: str) -> None:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        self.add_question(cursor, question)
+        self._label(cursor, "KidneyTalk", QColor("#1b6e34"))
+        self._block(cursor)
+        self.live_start = cursor.position()
+        self.scroll_to_end()
+
+    def append_live(self, piece: str) -> None:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(piece, QTextCharFormat())
+        self.scroll_to_end()
+
+    def live_text(self) -> str:
+        if self.live_start < 0:
+            return ""
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self.live_start)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        return cursor.selectedText()
+
+    def scroll_to_end(self) -> None:
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def citation_links(self) -> list[tuple[str, QTextCursor]]:
+        """Every citation link in the transcript with a cursor on it (for keyboard users and tests)."""
+        out: list[tuple[str, QTextCursor]] = []
+        block = self.document().begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                frag = it.fragment()
+                href = frag.charFormat().anchorHref()
+                if href.startswith(CITE_SCHEME + ":"):
+                    cursor = QTextCursor(self.document())
+                    cursor.setPosition(frag.position())
+                    cursor.setPosition(frag.position() + frag.length(), QTextCursor.MoveMode.KeepAnchor)
+                    out.append((href, cursor))
+                it += 1
+            block = block.next()
+        return out
+
+
+class ChatPage(QWidget):
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, client: EngineClient, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("chatPage")
+        self.client = client
+        self.store = client.conversations
+        self.conv: Conversation | None = None  # None: a new chat not saved yet
+        self.result: AskResult | None = None
+        self.error_box: QMessageBox | None = None
+        self.confirm_box: QMessageBox | None = None
+        self.export_dialog: QFileDialog | None = None
+        self.docs: dict[str, Document] = {}
+        self._asking_question = ""
+        self._asking_cid = ""
+        defaults = client.engine.settings.retrieval  # a setting, not an engine call
+        self._default_mode, self._default_style = defaults.mode, defaults.style
+
+        # conversations (left) ------------------------------------------
+        self.new_button = QPushButton("+  New chat")
+        self.new_button.setObjectName("newChatButton")
+        self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_chat)
+        self.conv_list = QListWidget()
+        self.conv_list.setObjectName("conversationList")
+        self.conv_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.conv_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.conv_list.customContextMenuRequested.connect(self._list_menu)
+        self.conv_list.currentItemChanged.connect(self._on_current_item)
+        self.conv_list.itemChanged.connect(self._on_item_renamed)
+        self.rename_action = QAction("Rename", self)
+        self.rename_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        self.rename_action.triggered.connect(self.rename_current)
+        self.export_action = QAction("Export to Markdown…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(self.choose_export)
+        self.delete_action = QAction("Delete…", self)
+        self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.delete_action.triggered.connect(self.confirm_delete)
+        for action in (self.rename_action, self.delete_action):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            self.conv_list.addAction(action)
+        self.export_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.addAction(self.export_action)
+        left = QFrame()
+        left.setObjectName("conversationPanel")
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(10, 16, 6, 10)
+        ll.setSpacing(8)
+        ll.addWidget(self.new_button)
+        ll.addWidget(self.conv_list, 1)
+
+        # the conversation (middle) -------------------------------------
+        self.title_label = QLabel(NEW_TITLE)
+        self.title_label.setObjectName("chatTitle")
+        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.title_label.setMinimumWidth(60)
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.mode_box = QComboBox()
+        self.mode_box.setObjectName("modeBox")
+        self.mode_box.setToolTip("How passages are found for this conversation")
+        self.style_box = QComboBox()
+        self.style_box.setObjectName("styleBox")
+        self.style_box.setToolTip("How answers are written in this conversation")
+        for box, options in ((self.mode_box, MODES), (self.style_box, STYLES)):
+            for key, label, tip in options:
+                box.addItem(label, key)
+                box.setItemData(box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+            box.activated.connect(self._on_options_changed)
+        self.menu_button = QToolButton()
+        self.menu_button.setText("⋯")
+        self.menu_button.setObjectName("conversationMenu")
+        self.menu_button.setToolTip("Rename, export or delete this conversation")
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.menu_button)
+        menu.addAction(self.rename_action)
+        menu.addAction(self.export_action)
+        menu.addAction(self.delete_action)
+        self.menu_button.setMenu(menu)
+        for box in (self.mode_box, self.style_box):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        header = QHBoxLayout()
+        header.setSpacing(6)
+        header.addWidget(self.title_label, 1)
+        header.addWidget(self.menu_button)
+        options = QHBoxLayout()
+        options.setSpacing(6)
+        options.addWidget(QLabel("Search:"))
+        options.addWidget(self.mode_box)
+        options.addSpacing(10)
+        options.addWidget(QLabel("Answer:"))
+        options.addWidget(self.style_box)
+        options.addStretch(1)
+
+        self.library_note = QLabel("")
+        self.library_note.setObjectName("noteLabel")
+        self.library_note.setWordWrap(True)
+        self.library_note.hide()
+
+        self.transcript = Transcript()
+        self.transcript.anchorClicked.connect(self._on_anchor)
+        self.empty_hint = QLabel(
+            "<p style='font-size:13pt; font-weight:600'>Ask a clinical question</p>"
+            "<p>Answers come only from the documents in your library, with the pages they rely on.<br>"
+            "Click a citation such as <b>[1]</b> to see the passage and its page.</p>")
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+
+        self.state_label = QLabel("")
+        self.state_label.setObjectName("stateLabel")
+        self.state_label.setWordWrap(True)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("askProgress")
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedWidth(140)
+        self.progress_bar.setMaximumHeight(8)
+        self.progress_bar.hide()
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.clicked.connect(self.stop)
+        status = QHBoxLayout()
+        status.addWidget(self.state_label, 1)
+        status.addWidget(self.progress_bar)
+        status.addWidget(self.stop_button)
+
+        self.question = QuestionEdit()
+        self.question.setObjectName("questionBox")
+        self.question.setPlaceholderText("Ask a clinical question, e.g. When should metformin be stopped in CKD?")
+        self.question.setTabChangesFocus(True)
+        self.question.setFixedHeight(72)
+        self.question.submitted.connect(self.ask)
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("primaryButton")
+        self.send_button.setToolTip("Send the question (Enter)")
+        self.send_button.clicked.connect(self.ask)
+        hint = QLabel("Enter to send · Shift+Enter new line · Esc to stop · Ctrl+N new chat")
+        hint.setObjectName("hintLabel")
+        hint.setWordWrap(True)
+        entry = QHBoxLayout()
+        entry.addWidget(self.question, 1)
+        entry.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+
+        middle = QWidget()
+        ml = QVBoxLayout(middle)
+        ml.setContentsMargins(16, 16, 16, 10)
+        ml.setSpacing(6)
+        ml.addLayout(header)
+        ml.addLayout(options)
+        ml.addWidget(self.library_note)
+        ml.addWidget(self.transcript, 1)
+        ml.addWidget(self.empty_hint, 1)
+        ml.addLayout(status)
+        ml.addLayout(entry)
+        ml.addWidget(hint)
+
+        # evidence (right) ----------------------------------------------
+        self.evidence = EvidencePanel()
+        self.evidence.closed.connect(self.evidence.hide)
+        self.evidence.hide()
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("chatSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(middle)
+        self.splitter.addWidget(self.evidence)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 2)
+        left.setMinimumWidth(150)
+        middle.setMinimumWidth(320)
+        self.evidence.setMinimumWidth(280)
+        self.splitter.setSizes([190, 560, 380])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        stop.activated.connect(self.stop)
+
+        client.token.connect(self._on_token)
+        client.progress.connect(self._on_progress)
+        client.finished.connect(self._on_finished)
+        client.failed.connect(self._on_failed)
+        client.documents_changed.connect(self._on_documents)
+        client.activity_changed.connect(self._update_actions)
+        self.restore()
+
+    # ------------------------------------------------------------ conversations
+    def restore(self) -> None:
+        """Open the conversation used last (the most recently updated), or a new chat."""
+        try:
+            convs = self.store.list()
+        except Exception as exc:  # a damaged file must not keep the app from opening
+            log.exception("could not read the saved conversations")
+            self._set_state(f"Saved conversations could not be read: {exc}", "error")
+            convs = []
+        self._fill_list(convs)
+        if convs:
+            self.open_conversation(convs[0].id)
+        else:
+            self.new_chat()
+
+    def _fill_list(self, convs: list[Conversation] | None = None) -> None:
+        convs = self.store.list() if convs is None else convs
+        self.conv_list.blockSignals(True)
+        self.conv_list.clear()
+        for c in convs:
+            item = QListWidgetItem(c.title)
+            item.setData(Qt.ItemDataRole.UserRole, c.id)
+            item.setToolTip(f"{c.title}\nLast used {c.updated_at[:16].replace('T', ' ')}")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+            item.setSizeHint(QSize(0, 34))
+            self.conv_list.addItem(item)
+            if self.conv is not None and c.id == self.conv.id:
+                self.conv_list.setCurrentItem(item)
+        self.conv_list.blockSignals(False)
+
+    def _item(self, cid: str) -> QListWidgetItem | None:
+        for row in range(self.conv_list.count()):
+            item = self.conv_list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == cid:
+                return item
+        return None
+
+    def open_conversation(self, cid: str) -> None:
+        try:
+            self.conv = self.store.get(cid)
+        except KidneyTalkError as exc:
+            self._set_state(str(exc), "error")
+            return
+        item = self._item(cid)
+        if item is not None and self.conv_list.currentItem() is not item:
+            self.conv_list.blockSignals(True)
+            self.conv_list.setCurrentItem(item)
+            self.conv_list.blockSignals(False)
+        self._show_options(self.conv.mode, self.conv.style)
+        self.title_label.setText(self.conv.title)
+        self.render()
+        self.evidence.hide()
+        self._set_state("")
+        self.transcript.scroll_to_end()
+
+    def new_chat(self) -> None:
+        """A fresh conversation; saved when its first question is asked (Ctrl+N)."""
+        if self.asking:
+            self.message.emit("Stop the answer first (Esc), then start a new chat.")
+            return
+        self.conv = None
+        self.conv_list.blockSignals(True)
+        self.conv_list.clearSelection()
+        self.conv_list.setCurrentItem(None)
+        self.conv_list.blockSignals(False)
+        self.title_label.setText(NEW_TITLE)
+        self._show_options("", "")
+        self.render()
+        self.evidence.hide()
+        self._set_state("")
+        self.question.clear()
+        self.question.setFocus()
+
+    def _on_current_item(self, item: QListWidgetItem | None, _previous: object = None) -> None:
+        if item is None or self.asking:
+            return
+        cid = item.data(Qt.ItemDataRole.UserRole)
+        if self.conv is None or cid != self.conv.id:
+            self.open_conversation(cid)
+
+    def rename_current(self) -> None:
+        item = self._item(self.conv.id) if self.conv else None
+        if item is not None:
+            self.conv_list.setFocus()
+            self.conv_list.editItem(item)
+
+    def rename(self, cid: str, title: str) -> None:
+        self.store.rename(cid, title)
+        if self.conv is not None and self.conv.id == cid:
+            self.conv.title = title.strip() or "Untitled"
+            self.title_label.setText(self.conv.title)
+        self._fill_list()
+
+    def _on_item_renamed(self, item: QListWidgetItem) -> None:
+        cid = item.data(Qt.ItemDataRole.UserRole)
+        if cid:
+            self.rename(cid, item.text())
+
+    def confirm_delete(self) -> None:
+        if self.conv is None or self.asking:
+            return
+        conv = self.conv
+        box = QMessageBox(QMessageBox.Icon.Question, "Delete conversation",
+                          f"Delete “{conv.title}” and its {len(conv.messages)} messages? This cannot be undone.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.confirm_box = box
+
+        def answered(_result: int) -> None:
+            if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
+                self.delete(conv.id)
+
+        box.finished.connect(answered)
+        box.open()
+
+    def delete(self, cid: str) -> None:
+        self.store.delete(cid)
+        if self.conv is not None and self.conv.id == cid:
+            self.conv = None
+        convs = self.store.list()
+        self._fill_list(convs)
+        if self.conv is None:
+            if convs:
+                self.open_conversation(convs[0].id)
+            else:
+                self.new_chat()
+        self.message.emit("Conversation deleted.")
+
+    def choose_export(self) -> None:
+        if self.conv is None or not self.conv.messages:
+            self.message.emit("Nothing to export yet: ask a question first.")
+            return
+        safe = re.sub(r"[^\w\- ]+", "", self.conv.title).strip()[:50] or "conversation"
+        dialog = QFileDialog(self, "Export conversation to Markdown", str(Path.home() / f"{safe}.md"),
+                             "Markdown (*.md);;All files (*)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("md")
+        dialog.fileSelected.connect(self.export_to)
+        self.export_dialog = dialog
+        dialog.open()
+
+    def export_to(self, path: str | Path) -> bool:
+        """Write the current conversation, with its sources, as Markdown to ``path``."""
+        if self.conv is None:
+            return False
+        try:
+            Path(path).write_text(to_markdown(self.store.get(self.conv.id)), encoding="utf-8")
+        except OSError as exc:
+            self.error_box = show_error(self, "Could not export", f"Could not write {path}:\n{exc.strerror or exc}")
+            return False
+        self.message.emit(f"Conversation exported to {path}")
+        return True
+
+    def _list_menu(self, pos: QPoint) -> None:
+        item = self.conv_list.itemAt(pos)
+        if item is None:
+            return
+        self.conv_list.setCurrentItem(item)
+        menu = QMenu(self)
+        menu.addAction(self.rename_action)
+        menu.addAction(self.export_action)
+        menu.addAction(self.delete_action)
+        menu.popup(self.conv_list.viewport().mapToGlobal(pos))
+
+    # ------------------------------------------------------------ mode and style
+    def _show_options(self, mode: str, style: str) -> None:
+        for box, value in ((self.mode_box, mode or self._default_mode), (self.style_box, style or self._default_style)):
+            i = box.findData(value)
+            box.setCurrentIndex(max(i, 0))
+
+    @property
+    def mode(self) -> str:
+        return str(self.mode_box.currentData())
+
+    @property
+    def style(self) -> str:
+        return str(self.style_box.currentData())
+
+    def set_options(self, mode: str, style: str) -> None:
+        """Choose this conversation's retrieval mode and answer style (kept with it)."""
+        self._show_options(mode, style)
+        self._on_options_changed()
+
+    def _on_options_changed(self, *_args: object) -> None:
+        if self.conv is not None:
+            self.store.set_options(self.conv.id, mode=self.mode, style=self.style)
+            self.conv.mode, self.conv.style = self.mode, self.style
+
+    # ------------------------------------------------------------ state
+    @property
+    def asking(self) -> bool:
+        return self.client.pending(ASK) > 0
+
+    def _update_actions(self) -> None:
+        asking = self.asking
+        self.send_button.setEnabled(not asking)
+        self.stop_button.setEnabled(asking)
+        self.stop_button.setVisible(asking)
+        for w in (self.new_button, self.conv_list, self.mode_box, self.style_box, self.menu_button):
+            w.setEnabled(not asking)
+        has = self.conv is not None
+        self.rename_action.setEnabled(has and not asking)
+        self.delete_action.setEnabled(has and not asking)
+        self.export_action.setEnabled(has and not asking)
+        if not asking:
+            self.progress_bar.hide()
+
+    def render(self) -> None:
+        messages = self.conv.messages if self.conv is not None else []
+        self.transcript.show_conversation(messages)
+        self.transcript.setVisible(bool(messages))
+        self.empty_hint.setVisible(not messages)
+        self._update_actions()
+
+    def _on_documents(self, snapshot: LibrarySnapshot) -> None:
+        self.docs = {d.id: d for d in snapshot.documents}
+        usable = [d for d in snapshot.documents if d.status == cat.STATUS_READY and d.enabled]
+        if not snapshot.documents:
+            self.library_note.setText("Your library is empty: add documents on the Library page first (Ctrl+O).")
+        elif not usable:
+            self.library_note.setText("No document is in use: tick “Use” for at least one ready document "
+                                      "on the Library page.")
+        self.library_note.setVisible(not usable)
+
+    def _set_state(self, text: str, tone: str = "") -> None:
+        self.state_label.setText(text)
+        self.state_label.setProperty("tone", tone)
+        self.state_label.style().unpolish(self.state_label)
+        self.state_label.style().polish(self.state_label)
+
+    # ------------------------------------------------------------ asking
+    def ask(self) -> None:
+        question = self.question.toPlainText().strip()
+        if self.asking:
+            return
+        if not question:
+            self._set_state("Type a question first.", "warn")
+            self.question.setFocus()
+            return
+        if self.conv is None:
+            self.conv = self.store.create(mode=self.mode, style=self.style)
+            self._fill_list()
+        self.result = None
+        self._asking_question, self._asking_cid = question, self.conv.id
+        self.transcript.show()
+        self.empty_hint.hide()
+        self.transcript.start_live(question)
+        waiting = self.client.pending(ADD) or self.client.pending()
+        self._set_state("Waiting for the documents being added to finish… (Esc to stop)" if self.client.pending(ADD)
+                        else "Waiting for the models to load…" if waiting else "Starting…", "busy")
+        self.client.ask(question, history=self.conv.history(), mode=self.mode, style=self.style,
+                        conversation_id=self.conv.id)
+        self.question.clear()
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.show()
+        self._update_actions()
+
+    def stop(self) -> None:
+        if not self.asking:
+            return
+        self.client.stop_answer()
+        self.stop_button.setEnabled(False)
+        self._set_state("Stopping…", "busy")
+
+    def _on_progress(self, event: object) -> None:
+        if not isinstance(event, AskStage) or not self.asking or not self.stop_button.isEnabled():
+            return
+        self._set_state(event.message, "busy")
+        if event.n:
+            self.progress_bar.setRange(0, event.n)
+            self.progress_bar.setValue(event.i)
+        else:
+            self.progress_bar.setRange(0, 0)
+
+    def _on_token(self, piece: str) -> None:
+        if self._asking_cid:
+            self.transcript.append_live(piece)
+
+    def _on_finished(self, task: str, result: object) -> None:
+        if task != ASK or not isinstance(result, AskResult):
+            return
+        self.result = result
+        cid, question = self._asking_cid, self._asking_question
+        self._asking_cid = self._asking_question = ""
+        if cid and (result.text or not result.stopped):
+            try:
+                conv = self.store.get(cid)
+                self.store.append(conv, Message("user", question))
+                self.store.append(conv, Message("assistant", result.text, details=dict(result.details)))
+            except Exception as exc:  # the answer stays on screen; saving it failed
+                log.exception("could not save the conversation")
+                self.error_box = show_error(self, "Could not save the conversation", str(exc))
+            self._fill_list()
+            if self.conv is not None and self.conv.id == cid:
+                self.open_conversation(cid)
+        elif self.conv is not None:
+            self.render()
+        if result.refused:
+            self._set_state("Not found in your library.", "warn")
+        elif result.stopped:
+            self._set_state("Stopped." + (" The answer is incomplete." if result.text else
+                                          " Nothing was written; the question was not saved."), "warn")
+        else:
+            took = sum(v for k, v in result.timings.items() if k in ("retrieve", "write"))
+            if result.unsupported:
+                n = len(result.unsupported)
+                self._set_state(f"Answered in {took:.1f} s by {result.model}. ⚠ {n} sentence{'s' if n != 1 else ''} "
+                                "not supported by the cited passage — do not rely on "
+                                f"{'them' if n != 1 else 'it'}.", "warn")
+            else:
+                self._set_state(f"Answered in {took:.1f} s by {result.model}. Click a citation to check its "
+                                "passage.", "ok")
+        self.transcript.scroll_to_end()
+        self._update_actions()
+        self.question.setFocus()
+
+    def _on_failed(self, task: str, message: str) -> None:
+        if task != ASK:
+            return
+        self._asking_cid = self._asking_question = ""
+        self.render()
+        self._set_state("The question could not be answered.", "error")
+        self.error_box = show_error(self, "Could not answer", message)
+        self._update_actions()
+
+    # ------------------------------------------------------------ evidence
+    def _on_anchor(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith(CITE_SCHEME + ":"):
+            index, n = (int(x) for x in text.split(":")[1:3])
+            self.show_evidence(index, n)
+
+    def show_evidence(self, index: int, n: int) -> bool:
+        """Open the evidence panel on passage ``[n]`` of message ``index``; False when it is not there."""
+        if self.conv is None or not 0 <= index < len(self.conv.messages):
+            return False
+        msg = self.conv.messages[index]
+        chunks = list(msg.details.get("chunks") or [])
+        if not 1 <= n <= len(chunks):
+            return False
+        chunk = chunks[n - 1]
+        self.evidence.show_chunk(n, chunk, msg.content, self.docs.get(str(chunk.get("doc_id", ""))))
+        if not self.evidence.isVisible():
+            self.evidence.show()
+            sizes = self.splitter.sizes()
+            total = sum(sizes)
+            self.splitter.setSizes([sizes[0], max(320, int((total - sizes[0]) * 0.55)),
+                                    max(280, int((total - sizes[0]) * 0.45))])
+        return True
+

@@ -1,0 +1,180 @@
+"""The evidence behind one citation ``[n]``: the passage, what the answer copied from it, the page.
+
+Opened by clicking a citation in the chat. Shows the source and pages, the
+similarity and the relevance judge's verdict and reason, the passage text with
+the runs the answer copied shaded by length (an extractiveness heat map:
+darker = a longer verbatim copy), and the document page with the passage
+highlighted (:class:`~kidneytalk.ui.page_view.PageView`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kidneytalk.catalog import Document
+from kidneytalk.citations import MARKER
+from kidneytalk.extractive import copied_spans
+from kidneytalk.records import pages_label
+
+from .page_view import PageDialog, PageView
+
+# Shades of the heat map by copied run length (tokens): short, medium, long.
+HEAT = ((8, "#ffc857"), (4, "#ffe08a"), (2, "#fff3c4"))
+
+
+def heat_color(run: int) -> str:
+    for at_least, color in HEAT:
+        if run >= at_least:
+            return color
+    return ""
+
+
+def heat_map_html(passage: str, answer: str) -> tuple[str, float]:
+    """The passage as HTML with copied runs shaded, and the share of its characters copied."""
+    spans = copied_spans(MARKER.sub(" ", answer), passage) if answer else []
+    out: list[str] = []
+    pos = copied = 0
+    for start, end, run in spans:
+        if start < pos:
+            continue
+        out.append(html.escape(passage[pos:start]))
+        out.append(f"<span style='background-color:{heat_color(run)}' title='copied run of {run} words'>"
+                   f"{html.escape(passage[start:end])}</span>")
+        copied += end - start
+        pos = end
+    out.append(html.escape(passage[pos:]))
+    body = "".join(out).replace("\n", "<br>")
+    return body, (copied / len(passage) if passage else 0.0)
+
+
+class EvidencePanel(QWidget):
+    """Passage + page for one citation; ``show_chunk`` fills it, ``closed`` asks to hide it."""
+
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("evidencePanel")
+        self.chunk: dict[str, object] = {}
+        self.document: Document | None = None
+        self.dialog: PageDialog | None = None
+
+        title = QLabel("Evidence")
+        title.setObjectName("sectionLabel")
+        close = QToolButton()
+        close.setText("✕")
+        close.setObjectName("closeButton")
+        close.setToolTip("Hide the evidence panel")
+        close.clicked.connect(self.closed.emit)
+        top = QHBoxLayout()
+        top.addWidget(title, 1)
+        top.addWidget(close)
+
+        self.source_label = QLabel("")
+        self.source_label.setObjectName("evidenceSource")
+        self.source_label.setWordWrap(True)
+        self.source_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.scores_label = QLabel("")
+        self.scores_label.setObjectName("hintLabel")
+        self.scores_label.setWordWrap(True)
+        self.reason_label = QLabel("")
+        self.reason_label.setObjectName("evidenceReason")
+        self.reason_label.setWordWrap(True)
+        self.reason_label.setTextFormat(Qt.TextFormat.RichText)
+
+        self.text_view = QTextBrowser()
+        self.text_view.setObjectName("chunkText")
+        self.text_view.setOpenLinks(False)
+        self.text_view.document().setDocumentMargin(8)
+        self.legend = QLabel("")
+        self.legend.setObjectName("hintLabel")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        text_box = QWidget()
+        tl = QVBoxLayout(text_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.setSpacing(2)
+        tl.addWidget(self.text_view, 1)
+        tl.addWidget(self.legend)
+
+        self.page_view = PageView()
+        self.open_button = QPushButton("Open larger…")
+        self.open_button.setToolTip("Show this page in its own window")
+        self.open_button.clicked.connect(self.open_dialog)
+        page_box = QWidget()
+        pl = QVBoxLayout(page_box)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.setSpacing(2)
+        pl.addWidget(self.page_view, 1)
+        pl.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignRight)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(text_box)
+        self.splitter.addWidget(page_box)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 12, 12, 10)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.source_label)
+        layout.addWidget(self.scores_label)
+        layout.addWidget(self.reason_label)
+        layout.addWidget(self.splitter, 1)
+
+    def show_chunk(self, n: int, chunk: Mapping[str, object], answer: str, document: Document | None) -> None:
+        """Show passage ``[n]`` of an answer (``chunk`` as in ``Answer.to_json()['chunks']``)."""
+        self.chunk, self.document = dict(chunk), document
+        pages = [int(p) for p in chunk.get("pages") or [1]]  # type: ignore[union-attr]
+        section = " › ".join(str(s) for s in chunk.get("section") or [])  # type: ignore[union-attr]
+        source = str(chunk.get("source", ""))
+        self.source_label.setText(
+            f"<b>[{n}] {html.escape(source)}</b> · {pages_label(pages[0], pages[-1])}"
+            + (f"<br><span style='color:palette(placeholder-text)'>{html.escape(section)}</span>" if section else ""))
+        scores = [f"similarity {float(chunk.get('score') or 0):.2f}"]  # type: ignore[arg-type]
+        relevance = chunk.get("relevance")
+        if relevance is not None:
+            scores.append(f"judged relevant with probability {float(relevance):.2f}")  # type: ignore[arg-type]
+        self.scores_label.setText("Retrieval: " + ", ".join(scores))
+        reason = str(chunk.get("reason") or "")
+        self.reason_label.setText(f"<i>Why it was used:</i> {html.escape(reason)}" if reason else "")
+        self.reason_label.setVisible(bool(reason))
+
+        text = str(chunk.get("text", ""))
+        body, share = heat_map_html(text, answer)
+        self.text_view.setHtml(body)
+        swatches = " ".join(f"<span style='background-color:{c}'>&nbsp;{lbl}&nbsp;</span>"
+                            for (_, c), lbl in zip(HEAT[::-1], ("2–3 words", "4–7", "8+"), strict=True))
+        self.legend.setText(f"Copied into the answer: {swatches} · {share:.0%} of the passage"
+                            if share else "The answer copied no run of words from this passage.")
+
+        passages = [text]
+        if document is None:
+            self.page_view.clear("This document is no longer in the library, so its page cannot be shown.")
+        elif not document.stored_path:
+            self.page_view.clear("The library keeps no copy of this document, so its page cannot be shown.")
+        else:
+            self.page_view.show_document(document.stored_path, pages[0], passages)
+        self.open_button.setEnabled(self.page_view.page_count > 0)
+
+    def open_dialog(self) -> None:
+        if not self.page_view.path:
+            return
+        self.dialog = PageDialog(self.page_view.path, self.page_view.page, self.page_view.passages,
+                                 title=f"{self.chunk.get('source', '')} — KidneyTalk", parent=self)
+        self.dialog.open()

@@ -1,0 +1,250 @@
+"""A document page rendered inside the app, with a passage highlighted.
+
+PyMuPDF renders the page of the library's own copy of the document to an
+image; the passage is found on the page with ``Page.search_for`` sentence by
+sentence (falling back to runs of a few words, since cleaning joined
+hyphenated words and lines), and the rectangles are painted over the image.
+Rendering a page takes a few milliseconds and never touches the engine, so it
+runs in the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pymupdf
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QResizeEvent, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kidneytalk.citations import split_sentences
+
+log = logging.getLogger("kidneytalk.ui")
+
+RENDER_ZOOM = 2.0  # 144 dpi: sharp when scaled down to the panel, and on high-DPI screens
+HIGHLIGHT = QColor(255, 200, 0, 96)
+HIGHLIGHT_EDGE = QColor(230, 150, 0, 200)
+_WINDOW_WORDS = 6  # fallback search: runs of this many words
+_MIN_NEEDLE = 12  # characters; shorter runs match by chance
+
+
+def passage_rects(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
+    """Where ``text`` (a passage of cleaned document text) lies on ``page``."""
+    rects: list[pymupdf.Rect] = []
+    for sentence in split_sentences(text):
+        hits = page.search_for(sentence) if len(sentence) >= _MIN_NEEDLE else []
+        if not hits:
+            words = sentence.split()
+            for k in range(0, len(words), _WINDOW_WORDS):
+                piece = " ".join(words[k:k + _WINDOW_WORDS])
+                if len(piece) >= _MIN_NEEDLE:
+                    hits += page.search_for(piece)
+        rects += hits
+    return rects
+
+
+def render_page(path: str | Path, number: int, passages: Sequence[str] = ()) -> tuple[QImage, int, int]:
+    """Page ``number`` (1-based) of ``path`` as an image with ``passages`` highlighted.
+
+    Returns the image, the page count and how many highlight rectangles were drawn.
+    Raises ``RuntimeError``/``ValueError`` (PyMuPDF) or ``OSError`` when the file cannot be read.
+    """
+    with pymupdf.open(str(path)) as doc:
+        count = doc.page_count
+        number = min(max(1, number), count)
+        page = doc[number - 1]
+        pix = page.get_pixmap(matrix=pymupdf.Matrix(RENDER_ZOOM, RENDER_ZOOM), alpha=False)
+        fmt = QImage.Format.Format_RGB888 if pix.n == 3 else QImage.Format.Format_Grayscale8
+        image = QImage(pix.samples, pix.width, pix.height, pix.stride, fmt).convertToFormat(
+            QImage.Format.Format_RGB32)  # a deep copy: ``pix`` is freed with the document
+        rects = [r for text in passages for r in passage_rects(page, text)]
+    top = min((r.y0 for r in rects), default=0.0) * RENDER_ZOOM
+    image.setText("highlight_top", str(top))  # where the passage starts, for scrolling to it
+    if rects:
+        painter = QPainter(image)
+        painter.setPen(HIGHLIGHT_EDGE)
+        painter.setBrush(HIGHLIGHT)
+        for r in rects:
+            painter.drawRect(QRectF(r.x0 * RENDER_ZOOM, r.y0 * RENDER_ZOOM,
+                                    r.width * RENDER_ZOOM, r.height * RENDER_ZOOM))
+        painter.end()
+    return image, count, len(rects)
+
+
+class PageView(QWidget):
+    """One page of a document, fitted to the width, with page buttons; the passage is highlighted.
+
+    ``show_document(path, page, passages)`` opens it; the page buttons move
+    through the document keeping the highlight search. ``pixmap`` is the
+    current rendering (null when nothing could be shown).
+    """
+
+    page_changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("pageView")
+        self.path = ""
+        self.page = 0
+        self.page_count = 0
+        self.highlights = 0
+        self.passages: list[str] = []
+        self._image = QImage()
+        self.pixmap = QPixmap()
+
+        self.prev_button = QToolButton()
+        self.prev_button.setText("‹")
+        self.prev_button.setToolTip("Previous page (Page Up)")
+        self.prev_button.clicked.connect(lambda: self.go(self.page - 1))
+        self.next_button = QToolButton()
+        self.next_button.setText("›")
+        self.next_button.setToolTip("Next page (Page Down)")
+        self.next_button.clicked.connect(lambda: self.go(self.page + 1))
+        self.page_box = QSpinBox()
+        self.page_box.setObjectName("pageBox")
+        self.page_box.setPrefix("Page ")
+        self.page_box.setKeyboardTracking(False)
+        self.page_box.setToolTip("Type a page number and press Enter")
+        self.page_box.valueChanged.connect(lambda value: value != self.page and self.go(value))
+        self.page_label = QLabel("")
+        self.page_label.setObjectName("hintLabel")
+        nav = QHBoxLayout()
+        nav.setContentsMargins(0, 0, 0, 0)
+        nav.addWidget(self.prev_button)
+        nav.addWidget(self.page_box)
+        nav.addWidget(self.page_label, 1)
+        nav.addWidget(self.next_button)
+
+        self.image_label = QLabel()
+        self.image_label.setObjectName("pageImage")
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.image_label.setWordWrap(True)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("pageScroll")
+        self.scroll.setWidget(self.image_label)
+        self.scroll.setWidgetResizable(False)
+        self.scroll.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(nav)
+        layout.addWidget(self.scroll, 1)
+        for key, step in ((QKeySequence.StandardKey.MoveToPreviousPage, -1),
+                          (QKeySequence.StandardKey.MoveToNextPage, 1)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda step=step: self.go(self.page + step))
+        self.clear()
+
+    def clear(self, message: str = "") -> None:
+        self.path, self.page, self.page_count, self.highlights = "", 0, 0, 0
+        self._image = QImage()
+        self.pixmap = QPixmap()
+        self._show_message(message)
+
+    def _show_message(self, message: str) -> None:
+        self.pixmap = QPixmap()
+        self.image_label.setPixmap(QPixmap())
+        self.image_label.setText(message)
+        self.image_label.resize(self.scroll.viewport().size())
+        self._update_nav()
+
+    def show_document(self, path: str | Path, page: int = 1, passages: Sequence[str] = ()) -> bool:
+        """Open ``path`` at ``page`` with ``passages`` highlighted; False (and a message) on failure."""
+        self.path = str(path)
+        self.page_count = 0
+        self.passages = [p for p in passages if p.strip()]
+        return self.go(page)
+
+    def go(self, page: int) -> bool:
+        if not self.path:
+            return False
+        if self.page_count and not 1 <= page <= self.page_count:
+            return False
+        if not Path(self.path).exists():
+            self._show_message("The library's copy of this document is missing, so its page cannot be shown.")
+            return False
+        try:
+            image, count, rects = render_page(self.path, page, self.passages)
+        except Exception as exc:  # a damaged or unsupported file: say so where the page would be
+            log.warning("could not render %s page %s: %s", self.path, page, exc)
+            self._show_message(f"This page cannot be shown ({type(exc).__name__}: {exc}).")
+            return False
+        self._image, self.page_count, self.highlights = image, count, rects
+        self.page = min(max(1, page), count)
+        self.image_label.setText("")
+        self._fit()
+        self.page_changed.emit(self.page)
+        return True
+
+    def _fit(self) -> None:
+        if self._image.isNull():
+            return
+        width = max(120, self.scroll.viewport().width() - 2)
+        ratio = self.devicePixelRatioF()
+        scaled = self._image.scaledToWidth(int(width * ratio), Qt.TransformationMode.SmoothTransformation)
+        self.pixmap = QPixmap.fromImage(scaled)
+        self.pixmap.setDevicePixelRatio(ratio)
+        self.image_label.setPixmap(self.pixmap)
+        self.image_label.resize(width, int(scaled.height() / ratio))
+        self._update_nav()
+        if self.highlights:  # bring the passage into view, a little context above it
+            top = float(self._image.text("highlight_top") or 0) * width / self._image.width()
+            self.scroll.verticalScrollBar().setValue(max(0, int(top) - 40))
+
+    def _update_nav(self) -> None:
+        has = self.page_count > 0
+        self.prev_button.setEnabled(has and self.page > 1)
+        self.next_button.setEnabled(has and self.page < self.page_count)
+        self.page_box.setEnabled(has)
+        self.page_box.blockSignals(True)
+        self.page_box.setRange(1 if has else 0, max(self.page_count, 0))
+        self.page_box.setValue(self.page)
+        self.page_box.blockSignals(False)
+        if has:
+            mark = "" if not self.passages else (" · passage highlighted" if self.highlights
+                                                else " · passage not on this page")
+            self.page_label.setText(f"of {self.page_count}{mark}")
+        else:
+            self.page_label.setText("")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._image.isNull():
+            self.image_label.resize(self.scroll.viewport().size())
+        else:
+            self._fit()
+
+
+class PageDialog(QDialog):
+    """A document page in its own window (Library → Open at page, evidence → Open larger)."""
+
+    def __init__(self, path: str | Path, page: int = 1, passages: Sequence[str] = (), *, title: str = "",
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("pageDialog")
+        self.setWindowTitle(title or Path(path).name)
+        self.resize(720, 860)
+        self.view = PageView()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(buttons)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.view.show_document(path, page, passages)
