@@ -1,8 +1,11 @@
 """The document library: add, list, remove, enable/disable, re-index.
 
 Ingestion runs the stages in order — parse, clean, chunk, filter, embed,
-store — with parsing of the next file overlapped with embedding of the current
-one (a producer thread feeds a small queue). Consistency rules:
+store — with parsing overlapped with embedding (a producer thread feeds a
+small queue). Embedding batches span files, so a folder of small documents
+is embedded in full batches rather than a short batch per file, and it runs
+outside the library lock; each file is then stored under the lock in one
+short step. Consistency rules:
 
 * a document turns ``ready`` only in the same SQLite commit that records its
   chunks, after all its vectors are in chroma;
@@ -29,13 +32,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from kidneytalk import catalog as cat
 from kidneytalk.catalog import Catalog, Document
 from kidneytalk.chunk import Chunker, embed_text
 from kidneytalk.clean import clean_document
 from kidneytalk.config import Paths, Settings
 from kidneytalk.embed import Embedder, embedding_model_id
-from kidneytalk.errors import Cancelled, DocumentError, DocumentNotFoundError, KidneyTalkError
+from kidneytalk.errors import DocumentError, DocumentNotFoundError, KidneyTalkError
 from kidneytalk.filter import Judge, filter_chunks
 from kidneytalk.lock import LibraryLock
 from kidneytalk.parse import is_supported, parse_file
@@ -45,7 +50,8 @@ from kidneytalk.store import VectorStore
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[ProgressEvent], None]
-_EMBED_GROUP = 128  # chunks embedded and stored between progress events / cancel checks
+_EMBED_BATCH = 256  # chunks per embedding call (across files); progress and cancel checks between calls
+_PREPARE_AHEAD = 8  # prepared files queued ahead of the embedder
 
 
 @dataclass
@@ -79,6 +85,18 @@ class _Prepared:
     error: str = ""
     skip: str = ""  # "exists" when already ready in the library
     existing: Document | None = None
+    index: int = 0  # 1-based position in the batch
+    agent_filtered: bool = False
+    vectors: np.ndarray | None = None
+    embedded: int = 0  # chunks with vectors so far
+
+    @property
+    def embedding_done(self) -> bool:
+        return self.embedded >= len(self.chunks)
+
+    @property
+    def pages(self) -> int:
+        return self.parsed.page_count if self.parsed is not None else 0
 
 
 def file_sha256(path: Path) -> str:
@@ -331,9 +349,9 @@ class Library:
         return prep
 
     def _prepared_stream(self, files: list[Path], force: bool, stop: threading.Event) -> Iterator[_Prepared]:
-        """Prepare files in a background thread, at most two ahead of the consumer."""
+        """Prepare files in a background thread, a few ahead of the consumer."""
         chunker = Chunker(self.embedder.token_counter(), self.settings.chunk, self.embedder.max_tokens)
-        q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=2)
+        q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=_PREPARE_AHEAD)
 
         def work() -> None:
             db = sqlite3.connect(str(self.paths.catalog), timeout=60)
@@ -375,51 +393,40 @@ class Library:
         force: bool = False,
         on_wait: Callable[[str], None] | None = None,
     ) -> list[AddResult]:
-        results: list[AddResult] = []
         if not files:
-            return results
-        stop = threading.Event()
-        total = len(files)
+            return []
+        run = _IngestRun(self, len(files), progress, cancel, force, on_wait)
         started = time.monotonic()
-        _emit(progress, ProgressEvent("start", files_total=total, message="loading the embedding model"
+        _emit(progress, ProgressEvent("start", files_total=len(files), message="loading the embedding model"
                                       if self._embedder is None else ""))
-        pages_done = chunks_done = 0
-        for index, prep in enumerate(self._prepared_stream(files, force, stop), start=1):
-            base = ProgressEvent("file", prep.path.name, index, total, pages_done, 0, chunks_done)
-            if cancel is not None and cancel.is_set():
-                results.append(AddResult(str(prep.path), "cancelled", f"{prep.path.name}: cancelled"))
-                continue
-            if prep.skip == "exists" and prep.existing is not None:
-                msg = f"{prep.path.name}: already in library as {prep.existing.name} ({prep.existing.id})"
-                results.append(AddResult(str(prep.path), "exists", msg, prep.existing.id))
-                _emit(progress, _with(base, stage="skip", message=msg))
-                continue
-            try:
-                with self.writing("adding documents", on_wait):
-                    try:
-                        result = self._store_prepared(prep, filter_agent, progress, cancel, base, force)
-                    except OSError as exc:  # e.g. the file vanished or the disk is full: this file fails alone
-                        result = self._fail_storing(prep, exc)
-            except Cancelled:
-                result = AddResult(str(prep.path), "cancelled", f"{prep.path.name}: cancelled; nothing was kept")
-            results.append(result)
-            pages_done += result.pages
-            chunks_done += result.chunks_kept
-            stage = "error" if result.failed else "done"
-            _emit(progress, _with(base, stage=stage, pages_done=pages_done, chunks_done=chunks_done, message=result.message))
-        log.info("ingested %d files in %.1f s", total, time.monotonic() - started)
-        return results
+        stop = threading.Event()
+        seen = 0
+        for seen, prep in enumerate(self._prepared_stream(files, force, stop), start=1):
+            prep.index = seen
+            if run.cancelled():
+                seen -= 1
+                break
+            if filter_agent is not None and prep.chunks and not prep.skip and not prep.error:
+                prep.chunks, agent_dropped = filter_chunks(prep.chunks, agent=filter_agent)
+                prep.dropped = sorted(prep.dropped + agent_dropped, key=lambda d: d.chunk.seq)
+                prep.agent_filtered = True
+            run.pending.append(prep)
+            while run.unembedded() >= _EMBED_BATCH and not run.cancelled():
+                run.embed_next()
+            run.store_finished()
+        stop.set()
+        while run.unembedded() and not run.cancelled():
+            run.embed_next()
+        run.store_finished()
+        for prep in run.pending:  # only after a cancel: embedded partly or not at all, nothing written
+            run.results.append(AddResult(str(prep.path), "cancelled", f"{prep.path.name}: cancelled; nothing was kept"))
+        for path in files[seen:]:
+            run.results.append(AddResult(str(path), "cancelled", f"{path.name}: cancelled"))
+        log.info("ingested %d files in %.1f s", len(files), time.monotonic() - started)
+        return run.results
 
-    def _store_prepared(
-        self,
-        prep: _Prepared,
-        filter_agent: Judge | None,
-        progress: ProgressCallback | None,
-        cancel: threading.Event | None,
-        base: ProgressEvent,
-        force: bool = False,
-    ) -> AddResult:
-        """Copy, embed, store and mark ready one prepared file (under the write lock)."""
+    def _store_prepared(self, prep: _Prepared, force: bool = False) -> AddResult:
+        """Copy, store the vectors of and mark ready one embedded file (under the write lock)."""
         path = prep.path
         existing = self.catalog.by_sha(prep.sha) if prep.sha else None
         if existing and existing.status == cat.STATUS_READY and not force:
@@ -435,12 +442,12 @@ class Library:
         assert prep.parsed is not None
         doc_id = existing.id if existing else prep.sha[:12]
         stored = self.paths.documents / f"{doc_id}{path.suffix.lower()}"
-        embedder = self.embedder
+        kept, dropped = prep.chunks, prep.dropped
         with self.catalog.transaction():
             self.catalog.insert_indexing(
                 doc_id=doc_id, name=existing.name if existing else path.name, original_path=str(path.resolve()),
-                stored_path=str(stored), sha256=prep.sha, size=prep.size, embed_model=embedder.model_id,
-                chunk_settings=self.settings.chunk.as_dict(), filter_agent=filter_agent is not None,
+                stored_path=str(stored), sha256=prep.sha, size=prep.size, embed_model=self.embedder.model_id,
+                chunk_settings=self.settings.chunk.as_dict(), filter_agent=prep.agent_filtered,
             )
         if existing:
             self.store.delete_doc(doc_id)
@@ -449,35 +456,9 @@ class Library:
             tmp = stored.with_suffix(stored.suffix + ".part")
             shutil.copyfile(path, tmp)
             os.replace(tmp, stored)
-
-        kept, dropped = prep.chunks, prep.dropped
-        if filter_agent is not None:
-            kept, agent_dropped = filter_chunks(kept, agent=filter_agent)
-            dropped = sorted(dropped + agent_dropped, key=lambda d: d.chunk.seq)
-        pages = prep.parsed.page_count
-        _emit(progress, _with(base, stage="embed", pages_total=pages, message=f"{len(kept)} chunks"))
-        try:
-            for start in range(0, len(kept), _EMBED_GROUP):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled(f"{path.name}: cancelled")
-                group = kept[start : start + _EMBED_GROUP]
-                vectors = embedder.embed([embed_text(c) for c in group])
-                self.store.add([c.id for c in group], [doc_id] * len(group), vectors)
-                done = start + len(group)
-                _emit(progress, _with(base, stage="embed", pages_done=base.pages_done + pages * done // max(1, len(kept)),
-                                      pages_total=pages, chunks_done=base.chunks_done + done,
-                                      file_fraction=done / max(1, len(kept))))
-            if cancel is not None and cancel.is_set():
-                raise Cancelled(f"{path.name}: cancelled")
-        except Cancelled:
-            self.store.delete_doc(doc_id)
-            doc = self.catalog.get(doc_id)
-            if doc is not None:
-                if existing and existing.status == cat.STATUS_READY:
-                    self.catalog.set_status(doc_id, cat.STATUS_FAILED, "re-index cancelled; re-index again")
-                else:
-                    self._finish_remove(doc)
-            raise
+        if kept:
+            assert prep.vectors is not None
+            self.store.add([c.id for c in kept], [doc_id] * len(kept), prep.vectors)
         parsed = prep.parsed
         self.catalog.mark_ready(
             doc_id, title=parsed.title, pages=parsed.page_count, scanned_pages=len(parsed.scanned_pages),
@@ -515,6 +496,86 @@ class Library:
                 filter_agent=False,
             )
             self.catalog.set_status(doc_id, cat.STATUS_FAILED, reason)
+
+
+class _IngestRun:
+    """One ``add``/``reindex`` call: files waiting for vectors, counters, results in input order."""
+
+    def __init__(self, lib: Library, total: int, progress: ProgressCallback | None,
+                 cancel: threading.Event | None, force: bool, on_wait: Callable[[str], None] | None):
+        self.lib, self.total, self.progress, self.cancel = lib, total, progress, cancel
+        self.force, self.on_wait = force, on_wait
+        self.pending: list[_Prepared] = []  # in input order; the head is stored as soon as it is embedded
+        self.results: list[AddResult] = []
+        self.pages_done = self.chunks_done = 0
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def unembedded(self) -> int:
+        return sum(len(p.chunks) - p.embedded for p in self.pending if self._embeds(p))
+
+    @staticmethod
+    def _embeds(prep: _Prepared) -> bool:
+        return not prep.skip and not prep.error and prep.parsed is not None
+
+    def _event(self, prep: _Prepared, stage: str, **changes: object) -> ProgressEvent:
+        event = ProgressEvent(stage, prep.path.name, prep.index, self.total, self.pages_done, 0, self.chunks_done)
+        return _with(event, **changes) if changes else event
+
+    def embed_next(self) -> None:
+        """Embed the next ``_EMBED_BATCH`` chunks of the pending files, whichever files they belong to."""
+        group: list[tuple[_Prepared, int, int]] = []
+        room = _EMBED_BATCH
+        for prep in self.pending:
+            todo = len(prep.chunks) - prep.embedded if self._embeds(prep) else 0
+            if todo > 0 and room > 0:
+                n = min(todo, room)
+                group.append((prep, prep.embedded, prep.embedded + n))
+                room -= n
+        if not group:
+            return
+        first = group[0][0]
+        _emit(self.progress, self._event(first, "embed", pages_total=first.pages,
+                                         file_fraction=first.embedded / len(first.chunks),
+                                         message=f"{len(first.chunks)} chunks"))
+        vectors = self.lib.embedder.embed([embed_text(c) for prep, a, b in group for c in prep.chunks[a:b]])
+        offset = 0
+        for prep, a, b in group:
+            if prep.vectors is None:
+                prep.vectors = np.empty((len(prep.chunks), vectors.shape[1]), dtype=np.float32)
+            prep.vectors[a:b] = vectors[offset : offset + b - a]
+            offset += b - a
+            prep.embedded = b
+            fraction = b / len(prep.chunks)
+            _emit(self.progress, self._event(
+                prep, "embed", pages_done=self.pages_done + int(prep.pages * fraction), pages_total=prep.pages,
+                chunks_done=self.chunks_done + b, file_fraction=fraction))
+
+    def store_finished(self) -> None:
+        """Store, in input order, the files at the head of the queue whose vectors are all there."""
+        while self.pending and (not self._embeds(self.pending[0]) or self.pending[0].embedding_done):
+            if self.cancelled() and self._embeds(self.pending[0]):
+                return  # stopped: keep nothing more
+            self._finish(self.pending.pop(0))
+
+    def _finish(self, prep: _Prepared) -> None:
+        lib = self.lib
+        if prep.skip == "exists" and prep.existing is not None:
+            msg = f"{prep.path.name}: already in library as {prep.existing.name} ({prep.existing.id})"
+            self.results.append(AddResult(str(prep.path), "exists", msg, prep.existing.id))
+            _emit(self.progress, self._event(prep, "skip", message=msg))
+            return
+        with lib.writing("adding documents", self.on_wait):
+            try:
+                result = lib._store_prepared(prep, self.force)
+            except OSError as exc:  # e.g. the file vanished or the disk is full: this file fails alone
+                result = lib._fail_storing(prep, exc)
+        prep.vectors = None
+        self.results.append(result)
+        self.pages_done += result.pages
+        self.chunks_done += result.chunks_kept
+        _emit(self.progress, self._event(prep, "error" if result.failed else "done", message=result.message))
 
 
 class _ReadScope:

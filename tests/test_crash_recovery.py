@@ -53,11 +53,27 @@ def catalog_statuses(home: Path) -> Counter[str]:
         db.close()
 
 
+# Embedding runs before a document gets its catalog row, and storing one is quick; so that
+# the kill can land while a document is being stored, the killed process pauses right after
+# writing a document's vectors (before it is marked ready) — the worst moment to die.
+SLOW_STORE = """
+import sys, time
+from kidneytalk import store
+from kidneytalk.cli import main
+_add = store.VectorStore.add
+def add(self, *args, **kwargs):
+    _add(self, *args, **kwargs)
+    time.sleep(1.0)
+store.VectorStore.add = add
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def start_add(home: Path, *paths: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "KIDNEYTALK_HOME"}
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "kidneytalk.cli", "--home", str(home), "add", *map(str, paths)],
+            [sys.executable, "-c", SLOW_STORE, "--home", str(home), "add", *map(str, paths)],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -107,7 +123,7 @@ def ready_documents_are_complete(lib: Library) -> list[str]:
 
 
 MOMENTS: dict[str, Callable[[Counter[str]], bool]] = {
-    # the very first document has its row and is being embedded
+    # the very first document has its row and some of its vectors
     "first-document-indexing": lambda s: s["indexing"] >= 1,
     # some documents are done, the rest are not
     "some-documents-ready": lambda s: 2 <= s["ready"] < N_DOCS,
