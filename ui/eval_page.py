@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -188,7 +189,7 @@ class EvalPage(QWidget):
         self.result_note.setWordWrap(True)
         self.result_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.plots = QWidget()
-        self.plots_layout = QVBoxLayout(self.plots)
+        self.plots_layout = QGridLayout(self.plots)  # two plots side by side
         self.plots_layout.setContentsMargins(0, 0, 0, 0)
         self.plot_scroll = QScrollArea()
         self.plot_scroll.setWidgetResizable(True)
@@ -416,17 +417,24 @@ class EvalPage(QWidget):
         self.table.setFixedHeight(height)
         out = Path(getattr(s, "out_dir", ""))
         self.result_note.setText(self.tr("Report and results in %1").replace("%1", str(out)))
+        # At most half the page wide each, never enlarged (the harness draws them at 90 dpi).
+        width = max(320, (self.width() - 120) // 2)
+        shown = 0
         for png in sorted(out.rglob("*.png")):
             pixmap = QPixmap(str(png))
             if pixmap.isNull():
                 continue
+            if pixmap.width() > width:
+                pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
             label = QLabel()
             label.setObjectName("plot")
             label.setPixmap(pixmap)
             label.setToolTip(str(png))
-            label.setAlignment(Qt.AlignmentFlag.AlignLeft)
-            self.plots_layout.addWidget(label)
-        self.plots_layout.addStretch(1)
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            self.plots_layout.addWidget(label, shown // 2, shown % 2)
+            shown += 1
+        self.plots_layout.setRowStretch(shown // 2 + 1, 1)
+        self.plots_layout.setColumnStretch(2, 1)
 
     def plot_files(self) -> list[str]:
         """The plots shown (their file paths), for tests and screenshots."""

@@ -262,9 +262,10 @@ class ModelsPage(QWidget):
         layout.setContentsMargins(24, 20, 24, 16)
         layout.setSpacing(12)
         layout.addLayout(header)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table)
         layout.addWidget(self.details)
         layout.addWidget(self.generation)
+        layout.addStretch(1)
 
         client.finished.connect(self._on_finished)
         client.failed.connect(self._on_failed)

@@ -1,0 +1,130 @@
+"""Render every page of the desktop app to PNG, offscreen, on the real embedded models.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Uses a throw-away home folder: adds five shared PubMedQA digest PDFs, asks
+one question, runs a small retrieval-only evaluation, then photographs the
+Library, Chat, Models, Evaluation and Settings pages, and the Library in
+Simplified Chinese. Takes a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "eval" / "pubmedqa-dev" / "corpus"
+QUESTIONS = REPO.parent / "shared" / "eval" / "pubmedqa-dev" / "questions.jsonl"
+PDFS = ("dev-digest-001.pdf", "dev-digest-009.pdf", "dev-digest-012.pdf", "dev-digest-015.pdf",
+        "dev-digest-016.pdf")  # the gold documents of the first five questions
+QUESTION = "Is oral endotracheal intubation efficacy impaired in the helicopter environment?"
+SIZE = (1200, 780)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("KidneyTalk")
+
+    from kidneytalk.engine import Engine
+    from kidneytalk.ui.i18n import set_language
+    from kidneytalk.ui.main_window import MainWindow
+
+    def wait(done, timeout: float = 600.0) -> None:  # noqa: ANN001
+        end = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > end:
+                raise TimeoutError("the app did not finish in time")
+            app.processEvents()
+            time.sleep(0.02)
+
+    def settle() -> None:
+        for _ in range(30):
+            app.processEvents()
+            time.sleep(0.01)
+
+    with tempfile.TemporaryDirectory(prefix="kidneytalk-shots-") as home:
+        engine = Engine(home)
+        window = MainWindow(engine)
+        window.resize(*SIZE)
+        window.show()
+        wait(lambda: window.client.pending() == 0)
+
+        def shot(page, name: str) -> None:  # noqa: ANN001
+            window.show_page(page)
+            settle()
+            path = out / f"{name}.png"
+            window.grab().save(str(path))
+            print(path)
+
+        # Library --------------------------------------------------------
+        library = window.library_page
+        library.add_paths([str(CORPUS / name) for name in PDFS])
+        wait(lambda: not library.adding and library.model.rowCount() == len(PDFS))
+        shot(library, "library")
+
+        # Chat (or the older Ask page) ------------------------------------
+        chat = getattr(window, "chat_page", None) or getattr(window, "ask_page", None)
+        if chat is not None:
+            window.show_page(chat)
+            chat.question.setPlainText(QUESTION)
+            chat.ask()
+            wait(lambda: window.client.pending() == 0)
+            settle()
+            links = getattr(getattr(chat, "conv", None), "citation_links", None)
+            if callable(links) and links() and hasattr(chat, "show_citation"):
+                chat.show_citation(links()[0][0])
+            shot(chat, "chat")
+
+        # Models ------------------------------------------------------------
+        models = window.models_page
+        if models.table.rowCount():
+            models.table.selectRow(0)
+        shot(models, "models")
+
+        # Evaluation ----------------------------------------------------------
+        evaluation = window.evaluation_page
+        evaluation.file_edit.setText(str(QUESTIONS))
+        evaluation.mode_boxes["hybrid"].setChecked(True)
+        evaluation.retrieval_only.setChecked(True)
+        evaluation.limit.setValue(5)
+        evaluation.run()
+        wait(lambda: not evaluation.running)
+        shot(evaluation, "evaluation")
+
+        # Settings ------------------------------------------------------------
+        settings = window.settings_page
+        shot(settings, "settings")
+        settings.template.setCurrentIndex(settings.template.findData("judge_en"))
+        bar = settings.scroll.verticalScrollBar()
+        bar.setValue(settings.prompts_box.y() - 8)
+        shot(settings, "settings-prompts")
+
+        # Simplified Chinese --------------------------------------------------
+        set_language("zh")
+        settle()
+        shot(library, "library-zh_CN")
+        shot(models, "models-zh_CN")
+        set_language("en")
+
+        window.shutdown()
+        engine.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
