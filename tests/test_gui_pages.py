@@ -285,3 +285,26 @@ def test_evaluation_runs_a_retrieval_only_eval_and_shows_the_summary(qtbot, engi
         assert page.open_folder_button.isEnabled()
     finally:
         window.shutdown()
+
+
+def test_new_context_length_makes_the_engine_thread_reload_the_model(qtbot, window: MainWindow) -> None:
+    _bundled()
+    loaded: list[str] = []
+    window.client.finished.connect(lambda task, result: loaded.append(result) if task == "test_load" else None)
+    window.client.call("test_load", lambda worker: worker.engine.llm().name)
+    qtbot.waitUntil(lambda: bool(loaded), timeout=SLOW)
+    assert window.engine.llm_name == DEFAULT_MODEL
+
+    page = window.models_page
+    page.temperature.setValue(0.2)  # applies at the next answer: the model stays loaded
+    page.save_button.click()
+    qtbot.waitUntil(lambda: page.snapshot.llm.temperature == 0.2, timeout=SLOW)
+    assert window.engine.llm_name == DEFAULT_MODEL
+    page.table.selectRow(0)
+    assert "loaded now" in page.details.text()
+
+    page.n_ctx.setValue(1024)  # needs a reload: unloaded now, in the engine thread
+    page.save_button.click()
+    qtbot.waitUntil(lambda: page.snapshot.llm.n_ctx == 1024, timeout=SLOW)
+    assert window.engine.llm_name == ""
+    assert "loaded now" not in page.details.text()
