@@ -203,7 +203,7 @@ def test_conversations_are_renamed_and_deleted_from_the_list(qtbot, tmp_path: Pa
 
         chat.conv_list.currentItem().setText("Metformin dosing")  # what editing in place (F2) does
         assert window.client.conversations.get(older.id).title == "Metformin dosing"
-        assert chat.title_label.text() == "Metformin dosing"
+        assert chat.title_label.full_text == "Metformin dosing"
 
         chat.confirm_delete()
         chat.confirm_box.button(QMessageBox.StandardButton.Yes).click()

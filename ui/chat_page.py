@@ -21,14 +21,16 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRegularExpression, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QPoint, QRegularExpression, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
     QFont,
     QKeyEvent,
     QKeySequence,
+    QResizeEvent,
     QShortcut,
+    QShowEvent,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
@@ -101,6 +103,34 @@ class QuestionEdit(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
+class ElidedLabel(QLabel):
+    """One line of plain text cut with "…" to fit; the whole text is in the tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.full_text = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(self.width(), 40)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._elide()
+
+
 def _plain(text: str) -> str:
     """A sentence as it reads once rendered: no markers, single spaces, no final stop."""
     return " ".join(MARKER.sub(" ", text).split()).rstrip(".!?。！？;；").strip()
@@ -125,7 +155,11 @@ class Transcript(QTextBrowser):
         fmt.setLeftMargin(left)
         if background is not None:
             fmt.setBackground(background)
-        cursor.insertBlock(fmt, QTextCharFormat())
+        if self.document().isEmpty():  # the document's first block: use it, no empty line on top
+            cursor.setBlockFormat(fmt)
+            cursor.setCharFormat(QTextCharFormat())
+        else:
+            cursor.insertBlock(fmt, QTextCharFormat())
 
     def _label(self, cursor: QTextCursor, text: str, color: QColor, extra: str = "") -> None:
         self._block(cursor, top=16)
@@ -359,6 +393,7 @@ class ChatPage(QWidget):
         self.docs: dict[str, Document] = {}
         self._asking_question = ""
         self._asking_cid = ""
+        self._scroll_pending = False
         defaults = client.engine.settings.retrieval  # a setting, not an engine call
         self._default_mode, self._default_style = defaults.mode, defaults.style
 
@@ -397,11 +432,8 @@ class ChatPage(QWidget):
         ll.addWidget(self.conv_list, 1)
 
         # the conversation (middle) -------------------------------------
-        self.title_label = QLabel(NEW_TITLE)
+        self.title_label = ElidedLabel(NEW_TITLE)
         self.title_label.setObjectName("chatTitle")
-        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.title_label.setMinimumWidth(60)
-        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.mode_box = QComboBox()
         self.mode_box.setObjectName("modeBox")
         self.mode_box.setToolTip("How passages are found for this conversation")
@@ -583,11 +615,18 @@ class ChatPage(QWidget):
             self.conv_list.setCurrentItem(item)
             self.conv_list.blockSignals(False)
         self._show_options(self.conv.mode, self.conv.style)
-        self.title_label.setText(self.conv.title)
+        self.title_label.set_full_text(self.conv.title)
         self.render()
         self.evidence.hide()
         self._set_state("")
         self.transcript.scroll_to_end()
+        self._scroll_pending = not self.isVisible()  # a hidden page is laid out when first shown
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._scroll_pending:
+            self._scroll_pending = False
+            QTimer.singleShot(0, self.transcript.scroll_to_end)
 
     def new_chat(self) -> None:
         """A fresh conversation; saved when its first question is asked (Ctrl+N)."""
@@ -599,7 +638,7 @@ class ChatPage(QWidget):
         self.conv_list.clearSelection()
         self.conv_list.setCurrentItem(None)
         self.conv_list.blockSignals(False)
-        self.title_label.setText(NEW_TITLE)
+        self.title_label.set_full_text(NEW_TITLE)
         self._show_options("", "")
         self.render()
         self.evidence.hide()
@@ -624,7 +663,7 @@ class ChatPage(QWidget):
         self.store.rename(cid, title)
         if self.conv is not None and self.conv.id == cid:
             self.conv.title = title.strip() or "Untitled"
-            self.title_label.setText(self.conv.title)
+            self.title_label.set_full_text(self.conv.title)
         self._fill_list()
 
     def _on_item_renamed(self, item: QListWidgetItem) -> None:

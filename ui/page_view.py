@@ -209,6 +209,8 @@ class PageView(QWidget):
 
     def _update_nav(self) -> None:
         has = self.page_count > 0
+        for w in (self.prev_button, self.next_button, self.page_box, self.page_label):
+            w.setVisible(has)
         self.prev_button.setEnabled(has and self.page > 1)
         self.next_button.setEnabled(has and self.page < self.page_count)
         self.page_box.setEnabled(has)

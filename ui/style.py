@@ -73,7 +73,19 @@ STYLE_SHEET = f"""
 }}
 #conversationList::item {{
     padding-left: 6px;
-    border-radius: 4px;
+    border-left: 3px solid transparent;
+    color: palette(text);
+}}
+#conversationList::item:hover {{
+    background: palette(midlight);
+}}
+#conversationList::item:selected {{
+    background: palette(base);
+    border-left: 3px solid {ACCENT};
+    font-weight: 600;
+}}
+#conversationMenu::menu-indicator {{
+    image: none;
 }}
 #evidencePanel {{
     border-left: 1px solid palette(mid);

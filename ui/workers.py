@@ -113,7 +113,7 @@ _STAGE_TEXT = {
 def stage_text(event) -> str:  # noqa: ANN001
     """A user-facing line for an AddRep ``StageEvent`` (e.g. 'Judging relevance 3/8…')."""
     text = _STAGE_TEXT.get(event.stage, event.stage)
-    return f"{text} {event.i}/{event.n}…" if event.n else text
+    return f"{text.rstrip('…')} {event.i}/{event.n}…" if event.n else text
 
 
 class EngineWorker(QObject):
