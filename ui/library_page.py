@@ -257,8 +257,7 @@ class LibraryPage(QWidget):
         self.add_button.clicked.connect(self.choose_files)
         self.remove_button = QPushButton()
         self.remove_button.clicked.connect(self.confirm_remove)
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Read the selected document here, page by page (double-click a row)")
+        self.open_button = QPushButton()
         self.open_button.clicked.connect(lambda: self.open_document())
         self.page_dialog: PageDialog | None = None
 
@@ -358,6 +357,8 @@ class LibraryPage(QWidget):
         self.add_files_action.setText(self.tr("Add files…"))
         self.add_folder_action.setText(self.tr("Add a folder…"))
         self.remove_button.setText(self.tr("Remove…"))
+        self.open_button.setText(self.tr("Open…"))
+        self.open_button.setToolTip(self.tr("Read the selected document here, page by page (double-click a row)"))
         self.remove_button.setToolTip(self.tr("Remove the selected documents from the library (Delete)"))
         self.empty_hint.setText(
             "<p style='font-size:15pt; font-weight:600'>" + self.tr("Your library is empty") + "</p>"
@@ -553,8 +554,9 @@ class LibraryPage(QWidget):
             return None
         doc = docs[0]
         if not doc.stored_path or not Path(doc.stored_path).exists():
-            self.error_box = show_error(self, "Cannot open the document",
-                                        f"The library keeps no readable copy of {doc.name}; add it again.")
+            self.error_box = show_error(self, self.tr("Cannot open the document"),
+                                        self.tr("The library keeps no readable copy of %1; add it again.")
+                                        .replace("%1", doc.name))
             return None
         self.page_dialog = PageDialog(doc.stored_path, page, title=f"{doc.name} — KidneyTalk", parent=self)
         self.page_dialog.open()

@@ -127,247 +127,247 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>EvalPage</name>
     <message>
-        <location filename="../eval_page.py" line="229" />
+        <location filename="../eval_page.py" line="230" />
         <source>Evaluation</source>
         <translation>评估</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="231" />
+        <location filename="../eval_page.py" line="232" />
         <source>Measure how often answers are right, refused and backed by the right page on a question file with known answers (JSONL or CSV), for each retrieval mode.</source>
         <translation>用带标准答案的问题文件（JSONL 或 CSV）衡量每种检索模式下回答的正确率、拒答率，以及是否引用了正确的页面。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="233" />
+        <location filename="../eval_page.py" line="234" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="234" />
+        <location filename="../eval_page.py" line="235" />
         <source>Question file:</source>
         <translation>问题文件：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="235" />
+        <location filename="../eval_page.py" line="236" />
         <source>questions.jsonl or .csv with the correct answer of each question</source>
         <translation>含每个问题正确答案的 questions.jsonl 或 .csv</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="236" />
+        <location filename="../eval_page.py" line="237" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="237" />
+        <location filename="../eval_page.py" line="238" />
         <source>Modes:</source>
         <translation>模式：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="238" />
+        <location filename="../eval_page.py" line="239" />
         <source>The model alone, without your library (the baseline)</source>
         <translation>仅用模型，不使用资料库（基线）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="239" />
+        <location filename="../eval_page.py" line="240" />
         <source>Options:</source>
         <translation>选项：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="240" />
+        <location filename="../eval_page.py" line="241" />
         <source>Answer style:</source>
         <translation>回答风格：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="241" />
+        <location filename="../eval_page.py" line="242" />
         <source>Questions:</source>
         <translation>问题数：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="242" />
+        <location filename="../eval_page.py" line="243" />
         <source>all</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="243" />
+        <location filename="../eval_page.py" line="244" />
         <source>Evaluate only the first questions of the file (all when 0)</source>
         <translation>只评估文件中前若干个问题（0 表示全部）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="244" />
+        <location filename="../eval_page.py" line="245" />
         <source>Retrieval only (no answers, fast)</source>
         <translation>仅检索（不生成回答，较快）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="245" />
+        <location filename="../eval_page.py" line="246" />
         <source>Only check whether the gold page is found; no text is generated</source>
         <translation>只检查是否找到标准页面；不生成文本</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="246" />
+        <location filename="../eval_page.py" line="247" />
         <source>Run evaluation</source>
         <translation>开始评估</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="247" />
+        <location filename="../eval_page.py" line="248" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="248" />
+        <location filename="../eval_page.py" line="249" />
         <source>Stop after the current question; finished results are kept</source>
         <translation>在当前问题后停止；已完成的结果会保留</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="249" />
+        <location filename="../eval_page.py" line="250" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="250" />
+        <location filename="../eval_page.py" line="251" />
         <source>Open report folder</source>
         <translation>打开报告文件夹</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="251" />
+        <location filename="../eval_page.py" line="252" />
         <source>Open report</source>
         <translation>打开报告</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="253" />
+        <location filename="../eval_page.py" line="254" />
         <source>Not running.</source>
         <translation>未在运行。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="286" />
+        <location filename="../eval_page.py" line="287" />
         <source>Choose a question file</source>
         <translation>选择问题文件</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="287" />
+        <location filename="../eval_page.py" line="288" />
         <source>Question files (*.jsonl *.csv);;All files (*)</source>
         <translation>问题文件 (*.jsonl *.csv);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="301" />
+        <location filename="../eval_page.py" line="302" />
         <source>No question file</source>
         <translation>没有问题文件</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="302" />
+        <location filename="../eval_page.py" line="303" />
         <source>There is no file at %1.</source>
         <translation>%1 处没有文件。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="310" />
+        <location filename="../eval_page.py" line="311" />
         <source>Starting… (loading the models and reading the questions)</source>
         <translation>正在启动…（加载模型并读取问题）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="322" />
+        <location filename="../eval_page.py" line="323" />
         <source>Cancelling after the current question… finished results are kept.</source>
         <translation>将在当前问题后取消…已完成的结果会保留。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="342" />
+        <location filename="../eval_page.py" line="343" />
         <source>%1 of %2 answers</source>
         <translation>已完成 %1 / %2</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="347" />
+        <location filename="../eval_page.py" line="348" />
         <source>about %1 left</source>
         <translation>约剩 %1</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="348" />
+        <location filename="../eval_page.py" line="349" />
         <source>%1 elapsed</source>
         <translation>已用 %1</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="360" />
+        <location filename="../eval_page.py" line="361" />
         <source>Finished in %1.</source>
         <translation>完成，用时 %1。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="362" />
+        <location filename="../eval_page.py" line="363" />
         <source>Cancelled after %1; the report covers the questions that finished.</source>
         <translation>已在 %1 后取消；报告只包含已完成的问题。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="367" />
+        <location filename="../eval_page.py" line="368" />
         <source>Evaluation report written to %1.</source>
         <translation>评估报告已写入 %1。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="375" />
+        <location filename="../eval_page.py" line="376" />
         <source>The evaluation stopped with an error.</source>
         <translation>评估因错误而停止。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="376" />
+        <location filename="../eval_page.py" line="377" />
         <source>Evaluation failed</source>
         <translation>评估失败</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="389" />
+        <location filename="../eval_page.py" line="390" />
         <source>Run an evaluation to see accuracy, refusals and retrieval per mode here; the full report and its plots are saved with the results.</source>
         <translation>运行评估后，这里会显示每种模式的正确率、拒答率和检索结果；完整报告及图表与结果一同保存。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="394" />
+        <location filename="../eval_page.py" line="395" />
         <source>questions</source>
         <translation>问题数</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="394" />
+        <location filename="../eval_page.py" line="395" />
         <source>accuracy</source>
         <translation>正确率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="394" />
+        <location filename="../eval_page.py" line="395" />
         <source>refusals</source>
         <translation>拒答率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="395" />
+        <location filename="../eval_page.py" line="396" />
         <source>accuracy when answered</source>
         <translation>作答时正确率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="395" />
+        <location filename="../eval_page.py" line="396" />
         <source>gold page found</source>
         <translation>找到标准页面</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="396" />
+        <location filename="../eval_page.py" line="397" />
         <source>gold document found</source>
         <translation>找到标准文档</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="396" />
+        <location filename="../eval_page.py" line="397" />
         <source>MRR</source>
         <translation>MRR</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="397" />
+        <location filename="../eval_page.py" line="398" />
         <source>extractiveness</source>
         <translation>抽取度</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="397" />
+        <location filename="../eval_page.py" line="398" />
         <source>median time (s)</source>
         <translation>中位耗时（秒）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="398" />
+        <location filename="../eval_page.py" line="399" />
         <source>slowest 5% (s)</source>
         <translation>最慢 5%（秒）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="402" />
+        <location filename="../eval_page.py" line="403" />
         <source>mode</source>
         <translation>模式</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="418" />
+        <location filename="../eval_page.py" line="419" />
         <source>Report and results in %1</source>
         <translation>报告和结果位于 %1</translation>
     </message>
@@ -385,256 +385,276 @@ Please copy the report below and send it to whoever supports your installation. 
         <translation>正在准备…（首次导入还会加载嵌入模型）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="355" />
+        <location filename="../library_page.py" line="354" />
         <source>Library</source>
         <translation>资料库</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="356" />
+        <location filename="../library_page.py" line="355" />
         <source>Add documents…</source>
         <translation>添加文档…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="357" />
+        <location filename="../library_page.py" line="356" />
         <source>Add PDF, EPUB, Markdown or text files (Ctrl+O)</source>
         <translation>添加 PDF、EPUB、Markdown 或文本文件（Ctrl+O）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="358" />
+        <location filename="../library_page.py" line="357" />
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="359" />
+        <location filename="../library_page.py" line="358" />
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="360" />
+        <location filename="../library_page.py" line="359" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
+        <location filename="../library_page.py" line="360" />
+        <source>Open…</source>
+        <translation>打开…</translation>
+    </message>
+    <message>
         <location filename="../library_page.py" line="361" />
+        <source>Read the selected document here, page by page (double-click a row)</source>
+        <translation>在此逐页阅读所选文档（双击一行）</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="362" />
         <source>Remove the selected documents from the library (Delete)</source>
         <translation>从资料库移除所选文档（Delete）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="363" />
+        <location filename="../library_page.py" line="364" />
         <source>Your library is empty</source>
         <translation>您的资料库是空的</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="365" />
+        <location filename="../library_page.py" line="366" />
         <source>KidneyTalk reads PDF, EPUB, Markdown and text files, and folders of them.</source>
         <translation>KidneyTalk 可读取 PDF、EPUB、Markdown 和文本文件，以及包含它们的文件夹。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="366" />
+        <location filename="../library_page.py" line="367" />
         <source>Documents are copied into your library and never leave this computer.</source>
         <translation>文档会复制到您的资料库中，绝不会离开这台电脑。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="369" />
-        <location filename="../library_page.py" line="455" />
+        <location filename="../library_page.py" line="370" />
+        <location filename="../library_page.py" line="456" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="370" />
+        <location filename="../library_page.py" line="371" />
         <source>Stop adding; files not finished are not kept</source>
         <translation>停止添加；未完成的文件不会保留</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="375" />
-        <location filename="../library_page.py" line="403" />
+        <location filename="../library_page.py" line="376" />
+        <location filename="../library_page.py" line="404" />
         <source>Add the guidelines and papers you want answers from.</source>
         <translation>添加您希望据以回答的指南和论文。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="397" />
+        <location filename="../library_page.py" line="398" />
         <source>1 document</source>
         <translation>1 个文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="397" />
-        <location filename="../library_page.py" line="568" />
+        <location filename="../library_page.py" line="398" />
+        <location filename="../library_page.py" line="570" />
         <source>%1 documents</source>
         <translation>%1 个文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="398" />
+        <location filename="../library_page.py" line="399" />
         <source>%1 pages · %2 used for answers</source>
         <translation>%1 页 · %2 个用于回答</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="400" />
-        <location filename="../library_page.py" line="531" />
+        <location filename="../library_page.py" line="401" />
+        <location filename="../library_page.py" line="532" />
         <source>%1 failed</source>
         <translation>%1 个失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="428" />
+        <location filename="../library_page.py" line="429" />
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="429" />
+        <location filename="../library_page.py" line="430" />
         <source>Documents (%1);;All files (*)</source>
         <translation>文档 (%1);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="437" />
+        <location filename="../library_page.py" line="438" />
         <source>Add a folder of documents</source>
         <translation>添加文档文件夹</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="446" />
+        <location filename="../library_page.py" line="447" />
         <source>Already adding documents: wait for it to finish, or Cancel it first.</source>
         <translation>正在添加文档：请等待完成，或先取消。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="451" />
+        <location filename="../library_page.py" line="452" />
         <source>Waiting for the models to finish loading…</source>
         <translation>正在等待模型加载完成…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="463" />
+        <location filename="../library_page.py" line="464" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="464" />
+        <location filename="../library_page.py" line="465" />
         <source>Cancelling after the current step… files not finished are not kept.</source>
         <translation>将在当前步骤后取消…未完成的文件不会保留。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="480" />
+        <location filename="../library_page.py" line="481" />
         <source>Preparing %1 file(s)…</source>
         <translation>正在准备 %1 个文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="496" />
+        <location filename="../library_page.py" line="497" />
         <source>indexing</source>
         <translation>正在索引</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="496" />
+        <location filename="../library_page.py" line="497" />
         <source>added</source>
         <translation>已添加</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="496" />
+        <location filename="../library_page.py" line="497" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="497" />
+        <location filename="../library_page.py" line="498" />
         <source>skipped</source>
         <translation>已跳过</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="497" />
+        <location filename="../library_page.py" line="498" />
         <source>reading</source>
         <translation>正在读取</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="498" />
+        <location filename="../library_page.py" line="499" />
         <source>File %1 of %2: %3 (%4)</source>
         <translation>第 %1 / %2 个文件：%3（%4）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="500" />
+        <location filename="../library_page.py" line="501" />
         <source>%1 pages indexed</source>
         <translation>已索引 %1 页</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="502" />
+        <location filename="../library_page.py" line="503" />
         <source>%1 pages/s</source>
         <translation>%1 页/秒</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="511" />
+        <location filename="../library_page.py" line="512" />
         <source>Removed %1.</source>
         <translation>已移除 %1。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="511" />
+        <location filename="../library_page.py" line="512" />
         <source>Nothing removed.</source>
         <translation>未移除任何内容。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="513" />
+        <location filename="../library_page.py" line="514" />
         <source>%1 is used for answers again.</source>
         <translation>%1 重新用于回答。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="514" />
+        <location filename="../library_page.py" line="515" />
         <source>%1 is no longer used for answers.</source>
         <translation>%1 不再用于回答。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="521" />
+        <location filename="../library_page.py" line="522" />
         <source>Could not add documents</source>
         <translation>无法添加文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="521" />
+        <location filename="../library_page.py" line="522" />
         <source>Could not remove</source>
         <translation>无法移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="522" />
+        <location filename="../library_page.py" line="523" />
         <source>Could not change the document</source>
         <translation>无法更改该文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="527" />
+        <location filename="../library_page.py" line="528" />
         <source>%1 added</source>
         <translation>已添加 %1 个</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="529" />
+        <location filename="../library_page.py" line="530" />
         <source>%1 already in the library</source>
         <translation>%1 个已在资料库中</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="533" />
+        <location filename="../library_page.py" line="534" />
         <source>%1 skipped (unsupported type)</source>
         <translation>跳过 %1 个（不支持的类型）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="535" />
+        <location filename="../library_page.py" line="536" />
         <source>%1 cancelled (not kept)</source>
         <translation>取消 %1 个（未保留）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="536" />
+        <location filename="../library_page.py" line="537" />
         <source>Import finished: %1.</source>
         <translation>导入完成：%1。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="540" />
+        <location filename="../library_page.py" line="541" />
         <source>… and %1 more</source>
         <translation>…以及另外 %1 个</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="542" />
+        <location filename="../library_page.py" line="543" />
         <source>Some documents could not be added</source>
         <translation>部分文档无法添加</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="543" />
+        <location filename="../library_page.py" line="544" />
         <source>%1 of %2 file(s) could not be added:</source>
         <translation>%2 个文件中有 %1 个无法添加：</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="570" />
+        <location filename="../library_page.py" line="557" />
+        <source>Cannot open the document</source>
+        <translation>无法打开该文档</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="558" />
+        <source>The library keeps no readable copy of %1; add it again.</source>
+        <translation>资料库中没有 %1 的可读副本；请重新添加。</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="572" />
         <source>Remove from library</source>
         <translation>从资料库移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="571" />
+        <location filename="../library_page.py" line="573" />
         <source>Remove %1 from the library?
 
 Its passages will no longer be used for answers. The original file on your disk is not touched.</source>
@@ -643,7 +663,7 @@ Its passages will no longer be used for answers. The original file on your disk 
 其中的段落将不再用于回答。磁盘上的原始文件不受影响。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="576" />
+        <location filename="../library_page.py" line="578" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
@@ -782,222 +802,222 @@ Documents already finished are kept; the one being indexed is not (add it again 
 <context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../models_page.py" line="278" />
+        <location filename="../models_page.py" line="279" />
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="280" />
+        <location filename="../models_page.py" line="281" />
         <source>The language model writes the answers from your documents. Larger models answer better but need more memory and time.</source>
         <translation>语言模型根据您的文档撰写回答。模型越大回答越好，但需要更多内存和时间。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="282" />
+        <location filename="../models_page.py" line="283" />
         <source>Add model…</source>
         <translation>添加模型…</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="283" />
+        <location filename="../models_page.py" line="284" />
         <source>Add a GGUF model file from this computer (it is used where it is, not copied)</source>
         <translation>添加本机上的 GGUF 模型文件（在原位置使用，不会复制）</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="284" />
+        <location filename="../models_page.py" line="285" />
         <source>Use for answers</source>
         <translation>用于回答</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="285" />
+        <location filename="../models_page.py" line="286" />
         <source>Make the selected model the one that writes answers</source>
         <translation>让所选模型负责撰写回答</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="286" />
+        <location filename="../models_page.py" line="287" />
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="288" />
+        <location filename="../models_page.py" line="289" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="288" />
+        <location filename="../models_page.py" line="289" />
         <source>Architecture</source>
         <translation>架构</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="288" />
+        <location filename="../models_page.py" line="289" />
         <source>Parameters</source>
         <translation>参数量</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="288" />
+        <location filename="../models_page.py" line="289" />
         <source>Quantisation</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="289" />
+        <location filename="../models_page.py" line="290" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="289" />
+        <location filename="../models_page.py" line="290" />
         <source>File size</source>
         <translation>文件大小</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="289" />
+        <location filename="../models_page.py" line="290" />
         <source>Memory</source>
         <translation>内存</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="291" />
+        <location filename="../models_page.py" line="292" />
         <source>Generation settings</source>
         <translation>生成设置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="292" />
+        <location filename="../models_page.py" line="293" />
         <source>Temperature:</source>
         <translation>温度：</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="292" />
+        <location filename="../models_page.py" line="293" />
         <source>Context length (tokens):</source>
         <translation>上下文长度（词元）：</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="292" />
+        <location filename="../models_page.py" line="293" />
         <source>Threads:</source>
         <translation>线程数：</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="293" />
+        <location filename="../models_page.py" line="294" />
         <source>Longest answer (tokens):</source>
         <translation>最长回答（词元）：</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="296" />
+        <location filename="../models_page.py" line="297" />
         <source>0 always picks the most likely word; higher values vary the wording. Keep it low for clinical answers.</source>
         <translation>0 总是选择最可能的词；值越高措辞越多变。临床回答请保持较低的值。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="298" />
+        <location filename="../models_page.py" line="299" />
         <source>How much text the model reads at once (question + passages + answer). More needs more memory; capped at what the model supports.</source>
         <translation>模型一次能读取的文本量（问题 + 段落 + 回答）。越大需要越多内存；不超过模型支持的上限。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="300" />
+        <location filename="../models_page.py" line="301" />
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="301" />
+        <location filename="../models_page.py" line="302" />
         <source>Processor threads used to write answers; Automatic uses all cores.</source>
         <translation>撰写回答时使用的处理器线程；“自动”使用全部核心。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="302" />
+        <location filename="../models_page.py" line="303" />
         <source>Answers stop after this many tokens.</source>
         <translation>回答达到此词元数后停止。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="304" />
+        <location filename="../models_page.py" line="305" />
         <source>A new context length or thread count applies from the next question (the model is loaded again). Temperature applies at once.</source>
         <translation>新的上下文长度或线程数从下一个问题起生效（模型会重新加载）。温度立即生效。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="306" />
+        <location filename="../models_page.py" line="307" />
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="307" />
+        <location filename="../models_page.py" line="308" />
         <source>Revert</source>
         <translation>还原</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="346" />
+        <location filename="../models_page.py" line="347" />
         <source>The bundled model comes with KidneyTalk and cannot be removed</source>
         <translation>内置模型随 KidneyTalk 提供，不能移除</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="348" />
+        <location filename="../models_page.py" line="349" />
         <source>Forget the selected model (the file itself is not deleted)</source>
         <translation>不再使用所选模型（文件本身不会删除）</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="361" />
+        <location filename="../models_page.py" line="362" />
         <source>cannot be read</source>
         <translation>无法读取</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="365" />
+        <location filename="../models_page.py" line="366" />
         <source>needs about %1</source>
         <translation>约需 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="367" />
+        <location filename="../models_page.py" line="368" />
         <source>fits: needs about %1 of %2 free</source>
         <translation>可以运行：约需 %1，可用 %2</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="370" />
+        <location filename="../models_page.py" line="371" />
         <source>⚠ may not fit: needs about %1, %2 free</source>
         <translation>⚠ 内存可能不足：约需 %1，可用 %2</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="372" />
+        <location filename="../models_page.py" line="373" />
         <source>This model needs about %1 of memory at this context length but only %2 is free; it may be very slow or fail to load. Choose a smaller or more quantised model, or reduce the context length.</source>
         <translation>在此上下文长度下，该模型约需 %1 内存，但只有 %2 可用；可能非常慢或无法加载。请选择更小或量化程度更高的模型，或减小上下文长度。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="402" />
+        <location filename="../models_page.py" line="403" />
         <source>Writes the answers</source>
         <translation>负责撰写回答</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="404" />
+        <location filename="../models_page.py" line="405" />
         <source>Bundled with KidneyTalk</source>
         <translation>随 KidneyTalk 内置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="422" />
+        <location filename="../models_page.py" line="423" />
         <source>Select a model to see where its file is.</source>
         <translation>选择一个模型以查看其文件位置。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="426" />
+        <location filename="../models_page.py" line="427" />
         <source>bundled with KidneyTalk</source>
         <translation>随 KidneyTalk 内置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="428" />
+        <location filename="../models_page.py" line="429" />
         <source>no chat template: answers may be poor (is it a base model?)</source>
         <translation>没有对话模板：回答质量可能较差（是否为基础模型？）</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="430" />
+        <location filename="../models_page.py" line="431" />
         <source>loaded now</source>
         <translation>当前已加载</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="450" />
+        <location filename="../models_page.py" line="451" />
         <source>Add a language model</source>
         <translation>添加语言模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="451" />
+        <location filename="../models_page.py" line="452" />
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="472" />
+        <location filename="../models_page.py" line="473" />
         <source>Remove model</source>
         <translation>移除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="473" />
+        <location filename="../models_page.py" line="474" />
         <source>Remove “%1” from KidneyTalk?
 
 The file itself stays on your disk:
@@ -1008,67 +1028,67 @@ The file itself stays on your disk:
 %2</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="478" />
+        <location filename="../models_page.py" line="479" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="511" />
+        <location filename="../models_page.py" line="512" />
         <source>Added model %1.</source>
         <translation>已添加模型 %1。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="514" />
+        <location filename="../models_page.py" line="515" />
         <source>This file has no chat template; answers may be poor (is it a base model rather than an instruction-tuned one?).</source>
         <translation>此文件没有对话模板；回答质量可能较差（它是否是基础模型而非指令微调模型？）。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="517" />
+        <location filename="../models_page.py" line="518" />
         <source>It may not fit in this computer's memory at the current context length.</source>
         <translation>在当前上下文长度下，它可能超出这台电脑的内存。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="519" />
+        <location filename="../models_page.py" line="520" />
         <source>Model added, with a warning</source>
         <translation>模型已添加，但有警告</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="521" />
+        <location filename="../models_page.py" line="522" />
         <source>Answers will be written by %1 from the next question.</source>
         <translation>从下一个问题起由 %1 撰写回答。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="524" />
+        <location filename="../models_page.py" line="525" />
         <source>Removed model %1.</source>
         <translation>已移除模型 %1。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="526" />
+        <location filename="../models_page.py" line="527" />
         <source>Generation settings saved.</source>
         <translation>生成设置已保存。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="532" />
+        <location filename="../models_page.py" line="533" />
         <source>Could not read the model list</source>
         <translation>无法读取模型列表</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="533" />
+        <location filename="../models_page.py" line="534" />
         <source>Could not add the model</source>
         <translation>无法添加模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="534" />
+        <location filename="../models_page.py" line="535" />
         <source>Could not change the model</source>
         <translation>无法更换模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="535" />
+        <location filename="../models_page.py" line="536" />
         <source>Could not remove the model</source>
         <translation>无法移除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="536" />
+        <location filename="../models_page.py" line="537" />
         <source>Could not save the settings</source>
         <translation>无法保存设置</translation>
     </message>
