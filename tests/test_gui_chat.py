@@ -235,7 +235,7 @@ def test_answers_mark_unsupported_sentences_refusals_and_citation_links(qtbot, t
         ])
         plain = chat.transcript.toPlainText()
         assert "⚠ Metformin cures kidney failure" in plain
-        assert "1 sentence is not supported by the cited passage" in plain
+        assert "1 sentence(s) not supported by the cited passage (underlined)" in plain
         assert "∅ The library has no answer." in plain and "only answers from your documents" in plain
 
         doc = chat.transcript.document()

@@ -70,14 +70,10 @@ from .workers import ADD, ASK, AskResult, AskStage, EngineClient, LibrarySnapsho
 
 log = logging.getLogger("kidneytalk.ui")
 
-MODES = (("addrep", "AddRep", "Agents refine the question, ask divergent questions and judge each passage"),
-         ("hybrid", "Hybrid", "Meaning search plus exact words (eGFR, ACR, drug names)"),
-         ("naive", "Naive", "Meaning search only: the plain-RAG baseline"))
-STYLES = (("cp-order", "CP-Order", "Evidence sentences copied verbatim, chosen and ordered by the model"),
-          ("cp-link", "CP-Link", "Copied sentences joined with linking words from a fixed list"),
-          ("cp-refine", "CP-Refine", "A draft, checked and revised to copy more from the evidence"),
-          ("off", "Off", "An ordinary answer written by the model from the evidence"))
-_LABEL = {key: label for key, label, _ in MODES + STYLES}
+MODES = ("addrep", "hybrid", "naive")
+STYLES = ("cp-order", "cp-link", "cp-refine", "off")
+_LABEL = {"addrep": "AddRep", "hybrid": "Hybrid", "naive": "Naive", "cp-order": "CP-Order", "cp-link": "CP-Link",
+          "cp-refine": "CP-Refine", "off": "Off"}  # names of methods: not translated
 
 CITE_SCHEME = "cite"  # links in the transcript: cite:<message index>:<n>
 UNSUPPORTED_BG = QColor("#fff1c2")
@@ -202,7 +198,7 @@ class Transcript(QTextBrowser):
                 self.add_answer(cursor, i, m.content, m.details)
 
     def add_question(self, cursor: QTextCursor, text: str) -> None:
-        self._label(cursor, "You", QColor(ACCENT))
+        self._label(cursor, self.tr("You"), QColor(ACCENT))
         for line in text.splitlines() or [""]:
             self._block(cursor, background=USER_BG, left=4)
             cursor.insertText(line)
@@ -211,14 +207,14 @@ class Transcript(QTextBrowser):
         mode, style = str(details.get("mode", "")), str(details.get("style", ""))
         meta = " · ".join(x for x in (_LABEL.get(mode, mode), _LABEL.get(style, style),
                                       str(details.get("model", ""))) if x)
-        self._label(cursor, "KidneyTalk", QColor("#1b6e34"), meta)
+        self._label(cursor, "KidneyTalk", QColor("#1b6e34"), meta)  # the app's name: not translated
         chunks = list(details.get("chunks") or [])  # type: ignore[call-overload]
         if details.get("refused"):
             self._refusal(cursor, text)
             return
         self._block(cursor)
         start = cursor.position()
-        cursor.insertMarkdown(text.strip() or "_(no answer was written)_")
+        cursor.insertMarkdown(text.strip() or "_" + self.tr("(no answer was written)") + "_")
         end = QTextCursor(self.document())
         end.setPosition(cursor.position())
         self._link_markers(index, start, end, chunks)
@@ -226,15 +222,16 @@ class Transcript(QTextBrowser):
         found = self._mark_unsupported(start, end, flagged)
         cursor.setPosition(end.position())
         if details.get("stopped"):
-            self._muted(cursor, "Stopped: this answer is incomplete.", italic=True)
+            self._muted(cursor, self.tr("Stopped: this answer is incomplete."), italic=True)
         if flagged:
             self._block(cursor, top=4)
             fmt = QTextCharFormat()
             fmt.setForeground(UNSUPPORTED_LINE)
-            n = len(flagged)
-            where = "underlined" if found else "listed in the export"
-            cursor.insertText(f"⚠ {n} sentence{'s are' if n != 1 else ' is'} not supported by the cited "
-                              f"passage ({where}) — do not rely on {'them' if n != 1 else 'it'}.", fmt)
+            text = (self.tr("⚠ %n sentence(s) not supported by the cited passage (underlined) — do not rely on "
+                            "them.", "", len(flagged)) if found else
+                    self.tr("⚠ %n sentence(s) not supported by the cited passage (listed in the export) — do "
+                            "not rely on them.", "", len(flagged)))
+            cursor.insertText(text, fmt)
         self._sources(cursor, index, details, chunks)
 
     def _refusal(self, cursor: QTextCursor, text: str) -> None:
@@ -245,8 +242,9 @@ class Transcript(QTextBrowser):
         self._block(cursor, background=REFUSAL_BG, left=4)
         tip = QTextCharFormat()
         tip.setForeground(MUTED)
-        cursor.insertText("KidneyTalk only answers from your documents. Check that the guideline covering this "
-                          "question is in the library and ticked “Use”, or ask with the terms it uses.", tip)
+        cursor.insertText(self.tr("KidneyTalk only answers from your documents. Check that the guideline covering "
+                                  "this question is in the library and ticked “Use”, or ask with the terms it uses."),
+                          tip)
 
     def _link_markers(self, index: int, start: int, end: QTextCursor, chunks: list[Mapping[str, object]]) -> None:
         doc = self.document()
@@ -270,7 +268,8 @@ class Transcript(QTextBrowser):
                 fmt.setAnchorHref(f"{CITE_SCHEME}:{index}:{n}")
                 fmt.setForeground(QColor(ACCENT))
                 fmt.setFontWeight(QFont.Weight.DemiBold)
-                fmt.setToolTip(f"{c.get('source', '')} {pages_label(pages[0], pages[-1])} — click to see the passage")
+                fmt.setToolTip(self.tr("%1 — click to see the passage").replace(
+                    "%1", f"{c.get('source', '')} {pages_label(pages[0], pages[-1])}"))
                 part.mergeCharFormat(fmt)
             pos = found.selectionEnd()
 
@@ -295,8 +294,8 @@ class Transcript(QTextBrowser):
             fmt.setBackground(UNSUPPORTED_BG)
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
             fmt.setUnderlineColor(UNSUPPORTED_LINE)
-            fmt.setToolTip(f"⚠ Not supported by the cited passage (only {support:.0%} of its content words were "
-                           "found there). Do not rely on this sentence.")
+            fmt.setToolTip(self.tr("⚠ Not supported by the cited passage (only %1 of its content words were found "
+                                   "there). Do not rely on this sentence.").replace("%1", f"{support:.0%}"))
             hit.mergeCharFormat(fmt)
             flag = QTextCursor(doc)
             flag.setPosition(hit.selectionStart())
@@ -315,7 +314,8 @@ class Transcript(QTextBrowser):
         self._block(cursor, top=6)
         head = QTextCharFormat()
         head.setForeground(MUTED)
-        cursor.insertText("Sources: " if cites else "The model cited no passage; it was given: ", head)
+        cursor.insertText(self.tr("Sources: ") if cites else self.tr("The model cited no passage; it was given: "),
+                          head)
         for k, n in enumerate(numbers):
             if not 1 <= n <= len(chunks):
                 continue
@@ -324,11 +324,11 @@ class Transcript(QTextBrowser):
             if k:
                 cursor.insertText("  ·  ", head)
             self._link(cursor, f"[{n}] {c.get('source', '')} {pages_label(pages[0], pages[-1])}",
-                       f"{CITE_SCHEME}:{index}:{n}", "Show the passage and its page")
+                       f"{CITE_SCHEME}:{index}:{n}", self.tr("Show the passage and its page"))
         ext = details.get("extractiveness")
         if isinstance(ext, Mapping) and ext.get("answer_tokens"):
-            self._muted(cursor, f"Copied from the sources: {float(ext['coverage']):.0%} of the words "
-                                f"(density {float(ext['density']):.1f})")
+            self._muted(cursor, self.tr("Copied from the sources: %1 of the words (density %2)")
+                        .replace("%1", f"{float(ext['coverage']):.0%}").replace("%2", f"{float(ext['density']):.1f}"))
 
     # ------------------------------------------------------------ streaming
     def start_live(self, question: str) -> None:
@@ -398,9 +398,8 @@ class ChatPage(QWidget):
         self._default_mode, self._default_style = defaults.mode, defaults.style
 
         # conversations (left) ------------------------------------------
-        self.new_button = QPushButton("+  New chat")
+        self.new_button = QPushButton()
         self.new_button.setObjectName("newChatButton")
-        self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.clicked.connect(self.new_chat)
         self.conv_list = QListWidget()
         self.conv_list.setObjectName("conversationList")
@@ -409,13 +408,13 @@ class ChatPage(QWidget):
         self.conv_list.customContextMenuRequested.connect(self._list_menu)
         self.conv_list.currentItemChanged.connect(self._on_current_item)
         self.conv_list.itemChanged.connect(self._on_item_renamed)
-        self.rename_action = QAction("Rename", self)
+        self.rename_action = QAction(self)
         self.rename_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
         self.rename_action.triggered.connect(self.rename_current)
-        self.export_action = QAction("Export to Markdown…", self)
+        self.export_action = QAction(self)
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.export_action.triggered.connect(self.choose_export)
-        self.delete_action = QAction("Delete…", self)
+        self.delete_action = QAction(self)
         self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         self.delete_action.triggered.connect(self.confirm_delete)
         for action in (self.rename_action, self.delete_action):
@@ -432,23 +431,19 @@ class ChatPage(QWidget):
         ll.addWidget(self.conv_list, 1)
 
         # the conversation (middle) -------------------------------------
-        self.title_label = ElidedLabel(NEW_TITLE)
+        self.title_label = ElidedLabel()
         self.title_label.setObjectName("chatTitle")
         self.mode_box = QComboBox()
         self.mode_box.setObjectName("modeBox")
-        self.mode_box.setToolTip("How passages are found for this conversation")
         self.style_box = QComboBox()
         self.style_box.setObjectName("styleBox")
-        self.style_box.setToolTip("How answers are written in this conversation")
-        for box, options in ((self.mode_box, MODES), (self.style_box, STYLES)):
-            for key, label, tip in options:
-                box.addItem(label, key)
-                box.setItemData(box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        for box, keys in ((self.mode_box, MODES), (self.style_box, STYLES)):
+            for key in keys:
+                box.addItem(_LABEL[key], key)
             box.activated.connect(self._on_options_changed)
         self.menu_button = QToolButton()
         self.menu_button.setText("⋯")
         self.menu_button.setObjectName("conversationMenu")
-        self.menu_button.setToolTip("Rename, export or delete this conversation")
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.menu_button)
         menu.addAction(self.rename_action)
@@ -463,10 +458,12 @@ class ChatPage(QWidget):
         header.addWidget(self.menu_button)
         options = QHBoxLayout()
         options.setSpacing(6)
-        options.addWidget(QLabel("Search:"))
+        self.mode_label = QLabel()
+        self.style_label = QLabel()
+        options.addWidget(self.mode_label)
         options.addWidget(self.mode_box)
         options.addSpacing(10)
-        options.addWidget(QLabel("Answer:"))
+        options.addWidget(self.style_label)
         options.addWidget(self.style_box)
         options.addStretch(1)
 
@@ -477,10 +474,7 @@ class ChatPage(QWidget):
 
         self.transcript = Transcript()
         self.transcript.anchorClicked.connect(self._on_anchor)
-        self.empty_hint = QLabel(
-            "<p style='font-size:13pt; font-weight:600'>Ask a clinical question</p>"
-            "<p>Answers come only from the documents in your library, with the pages they rely on.<br>"
-            "Click a citation such as <b>[1]</b> to see the passage and its page.</p>")
+        self.empty_hint = QLabel()
         self.empty_hint.setObjectName("emptyHint")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setWordWrap(True)
@@ -494,8 +488,7 @@ class ChatPage(QWidget):
         self.progress_bar.setFixedWidth(140)
         self.progress_bar.setMaximumHeight(8)
         self.progress_bar.hide()
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button = QPushButton()
         self.stop_button.clicked.connect(self.stop)
         status = QHBoxLayout()
         status.addWidget(self.state_label, 1)
@@ -504,15 +497,13 @@ class ChatPage(QWidget):
 
         self.question = QuestionEdit()
         self.question.setObjectName("questionBox")
-        self.question.setPlaceholderText("Ask a clinical question, e.g. When should metformin be stopped in CKD?")
         self.question.setTabChangesFocus(True)
         self.question.setFixedHeight(72)
         self.question.submitted.connect(self.ask)
-        self.send_button = QPushButton("Send")
+        self.send_button = QPushButton()
         self.send_button.setObjectName("primaryButton")
-        self.send_button.setToolTip("Send the question (Enter)")
         self.send_button.clicked.connect(self.ask)
-        hint = QLabel("Enter to send · Shift+Enter new line · Esc to stop · Ctrl+N new chat")
+        self.hint = hint = QLabel()
         hint.setObjectName("hintLabel")
         hint.setWordWrap(True)
         entry = QHBoxLayout()
@@ -564,7 +555,53 @@ class ChatPage(QWidget):
         client.failed.connect(self._on_failed)
         client.documents_changed.connect(self._on_documents)
         client.activity_changed.connect(self._update_actions)
+        self.retranslate()
         self.restore()
+
+    def retranslate(self) -> None:
+        """Set every fixed text; runs again when the language changes."""
+        self.new_button.setText(self.tr("+  New chat"))
+        self.new_button.setToolTip(self.tr("Start a new conversation (Ctrl+N)"))
+        self.rename_action.setText(self.tr("Rename"))
+        self.export_action.setText(self.tr("Export to Markdown…"))
+        self.delete_action.setText(self.tr("Delete…"))
+        self.mode_label.setText(self.tr("Search:"))
+        self.style_label.setText(self.tr("Answer:"))
+        self.mode_box.setToolTip(self.tr("How passages are found for this conversation"))
+        self.style_box.setToolTip(self.tr("How answers are written in this conversation"))
+        tips = {
+            "addrep": self.tr("Agents refine the question, ask divergent questions and judge each passage"),
+            "hybrid": self.tr("Meaning search plus exact words (eGFR, ACR, drug names)"),
+            "naive": self.tr("Meaning search only: the plain-RAG baseline"),
+            "cp-order": self.tr("Evidence sentences copied verbatim, chosen and ordered by the model"),
+            "cp-link": self.tr("Copied sentences joined with linking words from a fixed list"),
+            "cp-refine": self.tr("A draft, checked and revised to copy more from the evidence"),
+            "off": self.tr("An ordinary answer written by the model from the evidence"),
+        }
+        for box in (self.mode_box, self.style_box):
+            for i in range(box.count()):
+                box.setItemData(i, tips[box.itemData(i)], Qt.ItemDataRole.ToolTipRole)
+        self.menu_button.setToolTip(self.tr("Rename, export or delete this conversation"))
+        self.empty_hint.setText(
+            "<p style='font-size:13pt; font-weight:600'>" + self.tr("Ask a clinical question") + "</p><p>"
+            + self.tr("Answers come only from the documents in your library, with the pages they rely on.")
+            + "<br>" + self.tr("Click a citation such as <b>[1]</b> to see the passage and its page.") + "</p>")
+        self.stop_button.setText(self.tr("Stop"))
+        self.stop_button.setToolTip(self.tr("Stop the answer (Esc)"))
+        self.send_button.setText(self.tr("Send"))
+        self.send_button.setToolTip(self.tr("Send the question (Enter)"))
+        self.question.setPlaceholderText(
+            self.tr("Ask a clinical question, e.g. When should metformin be stopped in CKD?"))
+        self.hint.setText(self.tr("Enter to send · Shift+Enter new line · Esc to stop · Ctrl+N new chat"))
+        if self.conv is None:
+            self.title_label.set_full_text(self.tr(NEW_TITLE))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+            if not self.asking:
+                self.render()  # the transcript's own words ("You", "Sources:")
+        super().changeEvent(event)
 
     # ------------------------------------------------------------ conversations
     def restore(self) -> None:
@@ -573,7 +610,7 @@ class ChatPage(QWidget):
             convs = self.store.list()
         except Exception as exc:  # a damaged file must not keep the app from opening
             log.exception("could not read the saved conversations")
-            self._set_state(f"Saved conversations could not be read: {exc}", "error")
+            self._set_state(self.tr("Saved conversations could not be read: %1").replace("%1", str(exc)), "error")
             convs = []
         self._fill_list(convs)
         if convs:
@@ -631,14 +668,14 @@ class ChatPage(QWidget):
     def new_chat(self) -> None:
         """A fresh conversation; saved when its first question is asked (Ctrl+N)."""
         if self.asking:
-            self.message.emit("Stop the answer first (Esc), then start a new chat.")
+            self.message.emit(self.tr("Stop the answer first (Esc), then start a new chat."))
             return
         self.conv = None
         self.conv_list.blockSignals(True)
         self.conv_list.clearSelection()
         self.conv_list.setCurrentItem(None)
         self.conv_list.blockSignals(False)
-        self.title_label.set_full_text(NEW_TITLE)
+        self.title_label.set_full_text(self.tr(NEW_TITLE))
         self._show_options("", "")
         self.render()
         self.evidence.hide()
@@ -675,8 +712,9 @@ class ChatPage(QWidget):
         if self.conv is None or self.asking:
             return
         conv = self.conv
-        box = QMessageBox(QMessageBox.Icon.Question, "Delete conversation",
-                          f"Delete “{conv.title}” and its {len(conv.messages)} messages? This cannot be undone.",
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Delete conversation"),
+                          self.tr("Delete “%1” and its %n message(s)? This cannot be undone.", "",
+                                  len(conv.messages)).replace("%1", conv.title),
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         self.confirm_box = box
@@ -699,15 +737,15 @@ class ChatPage(QWidget):
                 self.open_conversation(convs[0].id)
             else:
                 self.new_chat()
-        self.message.emit("Conversation deleted.")
+        self.message.emit(self.tr("Conversation deleted."))
 
     def choose_export(self) -> None:
         if self.conv is None or not self.conv.messages:
-            self.message.emit("Nothing to export yet: ask a question first.")
+            self.message.emit(self.tr("Nothing to export yet: ask a question first."))
             return
         safe = re.sub(r"[^\w\- ]+", "", self.conv.title).strip()[:50] or "conversation"
-        dialog = QFileDialog(self, "Export conversation to Markdown", str(Path.home() / f"{safe}.md"),
-                             "Markdown (*.md);;All files (*)")
+        dialog = QFileDialog(self, self.tr("Export conversation to Markdown"), str(Path.home() / f"{safe}.md"),
+                             self.tr("Markdown (*.md);;All files (*)"))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("md")
         dialog.fileSelected.connect(self.export_to)
@@ -721,9 +759,10 @@ class ChatPage(QWidget):
         try:
             Path(path).write_text(to_markdown(self.store.get(self.conv.id)), encoding="utf-8")
         except OSError as exc:
-            self.error_box = show_error(self, "Could not export", f"Could not write {path}:\n{exc.strerror or exc}")
+            self.error_box = show_error(self, self.tr("Could not export"), self.tr("Could not write %1:").replace(
+                "%1", str(path)) + f"\n{exc.strerror or exc}")
             return False
-        self.message.emit(f"Conversation exported to {path}")
+        self.message.emit(self.tr("Conversation exported to %1").replace("%1", str(path)))
         return True
 
     def _list_menu(self, pos: QPoint) -> None:
@@ -791,10 +830,11 @@ class ChatPage(QWidget):
         self.docs = {d.id: d for d in snapshot.documents}
         usable = [d for d in snapshot.documents if d.status == cat.STATUS_READY and d.enabled]
         if not snapshot.documents:
-            self.library_note.setText("Your library is empty: add documents on the Library page first (Ctrl+O).")
+            self.library_note.setText(self.tr("Your library is empty: add documents on the Library page first "
+                                              "(Ctrl+O)."))
         elif not usable:
-            self.library_note.setText("No document is in use: tick “Use” for at least one ready document "
-                                      "on the Library page.")
+            self.library_note.setText(self.tr("No document is in use: tick “Use” for at least one ready document "
+                                              "on the Library page."))
         self.library_note.setVisible(not usable)
 
     def _set_state(self, text: str, tone: str = "") -> None:
@@ -809,7 +849,7 @@ class ChatPage(QWidget):
         if self.asking:
             return
         if not question:
-            self._set_state("Type a question first.", "warn")
+            self._set_state(self.tr("Type a question first."), "warn")
             self.question.setFocus()
             return
         if self.conv is None:
@@ -821,8 +861,9 @@ class ChatPage(QWidget):
         self.empty_hint.hide()
         self.transcript.start_live(question)
         waiting = self.client.pending(ADD) or self.client.pending()
-        self._set_state("Waiting for the documents being added to finish… (Esc to stop)" if self.client.pending(ADD)
-                        else "Waiting for the models to load…" if waiting else "Starting…", "busy")
+        self._set_state(self.tr("Waiting for the documents being added to finish… (Esc to stop)")
+                        if self.client.pending(ADD) else self.tr("Waiting for the models to load…") if waiting
+                        else self.tr("Starting…"), "busy")
         self.client.ask(question, history=self.conv.history(), mode=self.mode, style=self.style,
                         conversation_id=self.conv.id)
         self.question.clear()
@@ -835,7 +876,7 @@ class ChatPage(QWidget):
             return
         self.client.stop_answer()
         self.stop_button.setEnabled(False)
-        self._set_state("Stopping…", "busy")
+        self._set_state(self.tr("Stopping…"), "busy")
 
     def _on_progress(self, event: object) -> None:
         if not isinstance(event, AskStage) or not self.asking or not self.stop_button.isEnabled():
@@ -864,27 +905,25 @@ class ChatPage(QWidget):
                 self.store.append(conv, Message("assistant", result.text, details=dict(result.details)))
             except Exception as exc:  # the answer stays on screen; saving it failed
                 log.exception("could not save the conversation")
-                self.error_box = show_error(self, "Could not save the conversation", str(exc))
+                self.error_box = show_error(self, self.tr("Could not save the conversation"), str(exc))
             self._fill_list()
             if self.conv is not None and self.conv.id == cid:
                 self.open_conversation(cid)
         elif self.conv is not None:
             self.render()
         if result.refused:
-            self._set_state("Not found in your library.", "warn")
+            self._set_state(self.tr("Not found in your library."), "warn")
         elif result.stopped:
-            self._set_state("Stopped." + (" The answer is incomplete." if result.text else
-                                          " Nothing was written; the question was not saved."), "warn")
+            self._set_state(self.tr("Stopped. The answer is incomplete.") if result.text else
+                            self.tr("Stopped. Nothing was written; the question was not saved."), "warn")
         else:
             took = sum(v for k, v in result.timings.items() if k in ("retrieve", "write"))
+            done = self.tr("Answered in %1 s by %2.").replace("%1", f"{took:.1f}").replace("%2", result.model)
             if result.unsupported:
-                n = len(result.unsupported)
-                self._set_state(f"Answered in {took:.1f} s by {result.model}. ⚠ {n} sentence{'s' if n != 1 else ''} "
-                                "not supported by the cited passage — do not rely on "
-                                f"{'them' if n != 1 else 'it'}.", "warn")
+                self._set_state(done + " " + self.tr("⚠ %n sentence(s) not supported by the cited passage — do not "
+                                                     "rely on them.", "", len(result.unsupported)), "warn")
             else:
-                self._set_state(f"Answered in {took:.1f} s by {result.model}. Click a citation to check its "
-                                "passage.", "ok")
+                self._set_state(done + " " + self.tr("Click a citation to check its passage."), "ok")
         self.transcript.scroll_to_end()
         self._update_actions()
         self.question.setFocus()
@@ -894,8 +933,8 @@ class ChatPage(QWidget):
             return
         self._asking_cid = self._asking_question = ""
         self.render()
-        self._set_state("The question could not be answered.", "error")
-        self.error_box = show_error(self, "Could not answer", message)
+        self._set_state(self.tr("The question could not be answered."), "error")
+        self.error_box = show_error(self, self.tr("Could not answer"), message)
         self._update_actions()
 
     # ------------------------------------------------------------ evidence

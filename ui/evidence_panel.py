@@ -72,12 +72,12 @@ class EvidencePanel(QWidget):
         self.document: Document | None = None
         self.dialog: PageDialog | None = None
 
-        title = QLabel("Evidence")
+        title = QLabel(self.tr("Evidence"))
         title.setObjectName("sectionLabel")
         close = QToolButton()
         close.setText("✕")
         close.setObjectName("closeButton")
-        close.setToolTip("Hide the evidence panel")
+        close.setToolTip(self.tr("Hide the evidence panel"))
         close.clicked.connect(self.closed.emit)
         top = QHBoxLayout()
         top.addWidget(title, 1)
@@ -111,8 +111,8 @@ class EvidencePanel(QWidget):
         tl.addWidget(self.legend)
 
         self.page_view = PageView()
-        self.open_button = QPushButton("Open larger…")
-        self.open_button.setToolTip("Show this page in its own window")
+        self.open_button = QPushButton(self.tr("Open larger…"))
+        self.open_button.setToolTip(self.tr("Show this page in its own window"))
         self.open_button.clicked.connect(self.open_dialog)
         page_box = QWidget()
         pl = QVBoxLayout(page_box)
@@ -146,28 +146,30 @@ class EvidencePanel(QWidget):
         self.source_label.setText(
             f"<b>[{n}] {html.escape(source)}</b> · {pages_label(pages[0], pages[-1])}"
             + (f"<br><span style='color:palette(placeholder-text)'>{html.escape(section)}</span>" if section else ""))
-        scores = [f"similarity {float(chunk.get('score') or 0):.2f}"]  # type: ignore[arg-type]
+        scores = [self.tr("similarity %1").replace("%1", f"{float(chunk.get('score') or 0):.2f}")]  # type: ignore[arg-type]
         relevance = chunk.get("relevance")
         if relevance is not None:
-            scores.append(f"judged relevant with probability {float(relevance):.2f}")  # type: ignore[arg-type]
-        self.scores_label.setText("Retrieval: " + ", ".join(scores))
+            scores.append(self.tr("judged relevant with probability %1").replace(
+                "%1", f"{float(relevance):.2f}"))  # type: ignore[arg-type]
+        self.scores_label.setText(self.tr("Retrieval: %1").replace("%1", ", ".join(scores)))
         reason = str(chunk.get("reason") or "")
-        self.reason_label.setText(f"<i>Why it was used:</i> {html.escape(reason)}" if reason else "")
+        self.reason_label.setText(f"<i>{self.tr('Why it was used:')}</i> {html.escape(reason)}" if reason else "")
         self.reason_label.setVisible(bool(reason))
 
         text = str(chunk.get("text", ""))
         body, share = heat_map_html(text, answer)
         self.text_view.setHtml(body)
         swatches = " ".join(f"<span style='background-color:{c}'>&nbsp;{lbl}&nbsp;</span>"
-                            for (_, c), lbl in zip(HEAT[::-1], ("2–3 words", "4–7", "8+"), strict=True))
-        self.legend.setText(f"Copied into the answer: {swatches} · {share:.0%} of the passage"
-                            if share else "The answer copied no run of words from this passage.")
+                            for (_, c), lbl in zip(HEAT[::-1], (self.tr("2–3 words"), "4–7", "8+"), strict=True))
+        self.legend.setText(self.tr("Copied into the answer: %1 · %2 of the passage").replace("%1", swatches)
+                            .replace("%2", f"{share:.0%}")
+                            if share else self.tr("The answer copied no run of words from this passage."))
 
         passages = [text]
         if document is None:
-            self.page_view.clear("This document is no longer in the library, so its page cannot be shown.")
+            self.page_view.clear(self.tr("This document is no longer in the library, so its page cannot be shown."))
         elif not document.stored_path:
-            self.page_view.clear("The library keeps no copy of this document, so its page cannot be shown.")
+            self.page_view.clear(self.tr("The library keeps no copy of this document, so its page cannot be shown."))
         else:
             self.page_view.show_document(document.stored_path, pages[0], passages)
         self.open_button.setEnabled(self.page_view.page_count > 0)

@@ -107,17 +107,17 @@ class PageView(QWidget):
 
         self.prev_button = QToolButton()
         self.prev_button.setText("‹")
-        self.prev_button.setToolTip("Previous page (Page Up)")
+        self.prev_button.setToolTip(self.tr("Previous page (Page Up)"))
         self.prev_button.clicked.connect(lambda: self.go(self.page - 1))
         self.next_button = QToolButton()
         self.next_button.setText("›")
-        self.next_button.setToolTip("Next page (Page Down)")
+        self.next_button.setToolTip(self.tr("Next page (Page Down)"))
         self.next_button.clicked.connect(lambda: self.go(self.page + 1))
         self.page_box = QSpinBox()
         self.page_box.setObjectName("pageBox")
-        self.page_box.setPrefix("Page ")
+        self.page_box.setPrefix(self.tr("Page "))
         self.page_box.setKeyboardTracking(False)
-        self.page_box.setToolTip("Type a page number and press Enter")
+        self.page_box.setToolTip(self.tr("Type a page number and press Enter"))
         self.page_box.valueChanged.connect(lambda value: value != self.page and self.go(value))
         self.page_label = QLabel("")
         self.page_label.setObjectName("hintLabel")
@@ -177,13 +177,14 @@ class PageView(QWidget):
         if self.page_count and not 1 <= page <= self.page_count:
             return False
         if not Path(self.path).exists():
-            self._show_message("The library's copy of this document is missing, so its page cannot be shown.")
+            self._show_message(self.tr("The library's copy of this document is missing, so its page cannot be "
+                                       "shown."))
             return False
         try:
             image, count, rects = render_page(self.path, page, self.passages)
         except Exception as exc:  # a damaged or unsupported file: say so where the page would be
             log.warning("could not render %s page %s: %s", self.path, page, exc)
-            self._show_message(f"This page cannot be shown ({type(exc).__name__}: {exc}).")
+            self._show_message(self.tr("This page cannot be shown (%1).").replace("%1", f"{type(exc).__name__}: {exc}"))
             return False
         self._image, self.page_count, self.highlights = image, count, rects
         self.page = min(max(1, page), count)
@@ -219,9 +220,9 @@ class PageView(QWidget):
         self.page_box.setValue(self.page)
         self.page_box.blockSignals(False)
         if has:
-            mark = "" if not self.passages else (" · passage highlighted" if self.highlights
-                                                else " · passage not on this page")
-            self.page_label.setText(f"of {self.page_count}{mark}")
+            mark = "" if not self.passages else (self.tr(" · passage highlighted") if self.highlights
+                                                else self.tr(" · passage not on this page"))
+            self.page_label.setText(self.tr("of %1").replace("%1", str(self.page_count)) + mark)
         else:
             self.page_label.setText("")
 
