@@ -11,7 +11,11 @@
 * ``cp-refine`` — draft like ``off``; measure extractiveness and citation
   support; a reviewer prompt lists the uncopied sentences and asks for a
   copied revision; repeat up to N rounds or until coverage reaches the target;
-  the most extractive version is kept.
+  the most extractive version is kept. When the model's own revisions stay
+  under the target (a small model rarely copies on request), a last
+  copy-edit applies the reviewer's feedback itself: each unsupported sentence
+  is replaced by the evidence sentence closest to it, with its citation, or
+  dropped when no evidence sentence is close.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kidneytalk.answer import format_context
-from kidneytalk.citations import split_sentences, verify
+from kidneytalk.citations import MARKER, split_sentences, support, verify
 from kidneytalk.errors import ContextOverflowError, KidneyTalkError
 from kidneytalk.extractive import extractiveness, tokenize
 from kidneytalk.llm import LocalLLM
@@ -40,6 +44,9 @@ MAX_SELECTED = 4
 MAX_LISTED = 24  # evidence sentences offered to the model for selection
 Ranker = Callable[[str, list[str]], list[float]]  # (question, sentences) -> similarity
 MIN_SENTENCE_TOKENS = 4
+# cp-refine's copy-edit: how close (cosine, or token support without an embedder) an evidence
+# sentence must be to replace an unsupported draft sentence; farther ones are dropped.
+COPY_EDIT_MIN_SIMILARITY = 0.5
 
 
 @dataclass
@@ -188,7 +195,7 @@ class Writer:
         with self.trace.step("draft") as step:
             best = self.llm.complete(self.off_messages(question, used), max_tokens=self.max_tokens,
                                      temperature=self.temperature, cancel=self.cancel).strip()
-            best_cov = extractiveness(best, sources).coverage
+            best_cov = _coverage(best, sources)
             step.outputs.update(answer=best, coverage=round(best_cov, 3))
         draft = best
         for round_no in range(1, self.refine_rounds + 1):
@@ -197,7 +204,7 @@ class Writer:
             unsupported = [c.text for c in verify(draft, used) if not c.supported]
             prompt = self.prompts.render(
                 "cp_refine", question=question, context=format_context(used), answer=draft,
-                coverage=int(round(100 * extractiveness(draft, sources).coverage)),
+                coverage=int(round(100 * _coverage(draft, sources))),
                 unsupported=" | ".join(unsupported[:4]) or "(none)", refusal=self.refusal,
             )
             with self.trace.step("revise", round=round_no) as step:
@@ -208,11 +215,45 @@ class Writer:
                     break
                 draft = self.llm.complete(msgs, max_tokens=max_tokens, temperature=self.temperature,
                                           cancel=self.cancel).strip()
-                cov = extractiveness(draft, sources).coverage
+                cov = _coverage(draft, sources)
                 step.outputs.update(answer=draft, coverage=round(cov, 3))
                 if draft and cov > best_cov:
                     best, best_cov = draft, cov
+        if best_cov < self.refine_target and not self.cancel.is_set() and best.strip() != self.refusal:
+            with self.trace.step("copy-edit") as step:
+                edited = self.copy_edit(best, used)
+                cov = _coverage(edited, sources)
+                step.outputs.update(answer=edited, coverage=round(cov, 3), kept=bool(edited) and cov > best_cov)
+                if edited and cov > best_cov:
+                    best = edited
         return best  # when stopped: the best version so far
+
+    def copy_edit(self, draft: str, used: Sequence[Hit]) -> str:
+        """``draft`` with each unsupported sentence swapped for its closest evidence sentence (or dropped)."""
+        candidates = evidence_sentences(used)
+        out: list[str] = []
+        taken: set[str] = set()
+        for check in verify(draft, used):
+            if check.supported:
+                out.append(check.text)
+                continue
+            if not candidates:
+                continue
+            if self.rank is not None:
+                scores = self.rank(check.text, [c.text for c in candidates])
+            else:
+                scores = [support(c.text, check.text) for c in candidates]
+            best_i = max(range(len(candidates)), key=lambda i: scores[i])
+            closest = candidates[best_i]
+            if scores[best_i] >= COPY_EDIT_MIN_SIMILARITY and closest.sid not in taken:
+                taken.add(closest.sid)
+                out.append(_with_marker(closest.text, closest.n))
+        return " ".join(out)
+
+
+def _coverage(text: str, sources: list[str]) -> float:
+    """Extractive coverage of an answer as ``Answer.extractiveness`` measures it (citation markers aside)."""
+    return extractiveness(MARKER.sub(" ", text), sources).coverage
 
 
 def _with_marker(sentence: str, n: int) -> str:
