@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from kidneytalk.conversations import ConversationStore, Message  # noqa: E402
 from kidneytalk.engine import Engine  # noqa: E402
+from kidneytalk.errors import KidneyTalkError  # noqa: E402
 from kidneytalk.ui.chat_page import ChatPage  # noqa: E402
 from kidneytalk.ui.evidence_panel import heat_map_html  # noqa: E402
 from kidneytalk.ui.main_window import MainWindow  # noqa: E402
@@ -209,6 +210,29 @@ def test_conversations_are_renamed_and_deleted_from_the_list(qtbot, tmp_path: Pa
         chat.confirm_box.button(QMessageBox.StandardButton.Yes).click()
         assert [c.id for c in window.client.conversations.list()] == [newer.id]
         assert chat.conv.id == newer.id and chat.conv_list.count() == 1
+    finally:
+        assert window.shutdown()
+        engine.close()
+
+
+def test_a_failed_answer_is_reported_and_leaves_no_empty_conversation(qtbot, tmp_path: Path, monkeypatch) -> None:
+    engine = Engine(tmp_path / "home")
+
+    def broken(question: str, **_kwargs: object) -> None:
+        raise KidneyTalkError("Model 'x' could not be loaded: the file /models/x.gguf is missing.")
+
+    monkeypatch.setattr(engine, "ask", broken)
+    monkeypatch.setattr(engine, "llm", lambda **_kwargs: None)  # nothing to load before asking
+    window = _open(qtbot, engine)
+    try:
+        chat = window.chat_page
+        chat.question.setPlainText("When should metformin be stopped?")
+        chat.ask()
+        qtbot.waitUntil(lambda: chat.error_box is not None and chat.error_box.isVisible())
+        assert "/models/x.gguf is missing" in chat.error_box.text()
+        assert chat.state_label.text() == "The question could not be answered."
+        assert chat.conv is None and window.client.conversations.list() == []
+        assert chat.send_button.isEnabled() and not chat.empty_hint.isHidden()
     finally:
         assert window.shutdown()
         engine.close()

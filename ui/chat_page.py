@@ -909,8 +909,8 @@ class ChatPage(QWidget):
             self._fill_list()
             if self.conv is not None and self.conv.id == cid:
                 self.open_conversation(cid)
-        elif self.conv is not None:
-            self.render()
+        else:
+            self._drop_if_empty(cid)
         if result.refused:
             self._set_state(self.tr("Not found in your library."), "warn")
         elif result.stopped:
@@ -931,11 +931,24 @@ class ChatPage(QWidget):
     def _on_failed(self, task: str, message: str) -> None:
         if task != ASK:
             return
-        self._asking_cid = self._asking_question = ""
-        self.render()
+        cid, self._asking_cid, self._asking_question = self._asking_cid, "", ""
+        self._drop_if_empty(cid)
         self._set_state(self.tr("The question could not be answered."), "error")
         self.error_box = show_error(self, self.tr("Could not answer"), message)
         self._update_actions()
+
+    def _drop_if_empty(self, cid: str) -> None:
+        """A new chat whose first question got no answer is not kept (nothing was said in it)."""
+        try:
+            if cid and not self.store.get(cid).messages:
+                self.store.delete(cid)
+                self._fill_list()
+                if self.conv is not None and self.conv.id == cid:
+                    self.conv = None
+                    self.title_label.set_full_text(self.tr(NEW_TITLE))
+        except KidneyTalkError:
+            pass  # already gone
+        self.render()
 
     # ------------------------------------------------------------ evidence
     def _on_anchor(self, url: QUrl) -> None:
