@@ -92,6 +92,20 @@ def _parser() -> argparse.ArgumentParser:
     ss.add_argument("key")
     ss.add_argument("value")
 
+    ev = sub.add_parser("eval", help="score the modes on an exam question file (JSONL or CSV)")
+    ev.add_argument("questions", metavar="QUESTIONS")
+    ev.add_argument("--library", metavar="HOME", help="the KidneyTalk home whose library is used (default: --home)")
+    ev.add_argument("--modes", default="no-rag,naive,addrep", help="comma-separated: no-rag,naive,hybrid,addrep")
+    ev.add_argument("--style", choices=["off", "cp-order", "cp-link", "cp-refine"], default="cp-order")
+    ev.add_argument("--model", metavar="NAME")
+    ev.add_argument("--limit", type=int, metavar="N", help="the first N questions")
+    ev.add_argument("--sample", type=int, metavar="N", help="N questions drawn at random (see --seed)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("-k", type=int, default=None, help="passages per question (default: settings; 10 with --retrieval-only)")
+    ev.add_argument("--out", metavar="DIR", help="results folder (default: eval-<questions file name>)")
+    ev.add_argument("--retrieval-only", action="store_true", help="score retrieval (hit@k) without answering")
+    ev.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     sub.add_parser("demo", help="terminal demo: add the bundled sample document and answer a question")
     sub.add_parser("gui", help="open the desktop app")
     sub.add_parser("start", help="the desktop app when a display exists, otherwise the terminal demo")
@@ -118,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kidneytalk.engine import Engine
 
     try:
-        with Engine(args.home) as engine:
+        with Engine(getattr(args, "library", None) or args.home) as engine:
             handler = globals()[f"_cmd_{args.command}"]
             return int(handler(engine, args) or 0)
     except KidneyTalkError as exc:
@@ -467,6 +481,39 @@ def _cmd_settings(engine, args) -> int:  # noqa: ANN001
         return 0
     _print_json(data)
     return 0
+
+
+def _cmd_eval(engine, args) -> int:  # noqa: ANN001
+    from pathlib import Path
+
+    from kidneytalk.evaluation import load_questions, parse_modes, run_eval
+    from kidneytalk.progress import EvalBar
+
+    _, problems = load_questions(args.questions)
+    for p in problems:
+        print(f"{args.questions}: skipped {p}", file=sys.stderr)
+    out = args.out or f"eval-{Path(args.questions).stem}"
+    bar = EvalBar()
+    try:
+        summary = run_eval(engine, args.questions, modes=parse_modes(args.modes), style=args.style, model=args.model,
+                           limit=args.limit, sample=args.sample, seed=args.seed, out_dir=out, k=args.k,
+                           retrieval_only=args.retrieval_only, progress=bar, cancel=bar.cancel)
+    finally:
+        bar.finish()
+    if args.json:
+        _print_json(summary.to_json())
+    else:
+        for mode, m in summary.per_mode.items():
+            if "accuracy" in m:
+                lo, hi = m["accuracy_ci"]
+                print(f"{mode:8} accuracy {m['accuracy']:.1%} ({lo:.1%}–{hi:.1%})  refusals {m['refusal_rate']:.1%}  n={m['n']}")
+            else:
+                print(f"{mode:8} hit rate {m['hit_rate'] or 0:.1%}  MRR {m['mrr'] or 0:.3f}  n={m['n']}")
+        if "majority" in summary.summary:
+            maj = summary.summary["majority"]
+            print(f"always {', '.join(maj['answer'])}: {maj['accuracy']:.1%}")
+        print(f"report: {summary.report_html}" + ("" if summary.complete else "  (incomplete: run the same command again to continue)"))
+    return 0 if summary.complete else 1
 
 
 def _cmd_demo(engine, args) -> int:  # noqa: ANN001

@@ -69,3 +69,58 @@ class ProgressBar:
     def finish(self) -> None:
         with self._lock:
             self._clear()
+
+
+class EvalBar:
+    """Progress callback for :func:`kidneytalk.evaluation.run_eval`; Ctrl-C stops after the current question.
+
+    The first Ctrl-C sets :attr:`cancel` (results so far are kept and the
+    report is written); a second one interrupts at once.
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, width: int = 24, live: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty() if live is None else live
+        self.width = width
+        self.cancel = threading.Event()
+        self._open = False
+        self._last_line = 0.0
+        try:
+            import signal
+
+            self._old = signal.signal(signal.SIGINT, self._interrupt)
+        except ValueError:  # not the main thread
+            self._old = None
+
+    def _interrupt(self, signum: int, frame: object) -> None:
+        import signal
+
+        if self.cancel.is_set():
+            signal.signal(signal.SIGINT, self._old or signal.SIG_DFL)
+            raise KeyboardInterrupt
+        self.cancel.set()
+        self.stream.write("\nstopping after the current question (results so far are kept)…\n")
+
+    def __call__(self, p: object) -> None:
+        done, total = getattr(p, "done", 0), max(1, getattr(p, "total", 1))
+        filled = int(self.width * done / total)
+        eta = getattr(p, "eta_seconds", None)
+        line = (f"[{'#' * filled}{'-' * (self.width - filled)}] {done}/{total}  ETA {_fmt_eta(eta or 0)}  "
+                f"{getattr(p, 'mode', '')} {getattr(p, 'question_id', '')}")
+        if self.live:
+            self.stream.write("\r" + line[:150].ljust(110))
+            self.stream.flush()
+            self._open = True
+        elif time.monotonic() - self._last_line > 30 or done == total:
+            self._last_line = time.monotonic()
+            print(line, file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self._open:
+            self.stream.write("\n")
+            self._open = False
+        if self._old is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._old)
+            self._old = None

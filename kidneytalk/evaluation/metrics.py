@@ -1,0 +1,140 @@
+"""Evaluation statistics: bootstrap CI, exact McNemar test, majority baseline, per-mode summary.
+
+Pure functions over result records (dicts as stored in ``results.jsonl``), so
+a report can always be rebuilt from the file alone.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+Record = dict[str, Any]
+
+
+def bootstrap_ci(values: Sequence[float], *, n: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (deterministic for a given ``seed``)."""
+    if not values:
+        return (float("nan"), float("nan"))
+    rng = random.Random(seed)
+    size = len(values)
+    means = sorted(sum(values[rng.randrange(size)] for _ in range(size)) / size for _ in range(n))
+    lo = means[int((1 - level) / 2 * n)]
+    hi = means[min(n - 1, int((1 + level) / 2 * n))]
+    return (lo, hi)
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts ``b`` and ``c``."""
+    m = b + c
+    if m == 0:
+        return 1.0
+    tail = sum(math.comb(m, i) for i in range(min(b, c) + 1)) / 2**m
+    return min(1.0, 2 * tail)
+
+
+def paired(a: dict[str, bool], b: dict[str, bool]) -> dict[str, Any]:
+    """McNemar comparison on the questions both ``a`` and ``b`` answered (id -> correct)."""
+    common = sorted(set(a) & set(b))
+    only_a = sum(1 for q in common if a[q] and not b[q])
+    only_b = sum(1 for q in common if b[q] and not a[q])
+    return {"n": len(common), "only_reference_correct": only_a, "only_this_correct": only_b,
+            "p_value": mcnemar_exact(only_a, only_b)}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (``q`` in 0–100); NaN for no values."""
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def majority(records: Iterable[Record]) -> tuple[list[str], dict[str, bool]]:
+    """The most frequent gold answer and, per question, whether always giving it would be right."""
+    gold: dict[str, tuple[str, ...]] = {r["id"]: tuple(r["answer"]) for r in records}
+    if not gold:
+        return [], {}
+    top = Counter(gold.values()).most_common(1)[0][0]
+    return list(top), {q: a == top for q, a in gold.items()}
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def hit_curve(ranks: Sequence[int | None], depth: int) -> list[float]:
+    """hit@k for k = 1..depth: share of questions whose gold passage is within the first k."""
+    if not ranks:
+        return []
+    return [sum(1 for r in ranks if r is not None and r <= k) / len(ranks) for k in range(1, depth + 1)]
+
+
+def mode_metrics(records: Sequence[Record], *, seed: int = 0) -> dict[str, Any]:
+    """Everything the report shows for one mode."""
+    n = len(records)
+    out: dict[str, Any] = {"n": n}
+    lat = [float(r.get("latency", 0.0)) for r in records]
+    out["latency_p50"] = percentile(lat, 50)
+    out["latency_p95"] = percentile(lat, 95)
+    scored = [r for r in records if r.get("gold_rank", "absent") != "absent" and r.get("has_gold")]
+    ranks = [r.get("gold_rank") for r in scored]
+    depth = max([len(r.get("evidence", [])) for r in scored] + [0])
+    curve = hit_curve(ranks, depth)
+    out["retrieval_n"] = len(scored)
+    out["hit_rate"] = _mean([1.0 if r.get("gold_rank") else 0.0 for r in scored])
+    out["source_hit_rate"] = _mean([1.0 if r.get("source_rank") else 0.0 for r in scored])
+    out["hit_at_k"] = curve
+    out["mrr"] = _mean([1.0 / r["gold_rank"] if r.get("gold_rank") else 0.0 for r in scored])
+    answered_records = [r for r in records if "correct" in r]
+    if answered_records:
+        correct = [1.0 if r["correct"] else 0.0 for r in answered_records]
+        refused = [r for r in answered_records if r.get("refused")]
+        answered = [r for r in answered_records if not r.get("refused")]
+        out["accuracy"] = _mean(correct)
+        out["accuracy_ci"] = list(bootstrap_ci(correct, seed=seed))
+        out["refusal_rate"] = len(refused) / len(answered_records)
+        out["accuracy_answered"] = _mean([1.0 if r["correct"] else 0.0 for r in answered])
+        ext = [r["extractiveness"] for r in answered if r.get("extractiveness") is not None]
+        out["extractiveness"] = _mean(ext)
+        out["tokens_mean"] = _mean([float(r.get("tokens", 0)) for r in answered_records])
+        out["tokens_total"] = int(sum(r.get("tokens", 0) for r in answered_records))
+        out["errors"] = sum(1 for r in answered_records if r.get("error"))
+    return out
+
+
+def summarize(records: Sequence[Record], *, reference: str = "naive", seed: int = 0) -> dict[str, Any]:
+    """Per-mode metrics, paired comparisons, majority baseline and per-tag accuracy."""
+    modes: list[str] = []
+    for r in records:
+        if r["mode"] not in modes:
+            modes.append(r["mode"])
+    by_mode = {m: [r for r in records if r["mode"] == m] for m in modes}
+    per_mode = {m: mode_metrics(rs, seed=seed) for m, rs in by_mode.items()}
+    answered = any("correct" in r for r in records)
+    summary: dict[str, Any] = {"modes": modes, "per_mode": per_mode,
+                               "questions": len({r["id"] for r in records})}
+    if not answered:
+        return summary
+    top, base = majority(records)
+    summary["majority"] = {"answer": top, "accuracy": _mean([1.0 if v else 0.0 for v in base.values()]),
+                           "n": len(base)}
+    correct = {m: {r["id"]: bool(r["correct"]) for r in rs} for m, rs in by_mode.items()}
+    comparisons: dict[str, Any] = {}
+    for m in modes:
+        comparisons[m] = {"vs_majority": paired(base, correct[m])}
+        if reference in correct and m != reference:
+            comparisons[m][f"vs_{reference}"] = paired(correct[reference], correct[m])
+    summary["comparisons"] = comparisons
+    tags = sorted({t for r in records for t in r.get("tags", [])})
+    summary["per_tag"] = {
+        t: {m: {"n": len(sel), "accuracy": _mean([1.0 if r["correct"] else 0.0 for r in sel])}
+            for m in modes if (sel := [r for r in by_mode[m] if t in r.get("tags", [])])}
+        for t in tags
+    }
+    return summary
