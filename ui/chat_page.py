@@ -537,9 +537,9 @@ class ChatPage(QWidget):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
-        left.setMinimumWidth(150)
-        middle.setMinimumWidth(320)
-        self.evidence.setMinimumWidth(280)
+        left.setMinimumWidth(110)  # 110 + 260 + 240 fit the window's minimum width beside the sidebar
+        middle.setMinimumWidth(260)
+        self.evidence.setMinimumWidth(240)
         self.splitter.setSizes([190, 560, 380])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -969,9 +969,9 @@ class ChatPage(QWidget):
         self.evidence.show_chunk(n, chunk, msg.content, self.docs.get(str(chunk.get("doc_id", ""))))
         if not self.evidence.isVisible():
             self.evidence.show()
-            sizes = self.splitter.sizes()
-            total = sum(sizes)
-            self.splitter.setSizes([sizes[0], max(320, int((total - sizes[0]) * 0.55)),
-                                    max(280, int((total - sizes[0]) * 0.45))])
+            total = max(self.splitter.width(), sum(self.splitter.sizes()))
+            left = min(self.splitter.sizes()[0], max(110, total // 6))
+            rest = total - left
+            self.splitter.setSizes([left, int(rest * 0.55), rest - int(rest * 0.55)])
         return True
 

@@ -196,7 +196,9 @@ class PageView(QWidget):
     def _fit(self) -> None:
         if self._image.isNull():
             return
-        width = max(120, self.scroll.viewport().width() - 2)
+        # the scroll area's width less its frame and a vertical scroll bar: no horizontal bar, ever
+        bar = self.scroll.verticalScrollBar().sizeHint().width()
+        width = max(120, self.scroll.width() - 2 * self.scroll.frameWidth() - bar - 2)
         ratio = self.devicePixelRatioF()
         scaled = self._image.scaledToWidth(int(width * ratio), Qt.TransformationMode.SmoothTransformation)
         self.pixmap = QPixmap.fromImage(scaled)
