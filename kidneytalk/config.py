@@ -20,6 +20,7 @@ from kidneytalk.errors import KidneyTalkError
 
 APP_NAME = "KidneyTalk"
 SETTINGS_FILE = "settings.json"
+LOCATION_FILE = "location.json"  # in the config folder: {"data": "/elsewhere"} keeps the library there
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,53 @@ class Paths:
 
     @classmethod
     def resolve(cls, home: str | os.PathLike[str] | None = None) -> Paths:
-        """``home`` (or ``$KIDNEYTALK_HOME``) wins over the platform folders."""
+        """``home`` (or ``$KIDNEYTALK_HOME``) wins over the platform folders.
+
+        The data folder (library, documents, conversations) can live elsewhere,
+        e.g. on an encrypted drive: :meth:`set_data_location` records that in
+        the config folder and it applies from the next start.
+        """
         home = home or os.environ.get("KIDNEYTALK_HOME") or None
         if home:
             root = Path(home).expanduser().resolve()
-            return cls(config=root / "config", data=root / "data", logs=root / "logs")
-        return cls(
-            config=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
-            data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
-            logs=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
-        )
+            paths = cls(config=root / "config", data=root / "data", logs=root / "logs")
+        else:
+            paths = cls(
+                config=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+                data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+                logs=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+            )
+        moved = paths.data_location()
+        return dataclasses.replace(paths, data=moved) if moved else paths
+
+    def data_location(self) -> Path | None:
+        """The data folder chosen by the user, if any (read from the config folder)."""
+        try:
+            value = json.loads((self.config / LOCATION_FILE).read_text(encoding="utf-8")).get("data")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return Path(value).expanduser() if isinstance(value, str) and value.strip() else None
+
+    def set_data_location(self, folder: str | os.PathLike[str] | None) -> None:
+        """Keep the data in ``folder`` from the next start (``None``: back to the default place).
+
+        Nothing is moved: the library in the current folder stays there (copy
+        the folder's contents to take it along).
+        """
+        target = self.config / LOCATION_FILE
+        if folder is None:
+            target.unlink(missing_ok=True)
+            return
+        path = Path(folder).expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise KidneyTalkError(f"{path} is a file, not a folder.")
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK):
+            raise KidneyTalkError(f"KidneyTalk cannot write to {path}.")
+        self.config.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"data": str(path)}, indent=2), encoding="utf-8")
+        os.replace(tmp, target)
 
     def ensure(self) -> Paths:
         for p in (self.config, self.data, self.logs):

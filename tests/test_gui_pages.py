@@ -152,6 +152,26 @@ def test_settings_are_saved_and_reloaded(qtbot, window: MainWindow, tmp_path: Pa
         engine.close()
 
 
+def test_moving_the_library_folder_applies_from_the_next_start(qtbot, window: MainWindow, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from kidneytalk.config import Paths
+
+    page = window.settings_page
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _parent, _title, text: told.append(text))
+    home = window.engine.paths.config.parent
+    assert not page.data_default.isEnabled() and page.data_pending.text() == ""
+    page.set_data_folder(str(tmp_path / "secure" / "kt"))
+    target = (tmp_path / "secure" / "kt").resolve()
+    assert Paths.resolve(home).data == target and window.engine.paths.data != target  # not before a restart
+    assert str(target) in page.data_pending.text() and told and str(window.engine.paths.data) in told[0]
+    assert page.data_default.isEnabled()
+    page.data_default.click()
+    assert Paths.resolve(home).data == window.engine.paths.data and page.data_pending.text() == ""
+
+
 def test_prompt_template_override_and_reset(qtbot, window: MainWindow) -> None:
     from kidneytalk.prompts import PromptBook, builtin
 

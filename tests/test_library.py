@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from kidneytalk.records import ProgressEvent
 from tests.conftest import shared_pdf
 
@@ -115,3 +117,21 @@ def test_filter_agent_asks_the_real_model_about_every_rule_kept_chunk(engine_llm
     assert doc.chunks_kept + doc.chunks_dropped == without.chunks_kept + without.chunks_dropped
     reasons = {r["reason"] for r in engine_llm.library.dropped(doc.id)}
     assert reasons <= {"filter agent: no medical knowledge"}
+
+
+def test_data_folder_can_move_and_come_back(tmp_path: Path):
+    from kidneytalk.config import Paths
+    from kidneytalk.errors import KidneyTalkError
+
+    home = tmp_path / "home"
+    paths = Paths.resolve(home).ensure()
+    assert paths.data == home.resolve() / "data" and paths.data_location() is None
+    paths.set_data_location(tmp_path / "encrypted drive" / "KidneyTalk")
+    moved = Paths.resolve(home)
+    assert moved.data == (tmp_path / "encrypted drive" / "KidneyTalk").resolve()
+    assert moved.data.is_dir() and moved.config == paths.config  # settings stay where they were
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(KidneyTalkError, match="is a file"):
+        moved.set_data_location(tmp_path / "a-file")
+    moved.set_data_location(None)
+    assert Paths.resolve(home).data == paths.data

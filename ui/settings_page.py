@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from kidneytalk import _offline, prompts
 from kidneytalk.config import Settings
+from kidneytalk.errors import KidneyTalkError
 
 from .dialogs import show_error
 from .i18n import LANGUAGES, set_language
@@ -91,6 +93,7 @@ class SettingsPage(QWidget):
         self.setObjectName("settingsPage")
         self.client = client
         self.paths = client.engine.paths  # folders only; settings are read and written by the worker
+        self._started_moved = self.paths.data_location() is not None
         self.settings: Settings | None = None
         self.error_box = None
         self.fields: dict[str, QWidget] = {}
@@ -327,6 +330,13 @@ class SettingsPage(QWidget):
             rl.setContentsMargins(0, 0, 0, 0)
             rl.addWidget(path, 1)
             rl.addWidget(open_button)
+            if folder == self.paths.data:
+                self.data_move = QPushButton()
+                self.data_move.clicked.connect(self.choose_data_folder)
+                self.data_default = QPushButton()
+                self.data_default.clicked.connect(lambda: self.set_data_folder(None))
+                rl.addWidget(self.data_move)
+                rl.addWidget(self.data_default)
             label = QLabel()
             self.folder_labels.append(label)
             self.folder_buttons.append(open_button)
@@ -336,6 +346,40 @@ class SettingsPage(QWidget):
         self.storage_hint.setWordWrap(True)
         self.storage_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.storage_hint)
+        self.data_pending = QLabel()
+        self.data_pending.setObjectName("hintLabel")
+        self.data_pending.setWordWrap(True)
+        form.addRow(self.data_pending)
+
+    def choose_data_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose where to keep the library"),
+                                                  str(self.paths.data.parent))
+        if folder:
+            self.set_data_folder(folder)
+
+    def set_data_folder(self, folder: str | None) -> None:
+        """Record the data folder for the next start (nothing is moved now)."""
+        try:
+            self.paths.set_data_location(folder)
+        except KidneyTalkError as exc:
+            QMessageBox.warning(self, self.tr("Library folder"), str(exc))
+            return
+        self._show_data_location()
+        if folder is not None:
+            QMessageBox.information(self, self.tr("Library folder"), self.tr(
+                "From the next start KidneyTalk keeps its library, documents and conversations in {0}. "
+                "The current library stays in {1}: to take it along, quit KidneyTalk and copy that folder's "
+                "contents to the new place.").format(self.paths.data_location(), self.paths.data))
+
+    def _show_data_location(self) -> None:
+        chosen = self.paths.data_location()
+        self.data_default.setEnabled(chosen is not None)
+        if chosen is not None and chosen.resolve() != self.paths.data.resolve():
+            self.data_pending.setText(self.tr("From the next start: {0}").format(chosen))
+        elif chosen is None and self._started_moved:
+            self.data_pending.setText(self.tr("From the next start: the default folder"))
+        else:
+            self.data_pending.setText("")
 
     def _build_privacy(self) -> None:
         self.privacy_box, form = self._group()
@@ -383,9 +427,15 @@ class SettingsPage(QWidget):
             label.setText(text)
         for button in self.folder_buttons:
             button.setText(self.tr("Open"))
+        self.data_move.setText(self.tr("Move…"))
+        self.data_move.setToolTip(self.tr("Keep the library in another folder (for example an encrypted drive) "
+                                          "from the next start"))
+        self.data_default.setText(self.tr("Default"))
+        self._show_data_location()
         self.storage_hint.setText(self.tr("To keep everything in another folder (for example an encrypted drive), "
-                                     "start KidneyTalk with --home FOLDER or set KIDNEYTALK_HOME=FOLDER; the new "
-                                     "location is used from the next start."))
+                                     "use Move… for the library, or start KidneyTalk with --home FOLDER (or "
+                                     "KIDNEYTALK_HOME=FOLDER) for everything; the new location is used from the "
+                                     "next start."))
         self.privacy_box.setTitle(self.tr("Privacy"))
         self.privacy_summary.setText(self.tr("KidneyTalk works offline: documents, questions and answers never leave this "
                                         "computer, models are loaded from files here, and downloads and telemetry "
