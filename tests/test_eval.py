@@ -206,3 +206,19 @@ def test_cli_eval_retrieval_only_and_bad_mode(home: Path, tmp_path: Path):
     assert data["per_mode"]["naive"]["hit_rate"] == 0.0  # empty library: nothing retrieved
     assert data["problems"] == [{"line": 3, "message": data["problems"][0]["message"]}]
     assert (out / "report.html").exists() and len(load_results(out)) == 4
+
+
+def test_choice_prompt_renders_exactly(llm):
+    from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+
+    q = load_questions_from_rows([{"id": "x", "question": "Is it?", "options": {"A": "yes", "B": "no"}, "answer": "A"}])
+    msgs = choice_messages(PromptBook("en"), llm, q, notes="It is [1].", rag=True)
+    assert msgs[1]["content"] == ("What the library says: It is [1].\n\nQuestion: Is it?\nOptions:\nA. yes\nB. no\n\n"
+                                  "Reply with the letter of the one correct option.")
+    assert choice_messages(PromptBook("zh"), llm, q)[1]["content"].startswith("题目：Is it?")
+
+
+def load_questions_from_rows(rows: list[dict]):
+    from kidneytalk.evaluation.questions import _question, _Row
+
+    return _question(_Row(1, rows[0]))
