@@ -131,6 +131,9 @@ def summarize(records: Sequence[Record], *, reference: str = "naive", seed: int 
         if reference in correct and m != reference:
             comparisons[m][f"vs_{reference}"] = paired(correct[reference], correct[m])
     summary["comparisons"] = comparisons
+    common = set.intersection(*(set(c) for c in correct.values()))
+    summary["common"] = {"n": len(common), "accuracy": {
+        m: _mean([1.0 if correct[m][q] else 0.0 for q in common]) for m in modes}}
     tags = sorted({t for r in records for t in r.get("tags", [])})
     summary["per_tag"] = {
         t: {m: {"n": len(sel), "accuracy": _mean([1.0 if r["correct"] else 0.0 for r in sel])}

@@ -76,6 +76,10 @@ def _tables(s: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
         maj = s["majority"]
         rows.append([f"always {', '.join(maj['answer'])} (majority)", str(maj["n"]), _pct(maj["accuracy"]),
                      "–", "–", "–", "–", "–", "–"])
+        common = s.get("common", {})
+        if len(modes) > 1 and common.get("n"):
+            rows.append([f"(on the {common['n']} questions every mode answered)", str(common["n"]),
+                         " / ".join(f"{m} {_pct(common['accuracy'][m])}" for m in modes), "", "", "", "", "", ""])
         tables.append(("Accuracy per mode", ["mode", "n", "accuracy (95% CI)", "refusals", "accuracy when answered",
                                              "gold page in evidence", "extractiveness", "latency p50 / p95 (s)",
                                              "tokens / question"], rows))
@@ -99,7 +103,7 @@ def _tables(s: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
         for m in ret_modes:
             d = pm[m]
             curve = d["hit_at_k"]
-            rows.append([m, str(d["retrieval_n"])] + [_pct(curve[min(k, len(curve)) - 1]) if curve else "–" for k in ks]
+            rows.append([m, str(d["retrieval_n"])] + [_pct(curve[k - 1]) if k <= len(curve) else "–" for k in ks]
                         + [_pct(d["hit_rate"]), _pct(d["source_hit_rate"]), _num(d["mrr"], "{:.3f}"),
                            f"{_num(d['latency_p50'], '{:.2f}')} / {_num(d['latency_p95'], '{:.2f}')}"])
         tables.append(("Retrieval (gold document and page)",
