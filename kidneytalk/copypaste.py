@@ -10,9 +10,10 @@
   words such as "In addition" or "However", or none.
 * ``cp-refine`` — draft like ``off``; measure extractiveness and citation
   support; a reviewer prompt lists the uncopied sentences and asks for a
-  copied revision; repeat up to N rounds or until coverage reaches the target;
-  the most extractive version is kept. When the model's own revisions stay
-  under the target (a small model rarely copies on request), a last
+  copied revision; repeat up to N rounds or until a version has no unsupported
+  sentence and reaches the coverage target; the most faithful version (fewest
+  unsupported sentences, then highest coverage) is kept. When the model's own
+  revisions fall short (a small model rarely copies on request), a last
   copy-edit applies the reviewer's feedback itself: each unsupported sentence
   is replaced by the evidence sentence closest to it, with its citation, or
   dropped when no evidence sentence is close.
@@ -190,18 +191,29 @@ class Writer:
         return used, pieces()
 
     def refine_loop(self, question: str, used: list[Hit]) -> str:
-        """Draft, then revise with reviewer feedback; the most extractive version wins."""
+        """Draft, then revise with reviewer feedback; the most faithful version wins.
+
+        A version is better with fewer unsupported sentences, then with higher
+        coverage; revision stops once one has none and reaches the target.
+        """
         sources = [h.text for h in used]
+
+        def review(text: str) -> tuple[tuple[int, float], list[str]]:
+            unsupported = [c.text for c in verify(text, used) if not c.supported]
+            return (-len(unsupported), _coverage(text, sources)), unsupported
+
+        def good(score: tuple[int, float]) -> bool:
+            return score[0] == 0 and score[1] >= self.refine_target
+
         with self.trace.step("draft") as step:
             best = self.llm.complete(self.off_messages(question, used), max_tokens=self.max_tokens,
                                      temperature=self.temperature, cancel=self.cancel).strip()
-            best_cov = _coverage(best, sources)
-            step.outputs.update(answer=best, coverage=round(best_cov, 3))
+            best_score, unsupported = review(best)
+            step.outputs.update(answer=best, coverage=round(best_score[1], 3), unsupported=len(unsupported))
         draft = best
         for round_no in range(1, self.refine_rounds + 1):
-            if best_cov >= self.refine_target or self.cancel.is_set() or draft.strip() == self.refusal:
+            if good(best_score) or self.cancel.is_set() or draft.strip() == self.refusal:
                 break
-            unsupported = [c.text for c in verify(draft, used) if not c.supported]
             prompt = self.prompts.render(
                 "cp_refine", question=question, context=format_context(used), answer=draft,
                 coverage=int(round(100 * _coverage(draft, sources))),
@@ -215,16 +227,18 @@ class Writer:
                     break
                 draft = self.llm.complete(msgs, max_tokens=max_tokens, temperature=self.temperature,
                                           cancel=self.cancel).strip()
-                cov = _coverage(draft, sources)
-                step.outputs.update(answer=draft, coverage=round(cov, 3))
-                if draft and cov > best_cov:
-                    best, best_cov = draft, cov
-        if best_cov < self.refine_target and not self.cancel.is_set() and best.strip() != self.refusal:
+                score, unsupported = review(draft)
+                step.outputs.update(answer=draft, coverage=round(score[1], 3), unsupported=len(unsupported))
+                if draft and score > best_score:
+                    best, best_score = draft, score
+        if not good(best_score) and not self.cancel.is_set() and best.strip() != self.refusal:
             with self.trace.step("copy-edit") as step:
                 edited = self.copy_edit(best, used)
-                cov = _coverage(edited, sources)
-                step.outputs.update(answer=edited, coverage=round(cov, 3), kept=bool(edited) and cov > best_cov)
-                if edited and cov > best_cov:
+                score, unsupported = review(edited) if edited else ((-99, 0.0), [])
+                keep = bool(edited) and score > best_score
+                step.outputs.update(answer=edited, coverage=round(score[1], 3), unsupported=len(unsupported),
+                                    kept=keep)
+                if keep:
                     best = edited
         return best  # when stopped: the best version so far
 
