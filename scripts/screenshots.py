@@ -3,8 +3,9 @@
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
 Uses a throw-away home folder: adds five shared PubMedQA digest PDFs, asks
-one question, runs a small retrieval-only evaluation, then photographs the
-Library, Chat, Models, Evaluation and Settings pages, and the Library in
+one question (AddRep, CP-Order) and opens the evidence of its first citation,
+runs a small retrieval-only evaluation, then photographs the Library, Chat,
+Models, Evaluation and Settings pages, and Library, Chat and Models in
 Simplified Chinese. Takes a few minutes on two cores.
 """
 
@@ -77,18 +78,20 @@ def main() -> int:
         wait(lambda: not library.adding and library.model.rowCount() == len(PDFS))
         shot(library, "library")
 
-        # Chat (or the older Ask page) ------------------------------------
-        chat = getattr(window, "chat_page", None) or getattr(window, "ask_page", None)
-        if chat is not None:
-            window.show_page(chat)
-            chat.question.setPlainText(QUESTION)
-            chat.ask()
-            wait(lambda: window.client.pending() == 0)
-            settle()
-            links = getattr(getattr(chat, "conv", None), "citation_links", None)
-            if callable(links) and links() and hasattr(chat, "show_citation"):
-                chat.show_citation(links()[0][0])
-            shot(chat, "chat")
+        # Chat: a real answer, the evidence of its first citation with the page highlighted ----
+        chat = window.chat_page
+        window.show_page(chat)
+        chat.question.setPlainText(QUESTION)
+        chat.ask()
+        wait(lambda: window.client.pending() == 0)
+        settle()
+        answer = len(chat.conv.messages) - 1 if chat.conv is not None else -1
+        first = min((int(h.split(":")[2]) for h, _ in chat.transcript.citation_links()), default=1)
+        if not chat.show_evidence(answer, first):
+            print("warning: the answer has no citation to show", file=sys.stderr)
+        elif not chat.evidence.page_view.highlights:
+            print("warning: the cited passage was not found on its page", file=sys.stderr)
+        shot(chat, "chat")
 
         # Models ------------------------------------------------------------
         models = window.models_page
@@ -118,6 +121,7 @@ def main() -> int:
         set_language("zh")
         settle()
         shot(library, "library-zh_CN")
+        shot(chat, "chat-zh_CN")
         shot(models, "models-zh_CN")
         set_language("en")
 

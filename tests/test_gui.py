@@ -26,11 +26,14 @@ from PySide6.QtGui import (  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from kidneytalk.engine import Engine  # noqa: E402
+from kidneytalk.retrieval import naive  # noqa: E402
 from kidneytalk.ui.dialogs import CrashReporter  # noqa: E402
 from kidneytalk.ui.library_page import EMPTY_HINT, DocumentTableModel  # noqa: E402
 from kidneytalk.ui.main_window import MainWindow, PlaceholderPage  # noqa: E402
 
-PDF = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "pubmedqa-dev" / "corpus" / "dev-digest-001.pdf"
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "pubmedqa-dev" / "corpus"
+PDF = CORPUS / "dev-digest-001.pdf"  # the document QUESTION is about
+OTHERS = (CORPUS / "dev-digest-009.pdf", CORPUS / "dev-digest-012.pdf")  # about other things
 QUESTION = "How does type 1 diabetes change the Achilles tendon response to running?"
 SLOW = 120_000  # ms; model loading and ingest on a 2-core machine
 
@@ -170,9 +173,9 @@ def test_question_on_an_empty_library_is_refused_and_enter_sends(qtbot, window: 
     assert page.send_button.isEnabled() and not page.stop_button.isEnabled()
 
 
-def test_add_a_pdf_then_ask_disable_and_remove_it(qtbot, window: MainWindow, engine_llm: Engine) -> None:
-    if not PDF.exists():
-        pytest.skip(f"shared corpus not found at {PDF}")
+def test_add_pdfs_then_ask_disable_one_and_remove_it(qtbot, window: MainWindow, engine_llm: Engine) -> None:
+    if not all(p.exists() for p in (PDF, *OTHERS)):
+        pytest.skip(f"shared corpus not found at {CORPUS}")
     lib = window.library_page
     client = window.client
 
@@ -184,14 +187,20 @@ def test_add_a_pdf_then_ask_disable_and_remove_it(qtbot, window: MainWindow, eng
     assert "cancelled" in window.statusBar().currentMessage()
     assert engine_llm.library.documents() == []
 
-    # The real import: the event loop keeps turning while the worker ingests.
+    # The real import of three PDFs: the event loop keeps turning while the worker ingests.
     ticks = [0]
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
     timer.start(20)
     seen_at_progress: list[int] = []
-    client.progress.connect(lambda _e: seen_at_progress.append(ticks[0]))
-    mime = _mime(urls=(PDF,))
+    progress_events: list[object] = []
+
+    def on_progress(event: object) -> None:
+        seen_at_progress.append(ticks[0])
+        progress_events.append(event)
+
+    client.progress.connect(on_progress)
+    mime = _mime(urls=(PDF, *OTHERS))
     drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     lib.dropEvent(drop)  # dropped onto the page, as from a file manager
@@ -200,13 +209,18 @@ def test_add_a_pdf_then_ask_disable_and_remove_it(qtbot, window: MainWindow, eng
     qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
     timer.stop()
     assert ticks[0] - start >= 5, "the GUI thread was blocked during the ingest"
-    assert len(seen_at_progress) >= 2 and seen_at_progress[-1] > seen_at_progress[0]
-    assert lib.model.rowCount() == 1 and lib.table.isVisible() and not lib.empty_hint.isVisible()
-    assert _status(window) == "ready"
-    assert lib.model.data(lib.model.index(0, DocumentTableModel.NAME)) == PDF.name
-    assert lib.model.data(lib.model.index(0, DocumentTableModel.PAGES)) == 5
+    assert len(seen_at_progress) >= 3 and seen_at_progress[-1] > seen_at_progress[0]
+    # the timer fired between the files, not only before and after the whole add
+    files_seen = {e.file_index: t for t, e in zip(seen_at_progress, progress_events, strict=True)}
+    assert len(set(files_seen.values())) >= 2
+    assert lib.model.rowCount() == 3 and lib.table.isVisible() and not lib.empty_hint.isVisible()
+    assert [_status(window, r) for r in range(3)] == ["ready"] * 3
+    names = [lib.model.data(lib.model.index(r, DocumentTableModel.NAME)) for r in range(3)]
+    assert sorted(names) == sorted(p.name for p in (PDF, *OTHERS))
+    row = names.index(PDF.name)
+    assert lib.model.data(lib.model.index(row, DocumentTableModel.PAGES)) == 5
     assert not lib.progress_panel.isVisible()
-    assert "1 added" in window.statusBar().currentMessage()
+    assert "3 added" in window.statusBar().currentMessage()
 
     # The Chat page sees a usable library (asking is tested in test_gui_chat.py).
     chat = window.chat_page
@@ -221,21 +235,41 @@ def test_add_a_pdf_then_ask_disable_and_remove_it(qtbot, window: MainWindow, eng
     assert chat.result.stopped
     assert chat.state_label.text().startswith("Stopped")
 
+    # The question's own document is what a search finds first while it is in use.
+    doc_id = next(d.id for d in engine_llm.library.documents() if d.name == PDF.name)
+    assert naive.search(engine_llm.library, QUESTION, 4)[0].doc_id == doc_id
+
     # Untick "Use": the catalog says disabled.
     window.sidebar.setCurrentRow(0)
     lib.table.setFocus()
-    lib.table.setCurrentIndex(lib.model.index(0, DocumentTableModel.USE))
+    lib.table.setCurrentIndex(lib.model.index(row, DocumentTableModel.USE))
     qtbot.keyClick(lib.table, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: engine_llm.library.documents()[0].enabled is False)
+    qtbot.waitUntil(lambda: engine_llm.library.catalog.get(doc_id).enabled is False)
     qtbot.waitUntil(lambda: client.pending() == 0)
-    assert lib.model.data(lib.model.index(0, DocumentTableModel.USE), Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert lib.model.data(lib.model.index(row, DocumentTableModel.USE), Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
     assert "no longer used" in window.statusBar().currentMessage()
 
-    # Remove after confirming: the library is empty again.
-    lib.table.selectRow(0)
+    # Asked again, the answer leaves the disabled document out: it comes from the others, or is refused.
+    window.sidebar.setCurrentRow(1)
+    chat.new_chat()
+    chat.set_options("naive", "cp-order")
+    chat.question.setPlainText(QUESTION)
+    chat.ask()
+    qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
+    result = chat.result
+    assert result is not None and not result.stopped
+    assert result.refused or result.evidence
+    assert all(h.doc_id != doc_id for h in result.evidence)
+    assert all(c.doc_id != doc_id for c in result.citations)
+    assert PDF.name not in chat.transcript.toPlainText()
+    if not result.refused:
+        assert {h.doc_name for h in result.evidence} <= {p.name for p in OTHERS}
+
+    # Remove it after confirming: the other two stay.
+    window.sidebar.setCurrentRow(0)
+    lib.table.selectRow(row)
     lib.remove_button.click()
     assert lib.confirm_box is not None
     lib.confirm_box.button(QMessageBox.StandardButton.Yes).click()
-    qtbot.waitUntil(lambda: lib.model.rowCount() == 0 and client.pending() == 0, timeout=SLOW)
-    assert lib.empty_hint.isVisible()
-    assert engine_llm.library.documents() == []
+    qtbot.waitUntil(lambda: lib.model.rowCount() == 2 and client.pending() == 0, timeout=SLOW)
+    assert sorted(d.name for d in engine_llm.library.documents()) == sorted(p.name for p in OTHERS)

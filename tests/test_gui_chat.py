@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtGui import QTextCharFormat, QTextCursor  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
@@ -48,6 +48,22 @@ def _open(qtbot, engine: Engine) -> MainWindow:
     return window
 
 
+@pytest.fixture
+def open_window(qtbot, tmp_path: Path):
+    """Opens a window on ``tmp_path/home`` (no model is loaded); shut down with its engine afterwards."""
+    opened: list[tuple[MainWindow, Engine]] = []
+
+    def open_() -> MainWindow:
+        engine = Engine(tmp_path / "home")
+        opened.append((_open(qtbot, engine), engine))
+        return opened[-1][0]
+
+    yield open_
+    for window, engine in opened:
+        assert window.shutdown()
+        engine.close()
+
+
 class AskSpy:
     """Records the arguments of every ``Engine.ask`` (called in the worker thread)."""
 
@@ -65,12 +81,14 @@ def _click_first_citation(qtbot, page: ChatPage) -> str:
     links = page.transcript.citation_links()
     assert links, "the answer has no citation link"
     href, cursor = links[0]
-    start = QTextCursor(cursor)
-    start.setPosition(cursor.selectionStart() + 1)  # inside the link, not on its left edge
-    page.transcript.ensureCursorVisible()
+    start, end = QTextCursor(cursor), QTextCursor(cursor)
+    start.setPosition(cursor.selectionStart())
+    end.setPosition(cursor.selectionEnd())
     page.transcript.setTextCursor(start)
     page.transcript.ensureCursorVisible()
-    point = page.transcript.cursorRect(start).center()
+    left, right = page.transcript.cursorRect(start), page.transcript.cursorRect(end)
+    point = QPoint((left.center().x() + right.center().x()) // 2, left.center().y())  # the link's middle
+    assert page.transcript.anchorAt(point) == href
     qtbot.mouseClick(page.transcript.viewport(), Qt.MouseButton.LeftButton, pos=point)
     return href
 
@@ -259,7 +277,7 @@ def test_answers_mark_unsupported_sentences_refusals_and_citation_links(qtbot, t
         ])
         plain = chat.transcript.toPlainText()
         assert "⚠ Metformin cures kidney failure" in plain
-        assert "1 sentence(s) not supported by the cited passage (underlined)" in plain
+        assert "One sentence is not supported by the cited passage (underlined)" in plain
         assert "∅ The library has no answer." in plain and "only answers from your documents" in plain
 
         doc = chat.transcript.document()
@@ -287,3 +305,87 @@ def test_copied_spans_are_shaded_and_pages_render_with_the_passage_highlighted()
     image, count, rects = render_page(pdf, 1, ["Achilles tendon structure deteriorates 2-days after maximal "
                                                "loading in elite athletes."])
     assert count == 5 and not image.isNull() and rects >= 1
+
+
+def test_the_conversation_viewed_last_reopens_at_start(qtbot, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    engine = Engine(home)
+    store = ConversationStore(engine.paths.conversations)
+    older = store.create()
+    store.append(older, Message("user", "Older question"))
+    newer = store.create()
+    store.append(newer, Message("user", "Newer question"))
+    store.close()
+    window = _open(qtbot, engine)
+    chat = window.chat_page
+    assert chat.conv.id == newer.id  # first start: the most recently updated one
+    chat.conv_list.setCurrentRow(1)  # only viewed, not changed
+    assert chat.conv.id == older.id
+    window.close()  # saves the window state, like quitting
+    engine.close()
+
+    engine = Engine(home)
+    again = _open(qtbot, engine)
+    try:
+        assert again.chat_page.conv.id == older.id
+        assert "Older question" in again.chat_page.transcript.toPlainText()
+        assert again.chat_page.conv_list.currentItem().text() == "Older question"
+        again.client.conversations.delete(older.id)  # gone by the next start: the newest opens
+    finally:
+        again.close()
+        engine.close()
+    engine = Engine(home)
+    third = _open(qtbot, engine)
+    try:
+        assert third.chat_page.conv.id == newer.id
+    finally:
+        assert third.shutdown()
+        engine.close()
+
+
+def test_mode_and_style_boxes_stack_when_the_chat_column_is_narrow(qtbot, tmp_path: Path, open_window) -> None:
+    engine = Engine(tmp_path / "home")
+    store = ConversationStore(engine.paths.conversations)
+    conv = store.create()
+    chunk = {"n": 1, "doc_id": "x", "source": "kdigo.pdf", "pages": [4], "section": [], "score": 0.7,
+             "text": "Stop metformin when eGFR falls below 30 ml/min."}
+    store.append(conv, Message("user", "When to stop metformin?"))
+    store.append(conv, Message("assistant", "Stop metformin when eGFR falls below 30 ml/min [1].",
+                               details={"mode": "naive", "style": "off", "chunks": [chunk]}))
+    store.close()
+    engine.close()
+    window = open_window()
+    chat = window.chat_page
+    window.show_page(chat)
+
+    def whole(box) -> bool:  # noqa: ANN001
+        return box.isVisible() and box.width() >= box.sizeHint().width()
+
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: chat.options.rows == 1 and whole(chat.mode_box) and whole(chat.style_box))
+
+    window.resize(800, 600)
+    assert chat.show_evidence(1, 1)  # the panel takes a third of the width
+    qtbot.waitUntil(lambda: chat.options.rows == 2 and whole(chat.mode_box) and whole(chat.style_box))
+    assert chat.style_box.y() > chat.mode_box.y()  # one under the other
+    assert chat.style_box.geometry().right() <= chat.options.width()
+
+    chat.evidence.hide()
+    qtbot.waitUntil(lambda: chat.options.rows == 1)
+
+
+def test_keyboard_shortcuts_are_listed_under_help(qtbot, open_window) -> None:
+    window = open_window()
+    assert window.shortcuts_action in window.help_menu.actions()
+    window.shortcuts_action.trigger()
+    dialog = window.shortcuts_dialog
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows["Ctrl+N"] == "New chat"
+    assert rows["Ctrl+O"] == "Add documents to the library"
+    assert rows["Enter"] == "Send the question" and rows["Shift+Enter"] == "New line in the question"
+    assert rows["Esc"] == "Stop the answer being written"
+    assert rows["F2"] == "Rename the selected conversation"
+    assert window.show_shortcuts() is dialog  # one list, raised again
+    dialog.close()

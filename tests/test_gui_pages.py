@@ -28,6 +28,7 @@ from kidneytalk.models import DEFAULT_MODEL, ModelRegistry, bundled_model_path  
 from kidneytalk.ui.i18n import set_language  # noqa: E402
 from kidneytalk.ui.main_window import MainWindow  # noqa: E402
 from kidneytalk.ui.models_page import ModelsPage  # noqa: E402
+from kidneytalk.ui.workers import AskStage, stage_label  # noqa: E402
 
 SLOW = 120_000  # ms
 
@@ -206,11 +207,20 @@ def test_switching_language_translates_the_window_and_back(qtbot, window: MainWi
     assert page.save_button.text() == "保存"
     header = window.library_page.model.headerData(1, Qt.Orientation.Horizontal)
     assert header == "文档"
+    chat = window.chat_page
+    assert chat.send_button.text() == "发送" and chat.mode_label.text() == "检索："
+    assert chat.new_button.text() == "+  新建对话" and chat.title_label.full_text == "新对话"  # a new chat's title
+    assert chat.evidence.open_button.text() == "放大查看…"
+    assert stage_label(AskStage("judge", "Judging relevance 3/8…", 3, 8)) == "正在判断相关性 3/8…"
+    assert stage_label(AskStage("searching", "Searching your library…")) == "正在检索资料库…"
+    assert window.evaluation_page.sample.text() == "随机抽样"
     assert Settings.load(window.engine.paths).language == "zh"
 
     page.language.setCurrentIndex(page.language.findData("en"))
     qtbot.waitUntil(lambda: window.sidebar.item(0).text() == "Library", timeout=SLOW)
     assert window.library_page.add_button.text() == "Add documents…"
+    assert chat.send_button.text() == "Send"
+    assert stage_label(AskStage("judge", "Judging relevance 3/8…", 3, 8)) == "Judging relevance 3/8…"
     assert Settings.load(window.engine.paths).language == "en"
 
 
@@ -271,7 +281,7 @@ def test_window_size_and_page_persist_across_restarts(qtbot, tmp_path: Path) -> 
         engine.close()
 
 
-def test_evaluation_runs_a_retrieval_only_eval_and_shows_the_summary(qtbot, engine: Engine, tmp_path: Path) -> None:
+def test_evaluation_runs_then_continues_an_earlier_run_and_samples_with_a_seed(qtbot, engine: Engine, tmp_path: Path) -> None:
     pytest.importorskip("kidneytalk.evaluation")
     from .conftest import QUESTIONS, shared_pdf
 
@@ -300,9 +310,53 @@ def test_evaluation_runs_a_retrieval_only_eval_and_shows_the_summary(qtbot, engi
         assert page.table.item(0, 1).text() == "2"  # two questions
         assert page.progress_bar.value() == page.progress_bar.maximum()
         assert "Finished" in page.progress_label.text()
-        assert page.summary.out_dir.is_relative_to(window.engine.paths.data / "evaluations")
+        first = page.summary.out_dir
+        assert first.is_relative_to(window.engine.paths.data / "evaluations")
         assert page.plot_files() and all(Path(p).is_file() for p in page.plot_files())
         assert page.open_folder_button.isEnabled()
+        # the models known to the registry can be chosen; the default one is named
+        names = [page.model_box.itemData(i) for i in range(page.model_box.count())]
+        assert names[0] == "" and DEFAULT_MODEL in names
+        assert DEFAULT_MODEL in page.model_box.itemText(0)
+
+        # Continue the earlier run with one more question: the form is filled from its folder,
+        # the two finished questions are kept and only the third is run.
+        page.file_edit.clear()
+        page.mode_boxes["hybrid"].setChecked(False)
+        index = page.run_folder.findData(str(first))
+        assert index > 0 and "4 answers" in page.run_folder.itemText(index)
+        page.run_folder.setCurrentIndex(index)
+        page.run_folder.activated.emit(index)  # what choosing it with the mouse does
+        assert page.file_edit.text() == str(QUESTIONS)
+        assert page.chosen_modes() == ["naive", "hybrid"] and page.retrieval_only.isChecked()
+        assert page.limit.value() == 2 and page.run_button.text() == "Continue run"
+        assert page.summary.out_dir == first  # its last report is shown
+        progress: list[object] = []
+        page._relay.progress.connect(progress.append)
+        page.limit.setValue(3)
+        page.run_button.click()
+        qtbot.waitUntil(lambda: not page.running, timeout=SLOW)
+        assert page.error_box is None and page.summary.complete
+        assert page.summary.out_dir == first and page.table.item(0, 1).text() == "3"
+        assert progress and progress[-1].resumed == 4 and progress[-1].total == 6
+        assert page.run_folder.currentIndex() == 0  # finished: the next run is a new one
+
+        # A seeded random sample, in a new folder, with the model chosen by name.
+        page.mode_boxes["hybrid"].setChecked(False)
+        page.model_box.setCurrentIndex(page.model_box.findData(DEFAULT_MODEL))
+        page.limit.setValue(2)
+        page.sample.setChecked(True)
+        assert page.seed.isEnabled()
+        page.seed.setValue(5)
+        page.run_button.click()
+        qtbot.waitUntil(lambda: not page.running, timeout=SLOW)
+        assert page.error_box is None and page.summary.out_dir != first
+        request = json.loads((page.summary.out_dir / "request.json").read_text(encoding="utf-8"))
+        assert (request["sample"], request["seed"], request["limit"]) == (2, 5, None)
+        assert request["model"] == DEFAULT_MODEL and request["modes"] == ["naive"]
+        run = json.loads((page.summary.out_dir / "run.json").read_text(encoding="utf-8"))
+        assert run["order"] == "shuffled (seed 5)"
+        assert page.table.item(0, 1).text() == "2"
     finally:
         window.shutdown()
 

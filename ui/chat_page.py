@@ -21,7 +21,17 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPoint, QRegularExpression, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QEvent,
+    QPoint,
+    QRegularExpression,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -39,6 +49,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -66,7 +77,7 @@ from kidneytalk.records import pages_label
 from .dialogs import show_error
 from .evidence_panel import EvidencePanel
 from .style import ACCENT
-from .workers import ADD, ASK, AskResult, AskStage, EngineClient, LibrarySnapshot
+from .workers import ADD, ASK, AskResult, AskStage, EngineClient, LibrarySnapshot, stage_label
 
 log = logging.getLogger("kidneytalk.ui")
 
@@ -81,7 +92,7 @@ UNSUPPORTED_LINE = QColor("#c5221f")
 USER_BG = QColor("#eaf1fb")
 REFUSAL_BG = QColor("#f1f3f4")
 MUTED = QColor("#5f6368")
-NEW_TITLE = "New conversation"
+NEW_TITLE = QT_TRANSLATE_NOOP("ChatPage", "New conversation")  # shown through self.tr()
 _MARKER_RE = QRegularExpression(MARKER.pattern)
 
 
@@ -130,6 +141,65 @@ class ElidedLabel(QLabel):
 def _plain(text: str) -> str:
     """A sentence as it reads once rendered: no markers, single spaces, no final stop."""
     return " ".join(MARKER.sub(" ", text).split()).rstrip(".!?。！？;；").strip()
+
+
+class OptionsBar(QWidget):
+    """Label + combo box pairs in one row, or one pair per row when the column is too narrow.
+
+    The chat column can be 260 px wide (evidence panel open, small window, large
+    font); the pairs then stack, labels aligned, instead of being cut off.
+    """
+
+    GAP = 10  # between pairs in one row
+
+    def __init__(self, pairs: list[tuple[QLabel, QComboBox]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.pairs = pairs
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(6)
+        self.grid.setVerticalSpacing(4)
+        self.rows = 0
+        self._place(1)
+
+    def one_row_width(self) -> int:
+        space = self.grid.horizontalSpacing()
+        pairs = [label.sizeHint().width() + space + box.sizeHint().width() for label, box in self.pairs]
+        return sum(pairs) + (space + self.GAP) * (len(pairs) - 1)
+
+    def _place(self, rows: int) -> None:
+        if rows == self.rows:
+            return
+        for label, box in self.pairs:
+            self.grid.removeWidget(label)
+            self.grid.removeWidget(box)
+        for column in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(column, 0)
+            self.grid.setColumnMinimumWidth(column, 0)
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        for i, (label, box) in enumerate(self.pairs):
+            row, column = (0, 3 * i) if rows == 1 else (i, 0)
+            self.grid.addWidget(label, row, column, left)
+            self.grid.addWidget(box, row, column + 1, left)
+            if rows == 1 and i:
+                self.grid.setColumnMinimumWidth(column - 1, self.GAP - self.grid.horizontalSpacing())
+        self.grid.setColumnStretch(3 * len(self.pairs) if rows == 1 else 2, 1)
+        self.rows = rows
+        self.updateGeometry()
+
+    def relayout(self) -> None:
+        """One row when it fits the width given, else a row per pair."""
+        self._place(1 if self.width() >= self.one_row_width() else 2)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        space = self.grid.horizontalSpacing()
+        narrow = max(label.sizeHint().width() + space + box.sizeHint().width() for label, box in self.pairs)
+        return QSize(narrow, hint.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.relayout()
 
 
 class Transcript(QTextBrowser):
@@ -227,10 +297,17 @@ class Transcript(QTextBrowser):
             self._block(cursor, top=4)
             fmt = QTextCharFormat()
             fmt.setForeground(UNSUPPORTED_LINE)
-            text = (self.tr("⚠ %n sentence(s) not supported by the cited passage (underlined) — do not rely on "
-                            "them.", "", len(flagged)) if found else
-                    self.tr("⚠ %n sentence(s) not supported by the cited passage (listed in the export) — do "
-                            "not rely on them.", "", len(flagged)))
+            n = len(flagged)  # English plurals spelled out: no English catalogue is loaded
+            if found:
+                text = (self.tr("⚠ One sentence is not supported by the cited passage (underlined) — do not rely "
+                                "on it.") if n == 1 else
+                        self.tr("⚠ %n sentences are not supported by the cited passage (underlined) — do not rely "
+                                "on them.", "", n))
+            else:
+                text = (self.tr("⚠ One sentence is not supported by the cited passage (listed in the export) — do "
+                                "not rely on it.") if n == 1 else
+                        self.tr("⚠ %n sentences are not supported by the cited passage (listed in the export) — "
+                                "do not rely on them.", "", n))
             cursor.insertText(text, fmt)
         self._sources(cursor, index, details, chunks)
 
@@ -380,7 +457,7 @@ class Transcript(QTextBrowser):
 class ChatPage(QWidget):
     message = Signal(str)  # for the status bar
 
-    def __init__(self, client: EngineClient, parent: QWidget | None = None):
+    def __init__(self, client: EngineClient, parent: QWidget | None = None, *, last_conversation: str = ""):
         super().__init__(parent)
         self.setObjectName("chatPage")
         self.client = client
@@ -456,16 +533,11 @@ class ChatPage(QWidget):
         header.setSpacing(6)
         header.addWidget(self.title_label, 1)
         header.addWidget(self.menu_button)
-        options = QHBoxLayout()
-        options.setSpacing(6)
         self.mode_label = QLabel()
         self.style_label = QLabel()
-        options.addWidget(self.mode_label)
-        options.addWidget(self.mode_box)
-        options.addSpacing(10)
-        options.addWidget(self.style_label)
-        options.addWidget(self.style_box)
-        options.addStretch(1)
+        self.mode_label.setBuddy(self.mode_box)
+        self.style_label.setBuddy(self.style_box)
+        self.options = OptionsBar([(self.mode_label, self.mode_box), (self.style_label, self.style_box)])
 
         self.library_note = QLabel("")
         self.library_note.setObjectName("noteLabel")
@@ -515,7 +587,7 @@ class ChatPage(QWidget):
         ml.setContentsMargins(16, 16, 16, 10)
         ml.setSpacing(6)
         ml.addLayout(header)
-        ml.addLayout(options)
+        ml.addWidget(self.options)
         ml.addWidget(self.library_note)
         ml.addWidget(self.transcript, 1)
         ml.addWidget(self.empty_hint, 1)
@@ -556,7 +628,7 @@ class ChatPage(QWidget):
         client.documents_changed.connect(self._on_documents)
         client.activity_changed.connect(self._update_actions)
         self.retranslate()
-        self.restore()
+        self.restore(last_conversation)
 
     def retranslate(self) -> None:
         """Set every fixed text; runs again when the language changes."""
@@ -595,6 +667,7 @@ class ChatPage(QWidget):
         self.hint.setText(self.tr("Enter to send · Shift+Enter new line · Esc to stop · Ctrl+N new chat"))
         if self.conv is None:
             self.title_label.set_full_text(self.tr(NEW_TITLE))
+        self.options.relayout()  # the labels' widths changed
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -604,8 +677,8 @@ class ChatPage(QWidget):
         super().changeEvent(event)
 
     # ------------------------------------------------------------ conversations
-    def restore(self) -> None:
-        """Open the conversation used last (the most recently updated), or a new chat."""
+    def restore(self, last: str = "") -> None:
+        """Open conversation ``last`` (the one viewed when the app was closed), else the newest, else a new chat."""
         try:
             convs = self.store.list()
         except Exception as exc:  # a damaged file must not keep the app from opening
@@ -614,7 +687,8 @@ class ChatPage(QWidget):
             convs = []
         self._fill_list(convs)
         if convs:
-            self.open_conversation(convs[0].id)
+            ids = [c.id for c in convs]
+            self.open_conversation(last if last in ids else ids[0])
         else:
             self.new_chat()
 
@@ -713,8 +787,8 @@ class ChatPage(QWidget):
             return
         conv = self.conv
         box = QMessageBox(QMessageBox.Icon.Question, self.tr("Delete conversation"),
-                          self.tr("Delete “%1” and its %n message(s)? This cannot be undone.", "",
-                                  len(conv.messages)).replace("%1", conv.title),
+                          self.tr("Delete the conversation “%1” with its questions and answers? This cannot be "
+                                  "undone.").replace("%1", conv.title),
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         self.confirm_box = box
@@ -881,7 +955,7 @@ class ChatPage(QWidget):
     def _on_progress(self, event: object) -> None:
         if not isinstance(event, AskStage) or not self.asking or not self.stop_button.isEnabled():
             return
-        self._set_state(event.message, "busy")
+        self._set_state(stage_label(event), "busy")
         if event.n:
             self.progress_bar.setRange(0, event.n)
             self.progress_bar.setValue(event.i)
@@ -919,9 +993,12 @@ class ChatPage(QWidget):
         else:
             took = sum(v for k, v in result.timings.items() if k in ("retrieve", "write"))
             done = self.tr("Answered in %1 s by %2.").replace("%1", f"{took:.1f}").replace("%2", result.model)
-            if result.unsupported:
-                self._set_state(done + " " + self.tr("⚠ %n sentence(s) not supported by the cited passage — do not "
-                                                     "rely on them.", "", len(result.unsupported)), "warn")
+            if n := len(result.unsupported):
+                warning = (self.tr("⚠ One sentence is not supported by the cited passage — do not rely on it.")
+                           if n == 1 else
+                           self.tr("⚠ %n sentences are not supported by the cited passage — do not rely on them.",
+                                   "", n))
+                self._set_state(done + " " + warning, "warn")
             else:
                 self._set_state(done + " " + self.tr("Click a citation to check its passage."), "ok")
         self.transcript.scroll_to_end()

@@ -18,14 +18,18 @@ from collections.abc import Callable
 from types import TracebackType
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -153,3 +157,74 @@ class CrashReporter(QObject):
 
 def install_crash_reporter(log_path: str, parent_window: Callable[[], QWidget | None] = lambda: None) -> CrashReporter:
     return CrashReporter(log_path, parent_window).install()
+
+
+class ShortcutsDialog(QDialog):
+    """Help → Keyboard shortcuts: every key the app answers to, in a two-column table.
+
+    Keys are shown in the platform's notation (``QKeySequence.NativeText``: Ctrl on
+    Linux and Windows, ⌘ on macOS).
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("shortcutsDialog")
+        self.setWindowTitle(self.tr("Keyboard shortcuts"))
+        self.table = QTableWidget(0, 2)
+        self.table.setObjectName("shortcutsTable")
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+        self.retranslate()
+        self.resize(520, 460)
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(keys, what they do), in the order shown."""
+        native = QKeySequence.SequenceFormat.NativeText
+
+        def key(text: str) -> str:
+            return QKeySequence(text).toString(native)
+
+        return [
+            (key("Ctrl+N"), self.tr("New chat")),
+            (key("Ctrl+O"), self.tr("Add documents to the library")),
+            (self.tr("Enter"), self.tr("Send the question")),
+            (self.tr("Shift+Enter"), self.tr("New line in the question")),
+            (self.tr("Esc"), self.tr("Stop the answer being written")),
+            (key("F2"), self.tr("Rename the selected conversation")),
+            (key("Ctrl+E"), self.tr("Export the conversation to Markdown")),
+            (self.tr("Delete"), self.tr("Delete the selected conversation or document (after asking)")),
+            (f"{key('Ctrl+1')} … {key('Ctrl+5')}", self.tr("Library, Chat, Models, Evaluation, Settings")),
+            (self.tr("Page Up / Page Down"), self.tr("Previous / next page of a document")),
+            (key("F1"), self.tr("This list")),
+            (key("Ctrl+Q"), self.tr("Quit")),
+        ]
+
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("Keyboard shortcuts"))
+        self.table.setHorizontalHeaderLabels([self.tr("Keys"), self.tr("Action")])
+        rows = self.rows()
+        self.table.setRowCount(len(rows))
+        bold = QFont(self.font())
+        bold.setWeight(QFont.Weight.DemiBold)
+        for r, (keys, action) in enumerate(rows):
+            item = QTableWidgetItem(keys)
+            item.setFont(bold)
+            self.table.setItem(r, 0, item)
+            self.table.setItem(r, 1, QTableWidgetItem(action))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)

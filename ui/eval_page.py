@@ -6,14 +6,24 @@ harness reports each finished (question, mode) pair; those reports reach this
 page through a signal of its own (queued into the GUI thread) and move the
 progress bar. Cancel sets the run's ``threading.Event``: what finished is kept
 and reported, and running the same file again into the same folder continues it.
+
+Each run gets a folder under ``<data>/evaluations``; the page writes what was
+asked (question file, modes, style, model, how many questions) to
+``request.json`` there, so "Continue" on an earlier folder fills the form again
+and the harness resumes from its ``results.jsonl``. Folders made by
+``kidneytalk eval`` have no request: the page reads their ``run.json`` and
+results instead, and the question file is the one in the form.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +54,14 @@ from PySide6.QtWidgets import (
 )
 
 from .dialogs import show_error
+from .models_page import ModelsSnapshot
 from .workers import EngineClient, EngineWorker
 
 RUN_EVAL = "run_eval"
 EVAL_MODES = ("no-rag", "naive", "hybrid", "addrep")  # as kidneytalk.evaluation.EVAL_MODES
 STYLES = ("off", "cp-order", "cp-link", "cp-refine")
+REQUEST_FILE = "request.json"  # what the page asked for, kept with the results
+_RESULTS, _RUN, _SUMMARY = "results.jsonl", "run.json", "summary.json"  # the harness's files
 
 # (per-mode metric, is a share shown as %); the columns the summary table shows when present
 _METRICS = (
@@ -64,17 +77,115 @@ class _Relay(QObject):
     progress = Signal(object)
 
 
-def eval_job(questions: str, *, modes: Sequence[str], style: str, limit: int | None, retrieval_only: bool,
-             out_dir: str, cancel: threading.Event,
+@dataclass
+class EvalRequest:
+    """The form of the page: one evaluation run, as saved in ``request.json``."""
+
+    questions: str = ""
+    modes: list[str] = field(default_factory=lambda: ["naive"])
+    style: str = "off"
+    model: str = ""  # "" = the default model
+    limit: int | None = None  # the first N questions (None: all)
+    sample: int | None = None  # N questions drawn at random with ``seed`` (None: file order)
+    seed: int = 0
+    retrieval_only: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EvalRequest:
+        known = {k: data[k] for k in vars(cls()) if k in data}
+        return cls(**known)
+
+
+@dataclass
+class SavedSummary:
+    """The summary of an earlier run, read from its ``summary.json`` (shown like a fresh one)."""
+
+    out_dir: Path
+    per_mode: dict[str, dict[str, Any]]
+    report_html: Path | None = None
+    complete: bool = True
+
+
+def eval_job(request: EvalRequest, *, out_dir: str, cancel: threading.Event,
              progress: Callable[[object], None]) -> Callable[[EngineWorker], object]:
     def job(worker: EngineWorker) -> object:
         # Imported here: the harness loads plotting libraries, and only a run needs them.
         from kidneytalk.evaluation import run_eval
 
-        return run_eval(worker.engine, questions, modes=list(modes), style=style, limit=limit, out_dir=out_dir,
-                        retrieval_only=retrieval_only, progress=progress, cancel=cancel)
+        r = request
+        return run_eval(worker.engine, r.questions, modes=list(r.modes), style=r.style, model=r.model or None,
+                        limit=r.limit, sample=r.sample, seed=r.seed, out_dir=out_dir,
+                        retrieval_only=r.retrieval_only, progress=progress, cancel=cancel)
 
     return job
+
+
+def count_results(folder: Path) -> int:
+    """Finished (question, mode) pairs in a run folder."""
+    try:
+        with (folder / _RESULTS).open(encoding="utf-8") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return 0
+
+
+def earlier_runs(root: Path) -> list[Path]:
+    """Run folders under ``root`` (those with results or a run record), newest first."""
+    if not root.is_dir():
+        return []
+    runs = [d for d in root.iterdir() if d.is_dir() and ((d / _RESULTS).exists() or (d / _RUN).exists())]
+    return sorted(runs, key=lambda d: max((d / f).stat().st_mtime for f in (_RESULTS, _RUN) if (d / f).exists()),
+                  reverse=True)
+
+
+def read_request(folder: Path) -> EvalRequest:
+    """What a run folder was made with: its ``request.json``, else inferred from ``run.json`` and the results.
+
+    An inferred request has no question file, and asks for the questions already
+    answered (so continuing finishes them; a larger number extends the run).
+    """
+    try:
+        return EvalRequest.from_json(json.loads((folder / REQUEST_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        pass
+    try:
+        run = json.loads((folder / _RUN).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        run = {}
+    modes: list[str] = []
+    ids: set[str] = set()
+    try:
+        lines = (folder / _RESULTS).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # a line cut off by a crash
+        if isinstance(rec, dict) and "mode" in rec:
+            modes += [] if rec["mode"] in modes else [rec["mode"]]
+            ids.add(str(rec.get("id")))
+    order = [m for m in EVAL_MODES if m in modes] or ["naive"]
+    shuffled = re.search(r"seed (\d+)", str(run.get("order", "")))
+    n = len(ids) or None
+    return EvalRequest(
+        modes=order, style=str(run.get("style") or "off"), model=str(run.get("model") or ""),
+        limit=None if shuffled else n, sample=n if shuffled else None,
+        seed=int(shuffled.group(1)) if shuffled else 0, retrieval_only=bool(run.get("retrieval_only")))
+
+
+def saved_summary(folder: Path) -> SavedSummary | None:
+    """The last report of a run folder, or None when it has none yet."""
+    try:
+        data = json.loads((folder / _SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    html = folder / "report.html"
+    return SavedSummary(folder, dict(data.get("per_mode") or {}), html if html.exists() else None)
 
 
 def _format(value: Any, share: bool) -> str:
@@ -109,6 +220,7 @@ class EvalPage(QWidget):
         self._cancel: threading.Event | None = None
         self._started = 0.0
         self._last_progress: Any = None
+        self._default_model = ""  # its name, once the Models page has read the model list
         self._relay = _Relay(self)
         self._relay.progress.connect(self._on_progress)
 
@@ -144,19 +256,53 @@ class EvalPage(QWidget):
         self.style = QComboBox()
         for s in STYLES:
             self.style.addItem(s, s)
-        self.limit = QSpinBox()
-        self.limit.setRange(0, 100000)
+        self.model_box = QComboBox()
+        self.model_box.setObjectName("evalModel")
+        self.model_box.addItem("", "")  # the default model; named in retranslate()
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.retrieval_only = QCheckBox()
         self.retrieval_only.toggled.connect(self._update_actions)
         options = QHBoxLayout()
-        self.style_label, self.limit_label = QLabel(), QLabel()
+        self.style_label, self.model_label = QLabel(), QLabel()
         self.style_label.setBuddy(self.style)
-        self.limit_label.setBuddy(self.limit)
-        for w in (self.style_label, self.style, self.limit_label, self.limit, self.retrieval_only):
+        self.model_label.setBuddy(self.model_box)
+        for w in (self.style_label, self.style, self.model_label, self.model_box, self.retrieval_only):
             options.addWidget(w)
         options.addStretch(1)
         self.options_label = QLabel()
         form.addRow(self.options_label, options)
+
+        self.limit = QSpinBox()
+        self.limit.setObjectName("evalLimit")
+        self.limit.setRange(0, 100000)
+        self.sample = QCheckBox()
+        self.sample.setObjectName("evalSample")
+        self.sample.toggled.connect(self._update_actions)
+        self.seed = QSpinBox()
+        self.seed.setObjectName("evalSeed")
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed_label = QLabel()
+        self.seed_label.setBuddy(self.seed)
+        count_row = QHBoxLayout()
+        for w in (self.limit, self.sample, self.seed_label, self.seed):
+            count_row.addWidget(w)
+        count_row.addStretch(1)
+        self.limit_label = QLabel()
+        self.limit_label.setBuddy(self.limit)
+        form.addRow(self.limit_label, count_row)
+
+        self.run_folder = QComboBox()
+        self.run_folder.setObjectName("runFolder")
+        self.run_folder.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.run_folder.activated.connect(self._on_run_folder)
+        self.other_folder_button = QPushButton()
+        self.other_folder_button.clicked.connect(self.choose_run_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.run_folder, 1)
+        folder_row.addWidget(self.other_folder_button)
+        self.run_folder_label = QLabel()
+        self.run_folder_label.setBuddy(self.run_folder)
+        form.addRow(self.run_folder_label, folder_row)
 
         self.run_button = QPushButton()
         self.run_button.setObjectName("primaryButton")
@@ -219,9 +365,11 @@ class EvalPage(QWidget):
         layout.addWidget(self.results_box, 1)
 
         client.finished.connect(self._on_finished)
+        client.finished.connect(self._on_models)
         client.failed.connect(self._on_failed)
         client.activity_changed.connect(self._update_actions)
         self.retranslate()
+        self.fill_run_folders()
         self._show_summary()
         self._update_actions()
 
@@ -239,12 +387,28 @@ class EvalPage(QWidget):
         self.mode_boxes["no-rag"].setToolTip(self.tr("The model alone, without your library (the baseline)"))
         self.options_label.setText(self.tr("Options:"))
         self.style_label.setText(self.tr("Answer style:"))
+        self.model_label.setText(self.tr("Model:"))
+        self.model_box.setToolTip(self.tr("The language model that answers (the models on the Models page)"))
         self.limit_label.setText(self.tr("Questions:"))
         self.limit.setSpecialValueText(self.tr("all"))
-        self.limit.setToolTip(self.tr("Evaluate only the first questions of the file (all when 0)"))
+        self.limit.setToolTip(self.tr("How many questions to evaluate (all when 0): the first ones of the file, or "
+                                      "a random sample"))
+        self.sample.setText(self.tr("Random sample"))
+        self.sample.setToolTip(self.tr("Draw the questions at random instead of taking the first ones; the same "
+                                       "seed draws the same questions, and a larger number adds to them"))
+        self.seed_label.setText(self.tr("Seed:"))
+        self.seed.setToolTip(self.tr("Which random sample: the same seed gives the same questions"))
+        self.run_folder_label.setText(self.tr("Results:"))
+        self.run_folder.setToolTip(self.tr("A new folder, or an earlier run to continue: finished answers are kept "
+                                           "and only the missing ones are run"))
+        self.other_folder_button.setText(self.tr("Other folder…"))
+        self.other_folder_button.setToolTip(self.tr("Continue a run saved elsewhere (e.g. by 'kidneytalk eval')"))
+        if self.run_folder.count():
+            self.run_folder.setItemText(0, self.tr("New run (a new folder)"))
+        self._name_default_model()
+        self._update_actions()  # the run button's text
         self.retrieval_only.setText(self.tr("Retrieval only (no answers, fast)"))
         self.retrieval_only.setToolTip(self.tr("Only check whether the gold page is found; no text is generated"))
-        self.run_button.setText(self.tr("Run evaluation"))
         self.cancel_button.setText(self.tr("Cancel"))
         self.cancel_button.setToolTip(self.tr("Stop after the current question; finished results are kept"))
         self.results_box.setTitle(self.tr("Results"))
@@ -274,9 +438,13 @@ class EvalPage(QWidget):
         ready = bool(self.file_edit.text().strip()) and bool(modes)
         self.run_button.setEnabled(ready and not running)
         self.cancel_button.setEnabled(running and self._cancel is not None and not self._cancel.is_set())
-        for w in (self.file_edit, self.browse_button, self.style, self.limit, self.retrieval_only,
+        for w in (self.file_edit, self.browse_button, self.style, self.limit, self.retrieval_only, self.model_box,
+                  self.sample, self.run_folder, self.other_folder_button,
                   *[b for m, b in self.mode_boxes.items() if m != "no-rag"]):
             w.setEnabled(not running)
+        self.seed.setEnabled(not running and self.sample.isChecked())
+        self.seed_label.setEnabled(self.seed.isEnabled())
+        self.run_button.setText(self.tr("Continue run") if self.continued_folder() else self.tr("Run evaluation"))
         has_report = self.summary is not None
         self.open_folder_button.setEnabled(has_report)
         self.open_report_button.setEnabled(has_report and bool(getattr(self.summary, "report_html", None)))
@@ -302,18 +470,126 @@ class EvalPage(QWidget):
             self.error_box = show_error(self, self.tr("No question file"),
                                         self.tr("There is no file at %1.").replace("%1", str(questions)))
             return
-        retrieval_only = self.retrieval_only.isChecked()
-        modes = [m for m in self.chosen_modes() if not (retrieval_only and m == "no-rag")]
+        request = self.request()
+        request.questions = str(questions)
+        out = self.continued_folder() or self.output_folder(questions)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / REQUEST_FILE).write_text(json.dumps(request.to_json(), indent=2), encoding="utf-8")
+        except OSError as exc:
+            self.error_box = show_error(self, self.tr("Could not start"), self.tr("Could not write %1:").replace(
+                "%1", str(out)) + f"\n{exc.strerror or exc}")
+            return
         self._cancel = threading.Event()
         self._started = time.monotonic()
         self._last_progress = None
         self.progress_bar.setRange(0, 0)
         self.progress_label.setText(self.tr("Starting… (loading the models and reading the questions)"))
-        out = self.output_folder(questions)
-        self.client.call(RUN_EVAL, eval_job(
-            str(questions), modes=modes, style=str(self.style.currentData()), limit=self.limit.value() or None,
-            retrieval_only=retrieval_only, out_dir=str(out), cancel=self._cancel, progress=self._relay.progress.emit))
+        self.client.call(RUN_EVAL, eval_job(request, out_dir=str(out), cancel=self._cancel,
+                                            progress=self._relay.progress.emit))
         self._update_actions()
+
+    def request(self) -> EvalRequest:
+        """The run the form describes (the question file as typed)."""
+        retrieval_only = self.retrieval_only.isChecked()
+        n = self.limit.value() or None
+        sampled = self.sample.isChecked() and n is not None
+        return EvalRequest(
+            questions=self.file_edit.text().strip(),
+            modes=[m for m in self.chosen_modes() if not (retrieval_only and m == "no-rag")],
+            style=str(self.style.currentData()), model=str(self.model_box.currentData() or ""),
+            limit=None if sampled else n, sample=n if sampled else None,
+            seed=self.seed.value() if sampled else 0, retrieval_only=retrieval_only)
+
+    def show_request(self, request: EvalRequest) -> None:
+        """Fill the form with ``request`` (an earlier run being continued)."""
+        if request.questions:
+            self.file_edit.setText(request.questions)
+        for mode, box in self.mode_boxes.items():
+            box.setChecked(mode in request.modes)
+        self.style.setCurrentIndex(max(0, self.style.findData(request.style)))
+        if request.model and self.model_box.findData(request.model) < 0:
+            self.model_box.addItem(request.model, request.model)  # not (yet) in the model list
+        self.model_box.setCurrentIndex(max(0, self.model_box.findData(request.model)))
+        self.limit.setValue(request.sample or request.limit or 0)
+        self.sample.setChecked(request.sample is not None)
+        self.seed.setValue(request.seed)
+        self.retrieval_only.setChecked(request.retrieval_only)
+        self._update_actions()
+
+    # ------------------------------------------------------------ earlier runs
+    def continued_folder(self) -> Path | None:
+        """The earlier run chosen to continue, or None for a new run."""
+        data = self.run_folder.currentData()
+        return Path(data) if data else None
+
+    def fill_run_folders(self, select: Path | None = None) -> None:
+        """'New run' and the earlier runs under the data folder (newest first); select ``select``."""
+        select = select or self.continued_folder()
+        self.run_folder.clear()
+        self.run_folder.addItem(self.tr("New run (a new folder)"), "")
+        folders = earlier_runs(self.paths.data / "evaluations")
+        if select is not None and select not in folders:
+            folders.insert(0, select)
+        for folder in folders:
+            self._add_folder(folder)
+        if select is not None:
+            self.run_folder.setCurrentIndex(max(0, self.run_folder.findData(str(select))))
+        self._update_actions()
+
+    def _add_folder(self, folder: Path) -> None:
+        label = self.tr("Continue %1 (%2 answers so far)").replace("%1", folder.name).replace(
+            "%2", str(count_results(folder)))
+        self.run_folder.addItem(label, str(folder))
+        self.run_folder.setItemData(self.run_folder.count() - 1, str(folder), Qt.ItemDataRole.ToolTipRole)
+
+    def continue_run(self, folder: str | Path) -> None:
+        """Choose ``folder`` (an earlier run) to continue: the form shows its settings and last report."""
+        folder = Path(folder)
+        self.fill_run_folders(select=folder)
+        self.show_request(read_request(folder))
+        self.summary = saved_summary(folder)
+        self._show_summary()
+        self._update_actions()
+        if not (folder / REQUEST_FILE).exists():
+            self.message.emit(self.tr("This run was not started here: check that the question file is the one it "
+                                      "used."))
+
+    def _on_run_folder(self, index: int) -> None:
+        data = self.run_folder.itemData(index)
+        if data:
+            self.continue_run(data)
+        else:
+            self._update_actions()
+
+    def choose_run_folder(self) -> None:
+        start = str(self.continued_folder() or self.paths.data / "evaluations")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose the folder of an earlier run"), start)
+        if not folder:
+            return
+        if not (Path(folder) / _RESULTS).exists() and not (Path(folder) / _RUN).exists():
+            self.error_box = show_error(self, self.tr("Not an evaluation folder"), self.tr(
+                "%1 holds no evaluation results (results.jsonl).").replace("%1", folder))
+            return
+        self.continue_run(folder)
+
+    def _on_models(self, _task: str, result: object) -> None:
+        """The Models page's snapshot (start, add, remove, default): the models one can evaluate."""
+        if not isinstance(result, ModelsSnapshot):
+            return
+        chosen = str(self.model_box.currentData() or "")
+        while self.model_box.count() > 1:
+            self.model_box.removeItem(1)
+        for row in result.rows:
+            if row.info is not None:
+                self.model_box.addItem(row.name, row.name)
+        self._default_model = next((row.name for row in result.rows if row.default), "")
+        self._name_default_model()
+        self.model_box.setCurrentIndex(max(0, self.model_box.findData(chosen)))
+
+    def _name_default_model(self) -> None:
+        text = self.tr("Default model")
+        self.model_box.setItemText(0, f"{text} ({self._default_model})" if self._default_model else text)
 
     def cancel(self) -> None:
         """Stop after the current question (also called when the window closes)."""
@@ -363,6 +639,10 @@ class EvalPage(QWidget):
             self.progress_label.setText(self.tr("Cancelled after %1; the report covers the questions that finished.")
                                         .replace("%1", elapsed))
         self._cancel = None
+        out = getattr(result, "out_dir", None)
+        self.fill_run_folders(select=Path(out) if out and not complete else None)  # Run again continues it
+        if complete:
+            self.run_folder.setCurrentIndex(0)
         self._show_summary()
         self._update_actions()
         self.message.emit(self.tr("Evaluation report written to %1.").replace("%1", str(getattr(result, "out_dir", ""))))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -71,13 +71,14 @@ class EvidencePanel(QWidget):
         self.chunk: dict[str, object] = {}
         self.document: Document | None = None
         self.dialog: PageDialog | None = None
+        self.n = 0
+        self.answer = ""
 
-        title = QLabel(self.tr("Evidence"))
+        self.title = title = QLabel()
         title.setObjectName("sectionLabel")
-        close = QToolButton()
+        self.close_button = close = QToolButton()
         close.setText("✕")
         close.setObjectName("closeButton")
-        close.setToolTip(self.tr("Hide the evidence panel"))
         close.clicked.connect(self.closed.emit)
         top = QHBoxLayout()
         top.addWidget(title, 1)
@@ -111,8 +112,7 @@ class EvidencePanel(QWidget):
         tl.addWidget(self.legend)
 
         self.page_view = PageView()
-        self.open_button = QPushButton(self.tr("Open larger…"))
-        self.open_button.setToolTip(self.tr("Show this page in its own window"))
+        self.open_button = QPushButton()
         self.open_button.clicked.connect(self.open_dialog)
         page_box = QWidget()
         pl = QVBoxLayout(page_box)
@@ -136,10 +136,45 @@ class EvidencePanel(QWidget):
         layout.addWidget(self.scores_label)
         layout.addWidget(self.reason_label)
         layout.addWidget(self.splitter, 1)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Fixed texts, and the shown passage's labels (the page stays where it is); again on a language change."""
+        self.title.setText(self.tr("Evidence"))
+        self.close_button.setToolTip(self.tr("Hide the evidence panel"))
+        self.open_button.setText(self.tr("Open larger…"))
+        self.open_button.setToolTip(self.tr("Show this page in its own window"))
+        if self.chunk:
+            self._fill_labels()
+            if missing := self._no_page():
+                self.page_view.clear(missing)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def _no_page(self) -> str:
+        """Why the passage's page cannot be shown ("" when it can)."""
+        if self.document is None:
+            return self.tr("This document is no longer in the library, so its page cannot be shown.")
+        if not self.document.stored_path:
+            return self.tr("The library keeps no copy of this document, so its page cannot be shown.")
+        return ""
 
     def show_chunk(self, n: int, chunk: Mapping[str, object], answer: str, document: Document | None) -> None:
         """Show passage ``[n]`` of an answer (``chunk`` as in ``Answer.to_json()['chunks']``)."""
-        self.chunk, self.document = dict(chunk), document
+        self.chunk, self.document, self.n, self.answer = dict(chunk), document, n, answer
+        self._fill_labels()
+        pages = [int(p) for p in chunk.get("pages") or [1]]  # type: ignore[union-attr]
+        if missing := self._no_page():
+            self.page_view.clear(missing)
+        else:
+            self.page_view.show_document(document.stored_path, pages[0], [str(chunk.get("text", ""))])  # type: ignore[union-attr]
+        self.open_button.setEnabled(self.page_view.page_count > 0)
+
+    def _fill_labels(self) -> None:
+        chunk, n = self.chunk, self.n
         pages = [int(p) for p in chunk.get("pages") or [1]]  # type: ignore[union-attr]
         section = " › ".join(str(s) for s in chunk.get("section") or [])  # type: ignore[union-attr]
         source = str(chunk.get("source", ""))
@@ -153,26 +188,18 @@ class EvidencePanel(QWidget):
                 "%1", f"{float(relevance):.2f}"))  # type: ignore[arg-type]
         self.scores_label.setText(self.tr("Retrieval: %1").replace("%1", ", ".join(scores)))
         reason = str(chunk.get("reason") or "")
-        self.reason_label.setText(f"<i>{self.tr('Why it was used:')}</i> {html.escape(reason)}" if reason else "")
+        why = self.tr("Why it was used:")
+        self.reason_label.setText(f"<i>{why}</i> {html.escape(reason)}" if reason else "")
         self.reason_label.setVisible(bool(reason))
 
         text = str(chunk.get("text", ""))
-        body, share = heat_map_html(text, answer)
+        body, share = heat_map_html(text, self.answer)
         self.text_view.setHtml(body)
         swatches = " ".join(f"<span style='background-color:{c}'>&nbsp;{lbl}&nbsp;</span>"
                             for (_, c), lbl in zip(HEAT[::-1], (self.tr("2–3 words"), "4–7", "8+"), strict=True))
         self.legend.setText(self.tr("Copied into the answer: %1 · %2 of the passage").replace("%1", swatches)
                             .replace("%2", f"{share:.0%}")
                             if share else self.tr("The answer copied no run of words from this passage."))
-
-        passages = [text]
-        if document is None:
-            self.page_view.clear(self.tr("This document is no longer in the library, so its page cannot be shown."))
-        elif not document.stored_path:
-            self.page_view.clear(self.tr("The library keeps no copy of this document, so its page cannot be shown."))
-        else:
-            self.page_view.show_document(document.stored_path, pages[0], passages)
-        self.open_button.setEnabled(self.page_view.page_count > 0)
 
     def open_dialog(self) -> None:
         if not self.page_view.path:

@@ -478,7 +478,8 @@ class LibraryPage(QWidget):
             return
         if event.stage == "start":
             self.progress_label.setText(
-                self.tr("Preparing %1 file(s)…").replace("%1", str(event.files_total))
+                (self.tr("Preparing 1 file…") if event.files_total == 1 else
+                 self.tr("Preparing %1 files…").replace("%1", str(event.files_total)))
                 + (f" ({event.message})" if event.message else "")
             )
             return
@@ -541,7 +542,7 @@ class LibraryPage(QWidget):
             more = "\n" + self.tr("… and %1 more").replace("%1", str(len(failed) - 12)) if len(failed) > 12 else ""
             self.error_box = show_error(
                 self, self.tr("Some documents could not be added"),
-                self.tr("%1 of %2 file(s) could not be added:").replace("%1", str(len(failed)))
+                self.tr("Not added: %1 of %2 files.").replace("%1", str(len(failed)))
                 .replace("%2", str(len(results))) + f"\n\n{lines}{more}",
             )
 

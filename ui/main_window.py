@@ -28,6 +28,7 @@ from kidneytalk import __version__
 from kidneytalk.engine import Engine
 
 from .chat_page import ChatPage
+from .dialogs import ShortcutsDialog
 from .eval_page import EvalPage
 from .i18n import set_language
 from .library_page import LibraryPage
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self.library_page.message.connect(self.show_message)
         self.chat_page.message.connect(self.show_message)
         self._closed = False
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self.retranslate()
         self.restore_state()
         self.client.refresh()
@@ -110,7 +112,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ construction
     def _build_pages(self) -> None:
         self.library_page = LibraryPage(self.client)
-        self.chat_page = ChatPage(self.client)
+        last = self._window_state().value("chat/conversation", "", type=str)
+        self.chat_page = ChatPage(self.client, last_conversation=last if isinstance(last, str) else "")
         self.models_page = ModelsPage(self.client)
         self.models_page.message.connect(self.show_message)
         self.evaluation_page = EvalPage(self.client)
@@ -153,6 +156,10 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.help_menu = help_menu = self.menuBar().addMenu("&Help")
+        self.shortcuts_action = QAction("&Keyboard shortcuts", self)
+        self.shortcuts_action.setShortcut(QKeySequence(Qt.Key.Key_F1))
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(self.shortcuts_action)
         self.about_action = about = QAction("&About KidneyTalk", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
@@ -177,6 +184,7 @@ class MainWindow(QMainWindow):
             self.new_chat_action.setText(self.tr("&New chat"))
         self.quit_action.setText(self.tr("&Quit"))
         self.help_menu.setTitle(self.tr("&Help"))
+        self.shortcuts_action.setText(self.tr("&Keyboard shortcuts"))
         self.about_action.setText(self.tr("&About KidneyTalk"))
         self.offline_label.setText(self.tr("● Offline"))
         self.offline_label.setToolTip(
@@ -199,6 +207,15 @@ class MainWindow(QMainWindow):
     def add_documents(self) -> None:
         self.show_page(self.library_page)
         self.library_page.choose_files()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help → Keyboard shortcuts (F1): one non-modal list, raised again if already open."""
+        if self.shortcuts_dialog is None:
+            self.shortcuts_dialog = ShortcutsDialog(self)
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        self.shortcuts_dialog.activateWindow()
+        return self.shortcuts_dialog
 
     def show_about(self) -> None:
         QMessageBox.about(
@@ -235,7 +252,10 @@ class MainWindow(QMainWindow):
         return QSettings(str(self.engine.paths.config / "window.ini"), QSettings.Format.IniFormat)
 
     def restore_state(self) -> None:
-        """Size and position, splitter positions and the page shown when the window was last closed."""
+        """Size and position, splitter positions and the page shown when the window was last closed.
+
+        (The conversation shown last is read in :meth:`_build_pages`: the chat page opens it.)
+        """
         state = self._window_state()
         geometry = state.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
@@ -256,6 +276,8 @@ class MainWindow(QMainWindow):
         state.setValue("window/geometry", self.saveGeometry())
         state.setValue("window/state", self.saveState())
         state.setValue("window/page", self.sidebar.currentRow())
+        # the conversation on screen ("" for an unsaved new chat: the newest one opens then)
+        state.setValue("chat/conversation", self.chat_page.conv.id if self.chat_page.conv is not None else "")
         for splitter in self.findChildren(QSplitter):
             if splitter.objectName():
                 state.setValue(f"splitters/{splitter.objectName()}", splitter.saveState())

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pymupdf
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -107,17 +107,13 @@ class PageView(QWidget):
 
         self.prev_button = QToolButton()
         self.prev_button.setText("‹")
-        self.prev_button.setToolTip(self.tr("Previous page (Page Up)"))
         self.prev_button.clicked.connect(lambda: self.go(self.page - 1))
         self.next_button = QToolButton()
         self.next_button.setText("›")
-        self.next_button.setToolTip(self.tr("Next page (Page Down)"))
         self.next_button.clicked.connect(lambda: self.go(self.page + 1))
         self.page_box = QSpinBox()
         self.page_box.setObjectName("pageBox")
-        self.page_box.setPrefix(self.tr("Page "))
         self.page_box.setKeyboardTracking(False)
-        self.page_box.setToolTip(self.tr("Type a page number and press Enter"))
         self.page_box.valueChanged.connect(lambda value: value != self.page and self.go(value))
         self.page_label = QLabel("")
         self.page_label.setObjectName("hintLabel")
@@ -149,7 +145,21 @@ class PageView(QWidget):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda step=step: self.go(self.page + step))
+        self.retranslate()
         self.clear()
+
+    def retranslate(self) -> None:
+        self.prev_button.setToolTip(self.tr("Previous page (Page Up)"))
+        self.next_button.setToolTip(self.tr("Next page (Page Down)"))
+        self.page_box.setPrefix(self.tr("Page "))
+        self.page_box.setToolTip(self.tr("Type a page number and press Enter"))
+        if self.page_count:
+            self._update_nav()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def clear(self, message: str = "") -> None:
         self.path, self.page, self.page_count, self.highlights = "", 0, 0, 0
@@ -161,8 +171,14 @@ class PageView(QWidget):
         self.pixmap = QPixmap()
         self.image_label.setPixmap(QPixmap())
         self.image_label.setText(message)
+        self._scroll_bars(False)  # a message is wrapped to the view: nothing to scroll to
         self.image_label.resize(self.scroll.viewport().size())
         self._update_nav()
+
+    def _scroll_bars(self, on: bool) -> None:
+        policy = Qt.ScrollBarPolicy.ScrollBarAsNeeded if on else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        self.scroll.setHorizontalScrollBarPolicy(policy)
+        self.scroll.setVerticalScrollBarPolicy(policy)
 
     def show_document(self, path: str | Path, page: int = 1, passages: Sequence[str] = ()) -> bool:
         """Open ``path`` at ``page`` with ``passages`` highlighted; False (and a message) on failure."""
@@ -189,6 +205,7 @@ class PageView(QWidget):
         self._image, self.page_count, self.highlights = image, count, rects
         self.page = min(max(1, page), count)
         self.image_label.setText("")
+        self._scroll_bars(True)
         self._fit()
         self.page_changed.emit(self.page)
         return True

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, QThread, Signal, Slot
 
 from kidneytalk.catalog import Document
 from kidneytalk.conversations import ConversationStore
@@ -99,21 +99,40 @@ class AskResult:
     conversation_id: str = ""
 
 
+# What the chat page shows at each stage of a question. Marked for lupdate here and
+# translated where shown (stage_label in the GUI thread); the worker sends the English
+# text, which is also what the log and the tests read.
+_STAGE_CONTEXT = "AskStage"
 _STAGE_TEXT = {
-    "load": "Loading the language model…",
-    "refine": "Refining the question…",
-    "search": "Searching your library…",
-    "divergent": "Asking divergent questions",
-    "judge": "Judging relevance",
-    "assemble": "Assembling the evidence…",
-    "write": "Writing the answer…",
+    "loading_model": QT_TRANSLATE_NOOP("AskStage", "Loading the language model…"),
+    "load": QT_TRANSLATE_NOOP("AskStage", "Loading the language model…"),
+    "searching": QT_TRANSLATE_NOOP("AskStage", "Searching your library…"),
+    "refine": QT_TRANSLATE_NOOP("AskStage", "Refining the question…"),
+    "search": QT_TRANSLATE_NOOP("AskStage", "Searching your library…"),
+    "divergent": QT_TRANSLATE_NOOP("AskStage", "Asking divergent questions"),
+    "judge": QT_TRANSLATE_NOOP("AskStage", "Judging relevance"),
+    "assemble": QT_TRANSLATE_NOOP("AskStage", "Assembling the evidence…"),
+    "write": QT_TRANSLATE_NOOP("AskStage", "Writing the answer…"),
+    "answering": QT_TRANSLATE_NOOP("AskStage", "Writing the answer…"),
 }
 
 
-def stage_text(event) -> str:  # noqa: ANN001
-    """A user-facing line for an AddRep ``StageEvent`` (e.g. 'Judging relevance 3/8…')."""
-    text = _STAGE_TEXT.get(event.stage, event.stage)
-    return f"{text.rstrip('…')} {event.i}/{event.n}…" if event.n else text
+def stage_text(stage: str, i: int = 0, n: int = 0, *, translate: bool = False) -> str:
+    """A user-facing line for a stage of a question (e.g. 'Judging relevance 3/8…').
+
+    ``translate`` puts it in the UI language; only the GUI thread should ask for that.
+    """
+    text = _STAGE_TEXT.get(stage, stage)
+    if translate and stage in _STAGE_TEXT:
+        text = QCoreApplication.translate(_STAGE_CONTEXT, text)
+    return f"{text.rstrip('…')} {i}/{n}…" if n else text
+
+
+def stage_label(event: AskStage) -> str:
+    """``event`` as the chat page shows it, in the UI language."""
+    if event.stage in _STAGE_TEXT:
+        return stage_text(event.stage, event.i, event.n, translate=True)
+    return event.message
 
 
 class EngineWorker(QObject):
@@ -238,16 +257,16 @@ class EngineWorker(QObject):
             return AskResult(question, "", stopped=True, conversation_id=cid)
         if not question.strip():
             raise KidneyTalkError("Please type a question.")
-        self.progress.emit(AskStage("loading_model", "Loading the language model…"))
+        self.progress.emit(AskStage("loading_model", stage_text("loading_model")))
         self.engine.llm(on_warning=self.notice.emit)
-        self.progress.emit(AskStage("searching", "Searching your library…"))
+        self.progress.emit(AskStage("searching", stage_text("searching")))
         answer = self.engine.ask(
             question, history=list(request.history), mode=request.mode or None, style=request.style or None,
-            cancel=stop, progress=lambda ev: self.progress.emit(AskStage(ev.stage, stage_text(ev), ev.i, ev.n)))
+            cancel=stop, progress=lambda ev: self.progress.emit(AskStage(ev.stage, stage_text(ev.stage, ev.i, ev.n), ev.i, ev.n)))
         if stop.is_set():
             return AskResult(question, "", stopped=True, model=answer.model, evidence=list(answer.evidence),
                              conversation_id=cid)
-        self.progress.emit(AskStage("answering", "Writing the answer…"))
+        self.progress.emit(AskStage("answering", stage_text("answering")))
         stopped = False
         for piece in answer:
             if stop.is_set():

@@ -2,14 +2,335 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>AskStage</name>
+    <message>
+        <location filename="../workers.py" line="107"/>
+        <location filename="../workers.py" line="108"/>
+        <source>Loading the language model…</source>
+        <translation>正在加载语言模型…</translation>
+    </message>
+    <message>
+        <location filename="../workers.py" line="109"/>
+        <location filename="../workers.py" line="111"/>
+        <source>Searching your library…</source>
+        <translation>正在检索资料库…</translation>
+    </message>
+    <message>
+        <location filename="../workers.py" line="110"/>
+        <source>Refining the question…</source>
+        <translation>正在完善问题…</translation>
+    </message>
+    <message>
+        <location filename="../workers.py" line="112"/>
+        <source>Asking divergent questions</source>
+        <translation>正在提出发散问题</translation>
+    </message>
+    <message>
+        <location filename="../workers.py" line="113"/>
+        <source>Judging relevance</source>
+        <translation>正在判断相关性</translation>
+    </message>
+    <message>
+        <location filename="../workers.py" line="114"/>
+        <source>Assembling the evidence…</source>
+        <translation>正在整理证据…</translation>
+    </message>
+    <message>
+        <location filename="../workers.py" line="115"/>
+        <location filename="../workers.py" line="116"/>
+        <source>Writing the answer…</source>
+        <translation>正在撰写回答…</translation>
+    </message>
+</context>
+<context>
+    <name>ChatPage</name>
+    <message>
+        <location filename="../chat_page.py" line="635"/>
+        <source>+  New chat</source>
+        <translation>+  新建对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="636"/>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>开始新的对话 (Ctrl+N)</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="637"/>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="638"/>
+        <source>Export to Markdown…</source>
+        <translation>导出为 Markdown…</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="639"/>
+        <source>Delete…</source>
+        <translation>删除…</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="640"/>
+        <source>Search:</source>
+        <translation>检索：</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="641"/>
+        <source>Answer:</source>
+        <translation>回答：</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="642"/>
+        <source>How passages are found for this conversation</source>
+        <translation>本对话查找段落的方式</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="643"/>
+        <source>How answers are written in this conversation</source>
+        <translation>本对话撰写回答的方式</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="645"/>
+        <source>Agents refine the question, ask divergent questions and judge each passage</source>
+        <translation>智能体完善问题、提出发散问题，并逐段判断相关性</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="646"/>
+        <source>Meaning search plus exact words (eGFR, ACR, drug names)</source>
+        <translation>语义检索加精确词匹配（eGFR、ACR、药名）</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="647"/>
+        <source>Meaning search only: the plain-RAG baseline</source>
+        <translation>仅语义检索：普通 RAG 基线</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="648"/>
+        <source>Evidence sentences copied verbatim, chosen and ordered by the model</source>
+        <translation>逐字复制证据句，由模型挑选并排序</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="649"/>
+        <source>Copied sentences joined with linking words from a fixed list</source>
+        <translation>复制的句子用固定列表中的连接词衔接</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="650"/>
+        <source>A draft, checked and revised to copy more from the evidence</source>
+        <translation>先写初稿，经核查后修改，以更多地复制证据原文</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="651"/>
+        <source>An ordinary answer written by the model from the evidence</source>
+        <translation>由模型依据证据撰写的普通回答</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="656"/>
+        <source>Rename, export or delete this conversation</source>
+        <translation>重命名、导出或删除此对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="658"/>
+        <source>Ask a clinical question</source>
+        <translation>提出一个临床问题</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="659"/>
+        <source>Answers come only from the documents in your library, with the pages they rely on.</source>
+        <translation>回答只来自您资料库中的文档，并注明所依据的页码。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="660"/>
+        <source>Click a citation such as &lt;b&gt;[1]&lt;/b&gt; to see the passage and its page.</source>
+        <translation>点击 &lt;b&gt;[1]&lt;/b&gt; 这样的引用，可查看对应段落及其所在页面。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="661"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="662"/>
+        <source>Stop the answer (Esc)</source>
+        <translation>停止回答 (Esc)</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="663"/>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="664"/>
+        <source>Send the question (Enter)</source>
+        <translation>发送问题 (Enter)</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="666"/>
+        <source>Ask a clinical question, e.g. When should metformin be stopped in CKD?</source>
+        <translation>提出临床问题，例如：CKD 患者何时应停用二甲双胍？</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="667"/>
+        <source>Enter to send · Shift+Enter new line · Esc to stop · Ctrl+N new chat</source>
+        <translation>Enter 发送 · Shift+Enter 换行 · Esc 停止 · Ctrl+N 新建对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="686"/>
+        <source>Saved conversations could not be read: %1</source>
+        <translation>无法读取已保存的对话：%1</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="745"/>
+        <source>Stop the answer first (Esc), then start a new chat.</source>
+        <translation>请先停止回答 (Esc)，再新建对话。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="789"/>
+        <source>Delete conversation</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="790"/>
+        <source>Delete the conversation “%1” with its questions and answers? This cannot be undone.</source>
+        <translation>要删除对话“%1”及其中的所有问题和回答吗？此操作无法撤销。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="997"/>
+        <source>⚠ One sentence is not supported by the cited passage — do not rely on it.</source>
+        <translation>⚠ 有 1 句未得到所引段落的支持——请勿依赖该句。</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../chat_page.py" line="999"/>
+        <source>⚠ %n sentences are not supported by the cited passage — do not rely on them.</source>
+        <translation>
+            <numerusform>⚠ 有 %n 句未得到所引段落的支持——请勿依赖这些句子。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="814"/>
+        <source>Conversation deleted.</source>
+        <translation>对话已删除。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="95"/>
+        <source>New conversation</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="818"/>
+        <source>Nothing to export yet: ask a question first.</source>
+        <translation>暂无可导出的内容：请先提问。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="821"/>
+        <source>Export conversation to Markdown</source>
+        <translation>将对话导出为 Markdown</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="822"/>
+        <source>Markdown (*.md);;All files (*)</source>
+        <translation>Markdown (*.md);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="836"/>
+        <source>Could not export</source>
+        <translation>无法导出</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="836"/>
+        <source>Could not write %1:</source>
+        <translation>无法写入 %1：</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="839"/>
+        <source>Conversation exported to %1</source>
+        <translation>对话已导出到 %1</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="907"/>
+        <source>Your library is empty: add documents on the Library page first (Ctrl+O).</source>
+        <translation>资料库为空：请先在“资料库”页面添加文档 (Ctrl+O)。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="910"/>
+        <source>No document is in use: tick “Use” for at least one ready document on the Library page.</source>
+        <translation>没有正在使用的文档：请在“资料库”页面为至少一个就绪文档勾选“使用”。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="926"/>
+        <source>Type a question first.</source>
+        <translation>请先输入问题。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="938"/>
+        <source>Waiting for the documents being added to finish… (Esc to stop)</source>
+        <translation>正在等待添加中的文档完成…（Esc 停止）</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="939"/>
+        <source>Waiting for the models to load…</source>
+        <translation>正在等待模型加载…</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="940"/>
+        <source>Starting…</source>
+        <translation>正在开始…</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="953"/>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="982"/>
+        <source>Could not save the conversation</source>
+        <translation>无法保存对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="989"/>
+        <source>Not found in your library.</source>
+        <translation>资料库中未找到答案。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="991"/>
+        <source>Stopped. The answer is incomplete.</source>
+        <translation>已停止。回答不完整。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="992"/>
+        <source>Stopped. Nothing was written; the question was not saved.</source>
+        <translation>已停止。尚未写出任何内容，问题未保存。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="995"/>
+        <source>Answered in %1 s by %2.</source>
+        <translation>%2 用时 %1 秒作答。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="1003"/>
+        <source>Click a citation to check its passage.</source>
+        <translation>点击引用可核对其段落。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="1013"/>
+        <source>The question could not be answered.</source>
+        <translation>无法回答该问题。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="1014"/>
+        <source>Could not answer</source>
+        <translation>无法回答</translation>
+    </message>
+</context>
+<context>
     <name>CrashDialog</name>
     <message>
-        <location filename="../dialogs.py" line="69" />
+        <location filename="../dialogs.py" line="73"/>
         <source>KidneyTalk — unexpected error</source>
         <translation>KidneyTalk — 意外错误</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="72" />
+        <location filename="../dialogs.py" line="76"/>
         <source>KidneyTalk hit an unexpected error. Your library is safe: documents are only marked ready once fully indexed.
 
 Please copy the report below and send it to whoever supports your installation. More detail is in the log file:</source>
@@ -18,7 +339,7 @@ Please copy the report below and send it to whoever supports your installation. 
 请复制下面的报告，发送给负责维护本软件的人员。更多细节见日志文件：</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="83" />
+        <location filename="../dialogs.py" line="87"/>
         <source>Copy report</source>
         <translation>复制报告</translation>
     </message>
@@ -26,22 +347,22 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>DocumentStatus</name>
     <message>
-        <location filename="../library_page.py" line="68" />
+        <location filename="../library_page.py" line="68"/>
         <source>ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="69" />
+        <location filename="../library_page.py" line="69"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="70" />
+        <location filename="../library_page.py" line="70"/>
         <source>indexing…</source>
         <translation>正在索引…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="71" />
+        <location filename="../library_page.py" line="71"/>
         <source>removing…</source>
         <translation>正在移除…</translation>
     </message>
@@ -49,77 +370,77 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>DocumentTableModel</name>
     <message>
-        <location filename="../library_page.py" line="90" />
+        <location filename="../library_page.py" line="90"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="91" />
+        <location filename="../library_page.py" line="91"/>
         <source>Document</source>
         <translation>文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="92" />
+        <location filename="../library_page.py" line="92"/>
         <source>Pages</source>
         <translation>页数</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="93" />
+        <location filename="../library_page.py" line="93"/>
         <source>Passages kept</source>
         <translation>保留段落</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="94" />
+        <location filename="../library_page.py" line="94"/>
         <source>Dropped</source>
         <translation>已剔除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="95" />
+        <location filename="../library_page.py" line="95"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="98" />
+        <location filename="../library_page.py" line="98"/>
         <source>Tick to let answers use this document; untick to keep it out of answers without removing it</source>
         <translation>勾选后回答会使用此文档；取消勾选则不再使用，但不会移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="100" />
+        <location filename="../library_page.py" line="100"/>
         <source>File name (hover for title and location)</source>
         <translation>文件名（悬停查看标题和位置）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="101" />
+        <location filename="../library_page.py" line="101"/>
         <source>Number of pages</source>
         <translation>页数</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="102" />
+        <location filename="../library_page.py" line="102"/>
         <source>Passages indexed for search</source>
         <translation>已建立检索索引的段落</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="103" />
+        <location filename="../library_page.py" line="103"/>
         <source>Passages left out by the filter (headers, references, boilerplate)</source>
         <translation>被过滤器剔除的段落（页眉、参考文献、套话）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="104" />
+        <location filename="../library_page.py" line="104"/>
         <source>ready, needs OCR, failed (with the reason) or indexing</source>
         <translation>就绪、需要 OCR、失败（附原因）或正在索引</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="182" />
+        <location filename="../library_page.py" line="182"/>
         <source>Used for answers (click to change)</source>
         <translation>用于回答（点击更改）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="183" />
+        <location filename="../library_page.py" line="183"/>
         <source>Not used for answers (click to change)</source>
         <translation>不用于回答（点击更改）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="189" />
+        <location filename="../library_page.py" line="189"/>
         <source>added %1</source>
         <translation>添加于 %1</translation>
     </message>
@@ -127,534 +448,708 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>EvalPage</name>
     <message>
-        <location filename="../eval_page.py" line="230" />
+        <location filename="../eval_page.py" line="378"/>
         <source>Evaluation</source>
         <translation>评估</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="232" />
+        <location filename="../eval_page.py" line="380"/>
         <source>Measure how often answers are right, refused and backed by the right page on a question file with known answers (JSONL or CSV), for each retrieval mode.</source>
         <translation>用带标准答案的问题文件（JSONL 或 CSV）衡量每种检索模式下回答的正确率、拒答率，以及是否引用了正确的页面。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="234" />
+        <location filename="../eval_page.py" line="382"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="235" />
+        <location filename="../eval_page.py" line="383"/>
         <source>Question file:</source>
         <translation>问题文件：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="236" />
+        <location filename="../eval_page.py" line="384"/>
         <source>questions.jsonl or .csv with the correct answer of each question</source>
         <translation>含每个问题正确答案的 questions.jsonl 或 .csv</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="237" />
+        <location filename="../eval_page.py" line="385"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="238" />
+        <location filename="../eval_page.py" line="386"/>
         <source>Modes:</source>
         <translation>模式：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="239" />
+        <location filename="../eval_page.py" line="387"/>
         <source>The model alone, without your library (the baseline)</source>
         <translation>仅用模型，不使用资料库（基线）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="240" />
+        <location filename="../eval_page.py" line="388"/>
         <source>Options:</source>
         <translation>选项：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="241" />
+        <location filename="../eval_page.py" line="389"/>
         <source>Answer style:</source>
         <translation>回答风格：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="242" />
+        <location filename="../eval_page.py" line="392"/>
         <source>Questions:</source>
         <translation>问题数：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="243" />
+        <location filename="../eval_page.py" line="393"/>
         <source>all</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="244" />
-        <source>Evaluate only the first questions of the file (all when 0)</source>
-        <translation>只评估文件中前若干个问题（0 表示全部）</translation>
-    </message>
-    <message>
-        <location filename="../eval_page.py" line="245" />
+        <location filename="../eval_page.py" line="410"/>
         <source>Retrieval only (no answers, fast)</source>
         <translation>仅检索（不生成回答，较快）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="246" />
+        <location filename="../eval_page.py" line="411"/>
         <source>Only check whether the gold page is found; no text is generated</source>
         <translation>只检查是否找到标准页面；不生成文本</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="247" />
+        <location filename="../eval_page.py" line="447"/>
         <source>Run evaluation</source>
         <translation>开始评估</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="248" />
+        <location filename="../eval_page.py" line="412"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="249" />
+        <location filename="../eval_page.py" line="390"/>
+        <source>Model:</source>
+        <translation>模型：</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="391"/>
+        <source>The language model that answers (the models on the Models page)</source>
+        <translation>负责作答的语言模型（即“模型”页面中的模型）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="394"/>
+        <source>How many questions to evaluate (all when 0): the first ones of the file, or a random sample</source>
+        <translation>要评估的问题数（0 表示全部）：取文件中靠前的问题，或随机抽样</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="396"/>
+        <source>Random sample</source>
+        <translation>随机抽样</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="397"/>
+        <source>Draw the questions at random instead of taking the first ones; the same seed draws the same questions, and a larger number adds to them</source>
+        <translation>随机抽取问题，而不是取靠前的问题；相同的种子抽到相同的问题，增大数量会在此基础上追加</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="399"/>
+        <source>Seed:</source>
+        <translation>种子：</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="400"/>
+        <source>Which random sample: the same seed gives the same questions</source>
+        <translation>决定抽到哪些问题：相同的种子得到相同的问题</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="401"/>
+        <source>Results:</source>
+        <translation>结果：</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="402"/>
+        <source>A new folder, or an earlier run to continue: finished answers are kept and only the missing ones are run</source>
+        <translation>新建文件夹，或继续先前的运行：已完成的回答会保留，只运行缺少的部分</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="404"/>
+        <source>Other folder…</source>
+        <translation>其他文件夹…</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="405"/>
+        <source>Continue a run saved elsewhere (e.g. by &apos;kidneytalk eval&apos;)</source>
+        <translation>继续保存在其他位置的运行（例如由 &apos;kidneytalk eval&apos; 生成）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="407"/>
+        <location filename="../eval_page.py" line="530"/>
+        <source>New run (a new folder)</source>
+        <translation>新的运行（新建文件夹）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="413"/>
         <source>Stop after the current question; finished results are kept</source>
         <translation>在当前问题后停止；已完成的结果会保留</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="250" />
+        <location filename="../eval_page.py" line="414"/>
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="251" />
+        <location filename="../eval_page.py" line="415"/>
         <source>Open report folder</source>
         <translation>打开报告文件夹</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="252" />
+        <location filename="../eval_page.py" line="416"/>
         <source>Open report</source>
         <translation>打开报告</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="254" />
+        <location filename="../eval_page.py" line="418"/>
         <source>Not running.</source>
         <translation>未在运行。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="287" />
+        <location filename="../eval_page.py" line="447"/>
+        <source>Continue run</source>
+        <translation>继续运行</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="455"/>
         <source>Choose a question file</source>
         <translation>选择问题文件</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="288" />
+        <location filename="../eval_page.py" line="456"/>
         <source>Question files (*.jsonl *.csv);;All files (*)</source>
         <translation>问题文件 (*.jsonl *.csv);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="302" />
+        <location filename="../eval_page.py" line="470"/>
         <source>No question file</source>
         <translation>没有问题文件</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="303" />
+        <location filename="../eval_page.py" line="471"/>
         <source>There is no file at %1.</source>
         <translation>%1 处没有文件。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="311" />
+        <location filename="../eval_page.py" line="480"/>
+        <source>Could not start</source>
+        <translation>无法开始</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="480"/>
+        <source>Could not write %1:</source>
+        <translation>无法写入 %1：</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="487"/>
         <source>Starting… (loading the models and reading the questions)</source>
         <translation>正在启动…（加载模型并读取问题）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="323" />
+        <location filename="../eval_page.py" line="541"/>
+        <source>Continue %1 (%2 answers so far)</source>
+        <translation>继续 %1（已有 %2 个回答）</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="555"/>
+        <source>This run was not started here: check that the question file is the one it used.</source>
+        <translation>此运行不是在这里启动的：请确认问题文件与当时使用的一致。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="567"/>
+        <source>Choose the folder of an earlier run</source>
+        <translation>选择先前运行的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="571"/>
+        <source>Not an evaluation folder</source>
+        <translation>不是评估文件夹</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="572"/>
+        <source>%1 holds no evaluation results (results.jsonl).</source>
+        <translation>%1 中没有评估结果 (results.jsonl)。</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="591"/>
+        <source>Default model</source>
+        <translation>默认模型</translation>
+    </message>
+    <message>
+        <location filename="../eval_page.py" line="599"/>
         <source>Cancelling after the current question… finished results are kept.</source>
         <translation>将在当前问题后取消…已完成的结果会保留。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="343" />
+        <location filename="../eval_page.py" line="619"/>
         <source>%1 of %2 answers</source>
         <translation>已完成 %1 / %2</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="348" />
+        <location filename="../eval_page.py" line="624"/>
         <source>about %1 left</source>
         <translation>约剩 %1</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="349" />
+        <location filename="../eval_page.py" line="625"/>
         <source>%1 elapsed</source>
         <translation>已用 %1</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="361" />
+        <location filename="../eval_page.py" line="637"/>
         <source>Finished in %1.</source>
         <translation>完成，用时 %1。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="363" />
+        <location filename="../eval_page.py" line="639"/>
         <source>Cancelled after %1; the report covers the questions that finished.</source>
         <translation>已在 %1 后取消；报告只包含已完成的问题。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="368" />
+        <location filename="../eval_page.py" line="648"/>
         <source>Evaluation report written to %1.</source>
         <translation>评估报告已写入 %1。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="376" />
+        <location filename="../eval_page.py" line="656"/>
         <source>The evaluation stopped with an error.</source>
         <translation>评估因错误而停止。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="377" />
+        <location filename="../eval_page.py" line="657"/>
         <source>Evaluation failed</source>
         <translation>评估失败</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="390" />
+        <location filename="../eval_page.py" line="670"/>
         <source>Run an evaluation to see accuracy, refusals and retrieval per mode here; the full report and its plots are saved with the results.</source>
         <translation>运行评估后，这里会显示每种模式的正确率、拒答率和检索结果；完整报告及图表与结果一同保存。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="395" />
+        <location filename="../eval_page.py" line="675"/>
         <source>questions</source>
         <translation>问题数</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="395" />
+        <location filename="../eval_page.py" line="675"/>
         <source>accuracy</source>
         <translation>正确率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="395" />
+        <location filename="../eval_page.py" line="675"/>
         <source>refusals</source>
         <translation>拒答率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="396" />
+        <location filename="../eval_page.py" line="676"/>
         <source>accuracy when answered</source>
         <translation>作答时正确率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="396" />
+        <location filename="../eval_page.py" line="676"/>
         <source>gold page found</source>
         <translation>找到标准页面</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="397" />
+        <location filename="../eval_page.py" line="677"/>
         <source>gold document found</source>
         <translation>找到标准文档</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="397" />
+        <location filename="../eval_page.py" line="677"/>
         <source>MRR</source>
         <translation>MRR</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="398" />
+        <location filename="../eval_page.py" line="678"/>
         <source>extractiveness</source>
         <translation>抽取度</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="398" />
+        <location filename="../eval_page.py" line="678"/>
         <source>median time (s)</source>
         <translation>中位耗时（秒）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="399" />
+        <location filename="../eval_page.py" line="679"/>
         <source>slowest 5% (s)</source>
         <translation>最慢 5%（秒）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="403" />
+        <location filename="../eval_page.py" line="683"/>
         <source>mode</source>
         <translation>模式</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="419" />
+        <location filename="../eval_page.py" line="699"/>
         <source>Report and results in %1</source>
         <translation>报告和结果位于 %1</translation>
     </message>
 </context>
 <context>
+    <name>EvidencePanel</name>
+    <message>
+        <location filename="../evidence_panel.py" line="143"/>
+        <source>Evidence</source>
+        <translation>证据</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="144"/>
+        <source>Hide the evidence panel</source>
+        <translation>隐藏证据面板</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="145"/>
+        <source>Open larger…</source>
+        <translation>放大查看…</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="146"/>
+        <source>Show this page in its own window</source>
+        <translation>在单独的窗口中显示此页</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="184"/>
+        <source>similarity %1</source>
+        <translation>相似度 %1</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="187"/>
+        <source>judged relevant with probability %1</source>
+        <translation>判定为相关的概率 %1</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="189"/>
+        <source>Retrieval: %1</source>
+        <translation>检索：%1</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="191"/>
+        <source>Why it was used:</source>
+        <translation>采用理由：</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="199"/>
+        <source>2–3 words</source>
+        <translation>2–3 个词</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="200"/>
+        <source>Copied into the answer: %1 · %2 of the passage</source>
+        <translation>复制到回答中：%1 · 占段落的 %2</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="202"/>
+        <source>The answer copied no run of words from this passage.</source>
+        <translation>回答没有从此段落中复制连续的词语。</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="160"/>
+        <source>This document is no longer in the library, so its page cannot be shown.</source>
+        <translation>此文档已不在资料库中，无法显示其页面。</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="162"/>
+        <source>The library keeps no copy of this document, so its page cannot be shown.</source>
+        <translation>资料库中没有保存此文档的副本，无法显示其页面。</translation>
+    </message>
+</context>
+<context>
     <name>LibraryPage</name>
     <message>
-        <location filename="../library_page.py" line="55" />
+        <location filename="../library_page.py" line="55"/>
         <source>Drop guideline PDFs here or click Add documents</source>
         <translation>把指南 PDF 拖到这里，或点击“添加文档”</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="56" />
+        <location filename="../library_page.py" line="56"/>
         <source>Preparing… (the first import also loads the embedding model)</source>
         <translation>正在准备…（首次导入还会加载嵌入模型）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="354" />
+        <location filename="../library_page.py" line="354"/>
         <source>Library</source>
         <translation>资料库</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="355" />
+        <location filename="../library_page.py" line="355"/>
         <source>Add documents…</source>
         <translation>添加文档…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="356" />
+        <location filename="../library_page.py" line="356"/>
         <source>Add PDF, EPUB, Markdown or text files (Ctrl+O)</source>
         <translation>添加 PDF、EPUB、Markdown 或文本文件（Ctrl+O）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="357" />
+        <location filename="../library_page.py" line="357"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="358" />
+        <location filename="../library_page.py" line="358"/>
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="359" />
+        <location filename="../library_page.py" line="359"/>
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="360" />
+        <location filename="../library_page.py" line="360"/>
         <source>Open…</source>
         <translation>打开…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="361" />
+        <location filename="../library_page.py" line="361"/>
         <source>Read the selected document here, page by page (double-click a row)</source>
         <translation>在此逐页阅读所选文档（双击一行）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="362" />
+        <location filename="../library_page.py" line="362"/>
         <source>Remove the selected documents from the library (Delete)</source>
         <translation>从资料库移除所选文档（Delete）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="364" />
+        <location filename="../library_page.py" line="364"/>
         <source>Your library is empty</source>
         <translation>您的资料库是空的</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="366" />
+        <location filename="../library_page.py" line="366"/>
         <source>KidneyTalk reads PDF, EPUB, Markdown and text files, and folders of them.</source>
         <translation>KidneyTalk 可读取 PDF、EPUB、Markdown 和文本文件，以及包含它们的文件夹。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="367" />
+        <location filename="../library_page.py" line="367"/>
         <source>Documents are copied into your library and never leave this computer.</source>
         <translation>文档会复制到您的资料库中，绝不会离开这台电脑。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="370" />
-        <location filename="../library_page.py" line="456" />
+        <location filename="../library_page.py" line="370"/>
+        <location filename="../library_page.py" line="456"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="371" />
+        <location filename="../library_page.py" line="371"/>
         <source>Stop adding; files not finished are not kept</source>
         <translation>停止添加；未完成的文件不会保留</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="376" />
-        <location filename="../library_page.py" line="404" />
+        <location filename="../library_page.py" line="376"/>
+        <location filename="../library_page.py" line="404"/>
         <source>Add the guidelines and papers you want answers from.</source>
         <translation>添加您希望据以回答的指南和论文。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="398" />
+        <location filename="../library_page.py" line="398"/>
         <source>1 document</source>
         <translation>1 个文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="398" />
-        <location filename="../library_page.py" line="570" />
+        <location filename="../library_page.py" line="398"/>
+        <location filename="../library_page.py" line="571"/>
         <source>%1 documents</source>
         <translation>%1 个文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="399" />
+        <location filename="../library_page.py" line="399"/>
         <source>%1 pages · %2 used for answers</source>
         <translation>%1 页 · %2 个用于回答</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="401" />
-        <location filename="../library_page.py" line="532" />
+        <location filename="../library_page.py" line="401"/>
+        <location filename="../library_page.py" line="533"/>
         <source>%1 failed</source>
         <translation>%1 个失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="429" />
+        <location filename="../library_page.py" line="429"/>
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="430" />
+        <location filename="../library_page.py" line="430"/>
         <source>Documents (%1);;All files (*)</source>
         <translation>文档 (%1);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="438" />
+        <location filename="../library_page.py" line="438"/>
         <source>Add a folder of documents</source>
         <translation>添加文档文件夹</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="447" />
+        <location filename="../library_page.py" line="447"/>
         <source>Already adding documents: wait for it to finish, or Cancel it first.</source>
         <translation>正在添加文档：请等待完成，或先取消。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="452" />
+        <location filename="../library_page.py" line="452"/>
         <source>Waiting for the models to finish loading…</source>
         <translation>正在等待模型加载完成…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="464" />
+        <location filename="../library_page.py" line="464"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="465" />
+        <location filename="../library_page.py" line="465"/>
         <source>Cancelling after the current step… files not finished are not kept.</source>
         <translation>将在当前步骤后取消…未完成的文件不会保留。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="481" />
-        <source>Preparing %1 file(s)…</source>
+        <location filename="../library_page.py" line="481"/>
+        <source>Preparing 1 file…</source>
+        <translation>正在准备 1 个文件…</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="482"/>
+        <source>Preparing %1 files…</source>
         <translation>正在准备 %1 个文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="497" />
+        <location filename="../library_page.py" line="545"/>
+        <source>Not added: %1 of %2 files.</source>
+        <translation>未添加：%2 个文件中有 %1 个。</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="498"/>
         <source>indexing</source>
         <translation>正在索引</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="497" />
+        <location filename="../library_page.py" line="498"/>
         <source>added</source>
         <translation>已添加</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="497" />
+        <location filename="../library_page.py" line="498"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="498" />
+        <location filename="../library_page.py" line="499"/>
         <source>skipped</source>
         <translation>已跳过</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="498" />
+        <location filename="../library_page.py" line="499"/>
         <source>reading</source>
         <translation>正在读取</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="499" />
+        <location filename="../library_page.py" line="500"/>
         <source>File %1 of %2: %3 (%4)</source>
         <translation>第 %1 / %2 个文件：%3（%4）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="501" />
+        <location filename="../library_page.py" line="502"/>
         <source>%1 pages indexed</source>
         <translation>已索引 %1 页</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="503" />
+        <location filename="../library_page.py" line="504"/>
         <source>%1 pages/s</source>
         <translation>%1 页/秒</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="512" />
+        <location filename="../library_page.py" line="513"/>
         <source>Removed %1.</source>
         <translation>已移除 %1。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="512" />
+        <location filename="../library_page.py" line="513"/>
         <source>Nothing removed.</source>
         <translation>未移除任何内容。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="514" />
+        <location filename="../library_page.py" line="515"/>
         <source>%1 is used for answers again.</source>
         <translation>%1 重新用于回答。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="515" />
+        <location filename="../library_page.py" line="516"/>
         <source>%1 is no longer used for answers.</source>
         <translation>%1 不再用于回答。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="522" />
+        <location filename="../library_page.py" line="523"/>
         <source>Could not add documents</source>
         <translation>无法添加文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="522" />
+        <location filename="../library_page.py" line="523"/>
         <source>Could not remove</source>
         <translation>无法移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="523" />
+        <location filename="../library_page.py" line="524"/>
         <source>Could not change the document</source>
         <translation>无法更改该文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="528" />
+        <location filename="../library_page.py" line="529"/>
         <source>%1 added</source>
         <translation>已添加 %1 个</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="530" />
+        <location filename="../library_page.py" line="531"/>
         <source>%1 already in the library</source>
         <translation>%1 个已在资料库中</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="534" />
+        <location filename="../library_page.py" line="535"/>
         <source>%1 skipped (unsupported type)</source>
         <translation>跳过 %1 个（不支持的类型）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="536" />
+        <location filename="../library_page.py" line="537"/>
         <source>%1 cancelled (not kept)</source>
         <translation>取消 %1 个（未保留）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="537" />
+        <location filename="../library_page.py" line="538"/>
         <source>Import finished: %1.</source>
         <translation>导入完成：%1。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="541" />
+        <location filename="../library_page.py" line="542"/>
         <source>… and %1 more</source>
         <translation>…以及另外 %1 个</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="543" />
+        <location filename="../library_page.py" line="544"/>
         <source>Some documents could not be added</source>
         <translation>部分文档无法添加</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="544" />
-        <source>%1 of %2 file(s) could not be added:</source>
-        <translation>%2 个文件中有 %1 个无法添加：</translation>
-    </message>
-    <message>
-        <location filename="../library_page.py" line="557" />
+        <location filename="../library_page.py" line="558"/>
         <source>Cannot open the document</source>
         <translation>无法打开该文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="558" />
+        <location filename="../library_page.py" line="559"/>
         <source>The library keeps no readable copy of %1; add it again.</source>
         <translation>资料库中没有 %1 的可读副本；请重新添加。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="572" />
+        <location filename="../library_page.py" line="573"/>
         <source>Remove from library</source>
         <translation>从资料库移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="573" />
+        <location filename="../library_page.py" line="574"/>
         <source>Remove %1 from the library?
 
 Its passages will no longer be used for answers. The original file on your disk is not touched.</source>
@@ -663,7 +1158,7 @@ Its passages will no longer be used for answers. The original file on your disk 
 其中的段落将不再用于回答。磁盘上的原始文件不受影响。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="578" />
+        <location filename="../library_page.py" line="579"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
@@ -671,72 +1166,77 @@ Its passages will no longer be used for answers. The original file on your disk 
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="162" />
+        <location filename="../main_window.py" line="169"/>
         <source>Library</source>
         <translation>资料库</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="162" />
+        <location filename="../main_window.py" line="169"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="162" />
+        <location filename="../main_window.py" line="169"/>
         <source>Ask</source>
         <translation>提问</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="163" />
+        <location filename="../main_window.py" line="170"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="163" />
+        <location filename="../main_window.py" line="170"/>
         <source>Evaluation</source>
         <translation>评估</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="163" />
+        <location filename="../main_window.py" line="170"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="174" />
+        <location filename="../main_window.py" line="181"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="175" />
+        <location filename="../main_window.py" line="182"/>
         <source>&amp;Add documents…</source>
         <translation>添加文档(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="177" />
+        <location filename="../main_window.py" line="184"/>
         <source>&amp;New chat</source>
         <translation>新对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="178" />
+        <location filename="../main_window.py" line="185"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="179" />
+        <location filename="../main_window.py" line="186"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="180" />
+        <location filename="../main_window.py" line="187"/>
+        <source>&amp;Keyboard shortcuts</source>
+        <translation>键盘快捷键(&amp;K)</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="188"/>
         <source>&amp;About KidneyTalk</source>
         <translation>关于 KidneyTalk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="181" />
+        <location filename="../main_window.py" line="189"/>
         <source>● Offline</source>
         <translation>● 离线</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="183" />
+        <location filename="../main_window.py" line="191"/>
         <source>KidneyTalk never connects to the internet.
 Library: %1
 Log file: %2</source>
@@ -745,52 +1245,52 @@ Log file: %2</source>
 日志文件：%2</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="205" />
+        <location filename="../main_window.py" line="222"/>
         <source>About KidneyTalk</source>
         <translation>关于 KidneyTalk</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="207" />
+        <location filename="../main_window.py" line="224"/>
         <source>A private, fully offline medical knowledge assistant: a local language model answers from your own documents, with page references.</source>
         <translation>私密、完全离线的医学知识助手：本地语言模型依据您自己的文档作答，并注明页码。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="209" />
+        <location filename="../main_window.py" line="226"/>
         <source>Library: %1</source>
         <translation>资料库：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="210" />
+        <location filename="../main_window.py" line="227"/>
         <source>Log file: %1</source>
         <translation>日志文件：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="219" />
+        <location filename="../main_window.py" line="236"/>
         <source>Loading the models in the background…</source>
         <translation>正在后台加载模型…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="223" />
+        <location filename="../main_window.py" line="240"/>
         <source>Models loaded: ready to answer.</source>
         <translation>模型已加载：可以回答问题了。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="229" />
+        <location filename="../main_window.py" line="246"/>
         <source>Models not loaded yet: %1</source>
         <translation>模型尚未加载：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="231" />
+        <location filename="../main_window.py" line="248"/>
         <source>Could not read the library: %1</source>
         <translation>无法读取资料库：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="268" />
+        <location filename="../main_window.py" line="290"/>
         <source>Quit KidneyTalk</source>
         <translation>退出 KidneyTalk</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="269" />
+        <location filename="../main_window.py" line="291"/>
         <source>Documents are still being added. Quit anyway?
 
 Documents already finished are kept; the one being indexed is not (add it again later).</source>
@@ -802,222 +1302,222 @@ Documents already finished are kept; the one being indexed is not (add it again 
 <context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../models_page.py" line="279" />
+        <location filename="../models_page.py" line="279"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="281" />
+        <location filename="../models_page.py" line="281"/>
         <source>The language model writes the answers from your documents. Larger models answer better but need more memory and time.</source>
         <translation>语言模型根据您的文档撰写回答。模型越大回答越好，但需要更多内存和时间。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="283" />
+        <location filename="../models_page.py" line="283"/>
         <source>Add model…</source>
         <translation>添加模型…</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="284" />
+        <location filename="../models_page.py" line="284"/>
         <source>Add a GGUF model file from this computer (it is used where it is, not copied)</source>
         <translation>添加本机上的 GGUF 模型文件（在原位置使用，不会复制）</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="285" />
+        <location filename="../models_page.py" line="285"/>
         <source>Use for answers</source>
         <translation>用于回答</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="286" />
+        <location filename="../models_page.py" line="286"/>
         <source>Make the selected model the one that writes answers</source>
         <translation>让所选模型负责撰写回答</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="287" />
+        <location filename="../models_page.py" line="287"/>
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="289" />
+        <location filename="../models_page.py" line="289"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="289" />
+        <location filename="../models_page.py" line="289"/>
         <source>Architecture</source>
         <translation>架构</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="289" />
+        <location filename="../models_page.py" line="289"/>
         <source>Parameters</source>
         <translation>参数量</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="289" />
+        <location filename="../models_page.py" line="289"/>
         <source>Quantisation</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="290" />
+        <location filename="../models_page.py" line="290"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="290" />
+        <location filename="../models_page.py" line="290"/>
         <source>File size</source>
         <translation>文件大小</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="290" />
+        <location filename="../models_page.py" line="290"/>
         <source>Memory</source>
         <translation>内存</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="292" />
+        <location filename="../models_page.py" line="292"/>
         <source>Generation settings</source>
         <translation>生成设置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="293" />
+        <location filename="../models_page.py" line="293"/>
         <source>Temperature:</source>
         <translation>温度：</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="293" />
+        <location filename="../models_page.py" line="293"/>
         <source>Context length (tokens):</source>
         <translation>上下文长度（词元）：</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="293" />
+        <location filename="../models_page.py" line="293"/>
         <source>Threads:</source>
         <translation>线程数：</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="294" />
+        <location filename="../models_page.py" line="294"/>
         <source>Longest answer (tokens):</source>
         <translation>最长回答（词元）：</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="297" />
+        <location filename="../models_page.py" line="297"/>
         <source>0 always picks the most likely word; higher values vary the wording. Keep it low for clinical answers.</source>
         <translation>0 总是选择最可能的词；值越高措辞越多变。临床回答请保持较低的值。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="299" />
+        <location filename="../models_page.py" line="299"/>
         <source>How much text the model reads at once (question + passages + answer). More needs more memory; capped at what the model supports.</source>
         <translation>模型一次能读取的文本量（问题 + 段落 + 回答）。越大需要越多内存；不超过模型支持的上限。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="301" />
+        <location filename="../models_page.py" line="301"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="302" />
+        <location filename="../models_page.py" line="302"/>
         <source>Processor threads used to write answers; Automatic uses all cores.</source>
         <translation>撰写回答时使用的处理器线程；“自动”使用全部核心。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="303" />
+        <location filename="../models_page.py" line="303"/>
         <source>Answers stop after this many tokens.</source>
         <translation>回答达到此词元数后停止。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="305" />
+        <location filename="../models_page.py" line="305"/>
         <source>A new context length or thread count applies from the next question (the model is loaded again). Temperature applies at once.</source>
         <translation>新的上下文长度或线程数从下一个问题起生效（模型会重新加载）。温度立即生效。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="307" />
+        <location filename="../models_page.py" line="307"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="308" />
+        <location filename="../models_page.py" line="308"/>
         <source>Revert</source>
         <translation>还原</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="347" />
+        <location filename="../models_page.py" line="347"/>
         <source>The bundled model comes with KidneyTalk and cannot be removed</source>
         <translation>内置模型随 KidneyTalk 提供，不能移除</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="349" />
+        <location filename="../models_page.py" line="349"/>
         <source>Forget the selected model (the file itself is not deleted)</source>
         <translation>不再使用所选模型（文件本身不会删除）</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="362" />
+        <location filename="../models_page.py" line="362"/>
         <source>cannot be read</source>
         <translation>无法读取</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="366" />
+        <location filename="../models_page.py" line="366"/>
         <source>needs about %1</source>
         <translation>约需 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="368" />
+        <location filename="../models_page.py" line="368"/>
         <source>fits: needs about %1 of %2 free</source>
         <translation>可以运行：约需 %1，可用 %2</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="371" />
+        <location filename="../models_page.py" line="371"/>
         <source>⚠ may not fit: needs about %1, %2 free</source>
         <translation>⚠ 内存可能不足：约需 %1，可用 %2</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="373" />
+        <location filename="../models_page.py" line="373"/>
         <source>This model needs about %1 of memory at this context length but only %2 is free; it may be very slow or fail to load. Choose a smaller or more quantised model, or reduce the context length.</source>
         <translation>在此上下文长度下，该模型约需 %1 内存，但只有 %2 可用；可能非常慢或无法加载。请选择更小或量化程度更高的模型，或减小上下文长度。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="403" />
+        <location filename="../models_page.py" line="403"/>
         <source>Writes the answers</source>
         <translation>负责撰写回答</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="405" />
+        <location filename="../models_page.py" line="405"/>
         <source>Bundled with KidneyTalk</source>
         <translation>随 KidneyTalk 内置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="423" />
+        <location filename="../models_page.py" line="423"/>
         <source>Select a model to see where its file is.</source>
         <translation>选择一个模型以查看其文件位置。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="427" />
+        <location filename="../models_page.py" line="427"/>
         <source>bundled with KidneyTalk</source>
         <translation>随 KidneyTalk 内置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="429" />
+        <location filename="../models_page.py" line="429"/>
         <source>no chat template: answers may be poor (is it a base model?)</source>
         <translation>没有对话模板：回答质量可能较差（是否为基础模型？）</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="431" />
+        <location filename="../models_page.py" line="431"/>
         <source>loaded now</source>
         <translation>当前已加载</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="451" />
+        <location filename="../models_page.py" line="451"/>
         <source>Add a language model</source>
         <translation>添加语言模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="452" />
+        <location filename="../models_page.py" line="452"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="473" />
+        <location filename="../models_page.py" line="473"/>
         <source>Remove model</source>
         <translation>移除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="474" />
+        <location filename="../models_page.py" line="474"/>
         <source>Remove “%1” from KidneyTalk?
 
 The file itself stays on your disk:
@@ -1028,462 +1528,732 @@ The file itself stays on your disk:
 %2</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="479" />
+        <location filename="../models_page.py" line="479"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="512" />
+        <location filename="../models_page.py" line="512"/>
         <source>Added model %1.</source>
         <translation>已添加模型 %1。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="515" />
+        <location filename="../models_page.py" line="515"/>
         <source>This file has no chat template; answers may be poor (is it a base model rather than an instruction-tuned one?).</source>
         <translation>此文件没有对话模板；回答质量可能较差（它是否是基础模型而非指令微调模型？）。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="518" />
-        <source>It may not fit in this computer's memory at the current context length.</source>
+        <location filename="../models_page.py" line="518"/>
+        <source>It may not fit in this computer&apos;s memory at the current context length.</source>
         <translation>在当前上下文长度下，它可能超出这台电脑的内存。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="520" />
+        <location filename="../models_page.py" line="520"/>
         <source>Model added, with a warning</source>
         <translation>模型已添加，但有警告</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="522" />
+        <location filename="../models_page.py" line="522"/>
         <source>Answers will be written by %1 from the next question.</source>
         <translation>从下一个问题起由 %1 撰写回答。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="525" />
+        <location filename="../models_page.py" line="525"/>
         <source>Removed model %1.</source>
         <translation>已移除模型 %1。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="527" />
+        <location filename="../models_page.py" line="527"/>
         <source>Generation settings saved.</source>
         <translation>生成设置已保存。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="533" />
+        <location filename="../models_page.py" line="533"/>
         <source>Could not read the model list</source>
         <translation>无法读取模型列表</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="534" />
+        <location filename="../models_page.py" line="534"/>
         <source>Could not add the model</source>
         <translation>无法添加模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="535" />
+        <location filename="../models_page.py" line="535"/>
         <source>Could not change the model</source>
         <translation>无法更换模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="536" />
+        <location filename="../models_page.py" line="536"/>
         <source>Could not remove the model</source>
         <translation>无法移除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="537" />
+        <location filename="../models_page.py" line="537"/>
         <source>Could not save the settings</source>
         <translation>无法保存设置</translation>
     </message>
 </context>
 <context>
+    <name>PageView</name>
+    <message>
+        <location filename="../page_view.py" line="152"/>
+        <source>Previous page (Page Up)</source>
+        <translation>上一页 (Page Up)</translation>
+    </message>
+    <message>
+        <location filename="../page_view.py" line="153"/>
+        <source>Next page (Page Down)</source>
+        <translation>下一页 (Page Down)</translation>
+    </message>
+    <message>
+        <location filename="../page_view.py" line="154"/>
+        <source>Page </source>
+        <translation>第 </translation>
+    </message>
+    <message>
+        <location filename="../page_view.py" line="155"/>
+        <source>Type a page number and press Enter</source>
+        <translation>输入页码并按 Enter</translation>
+    </message>
+    <message>
+        <location filename="../page_view.py" line="196"/>
+        <source>The library&apos;s copy of this document is missing, so its page cannot be shown.</source>
+        <translation>资料库中此文档的副本已丢失，无法显示其页面。</translation>
+    </message>
+    <message>
+        <location filename="../page_view.py" line="203"/>
+        <source>This page cannot be shown (%1).</source>
+        <translation>无法显示此页（%1）。</translation>
+    </message>
+    <message>
+        <location filename="../page_view.py" line="242"/>
+        <source> · passage highlighted</source>
+        <translation> · 段落已高亮</translation>
+    </message>
+    <message>
+        <location filename="../page_view.py" line="243"/>
+        <source> · passage not on this page</source>
+        <translation> · 段落不在此页</translation>
+    </message>
+    <message>
+        <location filename="../page_view.py" line="244"/>
+        <source>of %1</source>
+        <translation>页，共 %1 页</translation>
+    </message>
+</context>
+<context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../settings_page.py" line="356" />
+        <location filename="../settings_page.py" line="400"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="357" />
+        <location filename="../settings_page.py" line="401"/>
         <source>How KidneyTalk finds evidence and writes answers. Changes apply from the next question once saved.</source>
         <translation>KidneyTalk 如何查找证据并撰写回答。保存后从下一个问题起生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="359" />
+        <location filename="../settings_page.py" line="403"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="360" />
+        <location filename="../settings_page.py" line="404"/>
         <source>Interface language:</source>
         <translation>界面语言：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="361" />
+        <location filename="../settings_page.py" line="405"/>
         <source>Also the language of the instructions given to the model when a question is not clearly Chinese or English. Applies at once.</source>
         <translation>当问题的语言不明确时，也作为给模型的指令语言。立即生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="363" />
+        <location filename="../settings_page.py" line="407"/>
         <source>Answers</source>
         <translation>回答</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="364" />
+        <location filename="../settings_page.py" line="408"/>
         <source>AddRep agents</source>
         <translation>AddRep 智能体</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="365" />
+        <location filename="../settings_page.py" line="409"/>
         <source>The agent pipeline of the AddRep retrieval mode: each step can be switched off to answer faster.</source>
         <translation>AddRep 检索模式的智能体流程：每一步都可以关闭以加快回答。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="367" />
+        <location filename="../settings_page.py" line="411"/>
         <source>Prompt templates</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="368" />
+        <location filename="../settings_page.py" line="412"/>
         <source>Template:</source>
         <translation>模板：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="369" />
+        <location filename="../settings_page.py" line="413"/>
         <source>Save my version</source>
         <translation>保存我的版本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="370" />
+        <location filename="../settings_page.py" line="414"/>
         <source>Reset to default</source>
         <translation>恢复默认</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="371" />
+        <location filename="../settings_page.py" line="415"/>
         <source>Fields in braces, such as {question}, are filled in by KidneyTalk; keep them. Names ending in _zh are used for Chinese questions.</source>
         <translation>花括号中的字段（如 {question}）由 KidneyTalk 填入，请保留。名称以 _zh 结尾的模板用于中文问题。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="373" />
+        <location filename="../settings_page.py" line="417"/>
         <source>Documents</source>
         <translation>文档</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="374" />
+        <location filename="../settings_page.py" line="418"/>
         <source>Changing the passage size or overlap only affects documents added from now on: re-index the library for existing documents to use it.</source>
         <translation>更改段落大小或重叠只影响今后添加的文档：已有文档需要重新索引才会使用新设置。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="376" />
+        <location filename="../settings_page.py" line="420"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="377" />
+        <location filename="../settings_page.py" line="421"/>
         <source>bundled all-MiniLM-L6-v2</source>
         <translation>内置 all-MiniLM-L6-v2</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="378" />
+        <location filename="../settings_page.py" line="422"/>
         <source>A sentence-transformers model folder on this computer. Takes effect after restarting KidneyTalk; then every document must be re-indexed.</source>
         <translation>本机上的 sentence-transformers 模型文件夹。重启 KidneyTalk 后生效；之后所有文档都需要重新索引。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="380" />
+        <location filename="../settings_page.py" line="424"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="381" />
+        <location filename="../settings_page.py" line="425"/>
         <source>Library and documents:</source>
         <translation>资料库与文档：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="381" />
+        <location filename="../settings_page.py" line="425"/>
         <source>Settings and prompts:</source>
         <translation>设置与提示词：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="382" />
+        <location filename="../settings_page.py" line="426"/>
         <source>Log files:</source>
         <translation>日志文件：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="385" />
+        <location filename="../settings_page.py" line="429"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="386" />
-        <source>To keep everything in another folder (for example an encrypted drive), start KidneyTalk with --home FOLDER or set KIDNEYTALK_HOME=FOLDER; the new location is used from the next start.</source>
-        <translation>如需把所有数据放在其他文件夹（例如加密磁盘），请用 --home 文件夹 启动 KidneyTalk，或设置 KIDNEYTALK_HOME=文件夹；新位置从下次启动起使用。</translation>
+        <location filename="../settings_page.py" line="355"/>
+        <source>Choose where to keep the library</source>
+        <translation>选择资料库的存放位置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="389" />
+        <location filename="../settings_page.py" line="365"/>
+        <location filename="../settings_page.py" line="369"/>
+        <source>Library folder</source>
+        <translation>资料库文件夹</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="370"/>
+        <source>From the next start KidneyTalk keeps its library, documents and conversations in {0}. The current library stays in {1}: to take it along, quit KidneyTalk and copy that folder&apos;s contents to the new place.</source>
+        <translation>下次启动起，KidneyTalk 会把资料库、文档和对话保存在 {0}。当前资料库仍在 {1}：如需一并迁移，请退出 KidneyTalk，并把该文件夹中的内容复制到新位置。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="378"/>
+        <source>From the next start: {0}</source>
+        <translation>下次启动起：{0}</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="380"/>
+        <source>From the next start: the default folder</source>
+        <translation>下次启动起：默认文件夹</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="430"/>
+        <source>Move…</source>
+        <translation>移动…</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="431"/>
+        <source>Keep the library in another folder (for example an encrypted drive) from the next start</source>
+        <translation>下次启动起把资料库保存在另一个文件夹（例如加密磁盘）</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="433"/>
+        <source>Default</source>
+        <translation>默认</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="435"/>
+        <source>To keep everything in another folder (for example an encrypted drive), use Move… for the library, or start KidneyTalk with --home FOLDER (or KIDNEYTALK_HOME=FOLDER) for everything; the new location is used from the next start.</source>
+        <translation>如需把所有内容保存到另一个文件夹（例如加密磁盘）：资料库可用“移动…”，全部内容可用 --home FOLDER（或 KIDNEYTALK_HOME=FOLDER）启动 KidneyTalk；新位置从下次启动起生效。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="439"/>
         <source>Privacy</source>
         <translation>隐私</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="390" />
+        <location filename="../settings_page.py" line="440"/>
         <source>KidneyTalk works offline: documents, questions and answers never leave this computer, models are loaded from files here, and downloads and telemetry are switched off for every library it uses:</source>
         <translation>KidneyTalk 完全离线工作：文档、问题和回答都不会离开这台电脑，模型从本机文件加载，所用的每个库都已关闭下载和遥测：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="394" />
+        <location filename="../settings_page.py" line="444"/>
         <source>Retrieval mode:</source>
         <translation>检索模式：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="394" />
+        <location filename="../settings_page.py" line="444"/>
         <source>naive: vector search; hybrid: vector + keyword search; addrep: hybrid plus the agents below (slower, more precise)</source>
         <translation>naive：向量检索；hybrid：向量 + 关键词检索；addrep：hybrid 加上下面的智能体（较慢，更精确）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="396" />
+        <location filename="../settings_page.py" line="446"/>
         <source>Answer style:</source>
         <translation>回答风格：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="396" />
+        <location filename="../settings_page.py" line="446"/>
         <source>off: free answer; cp-order / cp-link: sentences copied from the evidence; cp-refine: draft, check, revise</source>
         <translation>off：自由回答；cp-order / cp-link：从证据中原文复制句子；cp-refine：起草、检查、修订</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="398" />
+        <location filename="../settings_page.py" line="448"/>
         <source>Passages per search:</source>
         <translation>每次检索的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="398" />
+        <location filename="../settings_page.py" line="448"/>
         <source>How many passages the naive and hybrid modes retrieve</source>
         <translation>naive 和 hybrid 模式检索的段落数量</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="399" />
+        <location filename="../settings_page.py" line="449"/>
         <source>Minimum similarity:</source>
         <translation>最低相似度：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="399" />
+        <location filename="../settings_page.py" line="449"/>
         <source>Passages less similar to the question than this are never used</source>
         <translation>与问题相似度低于此值的段落不会被使用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="401" />
+        <location filename="../settings_page.py" line="451"/>
         <source>Most passages given to the model:</source>
         <translation>提供给模型的最多段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="402" />
+        <location filename="../settings_page.py" line="452"/>
         <source>Flag sentences supported below:</source>
         <translation>支持度低于此值的句子标记为：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="403" />
+        <location filename="../settings_page.py" line="453"/>
         <source>An answer sentence whose cited passage supports it less than this is marked ⚠</source>
         <translation>引用段落对回答句子的支持度低于此值时，该句标记为 ⚠</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="404" />
+        <location filename="../settings_page.py" line="454"/>
         <source>Search used by the agents:</source>
         <translation>智能体使用的检索：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="405" />
+        <location filename="../settings_page.py" line="455"/>
         <source>Refine the question:</source>
         <translation>改写问题：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="405" />
+        <location filename="../settings_page.py" line="455"/>
         <source>Rewrite a follow-up question into a complete search query using the conversation</source>
         <translation>结合对话把追问改写成完整的检索查询</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="407" />
+        <location filename="../settings_page.py" line="457"/>
         <source>Passages of the first search:</source>
         <translation>首次检索的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="408" />
+        <location filename="../settings_page.py" line="458"/>
         <source>Ask divergent questions:</source>
         <translation>提出发散问题：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="408" />
+        <location filename="../settings_page.py" line="458"/>
         <source>Search again with related questions the model writes, to find evidence worded differently</source>
         <translation>用模型写出的相关问题再次检索，以找到措辞不同的证据</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="410" />
+        <location filename="../settings_page.py" line="460"/>
         <source>Number of divergent questions:</source>
         <translation>发散问题数量：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="411" />
+        <location filename="../settings_page.py" line="461"/>
         <source>Passages per divergent question:</source>
         <translation>每个发散问题的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="412" />
+        <location filename="../settings_page.py" line="462"/>
         <source>Judge relevance:</source>
         <translation>判断相关性：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="412" />
+        <location filename="../settings_page.py" line="462"/>
         <source>The model decides for each passage whether it helps answer the question</source>
         <translation>由模型逐段判断是否有助于回答问题</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="414" />
+        <location filename="../settings_page.py" line="464"/>
         <source>Relevance needed:</source>
         <translation>所需相关性：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="414" />
+        <location filename="../settings_page.py" line="464"/>
         <source>Calibrated probability a passage must reach to be kept</source>
         <translation>段落被保留所需达到的校准概率</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="416" />
+        <location filename="../settings_page.py" line="466"/>
         <source>Keep very similar passages from:</source>
         <translation>高相似段落直接保留的阈值：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="417" />
+        <location filename="../settings_page.py" line="467"/>
         <source>A passage at least this similar to the question is kept even if the judge says no</source>
         <translation>与问题相似度不低于此值的段落即使被判为不相关也会保留</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="418" />
+        <location filename="../settings_page.py" line="468"/>
         <source>Explain judgements for:</source>
         <translation>给出判断理由：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="418" />
+        <location filename="../settings_page.py" line="468"/>
         <source>kept: reasons for kept passages; all; none (fastest)</source>
         <translation>kept：仅保留的段落；all：全部；none：不给理由（最快）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="420" />
+        <location filename="../settings_page.py" line="470"/>
         <source>CP-Refine revision rounds:</source>
         <translation>CP-Refine 修订轮数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="421" />
+        <location filename="../settings_page.py" line="471"/>
         <source>CP-Refine target coverage:</source>
         <translation>CP-Refine 目标覆盖率：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="421" />
+        <location filename="../settings_page.py" line="471"/>
         <source>Revision stops once this share of the answer is copied from evidence</source>
         <translation>回答中从证据复制的比例达到此值时停止修订</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="423" />
+        <location filename="../settings_page.py" line="473"/>
         <source>Filter passages with the model when adding:</source>
         <translation>添加文档时用模型过滤段落：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="424" />
+        <location filename="../settings_page.py" line="474"/>
         <source>Also let the language model drop passages without medical content (slower import)</source>
         <translation>同时让语言模型剔除不含医学内容的段落（导入更慢）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="425" />
+        <location filename="../settings_page.py" line="475"/>
         <source>Passage size (tokens):</source>
         <translation>段落大小（词元）：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="426" />
+        <location filename="../settings_page.py" line="476"/>
         <source>Passage overlap (tokens):</source>
         <translation>段落重叠（词元）：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="427" />
+        <location filename="../settings_page.py" line="477"/>
         <source>Embedding model folder:</source>
         <translation>嵌入模型文件夹：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="434" />
+        <location filename="../settings_page.py" line="484"/>
         <source>Revert</source>
         <translation>还原</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="435" />
+        <location filename="../settings_page.py" line="485"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="501" />
+        <location filename="../settings_page.py" line="551"/>
         <source>Saving…</source>
         <translation>正在保存…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="503" />
+        <location filename="../settings_page.py" line="553"/>
         <source>You have unsaved changes.</source>
         <translation>有尚未保存的更改。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="505" />
+        <location filename="../settings_page.py" line="555"/>
         <source>Settings are saved in %1</source>
         <translation>设置保存在 %1</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="513" />
+        <location filename="../settings_page.py" line="563"/>
         <source>Cannot save</source>
         <translation>无法保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="514" />
+        <location filename="../settings_page.py" line="564"/>
         <source>The passage overlap must be smaller than the passage size.</source>
         <translation>段落重叠必须小于段落大小。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="529" />
+        <location filename="../settings_page.py" line="579"/>
         <source>Choose a sentence-transformers model folder</source>
         <translation>选择 sentence-transformers 模型文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="553" />
+        <location filename="../settings_page.py" line="603"/>
         <source>your version</source>
         <translation>您的版本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="553" />
+        <location filename="../settings_page.py" line="603"/>
         <source>built-in</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="555" />
+        <location filename="../settings_page.py" line="605"/>
         <source>edited, not saved</source>
         <translation>已编辑，未保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="568" />
+        <location filename="../settings_page.py" line="618"/>
         <source>Could not save the template</source>
         <translation>无法保存模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="572" />
+        <location filename="../settings_page.py" line="622"/>
         <source>Saved your version of %1 in %2.</source>
         <translation>已将您的 %1 版本保存到 %2。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="579" />
+        <location filename="../settings_page.py" line="629"/>
         <source>Could not reset the template</source>
         <translation>无法恢复模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="584" />
+        <location filename="../settings_page.py" line="634"/>
         <source>%1 is back to the built-in version.</source>
         <translation>%1 已恢复为内置版本。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="602" />
+        <location filename="../settings_page.py" line="652"/>
         <source>Settings saved.</source>
         <translation>设置已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="613" />
+        <location filename="../settings_page.py" line="663"/>
         <source>Could not save the settings</source>
         <translation>无法保存设置</translation>
+    </message>
+</context>
+<context>
+    <name>ShortcutsDialog</name>
+    <message>
+        <location filename="../dialogs.py" line="172"/>
+        <location filename="../dialogs.py" line="215"/>
+        <source>Keyboard shortcuts</source>
+        <translation>键盘快捷键</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="200"/>
+        <source>New chat</source>
+        <translation>新建对话</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="201"/>
+        <source>Add documents to the library</source>
+        <translation>向资料库添加文档</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="202"/>
+        <source>Enter</source>
+        <translation>Enter</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="202"/>
+        <source>Send the question</source>
+        <translation>发送问题</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="203"/>
+        <source>Shift+Enter</source>
+        <translation>Shift+Enter</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="203"/>
+        <source>New line in the question</source>
+        <translation>在问题中换行</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="204"/>
+        <source>Esc</source>
+        <translation>Esc</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="204"/>
+        <source>Stop the answer being written</source>
+        <translation>停止正在撰写的回答</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="205"/>
+        <source>Rename the selected conversation</source>
+        <translation>重命名所选对话</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="206"/>
+        <source>Export the conversation to Markdown</source>
+        <translation>将对话导出为 Markdown</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="207"/>
+        <source>Delete</source>
+        <translation>Delete</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="207"/>
+        <source>Delete the selected conversation or document (after asking)</source>
+        <translation>删除所选对话或文档（会先确认）</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="208"/>
+        <source>Library, Chat, Models, Evaluation, Settings</source>
+        <translation>资料库、对话、模型、评估、设置</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="209"/>
+        <source>Page Up / Page Down</source>
+        <translation>Page Up / Page Down</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="209"/>
+        <source>Previous / next page of a document</source>
+        <translation>文档的上一页 / 下一页</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="210"/>
+        <source>This list</source>
+        <translation>显示本列表</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="211"/>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="216"/>
+        <source>Keys</source>
+        <translation>按键</translation>
+    </message>
+    <message>
+        <location filename="../dialogs.py" line="216"/>
+        <source>Action</source>
+        <translation>功能</translation>
+    </message>
+</context>
+<context>
+    <name>Transcript</name>
+    <message>
+        <location filename="../chat_page.py" line="271"/>
+        <source>You</source>
+        <translation>您</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="287"/>
+        <source>(no answer was written)</source>
+        <translation>（未写出回答）</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="295"/>
+        <source>Stopped: this answer is incomplete.</source>
+        <translation>已停止：此回答不完整。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="302"/>
+        <source>⚠ One sentence is not supported by the cited passage (underlined) — do not rely on it.</source>
+        <translation>⚠ 有 1 句未得到所引段落的支持（已加下划线）——请勿依赖该句。</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../chat_page.py" line="304"/>
+        <source>⚠ %n sentences are not supported by the cited passage (underlined) — do not rely on them.</source>
+        <translation>
+            <numerusform>⚠ 有 %n 句未得到所引段落的支持（已加下划线）——请勿依赖这些句子。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="307"/>
+        <source>⚠ One sentence is not supported by the cited passage (listed in the export) — do not rely on it.</source>
+        <translation>⚠ 有 1 句未得到所引段落的支持（列于导出文件中）——请勿依赖该句。</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../chat_page.py" line="309"/>
+        <source>⚠ %n sentences are not supported by the cited passage (listed in the export) — do not rely on them.</source>
+        <translation>
+            <numerusform>⚠ 有 %n 句未得到所引段落的支持（列于导出文件中）——请勿依赖这些句子。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="322"/>
+        <source>KidneyTalk only answers from your documents. Check that the guideline covering this question is in the library and ticked “Use”, or ask with the terms it uses.</source>
+        <translation>KidneyTalk 只依据您的文档作答。请确认涵盖此问题的指南已在资料库中并已勾选“使用”，或改用指南中的术语提问。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="348"/>
+        <source>%1 — click to see the passage</source>
+        <translation>%1——点击查看段落</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="374"/>
+        <source>⚠ Not supported by the cited passage (only %1 of its content words were found there). Do not rely on this sentence.</source>
+        <translation>⚠ 未得到所引段落的支持（其实词只有 %1 能在段落中找到）。请勿依赖此句。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="394"/>
+        <source>Sources: </source>
+        <translation>来源：</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="394"/>
+        <source>The model cited no passage; it was given: </source>
+        <translation>模型未引用任何段落；提供给它的段落：</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="404"/>
+        <source>Show the passage and its page</source>
+        <translation>显示段落及其所在页面</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="407"/>
+        <source>Copied from the sources: %1 of the words (density %2)</source>
+        <translation>复制自来源：占词语的 %1（密度 %2）</translation>
     </message>
 </context>
 </TS>
