@@ -23,7 +23,13 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[。！？�
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of English or Chinese text; a trailing citation stays with its sentence."""
+    """Sentences of English or Chinese text; a trailing citation stays with its sentence.
+
+    A blank line always ends a sentence (a heading or a keyword line has no full stop).
+    """
+    paragraphs = re.split(r"\n\s*\n", text)
+    if len(paragraphs) > 1:
+        return [s for p in paragraphs for s in split_sentences(p)]
     text = " ".join(text.split()) if not re.search(r"[\u3000-\u9fff]", text) else text.strip()
     # keep "[1]" after the full stop with the sentence it follows
     text = re.sub(r"([.!?。！？])\s*((?:\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]\s*)+)",

@@ -57,11 +57,25 @@ class EvidenceSentence:
     text: str
 
 
+# Index lines are not statements: "Keywords: Humans; Female; ...", "MeSH terms: ...", "关键词：..."
+_INDEX_LINE = re.compile(r"^\s*(key\s?words?|mesh(\s+terms|\s+headings)?|subject\s+headings|abbreviations|"
+                         r"关键词|关键字|主题词)\s*[:：]", re.IGNORECASE)
+
+
+def is_index_line(sentence: str) -> bool:
+    """True for keyword/heading lists, which a copy-paste answer should never quote."""
+    if _INDEX_LINE.match(sentence):
+        return True
+    items = re.split(r"[;；]", sentence)
+    return len(items) >= 4 and max(len(tokenize(i)) for i in items) <= 4  # a list of short terms
+
+
 def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
     out: list[EvidenceSentence] = []
     for n, hit in enumerate(evidence, start=1):
         for sentence in split_sentences(hit.text):
-            if len(tokenize(sentence)) >= MIN_SENTENCE_TOKENS and not looks_like_instruction(sentence):
+            if (len(tokenize(sentence)) >= MIN_SENTENCE_TOKENS and not looks_like_instruction(sentence)
+                    and not is_index_line(sentence)):
                 out.append(EvidenceSentence(f"S{len(out) + 1}", n, sentence))
     return out
 

@@ -341,3 +341,22 @@ def test_cp_refine_copy_edit_swaps_an_unsupported_sentence_for_the_closest_evide
     assert edited == f"{METFORMIN[:-1]} [1]. {NSAIDS[:-1]} [1]."
     assert all(c.supported for c in verify(edited, evidence))
     assert extractiveness(edited.replace(" [1]", ""), [h.text for h in evidence]).coverage == 1.0
+
+
+@pytest.mark.parametrize(
+    ("sentence", "index"),
+    [
+        ("Keywords: Health Personnel; Humans; Periodicals as Topic; Research; Sports Medicine", True),
+        ("Adult; Case-Control Studies; Diabetes Mellitus, Type 1; Female; Humans; Male", True),
+        ("关键词：慢性肾病；二甲双胍；肾小球滤过率", True),
+        ("MeSH terms: Kidney Failure, Chronic", True),
+        (METFORMIN, False),
+        ("Stop metformin when eGFR < 30; avoid NSAIDs; check potassium within a week of starting.", False),
+    ],
+)
+def test_keyword_lists_are_never_quoted_as_evidence_sentences(sentence: str, index: bool):
+    from kidneytalk.copypaste import evidence_sentences, is_index_line
+
+    assert is_index_line(sentence) is index
+    quoted = [s.text for s in evidence_sentences([hit(1, f"{sentence}\n\n{NSAIDS}")])]
+    assert (sentence in quoted) is not index and NSAIDS in quoted
