@@ -67,6 +67,7 @@ def main() -> int:
 
         def shot(page, name: str) -> None:  # noqa: ANN001
             window.show_page(page)
+            window.statusBar().clearMessage()  # messages of earlier steps (temporary paths) are noise
             settle()
             path = out / f"{name}.png"
             window.grab().save(str(path))

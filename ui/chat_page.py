@@ -471,6 +471,7 @@ class ChatPage(QWidget):
         self._asking_question = ""
         self._asking_cid = ""
         self._scroll_pending = False
+        self._outcome_shown = ""  # the state line _show_outcome wrote last
         defaults = client.engine.settings.retrieval  # a setting, not an engine call
         self._default_mode, self._default_style = defaults.mode, defaults.style
 
@@ -674,6 +675,8 @@ class ChatPage(QWidget):
             self.retranslate()
             if not self.asking:
                 self.render()  # the transcript's own words ("You", "Sources:")
+                if self.result is not None and self.state_label.text() == self._outcome_shown:
+                    self._show_outcome(self.result)
         super().changeEvent(event)
 
     # ------------------------------------------------------------ conversations
@@ -985,6 +988,13 @@ class ChatPage(QWidget):
                 self.open_conversation(cid)
         else:
             self._drop_if_empty(cid)
+        self._show_outcome(result)
+        self.transcript.scroll_to_end()
+        self._update_actions()
+        self.question.setFocus()
+
+    def _show_outcome(self, result: AskResult) -> None:
+        """The state line after an answer (again after a language change, while it is still shown)."""
         if result.refused:
             self._set_state(self.tr("Not found in your library."), "warn")
         elif result.stopped:
@@ -1001,9 +1011,7 @@ class ChatPage(QWidget):
                 self._set_state(done + " " + warning, "warn")
             else:
                 self._set_state(done + " " + self.tr("Click a citation to check its passage."), "ok")
-        self.transcript.scroll_to_end()
-        self._update_actions()
-        self.question.setFocus()
+        self._outcome_shown = self.state_label.text()
 
     def _on_failed(self, task: str, message: str) -> None:
         if task != ASK:
