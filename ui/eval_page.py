@@ -246,6 +246,8 @@ class EvalPage(QWidget):
         form.addRow(self.file_label, row)
         self.mode_boxes = {m: QCheckBox(m) for m in EVAL_MODES}
         self.mode_boxes["naive"].setChecked(True)
+        self.retrieval_only = QCheckBox()
+        self.retrieval_only.toggled.connect(self._update_actions)
         modes_row = QHBoxLayout()
         for box in self.mode_boxes.values():
             box.toggled.connect(self._update_actions)
@@ -259,15 +261,22 @@ class EvalPage(QWidget):
         self.model_box = QComboBox()
         self.model_box.setObjectName("evalModel")
         self.model_box.addItem("", "")  # the default model; named in retranslate()
-        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.retrieval_only = QCheckBox()
-        self.retrieval_only.toggled.connect(self._update_actions)
-        options = QHBoxLayout()
-        self.style_label, self.model_label = QLabel(), QLabel()
-        self.style_label.setBuddy(self.style)
+        # at most ~28 characters wide: long model names must not push the page wider than small windows
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(28)
+        self.model_label = QLabel()
         self.model_label.setBuddy(self.model_box)
-        for w in (self.style_label, self.style, self.model_label, self.model_box, self.retrieval_only):
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_box)
+        model_row.addStretch(1)
+        form.addRow(self.model_label, model_row)
+        options = QHBoxLayout()
+        self.style_label = QLabel()
+        self.style_label.setBuddy(self.style)
+        for w in (self.style_label, self.style):
             options.addWidget(w)
+        options.addSpacing(16)
+        options.addWidget(self.retrieval_only)
         options.addStretch(1)
         self.options_label = QLabel()
         form.addRow(self.options_label, options)
