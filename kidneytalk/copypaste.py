@@ -71,11 +71,19 @@ def is_index_line(sentence: str) -> bool:
 
 
 def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
+    """The quotable sentences of the evidence, each once.
+
+    Neighbouring passages overlap (chunk overlap), so the same sentence can
+    come twice; it is listed once, under the first passage that has it.
+    """
     out: list[EvidenceSentence] = []
+    seen: set[tuple[str, ...]] = set()
     for n, hit in enumerate(evidence, start=1):
         for sentence in split_sentences(hit.text):
-            if (len(tokenize(sentence)) >= MIN_SENTENCE_TOKENS and not looks_like_instruction(sentence)
+            key = tuple(tokenize(sentence))
+            if (len(key) >= MIN_SENTENCE_TOKENS and key not in seen and not looks_like_instruction(sentence)
                     and not is_index_line(sentence)):
+                seen.add(key)
                 out.append(EvidenceSentence(f"S{len(out) + 1}", n, sentence))
     return out
 

@@ -360,3 +360,10 @@ def test_keyword_lists_are_never_quoted_as_evidence_sentences(sentence: str, ind
     assert is_index_line(sentence) is index
     quoted = [s.text for s in evidence_sentences([hit(1, f"{sentence}\n\n{NSAIDS}")])]
     assert (sentence in quoted) is not index and NSAIDS in quoted
+
+
+def test_a_sentence_in_two_overlapping_passages_is_offered_once():
+    from kidneytalk.copypaste import evidence_sentences
+
+    first, second = hit(1, f"{METFORMIN} {NSAIDS}"), hit(2, f"{NSAIDS} {SGLT2}")
+    assert [(s.n, s.text) for s in evidence_sentences([first, second])] == [(1, METFORMIN), (1, NSAIDS), (2, SGLT2)]
