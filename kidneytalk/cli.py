@@ -96,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("questions", metavar="QUESTIONS")
     ev.add_argument("--library", metavar="HOME", help="the KidneyTalk home whose library is used (default: --home)")
     ev.add_argument("--modes", default="no-rag,naive,addrep", help="comma-separated: no-rag,naive,hybrid,addrep")
-    ev.add_argument("--style", choices=["off", "cp-order", "cp-link", "cp-refine"], default="cp-order")
+    ev.add_argument("--style", choices=["off", "cp-order", "cp-link", "cp-refine"],
+                    help="answer style of the library modes (default from settings: cp-order)")
     ev.add_argument("--model", metavar="NAME")
     ev.add_argument("--limit", type=int, metavar="N", help="the first N questions")
     ev.add_argument("--sample", type=int, metavar="N", help="N questions drawn at random (see --seed)")
@@ -495,7 +496,8 @@ def _cmd_eval(engine, args) -> int:  # noqa: ANN001
     out = args.out or f"eval-{Path(args.questions).stem}"
     bar = EvalBar()
     try:
-        summary = run_eval(engine, args.questions, modes=parse_modes(args.modes), style=args.style, model=args.model,
+        style = args.style or engine.settings.retrieval.style
+        summary = run_eval(engine, args.questions, modes=parse_modes(args.modes), style=style, model=args.model,
                            limit=args.limit, sample=args.sample, seed=args.seed, out_dir=out, k=args.k,
                            retrieval_only=args.retrieval_only, progress=bar, cancel=bar.cancel)
     finally:

@@ -148,7 +148,7 @@ def _check_run(out_dir: Path, key: dict[str, Any]) -> None:
             old = json.loads(file.read_text(encoding="utf-8"))
         except ValueError:
             old = {}
-        diff = [k for k in sorted(set(old) | set(key)) if old.get(k) != key.get(k)]
+        diff = _changed(old, key)
         if diff:
             raise KidneyTalkError(
                 f"{out_dir} holds results of a different run (changed: {', '.join(diff)}). "
@@ -157,6 +157,18 @@ def _check_run(out_dir: Path, key: dict[str, Any]) -> None:
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     file.write_text(json.dumps(key, indent=2), encoding="utf-8")
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of the values that differ, e.g. ``settings.retrieval.k_first``."""
+    out = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _changed(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(prefix + k)
+    return out
 
 
 def gold_ranks(q: Question, hits: Sequence[Hit]) -> tuple[int | None, int | None]:
