@@ -153,10 +153,14 @@ class RetrievalSettings:
     judge: bool = True
     judge_threshold: float = 0.5  # calibrated P(relevant) needed to keep a candidate
     judge_reasons: str = "kept"  # kept | all | none: which candidates get a generated reason
-    # A first-search hit at least this similar to the query is kept even when the judge says
-    # no: a small model's judge is barely better than chance (bench/results/query.json), a
-    # near-paraphrase match rarely wrong. 1.0 lets the judge decide alone.
+    # Trusted passages survive a judge's "no" unless the judge is sure (calibrated P < judge_veto):
+    # the first search's best match (trust_best) and first-search hits at least trust_similarity
+    # similar to the query. A small model's judge is barely better than chance
+    # (bench/results/query.json: AUC 0.54 against 0.91 for cosine); a confident one can still
+    # veto, so it can still lead to a refusal.
+    trust_best: bool = True
     trust_similarity: float = 0.6
+    judge_veto: float = 0.1
     max_evidence: int = 6
     refine_rounds: int = 2  # cp-refine revision rounds
     refine_target: float = 0.8  # cp-refine stops when coverage reaches this

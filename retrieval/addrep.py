@@ -86,6 +86,8 @@ def run(
         step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in first]
     results = [(query, first)]
     trusted = {h.chunk_id for h in first if h.score >= settings.trust_similarity}  # before merge raises scores
+    if settings.trust_best and first:
+        trusted.add(max(first, key=lambda h: h.score).chunk_id)
     if not first:
         trace.skip("divergent", "nothing found")
         return query, []
@@ -119,10 +121,10 @@ def run(
                 v.hit.relevance = v.relevance
                 v.hit.reason = v.reason
             for v in verdicts:
-                if not v.relevant and v.hit.chunk_id in trusted:
+                if not v.relevant and v.hit.chunk_id in trusted and v.relevance >= settings.judge_veto:
                     v.relevant = True
-                    v.reason = (f"Kept: a very close match to the question (similarity {v.hit.score:.2f}), "
-                                f"although the judge said no (P = {v.relevance:.2f}).")
+                    v.reason = (f"Kept: one of the closest matches to the question (similarity {v.hit.score:.2f}); "
+                                f"the judge was unsure (P = {v.relevance:.2f}).")
                     v.hit.reason = v.reason
             kept = [v.hit for v in verdicts if v.relevant]
             step.outputs["verdicts"] = [

@@ -214,20 +214,26 @@ def test_addrep_stages_switched_off_are_marked_skipped(lib: Engine):
         assert_copied_sentence(piece, answer, link=False)
 
 
-def test_judge_cannot_drop_a_very_close_first_hit_but_decides_the_rest(lib: Engine):
+def test_judge_cannot_drop_the_best_first_hit_unless_it_is_sure(lib: Engine):
     # A threshold no calibrated probability reaches: the judge rejects every candidate.
-    lib.settings = cheap(lib.settings, divergent=False, judge_threshold=1.01, judge_reasons="none")
-    best = lib.search(QUESTION, k=1)[0].score
-    lib.settings = cheap(lib.settings, divergent=False, judge_threshold=1.01, judge_reasons="none",
-                         trust_similarity=best - 0.01)
+    rejecting = dict(divergent=False, judge_threshold=1.01, judge_reasons="none")
+    lib.settings = cheap(lib.settings, **rejecting, trust_best=True, trust_similarity=1.0, judge_veto=0.0)
     answer = lib.ask(QUESTION, mode="addrep", style="cp-order")
     verdicts = step(answer, "judge").outputs["verdicts"]
     kept = [v for v in verdicts if v["relevant"]]
     assert len(verdicts) >= 2 and len(kept) == 1 and kept[0]["trusted"]
-    assert [h.chunk_id for h in answer.evidence] == [kept[0]["id"]]
-    assert "very close match" in answer.evidence[0].reason
-    # With trust off the same rejections leave nothing: a refusal, not a guess.
-    lib.settings = cheap(lib.settings, divergent=False, judge_threshold=1.01, trust_similarity=1.0)
+    best = max(step(answer, "search").outputs["hits"], key=lambda h: h[1])[0]
+    assert [h.chunk_id for h in answer.evidence] == [kept[0]["id"]] == [best]
+    assert "closest matches" in answer.evidence[0].reason
+    # A judge sure of its "no" (relevance under judge_veto) still wins: a refusal, not a guess.
+    lib.settings = cheap(lib.settings, **rejecting, trust_best=True, judge_veto=1.0)
+    answer = lib.ask(QUESTION, mode="addrep", style="cp-order")
+    assert answer.evidence == [] and answer.refused
+    # Similar enough passages are trusted too; with no trust at all the judge decides alone.
+    lib.settings = cheap(lib.settings, **rejecting, trust_best=False, trust_similarity=0.0, judge_veto=0.0)
+    answer = lib.ask(QUESTION, mode="addrep", style="cp-order")
+    assert len(answer.evidence) == len(step(answer, "judge").outputs["verdicts"])
+    lib.settings = cheap(lib.settings, **rejecting, trust_best=False, trust_similarity=1.0)
     answer = lib.ask(QUESTION, mode="addrep", style="cp-order")
     assert answer.evidence == [] and answer.refused
 

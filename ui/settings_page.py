@@ -10,7 +10,6 @@ deletes it (:mod:`kidneytalk.prompts`).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +66,14 @@ def save_settings_job(settings: Settings) -> Callable[[EngineWorker], Settings]:
         return settings
 
     return job
+
+
+# switches and the fields that only mean something while the switch is on
+_DEPENDENTS = (
+    ("retrieval.divergent", ("retrieval.n_divergent", "retrieval.k_divergent")),
+    ("retrieval.judge", ("retrieval.judge_threshold", "retrieval.judge_reasons", "retrieval.trust_best",
+                         "retrieval.trust_similarity", "retrieval.judge_veto")),
+)
 
 
 def _get(data: dict[str, Any], key: str) -> Any:
@@ -231,15 +238,15 @@ class SettingsPage(QWidget):
         self._add(form, "retrieval.k_divergent", self._spin(1, 20))
         self._add(form, "retrieval.judge", QCheckBox())
         self._add(form, "retrieval.judge_threshold", self._dspin(0.0, 1.0, 0.05))
-        if "trust_similarity" in {f.name for f in dataclasses.fields(type(Settings().retrieval))}:
-            self._add(form, "retrieval.trust_similarity", self._dspin(0.0, 1.0, 0.05))
+        self._add(form, "retrieval.trust_best", QCheckBox())
+        self._add(form, "retrieval.trust_similarity", self._dspin(0.0, 1.0, 0.05))
+        self._add(form, "retrieval.judge_veto", self._dspin(0.0, 1.0, 0.05))
         self._add(form, "retrieval.judge_reasons", self._combo(("kept", "all", "none")))
         self._add(form, "retrieval.refine_rounds", self._spin(0, 5))
         self._add(form, "retrieval.refine_target", self._dspin(0.0, 1.0, 0.05))
         self._add(form, "filter_agent", QCheckBox())
         # dependent fields follow their switch
-        for switch, dependents in (("retrieval.divergent", ("retrieval.n_divergent", "retrieval.k_divergent")),
-                                   ("retrieval.judge", ("retrieval.judge_threshold", "retrieval.judge_reasons"))):
+        for switch, dependents in _DEPENDENTS:
             box = self.fields[switch]
             assert isinstance(box, QCheckBox)
             for d in dependents:
@@ -463,8 +470,12 @@ class SettingsPage(QWidget):
                                                            "answer the question")),
             "retrieval.judge_threshold": (self.tr("Relevance needed:"), self.tr("Calibrated probability a passage must reach "
                                                                      "to be kept")),
+            "retrieval.trust_best": (self.tr("Keep the best match:"), self.tr(
+                "The first search's closest passage is kept unless the judge is sure it is irrelevant")),
             "retrieval.trust_similarity": (self.tr("Keep very similar passages from:"), self.tr(
-                "A passage at least this similar to the question is kept even if the judge says no")),
+                "A passage at least this similar to the question is kept unless the judge is sure it is irrelevant")),
+            "retrieval.judge_veto": (self.tr("Judge is sure below:"), self.tr(
+                "A kept-by-similarity passage is still dropped when its relevance is under this")),
             "retrieval.judge_reasons": (self.tr("Explain judgements for:"), self.tr("kept: reasons for kept passages; all; none "
                                                                           "(fastest)")),
             "retrieval.refine_rounds": (self.tr("CP-Refine revision rounds:"), ""),
@@ -508,8 +519,7 @@ class SettingsPage(QWidget):
                 widget.setText(str(value))
             elif isinstance(widget, QSpinBox | QDoubleSpinBox):
                 widget.setValue(value)
-        for switch, dependents in (("retrieval.divergent", ("retrieval.n_divergent", "retrieval.k_divergent")),
-                                   ("retrieval.judge", ("retrieval.judge_threshold", "retrieval.judge_reasons"))):
+        for switch, dependents in _DEPENDENTS:
             for d in dependents:
                 self.fields[d].setEnabled(bool(_get(data, switch)))
         self.language.blockSignals(True)

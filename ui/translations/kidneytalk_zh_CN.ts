@@ -45,169 +45,169 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../chat_page.py" line="635"/>
+        <location filename="../chat_page.py" line="636"/>
         <source>+  New chat</source>
         <translation>+  新建对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="636"/>
+        <location filename="../chat_page.py" line="637"/>
         <source>Start a new conversation (Ctrl+N)</source>
         <translation>开始新的对话 (Ctrl+N)</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="637"/>
+        <location filename="../chat_page.py" line="638"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="638"/>
+        <location filename="../chat_page.py" line="639"/>
         <source>Export to Markdown…</source>
         <translation>导出为 Markdown…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="639"/>
+        <location filename="../chat_page.py" line="640"/>
         <source>Delete…</source>
         <translation>删除…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="640"/>
+        <location filename="../chat_page.py" line="641"/>
         <source>Search:</source>
         <translation>检索：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="641"/>
+        <location filename="../chat_page.py" line="642"/>
         <source>Answer:</source>
         <translation>回答：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="642"/>
+        <location filename="../chat_page.py" line="643"/>
         <source>How passages are found for this conversation</source>
         <translation>本对话查找段落的方式</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="643"/>
+        <location filename="../chat_page.py" line="644"/>
         <source>How answers are written in this conversation</source>
         <translation>本对话撰写回答的方式</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="645"/>
+        <location filename="../chat_page.py" line="646"/>
         <source>Agents refine the question, ask divergent questions and judge each passage</source>
         <translation>智能体完善问题、提出发散问题，并逐段判断相关性</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="646"/>
+        <location filename="../chat_page.py" line="647"/>
         <source>Meaning search plus exact words (eGFR, ACR, drug names)</source>
         <translation>语义检索加精确词匹配（eGFR、ACR、药名）</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="647"/>
+        <location filename="../chat_page.py" line="648"/>
         <source>Meaning search only: the plain-RAG baseline</source>
         <translation>仅语义检索：普通 RAG 基线</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="648"/>
+        <location filename="../chat_page.py" line="649"/>
         <source>Evidence sentences copied verbatim, chosen and ordered by the model</source>
         <translation>逐字复制证据句，由模型挑选并排序</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="649"/>
+        <location filename="../chat_page.py" line="650"/>
         <source>Copied sentences joined with linking words from a fixed list</source>
         <translation>复制的句子用固定列表中的连接词衔接</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="650"/>
+        <location filename="../chat_page.py" line="651"/>
         <source>A draft, checked and revised to copy more from the evidence</source>
         <translation>先写初稿，经核查后修改，以更多地复制证据原文</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="651"/>
+        <location filename="../chat_page.py" line="652"/>
         <source>An ordinary answer written by the model from the evidence</source>
         <translation>由模型依据证据撰写的普通回答</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="656"/>
+        <location filename="../chat_page.py" line="657"/>
         <source>Rename, export or delete this conversation</source>
         <translation>重命名、导出或删除此对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="658"/>
+        <location filename="../chat_page.py" line="659"/>
         <source>Ask a clinical question</source>
         <translation>提出一个临床问题</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="659"/>
+        <location filename="../chat_page.py" line="660"/>
         <source>Answers come only from the documents in your library, with the pages they rely on.</source>
         <translation>回答只来自您资料库中的文档，并注明所依据的页码。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="660"/>
+        <location filename="../chat_page.py" line="661"/>
         <source>Click a citation such as &lt;b&gt;[1]&lt;/b&gt; to see the passage and its page.</source>
         <translation>点击 &lt;b&gt;[1]&lt;/b&gt; 这样的引用，可查看对应段落及其所在页面。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="661"/>
+        <location filename="../chat_page.py" line="662"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="662"/>
+        <location filename="../chat_page.py" line="663"/>
         <source>Stop the answer (Esc)</source>
         <translation>停止回答 (Esc)</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="663"/>
+        <location filename="../chat_page.py" line="664"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="664"/>
+        <location filename="../chat_page.py" line="665"/>
         <source>Send the question (Enter)</source>
         <translation>发送问题 (Enter)</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="666"/>
+        <location filename="../chat_page.py" line="667"/>
         <source>Ask a clinical question, e.g. When should metformin be stopped in CKD?</source>
         <translation>提出临床问题，例如：CKD 患者何时应停用二甲双胍？</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="667"/>
+        <location filename="../chat_page.py" line="668"/>
         <source>Enter to send · Shift+Enter new line · Esc to stop · Ctrl+N new chat</source>
         <translation>Enter 发送 · Shift+Enter 换行 · Esc 停止 · Ctrl+N 新建对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="686"/>
+        <location filename="../chat_page.py" line="689"/>
         <source>Saved conversations could not be read: %1</source>
         <translation>无法读取已保存的对话：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="745"/>
+        <location filename="../chat_page.py" line="748"/>
         <source>Stop the answer first (Esc), then start a new chat.</source>
         <translation>请先停止回答 (Esc)，再新建对话。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="789"/>
+        <location filename="../chat_page.py" line="792"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="790"/>
+        <location filename="../chat_page.py" line="793"/>
         <source>Delete the conversation “%1” with its questions and answers? This cannot be undone.</source>
         <translation>要删除对话“%1”及其中的所有问题和回答吗？此操作无法撤销。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="997"/>
+        <location filename="../chat_page.py" line="1007"/>
         <source>⚠ One sentence is not supported by the cited passage — do not rely on it.</source>
         <translation>⚠ 有 1 句未得到所引段落的支持——请勿依赖该句。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../chat_page.py" line="999"/>
+        <location filename="../chat_page.py" line="1009"/>
         <source>⚠ %n sentences are not supported by the cited passage — do not rely on them.</source>
         <translation>
             <numerusform>⚠ 有 %n 句未得到所引段落的支持——请勿依赖这些句子。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="814"/>
+        <location filename="../chat_page.py" line="817"/>
         <source>Conversation deleted.</source>
         <translation>对话已删除。</translation>
     </message>
@@ -217,107 +217,107 @@
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="818"/>
+        <location filename="../chat_page.py" line="821"/>
         <source>Nothing to export yet: ask a question first.</source>
         <translation>暂无可导出的内容：请先提问。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="821"/>
+        <location filename="../chat_page.py" line="824"/>
         <source>Export conversation to Markdown</source>
         <translation>将对话导出为 Markdown</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="822"/>
+        <location filename="../chat_page.py" line="825"/>
         <source>Markdown (*.md);;All files (*)</source>
         <translation>Markdown (*.md);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="836"/>
+        <location filename="../chat_page.py" line="839"/>
         <source>Could not export</source>
         <translation>无法导出</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="836"/>
+        <location filename="../chat_page.py" line="839"/>
         <source>Could not write %1:</source>
         <translation>无法写入 %1：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="839"/>
+        <location filename="../chat_page.py" line="842"/>
         <source>Conversation exported to %1</source>
         <translation>对话已导出到 %1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="907"/>
+        <location filename="../chat_page.py" line="910"/>
         <source>Your library is empty: add documents on the Library page first (Ctrl+O).</source>
         <translation>资料库为空：请先在“资料库”页面添加文档 (Ctrl+O)。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="910"/>
+        <location filename="../chat_page.py" line="913"/>
         <source>No document is in use: tick “Use” for at least one ready document on the Library page.</source>
         <translation>没有正在使用的文档：请在“资料库”页面为至少一个就绪文档勾选“使用”。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="926"/>
+        <location filename="../chat_page.py" line="929"/>
         <source>Type a question first.</source>
         <translation>请先输入问题。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="938"/>
+        <location filename="../chat_page.py" line="941"/>
         <source>Waiting for the documents being added to finish… (Esc to stop)</source>
         <translation>正在等待添加中的文档完成…（Esc 停止）</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="939"/>
+        <location filename="../chat_page.py" line="942"/>
         <source>Waiting for the models to load…</source>
         <translation>正在等待模型加载…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="940"/>
+        <location filename="../chat_page.py" line="943"/>
         <source>Starting…</source>
         <translation>正在开始…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="953"/>
+        <location filename="../chat_page.py" line="956"/>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="982"/>
+        <location filename="../chat_page.py" line="985"/>
         <source>Could not save the conversation</source>
         <translation>无法保存对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="989"/>
+        <location filename="../chat_page.py" line="999"/>
         <source>Not found in your library.</source>
         <translation>资料库中未找到答案。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="991"/>
+        <location filename="../chat_page.py" line="1001"/>
         <source>Stopped. The answer is incomplete.</source>
         <translation>已停止。回答不完整。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="992"/>
+        <location filename="../chat_page.py" line="1002"/>
         <source>Stopped. Nothing was written; the question was not saved.</source>
         <translation>已停止。尚未写出任何内容，问题未保存。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="995"/>
+        <location filename="../chat_page.py" line="1005"/>
         <source>Answered in %1 s by %2.</source>
         <translation>%2 用时 %1 秒作答。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1003"/>
+        <location filename="../chat_page.py" line="1013"/>
         <source>Click a citation to check its passage.</source>
         <translation>点击引用可核对其段落。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1013"/>
+        <location filename="../chat_page.py" line="1021"/>
         <source>The question could not be answered.</source>
         <translation>无法回答该问题。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1014"/>
+        <location filename="../chat_page.py" line="1022"/>
         <source>Could not answer</source>
         <translation>无法回答</translation>
     </message>
@@ -448,348 +448,348 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>EvalPage</name>
     <message>
-        <location filename="../eval_page.py" line="378"/>
+        <location filename="../eval_page.py" line="387"/>
         <source>Evaluation</source>
         <translation>评估</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="380"/>
+        <location filename="../eval_page.py" line="389"/>
         <source>Measure how often answers are right, refused and backed by the right page on a question file with known answers (JSONL or CSV), for each retrieval mode.</source>
         <translation>用带标准答案的问题文件（JSONL 或 CSV）衡量每种检索模式下回答的正确率、拒答率，以及是否引用了正确的页面。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="382"/>
+        <location filename="../eval_page.py" line="391"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="383"/>
+        <location filename="../eval_page.py" line="392"/>
         <source>Question file:</source>
         <translation>问题文件：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="384"/>
+        <location filename="../eval_page.py" line="393"/>
         <source>questions.jsonl or .csv with the correct answer of each question</source>
         <translation>含每个问题正确答案的 questions.jsonl 或 .csv</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="385"/>
+        <location filename="../eval_page.py" line="394"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="386"/>
+        <location filename="../eval_page.py" line="395"/>
         <source>Modes:</source>
         <translation>模式：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="387"/>
+        <location filename="../eval_page.py" line="396"/>
         <source>The model alone, without your library (the baseline)</source>
         <translation>仅用模型，不使用资料库（基线）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="388"/>
+        <location filename="../eval_page.py" line="397"/>
         <source>Options:</source>
         <translation>选项：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="389"/>
+        <location filename="../eval_page.py" line="398"/>
         <source>Answer style:</source>
         <translation>回答风格：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="392"/>
+        <location filename="../eval_page.py" line="401"/>
         <source>Questions:</source>
         <translation>问题数：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="393"/>
+        <location filename="../eval_page.py" line="402"/>
         <source>all</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="410"/>
+        <location filename="../eval_page.py" line="419"/>
         <source>Retrieval only (no answers, fast)</source>
         <translation>仅检索（不生成回答，较快）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="411"/>
+        <location filename="../eval_page.py" line="420"/>
         <source>Only check whether the gold page is found; no text is generated</source>
         <translation>只检查是否找到标准页面；不生成文本</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="447"/>
+        <location filename="../eval_page.py" line="456"/>
         <source>Run evaluation</source>
         <translation>开始评估</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="412"/>
+        <location filename="../eval_page.py" line="421"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="390"/>
+        <location filename="../eval_page.py" line="399"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="391"/>
+        <location filename="../eval_page.py" line="400"/>
         <source>The language model that answers (the models on the Models page)</source>
         <translation>负责作答的语言模型（即“模型”页面中的模型）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="394"/>
+        <location filename="../eval_page.py" line="403"/>
         <source>How many questions to evaluate (all when 0): the first ones of the file, or a random sample</source>
         <translation>要评估的问题数（0 表示全部）：取文件中靠前的问题，或随机抽样</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="396"/>
+        <location filename="../eval_page.py" line="405"/>
         <source>Random sample</source>
         <translation>随机抽样</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="397"/>
+        <location filename="../eval_page.py" line="406"/>
         <source>Draw the questions at random instead of taking the first ones; the same seed draws the same questions, and a larger number adds to them</source>
         <translation>随机抽取问题，而不是取靠前的问题；相同的种子抽到相同的问题，增大数量会在此基础上追加</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="399"/>
+        <location filename="../eval_page.py" line="408"/>
         <source>Seed:</source>
         <translation>种子：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="400"/>
+        <location filename="../eval_page.py" line="409"/>
         <source>Which random sample: the same seed gives the same questions</source>
         <translation>决定抽到哪些问题：相同的种子得到相同的问题</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="401"/>
+        <location filename="../eval_page.py" line="410"/>
         <source>Results:</source>
         <translation>结果：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="402"/>
+        <location filename="../eval_page.py" line="411"/>
         <source>A new folder, or an earlier run to continue: finished answers are kept and only the missing ones are run</source>
         <translation>新建文件夹，或继续先前的运行：已完成的回答会保留，只运行缺少的部分</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="404"/>
+        <location filename="../eval_page.py" line="413"/>
         <source>Other folder…</source>
         <translation>其他文件夹…</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="405"/>
+        <location filename="../eval_page.py" line="414"/>
         <source>Continue a run saved elsewhere (e.g. by &apos;kidneytalk eval&apos;)</source>
         <translation>继续保存在其他位置的运行（例如由 &apos;kidneytalk eval&apos; 生成）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="407"/>
-        <location filename="../eval_page.py" line="530"/>
+        <location filename="../eval_page.py" line="416"/>
+        <location filename="../eval_page.py" line="539"/>
         <source>New run (a new folder)</source>
         <translation>新的运行（新建文件夹）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="413"/>
+        <location filename="../eval_page.py" line="422"/>
         <source>Stop after the current question; finished results are kept</source>
         <translation>在当前问题后停止；已完成的结果会保留</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="414"/>
+        <location filename="../eval_page.py" line="423"/>
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="415"/>
+        <location filename="../eval_page.py" line="424"/>
         <source>Open report folder</source>
         <translation>打开报告文件夹</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="416"/>
+        <location filename="../eval_page.py" line="425"/>
         <source>Open report</source>
         <translation>打开报告</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="418"/>
+        <location filename="../eval_page.py" line="427"/>
         <source>Not running.</source>
         <translation>未在运行。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="447"/>
+        <location filename="../eval_page.py" line="456"/>
         <source>Continue run</source>
         <translation>继续运行</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="455"/>
+        <location filename="../eval_page.py" line="464"/>
         <source>Choose a question file</source>
         <translation>选择问题文件</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="456"/>
+        <location filename="../eval_page.py" line="465"/>
         <source>Question files (*.jsonl *.csv);;All files (*)</source>
         <translation>问题文件 (*.jsonl *.csv);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="470"/>
+        <location filename="../eval_page.py" line="479"/>
         <source>No question file</source>
         <translation>没有问题文件</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="471"/>
+        <location filename="../eval_page.py" line="480"/>
         <source>There is no file at %1.</source>
         <translation>%1 处没有文件。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="480"/>
+        <location filename="../eval_page.py" line="489"/>
         <source>Could not start</source>
         <translation>无法开始</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="480"/>
+        <location filename="../eval_page.py" line="489"/>
         <source>Could not write %1:</source>
         <translation>无法写入 %1：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="487"/>
+        <location filename="../eval_page.py" line="496"/>
         <source>Starting… (loading the models and reading the questions)</source>
         <translation>正在启动…（加载模型并读取问题）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="541"/>
+        <location filename="../eval_page.py" line="550"/>
         <source>Continue %1 (%2 answers so far)</source>
         <translation>继续 %1（已有 %2 个回答）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="555"/>
+        <location filename="../eval_page.py" line="564"/>
         <source>This run was not started here: check that the question file is the one it used.</source>
         <translation>此运行不是在这里启动的：请确认问题文件与当时使用的一致。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="567"/>
+        <location filename="../eval_page.py" line="576"/>
         <source>Choose the folder of an earlier run</source>
         <translation>选择先前运行的文件夹</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="571"/>
+        <location filename="../eval_page.py" line="580"/>
         <source>Not an evaluation folder</source>
         <translation>不是评估文件夹</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="572"/>
+        <location filename="../eval_page.py" line="581"/>
         <source>%1 holds no evaluation results (results.jsonl).</source>
         <translation>%1 中没有评估结果 (results.jsonl)。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="591"/>
+        <location filename="../eval_page.py" line="600"/>
         <source>Default model</source>
         <translation>默认模型</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="599"/>
+        <location filename="../eval_page.py" line="608"/>
         <source>Cancelling after the current question… finished results are kept.</source>
         <translation>将在当前问题后取消…已完成的结果会保留。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="619"/>
+        <location filename="../eval_page.py" line="628"/>
         <source>%1 of %2 answers</source>
         <translation>已完成 %1 / %2</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="624"/>
+        <location filename="../eval_page.py" line="633"/>
         <source>about %1 left</source>
         <translation>约剩 %1</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="625"/>
+        <location filename="../eval_page.py" line="634"/>
         <source>%1 elapsed</source>
         <translation>已用 %1</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="637"/>
+        <location filename="../eval_page.py" line="646"/>
         <source>Finished in %1.</source>
         <translation>完成，用时 %1。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="639"/>
+        <location filename="../eval_page.py" line="648"/>
         <source>Cancelled after %1; the report covers the questions that finished.</source>
         <translation>已在 %1 后取消；报告只包含已完成的问题。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="648"/>
+        <location filename="../eval_page.py" line="657"/>
         <source>Evaluation report written to %1.</source>
         <translation>评估报告已写入 %1。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="656"/>
+        <location filename="../eval_page.py" line="665"/>
         <source>The evaluation stopped with an error.</source>
         <translation>评估因错误而停止。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="657"/>
+        <location filename="../eval_page.py" line="666"/>
         <source>Evaluation failed</source>
         <translation>评估失败</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="670"/>
+        <location filename="../eval_page.py" line="679"/>
         <source>Run an evaluation to see accuracy, refusals and retrieval per mode here; the full report and its plots are saved with the results.</source>
         <translation>运行评估后，这里会显示每种模式的正确率、拒答率和检索结果；完整报告及图表与结果一同保存。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="675"/>
+        <location filename="../eval_page.py" line="684"/>
         <source>questions</source>
         <translation>问题数</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="675"/>
+        <location filename="../eval_page.py" line="684"/>
         <source>accuracy</source>
         <translation>正确率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="675"/>
+        <location filename="../eval_page.py" line="684"/>
         <source>refusals</source>
         <translation>拒答率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="676"/>
+        <location filename="../eval_page.py" line="685"/>
         <source>accuracy when answered</source>
         <translation>作答时正确率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="676"/>
+        <location filename="../eval_page.py" line="685"/>
         <source>gold page found</source>
         <translation>找到标准页面</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="677"/>
+        <location filename="../eval_page.py" line="686"/>
         <source>gold document found</source>
         <translation>找到标准文档</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="677"/>
+        <location filename="../eval_page.py" line="686"/>
         <source>MRR</source>
         <translation>MRR</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="678"/>
+        <location filename="../eval_page.py" line="687"/>
         <source>extractiveness</source>
         <translation>抽取度</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="678"/>
+        <location filename="../eval_page.py" line="687"/>
         <source>median time (s)</source>
         <translation>中位耗时（秒）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="679"/>
+        <location filename="../eval_page.py" line="688"/>
         <source>slowest 5% (s)</source>
         <translation>最慢 5%（秒）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="683"/>
+        <location filename="../eval_page.py" line="692"/>
         <source>mode</source>
         <translation>模式</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="699"/>
+        <location filename="../eval_page.py" line="708"/>
         <source>Report and results in %1</source>
         <translation>报告和结果位于 %1</translation>
     </message>
@@ -1644,433 +1644,453 @@ The file itself stays on your disk:
 <context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../settings_page.py" line="400"/>
+        <location filename="../settings_page.py" line="407"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="401"/>
+        <location filename="../settings_page.py" line="408"/>
         <source>How KidneyTalk finds evidence and writes answers. Changes apply from the next question once saved.</source>
         <translation>KidneyTalk 如何查找证据并撰写回答。保存后从下一个问题起生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="403"/>
+        <location filename="../settings_page.py" line="410"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="404"/>
+        <location filename="../settings_page.py" line="411"/>
         <source>Interface language:</source>
         <translation>界面语言：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="405"/>
+        <location filename="../settings_page.py" line="412"/>
         <source>Also the language of the instructions given to the model when a question is not clearly Chinese or English. Applies at once.</source>
         <translation>当问题的语言不明确时，也作为给模型的指令语言。立即生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="407"/>
+        <location filename="../settings_page.py" line="414"/>
         <source>Answers</source>
         <translation>回答</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="408"/>
+        <location filename="../settings_page.py" line="415"/>
         <source>AddRep agents</source>
         <translation>AddRep 智能体</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="409"/>
+        <location filename="../settings_page.py" line="416"/>
         <source>The agent pipeline of the AddRep retrieval mode: each step can be switched off to answer faster.</source>
         <translation>AddRep 检索模式的智能体流程：每一步都可以关闭以加快回答。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="411"/>
+        <location filename="../settings_page.py" line="418"/>
         <source>Prompt templates</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="412"/>
+        <location filename="../settings_page.py" line="419"/>
         <source>Template:</source>
         <translation>模板：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="413"/>
+        <location filename="../settings_page.py" line="420"/>
         <source>Save my version</source>
         <translation>保存我的版本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="414"/>
+        <location filename="../settings_page.py" line="421"/>
         <source>Reset to default</source>
         <translation>恢复默认</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="415"/>
+        <location filename="../settings_page.py" line="422"/>
         <source>Fields in braces, such as {question}, are filled in by KidneyTalk; keep them. Names ending in _zh are used for Chinese questions.</source>
         <translation>花括号中的字段（如 {question}）由 KidneyTalk 填入，请保留。名称以 _zh 结尾的模板用于中文问题。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="417"/>
+        <location filename="../settings_page.py" line="424"/>
         <source>Documents</source>
         <translation>文档</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="418"/>
+        <location filename="../settings_page.py" line="425"/>
         <source>Changing the passage size or overlap only affects documents added from now on: re-index the library for existing documents to use it.</source>
         <translation>更改段落大小或重叠只影响今后添加的文档：已有文档需要重新索引才会使用新设置。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="420"/>
+        <location filename="../settings_page.py" line="427"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="421"/>
+        <location filename="../settings_page.py" line="428"/>
         <source>bundled all-MiniLM-L6-v2</source>
         <translation>内置 all-MiniLM-L6-v2</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="422"/>
+        <location filename="../settings_page.py" line="429"/>
         <source>A sentence-transformers model folder on this computer. Takes effect after restarting KidneyTalk; then every document must be re-indexed.</source>
         <translation>本机上的 sentence-transformers 模型文件夹。重启 KidneyTalk 后生效；之后所有文档都需要重新索引。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="424"/>
+        <location filename="../settings_page.py" line="431"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="425"/>
+        <location filename="../settings_page.py" line="432"/>
         <source>Library and documents:</source>
         <translation>资料库与文档：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="425"/>
+        <location filename="../settings_page.py" line="432"/>
         <source>Settings and prompts:</source>
         <translation>设置与提示词：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="426"/>
+        <location filename="../settings_page.py" line="433"/>
         <source>Log files:</source>
         <translation>日志文件：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="429"/>
+        <location filename="../settings_page.py" line="436"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="355"/>
+        <location filename="../settings_page.py" line="362"/>
         <source>Choose where to keep the library</source>
         <translation>选择资料库的存放位置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="365"/>
-        <location filename="../settings_page.py" line="369"/>
+        <location filename="../settings_page.py" line="372"/>
+        <location filename="../settings_page.py" line="376"/>
         <source>Library folder</source>
         <translation>资料库文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="370"/>
+        <location filename="../settings_page.py" line="377"/>
         <source>From the next start KidneyTalk keeps its library, documents and conversations in {0}. The current library stays in {1}: to take it along, quit KidneyTalk and copy that folder&apos;s contents to the new place.</source>
         <translation>下次启动起，KidneyTalk 会把资料库、文档和对话保存在 {0}。当前资料库仍在 {1}：如需一并迁移，请退出 KidneyTalk，并把该文件夹中的内容复制到新位置。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="378"/>
+        <location filename="../settings_page.py" line="385"/>
         <source>From the next start: {0}</source>
         <translation>下次启动起：{0}</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="380"/>
+        <location filename="../settings_page.py" line="387"/>
         <source>From the next start: the default folder</source>
         <translation>下次启动起：默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="430"/>
+        <location filename="../settings_page.py" line="437"/>
         <source>Move…</source>
         <translation>移动…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="431"/>
+        <location filename="../settings_page.py" line="438"/>
         <source>Keep the library in another folder (for example an encrypted drive) from the next start</source>
         <translation>下次启动起把资料库保存在另一个文件夹（例如加密磁盘）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="433"/>
+        <location filename="../settings_page.py" line="440"/>
         <source>Default</source>
         <translation>默认</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="435"/>
+        <location filename="../settings_page.py" line="442"/>
         <source>To keep everything in another folder (for example an encrypted drive), use Move… for the library, or start KidneyTalk with --home FOLDER (or KIDNEYTALK_HOME=FOLDER) for everything; the new location is used from the next start.</source>
         <translation>如需把所有内容保存到另一个文件夹（例如加密磁盘）：资料库可用“移动…”，全部内容可用 --home FOLDER（或 KIDNEYTALK_HOME=FOLDER）启动 KidneyTalk；新位置从下次启动起生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="439"/>
+        <location filename="../settings_page.py" line="446"/>
         <source>Privacy</source>
         <translation>隐私</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="440"/>
+        <location filename="../settings_page.py" line="447"/>
         <source>KidneyTalk works offline: documents, questions and answers never leave this computer, models are loaded from files here, and downloads and telemetry are switched off for every library it uses:</source>
         <translation>KidneyTalk 完全离线工作：文档、问题和回答都不会离开这台电脑，模型从本机文件加载，所用的每个库都已关闭下载和遥测：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="444"/>
+        <location filename="../settings_page.py" line="451"/>
         <source>Retrieval mode:</source>
         <translation>检索模式：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="444"/>
+        <location filename="../settings_page.py" line="451"/>
         <source>naive: vector search; hybrid: vector + keyword search; addrep: hybrid plus the agents below (slower, more precise)</source>
         <translation>naive：向量检索；hybrid：向量 + 关键词检索；addrep：hybrid 加上下面的智能体（较慢，更精确）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="446"/>
+        <location filename="../settings_page.py" line="453"/>
         <source>Answer style:</source>
         <translation>回答风格：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="446"/>
+        <location filename="../settings_page.py" line="453"/>
         <source>off: free answer; cp-order / cp-link: sentences copied from the evidence; cp-refine: draft, check, revise</source>
         <translation>off：自由回答；cp-order / cp-link：从证据中原文复制句子；cp-refine：起草、检查、修订</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="448"/>
+        <location filename="../settings_page.py" line="455"/>
         <source>Passages per search:</source>
         <translation>每次检索的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="448"/>
+        <location filename="../settings_page.py" line="455"/>
         <source>How many passages the naive and hybrid modes retrieve</source>
         <translation>naive 和 hybrid 模式检索的段落数量</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="449"/>
+        <location filename="../settings_page.py" line="456"/>
         <source>Minimum similarity:</source>
         <translation>最低相似度：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="449"/>
+        <location filename="../settings_page.py" line="456"/>
         <source>Passages less similar to the question than this are never used</source>
         <translation>与问题相似度低于此值的段落不会被使用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="451"/>
+        <location filename="../settings_page.py" line="458"/>
         <source>Most passages given to the model:</source>
         <translation>提供给模型的最多段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="452"/>
+        <location filename="../settings_page.py" line="459"/>
         <source>Flag sentences supported below:</source>
         <translation>支持度低于此值的句子标记为：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="453"/>
+        <location filename="../settings_page.py" line="460"/>
         <source>An answer sentence whose cited passage supports it less than this is marked ⚠</source>
         <translation>引用段落对回答句子的支持度低于此值时，该句标记为 ⚠</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="454"/>
+        <location filename="../settings_page.py" line="461"/>
         <source>Search used by the agents:</source>
         <translation>智能体使用的检索：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="455"/>
+        <location filename="../settings_page.py" line="462"/>
         <source>Refine the question:</source>
         <translation>改写问题：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="455"/>
+        <location filename="../settings_page.py" line="462"/>
         <source>Rewrite a follow-up question into a complete search query using the conversation</source>
         <translation>结合对话把追问改写成完整的检索查询</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="457"/>
+        <location filename="../settings_page.py" line="464"/>
         <source>Passages of the first search:</source>
         <translation>首次检索的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="458"/>
+        <location filename="../settings_page.py" line="465"/>
         <source>Ask divergent questions:</source>
         <translation>提出发散问题：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="458"/>
+        <location filename="../settings_page.py" line="465"/>
         <source>Search again with related questions the model writes, to find evidence worded differently</source>
         <translation>用模型写出的相关问题再次检索，以找到措辞不同的证据</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="460"/>
+        <location filename="../settings_page.py" line="467"/>
         <source>Number of divergent questions:</source>
         <translation>发散问题数量：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="461"/>
+        <location filename="../settings_page.py" line="468"/>
         <source>Passages per divergent question:</source>
         <translation>每个发散问题的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="462"/>
+        <location filename="../settings_page.py" line="469"/>
         <source>Judge relevance:</source>
         <translation>判断相关性：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="462"/>
+        <location filename="../settings_page.py" line="469"/>
         <source>The model decides for each passage whether it helps answer the question</source>
         <translation>由模型逐段判断是否有助于回答问题</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="464"/>
+        <location filename="../settings_page.py" line="471"/>
         <source>Relevance needed:</source>
         <translation>所需相关性：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="464"/>
+        <location filename="../settings_page.py" line="471"/>
         <source>Calibrated probability a passage must reach to be kept</source>
         <translation>段落被保留所需达到的校准概率</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="466"/>
+        <location filename="../settings_page.py" line="473"/>
+        <source>Keep the best match:</source>
+        <translation>保留最佳匹配：</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="474"/>
+        <source>The first search&apos;s closest passage is kept unless the judge is sure it is irrelevant</source>
+        <translation>首轮检索中最相近的段落会被保留，除非评判模型确信其无关</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="475"/>
         <source>Keep very similar passages from:</source>
         <translation>高相似段落直接保留的阈值：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="467"/>
-        <source>A passage at least this similar to the question is kept even if the judge says no</source>
-        <translation>与问题相似度不低于此值的段落即使被判为不相关也会保留</translation>
+        <location filename="../settings_page.py" line="476"/>
+        <source>A passage at least this similar to the question is kept unless the judge is sure it is irrelevant</source>
+        <translation>与问题相似度不低于此值的段落会被保留，除非评判模型确信其无关</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="468"/>
+        <location filename="../settings_page.py" line="477"/>
+        <source>Judge is sure below:</source>
+        <translation>评判确信无关的阈值：</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="478"/>
+        <source>A kept-by-similarity passage is still dropped when its relevance is under this</source>
+        <translation>因相似度而保留的段落，若相关性低于此值仍会被剔除</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="479"/>
         <source>Explain judgements for:</source>
         <translation>给出判断理由：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="468"/>
+        <location filename="../settings_page.py" line="479"/>
         <source>kept: reasons for kept passages; all; none (fastest)</source>
         <translation>kept：仅保留的段落；all：全部；none：不给理由（最快）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="470"/>
+        <location filename="../settings_page.py" line="481"/>
         <source>CP-Refine revision rounds:</source>
         <translation>CP-Refine 修订轮数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="471"/>
+        <location filename="../settings_page.py" line="482"/>
         <source>CP-Refine target coverage:</source>
         <translation>CP-Refine 目标覆盖率：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="471"/>
+        <location filename="../settings_page.py" line="482"/>
         <source>Revision stops once this share of the answer is copied from evidence</source>
         <translation>回答中从证据复制的比例达到此值时停止修订</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="473"/>
+        <location filename="../settings_page.py" line="484"/>
         <source>Filter passages with the model when adding:</source>
         <translation>添加文档时用模型过滤段落：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="474"/>
+        <location filename="../settings_page.py" line="485"/>
         <source>Also let the language model drop passages without medical content (slower import)</source>
         <translation>同时让语言模型剔除不含医学内容的段落（导入更慢）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="475"/>
+        <location filename="../settings_page.py" line="486"/>
         <source>Passage size (tokens):</source>
         <translation>段落大小（词元）：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="476"/>
+        <location filename="../settings_page.py" line="487"/>
         <source>Passage overlap (tokens):</source>
         <translation>段落重叠（词元）：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="477"/>
+        <location filename="../settings_page.py" line="488"/>
         <source>Embedding model folder:</source>
         <translation>嵌入模型文件夹：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="484"/>
+        <location filename="../settings_page.py" line="495"/>
         <source>Revert</source>
         <translation>还原</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="485"/>
+        <location filename="../settings_page.py" line="496"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="551"/>
+        <location filename="../settings_page.py" line="561"/>
         <source>Saving…</source>
         <translation>正在保存…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="553"/>
+        <location filename="../settings_page.py" line="563"/>
         <source>You have unsaved changes.</source>
         <translation>有尚未保存的更改。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="555"/>
+        <location filename="../settings_page.py" line="565"/>
         <source>Settings are saved in %1</source>
         <translation>设置保存在 %1</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="563"/>
+        <location filename="../settings_page.py" line="573"/>
         <source>Cannot save</source>
         <translation>无法保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="564"/>
+        <location filename="../settings_page.py" line="574"/>
         <source>The passage overlap must be smaller than the passage size.</source>
         <translation>段落重叠必须小于段落大小。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="579"/>
+        <location filename="../settings_page.py" line="589"/>
         <source>Choose a sentence-transformers model folder</source>
         <translation>选择 sentence-transformers 模型文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="603"/>
+        <location filename="../settings_page.py" line="613"/>
         <source>your version</source>
         <translation>您的版本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="603"/>
+        <location filename="../settings_page.py" line="613"/>
         <source>built-in</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="605"/>
+        <location filename="../settings_page.py" line="615"/>
         <source>edited, not saved</source>
         <translation>已编辑，未保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="618"/>
+        <location filename="../settings_page.py" line="628"/>
         <source>Could not save the template</source>
         <translation>无法保存模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="622"/>
+        <location filename="../settings_page.py" line="632"/>
         <source>Saved your version of %1 in %2.</source>
         <translation>已将您的 %1 版本保存到 %2。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="629"/>
+        <location filename="../settings_page.py" line="639"/>
         <source>Could not reset the template</source>
         <translation>无法恢复模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="634"/>
+        <location filename="../settings_page.py" line="644"/>
         <source>%1 is back to the built-in version.</source>
         <translation>%1 已恢复为内置版本。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="652"/>
+        <location filename="../settings_page.py" line="662"/>
         <source>Settings saved.</source>
         <translation>设置已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="663"/>
+        <location filename="../settings_page.py" line="673"/>
         <source>Could not save the settings</source>
         <translation>无法保存设置</translation>
     </message>
