@@ -10,7 +10,8 @@ embedder. Sentence separators include CJK punctuation (。！？；).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -85,10 +86,12 @@ class Chunker:
     def __init__(self, count_tokens: TokenCounter, settings: ChunkSettings, max_tokens: int):
         self.count_tokens = count_tokens
         self.size, self.overlap = effective_size(settings, max_tokens)
+        # The splitter measures the same pieces several times (when splitting, then when
+        # merging): remember the last few thousand.
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=self.size,
             chunk_overlap=self.overlap,
-            length_function=count_tokens,
+            length_function=functools.lru_cache(maxsize=4096)(count_tokens),
             separators=SEPARATORS,
             keep_separator="end",
             add_start_index=True,
@@ -133,11 +136,7 @@ class Chunker:
         chunks: list[Chunk] = []
         doc_offset = 0
         for unit in self.units(doc):
-            for piece in self._splitter.create_documents([unit.text]):
-                text = piece.page_content
-                start = int(piece.metadata.get("start_index", -1))
-                if start < 0:
-                    start = max(0, unit.text.find(text[:50]))
+            for text, start, n_tokens in self._pieces(unit.text):
                 end = start + len(text)
                 first, last = unit.pages_for(start, end)
                 chunks.append(
@@ -150,11 +149,31 @@ class Chunker:
                         section=unit.section,
                         char_start=doc_offset + start,
                         char_end=doc_offset + end,
-                        n_tokens=self.count_tokens(text),
+                        n_tokens=n_tokens,
                     )
                 )
             doc_offset += len(unit.text) + 2
         return chunks
+
+    def _pieces(self, text: str) -> Iterator[tuple[str, int, int]]:
+        """(chunk text, start offset in ``text``, tokens) of one unit.
+
+        A unit that fits is one chunk as it is; only longer ones go through
+        the splitter, which measures every candidate piece (the costly part
+        of chunking: most sections of an abstract or a guideline fit).
+        """
+        stripped = text.strip()
+        n = self.count_tokens(stripped) if stripped else 0
+        if n <= self.size:
+            if stripped:
+                yield stripped, text.find(stripped), n
+            return
+        for piece in self._splitter.create_documents([text]):
+            chunk = piece.page_content
+            start = int(piece.metadata.get("start_index", -1))
+            if start < 0:
+                start = max(0, text.find(chunk[:50]))
+            yield chunk, start, self.count_tokens(chunk)
 
 
 def _common_prefix(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
