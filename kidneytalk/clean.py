@@ -40,6 +40,14 @@ def is_cjk(ch: str) -> bool:
     )
 
 
+CJK_CHARS = re.compile("[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+                       "\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f]")  # the ranges of is_cjk
+
+
+def count_cjk(text: str) -> int:
+    return len(CJK_CHARS.findall(text))
+
+
 def _furniture_key(text: str) -> str:
     """Normalise a line so 'Page 3 of 12' and 'Page 4 of 12' compare equal."""
     return re.sub(r"\d+", "#", " ".join(text.lower().split()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from kidneytalk.clean import is_cjk
+from kidneytalk.clean import CJK_CHARS, count_cjk
 from kidneytalk.records import Chunk, DroppedChunk
 
 _TOC_HEADING = re.compile(r"^\s*(table of )?contents\s*$|^\s*目\s*录\s*$|^\s*inhalt", re.I)
@@ -32,9 +32,13 @@ MIN_CONTENT_CHARS = 40
 MIN_CJK_CHARS = 12
 
 
-def content_size(text: str) -> int:
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def content_size(text: str, cjk: int | None = None) -> int:
     """Letters and digits, with each CJK character counted as three (one word ~ 1.5 chars)."""
-    return sum(3 if is_cjk(ch) else 1 for ch in text if ch.isalnum())
+    cjk_alnum = sum(1 for ch in CJK_CHARS.findall(text) if ch.isalnum()) if cjk is None or cjk else 0
+    return len(_NOT_ALNUM.sub("", text)) + 2 * cjk_alnum
 
 
 def boilerplate_heading(title: str) -> str | None:
@@ -49,8 +53,9 @@ def boilerplate_heading(title: str) -> str | None:
 def rule_reason(chunk: Chunk) -> str | None:
     """Why a chunk is boilerplate, or ``None`` to keep it."""
     text = chunk.text.strip()
-    cjk = sum(1 for ch in text if is_cjk(ch))
-    if content_size(text) < MIN_CONTENT_CHARS and cjk < MIN_CJK_CHARS:
+    cjk = count_cjk(text)
+    size = content_size(text, cjk)
+    if size < MIN_CONTENT_CHARS and cjk < MIN_CJK_CHARS:
         return "near-empty"
     if chunk.section and (reason := boilerplate_heading(chunk.section[-1])):
         return reason
@@ -63,7 +68,7 @@ def rule_reason(chunk: Chunk) -> str | None:
     sentences = max(1, len(re.findall(r"[.!?。](\s|$)", text)))
     if ref_hits >= 4 and ref_hits / sentences >= 0.5:
         return "reference list"
-    if _COPYRIGHT.search(text) and content_size(text) < 400:
+    if _COPYRIGHT.search(text) and size < 400:
         return "copyright/licence notice"
     return None
 
