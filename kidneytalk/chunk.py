@@ -88,10 +88,11 @@ class Chunker:
         self.size, self.overlap = effective_size(settings, max_tokens)
         # The splitter measures the same pieces several times (when splitting, then when
         # merging): remember the last few thousand.
+        self._measure = functools.lru_cache(maxsize=4096)(count_tokens)
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=self.size,
             chunk_overlap=self.overlap,
-            length_function=functools.lru_cache(maxsize=4096)(count_tokens),
+            length_function=self._measure,
             separators=SEPARATORS,
             keep_separator="end",
             add_start_index=True,
@@ -173,7 +174,7 @@ class Chunker:
             start = int(piece.metadata.get("start_index", -1))
             if start < 0:
                 start = max(0, text.find(chunk[:50]))
-            yield chunk, start, self.count_tokens(chunk)
+            yield chunk, start, self._measure(chunk)
 
 
 def _common_prefix(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
