@@ -469,7 +469,12 @@ class EvalPage(QWidget):
     def output_folder(self, questions: Path) -> Path:
         """A new folder per run under the data folder: evaluations/<file>-<date-time>."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        return self.paths.data / "evaluations" / f"{questions.stem}-{stamp}"
+        base = self.paths.data / "evaluations" / f"{questions.stem}-{stamp}"
+        out, n = base, 1
+        while out.exists():  # two runs started within the same second
+            n += 1
+            out = base.with_name(f"{base.name}-{n}")
+        return out
 
     def run(self) -> None:
         if self.running:
