@@ -74,7 +74,7 @@ from kidneytalk.conversations import Conversation, Message, to_markdown
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.records import pages_label
 
-from .dialogs import show_error
+from .dialogs import confirm, show_error
 from .evidence_panel import EvidencePanel
 from .style import ACCENT
 from .workers import ADD, ASK, AskResult, AskStage, EngineClient, LibrarySnapshot, stage_label
@@ -789,19 +789,11 @@ class ChatPage(QWidget):
         if self.conv is None or self.asking:
             return
         conv = self.conv
-        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Delete conversation"),
-                          self.tr("Delete the conversation “%1” with its questions and answers? This cannot be "
-                                  "undone.").replace("%1", conv.title),
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        self.confirm_box = box
-
-        def answered(_result: int) -> None:
-            if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
-                self.delete(conv.id)
-
-        box.finished.connect(answered)
-        box.open()
+        self.confirm_box = confirm(
+            self, self.tr("Delete conversation"),
+            self.tr("Delete the conversation “%1” with its questions and answers? This cannot be "
+                    "undone.").replace("%1", conv.title),
+            self.tr("Delete"), lambda: self.delete(conv.id), name="confirmDelete")
 
     def delete(self, cid: str) -> None:
         self.store.delete(cid)

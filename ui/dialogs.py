@@ -51,6 +51,32 @@ def show_error(parent: QWidget | None, title: str, message: str, *, details: str
     return box
 
 
+def confirm(parent: QWidget, title: str, question: str, action: str, on_yes: Callable[[], None], *,
+            name: str = "confirmDialog", on_close: Callable[[], None] | None = None) -> QMessageBox:
+    """A non-blocking yes/cancel question whose yes button says ``action`` (Cancel is the default).
+
+    ``on_yes`` runs when the user confirms, ``on_close`` whatever the answer; the box is
+    returned (already open) so the caller and tests can reach it.
+    """
+    box = QMessageBox(QMessageBox.Icon.Question, title, question,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, parent)
+    box.setObjectName(name)
+    yes = box.button(QMessageBox.StandardButton.Yes)
+    yes.setText(action)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def answered(_result: int) -> None:
+        if on_close is not None:
+            on_close()
+        if box.clickedButton() is yes:
+            on_yes()
+
+    box.finished.connect(answered)
+    box.open()
+    return box
+
+
 def crash_report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, log_path: str) -> str:
     """Plain text a user can paste into an e-mail: versions, traceback, log location."""
     lines = [

@@ -47,7 +47,7 @@ from kidneytalk.library import AddResult, describe_status
 from kidneytalk.parse import SUPPORTED_SUFFIXES
 from kidneytalk.records import ProgressEvent
 
-from .dialogs import show_error
+from .dialogs import confirm, show_error
 from .page_view import PageDialog
 from .workers import ADD, REMOVE, SET_ENABLED, EngineClient, LibrarySnapshot
 
@@ -569,27 +569,18 @@ class LibraryPage(QWidget):
             return
         docs = [self.model.document(self.model.row_of(i)) for i in ids]
         what = f"“{docs[0].name}”" if len(docs) == 1 else self.tr("%1 documents").replace("%1", str(len(docs)))
-        box = QMessageBox(
-            QMessageBox.Icon.Question, self.tr("Remove from library"),
+        def remove() -> None:
+            self.client.remove(ids)
+            self._update_actions()
+
+        def closed() -> None:
+            self.confirm_box = None
+
+        self.confirm_box = confirm(
+            self, self.tr("Remove from library"),
             self.tr("Remove %1 from the library?\n\nIts passages will no longer be used for answers. "
                     "The original file on your disk is not touched.").replace("%1", what),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self,
-        )
-        box.setObjectName("confirmRemove")
-        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Remove"))
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        remove = box.button(QMessageBox.StandardButton.Yes)
-
-        def answered(_result: int) -> None:
-            self.confirm_box = None
-            if box.clickedButton() == remove:
-                self.client.remove(ids)
-                self._update_actions()
-
-        box.finished.connect(answered)
-        self.confirm_box = box
-        box.open()
+            self.tr("Remove"), remove, name="confirmRemove", on_close=closed)
 
     # ------------------------------------------------------------ drag and drop
     @staticmethod

@@ -41,7 +41,7 @@ from kidneytalk.errors import KidneyTalkError
 from kidneytalk.gguf import GGUFInfo
 from kidneytalk.models import Fit, fit
 
-from .dialogs import show_error
+from .dialogs import confirm, show_error
 from .workers import EngineClient, EngineWorker
 
 # Task names of this page's jobs (see EngineClient.call).
@@ -469,27 +469,18 @@ class ModelsPage(QWidget):
         row = self.selected_row()
         if row is None or row.bundled or self.busy:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question, self.tr("Remove model"),
+        def remove() -> None:
+            self.client.call(REMOVE_MODEL, remove_model_job(row.name))
+            self._update_actions()
+
+        def closed() -> None:
+            self.confirm_box = None
+
+        self.confirm_box = confirm(
+            self, self.tr("Remove model"),
             self.tr("Remove “%1” from KidneyTalk?\n\nThe file itself stays on your disk:\n%2")
             .replace("%1", row.name).replace("%2", str(row.path)),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self,
-        )
-        box.setObjectName("confirmRemoveModel")
-        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Remove"))
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        yes = box.button(QMessageBox.StandardButton.Yes)
-
-        def answered(_result: int) -> None:
-            self.confirm_box = None
-            if box.clickedButton() == yes:
-                self.client.call(REMOVE_MODEL, remove_model_job(row.name))
-                self._update_actions()
-
-        box.finished.connect(answered)
-        self.confirm_box = box
-        box.open()
+            self.tr("Remove"), remove, name="confirmRemoveModel", on_close=closed)
 
     def save_generation(self) -> None:
         if self.busy:

@@ -185,29 +185,34 @@
         <translation>请先停止回答 (Esc)，再新建对话。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="792"/>
+        <location filename="../chat_page.py" line="793"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="793"/>
+        <location filename="../chat_page.py" line="794"/>
         <source>Delete the conversation “%1” with its questions and answers? This cannot be undone.</source>
         <translation>要删除对话“%1”及其中的所有问题和回答吗？此操作无法撤销。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1007"/>
+        <location filename="../chat_page.py" line="796"/>
+        <source>Delete</source>
+        <translation type="unfinished">Delete</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="999"/>
         <source>⚠ One sentence is not supported by the cited passage — do not rely on it.</source>
         <translation>⚠ 有 1 句未得到所引段落的支持——请勿依赖该句。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../chat_page.py" line="1009"/>
+        <location filename="../chat_page.py" line="1001"/>
         <source>⚠ %n sentences are not supported by the cited passage — do not rely on them.</source>
         <translation>
             <numerusform>⚠ 有 %n 句未得到所引段落的支持——请勿依赖这些句子。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="817"/>
+        <location filename="../chat_page.py" line="809"/>
         <source>Conversation deleted.</source>
         <translation>对话已删除。</translation>
     </message>
@@ -217,107 +222,107 @@
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="821"/>
+        <location filename="../chat_page.py" line="813"/>
         <source>Nothing to export yet: ask a question first.</source>
         <translation>暂无可导出的内容：请先提问。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="824"/>
+        <location filename="../chat_page.py" line="816"/>
         <source>Export conversation to Markdown</source>
         <translation>将对话导出为 Markdown</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="825"/>
+        <location filename="../chat_page.py" line="817"/>
         <source>Markdown (*.md);;All files (*)</source>
         <translation>Markdown (*.md);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="839"/>
+        <location filename="../chat_page.py" line="831"/>
         <source>Could not export</source>
         <translation>无法导出</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="839"/>
+        <location filename="../chat_page.py" line="831"/>
         <source>Could not write %1:</source>
         <translation>无法写入 %1：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="842"/>
+        <location filename="../chat_page.py" line="834"/>
         <source>Conversation exported to %1</source>
         <translation>对话已导出到 %1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="910"/>
+        <location filename="../chat_page.py" line="902"/>
         <source>Your library is empty: add documents on the Library page first (Ctrl+O).</source>
         <translation>资料库为空：请先在“资料库”页面添加文档 (Ctrl+O)。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="913"/>
+        <location filename="../chat_page.py" line="905"/>
         <source>No document is in use: tick “Use” for at least one ready document on the Library page.</source>
         <translation>没有正在使用的文档：请在“资料库”页面为至少一个就绪文档勾选“使用”。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="929"/>
+        <location filename="../chat_page.py" line="921"/>
         <source>Type a question first.</source>
         <translation>请先输入问题。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="941"/>
+        <location filename="../chat_page.py" line="933"/>
         <source>Waiting for the documents being added to finish… (Esc to stop)</source>
         <translation>正在等待添加中的文档完成…（Esc 停止）</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="942"/>
+        <location filename="../chat_page.py" line="934"/>
         <source>Waiting for the models to load…</source>
         <translation>正在等待模型加载…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="943"/>
+        <location filename="../chat_page.py" line="935"/>
         <source>Starting…</source>
         <translation>正在开始…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="956"/>
+        <location filename="../chat_page.py" line="948"/>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="985"/>
+        <location filename="../chat_page.py" line="977"/>
         <source>Could not save the conversation</source>
         <translation>无法保存对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="999"/>
+        <location filename="../chat_page.py" line="991"/>
         <source>Not found in your library.</source>
         <translation>资料库中未找到答案。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1001"/>
+        <location filename="../chat_page.py" line="993"/>
         <source>Stopped. The answer is incomplete.</source>
         <translation>已停止。回答不完整。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1002"/>
+        <location filename="../chat_page.py" line="994"/>
         <source>Stopped. Nothing was written; the question was not saved.</source>
         <translation>已停止。尚未写出任何内容，问题未保存。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1005"/>
+        <location filename="../chat_page.py" line="997"/>
         <source>Answered in %1 s by %2.</source>
         <translation>%2 用时 %1 秒作答。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1013"/>
+        <location filename="../chat_page.py" line="1005"/>
         <source>Click a citation to check its passage.</source>
         <translation>点击引用可核对其段落。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1021"/>
+        <location filename="../chat_page.py" line="1013"/>
         <source>The question could not be answered.</source>
         <translation>无法回答该问题。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1022"/>
+        <location filename="../chat_page.py" line="1014"/>
         <source>Could not answer</source>
         <translation>无法回答</translation>
     </message>
@@ -325,12 +330,12 @@
 <context>
     <name>CrashDialog</name>
     <message>
-        <location filename="../dialogs.py" line="73"/>
+        <location filename="../dialogs.py" line="99"/>
         <source>KidneyTalk — unexpected error</source>
         <translation>KidneyTalk — 意外错误</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="76"/>
+        <location filename="../dialogs.py" line="102"/>
         <source>KidneyTalk hit an unexpected error. Your library is safe: documents are only marked ready once fully indexed.
 
 Please copy the report below and send it to whoever supports your installation. More detail is in the log file:</source>
@@ -339,7 +344,7 @@ Please copy the report below and send it to whoever supports your installation. 
 请复制下面的报告，发送给负责维护本软件的人员。更多细节见日志文件：</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="87"/>
+        <location filename="../dialogs.py" line="113"/>
         <source>Copy report</source>
         <translation>复制报告</translation>
     </message>
@@ -584,7 +589,7 @@ Please copy the report below and send it to whoever supports your installation. 
     </message>
     <message>
         <location filename="../eval_page.py" line="416"/>
-        <location filename="../eval_page.py" line="539"/>
+        <location filename="../eval_page.py" line="544"/>
         <source>New run (a new folder)</source>
         <translation>新的运行（新建文件夹）</translation>
     </message>
@@ -629,167 +634,167 @@ Please copy the report below and send it to whoever supports your installation. 
         <translation>问题文件 (*.jsonl *.csv);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="479"/>
+        <location filename="../eval_page.py" line="484"/>
         <source>No question file</source>
         <translation>没有问题文件</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="480"/>
+        <location filename="../eval_page.py" line="485"/>
         <source>There is no file at %1.</source>
         <translation>%1 处没有文件。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="489"/>
+        <location filename="../eval_page.py" line="494"/>
         <source>Could not start</source>
         <translation>无法开始</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="489"/>
+        <location filename="../eval_page.py" line="494"/>
         <source>Could not write %1:</source>
         <translation>无法写入 %1：</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="496"/>
+        <location filename="../eval_page.py" line="501"/>
         <source>Starting… (loading the models and reading the questions)</source>
         <translation>正在启动…（加载模型并读取问题）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="550"/>
+        <location filename="../eval_page.py" line="555"/>
         <source>Continue %1 (%2 answers so far)</source>
         <translation>继续 %1（已有 %2 个回答）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="564"/>
+        <location filename="../eval_page.py" line="569"/>
         <source>This run was not started here: check that the question file is the one it used.</source>
         <translation>此运行不是在这里启动的：请确认问题文件与当时使用的一致。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="576"/>
+        <location filename="../eval_page.py" line="581"/>
         <source>Choose the folder of an earlier run</source>
         <translation>选择先前运行的文件夹</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="580"/>
+        <location filename="../eval_page.py" line="585"/>
         <source>Not an evaluation folder</source>
         <translation>不是评估文件夹</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="581"/>
+        <location filename="../eval_page.py" line="586"/>
         <source>%1 holds no evaluation results (results.jsonl).</source>
         <translation>%1 中没有评估结果 (results.jsonl)。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="600"/>
+        <location filename="../eval_page.py" line="605"/>
         <source>Default model</source>
         <translation>默认模型</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="608"/>
+        <location filename="../eval_page.py" line="613"/>
         <source>Cancelling after the current question… finished results are kept.</source>
         <translation>将在当前问题后取消…已完成的结果会保留。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="628"/>
+        <location filename="../eval_page.py" line="633"/>
         <source>%1 of %2 answers</source>
         <translation>已完成 %1 / %2</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="633"/>
+        <location filename="../eval_page.py" line="638"/>
         <source>about %1 left</source>
         <translation>约剩 %1</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="634"/>
+        <location filename="../eval_page.py" line="639"/>
         <source>%1 elapsed</source>
         <translation>已用 %1</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="646"/>
+        <location filename="../eval_page.py" line="651"/>
         <source>Finished in %1.</source>
         <translation>完成，用时 %1。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="648"/>
+        <location filename="../eval_page.py" line="653"/>
         <source>Cancelled after %1; the report covers the questions that finished.</source>
         <translation>已在 %1 后取消；报告只包含已完成的问题。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="657"/>
+        <location filename="../eval_page.py" line="662"/>
         <source>Evaluation report written to %1.</source>
         <translation>评估报告已写入 %1。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="665"/>
+        <location filename="../eval_page.py" line="670"/>
         <source>The evaluation stopped with an error.</source>
         <translation>评估因错误而停止。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="666"/>
+        <location filename="../eval_page.py" line="671"/>
         <source>Evaluation failed</source>
         <translation>评估失败</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="679"/>
+        <location filename="../eval_page.py" line="684"/>
         <source>Run an evaluation to see accuracy, refusals and retrieval per mode here; the full report and its plots are saved with the results.</source>
         <translation>运行评估后，这里会显示每种模式的正确率、拒答率和检索结果；完整报告及图表与结果一同保存。</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="684"/>
+        <location filename="../eval_page.py" line="689"/>
         <source>questions</source>
         <translation>问题数</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="684"/>
+        <location filename="../eval_page.py" line="689"/>
         <source>accuracy</source>
         <translation>正确率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="684"/>
+        <location filename="../eval_page.py" line="689"/>
         <source>refusals</source>
         <translation>拒答率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="685"/>
+        <location filename="../eval_page.py" line="690"/>
         <source>accuracy when answered</source>
         <translation>作答时正确率</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="685"/>
+        <location filename="../eval_page.py" line="690"/>
         <source>gold page found</source>
         <translation>找到标准页面</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="686"/>
+        <location filename="../eval_page.py" line="691"/>
         <source>gold document found</source>
         <translation>找到标准文档</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="686"/>
+        <location filename="../eval_page.py" line="691"/>
         <source>MRR</source>
         <translation>MRR</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="687"/>
+        <location filename="../eval_page.py" line="692"/>
         <source>extractiveness</source>
         <translation>抽取度</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="687"/>
+        <location filename="../eval_page.py" line="692"/>
         <source>median time (s)</source>
         <translation>中位耗时（秒）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="688"/>
+        <location filename="../eval_page.py" line="693"/>
         <source>slowest 5% (s)</source>
         <translation>最慢 5%（秒）</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="692"/>
+        <location filename="../eval_page.py" line="697"/>
         <source>mode</source>
         <translation>模式</translation>
     </message>
     <message>
-        <location filename="../eval_page.py" line="708"/>
+        <location filename="../eval_page.py" line="713"/>
         <source>Report and results in %1</source>
         <translation>报告和结果位于 %1</translation>
     </message>
@@ -1144,12 +1149,12 @@ Please copy the report below and send it to whoever supports your installation. 
         <translation>资料库中没有 %1 的可读副本；请重新添加。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="573"/>
+        <location filename="../library_page.py" line="580"/>
         <source>Remove from library</source>
         <translation>从资料库移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="574"/>
+        <location filename="../library_page.py" line="581"/>
         <source>Remove %1 from the library?
 
 Its passages will no longer be used for answers. The original file on your disk is not touched.</source>
@@ -1158,7 +1163,7 @@ Its passages will no longer be used for answers. The original file on your disk 
 其中的段落将不再用于回答。磁盘上的原始文件不受影响。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="579"/>
+        <location filename="../library_page.py" line="583"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
@@ -1512,12 +1517,12 @@ Documents already finished are kept; the one being indexed is not (add it again 
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="473"/>
+        <location filename="../models_page.py" line="480"/>
         <source>Remove model</source>
         <translation>移除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="474"/>
+        <location filename="../models_page.py" line="481"/>
         <source>Remove “%1” from KidneyTalk?
 
 The file itself stays on your disk:
@@ -1528,67 +1533,67 @@ The file itself stays on your disk:
 %2</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="479"/>
+        <location filename="../models_page.py" line="483"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="512"/>
+        <location filename="../models_page.py" line="503"/>
         <source>Added model %1.</source>
         <translation>已添加模型 %1。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="515"/>
+        <location filename="../models_page.py" line="506"/>
         <source>This file has no chat template; answers may be poor (is it a base model rather than an instruction-tuned one?).</source>
         <translation>此文件没有对话模板；回答质量可能较差（它是否是基础模型而非指令微调模型？）。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="518"/>
+        <location filename="../models_page.py" line="509"/>
         <source>It may not fit in this computer&apos;s memory at the current context length.</source>
         <translation>在当前上下文长度下，它可能超出这台电脑的内存。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="520"/>
+        <location filename="../models_page.py" line="511"/>
         <source>Model added, with a warning</source>
         <translation>模型已添加，但有警告</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="522"/>
+        <location filename="../models_page.py" line="513"/>
         <source>Answers will be written by %1 from the next question.</source>
         <translation>从下一个问题起由 %1 撰写回答。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="525"/>
+        <location filename="../models_page.py" line="516"/>
         <source>Removed model %1.</source>
         <translation>已移除模型 %1。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="527"/>
+        <location filename="../models_page.py" line="518"/>
         <source>Generation settings saved.</source>
         <translation>生成设置已保存。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="533"/>
+        <location filename="../models_page.py" line="524"/>
         <source>Could not read the model list</source>
         <translation>无法读取模型列表</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="534"/>
+        <location filename="../models_page.py" line="525"/>
         <source>Could not add the model</source>
         <translation>无法添加模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="535"/>
+        <location filename="../models_page.py" line="526"/>
         <source>Could not change the model</source>
         <translation>无法更换模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="536"/>
+        <location filename="../models_page.py" line="527"/>
         <source>Could not remove the model</source>
         <translation>无法移除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="537"/>
+        <location filename="../models_page.py" line="528"/>
         <source>Could not save the settings</source>
         <translation>无法保存设置</translation>
     </message>
@@ -2098,103 +2103,103 @@ The file itself stays on your disk:
 <context>
     <name>ShortcutsDialog</name>
     <message>
-        <location filename="../dialogs.py" line="172"/>
-        <location filename="../dialogs.py" line="215"/>
+        <location filename="../dialogs.py" line="198"/>
+        <location filename="../dialogs.py" line="241"/>
         <source>Keyboard shortcuts</source>
         <translation>键盘快捷键</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="200"/>
+        <location filename="../dialogs.py" line="226"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="201"/>
+        <location filename="../dialogs.py" line="227"/>
         <source>Add documents to the library</source>
         <translation>向资料库添加文档</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="202"/>
+        <location filename="../dialogs.py" line="228"/>
         <source>Enter</source>
         <translation>Enter</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="202"/>
+        <location filename="../dialogs.py" line="228"/>
         <source>Send the question</source>
         <translation>发送问题</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="203"/>
+        <location filename="../dialogs.py" line="229"/>
         <source>Shift+Enter</source>
         <translation>Shift+Enter</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="203"/>
+        <location filename="../dialogs.py" line="229"/>
         <source>New line in the question</source>
         <translation>在问题中换行</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="204"/>
+        <location filename="../dialogs.py" line="230"/>
         <source>Esc</source>
         <translation>Esc</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="204"/>
+        <location filename="../dialogs.py" line="230"/>
         <source>Stop the answer being written</source>
         <translation>停止正在撰写的回答</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="205"/>
+        <location filename="../dialogs.py" line="231"/>
         <source>Rename the selected conversation</source>
         <translation>重命名所选对话</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="206"/>
+        <location filename="../dialogs.py" line="232"/>
         <source>Export the conversation to Markdown</source>
         <translation>将对话导出为 Markdown</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="207"/>
+        <location filename="../dialogs.py" line="233"/>
         <source>Delete</source>
         <translation>Delete</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="207"/>
+        <location filename="../dialogs.py" line="233"/>
         <source>Delete the selected conversation or document (after asking)</source>
         <translation>删除所选对话或文档（会先确认）</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="208"/>
+        <location filename="../dialogs.py" line="234"/>
         <source>Library, Chat, Models, Evaluation, Settings</source>
         <translation>资料库、对话、模型、评估、设置</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="209"/>
+        <location filename="../dialogs.py" line="235"/>
         <source>Page Up / Page Down</source>
         <translation>Page Up / Page Down</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="209"/>
+        <location filename="../dialogs.py" line="235"/>
         <source>Previous / next page of a document</source>
         <translation>文档的上一页 / 下一页</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="210"/>
+        <location filename="../dialogs.py" line="236"/>
         <source>This list</source>
         <translation>显示本列表</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="211"/>
+        <location filename="../dialogs.py" line="237"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="216"/>
+        <location filename="../dialogs.py" line="242"/>
         <source>Keys</source>
         <translation>按键</translation>
     </message>
     <message>
-        <location filename="../dialogs.py" line="216"/>
+        <location filename="../dialogs.py" line="242"/>
         <source>Action</source>
         <translation>功能</translation>
     </message>
