@@ -197,7 +197,7 @@
     <message>
         <location filename="../chat_page.py" line="796"/>
         <source>Delete</source>
-        <translation type="unfinished">Delete</translation>
+        <translation>删除</translation>
     </message>
     <message>
         <location filename="../chat_page.py" line="999"/>
