@@ -206,13 +206,8 @@ class LocalLLM:
         Messages that share their beginning (e.g. the same question, different
         passages) reuse the KV cache for that shared prefix.
         """
-        import numpy as np
-
-        self._prefill(self._tokens(self.format_prompt(messages) + answer_prefix))
-        logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
+        p = self._next_token_weights(messages, answer_prefix)
         yes_ids, no_ids = self._yes_no_ids()
-        top = float(logits.max())
-        p = np.exp(logits - top)
         yes, no = float(p[yes_ids].sum()), float(p[no_ids].sum())
         return yes / (yes + no) if yes + no > 0 else 0.5
 
@@ -223,19 +218,23 @@ class LocalLLM:
         One forward pass, no sampling: the answer of even a tiny model is read
         from its logits, with or without a leading space.
         """
-        import numpy as np
-
-        self._prefill(self._tokens(self.format_prompt(messages) + answer_prefix))
-        logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
+        p = self._next_token_weights(messages, answer_prefix)
         ids: dict[str, set[int]] = {}
         for label in labels:
             ids[label] = {toks[0] for variant in (label, " " + label)
                           if (toks := self._llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False))}
         shared = {i for a in labels for b in labels if a != b for i in ids[a] & ids[b]}
-        p = np.exp(logits - float(logits.max()))
         mass = {label: float(sum(p[i] for i in ids[label] - shared)) for label in labels}
         total = sum(mass.values())
         return {k: (v / total if total > 0 else 1 / len(labels)) for k, v in mass.items()}
+
+    def _next_token_weights(self, messages: Sequence[Message], answer_prefix: str) -> Any:
+        """Unnormalised probabilities (exp of the logits) of the token after the prompt: one forward pass."""
+        import numpy as np
+
+        self._prefill(self._tokens(self.format_prompt(messages) + answer_prefix))
+        logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
+        return np.exp(logits - float(logits.max()))
 
     def _yes_no_ids(self) -> tuple[list[int], list[int]]:
         if not hasattr(self, "_yn"):
