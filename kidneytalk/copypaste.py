@@ -43,7 +43,8 @@ CONNECTIVES_EN = ("In addition", "Also", "However", "Therefore", "For example", 
 CONNECTIVES_ZH = ("此外", "同时", "但是", "因此", "例如", "同样", "尤其是")
 MAX_SELECTED = 4
 MAX_LISTED = 24  # evidence sentences offered to the model for selection
-Ranker = Callable[[str, list[str]], list[float]]  # (question, sentences) -> similarity
+# (queries, sentences) -> similarity of every query to every sentence, one row per query
+Ranker = Callable[[list[str], list[str]], list[list[float]]]
 MIN_SENTENCE_TOKENS = 4
 # cp-refine's copy-edit: how close (cosine, or token support without an embedder) an evidence
 # sentence must be to replace an unsupported draft sentence; farther ones are dropped.
@@ -158,7 +159,7 @@ class Writer:
     def listed_sentences(self, question: str, used: Sequence[Hit]) -> list[EvidenceSentence]:
         sentences = evidence_sentences(used)
         if self.rank is not None and len(sentences) > 1:
-            scores = self.rank(question, [s.text for s in sentences])
+            scores = self.rank([question], [s.text for s in sentences])[0]
             order = sorted(range(len(sentences)), key=lambda i: -scores[i])[:MAX_LISTED]
             sentences = [EvidenceSentence(f"S{j + 1}", sentences[i].n, sentences[i].text) for j, i in enumerate(order)]
         return sentences[:MAX_LISTED]
@@ -267,21 +268,27 @@ class Writer:
     def copy_edit(self, draft: str, used: Sequence[Hit]) -> str:
         """``draft`` with each unsupported sentence swapped for its closest evidence sentence (or dropped)."""
         candidates = evidence_sentences(used)
+        checks = verify(draft, used)
+        unsupported = [c.text for c in checks if not c.supported]
+        if not candidates or not unsupported:
+            scores: list[list[float]] = [[] for _ in unsupported]
+        elif self.rank is not None:  # every sentence embedded once
+            scores = self.rank(unsupported, [c.text for c in candidates])
+        else:
+            scores = [[support(c.text, u) for c in candidates] for u in unsupported]
+        rows = iter(scores)
         out: list[str] = []
         taken: set[str] = set()
-        for check in verify(draft, used):
+        for check in checks:
             if check.supported:
                 out.append(check.text)
                 continue
-            if not candidates:
+            row = next(rows)
+            if not row:
                 continue
-            if self.rank is not None:
-                scores = self.rank(check.text, [c.text for c in candidates])
-            else:
-                scores = [support(c.text, check.text) for c in candidates]
-            best_i = max(range(len(candidates)), key=lambda i: scores[i])
+            best_i = max(range(len(candidates)), key=lambda i: row[i])
             closest = candidates[best_i]
-            if scores[best_i] >= COPY_EDIT_MIN_SIMILARITY and closest.sid not in taken:
+            if row[best_i] >= COPY_EDIT_MIN_SIMILARITY and closest.sid not in taken:
                 taken.add(closest.sid)
                 out.append(_with_marker(closest.text, closest.n))
         return " ".join(out)

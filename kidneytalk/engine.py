@@ -220,7 +220,7 @@ class Engine:
         writer = Writer(
             llm, book, max_tokens=self.settings.llm.max_answer_tokens, temperature=self.settings.llm.temperature,
             refusal=refusal, trace=trace, cancel=cancel, refine_rounds=rs.refine_rounds, refine_target=rs.refine_target,
-            rank=lambda q, texts: [float(x) for x in embedder.embed(texts) @ embedder.embed_query(q)],
+            rank=lambda queries, texts: (embedder.embed(queries) @ embedder.embed(texts).T).tolist(),
         )
         if style == "off":
             used, tokens = writer.off(question, evidence)

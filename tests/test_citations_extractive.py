@@ -328,8 +328,8 @@ def test_cp_refine_copy_edit_swaps_an_unsupported_sentence_for_the_closest_evide
     from kidneytalk.copypaste import Writer
     from kidneytalk.retrieval.trace import Trace
 
-    def rank(query: str, texts: list[str]) -> list[float]:
-        return [float(x) for x in embedder.embed(texts) @ embedder.embed_query(query)]
+    def rank(queries: list[str], texts: list[str]) -> list[list[float]]:
+        return (embedder.embed(queries) @ embedder.embed(texts).T).tolist()
 
     # Writer's LLM is not used by copy_edit.
     writer = Writer(None, None, max_tokens=64, temperature=0.0, refusal=REFUSAL,  # type: ignore[arg-type]
