@@ -112,7 +112,7 @@ class Chunker:
         merged: list[_Unit] = []
         merged_tokens = 0
         for unit in raw:
-            tokens = self.count_tokens(unit.text)
+            tokens = self._measure(unit.text)
             prev = merged[-1] if merged else None
             tiny = min(48, self.size // 4)
             if (
@@ -164,7 +164,7 @@ class Chunker:
         of chunking: most sections of an abstract or a guideline fit).
         """
         stripped = text.strip()
-        n = self.count_tokens(stripped) if stripped else 0
+        n = self._measure(stripped) if stripped else 0
         if n <= self.size:
             if stripped:
                 yield stripped, text.find(stripped), n

@@ -118,14 +118,11 @@ def run(
             verdicts = judge(llm, prompts, query, candidates, threshold=settings.judge_threshold,
                              reasons=settings.judge_reasons, trace=trace, cancel=cancel)
             for v in verdicts:
-                v.hit.relevance = v.relevance
-                v.hit.reason = v.reason
-            for v in verdicts:
                 if not v.relevant and v.hit.chunk_id in trusted and v.relevance >= settings.judge_veto:
                     v.relevant = True
                     v.reason = (f"Kept: one of the closest matches to the question (similarity {v.hit.score:.2f}); "
                                 f"the judge was unsure (P = {v.relevance:.2f}).")
-                    v.hit.reason = v.reason
+                v.hit.relevance, v.hit.reason = v.relevance, v.reason
             kept = [v.hit for v in verdicts if v.relevant]
             step.outputs["verdicts"] = [
                 {"id": v.hit.chunk_id, "p_yes": round(v.p_yes, 3), "relevance": round(v.relevance, 3),
