@@ -1,8 +1,10 @@
-"""Make every library we use offline *before* any of them is imported.
+"""Make every library we use offline, telemetry off, *before* any of them is imported.
 
-Hugging Face libraries read these variables at import time, so this module is
-imported first by ``kidneytalk/__init__.py``. Nothing in KidneyTalk may reach a
-network: models come from installed packages or from files the user chose.
+Hugging Face libraries and ONNX Runtime read these variables at import or
+initialisation time, so this module is imported first by
+``kidneytalk/__init__.py`` (which the CLI, the desktop app and the tests all go
+through). Nothing in KidneyTalk may reach a network: models come from
+installed packages or from files the user chose.
 """
 
 import os
@@ -12,8 +14,12 @@ _OFFLINE_ENV = {
     "TRANSFORMERS_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
-    "DO_NOT_TRACK": "1",
+    "DISABLE_TELEMETRY": "1",  # huggingface_hub's older name
+    "DO_NOT_TRACK": "1",  # the cross-tool convention (huggingface_hub, and others that honour it)
     "ANONYMIZED_TELEMETRY": "False",  # chromadb
+    # ONNX Runtime (pulled in by PyMuPDF) sends 1DS telemetry and keeps a device id under
+    # ~/.cache/Microsoft unless this is set before it initialises.
+    "ORT_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
 }
 

@@ -1,8 +1,9 @@
 """``kidneytalk`` command line: a thin layer over :class:`kidneytalk.engine.Engine`.
 
 User-facing errors (:class:`KidneyTalkError`) are printed as one line without a
-traceback; tracebacks go to the log file. Exit codes: 0 success, 1 something
-failed (e.g. one file of a batch), 2 usage error.
+traceback; anything else is a bug: its traceback goes to the log file and one
+line naming it to the terminal. Exit codes: 0 success, 1 something failed
+(e.g. one file of a batch, or a bug), 2 usage error (including a bad setting).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import sys
 from collections.abc import Sequence
 
 from kidneytalk import __version__
-from kidneytalk.errors import KidneyTalkError
+from kidneytalk.errors import KidneyTalkError, SettingsError
+from kidneytalk.vocabulary import MODES, STYLES
 
 log = logging.getLogger("kidneytalk.cli")
 
@@ -96,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("questions", metavar="QUESTIONS")
     ev.add_argument("--library", metavar="HOME", help="the KidneyTalk home whose library is used (default: --home)")
     ev.add_argument("--modes", default="no-rag,naive,addrep", help="comma-separated: no-rag,naive,hybrid,addrep")
-    ev.add_argument("--style", choices=["off", "cp-order", "cp-link", "cp-refine"],
+    ev.add_argument("--style", choices=STYLES,
                     help="answer style of the library modes (default from settings: cp-order)")
     ev.add_argument("--model", metavar="NAME")
     ev.add_argument("--limit", type=int, metavar="N", help="the first N questions")
@@ -114,8 +116,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _answer_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", choices=["naive", "hybrid", "addrep"], help="retrieval mode (default from settings: addrep)")
-    p.add_argument("--style", choices=["off", "cp-order", "cp-link", "cp-refine"],
+    p.add_argument("--mode", choices=MODES, help="retrieval mode (default from settings: addrep)")
+    p.add_argument("--style", choices=STYLES,
                    help="answer style (default from settings: cp-order)")
     p.add_argument("--model", metavar="NAME")
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (naive/hybrid)")
@@ -132,16 +134,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command = "demo"
     from kidneytalk.engine import Engine
 
+    log_path = _start_logging(getattr(args, "library", None) or args.home)
     try:
         with Engine(getattr(args, "library", None) or args.home) as engine:
+            for notice in getattr(engine, "settings_notices", ()):
+                print(f"kidneytalk: warning: {_one_line(notice)}", file=sys.stderr)
             handler = globals()[f"_cmd_{args.command}"]
             return int(handler(engine, args) or 0)
+    except SettingsError as exc:
+        print(f"kidneytalk: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except KidneyTalkError as exc:
-        print(f"kidneytalk: {exc}", file=sys.stderr)
+        print(f"kidneytalk: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("kidneytalk: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. piped into `head`: nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # a bug: the traceback goes to the log, one line to the user
+        log.exception("unexpected error in 'kidneytalk %s'", args.command)
+        where = f"; details in {log_path}" if log_path else ""
+        print(f"kidneytalk: unexpected error ({type(exc).__name__}: {_one_line(exc)}){where}. "
+              "This is a bug in KidneyTalk; please report it with the log.", file=sys.stderr)
+        return 1
+
+
+def _start_logging(home: str | None) -> str:
+    """Open the log file before anything can fail, so a bug is always logged ('' if impossible)."""
+    try:
+        from kidneytalk.config import Paths
+        from kidneytalk.logs import setup_logging
+
+        return setup_logging(Paths.resolve(home).ensure())
+    except Exception:  # no log folder: the one-line message still reaches the terminal
+        return ""
+
+
+def _one_line(value: object) -> str:
+    """A message on one line: a newline (e.g. in a file name) must not split it."""
+    return " ".join(str(value).splitlines())
 
 
 def _has_display() -> bool:
@@ -458,29 +491,13 @@ def _cmd_models(engine, args) -> int:  # noqa: ANN001
 
 
 def _cmd_settings(engine, args) -> int:  # noqa: ANN001
-    from kidneytalk.config import Settings
-
-    data = engine.settings.to_dict()
     if args.settings_command == "set":
-        *parents, leaf = args.key.split(".")
-        node = data
-        for part in parents:
-            if not isinstance(node.get(part), dict):
-                raise KidneyTalkError(f"Unknown setting '{args.key}'.")
-            node = node[part]
-        if leaf not in node or isinstance(node[leaf], dict):
-            raise KidneyTalkError(f"Unknown setting '{args.key}' (see 'kidneytalk settings').")
-        old = node[leaf]
-        try:
-            node[leaf] = json.loads(args.value) if not isinstance(old, str) else args.value
-        except ValueError as exc:
-            raise KidneyTalkError(f"'{args.value}' is not a valid value for {args.key}.") from exc
-        if not isinstance(node[leaf], type(old)) and not (isinstance(old, float) and isinstance(node[leaf], int)):
-            raise KidneyTalkError(f"{args.key} needs a {type(old).__name__}, not '{args.value}'.")
-        Settings.from_dict(data).save(engine.paths)
-        print(f"{args.key} = {node[leaf]!r} (was {old!r})")
+        old = engine.settings.get(args.key)
+        new = engine.settings.with_value(args.key, args.value)  # SettingsError: exit 2, nothing saved
+        new.save(engine.paths)
+        print(f"{args.key} = {new.get(args.key)!r} (was {old!r})")
         return 0
-    _print_json(data)
+    _print_json(engine.settings.to_dict())
     return 0
 
 

@@ -3,20 +3,41 @@
 Locations come from platformdirs; ``KIDNEYTALK_HOME`` (or ``--home DIR``) moves
 config, data and logs under one folder, which is also how tests isolate
 themselves. Settings are a frozen dataclass persisted as JSON in the config dir.
+
+Settings are validated when set (:meth:`Settings.with_value`, the CLI's
+``settings set``, the desktop app's Save) and when loaded: a value of the
+wrong type or out of range in ``settings.json`` is replaced by its default,
+with one message and a backup of the file, never a traceback. The rules are
+one table, :data:`FIELD_RULES` (ranges and the like, per dotted key), on top of
+the types and ``Literal`` choices the dataclasses declare; a new field is
+type-checked without further work.
+
+Everything KidneyTalk writes is private (folders 0700, files 0600 on POSIX)
+whatever the umask: see :func:`make_private`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import math
 import os
+import stat
+import sys
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import platformdirs
 
-from kidneytalk.errors import KidneyTalkError
+from kidneytalk.errors import KidneyTalkError, SettingsError
+from kidneytalk.vocabulary import Base, JudgeReasons, Language, Mode, Precision, Style
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "KidneyTalk"
 SETTINGS_FILE = "settings.json"
@@ -78,12 +99,14 @@ class Paths:
             raise KidneyTalkError(f"KidneyTalk cannot write to {path}.")
         self.config.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"data": str(path)}, indent=2), encoding="utf-8")
+        write_private(tmp, json.dumps({"data": str(path)}, indent=2))
         os.replace(tmp, target)
 
     def ensure(self) -> Paths:
+        """Create the three folders, private to the user (existing ones are tightened)."""
         for p in (self.config, self.data, self.logs):
             p.mkdir(parents=True, exist_ok=True)
+            make_private(p)
         return self
 
     @property
@@ -141,9 +164,9 @@ class LLMSettings:
 class RetrievalSettings:
     """AddRep and answer-style switches (each stage can be turned off)."""
 
-    mode: str = "addrep"  # naive | hybrid | addrep
-    style: str = "cp-order"  # off | cp-order | cp-link | cp-refine
-    base: str = "hybrid"  # what AddRep searches with: naive | hybrid
+    mode: Mode = "addrep"  # naive | hybrid | addrep
+    style: Style = "cp-order"  # off | cp-order | cp-link | cp-refine
+    base: Base = "hybrid"  # what AddRep searches with: naive | hybrid
     refine_query: bool = True
     divergent: bool = True
     n_divergent: int = 3
@@ -152,7 +175,7 @@ class RetrievalSettings:
     min_similarity: float = 0.2  # cosine below which a candidate is dropped before judging
     judge: bool = True
     judge_threshold: float = 0.5  # calibrated P(relevant) needed to keep a candidate
-    judge_reasons: str = "kept"  # kept | all | none: which candidates get a generated reason
+    judge_reasons: JudgeReasons = "kept"  # kept | all | none: which candidates get a generated reason
     # Trusted passages survive a judge's "no" unless the judge is sure (calibrated P < judge_veto):
     # the first search's best match (trust_best) and first-search hits at least trust_similarity
     # similar to the query. A small model's judge is barely better than chance
@@ -175,11 +198,15 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     embedding_model: str = ""  # a sentence-transformers folder; "" = bundled MiniLM
-    embedding_precision: str = "auto"  # auto | fp32 | bf16
+    embedding_precision: Precision = "auto"  # auto | fp32 | bf16
     embed_batch_size: int = 64
     filter_agent: bool = False
     top_k: int = 6
-    language: str = "en"
+    language: Language = "en"
+    # A file over either limit is refused before any work starts (0: no limit); the
+    # message says which setting allows it.
+    max_file_mb: int = 200
+    max_pages: int = 5000
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -189,34 +216,359 @@ class Settings:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Settings:
+        """Build settings from a dict as is (unknown keys ignored); see :meth:`checked` to validate."""
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in raw.items() if k in known}
-        if isinstance(values.get("chunk"), dict):
-            values["chunk"] = ChunkSettings(**_known(ChunkSettings, values["chunk"]))
-        if isinstance(values.get("retrieval"), dict):
-            values["retrieval"] = RetrievalSettings(**_known(RetrievalSettings, values["retrieval"]))
-        if isinstance(values.get("llm"), dict):
-            values["llm"] = LLMSettings(**_known(LLMSettings, values["llm"]))
+        for name, sub in _SECTIONS.items():
+            if isinstance(values.get(name), dict):
+                values[name] = sub(**_known(sub, values[name]))
         return cls(**values)
 
     @classmethod
-    def load(cls, paths: Paths) -> Settings:
+    def checked(cls, raw: object) -> tuple[Settings, list[str]]:
+        """Settings from ``raw`` with every invalid value replaced by its default, and the problems.
+
+        Unknown keys are ignored (a newer KidneyTalk may have written them).
+        """
+        problems: list[str] = []
+        if not isinstance(raw, dict):
+            return cls(), [f"expected a JSON object, found {type(raw).__name__}"]
+        default = cls().to_dict()
+        data: dict[str, Any] = {}
+        bad_groups: set[str] = set()
+        for key, hint in settings_fields().items():
+            *parents, leaf = key.split(".")
+            src: Any = raw
+            for part in parents:
+                src = src.get(part) if isinstance(src, dict) else None
+            if parents and src is not None and not isinstance(src, dict):
+                group = ".".join(parents)
+                if group not in bad_groups:
+                    bad_groups.add(group)
+                    problems.append(f"{group} must be a group of settings, not {_shown(src)}")
+                src = None
+            node = data
+            for part in parents:
+                node = node.setdefault(part, {})
+            if not isinstance(src, dict) or leaf not in src:
+                node[leaf] = _get(default, key)
+                continue
+            try:
+                node[leaf] = check_value(key, src[leaf], hint)
+            except SettingsError as exc:
+                problems.append(str(exc))
+                node[leaf] = _get(default, key)
+        settings = cls.from_dict(data)
+        for keys, problem in settings.cross_problems():
+            problems.append(problem)
+            for key in keys:
+                _set(data, key, _get(default, key))
+            settings = cls.from_dict(data)
+        return settings, problems
+
+    def cross_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Rules between fields: (the keys involved, the problem)."""
+        out = []
+        for keys, rule in CROSS_RULES:
+            problem = rule(self)
+            if problem:
+                out.append((keys, problem))
+        return out
+
+    def problems(self) -> list[str]:
+        """Everything wrong with these settings (empty when valid)."""
+        data = self.to_dict()
+        out: list[str] = []
+        for key, hint in settings_fields().items():
+            try:
+                check_value(key, _get(data, key), hint)
+            except SettingsError as exc:
+                out.append(str(exc))
+        return out + [p for _, p in self.cross_problems()]
+
+    def validate(self) -> Settings:
+        """These settings, or :class:`SettingsError` naming the first problem."""
+        problems = self.problems()
+        if problems:
+            raise SettingsError(problems[0] if len(problems) == 1 else "; ".join(problems))
+        return self
+
+    def with_value(self, key: str, value: object) -> Settings:
+        """A copy with the dotted ``key`` set to ``value`` (a string is parsed as the field's type), validated.
+
+        Raises :class:`SettingsError` with one line for an unknown key or a bad value.
+        """
+        hints = settings_fields()
+        if key not in hints:
+            raise SettingsError(f"Unknown setting '{key}' (see 'kidneytalk settings').")
+        hint = hints[key]
+        parsed = parse_value(key, value, hint) if isinstance(value, str) else check_value(key, value, hint)
+        data = self.to_dict()
+        _set(data, key, parsed)
+        return Settings.from_dict(data).validate()
+
+    def get(self, key: str) -> Any:
+        """The value of a dotted key such as ``retrieval.mode``."""
+        if key not in settings_fields():
+            raise SettingsError(f"Unknown setting '{key}' (see 'kidneytalk settings').")
+        return _get(self.to_dict(), key)
+
+    @classmethod
+    def load(cls, paths: Paths, notices: list[str] | None = None) -> Settings:
+        """The saved settings; a broken file never stops KidneyTalk.
+
+        Invalid values fall back to their defaults (the whole file when it is
+        not JSON): the broken file is kept as ``settings.json.bad-<time>``, the
+        repaired settings are saved, and one line saying so is logged and
+        appended to ``notices``.
+        """
         file = paths.config / SETTINGS_FILE
-        if not file.exists():
-            return cls()
         try:
-            return cls.from_dict(json.loads(file.read_text(encoding="utf-8")))
-        except (ValueError, TypeError) as exc:
-            raise KidneyTalkError(f"Settings file {file} is not valid: {exc}") from exc
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls()
+        except (OSError, UnicodeDecodeError) as exc:
+            return cls._recovered(paths, cls(), f"cannot be read ({_reason(exc)}): using the default settings",
+                                  notices)
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            return cls._recovered(paths, cls(), f"is not valid JSON ({exc}): using the default settings", notices)
+        settings, problems = cls.checked(raw)
+        if problems:
+            return cls._recovered(paths, settings, "has invalid values (" + "; ".join(problems) + "): using the "
+                                  "defaults for those", notices)
+        return settings
+
+    @classmethod
+    def _recovered(cls, paths: Paths, settings: Settings, what: str, notices: list[str] | None) -> Settings:
+        file = paths.config / SETTINGS_FILE
+        backup = file.with_name(f"{SETTINGS_FILE}.bad-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}")
+        kept = ""
+        try:
+            if not backup.exists():
+                os.replace(file, backup)
+            settings.save(paths)
+            kept = f"; the original is kept as {backup}"
+        except OSError as exc:
+            kept = f"; it could not be repaired ({_reason(exc)})"
+        message = f"Settings file {file} {what}{kept}."
+        log.warning("%s", message)
+        if notices is not None:
+            notices.append(message)
+        return settings
 
     def save(self, paths: Paths) -> None:
         paths.config.mkdir(parents=True, exist_ok=True)
         file = paths.config / SETTINGS_FILE
         tmp = file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        write_private(tmp, json.dumps(self.to_dict(), indent=2))
         os.replace(tmp, file)
+
+
+_SECTIONS: dict[str, type] = {"chunk": ChunkSettings, "llm": LLMSettings, "retrieval": RetrievalSettings}
 
 
 def _known(cls: type, raw: dict[str, Any]) -> dict[str, Any]:
     names = {f.name for f in dataclasses.fields(cls)}
     return {k: v for k, v in raw.items() if k in names}
+
+
+def _get(data: dict[str, Any], key: str) -> Any:
+    node: Any = data
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _set(data: dict[str, Any], key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    node = data
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+# ---------------------------------------------------------------- validation
+Rule = Callable[[Any], "str | None"]
+"""A check on a value already of the right type: the problem in a few words, or None."""
+
+
+def at_least(lo: float) -> Rule:
+    return lambda v: f"must be at least {lo}" if v < lo else None
+
+
+def between(lo: float, hi: float) -> Rule:
+    return lambda v: f"must be between {lo} and {hi}" if not lo <= v <= hi else None
+
+
+FIELD_RULES: dict[str, Rule] = {
+    "chunk.size_tokens": between(16, 8192),
+    "chunk.overlap_tokens": at_least(0),
+    "llm.n_ctx": between(512, 1 << 20),
+    "llm.n_threads": between(0, 1024),
+    "llm.temperature": between(0.0, 5.0),
+    "llm.max_answer_tokens": at_least(1),
+    "retrieval.n_divergent": between(1, 20),
+    "retrieval.k_first": between(1, 1000),
+    "retrieval.k_divergent": between(1, 1000),
+    "retrieval.min_similarity": between(0.0, 1.0),
+    "retrieval.judge_threshold": between(0.0, 1.0),
+    "retrieval.trust_similarity": between(0.0, 1.0),
+    "retrieval.judge_veto": between(0.0, 1.0),
+    "retrieval.max_evidence": between(1, 1000),
+    "retrieval.refine_rounds": between(0, 20),
+    "retrieval.refine_target": between(0.0, 1.0),
+    "retrieval.unsupported_below": between(0.0, 1.0),
+    "embed_batch_size": between(1, 4096),
+    "top_k": between(1, 1000),
+    "max_file_mb": at_least(0),
+    "max_pages": at_least(0),
+}
+"""Per-field rules beyond the declared type (a ``Literal`` type already limits the choices)."""
+
+CROSS_RULES: list[tuple[tuple[str, ...], Callable[[Settings], str | None]]] = [
+    (("chunk.size_tokens", "chunk.overlap_tokens"),
+     lambda s: None if s.chunk.overlap_tokens < s.chunk.size_tokens else
+     f"chunk.overlap_tokens ({s.chunk.overlap_tokens}) must be smaller than chunk.size_tokens ({s.chunk.size_tokens})"),
+    (("llm.n_ctx", "llm.max_answer_tokens"),
+     lambda s: None if s.llm.max_answer_tokens < s.llm.n_ctx else
+     f"llm.max_answer_tokens ({s.llm.max_answer_tokens}) must be smaller than llm.n_ctx ({s.llm.n_ctx})"),
+]
+"""Rules between fields: the keys reset to their defaults when a loaded file breaks one, and the rule."""
+
+
+def settings_fields() -> dict[str, Any]:
+    """Every leaf setting as a dotted key, with its declared type."""
+    out: dict[str, Any] = {}
+    module = vars(sys.modules[__name__])
+    for f, hint in typing.get_type_hints(Settings, module).items():
+        if dataclasses.is_dataclass(hint):
+            for sub, sub_hint in typing.get_type_hints(hint, module).items():
+                out[f"{f}.{sub}"] = sub_hint
+        else:
+            out[f] = hint
+    return out
+
+
+def _type_name(hint: Any) -> str:
+    if get_origin(hint) is Literal:
+        return "one of " + ", ".join(str(a) for a in get_args(hint))
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "text"}.get(hint, str(hint))
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def check_value(key: str, value: object, hint: Any = None) -> Any:
+    """``value`` for ``key`` checked against its type and rule (ints widen to floats); :class:`SettingsError` if bad."""
+    hint = hint if hint is not None else settings_fields()[key]
+    ok: Any
+    if get_origin(hint) is Literal:
+        ok = value if value in get_args(hint) and isinstance(value, str) else None
+    elif hint is bool:
+        ok = value if isinstance(value, bool) else None
+    elif hint is int:
+        ok = value if isinstance(value, int) and not isinstance(value, bool) else None
+    elif hint is float:
+        ok = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if ok is not None and not math.isfinite(ok):
+            ok = None
+    elif hint is str:
+        ok = value if isinstance(value, str) else None
+    else:
+        ok = value
+    if ok is None:
+        raise SettingsError(f"{key} must be {_type_name(hint)}, not {_shown(value)}")
+    rule = FIELD_RULES.get(key)
+    problem = rule(ok) if rule else None
+    if problem:
+        raise SettingsError(f"{key} {problem}, not {_shown(value)}")
+    return ok
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def parse_value(key: str, text: str, hint: Any = None) -> Any:
+    """A value typed on the command line or in a form, parsed as the field's type and checked."""
+    hint = hint if hint is not None else settings_fields()[key]
+    word = text.strip()
+    value: object = text
+    if hint is bool:
+        value = True if word.lower() in _TRUE else False if word.lower() in _FALSE else text
+    elif hint is int:
+        try:
+            value = int(word)
+        except ValueError:
+            pass
+    elif hint is float:
+        try:
+            value = float(word)
+        except ValueError:
+            pass
+    elif get_origin(hint) is Literal:
+        value = word
+    return check_value(key, value, hint)
+
+
+# ---------------------------------------------------------------- private files
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def make_private(folder: Path) -> None:
+    """Keep ``folder`` and what KidneyTalk writes later private to the user (POSIX).
+
+    New files: the process umask gets the group and other bits, so every file
+    and folder created from now on (by KidneyTalk, SQLite, chroma, logging) is
+    0600/0700 whatever the umask was. Existing content: a folder left readable
+    by others (an older KidneyTalk, a generous umask) is tightened once, with
+    everything in it.
+    """
+    if os.name != "posix":
+        return
+    old = os.umask(0o077)
+    os.umask(old | 0o077)
+    try:
+        mode = stat.S_IMODE(folder.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077 == 0:
+        return
+    _tighten(folder)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            _tighten(Path(root) / name)
+
+
+def _tighten(path: Path) -> None:
+    try:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            return
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            os.chmod(path, mode & ~0o077 | (PRIVATE_DIR if stat.S_ISDIR(st.st_mode) else 0))
+    except OSError as exc:  # not ours (e.g. a shared mount): leave it, say so in the log
+        log.warning("could not make %s private: %s", path, _reason(exc))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new file only the user can read, whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        if os.name == "posix":
+            os.fchmod(fd, PRIVATE_FILE)
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)

@@ -44,7 +44,8 @@ class Engine:
     ):
         self.paths = Paths.resolve(home).ensure()
         self.log_path = setup_logging(self.paths)
-        self.settings = settings or Settings.load(self.paths)
+        self.settings_notices: list[str] = []  # e.g. a broken settings.json was repaired: tell the user
+        self.settings = settings or Settings.load(self.paths, self.settings_notices)
         self.library = Library(self.paths, self.settings, embedder=embedder)
         self.models = ModelRegistry(self.paths)
         self._llm = llm

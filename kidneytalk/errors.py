@@ -39,3 +39,7 @@ class ContextOverflowError(ModelError):
 
 class Cancelled(KidneyTalkError):
     """The user cancelled a long-running task."""
+
+
+class SettingsError(KidneyTalkError):
+    """A setting has an unknown name, the wrong type or a value out of range (a usage error)."""

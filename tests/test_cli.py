@@ -72,8 +72,8 @@ def test_terminal_demo_answers_from_the_sample_document(home: Path):
 def test_settings_set_persists_and_rejects_bad_values(home: Path, capsys):
     assert main(["--home", str(home), "settings", "set", "llm.n_threads", "3"]) == 0
     assert main(["--home", str(home), "settings", "set", "retrieval.style", "cp-link"]) == 0
-    assert main(["--home", str(home), "settings", "set", "llm.n_threads", "three"]) == 1
-    assert main(["--home", str(home), "settings", "set", "llm.nope", "1"]) == 1
+    assert main(["--home", str(home), "settings", "set", "llm.n_threads", "three"]) == 2  # usage error
+    assert main(["--home", str(home), "settings", "set", "llm.nope", "1"]) == 2
     capsys.readouterr()
     assert main(["--home", str(home), "settings"]) == 0
     shown = json.loads(capsys.readouterr().out)

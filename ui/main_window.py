@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
             f"Library: {engine.paths.data}\nLog file: {engine.log_path}"
         )
         self.statusBar().addPermanentWidget(self.offline_label)
+        for notice in engine.settings_notices:  # e.g. a broken settings.json was repaired at start
+            self.statusBar().showMessage(notice)
 
         self.client.failed.connect(self._on_failed)
         self.client.started.connect(self._on_started)

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from kidneytalk import _offline, prompts
 from kidneytalk.config import Settings
 from kidneytalk.errors import KidneyTalkError
+from kidneytalk.vocabulary import BASES, JUDGE_REASONS, MODES, STYLES
 
 from .dialogs import show_error
 from .i18n import LANGUAGES, set_language
@@ -50,8 +51,6 @@ READ_SETTINGS = "read_settings"
 SAVE_SETTINGS = "save_settings"
 _TASKS = (READ_SETTINGS, SAVE_SETTINGS)
 
-MODES = ("naive", "hybrid", "addrep")
-STYLES = ("off", "cp-order", "cp-link", "cp-refine")
 
 
 # ---------------------------------------------------------------- jobs (engine thread)
@@ -230,7 +229,7 @@ class SettingsPage(QWidget):
         self.agents_hint.setObjectName("hintLabel")
         self.agents_hint.setWordWrap(True)
         form.addRow(self.agents_hint)
-        self._add(form, "retrieval.base", self._combo(("naive", "hybrid")))
+        self._add(form, "retrieval.base", self._combo(BASES))
         self._add(form, "retrieval.refine_query", QCheckBox())
         self._add(form, "retrieval.k_first", self._spin(1, 50))
         self._add(form, "retrieval.divergent", QCheckBox())
@@ -241,7 +240,7 @@ class SettingsPage(QWidget):
         self._add(form, "retrieval.trust_best", QCheckBox())
         self._add(form, "retrieval.trust_similarity", self._dspin(0.0, 1.0, 0.05))
         self._add(form, "retrieval.judge_veto", self._dspin(0.0, 1.0, 0.05))
-        self._add(form, "retrieval.judge_reasons", self._combo(("kept", "all", "none")))
+        self._add(form, "retrieval.judge_reasons", self._combo(JUDGE_REASONS))
         self._add(form, "retrieval.refine_rounds", self._spin(0, 5))
         self._add(form, "retrieval.refine_target", self._dspin(0.0, 1.0, 0.05))
         self._add(form, "filter_agent", QCheckBox())
@@ -572,6 +571,10 @@ class SettingsPage(QWidget):
         if chunk.overlap_tokens >= chunk.size_tokens:
             self.error_box = show_error(self, self.tr("Cannot save"),
                                         self.tr("The passage overlap must be smaller than the passage size."))
+            return
+        problems = self.form_settings().problems()  # the same rules as `kidneytalk settings set`
+        if problems:
+            self.error_box = show_error(self, self.tr("Cannot save"), "\n".join(problems))
             return
         self.client.call(SAVE_SETTINGS, save_settings_job(self.form_settings()))
         self._update_actions()
