@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kidneytalk.errors import IndexMismatchError
 from kidneytalk.records import Chunk, DroppedChunk
-from kidneytalk.retrieval.lexical import index_text, match_query
+from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
 SCHEMA_VERSION = 1
 
@@ -168,9 +168,20 @@ class Catalog:
             self._backfill_fts()
 
     def _backfill_fts(self) -> None:
-        """Index chunks stored before the lexical index existed."""
-        if self.db.execute("SELECT 1 FROM chunks_fts LIMIT 1").fetchone():
+        """Index chunks stored before the lexical index existed, or with other lexical terms.
+
+        The terms (e.g. Traditional/Simplified Chinese folding) are versioned in
+        ``meta``: a library indexed with another version is re-indexed from the
+        chunk text here, once, inside the opening transaction.
+        """
+        version = self.db.execute("SELECT value FROM meta WHERE key='lexical_version'").fetchone()
+        current = version is not None and version["value"] == LEXICAL_VERSION
+        if current and self.db.execute("SELECT 1 FROM chunks_fts LIMIT 1").fetchone():
             return
+        self.db.execute("DELETE FROM chunks_fts")
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES ('lexical_version', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (LEXICAL_VERSION,))
         rows = self.db.execute("SELECT id, doc_id, section, text FROM chunks").fetchall()
         self.db.executemany(
             "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",

@@ -6,17 +6,32 @@ one of them is boilerplate such as a reference list); each section is
 then split with langchain's ``RecursiveCharacterTextSplitter`` measuring length
 in the *embedding model's* tokens, so no chunk is silently truncated by the
 embedder. Sentence separators include CJK punctuation (。！？；).
+
+Work is linear in the text whatever its shape: a line longer than
+:data:`LINE_LIMIT` characters (a log export, minified text, one 5 MB line) is
+cut into segments on a hard boundary (the last space or sentence end before the
+limit, else the limit itself) that are split separately; a piece with no
+separator left is cut by a bounded search instead of character by character;
+chunk offsets are found near the previous chunk rather than by scanning the
+text; and nothing measures the tokens of a text far too long to be one
+passage. A passage is also capped in characters (:data:`MAX_CHUNK_CHARS` per
+token of the chunk size), so runs of long "words" that tokenise to a few
+unknown tokens cannot make one enormous passage.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
+import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from kidneytalk.config import ChunkSettings
+from kidneytalk.errors import Cancelled
 from kidneytalk.filter import boilerplate_heading
 from kidneytalk.records import Chunk, ParsedDocument
 
@@ -36,10 +51,17 @@ SEPARATORS = [
     "，",
     "、",
     " ",
-    "",
 ]
 # Tokens kept free for the section context that is prepended when embedding.
 CONTEXT_RESERVE_TOKENS = 24
+# A line (text between newlines) longer than this is cut into segments chunked separately.
+LINE_LIMIT = 20_000
+# Characters a passage may hold per token of the chunk size (English runs ~5 per token).
+MAX_CHUNK_CHARS = 16
+# A text longer than this many characters per token of the chunk size is never measured
+# whole: it cannot be one passage (or only if made of "words" the cap above cuts anyway).
+_UNMEASURED_CHARS = MAX_CHUNK_CHARS
+_SOFT_BREAK = re.compile(r"[\s。！？；，、.!?;:,]")
 
 TokenCounter = Callable[[str], int]
 
@@ -56,21 +78,48 @@ class _Unit:
     """Text of one section (or a few merged small ones) with per-block page spans."""
 
     section: tuple[str, ...]
-    text: str = ""
     spans: list[_Span] = field(default_factory=list)
+    _parts: list[str] = field(default_factory=list)
+    _length: int = 0
+    _text: str | None = None
 
     def add(self, text: str, page: int) -> None:
-        if self.text:
-            self.text += "\n\n"
-        start = len(self.text)
-        self.text += text
-        self.spans.append(_Span(start, len(self.text), page))
+        """Append a block (collected as parts and joined once: no quadratic string growth)."""
+        if self._length:
+            self._parts.append("\n\n")
+            self._length += 2
+        start = self._length
+        self._parts.append(text)
+        self._length += len(text)
+        self._text = None
+        self.spans.append(_Span(start, self._length, page))
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = "".join(self._parts)
+            self._parts = [self._text]
+        return self._text
+
+    def __len__(self) -> int:
+        return self._length
 
     def pages_for(self, start: int, end: int) -> tuple[int, int]:
-        pages = [s.page for s in self.spans if s.start < end and s.end > start]
-        if not pages:
-            pages = [min(self.spans, key=lambda s: abs(s.start - start)).page]
+        """First and last page of the span [start, end) (spans are in order: a bisect, not a scan)."""
+        starts = [s.start for s in self.spans] if len(self.spans) < 64 else self._starts()
+        i = max(0, bisect.bisect_right(starts, start) - 1)
+        if self.spans[i].end <= start and i + 1 < len(self.spans):
+            i += 1  # start falls in the gap between two blocks
+        j = max(i, bisect.bisect_left(starts, end) - 1)
+        pages = [s.page for s in self.spans[i : j + 1]]
         return min(pages), max(pages)
+
+    def _starts(self) -> list[int]:
+        cached = getattr(self, "_starts_cache", None)
+        if cached is None or len(cached) != len(self.spans):
+            cached = [s.start for s in self.spans]
+            self._starts_cache = cached
+        return cached
 
 
 def effective_size(settings: ChunkSettings, max_tokens: int) -> tuple[int, int]:
@@ -95,7 +144,6 @@ class Chunker:
             length_function=self._measure,
             separators=SEPARATORS,
             keep_separator="end",
-            add_start_index=True,
             strip_whitespace=True,
         )
 
@@ -112,7 +160,7 @@ class Chunker:
         merged: list[_Unit] = []
         merged_tokens = 0
         for unit in raw:
-            tokens = self._measure(unit.text)
+            tokens = self._measure(unit.text) if len(unit) <= self.size * _UNMEASURED_CHARS else self.size + 1
             prev = merged[-1] if merged else None
             tiny = min(48, self.size // 4)
             if (
@@ -123,9 +171,8 @@ class Chunker:
                 and merged_tokens + tokens <= self.size
             ):
                 common = _common_prefix(prev.section, unit.section)
-                offset = len(prev.text) + 2
-                prev.text += "\n\n" + unit.text
-                prev.spans.extend(_Span(s.start + offset, s.end + offset, s.page) for s in unit.spans)
+                for span in unit.spans:  # the merged unit is small: re-adding its blocks is cheap
+                    prev.add(unit.text[span.start : span.end], span.page)
                 prev.section = common
                 merged_tokens += tokens
             else:
@@ -133,48 +180,117 @@ class Chunker:
                 merged_tokens = tokens
         return merged
 
-    def chunk(self, doc_id: str, doc: ParsedDocument) -> list[Chunk]:
+    def chunk(self, doc_id: str, doc: ParsedDocument, *, cancel: threading.Event | None = None) -> list[Chunk]:
+        """The passages of ``doc``; :class:`Cancelled` soon after ``cancel`` is set."""
         chunks: list[Chunk] = []
         doc_offset = 0
         for unit in self.units(doc):
-            for text, start, n_tokens in self._pieces(unit.text):
-                end = start + len(text)
-                first, last = unit.pages_for(start, end)
-                chunks.append(
-                    Chunk(
-                        doc_id=doc_id,
-                        seq=len(chunks),
-                        text=text,
-                        page_start=first,
-                        page_end=last,
-                        section=unit.section,
-                        char_start=doc_offset + start,
-                        char_end=doc_offset + end,
-                        n_tokens=n_tokens,
+            text = unit.text
+            for seg_start, seg_end in _segments(text):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("cancelled while cutting passages")
+                for piece, start, n_tokens in self._pieces(text[seg_start:seg_end]):
+                    start += seg_start
+                    end = start + len(piece)
+                    first, last = unit.pages_for(start, end)
+                    chunks.append(
+                        Chunk(
+                            doc_id=doc_id,
+                            seq=len(chunks),
+                            text=piece,
+                            page_start=first,
+                            page_end=last,
+                            section=unit.section,
+                            char_start=doc_offset + start,
+                            char_end=doc_offset + end,
+                            n_tokens=n_tokens,
+                        )
                     )
-                )
-            doc_offset += len(unit.text) + 2
+            doc_offset += len(text) + 2
         return chunks
 
     def _pieces(self, text: str) -> Iterator[tuple[str, int, int]]:
-        """(chunk text, start offset in ``text``, tokens) of one unit.
+        """(chunk text, start offset in ``text``, tokens) of one unit (or segment of a long line).
 
         A unit that fits is one chunk as it is; only longer ones go through
         the splitter, which measures every candidate piece (the costly part
         of chunking: most sections of an abstract or a guideline fit).
         """
         stripped = text.strip()
-        n = self._measure(stripped) if stripped else 0
+        max_chars = self.size * MAX_CHUNK_CHARS
+        n = self._measure(stripped) if stripped and len(stripped) <= max_chars else self.size + 1
         if n <= self.size:
             if stripped:
                 yield stripped, text.find(stripped), n
             return
-        for piece in self._splitter.create_documents([text]):
-            chunk = piece.page_content
-            start = int(piece.metadata.get("start_index", -1))
-            if start < 0:
-                start = max(0, text.find(chunk[:50]))
+        prev_start, prev_end = -1, 0
+        for chunk in self._splitter.split_text(text):
+            start = _locate(text, chunk, prev_start, prev_end)
+            prev_start, prev_end = start, start + len(chunk)
+            if len(chunk) > max_chars or self._measure(chunk) > self.size:
+                yield from self._hard_cut(chunk, start)  # no separator left inside: cut by length
+                continue
             yield chunk, start, self._measure(chunk)
+
+    def _hard_cut(self, text: str, offset: int) -> Iterator[tuple[str, int, int]]:
+        """Cut a piece without separators into passages that fit, each with a few measurements.
+
+        The length is estimated from the tokens of the longest allowed window
+        and shrunk until it fits (two or three tokenizer calls per passage,
+        not one per character).
+        """
+        pos = 0
+        max_chars = self.size * MAX_CHUNK_CHARS
+        while pos < len(text):
+            k = min(len(text) - pos, max_chars)
+            tokens = self.count_tokens(text[pos : pos + k])
+            while tokens > self.size and k > 1:
+                k = max(1, min(k - 1, int(k * self.size / tokens * 0.95)))
+                tokens = self.count_tokens(text[pos : pos + k])
+            piece = text[pos : pos + k]
+            stripped = piece.strip()
+            if stripped:
+                yield stripped, offset + pos + piece.find(stripped), self._measure(stripped)
+            pos += k
+
+
+def _segments(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of the parts of ``text`` chunked separately: all of it, unless a line is too long.
+
+    Only a line longer than :data:`LINE_LIMIT` is cut: at the last space or
+    punctuation of the window before the limit (its last tenth), else at the
+    limit. Text with ordinary lines is one segment, chunked as before.
+    """
+    n = len(text)
+    start = pos = 0
+    while n > LINE_LIMIT and pos < n:
+        newline = text.find("\n", pos)
+        end = n if newline < 0 else newline
+        line_pos = pos
+        while end - line_pos > LINE_LIMIT:
+            limit = line_pos + LINE_LIMIT
+            cut = limit
+            for match in _SOFT_BREAK.finditer(text, limit - LINE_LIMIT // 10, limit):
+                cut = match.end()
+            yield start, cut
+            start = line_pos = cut
+        pos = end + 1
+    if start < n or n == 0:
+        yield start, n
+
+
+def _locate(text: str, chunk: str, prev_start: int, prev_end: int) -> int:
+    """Where ``chunk`` starts: after the previous chunk's start and by its end (chunks overlap).
+
+    The search is bounded to that window, so finding every chunk of a text is
+    linear in the text (a failed unbounded ``find`` rescans the whole text).
+    """
+    lo = prev_start + 1
+    hi = max(lo, prev_end) + 64 + len(chunk)
+    found = text.find(chunk, lo, hi)
+    if found < 0:
+        found = text.find(chunk, lo, max(lo, prev_end) + LINE_LIMIT + len(chunk))
+    return found if found >= 0 else max(0, min(prev_end, len(text) - len(chunk)))
 
 
 def _common_prefix(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
