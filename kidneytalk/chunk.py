@@ -24,9 +24,9 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -64,6 +64,12 @@ _UNMEASURED_CHARS = MAX_CHUNK_CHARS
 _SOFT_BREAK = re.compile(r"[\s。！？；，、.!?;:,]")
 
 TokenCounter = Callable[[str], int]
+
+
+class CancelFlag(Protocol):
+    """Anything with ``is_set()``, e.g. a :class:`threading.Event`."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclass
@@ -137,7 +143,8 @@ class Chunker:
         self.size, self.overlap = effective_size(settings, max_tokens)
         # The splitter measures the same pieces several times (when splitting, then when
         # merging): remember the last few thousand.
-        self._measure = functools.lru_cache(maxsize=4096)(count_tokens)
+        self._cancel: CancelFlag | None = None
+        self._measure = functools.lru_cache(maxsize=4096)(self._count)
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=self.size,
             chunk_overlap=self.overlap,
@@ -146,6 +153,12 @@ class Chunker:
             keep_separator="end",
             strip_whitespace=True,
         )
+
+    def _count(self, text: str) -> int:
+        """Tokens of ``text``; also where a long split notices Cancel (it measures all the time)."""
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled("cancelled while cutting passages")
+        return self.count_tokens(text)
 
     def units(self, doc: ParsedDocument) -> list[_Unit]:
         """Group body blocks by section, merging small neighbours under one top heading."""
@@ -180,8 +193,16 @@ class Chunker:
                 merged_tokens = tokens
         return merged
 
-    def chunk(self, doc_id: str, doc: ParsedDocument, *, cancel: threading.Event | None = None) -> list[Chunk]:
+    def chunk(self, doc_id: str, doc: ParsedDocument, *, cancel: CancelFlag | None = None) -> list[Chunk]:
         """The passages of ``doc``; :class:`Cancelled` soon after ``cancel`` is set."""
+        self._cancel = cancel
+        try:
+            return self._chunk(doc_id, doc)
+        finally:
+            self._cancel = None
+
+    def _chunk(self, doc_id: str, doc: ParsedDocument) -> list[Chunk]:
+        cancel = self._cancel
         chunks: list[Chunk] = []
         doc_offset = 0
         for unit in self.units(doc):
@@ -243,10 +264,10 @@ class Chunker:
         max_chars = self.size * MAX_CHUNK_CHARS
         while pos < len(text):
             k = min(len(text) - pos, max_chars)
-            tokens = self.count_tokens(text[pos : pos + k])
+            tokens = self._count(text[pos : pos + k])
             while tokens > self.size and k > 1:
                 k = max(1, min(k - 1, int(k * self.size / tokens * 0.95)))
-                tokens = self.count_tokens(text[pos : pos + k])
+                tokens = self._count(text[pos : pos + k])
             piece = text[pos : pos + k]
             stripped = piece.strip()
             if stripped:

@@ -203,9 +203,11 @@ class Settings:
     filter_agent: bool = False
     top_k: int = 6
     language: Language = "en"
-    # A file over either limit is refused before any work starts (0: no limit); the
-    # message says which setting allows it.
+    # A file over a limit is refused before any work starts (0: no limit); the message says
+    # which setting allows it. Plain text has its own, lower limit: 2 MB of text is ~2,500
+    # passages, minutes of embedding on two cores (a PDF's megabytes are mostly images).
     max_file_mb: int = 200
+    max_text_mb: int = 2
     max_pages: int = 5000
 
     def replace(self, **changes: Any) -> Settings:
@@ -427,6 +429,7 @@ FIELD_RULES: dict[str, Rule] = {
     "embed_batch_size": between(1, 4096),
     "top_k": between(1, 1000),
     "max_file_mb": at_least(0),
+    "max_text_mb": at_least(0),
     "max_pages": at_least(0),
 }
 """Per-field rules beyond the declared type (a ``Literal`` type already limits the choices)."""

@@ -15,6 +15,11 @@ short step. Consistency rules:
   vectors and are marked failed ("interrupted"), half-removed ones are
   finished, and vectors without a ready or indexing document are deleted;
 * adding the same file again finishes an interrupted or failed document.
+
+Any file fails alone: a name that is not valid UTF-8 or holds newlines or
+control characters is shown escaped (:mod:`kidneytalk.names`) in results,
+the catalog and the log; a file over the size or page limits in the settings
+is refused before any work starts; Cancel reaches the chunker mid-file.
 """
 
 from __future__ import annotations
@@ -36,14 +41,21 @@ import numpy as np
 
 from kidneytalk import catalog as cat
 from kidneytalk.catalog import Catalog, Document
-from kidneytalk.chunk import Chunker, embed_text
+from kidneytalk.chunk import CancelFlag, Chunker, embed_text
 from kidneytalk.clean import clean_document
 from kidneytalk.config import Paths, Settings
 from kidneytalk.embed import Embedder, embedding_model_id
 from kidneytalk.errors import DocumentError, DocumentNotFoundError, KidneyTalkError
 from kidneytalk.filter import Judge, filter_chunks
 from kidneytalk.lock import LibraryLock
-from kidneytalk.parse import is_supported, parse_file
+from kidneytalk.names import safe_text, shown, shown_path
+from kidneytalk.parse import (
+    MARKDOWN_SUFFIXES,
+    PYMUPDF_SUFFIXES,
+    TEXT_SUFFIXES,
+    is_supported,
+    parse_file,
+)
 from kidneytalk.records import Chunk, DroppedChunk, ParsedDocument, ProgressEvent
 from kidneytalk.store import VectorStore
 
@@ -115,7 +127,7 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[Path],
     for raw in inputs:
         path = Path(raw).expanduser()
         if not path.exists():
-            problems.append(AddResult(str(path), "failed", f"{path}: no such file or folder"))
+            problems.append(AddResult(shown_path(path), "failed", f"{shown_path(path)}: no such file or folder"))
             continue
         if path.is_dir():
             for root, dirs, names in os.walk(path):
@@ -125,17 +137,17 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[Path],
                     if name.startswith("."):
                         continue
                     if not child.is_file():  # FIFOs, sockets, devices, dangling links: never open them
-                        problems.append(AddResult(str(child), "skipped", f"{child.name}: skipped (not a regular file)"))
+                        problems.append(AddResult(shown_path(child), "skipped", f"{shown(child)}: skipped (not a regular file)"))
                     elif not is_supported(child):
-                        problems.append(AddResult(str(child), "skipped", f"{child.name}: skipped (unsupported file type)"))
+                        problems.append(AddResult(shown_path(child), "skipped", f"{shown(child)}: skipped (unsupported file type)"))
                     elif child.resolve() not in seen:
                         seen.add(child.resolve())
                         files.append(child)
         elif not path.is_file():
-            problems.append(AddResult(str(path), "failed", f"{path}: not a regular file"))
+            problems.append(AddResult(shown_path(path), "failed", f"{shown_path(path)}: not a regular file"))
         elif not is_supported(path):
-            problems.append(AddResult(str(path), "failed", f"{path.name}: unsupported file type "
-                                      f"'{path.suffix.lower() or '(none)'}'"))
+            problems.append(AddResult(shown_path(path), "failed", f"{shown(path)}: unsupported file type "
+                                      f"'{shown(path.suffix.lower()) or '(none)'}'"))
         elif path.resolve() not in seen:
             seen.add(path.resolve())
             files.append(path)
@@ -321,11 +333,17 @@ class Library:
         return missing + self._ingest(files, filter_agent=filter_agent, progress=progress, cancel=cancel, force=True)
 
     # ------------------------------------------------------------ pipeline
-    def prepare(self, path: Path, chunker: Chunker, known: Callable[[str], Document | None], force: bool) -> _Prepared:
+    def prepare(self, path: Path, chunker: Chunker, known: Callable[[str], Document | None], force: bool,
+                cancel: CancelFlag | None = None) -> _Prepared:
         """Hash, parse, clean, chunk and rule-filter one file (no library writes)."""
         prep = _Prepared(path)
+        name = shown(path)
         try:
             prep.size = path.stat().st_size
+            too_big = self.over_limits(path, prep.size)
+            if too_big:
+                prep.error = too_big
+                return prep
             prep.sha = file_sha256(path)
             existing = known(prep.sha)
             prep.existing = existing
@@ -335,20 +353,38 @@ class Library:
             parsed = clean_document(parse_file(path))
             prep.parsed = parsed
             doc_id = existing.id if existing else prep.sha[:12]
-            prep.chunks = chunker.chunk(doc_id, parsed)
+            prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel)
             prep.chunks, prep.dropped = filter_chunks(prep.chunks)
             if not prep.chunks and not parsed.needs_ocr:
-                prep.error = f"{path.name}: no usable text found"
+                prep.error = f"{name}: no usable text found"
         except KidneyTalkError as exc:
-            prep.error = str(exc)
+            prep.error = safe_text(str(exc))
         except OSError as exc:
-            prep.error = f"{path.name}: cannot read file ({exc.strerror or exc})"
+            prep.error = f"{name}: cannot read file ({safe_text(exc.strerror or str(exc))})"
         except Exception as exc:  # a parser crash on one file must not stop the batch
-            log.exception("unexpected error preparing %s", path)
-            prep.error = f"{path.name}: could not be read ({type(exc).__name__}: {exc})"
+            log.exception("unexpected error preparing %s", shown_path(path))
+            prep.error = f"{name}: could not be read ({type(exc).__name__}: {safe_text(str(exc))})"
         return prep
 
-    def _prepared_stream(self, files: list[Path], force: bool, stop: threading.Event) -> Iterator[_Prepared]:
+    def over_limits(self, path: Path, size: int) -> str:
+        """Why ``path`` is refused before any work starts (size or page limits in the settings), or ''."""
+        s = self.settings
+        suffix = path.suffix.lower()
+        text_file = suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES
+        limit_mb, key = (s.max_text_mb, "max_text_mb") if text_file else (s.max_file_mb, "max_file_mb")
+        if limit_mb and size > limit_mb * 2**20:
+            what = "of text" if text_file else ""
+            return (f"{shown(path)}: {size / 2**20:.1f} MB {what}is over the {limit_mb} MB limit for one file "
+                    f"(to add it anyway: kidneytalk settings set {key} 0)").replace("  ", " ")
+        if s.max_pages and suffix in PYMUPDF_SUFFIXES:
+            pages = _page_count(path)
+            if pages is not None and pages > s.max_pages:
+                return (f"{shown(path)}: {pages} pages is over the {s.max_pages}-page limit for one file "
+                        "(to add it anyway: kidneytalk settings set max_pages 0)")
+        return ""
+
+    def _prepared_stream(self, files: list[Path], force: bool, stop: threading.Event,
+                         cancel: threading.Event | None = None) -> Iterator[_Prepared]:
         """Prepare files in a background thread, a few ahead of the consumer."""
         chunker = Chunker(self.embedder.token_counter(), self.settings.chunk, self.embedder.max_tokens)
         q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=_PREPARE_AHEAD)
@@ -362,10 +398,11 @@ class Library:
                 return Document.from_row(row) if row else None
 
             try:
+                either = _Either(stop, cancel)
                 for path in files:
-                    if stop.is_set():
+                    if either.is_set():
                         break
-                    q.put(self.prepare(path, chunker, known, force))
+                    q.put(self.prepare(path, chunker, known, force, either))
             finally:
                 db.close()
                 q.put(None)
@@ -401,7 +438,7 @@ class Library:
                                       if self._embedder is None else ""))
         stop = threading.Event()
         seen = 0
-        for seen, prep in enumerate(self._prepared_stream(files, force, stop), start=1):
+        for seen, prep in enumerate(self._prepared_stream(files, force, stop, cancel), start=1):
             prep.index = seen
             if run.cancelled():
                 seen -= 1
@@ -419,33 +456,35 @@ class Library:
             run.embed_next()
         run.store_finished()
         for prep in run.pending:  # only after a cancel: embedded partly or not at all, nothing written
-            run.results.append(AddResult(str(prep.path), "cancelled", f"{prep.path.name}: cancelled; nothing was kept"))
+            run.results.append(AddResult(shown_path(prep.path), "cancelled", f"{shown(prep.path)}: cancelled; nothing was kept"))
         for path in files[seen:]:
-            run.results.append(AddResult(str(path), "cancelled", f"{path.name}: cancelled"))
+            run.results.append(AddResult(shown_path(path), "cancelled", f"{shown(path)}: cancelled"))
         log.info("ingested %d files in %.1f s", len(files), time.monotonic() - started)
         return run.results
 
     def _store_prepared(self, prep: _Prepared, force: bool = False) -> AddResult:
         """Copy, store the vectors of and mark ready one embedded file (under the write lock)."""
         path = prep.path
+        name = shown(path)
         existing = self.catalog.by_sha(prep.sha) if prep.sha else None
         if existing and existing.status == cat.STATUS_READY and not force:
             # the same content earlier in this batch (or by another process) got there first
-            msg = f"{path.name}: already in library as {existing.name} ({existing.id})"
-            return AddResult(str(path), "exists", msg, existing.id)
+            msg = f"{name}: already in library as {existing.name} ({existing.id})"
+            return AddResult(shown_path(path), "exists", msg, existing.id)
         if prep.error:
             if prep.sha:
                 doc_id = existing.id if existing else prep.sha[:12]
                 self._record_failure(doc_id, prep, prep.error)
             log.warning("failed: %s", prep.error)
-            return AddResult(str(path), "failed", prep.error, prep.sha[:12] if prep.sha else "")
+            return AddResult(shown_path(path), "failed", prep.error, prep.sha[:12] if prep.sha else "")
         assert prep.parsed is not None
         doc_id = existing.id if existing else prep.sha[:12]
-        stored = self.paths.documents / f"{doc_id}{path.suffix.lower()}"
+        suffix = path.suffix.lower() if path.suffix.isascii() and path.suffix.isprintable() else ""
+        stored = self.paths.documents / f"{doc_id}{suffix}"
         kept, dropped = prep.chunks, prep.dropped
         with self.catalog.transaction():
             self.catalog.insert_indexing(
-                doc_id=doc_id, name=existing.name if existing else path.name, original_path=str(path.resolve()),
+                doc_id=doc_id, name=existing.name if existing else name, original_path=shown_path(path.resolve()),
                 stored_path=str(stored), sha256=prep.sha, size=prep.size, embed_model=self.embedder.model_id,
                 chunk_settings=self.settings.chunk.as_dict(), filter_agent=prep.agent_filtered,
             )
@@ -461,7 +500,7 @@ class Library:
             self.store.add([c.id for c in kept], [doc_id] * len(kept), prep.vectors)
         parsed = prep.parsed
         self.catalog.mark_ready(
-            doc_id, title=parsed.title, pages=parsed.page_count, scanned_pages=len(parsed.scanned_pages),
+            doc_id, title=safe_text(parsed.title), pages=parsed.page_count, scanned_pages=len(parsed.scanned_pages),
             needs_ocr=parsed.needs_ocr, kept=kept, dropped=dropped,
         )
         note = ""
@@ -469,29 +508,29 @@ class Library:
             note = (f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
                     "(needs OCR, which KidneyTalk does not do yet: those pages are not searchable)")
         verb = "re-indexed" if existing and existing.status == cat.STATUS_READY else "added"
-        msg = f"{path.name}: {verb} as {doc_id} ({parsed.page_count} pages, {len(kept)} chunks kept, {len(dropped)} dropped{note})"
+        msg = f"{name}: {verb} as {doc_id} ({parsed.page_count} pages, {len(kept)} chunks kept, {len(dropped)} dropped{note})"
         log.info(msg)
-        return AddResult(str(path), "added", msg, doc_id, len(kept), len(dropped), parsed.page_count)
+        return AddResult(shown_path(path), "added", msg, doc_id, len(kept), len(dropped), parsed.page_count)
 
     def _fail_storing(self, prep: _Prepared, exc: OSError) -> AddResult:
         """Undo a half-stored file while still under the write lock, and record why it failed."""
-        log.warning("failed storing %s: %s", prep.path, exc)
-        msg = f"{prep.path.name}: could not be stored ({exc.strerror or exc})"
+        log.warning("failed storing %s: %s", shown_path(prep.path), exc)
+        msg = f"{shown(prep.path)}: could not be stored ({safe_text(exc.strerror or str(exc))})"
         doc = self.catalog.by_sha(prep.sha) if prep.sha else None
         if doc is None or doc.status != cat.STATUS_INDEXING:
-            return AddResult(str(prep.path), "failed", msg)
+            return AddResult(shown_path(prep.path), "failed", msg)
         self.store.delete_doc(doc.id)
         with self.catalog.transaction():
             self.catalog.clear_chunks(doc.id)
             self.catalog.set_status(doc.id, cat.STATUS_FAILED, msg)
         if doc.stored_path:
             Path(doc.stored_path + ".part").unlink(missing_ok=True)
-        return AddResult(str(prep.path), "failed", msg, doc.id)
+        return AddResult(shown_path(prep.path), "failed", msg, doc.id)
 
     def _record_failure(self, doc_id: str, prep: _Prepared, reason: str) -> None:
         with self.catalog.transaction():
             self.catalog.insert_indexing(
-                doc_id=doc_id, name=prep.path.name, original_path=str(prep.path.resolve()), stored_path="",
+                doc_id=doc_id, name=shown(prep.path), original_path=shown_path(prep.path.resolve()), stored_path="",
                 sha256=prep.sha, size=prep.size, embed_model="", chunk_settings=self.settings.chunk.as_dict(),
                 filter_agent=False,
             )
@@ -520,7 +559,7 @@ class _IngestRun:
         return not prep.skip and not prep.error and prep.parsed is not None
 
     def _event(self, prep: _Prepared, stage: str, **changes: object) -> ProgressEvent:
-        event = ProgressEvent(stage, prep.path.name, prep.index, self.total, self.pages_done, 0, self.chunks_done)
+        event = ProgressEvent(stage, shown(prep.path), prep.index, self.total, self.pages_done, 0, self.chunks_done)
         return _with(event, **changes) if changes else event
 
     def embed_next(self) -> None:
@@ -562,8 +601,8 @@ class _IngestRun:
     def _finish(self, prep: _Prepared) -> None:
         lib = self.lib
         if prep.skip == "exists" and prep.existing is not None:
-            msg = f"{prep.path.name}: already in library as {prep.existing.name} ({prep.existing.id})"
-            self.results.append(AddResult(str(prep.path), "exists", msg, prep.existing.id))
+            msg = f"{shown(prep.path)}: already in library as {prep.existing.name} ({prep.existing.id})"
+            self.results.append(AddResult(shown_path(prep.path), "exists", msg, prep.existing.id))
             _emit(self.progress, self._event(prep, "skip", message=msg))
             return
         with lib.writing("adding documents", self.on_wait):
@@ -571,6 +610,9 @@ class _IngestRun:
                 result = lib._store_prepared(prep, self.force)
             except OSError as exc:  # e.g. the file vanished or the disk is full: this file fails alone
                 result = lib._fail_storing(prep, exc)
+            except (ValueError, sqlite3.Error) as exc:  # e.g. text SQLite refuses: this file fails alone
+                log.exception("could not store %s", shown_path(prep.path))
+                result = lib._fail_storing(prep, OSError(f"{type(exc).__name__}: {safe_text(str(exc))}"))
         prep.vectors = None
         self.results.append(result)
         self.pages_done += result.pages
@@ -648,6 +690,27 @@ def describe_status(doc: Document, hint: str = "") -> tuple[str, str]:
     if doc.status == cat.STATUS_REMOVING:
         return "removing…", "busy"
     return doc.status, "ok"
+
+
+class _Either:
+    """Set when either event is (the batch stops, or the user cancelled): what the chunker checks."""
+
+    def __init__(self, a: threading.Event, b: threading.Event | None):
+        self.a, self.b = a, b
+
+    def is_set(self) -> bool:
+        return self.a.is_set() or (self.b is not None and self.b.is_set())
+
+
+def _page_count(path: Path) -> int | None:
+    """Pages of a PDF-like file, read from its catalogue only (None when it cannot be opened here)."""
+    import pymupdf
+
+    try:
+        with pymupdf.open(path) as doc:
+            return int(doc.page_count)
+    except Exception:  # the parser reports unreadable files with its own message
+        return None
 
 
 def _emit(progress: ProgressCallback | None, event: ProgressEvent) -> None:
