@@ -19,7 +19,11 @@ from kidneytalk.records import Hit
 from kidneytalk.retrieval.lexical import STOPWORDS
 
 MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[。！？；])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+# Chinese: a run of sentence-ending marks (。！？；, or ASCII !? before a Han character) and the
+# closing quotes or brackets after it end a sentence: "「請停藥。」然後" splits after 」, "真的嗎？！" once.
+_CLOSERS = "」』”’）)】〕》"
+_CJK_SENTENCE_END = re.compile(f"[。！？；]+[{_CLOSERS}]*|[!?]+[{_CLOSERS}]*(?=[\u3400-\u9fff])")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -34,8 +38,19 @@ def split_sentences(text: str) -> list[str]:
     # keep "[1]" after the full stop with the sentence it follows
     text = re.sub(r"([.!?。！？])\s*((?:\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]\s*)+)",
                   lambda m: f" {' '.join(m.group(2).split())}{m.group(1)} ", text)
-    parts = [p.strip() for p in _SENTENCE_END.split(text)]
+    parts = [p.strip() for part in _SENTENCE_END.split(text) for p in _split_cjk(part)]
     return [p for p in parts if p and re.search(r"\w", p)]
+
+
+def _split_cjk(text: str) -> list[str]:
+    """Cut after each Chinese sentence end (with its closing quotes); text without one stays whole."""
+    out: list[str] = []
+    pos = 0
+    for m in _CJK_SENTENCE_END.finditer(text):
+        out.append(text[pos : m.end()])
+        pos = m.end()
+    out.append(text[pos:])
+    return out
 
 
 def markers(sentence: str) -> list[int]:

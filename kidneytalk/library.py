@@ -372,10 +372,10 @@ class Library:
         suffix = path.suffix.lower()
         text_file = suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES
         limit_mb, key = (s.max_text_mb, "max_text_mb") if text_file else (s.max_file_mb, "max_file_mb")
-        if limit_mb and size > limit_mb * 2**20:
-            what = "of text" if text_file else ""
-            return (f"{shown(path)}: {size / 2**20:.1f} MB {what}is over the {limit_mb} MB limit for one file "
-                    f"(to add it anyway: kidneytalk settings set {key} 0)").replace("  ", " ")
+        if limit_mb and size > limit_mb * 1_000_000:
+            what = " of text" if text_file else ""
+            return (f"{shown(path)}: {size / 1_000_000:.1f} MB{what} is over the {limit_mb} MB limit for one file "
+                    f"(to add it anyway: kidneytalk settings set {key} 0)")
         if s.max_pages and suffix in PYMUPDF_SUFFIXES:
             pages = _page_count(path)
             if pages is not None and pages > s.max_pages:

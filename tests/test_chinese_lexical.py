@@ -129,3 +129,15 @@ def test_lexical_terms_are_linear_for_large_text():
     out = index_text(text)
     assert out and time.monotonic() - started < 30  # ~2 MB: a second or two when idle
     assert match_query("腎臟 kidney") == '"肾" OR "脏" OR "肾脏" OR "kidney"'
+
+
+def test_chinese_sentences_split_after_closing_quotes_and_runs_of_marks():
+    from kidneytalk.citations import split_sentences
+
+    assert split_sentences("醫師說：「請停藥。」然後回診！真的嗎？！是的。[1] 第二句话?好的") == [
+        "醫師說：「請停藥。」", "然後回診！", "真的嗎？！", "是的 [1]。", "第二句话?", "好的"]
+    assert split_sentences("高血钾时应避免香蕉；低血钾时应补充钾（见表一）。") == [
+        "高血钾时应避免香蕉；", "低血钾时应补充钾（见表一）。"]
+    # English is unchanged, a decimal point never ends a Chinese sentence
+    assert split_sentences("Stop below 30. [1] Check yearly.") == ["Stop below 30 [1].", "Check yearly."]
+    assert split_sentences("每日剂量2.5毫克。") == ["每日剂量2.5毫克。"]
