@@ -296,6 +296,9 @@ class SettingsPage(QWidget):
         self.documents_box, form = self._group()
         self._add(form, "chunk.size_tokens", self._spin(50, 2000, 10))
         self._add(form, "chunk.overlap_tokens", self._spin(0, 500, 10))
+        self._add(form, "max_file_mb", self._spin(0, 100_000, 50))
+        self._add(form, "max_text_mb", self._spin(0, 10_000, 1))
+        self._add(form, "max_pages", self._spin(0, 1_000_000, 500))
         self.reindex_note = QLabel()
         self.reindex_note.setObjectName("noteLabel")
         self.reindex_note.setWordWrap(True)
@@ -484,6 +487,13 @@ class SettingsPage(QWidget):
                 "Also let the language model drop passages without medical content (slower import)")),
             "chunk.size_tokens": (self.tr("Passage size (tokens):"), ""),
             "chunk.overlap_tokens": (self.tr("Passage overlap (tokens):"), ""),
+            "max_file_mb": (self.tr("Largest file (MB):"), self.tr("Bigger files are refused before any work "
+                                                                   "starts; 0 allows any size")),
+            "max_text_mb": (self.tr("Largest text file (MB):"), self.tr(
+                "Plain text and Markdown files bigger than this are refused (a few MB of text take minutes to "
+                "index); 0 allows any size")),
+            "max_pages": (self.tr("Most pages in one file:"), self.tr("Documents with more pages are refused; 0 "
+                                                                       "allows any number")),
             "embedding_model": (self.tr("Embedding model folder:"), ""),
         }
         for key, label in self.field_labels.items():
