@@ -118,7 +118,7 @@ def clean_document(doc: ParsedDocument) -> ParsedDocument:
             if (
                 block.kind != "table"
                 and at_edge
-                and (_is_furniture(block, furniture) or _PAGE_NUMBER.match(block.text))
+                and (_is_furniture(block, furniture) or (len(block.text) <= 64 and _PAGE_NUMBER.match(block.text)))
             ):
                 continue
             text = clean_text(block.text) if block.kind == "table" else join_lines(block.text)
