@@ -222,9 +222,11 @@ def _cmd_list(engine, args) -> int:  # noqa: ANN001
         print("The library is empty. Add documents with: kidneytalk add FILE_OR_FOLDER")
         return 0
     print(f"{'ID':12}  {'ON':2}  {'PAGES':>5}  {'KEPT':>5}  {'DROP':>5}  {'ADDED':16}  NAME  (STATUS)")
-    for d in docs:
+    from kidneytalk.names import safe_text
+
+    for d in docs:  # names are stored escaped; older libraries may hold raw ones: one row each, always
         print(f"{d.id:12}  {'y' if d.enabled else 'n':2}  {d.pages:5}  {d.chunks_kept:5}  {d.chunks_dropped:5}  "
-              f"{d.added_at[:16].replace('T', ' '):16}  {d.name}  ({_status_label(engine, d)})")
+              f"{d.added_at[:16].replace('T', ' '):16}  {safe_text(d.name)}  ({safe_text(_status_label(engine, d))})")
     return 0
 
 

@@ -1,7 +1,9 @@
 """Logging to a rotating file in the log dir.
 
 Document text is only ever logged at DEBUG; INFO and above carry file names,
-ids and counts.
+ids and counts. Every message is one line: newlines, control characters and
+undecodable bytes (e.g. in a file name) are escaped, so a name can neither
+split a log line nor stop the log (tracebacks keep their lines).
 """
 
 from __future__ import annotations
@@ -11,8 +13,20 @@ import logging.handlers
 import os
 
 from kidneytalk.config import Paths
+from kidneytalk.names import safe_text
 
 LOG_FILE = "kidneytalk.log"
+class OneLineFormatter(logging.Formatter):
+    """Escapes what could split or break a log line in the message and the traceback's lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = safe_text(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei) -> str:  # noqa: ANN001, N802
+        return "\n".join(safe_text(line) for line in super().formatException(ei).split("\n"))
+
+
 _handler: logging.Handler | None = None
 _handler_path = ""
 
@@ -32,7 +46,7 @@ def setup_logging(paths: Paths, level: str | int | None = None) -> str:
             root.removeHandler(_handler)
             _handler.close()
         _handler = logging.handlers.RotatingFileHandler(log_path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-        _handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+        _handler.setFormatter(OneLineFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
         root.addHandler(_handler)
         _handler_path = log_path
     return log_path

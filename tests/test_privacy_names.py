@@ -150,3 +150,15 @@ def test_an_existing_library_readable_by_others_is_tightened_on_open(tmp_path):
     Paths.resolve(home).ensure()
     assert _mode(paths.data) == 0o700 and _mode(paths.data / "documents") == 0o700
     assert _mode(copy) == 0o600 and _mode(paths.config) == 0o700 and _mode(paths.logs) == 0o700
+
+
+def test_a_log_message_is_one_line_whatever_the_name_holds(tmp_path):
+    import logging
+
+    from kidneytalk.config import Paths
+    from kidneytalk.logs import setup_logging
+
+    log_file = Path(setup_logging(Paths.resolve(tmp_path).ensure()))
+    logging.getLogger("kidneytalk.test").warning("failed: %s", os.fsdecode(b"bad-\xff\nname\x1b.pdf"))
+    lines = [line for line in log_file.read_text(encoding="utf-8").splitlines() if "kidneytalk.test" in line]
+    assert len(lines) == 1 and lines[0].endswith("failed: bad-\\xff\\nname\\x1b.pdf")
