@@ -173,3 +173,21 @@ def test_a_huge_run_of_spaces_does_not_make_the_page_number_pattern_backtrack(em
     started = time.monotonic()
     seconds, n = ingest_stages(path, embedder)
     assert time.monotonic() - started < 30 and n >= 1  # before the fix: hours (12 s for 20,000 spaces)
+
+
+def test_cancel_during_add_of_a_huge_text_file_returns_quickly_and_keeps_nothing(engine, tmp_path):
+    big = tmp_path / "longline5mb.txt"
+    big.write_text(one_line_of_words(5 * MB), encoding="utf-8")
+    engine.update_settings(engine.settings.with_value("max_text_mb", 0))  # allowed: no limit
+    cancel = threading.Event()
+    results: list = []
+    thread = threading.Thread(target=lambda: results.extend(engine.add([big], cancel=cancel)))
+    thread.start()
+    time.sleep(2.0)  # hashing, parsing and cutting passages are under way
+    cancel.set()
+    asked = time.monotonic()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert time.monotonic() - asked < 5, "Cancel must be noticed within a few seconds (busy machine)"
+    assert [r.status for r in results] == ["cancelled"]
+    assert engine.library.documents() == []
