@@ -10,7 +10,8 @@ embedder. Sentence separators include CJK punctuation (。！？；).
 Work is linear in the text whatever its shape: a line longer than
 :data:`LINE_LIMIT` characters (a log export, minified text, one 5 MB line) is
 cut into segments on a hard boundary (the last space or sentence end before the
-limit, else the limit itself) that are split separately; a piece with no
+limit, else the limit itself), each cut into greedy windows with a few
+tokenizer calls per passage instead of one per word; a piece with no
 separator left is cut by a bounded search instead of character by character;
 chunk offsets are found near the previous chunk rather than by scanning the
 text; and nothing measures the tokens of a text far too long to be one
@@ -207,10 +208,12 @@ class Chunker:
         doc_offset = 0
         for unit in self.units(doc):
             text = unit.text
-            for seg_start, seg_end in _segments(text):
+            for seg_start, seg_end, long_line in _segments(text):
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("cancelled while cutting passages")
-                for piece, start, n_tokens in self._pieces(text[seg_start:seg_end]):
+                segment = text[seg_start:seg_end]
+                pieces = self._windows(segment) if long_line else self._pieces(segment)
+                for piece, start, n_tokens in pieces:
                     start += seg_start
                     end = start + len(piece)
                     first, last = unit.pages_for(start, end)
@@ -253,6 +256,47 @@ class Chunker:
                 continue
             yield chunk, start, self._measure(chunk)
 
+    def _windows(self, text: str) -> Iterator[tuple[str, int, int]]:
+        """Passages of a piece of an over-long line: greedy windows ending at a space or punctuation.
+
+        The splitter would measure every word of such a line (a 5 MB line is a
+        million tokenizer calls); here each passage costs two or three, and
+        consecutive passages overlap by about ``overlap`` tokens as elsewhere.
+        """
+        n = len(text)
+        max_chars = self.size * MAX_CHUNK_CHARS
+        probe = text[: min(n, 2000)]
+        chars_per_token = len(probe) / max(1, self._count(probe))
+        pos = 0
+        while pos < n:
+            while pos < n and text[pos].isspace():
+                pos += 1
+            if pos >= n:
+                return
+            # a window sized from the characters per token seen so far: usually fits at once
+            k = max(1, min(n - pos, max_chars, int(self.size * chars_per_token * 0.9)))
+            tokens = self._count(text[pos : pos + k])
+            while tokens > self.size and k > 1:
+                k = max(1, min(k - 1, int(k * self.size / tokens * 0.9)))
+                tokens = self._count(text[pos : pos + k])
+            end = pos + k
+            if end < n:  # end at the last break in the window's second half, if there is one
+                for match in _SOFT_BREAK.finditer(text, pos + k // 2, end):
+                    end = match.end()
+            piece = text[pos:end].rstrip()
+            if piece:
+                n_tokens = self._count(piece) if end != pos + k else tokens
+                chars_per_token = 0.5 * chars_per_token + 0.5 * len(piece) / max(1, n_tokens)
+                yield piece, pos, n_tokens
+            if end >= n:
+                return
+            back = end - (end - pos) * self.overlap // max(self.size, 1)
+            restart = end
+            for match in _SOFT_BREAK.finditer(text, back, end):
+                restart = match.end()
+                break
+            pos = restart if pos < restart < end else end
+
     def _hard_cut(self, text: str, offset: int) -> Iterator[tuple[str, int, int]]:
         """Cut a piece without separators into passages that fit, each with a few measurements.
 
@@ -275,29 +319,35 @@ class Chunker:
             pos += k
 
 
-def _segments(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of the parts of ``text`` chunked separately: all of it, unless a line is too long.
+def _segments(text: str) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, from a long line) of the parts of ``text`` chunked separately.
 
-    Only a line longer than :data:`LINE_LIMIT` is cut: at the last space or
+    Text with ordinary lines is one segment, chunked as before. A line longer
+    than :data:`LINE_LIMIT` is cut into pieces at the last space or
     punctuation of the window before the limit (its last tenth), else at the
-    limit. Text with ordinary lines is one segment, chunked as before.
+    limit; the text around it stays in segments of its own.
     """
     n = len(text)
     start = pos = 0
     while n > LINE_LIMIT and pos < n:
         newline = text.find("\n", pos)
         end = n if newline < 0 else newline
-        line_pos = pos
-        while end - line_pos > LINE_LIMIT:
-            limit = line_pos + LINE_LIMIT
-            cut = limit
-            for match in _SOFT_BREAK.finditer(text, limit - LINE_LIMIT // 10, limit):
-                cut = match.end()
-            yield start, cut
-            start = line_pos = cut
+        if end - pos > LINE_LIMIT:
+            if pos > start:
+                yield start, pos, False
+            line_pos = pos
+            while end - line_pos > LINE_LIMIT:
+                limit = line_pos + LINE_LIMIT
+                cut = limit
+                for match in _SOFT_BREAK.finditer(text, limit - LINE_LIMIT // 10, limit):
+                    cut = match.end()
+                yield line_pos, cut, True
+                line_pos = cut
+            yield line_pos, end, True
+            start = end
         pos = end + 1
     if start < n or n == 0:
-        yield start, n
+        yield start, n, False
 
 
 def _locate(text: str, chunk: str, prev_start: int, prev_end: int) -> int:

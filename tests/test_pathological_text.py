@@ -141,12 +141,12 @@ def test_cancel_stops_chunking_a_huge_text_within_a_second_or_two(embedder):
 
     thread = threading.Thread(target=work)
     thread.start()
-    time.sleep(1.0)
+    time.sleep(0.5)
     cancel.set()
     asked = time.monotonic()
     thread.join(timeout=30)
     assert not thread.is_alive()
-    assert isinstance(outcome[0], Cancelled), "5 MB cannot be chunked in one second"
+    assert isinstance(outcome[0], Cancelled), "5 MB cannot be chunked in half a second"
     assert time.monotonic() - asked < 3
 
 
@@ -183,7 +183,7 @@ def test_cancel_during_add_of_a_huge_text_file_returns_quickly_and_keeps_nothing
     results: list = []
     thread = threading.Thread(target=lambda: results.extend(engine.add([big], cancel=cancel)))
     thread.start()
-    time.sleep(2.0)  # hashing, parsing and cutting passages are under way
+    time.sleep(0.5)  # hashing, parsing and cutting passages are under way
     cancel.set()
     asked = time.monotonic()
     thread.join(timeout=60)
