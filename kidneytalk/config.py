@@ -19,6 +19,7 @@ whatever the umask: see :func:`make_private`.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
 import logging
 import math
@@ -104,9 +105,9 @@ class Paths:
 
     def ensure(self) -> Paths:
         """Create the three folders, private to the user (existing ones are tightened)."""
-        for p in (self.config, self.data, self.logs):
+        for p, own in ((self.config, _OWN_CONFIG), (self.data, _OWN_DATA), (self.logs, _OWN_LOGS)):
             p.mkdir(parents=True, exist_ok=True)
-            make_private(p)
+            make_private(p, own)
         return self
 
     @property
@@ -527,14 +528,21 @@ PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
 
-def make_private(folder: Path) -> None:
-    """Keep ``folder`` and what KidneyTalk writes later private to the user (POSIX).
+# What KidneyTalk keeps in each folder (patterns): only these are tightened, since a data
+# folder chosen by the user (e.g. the root of an encrypted drive) may hold other things.
+_OWN_CONFIG = ("settings.json*", "location.json", "models.json", "prompts", "window.ini", "*.tmp")
+_OWN_DATA = ("catalog.sqlite3*", "conversations.sqlite3*", "chroma", "documents", "library.lock")
+_OWN_LOGS = ("kidneytalk.log*",)
+
+
+def make_private(folder: Path, own: tuple[str, ...] = ("*",)) -> None:
+    """Keep ``folder`` and what KidneyTalk writes in it private to the user (POSIX).
 
     New files: the process umask gets the group and other bits, so every file
     and folder created from now on (by KidneyTalk, SQLite, chroma, logging) is
     0600/0700 whatever the umask was. Existing content: a folder left readable
     by others (an older KidneyTalk, a generous umask) is tightened once, with
-    everything in it.
+    KidneyTalk's entries in it (``own``: name patterns; folders with all they hold).
     """
     if os.name != "posix":
         return
@@ -547,9 +555,14 @@ def make_private(folder: Path) -> None:
     if mode & 0o077 == 0:
         return
     _tighten(folder)
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            _tighten(Path(root) / name)
+    for entry in folder.iterdir():
+        if not any(fnmatch.fnmatch(entry.name, pattern) for pattern in own):
+            continue
+        _tighten(entry)
+        if entry.is_dir() and not entry.is_symlink():
+            for root, dirs, files in os.walk(entry):
+                for name in dirs + files:
+                    _tighten(Path(root) / name)
 
 
 def _tighten(path: Path) -> None:

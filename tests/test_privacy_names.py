@@ -147,9 +147,13 @@ def test_an_existing_library_readable_by_others_is_tightened_on_open(tmp_path):
     for p in (paths.config, paths.data, paths.logs, paths.data / "documents"):
         p.chmod(0o755)
     copy.chmod(0o644)
+    theirs = paths.data / "holiday-photos.jpg"  # a data folder the user chose may hold other things
+    theirs.write_bytes(b"jpg")
+    theirs.chmod(0o644)
     Paths.resolve(home).ensure()
     assert _mode(paths.data) == 0o700 and _mode(paths.data / "documents") == 0o700
     assert _mode(copy) == 0o600 and _mode(paths.config) == 0o700 and _mode(paths.logs) == 0o700
+    assert _mode(theirs) == 0o644  # not ours: left alone (unreachable anyway inside a 0700 folder)
 
 
 def test_a_log_message_is_one_line_whatever_the_name_holds(tmp_path):
