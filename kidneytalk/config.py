@@ -112,6 +112,11 @@ class Paths:
         return self.config / "models.json"
 
     @property
+    def embed_cache(self) -> Path:
+        """Local int8 exports of embedding models (made on first use, safe to delete)."""
+        return self.config / "cache" / "embedder"
+
+    @property
     def prompts(self) -> Path:
         """User overrides of the prompt templates."""
         return self.config / "prompts"
@@ -167,6 +172,10 @@ class RetrievalSettings:
     unsupported_below: float = 0.5  # citation support under which a sentence is flagged
 
 
+# auto: bf16 on CPUs with native bf16, else int8 (ONNX, made locally), else fp32.
+EMBEDDING_PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a user can change, with safe defaults for the embedded models."""
@@ -175,11 +184,18 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     embedding_model: str = ""  # a sentence-transformers folder; "" = bundled MiniLM
-    embedding_precision: str = "auto"  # auto | fp32 | bf16
+    embedding_precision: str = "auto"  # auto | fp32 | bf16 | int8 (see kidneytalk.embed)
     embed_batch_size: int = 64
     filter_agent: bool = False
     top_k: int = 6
     language: str = "en"
+
+    def __post_init__(self) -> None:
+        if self.embedding_precision not in EMBEDDING_PRECISIONS:
+            raise KidneyTalkError(
+                f"embedding_precision must be one of {', '.join(EMBEDDING_PRECISIONS)}, "
+                f"not '{self.embedding_precision}'."
+            )
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
