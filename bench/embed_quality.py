@@ -103,6 +103,7 @@ def retrieval(chunk_vecs: Any, q_vecs: Any, chunks: list[dict], questions: list[
 
 
 def measure(precision: str, sets: dict[str, dict[str, Any]], cache: Path) -> dict[str, Any]:
+    import numpy as np
     from ingest import Clock  # bench/ingest.py
 
     from kidneytalk.embed import Embedder
@@ -117,7 +118,8 @@ def measure(precision: str, sets: dict[str, dict[str, Any]], cache: Path) -> dic
         texts = [c["text"] for c in s["chunks"]]
         with Clock() as clock:
             vecs = embedder.embed(texts)
-        qvecs = embedder.embed([q["question"] for q in s["questions"]])
+        # One at a time, as a search embeds its query (int8 scales activations per batch).
+        qvecs = np.stack([embedder.embed_query(q["question"]) for q in s["questions"]])
         out[name] = {"chunk_vecs": vecs, "q_vecs": qvecs, **clock.as_dict(),
                      "chunks_per_s": len(texts) / clock.seconds,
                      "chunks_per_cpu_s": len(texts) / max(clock.cpu_seconds, 1e-9)}

@@ -76,9 +76,11 @@ def test_int8_vectors_match_fp32(int8_auto: Embedder, fp32: Embedder):
     # Same nearest neighbour for each sentence among the others, as with fp32.
     sa, sb = a @ a.T - 2 * np.eye(len(a)), b @ b.T - 2 * np.eye(len(b))
     assert (sa.argmax(axis=1) == sb.argmax(axis=1)).all()
-    # Order and batch size do not change a vector (the int8 path sorts by length).
+    # Repeatable, and a query embedded alone (as at search time) stays close to its batched vector:
+    # dynamic quantisation scales activations per batch, so batch mates move a vector a little.
+    np.testing.assert_array_equal(int8_auto.embed(SENTENCES), b)
     one = int8_auto.embed_query(SENTENCES[3])
-    assert float(one @ b[3]) > 0.9999
+    assert float(one @ b[3]) > 0.99 and float(one @ a[3]) > 0.99
     assert int8_auto.embed([]).shape == (0, 384)
 
 
