@@ -17,6 +17,8 @@ What it does:
   reference), the int8 ONNX export (made in a temporary cache, timed
   separately) and bf16 PyTorch — bf16 **only on a CPU with native bf16**
   (AVX512-BF16/AMX): emulated bf16 is slow and says nothing about the target;
+* an interleaved speed test (the same 64 chunks, each backend in turn, 5
+  turns, best run kept): the speed ratios to trust on a busy machine;
 * per backend: mean/min cosine of chunk and question vectors to fp32,
   gold-source hit@5 (dense top-5 over the whole corpus), gold-page hit@5 for
   realdocs (a top-5 chunk on a gold page of the gold file), top-5 overlap with
@@ -123,8 +125,22 @@ def measure(precision: str, sets: dict[str, dict[str, Any]], cache: Path) -> dic
         out[name] = {"chunk_vecs": vecs, "q_vecs": qvecs, **clock.as_dict(),
                      "chunks_per_s": len(texts) / clock.seconds,
                      "chunks_per_cpu_s": len(texts) / max(clock.cpu_seconds, 1e-9)}
-    embedder.close()
+    out["embedder"] = embedder
     return out
+
+
+def interleaved_speed(embedders: dict[str, Any], texts: list[str], rounds: int) -> dict[str, Any]:
+    """Each backend embeds the same texts ``rounds`` times, in turn: the best run of each is the
+    least disturbed by other processes, so the ratios hold up on a busy machine."""
+    runs: dict[str, list[float]] = {p: [] for p in embedders}
+    for _ in range(rounds):
+        for p, embedder in embedders.items():
+            t0 = time.perf_counter()
+            embedder.embed(texts)
+            runs[p].append(time.perf_counter() - t0)
+    best = {p: min(v) for p, v in runs.items()}
+    return {"texts": len(texts), "rounds": rounds, "runs_s": runs, "best_s": best,
+            "best_speedup_vs_fp32": {p: best["fp32"] / b for p, b in best.items()}}
 
 
 def compare(ref: dict[str, Any], got: dict[str, Any], sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -190,8 +206,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for precision in backends:
             print(f"[embed-quality] embedding with {precision} ...", flush=True)
             measured[precision] = measure(precision, sets, Path(tmp) / "cache")
-    ref = measured["fp32"]
-    results = {p: compare(ref, m, sets) for p, m in measured.items()}
+        ref = measured["fp32"]
+        results = {p: compare(ref, m, sets) for p, m in measured.items()}
+        sample = [c["text"] for c in sets["pubmedqa"]["chunks"][: args.speed_texts]]
+        print(f"[embed-quality] interleaved speed: {len(sample)} chunks x {args.speed_rounds} rounds ...", flush=True)
+        speed = interleaved_speed({p: m["embedder"] for p, m in measured.items()}, sample, args.speed_rounds)
+        for m in measured.values():
+            m["embedder"].close()
 
     int8 = results["int8"]
     targets: dict[str, Any] = {}
@@ -204,9 +225,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             drop = r[f"source_hit_at_{TOP_K}_fp32"] - r[f"source_hit_at_{TOP_K}"]
             targets[f"hit_at_{TOP_K}_drop_{name}"] = {"target": TARGET_HIT_DROP, "value": drop,
                                                        "ok": drop <= TARGET_HIT_DROP + 1e-9}
-        targets["speedup_int8_vs_fp32_pubmedqa"] = {"target": TARGET_SPEEDUP, "value": pub["speedup_vs_fp32"],
-                                                    "value_cpu_time": pub["speedup_vs_fp32_cpu_time"],
-                                                    "ok": pub["speedup_vs_fp32"] >= TARGET_SPEEDUP}
+        best = speed["best_speedup_vs_fp32"]["int8"]
+        targets["speedup_int8_vs_fp32"] = {"target": TARGET_SPEEDUP, "value": best,
+                                           "value_full_pass_wall": pub["speedup_vs_fp32"],
+                                           "value_full_pass_cpu_time": pub["speedup_vs_fp32_cpu_time"],
+                                           "ok": best >= TARGET_SPEEDUP}
     loads = [r[n]["other_load_cores"] for r in results.values() for n in sets]
     import onnxruntime
     import torch
@@ -227,6 +250,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                  for n, s in sets.items()},
         "k": TOP_K,
         "backends": results,
+        "interleaved_speed": speed,
         "targets": targets,
     }
 
@@ -251,6 +275,9 @@ def summary(r: dict[str, Any]) -> str:
                          f"{100 * x['page_hit_at_5']:>6.1f}% {x['top_k_overlap_with_fp32']:>7.3f} "
                          f"{x['chunks_per_s']:>9.1f} {x['speedup_vs_fp32']:>7.2f} "
                          f"{x['speedup_vs_fp32_cpu_time']:>6.2f} {x['other_load_cores']:>6.2f}")
+    sp = r["interleaved_speed"]
+    lines.append(f"\ninterleaved speed ({sp['texts']} chunks, best of {sp['rounds']} turns): "
+                 + ", ".join(f"{p} {b:.2f} s (x{sp['best_speedup_vs_fp32'][p]:.2f})" for p, b in sp["best_s"].items()))
     if r["bf16_note"]:
         lines.append(f"\nbf16: {r['bf16_note']}")
     lines.append("")
@@ -262,6 +289,8 @@ def summary(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--avx2", action="store_true", help="PyTorch on AVX2 kernels, auto as on an AVX2-only CPU")
+    parser.add_argument("--speed-texts", type=int, default=64, help="chunks in the interleaved speed test")
+    parser.add_argument("--speed-rounds", type=int, default=5, help="turns per backend in the speed test")
     parser.add_argument("--out", help="result JSON (default bench/results/embed-quality[-avx2].json)")
     args = parser.parse_args(argv)
     if args.avx2 and os.environ.get("ATEN_CPU_CAPABILITY") != "avx2":

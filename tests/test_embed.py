@@ -55,7 +55,9 @@ def int8_auto(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
 
 def test_auto_picks_int8_on_a_cpu_without_bf16(int8_auto: Embedder):
     assert choose_precision("auto", flags=AVX2_ONLY, onnx_ok=True) == "int8"
-    assert choose_precision("auto", flags=AVX512_BF16, onnx_ok=True) == "bf16"
+    # int8 also beats native bf16 (bench/results/embed-quality.json); bf16 without onnxruntime.
+    assert choose_precision("auto", flags=AVX512_BF16, onnx_ok=True) == "int8"
+    assert choose_precision("auto", flags=AVX512_BF16, onnx_ok=False) == "bf16"
     assert choose_precision("auto", flags=AVX2_ONLY, onnx_ok=False) == "fp32"
     assert choose_precision("fp32", flags=AVX512_BF16) == "fp32"
     # The real Embedder follows the injected CPU and really runs the ONNX export.
@@ -183,4 +185,6 @@ def test_cpu_probe_reads_flags_and_physical_cores(monkeypatch):
     assert physical_cores(CPUINFO_2C4T, usable=1) == 1  # a 1-CPU affinity mask wins
     assert physical_cores("", usable=3) == 3  # unknown layout: the usable CPUs
     monkeypatch.setenv("KIDNEYTALK_CPU_FLAGS", "avx avx2 avx512_bf16")
-    assert has_native_bf16() and choose_precision("auto", onnx_ok=True) == "bf16"
+    assert has_native_bf16() and choose_precision("auto", onnx_ok=False) == "bf16"
+    monkeypatch.setenv("KIDNEYTALK_CPU_FLAGS", "avx avx2 fma")
+    assert not has_native_bf16() and choose_precision("auto", onnx_ok=False) == "fp32"
