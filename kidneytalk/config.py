@@ -113,8 +113,14 @@ class Paths:
 
     @property
     def embed_cache(self) -> Path:
-        """Local int8 exports of embedding models (made on first use, safe to delete)."""
-        return self.config / "cache" / "embedder"
+        """Local int8 exports of embedding models (made on first use, safe to delete).
+
+        ``KIDNEYTALK_EMBED_CACHE`` moves it, e.g. to share one export between many
+        throw-away homes (tests, benchmarks); exports are keyed by a fingerprint of
+        the model folder, so sharing is safe.
+        """
+        shared = os.environ.get("KIDNEYTALK_EMBED_CACHE")
+        return Path(shared).expanduser() if shared else self.config / "cache" / "embedder"
 
     @property
     def prompts(self) -> Path:

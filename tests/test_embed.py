@@ -188,3 +188,11 @@ def test_cpu_probe_reads_flags_and_physical_cores(monkeypatch):
     assert has_native_bf16() and choose_precision("auto", onnx_ok=False) == "bf16"
     monkeypatch.setenv("KIDNEYTALK_CPU_FLAGS", "avx avx2 fma")
     assert not has_native_bf16() and choose_precision("auto", onnx_ok=False) == "fp32"
+
+
+def test_export_cache_lives_in_the_config_folder_unless_moved(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("KIDNEYTALK_EMBED_CACHE", raising=False)
+    paths = Paths.resolve(tmp_path / "home")
+    assert paths.embed_cache == paths.config / "cache" / "embedder"
+    monkeypatch.setenv("KIDNEYTALK_EMBED_CACHE", str(tmp_path / "shared"))
+    assert Paths.resolve(tmp_path / "home").embed_cache == tmp_path / "shared"
