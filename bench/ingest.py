@@ -16,8 +16,10 @@ What is measured, in one run (``.venv/bin/python bench/ingest.py [--quick]``):
   re-applied) through ``Embedder.embed`` with the pipeline's precision and batch
   size: the physical limit of the pipeline. Reported as chunks/s and the
   equivalent pages/s (pages * rate / chunks).
-* **stability** — fp32 vs. bf16 embeddings of the chunks and of the eval
-  questions: mean cosine, top-5 overlap per question, gold-source hit@5.
+* **stability** — fp32 vs. the pipeline's precision (int8 or bf16; int8 when the
+  pipeline itself runs fp32) on the chunks and the eval questions: mean cosine,
+  top-5 overlap per question, gold-source hit@5. bf16 is only ever run on a CPU
+  with native bf16 (emulated bf16 takes many minutes and measures nothing useful).
 * **breakdown** — the same stages as ``Library.prepare`` + embed + store, run
   sequentially with a timer around each, to show where the time goes.
 
@@ -27,7 +29,23 @@ Each phase runs in its own subprocess, so its peak RSS (``ru_maxrss`` of that
 process, imports and model included) is not hidden by another phase.
 
 Results go to ``bench/results/ingest.json`` (``--quick``: ``ingest-quick.json``)
-and a human-readable summary is printed.
+and a human-readable summary is printed. Every result records the CPU model,
+its flags, what was forced (``ATEN_CPU_CAPABILITY`` etc.) and whether the
+machine was busy.
+
+Commands::
+
+    # quiet machine (the real numbers): 3 undisturbed runs per timed phase
+    .venv/bin/python bench/ingest.py
+    # busy machine: one run each, no waiting; the result says "busy": true
+    .venv/bin/python bench/ingest.py --repeat 1 --wait-quiet 0 --retries 0
+    # as an AVX2-only CPU would choose and run PyTorch (onnxruntime cannot be forced)
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+        KIDNEYTALK_CPU_FLAGS="avx avx2 fma f16c" .venv/bin/python bench/ingest.py --repeat 1
+
+The naive pipeline needs the bench extras (``pip install -e .[bench]``; note that
+langchain-huggingface wants huggingface-hub < 2: install it with ``--no-deps``
+where transformers needs hub 2).
 """
 
 from __future__ import annotations
@@ -47,7 +65,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-EVAL = REPO.parent / "shared" / "eval" / "pubmedqa-dev"
+# ../shared/eval beside the repository (from a worktree under wt/: further up)
+EVAL = next((p / "shared" / "eval" / "pubmedqa-dev" for p in REPO.parents
+             if (p / "shared" / "eval" / "pubmedqa-dev").is_dir()), REPO.parent / "shared" / "eval" / "pubmedqa-dev")
 DEFAULT_CORPUS = EVAL / "corpus"
 DEFAULT_QUESTIONS = EVAL / "questions.jsonl"
 RESULTS = REPO / "bench" / "results"
@@ -144,26 +164,23 @@ def _torch_info() -> dict[str, Any]:
 
 
 def cpu_info() -> dict[str, Any]:
-    info: dict[str, Any] = {"logical_cpus": os.cpu_count(), "machine": platform.machine()}
-    try:
-        text = Path("/proc/cpuinfo").read_text(errors="ignore")
-    except OSError:
-        return info
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        if ":" in line:
-            key, value = (s.strip() for s in line.split(":", 1))
-            fields.setdefault(key, value)
-    flags = set(fields.get("flags", "").split())
-    info.update(
-        model_name=fields.get("model name", "?"),
-        vendor=fields.get("vendor_id", "?"),
-        family=fields.get("cpu family", "?"),
-        model=fields.get("model", "?"),
-        bf16_flags=sorted(flags & {"avx512_bf16", "amx_bf16", "amx_tile"}),
-        avx512f="avx512f" in flags,
-    )
+    """CPU model, cores, the speed-relevant flags and what the environment forced."""
+    from kidneytalk.cpu import cpu_summary
+
+    info = cpu_summary()
+    info["bf16_flags"] = [f for f in info["flags"] if "bf16" in f or f == "amx_tile"]
     return info
+
+
+def _share_embed_cache(home: Path, cache: str | None) -> None:
+    """Point a fresh home's int8 export cache at the benchmark's shared one (export made once)."""
+    if not cache:
+        return
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    link = home / "config" / "cache" / "embedder"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(Path(cache).resolve(), target_is_directory=True)
 
 
 def list_pdfs(corpus: Path) -> list[Path]:
@@ -220,6 +237,7 @@ def phase_ours(args: argparse.Namespace) -> dict[str, Any]:
     from kidneytalk.engine import Engine
 
     home = Path(args.home)
+    _share_embed_cache(home, args.cache)
     engine = Engine(home=home)
     try:
         embedder = engine.library.embedder  # load the model before the clock
@@ -329,7 +347,7 @@ def phase_embed(args: argparse.Namespace) -> dict[str, Any]:
     stored = catalog_chunks(home)
     texts = [c["embed_text"] for c in stored]
     embedder = Embedder(settings.embedding_model or None, precision=args.precision,
-                        batch_size=settings.embed_batch_size)
+                        batch_size=settings.embed_batch_size, cache_dir=args.cache)
     embedder.embed([WARM_UP_TEXT])
     rss_loaded = _rss_now_mib()
     runs = []
@@ -371,11 +389,26 @@ def phase_embed(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def stability_candidate(precision: str) -> str | None:
+    """What fp32 is compared with: the pipeline's precision, int8 when that is fp32; never emulated bf16."""
+    from kidneytalk.cpu import has_native_bf16
+
+    candidate = "int8" if precision == "fp32" else precision
+    if candidate == "bf16" and not has_native_bf16():
+        return None
+    return candidate
+
+
 def phase_stability(args: argparse.Namespace) -> dict[str, Any]:
-    """fp32 vs bf16: vector agreement, top-k agreement and gold-source hit@k on the eval questions."""
+    """fp32 vs the pipeline's precision: vector agreement, top-k agreement and gold-source hit@k."""
     import numpy as np
 
     from kidneytalk.embed import Embedder
+
+    candidate = stability_candidate(args.precision)
+    if candidate is None:
+        return {"skipped": "bf16 not compared: this CPU has no native bf16", "other_load_cores": 0.0,
+                "peak_rss_mib": _peak_rss_mib()}
 
     stored = catalog_chunks(Path(args.home))
     texts = [c["embed_text"] for c in stored]
@@ -387,8 +420,8 @@ def phase_stability(args: argparse.Namespace) -> dict[str, Any]:
     gold = np.array([q["gold_source"] for q in questions])
 
     vecs: dict[str, dict[str, Any]] = {}
-    for precision in ("fp32", "bf16"):
-        embedder = Embedder(precision=precision)
+    for precision in ("fp32", candidate):
+        embedder = Embedder(precision=precision, cache_dir=args.cache)
         embedder.embed([WARM_UP_TEXT])
         with Clock() as clock:
             chunk_vecs = embedder.embed(texts)
@@ -400,7 +433,7 @@ def phase_stability(args: argparse.Namespace) -> dict[str, Any]:
         vecs[precision] = {"chunks": chunk_vecs, "questions": q_vecs, "top": top, "hits": hits,
                            "seconds": seconds, "other_load": clock.other_load_cores}
 
-    a, b = vecs["fp32"], vecs["bf16"]
+    a, b = vecs["fp32"], vecs[candidate]
 
     def cosine(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (x * y).sum(axis=1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1))
@@ -412,6 +445,7 @@ def phase_stability(args: argparse.Namespace) -> dict[str, Any]:
     same_set = [set(x) == set(y) for x, y in zip(a["top"], b["top"], strict=True)]
     same_list = (a["top"] == b["top"]).all(axis=1)
     return {
+        "compared": ["fp32", candidate],
         "questions": len(questions),
         "chunks": len(texts),
         "k": TOP_K,
@@ -425,9 +459,9 @@ def phase_stability(args: argparse.Namespace) -> dict[str, Any]:
         "topk_identical_order_share": float(same_list.mean()),
         "top1_identical_share": float((a["top"][:, 0] == b["top"][:, 0]).mean()),
         "hit_at_k_fp32": float(a["hits"].mean()),
-        "hit_at_k_bf16": float(b["hits"].mean()),
+        "hit_at_k_other": float(b["hits"].mean()),
         "embed_chunks_per_s_fp32": len(texts) / a["seconds"],
-        "embed_chunks_per_s_bf16": len(texts) / b["seconds"],
+        "embed_chunks_per_s_other": len(texts) / b["seconds"],
         "embed_other_load_cores": {p: v["other_load"] for p, v in vecs.items()},
         "other_load_cores": max(v["other_load"] for v in vecs.values()),
         "peak_rss_mib": _peak_rss_mib(),
@@ -446,7 +480,7 @@ def phase_breakdown(args: argparse.Namespace) -> dict[str, Any]:
     from kidneytalk.store import VectorStore
 
     settings = Settings()
-    embedder = Embedder(precision=args.precision, batch_size=settings.embed_batch_size)
+    embedder = Embedder(precision=args.precision, batch_size=settings.embed_batch_size, cache_dir=args.cache)
     embedder.embed([WARM_UP_TEXT])
     counter = embedder.token_counter()
     calls = {"n": 0, "s": 0.0}
@@ -518,7 +552,7 @@ def run_phase(name: str, args: argparse.Namespace, work: Path, corpus: Path, hom
     out = work / f"{name}-{home.name}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", name, "--corpus", str(corpus),
            "--questions", str(args.questions), "--home", str(home), "--phase-out", str(out),
-           "--repeat", str(args.repeat)]
+           "--repeat", str(args.repeat), "--cache", str(work / "embed-cache")]
     for key, value in extra.items():
         cmd += [f"--{key}", value]
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", TRANSFORMERS_VERBOSITY="error")
@@ -585,7 +619,7 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         home = Path(ours["home"])  # every ours run stores the same chunks
         embed = run_timed_phase("embed", args, work, corpus, home, fresh_home=False, want=1,
                                 precision=ours["precision"])
-        stability = run_phase("stability", args, work, corpus, home)
+        stability = run_phase("stability", args, work, corpus, home, precision=ours["precision"])
         breakdown = None
         if not args.no_breakdown:
             breakdown = run_phase("breakdown", args, work, corpus, work / "home-breakdown",
@@ -597,9 +631,12 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     # Same ratios on process CPU time, which other processes on the machine disturb less.
     speedup_cpu = (ours["pages"] / ours["cpu_seconds"]) / (naive["pages"] / naive["cpu_seconds"])
     efficiency_cpu = (ours["chunks"] / ours["cpu_seconds"]) / (embed["chunks"] / embed["cpu_seconds"])
+    loads = [x["other_load_cores"] for x in (ours, naive, embed)]
     return {
         "benchmark": "ingest",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "busy": max(loads) > CONTENDED_CORES,
+        "max_other_load_cores": max(loads),
         "quick": args.quick,
         "corpus": str(Path(args.corpus).resolve()),
         "pdfs": [p.name for p in pdfs],
@@ -647,7 +684,8 @@ def summary(r: dict[str, Any]) -> str:
         f"Ingest benchmark ({'quick, ' if r['quick'] else ''}{len(r['pdfs'])} PDFs, {o['pages']} pages, "
         f"repeat {r['repeat']}, median run)",
         f"CPU {cpu.get('model_name')} (family {cpu.get('family')} model {cpu.get('model')}, "
-        f"{cpu.get('logical_cpus')} logical, bf16 flags {cpu.get('bf16_flags')}); "
+        f"{cpu.get('logical_cpus')} logical, flags {' '.join(cpu.get('flags', []))}; "
+        f"forced {cpu.get('forced') or 'nothing'}; {'BUSY' if r.get('busy') else 'quiet'} machine); "
         f"torch {r['machine']['torch']}, {r['machine']['torch_threads']} threads; precision {r['precision']}",
         "Model load + warm-up excluded from every timing.",
         "",
@@ -686,16 +724,24 @@ def summary(r: dict[str, Any]) -> str:
         f"[{mark('peak_rss_mib')}] ours peak RSS           = {o['peak_rss_mib']:.0f} MiB "
         f"(target <= {TARGET_PEAK_RSS_MIB} MiB; {o['rss_after_load_mib']:.0f} MiB after model load)",
         "",
-        f"fp32 vs bf16 ({s['chunks']} chunks, {s['questions']} questions, top-{s['k']}):",
-        f"  cosine chunks mean {s['chunk_cosine_mean']:.6f} (min {s['chunk_cosine_min']:.6f}); "
-        f"questions mean {s['question_cosine_mean']:.6f} (min {s['question_cosine_min']:.6f})",
-        f"  vector norm max |1 - norm|: fp32 {s['vector_norm_max_deviation']['fp32']:.1e}, "
-        f"bf16 {s['vector_norm_max_deviation']['bf16']:.1e}",
-        f"  top-{s['k']} Jaccard mean {s['topk_jaccard_mean']:.4f}; identical sets {100 * s['topk_identical_set_share']:.1f}%; "
-        f"identical order {100 * s['topk_identical_order_share']:.1f}%; same top-1 {100 * s['top1_identical_share']:.1f}%",
-        f"  gold-source hit@{s['k']}: fp32 {100 * s['hit_at_k_fp32']:.1f}%, bf16 {100 * s['hit_at_k_bf16']:.1f}%",
-        f"  embed speed: fp32 {s['embed_chunks_per_s_fp32']:.1f} chunks/s, bf16 {s['embed_chunks_per_s_bf16']:.1f} chunks/s",
     ]
+    if "skipped" in s:
+        lines += [f"stability: {s['skipped']}"]
+    else:
+        other = s["compared"][1]
+        lines += [
+            f"fp32 vs {other} ({s['chunks']} chunks, {s['questions']} questions, top-{s['k']}):",
+            f"  cosine chunks mean {s['chunk_cosine_mean']:.6f} (min {s['chunk_cosine_min']:.6f}); "
+            f"questions mean {s['question_cosine_mean']:.6f} (min {s['question_cosine_min']:.6f})",
+            f"  vector norm max |1 - norm|: fp32 {s['vector_norm_max_deviation']['fp32']:.1e}, "
+            f"{other} {s['vector_norm_max_deviation'][other]:.1e}",
+            f"  top-{s['k']} Jaccard mean {s['topk_jaccard_mean']:.4f}; identical sets "
+            f"{100 * s['topk_identical_set_share']:.1f}%; identical order {100 * s['topk_identical_order_share']:.1f}%; "
+            f"same top-1 {100 * s['top1_identical_share']:.1f}%",
+            f"  gold-source hit@{s['k']}: fp32 {100 * s['hit_at_k_fp32']:.1f}%, {other} {100 * s['hit_at_k_other']:.1f}%",
+            f"  embed speed: fp32 {s['embed_chunks_per_s_fp32']:.1f} chunks/s, "
+            f"{other} {s['embed_chunks_per_s_other']:.1f} chunks/s",
+        ]
     if b:
         share = ", ".join(f"{k} {v:.2f} s ({100 * b['stages_share'][k]:.0f}%)" for k, v in b["stages_s"].items())
         lines += [
@@ -729,6 +775,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", help=argparse.SUPPRESS)
     parser.add_argument("--phase-out", help=argparse.SUPPRESS)
     parser.add_argument("--precision", default="auto", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.repeat = max(1, args.repeat)
 

@@ -36,7 +36,7 @@ from typing import Any, Literal, get_args, get_origin
 import platformdirs
 
 from kidneytalk.errors import KidneyTalkError, SettingsError
-from kidneytalk.vocabulary import Base, JudgeReasons, Language, Mode, Precision, Style
+from kidneytalk.vocabulary import PRECISIONS, Base, JudgeReasons, Language, Mode, Precision, Style
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,17 @@ class Paths:
         return self.config / "models.json"
 
     @property
+    def embed_cache(self) -> Path:
+        """Local int8 exports of embedding models (made on first use, safe to delete).
+
+        ``KIDNEYTALK_EMBED_CACHE`` moves it, e.g. to share one export between many
+        throw-away homes (tests, benchmarks); exports are keyed by a fingerprint of
+        the model folder, so sharing is safe.
+        """
+        shared = os.environ.get("KIDNEYTALK_EMBED_CACHE")
+        return Path(shared).expanduser() if shared else self.config / "cache" / "embedder"
+
+    @property
     def prompts(self) -> Path:
         """User overrides of the prompt templates."""
         return self.config / "prompts"
@@ -191,6 +202,11 @@ class RetrievalSettings:
     unsupported_below: float = 0.5  # citation support under which a sentence is flagged
 
 
+# auto: int8 (ONNX export made locally) where onnxruntime is installed, else bf16 on CPUs
+# with native bf16, else fp32. See kidneytalk.embed.
+EMBEDDING_PRECISIONS = PRECISIONS
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a user can change, with safe defaults for the embedded models."""
@@ -199,7 +215,7 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     embedding_model: str = ""  # a sentence-transformers folder; "" = bundled MiniLM
-    embedding_precision: Precision = "auto"  # auto | fp32 | bf16
+    embedding_precision: Precision = "auto"  # auto | fp32 | bf16 | int8 (see kidneytalk.embed)
     embed_batch_size: int = 64
     filter_agent: bool = False
     top_k: int = 6

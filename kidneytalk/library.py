@@ -174,6 +174,7 @@ class Library:
                 self.settings.embedding_model or None,
                 precision=self.settings.embedding_precision,
                 batch_size=self.settings.embed_batch_size,
+                cache_dir=self.paths.embed_cache,
             )
         return self._embedder
 

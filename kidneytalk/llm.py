@@ -9,12 +9,12 @@ A llama.cpp context is not thread-safe: one thread owns one ``LocalLLM``.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from kidneytalk.cpu import physical_cores
 from kidneytalk.errors import ContextOverflowError, ModelError
 from kidneytalk.gguf import GGUFInfo, read_gguf
 
@@ -39,7 +39,9 @@ class LocalLLM:
         self.name = name or self.path.stem
         if self.info.context_length:
             n_ctx = min(n_ctx, self.info.context_length)
-        threads = n_threads or max(1, (os.cpu_count() or 2))
+        # Physical cores, not logical CPUs: llama.cpp's threads wait for each other at every
+        # layer, so a second hyper-thread on a busy core slows every token down.
+        threads = n_threads or physical_cores()
         try:
             from llama_cpp import Llama
         except ImportError as exc:

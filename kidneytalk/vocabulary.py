@@ -26,7 +26,7 @@ JudgeReasons = Literal["kept", "all", "none"]
 """Which judged candidates get a generated reason."""
 JUDGE_REASONS: tuple[JudgeReasons, ...] = get_args(JudgeReasons)
 
-Precision = Literal["auto", "fp32", "bf16"]
+Precision = Literal["auto", "fp32", "bf16", "int8"]
 """Embedding precision: ``auto`` picks bf16 only where the CPU computes it natively."""
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One int8 embedder export for every test home and CLI subprocess (keyed by model fingerprint),
+# outside the user's folders; a test of the cache itself passes its own cache_dir.
+os.environ.setdefault("KIDNEYTALK_EMBED_CACHE", os.path.join(tempfile.gettempdir(), "kidneytalk-test-embed-cache"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

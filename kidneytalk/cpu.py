@@ -1,0 +1,118 @@
+"""What the CPU can do: instruction-set flags and physical cores (Linux ``/proc/cpuinfo``).
+
+Used to pick the embedding backend (bf16 needs AVX512-BF16 or AMX; int8 runs
+everywhere) and llama.cpp's thread count (physical cores, not hyper-threads).
+Every probe takes its input as an argument so tests can inject another CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+CPUINFO = Path("/proc/cpuinfo")
+# Flags worth recording with a benchmark: vector width, int8 dot products, bf16.
+INTERESTING_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni",
+                     "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile")
+
+
+@lru_cache(maxsize=1)
+def _cpuinfo_text() -> str:
+    try:
+        return CPUINFO.read_text(errors="ignore")
+    except OSError:
+        return ""
+
+
+def cpu_flags(cpuinfo: str | None = None) -> frozenset[str]:
+    """The instruction-set flags of the first CPU (empty when unknown, e.g. not Linux).
+
+    ``KIDNEYTALK_CPU_FLAGS`` (space-separated) replaces the real flags, to make
+    the backend choice of another CPU (e.g. ``"avx avx2 fma"``) on this one.
+    """
+    if cpuinfo is None and os.environ.get("KIDNEYTALK_CPU_FLAGS") is not None:
+        return frozenset(os.environ["KIDNEYTALK_CPU_FLAGS"].split())
+    text = _cpuinfo_text() if cpuinfo is None else cpuinfo
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def has_native_bf16(flags: frozenset[str] | set[str] | None = None) -> bool:
+    """True when the CPU computes bf16 in hardware (AVX512-BF16 or AMX-BF16)."""
+    flags = cpu_flags() if flags is None else flags
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
+
+
+def usable_cpus() -> int:
+    """Logical CPUs this process may run on (its affinity mask, e.g. a container's cpuset)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def physical_cores(cpuinfo: str | None = None, usable: int | None = None) -> int:
+    """Physical cores this process can use: distinct (physical id, core id) pairs, at most ``usable``.
+
+    Hyper-threads share one core's arithmetic units, so compute-bound code
+    (llama.cpp, matrix products) gains nothing from them and loses to the
+    contention. Falls back to the usable logical CPUs when /proc/cpuinfo does
+    not say (other systems, some VMs).
+    """
+    usable = usable_cpus() if usable is None else usable
+    text = _cpuinfo_text() if cpuinfo is None else cpuinfo
+    cores: set[tuple[str, str]] = set()
+    phys = core = ""
+    for line in text.splitlines() + [""]:
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "physical id":
+            phys = value.strip()
+        elif key == "core id":
+            core = value.strip()
+        elif not key:  # blank line: end of one processor's block
+            if core:
+                cores.add((phys, core))
+            phys = core = ""
+    if not cores:
+        return usable
+    return max(1, min(len(cores), usable))
+
+
+def cpu_summary(cpuinfo: str | None = None) -> dict[str, Any]:
+    """CPU model, core counts and the flags that matter for speed: recorded with every benchmark."""
+    text = _cpuinfo_text() if cpuinfo is None else cpuinfo
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip(), value.strip())
+    flags = cpu_flags(text)
+    info: dict[str, Any] = {
+        "model_name": fields.get("model name", platform.processor() or "?"),
+        "vendor": fields.get("vendor_id", "?"),
+        "family": fields.get("cpu family", "?"),
+        "model": fields.get("model", "?"),
+        "machine": platform.machine(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": usable_cpus(),
+        "physical_cores": physical_cores(text),
+        "flags": sorted(flags & set(INTERESTING_FLAGS)),
+        "native_bf16": has_native_bf16(flags),
+        "avx512f": "avx512f" in flags,
+        "forced": {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS",
+                                              "KIDNEYTALK_CPU_FLAGS") if k in os.environ},
+    }
+    try:
+        import torch
+
+        info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    except Exception:  # noqa: BLE001 (recording only)
+        pass
+    return info
