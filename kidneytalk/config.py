@@ -306,7 +306,7 @@ class Settings:
         return out + [p for _, p in self.cross_problems()]
 
     def validate(self) -> Settings:
-        """These settings, or :class:`SettingsError` naming the first problem."""
+        """These settings, or :class:`SettingsError` naming every problem on one line."""
         problems = self.problems()
         if problems:
             raise SettingsError(problems[0] if len(problems) == 1 else "; ".join(problems))
