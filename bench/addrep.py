@@ -50,7 +50,7 @@ EVAL = REPO.parent / "shared" / "eval"
 if not EVAL.exists():  # a worktree one level deeper (wt/<name>)
     EVAL = REPO.parent.parent / "shared" / "eval"
 DEPTH = 10  # passages ranked by naive and hybrid
-STAGES = ("search", "divergent", "merge", "judge", "assemble")
+STAGES = addrep.STAGES
 MODES = ("naive", "hybrid", "addrep")
 
 
@@ -100,32 +100,7 @@ def is_gold(q: Question, row: dict[str, Any]) -> bool:
 
 
 def stage_sets(trace: Trace) -> dict[str, set[str]]:
-    """Chunk ids present after each stage (a skipped stage passes its input on)."""
-    steps = {s.stage: s for s in trace.steps}
-    out: dict[str, set[str]] = {}
-    current: set[str] = set()
-    for name in STAGES:
-        s = steps.get(name)
-        if s is None or s.skipped:
-            out[name] = set(current)
-            continue
-        if name == "search":
-            current = {cid for cid, _ in s.outputs.get("hits", [])}
-        elif name == "divergent":
-            current = current | {cid for hits in s.outputs.get("hits", {}).values() for cid, _ in hits}
-        elif name == "merge":
-            ids = s.outputs.get("ids")
-            if ids is None:  # older traces: the judge saw every merged candidate
-                j = steps.get("judge")
-                ids = [v["id"] for v in j.outputs.get("verdicts", [])] if j and not j.skipped else current
-            current = set(ids)
-        elif name == "judge":
-            current = {v["id"] for v in s.outputs.get("verdicts", []) if v["relevant"]} | (
-                current - {v["id"] for v in s.outputs.get("verdicts", [])})
-        elif name == "assemble":
-            current = set(s.outputs.get("evidence", []))
-        out[name] = set(current)
-    return out
+    return {stage: set(ids) for stage, ids in addrep.stage_ids(trace).items()}
 
 
 def run_set(engine: Engine, name: str, qs: list[Question]) -> dict[str, Any]:

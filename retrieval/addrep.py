@@ -241,3 +241,34 @@ def _judge(
         verdicts.append({"id": h.chunk_id, "p_yes": round(p, 3), "relevance": round(rel, 3), "relevant": keep,
                          "trusted": trust, "first_search": from_base, "reason": reason})
     return kept, verdicts, unjudged
+
+
+STAGES = ("search", "divergent", "merge", "judge", "assemble")
+
+
+def stage_ids(trace: Trace) -> dict[str, list[str]]:
+    """Chunk ids present after each AddRep stage of ``trace`` (a skipped stage passes its input on).
+
+    For per-stage reports: which stage added or removed a given passage.
+    """
+    steps = {s.stage: s for s in trace.steps}
+    out: dict[str, list[str]] = {}
+    current: list[str] = []
+    for name in STAGES:
+        s = steps.get(name)
+        if s is not None and not s.skipped:
+            if name == "search":
+                current = [cid for cid, _ in s.outputs.get("hits", [])]
+            elif name == "divergent":
+                found = [cid for hits in s.outputs.get("hits", {}).values() for cid, _ in hits]
+                current = list(dict.fromkeys([*current, *found]))
+            elif name == "merge":
+                current = list(s.outputs.get("ids", current))
+            elif name == "judge":
+                verdicts = s.outputs.get("verdicts", [])
+                dropped = {v["id"] for v in verdicts if not v["relevant"]}
+                current = [cid for cid in current if cid not in dropped]
+            elif name == "assemble":
+                current = list(s.outputs.get("evidence", []))
+        out[name] = list(current)
+    return out

@@ -125,6 +125,9 @@ def test_a_divergent_passage_cannot_push_the_exact_match_out_of_the_evidence(lib
     assert merge.outputs["added"] == 1  # the divergent passage was a candidate, below the base hits
     assert merge.outputs["ids"][-1] == found[0].chunk_id
     assert "45 mg on waking" in llm.judged
+    after = addrep.stage_ids(trace)  # what the per-stage reports count
+    assert found[0].chunk_id not in after["search"] and found[0].chunk_id in after["divergent"]
+    assert found[0].chunk_id in after["merge"] and after["assemble"] == [evidence[0].chunk_id]
 
 
 def test_divergent_passages_come_after_every_base_hit_scored_against_the_users_question(lib: Engine):
@@ -186,3 +189,25 @@ def test_assembly_fills_the_evidence_with_base_hits_first():
     base, extra = [hit("a", 0.3), hit("b", 0.6)], [hit("c", 0.9)]
     assert [h.chunk_id for h in assemble.order(base, 2, extra=extra)] == ["a", "b"]
     assert [h.chunk_id for h in assemble.order(base, 3, extra=extra)] == ["a", "b", "c"]
+
+
+def test_the_evaluation_report_counts_gold_passages_per_stage():
+    from kidneytalk.evaluation.metrics import summarize
+    from kidneytalk.evaluation.report import _tables
+
+    def rec(i: int, stages: dict[str, int]) -> dict[str, object]:
+        return {"id": f"q{i}", "mode": "addrep", "answer": ["A"], "has_gold": True, "gold_rank": 1,
+                "source_rank": 1, "evidence": ["c"], "latency": 1.0, "stage_gold": stages}
+
+    records = [
+        rec(0, {"search": 1, "divergent": 2, "merge": 2, "judge": 1, "assemble": 1}),
+        rec(1, {"search": 0, "divergent": 1, "merge": 1, "judge": 1, "assemble": 0}),
+    ]
+    s = summarize(records)
+    stages = s["per_mode"]["addrep"]["stage_gold"]
+    assert stages["search"] == {"questions_with_gold": 1, "added": 1, "removed": 0}
+    assert stages["divergent"] == {"questions_with_gold": 2, "added": 2, "removed": 0}
+    assert stages["judge"]["removed"] == 1 and stages["assemble"] == {"questions_with_gold": 1, "added": 0,
+                                                                       "removed": 1}
+    [table] = [t for t in _tables(s) if t[0] == "addrep: gold passages per stage"]
+    assert table[2][0] == ["search", "1", "1", "0"]
