@@ -34,6 +34,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,9 @@ def stage_sets(trace: Trace) -> dict[str, set[str]]:
     return {stage: set(ids) for stage, ids in addrep.stage_ids(trace).items()}
 
 
-def run_set(engine: Engine, name: str, qs: list[Question]) -> dict[str, Any]:
+def run_set(engine: Engine, name: str, qs: list[Question],
+            save: Callable[[dict[str, Any]], None] = lambda summary: None) -> dict[str, Any]:
+    """Every question in every mode; ``save`` gets the summary so far after each question."""
     lib = engine.library
     llm = engine.llm()
     settings = engine.settings.retrieval
@@ -145,6 +148,7 @@ def run_set(engine: Engine, name: str, qs: list[Question]) -> dict[str, Any]:
         records.append(rec)
         log(f"{name} {i}/{len(qs)} {q.id}: " + ", ".join(
             f"{m} {rec[m]['page_rank']} ({rec[m]['seconds']:.1f}s)" for m in MODES))
+        save(summarize(records))
     return summarize(records)
 
 
@@ -186,6 +190,11 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             "addrep_ranks_gold_lower_than_hybrid": worse, "questions": records}
 
 
+def write(path: Path, result: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--homes", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kt-bench-addrep",
@@ -210,14 +219,16 @@ def main() -> int:
             qs, note = questions(name, args.sample, args.seed)
             result["settings"] = dict(vars(engine.settings.retrieval))
             log(f"{name}: {len(qs)} questions ({note})")
-            summary = run_set(engine, name, qs)
-            summary["selection"] = note
-            result["sets"][name] = summary
+
+            def save(summary: dict[str, Any], name: str = name, note: str = note) -> None:
+                result["sets"][name] = {"selection": note, **summary}
+                write(args.out, result)
+
+            run_set(engine, name, qs, save)
         finally:
             engine.close()
     result["loadavg_end"] = os.getloadavg()[0]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write(args.out, result)
     for name, s in result["sets"].items():
         print(f"\n{name} ({s['n']} questions)")
         print("mode     hit@1  hit@5  MRR    s/q")

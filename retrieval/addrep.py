@@ -136,7 +136,11 @@ def run(
         return query, []
 
     results: list[tuple[str, list[Hit]]] = []
-    if settings.divergent and settings.n_divergent > 0:
+    sure = [h for h in first if h.score >= settings.min_similarity] if settings.trust_base else []
+    if settings.divergent and settings.n_divergent > 0 and len(sure) >= settings.max_evidence:
+        # trusted first-search hits already fill the evidence: nothing a divergent question finds could enter it
+        trace.skip("divergent", f"the first search filled the evidence ({len(sure)} passages)")
+    elif settings.divergent and settings.n_divergent > 0:
         trace.event("divergent", 0, settings.n_divergent, "writing questions")
         with trace.step("divergent", question=query, n=settings.n_divergent) as step:
             questions = divergent_questions(llm, prompts, query, first, settings.n_divergent)
@@ -190,12 +194,15 @@ def _judge(
 ) -> tuple[list[Hit], list[dict[str, object]], int]:
     """(kept candidates as new records, verdicts for the trace, candidates not judged).
 
-    A first-search hit is *trusted* when ``trust_base`` is on (the default):
-    it is removed only when the judge is sure it is irrelevant (calibrated P
-    under ``judge_veto``). Otherwise the earlier rule applies to it: the best
-    first hit and hits at least ``trust_similarity`` similar are trusted.
-    A divergent-only passage is trusted when at least ``trust_similarity``
-    similar to the question, and otherwise needs P >= ``judge_threshold``.
+    With ``trust_base`` on (the default) first-search hits are kept without
+    a verdict, as hybrid search keeps them: the 135M judge is barely better
+    than chance (AUC 0.54), so its vetoes removed gold pages as readily as
+    others, at one forward pass each. With it off, the earlier rule applies:
+    the best first hit and hits at least ``trust_similarity`` similar are
+    trusted (removed only when the judge is sure, P < ``judge_veto``), other
+    hits need P >= ``judge_threshold``. A divergent-only passage is trusted
+    when at least ``trust_similarity`` similar to the question, and otherwise
+    needs P >= ``judge_threshold``.
     Divergent-only passages are judged only while evidence slots are free:
     one that could not reach the evidence is not worth a forward pass. A
     reason is written (``judge_reasons``) only for passages that reach the
@@ -205,15 +212,18 @@ def _judge(
     best = max(merged.base, key=lambda h: h.score).chunk_id if merged.base else ""
 
     def trusted(h: Hit, from_base: bool) -> bool:
-        if from_base and settings.trust_base:
-            return True
         if from_base and settings.trust_best and h.chunk_id == best:
             return True
         return h.score >= settings.trust_similarity
 
-    kept: list[Hit] = []
     verdicts: list[dict[str, object]] = []
-    todo = [(h, True) for h in merged.base] + [(h, False) for h in merged.extra]
+    kept: list[Hit] = []
+    if settings.trust_base:
+        kept = [replace(h, reason=f"Found by the first search (similarity {h.score:.2f}).") for h in merged.base]
+        todo = [(h, False) for h in merged.extra]
+    else:
+        todo = [(h, True) for h in merged.base] + [(h, False) for h in merged.extra]
+    trace.event("judge", 0, len(todo))
     unjudged = 0
     for i, (h, from_base) in enumerate(todo, start=1):
         _check(cancel)

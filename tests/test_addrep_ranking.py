@@ -108,7 +108,6 @@ def page_of(hit: Hit) -> int:
 
 
 def test_a_divergent_passage_cannot_push_the_exact_match_out_of_the_evidence(lib: Engine):
-    llm = ScriptedLLM([DIVERGENT], {"45 mg on waking": 0.2, "monthly for 18 months": 0.99})
     first = hybrid.search(lib.library, QUESTION, 2)
     found = hybrid.search(lib.library, DIVERGENT, 1)
     # The set-up the old merge got wrong: the divergent question finds page 2 closer than
@@ -116,18 +115,34 @@ def test_a_divergent_passage_cannot_push_the_exact_match_out_of_the_evidence(lib
     assert page_of(first[0]) == 1 and page_of(found[0]) == 2
     assert 2 not in {page_of(h) for h in first}
     assert found[0].score > first[0].score
+    book = lib.prompt_book(QUESTION)
 
-    trace = Trace()
-    _, evidence = addrep.run(lib.library, llm, lib.prompt_book(QUESTION), settings(), QUESTION, trace=trace)
+    def ask(**changes: object) -> tuple[list[Hit], Trace, ScriptedLLM]:
+        llm = ScriptedLLM([DIVERGENT], {"45 mg on waking": 0.2, "monthly for 18 months": 0.99})
+        trace = Trace()
+        _, evidence = addrep.run(lib.library, llm, book, settings(k_first=1, **changes), QUESTION, trace=trace)
+        return evidence, trace, llm
 
-    assert [page_of(h) for h in evidence] == [1]  # max_evidence = 1: the exact match, not the divergent find
+    # Room for one more passage: the divergent find is added after the exact match.
+    evidence, trace, llm = ask(max_evidence=2)
+    assert [page_of(h) for h in evidence] == [1, 2]
+    assert evidence[1].chunk_id == found[0].chunk_id and evidence[1].relevance == pytest.approx(0.99)
+    assert llm.judged == ["monthly for 18 months"]  # the first search's hit needs no verdict
     merge = next(s for s in trace.steps if s.stage == "merge")
-    assert merge.outputs["added"] == 1  # the divergent passage was a candidate, below the base hits
-    assert merge.outputs["ids"][-1] == found[0].chunk_id
-    assert "45 mg on waking" in llm.judged
+    assert (merge.outputs["base"], merge.outputs["added"]) == (1, 1)
     after = addrep.stage_ids(trace)  # what the per-stage reports count
     assert found[0].chunk_id not in after["search"] and found[0].chunk_id in after["divergent"]
-    assert found[0].chunk_id in after["merge"] and after["assemble"] == [evidence[0].chunk_id]
+    assert after["assemble"] == [evidence[0].chunk_id, found[0].chunk_id]
+
+    # No room: the exact match stays, whatever the judge thinks of either passage.
+    evidence, trace, _ = ask(max_evidence=1)
+    assert [page_of(h) for h in evidence] == [1]
+    assert next(s for s in trace.steps if s.stage == "divergent").skipped  # it could not have changed anything
+    # Even when the first hit is judged and divergent questions run anyway (trust_base off).
+    evidence, trace, llm = ask(max_evidence=1, trust_base=False)
+    assert [page_of(h) for h in evidence] == [1]
+    assert addrep.stage_ids(trace)["merge"][-1] == found[0].chunk_id
+    assert llm.judged == ["45 mg on waking"]
 
 
 def test_divergent_passages_come_after_every_base_hit_scored_against_the_users_question(lib: Engine):
@@ -148,23 +163,29 @@ def test_divergent_passages_come_after_every_base_hit_scored_against_the_users_q
 
 
 def test_the_judge_removes_a_base_hit_only_when_it_is_sure(lib: Engine):
+    book = lib.prompt_book(QUESTION)
+    sure = ScriptedLLM([], {"45 mg on waking": 0.01})
+    _, kept = addrep.run(lib.library, sure, book, settings(divergent=False), QUESTION)
+    assert [page_of(h) for h in kept] == [1] and sure.judged == []  # trusted: kept as hybrid keeps it
+    assert kept[0].relevance is None and "first search" in kept[0].reason
+
+    # trust_base off: the best first hit survives an unsure judge, not a sure one.
     unsure = ScriptedLLM([], {"45 mg on waking": 0.15})
-    _, kept = addrep.run(lib.library, unsure, lib.prompt_book(QUESTION), settings(divergent=False), QUESTION)
+    _, kept = addrep.run(lib.library, unsure, book, settings(divergent=False, trust_base=False), QUESTION)
     assert [page_of(h) for h in kept] == [1]
     assert kept[0].relevance == pytest.approx(0.15) and "unsure" in kept[0].reason
-
-    sure = ScriptedLLM([], {"45 mg on waking": 0.01})
-    _, kept = addrep.run(lib.library, sure, lib.prompt_book(QUESTION),
-                         settings(divergent=False, max_evidence=2), QUESTION)
+    _, kept = addrep.run(lib.library, sure, book, settings(divergent=False, trust_base=False, max_evidence=2),
+                         QUESTION)
     assert 1 not in [page_of(h) for h in kept]
 
 
-def test_divergent_passages_are_not_judged_when_the_base_hits_fill_the_evidence(lib: Engine):
+def test_divergent_passages_are_not_judged_when_the_evidence_is_full(lib: Engine):
     llm = ScriptedLLM([DIVERGENT], {"45 mg on waking": 0.9, "monthly for 18 months": 0.99})
     trace = Trace()
-    addrep.run(lib.library, llm, lib.prompt_book(QUESTION), settings(k_first=1), QUESTION, trace=trace)
+    addrep.run(lib.library, llm, lib.prompt_book(QUESTION), settings(k_first=1, trust_base=False), QUESTION,
+               trace=trace)
     judge = next(s for s in trace.steps if s.stage == "judge")
-    assert "monthly for 18 months" not in llm.judged
+    assert llm.judged == ["45 mg on waking"]
     assert judge.outputs["not_judged"] == 1
 
 
