@@ -195,9 +195,10 @@ def _judge(
     """(kept candidates as new records, verdicts for the trace, candidates not judged).
 
     With ``trust_base`` on (the default) first-search hits are kept without
-    a verdict, as hybrid search keeps them: the 135M judge is barely better
-    than chance (AUC 0.54), so its vetoes removed gold pages as readily as
-    others, at one forward pass each. With it off, the earlier rule applies:
+    a verdict, as hybrid search keeps them: the 135M judge ranks gold
+    passages above others barely better than chance (AUC 0.54,
+    bench/results/query.json), so a veto would hit a gold page nearly as
+    often as another, at one forward pass each. With it off, the earlier rule applies:
     the best first hit and hits at least ``trust_similarity`` similar are
     trusted (removed only when the judge is sure, P < ``judge_veto``), other
     hits need P >= ``judge_threshold``. A divergent-only passage is trusted
