@@ -194,6 +194,9 @@ class RetrievalSettings:
     # (bench/results/query.json: AUC 0.54 against 0.91 for cosine); a confident one can still
     # veto, so it can still lead to a refusal.
     trust_best: bool = True
+    # AddRep's first-search hits are all trusted (issue 16: AddRep must find what its base search finds);
+    # off, only the best and those over trust_similarity are.
+    trust_base: bool = True
     trust_similarity: float = 0.6
     judge_veto: float = 0.1
     max_evidence: int = 6

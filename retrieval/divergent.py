@@ -14,6 +14,7 @@ from kidneytalk.llm import LocalLLM
 from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
 from kidneytalk.records import Hit
 
+TOKENS_PER_QUESTION = 32  # a short question; parse_questions drops anything over 200 characters
 _NUMBERED = re.compile(r"^\s*(?:\d+[.)、:]|[-*•])\s*(.+?)\s*$")
 
 
@@ -50,5 +51,7 @@ def divergent_questions(
     if n <= 0:
         return []
     prompt = prompts.render("divergent", question=question, evidence=evidence_digest(evidence), n=n)
-    raw = llm.complete([{"role": "user", "content": prompt}], max_tokens=40 * n + 20, temperature=0.3)
+    # stop where a question n+1 would begin: the model often goes on listing, which costs time for nothing
+    raw = llm.complete([{"role": "user", "content": prompt}], max_tokens=TOKENS_PER_QUESTION * n + 8,
+                       temperature=0.3, stop=[f"\n{n + 1}.", f"\n{n + 1})"])
     return parse_questions(raw, question, n)

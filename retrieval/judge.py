@@ -8,8 +8,11 @@ llama.cpp reuses the KV cache for everything up to the passage.
 Small models are biased towards one answer whatever the passage, so the
 probability is calibrated against a content-free passage (Zhao et al., 2021,
 "Calibrate Before Use"): P(yes|passage)/P(yes|none) against
-P(no|passage)/P(no|none). A short reason is generated only where asked
-(by default for kept passages, which are the ones shown to the user).
+P(no|passage)/P(no|none). Even calibrated, the bundled 135M model separates
+relevant from other passages barely better than chance (pairwise AUC 0.54,
+bench/results/query.json), so AddRep lets it remove a first-search hit only
+when it is sure (see ``addrep.run``). A short reason is generated separately
+(:meth:`Judge.reason`), only for passages that reach the evidence.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from kidneytalk.retrieval.trace import Trace
 
 NULL_PASSAGE = "(no passage)"
 MAX_PASSAGE_TOKENS = 320
+REASON_TOKENS = 32
 
 
-@dataclass
+@dataclass(frozen=True)
 class Judgement:
     hit: Hit
     p_yes: float
@@ -50,6 +54,33 @@ def calibrate(p: float, p_null: float) -> float:
     return yes / (yes + no) if yes + no > 0 else 0.5
 
 
+class Judge:
+    """Scores passages against one question, one forward pass each, calibrated once per question."""
+
+    def __init__(self, llm: LocalLLM, prompts: PromptBook, question: str):
+        self.llm, self.prompts, self.question = llm, prompts, question
+        self._p_null: float | None = None
+
+    def _passage_messages(self, hit: Hit) -> list[dict[str, str]]:
+        return _messages(self.prompts, self.question, self.llm.truncate(hit.text, MAX_PASSAGE_TOKENS))
+
+    def score(self, hit: Hit) -> tuple[float, float]:
+        """(raw P(yes), calibrated relevance) of ``hit`` for the question."""
+        if self._p_null is None:
+            self._p_null = self.llm.yes_probability(_messages(self.prompts, self.question, NULL_PASSAGE))
+        p = self.llm.yes_probability(self._passage_messages(hit))
+        return p, calibrate(p, self._p_null)
+
+    def reason(self, hit: Hit, relevant: bool) -> str:
+        """One short generated sentence, begun with the verdict ("Yes, because …")."""
+        yes_word, no_word, because = (("是", "否", "，因为") if self.prompts.language == "zh"
+                                      else ("Yes", "No", ", because"))
+        lead = yes_word if relevant else no_word
+        prompt = self.llm.format_prompt(self._passage_messages(hit)) + lead + because
+        text = self.llm.continue_prompt(prompt, max_tokens=REASON_TOKENS, stop=["\n", ".", "。"])
+        return f"{lead}{because}{text.rstrip()}".strip() + ("。" if self.prompts.language == "zh" else ".")
+
+
 def judge(
     llm: LocalLLM,
     prompts: PromptBook,
@@ -61,23 +92,19 @@ def judge(
     trace: Trace | None = None,
     cancel: threading.Event | None = None,
 ) -> list[Judgement]:
-    p_null = llm.yes_probability(_messages(prompts, question, NULL_PASSAGE))
+    """A verdict for every candidate at ``threshold`` (reasons for ``kept``, ``all`` or ``none``)."""
+    j = Judge(llm, prompts, question)
     out: list[Judgement] = []
-    yes_word, no_word, because = ("是", "否", "，因为") if prompts.language == "zh" else ("Yes", "No", ", because")
     for i, hit in enumerate(candidates, start=1):
         if cancel is not None and cancel.is_set():
             raise Cancelled("stopped")
         if trace:
             trace.event("judge", i, len(candidates))
-        messages = _messages(prompts, question, llm.truncate(hit.text, MAX_PASSAGE_TOKENS))
-        p = llm.yes_probability(messages)
-        rel = calibrate(p, p_null)
-        verdict = Judgement(hit, p, rel, rel >= threshold)
-        if reasons == "all" or (reasons == "kept" and verdict.relevant):
-            lead = yes_word if verdict.relevant else no_word
-            text = llm.continue_prompt(llm.format_prompt(messages) + lead + because, max_tokens=32, stop=["\n", ".", "。"])
-            verdict.reason = f"{lead}{because}{text.rstrip()}".strip() + ("。" if prompts.language == "zh" else ".")
-        elif not verdict.relevant:
-            verdict.reason = f"Judged not relevant (calibrated P = {rel:.2f})."
-        out.append(verdict)
+        p, rel = j.score(hit)
+        relevant = rel >= threshold
+        if reasons == "all" or (reasons == "kept" and relevant):
+            reason = j.reason(hit, relevant)
+        else:
+            reason = "" if relevant else f"Judged not relevant (calibrated P = {rel:.2f})."
+        out.append(Judgement(hit, p, rel, relevant, reason))
     return out

@@ -75,6 +75,24 @@ def hit_curve(ranks: Sequence[int | None], depth: int) -> list[float]:
     return [sum(1 for r in ranks if r is not None and r <= k) / len(ranks) for k in range(1, depth + 1)]
 
 
+def stage_gold(per_question: Sequence[dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Per stage: questions with a gold passage after it, gold passages it added and removed.
+
+    Counts are per question (gold passages after a stage minus before it), so a
+    stage that swaps one gold passage for another shows neither.
+    """
+    out: dict[str, dict[str, int]] = {}
+    for counts in per_question:
+        before = 0
+        for stage, n in counts.items():
+            d = out.setdefault(stage, {"questions_with_gold": 0, "added": 0, "removed": 0})
+            d["questions_with_gold"] += n > 0
+            d["added"] += max(0, n - before)
+            d["removed"] += max(0, before - n)
+            before = n
+    return out
+
+
 def mode_metrics(records: Sequence[Record], *, seed: int = 0) -> dict[str, Any]:
     """Everything the report shows for one mode."""
     n = len(records)
@@ -91,6 +109,9 @@ def mode_metrics(records: Sequence[Record], *, seed: int = 0) -> dict[str, Any]:
     out["source_hit_rate"] = _mean([1.0 if r.get("source_rank") else 0.0 for r in scored])
     out["hit_at_k"] = curve
     out["mrr"] = _mean([1.0 / r["gold_rank"] if r.get("gold_rank") else 0.0 for r in scored])
+    staged = [r["stage_gold"] for r in scored if r.get("stage_gold")]
+    if staged:  # AddRep: gold passages each stage added or removed, summed over questions
+        out["stage_gold"] = stage_gold(staged)
     answered_records = [r for r in records if "correct" in r]
     if answered_records:
         correct = [1.0 if r["correct"] else 0.0 for r in answered_records]

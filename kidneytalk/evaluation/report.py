@@ -109,6 +109,12 @@ def _tables(s: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
         tables.append(("Retrieval (gold document and page)",
                        ["mode", "n", *[f"hit@{k}" for k in ks], "hit (all passages)", "gold document anywhere", "MRR",
                         "latency p50 / p95 (s)"], rows))
+    staged = [m for m in modes if pm[m].get("stage_gold")]
+    for m in staged:
+        rows = [[stage, str(d["questions_with_gold"]), str(d["added"]), str(d["removed"])]
+                for stage, d in pm[m]["stage_gold"].items()]
+        tables.append((f"{m}: gold passages per stage", ["stage", "questions with a gold passage after it",
+                                                         "gold passages added", "gold passages removed"], rows))
     return tables
 
 

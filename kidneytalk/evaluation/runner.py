@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from kidneytalk.errors import Cancelled, KidneyTalkError
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, hybrid, naive
+from kidneytalk.retrieval.trace import Trace
 
 from . import extract
 from .questions import Problem, Question, load_questions
@@ -218,12 +219,26 @@ class _Runner:
         if q.gold_source:
             rec["gold_rank"], rec["source_rank"] = gold_ranks(q, hits)
 
+    def _stages(self, q: Question, rec: dict[str, Any], trace: Trace) -> None:
+        """Gold passages present after each AddRep stage (``stage_gold``), for the per-stage report."""
+        if not q.gold_source:
+            return
+        ids = addrep.stage_ids(trace)
+        with self.engine.library.reading():
+            rows = self.engine.library.catalog.chunks_by_ids(sorted({c for v in ids.values() for c in v}))
+        gold = {cid for cid, r in rows.items() if r["doc_name"] == q.gold_source
+                and (not q.gold_pages or set(range(r["page_start"], r["page_end"] + 1)) & set(q.gold_pages))}
+        rec["stage_gold"] = {stage: len(set(v) & gold) for stage, v in ids.items()}
+
     def _retrieve(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
         lib, text = self.engine.library, q.prompt_text()
         if mode == "addrep":
             llm = self.engine.llm(self.model)
             book = self.engine.prompt_book(text)
-            _, hits = addrep.run(lib, llm, book, self.engine.settings.retrieval, text, cancel=self.cancel)
+            trace = Trace()
+            _, hits = addrep.run(lib, llm, book, self.engine.settings.retrieval, text, trace=trace,
+                                 cancel=self.cancel)
+            self._stages(q, rec, trace)
         else:
             hits = (hybrid.search if mode == "hybrid" else naive.search)(lib, text, self.k)
         self._evidence(q, rec, hits)
@@ -251,6 +266,8 @@ class _Runner:
                 raise Cancelled("stopped")
             evidence = list(ans.evidence)
             timings.update(ans.timings)
+            if mode == "addrep":
+                self._stages(q, rec, ans.trace)
             refusal = engine.refusal_text(text)
             refused = ans.refused or (bool(refusal) and refusal[:40].lower() in notes.lower())
             self._evidence(q, rec, evidence)
