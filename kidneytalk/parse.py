@@ -140,13 +140,17 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
     doc = _open(path)
     try:
         raw_pages = []
+        page_sizes: list[tuple[float, float]] = []
         for index in range(doc.page_count):
             try:
                 page = doc.load_page(index)
+                page_sizes.append(_text_space_size(page))
                 raw_pages.append(_read_page(page, index + 1))
             except Exception as exc:  # one broken page must not lose the document
                 log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
                 raw_pages.append(([], [], True, False))
+            del page_sizes[len(raw_pages):]
+            page_sizes.extend([(0.0, 0.0)] * (len(raw_pages) - len(page_sizes)))
         title = (doc.metadata or {}).get("title") or path.stem
         page_count = doc.page_count
     except pymupdf.FileDataError as exc:
@@ -166,6 +170,7 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
     stack: list[tuple[int, str]] = []
     for number, (lines_info, tables, no_text, has_images) in enumerate(raw_pages, start=1):
         page = Page(number=number, has_text_layer=not no_text)
+        page.width, page.height = page_sizes[number - 1]
         if no_text and has_images:
             scanned.append(number)
         for info in lines_info:
@@ -191,6 +196,7 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
                     font_size=info["size"],
                     bold=info["bold"],
                     bbox=info["bbox"],
+                    lines=tuple(info.get("lines", ())),
                 )
             )
         del tables
@@ -259,6 +265,14 @@ def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool,
     return infos, tables_md, no_text, has_images
 
 
+def _text_space_size(page: pymupdf.Page) -> tuple[float, float]:
+    """Width and height of the space ``get_text`` coordinates live in (unrotated page)."""
+    rect = page.rect
+    if page.rotation % 180 == 90:
+        return rect.height, rect.width
+    return rect.width, rect.height
+
+
 def _rect_tuple(rect: pymupdf.Rect) -> tuple[float, float, float, float]:
     return (rect.x0, rect.y0, rect.x1, rect.y1)
 
@@ -286,6 +300,8 @@ def _style_runs(block: dict) -> list[dict]:
             r = runs[-1]["bbox"]
             lb = line["bbox"]
             runs[-1]["bbox"] = (min(r[0], lb[0]), min(r[1], lb[1]), max(r[2], lb[2]), max(r[3], lb[3]))
+            runs[-1]["lines"].append(tuple(lb))
         else:
-            runs.append({"text": text, "size": size, "bold": bold, "bbox": tuple(line["bbox"])})
+            runs.append({"text": text, "size": size, "bold": bold, "bbox": tuple(line["bbox"]),
+                         "lines": [tuple(line["bbox"])]})
     return runs
