@@ -66,6 +66,16 @@ class _Unit:
         self.text += text
         self.spans.append(_Span(start, len(self.text), page))
 
+    def prefix(self, headings: Sequence[str]) -> None:
+        """Put ``headings`` (one per line) before the text, keeping the page spans aligned."""
+        if not headings:
+            return
+        head = "\n".join(headings) + "\n"
+        self.text = head + self.text
+        self.spans = [_Span(s.start + len(head), s.end + len(head), s.page) for s in self.spans]
+        if self.spans:
+            self.spans[0].start = 0
+
     def pages_for(self, start: int, end: int) -> tuple[int, int]:
         pages = [s.page for s in self.spans if s.start < end and s.end > start]
         if not pages:
@@ -123,6 +133,9 @@ class Chunker:
                 and merged_tokens + tokens <= self.size
             ):
                 common = _common_prefix(prev.section, unit.section)
+                # the headings the merged unit no longer carries in its section go into its text
+                prev.prefix(prev.section[len(common):])
+                unit.prefix(unit.section[len(common):])
                 offset = len(prev.text) + 2
                 prev.text += "\n\n" + unit.text
                 prev.spans.extend(_Span(s.start + offset, s.end + offset, s.page) for s in unit.spans)

@@ -213,9 +213,10 @@ def _is_furniture(block: Block, furniture: set[str]) -> bool:
 # ---------------------------------------------------------------- copyright and licence notices
 
 NOTICE = re.compile(
-    r"©|\(c\)\s*(?:19|20)\d{2}|\bcopyright\b|all rights reserved|\blicensee\b|creative commons"
-    r"|open[- ]access article|distributed under the terms|permits unrestricted use|unauthori[sz]ed use"
-    r"|notice of rights|licensed under|版权所有|版權所有|著作權|著作权|不得轉載|不得转载",
+    r"[©\u20dd]|\(c\)\s*(?:19|20)\d{2}|\bcopyright\s*(?:©|\(c\)|(?:19|20)\d{2})|all rights reserved|\blicensee\b"
+    r"|creative commons (?:attribution|licen[cs]e)|open[- ]access article distributed|distributed under the terms of"
+    r"|permits unrestricted use|unauthori[sz]ed use|notice of rights|licensed under"
+    r"|版权所有|版權所有|著作權人|著作权人|不得轉載|不得转载",
     re.IGNORECASE,
 )
 _MAX_NOTICE_CHARS = 400

@@ -28,6 +28,7 @@ _REF_ENTRY = re.compile(
     r"(^\s*\[?\d{1,3}[\].)]\s+\S)|(\bet al\b)|(\bdoi:\s*10\.)|(\b(19|20)\d{2}\s*;\s*\d+)|(\bPMID\b)",
     re.I,
 )
+_IN_TEXT_CITATION = re.compile(r"\([^()]*\b(?:19|20)\d{2}[a-z]?\b[^()]*\)")
 _COPYRIGHT = re.compile(
     r"©|\(c\)\s*\d{4}|\bcopyright\b|all rights reserved|\bISBN\b|licensed under|版权所有", re.I
 )
@@ -97,7 +98,8 @@ def rule_reason(chunk: Chunk) -> str | None:
         toc_lines = sum(1 for line in lines if _TOC_LINE.search(line.strip()))
         if toc_lines / len(lines) >= 0.6 and _mean_words(lines) <= 12:
             return "table of contents"
-    ref_hits = len(_REF_ENTRY.findall(text))
+    # In-text citations such as "(Johansson et al., 2012)" belong to body text, not to reference lists.
+    ref_hits = len(_REF_ENTRY.findall(_IN_TEXT_CITATION.sub(" ", text)))
     sentences = max(1, len(re.findall(r"[.!?。](\s|$)", text)))
     if ref_hits >= 4 and ref_hits / sentences >= 0.5:
         return "reference list"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +26,9 @@ TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 PYMUPDF_SUFFIXES = {".pdf", ".epub", ".xps", ".oxps", ".cbz", ".fb2", ".mobi"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | PYMUPDF_SUFFIXES
+
+# Where table detection ran and what it cost (read by bench/audit.py; reset freely).
+TABLE_STATS: dict[str, float] = {"pages": 0, "seconds": 0.0, "tables": 0}
 
 _BOLD_FLAG = 1 << 4
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -168,6 +172,7 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
     pages: list[Page] = []
     scanned: list[int] = []
     stack: list[tuple[int, str]] = []
+    bodiless: dict[int, Block] = {}  # id(stack entry) -> its heading block, while no text is under it
     for number, (lines_info, tables, no_text, has_images) in enumerate(raw_pages, start=1):
         page = Page(number=number, has_text_layer=not no_text)
         page.width, page.height = page_sizes[number - 1]
@@ -178,30 +183,43 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
                 page.blocks.append(
                     Block(info["table"], number, "table", tuple(t for _, t in stack), bbox=info["bbox"])
                 )
+                bodiless.clear()
                 continue
             level = heading_levels.get((info["size"], info["bold"]))
             if level is not None and _heading_text_ok(info["text"]):
                 while stack and stack[-1][0] >= level:
-                    stack.pop()
+                    _keep_as_text(bodiless.pop(id(stack.pop()), None))
                 stack.append((level, " ".join(info["text"].split())))
                 kind: BlockKind = "heading"
             else:
                 kind = "text"
-            page.blocks.append(
-                Block(
-                    info["text"],
-                    number,
-                    kind,
-                    tuple(t for _, t in stack),
-                    font_size=info["size"],
-                    bold=info["bold"],
-                    bbox=info["bbox"],
-                    lines=tuple(info.get("lines", ())),
-                )
+                bodiless.clear()
+            block = Block(
+                info["text"],
+                number,
+                kind,
+                tuple(t for _, t in stack),
+                font_size=info["size"],
+                bold=info["bold"],
+                bbox=info["bbox"],
+                lines=tuple(info.get("lines", ())),
             )
+            page.blocks.append(block)
+            if kind == "heading":
+                bodiless[id(stack[-1])] = block
         del tables
         pages.append(page)
+    for block in bodiless.values():
+        _keep_as_text(block)
     return ParsedDocument(str(path), title, pages, page_count, scanned)
+
+
+def _keep_as_text(block: Block | None) -> None:
+    """A heading with no text under it (a figure title, an author line, a wrapped title's
+    second line) would only live in a section path that the next heading replaces: keep
+    its words as text."""
+    if block is not None:
+        block.kind = "text"
 
 
 def _heading_text_ok(text: str) -> bool:
@@ -230,6 +248,7 @@ def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool,
     tables_md: list[tuple[pymupdf.Rect, str]] = []
     # find_tables is costly; a ruled table needs vector drawings on the page.
     if page.get_cdrawings():
+        started = time.perf_counter()
         try:
             for table in page.find_tables().tables:
                 md = table.to_markdown(clean=False).strip()
@@ -237,6 +256,9 @@ def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool,
                     tables_md.append((pymupdf.Rect(table.bbox), md))
         except Exception as exc:
             log.debug("page %d: table detection failed: %s", number, exc)
+        TABLE_STATS["pages"] += 1
+        TABLE_STATS["tables"] += len(tables_md)
+        TABLE_STATS["seconds"] += time.perf_counter() - started
 
     data = page.get_text("dict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
     infos: list[dict] = []
