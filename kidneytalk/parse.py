@@ -243,11 +243,70 @@ def _heading_levels(raw_pages: list, body_size: float) -> dict[tuple[float, bool
     return {style: level for level, style in enumerate(candidates[:4], start=1)}
 
 
+_TABLE_CAPTION = re.compile(r"^\s*(?:table|tab\.|tabelle|tableau|表)\s*\d", re.IGNORECASE)
+_MIN_TABLE_ROWS = 4  # rows of 3+ separate text runs side by side
+_MIN_GRID_EDGES = 32  # straight ruling (lines, rectangles) of a grid table drawn without curves
+_CURVES_PER_EDGE = 5  # more curves than this per straight edge: a figure or poster, not a table
+_MAX_CURVES = 1000  # vector artwork (a poster, a chart); only a caption makes a table likely there
+
+
+def _table_likely(page: pymupdf.Page, data: dict) -> bool:
+    """Cheap test for "this page probably has a ruled or aligned table".
+
+    A table needs vector drawings, and then either a "Table N" caption line, or
+    several rows of three or more text runs side by side (in the reading
+    direction of the text, so rotated tables count) on a page whose drawings are
+    mostly straight and not heavy artwork, or a grid of straight
+    lines/rectangles with no curves at all.
+    """
+    drawings = page.get_cdrawings()
+    if not drawings:
+        return False
+    straight = curves = 0
+    for drawing in drawings:
+        for item in drawing.get("items", ()):
+            if item[0] == "re" or (item[0] == "l" and (abs(item[1][0] - item[2][0]) < 1
+                                                        or abs(item[1][1] - item[2][1]) < 1)):
+                straight += 1  # rectangles and horizontal/vertical rules
+            elif item[0] == "c":
+                curves += 1
+    rows: dict[int, list[tuple[float, float]]] = {}
+    for block in data.get("blocks", []):
+        for line in block.get("lines", ()):
+            text = "".join(span.get("text", "") for span in line.get("spans", ())).strip()
+            if not text:
+                continue
+            if _TABLE_CAPTION.match(text):
+                return True
+            x0, y0, x1, y1 = line["bbox"]
+            dx, dy = line.get("dir", (1.0, 0.0))
+            if abs(dx) >= abs(dy):
+                rows.setdefault(round((y0 + y1) / 6), []).append((x0, x1))
+            else:
+                rows.setdefault(-round((x0 + x1) / 6) - 1, []).append((y0, y1))
+    if curves == 0 and straight >= _MIN_GRID_EDGES:
+        return True
+    if curves > _CURVES_PER_EDGE * max(straight, 1) or curves > _MAX_CURVES:
+        return False
+    return sum(1 for runs in rows.values() if _separate_runs(runs) >= 3) >= _MIN_TABLE_ROWS
+
+
+def _separate_runs(runs: list[tuple[float, float]], gap: float = 8.0) -> int:
+    runs.sort()
+    count, end = 1, runs[0][1]
+    for start, stop in runs[1:]:
+        if start > end + gap:
+            count += 1
+        end = max(end, stop)
+    return count
+
+
 def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool, bool]:
     """Return block infos (text, size, bold, bbox or a Markdown table) for one page."""
     tables_md: list[tuple[pymupdf.Rect, str]] = []
-    # find_tables is costly; a ruled table needs vector drawings on the page.
-    if page.get_cdrawings():
+    data = page.get_text("dict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
+    # find_tables is costly (about a second per page): run it only where a table is likely.
+    if _table_likely(page, data):
         started = time.perf_counter()
         try:
             for table in page.find_tables().tables:
@@ -260,7 +319,6 @@ def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool,
         TABLE_STATS["tables"] += len(tables_md)
         TABLE_STATS["seconds"] += time.perf_counter() - started
 
-    data = page.get_text("dict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
     infos: list[dict] = []
     emitted_tables: set[int] = set()
     for block in data.get("blocks", []):
