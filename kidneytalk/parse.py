@@ -340,9 +340,55 @@ def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool,
     for i, (trect, md) in enumerate(tables_md):
         if i not in emitted_tables:
             infos.append({"table": md, "bbox": _rect_tuple(trect), "text": "", "size": 0.0, "bold": False})
+    if page.rotation == 0:
+        infos = column_order(infos, page.rect.width)
     no_text = not any(info["text"].strip() or info.get("table") for info in infos)
     has_images = bool(page.get_images(full=False)) if no_text else False
     return infos, tables_md, no_text, has_images
+
+
+_GUTTER_SLACK = 0.02  # share of the page width a column block may reach past the middle
+_MIN_COLUMN_BLOCKS = 3
+_MAX_SPANNING_SHARE = 0.35  # more text across the middle than this: not a two-column page
+
+
+def column_order(infos: list[dict], width: float) -> list[dict]:
+    """Blocks of a two-column page in reading order: column by column.
+
+    The page is cut into bands at the blocks that span the middle (titles,
+    full-width tables and figures); in each band the left column is read before
+    the right one, each from top to bottom. Pages that are not two-column (too
+    few blocks on either side, or mostly full-width text) keep the order of the
+    content stream.
+    """
+    if width <= 0 or len(infos) < 2 * _MIN_COLUMN_BLOCKS:
+        return infos
+    mid, slack = width / 2, width * _GUTTER_SLACK
+    sides: list[str] = []
+    chars = {"L": 0, "R": 0, "F": 0}
+    for info in infos:
+        x0, _y0, x1, _y1 = info["bbox"]
+        side = "L" if x1 <= mid + slack else "R" if x0 >= mid - slack else "F"
+        sides.append(side)
+        chars[side] += len(info["text"]) + len(info.get("table") or "")
+    if (sides.count("L") < _MIN_COLUMN_BLOCKS or sides.count("R") < _MIN_COLUMN_BLOCKS
+            or chars["F"] > _MAX_SPANNING_SHARE * max(1, sum(chars.values()))):
+        return infos
+    spanning = sorted((info["bbox"][1], i) for i, (info, side) in enumerate(zip(infos, sides, strict=True))
+                      if side == "F")
+    cuts = [y for y, _ in spanning]
+
+    def band(info: dict) -> int:
+        centre = (info["bbox"][1] + info["bbox"][3]) / 2
+        return sum(1 for y in cuts if y <= centre)
+
+    order: list[tuple[int, int, float, int]] = []  # (band, rank in band, top, original index)
+    for i, (info, side) in enumerate(zip(infos, sides, strict=True)):
+        if side == "F":
+            order.append((band(info), 0, info["bbox"][1], i))
+        else:
+            order.append((band(info), 1 if side == "L" else 2, info["bbox"][1], i))
+    return [infos[i] for *_, i in sorted(order)]
 
 
 def _text_space_size(page: pymupdf.Page) -> tuple[float, float]:
