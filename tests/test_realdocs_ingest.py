@@ -174,3 +174,74 @@ def test_aha_copyright_stamp_is_cut_but_its_page_content_is_kept(engine):
     assert any(r["code"] == "notice" and "American Heart Association" in r["text"] for r in removed)
     # only fragments without a sentence (a lone "ANSWERS" title word) may be dropped
     assert all(r["reason"] == "near-empty" and len(r["text"].split()) < 3 for r in engine.library.dropped(res.doc_id))
+
+
+# ---------------------------------------------------------------- reading order and tables
+
+LEFT = ["Left one: potassium binders lower serum potassium within hours.",
+        "Left two: the dose is adjusted to the next morning's potassium.",
+        "Left three: constipation is the most common side effect."]
+RIGHT = ["Right one: phosphate binders are taken with meals.",
+         "Right two: calcium-based binders can cause hypercalcaemia.",
+         "Right three: iron-based binders darken the stools."]
+
+
+def test_two_column_page_is_read_column_by_column(tmp_path: Path):
+    """The content stream alternates left and right paragraphs; the text must not."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=PAGE_W, height=PAGE_H)
+    page.insert_text((56, 60), "Binders in chronic kidney disease: a two-column review", fontsize=14, fontname="hebo")
+    for row, (left, right) in enumerate(zip(LEFT, RIGHT, strict=True)):
+        y = 100 + row * 120
+        page.insert_textbox(pymupdf.Rect(56, y, 280, y + 100), left, fontsize=10, fontname="helv")
+        page.insert_textbox(pymupdf.Rect(315, y, 540, y + 100), right, fontsize=10, fontname="helv")
+    pdf = tmp_path / "two-column.pdf"
+    doc.save(str(pdf))
+    doc.close()
+    text = squash(" ".join(b.text for p in clean_document(parse_file(pdf)).pages for b in p.blocks))
+    positions = [text.index(s) for s in LEFT + RIGHT]
+    assert positions == sorted(positions), text
+
+
+def test_table_detection_runs_only_where_a_table_is_likely():
+    from kidneytalk import parse
+
+    parse.TABLE_STATS.update(pages=0, seconds=0.0, tables=0)
+    parse_file(realdoc("en_infographic_KDIGO2024-CKD_pediatricians.pdf"))  # vector poster, no table
+    parse_file(realdoc("en_booklet_thyroid-disorders.pdf"))
+    assert parse.TABLE_STATS["pages"] == 0
+    doc = parse_file(realdoc("en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf"))
+    assert parse.TABLE_STATS["pages"] >= 3 and parse.TABLE_STATS["tables"] >= 3
+    # Table 1 (p4) became Markdown rows under its header
+    tables = [b.text for b in doc.pages[3].blocks if b.kind == "table"]
+    assert tables and tables[0].startswith("|") and "|---" in tables[0]
+
+
+def test_rotated_table_keeps_its_rows_together(engine):
+    """BMC-HSR2014 p.5 is /Rotate 90: the management row of Table 2 stays in one passage."""
+    [res] = engine.add([realdoc("en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf")])
+    rows = engine.library.catalog.db.execute(
+        "SELECT text, page_start, page_end FROM chunks WHERE doc_id=?", (res.doc_id,)).fetchall()
+    weakest = [r for r in rows if "weakest" in r["text"]]
+    assert weakest and all(r["page_start"] <= 5 <= r["page_end"] for r in weakest)
+    assert any("Management respondents" in r["text"] for r in weakest)
+
+
+def test_hybrid_hit_at_5_on_real_text_layer_booklets_and_journal(engine):
+    from kidneytalk.retrieval import hybrid
+
+    names = ["en_booklet_thyroid-disorders.pdf", "en_booklet_AHA_high-blood-pressure.pdf",
+             "en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf"]
+    engine.add([realdoc(n) for n in names])
+    by_id = {d.id: d.name for d in engine.library.documents()}
+    questions = [json.loads(line) for line in (REALDOCS / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    asked = [q for q in questions if q.get("gold_source") in names and "cross-lingual" not in q["tags"]]
+    assert len(asked) >= 9
+    hits = 0
+    for q in asked:
+        found = hybrid.search(engine.library, q["question"], 5)
+        hits += any(by_id[h.doc_id] == q["gold_source"] and set(q["gold_pages"]) & set(range(h.page_start,
+                                                                                               h.page_end + 1))
+                    for h in found)
+    assert hits / len(asked) >= 0.9, f"{hits}/{len(asked)}"
