@@ -119,21 +119,31 @@ def _has_positions(pages: list[Page]) -> bool:
     return any(b.bbox[3] > 0 for p in pages for b in p.blocks)
 
 
-def _positioned_lines(pages: list[Page]) -> list[_Line]:
+def _positioned_lines(pages: list[Page], stamp_threshold: int) -> list[_Line]:
+    """Lines that may be furniture: those of blocks reaching into the top/bottom bands, and
+    one-line blocks elsewhere whose exact text repeats often enough to be a stamp."""
+    repeats = Counter(b.text.strip() for p in pages for b in p.blocks if b.kind != "table" and "\n" not in b.text)
     out: list[_Line] = []
     for pi, page in enumerate(pages):
         width, height = _page_extent(page)
         if height <= 0:
             continue
+        top_band, bottom_band = height * _BAND, height * (1 - _BAND)
         for bi, block in enumerate(page.blocks):
             if block.kind == "table":
                 continue
+            x0, y0, _x1, y1 = block.bbox
+            edge = y0 < top_band or y1 > bottom_band
+            if not edge and ("\n" in block.text or repeats[block.text.strip()] < stamp_threshold):
+                continue
+            heading = block.kind == "heading"
             for li, (text, box) in enumerate(_block_lines(block)):
-                if not text.strip():
+                text = text.strip()
+                if not text:
                     continue
                 centre = (box[1] + box[3]) / 2
-                out.append(_Line(pi, bi, li, text.strip(), _furniture_key(text), box[0] / max(width, 1.0),
-                                 centre / height, (height - centre) / height, block.kind == "heading"))
+                out.append(_Line(pi, bi, li, text, _furniture_key(text), box[0] / max(width, 1.0),
+                                 centre / height, (height - centre) / height, heading))
     return out
 
 
@@ -142,10 +152,10 @@ def find_furniture_lines(pages: list[Page]) -> dict[tuple[int, int, int], Remove
 
     Needs line positions (PDF pages); see the module notes for the rules.
     """
-    lines = _positioned_lines(pages)
     n_pages = sum(1 for p in pages if p.blocks)
     threshold = max(2, math.ceil(_MIN_SHARE * n_pages))
     stamp_threshold = max(3, math.ceil(_STAMP_SHARE * n_pages))
+    lines = _positioned_lines(pages, stamp_threshold)
     by_key: defaultdict[str, list[_Line]] = defaultdict(list)
     for line in lines:
         by_key[line.key].append(line)
@@ -223,13 +233,26 @@ _MAX_NOTICE_CHARS = 400
 _SENTENCE_BREAK = re.compile(r"((?<=[.!?])\s+(?=\S)|(?<=[。！？]))")
 
 
+_NOTICE_HINTS = ("©", "\u20dd", "(c)", "copyright", "rights reserved", "licensee", "creative commons",
+                 "distributed under", "unrestricted use", "unauthori", "notice of rights", "licensed under",
+                 "版权所有", "版權所有", "著作權人", "著作权人", "不得轉載", "不得转载")
+
+
+_NOTICE_HINT = re.compile("|".join(re.escape(h) for h in _NOTICE_HINTS))
+
+
+def _may_have_notice(text: str) -> bool:
+    """Fast literal pre-check before the (slower) notice pattern."""
+    return _NOTICE_HINT.search(text.lower()) is not None
+
+
 def cut_notices(text: str) -> tuple[str, list[str]]:
     """``text`` without its copyright/licence sentences, and those sentences.
 
     Only sentences that carry a notice marker (©, "All rights reserved", a
     licence, ...) and are not long are cut; everything around them stays.
     """
-    if not NOTICE.search(text):
+    if not _may_have_notice(text) or not NOTICE.search(text):
         return text, []
     parts = _SENTENCE_BREAK.split(text)
     kept: list[str] = []
@@ -306,7 +329,9 @@ def clean_document(doc: ParsedDocument) -> ParsedDocument:
                     removed.extend(RemovedText(page.number, t, "notice", "copyright/licence notice")
                                    for t in notices)
             if text:
-                section = tuple(s for s in block.section if _exact_key(s) not in removed_keys)
+                section = block.section
+                if removed_keys and section:
+                    section = tuple(s for s in section if _exact_key(s) not in removed_keys)
                 blocks.append(replace(block, text=text, section=section))
         pages.append(replace(page, blocks=blocks))
     return replace(doc, pages=pages, removed=removed)

@@ -149,7 +149,7 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
             try:
                 page = doc.load_page(index)
                 page_sizes.append(_text_space_size(page))
-                raw_pages.append(_read_page(page, index + 1))
+                raw_pages.append(_read_page(page, index + 1, page_sizes[-1][0] if page.rotation == 0 else 0.0))
             except Exception as exc:  # one broken page must not lose the document
                 log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
                 raw_pages.append(([], [], True, False))
@@ -250,7 +250,7 @@ _CURVES_PER_EDGE = 5  # more curves than this per straight edge: a figure or pos
 _MAX_CURVES = 1000  # vector artwork (a poster, a chart); only a caption makes a table likely there
 
 
-def _table_likely(page: pymupdf.Page, data: dict) -> bool:
+def _table_likely(drawings: list[dict], data: dict) -> bool:
     """Cheap test for "this page probably has a ruled or aligned table".
 
     A table needs vector drawings, and then either a "Table N" caption line, or
@@ -259,9 +259,6 @@ def _table_likely(page: pymupdf.Page, data: dict) -> bool:
     mostly straight and not heavy artwork, or a grid of straight
     lines/rectangles with no curves at all.
     """
-    drawings = page.get_cdrawings()
-    if not drawings:
-        return False
     straight = curves = 0
     for drawing in drawings:
         for item in drawing.get("items", ()):
@@ -301,12 +298,13 @@ def _separate_runs(runs: list[tuple[float, float]], gap: float = 8.0) -> int:
     return count
 
 
-def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool, bool]:
+def _read_page(page: pymupdf.Page, number: int, width: float = 0.0) -> tuple[list[dict], list, bool, bool]:
     """Return block infos (text, size, bold, bbox or a Markdown table) for one page."""
     tables_md: list[tuple[pymupdf.Rect, str]] = []
+    drawings = page.get_cdrawings()  # (before get_text: cheaper in this order)
     data = page.get_text("dict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
     # find_tables is costly (about a second per page): run it only where a table is likely.
-    if _table_likely(page, data):
+    if drawings and _table_likely(drawings, data):
         started = time.perf_counter()
         try:
             for table in page.find_tables().tables:
@@ -340,8 +338,8 @@ def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool,
     for i, (trect, md) in enumerate(tables_md):
         if i not in emitted_tables:
             infos.append({"table": md, "bbox": _rect_tuple(trect), "text": "", "size": 0.0, "bold": False})
-    if page.rotation == 0:
-        infos = column_order(infos, page.rect.width)
+    if width > 0:  # an unrotated page (rotated ones keep the content-stream order)
+        infos = column_order(infos, width)
     no_text = not any(info["text"].strip() or info.get("table") for info in infos)
     has_images = bool(page.get_images(full=False)) if no_text else False
     return infos, tables_md, no_text, has_images
