@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kidneytalk.errors import IndexMismatchError
-from kidneytalk.records import Chunk, DroppedChunk
+from kidneytalk.records import Chunk, DroppedChunk, RemovedText
 from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
 SCHEMA_VERSION = 1
@@ -71,6 +71,14 @@ CREATE TABLE IF NOT EXISTS dropped (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dropped_doc ON dropped(doc_id);
+CREATE TABLE IF NOT EXISTS removed (
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    page INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS removed_doc ON removed(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, chunk_id UNINDEXED, doc_id UNINDEXED);
 """
 
@@ -259,7 +267,7 @@ class Catalog:
 
     def mark_ready(
         self, doc_id: str, *, title: str, pages: int, scanned_pages: int, needs_ocr: bool,
-        kept: Sequence[Chunk], dropped: Sequence[DroppedChunk],
+        kept: Sequence[Chunk], dropped: Sequence[DroppedChunk], removed: Sequence[RemovedText] = (),
     ) -> None:
         """Record chunks and flip the document to ready in one transaction."""
         with self.transaction():
@@ -280,6 +288,10 @@ class Catalog:
                 [(d.chunk.doc_id, d.chunk.seq, d.chunk.text, d.chunk.page_start, d.chunk.page_end,
                   json.dumps(list(d.chunk.section)), d.reason) for d in dropped],
             )
+            self.db.executemany(
+                "INSERT INTO removed(doc_id, page, code, reason, text) VALUES (?, ?, ?, ?, ?)",
+                [(doc_id, r.page, r.code, r.reason, r.text) for r in removed],
+            )
             self.db.execute(
                 """UPDATE documents SET status=?, reason=?, title=?, pages=?, scanned_pages=?, needs_ocr=?,
                        chunks_kept=?, chunks_dropped=?, updated_at=? WHERE id=?""",
@@ -291,6 +303,7 @@ class Catalog:
         self.db.execute("DELETE FROM chunks_fts WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM dropped WHERE doc_id=?", (doc_id,))
+        self.db.execute("DELETE FROM removed WHERE doc_id=?", (doc_id,))
 
     def delete(self, doc_id: str) -> None:
         with self.transaction():
@@ -314,6 +327,10 @@ class Catalog:
 
     def dropped(self, doc_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM dropped WHERE doc_id=? ORDER BY seq", (doc_id,)).fetchall()
+
+    def removed(self, doc_id: str) -> list[sqlite3.Row]:
+        """Lines the cleaner took out of a document (page furniture, notices), in page order."""
+        return self.db.execute("SELECT * FROM removed WHERE doc_id=? ORDER BY page, rowid", (doc_id,)).fetchall()
 
     def lexical_search(self, query: str, k: int, doc_ids: Sequence[str]) -> list[tuple[str, float]]:
         """(chunk id, BM25 score, higher is better) of the best ``k`` lexical matches."""

@@ -111,6 +111,18 @@ class _Unit:
     def __len__(self) -> int:
         return self._length
 
+    def prefix(self, headings: Sequence[str]) -> None:
+        """Put ``headings`` (one per line) before the text, keeping the page spans aligned."""
+        if not headings:
+            return
+        head = "\n".join(headings) + "\n"
+        text = head + self.text
+        self._parts, self._length, self._text = [text], len(text), text
+        self.spans = [_Span(s.start + len(head), s.end + len(head), s.page) for s in self.spans]
+        if self.spans:
+            self.spans[0].start = 0
+        self._starts_cache: list[int] | None = None
+
     def pages_for(self, start: int, end: int) -> tuple[int, int]:
         """First and last page of the span [start, end) (spans are in order: a bisect, not a scan)."""
         starts = [s.start for s in self.spans] if len(self.spans) < 64 else self._starts()
@@ -185,6 +197,9 @@ class Chunker:
                 and merged_tokens + tokens <= self.size
             ):
                 common = _common_prefix(prev.section, unit.section)
+                # the headings the merged unit no longer carries in its section go into its text
+                prev.prefix(prev.section[len(common):])
+                unit.prefix(unit.section[len(common):])
                 for span in unit.spans:  # the merged unit is small: re-adding its blocks is cheap
                     prev.add(unit.text[span.start : span.end], span.page)
                 prev.section = common

@@ -1,18 +1,23 @@
 """Stage 2 — clean parsed pages.
 
-Removes running headers/footers and page numbers (lines that repeat at the top
-or bottom of many pages), joins words hyphenated across line breaks, and
-normalises whitespace. CJK text is joined without inserted spaces.
+Removes running headers/footers, page numbers and stamps (lines that repeat in
+the top or bottom band of many pages, numbers ignored, or at the same place on
+most pages) line by line, cuts copyright/licence sentences out of the text
+around them, joins words hyphenated across line breaks, and normalises
+whitespace. CJK text is joined without inserted spaces. Everything taken out
+is listed in ``ParsedDocument.removed`` with a code and a reason, so nothing
+disappears silently.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
-from collections import Counter
-from dataclasses import replace
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 
-from kidneytalk.records import Block, Page, ParsedDocument
+from kidneytalk.records import Block, Page, ParsedDocument, RemovedText
 
 _EDGE_BLOCKS = 2  # how many blocks at the top and bottom of a page can be furniture
 _PAGE_NUMBER = re.compile(
@@ -53,8 +58,142 @@ def _furniture_key(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(text.lower().split()))
 
 
+def _exact_key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+# ---------------------------------------------------------------- running headers and footers
+#
+# A line is furniture when the same text (numbers ignored, so "Page 3 of 78" and
+# "Page 4 of 78" or a bare "272" and "273" match) sits in the top or bottom band of
+# at least ``_MIN_SHARE`` of the pages, at about the same distance from that edge.
+# A "stamp" is the same text at the same place (anywhere on the page) on most pages.
+# Lines are removed one by one: a footer that shares a block with body text never
+# takes the body text with it.
+
+_BAND = 0.12  # share of the page height at the top and at the bottom where running lines live
+_Y_TOL = 0.025  # how far (share of page height) a running line may move from page to page
+_MIN_SHARE = 0.3  # furniture repeats on at least this share of the pages (and on 2 pages at least)
+_STAMP_SHARE = 0.5
+_EXPLICIT_PAGE_NUMBER = re.compile(
+    r"^\s*(?:(?:page|p\.|seite|pagina|página)\s*\d{1,4}(?:\s*(?:/|of|von|de)\s*\d{1,4})?"
+    r"|\d{1,4}\s*(?:/|of)\s*\d{1,4}"
+    r"|[-–—]\s*\d{1,4}\s*[-–—]"
+    r"|第\s*\d{1,4}\s*[页頁](?:\s*[,，/]?\s*共\s*\d{1,4}\s*[页頁])?)\s*$",
+    re.IGNORECASE,
+)
+
+
+_CAPTION_LABEL = re.compile(r"^\s*(?:fig(?:ure)?|table|box|panel|chart|appendix|图|圖|表)\s*\.?\s*[\dIVX]", re.I)
+
+
+@dataclass
+class _Line:
+    page: int  # index into the page list
+    block: int
+    line: int
+    text: str
+    key: str
+    x: float  # left edge, share of the page width
+    top: float  # share of page height from the top edge to the line's centre
+    bottom: float  # share of page height from the line's centre to the bottom edge
+    heading: bool
+
+
+def _block_lines(block: Block) -> list[tuple[str, tuple[float, float, float, float]]]:
+    texts = block.text.split("\n")
+    boxes = block.lines if len(block.lines) == len(texts) else (block.bbox,) * len(texts)
+    return list(zip(texts, boxes, strict=True))
+
+
+def _page_extent(page: Page) -> tuple[float, float]:
+    """Width and height of the page (from the parser, or the furthest box as a fallback)."""
+    if page.width > 0 and page.height > 0:
+        return page.width, page.height
+    x1 = max((b.bbox[2] for b in page.blocks), default=0.0)
+    y1 = max((b.bbox[3] for b in page.blocks), default=0.0)
+    return x1, y1
+
+
+def _has_positions(pages: list[Page]) -> bool:
+    return any(b.bbox[3] > 0 for p in pages for b in p.blocks)
+
+
+def _positioned_lines(pages: list[Page], stamp_threshold: int) -> list[_Line]:
+    """Lines that may be furniture: those of blocks reaching into the top/bottom bands, and
+    one-line blocks elsewhere whose exact text repeats often enough to be a stamp."""
+    repeats = Counter(b.text.strip() for p in pages for b in p.blocks if b.kind != "table" and "\n" not in b.text)
+    out: list[_Line] = []
+    for pi, page in enumerate(pages):
+        width, height = _page_extent(page)
+        if height <= 0:
+            continue
+        top_band, bottom_band = height * _BAND, height * (1 - _BAND)
+        for bi, block in enumerate(page.blocks):
+            if block.kind == "table":
+                continue
+            x0, y0, _x1, y1 = block.bbox
+            edge = y0 < top_band or y1 > bottom_band
+            if not edge and ("\n" in block.text or repeats[block.text.strip()] < stamp_threshold):
+                continue
+            heading = block.kind == "heading"
+            for li, (text, box) in enumerate(_block_lines(block)):
+                text = text.strip()
+                if not text:
+                    continue
+                centre = (box[1] + box[3]) / 2
+                out.append(_Line(pi, bi, li, text, _furniture_key(text), box[0] / max(width, 1.0),
+                                 centre / height, (height - centre) / height, heading))
+    return out
+
+
+def find_furniture_lines(pages: list[Page]) -> dict[tuple[int, int, int], RemovedText]:
+    """(page index, block index, line index) -> why that line is page furniture.
+
+    Needs line positions (PDF pages); see the module notes for the rules.
+    """
+    n_pages = sum(1 for p in pages if p.blocks)
+    threshold = max(2, math.ceil(_MIN_SHARE * n_pages))
+    stamp_threshold = max(3, math.ceil(_STAMP_SHARE * n_pages))
+    lines = _positioned_lines(pages, stamp_threshold)
+    by_key: defaultdict[str, list[_Line]] = defaultdict(list)
+    for line in lines:
+        by_key[line.key].append(line)
+    found: dict[tuple[int, int, int], RemovedText] = {}
+    for line in lines:
+        if not any(ch.isalnum() for ch in line.text):
+            continue  # bullets and rules: nothing to remove or keep
+        where = (line.page, line.block, line.line)
+        band = "top" if line.top < _BAND else "bottom" if line.bottom < _BAND else ""
+        same = by_key[line.key]
+        if line.heading or _CAPTION_LABEL.match(line.text):
+            # "PMID 123" headings and "Figure 2" / "Figure 3" labels only have the same shape
+            same = [o for o in same if _exact_key(o.text) == _exact_key(line.text)]
+        if band:
+            dist = line.top if band == "top" else line.bottom
+            pages_there = {o.page for o in same
+                           if abs((o.top if band == "top" else o.bottom) - dist) <= _Y_TOL}
+            if len(pages_there) >= threshold:
+                found[where] = RemovedText(pages[line.page].number, line.text, "furniture",
+                                           f"running {'header' if band == 'top' else 'footer'} "
+                                           f"(on {len(pages_there)} of {n_pages} pages)")
+                continue
+            if _EXPLICIT_PAGE_NUMBER.match(line.text):
+                found[where] = RemovedText(pages[line.page].number, line.text, "page-number", "page number")
+                continue
+        if len(same) >= stamp_threshold:
+            pages_there = {o.page for o in same
+                           if abs(o.top - line.top) <= _Y_TOL and abs(o.x - line.x) <= _Y_TOL}
+            if len(pages_there) >= stamp_threshold:
+                found[where] = RemovedText(pages[line.page].number, line.text, "furniture",
+                                           f"stamp repeated in the same place (on {len(pages_there)} of "
+                                           f"{n_pages} pages)")
+    return found
+
+
 def find_furniture(pages: list[Page]) -> set[str]:
-    """Running headers/footers: texts at page edges repeating on at least half the pages.
+    """Running headers/footers of pages without line positions (plain text): edge blocks repeating
+    on at least half the pages.
 
     A text repeats either exactly, or with only its numbers changing (``Page 3``,
     ``12 | Guideline``) for short non-heading lines; a heading such as
@@ -75,14 +214,57 @@ def find_furniture(pages: list[Page]) -> set[str]:
     return {k for k, n in exact.items() if n >= threshold} | {k for k, n in shaped.items() if n >= threshold}
 
 
-def _exact_key(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
 def _is_furniture(block: Block, furniture: set[str]) -> bool:
     if _exact_key(block.text) in furniture:
         return True
     return block.kind != "heading" and len(block.text) <= 100 and _furniture_key(block.text) in furniture
+
+
+# ---------------------------------------------------------------- copyright and licence notices
+
+NOTICE = re.compile(
+    r"[©\u20dd]|\(c\)\s*(?:19|20)\d{2}|\bcopyright\s*(?:©|\(c\)|(?:19|20)\d{2})|all rights reserved|\blicensee\b"
+    r"|creative commons (?:attribution|licen[cs]e)|open[- ]access article distributed|distributed under the terms of"
+    r"|permits unrestricted use|unauthori[sz]ed use|notice of rights|licensed under"
+    r"|版权所有|版權所有|著作權人|著作权人|不得轉載|不得转载",
+    re.IGNORECASE,
+)
+_MAX_NOTICE_CHARS = 400
+_SENTENCE_BREAK = re.compile(r"((?<=[.!?])\s+(?=\S)|(?<=[。！？]))")
+
+
+_NOTICE_HINTS = ("©", "\u20dd", "(c)", "copyright", "rights reserved", "licensee", "creative commons",
+                 "distributed under", "unrestricted use", "unauthori", "notice of rights", "licensed under",
+                 "版权所有", "版權所有", "著作權人", "著作权人", "不得轉載", "不得转载")
+
+
+_NOTICE_HINT = re.compile("|".join(re.escape(h) for h in _NOTICE_HINTS))
+
+
+def _may_have_notice(text: str) -> bool:
+    """Fast literal pre-check before the (slower) notice pattern."""
+    return _NOTICE_HINT.search(text.lower()) is not None
+
+
+def cut_notices(text: str) -> tuple[str, list[str]]:
+    """``text`` without its copyright/licence sentences, and those sentences.
+
+    Only sentences that carry a notice marker (©, "All rights reserved", a
+    licence, ...) and are not long are cut; everything around them stays.
+    """
+    if not _may_have_notice(text) or not NOTICE.search(text):
+        return text, []
+    parts = _SENTENCE_BREAK.split(text)
+    kept: list[str] = []
+    cut: list[str] = []
+    for i in range(0, len(parts), 2):
+        sentence = parts[i]
+        sep = parts[i + 1] if i + 1 < len(parts) else ""
+        if sentence.strip() and NOTICE.search(sentence) and len(sentence) <= _MAX_NOTICE_CHARS:
+            cut.append(sentence.strip())
+        else:
+            kept.append(sentence + sep)
+    return "".join(kept).strip(), cut
 
 
 def join_lines(text: str) -> str:
@@ -107,23 +289,61 @@ def clean_text(text: str) -> str:
 
 
 def clean_document(doc: ParsedDocument) -> ParsedDocument:
-    """Return a copy of ``doc`` without page furniture and with tidy text."""
-    furniture = find_furniture(doc.pages)
+    """Return a copy of ``doc`` without page furniture and notices, with tidy text.
+
+    Everything taken out is listed in the copy's ``removed`` (line, page, why).
+    """
+    removed: list[RemovedText] = list(doc.removed)
+    if _has_positions(doc.pages):
+        lines = find_furniture_lines(doc.pages)
+        furniture: set[str] = set()
+        edge_rule = False
+    else:
+        lines = {}
+        furniture = find_furniture(doc.pages)
+        edge_rule = True
+    removed_keys = {_exact_key(r.text) for r in lines.values() if r.code == "furniture"} | furniture
     pages: list[Page] = []
-    for page in doc.pages:
+    for pi, page in enumerate(doc.pages):
         blocks: list[Block] = []
         n = len(page.blocks)
-        for i, block in enumerate(page.blocks):
-            at_edge = i < _EDGE_BLOCKS or i >= n - _EDGE_BLOCKS
-            if (
-                block.kind != "table"
-                and at_edge
-                and (_is_furniture(block, furniture) or (len(block.text) <= 64 and _PAGE_NUMBER.match(block.text)))
-            ):
-                continue
-            text = clean_text(block.text) if block.kind == "table" else join_lines(block.text)
+        for bi, block in enumerate(page.blocks):
+            if block.kind != "table" and edge_rule:
+                at_edge = bi < _EDGE_BLOCKS or bi >= n - _EDGE_BLOCKS
+                page_number = len(block.text) <= 64 and _PAGE_NUMBER.match(block.text) is not None  # long: regex backtracks
+                if at_edge and (_is_furniture(block, furniture) or page_number):
+                    code = "page-number" if page_number else "furniture"
+                    removed.append(RemovedText(page.number, join_lines(block.text), code,
+                                               "page number" if code == "page-number" else "running header/footer"))
+                    continue
+            if block.kind != "table" and lines:
+                block = _without_lines(block, [lines[(pi, bi, li)] for li in range(len(_block_lines(block)))
+                                               if (pi, bi, li) in lines], pi, bi, lines, removed)
+                if not block.text.strip():
+                    continue
+            if block.kind == "table":
+                text = clean_text(block.text)
+            else:
+                text = join_lines(block.text)
+                if block.kind == "text":
+                    text, notices = cut_notices(text)
+                    removed.extend(RemovedText(page.number, t, "notice", "copyright/licence notice")
+                                   for t in notices)
             if text:
-                section = tuple(s for s in block.section if _exact_key(s) not in furniture)
+                section = block.section
+                if removed_keys and section:
+                    section = tuple(s for s in section if _exact_key(s) not in removed_keys)
                 blocks.append(replace(block, text=text, section=section))
         pages.append(replace(page, blocks=blocks))
-    return replace(doc, pages=pages)
+    return replace(doc, pages=pages, removed=removed)
+
+
+def _without_lines(block: Block, hits: list[RemovedText], pi: int, bi: int,
+                   lines: dict[tuple[int, int, int], RemovedText], removed: list[RemovedText]) -> Block:
+    """``block`` without its furniture lines (recorded in ``removed``)."""
+    if not hits:
+        return block
+    removed.extend(hits)
+    keep = [(text, box) for li, (text, box) in enumerate(_block_lines(block)) if (pi, bi, li) not in lines]
+    boxes = tuple(box for _, box in keep) if block.lines else ()
+    return replace(block, text="\n".join(t for t, _ in keep), lines=boxes)

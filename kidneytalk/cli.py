@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("docs", nargs="*", metavar="DOC")
     r.add_argument("--filter-agent", action="store_true", default=None)
 
-    d = sub.add_parser("dropped", help="show the passages of a document the filter dropped, and why")
+    d = sub.add_parser("dropped", help="show the text of a document that was left out (dropped passages, removed lines), and why")
     d.add_argument("doc", metavar="DOC")
     d.add_argument("--json", action="store_true")
 
@@ -259,16 +259,33 @@ def _cmd_reindex(engine, args) -> int:  # noqa: ANN001
 
 
 def _cmd_dropped(engine, args) -> int:  # noqa: ANN001
+    from kidneytalk.filter import reason_code
+
     rows = engine.library.dropped(args.doc)
+    removed = engine.library.removed(args.doc)
+    items = [{"kind": "passage", "code": reason_code(r["reason"]), "reason": r["reason"], "seq": r["seq"],
+              "pages": [r["page_start"], r["page_end"]], "section": json.loads(r["section"]), "text": r["text"]}
+             for r in rows]
+    items += [{"kind": "line", "code": r["code"], "reason": r["reason"], "pages": [r["page"], r["page"]],
+               "text": r["text"]} for r in removed]
     if args.json:
-        _print_json([{"seq": r["seq"], "pages": [r["page_start"], r["page_end"]], "section": json.loads(r["section"]),
-                      "reason": r["reason"], "text": r["text"]} for r in rows])
+        _print_json(items)
         return 0
-    if not rows:
+    if not items:
         print("Nothing was dropped from this document.")
+    if rows:
+        print(f"Passages dropped ({len(rows)}):")
     for r in rows:
         text = " ".join(r["text"].split())
-        print(f"p.{r['page_start']}  {r['reason']}: {text[:110]}{'…' if len(text) > 110 else ''}")
+        print(f"  p.{r['page_start']}  {r['reason']}: {text[:110]}{'…' if len(text) > 110 else ''}")
+    if removed:
+        print(f"Lines removed before chunking ({len(removed)}):")
+        groups: dict[tuple[str, str], list[int]] = {}
+        for r in removed:
+            groups.setdefault((r["reason"].split(" (")[0], " ".join(r["text"].split())), []).append(r["page"])
+        for (reason, text), pages in groups.items():
+            where = f"p.{pages[0]}" if len(pages) == 1 else f"{len(pages)} pages ({pages[0]}-{pages[-1]})"
+            print(f"  {where}  {reason}: {text[:110]}{'…' if len(text) > 110 else ''}")
     return 0
 
 

@@ -1,9 +1,13 @@
 """Stage 4 — drop passages that carry no medical knowledge, with a reason.
 
 Rules catch boilerplate cheaply: tables of contents, reference lists,
-copyright/licence lines and near-empty passages. An optional LLM agent
-(``prompts/templates/filter_en.txt``) asks the model whether a passage contains
-medical knowledge. Every dropped chunk is kept with its reason so the user can
+copyright/licence passages and near-empty passages. A passage is dropped by the
+copyright or near-empty rules only when no *substantive sentence* is left in it
+(see :func:`has_substantive_sentence`): notices inside a passage were already cut
+out by the cleaner (``kidneytalk.clean.cut_notices``), so a notice never costs
+the text around it. An optional LLM agent (``prompts/templates/filter_en.txt``)
+asks the model whether a passage contains medical knowledge. Every dropped chunk
+is kept with its reason (and a stable code, :func:`reason_code`) so the user can
 see what was left out.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from kidneytalk.clean import CJK_CHARS, count_cjk
+from kidneytalk.clean import CJK_CHARS, NOTICE, count_cjk, cut_notices
 from kidneytalk.records import Chunk, DroppedChunk
 
 _TOC_HEADING = re.compile(r"^\s*(table of )?contents\s*$|^\s*目\s*录\s*$|^\s*inhalt", re.I)
@@ -24,12 +28,42 @@ _REF_ENTRY = re.compile(
     r"(^\s*\[?\d{1,3}[\].)]\s+\S)|(\bet al\b)|(\bdoi:\s*10\.)|(\b(19|20)\d{2}\s*;\s*\d+)|(\bPMID\b)",
     re.I,
 )
+_IN_TEXT_CITATION = re.compile(r"\([^()]*\b(?:19|20)\d{2}[a-z]?\b[^()]*\)")
 _COPYRIGHT = re.compile(
     r"©|\(c\)\s*\d{4}|\bcopyright\b|all rights reserved|\bISBN\b|licensed under|版权所有", re.I
 )
 
 MIN_CONTENT_CHARS = 40
 MIN_CJK_CHARS = 12
+# A substantive sentence: at least this many words of two or more letters (or CJK characters).
+MIN_SENTENCE_WORDS = 3
+MIN_SENTENCE_CJK = 6
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_SENTENCES = re.compile(r"(?<=[.!?;:])\s+|(?<=[。！？；])|\n+")
+
+REASON_CODES = {
+    "near-empty": "near-empty",
+    "table of contents": "toc",
+    "reference list": "references",
+    "copyright/licence notice": "notice",
+    "filter agent: no medical knowledge": "agent",
+}
+
+
+def reason_code(reason: str) -> str:
+    """The stable code of a drop reason (for programs and the GUI)."""
+    return REASON_CODES.get(reason, "other")
+
+
+def has_substantive_sentence(text: str) -> bool:
+    """True when some sentence of ``text`` says something: 3+ words or 6+ CJK characters,
+    and is not a copyright/licence notice."""
+    for sentence in _SENTENCES.split(text):
+        if not sentence.strip() or NOTICE.search(sentence):
+            continue
+        if count_cjk(sentence) >= MIN_SENTENCE_CJK or len(_WORD.findall(sentence)) >= MIN_SENTENCE_WORDS:
+            return True
+    return False
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
@@ -55,7 +89,7 @@ def rule_reason(chunk: Chunk) -> str | None:
     text = chunk.text.strip()
     cjk = count_cjk(text)
     size = content_size(text, cjk)
-    if size < MIN_CONTENT_CHARS and cjk < MIN_CJK_CHARS:
+    if size < MIN_CONTENT_CHARS and cjk < MIN_CJK_CHARS and not has_substantive_sentence(text):
         return "near-empty"
     if chunk.section and (reason := boilerplate_heading(chunk.section[-1])):
         return reason
@@ -64,11 +98,12 @@ def rule_reason(chunk: Chunk) -> str | None:
         toc_lines = sum(1 for line in lines if _TOC_LINE.search(line.strip()))
         if toc_lines / len(lines) >= 0.6 and _mean_words(lines) <= 12:
             return "table of contents"
-    ref_hits = len(_REF_ENTRY.findall(text))
+    # In-text citations such as "(Johansson et al., 2012)" belong to body text, not to reference lists.
+    ref_hits = len(_REF_ENTRY.findall(_IN_TEXT_CITATION.sub(" ", text)))
     sentences = max(1, len(re.findall(r"[.!?。](\s|$)", text)))
     if ref_hits >= 4 and ref_hits / sentences >= 0.5:
         return "reference list"
-    if _COPYRIGHT.search(text) and size < 400:
+    if _COPYRIGHT.search(text) and not has_substantive_sentence(cut_notices(text)[0]):
         return "copyright/licence notice"
     return None
 

@@ -281,6 +281,10 @@ class Library:
     def dropped(self, ref: str) -> list[sqlite3.Row]:
         return self.catalog.dropped(self.resolve(ref).id)
 
+    def removed(self, ref: str) -> list[sqlite3.Row]:
+        """Lines taken out before chunking (running headers/footers, page numbers, notices)."""
+        return self.catalog.removed(self.resolve(ref).id)
+
     # ------------------------------------------------------------ changes
     def set_enabled(self, ref: str, enabled: bool) -> Document:
         with self.writing("enable" if enabled else "disable"):
@@ -502,7 +506,7 @@ class Library:
         parsed = prep.parsed
         self.catalog.mark_ready(
             doc_id, title=safe_text(parsed.title), pages=parsed.page_count, scanned_pages=len(parsed.scanned_pages),
-            needs_ocr=parsed.needs_ocr, kept=kept, dropped=dropped,
+            needs_ocr=parsed.needs_ocr, kept=kept, dropped=dropped, removed=parsed.removed,
         )
         note = ""
         if parsed.needs_ocr:

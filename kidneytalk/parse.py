@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +26,9 @@ TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 PYMUPDF_SUFFIXES = {".pdf", ".epub", ".xps", ".oxps", ".cbz", ".fb2", ".mobi"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | PYMUPDF_SUFFIXES
+
+# Where table detection ran and what it cost (read by bench/audit.py; reset freely).
+TABLE_STATS: dict[str, float] = {"pages": 0, "seconds": 0.0, "tables": 0}
 
 _BOLD_FLAG = 1 << 4
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -140,13 +144,17 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
     doc = _open(path)
     try:
         raw_pages = []
+        page_sizes: list[tuple[float, float]] = []
         for index in range(doc.page_count):
             try:
                 page = doc.load_page(index)
-                raw_pages.append(_read_page(page, index + 1))
+                page_sizes.append(_text_space_size(page))
+                raw_pages.append(_read_page(page, index + 1, page_sizes[-1][0] if page.rotation == 0 else 0.0))
             except Exception as exc:  # one broken page must not lose the document
                 log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
                 raw_pages.append(([], [], True, False))
+            del page_sizes[len(raw_pages):]
+            page_sizes.extend([(0.0, 0.0)] * (len(raw_pages) - len(page_sizes)))
         title = (doc.metadata or {}).get("title") or path.stem
         page_count = doc.page_count
     except pymupdf.FileDataError as exc:
@@ -164,8 +172,10 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
     pages: list[Page] = []
     scanned: list[int] = []
     stack: list[tuple[int, str]] = []
+    bodiless: dict[int, Block] = {}  # id(stack entry) -> its heading block, while no text is under it
     for number, (lines_info, tables, no_text, has_images) in enumerate(raw_pages, start=1):
         page = Page(number=number, has_text_layer=not no_text)
+        page.width, page.height = page_sizes[number - 1]
         if no_text and has_images:
             scanned.append(number)
         for info in lines_info:
@@ -173,29 +183,43 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
                 page.blocks.append(
                     Block(info["table"], number, "table", tuple(t for _, t in stack), bbox=info["bbox"])
                 )
+                bodiless.clear()
                 continue
             level = heading_levels.get((info["size"], info["bold"]))
             if level is not None and _heading_text_ok(info["text"]):
                 while stack and stack[-1][0] >= level:
-                    stack.pop()
+                    _keep_as_text(bodiless.pop(id(stack.pop()), None))
                 stack.append((level, " ".join(info["text"].split())))
                 kind: BlockKind = "heading"
             else:
                 kind = "text"
-            page.blocks.append(
-                Block(
-                    info["text"],
-                    number,
-                    kind,
-                    tuple(t for _, t in stack),
-                    font_size=info["size"],
-                    bold=info["bold"],
-                    bbox=info["bbox"],
-                )
+                bodiless.clear()
+            block = Block(
+                info["text"],
+                number,
+                kind,
+                tuple(t for _, t in stack),
+                font_size=info["size"],
+                bold=info["bold"],
+                bbox=info["bbox"],
+                lines=tuple(info.get("lines", ())),
             )
+            page.blocks.append(block)
+            if kind == "heading":
+                bodiless[id(stack[-1])] = block
         del tables
         pages.append(page)
+    for block in bodiless.values():
+        _keep_as_text(block)
     return ParsedDocument(str(path), title, pages, page_count, scanned)
+
+
+def _keep_as_text(block: Block | None) -> None:
+    """A heading with no text under it (a figure title, an author line, a wrapped title's
+    second line) would only live in a section path that the next heading replaces: keep
+    its words as text."""
+    if block is not None:
+        block.kind = "text"
 
 
 def _heading_text_ok(text: str) -> bool:
@@ -219,11 +243,69 @@ def _heading_levels(raw_pages: list, body_size: float) -> dict[tuple[float, bool
     return {style: level for level, style in enumerate(candidates[:4], start=1)}
 
 
-def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool, bool]:
+_TABLE_CAPTION = re.compile(r"^\s*(?:table|tab\.|tabelle|tableau|表)\s*\d", re.IGNORECASE)
+_MIN_TABLE_ROWS = 4  # rows of 3+ separate text runs side by side
+_MIN_GRID_EDGES = 32  # straight ruling (lines, rectangles) of a grid table drawn without curves
+_CURVES_PER_EDGE = 5  # more curves than this per straight edge: a figure or poster, not a table
+_MAX_CURVES = 1000  # vector artwork (a poster, a chart); only a caption makes a table likely there
+
+
+def _table_likely(drawings: list[dict], data: dict) -> bool:
+    """Cheap test for "this page probably has a ruled or aligned table".
+
+    A table needs vector drawings, and then either a "Table N" caption line, or
+    several rows of three or more text runs side by side (in the reading
+    direction of the text, so rotated tables count) on a page whose drawings are
+    mostly straight and not heavy artwork, or a grid of straight
+    lines/rectangles with no curves at all.
+    """
+    straight = curves = 0
+    for drawing in drawings:
+        for item in drawing.get("items", ()):
+            if item[0] == "re" or (item[0] == "l" and (abs(item[1][0] - item[2][0]) < 1
+                                                        or abs(item[1][1] - item[2][1]) < 1)):
+                straight += 1  # rectangles and horizontal/vertical rules
+            elif item[0] == "c":
+                curves += 1
+    rows: dict[int, list[tuple[float, float]]] = {}
+    for block in data.get("blocks", []):
+        for line in block.get("lines", ()):
+            text = "".join(span.get("text", "") for span in line.get("spans", ())).strip()
+            if not text:
+                continue
+            if _TABLE_CAPTION.match(text):
+                return True
+            x0, y0, x1, y1 = line["bbox"]
+            dx, dy = line.get("dir", (1.0, 0.0))
+            if abs(dx) >= abs(dy):
+                rows.setdefault(round((y0 + y1) / 6), []).append((x0, x1))
+            else:
+                rows.setdefault(-round((x0 + x1) / 6) - 1, []).append((y0, y1))
+    if curves == 0 and straight >= _MIN_GRID_EDGES:
+        return True
+    if curves > _CURVES_PER_EDGE * max(straight, 1) or curves > _MAX_CURVES:
+        return False
+    return sum(1 for runs in rows.values() if _separate_runs(runs) >= 3) >= _MIN_TABLE_ROWS
+
+
+def _separate_runs(runs: list[tuple[float, float]], gap: float = 8.0) -> int:
+    runs.sort()
+    count, end = 1, runs[0][1]
+    for start, stop in runs[1:]:
+        if start > end + gap:
+            count += 1
+        end = max(end, stop)
+    return count
+
+
+def _read_page(page: pymupdf.Page, number: int, width: float = 0.0) -> tuple[list[dict], list, bool, bool]:
     """Return block infos (text, size, bold, bbox or a Markdown table) for one page."""
     tables_md: list[tuple[pymupdf.Rect, str]] = []
-    # find_tables is costly; a ruled table needs vector drawings on the page.
-    if page.get_cdrawings():
+    drawings = page.get_cdrawings()  # (before get_text: cheaper in this order)
+    data = page.get_text("dict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
+    # find_tables is costly (about a second per page): run it only where a table is likely.
+    if drawings and _table_likely(drawings, data):
+        started = time.perf_counter()
         try:
             for table in page.find_tables().tables:
                 md = table.to_markdown(clean=False).strip()
@@ -231,8 +313,10 @@ def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool,
                     tables_md.append((pymupdf.Rect(table.bbox), md))
         except Exception as exc:
             log.debug("page %d: table detection failed: %s", number, exc)
+        TABLE_STATS["pages"] += 1
+        TABLE_STATS["tables"] += len(tables_md)
+        TABLE_STATS["seconds"] += time.perf_counter() - started
 
-    data = page.get_text("dict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
     infos: list[dict] = []
     emitted_tables: set[int] = set()
     for block in data.get("blocks", []):
@@ -254,9 +338,63 @@ def _read_page(page: pymupdf.Page, number: int) -> tuple[list[dict], list, bool,
     for i, (trect, md) in enumerate(tables_md):
         if i not in emitted_tables:
             infos.append({"table": md, "bbox": _rect_tuple(trect), "text": "", "size": 0.0, "bold": False})
+    if width > 0:  # an unrotated page (rotated ones keep the content-stream order)
+        infos = column_order(infos, width)
     no_text = not any(info["text"].strip() or info.get("table") for info in infos)
     has_images = bool(page.get_images(full=False)) if no_text else False
     return infos, tables_md, no_text, has_images
+
+
+_GUTTER_SLACK = 0.02  # share of the page width a column block may reach past the middle
+_MIN_COLUMN_BLOCKS = 3
+_MAX_SPANNING_SHARE = 0.35  # more text across the middle than this: not a two-column page
+
+
+def column_order(infos: list[dict], width: float) -> list[dict]:
+    """Blocks of a two-column page in reading order: column by column.
+
+    The page is cut into bands at the blocks that span the middle (titles,
+    full-width tables and figures); in each band the left column is read before
+    the right one, each from top to bottom. Pages that are not two-column (too
+    few blocks on either side, or mostly full-width text) keep the order of the
+    content stream.
+    """
+    if width <= 0 or len(infos) < 2 * _MIN_COLUMN_BLOCKS:
+        return infos
+    mid, slack = width / 2, width * _GUTTER_SLACK
+    sides: list[str] = []
+    chars = {"L": 0, "R": 0, "F": 0}
+    for info in infos:
+        x0, _y0, x1, _y1 = info["bbox"]
+        side = "L" if x1 <= mid + slack else "R" if x0 >= mid - slack else "F"
+        sides.append(side)
+        chars[side] += len(info["text"]) + len(info.get("table") or "")
+    if (sides.count("L") < _MIN_COLUMN_BLOCKS or sides.count("R") < _MIN_COLUMN_BLOCKS
+            or chars["F"] > _MAX_SPANNING_SHARE * max(1, sum(chars.values()))):
+        return infos
+    spanning = sorted((info["bbox"][1], i) for i, (info, side) in enumerate(zip(infos, sides, strict=True))
+                      if side == "F")
+    cuts = [y for y, _ in spanning]
+
+    def band(info: dict) -> int:
+        centre = (info["bbox"][1] + info["bbox"][3]) / 2
+        return sum(1 for y in cuts if y <= centre)
+
+    order: list[tuple[int, int, float, int]] = []  # (band, rank in band, top, original index)
+    for i, (info, side) in enumerate(zip(infos, sides, strict=True)):
+        if side == "F":
+            order.append((band(info), 0, info["bbox"][1], i))
+        else:
+            order.append((band(info), 1 if side == "L" else 2, info["bbox"][1], i))
+    return [infos[i] for *_, i in sorted(order)]
+
+
+def _text_space_size(page: pymupdf.Page) -> tuple[float, float]:
+    """Width and height of the space ``get_text`` coordinates live in (unrotated page)."""
+    rect = page.rect
+    if page.rotation % 180 == 90:
+        return rect.height, rect.width
+    return rect.width, rect.height
 
 
 def _rect_tuple(rect: pymupdf.Rect) -> tuple[float, float, float, float]:
@@ -286,6 +424,8 @@ def _style_runs(block: dict) -> list[dict]:
             r = runs[-1]["bbox"]
             lb = line["bbox"]
             runs[-1]["bbox"] = (min(r[0], lb[0]), min(r[1], lb[1]), max(r[2], lb[2]), max(r[3], lb[3]))
+            runs[-1]["lines"].append(tuple(lb))
         else:
-            runs.append({"text": text, "size": size, "bold": bold, "bbox": tuple(line["bbox"])})
+            runs.append({"text": text, "size": size, "bold": bold, "bbox": tuple(line["bbox"]),
+                         "lines": [tuple(line["bbox"])]})
     return runs

@@ -29,6 +29,8 @@ class Block:
     font_size: float = 0.0
     bold: bool = False
     bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    # One box per line of ``text`` (split on "\n") when the parser knows them; empty otherwise.
+    lines: tuple[tuple[float, float, float, float], ...] = ()
 
 
 @dataclass
@@ -36,6 +38,26 @@ class Page:
     number: int  # 1-based
     blocks: list[Block] = field(default_factory=list)
     has_text_layer: bool = True
+    width: float = 0.0  # in the coordinates of the block boxes (0: unknown)
+    height: float = 0.0
+
+
+@dataclass
+class RemovedText:
+    """Text taken out of a document before chunking (never silently): what, where and why.
+
+    ``code`` is stable data for programs (``furniture``, ``page-number``, ``notice``);
+    ``reason`` is the sentence shown to people.
+    """
+
+    page: int
+    text: str
+    code: str
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": "line", "code": self.code, "reason": self.reason, "pages": [self.page, self.page],
+                "text": self.text}
 
 
 @dataclass
@@ -45,6 +67,7 @@ class ParsedDocument:
     pages: list[Page]
     page_count: int
     scanned_pages: list[int] = field(default_factory=list)  # pages with no text layer
+    removed: list[RemovedText] = field(default_factory=list)  # furniture and notices the cleaner took out
 
     @property
     def needs_ocr(self) -> bool:

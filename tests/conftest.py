@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("KIDNEYTALK_EMBED_CACHE", os.path.join(tempfile.gettempdir(), "kidneytalk-test-embed-cache"))
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "eval").is_dir()), REPO.parent / "shared")
 CORPUS = SHARED / "eval" / "pubmedqa-dev" / "corpus"
 QUESTIONS = SHARED / "eval" / "pubmedqa-dev" / "questions.jsonl"
 # The documented fields of Answer.to_json() / `ask --json`.
