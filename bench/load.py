@@ -101,6 +101,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     finally:
                         stop_hogs(hogs)
                     result[condition] = {"runs": runs, **stats(runs)}
+                    out["by_threads"][str(threads)] = result
+                    # Keep what was measured even if the run is stopped before the end.
+                    partial = Path(args.out).with_suffix(".partial.json")
+                    partial.write_text(json.dumps({"partial": True, "cpu": cpu_info(), **out}, indent=2) + "\n",
+                                       encoding="utf-8")
                     print(f"[load] threads {result['n_threads']} {condition}: median "
                           f"{result[condition]['median_s']:.2f} s (others {result[condition]['other_load_cores_mean']:.2f} cores)",
                           flush=True)
@@ -141,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    Path(args.out).with_suffix(".partial.json").unlink(missing_ok=True)
     for threads, r in result["by_threads"].items():
         print(f"threads {r['n_threads']} ({threads}): quiet median {r['quiet']['median_s']:.2f} s, "
               f"with {args.hogs} CPU hog(s) {r['loaded']['median_s']:.2f} s -> x{r['ratio_median']:.2f} "

