@@ -43,6 +43,7 @@ from kidneytalk.embed import Embedder, embedding_model_id
 from kidneytalk.errors import DocumentError, DocumentNotFoundError, KidneyTalkError
 from kidneytalk.filter import Judge, filter_chunks
 from kidneytalk.lock import LibraryLock
+from kidneytalk.ocr import DocumentOcr, save_words, words_path
 from kidneytalk.parse import is_supported, parse_file
 from kidneytalk.records import Chunk, DroppedChunk, ParsedDocument, ProgressEvent
 from kidneytalk.store import VectorStore
@@ -287,6 +288,7 @@ class Library:
         self.catalog.delete(doc.id)
         if doc.stored_path:
             Path(doc.stored_path).unlink(missing_ok=True)
+            words_path(doc.stored_path).unlink(missing_ok=True)
         log.info("removed %s (%s)", doc.id, doc.name)
 
     def add(
@@ -321,8 +323,9 @@ class Library:
         return missing + self._ingest(files, filter_agent=filter_agent, progress=progress, cancel=cancel, force=True)
 
     # ------------------------------------------------------------ pipeline
-    def prepare(self, path: Path, chunker: Chunker, known: Callable[[str], Document | None], force: bool) -> _Prepared:
-        """Hash, parse, clean, chunk and rule-filter one file (no library writes)."""
+    def prepare(self, path: Path, chunker: Chunker, known: Callable[[str], Document | None], force: bool,
+                ocr: DocumentOcr | None = None) -> _Prepared:
+        """Hash, parse (OCR where a page needs it), clean, chunk and rule-filter one file (no library writes)."""
         prep = _Prepared(path)
         try:
             prep.size = path.stat().st_size
@@ -332,7 +335,7 @@ class Library:
             if existing and existing.status == cat.STATUS_READY and not force:
                 prep.skip = "exists"
                 return prep
-            parsed = clean_document(parse_file(path))
+            parsed = clean_document(parse_file(path, ocr=ocr or DocumentOcr(file=path.name)))
             prep.parsed = parsed
             doc_id = existing.id if existing else prep.sha[:12]
             prep.chunks = chunker.chunk(doc_id, parsed)
@@ -348,8 +351,10 @@ class Library:
             prep.error = f"{path.name}: could not be read ({type(exc).__name__}: {exc})"
         return prep
 
-    def _prepared_stream(self, files: list[Path], force: bool, stop: threading.Event) -> Iterator[_Prepared]:
-        """Prepare files in a background thread, a few ahead of the consumer."""
+    def _prepared_stream(self, files: list[Path], force: bool, stop: threading.Event,
+                         progress: ProgressCallback | None = None,
+                         cancel: threading.Event | None = None) -> Iterator[_Prepared]:
+        """Prepare files in a background thread, a few ahead of the consumer (OCR reports progress from it)."""
         chunker = Chunker(self.embedder.token_counter(), self.settings.chunk, self.embedder.max_tokens)
         q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=_PREPARE_AHEAD)
 
@@ -362,10 +367,12 @@ class Library:
                 return Document.from_row(row) if row else None
 
             try:
-                for path in files:
+                for index, path in enumerate(files, start=1):
                     if stop.is_set():
                         break
-                    q.put(self.prepare(path, chunker, known, force))
+                    ocr = DocumentOcr(file=path.name, file_index=index, files_total=len(files), progress=progress,
+                                      cancel=_Either(stop, cancel))
+                    q.put(self.prepare(path, chunker, known, force, ocr))
             finally:
                 db.close()
                 q.put(None)
@@ -401,7 +408,7 @@ class Library:
                                       if self._embedder is None else ""))
         stop = threading.Event()
         seen = 0
-        for seen, prep in enumerate(self._prepared_stream(files, force, stop), start=1):
+        for seen, prep in enumerate(self._prepared_stream(files, force, stop, progress, cancel), start=1):
             prep.index = seen
             if run.cancelled():
                 seen -= 1
@@ -460,14 +467,19 @@ class Library:
             assert prep.vectors is not None
             self.store.add([c.id for c in kept], [doc_id] * len(kept), prep.vectors)
         parsed = prep.parsed
+        save_words(stored, parsed.ocr_words)
         self.catalog.mark_ready(
             doc_id, title=parsed.title, pages=parsed.page_count, scanned_pages=len(parsed.scanned_pages),
-            needs_ocr=parsed.needs_ocr, kept=kept, dropped=dropped,
+            needs_ocr=parsed.needs_ocr, kept=kept, dropped=dropped, ocr_pages=parsed.ocr_pages,
+            reason=f"needs OCR: {parsed.ocr_problem}" if parsed.needs_ocr and parsed.ocr_problem else None,
         )
         note = ""
+        if parsed.ocr_pages:
+            note += f"; {len(parsed.ocr_pages)} scanned pages read by OCR"
         if parsed.needs_ocr:
-            note = (f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
-                    "(needs OCR, which KidneyTalk does not do yet: those pages are not searchable)")
+            why = parsed.ocr_problem or "OCR found no text on them"
+            note += (f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
+                     f"(needs OCR: {why}; those pages are not searchable)")
         verb = "re-indexed" if existing and existing.status == cat.STATUS_READY else "added"
         msg = f"{path.name}: {verb} as {doc_id} ({parsed.page_count} pages, {len(kept)} chunks kept, {len(dropped)} dropped{note})"
         log.info(msg)
@@ -578,6 +590,16 @@ class _IngestRun:
         _emit(self.progress, self._event(prep, "error" if result.failed else "done", message=result.message))
 
 
+class _Either:
+    """Set when either event is: the user's Cancel or the ingest loop stopping."""
+
+    def __init__(self, *events: threading.Event | None):
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
 class _ReadScope:
     def __init__(self, lib: Library, on_wait: Callable[[str], None] | None):
         self.lib, self.on_wait = lib, on_wait
@@ -638,7 +660,11 @@ def describe_status(doc: Document, hint: str = "") -> tuple[str, str]:
         if hint:
             return f"ready · {hint}", "warn"
         if doc.needs_ocr:
-            return f"ready · needs OCR ({doc.scanned_pages} of {doc.pages} pages are scans without text)", "warn"
+            why = doc.reason.removeprefix("needs OCR: ") if doc.reason.startswith("needs OCR: ") else ""
+            return (f"ready · needs OCR ({doc.scanned_pages} of {doc.pages} pages are scans without text"
+                    + (f"; {why}" if why and "some pages are scanned" not in why else "") + ")"), "warn"
+        if doc.ocr_pages:
+            return f"ready · {doc.ocr_pages} of {doc.pages} pages read by OCR", "ok"
         return "ready", "ok"
     if doc.status == cat.STATUS_FAILED:
         reason = doc.reason.removeprefix(f"{doc.name}: ")  # the row already names the file

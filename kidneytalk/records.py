@@ -44,7 +44,10 @@ class ParsedDocument:
     title: str
     pages: list[Page]
     page_count: int
-    scanned_pages: list[int] = field(default_factory=list)  # pages with no text layer
+    scanned_pages: list[int] = field(default_factory=list)  # pages with no text layer (and no OCR text)
+    ocr_pages: list[int] = field(default_factory=list)  # pages whose text was read by OCR
+    ocr_problem: str = ""  # why pages that needed OCR got no text (engine missing, failure)
+    ocr_words: dict[int, list[tuple[float, float, float, float, str]]] = field(default_factory=dict)
 
     @property
     def needs_ocr(self) -> bool:
@@ -96,6 +99,7 @@ class Hit:
     relevance: float | None = None  # the relevance judge's calibrated P(relevant), if it ran
     reason: str = ""  # the judge's one-sentence reason, for display
     queries: list[str] = field(default_factory=list)  # the search queries that found it
+    ocr: bool = False  # the passage has text read by OCR from a scanned page
 
     @property
     def pages_label(self) -> str:
@@ -111,6 +115,7 @@ class Hit:
             "score": round(self.score, 4),
             "relevance": None if self.relevance is None else round(self.relevance, 3),
             "reason": self.reason,
+            "ocr": self.ocr,
             "text": self.text,
         }
 
@@ -124,6 +129,7 @@ class Citation:
     source: str
     pages: list[int]
     chunk_id: str
+    ocr: bool = False  # the passage came from OCR of a scanned page
 
     @property
     def label(self) -> str:
@@ -136,6 +142,7 @@ class Citation:
             "source": self.source,
             "pages": self.pages,
             "chunk_id": self.chunk_id,
+            "ocr": self.ocr,
         }
 
 
