@@ -202,6 +202,7 @@ def image_cover(page: pymupdf.Page) -> float:
 # ---------------------------------------------------------------- reading a page
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{6,}")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -211,9 +212,9 @@ def _noise_line(text: str) -> bool:
     visible = [ch for ch in text if not ch.isspace()]
     if not visible:
         return True
-    cjk = sum(1 for ch in visible if _CJK.match(ch))
-    useful = sum(1 for ch in visible if ch.isalnum() or _CJK.match(ch))
-    if useful / len(visible) < 0.5:
+    cjk = sum(1 for ch in visible if _IDEOGRAPH.match(ch))
+    useful = sum(1 for ch in visible if ch.isalnum() or _IDEOGRAPH.match(ch))
+    if useful / len(visible) < 0.5 or (cjk and len(visible) == 1):
         return True
     if cjk:
         top = max(visible.count(ch) for ch in set(visible))
@@ -222,6 +223,15 @@ def _noise_line(text: str) -> bool:
         return True
     words = _LATIN_WORD.findall(text)
     return bool(words) and all(_CONSONANT_RUN.search(w) or not re.search(r"[aeiouyAEIOUY]", w) for w in words)
+
+
+def _stray_latin(text: str) -> bool:
+    """On a Chinese page, a line without Chinese that has no real word, number, address or code in it."""
+    if _IDEOGRAPH.search(text):
+        return False
+    if re.search(r"\d{2,}|@|www|http", text):
+        return False
+    return not any(re.search(r"[aeiouyAEIOUY]", w) for w in re.findall(r"[A-Za-z]{4,}", text))
 
 
 def looks_chinese(text: str) -> float:
@@ -268,11 +278,14 @@ def read_page(page: pymupdf.Page, languages: str, *, dpi: int = DEFAULT_DPI, tes
     textpage = page.get_textpage_ocr(language=languages, dpi=dpi, full=True, tessdata=tessdata)
     raw = page.get_text("dict", textpage=textpage)
     words_raw = page.get_text("words", textpage=textpage)
+    all_text = "".join(_line_text(ln) for b in raw.get("blocks", []) if b.get("type") == 0 for ln in b["lines"])
+    chinese_page = looks_chinese(all_text) > 0.3
     blocks = []
     for block in raw.get("blocks", []):
         if block.get("type") != 0:
             continue
-        lines = [ln for ln in block.get("lines", []) if not _noise_line(_line_text(ln))]
+        lines = [ln for ln in block.get("lines", []) if not _noise_line(_line_text(ln))
+                 and not (chinese_page and _stray_latin(_line_text(ln)))]
         if lines:
             block = dict(block, lines=lines)
             x0 = min(ln["bbox"][0] for ln in lines)
@@ -292,28 +305,54 @@ def read_page(page: pymupdf.Page, languages: str, *, dpi: int = DEFAULT_DPI, tes
 
 
 def reading_order(blocks: list[dict[str, Any]], page_width: float) -> list[dict[str, Any]]:
-    """Blocks column by column: left column top to bottom, then the right one; full-width blocks split them."""
-    if len(blocks) < 2:
+    """Lines column by column: in each band between full-width lines, the left column, then the right.
+
+    Tesseract may put lines of two columns side by side into one block; the order is
+    therefore made line by line, and each run of lines in one column becomes a block.
+    """
+    lines = [ln for b in blocks for ln in b["lines"]]
+    if len(lines) < 2:
         return blocks
     mid = page_width / 2
-    out: list[dict[str, Any]] = []
-    band: list[dict[str, Any]] = []  # blocks between two full-width ones
+    margin = 0.05 * page_width
+    out: list[list[dict[str, Any]]] = []
+    band: list[dict[str, Any]] = []
 
     def flush() -> None:
-        left = sorted((b for b in band if (b["bbox"][0] + b["bbox"][2]) / 2 < mid), key=lambda b: b["bbox"][1])
-        right = sorted((b for b in band if (b["bbox"][0] + b["bbox"][2]) / 2 >= mid), key=lambda b: b["bbox"][1])
-        out.extend(left + right)
+        left = sorted((ln for ln in band if ln["bbox"][2] <= mid + margin), key=_centre_y)
+        right = sorted((ln for ln in band if ln["bbox"][2] > mid + margin), key=_centre_y)
+        for column in (left, right):
+            if column:
+                out.append(column)
         band.clear()
 
-    for block in sorted(blocks, key=lambda b: (b["bbox"][1], b["bbox"][0])):
-        x0, _, x1, _ = block["bbox"]
-        if x0 < mid - 0.1 * page_width and x1 > mid + 0.1 * page_width:  # spans both halves
+    for line in sorted(lines, key=lambda ln: (ln["bbox"][1], ln["bbox"][0])):
+        x0, _, x1, _ = line["bbox"]
+        if x0 < mid - margin and x1 > mid + margin:  # crosses the middle: a full-width line
             flush()
-            out.append(block)
+            out.append([line])
         else:
-            band.append(block)
+            band.append(line)
     flush()
-    return out
+    result: list[dict[str, Any]] = []
+    for group in out:  # consecutive full-width lines form one block too
+        if result and len(group) == 1 and len(result[-1]["lines"]) and _full(result[-1], mid, margin) \
+                and _full({"lines": group}, mid, margin):
+            result[-1]["lines"].append(group[0])
+        else:
+            result.append({"type": 0, "lines": list(group)})
+    for block in result:
+        block["bbox"] = (min(ln["bbox"][0] for ln in block["lines"]), min(ln["bbox"][1] for ln in block["lines"]),
+                         max(ln["bbox"][2] for ln in block["lines"]), max(ln["bbox"][3] for ln in block["lines"]))
+    return result
+
+
+def _centre_y(line: dict[str, Any]) -> float:
+    return (line["bbox"][1] + line["bbox"][3]) / 2
+
+
+def _full(block: dict[str, Any], mid: float, margin: float) -> bool:
+    return all(ln["bbox"][0] < mid - margin and ln["bbox"][2] > mid + margin for ln in block["lines"])
 
 
 # ---------------------------------------------------------------- per document
