@@ -23,7 +23,14 @@ from kidneytalk.library import describe_status
 from kidneytalk.parse import parse_file
 from kidneytalk.records import ProgressEvent
 from tests.conftest import SHARED
-from tests.fixtures_pdf import MARGIN, PAGE_H, PAGE_W, body_paragraph, library_problems, write_text_pdf
+from tests.fixtures_pdf import (
+    MARGIN,
+    PAGE_H,
+    PAGE_W,
+    body_paragraph,
+    library_problems,
+    write_text_pdf,
+)
 
 # ../shared beside the repository (CI); one more level up from a git worktree under wt/
 SHARED = next((s for s in (SHARED, SHARED.parent.parent / "shared") if (s / "eval").exists()), SHARED)
