@@ -187,6 +187,19 @@ def text_layer_score(page: pymupdf.Page, data: dict[str, Any] | None = None) -> 
     return TextLayerScore(chars, bad, fragments, skewed, cover)
 
 
+def clean_text_layer(texts: Sequence[str]) -> bool:
+    """A quick look at already extracted lines: enough text, hardly any invalid characters or fragments."""
+    chars = bad = fragments = 0
+    for text in texts:
+        for line in text.split("\n"):
+            visible = [ch for ch in line if not ch.isspace()]
+            chars += len(visible)
+            bad += sum(1 for ch in visible if _bad_char(ch))
+            if len(visible) <= 2 and any(ch.isalpha() for ch in visible):
+                fragments += len(visible)
+    return chars >= 4 * MIN_TEXT_CHARS and (bad + fragments) / chars < GARBAGE_SHARE / 2
+
+
 def image_cover(page: pymupdf.Page) -> float:
     area = abs(page.rect)
     if not area:
@@ -387,8 +400,12 @@ class DocumentOcr:
             self._status = status()
         return self._status
 
-    def wanted(self, page: pymupdf.Page, data: dict[str, Any] | None = None) -> bool:
-        score = text_layer_score(page, data)
+    def wanted(self, page: pymupdf.Page, texts: Sequence[str] | None = None) -> bool:
+        """Whether ``page`` needs OCR; ``texts``, the parser's text of the page, spares a second extraction
+        when it is plainly clean (the usual case: text-layer PDFs are not slowed down)."""
+        if texts is not None and clean_text_layer(texts):
+            return False
+        score = text_layer_score(page)
         if score.needs_ocr:
             self.wanted_pages.append(page.number + 1)
             log.debug("%s p.%d: OCR (%s)", self.file, page.number + 1, score.reason)

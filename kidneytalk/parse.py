@@ -151,7 +151,8 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
             try:
                 page = doc.load_page(index)
                 raw_pages.append(_read_page(page, index + 1))
-                if ocr is not None and ocr.wanted(page) and (read := ocr.read(page)) is not None:
+                if (ocr is not None and ocr.wanted(page, [i["text"] for i in raw_pages[-1][0]])
+                        and (read := ocr.read(page)) is not None):
                     infos = [run for block in read.data["blocks"] for run in _style_runs(block)]
                     raw_pages[-1] = (infos, [], not infos, True)
             except KidneyTalkError:  # cancelled during OCR
