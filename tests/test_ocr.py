@@ -271,3 +271,31 @@ def test_scanned_realdocs_leaflets_yield_text_on_every_page(engine):
     hits = engine.search("血液透析 動靜脈 手術後 注意事項", 5)
     assert any(h.doc_id == hemo.id and 2 in range(h.page_start, h.page_end + 1) and h.ocr for h in hits)
     assert json.loads(json.dumps([h.to_json() for h in hits]))[0]["ocr"] in (True, False)
+
+
+SIMPLIFIED = "慢性肾脏病患者应当定期检查肾功能和尿蛋白。\n\n血液透析患者每周透析三次，每次四小时。"
+TRADITIONAL = "慢性腎臟病患者應當定期檢查腎功能和尿蛋白。\n\n血液透析患者每週透析三次，每次四小時。"
+
+
+@needs_tesseract
+def test_simplified_and_traditional_chinese_scans_are_read_in_their_own_script(tmp_path: Path):
+    doc = pymupdf.open()
+    for text, font in ((SIMPLIFIED, "china-s"), (TRADITIONAL, "china-t")):
+        src = pymupdf.open()
+        page = src.new_page(width=PAGE_W, height=PAGE_H)
+        page.insert_textbox(pymupdf.Rect(MARGIN, MARGIN, PAGE_W - MARGIN, PAGE_H - MARGIN), text, fontsize=14,
+                            fontname=font)
+        png = page.get_pixmap(dpi=150, colorspace=pymupdf.csGRAY).tobytes("png")
+        src.close()
+        out = doc.new_page(width=PAGE_W, height=PAGE_H)
+        out.insert_image(out.rect, stream=png)
+    pdf = tmp_path / "zh-scan.pdf"
+    doc.save(str(pdf))
+    doc.close()
+    runner = ocr.DocumentOcr(file=pdf.name)
+    parsed = parse_file(pdf, ocr=runner)
+    assert parsed.ocr_pages == [1, 2]
+    assert all(p.languages == ocr.CHINESE for p in runner.pages.values())
+    simplified, traditional = ("".join("".join(b.text.split()) for b in p.blocks) for p in parsed.pages)
+    assert "血液透析患者每周透析三次" in simplified and "定期检查肾功能" in simplified
+    assert "血液透析患者每週透析三次" in traditional and "定期檢查腎功能" in traditional
