@@ -53,7 +53,8 @@ RESULTS = REPO / "bench" / "results" / "ocr.json"
 
 ENGLISH_PAGES = [("en_booklet_thyroid-disorders.pdf", 2), ("en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf", 2)]
 SCAN_DPI = 150  # the English pages are "scanned" at this resolution
-TESSERACT_LANGS = {"zh": ["chi_tra+chi_sim+eng", "chi_tra+eng", "chi_sim+eng"], "en": ["eng", "chi_tra+chi_sim+eng"]}
+TESSERACT_LANGS = {"zh": ["chi_tra+chi_sim", "chi_tra+chi_sim+eng", "chi_tra+eng", "chi_sim+eng"],
+                   "en": ["eng", "chi_tra+chi_sim+eng"]}
 
 
 def cpu_info() -> dict[str, Any]:
@@ -163,6 +164,10 @@ def main() -> int:
     ap.add_argument("--rapid-path", help="folder where rapidocr-onnxruntime and its dependencies are installed")
     ap.add_argument("--dpi", type=int, nargs="+", default=[200, 300])
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--langs", nargs="+", help="only these Tesseract language settings")
+    ap.add_argument("--no-rapid", action="store_true", help="leave RapidOCR out")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the runs already in --out that this invocation does not repeat")
     args = ap.parse_args()
     if not REALDOCS.exists():
         print(f"realdocs-dev not found at {REALDOCS}", file=sys.stderr)
@@ -175,10 +180,11 @@ def main() -> int:
     rapid_note = ""
     if args.rapid_path:
         sys.path.insert(0, args.rapid_path)
-    try:
-        rapid = Rapid()
-    except Exception as exc:  # absent or broken: reported, not fatal
-        rapid_note = f"not available: {type(exc).__name__}: {exc}"
+    if not args.no_rapid:
+        try:
+            rapid = Rapid()
+        except Exception as exc:  # absent or broken: reported, not fatal
+            rapid_note = f"not available: {type(exc).__name__}: {exc}"
     try:
         tess_version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
     except OSError:
@@ -188,7 +194,8 @@ def main() -> int:
     for dpi in args.dpi:
         for pg in pages:
             keep = pg["lang"] == "en"
-            configs: list[tuple[str, str]] = [("tesseract", lang) for lang in TESSERACT_LANGS[pg["lang"]]]
+            configs: list[tuple[str, str]] = [("tesseract", lang) for lang in TESSERACT_LANGS[pg["lang"]]
+                                              if not args.langs or lang in args.langs]
             if rapid is not None:
                 configs.append(("rapidocr", "ch (PP-OCRv4)"))
             for engine, lang in configs:
@@ -205,6 +212,12 @@ def main() -> int:
                 print(f"{engine:9s} {lang:22s} {dpi} {pg['lang']} {pg['file'][:40]:40s} p{pg['page']} "
                       f"{secs:6.1f} s  acc {acc['char_accuracy']}", flush=True)
 
+    previous: dict[str, Any] = {}
+    if args.merge and args.out.exists():
+        previous = json.loads(args.out.read_text(encoding="utf-8"))
+        redone = {(r["engine"], r["languages"], r["dpi"], r["file"], r["page"]) for r in runs}
+        runs = [r for r in previous.get("runs", [])
+                if (r["engine"], r["languages"], r["dpi"], r["file"], r["page"]) not in redone] + runs
     summary: list[dict[str, Any]] = []
     keys = sorted({(r["engine"], r["languages"], r["dpi"], r["lang"]) for r in runs})
     for engine, lang, dpi, group in keys:
@@ -222,7 +235,8 @@ def main() -> int:
         "python": platform.python_version(),
         "pymupdf": pymupdf.VersionBind,
         "tesseract": tess_version,
-        "rapidocr": "rapidocr-onnxruntime 1.4.4" if rapid is not None else rapid_note,
+        "rapidocr": "rapidocr-onnxruntime 1.4.4" if rapid is not None else
+                    previous.get("rapidocr", rapid_note) if args.no_rapid else rapid_note,
         "english_scan_dpi": SCAN_DPI,
         "summary": summary,
         "runs": runs,
