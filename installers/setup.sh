@@ -19,10 +19,12 @@ if [ -z "$PY" ]; then
 fi
 
 # System libraries: a C/C++ toolchain for llama-cpp-python, the libraries Qt
-# needs, and a CJK font so Chinese text is drawn. Only when we may install them.
+# needs, a CJK font so Chinese text is drawn, and Tesseract's English and Chinese
+# language data for OCR of scanned pages (PyMuPDF runs the engine). Only when we may install them.
+ocr_packages="tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra"
 apt_packages="build-essential cmake libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0 libxcb-image0
-  libxcb-xinerama0 libxcb-xkb1 fonts-noto-cjk"
+  libxcb-xinerama0 libxcb-xkb1 fonts-noto-cjk $ocr_packages"
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in $apt_packages; do
@@ -37,6 +39,10 @@ if [ -n "$missing" ]; then
       || echo "Warning: could not install some system packages:$missing" >&2
   else
     echo "Note: these system packages are missing (install them with sudo apt-get install):$missing" >&2
+    case "$missing" in *tesseract*)
+      echo "Note: without the tesseract-ocr packages scanned pages are not read (documents are marked" \
+           "'needs OCR'; run 'kidneytalk reindex --needs-ocr' after installing them)." >&2 ;;
+    esac
   fi
 fi
 

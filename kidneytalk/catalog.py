@@ -22,7 +22,12 @@ from kidneytalk.errors import IndexMismatchError
 from kidneytalk.records import Chunk, DroppedChunk, RemovedText
 from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Columns added after schema 1, added to older catalogs by ``_migrate`` (table, column, declaration).
+_ADDED_COLUMNS = (
+    ("documents", "ocr_pages", "INTEGER NOT NULL DEFAULT 0"),  # v2: pages read by OCR
+    ("chunks", "ocr", "INTEGER NOT NULL DEFAULT 0"),  # v2: the passage has text read by OCR
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,7 +51,8 @@ CREATE TABLE IF NOT EXISTS documents (
     enabled INTEGER NOT NULL DEFAULT 1,
     embed_model TEXT NOT NULL DEFAULT '',
     chunk_settings TEXT NOT NULL DEFAULT '{}',
-    filter_agent INTEGER NOT NULL DEFAULT 0
+    filter_agent INTEGER NOT NULL DEFAULT 0,
+    ocr_pages INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY,
@@ -58,7 +64,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     section TEXT NOT NULL,
     char_start INTEGER NOT NULL,
     char_end INTEGER NOT NULL,
-    n_tokens INTEGER NOT NULL
+    n_tokens INTEGER NOT NULL,
+    ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS dropped (
@@ -114,6 +121,7 @@ class Document:
     embed_model: str
     chunk_settings: dict
     filter_agent: bool
+    ocr_pages: int = 0
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Document:
@@ -136,6 +144,7 @@ class Document:
             "reason": self.reason,
             "needs_ocr": self.needs_ocr,
             "scanned_pages": self.scanned_pages,
+            "ocr_pages": self.ocr_pages,
             "enabled": self.enabled,
             "added_at": self.added_at,
             "embed_model": self.embed_model,
@@ -173,7 +182,17 @@ class Catalog:
                     f"The library at {self.path.parent} was written by a newer KidneyTalk "
                     f"(schema {row['value']}); please update KidneyTalk."
                 )
+            self._add_missing_columns()
+            self.db.execute("UPDATE meta SET value=? WHERE key='schema_version' AND CAST(value AS INTEGER) < ?",
+                            (str(SCHEMA_VERSION), SCHEMA_VERSION))
             self._backfill_fts()
+
+    def _add_missing_columns(self) -> None:
+        """Bring an older catalog's tables up to this schema (new columns get their defaults)."""
+        for table, column, decl in _ADDED_COLUMNS:
+            have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     def _backfill_fts(self) -> None:
         """Index chunks stored before the lexical index existed, or with other lexical terms.
@@ -268,15 +287,25 @@ class Catalog:
     def mark_ready(
         self, doc_id: str, *, title: str, pages: int, scanned_pages: int, needs_ocr: bool,
         kept: Sequence[Chunk], dropped: Sequence[DroppedChunk], removed: Sequence[RemovedText] = (),
+        ocr_pages: Sequence[int] = (), reason: str | None = None,
     ) -> None:
-        """Record chunks and flip the document to ready in one transaction."""
+        """Record chunks and flip the document to ready in one transaction.
+
+        ``ocr_pages``: pages whose text came from OCR (chunks on them are flagged);
+        ``reason``: what to say about a document that needs OCR (default: a generic note).
+        """
+        ocr = set(ocr_pages)
+
+        def from_ocr(c: Chunk) -> int:
+            return int(any(p in ocr for p in range(c.page_start, c.page_end + 1)))
+
         with self.transaction():
             self.clear_chunks(doc_id)
             self.db.executemany(
                 """INSERT INTO chunks(id, doc_id, seq, text, page_start, page_end, section,
-                       char_start, char_end, n_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       char_start, char_end, n_tokens, ocr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [(c.id, c.doc_id, c.seq, c.text, c.page_start, c.page_end, json.dumps(list(c.section)),
-                  c.char_start, c.char_end, c.n_tokens) for c in kept],
+                  c.char_start, c.char_end, c.n_tokens, from_ocr(c)) for c in kept],
             )
             self.db.executemany(
                 "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",
@@ -292,11 +321,13 @@ class Catalog:
                 "INSERT INTO removed(doc_id, page, code, reason, text) VALUES (?, ?, ?, ?, ?)",
                 [(doc_id, r.page, r.code, r.reason, r.text) for r in removed],
             )
+            if reason is None:
+                reason = "needs OCR: some pages are scanned images without text" if needs_ocr else ""
             self.db.execute(
                 """UPDATE documents SET status=?, reason=?, title=?, pages=?, scanned_pages=?, needs_ocr=?,
-                       chunks_kept=?, chunks_dropped=?, updated_at=? WHERE id=?""",
-                (STATUS_READY, "needs OCR: some pages are scanned images without text" if needs_ocr else "",
-                 title, pages, scanned_pages, int(needs_ocr), len(kept), len(dropped), now(), doc_id),
+                       chunks_kept=?, chunks_dropped=?, ocr_pages=?, updated_at=? WHERE id=?""",
+                (STATUS_READY, reason, title, pages, scanned_pages, int(needs_ocr), len(kept), len(dropped),
+                 len(ocr), now(), doc_id),
             )
 
     def clear_chunks(self, doc_id: str) -> None:

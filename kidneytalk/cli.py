@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reindex", help="re-run the pipeline on stored copies (all when no DOC)")
     r.add_argument("docs", nargs="*", metavar="DOC")
     r.add_argument("--filter-agent", action="store_true", default=None)
+    r.add_argument("--needs-ocr", action="store_true", help="only documents marked 'needs OCR'")
 
     d = sub.add_parser("dropped", help="show the text of a document that was left out (dropped passages, removed lines), and why")
     d.add_argument("doc", metavar="DOC")
@@ -253,7 +254,14 @@ def _cmd_reindex(engine, args) -> int:  # noqa: ANN001
 
     use_agent = engine.settings.filter_agent if args.filter_agent is None else args.filter_agent
     bar = ProgressBar()
-    results = engine.library.reindex(args.docs or None, filter_agent=engine.filter_agent() if use_agent else None, progress=bar)
+    refs = args.docs or None
+    if args.needs_ocr:
+        refs = [d.id for d in engine.library.documents() if d.needs_ocr and (not args.docs or d.id in
+                {engine.library.resolve(r).id for r in args.docs})]
+        if not refs:
+            print("No document needs OCR.", file=sys.stderr)
+            return 0
+    results = engine.library.reindex(refs, filter_agent=engine.filter_agent() if use_agent else None, progress=bar)
     bar.finish()
     return 1 if any(r.failed for r in results) else 0
 
@@ -298,7 +306,7 @@ def _cmd_search(engine, args) -> int:  # noqa: ANN001
         print("No passages found (is the library empty, or are all documents disabled?).")
     for i, h in enumerate(hits, start=1):
         text = " ".join(h.text.split())
-        print(f"{i}. {h.score:.3f}  {h.doc_name} {h.pages_label}  {' > '.join(h.section)}\n   {text[:300]}{'…' if len(text) > 300 else ''}")
+        print(f"{i}. {h.score:.3f}  {h.doc_name} {h.pages_label}{' (OCR)' if h.ocr else ''}  {' > '.join(h.section)}\n   {text[:300]}{'…' if len(text) > 300 else ''}")
     return 0
 
 
@@ -367,7 +375,7 @@ def _stream_answer(answer, progress: _StageLine | None = None) -> None:  # noqa:
     if citations:
         print("\nSources:")
         for c in citations:
-            print(f"  [{c.n}] {c.label.strip('[]')}")
+            print(f"  [{c.n}] {c.label.strip('[]')}" + ("  (text read by OCR from a scanned page)" if c.ocr else ""))
     elif answer.evidence:
         print("\nThe model gave no citation markers; passages it was given:")
         for i, h in enumerate(answer.evidence, start=1):

@@ -49,6 +49,7 @@ from kidneytalk.errors import DocumentError, DocumentNotFoundError, KidneyTalkEr
 from kidneytalk.filter import Judge, filter_chunks
 from kidneytalk.lock import LibraryLock
 from kidneytalk.names import safe_text, shown, shown_path
+from kidneytalk.ocr import DocumentOcr, save_words, words_path
 from kidneytalk.parse import (
     MARKDOWN_SUFFIXES,
     PYMUPDF_SUFFIXES,
@@ -304,6 +305,7 @@ class Library:
         self.catalog.delete(doc.id)
         if doc.stored_path:
             Path(doc.stored_path).unlink(missing_ok=True)
+            words_path(doc.stored_path).unlink(missing_ok=True)
         log.info("removed %s (%s)", doc.id, doc.name)
 
     def add(
@@ -339,8 +341,8 @@ class Library:
 
     # ------------------------------------------------------------ pipeline
     def prepare(self, path: Path, chunker: Chunker, known: Callable[[str], Document | None], force: bool,
-                cancel: CancelFlag | None = None) -> _Prepared:
-        """Hash, parse, clean, chunk and rule-filter one file (no library writes)."""
+                cancel: CancelFlag | None = None, ocr: DocumentOcr | None = None) -> _Prepared:
+        """Hash, parse (OCR where a page needs it), clean, chunk and rule-filter one file (no library writes)."""
         prep = _Prepared(path)
         name = shown(path)
         try:
@@ -355,7 +357,7 @@ class Library:
             if existing and existing.status == cat.STATUS_READY and not force:
                 prep.skip = "exists"
                 return prep
-            parsed = clean_document(parse_file(path))
+            parsed = clean_document(parse_file(path, ocr=ocr or DocumentOcr(file=path.name)))
             prep.parsed = parsed
             doc_id = existing.id if existing else prep.sha[:12]
             prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel)
@@ -389,8 +391,9 @@ class Library:
         return ""
 
     def _prepared_stream(self, files: list[Path], force: bool, stop: threading.Event,
+                         progress: ProgressCallback | None = None,
                          cancel: threading.Event | None = None) -> Iterator[_Prepared]:
-        """Prepare files in a background thread, a few ahead of the consumer."""
+        """Prepare files in a background thread, a few ahead of the consumer (OCR reports progress from it)."""
         chunker = Chunker(self.embedder.token_counter(), self.settings.chunk, self.embedder.max_tokens)
         q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=_PREPARE_AHEAD)
 
@@ -404,10 +407,12 @@ class Library:
 
             try:
                 either = _Either(stop, cancel)
-                for path in files:
+                for index, path in enumerate(files, start=1):
                     if either.is_set():
                         break
-                    q.put(self.prepare(path, chunker, known, force, either))
+                    ocr = DocumentOcr(file=shown(path), file_index=index, files_total=len(files),
+                                      progress=progress, cancel=either)
+                    q.put(self.prepare(path, chunker, known, force, either, ocr))
             finally:
                 db.close()
                 q.put(None)
@@ -443,7 +448,7 @@ class Library:
                                       if self._embedder is None else ""))
         stop = threading.Event()
         seen = 0
-        for seen, prep in enumerate(self._prepared_stream(files, force, stop, cancel), start=1):
+        for seen, prep in enumerate(self._prepared_stream(files, force, stop, progress, cancel), start=1):
             prep.index = seen
             if run.cancelled():
                 seen -= 1
@@ -504,14 +509,20 @@ class Library:
             assert prep.vectors is not None
             self.store.add([c.id for c in kept], [doc_id] * len(kept), prep.vectors)
         parsed = prep.parsed
+        save_words(stored, parsed.ocr_words)
         self.catalog.mark_ready(
             doc_id, title=safe_text(parsed.title), pages=parsed.page_count, scanned_pages=len(parsed.scanned_pages),
             needs_ocr=parsed.needs_ocr, kept=kept, dropped=dropped, removed=parsed.removed,
+            ocr_pages=parsed.ocr_pages,
+            reason=f"needs OCR: {parsed.ocr_problem}" if parsed.needs_ocr and parsed.ocr_problem else None,
         )
         note = ""
+        if parsed.ocr_pages:
+            note += f"; {len(parsed.ocr_pages)} scanned pages read by OCR"
         if parsed.needs_ocr:
-            note = (f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
-                    "(needs OCR, which KidneyTalk does not do yet: those pages are not searchable)")
+            why = parsed.ocr_problem or "OCR found no text on them"
+            note += (f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
+                     f"(needs OCR: {why}; those pages are not searchable)")
         verb = "re-indexed" if existing and existing.status == cat.STATUS_READY else "added"
         msg = f"{name}: {verb} as {doc_id} ({parsed.page_count} pages, {len(kept)} chunks kept, {len(dropped)} dropped{note})"
         log.info(msg)
@@ -625,6 +636,16 @@ class _IngestRun:
         _emit(self.progress, self._event(prep, "error" if result.failed else "done", message=result.message))
 
 
+class _Either:
+    """Set when either event is: the user's Cancel or the ingest loop stopping (what OCR and the chunker check)."""
+
+    def __init__(self, *events: threading.Event | None):
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
 class _ReadScope:
     def __init__(self, lib: Library, on_wait: Callable[[str], None] | None):
         self.lib, self.on_wait = lib, on_wait
@@ -685,7 +706,11 @@ def describe_status(doc: Document, hint: str = "") -> tuple[str, str]:
         if hint:
             return f"ready · {hint}", "warn"
         if doc.needs_ocr:
-            return f"ready · needs OCR ({doc.scanned_pages} of {doc.pages} pages are scans without text)", "warn"
+            why = doc.reason.removeprefix("needs OCR: ") if doc.reason.startswith("needs OCR: ") else ""
+            return (f"ready · needs OCR ({doc.scanned_pages} of {doc.pages} pages are scans without text"
+                    + (f"; {why}" if why and "some pages are scanned" not in why else "") + ")"), "warn"
+        if doc.ocr_pages:
+            return f"ready · {doc.ocr_pages} of {doc.pages} pages read by OCR", "ok"
         return "ready", "ok"
     if doc.status == cat.STATUS_FAILED:
         reason = doc.reason.removeprefix(f"{doc.name}: ")  # the row already names the file
@@ -695,16 +720,6 @@ def describe_status(doc: Document, hint: str = "") -> tuple[str, str]:
     if doc.status == cat.STATUS_REMOVING:
         return "removing…", "busy"
     return doc.status, "ok"
-
-
-class _Either:
-    """Set when either event is (the batch stops, or the user cancelled): what the chunker checks."""
-
-    def __init__(self, a: threading.Event, b: threading.Event | None):
-        self.a, self.b = a, b
-
-    def is_set(self) -> bool:
-        return self.a.is_set() or (self.b is not None and self.b.is_set())
 
 
 def _page_count(path: Path) -> int | None:

@@ -14,11 +14,15 @@ import re
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pymupdf
 
-from kidneytalk.errors import DocumentError, UnsupportedFileError
+from kidneytalk.errors import DocumentError, KidneyTalkError, UnsupportedFileError
 from kidneytalk.records import Block, BlockKind, Page, ParsedDocument
+
+if TYPE_CHECKING:
+    from kidneytalk.ocr import DocumentOcr
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +43,11 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def parse_file(path: str | Path) -> ParsedDocument:
-    """Parse one file; raises :class:`DocumentError` with the file named on failure."""
+def parse_file(path: str | Path, *, ocr: DocumentOcr | None = None) -> ParsedDocument:
+    """Parse one file; raises :class:`DocumentError` with the file named on failure.
+
+    With ``ocr``, pages without a usable text layer are read by OCR (:mod:`kidneytalk.ocr`).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -56,7 +63,7 @@ def parse_file(path: str | Path) -> ParsedDocument:
         raise DocumentError(f"{path.name}: file is empty")
     if suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES:
         return _parse_text(path, markdown=suffix in MARKDOWN_SUFFIXES)
-    return _parse_with_pymupdf(path)
+    return _parse_with_pymupdf(path, ocr)
 
 
 # ---------------------------------------------------------------- plain text
@@ -140,7 +147,7 @@ def _open(path: Path) -> pymupdf.Document:
     return doc
 
 
-def _parse_with_pymupdf(path: Path) -> ParsedDocument:
+def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDocument:
     doc = _open(path)
     try:
         raw_pages = []
@@ -149,7 +156,14 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
             try:
                 page = doc.load_page(index)
                 page_sizes.append(_text_space_size(page))
-                raw_pages.append(_read_page(page, index + 1, page_sizes[-1][0] if page.rotation == 0 else 0.0))
+                raw = _read_page(page, index + 1, page_sizes[-1][0] if page.rotation == 0 else 0.0)
+                if (ocr is not None and ocr.wanted(page, [i["text"] for i in raw[0]])
+                        and (read := ocr.read(page)) is not None):
+                    infos = [run for block in read.data["blocks"] for run in _style_runs(block)]
+                    raw = (infos, [], not infos, True)
+                raw_pages.append(raw)
+            except KidneyTalkError:  # cancelled during OCR
+                raise
             except Exception as exc:  # one broken page must not lose the document
                 log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
                 raw_pages.append(([], [], True, False))
@@ -211,7 +225,12 @@ def _parse_with_pymupdf(path: Path) -> ParsedDocument:
         pages.append(page)
     for block in bodiless.values():
         _keep_as_text(block)
-    return ParsedDocument(str(path), title, pages, page_count, scanned)
+    parsed = ParsedDocument(str(path), title, pages, page_count, scanned)
+    if ocr is not None:
+        parsed.ocr_pages = sorted(ocr.pages)
+        parsed.ocr_problem = ocr.problem
+        parsed.ocr_words = ocr.words()
+    return parsed
 
 
 def _keep_as_text(block: Block | None) -> None:

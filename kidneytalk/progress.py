@@ -29,9 +29,13 @@ class ProgressBar:
         self._lock = threading.Lock()
         self._last_draw = 0.0
         self._line_open = False
+        self._ocr_file = ""
 
     def __call__(self, event: ProgressEvent) -> None:
         with self._lock:
+            if event.stage == "ocr" and not self.live and event.file != self._ocr_file:
+                self._ocr_file = event.file  # once per file: OCR is slow enough to explain the wait
+                print(f"{event.file}: reading scanned pages with OCR…", file=self.stream, flush=True)
             if event.stage in ("done", "error", "skip"):
                 self._clear()
                 if event.message:
@@ -48,7 +52,7 @@ class ProgressBar:
         elapsed = max(1e-6, now - self.start)
         files_done = e.file_index if e.stage in ("done", "error", "skip") else e.file_index - 1
         frac = files_done / e.files_total
-        if e.stage == "embed":
+        if e.stage in ("embed", "ocr"):
             frac = (e.file_index - 1 + e.file_fraction) / e.files_total
         filled = int(self.width * frac)
         bar = "#" * filled + "-" * (self.width - filled)
@@ -56,6 +60,8 @@ class ProgressBar:
         eta = elapsed / frac * (1 - frac) if frac > 0 else float("nan")
         line = (f"[{bar}] {files_done}/{e.files_total} files  {e.pages_done} pages  {e.chunks_done} chunks  "
                 f"{rate:.1f} pages/s  ETA {_fmt_eta(eta)}  {e.file[:30]}")
+        if e.stage == "ocr":  # pages/s and the ETA mean little while a scan is read
+            line = f"[{bar}] {files_done}/{e.files_total} files  {e.file[:30]}: {e.message}"
         if self.live:
             self.stream.write("\r" + line[:160].ljust(120))
             self.stream.flush()

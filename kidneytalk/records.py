@@ -66,8 +66,11 @@ class ParsedDocument:
     title: str
     pages: list[Page]
     page_count: int
-    scanned_pages: list[int] = field(default_factory=list)  # pages with no text layer
+    scanned_pages: list[int] = field(default_factory=list)  # pages with no text layer (and no OCR text)
     removed: list[RemovedText] = field(default_factory=list)  # furniture and notices the cleaner took out
+    ocr_pages: list[int] = field(default_factory=list)  # pages whose text was read by OCR
+    ocr_problem: str = ""  # why pages that needed OCR got no text (engine missing, failure)
+    ocr_words: dict[int, list[tuple[float, float, float, float, str]]] = field(default_factory=dict)
 
     @property
     def needs_ocr(self) -> bool:
@@ -119,6 +122,7 @@ class Hit:
     relevance: float | None = None  # the relevance judge's calibrated P(relevant), if it ran
     reason: str = ""  # the judge's one-sentence reason, for display
     queries: list[str] = field(default_factory=list)  # the search queries that found it
+    ocr: bool = False  # the passage has text read by OCR from a scanned page
 
     @property
     def pages_label(self) -> str:
@@ -134,6 +138,7 @@ class Hit:
             "score": round(self.score, 4),
             "relevance": None if self.relevance is None else round(self.relevance, 3),
             "reason": self.reason,
+            "ocr": self.ocr,
             "text": self.text,
         }
 
@@ -147,6 +152,7 @@ class Citation:
     source: str
     pages: list[int]
     chunk_id: str
+    ocr: bool = False  # the passage came from OCR of a scanned page
 
     @property
     def label(self) -> str:
@@ -159,6 +165,7 @@ class Citation:
             "source": self.source,
             "pages": self.pages,
             "chunk_id": self.chunk_id,
+            "ocr": self.ocr,
         }
 
 

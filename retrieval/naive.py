@@ -42,6 +42,7 @@ def hits_from_rows(scored: list[tuple[str, float]], rows: dict) -> list[Hit]:
                 page_end=row["page_end"],
                 section=tuple(json.loads(row["section"])),
                 score=score,
+                ocr=bool(row["ocr"]),
             )
         )
     return hits

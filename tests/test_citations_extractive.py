@@ -262,6 +262,7 @@ def test_answer_flags_exactly_the_invented_sentence_and_keeps_its_citation(evide
         "source": "ckd-guideline.pdf",
         "pages": [4],
         "chunk_id": "doc1:00001",
+        "ocr": False,
     }
     assert [c["n"] for c in data["chunks"]] == [1, 2]
     assert "[ckd-guideline.pdf p.4]" in data["answer_with_sources"]

@@ -178,8 +178,10 @@ class EvidencePanel(QWidget):
         pages = [int(p) for p in chunk.get("pages") or [1]]  # type: ignore[union-attr]
         section = " › ".join(str(s) for s in chunk.get("section") or [])  # type: ignore[union-attr]
         source = str(chunk.get("source", ""))
+        ocr = (" · <i>" + html.escape(self.tr("text read by OCR from a scanned page; it may contain misread "
+                                              "characters")) + "</i>") if chunk.get("ocr") else ""
         self.source_label.setText(
-            f"<b>[{n}] {html.escape(source)}</b> · {pages_label(pages[0], pages[-1])}"
+            f"<b>[{n}] {html.escape(source)}</b> · {pages_label(pages[0], pages[-1])}{ocr}"
             + (f"<br><span style='color:palette(placeholder-text)'>{html.escape(section)}</span>" if section else ""))
         scores = [self.tr("similarity %1").replace("%1", f"{float(chunk.get('score') or 0):.2f}")]  # type: ignore[arg-type]
         relevance = chunk.get("relevance")

@@ -259,6 +259,9 @@ class LibraryPage(QWidget):
         self.remove_button.clicked.connect(self.confirm_remove)
         self.open_button = QPushButton()
         self.open_button.clicked.connect(lambda: self.open_document())
+        self.reindex_button = QPushButton()
+        self.reindex_button.setObjectName("reindexButton")
+        self.reindex_button.clicked.connect(self.reindex_selected)
         self.page_dialog: PageDialog | None = None
 
         header = QHBoxLayout()
@@ -267,6 +270,7 @@ class LibraryPage(QWidget):
         titles.addWidget(title)
         titles.addWidget(self.summary)
         header.addLayout(titles, 1)
+        header.addWidget(self.reindex_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignBottom)
@@ -358,6 +362,9 @@ class LibraryPage(QWidget):
         self.add_folder_action.setText(self.tr("Add a folder…"))
         self.remove_button.setText(self.tr("Remove…"))
         self.open_button.setText(self.tr("Open…"))
+        self.reindex_button.setText(self.tr("Re-index"))
+        self.reindex_button.setToolTip(self.tr("Read the selected documents again from the library's copies: "
+                                               "OCR for scanned pages ('needs OCR'), new settings"))
         self.open_button.setToolTip(self.tr("Read the selected document here, page by page (double-click a row)"))
         self.remove_button.setToolTip(self.tr("Remove the selected documents from the library (Delete)"))
         self.empty_hint.setText(
@@ -418,7 +425,31 @@ class LibraryPage(QWidget):
         self.add_button.setEnabled(not adding)
         self.remove_button.setEnabled(not writing and bool(self.selected_ids()))
         self.open_button.setEnabled(len(self.selected_ids()) == 1)
+        offer = self.reindex_candidates()
+        self.reindex_button.setVisible(bool(offer))
+        self.reindex_button.setEnabled(bool(offer) and not writing)
         self.model.set_locked(writing)
+
+    def reindex_candidates(self) -> list[str]:
+        """Selected documents that re-indexing would help: "needs OCR", or settings changed since."""
+        hints = self._snapshot.hints if self._snapshot is not None else {}
+        ids = set(self.selected_ids())
+        return [d.id for d in self.model.documents() if d.id in ids and d.status == cat.STATUS_READY
+                and (d.needs_ocr or d.id in hints)]
+
+    def reindex_selected(self) -> None:
+        """Re-index the selected "needs OCR" (or outdated) documents, with the add progress and Cancel."""
+        ids = self.reindex_candidates()
+        if not ids or self.adding:
+            return
+        self._rate_start = None
+        self.progress_bar.setRange(0, 0)
+        self.progress_label.setText(self.tr(_PREPARING))
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setText(self.tr("Cancel"))
+        self.progress_panel.show()
+        self.client.reindex(ids)
+        self._update_actions()
 
     # ------------------------------------------------------------ adding
     def choose_files(self) -> None:
@@ -486,7 +517,7 @@ class LibraryPage(QWidget):
         i, n = event.file_index, event.files_total
         if event.stage in ("done", "error", "skip"):
             fraction = i / n
-        elif event.stage == "embed":
+        elif event.stage in ("embed", "ocr"):
             fraction = (i - 1 + event.file_fraction) / n
         else:
             fraction = (i - 1) / n
@@ -496,7 +527,9 @@ class LibraryPage(QWidget):
             self._rate_start = time.monotonic()
         elapsed = time.monotonic() - self._rate_start
         verb = {"embed": self.tr("indexing"), "done": self.tr("added"), "error": self.tr("failed"),
-                "skip": self.tr("skipped")}.get(event.stage, self.tr("reading"))
+                "skip": self.tr("skipped"), "ocr": self.tr("OCR of page %1 of %2")
+                .replace("%1", str(max(1, round(event.file_fraction * event.pages_total) + 1)))
+                .replace("%2", str(event.pages_total))}.get(event.stage, self.tr("reading"))
         parts = [self.tr("File %1 of %2: %3 (%4)").replace("%1", str(i)).replace("%2", str(n))
                  .replace("%3", event.file).replace("%4", verb),
                  self.tr("%1 pages indexed").replace("%1", str(event.pages_done))]

@@ -4,6 +4,8 @@ PyMuPDF renders the page of the library's own copy of the document to an
 image; the passage is found on the page with ``Page.search_for`` sentence by
 sentence (falling back to runs of a few words, since cleaning joined
 hyphenated words and lines), and the rectangles are painted over the image.
+On a page read by OCR the words and boxes saved with the document are searched
+instead (:func:`kidneytalk.ocr.find_rects`), so a scanned page is highlighted too.
 Rendering a page takes a few milliseconds and never touches the engine, so it
 runs in the GUI thread.
 """
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from kidneytalk.citations import split_sentences
+from kidneytalk.ocr import find_rects, load_words
 
 log = logging.getLogger("kidneytalk.ui")
 
@@ -70,7 +73,11 @@ def render_page(path: str | Path, number: int, passages: Sequence[str] = ()) -> 
         fmt = QImage.Format.Format_RGB888 if pix.n == 3 else QImage.Format.Format_Grayscale8
         image = QImage(pix.samples, pix.width, pix.height, pix.stride, fmt).convertToFormat(
             QImage.Format.Format_RGB32)  # a deep copy: ``pix`` is freed with the document
-        rects = [r for text in passages for r in passage_rects(page, text)]
+        ocr_words = load_words(path).get(number) if passages else None
+        if ocr_words:  # a scanned page: its text layer (if any) is not what was indexed
+            rects = [r for text in passages for r in find_rects(ocr_words, text)]
+        else:
+            rects = [r for text in passages for r in passage_rects(page, text)]
     top = min((r.y0 for r in rects), default=0.0) * RENDER_ZOOM
     image.setText("highlight_top", str(top))  # where the passage starts, for scrolling to it
     if rects:

@@ -230,6 +230,20 @@ class EngineWorker(QObject):
 
         self._run(ADD, lambda: self.engine.add(paths, progress=forward, cancel=cancel, on_wait=self.notice.emit))
 
+    @Slot(list, object)
+    def reindex(self, doc_ids: list[str], cancel: threading.Event) -> None:
+        """Re-run the pipeline on the library's copies (e.g. OCR for "needs OCR" documents); an ADD task."""
+        last: list[tuple[int, str]] = [(0, "")]
+
+        def forward(event: ProgressEvent) -> None:
+            self.progress.emit(event)
+            key = (event.file_index, event.stage)
+            if key != last[0] and event.stage in ("embed", "done", "error"):
+                last[0] = key
+                self._emit_snapshot()
+
+        self._run(ADD, lambda: self.engine.library.reindex(doc_ids, progress=forward, cancel=cancel))
+
     @Slot(str, bool)
     def set_enabled(self, doc_id: str, enabled: bool) -> None:
         self._run(SET_ENABLED, lambda: self.engine.library.set_enabled(doc_id, enabled))
@@ -306,6 +320,7 @@ class EngineClient(QObject):
     _req_warm_up = Signal()
     _req_refresh = Signal()
     _req_add = Signal(list, object)
+    _req_reindex = Signal(list, object)
     _req_set_enabled = Signal(str, bool)
     _req_remove = Signal(list)
     _req_ask = Signal(object, object)
@@ -323,6 +338,7 @@ class EngineClient(QObject):
         self._req_warm_up.connect(self.worker.warm_up)
         self._req_refresh.connect(self.worker.refresh)
         self._req_add.connect(self.worker.add)
+        self._req_reindex.connect(self.worker.reindex)
         self._req_set_enabled.connect(self.worker.set_enabled)
         self._req_remove.connect(self.worker.remove)
         self._req_ask.connect(self.worker.ask)
@@ -408,6 +424,13 @@ class EngineClient(QObject):
         self._add_cancels.append(cancel)
         self._queue(ADD)
         self._req_add.emit([str(p) for p in paths], cancel)
+
+    def reindex(self, doc_ids: Sequence[str]) -> None:
+        """Re-index documents from the library's copies; shown and cancelled like adding."""
+        cancel = threading.Event()
+        self._add_cancels.append(cancel)
+        self._queue(ADD)
+        self._req_reindex.emit(list(doc_ids), cancel)
 
     def cancel_add(self) -> None:
         """Stop adding after the current embedding group; unfinished files are not kept."""
