@@ -31,6 +31,7 @@ ANSWER_KEYS = {
     "chunks",
     "timings",
     "trace",
+    "gate",
 }
 
 
