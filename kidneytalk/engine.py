@@ -27,7 +27,7 @@ from kidneytalk.models import ModelRegistry, fit
 from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, hybrid, naive
-from kidneytalk.retrieval.gate import Gate, GateDecision
+from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.trace import StageCallback, Trace
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,16 @@ class Engine:
         if decision.warning:
             log.warning(decision.warning)
         return decision
+
+    def calibrate(self, *, n: int = 60, seed: int = 0) -> tuple[Path, Calibration]:
+        """Fit the relevance gate on this library and save it in the config folder (file, calibration)."""
+        from kidneytalk.retrieval import gate as gate_module
+
+        calibration = gate_module.calibrate(self.gate, n=n, seed=seed)
+        target = self.paths.config / gate_module.CALIBRATION_FILE
+        calibration.save(target)
+        self.gate.reload()
+        return target, calibration
 
     @property
     def conversations(self) -> ConversationStore:
