@@ -49,13 +49,17 @@ MIN_SENTENCE_TOKENS = 4
 # cp-refine's copy-edit: how close (cosine, or token support without an embedder) an evidence
 # sentence must be to replace an unsupported draft sentence; farther ones are dropped.
 COPY_EDIT_MIN_SIMILARITY = 0.5
-# A copied sentence must answer the question: cosine similarity of the sentence to the question
-# (MiniLM) at least RELEVANT_SIMILARITY, or at least RELEVANT_WITH_WORDS when it also shares a
-# content word with the question. Similarity catches paraphrase; the shared-word rule keeps short
-# factual sentences ("It should be stopped below 30") whose embedding is diluted. Without an
-# embedder the share of the question's content words in the sentence stands in for similarity.
-RELEVANT_SIMILARITY = 0.45
+# A copied sentence must answer the question. Cosine similarity alone does not tell: in the
+# sample primer, "When should metformin be stopped in CKD?" is 0.58 similar to the metformin
+# sentence and 0.53 to the CKD definition, which shares "chronic kidney disease" with the question.
+# A sentence is relevant when it is about as close to the question as the closest evidence sentence
+# (cosine within RELEVANT_MARGIN of it), or when it has the question's focus word (its content word
+# rarest among the evidence sentences, the longer word on a tie: "metformin") and cosine at least
+# RELEVANT_WITH_WORDS. Without an embedder the share of the question's content words stands
+# in for the cosine.
+RELEVANT_MARGIN = 0.04
 RELEVANT_WITH_WORDS = 0.3
+FOCUS_WORDS = 1
 
 
 @dataclass
@@ -196,13 +200,21 @@ class Writer:
         words = set(content_tokens(question))
         return [len(words & set(content_tokens(t))) / max(1, len(words)) for t in texts]
 
-    def relevant(self, question: str, texts: Sequence[str]) -> list[tuple[bool, float]]:
-        """(answers the question?, similarity) for each text; see :data:`RELEVANT_SIMILARITY`."""
-        words = set(content_tokens(question))
+    def relevant(self, question: str, texts: Sequence[str],
+                 pool: Sequence[str] = ()) -> list[tuple[bool, float]]:
+        """(answers the question?, similarity) for each text; see :data:`RELEVANT_MARGIN`.
+
+        ``pool`` is the evidence the text is drawn from (default: ``texts``): the
+        closest sentence and the question's rare words are measured in it.
+        """
+        pool = list(pool) or list(texts)
+        focus = focus_stems(question, pool)
+        sims = self.similarity(question, list(texts) + [p for p in pool if p not in texts])
+        best = max(sims) if sims else 0.0
         out = []
-        for text, sim in zip(texts, self.similarity(question, texts), strict=True):
-            shared = bool(words & set(content_tokens(text)))
-            ok = sim >= RELEVANT_SIMILARITY or (shared and sim >= RELEVANT_WITH_WORDS)
+        for text, sim in zip(texts, sims, strict=False):
+            has_focus = bool(focus & {_stem(t) for t in content_tokens(text)})
+            ok = sim >= best - RELEVANT_MARGIN or (has_focus and sim >= RELEVANT_WITH_WORDS)
             out.append((ok and not is_meta_text(text), sim))
         return out
 
@@ -213,13 +225,17 @@ class Writer:
         When the model chose none that does, the listed sentence closest to
         the question is used if it is relevant itself.
         """
-        verdicts = self.relevant(question, [c.text for c in chosen])
+        pool = [s.text for s in listed]
+        verdicts = self.relevant(question, [c.text for c in chosen], pool)
         kept = [(c, sim) for c, (ok, sim) in zip(chosen, verdicts, strict=True) if ok]
-        if not kept and listed:
-            best = self.relevant(question, [listed[0].text])[0]
-            if best[0]:
-                kept = [(listed[0], best[1])]
-        with self.trace.step("relevance", threshold=RELEVANT_SIMILARITY, with_words=RELEVANT_WITH_WORDS) as step:
+        if not kept and listed:  # the listed sentence most like the question, if it passes
+            first = self.relevant(question, [listed[0].text], pool)[0]
+            if first[0]:
+                kept = [(listed[0], first[1])]
+        if not kept and chosen:  # the gate found the library covers the question: keep its closest sentence
+            top = max(range(len(chosen)), key=lambda i: verdicts[i][1])
+            kept = [(chosen[top], verdicts[top][1])]
+        with self.trace.step("relevance", margin=RELEVANT_MARGIN, with_words=RELEVANT_WITH_WORDS) as step:
             step.outputs["chosen"] = [{"sid": c.sid, "similarity": round(sim, 3), "kept": ok}
                                       for c, (ok, sim) in zip(chosen, verdicts, strict=True)]
         if len(kept) > 1:  # the most direct answer first, the rest in the model's order
@@ -227,7 +243,7 @@ class Writer:
             kept.insert(0, kept.pop(top))
         return [c for c, _ in kept]
 
-    def relevant_text(self, question: str, text: str) -> str:
+    def relevant_text(self, question: str, text: str, used: Sequence[Hit]) -> str:
         """``text`` without sentences that do not answer the question, the most direct one first.
 
         Used on cp-refine's result; the whole text is kept when no sentence passes.
@@ -235,9 +251,9 @@ class Writer:
         sentences = split_sentences(text)
         if len(sentences) < 1:
             return text
-        verdicts = self.relevant(question, sentences)
+        verdicts = self.relevant(question, sentences, [e.text for e in evidence_sentences(used)] + sentences)
         kept = [(t, sim) for t, (ok, sim) in zip(sentences, verdicts, strict=True) if ok]
-        with self.trace.step("relevance", threshold=RELEVANT_SIMILARITY, with_words=RELEVANT_WITH_WORDS) as step:
+        with self.trace.step("relevance", margin=RELEVANT_MARGIN, with_words=RELEVANT_WITH_WORDS) as step:
             step.outputs["sentences"] = [{"text": t[:80], "similarity": round(sim, 3), "kept": ok}
                                          for t, (ok, sim) in zip(sentences, verdicts, strict=True)]
         if not kept:
@@ -355,7 +371,7 @@ class Writer:
                 if keep:
                     best = edited
         if not self.cancel.is_set() and best.strip() != self.refusal:
-            best = self.relevant_text(question, best)
+            best = self.relevant_text(question, best, used)
         return best  # when stopped: the best version so far
 
     def copy_edit(self, draft: str, used: Sequence[Hit]) -> str:
@@ -385,6 +401,23 @@ class Writer:
                 taken.add(closest.sid)
                 out.append(_with_marker(closest.text, closest.n))
         return " ".join(out)
+
+
+def _stem(word: str) -> str:
+    """A crude stem (first five letters) so "categories" meets "category" and "stopped" meets "stopping"."""
+    return word[:5] if word.isascii() else word
+
+
+def focus_stems(question: str, pool: Sequence[str], n: int = FOCUS_WORDS) -> set[str]:
+    """Stems of the question's ``n`` content words rarest among ``pool`` (those that occur there at all)."""
+    words = {_stem(t) for t in content_tokens(question)}
+    counts = {w: 0 for w in words}
+    for text in pool:
+        for w in words & {_stem(t) for t in content_tokens(text)}:
+            counts[w] += 1
+    present = sorted((c, -len(full), w) for full in content_tokens(question)
+                     if (c := counts[w := _stem(full)]) > 0)
+    return {w for _, _, w in present[:n]}
 
 
 def _coverage(text: str, sources: list[str]) -> float:

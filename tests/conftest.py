@@ -10,7 +10,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# ../shared beside the repository; a git worktree under /work/wt/NAME finds it one level further up.
+SHARED = next((d / "shared" for d in (REPO.parent, REPO.parent.parent) if (d / "shared").is_dir()), REPO.parent / "shared")
 CORPUS = SHARED / "eval" / "pubmedqa-dev" / "corpus"
 QUESTIONS = SHARED / "eval" / "pubmedqa-dev" / "questions.jsonl"
 # The documented fields of Answer.to_json() / `ask --json`.

@@ -167,3 +167,27 @@ def test_a_changed_embedding_model_asks_to_recalibrate(home: Path, tmp_path: Pat
     capsys.readouterr()
     assert main(["--home", str(home), "ask", OFF_TOPIC, "--mode", "naive"]) == 0
     assert "re-calibrate" not in capsys.readouterr().err
+
+
+def test_copied_sentences_must_answer_the_question(embedder):
+    """On the sample primer: the metformin sentence answers, the CKD definition beside it does not."""
+    import threading
+
+    from kidneytalk.copypaste import Writer
+    from kidneytalk.retrieval.trace import Trace
+
+    text = sample_document().read_text(encoding="utf-8")
+    hit = Hit(chunk_id="c1", doc_id="d", doc_name="ckd-primer.md", text=text, page_start=1, page_end=1, section=(),
+              score=1.0)
+    writer = Writer(None, None, max_tokens=64, temperature=0.0, refusal="", trace=Trace(),  # type: ignore[arg-type]
+                    cancel=threading.Event(),
+                    rank=lambda qs, ts: (embedder.embed(qs) @ embedder.embed(ts).T).tolist())
+    question = "When should metformin be stopped in chronic kidney disease?"
+    listed = writer.listed_sentences(question, [hit])
+    by_text = {s.text[:30]: s for s in listed}
+    metformin = by_text["Metformin dose should be revie"]
+    definition = by_text["Chronic kidney disease (CKD) i"]
+    kept = writer.keep_relevant(question, [definition, metformin], listed)
+    assert kept == [metformin]  # the definition is dropped, the direct answer comes first
+    step = writer.trace.steps[-1]
+    assert step.stage == "relevance" and [c["kept"] for c in step.outputs["chosen"]] == [False, True]
