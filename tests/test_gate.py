@@ -191,3 +191,37 @@ def test_copied_sentences_must_answer_the_question(embedder):
     assert kept == [metformin]  # the definition is dropped, the direct answer comes first
     step = writer.trace.steps[-1]
     assert step.stage == "relevance" and [c["kept"] for c in step.outputs["chosen"]] == [False, True]
+
+
+def test_refusal_table_counts_off_library_questions_right_only_when_refused():
+    from kidneytalk.evaluation.metrics import summarize
+
+    recs = [
+        {"id": "in1", "mode": "hybrid", "answer": ["A"], "tags": [], "has_gold": True, "refused": False,
+         "gold_rank": 1},
+        {"id": "in2", "mode": "hybrid", "answer": ["A"], "tags": [], "has_gold": True, "refused": True},
+        {"id": "off1", "mode": "hybrid", "answer": ["A"], "tags": ["off-library"], "has_gold": False, "refused": True},
+        {"id": "off2", "mode": "hybrid", "answer": ["A"], "tags": [], "has_gold": False, "refused": False},
+    ]
+    table = summarize(recs)["per_mode"]["hybrid"]["refusal"]
+    assert table["correct_refusal_rate"] == 0.5 and table["false_refusal_rate"] == 0.5
+    assert (table["off_library"], table["in_library"], table["answered_hit_rate"]) == (2, 2, 1.0)
+
+
+def test_retrieval_only_evaluation_runs_the_gate(engine, tmp_path: Path):
+    from kidneytalk.evaluation.runner import load_results, run_eval
+
+    engine.add([shared_pdf(12)])
+    rows = [{"id": "in", "question": IN_LIBRARY, "options": {"A": "yes", "B": "no"}, "answer": "A",
+             "gold_source": "dev-digest-012.pdf", "gold_pages": [3, 4]},
+            {"id": "off", "question": OFF_TOPIC, "options": {"A": "France", "B": "Brazil"}, "answer": "A",
+             "gold_source": None, "tags": ["off-library"]}]
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    summary = run_eval(engine, qfile, modes=("hybrid",), retrieval_only=True, out_dir=tmp_path / "out")
+    recs = {r["id"]: r for r in load_results(tmp_path / "out")}
+    assert recs["off"]["refused"] and recs["off"]["gate"]["answerable"] is False and recs["off"]["evidence"] == []
+    assert not recs["in"]["refused"] and recs["in"]["gold_rank"] == 1
+    table = summary.per_mode["hybrid"]["refusal"]
+    assert (table["off_library_refused"], table["in_library_refused"]) == (1, 0)
+    assert "Refusals" in (tmp_path / "out" / "report.md").read_text()
