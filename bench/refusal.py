@@ -128,7 +128,7 @@ def fit_calibration(homes: dict[str, Path], sets: dict[str, tuple[str, Path]]) -
 
 
 def run_tests(homes: dict[str, Path], sets: dict[str, tuple[str, Path]], work: Path, addrep_limit: int | None,
-              modes: list[str]) -> dict[str, object]:
+              modes: list[str], report_only: set[str] = frozenset()) -> dict[str, object]:  # type: ignore[assignment]
     from kidneytalk.engine import Engine
     from kidneytalk.evaluation.metrics import refusal_metrics
     from kidneytalk.evaluation.runner import load_results, run_eval
@@ -143,13 +143,18 @@ def run_tests(homes: dict[str, Path], sets: dict[str, tuple[str, Path]], work: P
                 limit = addrep_limit if mode == "addrep" else None
                 run_dir = work / "runs" / (f"{name}-{mode}" + ("" if limit is None else f"-sample{limit}"))
                 start = time.monotonic()
-                run_eval(engine, path, modes=[mode], retrieval_only=True, out_dir=run_dir, limit=None,
-                         sample=limit, seed=1)
+                if mode in report_only:  # what an earlier (interrupted) run finished, run nothing
+                    if not run_dir.exists():
+                        continue
+                else:
+                    run_eval(engine, path, modes=[mode], retrieval_only=True, out_dir=run_dir, limit=None,
+                             sample=limit, seed=1)
                 records = load_results(run_dir)
                 entry: dict[str, object] = refusal_metrics(records)
                 entry["seconds"] = round(time.monotonic() - start, 1)
                 if limit is not None:
-                    entry["subset"] = f"random sample of {limit} questions (seed 1)"
+                    entry["subset"] = (f"the first {len(records)} of a random sample of {limit} questions (seed 1)"
+                                       if mode in report_only else f"random sample of {limit} questions (seed 1)")
                 if name == "realdocs":
                     text = [r for r in records if not set(r.get("tags", [])) & {"scanned", "off-library"}]
                     scanned = [r for r in records if "scanned" in r.get("tags", [])]
@@ -192,6 +197,7 @@ def main() -> None:
     parser.add_argument("--modes", default="hybrid,addrep")
     parser.add_argument("--addrep-limit", type=int, default=None, help="AddRep on a random sample of N per set")
     parser.add_argument("--fresh", action="store_true", help="delete earlier runs (libraries are kept)")
+    parser.add_argument("--report-only", default="", help="modes not run now: report what earlier runs finished")
     args = parser.parse_args()
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
@@ -205,7 +211,8 @@ def main() -> None:
     calibration = fit_calibration(homes, sets) if args.fit else None
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     random.seed(1)
-    results = run_tests(homes, sets, work, args.addrep_limit, modes)
+    report_only = {m.strip() for m in args.report_only.split(",") if m.strip()}
+    results = run_tests(homes, sets, work, args.addrep_limit, modes, report_only)
     from kidneytalk.retrieval.gate import DEFAULT_CALIBRATION
 
     report = {

@@ -226,7 +226,11 @@ class Engine:
         k = k or self.settings.top_k
         # The gate runs first (an off-library question costs no AddRep round); a follow-up is gated
         # after AddRep has refined it from the conversation, since alone it may name no topic.
-        decision = None if (history and mode == "addrep") else self.check_gate(gate_question or question, trace)
+        gated = rs.gate
+        if not gated:
+            trace.skip("gate", "switched off")
+        decision = None if (history and mode == "addrep") or not gated else self.check_gate(gate_question or question,
+                                                                                          trace)
         if decision is not None and not decision.answerable:
             query, evidence, retrieved = question, [], []
         elif mode == "addrep":
@@ -244,7 +248,7 @@ class Engine:
                 retrieved = search(self.library, question, k)
                 step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
             evidence = [h for h in retrieved if h.score >= rs.min_similarity][: rs.max_evidence]
-        if decision is None:
+        if decision is None and gated:
             decision = self.check_gate(query, trace)
             if not decision.answerable:
                 evidence = []
@@ -253,7 +257,7 @@ class Engine:
             question=question, evidence=evidence, retrieved=retrieved, model=llm.name, mode=mode, style=style,
             query=query, refusal=refusal, trace=trace, unsupported_below=rs.unsupported_below, cancel=cancel,
             timings={"load_model": round(t1 - t0, 3), "retrieve": round(t2 - t1, 3)},
-            gate=decision, note=uncovered_note(decision.uncovered, book.language),
+            gate=decision, note=uncovered_note(decision.uncovered if decision else [], book.language),
         )
         if not evidence or cancel.is_set():
             answer.refused = not cancel.is_set()

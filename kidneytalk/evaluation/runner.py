@@ -225,6 +225,8 @@ class _Runner:
 
     def _gate(self, q: Question, rec: dict[str, Any]) -> bool:
         """Record the relevance gate's decision on the question stem; True when it lets it through."""
+        if not self.engine.settings.retrieval.gate:
+            return True
         decision = self.engine.check_gate(q.question)
         rec["gate"] = {"answerable": decision.answerable, "probability": round(decision.probability, 4),
                        "features": {k: round(v, 4) for k, v in decision.features.items()}}
