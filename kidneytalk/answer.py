@@ -81,6 +81,8 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     trace: Any = None
     unsupported_below: float = 0.5
+    gate: Any = None  # the relevance gate's decision (kidneytalk.retrieval.gate.GateDecision)
+    note: str = ""  # KidneyTalk's own closing sentence (parts of the question not covered); not checked
     _tokens: Iterator[str] | None = None
     _chunks: list[str] = field(default_factory=list)
     _done: bool = False
@@ -122,6 +124,13 @@ class Answer:
             pass
         return "".join(self._chunks).strip()
 
+    def body(self) -> str:
+        """The answer without KidneyTalk's note on uncovered parts (what citations and copying are checked on)."""
+        text = self.text()
+        if self.note and text.endswith(self.note):
+            text = text[: -len(self.note)].rstrip()
+        return text
+
     @property
     def citations(self) -> list[Citation]:
         """Citations the answer uses (written by the model or inferred by verification)."""
@@ -143,7 +152,7 @@ class Answer:
         if self._checks is None:
             from kidneytalk.citations import verify
 
-            text = self.text()
+            text = self.body()
             self._checks = [] if self.refused else verify(text, self.evidence, threshold=self.unsupported_below)
         return self._checks
 
@@ -154,7 +163,7 @@ class Answer:
     def extractiveness(self) -> Any:
         from kidneytalk.extractive import extractiveness
 
-        return extractiveness(MARKER.sub(" ", self.text()), [h.text for h in self.evidence])
+        return extractiveness(MARKER.sub(" ", self.body()), [h.text for h in self.evidence])
 
     def display_text(self) -> str:
         """The answer with ``[n]`` replaced by ``[document p.N]``."""
@@ -179,4 +188,5 @@ class Answer:
             "chunks": [dict(h.to_json(), n=i) for i, h in enumerate(self.evidence, start=1)],
             "timings": self.timings,
             "trace": self.trace.to_json() if self.trace is not None else [],
+            "gate": self.gate.to_json() if self.gate is not None else None,
         }

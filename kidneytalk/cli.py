@@ -110,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--retrieval-only", action="store_true", help="score retrieval (hit@k) without answering")
     ev.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    cal = sub.add_parser("calibrate", help="fit the relevance gate (when to say the library has no answer) on this library")
+    cal.add_argument("-n", type=int, default=60, help="questions written from the library's passages (default 60)")
+    cal.add_argument("--seed", type=int, default=0)
+    cal.add_argument("--json", action="store_true")
+
     sub.add_parser("demo", help="terminal demo: add the bundled sample document and answer a question")
     sub.add_parser("gui", help="open the desktop app")
     sub.add_parser("start", help="the desktop app when a display exists, otherwise the terminal demo")
@@ -314,6 +319,8 @@ def _cmd_ask(engine, args) -> int:  # noqa: ANN001
     progress = None if args.json else _StageLine()
     answer = engine.ask(args.question, mode=args.mode, style=args.style, model=args.model, k=args.k,
                         progress=progress)
+    if answer.gate is not None and answer.gate.warning:
+        print(f"kidneytalk: {answer.gate.warning}", file=sys.stderr)
     if args.json:
         _print_json(answer.to_json())
         return 0
@@ -326,7 +333,7 @@ def _cmd_ask(engine, args) -> int:  # noqa: ANN001
 class _StageLine:
     """Shows AddRep's progress on one stderr line while the answer is prepared."""
 
-    LABELS = {"load": "loading model", "refine": "refining query", "search": "searching",
+    LABELS = {"load": "loading model", "gate": "checking the library covers the question", "refine": "refining query", "search": "searching",
               "divergent": "divergent questions", "judge": "judging relevance", "assemble": "assembling context",
               "write": "writing"}
 
@@ -366,7 +373,9 @@ def _stream_answer(answer, progress: _StageLine | None = None) -> None:  # noqa:
         progress.clear()
     print()
     if answer.refused:
-        print("(refused: nothing relevant in the enabled documents)")
+        gate = answer.gate
+        why = gate.reason if gate is not None and not gate.answerable else "nothing relevant in the enabled documents"
+        print(f"(refused: {why})")
         return
     for check in answer.checks:
         if not check.supported:
@@ -560,6 +569,18 @@ def _cmd_eval(engine, args) -> int:  # noqa: ANN001
             print(f"always {', '.join(maj['answer'])}: {maj['accuracy']:.1%}")
         print(f"report: {summary.report_html}" + ("" if summary.complete else "  (incomplete: run the same command again to continue)"))
     return 0 if summary.complete else 1
+
+
+def _cmd_calibrate(engine, args) -> int:  # noqa: ANN001
+    path, calibration = engine.calibrate(n=args.n, seed=args.seed)
+    if args.json:
+        _print_json({"path": str(path), **calibration.to_json()})
+        return 0
+    info = calibration.fitted_on
+    print(f"Relevance gate calibrated for {calibration.embed_model} on {info.get('documents', '?')} documents "
+          f"({info.get('n_answerable')} questions from the library, {info.get('n_unanswerable')} off-topic).")
+    print(f"Saved to {path}")
+    return 0
 
 
 def _cmd_demo(engine, args) -> int:  # noqa: ANN001

@@ -200,6 +200,7 @@ class RetrievalSettings:
     trust_similarity: float = 0.6
     judge_veto: float = 0.1
     max_evidence: int = 6
+    gate: bool = True  # relevance gate: refuse when the library does not cover the question (retrieval/gate.py)
     refine_rounds: int = 2  # cp-refine revision rounds
     refine_target: float = 0.8  # cp-refine stops when coverage reaches this
     unsupported_below: float = 0.5  # citation support under which a sentence is flagged

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kidneytalk.answer import format_context
-from kidneytalk.citations import MARKER, split_sentences, support, verify
+from kidneytalk.citations import MARKER, content_tokens, split_sentences, support, verify
 from kidneytalk.errors import ContextOverflowError, KidneyTalkError
 from kidneytalk.extractive import extractiveness, tokenize
 from kidneytalk.llm import LocalLLM
@@ -49,6 +49,17 @@ MIN_SENTENCE_TOKENS = 4
 # cp-refine's copy-edit: how close (cosine, or token support without an embedder) an evidence
 # sentence must be to replace an unsupported draft sentence; farther ones are dropped.
 COPY_EDIT_MIN_SIMILARITY = 0.5
+# A copied sentence must answer the question. Cosine similarity alone does not tell: in the
+# sample primer, "When should metformin be stopped in CKD?" is 0.58 similar to the metformin
+# sentence and 0.53 to the CKD definition, which shares "chronic kidney disease" with the question.
+# A sentence is relevant when it is about as close to the question as the closest evidence sentence
+# (cosine within RELEVANT_MARGIN of it), or when it has the question's focus word (its content word
+# rarest among the evidence sentences, the longer word on a tie: "metformin") and cosine at least
+# RELEVANT_WITH_WORDS. Without an embedder the share of the question's content words stands
+# in for the cosine.
+RELEVANT_MARGIN = 0.04
+RELEVANT_WITH_WORDS = 0.3
+FOCUS_WORDS = 1
 
 
 @dataclass
@@ -61,6 +72,29 @@ class EvidenceSentence:
 # Index lines are not statements: "Keywords: Humans; Female; ...", "MeSH terms: ...", "关键词：..."
 _INDEX_LINE = re.compile(r"^\s*(key\s?words?|mesh(\s+terms|\s+headings)?|subject\s+headings|abbreviations|"
                          r"关键词|关键字|主题词)\s*[:：]", re.IGNORECASE)
+
+
+# Text about the document rather than about medicine: who wrote it and why, what it is not,
+# licences and copyright, funding and author notes. A copy-paste answer never quotes it.
+_META = re.compile(
+    r"\bthis (?:summary|document|leaflet|booklet|brochure|primer|guide|sample|article|paper|poster|infographic|"
+    r"pamphlet|handout|fact ?sheet|publication|report|material)\b"
+    r"|\b(?:was|were|is|has been) (?:written|prepared|produced|developed|created|compiled|designed) "
+    r"(?:for|by|as)\b"
+    r"|\bnot (?:a|an|intended as a?|meant as a?|to be used as a?) (?:substitute for |replacement for )?"
+    r"(?:(?:clinical|medical|professional|practice) )*(?:guidelines?|advice|diagnosis)"
+    r"|\b(?:always )?consult (?:the current|your own)\b"
+    r"|\b(?:licen[cs]e[ds]?|creative commons|copyright|all rights reserved|©|reproduced with permission|"
+    r"disclaimer|competing interests?|conflicts? of interest|acknowledge?ments?|author(?:'s|s')? notes?|"
+    r"corresponding author|funded by|ships with)\b"
+    r"|本(?:著作|文件|单张|單張|手册|手冊)|著作權|著作权|版权所有|版權所有|免责声明|免責聲明",
+    re.IGNORECASE,
+)
+
+
+def is_meta_text(sentence: str) -> bool:
+    """True for sentences about the document itself (authorship, purpose, licence), never an answer."""
+    return bool(_META.search(sentence))
 
 
 def is_index_line(sentence: str) -> bool:
@@ -83,7 +117,7 @@ def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
         for sentence in split_sentences(hit.text):
             key = tuple(tokenize(sentence))
             if (len(key) >= MIN_SENTENCE_TOKENS and key not in seen and not looks_like_instruction(sentence)
-                    and not is_index_line(sentence)):
+                    and not is_index_line(sentence) and not is_meta_text(sentence)):
                 seen.add(key)
                 out.append(EvidenceSentence(f"S{len(out) + 1}", n, sentence))
     return out
@@ -156,6 +190,78 @@ class Writer:
             step.outputs.update(raw=raw.strip(), chosen=[s.sid for s in chosen])
         return chosen
 
+    # ------------------------------------------------------------ relevance
+    def similarity(self, question: str, texts: Sequence[str]) -> list[float]:
+        """Similarity of each text to the question (cosine, or content-word share without an embedder)."""
+        if not texts:
+            return []
+        if self.rank is not None:
+            return [float(x) for x in self.rank([question], [MARKER.sub(" ", t) for t in texts])[0]]
+        words = set(content_tokens(question))
+        return [len(words & set(content_tokens(t))) / max(1, len(words)) for t in texts]
+
+    def relevant(self, question: str, texts: Sequence[str],
+                 pool: Sequence[str] = ()) -> list[tuple[bool, float]]:
+        """(answers the question?, similarity) for each text; see :data:`RELEVANT_MARGIN`.
+
+        ``pool`` is the evidence the text is drawn from (default: ``texts``): the
+        closest sentence and the question's rare words are measured in it.
+        """
+        pool = list(pool) or list(texts)
+        focus = focus_stems(question, pool)
+        sims = self.similarity(question, list(texts) + [p for p in pool if p not in texts])
+        best = max(sims) if sims else 0.0
+        out = []
+        for text, sim in zip(texts, sims, strict=False):
+            has_focus = bool(focus & {_stem(t) for t in content_tokens(text)})
+            ok = sim >= best - RELEVANT_MARGIN or (has_focus and sim >= RELEVANT_WITH_WORDS)
+            out.append((ok and not is_meta_text(text), sim))
+        return out
+
+    def keep_relevant(self, question: str, chosen: Sequence[EvidenceSentence],
+                      listed: Sequence[EvidenceSentence]) -> list[EvidenceSentence]:
+        """The chosen sentences that answer the question, the most similar first.
+
+        When the model chose none that does, the listed sentence closest to
+        the question is used if it is relevant itself.
+        """
+        pool = [s.text for s in listed]
+        verdicts = self.relevant(question, [c.text for c in chosen], pool)
+        kept = [(c, sim) for c, (ok, sim) in zip(chosen, verdicts, strict=True) if ok]
+        if not kept and listed:  # the listed sentence most like the question, if it passes
+            first = self.relevant(question, [listed[0].text], pool)[0]
+            if first[0]:
+                kept = [(listed[0], first[1])]
+        if not kept and chosen:  # the gate found the library covers the question: keep its closest sentence
+            top = max(range(len(chosen)), key=lambda i: verdicts[i][1])
+            kept = [(chosen[top], verdicts[top][1])]
+        with self.trace.step("relevance", margin=RELEVANT_MARGIN, with_words=RELEVANT_WITH_WORDS) as step:
+            step.outputs["chosen"] = [{"sid": c.sid, "similarity": round(sim, 3), "kept": ok}
+                                      for c, (ok, sim) in zip(chosen, verdicts, strict=True)]
+        if len(kept) > 1:  # the most direct answer first, the rest in the model's order
+            top = max(range(len(kept)), key=lambda i: kept[i][1])
+            kept.insert(0, kept.pop(top))
+        return [c for c, _ in kept]
+
+    def relevant_text(self, question: str, text: str, used: Sequence[Hit]) -> str:
+        """``text`` without sentences that do not answer the question, the most direct one first.
+
+        Used on cp-refine's result; the whole text is kept when no sentence passes.
+        """
+        sentences = split_sentences(text)
+        if len(sentences) < 1:
+            return text
+        verdicts = self.relevant(question, sentences, [e.text for e in evidence_sentences(used)] + sentences)
+        kept = [(t, sim) for t, (ok, sim) in zip(sentences, verdicts, strict=True) if ok]
+        with self.trace.step("relevance", margin=RELEVANT_MARGIN, with_words=RELEVANT_WITH_WORDS) as step:
+            step.outputs["sentences"] = [{"text": t[:80], "similarity": round(sim, 3), "kept": ok}
+                                         for t, (ok, sim) in zip(sentences, verdicts, strict=True)]
+        if not kept:
+            return text
+        top = max(range(len(kept)), key=lambda i: kept[i][1])
+        kept.insert(0, kept.pop(top))
+        return " ".join(t for t, _ in kept)
+
     def listed_sentences(self, question: str, used: Sequence[Hit]) -> list[EvidenceSentence]:
         sentences = evidence_sentences(used)
         if self.rank is not None and len(sentences) > 1:
@@ -172,7 +278,8 @@ class Writer:
         used = self.fit(evidence, lambda hs: self.select_messages(question, evidence_sentences(hs)[:MAX_LISTED]), 48)
 
         def pieces() -> Iterator[str]:
-            chosen = self.select(question, used)
+            chosen = self.keep_relevant(question, self.select(question, used),
+                                        self.listed_sentences(question, used))
             if not chosen:
                 yield self.refusal
                 return
@@ -263,6 +370,8 @@ class Writer:
                                     kept=keep)
                 if keep:
                     best = edited
+        if not self.cancel.is_set() and best.strip() != self.refusal:
+            best = self.relevant_text(question, best, used)
         return best  # when stopped: the best version so far
 
     def copy_edit(self, draft: str, used: Sequence[Hit]) -> str:
@@ -292,6 +401,23 @@ class Writer:
                 taken.add(closest.sid)
                 out.append(_with_marker(closest.text, closest.n))
         return " ".join(out)
+
+
+def _stem(word: str) -> str:
+    """A crude stem (first five letters) so "categories" meets "category" and "stopped" meets "stopping"."""
+    return word[:5] if word.isascii() else word
+
+
+def focus_stems(question: str, pool: Sequence[str], n: int = FOCUS_WORDS) -> set[str]:
+    """Stems of the question's ``n`` content words rarest among ``pool`` (those that occur there at all)."""
+    words = {_stem(t) for t in content_tokens(question)}
+    counts = {w: 0 for w in words}
+    for text in pool:
+        for w in words & {_stem(t) for t in content_tokens(text)}:
+            counts[w] += 1
+    present = sorted((c, -len(full), w) for full in content_tokens(question)
+                     if (c := counts[w := _stem(full)]) > 0)
+    return {w for _, _, w in present[:n]}
 
 
 def _coverage(text: str, sources: list[str]) -> float:

@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from kidneytalk.answer import MAX_QUESTION_TOKENS, Answer
@@ -27,6 +27,7 @@ from kidneytalk.models import ModelRegistry, fit
 from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, hybrid, naive
+from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.trace import StageCallback, Trace
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,35 @@ class Engine:
         self._llm_name = llm.name if llm else ""
         self._llm_lock = threading.Lock()
         self._conversations: ConversationStore | None = None
+        self._gate: Gate | None = None
+
+    @property
+    def gate(self) -> Gate:
+        """The relevance gate of this library (calibration read from the config folder or the package)."""
+        if self._gate is None:
+            self._gate = Gate(self.library, config_dir=self.paths.config)
+        return self._gate
+
+    def check_gate(self, question: str, trace: Trace | None = None) -> GateDecision:
+        """Does the library answer ``question``? Recorded as the trace's ``gate`` step."""
+        trace = trace or Trace()
+        trace.event("gate", 1, 1, "checking the library covers the question")
+        with trace.step("gate", question=question) as step:
+            decision = self.gate.decide(question)
+            step.outputs.update(decision.to_json())
+        if decision.warning:
+            log.warning(decision.warning)
+        return decision
+
+    def calibrate(self, *, n: int = 60, seed: int = 0) -> tuple[Path, Calibration]:
+        """Fit the relevance gate on this library and save it in the config folder (file, calibration)."""
+        from kidneytalk.retrieval import gate as gate_module
+
+        calibration = gate_module.calibrate(self.gate, n=n, seed=seed)
+        target = self.paths.config / gate_module.CALIBRATION_FILE
+        calibration.save(target)
+        self.gate.reload()
+        return target, calibration
 
     @property
     def conversations(self) -> ConversationStore:
@@ -165,12 +195,15 @@ class Engine:
         k: int | None = None,
         progress: StageCallback | None = None,
         cancel: threading.Event | None = None,
+        gate_question: str | None = None,
     ) -> Answer:
         """Retrieve (``naive``, ``hybrid`` or ``addrep``) and write (``off`` or a copy-paste style).
 
         Retrieval runs now, reporting ``progress``; the returned :class:`Answer`
         produces its text when iterated. With no relevant evidence the answer
-        is the refusal sentence and no text is generated.
+        is the refusal sentence and no text is generated: the relevance gate
+        (:mod:`kidneytalk.retrieval.gate`) decides that for every mode, on
+        ``gate_question`` when given (an exam question without its options).
         """
         rs = self.settings.retrieval
         mode = mode or rs.mode
@@ -192,7 +225,16 @@ class Engine:
         book = self.prompt_book(question)
         refusal = book.get("refusal").strip()
         k = k or self.settings.top_k
-        if mode == "addrep":
+        # The gate runs first (an off-library question costs no AddRep round); a follow-up is gated
+        # after AddRep has refined it from the conversation, since alone it may name no topic.
+        gated = rs.gate
+        if not gated:
+            trace.skip("gate", "switched off")
+        decision = None if (history and mode == "addrep") or not gated else self.check_gate(gate_question or question,
+                                                                                          trace)
+        if decision is not None and not decision.answerable:
+            query, evidence, retrieved = question, [], []
+        elif mode == "addrep":
             try:
                 query, evidence = addrep.run(self.library, llm, book, rs, question, history=history, trace=trace,
                                              cancel=cancel)
@@ -207,11 +249,16 @@ class Engine:
                 retrieved = search(self.library, question, k)
                 step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
             evidence = [h for h in retrieved if h.score >= rs.min_similarity][: rs.max_evidence]
+        if decision is None and gated:
+            decision = self.check_gate(query, trace)
+            if not decision.answerable:
+                evidence = []
         t2 = time.monotonic()
         answer = Answer(
             question=question, evidence=evidence, retrieved=retrieved, model=llm.name, mode=mode, style=style,
             query=query, refusal=refusal, trace=trace, unsupported_below=rs.unsupported_below, cancel=cancel,
             timings={"load_model": round(t1 - t0, 3), "retrieve": round(t2 - t1, 3)},
+            gate=decision, note=uncovered_note(decision.uncovered if decision else [], book.language),
         )
         if not evidence or cancel.is_set():
             answer.refused = not cancel.is_set()
@@ -230,7 +277,7 @@ class Engine:
         else:
             used, tokens = writer.cp_order(question, evidence, link=style == "cp-link")
         answer.evidence = used
-        answer._tokens = tokens
+        answer._tokens = with_note(tokens, answer.note)
         return answer
 
     # ------------------------------------------------------------ lifecycle
@@ -251,6 +298,26 @@ class Engine:
 
 
 MODES = ("naive", "hybrid", "addrep")
+UNCOVERED = {"en": "The library does not cover this part of the question: {parts}.",
+             "zh": "资料库没有涵盖问题的这一部分：{parts}。"}
+
+
+def uncovered_note(parts: Sequence[str], language: str = "en") -> str:
+    """The sentence that names the parts of a question the library does not cover ("" for none)."""
+    if not parts:
+        return ""
+    quoted = "; ".join(f"“{p.strip().rstrip('?？')}”" for p in parts)
+    return UNCOVERED.get(language, UNCOVERED["en"]).format(parts=quoted)
+
+
+def with_note(tokens: Iterator[str], note: str) -> Iterator[str]:
+    """The answer's pieces, then the uncovered-part note as its own paragraph."""
+    wrote = False
+    for piece in tokens:
+        wrote = wrote or bool(piece.strip())
+        yield piece
+    if note and wrote:
+        yield "\n\n" + note
 
 
 def prompt_language(text: str, default: str = "en") -> str:

@@ -35,6 +35,7 @@ ANSWER_KEYS = {
     "chunks",
     "timings",
     "trace",
+    "gate",
 }
 
 

@@ -157,8 +157,10 @@ def test_every_mode_and_style_answers_with_evidence_and_a_trace(lib: Engine, mod
     assert all(v >= 0 for v in answer.timings.values())
 
     seen = [e.stage for e in events]
-    assert seen[0] == "load" and "search" in seen
+    assert seen[0] == "load" and seen[1] == "gate" and "search" in seen
     names = stages(answer)
+    assert names[0] == ("gate", False) and answer.gate.answerable  # the relevance gate comes first
+    names = names[1:]
     if mode == "addrep":
         assert [name for name, _ in names[:6]] == ADDREP_STAGES
         assert (
@@ -259,6 +261,7 @@ def test_evidence_order_is_the_base_order_whatever_the_judges_grades():
 def test_off_topic_question_is_refused_by_the_similarity_threshold(
     lib: Engine, mode: str, question: str
 ):
+    lib.settings = cheap(lib.settings, gate=False)  # the threshold is the last line behind the gate
     events: list[StageEvent] = []
     answer = lib.ask(question, mode=mode, progress=events.append)
     assert (
@@ -270,11 +273,20 @@ def test_off_topic_question_is_refused_by_the_similarity_threshold(
     assert answer.refused and answer.to_json()["refused"] is True
     assert answer.citations == [] and answer.unsupported == []
     assert "write" not in [e.stage for e in events]  # the model never wrote anything
-    assert stages(answer) == [("search", False)]
+    assert stages(answer) == [("gate", True), ("search", False)]
+
+
+@pytest.mark.parametrize("mode", ["naive", "hybrid", "addrep"])
+def test_off_topic_question_is_refused_by_the_gate_before_retrieval(lib: Engine, mode: str):
+    answer = lib.ask("How do I change a car tyre?", mode=mode, style="off")
+    assert answer.text() == REFUSAL_EN and answer.refused and answer.retrieved == []
+    assert stages(answer) == [("gate", False)]  # AddRep's agents never ran
+    gate = step(answer, "gate").outputs
+    assert gate["answerable"] is False and gate["probability"] < gate["threshold"]
 
 
 def test_off_topic_question_is_refused_by_addrep_before_judging(lib: Engine):
-    lib.settings = cheap(lib.settings, divergent=False)
+    lib.settings = cheap(lib.settings, divergent=False, gate=False)
     answer = lib.ask("How do I change a car tyre?", mode="addrep", style="off")
     assert answer.text() == REFUSAL_EN and answer.refused
     assert step(answer, "merge").outputs["candidates"] == 0

@@ -389,3 +389,28 @@ def test_keyboard_shortcuts_are_listed_under_help(qtbot, open_window) -> None:
     assert rows["F2"] == "Rename the selected conversation"
     assert window.show_shortcuts() is dialog  # one list, raised again
     dialog.close()
+
+
+@pytest.mark.model
+def test_an_off_library_question_is_refused_in_the_grey_box(qtbot, engine_llm: Engine) -> None:
+    """The relevance gate refuses in the app too: the refusal box, no sources, the gate's reason kept."""
+    window = _open(qtbot, engine_llm)
+    try:
+        lib = window.library_page
+        lib.add_paths([str(shared_pdf(12))])
+        qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
+        chat = window.chat_page
+        window.sidebar.setCurrentRow(1)
+        chat.set_options("hybrid", "cp-order")
+        chat.question.setFocus()
+        qtbot.keyClicks(chat.question, "Who won the 1998 football World Cup final?")
+        qtbot.keyClick(chat.question, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
+        result = chat.result
+        assert result is not None and result.refused
+        assert result.details["gate"]["answerable"] is False and result.details["citations"] == []
+        plain = chat.transcript.toPlainText()
+        assert "∅ The library does not contain the answer to this question." in plain
+        assert "only answers from your documents" in plain and "Sources" not in plain
+    finally:
+        assert window.shutdown()

@@ -129,6 +129,36 @@ def mode_metrics(records: Sequence[Record], *, seed: int = 0) -> dict[str, Any]:
     return out
 
 
+def is_off_library(record: Record) -> bool:
+    """A record of a question the library does not cover (tagged ``off-library`` or without gold source)."""
+    if "off_library" in record:
+        return bool(record["off_library"])
+    return "off-library" in record.get("tags", []) or not record.get("has_gold", True)
+
+
+def refusal_metrics(records: Sequence[Record]) -> dict[str, Any]:
+    """The refusal table of one mode: off-library questions refused, in-library ones refused by mistake.
+
+    ``answered_accuracy`` is the accuracy on in-library questions that were
+    answered (runs with answers); ``answered_hit_rate`` the share of those
+    whose gold page was retrieved (every run).
+    """
+    rated = [r for r in records if "refused" in r]
+    off = [r for r in rated if is_off_library(r)]
+    inlib = [r for r in rated if not is_off_library(r)]
+    answered = [r for r in inlib if not r.get("refused")]
+    out: dict[str, Any] = {
+        "off_library": len(off), "in_library": len(inlib),
+        "off_library_refused": sum(1 for r in off if r.get("refused")),
+        "in_library_refused": sum(1 for r in inlib if r.get("refused")),
+        "correct_refusal_rate": _mean([1.0 if r.get("refused") else 0.0 for r in off]),
+        "false_refusal_rate": _mean([1.0 if r.get("refused") else 0.0 for r in inlib]),
+        "answered_accuracy": _mean([1.0 if r.get("correct") else 0.0 for r in answered if "prediction" in r]),
+        "answered_hit_rate": _mean([1.0 if r.get("gold_rank") else 0.0 for r in answered if r.get("has_gold")]),
+    }
+    return out
+
+
 def summarize(records: Sequence[Record], *, reference: str = "naive", seed: int = 0) -> dict[str, Any]:
     """Per-mode metrics, paired comparisons, majority baseline and per-tag accuracy."""
     modes: list[str] = []
@@ -137,6 +167,9 @@ def summarize(records: Sequence[Record], *, reference: str = "naive", seed: int 
             modes.append(r["mode"])
     by_mode = {m: [r for r in records if r["mode"] == m] for m in modes}
     per_mode = {m: mode_metrics(rs, seed=seed) for m, rs in by_mode.items()}
+    for m, rs in by_mode.items():
+        if m != "no-rag":
+            per_mode[m]["refusal"] = refusal_metrics(rs)
     answered = any("correct" in r for r in records)
     summary: dict[str, Any] = {"modes": modes, "per_mode": per_mode,
                                "questions": len({r["id"] for r in records})}

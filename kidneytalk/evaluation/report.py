@@ -96,6 +96,18 @@ def _tables(s: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
             tag_rows = [[t] + [f"{_pct(v[m]['accuracy'])} (n={v[m]['n']})" if m in v else "–" for m in modes]
                         for t, v in s["per_tag"].items()]
             tables.append(("Accuracy per tag", ["tag", *modes], tag_rows))
+    ref_modes = [m for m in modes if (pm[m].get("refusal") or {}).get("off_library", 0)
+                 + (pm[m].get("refusal") or {}).get("in_library", 0)]
+    if ref_modes:
+        rows = []
+        for m in ref_modes:
+            r = pm[m]["refusal"]
+            rows.append([m, f"{_pct(r['correct_refusal_rate'])} ({r['off_library_refused']}/{r['off_library']})",
+                         f"{_pct(r['false_refusal_rate'])} ({r['in_library_refused']}/{r['in_library']})",
+                         _pct(r.get("answered_accuracy")), _pct(r.get("answered_hit_rate"))])
+        tables.append(("Refusals (questions tagged off-library or without gold source count as right only when refused)",
+                       ["mode", "off-library refused", "in-library refused (false refusals)",
+                        "accuracy on answered in-library", "gold page retrieved on answered in-library"], rows))
     ret_modes = [m for m in modes if pm[m].get("retrieval_n")]
     if ret_modes:
         ks = [1, 3, 5, 10]

@@ -172,6 +172,11 @@ def _changed(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list
     return out
 
 
+def off_library(q: Question) -> bool:
+    """True for a question the library does not cover: tagged ``off-library``, or without a gold source."""
+    return "off-library" in q.tags or not q.gold_source
+
+
 def gold_ranks(q: Question, hits: Sequence[Hit]) -> tuple[int | None, int | None]:
     """1-based rank of the first hit on a gold page, and of the first hit in the gold document."""
     page = source = None
@@ -195,7 +200,7 @@ class _Runner:
         """The record for ``q`` in ``mode``; None when cancelled before it finished."""
         t0 = time.monotonic()
         rec: dict[str, Any] = {"id": q.id, "mode": mode, "answer": list(q.answer), "tags": list(q.tags),
-                               "has_gold": bool(q.gold_source)}
+                               "has_gold": bool(q.gold_source), "off_library": off_library(q)}
         try:
             if self.retrieval_only:
                 self._retrieve(q, mode, rec)
@@ -230,17 +235,33 @@ class _Runner:
                 and (not q.gold_pages or set(range(r["page_start"], r["page_end"] + 1)) & set(q.gold_pages))}
         rec["stage_gold"] = {stage: len(set(v) & gold) for stage, v in ids.items()}
 
+    def _gate(self, q: Question, rec: dict[str, Any]) -> bool:
+        """Record the relevance gate's decision on the question stem; True when it lets it through."""
+        if not self.engine.settings.retrieval.gate:
+            return True
+        decision = self.engine.check_gate(q.question)
+        rec["gate"] = {"answerable": decision.answerable, "probability": round(decision.probability, 4),
+                       "features": {k: round(v, 4) for k, v in decision.features.items()}}
+        return decision.answerable
+
     def _retrieve(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
+        """Retrieval as ``ask`` does it, gate included: ``refused`` when no evidence would reach the writer."""
         lib, text = self.engine.library, q.prompt_text()
-        if mode == "addrep":
+        settings = self.engine.settings.retrieval
+        if not self._gate(q, rec):
+            hits: list[Hit] = []
+            evidence: list[Hit] = []
+        elif mode == "addrep":
             llm = self.engine.llm(self.model)
             book = self.engine.prompt_book(text)
             trace = Trace()
-            _, hits = addrep.run(lib, llm, book, self.engine.settings.retrieval, text, trace=trace,
-                                 cancel=self.cancel)
+            _, hits = addrep.run(lib, llm, book, settings, text, trace=trace, cancel=self.cancel)
             self._stages(q, rec, trace)
+            evidence = hits
         else:
             hits = (hybrid.search if mode == "hybrid" else naive.search)(lib, text, self.k)
+            evidence = [h for h in hits if h.score >= settings.min_similarity]
+        rec["refused"] = not evidence
         self._evidence(q, rec, hits)
 
     def _answer(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
@@ -260,7 +281,11 @@ class _Runner:
                                            cancel=self.cancel)).strip()
                 timings["write"] = round(time.monotonic() - t, 3)
         else:
-            ans = engine.ask(text, mode=mode, style=self.style, model=self.model, k=self.k, cancel=self.cancel)
+            ans = engine.ask(text, mode=mode, style=self.style, model=self.model, k=self.k, cancel=self.cancel,
+                             gate_question=q.question)
+            if ans.gate is not None:
+                rec["gate"] = {"answerable": ans.gate.answerable, "probability": round(ans.gate.probability, 4),
+                               "features": {k: round(v, 4) for k, v in ans.gate.features.items()}}
             notes = ans.text()
             if self.cancel.is_set():
                 raise Cancelled("stopped")
@@ -277,8 +302,11 @@ class _Runner:
                 rec["density"] = round(ext.density, 3)
         rec["text"] = notes
         rec["tokens"] = llm.count_tokens(notes) if notes and not refused else 0
-        if refused:
-            rec.update(prediction=None, correct=False, refused=True, timings=timings)
+        if refused:  # right only for a question the library does not cover
+            rec.update(prediction=None, correct=off_library(q), refused=True, timings=timings)
+            return
+        if off_library(q) and mode != "no-rag":  # an answer to an off-library question is wrong, whatever it says
+            rec.update(prediction=None, correct=False, refused=False, timings=timings)
             return
         t = time.monotonic()
         msgs = extract.choice_messages(book, llm, q, notes=notes, rag=mode != "no-rag")

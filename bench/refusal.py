@@ -1,0 +1,239 @@
+"""Refusal benchmark: does KidneyTalk refuse questions its library does not cover, and only those?
+
+Data (shared dev sets, used locally, never copied into the repository):
+
+* PubMedQA dev: the library holds the **odd-numbered** digests (001, 003, …,
+  029); questions whose abstract is in an even-numbered digest are off-library.
+  The questions (sorted by id) alternate between a *fitting* split (even
+  positions) and a *test* split (odd positions).
+* Off-topic questions bundled with the gate: ``offtopic-fit.txt`` (fitting)
+  and ``offtopic-test.txt`` (test), asked of both libraries.
+* realdocs-dev: its 11 PDFs as a second library, all 52 questions (test only);
+  the two scanned leaflets have no text layer, so their 8 questions are
+  reported separately.
+
+``--fit`` fits the gate (:func:`kidneytalk.retrieval.gate.fit`) on the fitting
+split and writes the shipped calibration; without it the current calibration
+is tested. The test split runs through the evaluation harness in
+retrieval-only mode (gate included) and the numbers go to
+``bench/results/refusal.json``.
+
+    python bench/refusal.py [--fit] [--work DIR] [--addrep-limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# The shared data sits beside the repository (../shared), or beside a worktree's parent folder.
+SHARED = next((p / "shared" / "eval" for p in (REPO.parent, REPO.parent.parent) if (p / "shared").exists()),
+              REPO.parent / "shared" / "eval")
+PUBMEDQA = SHARED / "pubmedqa-dev"
+REALDOCS = SHARED / "realdocs-dev"
+RESULTS = REPO / "bench" / "results"
+SCANNED = ("zh-TW_leaflet-SCANNED_EDA_hemodialysis.pdf", "zh-TW_leaflet-SCANNED_EDA_CKD-diet-exchange-table.pdf")
+
+
+def cpu_info() -> dict[str, object]:
+    model, flags = platform.processor() or "", []
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and not model:
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = line.split(":", 1)[1].split()
+    except OSError:
+        pass
+    return {"model": model, "cores": os.cpu_count(), "flags": [f for f in flags if f.startswith(("avx", "amx", "fma", "sse4"))]}
+
+
+def digest_number(name: str) -> int:
+    return int(name.rsplit("-", 1)[1].split(".")[0])
+
+
+def build_library(home: Path, sources: list[Path]) -> None:
+    """Ingest ``sources`` into ``home`` once (kept between runs)."""
+    from kidneytalk.engine import Engine
+
+    with Engine(home) as engine:
+        have = {d.name for d in engine.library.documents() if d.status == "ready"}
+        todo = [p for p in sources if p.name not in have]
+        if todo:
+            print(f"ingesting {len(todo)} documents into {home}", file=sys.stderr)
+            engine.add(todo)
+
+
+def question_sets(work: Path) -> dict[str, tuple[str, Path]]:
+    """Question files of every set: name -> (library, file)."""
+    from kidneytalk.retrieval.gate import offtopic_questions
+
+    out: dict[str, tuple[str, Path]] = {}
+    qs = sorted((json.loads(line) for line in (PUBMEDQA / "questions.jsonl").read_text().splitlines() if line.strip()),
+                key=lambda q: q["id"])
+    for split, rows in (("fit", qs[0::2]), ("test", qs[1::2])):
+        lines = []
+        for q in rows:
+            q = dict(q)
+            if digest_number(q["gold_source"]) % 2 == 0:  # abstract not in the library
+                q["tags"] = [*q.get("tags", []), "off-library", "medical", f"was:{q['gold_source']}"]
+                q["gold_source"], q["gold_pages"] = None, []
+            lines.append(json.dumps(q))
+        path = work / f"pubmedqa-{split}.jsonl"
+        path.write_text("\n".join(lines) + "\n")
+        out[f"pubmedqa-{split}"] = ("pubmedqa", path)
+    for split in ("fit", "test"):
+        rows = [{"id": f"offtopic-{split}-{i:03d}", "question": q, "options": {"A": "yes", "B": "no"}, "answer": "A",
+                 "gold_source": None, "gold_pages": [], "tags": ["off-library", "off-topic"]}
+                for i, q in enumerate(offtopic_questions(split), start=1)]
+        path = work / f"offtopic-{split}.jsonl"
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+        out[f"offtopic-{split}@pubmedqa"] = ("pubmedqa", path)
+        if split == "test":
+            out[f"offtopic-{split}@realdocs"] = ("realdocs", path)
+    out["realdocs"] = ("realdocs", REALDOCS / "questions.jsonl")
+    return out
+
+
+def fit_calibration(homes: dict[str, Path], sets: dict[str, tuple[str, Path]]) -> dict[str, object]:
+    """Fit the gate on the fitting split and write the shipped calibration file."""
+    from kidneytalk.engine import Engine
+    from kidneytalk.evaluation.questions import load_questions
+    from kidneytalk.evaluation.runner import off_library
+    from kidneytalk.retrieval.gate import DEFAULT_CALIBRATION, fit
+
+    rows, labels = [], []
+    with Engine(homes["pubmedqa"]) as engine:
+        for name in ("pubmedqa-fit", "offtopic-fit@pubmedqa"):
+            questions, _ = load_questions(sets[name][1])
+            for q in questions:
+                features, _, _ = engine.gate.measure(q.question)
+                rows.append(features)
+                labels.append(0 if off_library(q) else 1)
+        cal = fit(rows, labels, embed_model=engine.library.embed_model_id,
+                  fitted_on={"how": "bench/refusal.py --fit",
+                             "data": "PubMedQA dev fitting split (odd digests in the library) + offtopic-fit.txt"})
+    cal.save(DEFAULT_CALIBRATION)
+    print(f"calibration written to {DEFAULT_CALIBRATION}: {cal.to_json()}", file=sys.stderr)
+    return cal.to_json()
+
+
+def run_tests(homes: dict[str, Path], sets: dict[str, tuple[str, Path]], work: Path, addrep_limit: int | None,
+              modes: list[str], report_only: set[str] = frozenset()) -> dict[str, object]:  # type: ignore[assignment]
+    from kidneytalk.engine import Engine
+    from kidneytalk.evaluation.metrics import refusal_metrics
+    from kidneytalk.evaluation.runner import load_results, run_eval
+
+    out: dict[str, object] = {}
+    for name, (lib, path) in sets.items():
+        if "fit" in name:
+            continue
+        per_mode: dict[str, object] = {}
+        with Engine(homes[lib]) as engine:
+            for mode in modes:
+                limit = addrep_limit if mode == "addrep" else None
+                run_dir = work / "runs" / (f"{name}-{mode}" + ("" if limit is None else f"-sample{limit}"))
+                start = time.monotonic()
+                if mode in report_only:  # what an earlier (interrupted) run finished, run nothing
+                    if not run_dir.exists():
+                        continue
+                else:
+                    run_eval(engine, path, modes=[mode], retrieval_only=True, out_dir=run_dir, limit=None,
+                             sample=limit, seed=1)
+                records = load_results(run_dir)
+                entry: dict[str, object] = refusal_metrics(records)
+                entry["seconds"] = round(time.monotonic() - start, 1)
+                if limit is not None:
+                    entry["subset"] = (f"the first {len(records)} of a random sample of {limit} questions (seed 1)"
+                                       if mode in report_only else f"random sample of {limit} questions (seed 1)")
+                if name == "realdocs":
+                    text = [r for r in records if not set(r.get("tags", [])) & {"scanned", "off-library"}]
+                    scanned = [r for r in records if "scanned" in r.get("tags", [])]
+                    entry["text_layer_only"] = refusal_metrics(text)
+                    entry["scanned_only"] = refusal_metrics(scanned)
+                entry["refused_ids"] = sorted(r["id"] for r in records if r.get("refused") and not r.get("off_library"))
+                entry["answered_off_library_ids"] = sorted(r["id"] for r in records
+                                                           if r.get("off_library") and not r.get("refused"))
+                per_mode[mode] = entry
+                print(f"{name} {mode}: off refused {entry['correct_refusal_rate']}, "
+                      f"in refused {entry['false_refusal_rate']}", file=sys.stderr)
+        out[name] = per_mode
+    return out
+
+
+def totals(results: dict[str, object], modes: list[str]) -> dict[str, object]:
+    """Pooled test-split rates per mode (realdocs scanned questions counted as in-library)."""
+    out: dict[str, object] = {}
+    for mode in modes:
+        off = off_n = inl = inl_n = 0
+        for per_mode in results.values():
+            r = per_mode.get(mode) if isinstance(per_mode, dict) else None  # type: ignore[union-attr]
+            if not r:
+                continue
+            off += r["off_library_refused"]
+            off_n += r["off_library"]
+            inl += r["in_library_refused"]
+            inl_n += r["in_library"]
+        out[mode] = {"off_library_refused": off, "off_library": off_n,
+                     "off_library_refused_pct": round(100 * off / off_n, 1) if off_n else None,
+                     "in_library_refused": inl, "in_library": inl_n,
+                     "in_library_falsely_refused_pct": round(100 * inl / inl_n, 1) if inl_n else None}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kidneytalk-refusal")
+    parser.add_argument("--fit", action="store_true", help="fit and write the shipped calibration first")
+    parser.add_argument("--modes", default="hybrid,addrep")
+    parser.add_argument("--addrep-limit", type=int, default=None, help="AddRep on a random sample of N per set")
+    parser.add_argument("--fresh", action="store_true", help="delete earlier runs (libraries are kept)")
+    parser.add_argument("--report-only", default="", help="modes not run now: report what earlier runs finished")
+    args = parser.parse_args()
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    if args.fresh and (work / "runs").exists():
+        shutil.rmtree(work / "runs")
+    homes = {"pubmedqa": work / "lib-pubmedqa-odd", "realdocs": work / "lib-realdocs"}
+    digests = sorted((PUBMEDQA / "corpus").glob("dev-digest-*.pdf"))
+    build_library(homes["pubmedqa"], [p for p in digests if digest_number(p.name) % 2 == 1])
+    build_library(homes["realdocs"], sorted((REALDOCS / "pdfs").glob("*.pdf")))
+    sets = question_sets(work)
+    calibration = fit_calibration(homes, sets) if args.fit else None
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    random.seed(1)
+    report_only = {m.strip() for m in args.report_only.split(",") if m.strip()}
+    results = run_tests(homes, sets, work, args.addrep_limit, modes, report_only)
+    from kidneytalk.retrieval.gate import DEFAULT_CALIBRATION
+
+    report = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": "busy",
+        "cpu": cpu_info(),
+        "command": "python bench/refusal.py " + " ".join(sys.argv[1:]),
+        "calibration": calibration or json.loads(DEFAULT_CALIBRATION.read_text()),
+        "targets": {"off_library_refused_pct": ">= 95", "in_library_falsely_refused_pct": "<= 5"},
+        "test_split": {
+            "pubmedqa-test": "PubMedQA dev questions at odd positions (sorted by id); library = odd digests",
+            "offtopic-test": "bundled offtopic-test.txt, asked of both libraries",
+            "realdocs": "realdocs-dev, 40 in-library (8 on scanned leaflets without text) + 12 off-library",
+        },
+        "totals": totals(results, modes),
+        "sets": results,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "refusal.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(report["totals"], indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,391 @@
+"""The relevance gate: does the library answer this question at all?
+
+Retrieval always returns *something*, so every mode needs a decision before
+an answer is written. The embedded 135M judge is near chance (AUC 0.54), so
+the gate rests on measured retrieval signals instead:
+
+* ``margin`` — the best cosine similarity of the question to any passage,
+  minus the library's *background*: the mean best similarity that clearly
+  off-topic questions (``data/offtopic-fit.txt``) reach in this same library.
+  The background makes the number mean the same in a small sample library and
+  in a large one (a bigger library is closer to everything).
+* ``lexical`` — the share of the question's content words, weighted by their
+  rarity in the library (BM25's idf from the FTS5 index), that occur in the
+  best passages. Questions about a drug or a test the library never mentions
+  score low even when their embedding lands near a passage on a related topic.
+
+A logistic rule over these features is fitted on data (``kidneytalk
+calibrate``, :func:`fit`) and saved with the id of the embedding model it was
+fitted for; the default for the bundled MiniLM ships in ``data/``. Questions
+in several parts ("… and …?", "…? …?") are gated part by part, so an answer
+can say which part the library does not cover.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kidneytalk.retrieval.lexical import STOPWORDS, terms
+
+if TYPE_CHECKING:
+    from kidneytalk.library import Library
+
+DATA = Path(__file__).parent / "data"
+DEFAULT_CALIBRATION = DATA / "gate-calibration.json"
+CALIBRATION_FILE = "gate-calibration.json"  # in the user's config folder
+FEATURES = ("margin", "lexical")
+CALIBRATION_VERSION = 1
+TOP_PASSAGES = 3  # passages whose words count as lexical evidence
+PROBE_DEPTH = 5
+# Question words that say nothing about the topic (on top of the BM25 stopwords).
+QUESTION_WORDS = frozenset(
+    """about according also among any best between both common commonly described did does done during each
+    effect effects either else ever following found get give given good help known many much mean means
+    often one other others patient patients per reported should showed shown study studies two used using
+    usually versus vs well were whether"""
+    .split()
+)
+# Fallback rule when no calibration fits the embedding model: a conservative cosine margin
+# and lexical share (refuses more rather than answering off-library questions).
+FALLBACK_WEIGHTS, FALLBACK_BIAS = (10.0, 4.0), -6.5
+_SPLIT = re.compile(r"(?<=[?？;；])\s*|\s+(?:and also|and|as well as)\s+(?=(?:what|how|which|when|why|who|is|are|"
+                    r"does|do|can|should)\b)", re.IGNORECASE)
+MIN_PART_TERMS = 3
+
+
+def offtopic_questions(which: str = "fit") -> list[str]:
+    """The bundled off-topic questions (``fit``: for calibration; ``test``: held out)."""
+    text = (DATA / f"offtopic-{which}.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def content_terms(question: str) -> list[str]:
+    """Distinct topical terms of a question (stopwords and question words removed)."""
+    out: list[str] = []
+    for t in terms(question):
+        if t in STOPWORDS or t in QUESTION_WORDS or t in out or (len(t) < 2 and t.isascii()):
+            continue
+        out.append(t)
+    return out
+
+
+def split_parts(question: str) -> list[str]:
+    """Sub-questions of a question in several parts; ``[question]`` when it has one part.
+
+    Splits after "?"/";" and before "and <question word>"; a part needs
+    :data:`MIN_PART_TERMS` content words, so "A and B levels" is not cut.
+    """
+    parts = [p.strip(" ,") for p in _SPLIT.split(question) if p and p.strip(" ,?？;；")]
+    parts = [p for p in parts if len(content_terms(p)) >= MIN_PART_TERMS]
+    return parts if len(parts) > 1 else [question]
+
+
+# ------------------------------------------------------------------ calibration
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted decision rule: P(answerable) = sigmoid(weights · features + bias)."""
+
+    embed_model: str
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float = 0.5
+    features: tuple[str, ...] = FEATURES
+    fitted_on: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # file it was read from ("" for a fresh fit or the fallback)
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + sum(w * values[name] for w, name in zip(self.weights, self.features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": CALIBRATION_VERSION, "embed_model": self.embed_model, "features": list(self.features),
+                "weights": [round(w, 6) for w in self.weights], "bias": round(self.bias, 6),
+                "threshold": self.threshold, "fitted_on": self.fitted_on}
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration | None:
+        """The calibration in ``path``; None when missing or unreadable."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return cls(embed_model=str(raw["embed_model"]), weights=tuple(float(w) for w in raw["weights"]),
+                       bias=float(raw["bias"]), threshold=float(raw.get("threshold", 0.5)),
+                       features=tuple(raw.get("features", FEATURES)), fitted_on=dict(raw.get("fitted_on", {})),
+                       source=str(path))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+def find_calibration(embed_model: str, config_dir: Path | None) -> tuple[Calibration, str]:
+    """The calibration for ``embed_model`` (user's first, then the shipped one) and a warning.
+
+    Without one, a conservative fallback rule is used and the warning asks the
+    user to run ``kidneytalk calibrate``.
+    """
+    for path in ([config_dir / CALIBRATION_FILE] if config_dir else []) + [DEFAULT_CALIBRATION]:
+        cal = Calibration.load(path)
+        if cal is not None and cal.embed_model == embed_model and set(cal.features) <= set(FEATURES):
+            return cal, ""
+    warning = (f"The relevance gate is not calibrated for the embedding model {embed_model}: "
+               "re-calibrate: run `kidneytalk calibrate` (until then a cautious rule is used).")
+    cal = Calibration(embed_model=embed_model, weights=FALLBACK_WEIGHTS, bias=FALLBACK_BIAS,
+                      fitted_on={"fallback": True}, source="fallback")
+    return cal, warning
+
+
+def fit(rows: Sequence[dict[str, float]], labels: Sequence[int], *, embed_model: str,
+        fitted_on: dict[str, Any] | None = None, l2: float = 0.001, iterations: int = 60) -> Calibration:
+    """Class-balanced, lightly L2-regularised logistic regression by Newton's method.
+
+    Balanced, so that a fit set with many more positives than negatives does
+    not move the boundary towards answering everything; the L2 term keeps the
+    weights finite when the fit set is separable.
+    """
+    import numpy as np
+
+    x = np.array([[r[name] for name in FEATURES] for r in rows], dtype=float)
+    y = np.array(labels, dtype=float)
+    if len(set(labels)) < 2:
+        raise ValueError("calibration needs both answerable and unanswerable questions")
+    weights = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    beta = np.zeros(xb.shape[1])
+    reg = np.diag([l2] * x.shape[1] + [0.0]) * len(y)
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(xb @ beta, -60, 60)))
+        grad = xb.T @ (weights * (p - y)) + reg @ beta
+        hess = (xb * (weights * p * (1 - p))[:, None]).T @ xb + reg + 1e-9 * np.eye(len(beta))
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    info = dict(fitted_on or {})
+    info.update(n_answerable=int(y.sum()), n_unanswerable=int(len(y) - y.sum()),
+                date=_dt.date.today().isoformat())
+    return Calibration(embed_model=embed_model, weights=tuple(float(b) for b in beta[:-1]), bias=float(beta[-1]),
+                       fitted_on=info)
+
+
+# ------------------------------------------------------------------ measuring
+@dataclass
+class PartDecision:
+    text: str
+    answerable: bool
+    probability: float
+    features: dict[str, float]
+    best: list[str] = field(default_factory=list)  # chunk ids of the closest passages
+    missing_terms: list[str] = field(default_factory=list)  # content words absent from the best passages
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "answerable": self.answerable, "probability": round(self.probability, 4),
+                "features": {k: round(v, 4) for k, v in self.features.items()}, "best": self.best,
+                "missing_terms": self.missing_terms}
+
+
+@dataclass
+class GateDecision:
+    """What the gate decided, and why (shown in ``--trace`` and the evidence panel)."""
+
+    answerable: bool
+    probability: float
+    threshold: float
+    features: dict[str, float]
+    background: float
+    calibration: str
+    embed_model: str
+    parts: list[PartDecision] = field(default_factory=list)
+    warning: str = ""
+
+    @property
+    def uncovered(self) -> list[str]:
+        """Parts of a multi-part question the library does not cover (when some part is covered)."""
+        if not self.answerable or len(self.parts) < 2:
+            return []
+        return [p.text for p in self.parts if not p.answerable]
+
+    @property
+    def reason(self) -> str:
+        f = self.features
+        verdict = "answerable from the library" if self.answerable else "not covered by the library"
+        return (f"{verdict}: P = {self.probability:.2f} (threshold {self.threshold:.2f}); best similarity "
+                f"{f.get('cosine', 0):.2f}, {f.get('margin', 0):+.2f} over this library's background "
+                f"{self.background:.2f}; {f.get('lexical', 0):.0%} of the question's words (idf-weighted) "
+                "in the best passages")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"answerable": self.answerable, "probability": round(self.probability, 4),
+                "threshold": self.threshold, "features": {k: round(v, 4) for k, v in self.features.items()},
+                "background": round(self.background, 4), "calibration": self.calibration,
+                "embed_model": self.embed_model, "reason": self.reason, "uncovered": self.uncovered,
+                "parts": [p.to_json() for p in self.parts] if len(self.parts) > 1 else [],
+                "warning": self.warning}
+
+
+class Gate:
+    """Measures gate features against one library and applies a calibration.
+
+    The library's background similarity is computed once per set of
+    searchable documents (about a second with MiniLM) and kept.
+    """
+
+    def __init__(self, library: Library, calibration: Calibration | None = None, *, config_dir: Path | None = None):
+        self.library = library
+        self.config_dir = config_dir
+        self._calibration = calibration
+        self.warning = ""
+        self._background: tuple[str, float] | None = None
+
+    @property
+    def calibration(self) -> Calibration:
+        model = self.library.embed_model_id
+        if self._calibration is None or self._calibration.embed_model != model:
+            self._calibration, self.warning = find_calibration(model, self.config_dir)
+        return self._calibration
+
+    def reload(self) -> None:
+        """Read the calibration file again (after ``kidneytalk calibrate``)."""
+        self._calibration = None
+
+    # ---------------------------------------------------------- features
+    def background(self) -> float:
+        """Mean best similarity of the bundled off-topic questions in this library (0 when empty)."""
+        lib = self.library
+        with lib.reading():
+            doc_ids = lib.searchable_doc_ids()
+        key = hashlib.sha256((lib.embed_model_id + "|" + ",".join(sorted(doc_ids))).encode()).hexdigest()
+        if self._background is not None and self._background[0] == key:
+            return self._background[1]
+        value = 0.0
+        if doc_ids:
+            probes = offtopic_questions("fit")
+            vectors = lib.embedder.embed(probes)
+            with lib.reading():
+                best = [(lib.store.query(v, 1, doc_ids) or [("", 0.0)])[0][1] for v in vectors]
+            value = float(sum(best) / len(best))
+        self._background = (key, value)
+        return value
+
+    def measure(self, question: str) -> tuple[dict[str, float], list[str], list[str]]:
+        """(features, ids of the best passages, content words missing from them) for ``question``."""
+        lib = self.library
+        background = self.background()
+        words = content_terms(question)
+        with lib.reading():
+            doc_ids = lib.searchable_doc_ids()
+            if not doc_ids:
+                return {"cosine": 0.0, "margin": -background, "lexical": 0.0}, [], words
+            vector = lib.embedder.embed_query(question)
+            dense = lib.store.query(vector, PROBE_DEPTH, doc_ids)
+            lexical = lib.catalog.lexical_search(question, TOP_PASSAGES, doc_ids)
+            best_ids = list(dict.fromkeys([cid for cid, _ in dense[:TOP_PASSAGES]] + [cid for cid, _ in lexical]))
+            rows = lib.catalog.chunks_by_ids(best_ids)
+            idf = self._idf(words, doc_ids)
+        cosine = dense[0][1] if dense else 0.0
+        present: set[str] = set()
+        for row in rows.values():
+            present.update(terms(row["text"]))
+        total = sum(idf.values())
+        found = sum(v for t, v in idf.items() if t in present)
+        share = found / total if total > 0 else 0.0
+        missing = [t for t in words if t not in present]
+        return {"cosine": cosine, "margin": cosine - background, "lexical": share}, best_ids, missing
+
+    def _idf(self, words: list[str], doc_ids: list[str]) -> dict[str, float]:
+        """BM25-style idf of each word over the searchable passages (unknown words weigh most)."""
+        db = self.library.catalog.db
+        marks = ",".join("?" * len(doc_ids))
+        n = db.execute(f"SELECT COUNT(*) FROM chunks_fts WHERE doc_id IN ({marks})", doc_ids).fetchone()[0]
+        out: dict[str, float] = {}
+        for w in words:
+            df = db.execute(f"SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ? AND doc_id IN ({marks})",
+                            ('"' + w.replace('"', '""') + '"', *doc_ids)).fetchone()[0]
+            out[w] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return out
+
+    # ---------------------------------------------------------- decision
+    def decide(self, question: str) -> GateDecision:
+        """Gate ``question`` as a whole and, for a question in several parts, part by part."""
+        cal = self.calibration
+        features, best, missing = self.measure(question)
+        p = cal.probability(features)
+        whole = PartDecision(question, p >= cal.threshold, p, features, best, missing)
+        parts = [whole]
+        pieces = split_parts(question)
+        if len(pieces) > 1:
+            parts = []
+            for piece in pieces:
+                f, b, m = self.measure(piece)
+                pp = cal.probability(f)
+                parts.append(PartDecision(piece, pp >= cal.threshold, pp, f, b, m))
+        # A multi-part question is answered when the whole or any part is covered; the others are named.
+        answerable = whole.answerable or any(part.answerable for part in parts)
+        return GateDecision(answerable=answerable, probability=p, threshold=cal.threshold, features=features,
+                            background=self._background[1] if self._background else 0.0,
+                            calibration=cal.source or "fitted", embed_model=cal.embed_model, parts=parts,
+                            warning=self.warning)
+
+
+# ------------------------------------------------------------------ calibrating on a library
+def pseudo_questions(library: Library, n: int = 60, *, seed: int = 0) -> list[str]:
+    """Questions the library surely answers, written from its own passages (no gold data needed).
+
+    From ``n`` passages drawn at random (seeded), one informative sentence
+    each; a random two thirds of its content words, in order, become a
+    question ("What is known about …?"), so that it matches its passage as
+    loosely as a user's wording would, not verbatim.
+    """
+    import random
+
+    from kidneytalk.citations import split_sentences
+
+    rng = random.Random(seed)
+    with library.reading():
+        doc_ids = library.searchable_doc_ids()
+        if not doc_ids:
+            return []
+        marks = ",".join("?" * len(doc_ids))
+        texts = [r[0] for r in library.catalog.db.execute(
+            f"SELECT text FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", doc_ids).fetchall()]
+    rng.shuffle(texts)
+    out: list[str] = []
+    for text in texts:
+        candidates = [s for s in split_sentences(text) if len(content_terms(s)) >= 6]
+        if not candidates:
+            continue
+        words = content_terms(rng.choice(candidates))
+        keep = sorted(rng.sample(range(len(words)), max(4, (2 * len(words)) // 3)))[:10]
+        out.append("What is known about " + " ".join(words[i] for i in keep) + "?")
+        if len(out) >= n:
+            break
+    return out
+
+
+def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
+    """Fit the gate's rule on ``gate.library``: its own pseudo-questions against the bundled off-topic ones."""
+    positives = pseudo_questions(gate.library, n, seed=seed)
+    if len(positives) < 5:
+        from kidneytalk.errors import KidneyTalkError
+
+        raise KidneyTalkError("The library is too small to calibrate the relevance gate: add documents first.")
+    negatives = offtopic_questions("fit")
+    rows = [gate.measure(q)[0] for q in positives + negatives]
+    labels = [1] * len(positives) + [0] * len(negatives)
+    with gate.library.reading():
+        docs = len(gate.library.searchable_doc_ids())
+    return fit(rows, labels, embed_model=gate.library.embed_model_id,
+               fitted_on={"how": "kidneytalk calibrate", "documents": docs,
+                          "data": f"{len(positives)} questions from the library's passages (seed {seed}) + "
+                                  "offtopic-fit.txt"})
