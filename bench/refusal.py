@@ -109,19 +109,39 @@ def fit_calibration(homes: dict[str, Path], sets: dict[str, tuple[str, Path]]) -
     from kidneytalk.engine import Engine
     from kidneytalk.evaluation.questions import load_questions
     from kidneytalk.evaluation.runner import off_library
-    from kidneytalk.retrieval.gate import DEFAULT_CALIBRATION, fit
+    from kidneytalk.retrieval.gate import (
+        CJK_MAJORITY,
+        DEFAULT_CALIBRATION,
+        cjk_pseudo_questions,
+        cjk_share,
+        fit,
+        offtopic_questions,
+    )
 
     rows, labels = [], []
     with Engine(homes["pubmedqa"]) as engine:
         for name in ("pubmedqa-fit", "offtopic-fit@pubmedqa"):
             questions, _ = load_questions(sets[name][1])
             for q in questions:
+                if cjk_share(q.question) >= CJK_MAJORITY:  # decided by the CJK rule, fitted below
+                    continue
                 features, _, _ = engine.gate.measure(q.question)
                 rows.append(features)
                 labels.append(0 if off_library(q) else 1)
-        cal = fit(rows, labels, embed_model=engine.library.embed_model_id,
-                  fitted_on={"how": "bench/refusal.py --fit",
-                             "data": "PubMedQA dev fitting split (odd digests in the library) + offtopic-fit.txt"})
+        model = engine.library.embed_model_id
+    # The lexical-only rule for CJK questions: the fitting data has no Chinese documents, so it is fitted in the
+    # realdocs library on questions written from its own Chinese passages (as `kidneytalk calibrate` does; the
+    # realdocs-dev questions are not used) against the Chinese questions of offtopic-fit.txt.
+    with Engine(homes["realdocs"]) as engine:
+        positives = cjk_pseudo_questions(engine.library, 40, seed=0)
+        negatives = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
+        cjk_rows = [engine.gate.measure(q)[0] for q in positives + negatives]
+        cjk_labels = [1] * len(positives) + [0] * len(negatives)
+    cal = fit(rows, labels, embed_model=model, cjk_rows=cjk_rows, cjk_labels=cjk_labels,
+              fitted_on={"how": "bench/refusal.py --fit",
+                         "data": "PubMedQA dev fitting split (odd digests in the library) + offtopic-fit.txt",
+                         "cjk_data": f"{len(positives)} questions from the realdocs library's Chinese passages "
+                                     "(seed 0) + the Chinese questions of offtopic-fit.txt"})
     cal.save(DEFAULT_CALIBRATION)
     print(f"calibration written to {DEFAULT_CALIBRATION}: {cal.to_json()}", file=sys.stderr)
     return cal.to_json()

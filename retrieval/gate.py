@@ -19,10 +19,20 @@ calibrate``, :func:`fit`) and saved with the id of the embedding model it was
 fitted for; the default for the bundled MiniLM ships in ``data/``. Questions
 in several parts ("… and …?", "…? …?") are gated part by part, so an answer
 can say which part the library does not cover.
+
+Questions written mostly in Chinese (or another CJK script) are decided on
+lexical evidence alone: the bundled MiniLM embedder is English-only, and its
+cosine between any two CJK texts is high whatever they say (Chinese off-topic
+questions reach the same margin as Chinese in-library ones), so the margin
+carries no evidence there. Their ``lexical`` share counts CJK *bigrams* (not
+single characters, which any Chinese text shares) and ignores question
+phrases (下列, 哪一, 多久, …); a separate one-feature rule (``cjk_weight``,
+``cjk_bias``) is fitted for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -33,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kidneytalk.clean import CJK_CHARS
 from kidneytalk.retrieval.lexical import STOPWORDS, terms
 
 if TYPE_CHECKING:
@@ -59,6 +70,12 @@ FALLBACK_WEIGHTS, FALLBACK_BIAS = (10.0, 4.0), -6.5
 _SPLIT = re.compile(r"(?<=[?？;；])\s*|\s+(?:and also|and|as well as)\s+(?=(?:what|how|which|when|why|who|is|are|"
                     r"does|do|can|should)\b)", re.IGNORECASE)
 MIN_PART_TERMS = 3
+# Chinese question phrases (Simplified, as lexical terms are folded) that say nothing about the topic.
+CJK_QUESTION_BIGRAMS = frozenset(
+    """下列 列哪 哪一 一项 一种 一个 哪个 哪些 哪种 为何 什么 多少 多久 多长 怎么 如何 何种 何者 何时 是否 可以
+    应该 原因 请问 为什 是哪 是什 有多 有哪 以下 之一""".split()
+)
+CJK_MAJORITY = 0.5  # share of a question's letters that must be CJK for the CJK rule
 
 
 def offtopic_questions(which: str = "fit") -> list[str]:
@@ -75,6 +92,21 @@ def content_terms(question: str) -> list[str]:
             continue
         out.append(t)
     return out
+
+
+def cjk_share(question: str) -> float:
+    """Share of the question's letters (CJK characters and Latin letters/digits) that are CJK."""
+    cjk = len(CJK_CHARS.findall(question))
+    other = sum(1 for ch in question if ch.isascii() and ch.isalnum())
+    return cjk / (cjk + other) if cjk + other else 0.0
+
+
+def lexical_terms(question: str) -> list[str]:
+    """The terms whose presence counts as lexical evidence: content words, or for a CJK question its bigrams."""
+    words = content_terms(question)
+    if cjk_share(question) < CJK_MAJORITY:
+        return words
+    return [t for t in words if not (len(t) < 2 and CJK_CHARS.search(t)) and t not in CJK_QUESTION_BIGRAMS]
 
 
 def split_parts(question: str) -> list[str]:
@@ -100,15 +132,24 @@ class Calibration:
     features: tuple[str, ...] = FEATURES
     fitted_on: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # file it was read from ("" for a fresh fit or the fallback)
+    # Lexical-only rule for CJK questions (the embedding margin carries no evidence there); None: main rule.
+    cjk_weight: float | None = None
+    cjk_bias: float | None = None
 
     def probability(self, values: dict[str, float]) -> float:
-        z = self.bias + sum(w * values[name] for w, name in zip(self.weights, self.features, strict=True))
+        if values.get("cjk") and self.cjk_weight is not None and self.cjk_bias is not None:
+            z = self.cjk_bias + self.cjk_weight * values["lexical"]
+        else:
+            z = self.bias + sum(w * values[name] for w, name in zip(self.weights, self.features, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def to_json(self) -> dict[str, Any]:
         return {"version": CALIBRATION_VERSION, "embed_model": self.embed_model, "features": list(self.features),
                 "weights": [round(w, 6) for w in self.weights], "bias": round(self.bias, 6),
-                "threshold": self.threshold, "fitted_on": self.fitted_on}
+                "threshold": self.threshold,
+                **({"cjk_weight": round(self.cjk_weight, 6), "cjk_bias": round(self.cjk_bias, 6)}
+                   if self.cjk_weight is not None and self.cjk_bias is not None else {}),
+                "fitted_on": self.fitted_on}
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +165,9 @@ class Calibration:
             return cls(embed_model=str(raw["embed_model"]), weights=tuple(float(w) for w in raw["weights"]),
                        bias=float(raw["bias"]), threshold=float(raw.get("threshold", 0.5)),
                        features=tuple(raw.get("features", FEATURES)), fitted_on=dict(raw.get("fitted_on", {})),
-                       source=str(path))
+                       source=str(path),
+                       cjk_weight=float(raw["cjk_weight"]) if "cjk_weight" in raw else None,
+                       cjk_bias=float(raw["cjk_bias"]) if "cjk_bias" in raw else None)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -146,17 +189,10 @@ def find_calibration(embed_model: str, config_dir: Path | None) -> tuple[Calibra
     return cal, warning
 
 
-def fit(rows: Sequence[dict[str, float]], labels: Sequence[int], *, embed_model: str,
-        fitted_on: dict[str, Any] | None = None, l2: float = 0.001, iterations: int = 60) -> Calibration:
-    """Class-balanced, lightly L2-regularised logistic regression by Newton's method.
-
-    Balanced, so that a fit set with many more positives than negatives does
-    not move the boundary towards answering everything; the L2 term keeps the
-    weights finite when the fit set is separable.
-    """
+def _logistic(x: Any, labels: Sequence[int], l2: float, iterations: int) -> list[float]:
+    """Class-balanced, L2-regularised logistic regression (Newton); the weights, then the bias."""
     import numpy as np
 
-    x = np.array([[r[name] for name in FEATURES] for r in rows], dtype=float)
     y = np.array(labels, dtype=float)
     if len(set(labels)) < 2:
         raise ValueError("calibration needs both answerable and unanswerable questions")
@@ -172,11 +208,32 @@ def fit(rows: Sequence[dict[str, float]], labels: Sequence[int], *, embed_model:
         beta -= step
         if np.abs(step).max() < 1e-8:
             break
+    return [float(b) for b in beta]
+
+
+def fit(rows: Sequence[dict[str, float]], labels: Sequence[int], *, embed_model: str,
+        fitted_on: dict[str, Any] | None = None, l2: float = 0.001, iterations: int = 60,
+        cjk_rows: Sequence[dict[str, float]] = (), cjk_labels: Sequence[int] = ()) -> Calibration:
+    """Class-balanced, lightly L2-regularised logistic regression by Newton's method.
+
+    Balanced, so that a fit set with many more positives than negatives does
+    not move the boundary towards answering everything; the L2 term keeps the
+    weights finite when the fit set is separable. ``cjk_rows`` (CJK questions)
+    fit the lexical-only rule for CJK questions, when given.
+    """
+    import numpy as np
+
+    beta = _logistic(np.array([[r[name] for name in FEATURES] for r in rows], dtype=float), labels, l2, iterations)
+    cjk: list[float | None] = [None, None]
+    if cjk_rows:
+        cjk = list(_logistic(np.array([[r["lexical"]] for r in cjk_rows], dtype=float), cjk_labels, l2, iterations))
     info = dict(fitted_on or {})
-    info.update(n_answerable=int(y.sum()), n_unanswerable=int(len(y) - y.sum()),
+    info.update(n_answerable=int(sum(labels)), n_unanswerable=int(len(labels) - sum(labels)),
                 date=_dt.date.today().isoformat())
-    return Calibration(embed_model=embed_model, weights=tuple(float(b) for b in beta[:-1]), bias=float(beta[-1]),
-                       fitted_on=info)
+    if cjk_rows:
+        info.update(n_cjk_answerable=int(sum(cjk_labels)), n_cjk_unanswerable=int(len(cjk_labels) - sum(cjk_labels)))
+    return Calibration(embed_model=embed_model, weights=tuple(beta[:-1]), bias=beta[-1], fitted_on=info,
+                       cjk_weight=cjk[0], cjk_bias=cjk[1])
 
 
 # ------------------------------------------------------------------ measuring
@@ -223,7 +280,7 @@ class GateDecision:
         return (f"{verdict}: P = {self.probability:.2f} (threshold {self.threshold:.2f}); best similarity "
                 f"{f.get('cosine', 0):.2f}, {f.get('margin', 0):+.2f} over this library's background "
                 f"{self.background:.2f}; {f.get('lexical', 0):.0%} of the question's words (idf-weighted) "
-                "in the best passages")
+                "in the best passages" + (" (a CJK question: decided on its words alone)" if f.get("cjk") else ""))
 
     def to_json(self) -> dict[str, Any]:
         return {"answerable": self.answerable, "probability": round(self.probability, 4),
@@ -261,7 +318,7 @@ class Gate:
 
     # ---------------------------------------------------------- features
     def background(self) -> float:
-        """Mean best similarity of the bundled off-topic questions in this library (0 when empty)."""
+        """Mean best similarity of the bundled non-CJK off-topic questions in this library (0 when empty)."""
         lib = self.library
         with lib.reading():
             doc_ids = lib.searchable_doc_ids()
@@ -270,7 +327,8 @@ class Gate:
             return self._background[1]
         value = 0.0
         if doc_ids:
-            probes = offtopic_questions("fit")
+            # The margin only decides non-CJK questions, so its background comes from the non-CJK probes.
+            probes = [q for q in offtopic_questions("fit") if cjk_share(q) < CJK_MAJORITY]
             vectors = lib.embedder.embed(probes)
             with lib.reading():
                 best = [(lib.store.query(v, 1, doc_ids) or [("", 0.0)])[0][1] for v in vectors]
@@ -282,11 +340,12 @@ class Gate:
         """(features, ids of the best passages, content words missing from them) for ``question``."""
         lib = self.library
         background = self.background()
-        words = content_terms(question)
+        words = lexical_terms(question)
+        cjk = 1.0 if cjk_share(question) >= CJK_MAJORITY else 0.0
         with lib.reading():
             doc_ids = lib.searchable_doc_ids()
             if not doc_ids:
-                return {"cosine": 0.0, "margin": -background, "lexical": 0.0}, [], words
+                return {"cosine": 0.0, "margin": -background, "lexical": 0.0, "cjk": cjk}, [], words
             vector = lib.embedder.embed_query(question)
             dense = lib.store.query(vector, PROBE_DEPTH, doc_ids)
             lexical = lib.catalog.lexical_search(question, TOP_PASSAGES, doc_ids)
@@ -301,7 +360,7 @@ class Gate:
         found = sum(v for t, v in idf.items() if t in present)
         share = found / total if total > 0 else 0.0
         missing = [t for t in words if t not in present]
-        return {"cosine": cosine, "margin": cosine - background, "lexical": share}, best_ids, missing
+        return {"cosine": cosine, "margin": cosine - background, "lexical": share, "cjk": cjk}, best_ids, missing
 
     def _idf(self, words: list[str], doc_ids: list[str]) -> dict[str, float]:
         """BM25-style idf of each word over the searchable passages (unknown words weigh most)."""
@@ -373,6 +432,39 @@ def pseudo_questions(library: Library, n: int = 60, *, seed: int = 0) -> list[st
     return out
 
 
+def cjk_pseudo_questions(library: Library, n: int = 40, *, seed: int = 0) -> list[str]:
+    """CJK questions the library surely answers, from its CJK passages (no gold data needed).
+
+    As :func:`pseudo_questions`: from a random CJK sentence of 12 or more CJK
+    characters, a random two thirds of its characters (at most 24) in order,
+    so that its bigrams match the passage only in part, as a user's wording would.
+    """
+    import random
+
+    from kidneytalk.citations import split_sentences
+
+    rng = random.Random(seed)
+    with library.reading():
+        doc_ids = library.searchable_doc_ids()
+        if not doc_ids:
+            return []
+        marks = ",".join("?" * len(doc_ids))
+        texts = [r[0] for r in library.catalog.db.execute(
+            f"SELECT text FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", doc_ids).fetchall()]
+    rng.shuffle(texts)
+    out: list[str] = []
+    for text in texts:
+        candidates = [s for s in split_sentences(text) if len(CJK_CHARS.findall(s)) >= 12 and cjk_share(s) >= 0.8]
+        if not candidates:
+            continue
+        chars = [c for c in rng.choice(candidates) if c.isalnum()]  # CJK characters, letters, digits
+        keep = sorted(rng.sample(range(len(chars)), (2 * len(chars)) // 3))[:24]
+        out.append("".join(chars[i] for i in keep) + "？")
+        if len(out) >= n:
+            break
+    return out
+
+
 def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
     """Fit the gate's rule on ``gate.library``: its own pseudo-questions against the bundled off-topic ones."""
     positives = pseudo_questions(gate.library, n, seed=seed)
@@ -380,12 +472,21 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
         from kidneytalk.errors import KidneyTalkError
 
         raise KidneyTalkError("The library is too small to calibrate the relevance gate: add documents first.")
-    negatives = offtopic_questions("fit")
+    negatives = [q for q in offtopic_questions("fit") if cjk_share(q) < CJK_MAJORITY]
     rows = [gate.measure(q)[0] for q in positives + negatives]
     labels = [1] * len(positives) + [0] * len(negatives)
+    # The CJK rule: fitted when the library has enough Chinese text, else the shipped one is kept.
+    cjk_pos = cjk_pseudo_questions(gate.library, n, seed=seed)
+    cjk_neg = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
+    cjk_rows = [gate.measure(q)[0] for q in cjk_pos + cjk_neg] if len(cjk_pos) >= 5 else []
     with gate.library.reading():
         docs = len(gate.library.searchable_doc_ids())
-    return fit(rows, labels, embed_model=gate.library.embed_model_id,
-               fitted_on={"how": "kidneytalk calibrate", "documents": docs,
-                          "data": f"{len(positives)} questions from the library's passages (seed {seed}) + "
-                                  "offtopic-fit.txt"})
+    cal = fit(rows, labels, embed_model=gate.library.embed_model_id, cjk_rows=cjk_rows,
+              cjk_labels=[1] * len(cjk_pos) + [0] * len(cjk_neg),
+              fitted_on={"how": "kidneytalk calibrate", "documents": docs,
+                         "data": f"{len(positives)} questions from the library's passages (seed {seed}) + "
+                                 "offtopic-fit.txt"})
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    if not cjk_rows and shipped is not None and shipped.cjk_weight is not None:
+        cal = dataclasses.replace(cal, cjk_weight=shipped.cjk_weight, cjk_bias=shipped.cjk_bias)
+    return cal

@@ -19,10 +19,13 @@ from kidneytalk.engine import sample_document
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.gate import (
     CALIBRATION_FILE,
+    DEFAULT_CALIBRATION,
     Calibration,
+    cjk_share,
     content_terms,
     find_calibration,
     fit,
+    lexical_terms,
     offtopic_questions,
     split_parts,
 )
@@ -69,6 +72,28 @@ def test_fit_separates_and_round_trips(tmp_path: Path):
     assert again is not None and again.weights == pytest.approx(cal.weights) and again.embed_model == "test-model"
     with pytest.raises(ValueError):
         fit(rows[:4], [1, 1, 1, 1], embed_model="x")
+
+
+def test_cjk_questions_are_decided_on_their_bigrams_alone(tmp_path: Path):
+    question = "腎臟切片檢查後，切片部位以砂袋加壓止血的做法為何？"
+    assert cjk_share(question) == 1.0 and cjk_share("What is the eGFR in CKD (慢性腎病)?") < 0.5
+    words = lexical_terms(question)
+    assert "切片" in words and "肾脏" in words  # folded to Simplified
+    assert not [w for w in words if len(w) < 2] and "为何" not in words  # no single characters, no question phrase
+    assert lexical_terms("What is the eGFR threshold for metformin?") == ["egfr", "threshold", "metformin"]
+    rows = [{"margin": m, "lexical": lx} for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]]
+    cjk_rows = [{"margin": 0.3, "lexical": lx} for lx in (0.7, 0.5, 0.6, 0.05, 0.1, 0.0)]
+    cal = fit(rows, [1, 1, 0, 0], embed_model="test-model", cjk_rows=cjk_rows, cjk_labels=[1, 1, 1, 0, 0, 0])
+    assert cal.cjk_weight is not None and cal.cjk_weight > 0
+    # for a CJK question the margin does not count, only its words
+    high, low = {"margin": 0.9, "lexical": 0.05, "cjk": 1.0}, {"margin": -0.2, "lexical": 0.6, "cjk": 1.0}
+    assert cal.probability(high) < 0.5 < cal.probability(low)
+    assert cal.probability({**high, "cjk": 0.0}) > cal.probability(high)  # an English question: the margin counts
+    cal.save(tmp_path / CALIBRATION_FILE)
+    again = Calibration.load(tmp_path / CALIBRATION_FILE)
+    assert again is not None and again.cjk_bias == pytest.approx(cal.cjk_bias)
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    assert shipped is not None and shipped.cjk_weight is not None  # the shipped calibration has the CJK rule
 
 
 def test_an_uncalibrated_embedding_model_asks_for_calibration(tmp_path: Path):
