@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import re
 import threading
@@ -47,6 +48,7 @@ from kidneytalk.records import ProgressEvent
 log = logging.getLogger(__name__)
 
 ENV_SWITCH = "KIDNEYTALK_OCR"  # "off": behave as if OCR were not installed (tests, slow machines)
+ENV_INPROCESS = "KIDNEYTALK_OCR_INPROCESS"  # "1": read pages in this process (debugging)
 DEFAULT_DPI = 200  # bench/results/ocr.json: 300 dpi was no more accurate and slower
 ENGLISH = "eng"
 CHINESE = "chi_tra+chi_sim"  # with +eng Tesseract reads some Chinese lines as English garbage
@@ -286,12 +288,63 @@ def _line_text(line: dict[str, Any]) -> str:
     return "".join(s.get("text", "") for s in line.get("spans", []))
 
 
-def read_page(page: pymupdf.Page, languages: str, *, dpi: int = DEFAULT_DPI, tessdata: str | None = None) -> OcrPage:
-    """OCR the whole rendered page; text blocks and words in page coordinates."""
-    started = time.perf_counter()
+def _ocr_text(page: pymupdf.Page, languages: str, dpi: int, tessdata: str | None) -> tuple[dict[str, Any], list]:
+    """Tesseract's text of ``page``: ``get_text("dict")`` and ``get_text("words")`` of its OCR text page."""
     textpage = page.get_textpage_ocr(language=languages, dpi=dpi, full=True, tessdata=tessdata)
-    raw = page.get_text("dict", textpage=textpage)
-    words_raw = page.get_text("words", textpage=textpage)
+    return page.get_text("dict", textpage=textpage), page.get_text("words", textpage=textpage)
+
+
+def _ocr_child(conn: Any, source: str, index: int, languages: str, dpi: int, tessdata: str | None) -> None:
+    """In the OCR process: read page ``index`` of ``source`` and send (ok, result or error) back."""
+    try:
+        with pymupdf.open(source) as doc:
+            conn.send((True, _ocr_text(doc.load_page(index), languages, dpi, tessdata)))
+    except BaseException as exc:  # everything goes back to the parent as a message
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _ocr_text_elsewhere(page: pymupdf.Page, languages: str, dpi: int, tessdata: str | None,
+                        cancel: CancelFlag | None) -> tuple[dict[str, Any], list]:
+    """:func:`_ocr_text` in a separate process.
+
+    MuPDF holds Python's global lock while Tesseract reads a page (seconds, half a
+    minute for a Chinese page on two cores): in this process that would freeze the
+    desktop app's window and make Cancel wait for the page. A child process reads
+    the page from the same file instead, and Cancel ends it at once. Documents not
+    opened from a file are read here.
+    """
+    source = page.parent.name if page.parent is not None else ""
+    if not source or not os.path.isfile(source) or os.environ.get(ENV_INPROCESS):
+        return _ocr_text(page, languages, dpi, tessdata)
+    ctx = multiprocessing.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_ocr_child, args=(sender, source, page.number, languages, dpi, tessdata), daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        while not receiver.poll(0.1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled during OCR")
+            if not proc.is_alive() and not receiver.poll(0):
+                raise RuntimeError(f"the OCR process stopped (exit code {proc.exitcode})")
+        ok, payload = receiver.recv()
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(5)
+        receiver.close()
+    if not ok:
+        raise RuntimeError(payload)
+    return payload
+
+
+def read_page(page: pymupdf.Page, languages: str, *, dpi: int = DEFAULT_DPI, tessdata: str | None = None,
+              cancel: CancelFlag | None = None) -> OcrPage:
+    """OCR the whole rendered page (in a child process); text blocks and words in page coordinates."""
+    started = time.perf_counter()
+    raw, words_raw = _ocr_text_elsewhere(page, languages, dpi, tessdata, cancel)
     all_text = "".join(_line_text(ln) for b in raw.get("blocks", []) if b.get("type") == 0 for ln in b["lines"])
     chinese_page = looks_chinese(all_text) > 0.3
     blocks = []
@@ -425,6 +478,8 @@ class DocumentOcr:
         self._emit(number)
         try:
             result = self._read(page, st)
+        except Cancelled:
+            raise
         except Exception as exc:  # a page Tesseract cannot read must not lose the document
             log.warning("%s p.%d: OCR failed: %s", self.file, number, exc)
             self.problem = f"OCR failed on some pages ({type(exc).__name__}: {exc})"
@@ -440,16 +495,17 @@ class DocumentOcr:
     def _read(self, page: pymupdf.Page, st: OcrStatus) -> OcrPage:
         chinese = _chinese_languages(st)
         first = self._language if (self._language == ENGLISH or chinese) else ENGLISH
-        result = read_page(page, first if first == ENGLISH else chinese, dpi=self.dpi, tessdata=st.tessdata)
+        result = read_page(page, first if first == ENGLISH else chinese, dpi=self.dpi, tessdata=st.tessdata,
+                           cancel=self.cancel)
         text = result.text
         if first == ENGLISH and chinese and not looks_english(text):
-            other = read_page(page, chinese, dpi=self.dpi, tessdata=st.tessdata)
+            other = read_page(page, chinese, dpi=self.dpi, tessdata=st.tessdata, cancel=self.cancel)
             if looks_chinese(other.text) > 0.3 or len(other.text.strip()) > len(text.strip()):
                 other.seconds += result.seconds
                 result = other
                 self._language = CHINESE
         elif first != ENGLISH and looks_chinese(text) < 0.1:
-            other = read_page(page, ENGLISH, dpi=self.dpi, tessdata=st.tessdata)
+            other = read_page(page, ENGLISH, dpi=self.dpi, tessdata=st.tessdata, cancel=self.cancel)
             if looks_english(other.text):
                 other.seconds += result.seconds
                 result = other
