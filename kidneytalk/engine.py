@@ -230,8 +230,11 @@ class Engine:
         gated = rs.gate
         if not gated:
             trace.skip("gate", "switched off")
-        decision = None if (history and mode == "addrep") or not gated else self.check_gate(gate_question or question,
-                                                                                          trace)
+        # In naive and hybrid a follow-up ("what did the ultrasound show?") is gated with the question
+        # it follows, since alone it may name no topic.
+        previous = [m["content"] for m in history if m.get("role") == "user"][-1:]
+        gate_text = gate_question or " ".join([*previous, question])
+        decision = None if (history and mode == "addrep") or not gated else self.check_gate(gate_text, trace)
         if decision is not None and not decision.answerable:
             query, evidence, retrieved = question, [], []
         elif mode == "addrep":
