@@ -41,6 +41,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from kidneytalk.cpu import cpu_summary  # noqa: E402
 from kidneytalk.engine import Engine  # noqa: E402
 from kidneytalk.evaluation.questions import Question, load_questions  # noqa: E402
 from kidneytalk.evaluation.runner import gold_ranks  # noqa: E402
@@ -59,18 +60,6 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def cpu() -> dict[str, Any]:
-    model, flags = "", []
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and not model:
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = value.split()
-    except OSError:
-        pass
-    return {"model": model, "flags": flags, "cores": os.cpu_count()}
 
 
 def library(homes: Path, name: str, pdfs: Path) -> Engine:
@@ -207,7 +196,7 @@ def main() -> int:
     result: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": "busy",
-        "cpu": cpu(),
+        "cpu": cpu_summary(),
         "loadavg_start": os.getloadavg()[0],
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "depth_naive_hybrid": DEPTH,

@@ -71,18 +71,11 @@ _NOTICE_MARKER = re.compile(r"©|\u20dd|all rights reserved|licensee|creative co
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
 
 
-def cpu_info() -> dict[str, str]:
-    model = flags = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and not model:
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = value.strip()
-    except OSError:
-        pass
-    return {"cpu_model": model, "cpu_flags": flags}
+def cpu_info() -> dict[str, object]:
+    """CPU model, cores and speed-relevant flags (the app's own probe)."""
+    from kidneytalk.cpu import cpu_summary
+
+    return cpu_summary()
 
 
 def squash(text: str) -> str:
@@ -242,7 +235,7 @@ def main() -> int:
         print(f"no evaluation PDFs under {SHARED}", file=sys.stderr)
         return 2
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    data.update({"date": datetime.now(UTC).isoformat(timespec="seconds"), **cpu_info(), "machine": "busy"})
+    data.update({"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpu": cpu_info(), "machine": "busy"})
     timings = data.setdefault("timing", {})
     timings.setdefault(args.label, {}).update(
         {name: timing(files, args.repeat) for name, files in corpora.items() if files})

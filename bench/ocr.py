@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import re
 import subprocess
@@ -57,17 +56,11 @@ TESSERACT_LANGS = {"zh": ["chi_tra+chi_sim", "chi_tra+chi_sim+eng", "chi_tra+eng
                    "en": ["eng", "chi_tra+chi_sim+eng"]}
 
 
-def cpu_info() -> dict[str, Any]:
-    model, flags = "", []
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = line.split(":", 1)[1].split()
-    except OSError:
-        pass
-    return {"model": model, "cores": os.cpu_count(), "flags": " ".join(flags)}
+def cpu_info() -> dict[str, object]:
+    """CPU model, cores and speed-relevant flags (the app's own probe)."""
+    from kidneytalk.cpu import cpu_summary
+
+    return cpu_summary()
 
 
 def normalise(text: str, *, keep_spaces: bool) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
@@ -34,19 +33,11 @@ REALDOCS = SHARED / "eval" / "realdocs-dev"
 RESULTS = REPO / "bench" / "results" / "realdocs-retrieval.json"
 
 
-def cpu_info() -> dict[str, str]:
-    model = flags = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            key = key.strip()
-            if key == "model name" and not model:
-                model = value.strip()
-            elif key == "flags" and not flags:
-                flags = value.strip()
-    except OSError:
-        pass
-    return {"cpu_model": model or platform.processor(), "cpu_flags": flags}
+def cpu_info() -> dict[str, object]:
+    """CPU model, cores and speed-relevant flags (the app's own probe)."""
+    from kidneytalk.cpu import cpu_summary
+
+    return cpu_summary()
 
 
 def load_questions(all_questions: bool) -> list[dict]:
@@ -105,7 +96,7 @@ def main() -> int:
     hit = sum(r["hit"] for r in rows)
     summary = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        **cpu_info(),
+        "cpu": cpu_info(),
         "machine": "busy",
         "mode": "hybrid",
         "k": args.k,

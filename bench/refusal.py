@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import shutil
 import sys
@@ -45,16 +44,10 @@ SCANNED = ("zh-TW_leaflet-SCANNED_EDA_hemodialysis.pdf", "zh-TW_leaflet-SCANNED_
 
 
 def cpu_info() -> dict[str, object]:
-    model, flags = platform.processor() or "", []
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = line.split(":", 1)[1].split()
-    except OSError:
-        pass
-    return {"model": model, "cores": os.cpu_count(), "flags": [f for f in flags if f.startswith(("avx", "amx", "fma", "sse4"))]}
+    """CPU model, cores and speed-relevant flags (the app's own probe)."""
+    from kidneytalk.cpu import cpu_summary
+
+    return cpu_summary()
 
 
 def digest_number(name: str) -> int:

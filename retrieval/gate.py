@@ -37,6 +37,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -406,19 +407,10 @@ def pseudo_questions(library: Library, n: int = 60, *, seed: int = 0) -> list[st
     question ("What is known about …?"), so that it matches its passage as
     loosely as a user's wording would, not verbatim.
     """
-    import random
-
     from kidneytalk.citations import split_sentences
 
     rng = random.Random(seed)
-    with library.reading():
-        doc_ids = library.searchable_doc_ids()
-        if not doc_ids:
-            return []
-        marks = ",".join("?" * len(doc_ids))
-        texts = [r[0] for r in library.catalog.db.execute(
-            f"SELECT text FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", doc_ids).fetchall()]
-    rng.shuffle(texts)
+    texts = _shuffled_passages(library, rng)
     out: list[str] = []
     for text in texts:
         candidates = [s for s in split_sentences(text) if len(content_terms(s)) >= 6]
@@ -432,18 +424,8 @@ def pseudo_questions(library: Library, n: int = 60, *, seed: int = 0) -> list[st
     return out
 
 
-def cjk_pseudo_questions(library: Library, n: int = 40, *, seed: int = 0) -> list[str]:
-    """CJK questions the library surely answers, from its CJK passages (no gold data needed).
-
-    As :func:`pseudo_questions`: from a random CJK sentence of 12 or more CJK
-    characters, a random two thirds of its characters (at most 24) in order,
-    so that its bigrams match the passage only in part, as a user's wording would.
-    """
-    import random
-
-    from kidneytalk.citations import split_sentences
-
-    rng = random.Random(seed)
+def _shuffled_passages(library: Library, rng: random.Random) -> list[str]:
+    """The text of every searchable passage, in an order drawn from ``rng``."""
     with library.reading():
         doc_ids = library.searchable_doc_ids()
         if not doc_ids:
@@ -452,6 +434,20 @@ def cjk_pseudo_questions(library: Library, n: int = 40, *, seed: int = 0) -> lis
         texts = [r[0] for r in library.catalog.db.execute(
             f"SELECT text FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", doc_ids).fetchall()]
     rng.shuffle(texts)
+    return texts
+
+
+def cjk_pseudo_questions(library: Library, n: int = 40, *, seed: int = 0) -> list[str]:
+    """CJK questions the library surely answers, from its CJK passages (no gold data needed).
+
+    As :func:`pseudo_questions`: from a random CJK sentence of 12 or more CJK
+    characters, a random two thirds of its characters (at most 24) in order,
+    so that its bigrams match the passage only in part, as a user's wording would.
+    """
+    from kidneytalk.citations import split_sentences
+
+    rng = random.Random(seed)
+    texts = _shuffled_passages(library, rng)
     out: list[str] = []
     for text in texts:
         candidates = [s for s in split_sentences(text) if len(CJK_CHARS.findall(s)) >= 12 and cjk_share(s) >= 0.8]
