@@ -13,11 +13,9 @@ from kidneytalk.clean import clean_document
 from kidneytalk.config import ChunkSettings
 from kidneytalk.parse import parse_file
 from kidneytalk.retrieval.lexical import LEXICAL_VERSION, fold, index_text, match_query, terms
-from tests.conftest import REPO
+from tests.conftest import SHARED
 
-REALDOCS = next((p for p in (REPO.parent / "shared" / "eval" / "realdocs-dev",
-                             REPO.parents[1] / "shared" / "eval" / "realdocs-dev",
-                             REPO.parents[2] / "shared" / "eval" / "realdocs-dev") if p.is_dir()), None)
+REALDOCS = SHARED / "eval" / "realdocs-dev" if (SHARED / "eval" / "realdocs-dev").is_dir() else None
 
 
 def test_traditional_and_simplified_fold_to_the_same_terms():

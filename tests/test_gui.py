@@ -30,8 +30,9 @@ from kidneytalk.retrieval import naive  # noqa: E402
 from kidneytalk.ui.dialogs import CrashReporter  # noqa: E402
 from kidneytalk.ui.library_page import EMPTY_HINT, DocumentTableModel  # noqa: E402
 from kidneytalk.ui.main_window import MainWindow, PlaceholderPage  # noqa: E402
+from tests.conftest import SHARED  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "pubmedqa-dev" / "corpus"
+CORPUS = SHARED / "eval" / "pubmedqa-dev" / "corpus"
 PDF = CORPUS / "dev-digest-001.pdf"  # the document QUESTION is about
 OTHERS = (CORPUS / "dev-digest-009.pdf", CORPUS / "dev-digest-012.pdf")  # about other things
 QUESTION = "How does type 1 diabetes change the Achilles tendon response to running?"

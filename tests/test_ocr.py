@@ -33,7 +33,6 @@ from tests.fixtures_pdf import (
 )
 
 # ../shared beside the repository (CI); one more level up from a git worktree under wt/
-SHARED = next((s for s in (SHARED, SHARED.parent.parent / "shared") if (s / "eval").exists()), SHARED)
 REALDOCS = SHARED / "eval" / "realdocs-dev" / "pdfs"
 SCAN_SENTENCE = "Peritoneal dialysis exchanges should be done four times a day with clean hands."
 
