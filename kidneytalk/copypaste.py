@@ -36,8 +36,8 @@ from kidneytalk.records import Hit
 from kidneytalk.retrieval.assemble import fit_to_budget
 from kidneytalk.retrieval.trace import Trace
 from kidneytalk.safety import looks_like_instruction
+from kidneytalk.vocabulary import STYLES
 
-STYLES = ("off", "cp-order", "cp-link", "cp-refine")
 # cp-link's transitions: linking words only, so a transition can never add a clinical claim.
 CONNECTIVES_EN = ("In addition", "Also", "However", "Therefore", "For example", "Similarly", "In particular")
 CONNECTIVES_ZH = ("此外", "同时", "但是", "因此", "例如", "同样", "尤其是")

@@ -29,6 +29,7 @@ from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, hybrid, naive
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.trace import StageCallback, Trace
+from kidneytalk.vocabulary import MODES
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +301,6 @@ class Engine:
         self.close()
 
 
-MODES = ("naive", "hybrid", "addrep")
 UNCOVERED = {"en": "The library does not cover this part of the question: {parts}.",
              "zh": "资料库没有涵盖问题的这一部分：{parts}。"}
 

@@ -53,13 +53,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kidneytalk.vocabulary import EVAL_MODES, STYLES
+
 from .dialogs import show_error
 from .models_page import ModelsSnapshot
 from .workers import EngineClient, EngineWorker
 
 RUN_EVAL = "run_eval"
-EVAL_MODES = ("no-rag", "naive", "hybrid", "addrep")  # as kidneytalk.evaluation.EVAL_MODES
-STYLES = ("off", "cp-order", "cp-link", "cp-refine")
 REQUEST_FILE = "request.json"  # what the page asked for, kept with the results
 _RESULTS, _RUN, _SUMMARY = "results.jsonl", "run.json", "summary.json"  # the harness's files
 

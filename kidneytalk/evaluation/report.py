@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from kidneytalk.errors import KidneyTalkError
+from kidneytalk.vocabulary import EVAL_MODES
 
 from .metrics import summarize
 from .runner import RESULTS_FILE, RUN_FILE, EvalSummary, load_results
 
-MODE_ORDER = ("no-rag", "naive", "hybrid", "addrep")
+MODE_ORDER = EVAL_MODES
 
 
 def _pct(x: float | None) -> str:

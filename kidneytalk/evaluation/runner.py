@@ -25,6 +25,7 @@ from kidneytalk.errors import Cancelled, KidneyTalkError
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, hybrid, naive
 from kidneytalk.retrieval.trace import Trace
+from kidneytalk.vocabulary import EVAL_MODES
 
 from . import extract
 from .questions import Problem, Question, load_questions
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVAL_MODES = ("no-rag", "naive", "hybrid", "addrep")
 RUN_FILE = "run.json"
 RESULTS_FILE = "results.jsonl"
 RUN_VERSION = 1
