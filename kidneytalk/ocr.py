@@ -223,6 +223,18 @@ _CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{6,}")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
+# A run of vertical-stroke glyphs: a barcode, a ruled border or a hatched picture read as "IlHIIHI…".
+_STROKES = re.compile(r"[IlH1|!]{8,}")
+
+
+def _without_strokes(line: dict[str, Any]) -> dict[str, Any]:
+    """``line`` with stroke runs cut out of its spans (the rest of the line, often real text, stays)."""
+    spans = line.get("spans", [])
+    if not any(_STROKES.search(s.get("text", "")) for s in spans):
+        return line
+    return dict(line, spans=[dict(s, text=_STROKES.sub("", s.get("text", ""))) for s in spans])
+
+
 def _noise_line(text: str) -> bool:
     """OCR of a picture rather than of text: symbols, stray letters, unpronounceable runs."""
     visible = [ch for ch in text if not ch.isspace()]
@@ -351,7 +363,8 @@ def read_page(page: pymupdf.Page, languages: str, *, dpi: int = DEFAULT_DPI, tes
     for block in raw.get("blocks", []):
         if block.get("type") != 0:
             continue
-        lines = [ln for ln in block.get("lines", []) if not _noise_line(_line_text(ln))
+        lines = [_without_strokes(ln) for ln in block.get("lines", [])]
+        lines = [ln for ln in lines if not _noise_line(_line_text(ln))
                  and not (chinese_page and _stray_latin(_line_text(ln)))]
         if lines:
             block = dict(block, lines=lines)

@@ -298,3 +298,12 @@ def test_simplified_and_traditional_chinese_scans_are_read_in_their_own_script(t
     simplified, traditional = ("".join("".join(b.text.split()) for b in p.blocks) for p in parsed.pages)
     assert "血液透析患者每周透析三次" in simplified and "定期检查肾功能" in simplified
     assert "血液透析患者每週透析三次" in traditional and "定期檢查腎功能" in traditional
+
+
+def test_stroke_runs_from_a_scanned_border_are_cut_and_the_text_beside_them_kept():
+    from kidneytalk.ocr import _line_text, _without_strokes
+
+    line = {"spans": [{"text": "InlHlHIIHIHIIHIHIHIHIIHI 高雄市燕巢區 Illinois"}]}
+    assert _line_text(_without_strokes(line)) == "In 高雄市燕巢區 Illinois"
+    plain = {"spans": [{"text": "Hill 1 of 11"}]}
+    assert _without_strokes(plain) is plain
