@@ -215,33 +215,32 @@ class EngineWorker(QObject):
 
         self._run(DOCUMENTS, read)
 
-    @Slot(list, object)
-    def add(self, paths: list[str], cancel: threading.Event) -> None:
+    def _ingest_progress(self) -> Callable[[ProgressEvent], None]:
+        """Forward ingest progress; refresh the table when a file starts embedding or finishes.
+
+        A row appears as "indexing" when a file starts embedding and turns
+        "ready"/"failed" when it is done: the table is refreshed at those steps only.
+        """
         last: list[tuple[int, str]] = [(0, "")]
 
         def forward(event: ProgressEvent) -> None:
             self.progress.emit(event)
-            # A row appears as "indexing" when a file starts embedding and turns
-            # "ready"/"failed" when it is done: refresh the table at those steps.
             key = (event.file_index, event.stage)
             if key != last[0] and event.stage in ("embed", "done", "error"):
                 last[0] = key
                 self._emit_snapshot()
 
+        return forward
+
+    @Slot(list, object)
+    def add(self, paths: list[str], cancel: threading.Event) -> None:
+        forward = self._ingest_progress()
         self._run(ADD, lambda: self.engine.add(paths, progress=forward, cancel=cancel, on_wait=self.notice.emit))
 
     @Slot(list, object)
     def reindex(self, doc_ids: list[str], cancel: threading.Event) -> None:
         """Re-run the pipeline on the library's copies (e.g. OCR for "needs OCR" documents); an ADD task."""
-        last: list[tuple[int, str]] = [(0, "")]
-
-        def forward(event: ProgressEvent) -> None:
-            self.progress.emit(event)
-            key = (event.file_index, event.stage)
-            if key != last[0] and event.stage in ("embed", "done", "error"):
-                last[0] = key
-                self._emit_snapshot()
-
+        forward = self._ingest_progress()
         self._run(ADD, lambda: self.engine.library.reindex(doc_ids, progress=forward, cancel=cancel))
 
     @Slot(str, bool)
