@@ -39,13 +39,16 @@ def test_importing_kidneytalk_turns_onnxruntime_telemetry_off(tmp_path):
     ours.mkdir()
     res = _run_python(_ORT_SESSION, plain)
     assert res.returncode == 0, res.stderr
-    assert (plain / ".cache" / "Microsoft").exists(), "control: onnxruntime keeps a device id when telemetry is on"
+    # Whether onnxruntime writes a device id with telemetry on depends on its build and the machine
+    # (it did here, not on the CI machine), so the file check below is compared with this control run.
+    control_wrote_device_id = (plain / ".cache" / "Microsoft").exists()
     res = _run_python("import kidneytalk\n" + _ORT_SESSION + "\nimport os; print(os.environ['ORT_DISABLE_TELEMETRY'],"
                       " os.environ['ANONYMIZED_TELEMETRY'], os.environ['HF_HUB_DISABLE_TELEMETRY'], os.environ['DO_NOT_TRACK'])",
                       ours)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["1", "False", "1", "1"]
-    assert not (ours / ".cache" / "Microsoft").exists()
+    if control_wrote_device_id:
+        assert not (ours / ".cache" / "Microsoft").exists()
 
 
 # ---------------------------------------------------------------- file names
