@@ -122,7 +122,7 @@ class Corpus:
         return False
 
 
-def audit_document(path: Path, chunker, show: int) -> dict:  # noqa: ANN001
+def audit_document(path: Path, chunker, show: int) -> dict:
     from kidneytalk.clean import clean_document
     from kidneytalk.filter import filter_chunks
     from kidneytalk.parse import parse_file

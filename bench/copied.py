@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from bench.refusal import PUBMEDQA, RESULTS, cpu_info, digest_number  # noqa: E402
 
 
-def measure(engine, question: str, mode: str) -> dict[str, object]:  # noqa: ANN001
+def measure(engine, question: str, mode: str) -> dict[str, object]:
     from kidneytalk.citations import MARKER, split_sentences
     from kidneytalk.copypaste import is_meta_text
 

@@ -310,7 +310,7 @@ def phase_naive(args: argparse.Namespace) -> dict[str, Any]:
 
     texts = [c.page_content for c in chunks]
     lengths = _token_lengths(model_dir, texts)
-    max_seq = int(embeddings._client.max_seq_length)  # noqa: SLF001 (sentence-transformers model)
+    max_seq = int(embeddings._client.max_seq_length)
     window = max_seq - 2  # [CLS] and [SEP]
     over = [n for n in lengths if n > window]
     return {
@@ -498,7 +498,7 @@ def phase_breakdown(args: argparse.Namespace) -> dict[str, Any]:
     stages = dict.fromkeys(("hash", "parse", "clean", "chunk", "filter", "embed", "store"), 0.0)
     pages = chunks = 0
 
-    def timed(stage: str, fn, *a):  # noqa: ANN001, ANN202
+    def timed(stage: str, fn, *a):
         t = time.perf_counter()
         out = fn(*a)
         stages[stage] += time.perf_counter() - t

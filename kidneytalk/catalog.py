@@ -224,7 +224,7 @@ class Catalog:
             self.db.execute("BEGIN IMMEDIATE")
             return self.db
 
-        def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
             self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
     def transaction(self) -> Catalog._Tx:

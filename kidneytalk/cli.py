@@ -14,10 +14,17 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from kidneytalk import __version__
 from kidneytalk.errors import KidneyTalkError, SettingsError
 from kidneytalk.vocabulary import MODES, STYLES
+
+if TYPE_CHECKING:  # the engine is imported when a command runs, so --help and --version stay quick
+    from kidneytalk.answer import Answer
+    from kidneytalk.catalog import Document
+    from kidneytalk.engine import Engine
+    from kidneytalk.retrieval.trace import StageEvent
 
 log = logging.getLogger("kidneytalk.cli")
 
@@ -196,7 +203,7 @@ def _wait_note(message: str) -> None:
 
 
 # ---------------------------------------------------------------- commands
-def _cmd_add(engine, args) -> int:  # noqa: ANN001
+def _cmd_add(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.progress import ProgressBar
 
     bar = ProgressBar(live=None if not args.json else False)
@@ -212,13 +219,13 @@ def _cmd_add(engine, args) -> int:  # noqa: ANN001
     return 1 if failed or any(r.status == "cancelled" for r in results) else 0
 
 
-def _status_label(engine, doc) -> str:  # noqa: ANN001
+def _status_label(engine: Engine, doc: Document) -> str:
     from kidneytalk.library import describe_status
 
     return describe_status(doc, engine.library.reindex_hint(doc))[0]
 
 
-def _cmd_list(engine, args) -> int:  # noqa: ANN001
+def _cmd_list(engine: Engine, args: argparse.Namespace) -> int:
     docs = engine.library.documents()
     if args.json:
         _print_json([dict(d.to_json(), stale=engine.library.is_stale(d), reindex_hint=engine.library.reindex_hint(d))
@@ -236,25 +243,25 @@ def _cmd_list(engine, args) -> int:  # noqa: ANN001
     return 0
 
 
-def _cmd_remove(engine, args) -> int:  # noqa: ANN001
+def _cmd_remove(engine: Engine, args: argparse.Namespace) -> int:
     doc = engine.library.remove(args.doc)
     print(f"removed {doc.name} ({doc.id})")
     return 0
 
 
-def _cmd_enable(engine, args) -> int:  # noqa: ANN001
+def _cmd_enable(engine: Engine, args: argparse.Namespace) -> int:
     doc = engine.library.set_enabled(args.doc, True)
     print(f"enabled {doc.name} ({doc.id})")
     return 0
 
 
-def _cmd_disable(engine, args) -> int:  # noqa: ANN001
+def _cmd_disable(engine: Engine, args: argparse.Namespace) -> int:
     doc = engine.library.set_enabled(args.doc, False)
     print(f"disabled {doc.name} ({doc.id}): it no longer reaches retrieval")
     return 0
 
 
-def _cmd_reindex(engine, args) -> int:  # noqa: ANN001
+def _cmd_reindex(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.progress import ProgressBar
 
     use_agent = engine.settings.filter_agent if args.filter_agent is None else args.filter_agent
@@ -271,7 +278,7 @@ def _cmd_reindex(engine, args) -> int:  # noqa: ANN001
     return 1 if any(r.failed for r in results) else 0
 
 
-def _cmd_dropped(engine, args) -> int:  # noqa: ANN001
+def _cmd_dropped(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.filter import reason_code
 
     rows = engine.library.dropped(args.doc)
@@ -302,7 +309,7 @@ def _cmd_dropped(engine, args) -> int:  # noqa: ANN001
     return 0
 
 
-def _cmd_search(engine, args) -> int:  # noqa: ANN001
+def _cmd_search(engine: Engine, args: argparse.Namespace) -> int:
     hits = engine.search(args.query, args.k)
     if args.json:
         _print_json({"query": args.query, "chunks": [h.to_json() for h in hits]})
@@ -315,7 +322,7 @@ def _cmd_search(engine, args) -> int:  # noqa: ANN001
     return 0
 
 
-def _cmd_ask(engine, args) -> int:  # noqa: ANN001
+def _cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     progress = None if args.json else _StageLine()
     answer = engine.ask(args.question, mode=args.mode, style=args.style, model=args.model, k=args.k,
                         progress=progress)
@@ -341,7 +348,7 @@ class _StageLine:
         self.live = sys.stderr.isatty()
         self.shown = False
 
-    def __call__(self, event) -> None:  # noqa: ANN001
+    def __call__(self, event: StageEvent) -> None:
         if not self.live:
             return
         label = self.LABELS.get(event.stage, event.stage)
@@ -357,7 +364,7 @@ class _StageLine:
             self.shown = False
 
 
-def _stream_answer(answer, progress: _StageLine | None = None) -> None:  # noqa: ANN001
+def _stream_answer(answer: Answer, progress: _StageLine | None = None) -> None:
     try:
         first = True
         for piece in answer:
@@ -394,7 +401,7 @@ def _stream_answer(answer, progress: _StageLine | None = None) -> None:  # noqa:
           f"({answer.mode}, {answer.style})")
 
 
-def _print_trace(answer) -> None:  # noqa: ANN001
+def _print_trace(answer: Answer) -> None:
     print("\nTrace:")
     for step in answer.trace.steps:
         if step.skipped:
@@ -410,7 +417,7 @@ def _short(value: object, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _cmd_chat(engine, args) -> int:  # noqa: ANN001
+def _cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.conversations import Message
 
     store = engine.conversations
@@ -448,7 +455,7 @@ def _cmd_chat(engine, args) -> int:  # noqa: ANN001
     return 0
 
 
-def _export(engine, cid: str, target: str | None) -> None:  # noqa: ANN001
+def _export(engine: Engine, cid: str, target: str | None) -> None:
     from pathlib import Path
 
     from kidneytalk.conversations import to_markdown
@@ -461,7 +468,7 @@ def _export(engine, cid: str, target: str | None) -> None:  # noqa: ANN001
         sys.stdout.write(text)
 
 
-def _cmd_conversations(engine, args) -> int:  # noqa: ANN001
+def _cmd_conversations(engine: Engine, args: argparse.Namespace) -> int:
     store = engine.conversations
     if args.conv_command == "export":
         _export(engine, args.id, args.output)
@@ -475,7 +482,7 @@ def _cmd_conversations(engine, args) -> int:  # noqa: ANN001
     return 0
 
 
-def _cmd_models(engine, args) -> int:  # noqa: ANN001
+def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.models import fit
 
     reg = engine.models
@@ -498,7 +505,7 @@ def _cmd_models(engine, args) -> int:  # noqa: ANN001
         print(f"removed {args.name}")
         return 0
     default = reg.default_name()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in reg.entries():
         try:
             info = entry.info()
@@ -526,7 +533,7 @@ def _cmd_models(engine, args) -> int:  # noqa: ANN001
     return 0
 
 
-def _cmd_settings(engine, args) -> int:  # noqa: ANN001
+def _cmd_settings(engine: Engine, args: argparse.Namespace) -> int:
     if args.settings_command == "set":
         old = engine.settings.get(args.key)
         new = engine.settings.with_value(args.key, args.value)  # SettingsError: exit 2, nothing saved
@@ -537,7 +544,7 @@ def _cmd_settings(engine, args) -> int:  # noqa: ANN001
     return 0
 
 
-def _cmd_eval(engine, args) -> int:  # noqa: ANN001
+def _cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from kidneytalk.evaluation import load_questions, parse_modes, run_eval
@@ -571,7 +578,7 @@ def _cmd_eval(engine, args) -> int:  # noqa: ANN001
     return 0 if summary.complete else 1
 
 
-def _cmd_calibrate(engine, args) -> int:  # noqa: ANN001
+def _cmd_calibrate(engine: Engine, args: argparse.Namespace) -> int:
     path, calibration = engine.calibrate(n=args.n, seed=args.seed)
     if args.json:
         _print_json({"path": str(path), **calibration.to_json()})
@@ -583,7 +590,7 @@ def _cmd_calibrate(engine, args) -> int:  # noqa: ANN001
     return 0
 
 
-def _cmd_demo(engine, args) -> int:  # noqa: ANN001
+def _cmd_demo(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.engine import sample_document
 
     print("KidneyTalk terminal demo (no display found; run 'kidneytalk gui' on a desktop).")

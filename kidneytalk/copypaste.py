@@ -31,7 +31,7 @@ from kidneytalk.citations import MARKER, content_tokens, split_sentences, suppor
 from kidneytalk.errors import ContextOverflowError, KidneyTalkError
 from kidneytalk.extractive import extractiveness, tokenize
 from kidneytalk.llm import LocalLLM
-from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.assemble import fit_to_budget
 from kidneytalk.retrieval.trace import Trace

@@ -113,6 +113,6 @@ def cpu_summary(cpuinfo: str | None = None) -> dict[str, Any]:
         import torch
 
         info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
-    except Exception:  # noqa: BLE001 (recording only)
+    except Exception:
         pass
     return info

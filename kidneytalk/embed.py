@@ -383,7 +383,7 @@ class Embedder:
                 return
             self._onnx = _OnnxEncoder(target / INT8_FILE, manifest["inputs"], threads=physical_cores())
             self.export_dir = target
-        except Exception as exc:  # noqa: BLE001 (any export problem: fp32 still works)
+        except Exception as exc:
             log.warning("int8 embedder unavailable for %s (%s): using fp32 PyTorch", self.path.name, exc)
             self.precision = "fp32"
             self._onnx = None

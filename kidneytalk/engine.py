@@ -24,7 +24,7 @@ from kidneytalk.library import AddResult, Library, ProgressCallback
 from kidneytalk.llm import LocalLLM
 from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelRegistry, fit
-from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, hybrid, naive
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
@@ -237,7 +237,7 @@ class Engine:
         gate_text = gate_question or " ".join([*previous, question])
         decision = None if (history and mode == "addrep") or not gated else self.check_gate(gate_text, trace)
         if decision is not None and not decision.answerable:
-            query, evidence, retrieved = question, [], []
+            query, evidence, retrieved = question, list[Hit](), list[Hit]()
         elif mode == "addrep":
             try:
                 query, evidence = addrep.run(self.library, llm, book, rs, question, history=history, trace=trace,

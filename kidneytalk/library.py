@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 
@@ -205,11 +206,11 @@ class Library:
         self.close()
 
     # ------------------------------------------------------------ locking
-    def reading(self, on_wait: Callable[[str], None] | None = None):  # noqa: ANN201
+    def reading(self, on_wait: Callable[[str], None] | None = None) -> _ReadScope:
         """Shared lock for searches; picks up writes made by other processes."""
         return _ReadScope(self, on_wait)
 
-    def writing(self, what: str, on_wait: Callable[[str], None] | None = None):  # noqa: ANN201
+    def writing(self, what: str, on_wait: Callable[[str], None] | None = None) -> _WriteScope:
         """Exclusive lock; recovers from a writer that died, bumps the generation on exit."""
         return _WriteScope(self, what, on_wait)
 
@@ -657,7 +658,8 @@ class _ReadScope:
         self.lib._refresh_if_changed()
         return self.lib
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         assert self._cm is not None
         self._cm.__exit__(exc_type, exc, tb)
 
@@ -679,7 +681,8 @@ class _WriteScope:
             lib.catalog.set_meta("writer_active", f"pid {os.getpid()}: {self.what}")
         return lib
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         lib = self.lib
         try:
             if self._outer:

@@ -66,7 +66,7 @@ class LocalLLM:
         log.info("loaded %s (%s, %s, n_ctx %d, %d threads)", self.path.name, self.info.architecture,
                  self.info.quantization, self.n_ctx, threads)
 
-    def _make_formatter(self):  # noqa: ANN202
+    def _make_formatter(self) -> Any:
         """The GGUF's own chat template, to count prompt tokens exactly."""
         template = self._llama.metadata.get("tokenizer.chat_template")
         if not template:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+from typing import Any
 
 from kidneytalk.config import Paths
 from kidneytalk.names import safe_text
@@ -19,11 +20,11 @@ LOG_FILE = "kidneytalk.log"
 class OneLineFormatter(logging.Formatter):
     """Escapes what could split or break a log line in the message and the traceback's lines."""
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+    def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = safe_text(record.message)
         return super().formatMessage(record)
 
-    def formatException(self, ei) -> str:  # noqa: ANN001, N802
+    def formatException(self, ei: Any) -> str:
         return "\n".join(safe_text(line) for line in super().formatException(ei).split("\n"))
 
 

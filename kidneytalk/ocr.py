@@ -563,7 +563,7 @@ def load_words(stored_path: str | Path) -> dict[int, list[tuple[float, float, fl
     path = words_path(stored_path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return {int(k): [tuple(w) for w in v] for k, v in raw.get("pages", {}).items()}  # type: ignore[misc]
+        return {int(k): [tuple(w) for w in v] for k, v in raw.get("pages", {}).items()}
     except (OSError, ValueError, AttributeError):
         return {}
 

@@ -54,7 +54,7 @@ class VectorStore:
         self.open()
 
     @property
-    def collection(self):  # noqa: ANN201 (chromadb type)
+    def collection(self) -> Any:  # a chromadb Collection
         assert self._collection is not None, "store is closed"
         return self._collection
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from kidneytalk.config import RetrievalSettings
 from kidneytalk.errors import Cancelled
 from kidneytalk.llm import LocalLLM
-from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import assemble, hybrid, naive
 from kidneytalk.retrieval.divergent import divergent_questions

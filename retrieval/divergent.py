@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from kidneytalk.llm import LocalLLM
-from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 
 TOKENS_PER_QUESTION = 32  # a short question; parse_questions drops anything over 200 characters

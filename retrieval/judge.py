@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from kidneytalk.errors import Cancelled
 from kidneytalk.llm import LocalLLM
-from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.trace import Trace
 

@@ -50,7 +50,7 @@ def _t2s() -> Callable[[str], str] | None:
     except ImportError:  # pragma: no cover - a declared dependency
         log.warning("opencc is not installed: Traditional and Simplified Chinese are searched separately")
         return None
-    return opencc.OpenCC("t2s").convert  # type: ignore[no-any-return]
+    return opencc.OpenCC("t2s").convert
 
 
 def fold(text: str) -> str:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from kidneytalk.llm import LocalLLM
-from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+from kidneytalk.prompts import PromptBook
 from kidneytalk.retrieval.lexical import STOPWORDS, terms
 
 MAX_HISTORY_TURNS = 3

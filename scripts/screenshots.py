@@ -45,7 +45,7 @@ def main() -> int:
     from kidneytalk.ui.i18n import set_language
     from kidneytalk.ui.main_window import MainWindow
 
-    def wait(done, timeout: float = 600.0) -> None:  # noqa: ANN001
+    def wait(done, timeout: float = 600.0) -> None:
         end = time.monotonic() + timeout
         while not done():
             if time.monotonic() > end:
@@ -65,7 +65,7 @@ def main() -> int:
         window.show()
         wait(lambda: window.client.pending() == 0)
 
-        def shot(page, name: str) -> None:  # noqa: ANN001
+        def shot(page, name: str) -> None:
             window.show_page(page)
             window.statusBar().clearMessage()  # messages of earlier steps (temporary paths) are noise
             settle()

@@ -91,7 +91,7 @@ def stages(answer: Answer) -> list[tuple[str, bool]]:
     return [(s.stage, s.skipped) for s in answer.trace.steps]
 
 
-def step(answer: Answer, name: str):  # noqa: ANN201
+def step(answer: Answer, name: str):
     [found] = [s for s in answer.trace.steps if s.stage == name]
     return found
 
@@ -344,7 +344,7 @@ class ScriptedLLM:
     def __init__(self, reply: str):
         self.reply = reply
 
-    def complete(self, messages, **kwargs) -> str:  # noqa: ANN001, ANN003
+    def complete(self, messages, **kwargs) -> str:
         return self.reply
 
 

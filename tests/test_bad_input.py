@@ -216,7 +216,7 @@ def test_file_that_vanishes_mid_batch_fails_alone(engine, tmp_path: Path):
     vanishing = write_text_pdf(folder / "b-vanishing.pdf", topic="renal cell carcinoma", pages=2)
     write_text_pdf(folder / "c-last.pdf", topic="urinary tract infection", pages=2)
 
-    def unplug_while_the_first_is_embedded(event) -> None:  # noqa: ANN001
+    def unplug_while_the_first_is_embedded(event) -> None:
         if event.stage == "embed" and event.file == first.name and vanishing.exists():
             time.sleep(0.5)  # the prepare thread, two files ahead, has read b-vanishing.pdf by now
             vanishing.unlink()
@@ -236,7 +236,7 @@ def test_file_that_vanishes_last_in_a_batch_leaves_nothing_half_indexed(engine, 
     first = write_text_pdf(folder / "a-first.pdf", topic="glomerulonephritis", pages=6)
     vanishing = write_text_pdf(folder / "b-vanishing.pdf", topic="renal cell carcinoma", pages=2)
 
-    def unplug_while_the_first_is_embedded(event) -> None:  # noqa: ANN001
+    def unplug_while_the_first_is_embedded(event) -> None:
         if event.stage == "embed" and event.file == first.name and vanishing.exists():
             time.sleep(0.5)
             vanishing.unlink()

@@ -8,7 +8,7 @@ from kidneytalk import cli
 
 
 def test_a_bug_is_logged_with_its_traceback_and_reported_in_one_line(home: Path, capsys, monkeypatch):
-    def broken(engine, args):  # noqa: ANN001, ANN202
+    def broken(engine, args):
         return {}["no such key"]  # a bug: KeyError
 
     monkeypatch.setattr(cli, "_cmd_list", broken)

@@ -10,27 +10,27 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
-from PySide6.QtGui import (  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
-    QGuiApplication,  # noqa: E402
+    QGuiApplication,
 )
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QMessageBox
 
-from kidneytalk.engine import Engine  # noqa: E402
-from kidneytalk.retrieval import naive  # noqa: E402
-from kidneytalk.ui.dialogs import CrashReporter  # noqa: E402
-from kidneytalk.ui.library_page import EMPTY_HINT, DocumentTableModel  # noqa: E402
-from kidneytalk.ui.main_window import MainWindow, PlaceholderPage  # noqa: E402
-from tests.conftest import SHARED  # noqa: E402
+from kidneytalk.engine import Engine
+from kidneytalk.retrieval import naive
+from kidneytalk.ui.dialogs import CrashReporter
+from kidneytalk.ui.library_page import EMPTY_HINT, DocumentTableModel
+from kidneytalk.ui.main_window import MainWindow, PlaceholderPage
+from tests.conftest import SHARED
 
 CORPUS = SHARED / "eval" / "pubmedqa-dev" / "corpus"
 PDF = CORPUS / "dev-digest-001.pdf"  # the document QUESTION is about

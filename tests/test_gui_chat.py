@@ -12,25 +12,25 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
-from PySide6.QtGui import QTextCharFormat, QTextCursor  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QMessageBox
 
-from kidneytalk.conversations import ConversationStore, Message  # noqa: E402
-from kidneytalk.engine import Engine  # noqa: E402
-from kidneytalk.errors import KidneyTalkError  # noqa: E402
-from kidneytalk.ui.chat_page import ChatPage  # noqa: E402
-from kidneytalk.ui.evidence_panel import heat_map_html  # noqa: E402
-from kidneytalk.ui.main_window import MainWindow  # noqa: E402
-from kidneytalk.ui.page_view import render_page  # noqa: E402
-from tests.conftest import shared_pdf  # noqa: E402
+from kidneytalk.conversations import ConversationStore, Message
+from kidneytalk.engine import Engine
+from kidneytalk.errors import KidneyTalkError
+from kidneytalk.ui.chat_page import ChatPage
+from kidneytalk.ui.evidence_panel import heat_map_html
+from kidneytalk.ui.main_window import MainWindow
+from kidneytalk.ui.page_view import render_page
+from tests.conftest import shared_pdf
 
 QUESTION = "How does type 1 diabetes change the Achilles tendon response to running?"
 FOLLOW_UP = "What did the ultrasound show after four days?"
@@ -71,7 +71,7 @@ class AskSpy:
         self.calls: list[dict[str, object]] = []
         self._ask = engine.ask
 
-    def __call__(self, question: str, **kwargs: object):  # noqa: ANN204
+    def __call__(self, question: str, **kwargs: object):
         self.calls.append({"question": question, **kwargs})
         return self._ask(question, **kwargs)
 
@@ -358,7 +358,7 @@ def test_mode_and_style_boxes_stack_when_the_chat_column_is_narrow(qtbot, tmp_pa
     chat = window.chat_page
     window.show_page(chat)
 
-    def whole(box) -> bool:  # noqa: ANN001
+    def whole(box) -> bool:
         return box.isVisible() and box.width() >= box.sizeHint().width()
 
     window.resize(1280, 800)

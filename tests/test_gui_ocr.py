@@ -9,22 +9,22 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QItemSelectionModel, QTimer  # noqa: E402
+from PySide6.QtCore import QItemSelectionModel, QTimer
 
-from kidneytalk import ocr  # noqa: E402
-from kidneytalk.engine import Engine  # noqa: E402
-from kidneytalk.records import ProgressEvent  # noqa: E402
-from kidneytalk.ui.library_page import DocumentTableModel  # noqa: E402
-from kidneytalk.ui.main_window import MainWindow  # noqa: E402
-from kidneytalk.ui.page_view import PageView  # noqa: E402
-from tests.test_ocr import SCAN_SENTENCE, write_image_only_pdf  # noqa: E402
+from kidneytalk import ocr
+from kidneytalk.engine import Engine
+from kidneytalk.records import ProgressEvent
+from kidneytalk.ui.library_page import DocumentTableModel
+from kidneytalk.ui.main_window import MainWindow
+from kidneytalk.ui.page_view import PageView
+from tests.test_ocr import SCAN_SENTENCE, write_image_only_pdf
 
 SLOW = 180_000  # ms: OCR on a busy 2-core machine
 

@@ -13,22 +13,22 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt
 
-from kidneytalk.config import Settings  # noqa: E402
-from kidneytalk.engine import Engine  # noqa: E402
-from kidneytalk.models import DEFAULT_MODEL, ModelRegistry, bundled_model_path  # noqa: E402
-from kidneytalk.ui.i18n import set_language  # noqa: E402
-from kidneytalk.ui.main_window import MainWindow  # noqa: E402
-from kidneytalk.ui.models_page import ModelsPage  # noqa: E402
-from kidneytalk.ui.workers import AskStage, stage_label  # noqa: E402
+from kidneytalk.config import Settings
+from kidneytalk.engine import Engine
+from kidneytalk.models import DEFAULT_MODEL, ModelRegistry, bundled_model_path
+from kidneytalk.ui.i18n import set_language
+from kidneytalk.ui.main_window import MainWindow
+from kidneytalk.ui.models_page import ModelsPage
+from kidneytalk.ui.workers import AskStage, stage_label
 
 SLOW = 120_000  # ms
 

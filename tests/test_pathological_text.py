@@ -66,7 +66,7 @@ def random_unicode(size: int, seed: int = 3) -> str:
     return "".join(out)
 
 
-def ingest_stages(path: Path, embedder) -> tuple[float, int]:  # noqa: ANN001
+def ingest_stages(path: Path, embedder) -> tuple[float, int]:
     """Seconds for parse + clean + chunk + filter + lexical terms of one file, and the passages made."""
     chunker = Chunker(embedder.token_counter(), ChunkSettings(), embedder.max_tokens)
     started = time.monotonic()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from kidneytalk.llm import LocalLLM, Message
-from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
+from kidneytalk.prompts import PromptBook
 
 from .questions import Question
 
