@@ -264,17 +264,12 @@ def _cmd_disable(engine: Engine, args: argparse.Namespace) -> int:
 def _cmd_reindex(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.progress import ProgressBar
 
-    use_agent = engine.settings.filter_agent if args.filter_agent is None else args.filter_agent
     bar = ProgressBar()
-    refs = args.docs or None
-    if args.needs_ocr:
-        refs = [d.id for d in engine.library.documents() if d.needs_ocr and (not args.docs or d.id in
-                {engine.library.resolve(r).id for r in args.docs})]
-        if not refs:
-            print("No document needs OCR.", file=sys.stderr)
-            return 0
-    results = engine.library.reindex(refs, filter_agent=engine.filter_agent() if use_agent else None, progress=bar)
+    results = engine.reindex(args.docs or None, needs_ocr=args.needs_ocr, filter_agent=args.filter_agent,
+                             progress=bar)
     bar.finish()
+    if args.needs_ocr and not results:
+        print("No document needs OCR.", file=sys.stderr)
     return 1 if any(r.failed for r in results) else 0
 
 
@@ -497,14 +492,14 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
             print("warning: this GGUF has no chat template; answers may be poor (is it a base model?)", file=sys.stderr)
         return 0
     if args.models_command == "default":
-        entry = reg.set_default(args.name)
+        entry = engine.set_default_model(args.name)
         print(f"default model: {entry.name}")
         return 0
     if args.models_command == "remove":
-        reg.remove(args.name)
+        engine.remove_model(args.name)
         print(f"removed {args.name}")
         return 0
-    default = reg.default_name()
+    default = engine.model_name
     rows: list[dict[str, Any]] = []
     for entry in reg.entries():
         try:
@@ -537,7 +532,7 @@ def _cmd_settings(engine: Engine, args: argparse.Namespace) -> int:
     if args.settings_command == "set":
         old = engine.settings.get(args.key)
         new = engine.settings.with_value(args.key, args.value)  # SettingsError: exit 2, nothing saved
-        new.save(engine.paths)
+        engine.save_settings(new)
         print(f"{args.key} = {new.get(args.key)!r} (was {old!r})")
         return 0
     _print_json(engine.settings.to_dict())

@@ -7,6 +7,7 @@ LLM, vector store) load lazily on first use and are closed by :meth:`close`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -19,11 +20,11 @@ from kidneytalk.config import Paths, Settings
 from kidneytalk.conversations import ConversationStore
 from kidneytalk.copypaste import Writer, check_style
 from kidneytalk.embed import Embedder
-from kidneytalk.errors import Cancelled, KidneyTalkError
+from kidneytalk.errors import Cancelled, KidneyTalkError, SettingsError
 from kidneytalk.library import AddResult, Library, ProgressCallback
 from kidneytalk.llm import LocalLLM
 from kidneytalk.logs import setup_logging
-from kidneytalk.models import ModelRegistry, fit
+from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, hybrid, naive
@@ -101,9 +102,50 @@ class Engine:
         """Registry name of the language model in memory ("" when none is loaded)."""
         return self._llm_name if self._llm is not None else ""
 
+    @property
+    def model_name(self) -> str:
+        """The model questions use: ``llm.model`` when it names a known model, else the registry's default.
+
+        A ``llm.model`` naming a model that is gone (removed, or its file deleted while the app was
+        closed) falls back to the default instead of failing every question.
+        """
+        chosen = self.settings.llm.model
+        if chosen and chosen in {e.name for e in self.models.entries()}:
+            return chosen
+        if chosen:
+            log.warning("setting llm.model names unknown model %r; using the default model", chosen)
+        return self.models.default_name()
+
+    def set_default_model(self, name: str) -> ModelEntry:
+        """Make ``name`` the model questions use (clearing an ``llm.model`` that would hide it)."""
+        entry = self.models.set_default(name)
+        if self.settings.llm.model and self.settings.llm.model != entry.name:
+            self.save_settings(self.settings.replace(llm=dataclasses.replace(self.settings.llm, model="")))
+        else:
+            self.update_settings(self.settings)  # unloads the old model if it was loaded
+        return entry
+
+    def remove_model(self, name: str) -> None:
+        """Forget an added model (the file stays); a setting naming it is cleared."""
+        self.models.remove(name)
+        if self.settings.llm.model == name:
+            self.save_settings(self.settings.replace(llm=dataclasses.replace(self.settings.llm, model="")))
+        else:
+            self.update_settings(self.settings)
+
+    def save_settings(self, settings: Settings) -> Settings:
+        """Check, save and use ``settings``; a model name the registry does not know is refused."""
+        model = settings.llm.model
+        if model and model not in {e.name for e in self.models.entries()}:
+            known = ", ".join(e.name for e in self.models.entries()) or "none"
+            raise SettingsError(f"llm.model must name a known model ({known}), not '{model}'")
+        settings.save(self.paths)
+        self.update_settings(settings)
+        return settings
+
     def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LocalLLM:
         """The loaded LLM, (re)loading when another model is asked for."""
-        wanted = name or self.settings.llm.model or self.models.default_name()
+        wanted = name or self.model_name
         with self._llm_lock:
             if self._llm is not None and (not name or self._llm_name == wanted):
                 return self._llm
@@ -142,7 +184,7 @@ class Engine:
         self.settings = settings
         self.library.settings = settings
         new = settings.llm
-        wanted = new.model or self.models.default_name()
+        wanted = self.model_name
         if (new.n_ctx, new.n_threads) != (old.n_ctx, old.n_threads) or (
             self._llm is not None and self._llm_name != wanted
         ):
@@ -173,6 +215,29 @@ class Engine:
         use_agent = self.settings.filter_agent if filter_agent is None else filter_agent
         judge = self.filter_agent() if use_agent else None
         return self.library.add(paths, filter_agent=judge, progress=progress, cancel=cancel, on_wait=on_wait)
+
+    def reindex(
+        self,
+        refs: Sequence[str] | None = None,
+        *,
+        needs_ocr: bool = False,
+        filter_agent: bool | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[AddResult]:
+        """Re-run the pipeline on the library's copies of ``refs`` (all when None).
+
+        ``needs_ocr`` keeps only documents with pages waiting for OCR; the ingestion filter
+        agent is used as for :meth:`add`.
+        """
+        if needs_ocr:
+            wanted = {self.library.resolve(r).id for r in refs} if refs else None
+            refs = [d.id for d in self.library.documents() if d.needs_ocr and (wanted is None or d.id in wanted)]
+            if not refs:
+                return []
+        use_agent = self.settings.filter_agent if filter_agent is None else filter_agent
+        judge = self.filter_agent() if use_agent else None
+        return self.library.reindex(refs, filter_agent=judge, progress=progress, cancel=cancel)
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         return naive.search(self.library, query, k or self.settings.top_k)

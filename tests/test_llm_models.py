@@ -107,3 +107,47 @@ def test_prompt_budget_never_overflows_context(llm):
     assert used + 512 <= llm.n_ctx
     with pytest.raises(ContextOverflowError):
         list(llm.stream([{"role": "user", "content": "word " * 5000}], max_tokens=64))
+
+
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kidneytalk.cli", "--home", str(home), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.model
+def test_removing_the_model_a_setting_names_leaves_later_questions_working(tmp_path: Path):
+    """models add X --name other; settings set llm.model other; models remove other; ask ... works."""
+    from kidneytalk.engine import sample_document
+
+    home = tmp_path / "home"
+    copy = tmp_path / "other.gguf"
+    copy.symlink_to(bundled_model_path())
+    assert _cli(home, "models", "add", str(copy), "--name", "other").returncode == 0
+    res = _cli(home, "settings", "set", "llm.model", "other")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(_cli(home, "settings", "show").stdout)["llm"]["model"] == "other"
+    assert _cli(home, "models", "remove", "other").returncode == 0
+    assert json.loads(_cli(home, "settings", "show").stdout)["llm"]["model"] == ""  # cleared with the model
+    assert _cli(home, "add", str(sample_document())).returncode == 0
+    res = _cli(home, "ask", "When should metformin be stopped?", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["model"] == "smollm2-135m-instruct"
+
+
+def test_a_setting_naming_an_unknown_model_is_refused_and_a_stale_one_falls_back(tmp_path: Path):
+    from kidneytalk.engine import Engine
+
+    home = tmp_path / "home"
+    res = _cli(home, "settings", "set", "llm.model", "no-such-model")
+    assert res.returncode == 2 and "llm.model must name a known model" in res.stderr
+    assert res.stderr.count("\n") == 1
+    settings_file = home / "config" / "settings.json"
+    assert not settings_file.exists() or "no-such-model" not in settings_file.read_text()
+    # A model file deleted while the app was closed: the setting still names it, questions use the default.
+    settings_file.parent.mkdir(parents=True, exist_ok=True)
+    settings_file.write_text(json.dumps({"llm": {"model": "gone"}}))
+    with Engine(home) as engine:
+        assert engine.settings.llm.model == "gone"
+        assert engine.model_name == "smollm2-135m-instruct"
+    rows = json.loads(_cli(home, "models", "list", "--json").stdout)
+    assert [r["name"] for r in rows if r["default"]] == ["smollm2-135m-instruct"]

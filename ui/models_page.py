@@ -84,7 +84,7 @@ class ModelsSnapshot:
 def _snapshot(worker: EngineWorker, *, warnings: list[str] | None = None, message: str = "") -> ModelsSnapshot:
     engine = worker.engine
     reg = engine.models
-    default = engine.settings.llm.model or reg.default_name()
+    default = engine.model_name
     rows = []
     for entry in reg.entries():
         try:
@@ -115,14 +115,7 @@ def add_model_job(path: str) -> Job:
 
 def set_default_job(name: str) -> Job:
     def job(worker: EngineWorker) -> ModelsSnapshot:
-        engine = worker.engine
-        entry = engine.models.set_default(name)
-        settings = engine.settings
-        if settings.llm.model and settings.llm.model != entry.name:
-            # An explicit llm.model (e.g. from `kidneytalk settings set`) would hide the new default.
-            settings = settings.replace(llm=dataclasses.replace(settings.llm, model=""))
-            settings.save(engine.paths)
-        engine.update_settings(settings)  # unloads the old model if it was loaded
+        entry = worker.engine.set_default_model(name)  # unloads the old model if it was loaded
         return _snapshot(worker, message=entry.name)
 
     return job
@@ -130,13 +123,7 @@ def set_default_job(name: str) -> Job:
 
 def remove_model_job(name: str) -> Job:
     def job(worker: EngineWorker) -> ModelsSnapshot:
-        engine = worker.engine
-        engine.models.remove(name)
-        settings = engine.settings
-        if settings.llm.model == name:
-            settings = settings.replace(llm=dataclasses.replace(settings.llm, model=""))
-            settings.save(engine.paths)
-        engine.update_settings(settings)
+        worker.engine.remove_model(name)
         return _snapshot(worker, message=name)
 
     return job
@@ -147,9 +134,7 @@ def save_generation_job(temperature: float, n_ctx: int, n_threads: int, max_toke
         engine = worker.engine
         llm = dataclasses.replace(engine.settings.llm, temperature=round(temperature, 2), n_ctx=n_ctx,
                                   n_threads=n_threads, max_answer_tokens=max_tokens)
-        settings = engine.settings.replace(llm=llm)
-        settings.save(engine.paths)
-        engine.update_settings(settings)
+        engine.save_settings(engine.settings.replace(llm=llm))
         return _snapshot(worker)
 
     return job

@@ -60,9 +60,7 @@ def read_settings(worker: EngineWorker) -> Settings:
 
 def save_settings_job(settings: Settings) -> Callable[[EngineWorker], Settings]:
     def job(worker: EngineWorker) -> Settings:
-        settings.save(worker.engine.paths)
-        worker.engine.update_settings(settings)
-        return settings
+        return worker.engine.save_settings(settings)
 
     return job
 

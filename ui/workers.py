@@ -241,7 +241,7 @@ class EngineWorker(QObject):
     def reindex(self, doc_ids: list[str], cancel: threading.Event) -> None:
         """Re-run the pipeline on the library's copies (e.g. OCR for "needs OCR" documents); an ADD task."""
         forward = self._ingest_progress()
-        self._run(ADD, lambda: self.engine.library.reindex(doc_ids, progress=forward, cancel=cancel))
+        self._run(ADD, lambda: self.engine.reindex(doc_ids, progress=forward, cancel=cancel))
 
     @Slot(str, bool)
     def set_enabled(self, doc_id: str, enabled: bool) -> None:
