@@ -43,14 +43,13 @@ and the evidence a question-cosine ranking would have chosen.
 density (``Answer.extractiveness``), answer length, unsupported-sentence rate
 (``len(unsupported) / len(checks)``), refusals, answers repeating a sentence,
 latency. Retrieval does not
-depend on the style, so by default each question is retrieved once (its
-``addrep.run`` result from the mode phase, or from the first style) and
-replayed for the other styles through a temporary wrapper around
-``kidneytalk.retrieval.addrep.run`` (the engine has no way to pass evidence
-in); every style then writes from the *same* evidence, and the style's
+depend on the style, so by default each question is retrieved once
+(``Engine.retrieve`` in the mode phase, or for the first style) and the
+recorded ``Evidence`` is passed to ``Engine.write`` for the other styles;
+every style then writes from the *same* evidence, and the style's
 end-to-end latency is the recorded retrieval time plus the measured
-``Engine.ask`` + read time. ``--style-retrieve-each`` calls ``Engine.ask`` with
-full retrieval for every style instead.
+``Engine.write`` + read time. ``--style-retrieve-each`` retrieves anew for
+every style instead.
 
 **Aims** (PASS/FAIL): addrep hit@final (source) >= naive at the same final
 context size; addrep end-to-end p50 <= 3x naive; every cp style's mean coverage
@@ -67,7 +66,6 @@ every question, and latencies should be read with it in mind.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -78,7 +76,6 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -241,50 +238,49 @@ def open_engine(home: Path, corpus: Path, max_evidence: int, llm_threads: int | 
 
 
 class RetrievalCache:
-    """``addrep.run`` results by question text, recorded once and replayed for other styles."""
+    """AddRep evidence by question text, recorded once and replayed for other styles.
+
+    Retrieval is :meth:`Engine.retrieve` and writing :meth:`Engine.write`, so a replayed
+    style writes from exactly the evidence the mode phase found.
+    """
 
     def __init__(self) -> None:
         self.entries: dict[str, dict[str, Any]] = {}
-        self.replay = False
 
     def put(self, question: str, entry: dict[str, Any]) -> None:
         self.entries[question] = entry
 
-    @contextlib.contextmanager
-    def active(self, replay: bool) -> Iterator[None]:
-        """Wrap ``addrep.run``: record every result; with ``replay``, answer from the cache when possible."""
+    def record(self, evidence: Any) -> None:
+        self.put(evidence.question, {
+            "query": evidence.query, "mode": evidence.mode, "refusal": evidence.refusal,
+            "language": evidence.language, "note": evidence.note, "stopped": evidence.stopped,
+            "evidence": [dataclasses.asdict(h) for h in evidence.passages],
+            "retrieved": [dataclasses.asdict(h) for h in evidence.retrieved],
+            "steps": [dataclasses.asdict(s) for s in evidence.trace.steps],
+        })
+
+    def evidence(self, question: str) -> Any:
+        """The recorded evidence with its steps marked ``replayed`` (None when not recorded)."""
+        from kidneytalk.answer import Evidence
         from kidneytalk.records import Hit
-        from kidneytalk.retrieval import addrep
         from kidneytalk.retrieval.trace import Step, Trace
 
-        original = addrep.run
-        cache = self
+        entry = self.entries.get(question)
+        if entry is None:
+            return None
+        trace = Trace()
+        for st in entry["steps"]:
+            trace.steps.append(Step(st["stage"], st["seconds"], dict(st["inputs"], replayed=True),
+                                    dict(st["outputs"]), st["skipped"]))
 
-        def run(library: Any, llm: Any, prompts: Any, settings: Any, question: str, **kw: Any) -> tuple[str, list[Any]]:
-            trace = kw.get("trace")
-            if trace is None:
-                trace = kw["trace"] = Trace()
-            entry = cache.entries.get(question) if replay else None
-            if entry is not None:
-                for s in entry["steps"]:
-                    trace.steps.append(Step(s["stage"], s["seconds"], dict(s["inputs"], replayed=True),
-                                            dict(s["outputs"]), s["skipped"]))
-                hits = [Hit(**dict(h, section=tuple(h["section"]))) for h in entry["evidence"]]
-                return entry["query"], hits
-            before = len(trace.steps)
-            query, evidence = original(library, llm, prompts, settings, question, **kw)
-            cache.put(question, {
-                "query": query,
-                "evidence": [dataclasses.asdict(h) for h in evidence],
-                "steps": [dataclasses.asdict(s) for s in trace.steps[before:]],
-            })
-            return query, evidence
+        def hits(rows: list[dict[str, Any]]) -> tuple[Any, ...]:
+            return tuple(Hit(**dict(h, section=tuple(h["section"]))) for h in rows)
 
-        addrep.run = run
-        try:
-            yield
-        finally:
-            addrep.run = original
+        passages = hits(entry["evidence"])
+        return Evidence(question, passages=passages, retrieved=hits(entry.get("retrieved", entry["evidence"])),
+                        mode=entry.get("mode", "addrep"), query=entry["query"], refusal=entry.get("refusal", ""),
+                        language=entry.get("language", "en"), note=entry.get("note", ""), trace=trace,
+                        stopped=entry.get("stopped", False))
 
 
 # ---------------------------------------------------------------- one question
@@ -340,13 +336,17 @@ def flush_kv(engine: Any) -> None:
     engine.llm().yes_probability([{"role": "user", "content": "ok"}])
 
 
-def run_mode(engine: Any, q: dict[str, Any], mode: str, style: str) -> dict[str, Any]:
+def run_mode(engine: Any, q: dict[str, Any], mode: str, style: str,
+             cache: RetrievalCache | None = None) -> dict[str, Any]:
     from kidneytalk.retrieval import hybrid, naive
 
     flush_kv(engine)
     load = loadavg()
     t0 = time.monotonic()
-    answer = engine.ask(q["question"], mode=mode, style=style)
+    evidence = engine.retrieve(q["question"], mode=mode)
+    if cache is not None:
+        cache.record(evidence)
+    answer = engine.write(evidence, style=style)
     t_ask = time.monotonic() - t0
     text = answer.text()
     e2e = time.monotonic() - t0
@@ -370,11 +370,14 @@ def run_style(engine: Any, q: dict[str, Any], mode: str, style: str, cache: Retr
               replay: bool) -> dict[str, Any]:
     flush_kv(engine)
     load = loadavg()
-    with cache.active(replay):
-        t0 = time.monotonic()
-        answer = engine.ask(q["question"], mode=mode, style=style)
-        text = answer.text()
-        measured = time.monotonic() - t0
+    t0 = time.monotonic()
+    evidence = cache.evidence(q["question"]) if replay else None
+    if evidence is None:
+        evidence = engine.retrieve(q["question"], mode=mode)
+        cache.record(evidence)
+    answer = engine.write(evidence, style=style)
+    text = answer.text()
+    measured = time.monotonic() - t0
     replayed = [s for s in answer.trace.steps if s.inputs.get("replayed")]
     retrieval = sum(s.seconds for s in replayed if not s.skipped)
     rec: dict[str, Any] = {
@@ -759,8 +762,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 if mode == "addrep":
                     # record the retrieval so the style phase can reuse it (no replay here)
-                    with cache.active(replay=False):
-                        rec = run_mode(engine, q, mode, args.mode_style)
+                    rec = run_mode(engine, q, mode, args.mode_style, cache)
                     if mode == args.style_mode and q["question"] in style_texts and not args.style_retrieve_each:
                         save_retrieval(q["question"])
                 else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,41 @@ def with_source_labels(text: str, evidence: Sequence[Hit]) -> str:
     return MARKER.sub(sub, text)
 
 
+def is_refusal(text: str, refusal: str) -> bool:
+    """The one rule: a reply is a refusal when the refusal sentence opens it.
+
+    Case and spacing are ignored and a short lead-in ("Answer: ", "Sorry.") is allowed: the
+    sentence's first 40 characters must appear within the reply's first 120.
+    """
+    if not refusal.strip() or not text.strip():
+        return False
+    def norm(s: str) -> str:
+        return " ".join(s.split()).lower()
+    return norm(refusal)[:40] in norm(text)[:120]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What retrieval found for one question: the input of writing (:meth:`Engine.write`).
+
+    ``passages`` are what the writer may use (empty: the answer is the refusal
+    sentence); ``retrieved`` is everything the search returned, for display.
+    """
+
+    question: str
+    passages: tuple[Hit, ...] = ()
+    retrieved: tuple[Hit, ...] = ()
+    mode: str = "naive"
+    query: str = ""  # what was searched (AddRep's refined question); "" = the question
+    refusal: str = ""  # the refusal sentence in the question's language
+    language: str = "en"
+    gate: Any = None  # the relevance gate's decision (kidneytalk.retrieval.gate.GateDecision)
+    note: str = ""  # KidneyTalk's sentence on parts of the question the library does not cover
+    trace: Any = None  # kidneytalk.retrieval.trace.Trace of the retrieval steps
+    timings: Mapping[str, float] = field(default_factory=dict)
+    stopped: bool = False  # retrieval was cancelled: nothing is written, and it is not a refusal
+
+
 @dataclass
 class Answer:
     """A streamed answer with its evidence, verified citations, extractiveness and trace.
@@ -89,6 +124,30 @@ class Answer:
     _checks: list[Any] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
 
+    @classmethod
+    def from_evidence(
+        cls,
+        evidence: Evidence,
+        tokens: Iterable[str],
+        *,
+        model: str,
+        style: str = "off",
+        used: Sequence[Hit] | None = None,
+        refused: bool = False,
+        unsupported_below: float = 0.5,
+        cancel: threading.Event | None = None,
+        timings: Mapping[str, float] | None = None,
+    ) -> Answer:
+        """The answer that streams ``tokens``, written from ``used`` (default: all the evidence's passages)."""
+        return cls(
+            question=evidence.question, evidence=list(evidence.passages if used is None else used),
+            retrieved=list(evidence.retrieved), model=model, mode=evidence.mode, style=style,
+            query=evidence.query, refusal=evidence.refusal, refused=refused,
+            timings={**evidence.timings, **(timings or {})}, trace=evidence.trace,
+            unsupported_below=unsupported_below, gate=evidence.gate, note=evidence.note,
+            _tokens=iter(tokens), cancel=cancel or threading.Event(),
+        )
+
     def __iter__(self) -> Iterator[str]:
         if self._done:
             yield from self._chunks
@@ -108,7 +167,7 @@ class Answer:
             if first is not None:
                 self.timings["first_token"] = round(first, 3)
             text = "".join(self._chunks).strip()
-            if self.refusal and text.startswith(self.refusal.strip()[:40]):
+            if is_refusal(text, self.refusal):
                 self.refused = True
 
     @property

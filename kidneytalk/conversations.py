@@ -13,6 +13,8 @@ from kidneytalk.catalog import now
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.records import pages_label
 
+# Kept in SQLite's user_version; a file from a newer KidneyTalk is refused, not misread.
+SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
@@ -52,9 +54,16 @@ class ConversationStore:
         self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys=ON")
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise KidneyTalkError(f"Conversations file {path} was written by a newer KidneyTalk "
+                                  f"(schema {version}); please update KidneyTalk.")
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 self.db.execute(statement)
+        if version < SCHEMA_VERSION:  # 0: a new file, or one from before the version was kept
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def create(self, title: str = "New conversation", *, mode: str = "", style: str = "") -> Conversation:
         cid = uuid.uuid4().hex[:12]

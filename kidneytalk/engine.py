@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from kidneytalk.answer import MAX_QUESTION_TOKENS, Answer
-from kidneytalk.config import Paths, Settings
+from kidneytalk.answer import MAX_QUESTION_TOKENS, Answer, Evidence
+from kidneytalk.config import Paths, RetrievalSettings, Settings
 from kidneytalk.conversations import ConversationStore
 from kidneytalk.copypaste import Writer, check_style
 from kidneytalk.embed import Embedder
@@ -259,21 +259,43 @@ class Engine:
         style: str | None = None,
         model: str | None = None,
         k: int | None = None,
+        retrieval: RetrievalSettings | None = None,
         progress: StageCallback | None = None,
         cancel: threading.Event | None = None,
         gate_question: str | None = None,
     ) -> Answer:
-        """Retrieve (``naive``, ``hybrid`` or ``addrep``) and write (``off`` or a copy-paste style).
+        """:meth:`retrieve` then :meth:`write`: the answer streams its text when iterated."""
+        cancel = cancel or threading.Event()
+        evidence = self.retrieve(question, history=history, mode=mode, model=model, k=k, retrieval=retrieval,
+                                 progress=progress, cancel=cancel, gate_question=gate_question, load_model=True)
+        return self.write(evidence, style=style, model=model, retrieval=retrieval, cancel=cancel)
 
-        Retrieval runs now, reporting ``progress``; the returned :class:`Answer`
-        produces its text when iterated. With no relevant evidence the answer
-        is the refusal sentence and no text is generated: the relevance gate
-        (:mod:`kidneytalk.retrieval.gate`) decides that for every mode, on
-        ``gate_question`` when given (an exam question without its options).
+    def retrieve(
+        self,
+        question: str,
+        *,
+        history: Sequence[dict[str, str]] = (),
+        mode: str | None = None,
+        model: str | None = None,
+        k: int | None = None,
+        retrieval: RetrievalSettings | None = None,
+        progress: StageCallback | None = None,
+        cancel: threading.Event | None = None,
+        gate_question: str | None = None,
+        load_model: bool = False,
+    ) -> Evidence:
+        """Find the passages that answer ``question`` (``naive``, ``hybrid`` or ``addrep``).
+
+        The relevance gate (:mod:`kidneytalk.retrieval.gate`) decides for every mode, on
+        ``gate_question`` when given (an exam question without its options), whether the
+        library covers the question; when it does not, the evidence has no passages and
+        :meth:`write` gives the refusal. ``retrieval`` overrides the settings' retrieval
+        section for this call only (the engine's settings are not touched). The language
+        model is loaded for AddRep, or first when ``load_model`` (as :meth:`ask` does, so
+        progress shows the load before the search).
         """
-        rs = self.settings.retrieval
+        rs = retrieval or self.settings.retrieval
         mode = mode or rs.mode
-        style = check_style(style or rs.style)
         if mode not in MODES:
             raise KidneyTalkError(f"Unknown retrieval mode '{mode}' (choose one of: {', '.join(MODES)}).")
         question = question.strip()
@@ -281,15 +303,16 @@ class Engine:
             raise KidneyTalkError("Please type a question.")
         cancel = cancel or threading.Event()
         trace = Trace(on_event=progress)
-        t0 = time.monotonic()
-        trace.event("load", 0, 0, "loading the language model")
-        llm = self.llm(model)
-        embedder = self.library.embedder
+        timings: dict[str, float] = {}
+        llm = None
+        if mode == "addrep" or load_model:
+            t0 = time.monotonic()
+            trace.event("load", 0, 0, "loading the language model")
+            llm = self.llm(model)
+            timings["load_model"] = round(time.monotonic() - t0, 3)
+            question = self._fit_question(llm, question)
         t1 = time.monotonic()
-        if llm.count_tokens(question) > MAX_QUESTION_TOKENS:
-            question = llm.truncate(question, MAX_QUESTION_TOKENS)
         book = self.prompt_book(question)
-        refusal = book.get("refusal").strip()
         k = k or self.settings.top_k
         # The gate runs first (an off-library question costs no AddRep round); a follow-up is gated
         # after AddRep has refined it from the conversation, since alone it may name no topic.
@@ -301,15 +324,17 @@ class Engine:
         previous = [m["content"] for m in history if m.get("role") == "user"][-1:]
         gate_text = gate_question or " ".join([*previous, question])
         decision = None if (history and mode == "addrep") or not gated else self.check_gate(gate_text, trace)
+        stopped = False
         if decision is not None and not decision.answerable:
-            query, evidence, retrieved = question, list[Hit](), list[Hit]()
+            query, passages, retrieved = question, list[Hit](), list[Hit]()
         elif mode == "addrep":
+            assert llm is not None
             try:
-                query, evidence = addrep.run(self.library, llm, book, rs, question, history=history, trace=trace,
+                query, passages = addrep.run(self.library, llm, book, rs, question, history=history, trace=trace,
                                              cancel=cancel)
             except Cancelled:  # stopped while retrieving: an empty, stopped answer (not a refusal)
-                query, evidence = question, []
-            retrieved = evidence
+                query, passages, stopped = question, [], True
+            retrieved = passages
         else:
             query = question
             search = hybrid.search if mode == "hybrid" else naive.search
@@ -317,37 +342,73 @@ class Engine:
             with trace.step("search", query=question, k=k) as step:
                 retrieved = search(self.library, question, k)
                 step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
-            evidence = [h for h in retrieved if h.score >= rs.min_similarity][: rs.max_evidence]
-        if decision is None and gated:
+            passages = [h for h in retrieved if h.score >= rs.min_similarity][: rs.max_evidence]
+        if decision is None and gated and not stopped:
             decision = self.check_gate(query, trace)
             if not decision.answerable:
-                evidence = []
-        t2 = time.monotonic()
-        answer = Answer(
-            question=question, evidence=evidence, retrieved=retrieved, model=llm.name, mode=mode, style=style,
-            query=query, refusal=refusal, trace=trace, unsupported_below=rs.unsupported_below, cancel=cancel,
-            timings={"load_model": round(t1 - t0, 3), "retrieve": round(t2 - t1, 3)},
-            gate=decision, note=uncovered_note(decision.uncovered if decision else [], book.language),
+                passages = []
+        timings["retrieve"] = round(time.monotonic() - t1, 3)
+        return Evidence(
+            question=question, passages=tuple(passages), retrieved=tuple(retrieved), mode=mode, query=query,
+            refusal=book.get("refusal").strip(), language=book.language, gate=decision,
+            note=uncovered_note(decision.uncovered if decision else [], book.language), trace=trace,
+            timings=timings, stopped=stopped or cancel.is_set(),
         )
-        if not evidence or cancel.is_set():
-            answer.refused = not cancel.is_set()
-            answer._tokens = iter([refusal] if answer.refused else [])
-            return answer
+
+    def write(
+        self,
+        evidence: Evidence,
+        *,
+        style: str | None = None,
+        model: str | None = None,
+        retrieval: RetrievalSettings | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
+        """The answer written from ``evidence`` in ``style`` (``off`` or a copy-paste style).
+
+        With no passages the answer is the refusal sentence and the model is not called;
+        otherwise the returned :class:`Answer` generates its text when iterated.
+        """
+        rs = retrieval or self.settings.retrieval
+        style = check_style(style or rs.style)
+        cancel = cancel or threading.Event()
+        trace = evidence.trace if evidence.trace is not None else Trace()
+        evidence = dataclasses.replace(evidence, trace=trace)
+        if not evidence.passages or evidence.stopped or cancel.is_set():
+            refused = not (evidence.stopped or cancel.is_set())
+            name = model or (self.llm_name if self.llm_loaded else self.model_name)
+            return Answer.from_evidence(evidence, [evidence.refusal] if refused else [], model=name, style=style,
+                                        refused=refused, unsupported_below=rs.unsupported_below, cancel=cancel)
+        t0 = time.monotonic()
+        if "load_model" not in evidence.timings:
+            trace.event("load", 0, 0, "loading the language model")
+        llm = self.llm(model)
+        load = {} if "load_model" in evidence.timings else {"load_model": round(time.monotonic() - t0, 3)}
+        question = self._fit_question(llm, evidence.question)
+        book = PromptBook(evidence.language, self.paths.prompts)
+        embedder = self.library.embedder
         trace.event("write", 0, 0, style)
         writer = Writer(
             llm, book, max_tokens=self.settings.llm.max_answer_tokens, temperature=self.settings.llm.temperature,
-            refusal=refusal, trace=trace, cancel=cancel, refine_rounds=rs.refine_rounds, refine_target=rs.refine_target,
+            refusal=evidence.refusal, trace=trace, cancel=cancel, refine_rounds=rs.refine_rounds,
+            refine_target=rs.refine_target,
             rank=lambda queries, texts: (embedder.embed(queries) @ embedder.embed(texts).T).tolist(),
         )
+        passages = list(evidence.passages)
         if style == "off":
-            used, tokens = writer.off(question, evidence)
+            used, tokens = writer.off(question, passages)
         elif style == "cp-refine":
-            used, tokens = writer.cp_refine(question, evidence)
+            used, tokens = writer.cp_refine(question, passages)
         else:
-            used, tokens = writer.cp_order(question, evidence, link=style == "cp-link")
-        answer.evidence = used
-        answer._tokens = with_note(tokens, answer.note)
-        return answer
+            used, tokens = writer.cp_order(question, passages, link=style == "cp-link")
+        return Answer.from_evidence(evidence, with_note(tokens, evidence.note), model=llm.name, style=style,
+                                    used=used, unsupported_below=rs.unsupported_below, cancel=cancel, timings=load)
+
+    @staticmethod
+    def _fit_question(llm: LocalLLM, question: str) -> str:
+        if llm.count_tokens(question) > MAX_QUESTION_TOKENS:
+            return llm.truncate(question, MAX_QUESTION_TOKENS)
+        return question
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:

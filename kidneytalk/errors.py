@@ -43,3 +43,7 @@ class Cancelled(KidneyTalkError):
 
 class SettingsError(KidneyTalkError):
     """A setting has an unknown name, the wrong type or a value out of range (a usage error)."""
+
+
+class PromptTemplateError(KidneyTalkError):
+    """A prompt template that does not exist (e.g. a misspelt override name)."""

@@ -12,6 +12,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from kidneytalk.errors import PromptTemplateError
+
 _FIELD = re.compile(r"\{(\w+)\}")
 
 
@@ -36,7 +38,7 @@ def load(name: str, *, language: str = "en", overrides: Path | None = None) -> s
             return builtin(candidate)
         except FileNotFoundError:
             continue
-    raise KeyError(f"no prompt template '{name}'")
+    raise PromptTemplateError(f"No prompt template named '{name}'.")
 
 
 def render(template: str, **fields: object) -> str:
@@ -66,7 +68,7 @@ class PromptBook:
 def override_file(name: str, overrides: Path) -> Path:
     """Where the user's version of template ``name`` (e.g. ``judge_en``) is kept."""
     if name not in template_names():
-        raise KeyError(f"no prompt template '{name}'")
+        raise PromptTemplateError(f"No prompt template named '{name}'.")
     return overrides / f"{name}.txt"
 
 

@@ -91,3 +91,37 @@ def engine_llm(home: Path, embedder, llm):
     yield eng
     eng._llm = None  # shared across tests: do not close it here
     eng.close()
+
+
+# ---------------------------------------------------------------- markers that hold
+_MODEL_FIXTURES = {"llm", "engine_llm"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that uses the session's language model is a ``model`` test, whatever its decorators say."""
+    for item in items:
+        if _MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
+
+@pytest.fixture(autouse=True)
+def _model_loads_only_in_model_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Keeps ``-m "not model"`` honest: an unmarked test that loads the language model in this process fails.
+
+    (Tests that load it in a CLI subprocess are marked by hand.)
+    """
+    if request.node.get_closest_marker("model"):
+        yield
+        return
+    from kidneytalk.llm import LocalLLM
+
+    loads: list[str] = []
+    original = LocalLLM.__init__
+
+    def recording(self: LocalLLM, path: object, *args: object, **kwargs: object) -> None:
+        loads.append(str(path))
+        original(self, path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LocalLLM, "__init__", recording)
+    yield
+    assert not loads, f"this test loads the language model ({loads[0]}): mark it @pytest.mark.model"

@@ -439,6 +439,7 @@ def small_context_engine(tmp_path: Path, embedder) -> Iterator[Engine]:
     eng.close()  # closes the small model too
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("style", ["cp-order", "off"])
 def test_evidence_is_trimmed_to_a_small_context(small_context_engine: Engine, style: str):
     eng = small_context_engine
@@ -511,3 +512,71 @@ def test_cancel_before_writing_produces_no_text_and_no_refusal(lib: Engine):
     answer = lib.ask(QUESTION, mode="naive", style="cp-order", cancel=cancel)
     assert answer.text() == ""
     assert answer.stopped and not answer.refused
+
+
+def test_one_refusal_rule_for_answers_and_the_evaluation():
+    from kidneytalk.answer import is_refusal
+
+    refusal = "Your library does not contain an answer to this question."
+    assert is_refusal(refusal, refusal)
+    assert is_refusal("Answer:  your LIBRARY does not contain an answer to this question.", refusal)
+    assert not is_refusal("Metformin is stopped below eGFR 30 [1].", refusal)
+    assert not is_refusal("Metformin is stopped below eGFR 30 [1]. " * 5 + refusal, refusal)  # late: an answer
+    assert not is_refusal("anything", "")
+
+
+def test_a_missing_prompt_template_is_a_one_line_user_error(tmp_path):
+    from kidneytalk.errors import KidneyTalkError
+    from kidneytalk.prompts import PromptBook
+
+    with pytest.raises(KidneyTalkError, match="No prompt template named 'no-such'"):
+        PromptBook("en", overrides=tmp_path).render("no-such")
+
+
+def test_conversations_keep_a_schema_version_and_refuse_a_newer_file(tmp_path):
+    import sqlite3
+
+    from kidneytalk.conversations import SCHEMA_VERSION, ConversationStore
+    from kidneytalk.errors import KidneyTalkError
+
+    path = tmp_path / "conversations.sqlite3"
+    store = ConversationStore(path)
+    store.create("first")
+    store.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(KidneyTalkError, match="newer KidneyTalk"):
+        ConversationStore(path)
+
+
+def test_retrieve_then_write_is_ask_and_one_evidence_serves_every_style(lib: Engine):
+    import dataclasses
+
+    before = lib.settings
+    question = "When should metformin be stopped in chronic kidney disease?"
+    evidence = lib.retrieve(question, mode="hybrid", retrieval=dataclasses.replace(before.retrieval, max_evidence=1))
+    assert lib.settings is before  # an override is for the call only
+    assert len(evidence.passages) == 1 and evidence.retrieved and evidence.mode == "hybrid"
+    texts = {}
+    for style in ("off", "cp-order"):
+        answer = lib.write(evidence, style=style)
+        texts[style] = answer.text()
+        assert not answer.refused and answer.evidence == list(evidence.passages) and answer.style == style
+    assert texts["cp-order"].strip()
+    asked = lib.ask(question, mode="hybrid", style="cp-order",
+                    retrieval=dataclasses.replace(before.retrieval, max_evidence=1))
+    assert [h.chunk_id for h in asked.evidence] == [h.chunk_id for h in evidence.passages]
+    assert asked.text() == texts["cp-order"]  # same evidence, same greedy writer: the same answer
+
+
+def test_writing_from_evidence_without_passages_is_the_refusal_and_loads_no_model(lib: Engine):
+    from kidneytalk.answer import Evidence
+
+    refusal = lib.refusal_text()
+    answer = lib.write(Evidence("Who won the 1998 world cup?", refusal=refusal))
+    assert answer.refused and answer.text() == refusal and answer.citations == []
+    stopped = lib.write(Evidence("anything", refusal=refusal, stopped=True))
+    assert not stopped.refused and stopped.text() == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kidneytalk.answer import Answer
+from kidneytalk.answer import Answer, Evidence
 from kidneytalk.cli import main
 from kidneytalk.config import LLMSettings, Paths, RetrievalSettings, Settings
 from kidneytalk.conversations import Conversation, Message, to_markdown
@@ -53,15 +53,9 @@ def answer_details() -> dict[str, object]:
         f"Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m2 [1]. {INVENTED} "
         "SGLT2 inhibitors reduce the risk of kidney failure."
     )
-    answer = Answer(
-        question=QUESTION,
-        evidence=evidence,
-        retrieved=evidence,
-        model="fake",
-        mode="hybrid",
-        style="off",
-        refusal=REFUSAL,
-        _tokens=iter([text]),
+    answer = Answer.from_evidence(
+        Evidence(QUESTION, passages=tuple(evidence), retrieved=tuple(evidence), mode="hybrid", refusal=REFUSAL),
+        [text], model="fake", style="off",
     )
     return answer.to_json()
 

@@ -12,7 +12,13 @@ import json
 import pytest
 
 from kidneytalk import cli
-from kidneytalk.answer import Answer, format_context, resolve_citations, with_source_labels
+from kidneytalk.answer import (
+    Answer,
+    Evidence,
+    format_context,
+    resolve_citations,
+    with_source_labels,
+)
 from kidneytalk.citations import markers, split_sentences, support, verify
 from kidneytalk.extractive import extractiveness, tokenize
 from kidneytalk.records import Hit
@@ -52,13 +58,10 @@ def evidence() -> list[Hit]:
 
 def fake_answer(pieces: list[str], evidence: list[Hit]) -> Answer:
     """An Answer whose 'model' is a list of text pieces."""
-    return Answer(
-        question="When should metformin be stopped?",
-        evidence=evidence,
-        retrieved=list(evidence),
-        model="fake",
-        refusal=REFUSAL,
-        _tokens=iter(pieces),
+    return Answer.from_evidence(
+        Evidence("When should metformin be stopped?", passages=tuple(evidence), retrieved=tuple(evidence),
+                 refusal=REFUSAL),
+        pieces, model="fake",
     )
 
 

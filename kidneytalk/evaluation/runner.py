@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from kidneytalk.errors import Cancelled, KidneyTalkError
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import addrep, hybrid, naive
+from kidneytalk.retrieval import addrep
 from kidneytalk.retrieval.trace import Trace
 from kidneytalk.vocabulary import EVAL_MODES
 
@@ -32,6 +32,7 @@ from .questions import Problem, Question, load_questions
 
 if TYPE_CHECKING:
     from kidneytalk.engine import Engine
+    from kidneytalk.retrieval.gate import GateDecision
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def _run_key(engine: Engine, questions_path: Path, *, style: str, model: str, re
         "model": model,
         "order": f"shuffled (seed {seed})" if sampled else "file order",
         "k": k,
-        "settings": {"retrieval": dict(vars(s.retrieval)), "n_ctx": s.llm.n_ctx, "temperature": s.llm.temperature,
+        "settings": {"retrieval": dict(vars(replace(s.retrieval, judge_reasons="none"))), "n_ctx": s.llm.n_ctx, "temperature": s.llm.temperature,
                      "max_answer_tokens": s.llm.max_answer_tokens, "chunk": s.chunk.as_dict(),
                      "embedding_model": s.embedding_model},
         "library": hashlib.sha256(",".join(docs).encode()).hexdigest()[:16],
@@ -194,6 +195,8 @@ class _Runner:
     def __init__(self, engine: Engine, *, style: str, model: str | None, retrieval_only: bool, k: int,
                  cancel: threading.Event):
         self.engine, self.style, self.model = engine, style, model
+        # The judge's one-line reasons are for display only: skipping them changes no answer, saves minutes.
+        self.retrieval = replace(engine.settings.retrieval, judge_reasons="none")
         self.retrieval_only, self.k, self.cancel = retrieval_only, k, cancel
 
     def one(self, q: Question, mode: str) -> dict[str, Any] | None:
@@ -235,34 +238,24 @@ class _Runner:
                 and (not q.gold_pages or set(range(r["page_start"], r["page_end"] + 1)) & set(q.gold_pages))}
         rec["stage_gold"] = {stage: len(set(v) & gold) for stage, v in ids.items()}
 
-    def _gate(self, q: Question, rec: dict[str, Any]) -> bool:
-        """Record the relevance gate's decision on the question stem; True when it lets it through."""
-        if not self.engine.settings.retrieval.gate:
-            return True
-        decision = self.engine.check_gate(q.question)
-        rec["gate"] = {"answerable": decision.answerable, "probability": round(decision.probability, 4),
-                       "features": {k: round(v, 4) for k, v in decision.features.items()}}
-        return decision.answerable
+    @staticmethod
+    def _gate(rec: dict[str, Any], decision: GateDecision | None) -> None:
+        """Record the relevance gate's decision on the question stem."""
+        if decision is not None:
+            rec["gate"] = {"answerable": decision.answerable, "probability": round(decision.probability, 4),
+                           "features": {k: round(v, 4) for k, v in decision.features.items()}}
 
     def _retrieve(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
         """Retrieval as ``ask`` does it, gate included: ``refused`` when no evidence would reach the writer."""
-        lib, text = self.engine.library, q.prompt_text()
-        settings = self.engine.settings.retrieval
-        if not self._gate(q, rec):
-            hits: list[Hit] = []
-            evidence: list[Hit] = []
-        elif mode == "addrep":
-            llm = self.engine.llm(self.model)
-            book = self.engine.prompt_book(text)
-            trace = Trace()
-            _, hits = addrep.run(lib, llm, book, settings, text, trace=trace, cancel=self.cancel)
-            self._stages(q, rec, trace)
-            evidence = hits
-        else:
-            hits = (hybrid.search if mode == "hybrid" else naive.search)(lib, text, self.k)
-            evidence = [h for h in hits if h.score >= settings.min_similarity]
-        rec["refused"] = not evidence
-        self._evidence(q, rec, hits)
+        ev = self.engine.retrieve(q.prompt_text(), mode=mode, model=self.model, k=self.k, retrieval=self.retrieval,
+                                  cancel=self.cancel, gate_question=q.question)
+        if self.cancel.is_set():
+            raise Cancelled("stopped")
+        self._gate(rec, ev.gate)
+        if mode == "addrep" and ev.trace is not None:
+            self._stages(q, rec, ev.trace)
+        rec["refused"] = not ev.passages
+        self._evidence(q, rec, ev.retrieved)
 
     def _answer(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
         engine = self.engine
@@ -281,11 +274,9 @@ class _Runner:
                                            cancel=self.cancel)).strip()
                 timings["write"] = round(time.monotonic() - t, 3)
         else:
-            ans = engine.ask(text, mode=mode, style=self.style, model=self.model, k=self.k, cancel=self.cancel,
-                             gate_question=q.question)
-            if ans.gate is not None:
-                rec["gate"] = {"answerable": ans.gate.answerable, "probability": round(ans.gate.probability, 4),
-                               "features": {k: round(v, 4) for k, v in ans.gate.features.items()}}
+            ans = engine.ask(text, mode=mode, style=self.style, model=self.model, k=self.k, retrieval=self.retrieval,
+                             cancel=self.cancel, gate_question=q.question)
+            self._gate(rec, ans.gate)
             notes = ans.text()
             if self.cancel.is_set():
                 raise Cancelled("stopped")
@@ -293,8 +284,7 @@ class _Runner:
             timings.update(ans.timings)
             if mode == "addrep":
                 self._stages(q, rec, ans.trace)
-            refusal = engine.refusal_text(text)
-            refused = ans.refused or (bool(refusal) and refusal[:40].lower() in notes.lower())
+            refused = ans.refused
             self._evidence(q, rec, evidence)
             if not refused:
                 ext = ans.extractiveness()
@@ -362,20 +352,14 @@ def run_eval(
     if model is None and engine.llm_loaded:
         model_name = engine.llm().name
     else:
-        model_name = engine.models.get(model or engine.settings.llm.model or engine.models.default_name()).name
+        model_name = engine.models.get(model or engine.model_name).name
     depth = k or (max(RETRIEVAL_DEPTH, engine.settings.top_k) if retrieval_only else engine.settings.top_k)
-    user_settings = engine.settings
-    # The judge's one-line reasons are for display only: skipping them changes no answer, saves minutes.
-    engine.settings = user_settings.replace(retrieval=replace(user_settings.retrieval, judge_reasons="none"))
-    try:
-        _check_run(out, _run_key(engine, questions_file, style=style, model=model_name,
-                                 retrieval_only=retrieval_only, sampled=sample is not None, seed=seed, k=depth))
-        if not retrieval_only or "addrep" in modes:
-            engine.llm(model)  # a missing or broken model fails here, before any result is written
-        finished, total = _run(engine, out, chosen, modes, style=style, model=model, retrieval_only=retrieval_only,
-                               k=depth, progress=progress, cancel=cancel)
-    finally:
-        engine.settings = user_settings
+    _check_run(out, _run_key(engine, questions_file, style=style, model=model_name,
+                             retrieval_only=retrieval_only, sampled=sample is not None, seed=seed, k=depth))
+    if not retrieval_only or "addrep" in modes:
+        engine.llm(model)  # a missing or broken model fails here, before any result is written
+    finished, total = _run(engine, out, chosen, modes, style=style, model=model, retrieval_only=retrieval_only,
+                           k=depth, progress=progress, cancel=cancel)
     summary = write_report(out, title=questions_file.name)
     summary.problems = problems
     summary.complete = finished == total
