@@ -229,6 +229,15 @@ class MainWindow(QMainWindow):
             + self.tr("Log file: %1").replace("%1", str(self.engine.log_path)) + "</p>",
         )
 
+    def bring_to_front(self) -> None:
+        """Another launch on this library asked for the window (see :mod:`.single_instance`)."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.show_message(self.tr("KidneyTalk is already open on this library: this is its window."))
+
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
 
