@@ -161,7 +161,8 @@ class SyncReport:
             parts.append(f"{len(self.pending)} deleted from the folder (still in the library)")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
-        return f"{self.folder}: " + ", ".join(parts) + f", {self.unchanged} unchanged"
+        problem = f" ({self.problem})" if self.problem else ""
+        return f"{self.folder}: " + ", ".join(parts) + f", {self.unchanged} unchanged{problem}"
 
     def to_json(self) -> dict[str, object]:
         out = dict(self.__dict__)

@@ -159,9 +159,10 @@ class FolderWatcher(QObject):
             states[c.folder] = "ok" if c.available else f"unavailable: {c.problem}"
         self.states = states
         self.folders_changed.emit(self.folders, dict(self.states))
-        # an unavailable folder is recorded too (status, no changes), but only when that is news
+        # a folder going away or coming back is recorded too (its status), but only when that is news
         before = {f.path: f.status for f in listed}
-        todo = [c for c in changes if c.has_changes or (not c.available and before.get(c.folder) != folders.UNAVAILABLE)]
+        todo = [c for c in changes if c.has_changes or (before.get(c.folder) != folders.OK if c.available
+                                                        else before.get(c.folder) != folders.UNAVAILABLE)]
         if not todo:
             if self._again:
                 self.scan_now()

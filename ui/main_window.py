@@ -232,13 +232,13 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.welcome_page)
 
     def _on_documents(self, snapshot: object) -> None:
-        """The welcome page while the library is empty at start; the Library page once a document is in."""
+        """The welcome page for an empty library at start; the Library page once a document is in."""
         if not isinstance(snapshot, LibrarySnapshot):
             return
         if snapshot.documents and self.pages.currentWidget() is self.welcome_page:
             self.show_page(self.library_page)
-        elif not snapshot.documents and not self._welcome_decided:
-            self.show_welcome()
+        elif not snapshot.documents and not self._welcome_decided and self.pages.currentWidget() is self.library_page:
+            self.show_welcome()  # in place of the empty Library page (another page restored at start stays)
         self._welcome_decided = True
 
     def try_sample(self) -> None:
@@ -293,6 +293,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ worker events
     def _on_started(self, task: str) -> None:
+        if task == ADD and self.pages.currentWidget() is self.welcome_page:
+            self.show_page(self.library_page)  # where an import shows its progress
         if task == WARM_UP:
             self.statusBar().showMessage(self.tr("Loading the models in the background…"))
 

@@ -96,7 +96,7 @@ class WelcomePage(QWidget):
             self.tr("Nothing leaves this computer: no internet connection, no cloud, no telemetry."),
             models,
             self.tr("Your library (copies of your documents, the search index and your conversations) is kept in "
-                    "%1").replace("%1", f"<code>{_html(str(self.data_folder))}</code>"),
+                    "%1").replace("%1", f"<br><code>{_html(str(self.data_folder))}</code>"),
             self.tr("Answers come from the documents you add only, with page citations you can open."),
         )
         self.facts.setText("<ul style='margin-left:-20px'>" + "".join(f"<li style='margin-bottom:6px'>{i}</li>"
