@@ -465,8 +465,12 @@ def sync(
     """Scan and apply every followed folder (or those named in ``folders``)."""
     store = FolderStore(library.catalog.db)
     wanted = None if folders is None else {folder_key(f) for f in folders} | set(folders)
+    listed = store.folders()
+    if wanted is not None and not wanted & {f.path for f in listed}:
+        raise KidneyTalkError(f"{', '.join(sorted(map(safe_text, map(str, folders or []))))} is not a followed "
+                              "folder (see 'kidneytalk folders list').")
     reports = []
-    for f in store.folders():
+    for f in listed:
         if wanted is not None and f.path not in wanted:
             continue
         changes = scan(f.path, store.tracked(f.path), cancel)

@@ -115,3 +115,13 @@ def test_follow_a_folder_adds_its_documents_and_follows_changes(qtbot, window: M
     qtbot.waitUntil(lambda: w.client.pending() == 0, timeout=SLOW)
     [state] = folders.followed(w.engine.library)
     assert state.status == folders.UNAVAILABLE and state.files == 1
+
+
+def test_settings_page_offers_the_deleted_files_policy(qtbot, window: MainWindow) -> None:
+    page = window.settings_page
+    qtbot.waitUntil(lambda: page.settings is not None)
+    box = page.fields["folders.remove_deleted"]
+    assert [box.itemData(i) for i in range(box.count())] == ["ask", "always", "never"]
+    assert box.currentData() == "ask"
+    box.setCurrentIndex(box.findData("always"))
+    assert page.form_settings().folders.remove_deleted == "always" and page.changed()

@@ -1411,32 +1411,32 @@ Log file: %2</source>
         <translation>KidneyTalk 已在此资料库上打开：这就是它的窗口。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="297"/>
+        <location filename="../main_window.py" line="299"/>
         <source>Loading the models in the background…</source>
         <translation>正在后台加载模型…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="301"/>
+        <location filename="../main_window.py" line="303"/>
         <source>Models loaded: ready to answer.</source>
         <translation>模型已加载：可以回答问题了。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="307"/>
+        <location filename="../main_window.py" line="309"/>
         <source>Models not loaded yet: %1</source>
         <translation>模型尚未加载：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="309"/>
+        <location filename="../main_window.py" line="311"/>
         <source>Could not read the library: %1</source>
         <translation>无法读取资料库：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="351"/>
+        <location filename="../main_window.py" line="353"/>
         <source>Quit KidneyTalk</source>
         <translation>退出 KidneyTalk</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="352"/>
+        <location filename="../main_window.py" line="354"/>
         <source>Documents are still being added. Quit anyway?
 
 Documents already finished are kept; the one being indexed is not (add it again later).</source>
@@ -1790,484 +1790,494 @@ The file itself stays on your disk:
 <context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../settings_page.py" line="409"/>
+        <location filename="../settings_page.py" line="410"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="410"/>
+        <location filename="../settings_page.py" line="411"/>
         <source>How KidneyTalk finds evidence and writes answers. Changes apply from the next question once saved.</source>
         <translation>KidneyTalk 如何查找证据并撰写回答。保存后从下一个问题起生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="412"/>
+        <location filename="../settings_page.py" line="413"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="413"/>
+        <location filename="../settings_page.py" line="414"/>
         <source>Interface language:</source>
         <translation>界面语言：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="414"/>
+        <location filename="../settings_page.py" line="415"/>
         <source>Also the language of the instructions given to the model when a question is not clearly Chinese or English. Applies at once.</source>
         <translation>当问题的语言不明确时，也作为给模型的指令语言。立即生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="416"/>
+        <location filename="../settings_page.py" line="417"/>
         <source>Answers</source>
         <translation>回答</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="417"/>
+        <location filename="../settings_page.py" line="418"/>
         <source>AddRep agents</source>
         <translation>AddRep 智能体</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="418"/>
+        <location filename="../settings_page.py" line="419"/>
         <source>The agent pipeline of the AddRep retrieval mode: each step can be switched off to answer faster.</source>
         <translation>AddRep 检索模式的智能体流程：每一步都可以关闭以加快回答。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="420"/>
+        <location filename="../settings_page.py" line="421"/>
         <source>Prompt templates</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="421"/>
+        <location filename="../settings_page.py" line="422"/>
         <source>Template:</source>
         <translation>模板：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="422"/>
+        <location filename="../settings_page.py" line="423"/>
         <source>Save my version</source>
         <translation>保存我的版本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="423"/>
+        <location filename="../settings_page.py" line="424"/>
         <source>Reset to default</source>
         <translation>恢复默认</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="424"/>
+        <location filename="../settings_page.py" line="425"/>
         <source>Fields in braces, such as {question}, are filled in by KidneyTalk; keep them. Names ending in _zh are used for Chinese questions.</source>
         <translation>花括号中的字段（如 {question}）由 KidneyTalk 填入，请保留。名称以 _zh 结尾的模板用于中文问题。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="426"/>
+        <location filename="../settings_page.py" line="427"/>
         <source>Documents</source>
         <translation>文档</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="427"/>
+        <location filename="../settings_page.py" line="428"/>
         <source>Changing the passage size or overlap only affects documents added from now on: re-index the library for existing documents to use it.</source>
         <translation>更改段落大小或重叠只影响今后添加的文档：已有文档需要重新索引才会使用新设置。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="429"/>
+        <location filename="../settings_page.py" line="430"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="430"/>
+        <location filename="../settings_page.py" line="431"/>
         <source>bundled all-MiniLM-L6-v2</source>
         <translation>内置 all-MiniLM-L6-v2</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="431"/>
+        <location filename="../settings_page.py" line="432"/>
         <source>A sentence-transformers model folder on this computer. Takes effect after restarting KidneyTalk; then every document must be re-indexed.</source>
         <translation>本机上的 sentence-transformers 模型文件夹。重启 KidneyTalk 后生效；之后所有文档都需要重新索引。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="433"/>
+        <location filename="../settings_page.py" line="434"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="434"/>
+        <location filename="../settings_page.py" line="435"/>
         <source>Library and documents:</source>
         <translation>资料库与文档：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="434"/>
+        <location filename="../settings_page.py" line="435"/>
         <source>Settings and prompts:</source>
         <translation>设置与提示词：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="435"/>
+        <location filename="../settings_page.py" line="436"/>
         <source>Log files:</source>
         <translation>日志文件：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="438"/>
+        <location filename="../settings_page.py" line="439"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="364"/>
+        <location filename="../settings_page.py" line="365"/>
         <source>Choose where to keep the library</source>
         <translation>选择资料库的存放位置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="374"/>
-        <location filename="../settings_page.py" line="378"/>
+        <location filename="../settings_page.py" line="375"/>
+        <location filename="../settings_page.py" line="379"/>
         <source>Library folder</source>
         <translation>资料库文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="379"/>
+        <location filename="../settings_page.py" line="380"/>
         <source>From the next start KidneyTalk keeps its library, documents and conversations in {0}. The current library stays in {1}: to take it along, quit KidneyTalk and copy that folder&apos;s contents to the new place.</source>
         <translation>下次启动起，KidneyTalk 会把资料库、文档和对话保存在 {0}。当前资料库仍在 {1}：如需一并迁移，请退出 KidneyTalk，并把该文件夹中的内容复制到新位置。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="387"/>
+        <location filename="../settings_page.py" line="388"/>
         <source>From the next start: {0}</source>
         <translation>下次启动起：{0}</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="389"/>
+        <location filename="../settings_page.py" line="390"/>
         <source>From the next start: the default folder</source>
         <translation>下次启动起：默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="439"/>
+        <location filename="../settings_page.py" line="440"/>
         <source>Move…</source>
         <translation>移动…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="440"/>
+        <location filename="../settings_page.py" line="441"/>
         <source>Keep the library in another folder (for example an encrypted drive) from the next start</source>
         <translation>下次启动起把资料库保存在另一个文件夹（例如加密磁盘）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="442"/>
+        <location filename="../settings_page.py" line="443"/>
         <source>Default</source>
         <translation>默认</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="444"/>
+        <location filename="../settings_page.py" line="445"/>
         <source>To keep everything in another folder (for example an encrypted drive), use Move… for the library, or start KidneyTalk with --home FOLDER (or KIDNEYTALK_HOME=FOLDER) for everything; the new location is used from the next start.</source>
         <translation>如需把所有内容保存到另一个文件夹（例如加密磁盘）：资料库可用“移动…”，全部内容可用 --home FOLDER（或 KIDNEYTALK_HOME=FOLDER）启动 KidneyTalk；新位置从下次启动起生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="448"/>
+        <location filename="../settings_page.py" line="449"/>
         <source>Privacy</source>
         <translation>隐私</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="449"/>
+        <location filename="../settings_page.py" line="450"/>
         <source>KidneyTalk works offline: documents, questions and answers never leave this computer, models are loaded from files here, and downloads and telemetry are switched off for every library it uses:</source>
         <translation>KidneyTalk 完全离线工作：文档、问题和回答都不会离开这台电脑，模型从本机文件加载，所用的每个库都已关闭下载和遥测：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="453"/>
+        <location filename="../settings_page.py" line="454"/>
         <source>Retrieval mode:</source>
         <translation>检索模式：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="453"/>
+        <location filename="../settings_page.py" line="454"/>
         <source>naive: vector search; hybrid: vector + keyword search; addrep: hybrid plus the agents below (slower, more precise)</source>
         <translation>naive：向量检索；hybrid：向量 + 关键词检索；addrep：hybrid 加上下面的智能体（较慢，更精确）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="455"/>
+        <location filename="../settings_page.py" line="456"/>
         <source>Answer style:</source>
         <translation>回答风格：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="455"/>
+        <location filename="../settings_page.py" line="456"/>
         <source>off: free answer; cp-order / cp-link: sentences copied from the evidence; cp-refine: draft, check, revise</source>
         <translation>off：自由回答；cp-order / cp-link：从证据中原文复制句子；cp-refine：起草、检查、修订</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="457"/>
+        <location filename="../settings_page.py" line="458"/>
         <source>Passages per search:</source>
         <translation>每次检索的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="457"/>
+        <location filename="../settings_page.py" line="458"/>
         <source>How many passages the naive and hybrid modes retrieve</source>
         <translation>naive 和 hybrid 模式检索的段落数量</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="458"/>
+        <location filename="../settings_page.py" line="459"/>
         <source>Minimum similarity:</source>
         <translation>最低相似度：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="458"/>
+        <location filename="../settings_page.py" line="459"/>
         <source>Passages less similar to the question than this are never used</source>
         <translation>与问题相似度低于此值的段落不会被使用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="460"/>
+        <location filename="../settings_page.py" line="461"/>
         <source>Most passages given to the model:</source>
         <translation>提供给模型的最多段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="461"/>
+        <location filename="../settings_page.py" line="462"/>
         <source>Flag sentences supported below:</source>
         <translation>支持度低于此值的句子标记为：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="462"/>
+        <location filename="../settings_page.py" line="463"/>
         <source>An answer sentence whose cited passage supports it less than this is marked ⚠</source>
         <translation>引用段落对回答句子的支持度低于此值时，该句标记为 ⚠</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="463"/>
+        <location filename="../settings_page.py" line="464"/>
         <source>Search used by the agents:</source>
         <translation>智能体使用的检索：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="464"/>
+        <location filename="../settings_page.py" line="465"/>
         <source>Refine the question:</source>
         <translation>改写问题：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="464"/>
+        <location filename="../settings_page.py" line="465"/>
         <source>Rewrite a follow-up question into a complete search query using the conversation</source>
         <translation>结合对话把追问改写成完整的检索查询</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="466"/>
+        <location filename="../settings_page.py" line="467"/>
         <source>Passages of the first search:</source>
         <translation>首次检索的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="467"/>
+        <location filename="../settings_page.py" line="468"/>
         <source>Ask divergent questions:</source>
         <translation>提出发散问题：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="467"/>
+        <location filename="../settings_page.py" line="468"/>
         <source>Search again with related questions the model writes, to find evidence worded differently</source>
         <translation>用模型写出的相关问题再次检索，以找到措辞不同的证据</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="469"/>
+        <location filename="../settings_page.py" line="470"/>
         <source>Number of divergent questions:</source>
         <translation>发散问题数量：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="470"/>
+        <location filename="../settings_page.py" line="471"/>
         <source>Passages per divergent question:</source>
         <translation>每个发散问题的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="471"/>
+        <location filename="../settings_page.py" line="472"/>
         <source>Judge relevance:</source>
         <translation>判断相关性：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="471"/>
+        <location filename="../settings_page.py" line="472"/>
         <source>The model decides for each passage whether it helps answer the question</source>
         <translation>由模型逐段判断是否有助于回答问题</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="473"/>
+        <location filename="../settings_page.py" line="474"/>
         <source>Relevance needed:</source>
         <translation>所需相关性：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="473"/>
+        <location filename="../settings_page.py" line="474"/>
         <source>Calibrated probability a passage must reach to be kept</source>
         <translation>段落被保留所需达到的校准概率</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="475"/>
+        <location filename="../settings_page.py" line="476"/>
         <source>Keep the best match:</source>
         <translation>保留最佳匹配：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="476"/>
+        <location filename="../settings_page.py" line="477"/>
         <source>The first search&apos;s closest passage is kept unless the judge is sure it is irrelevant</source>
         <translation>首轮检索中最相近的段落会被保留，除非评判模型确信其无关</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="477"/>
+        <location filename="../settings_page.py" line="478"/>
         <source>Keep very similar passages from:</source>
         <translation>高相似段落直接保留的阈值：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="478"/>
+        <location filename="../settings_page.py" line="479"/>
         <source>A passage at least this similar to the question is kept unless the judge is sure it is irrelevant</source>
         <translation>与问题相似度不低于此值的段落会被保留，除非评判模型确信其无关</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="479"/>
+        <location filename="../settings_page.py" line="480"/>
         <source>Judge is sure below:</source>
         <translation>评判确信无关的阈值：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="480"/>
+        <location filename="../settings_page.py" line="481"/>
         <source>A kept-by-similarity passage is still dropped when its relevance is under this</source>
         <translation>因相似度而保留的段落，若相关性低于此值仍会被剔除</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="481"/>
+        <location filename="../settings_page.py" line="482"/>
         <source>Explain judgements for:</source>
         <translation>给出判断理由：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="481"/>
+        <location filename="../settings_page.py" line="482"/>
         <source>kept: reasons for kept passages; all; none (fastest)</source>
         <translation>kept：仅保留的段落；all：全部；none：不给理由（最快）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="483"/>
+        <location filename="../settings_page.py" line="484"/>
         <source>CP-Refine revision rounds:</source>
         <translation>CP-Refine 修订轮数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="484"/>
+        <location filename="../settings_page.py" line="485"/>
         <source>CP-Refine target coverage:</source>
         <translation>CP-Refine 目标覆盖率：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="484"/>
+        <location filename="../settings_page.py" line="485"/>
         <source>Revision stops once this share of the answer is copied from evidence</source>
         <translation>回答中从证据复制的比例达到此值时停止修订</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="486"/>
+        <location filename="../settings_page.py" line="487"/>
         <source>Filter passages with the model when adding:</source>
         <translation>添加文档时用模型过滤段落：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="487"/>
+        <location filename="../settings_page.py" line="488"/>
         <source>Also let the language model drop passages without medical content (slower import)</source>
         <translation>同时让语言模型剔除不含医学内容的段落（导入更慢）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="488"/>
+        <location filename="../settings_page.py" line="489"/>
         <source>Passage size (tokens):</source>
         <translation>段落大小（词元）：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="489"/>
+        <location filename="../settings_page.py" line="490"/>
         <source>Passage overlap (tokens):</source>
         <translation>段落重叠（词元）：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="490"/>
+        <location filename="../settings_page.py" line="491"/>
         <source>Largest file (MB):</source>
         <translation>单个文件上限 (MB)：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="490"/>
+        <location filename="../settings_page.py" line="491"/>
         <source>Bigger files are refused before any work starts; 0 allows any size</source>
         <translation>更大的文件在处理前即被拒绝；0 表示不限大小</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="492"/>
+        <location filename="../settings_page.py" line="493"/>
         <source>Largest text file (MB):</source>
         <translation>单个文本文件上限 (MB)：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="493"/>
+        <location filename="../settings_page.py" line="494"/>
         <source>Plain text and Markdown files bigger than this are refused (a few MB of text take minutes to index); 0 allows any size</source>
         <translation>超过此大小的纯文本和 Markdown 文件将被拒绝（几 MB 的文字需要几分钟来索引）；0 表示不限大小</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="495"/>
+        <location filename="../settings_page.py" line="496"/>
         <source>Most pages in one file:</source>
         <translation>单个文件最多页数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="495"/>
+        <location filename="../settings_page.py" line="496"/>
         <source>Documents with more pages are refused; 0 allows any number</source>
         <translation>页数更多的文档将被拒绝；0 表示不限页数</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="497"/>
+        <location filename="../settings_page.py" line="498"/>
+        <source>Files deleted from a followed folder:</source>
+        <translation>已关注文件夹中删除的文件：</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="499"/>
+        <source>ask: ask each time; always: remove their documents too; never: keep their documents</source>
+        <translation>ask：每次询问；always：同时移除其文档；never：保留其文档</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="500"/>
         <source>Embedding model folder:</source>
         <translation>嵌入模型文件夹：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="504"/>
+        <location filename="../settings_page.py" line="507"/>
         <source>Revert</source>
         <translation>还原</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="505"/>
+        <location filename="../settings_page.py" line="508"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="570"/>
+        <location filename="../settings_page.py" line="573"/>
         <source>Saving…</source>
         <translation>正在保存…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="572"/>
+        <location filename="../settings_page.py" line="575"/>
         <source>You have unsaved changes.</source>
         <translation>有尚未保存的更改。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="574"/>
+        <location filename="../settings_page.py" line="577"/>
         <source>Settings are saved in %1</source>
         <translation>设置保存在 %1</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="582"/>
-        <location filename="../settings_page.py" line="587"/>
+        <location filename="../settings_page.py" line="585"/>
+        <location filename="../settings_page.py" line="590"/>
         <source>Cannot save</source>
         <translation>无法保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="583"/>
+        <location filename="../settings_page.py" line="586"/>
         <source>The passage overlap must be smaller than the passage size.</source>
         <translation>段落重叠必须小于段落大小。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="602"/>
+        <location filename="../settings_page.py" line="605"/>
         <source>Choose a sentence-transformers model folder</source>
         <translation>选择 sentence-transformers 模型文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="626"/>
+        <location filename="../settings_page.py" line="629"/>
         <source>your version</source>
         <translation>您的版本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="626"/>
+        <location filename="../settings_page.py" line="629"/>
         <source>built-in</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="628"/>
+        <location filename="../settings_page.py" line="631"/>
         <source>edited, not saved</source>
         <translation>已编辑，未保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="641"/>
+        <location filename="../settings_page.py" line="644"/>
         <source>Could not save the template</source>
         <translation>无法保存模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="645"/>
+        <location filename="../settings_page.py" line="648"/>
         <source>Saved your version of %1 in %2.</source>
         <translation>已将您的 %1 版本保存到 %2。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="652"/>
+        <location filename="../settings_page.py" line="655"/>
         <source>Could not reset the template</source>
         <translation>无法恢复模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="657"/>
+        <location filename="../settings_page.py" line="660"/>
         <source>%1 is back to the built-in version.</source>
         <translation>%1 已恢复为内置版本。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="675"/>
+        <location filename="../settings_page.py" line="678"/>
         <source>Settings saved.</source>
         <translation>设置已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="686"/>
+        <location filename="../settings_page.py" line="689"/>
         <source>Could not save the settings</source>
         <translation>无法保存设置</translation>
     </message>
