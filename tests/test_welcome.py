@@ -125,3 +125,25 @@ def test_settings_page_offers_the_deleted_files_policy(qtbot, window: MainWindow
     assert box.currentData() == "ask"
     box.setCurrentIndex(box.findData("always"))
     assert page.form_settings().folders.remove_deleted == "always" and page.changed()
+
+
+def test_opening_the_window_catches_up_with_changes_made_while_it_was_closed(qtbot, engine: Engine,
+                                                                             tmp_path: Path) -> None:
+    docs = tmp_path / "followed"
+    docs.mkdir()
+    write_text_pdf(docs / "old.pdf", topic="kidney biopsy", pages=1)
+    folders.follow(engine.library, docs)
+    folders.sync(engine.library, remove_deleted=None)
+    (docs / "old.pdf").rename(docs / "renamed.pdf")  # while no window is open
+    write_text_pdf(docs / "new.pdf", topic="glomerulonephritis", pages=1)
+    w = MainWindow(engine)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        page = w.library_page
+        qtbot.waitUntil(lambda: sorted(page.model.document(r).name for r in range(page.model.rowCount()))
+                        == ["new.pdf", "renamed.pdf"], timeout=SLOW)
+        assert w.pages.currentWidget() is page  # not the welcome page: the library has documents
+        qtbot.waitUntil(lambda: page.folder_list.count() == 1 and "in sync" in page.folder_list.item(0).text())
+    finally:
+        assert w.shutdown()
