@@ -9,13 +9,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from kidneytalk import folders
 from kidneytalk.catalog import STATUS_READY
+from kidneytalk.cli import main
 from kidneytalk.engine import Engine
 from kidneytalk.errors import KidneyTalkError
 from tests.fixtures_pdf import library_problems, write_text_pdf
@@ -204,14 +204,16 @@ def test_follow_refuses_overlaps_and_non_folders(engine: Engine, tmp_path: Path)
     assert folders.followed(engine.library) == []
 
 
-def test_cli_folders_and_sync(home: Path, tmp_path: Path):
+def test_cli_folders_and_sync(home: Path, tmp_path: Path, capsys):
     docs = tmp_path / "docs"
     docs.mkdir()
     write_text_pdf(docs / "a.pdf", topic="diabetic nephropathy", pages=1)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "kidneytalk.cli", "--home", str(home), *args],
-                              capture_output=True, text=True, timeout=600)
+        """``kidneytalk --home HOME ARGS`` in this process (a subprocess per step costs a torch import)."""
+        code = main(["--home", str(home), *args])
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
 
     added = run("folders", "add", str(docs))
     assert added.returncode == 0, added.stderr
