@@ -235,7 +235,16 @@ def test_cli_folders_and_sync(home: Path, tmp_path: Path, capsys):
     assert run("sync", "--remove-deleted").returncode == 0
     assert "c.pdf" not in run("list").stdout
 
+    assert run("settings", "set", "folders.remove_deleted", "sometimes").returncode == 2
+    assert run("settings", "set", "folders.remove_deleted", "always").returncode == 0
+    write_text_pdf(docs / "d.pdf", topic="Alport syndrome", pages=1)
+    (docs / "b.pdf").unlink()
+    assert "1 added, 0 updated, 0 renamed, 1 removed" in run("sync").stderr  # the setting decides, no question
+    listed_now = run("list").stdout
+    assert "b.pdf" not in listed_now and "d.pdf" in listed_now
+    assert run("sync", "/no/such/folder").returncode == 1
+
     gone = run("folders", "remove", str(docs))
     assert gone.returncode == 0 and "stay in the library" in gone.stdout
-    assert "b.pdf" in run("list").stdout
+    assert "d.pdf" in run("list").stdout
     assert run("folders", "remove", str(docs)).returncode == 1
