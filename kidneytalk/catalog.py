@@ -281,6 +281,11 @@ class Catalog:
             (status, reason, now(), doc_id),
         )
 
+    def set_origin(self, doc_id: str, *, name: str, original_path: str) -> None:
+        """A document's file was renamed or moved (same content): show the new name and place."""
+        self.db.execute("UPDATE documents SET name=?, original_path=?, updated_at=? WHERE id=?",
+                        (name, original_path, now(), doc_id))
+
     def set_enabled(self, doc_id: str, enabled: bool) -> None:
         self.db.execute("UPDATE documents SET enabled=?, updated_at=? WHERE id=?", (int(enabled), now(), doc_id))
 

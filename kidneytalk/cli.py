@@ -122,6 +122,25 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=int, default=0)
     cal.add_argument("--json", action="store_true")
 
+    fo = sub.add_parser("folders", help="folders the library follows (kept in sync by 'kidneytalk sync' and the app)")
+    fosub = fo.add_subparsers(dest="folders_command", required=True, metavar="ACTION")
+    fl = fosub.add_parser("list", help="followed folders with the outcome of their last sync")
+    fl.add_argument("--json", action="store_true")
+    fa = fosub.add_parser("add", help="follow a folder and add its documents now")
+    fa.add_argument("path", metavar="FOLDER")
+    fa.add_argument("--no-sync", action="store_true", help="only remember the folder; add its files at the next sync")
+    fr = fosub.add_parser("remove", help="stop following a folder (its documents stay unless --remove-documents)")
+    fr.add_argument("path", metavar="FOLDER")
+    fr.add_argument("--remove-documents", action="store_true", help="also remove the documents added from it")
+
+    sy = sub.add_parser("sync", help="bring the library up to date with the followed folders")
+    sy.add_argument("folders", nargs="*", metavar="FOLDER", help="only these followed folders (default: all)")
+    sy.add_argument("--remove-deleted", action="store_true", default=None,
+                    help="remove documents whose file was deleted (default: setting folders.remove_deleted)")
+    sy.add_argument("--keep-deleted", dest="remove_deleted", action="store_false",
+                    help="keep documents whose file was deleted, and stop tracking those files")
+    sy.add_argument("--json", action="store_true")
+
     sub.add_parser("demo", help="terminal demo: add the bundled sample document and answer a question")
     sub.add_parser("gui", help="open the desktop app")
     sub.add_parser("start", help="the desktop app when a display exists, otherwise the terminal demo")
@@ -271,6 +290,63 @@ def _cmd_reindex(engine: Engine, args: argparse.Namespace) -> int:
     if args.needs_ocr and not results:
         print("No document needs OCR.", file=sys.stderr)
     return 1 if any(r.failed for r in results) else 0
+
+
+def _cmd_folders(engine: Engine, args: argparse.Namespace) -> int:
+    from kidneytalk import folders
+
+    if args.folders_command == "add":
+        folder = folders.follow(engine.library, args.path)
+        print(f"following {folder.path}")
+        if args.no_sync:
+            return 0
+        return _run_sync(engine, [folder.path], remove_deleted=None, as_json=False)
+    if args.folders_command == "remove":
+        removed = folders.unfollow(engine.library, args.path, remove_documents=args.remove_documents)
+        print(f"no longer following {args.path}" + (f"; {len(removed)} documents removed" if removed else
+                                                     "; its documents stay in the library"))
+        return 0
+    listed = folders.followed(engine.library)
+    if args.json:
+        _print_json([f.to_json() for f in listed])
+        return 0
+    if not listed:
+        print("No followed folders. Follow one with: kidneytalk folders add FOLDER")
+    for f in listed:
+        state = {"ok": "synced", "unavailable": "folder unavailable", "": "not synced yet"}.get(f.status, f.status)
+        print(f"{f.path}  ({f.files} files; {state}{' ' + f.last_sync[:16].replace('T', ' ') if f.last_sync else ''})"
+              + (f"\n    {f.message}" if f.message else ""))
+    return 0
+
+
+def _cmd_sync(engine: Engine, args: argparse.Namespace) -> int:
+    return _run_sync(engine, args.folders or None, remove_deleted=args.remove_deleted, as_json=args.json)
+
+
+def _run_sync(engine: Engine, only: Sequence[str] | None, *, remove_deleted: bool | None, as_json: bool) -> int:
+    from kidneytalk import folders
+    from kidneytalk.progress import ProgressBar
+
+    if remove_deleted is None:
+        remove_deleted = folders.policy(engine.settings.folders.remove_deleted)
+    if not folders.followed(engine.library):
+        print("No followed folders. Follow one with: kidneytalk folders add FOLDER", file=sys.stderr)
+        return 0
+    bar = ProgressBar(live=None if not as_json else False)
+    reports = folders.sync(engine.library, remove_deleted=remove_deleted, folders=only, add=engine.add,
+                           progress=None if as_json else bar)
+    bar.finish()
+    if as_json:
+        _print_json([r.to_json() for r in reports])
+    for r in reports if not as_json else ():
+        print(r.summary(), file=sys.stderr)
+        for message in r.failed:
+            print(f"  failed: {_one_line(message)}", file=sys.stderr)
+        if r.pending:
+            print(f"  deleted from the folder: {', '.join(r.pending[:5])}{' …' if len(r.pending) > 5 else ''}; "
+                  "remove them from the library with 'kidneytalk sync --remove-deleted' "
+                  "(or keep them: 'kidneytalk sync --keep-deleted')", file=sys.stderr)
+    return 1 if any(r.failed or not r.available for r in reports) else 0
 
 
 def _cmd_dropped(engine: Engine, args: argparse.Namespace) -> int:

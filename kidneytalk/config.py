@@ -36,7 +36,16 @@ from typing import Any, Literal, get_args, get_origin
 import platformdirs
 
 from kidneytalk.errors import KidneyTalkError, SettingsError
-from kidneytalk.vocabulary import PRECISIONS, Base, JudgeReasons, Language, Mode, Precision, Style
+from kidneytalk.vocabulary import (
+    PRECISIONS,
+    Base,
+    JudgeReasons,
+    Language,
+    Mode,
+    Precision,
+    RemoveDeleted,
+    Style,
+)
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +215,14 @@ class RetrievalSettings:
     unsupported_below: float = 0.5  # citation support under which a sentence is flagged
 
 
+@dataclass(frozen=True)
+class FolderSettings:
+    """Followed folders (:mod:`kidneytalk.folders`)."""
+
+    remove_deleted: RemoveDeleted = "ask"  # a file deleted from a followed folder: ask | always | never remove it
+    poll_seconds: int = 30  # the desktop app looks for changes this often (and at once when a folder changes)
+
+
 # auto: bf16 on CPUs with native bf16, else int8 (ONNX export made locally) where onnxruntime
 # is installed, else fp32. See kidneytalk.embed.
 EMBEDDING_PRECISIONS = PRECISIONS
@@ -218,6 +235,7 @@ class Settings:
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    folders: FolderSettings = field(default_factory=FolderSettings)
     embedding_model: str = ""  # a sentence-transformers folder; "" = bundled MiniLM
     embedding_precision: Precision = "auto"  # auto | fp32 | bf16 | int8 (see kidneytalk.embed)
     embed_batch_size: int = 64
@@ -389,7 +407,8 @@ class Settings:
         os.replace(tmp, file)
 
 
-_SECTIONS: dict[str, type] = {"chunk": ChunkSettings, "llm": LLMSettings, "retrieval": RetrievalSettings}
+_SECTIONS: dict[str, type] = {"chunk": ChunkSettings, "llm": LLMSettings, "retrieval": RetrievalSettings,
+                              "folders": FolderSettings}
 
 
 def _known(cls: type, raw: dict[str, Any]) -> dict[str, Any]:
@@ -452,6 +471,7 @@ FIELD_RULES: dict[str, Rule] = {
     "max_file_mb": at_least(0),
     "max_text_mb": at_least(0),
     "max_pages": at_least(0),
+    "folders.poll_seconds": between(2, 86400),
 }
 """Per-field rules beyond the declared type (a ``Literal`` type already limits the choices)."""
 

@@ -38,7 +38,11 @@ EvalMode = Literal["no-rag", "naive", "hybrid", "addrep"]
 """What the evaluation harness can score: the retrieval modes plus the model alone."""
 EVAL_MODES: tuple[EvalMode, ...] = get_args(EvalMode)
 
+RemoveDeleted = Literal["ask", "always", "never"]
+"""What a sync does with documents whose file was deleted from a followed folder."""
+REMOVE_DELETED: tuple[RemoveDeleted, ...] = get_args(RemoveDeleted)
+
 __all__ = [
-    "BASES", "EVAL_MODES", "JUDGE_REASONS", "LANGUAGES", "MODES", "PRECISIONS", "STYLES",
-    "Base", "EvalMode", "JudgeReasons", "Language", "Mode", "Precision", "Style",
+    "BASES", "EVAL_MODES", "JUDGE_REASONS", "LANGUAGES", "MODES", "PRECISIONS", "REMOVE_DELETED", "STYLES",
+    "Base", "EvalMode", "JudgeReasons", "Language", "Mode", "Precision", "RemoveDeleted", "Style",
 ]

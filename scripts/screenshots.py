@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
-Uses a throw-away home folder: adds five shared PubMedQA digest PDFs, asks
+Uses a throw-away home folder: photographs the welcome page of the empty library, adds five shared PubMedQA digest PDFs, asks
 one question (AddRep, CP-Order) and opens the evidence of its first citation,
 runs a small retrieval-only evaluation, then photographs the Library, Chat,
 Models, Evaluation and Settings pages, and Library, Chat and Models in
@@ -32,6 +32,7 @@ SIZE = (1200, 780)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
+    parser.add_argument("--welcome-only", action="store_true", help="only the welcome page (English and Chinese)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -72,6 +73,18 @@ def main() -> int:
             path = out / f"{name}.png"
             window.grab().save(str(path))
             print(path)
+
+        # Welcome (the library is still empty) ------------------------------
+        shot(window.welcome_page, "welcome")
+        set_language("zh")
+        settle()
+        shot(window.welcome_page, "welcome-zh_CN")
+        set_language("en")
+        settle()
+        if args.welcome_only:
+            window.shutdown()
+            engine.close()
+            return 0
 
         # Library --------------------------------------------------------
         library = window.library_page

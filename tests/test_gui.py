@@ -77,6 +77,8 @@ def test_window_opens_on_the_empty_library_hint(empty_window: MainWindow) -> Non
     assert (w.width(), w.height()) == (1100, 720)
     names = [w.sidebar.item(i).text() for i in range(w.sidebar.count())]
     assert names == ["Library", "Chat", "Models", "Evaluation", "Settings"]
+    assert w.pages.currentWidget() is w.welcome_page  # first run (tests/test_welcome.py)
+    w.show_page(w.library_page)
     assert w.pages.currentWidget() is w.library_page
     assert w.library_page.empty_hint.isVisible()
     assert EMPTY_HINT in w.library_page.empty_hint.text()

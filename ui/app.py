@@ -17,11 +17,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from kidneytalk import __version__
+from kidneytalk.config import Paths, Settings
 from kidneytalk.engine import Engine
 from kidneytalk.errors import KidneyTalkError
 
 from .dialogs import install_crash_reporter
+from .i18n import set_language
 from .main_window import MainWindow
+from .single_instance import SingleInstance
 
 
 def _parse(argv: Sequence[str]) -> tuple[str | None, list[str]]:
@@ -48,6 +51,11 @@ def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("KidneyTalk")
 
+    paths = Paths.resolve(home)
+    guard = SingleInstance(paths.data)
+    if not guard.claim():
+        _say_already_open(app, paths)
+        return 0
     try:
         engine = Engine(home)
     except KidneyTalkError as exc:
@@ -68,6 +76,7 @@ def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
     tick.start(300)
     try:
         window = MainWindow(engine)
+        guard.activated.connect(window.bring_to_front)
         window.show()
         window.client.warm_up()
         code = app.exec()
@@ -78,7 +87,19 @@ def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
         if ended:
             engine.close()
         reporter.uninstall()
+        guard.release()
     return int(code)
+
+
+def _say_already_open(app: QApplication, paths: Paths) -> None:
+    """A second launch on the same library: the first window was asked to come to the front."""
+    set_language(Settings.load(paths).language)
+    text = QApplication.translate(
+        "SingleInstance", "KidneyTalk is already open on this library (%1); its window has been brought to the front."
+    ).replace("%1", str(paths.data))
+    print(f"kidneytalk-gui: {text}", file=sys.stderr)
+    if app.platformName() not in ("offscreen", "minimal"):
+        QMessageBox.information(None, "KidneyTalk", text)
 
 
 if __name__ == "__main__":  # pragma: no cover

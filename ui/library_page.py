@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMenu,
     QMessageBox,
     QProgressBar,
@@ -43,11 +45,13 @@ from PySide6.QtWidgets import (
 
 from kidneytalk import catalog as cat
 from kidneytalk.catalog import Document
+from kidneytalk.folders import FolderChanges, FollowedFolder, SyncReport
 from kidneytalk.library import AddResult, describe_status
 from kidneytalk.parse import SUPPORTED_SUFFIXES
 from kidneytalk.records import ProgressEvent
 
 from .dialogs import confirm, show_error
+from .folder_watch import FOLLOW, UNFOLLOW, FolderWatcher
 from .page_view import PageDialog
 from .workers import ADD, REMOVE, SET_ENABLED, EngineClient, LibrarySnapshot
 
@@ -253,6 +257,8 @@ class LibraryPage(QWidget):
         menu = QMenu(self.add_button)
         self.add_files_action = menu.addAction("", self.choose_files)
         self.add_folder_action = menu.addAction("", self.choose_folder)
+        menu.addSeparator()
+        self.follow_action = menu.addAction("", self.choose_follow_folder)
         self.add_button.setMenu(menu)
         self.add_button.clicked.connect(self.choose_files)
         self.remove_button = QPushButton()
@@ -336,11 +342,43 @@ class LibraryPage(QWidget):
         pl.addLayout(row)
         self.progress_panel.hide()
 
+        # followed folders ------------------------------------------------
+        self.watcher = FolderWatcher(client, self)
+        self.watcher.folders_changed.connect(self.show_folders)
+        self.watcher.deletions_found.connect(self.ask_deletions)
+        self.watcher.synced.connect(self._report_sync)
+        self.folders_panel = QFrame()
+        self.folders_panel.setObjectName("foldersPanel")
+        self.folders_title = QLabel()
+        self.folders_title.setObjectName("sectionLabel")
+        self.folder_list = QListWidget()
+        self.folder_list.setObjectName("folderList")
+        self.folder_list.setMaximumHeight(96)
+        self.folder_list.itemSelectionChanged.connect(self._update_actions)
+        self.follow_button = QPushButton()
+        self.follow_button.clicked.connect(self.choose_follow_folder)
+        self.sync_button = QPushButton()
+        self.sync_button.clicked.connect(self.watcher.scan_now)
+        self.unfollow_button = QPushButton()
+        self.unfollow_button.clicked.connect(self.confirm_unfollow)
+        fl = QVBoxLayout(self.folders_panel)
+        fl.setContentsMargins(0, 0, 0, 0)
+        fl.setSpacing(4)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folders_title, 1)
+        for button in (self.sync_button, self.unfollow_button, self.follow_button):
+            folder_row.addWidget(button)
+        fl.addLayout(folder_row)
+        fl.addWidget(self.folder_list)
+        self.folders_panel.hide()
+        self.folder_box: QMessageBox | None = None
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
         layout.setSpacing(12)
         layout.addLayout(header)
         layout.addWidget(self.drop_area, 1)
+        layout.addWidget(self.folders_panel)
         layout.addWidget(self.progress_panel)
 
         client.documents_changed.connect(self.show_snapshot)
@@ -360,6 +398,15 @@ class LibraryPage(QWidget):
         self.add_button.setToolTip(self.tr("Add PDF, EPUB, Markdown or text files (Ctrl+O)"))
         self.add_files_action.setText(self.tr("Add files…"))
         self.add_folder_action.setText(self.tr("Add a folder…"))
+        self.follow_action.setText(self.tr("Follow a folder…"))
+        self.follow_action.setToolTip(self.tr("Keep the library in step with a folder"))
+        self.folders_title.setText(self.tr("Followed folders"))
+        self.follow_button.setText(self.tr("Follow a folder…"))
+        self.sync_button.setText(self.tr("Sync now"))
+        self.sync_button.setToolTip(self.tr("Look for new, changed and deleted files in the followed folders now"))
+        self.unfollow_button.setText(self.tr("Stop following"))
+        self.unfollow_button.setToolTip(self.tr("Stop following the selected folder; its documents stay"))
+        self.show_folders(self.watcher.folders, self.watcher.states)
         self.remove_button.setText(self.tr("Remove…"))
         self.open_button.setText(self.tr("Open…"))
         self.reindex_button.setText(self.tr("Re-index"))
@@ -429,6 +476,7 @@ class LibraryPage(QWidget):
         self.reindex_button.setVisible(bool(offer))
         self.reindex_button.setEnabled(bool(offer) and not writing)
         self.model.set_locked(writing)
+        self.unfollow_button.setEnabled(bool(self.folder_list.selectedItems()))
 
     def reindex_candidates(self) -> list[str]:
         """Selected documents that re-indexing would help: "needs OCR", or settings changed since."""
@@ -550,6 +598,8 @@ class LibraryPage(QWidget):
             self.message.emit(state.replace("%1", result.name))
 
     def _on_failed(self, task: str, message: str) -> None:
+        if task in (FOLLOW, UNFOLLOW):
+            self.error_box = show_error(self, self.tr("Followed folders"), message)
         if task == ADD:
             self.progress_panel.setVisible(self.adding)
         if task in (ADD, REMOVE, SET_ENABLED):
@@ -578,6 +628,88 @@ class LibraryPage(QWidget):
                 self.tr("Not added: %1 of %2 files.").replace("%1", str(len(failed)))
                 .replace("%2", str(len(results))) + f"\n\n{lines}{more}",
             )
+
+    # ------------------------------------------------------------ followed folders
+    def choose_follow_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Follow a folder"), str(Path.home()))
+        if folder:
+            self.follow_folder(folder)
+
+    def follow_folder(self, folder: str | Path) -> None:
+        """Follow ``folder``: its documents are added now, and kept in step from then on."""
+        self.message.emit(self.tr("Following %1: adding its documents…").replace("%1", str(folder)))
+        self.watcher.follow(str(folder))
+
+    def folder_state_text(self, state: str) -> tuple[str, QColor | None]:
+        if state == "syncing":
+            return self.tr("syncing…"), _BUSY
+        if state.startswith("unavailable"):
+            why = state.partition(": ")[2]
+            return self.tr("folder unavailable, retrying") + (f" ({why})" if why else ""), _WARN
+        if state == "ok":
+            return self.tr("in sync"), _OK
+        return self.tr("waiting for the first sync"), None
+
+    def show_folders(self, listed: list[FollowedFolder], states: dict[str, str]) -> None:
+        """The followed folders with their state (from the watcher's last scan)."""
+        selected = {i.data(Qt.ItemDataRole.UserRole) for i in self.folder_list.selectedItems()}
+        self.folder_list.clear()
+        for f in listed:
+            text, colour = self.folder_state_text(states.get(f.path, ""))
+            files = self.tr("%1 files").replace("%1", str(f.files))
+            item = QListWidgetItem(f"{f.path}   —   {text} · {files}")
+            item.setData(Qt.ItemDataRole.UserRole, f.path)
+            item.setToolTip(f.message or f.path)
+            if colour is not None:
+                item.setForeground(QBrush(colour))
+            self.folder_list.addItem(item)
+            item.setSelected(f.path in selected)
+        self.folders_panel.setVisible(bool(listed))
+        self._update_actions()
+
+    def ask_deletions(self, changes: list[FolderChanges]) -> None:
+        """Files were deleted from followed folders: remove their documents too? (setting: ask)"""
+        gone = [f"{c.folder}/{t.rel}" for c in changes for t in c.deleted]
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Files deleted from a followed folder"),
+                          self.tr("%1 files were deleted from followed folders:").replace("%1", str(len(gone)))
+                          + "\n\n" + "\n".join(f"• {g}" for g in gone[:10])
+                          + ("\n…" if len(gone) > 10 else "") + "\n\n"
+                          + self.tr("Remove them from the library too?"), parent=self)
+        box.setObjectName("confirmFolderDeletions")
+        remove = box.addButton(self.tr("Remove from library"), QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton(self.tr("Keep in library"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(self.tr("Decide later"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+
+        def answered() -> None:
+            clicked = box.clickedButton()
+            decision = True if clicked is remove else False if clicked is keep else None
+            self.folder_box = None
+            self.watcher.apply(changes, decision)
+
+        box.finished.connect(lambda _result: answered())
+        self.folder_box = box
+        box.open()
+
+    def confirm_unfollow(self) -> None:
+        items = self.folder_list.selectedItems()
+        if not items:
+            return
+        path = items[0].data(Qt.ItemDataRole.UserRole)
+        self.confirm_box = confirm(
+            self, self.tr("Stop following"),
+            self.tr("Stop following %1?\n\nIts documents stay in the library; new files in it are no "
+                    "longer added.").replace("%1", path),
+            self.tr("Stop following"), lambda: self.watcher.unfollow(path), name="confirmUnfollow")
+
+    def _report_sync(self, reports: list[SyncReport]) -> None:
+        changed = [r for r in reports if r.added or r.updated or r.moved or r.removed or r.failed]
+        if changed:
+            self.message.emit("; ".join(r.summary() for r in changed))
+        failed = [m for r in reports for m in r.failed]
+        if failed:
+            self.error_box = show_error(self, self.tr("Some documents could not be added"),
+                                        "\n".join(f"• {m}" for m in failed[:12]))
 
     # ------------------------------------------------------------ removing
     def open_document(self, doc_id: str | None = None, page: int = 1) -> PageDialog | None:

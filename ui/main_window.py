@@ -35,7 +35,8 @@ from .library_page import LibraryPage
 from .models_page import ModelsPage
 from .settings_page import SettingsPage
 from .style import STYLE_SHEET
-from .workers import ADD, DOCUMENTS, WARM_UP, EngineClient
+from .welcome_page import WelcomePage
+from .workers import ADD, DOCUMENTS, WARM_UP, EngineClient, LibrarySnapshot
 
 log = logging.getLogger("kidneytalk.ui")
 
@@ -79,6 +80,8 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self._build_pages()
         self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
+        # the current row stays set under the welcome page: a click on it must still lead there
+        self.sidebar.itemPressed.connect(lambda item: self.show_page(self.pages.widget(self.sidebar.row(item))))
 
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -110,6 +113,8 @@ class MainWindow(QMainWindow):
         self.retranslate()
         self.restore_state()
         self.client.refresh()
+        # the catch-up scan of followed folders (changes made while the app was closed), then watching
+        self.library_page.watcher.start(engine.settings.folders.poll_seconds)
 
     # ------------------------------------------------------------ construction
     def _build_pages(self) -> None:
@@ -138,9 +143,17 @@ class MainWindow(QMainWindow):
             self.pages.addWidget(page)
             action = QAction(self)
             action.setShortcut(QKeySequence(f"Ctrl+{i}"))
-            action.triggered.connect(lambda _=False, row=i - 1: self.sidebar.setCurrentRow(row))
+            action.triggered.connect(lambda _=False, target=page: self.show_page(target))
             self.addAction(action)
         self.sidebar.setCurrentRow(0)
+        # not in the sidebar: shown while the library is empty, and from Help → Welcome
+        self.welcome_page = WelcomePage(self.engine.paths.data)
+        self.welcome_page.add_requested.connect(self.add_documents)
+        self.welcome_page.sample_requested.connect(self.try_sample)
+        self.welcome_page.follow_requested.connect(self.follow_folder)
+        self.pages.addWidget(self.welcome_page)
+        self._welcome_decided = False
+        self.client.documents_changed.connect(self._on_documents)
 
     def _build_menus(self) -> None:
         self.file_menu = file_menu = self.menuBar().addMenu("&File")
@@ -162,6 +175,9 @@ class MainWindow(QMainWindow):
         self.shortcuts_action.setShortcut(QKeySequence(Qt.Key.Key_F1))
         self.shortcuts_action.triggered.connect(self.show_shortcuts)
         help_menu.addAction(self.shortcuts_action)
+        self.welcome_action = QAction("&Welcome", self)
+        self.welcome_action.triggered.connect(self.show_welcome)
+        help_menu.addAction(self.welcome_action)
         self.about_action = about = QAction("&About KidneyTalk", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
@@ -188,6 +204,7 @@ class MainWindow(QMainWindow):
         self.help_menu.setTitle(self.tr("&Help"))
         self.shortcuts_action.setText(self.tr("&Keyboard shortcuts"))
         self.about_action.setText(self.tr("&About KidneyTalk"))
+        self.welcome_action.setText(self.tr("&Welcome"))
         self.offline_label.setText(self.tr("● Offline"))
         self.offline_label.setToolTip(
             self.tr("KidneyTalk never connects to the internet.\nLibrary: %1\nLog file: %2")
@@ -200,7 +217,40 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ actions
     def show_page(self, page: QWidget) -> None:
+        if page is self.welcome_page:
+            self.show_welcome()
+            return
         self.sidebar.setCurrentRow(self.pages.indexOf(page))
+        self.pages.setCurrentWidget(page)
+
+    def show_welcome(self) -> None:
+        """The first-run page (Help → Welcome); no sidebar entry is highlighted meanwhile.
+
+        (The sidebar keeps a current row: a list without one picks its first row when it gets focus.)
+        """
+        self.sidebar.clearSelection()
+        self.pages.setCurrentWidget(self.welcome_page)
+
+    def _on_documents(self, snapshot: object) -> None:
+        """The welcome page for an empty library at start; the Library page once a document is in."""
+        if not isinstance(snapshot, LibrarySnapshot):
+            return
+        if snapshot.documents and self.pages.currentWidget() is self.welcome_page:
+            self.show_page(self.library_page)
+        elif not snapshot.documents and not self._welcome_decided and self.pages.currentWidget() is self.library_page:
+            self.show_welcome()  # in place of the empty Library page (another page restored at start stays)
+        self._welcome_decided = True
+
+    def try_sample(self) -> None:
+        """Add the bundled sample document (a short CKD primer) so a first question can be asked at once."""
+        from kidneytalk.engine import sample_document
+
+        self.show_page(self.library_page)
+        self.library_page.add_paths([sample_document()])
+
+    def follow_folder(self) -> None:
+        self.show_page(self.library_page)
+        self.library_page.choose_follow_folder()
 
     def new_chat(self) -> None:
         self.show_page(self.chat_page)
@@ -229,11 +279,22 @@ class MainWindow(QMainWindow):
             + self.tr("Log file: %1").replace("%1", str(self.engine.log_path)) + "</p>",
         )
 
+    def bring_to_front(self) -> None:
+        """Another launch on this library asked for the window (see :mod:`.single_instance`)."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.show_message(self.tr("KidneyTalk is already open on this library: this is its window."))
+
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
 
     # ------------------------------------------------------------ worker events
     def _on_started(self, task: str) -> None:
+        if task == ADD and self.pages.currentWidget() is self.welcome_page:
+            self.show_page(self.library_page)  # where an import shows its progress
         if task == WARM_UP:
             self.statusBar().showMessage(self.tr("Loading the models in the background…"))
 
@@ -302,6 +363,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> bool:
         """Stop the engine thread; True when it has ended and the engine may be closed."""
         if not self._closed:
+            self.library_page.watcher.stop()
             self.save_state()
             self.evaluation_page.cancel()  # the engine thread ends after the current question
         self._closed = True

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from kidneytalk import _offline, prompts
 from kidneytalk.config import Settings
 from kidneytalk.errors import KidneyTalkError
-from kidneytalk.vocabulary import BASES, JUDGE_REASONS, MODES, STYLES
+from kidneytalk.vocabulary import BASES, JUDGE_REASONS, MODES, REMOVE_DELETED, STYLES
 
 from .dialogs import show_error
 from .i18n import LANGUAGES, set_language
@@ -297,6 +297,7 @@ class SettingsPage(QWidget):
         self._add(form, "max_file_mb", self._spin(0, 100_000, 50))
         self._add(form, "max_text_mb", self._spin(0, 10_000, 1))
         self._add(form, "max_pages", self._spin(0, 1_000_000, 500))
+        self._add(form, "folders.remove_deleted", self._combo(REMOVE_DELETED))
         self.reindex_note = QLabel()
         self.reindex_note.setObjectName("noteLabel")
         self.reindex_note.setWordWrap(True)
@@ -492,6 +493,8 @@ class SettingsPage(QWidget):
                 "index); 0 allows any size")),
             "max_pages": (self.tr("Most pages in one file:"), self.tr("Documents with more pages are refused; 0 "
                                                                        "allows any number")),
+            "folders.remove_deleted": (self.tr("Files deleted from a followed folder:"), self.tr(
+                "ask: ask each time; always: remove their documents too; never: keep their documents")),
             "embedding_model": (self.tr("Embedding model folder:"), ""),
         }
         for key, label in self.field_labels.items():

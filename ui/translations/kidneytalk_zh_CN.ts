@@ -352,22 +352,22 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>DocumentStatus</name>
     <message>
-        <location filename="../library_page.py" line="68"/>
+        <location filename="../library_page.py" line="72"/>
         <source>ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="69"/>
+        <location filename="../library_page.py" line="73"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="70"/>
+        <location filename="../library_page.py" line="74"/>
         <source>indexing…</source>
         <translation>正在索引…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="71"/>
+        <location filename="../library_page.py" line="75"/>
         <source>removing…</source>
         <translation>正在移除…</translation>
     </message>
@@ -375,77 +375,77 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>DocumentTableModel</name>
     <message>
-        <location filename="../library_page.py" line="90"/>
+        <location filename="../library_page.py" line="94"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="91"/>
+        <location filename="../library_page.py" line="95"/>
         <source>Document</source>
         <translation>文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="92"/>
+        <location filename="../library_page.py" line="96"/>
         <source>Pages</source>
         <translation>页数</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="93"/>
+        <location filename="../library_page.py" line="97"/>
         <source>Passages kept</source>
         <translation>保留段落</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="94"/>
+        <location filename="../library_page.py" line="98"/>
         <source>Dropped</source>
         <translation>已剔除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="95"/>
+        <location filename="../library_page.py" line="99"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="98"/>
+        <location filename="../library_page.py" line="102"/>
         <source>Tick to let answers use this document; untick to keep it out of answers without removing it</source>
         <translation>勾选后回答会使用此文档；取消勾选则不再使用，但不会移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="100"/>
+        <location filename="../library_page.py" line="104"/>
         <source>File name (hover for title and location)</source>
         <translation>文件名（悬停查看标题和位置）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="101"/>
+        <location filename="../library_page.py" line="105"/>
         <source>Number of pages</source>
         <translation>页数</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="102"/>
+        <location filename="../library_page.py" line="106"/>
         <source>Passages indexed for search</source>
         <translation>已建立检索索引的段落</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="103"/>
+        <location filename="../library_page.py" line="107"/>
         <source>Passages left out by the filter (headers, references, boilerplate)</source>
         <translation>被过滤器剔除的段落（页眉、参考文献、套话）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="104"/>
+        <location filename="../library_page.py" line="108"/>
         <source>ready, needs OCR, failed (with the reason) or indexing</source>
         <translation>就绪、需要 OCR、失败（附原因）或正在索引</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="182"/>
+        <location filename="../library_page.py" line="186"/>
         <source>Used for answers (click to change)</source>
         <translation>用于回答（点击更改）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="183"/>
+        <location filename="../library_page.py" line="187"/>
         <source>Not used for answers (click to change)</source>
         <translation>不用于回答（点击更改）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="189"/>
+        <location filename="../library_page.py" line="193"/>
         <source>added %1</source>
         <translation>添加于 %1</translation>
     </message>
@@ -822,37 +822,42 @@ Please copy the report below and send it to whoever supports your installation. 
         <translation>在单独的窗口中显示此页</translation>
     </message>
     <message>
-        <location filename="../evidence_panel.py" line="184"/>
+        <location filename="../evidence_panel.py" line="181"/>
+        <source>text read by OCR from a scanned page; it may contain misread characters</source>
+        <translation>文字由 OCR 从扫描页面识别，可能有误识字符</translation>
+    </message>
+    <message>
+        <location filename="../evidence_panel.py" line="186"/>
         <source>similarity %1</source>
         <translation>相似度 %1</translation>
     </message>
     <message>
-        <location filename="../evidence_panel.py" line="187"/>
+        <location filename="../evidence_panel.py" line="189"/>
         <source>judged relevant with probability %1</source>
         <translation>判定为相关的概率 %1</translation>
     </message>
     <message>
-        <location filename="../evidence_panel.py" line="189"/>
+        <location filename="../evidence_panel.py" line="191"/>
         <source>Retrieval: %1</source>
         <translation>检索：%1</translation>
     </message>
     <message>
-        <location filename="../evidence_panel.py" line="191"/>
+        <location filename="../evidence_panel.py" line="193"/>
         <source>Why it was used:</source>
         <translation>采用理由：</translation>
     </message>
     <message>
-        <location filename="../evidence_panel.py" line="199"/>
+        <location filename="../evidence_panel.py" line="201"/>
         <source>2–3 words</source>
         <translation>2–3 个词</translation>
     </message>
     <message>
-        <location filename="../evidence_panel.py" line="200"/>
+        <location filename="../evidence_panel.py" line="202"/>
         <source>Copied into the answer: %1 · %2 of the passage</source>
         <translation>复制到回答中：%1 · 占段落的 %2</translation>
     </message>
     <message>
-        <location filename="../evidence_panel.py" line="202"/>
+        <location filename="../evidence_panel.py" line="204"/>
         <source>The answer copied no run of words from this passage.</source>
         <translation>回答没有从此段落中复制连续的词语。</translation>
     </message>
@@ -870,291 +875,417 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>LibraryPage</name>
     <message>
-        <location filename="../library_page.py" line="55"/>
+        <location filename="../library_page.py" line="59"/>
         <source>Drop guideline PDFs here or click Add documents</source>
         <translation>把指南 PDF 拖到这里，或点击“添加文档”</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="56"/>
+        <location filename="../library_page.py" line="60"/>
         <source>Preparing… (the first import also loads the embedding model)</source>
         <translation>正在准备…（首次导入还会加载嵌入模型）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="354"/>
+        <location filename="../library_page.py" line="396"/>
         <source>Library</source>
         <translation>资料库</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="355"/>
+        <location filename="../library_page.py" line="397"/>
         <source>Add documents…</source>
         <translation>添加文档…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="356"/>
+        <location filename="../library_page.py" line="398"/>
         <source>Add PDF, EPUB, Markdown or text files (Ctrl+O)</source>
         <translation>添加 PDF、EPUB、Markdown 或文本文件（Ctrl+O）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="357"/>
+        <location filename="../library_page.py" line="399"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="358"/>
+        <location filename="../library_page.py" line="400"/>
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="359"/>
+        <location filename="../library_page.py" line="401"/>
+        <location filename="../library_page.py" line="404"/>
+        <source>Follow a folder…</source>
+        <translation>关注文件夹…</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="402"/>
+        <source>Keep the library in step with a folder</source>
+        <translation>让资料库与一个文件夹保持同步</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="403"/>
+        <location filename="../library_page.py" line="602"/>
+        <source>Followed folders</source>
+        <translation>已关注的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="405"/>
+        <source>Sync now</source>
+        <translation>立即同步</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="406"/>
+        <source>Look for new, changed and deleted files in the followed folders now</source>
+        <translation>立即检查已关注文件夹中新增、修改和删除的文件</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="407"/>
+        <location filename="../library_page.py" line="700"/>
+        <location filename="../library_page.py" line="703"/>
+        <source>Stop following</source>
+        <translation>取消关注</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="408"/>
+        <source>Stop following the selected folder; its documents stay</source>
+        <translation>取消关注所选文件夹；其文档仍保留在资料库中</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="410"/>
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="360"/>
+        <location filename="../library_page.py" line="411"/>
         <source>Open…</source>
         <translation>打开…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="361"/>
+        <location filename="../library_page.py" line="412"/>
+        <source>Re-index</source>
+        <translation>重新索引</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="413"/>
+        <source>Read the selected documents again from the library&apos;s copies: OCR for scanned pages (&apos;needs OCR&apos;), new settings</source>
+        <translation>从资料库中的副本重新读取所选文档：对扫描页面进行 OCR（“需要 OCR”）、应用新设置</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="415"/>
         <source>Read the selected document here, page by page (double-click a row)</source>
         <translation>在此逐页阅读所选文档（双击一行）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="362"/>
+        <location filename="../library_page.py" line="416"/>
         <source>Remove the selected documents from the library (Delete)</source>
         <translation>从资料库移除所选文档（Delete）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="364"/>
+        <location filename="../library_page.py" line="418"/>
         <source>Your library is empty</source>
         <translation>您的资料库是空的</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="366"/>
+        <location filename="../library_page.py" line="420"/>
         <source>KidneyTalk reads PDF, EPUB, Markdown and text files, and folders of them.</source>
         <translation>KidneyTalk 可读取 PDF、EPUB、Markdown 和文本文件，以及包含它们的文件夹。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="367"/>
+        <location filename="../library_page.py" line="421"/>
         <source>Documents are copied into your library and never leave this computer.</source>
         <translation>文档会复制到您的资料库中，绝不会离开这台电脑。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="370"/>
-        <location filename="../library_page.py" line="456"/>
+        <location filename="../library_page.py" line="424"/>
+        <location filename="../library_page.py" line="497"/>
+        <location filename="../library_page.py" line="535"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="371"/>
+        <location filename="../library_page.py" line="425"/>
         <source>Stop adding; files not finished are not kept</source>
         <translation>停止添加；未完成的文件不会保留</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="376"/>
-        <location filename="../library_page.py" line="404"/>
+        <location filename="../library_page.py" line="430"/>
+        <location filename="../library_page.py" line="458"/>
         <source>Add the guidelines and papers you want answers from.</source>
         <translation>添加您希望据以回答的指南和论文。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="398"/>
+        <location filename="../library_page.py" line="452"/>
         <source>1 document</source>
         <translation>1 个文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="398"/>
-        <location filename="../library_page.py" line="571"/>
+        <location filename="../library_page.py" line="452"/>
+        <location filename="../library_page.py" line="736"/>
         <source>%1 documents</source>
         <translation>%1 个文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="399"/>
+        <location filename="../library_page.py" line="453"/>
         <source>%1 pages · %2 used for answers</source>
         <translation>%1 页 · %2 个用于回答</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="401"/>
-        <location filename="../library_page.py" line="533"/>
+        <location filename="../library_page.py" line="455"/>
+        <location filename="../library_page.py" line="616"/>
         <source>%1 failed</source>
         <translation>%1 个失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="429"/>
+        <location filename="../library_page.py" line="508"/>
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="430"/>
+        <location filename="../library_page.py" line="509"/>
         <source>Documents (%1);;All files (*)</source>
         <translation>文档 (%1);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="438"/>
+        <location filename="../library_page.py" line="517"/>
         <source>Add a folder of documents</source>
         <translation>添加文档文件夹</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="447"/>
+        <location filename="../library_page.py" line="526"/>
         <source>Already adding documents: wait for it to finish, or Cancel it first.</source>
         <translation>正在添加文档：请等待完成，或先取消。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="452"/>
+        <location filename="../library_page.py" line="531"/>
         <source>Waiting for the models to finish loading…</source>
         <translation>正在等待模型加载完成…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="464"/>
+        <location filename="../library_page.py" line="543"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="465"/>
+        <location filename="../library_page.py" line="544"/>
         <source>Cancelling after the current step… files not finished are not kept.</source>
         <translation>将在当前步骤后取消…未完成的文件不会保留。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="481"/>
+        <location filename="../library_page.py" line="560"/>
         <source>Preparing 1 file…</source>
         <translation>正在准备 1 个文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="482"/>
+        <location filename="../library_page.py" line="561"/>
         <source>Preparing %1 files…</source>
         <translation>正在准备 %1 个文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="545"/>
+        <location filename="../library_page.py" line="578"/>
+        <source>OCR of page %1 of %2</source>
+        <translation>正在 OCR 第 %1 页，共 %2 页</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="628"/>
         <source>Not added: %1 of %2 files.</source>
         <translation>未添加：%2 个文件中有 %1 个。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="498"/>
+        <location filename="../library_page.py" line="577"/>
         <source>indexing</source>
         <translation>正在索引</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="498"/>
+        <location filename="../library_page.py" line="577"/>
         <source>added</source>
         <translation>已添加</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="498"/>
+        <location filename="../library_page.py" line="577"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="499"/>
+        <location filename="../library_page.py" line="578"/>
         <source>skipped</source>
         <translation>已跳过</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="499"/>
+        <location filename="../library_page.py" line="580"/>
         <source>reading</source>
         <translation>正在读取</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="500"/>
+        <location filename="../library_page.py" line="581"/>
         <source>File %1 of %2: %3 (%4)</source>
         <translation>第 %1 / %2 个文件：%3（%4）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="502"/>
+        <location filename="../library_page.py" line="583"/>
         <source>%1 pages indexed</source>
         <translation>已索引 %1 页</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="504"/>
+        <location filename="../library_page.py" line="585"/>
         <source>%1 pages/s</source>
         <translation>%1 页/秒</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="513"/>
+        <location filename="../library_page.py" line="594"/>
         <source>Removed %1.</source>
         <translation>已移除 %1。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="513"/>
+        <location filename="../library_page.py" line="594"/>
         <source>Nothing removed.</source>
         <translation>未移除任何内容。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="515"/>
+        <location filename="../library_page.py" line="596"/>
         <source>%1 is used for answers again.</source>
         <translation>%1 重新用于回答。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="516"/>
+        <location filename="../library_page.py" line="597"/>
         <source>%1 is no longer used for answers.</source>
         <translation>%1 不再用于回答。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="523"/>
+        <location filename="../library_page.py" line="606"/>
         <source>Could not add documents</source>
         <translation>无法添加文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="523"/>
+        <location filename="../library_page.py" line="606"/>
         <source>Could not remove</source>
         <translation>无法移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="524"/>
+        <location filename="../library_page.py" line="607"/>
         <source>Could not change the document</source>
         <translation>无法更改该文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="529"/>
+        <location filename="../library_page.py" line="612"/>
         <source>%1 added</source>
         <translation>已添加 %1 个</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="531"/>
+        <location filename="../library_page.py" line="614"/>
         <source>%1 already in the library</source>
         <translation>%1 个已在资料库中</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="535"/>
+        <location filename="../library_page.py" line="618"/>
         <source>%1 skipped (unsupported type)</source>
         <translation>跳过 %1 个（不支持的类型）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="537"/>
+        <location filename="../library_page.py" line="620"/>
         <source>%1 cancelled (not kept)</source>
         <translation>取消 %1 个（未保留）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="538"/>
+        <location filename="../library_page.py" line="621"/>
         <source>Import finished: %1.</source>
         <translation>导入完成：%1。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="542"/>
+        <location filename="../library_page.py" line="625"/>
         <source>… and %1 more</source>
         <translation>…以及另外 %1 个</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="544"/>
+        <location filename="../library_page.py" line="627"/>
+        <location filename="../library_page.py" line="711"/>
         <source>Some documents could not be added</source>
         <translation>部分文档无法添加</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="558"/>
+        <location filename="../library_page.py" line="634"/>
+        <source>Follow a folder</source>
+        <translation>关注文件夹</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="640"/>
+        <source>Following %1: adding its documents…</source>
+        <translation>已关注 %1：正在添加其中的文档…</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="645"/>
+        <source>syncing…</source>
+        <translation>正在同步…</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="648"/>
+        <source>folder unavailable, retrying</source>
+        <translation>文件夹不可用，将重试</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="650"/>
+        <source>in sync</source>
+        <translation>已同步</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="651"/>
+        <source>waiting for the first sync</source>
+        <translation>等待首次同步</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="659"/>
+        <source>%1 files</source>
+        <translation>%1 个文件</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="673"/>
+        <source>Files deleted from a followed folder</source>
+        <translation>已关注文件夹中的文件被删除</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="674"/>
+        <source>%1 files were deleted from followed folders:</source>
+        <translation>已关注文件夹中有 %1 个文件被删除：</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="677"/>
+        <source>Remove them from the library too?</source>
+        <translation>是否也从资料库中移除它们？</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="680"/>
+        <source>Keep in library</source>
+        <translation>保留在资料库中</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="681"/>
+        <source>Decide later</source>
+        <translation>以后再决定</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="701"/>
+        <source>Stop following %1?
+
+Its documents stay in the library; new files in it are no longer added.</source>
+        <translation>取消关注 %1？
+
+其文档仍保留在资料库中；之后其中的新文件不再自动添加。</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="723"/>
         <source>Cannot open the document</source>
         <translation>无法打开该文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="559"/>
+        <location filename="../library_page.py" line="724"/>
         <source>The library keeps no readable copy of %1; add it again.</source>
         <translation>资料库中没有 %1 的可读副本；请重新添加。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="580"/>
+        <location filename="../library_page.py" line="679"/>
+        <location filename="../library_page.py" line="745"/>
         <source>Remove from library</source>
         <translation>从资料库移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="581"/>
+        <location filename="../library_page.py" line="746"/>
         <source>Remove %1 from the library?
 
 Its passages will no longer be used for answers. The original file on your disk is not touched.</source>
@@ -1163,7 +1294,7 @@ Its passages will no longer be used for answers. The original file on your disk 
 其中的段落将不再用于回答。磁盘上的原始文件不受影响。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="583"/>
+        <location filename="../library_page.py" line="748"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
@@ -1171,77 +1302,82 @@ Its passages will no longer be used for answers. The original file on your disk 
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="169"/>
+        <location filename="../main_window.py" line="187"/>
         <source>Library</source>
         <translation>资料库</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="169"/>
+        <location filename="../main_window.py" line="187"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="169"/>
+        <location filename="../main_window.py" line="187"/>
         <source>Ask</source>
         <translation>提问</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="170"/>
+        <location filename="../main_window.py" line="188"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="170"/>
+        <location filename="../main_window.py" line="188"/>
         <source>Evaluation</source>
         <translation>评估</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="170"/>
+        <location filename="../main_window.py" line="188"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="181"/>
+        <location filename="../main_window.py" line="199"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="182"/>
+        <location filename="../main_window.py" line="200"/>
         <source>&amp;Add documents…</source>
         <translation>添加文档(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="184"/>
+        <location filename="../main_window.py" line="202"/>
         <source>&amp;New chat</source>
         <translation>新对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="185"/>
+        <location filename="../main_window.py" line="203"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="186"/>
+        <location filename="../main_window.py" line="204"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="187"/>
+        <location filename="../main_window.py" line="205"/>
         <source>&amp;Keyboard shortcuts</source>
         <translation>键盘快捷键(&amp;K)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="188"/>
+        <location filename="../main_window.py" line="206"/>
         <source>&amp;About KidneyTalk</source>
         <translation>关于 KidneyTalk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="189"/>
+        <location filename="../main_window.py" line="207"/>
+        <source>&amp;Welcome</source>
+        <translation>欢迎页(&amp;W)</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="208"/>
         <source>● Offline</source>
         <translation>● 离线</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="191"/>
+        <location filename="../main_window.py" line="210"/>
         <source>KidneyTalk never connects to the internet.
 Library: %1
 Log file: %2</source>
@@ -1250,52 +1386,57 @@ Log file: %2</source>
 日志文件：%2</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="222"/>
+        <location filename="../main_window.py" line="274"/>
         <source>About KidneyTalk</source>
         <translation>关于 KidneyTalk</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="224"/>
+        <location filename="../main_window.py" line="276"/>
         <source>A private, fully offline medical knowledge assistant: a local language model answers from your own documents, with page references.</source>
         <translation>私密、完全离线的医学知识助手：本地语言模型依据您自己的文档作答，并注明页码。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="226"/>
+        <location filename="../main_window.py" line="278"/>
         <source>Library: %1</source>
         <translation>资料库：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="227"/>
+        <location filename="../main_window.py" line="279"/>
         <source>Log file: %1</source>
         <translation>日志文件：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="236"/>
+        <location filename="../main_window.py" line="289"/>
+        <source>KidneyTalk is already open on this library: this is its window.</source>
+        <translation>KidneyTalk 已在此资料库上打开：这就是它的窗口。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="299"/>
         <source>Loading the models in the background…</source>
         <translation>正在后台加载模型…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="240"/>
+        <location filename="../main_window.py" line="303"/>
         <source>Models loaded: ready to answer.</source>
         <translation>模型已加载：可以回答问题了。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="246"/>
+        <location filename="../main_window.py" line="309"/>
         <source>Models not loaded yet: %1</source>
         <translation>模型尚未加载：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="248"/>
+        <location filename="../main_window.py" line="311"/>
         <source>Could not read the library: %1</source>
         <translation>无法读取资料库：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="290"/>
+        <location filename="../main_window.py" line="353"/>
         <source>Quit KidneyTalk</source>
         <translation>退出 KidneyTalk</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="291"/>
+        <location filename="../main_window.py" line="354"/>
         <source>Documents are still being added. Quit anyway?
 
 Documents already finished are kept; the one being indexed is not (add it again later).</source>
@@ -1601,47 +1742,47 @@ The file itself stays on your disk:
 <context>
     <name>PageView</name>
     <message>
-        <location filename="../page_view.py" line="152"/>
+        <location filename="../page_view.py" line="159"/>
         <source>Previous page (Page Up)</source>
         <translation>上一页 (Page Up)</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="153"/>
+        <location filename="../page_view.py" line="160"/>
         <source>Next page (Page Down)</source>
         <translation>下一页 (Page Down)</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="154"/>
+        <location filename="../page_view.py" line="161"/>
         <source>Page </source>
         <translation>第 </translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="155"/>
+        <location filename="../page_view.py" line="162"/>
         <source>Type a page number and press Enter</source>
         <translation>输入页码并按 Enter</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="196"/>
+        <location filename="../page_view.py" line="203"/>
         <source>The library&apos;s copy of this document is missing, so its page cannot be shown.</source>
         <translation>资料库中此文档的副本已丢失，无法显示其页面。</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="203"/>
+        <location filename="../page_view.py" line="210"/>
         <source>This page cannot be shown (%1).</source>
         <translation>无法显示此页（%1）。</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="242"/>
+        <location filename="../page_view.py" line="249"/>
         <source> · passage highlighted</source>
         <translation> · 段落已高亮</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="243"/>
+        <location filename="../page_view.py" line="250"/>
         <source> · passage not on this page</source>
         <translation> · 段落不在此页</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="244"/>
+        <location filename="../page_view.py" line="251"/>
         <source>of %1</source>
         <translation>页，共 %1 页</translation>
     </message>
@@ -1649,453 +1790,494 @@ The file itself stays on your disk:
 <context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../settings_page.py" line="407"/>
+        <location filename="../settings_page.py" line="410"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="408"/>
+        <location filename="../settings_page.py" line="411"/>
         <source>How KidneyTalk finds evidence and writes answers. Changes apply from the next question once saved.</source>
         <translation>KidneyTalk 如何查找证据并撰写回答。保存后从下一个问题起生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="410"/>
+        <location filename="../settings_page.py" line="413"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="411"/>
+        <location filename="../settings_page.py" line="414"/>
         <source>Interface language:</source>
         <translation>界面语言：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="412"/>
+        <location filename="../settings_page.py" line="415"/>
         <source>Also the language of the instructions given to the model when a question is not clearly Chinese or English. Applies at once.</source>
         <translation>当问题的语言不明确时，也作为给模型的指令语言。立即生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="414"/>
+        <location filename="../settings_page.py" line="417"/>
         <source>Answers</source>
         <translation>回答</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="415"/>
+        <location filename="../settings_page.py" line="418"/>
         <source>AddRep agents</source>
         <translation>AddRep 智能体</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="416"/>
+        <location filename="../settings_page.py" line="419"/>
         <source>The agent pipeline of the AddRep retrieval mode: each step can be switched off to answer faster.</source>
         <translation>AddRep 检索模式的智能体流程：每一步都可以关闭以加快回答。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="418"/>
+        <location filename="../settings_page.py" line="421"/>
         <source>Prompt templates</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="419"/>
+        <location filename="../settings_page.py" line="422"/>
         <source>Template:</source>
         <translation>模板：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="420"/>
+        <location filename="../settings_page.py" line="423"/>
         <source>Save my version</source>
         <translation>保存我的版本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="421"/>
+        <location filename="../settings_page.py" line="424"/>
         <source>Reset to default</source>
         <translation>恢复默认</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="422"/>
+        <location filename="../settings_page.py" line="425"/>
         <source>Fields in braces, such as {question}, are filled in by KidneyTalk; keep them. Names ending in _zh are used for Chinese questions.</source>
         <translation>花括号中的字段（如 {question}）由 KidneyTalk 填入，请保留。名称以 _zh 结尾的模板用于中文问题。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="424"/>
+        <location filename="../settings_page.py" line="427"/>
         <source>Documents</source>
         <translation>文档</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="425"/>
+        <location filename="../settings_page.py" line="428"/>
         <source>Changing the passage size or overlap only affects documents added from now on: re-index the library for existing documents to use it.</source>
         <translation>更改段落大小或重叠只影响今后添加的文档：已有文档需要重新索引才会使用新设置。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="427"/>
+        <location filename="../settings_page.py" line="430"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="428"/>
+        <location filename="../settings_page.py" line="431"/>
         <source>bundled all-MiniLM-L6-v2</source>
         <translation>内置 all-MiniLM-L6-v2</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="429"/>
+        <location filename="../settings_page.py" line="432"/>
         <source>A sentence-transformers model folder on this computer. Takes effect after restarting KidneyTalk; then every document must be re-indexed.</source>
         <translation>本机上的 sentence-transformers 模型文件夹。重启 KidneyTalk 后生效；之后所有文档都需要重新索引。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="431"/>
+        <location filename="../settings_page.py" line="434"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="432"/>
+        <location filename="../settings_page.py" line="435"/>
         <source>Library and documents:</source>
         <translation>资料库与文档：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="432"/>
+        <location filename="../settings_page.py" line="435"/>
         <source>Settings and prompts:</source>
         <translation>设置与提示词：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="433"/>
+        <location filename="../settings_page.py" line="436"/>
         <source>Log files:</source>
         <translation>日志文件：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="436"/>
+        <location filename="../settings_page.py" line="439"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="362"/>
+        <location filename="../settings_page.py" line="365"/>
         <source>Choose where to keep the library</source>
         <translation>选择资料库的存放位置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="372"/>
-        <location filename="../settings_page.py" line="376"/>
+        <location filename="../settings_page.py" line="375"/>
+        <location filename="../settings_page.py" line="379"/>
         <source>Library folder</source>
         <translation>资料库文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="377"/>
+        <location filename="../settings_page.py" line="380"/>
         <source>From the next start KidneyTalk keeps its library, documents and conversations in {0}. The current library stays in {1}: to take it along, quit KidneyTalk and copy that folder&apos;s contents to the new place.</source>
         <translation>下次启动起，KidneyTalk 会把资料库、文档和对话保存在 {0}。当前资料库仍在 {1}：如需一并迁移，请退出 KidneyTalk，并把该文件夹中的内容复制到新位置。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="385"/>
+        <location filename="../settings_page.py" line="388"/>
         <source>From the next start: {0}</source>
         <translation>下次启动起：{0}</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="387"/>
+        <location filename="../settings_page.py" line="390"/>
         <source>From the next start: the default folder</source>
         <translation>下次启动起：默认文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="437"/>
+        <location filename="../settings_page.py" line="440"/>
         <source>Move…</source>
         <translation>移动…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="438"/>
+        <location filename="../settings_page.py" line="441"/>
         <source>Keep the library in another folder (for example an encrypted drive) from the next start</source>
         <translation>下次启动起把资料库保存在另一个文件夹（例如加密磁盘）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="440"/>
+        <location filename="../settings_page.py" line="443"/>
         <source>Default</source>
         <translation>默认</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="442"/>
+        <location filename="../settings_page.py" line="445"/>
         <source>To keep everything in another folder (for example an encrypted drive), use Move… for the library, or start KidneyTalk with --home FOLDER (or KIDNEYTALK_HOME=FOLDER) for everything; the new location is used from the next start.</source>
         <translation>如需把所有内容保存到另一个文件夹（例如加密磁盘）：资料库可用“移动…”，全部内容可用 --home FOLDER（或 KIDNEYTALK_HOME=FOLDER）启动 KidneyTalk；新位置从下次启动起生效。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="446"/>
+        <location filename="../settings_page.py" line="449"/>
         <source>Privacy</source>
         <translation>隐私</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="447"/>
+        <location filename="../settings_page.py" line="450"/>
         <source>KidneyTalk works offline: documents, questions and answers never leave this computer, models are loaded from files here, and downloads and telemetry are switched off for every library it uses:</source>
         <translation>KidneyTalk 完全离线工作：文档、问题和回答都不会离开这台电脑，模型从本机文件加载，所用的每个库都已关闭下载和遥测：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="451"/>
+        <location filename="../settings_page.py" line="454"/>
         <source>Retrieval mode:</source>
         <translation>检索模式：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="451"/>
+        <location filename="../settings_page.py" line="454"/>
         <source>naive: vector search; hybrid: vector + keyword search; addrep: hybrid plus the agents below (slower, more precise)</source>
         <translation>naive：向量检索；hybrid：向量 + 关键词检索；addrep：hybrid 加上下面的智能体（较慢，更精确）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="453"/>
+        <location filename="../settings_page.py" line="456"/>
         <source>Answer style:</source>
         <translation>回答风格：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="453"/>
+        <location filename="../settings_page.py" line="456"/>
         <source>off: free answer; cp-order / cp-link: sentences copied from the evidence; cp-refine: draft, check, revise</source>
         <translation>off：自由回答；cp-order / cp-link：从证据中原文复制句子；cp-refine：起草、检查、修订</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="455"/>
+        <location filename="../settings_page.py" line="458"/>
         <source>Passages per search:</source>
         <translation>每次检索的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="455"/>
+        <location filename="../settings_page.py" line="458"/>
         <source>How many passages the naive and hybrid modes retrieve</source>
         <translation>naive 和 hybrid 模式检索的段落数量</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="456"/>
+        <location filename="../settings_page.py" line="459"/>
         <source>Minimum similarity:</source>
         <translation>最低相似度：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="456"/>
+        <location filename="../settings_page.py" line="459"/>
         <source>Passages less similar to the question than this are never used</source>
         <translation>与问题相似度低于此值的段落不会被使用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="458"/>
+        <location filename="../settings_page.py" line="461"/>
         <source>Most passages given to the model:</source>
         <translation>提供给模型的最多段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="459"/>
+        <location filename="../settings_page.py" line="462"/>
         <source>Flag sentences supported below:</source>
         <translation>支持度低于此值的句子标记为：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="460"/>
+        <location filename="../settings_page.py" line="463"/>
         <source>An answer sentence whose cited passage supports it less than this is marked ⚠</source>
         <translation>引用段落对回答句子的支持度低于此值时，该句标记为 ⚠</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="461"/>
+        <location filename="../settings_page.py" line="464"/>
         <source>Search used by the agents:</source>
         <translation>智能体使用的检索：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="462"/>
+        <location filename="../settings_page.py" line="465"/>
         <source>Refine the question:</source>
         <translation>改写问题：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="462"/>
+        <location filename="../settings_page.py" line="465"/>
         <source>Rewrite a follow-up question into a complete search query using the conversation</source>
         <translation>结合对话把追问改写成完整的检索查询</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="464"/>
+        <location filename="../settings_page.py" line="467"/>
         <source>Passages of the first search:</source>
         <translation>首次检索的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="465"/>
+        <location filename="../settings_page.py" line="468"/>
         <source>Ask divergent questions:</source>
         <translation>提出发散问题：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="465"/>
+        <location filename="../settings_page.py" line="468"/>
         <source>Search again with related questions the model writes, to find evidence worded differently</source>
         <translation>用模型写出的相关问题再次检索，以找到措辞不同的证据</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="467"/>
+        <location filename="../settings_page.py" line="470"/>
         <source>Number of divergent questions:</source>
         <translation>发散问题数量：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="468"/>
+        <location filename="../settings_page.py" line="471"/>
         <source>Passages per divergent question:</source>
         <translation>每个发散问题的段落数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="469"/>
+        <location filename="../settings_page.py" line="472"/>
         <source>Judge relevance:</source>
         <translation>判断相关性：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="469"/>
+        <location filename="../settings_page.py" line="472"/>
         <source>The model decides for each passage whether it helps answer the question</source>
         <translation>由模型逐段判断是否有助于回答问题</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="471"/>
+        <location filename="../settings_page.py" line="474"/>
         <source>Relevance needed:</source>
         <translation>所需相关性：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="471"/>
+        <location filename="../settings_page.py" line="474"/>
         <source>Calibrated probability a passage must reach to be kept</source>
         <translation>段落被保留所需达到的校准概率</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="473"/>
+        <location filename="../settings_page.py" line="476"/>
         <source>Keep the best match:</source>
         <translation>保留最佳匹配：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="474"/>
+        <location filename="../settings_page.py" line="477"/>
         <source>The first search&apos;s closest passage is kept unless the judge is sure it is irrelevant</source>
         <translation>首轮检索中最相近的段落会被保留，除非评判模型确信其无关</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="475"/>
+        <location filename="../settings_page.py" line="478"/>
         <source>Keep very similar passages from:</source>
         <translation>高相似段落直接保留的阈值：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="476"/>
+        <location filename="../settings_page.py" line="479"/>
         <source>A passage at least this similar to the question is kept unless the judge is sure it is irrelevant</source>
         <translation>与问题相似度不低于此值的段落会被保留，除非评判模型确信其无关</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="477"/>
+        <location filename="../settings_page.py" line="480"/>
         <source>Judge is sure below:</source>
         <translation>评判确信无关的阈值：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="478"/>
+        <location filename="../settings_page.py" line="481"/>
         <source>A kept-by-similarity passage is still dropped when its relevance is under this</source>
         <translation>因相似度而保留的段落，若相关性低于此值仍会被剔除</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="479"/>
+        <location filename="../settings_page.py" line="482"/>
         <source>Explain judgements for:</source>
         <translation>给出判断理由：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="479"/>
+        <location filename="../settings_page.py" line="482"/>
         <source>kept: reasons for kept passages; all; none (fastest)</source>
         <translation>kept：仅保留的段落；all：全部；none：不给理由（最快）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="481"/>
+        <location filename="../settings_page.py" line="484"/>
         <source>CP-Refine revision rounds:</source>
         <translation>CP-Refine 修订轮数：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="482"/>
+        <location filename="../settings_page.py" line="485"/>
         <source>CP-Refine target coverage:</source>
         <translation>CP-Refine 目标覆盖率：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="482"/>
+        <location filename="../settings_page.py" line="485"/>
         <source>Revision stops once this share of the answer is copied from evidence</source>
         <translation>回答中从证据复制的比例达到此值时停止修订</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="484"/>
+        <location filename="../settings_page.py" line="487"/>
         <source>Filter passages with the model when adding:</source>
         <translation>添加文档时用模型过滤段落：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="485"/>
+        <location filename="../settings_page.py" line="488"/>
         <source>Also let the language model drop passages without medical content (slower import)</source>
         <translation>同时让语言模型剔除不含医学内容的段落（导入更慢）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="486"/>
+        <location filename="../settings_page.py" line="489"/>
         <source>Passage size (tokens):</source>
         <translation>段落大小（词元）：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="487"/>
+        <location filename="../settings_page.py" line="490"/>
         <source>Passage overlap (tokens):</source>
         <translation>段落重叠（词元）：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="488"/>
+        <location filename="../settings_page.py" line="491"/>
+        <source>Largest file (MB):</source>
+        <translation>单个文件上限 (MB)：</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="491"/>
+        <source>Bigger files are refused before any work starts; 0 allows any size</source>
+        <translation>更大的文件在处理前即被拒绝；0 表示不限大小</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="493"/>
+        <source>Largest text file (MB):</source>
+        <translation>单个文本文件上限 (MB)：</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="494"/>
+        <source>Plain text and Markdown files bigger than this are refused (a few MB of text take minutes to index); 0 allows any size</source>
+        <translation>超过此大小的纯文本和 Markdown 文件将被拒绝（几 MB 的文字需要几分钟来索引）；0 表示不限大小</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="496"/>
+        <source>Most pages in one file:</source>
+        <translation>单个文件最多页数：</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="496"/>
+        <source>Documents with more pages are refused; 0 allows any number</source>
+        <translation>页数更多的文档将被拒绝；0 表示不限页数</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="498"/>
+        <source>Files deleted from a followed folder:</source>
+        <translation>已关注文件夹中删除的文件：</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="499"/>
+        <source>ask: ask each time; always: remove their documents too; never: keep their documents</source>
+        <translation>ask：每次询问；always：同时移除其文档；never：保留其文档</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="500"/>
         <source>Embedding model folder:</source>
         <translation>嵌入模型文件夹：</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="495"/>
+        <location filename="../settings_page.py" line="507"/>
         <source>Revert</source>
         <translation>还原</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="496"/>
+        <location filename="../settings_page.py" line="508"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="561"/>
+        <location filename="../settings_page.py" line="573"/>
         <source>Saving…</source>
         <translation>正在保存…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="563"/>
+        <location filename="../settings_page.py" line="575"/>
         <source>You have unsaved changes.</source>
         <translation>有尚未保存的更改。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="565"/>
+        <location filename="../settings_page.py" line="577"/>
         <source>Settings are saved in %1</source>
         <translation>设置保存在 %1</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="573"/>
+        <location filename="../settings_page.py" line="585"/>
+        <location filename="../settings_page.py" line="590"/>
         <source>Cannot save</source>
         <translation>无法保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="574"/>
+        <location filename="../settings_page.py" line="586"/>
         <source>The passage overlap must be smaller than the passage size.</source>
         <translation>段落重叠必须小于段落大小。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="589"/>
+        <location filename="../settings_page.py" line="605"/>
         <source>Choose a sentence-transformers model folder</source>
         <translation>选择 sentence-transformers 模型文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="613"/>
+        <location filename="../settings_page.py" line="629"/>
         <source>your version</source>
         <translation>您的版本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="613"/>
+        <location filename="../settings_page.py" line="629"/>
         <source>built-in</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="615"/>
+        <location filename="../settings_page.py" line="631"/>
         <source>edited, not saved</source>
         <translation>已编辑，未保存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="628"/>
+        <location filename="../settings_page.py" line="644"/>
         <source>Could not save the template</source>
         <translation>无法保存模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="632"/>
+        <location filename="../settings_page.py" line="648"/>
         <source>Saved your version of %1 in %2.</source>
         <translation>已将您的 %1 版本保存到 %2。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="639"/>
+        <location filename="../settings_page.py" line="655"/>
         <source>Could not reset the template</source>
         <translation>无法恢复模板</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="644"/>
+        <location filename="../settings_page.py" line="660"/>
         <source>%1 is back to the built-in version.</source>
         <translation>%1 已恢复为内置版本。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="662"/>
+        <location filename="../settings_page.py" line="678"/>
         <source>Settings saved.</source>
         <translation>设置已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="673"/>
+        <location filename="../settings_page.py" line="689"/>
         <source>Could not save the settings</source>
         <translation>无法保存设置</translation>
     </message>
@@ -2205,6 +2387,14 @@ The file itself stays on your disk:
     </message>
 </context>
 <context>
+    <name>SingleInstance</name>
+    <message>
+        <location filename="../app.py" line="97"/>
+        <source>KidneyTalk is already open on this library (%1); its window has been brought to the front.</source>
+        <translation>KidneyTalk 已在此资料库（%1）上打开；已将其窗口切换到最前面。</translation>
+    </message>
+</context>
+<context>
     <name>Transcript</name>
     <message>
         <location filename="../chat_page.py" line="271"/>
@@ -2279,6 +2469,74 @@ The file itself stays on your disk:
         <location filename="../chat_page.py" line="407"/>
         <source>Copied from the sources: %1 of the words (density %2)</source>
         <translation>复制自来源：占词语的 %1（密度 %2）</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomePage</name>
+    <message>
+        <location filename="../welcome_page.py" line="81"/>
+        <source>Welcome to KidneyTalk</source>
+        <translation>欢迎使用 KidneyTalk</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="83"/>
+        <source>KidneyTalk answers clinical questions from your own documents — guidelines, textbooks, papers — and shows the page each statement comes from. When your documents hold no answer, it says so.</source>
+        <translation>KidneyTalk 根据您自己的文档（指南、教科书、论文）回答临床问题，并标明每句话出自哪一页。如果您的文档中没有答案，它会直接说明。</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="85"/>
+        <source>Add documents…</source>
+        <translation>添加文档…</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="86"/>
+        <source>PDF, EPUB, Markdown or text files, or a whole folder (Ctrl+O)</source>
+        <translation>PDF、EPUB、Markdown 或文本文件，或整个文件夹 (Ctrl+O)</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="87"/>
+        <source>Try the sample document</source>
+        <translation>试用示例文档</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="88"/>
+        <source>Adds a short primer on chronic kidney disease, then ask it a question</source>
+        <translation>添加一份简短的慢性肾脏病入门资料，然后向它提问</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="89"/>
+        <source>Follow a folder…</source>
+        <translation>关注文件夹…</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="90"/>
+        <source>Keep the library in step with a folder: new and changed files are added, deleted ones removed after asking</source>
+        <translation>让资料库与一个文件夹保持同步：新增和修改的文件会被添加，删除的文件经确认后移除</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="92"/>
+        <source>The language model and the search model come with KidneyTalk and are ready: no download, no account, nothing to set up.</source>
+        <translation>语言模型和检索模型随 KidneyTalk 一起提供，已可直接使用：无需下载、无需账号、无需设置。</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="94"/>
+        <source>The bundled language model was not found: see Models to add a GGUF file.</source>
+        <translation>未找到内置的语言模型：请在“模型”页添加 GGUF 文件。</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="96"/>
+        <source>Nothing leaves this computer: no internet connection, no cloud, no telemetry.</source>
+        <translation>任何数据都不会离开这台电脑：不联网、不使用云服务、不收集遥测数据。</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="98"/>
+        <source>Your library (copies of your documents, the search index and your conversations) is kept in %1</source>
+        <translation>您的资料库（文档副本、检索索引和对话记录）保存在 %1</translation>
+    </message>
+    <message>
+        <location filename="../welcome_page.py" line="100"/>
+        <source>Answers come from the documents you add only, with page citations you can open.</source>
+        <translation>回答只来自您添加的文档，并附有可打开查看的页码引用。</translation>
     </message>
 </context>
 </TS>

@@ -1,0 +1,192 @@
+"""Keeps followed folders in sync while the app runs, without ever blocking it.
+
+Two steps, as in :mod:`kidneytalk.folders`:
+
+* the *scan* (listing, hashing new or changed files) runs in a plain thread
+  of its own with its own catalog connection: a folder on a network drive
+  that hangs or vanishes holds up neither the window nor answers;
+* when a scan finds changes, applying them (ingest, rename, remove) is
+  queued on the engine worker like any other library write.
+
+A scan runs at start (the catch-up for changes made while the app was
+closed), a couple of seconds after a followed folder changes
+(``QFileSystemWatcher``), every ``folders.poll_seconds`` (what the watcher
+misses: subfolders, network drives, a drive coming back), and on request.
+Files deleted from a folder are removed per ``folders.remove_deleted``; with
+"ask" the page asks (:attr:`FolderWatcher.deletions_found`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+
+from kidneytalk import folders
+from kidneytalk.folders import FolderChanges, FolderStore, FollowedFolder, SyncReport
+
+from .workers import EngineClient, EngineWorker
+
+log = logging.getLogger("kidneytalk.ui.folders")
+
+SYNC = "sync_folders"
+FOLLOW = "follow_folder"
+UNFOLLOW = "unfollow_folder"
+_DEBOUNCE_MS = 2000
+
+
+class FolderWatcher(QObject):
+    """Signals:
+    folders_changed(list[FollowedFolder], dict[str, str]): the followed folders and what to say about each
+        (``"ok"``, ``"syncing"``, ``"unavailable: why"``) — shown by the Library page.
+    deletions_found(list[FolderChanges]): files were deleted and the setting says to ask; answer with
+        :meth:`apply`.
+    synced(list[SyncReport]): changes were applied.
+    """
+
+    folders_changed = Signal(list, dict)
+    deletions_found = Signal(list)
+    synced = Signal(list)
+    _scanned = Signal(list, list)  # from the scan thread: (folders, changes)
+
+    def __init__(self, client: EngineClient, parent: QObject | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.catalog_path = client.engine.paths.catalog
+        self.folders: list[FollowedFolder] = []
+        self.states: dict[str, str] = {}
+        self._thread: threading.Thread | None = None
+        self._again = False
+        self._applying = False
+        self._asking = False
+        self._declined: set[tuple[str, str]] = set()  # deleted files the user chose to decide on later
+        self._stop = threading.Event()
+        self._fs = QFileSystemWatcher(self)
+        self._fs.directoryChanged.connect(lambda _path: self.schedule())
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.scan_now)
+        self._poll = QTimer(self)
+        self._poll.timeout.connect(self.scan_now)
+        self._scanned.connect(self._on_scanned)
+        client.finished.connect(self._on_task_done)
+        client.failed.connect(lambda task, _msg: self._on_task_done(task, None))
+
+    # ------------------------------------------------------------ control
+    def start(self, poll_seconds: int) -> None:
+        """Catch up now, then keep watching."""
+        self._poll.start(max(2, poll_seconds) * 1000)
+        self.scan_now()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._poll.stop()
+        self._debounce.stop()
+
+    def schedule(self) -> None:
+        """Scan soon (a burst of file events becomes one scan)."""
+        self._debounce.start()
+
+    def scan_now(self) -> None:
+        if self._stop.is_set():
+            return
+        if (self._thread is not None and self._thread.is_alive()) or self._applying or self._asking:
+            self._again = True
+            return
+        self._again = False
+        self._thread = threading.Thread(target=self._scan, name="kidneytalk-folder-scan", daemon=True)
+        self._thread.start()
+
+    def follow(self, path: str) -> None:
+        self._call(FOLLOW, lambda w: folders.follow(w.engine.library, path))
+
+    def unfollow(self, path: str, remove_documents: bool = False) -> None:
+        self._call(UNFOLLOW, lambda w: folders.unfollow(w.engine.library, path, remove_documents=remove_documents))
+
+    def apply(self, changes: list[FolderChanges], remove_deleted: bool | None) -> None:
+        """Queue the library writes for what a scan found (on the engine thread).
+
+        ``remove_deleted`` None (the user said "later"): deleted files stay pending and are not asked
+        about again in this session.
+        """
+        self._asking = False
+        if remove_deleted is None:
+            self._declined |= {(c.folder, t.rel) for c in changes for t in c.deleted}
+        self._applying = True
+        stop = self._stop
+
+        def job(worker: EngineWorker) -> list[SyncReport]:
+            reports = [folders.apply(worker.engine.library, c, remove_deleted=remove_deleted,
+                                     add=worker.engine.add, progress=worker.progress.emit, cancel=stop)
+                       for c in changes]
+            worker._emit_snapshot()
+            return reports
+
+        self._set_states({c.folder: "syncing" for c in changes if c.has_changes})
+        self._call(SYNC, job)
+
+    # ------------------------------------------------------------ internals
+    def _call(self, task: str, job: Callable[[EngineWorker], object]) -> None:
+        self.client.call(task, job)
+
+    def _scan(self) -> None:
+        try:
+            store = FolderStore.open(self.catalog_path)
+            try:
+                listed = store.folders()
+                changes = [folders.scan(f.path, store.tracked(f.path), self._stop) for f in listed]
+            finally:
+                store.close()
+        except Exception:  # never let a scan take the app down; the next poll tries again
+            log.exception("scanning the followed folders failed")
+            listed, changes = [], []
+        if not self._stop.is_set():
+            self._scanned.emit(listed, changes)
+
+    def _on_scanned(self, listed: list[FollowedFolder], changes: list[FolderChanges]) -> None:
+        self.folders = listed
+        paths = [f.path for f in listed if f.path in {c.folder for c in changes if c.available}]
+        watched = set(self._fs.directories())
+        if watched - set(paths):
+            self._fs.removePaths(sorted(watched - set(paths)))
+        if set(paths) - watched:
+            self._fs.addPaths(sorted(set(paths) - watched))
+        states = {}
+        for c in changes:
+            states[c.folder] = "ok" if c.available else f"unavailable: {c.problem}"
+        self.states = states
+        self.folders_changed.emit(self.folders, dict(self.states))
+        # a folder going away or coming back is recorded too (its status), but only when that is news
+        before = {f.path: f.status for f in listed}
+        todo = [c for c in changes if c.has_changes or (before.get(c.folder) != folders.OK if c.available
+                                                        else before.get(c.folder) != folders.UNAVAILABLE)]
+        if not todo:
+            if self._again:
+                self.scan_now()
+            return
+        setting = self.client.engine.settings.folders.remove_deleted
+        if setting == "ask" and any((c.folder, t.rel) not in self._declined for c in todo for t in c.deleted):
+            self._asking = True
+            self.deletions_found.emit(todo)
+            return
+        if setting == "ask" and not any(c.new or c.changed or c.moved or c.touched or not c.available for c in todo):
+            if self._again:
+                self.scan_now()
+            return  # only deletions the user will decide on later
+        self.apply(todo, folders.policy(setting))
+
+    def _set_states(self, states: dict[str, str]) -> None:
+        self.states.update(states)
+        self.folders_changed.emit(self.folders, dict(self.states))
+
+    def _on_task_done(self, task: str, result: object) -> None:
+        if task == SYNC:
+            self._applying = False
+            if isinstance(result, list):
+                self.synced.emit(result)
+            self.scan_now()  # statuses, and anything that changed meanwhile
+        elif task in (FOLLOW, UNFOLLOW):
+            self.scan_now()
