@@ -78,7 +78,7 @@ class ParsedDocument:
         return bool(self.scanned_pages) and len(self.scanned_pages) >= max(1, self.page_count // 5)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Chunk:
     """A passage small enough for the embedder, with where it came from."""
 
@@ -107,7 +107,7 @@ class DroppedChunk:
     reason: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Hit:
     """A chunk returned by retrieval, with its source for citing."""
 
@@ -143,7 +143,7 @@ class Hit:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Citation:
     """``[n]`` in an answer, resolved to a document and its pages."""
 
