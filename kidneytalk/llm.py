@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kidneytalk.chat_templates import fallback_template, template_family
-from kidneytalk.cpu import physical_cores
+from kidneytalk.cpu import physical_cores, runnable_others, threads_for_load
 from kidneytalk.errors import ContextOverflowError, ModelError
 from kidneytalk.gguf import GGUFInfo, read_gguf
 from kidneytalk.reasoning import (
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 Message = dict[str, str]
 _PREFILL_STEP = 256  # tokens read between checks of the cancel flag
+_LOAD_CHECK_EVERY = 16  # generated tokens between checks of how busy the machine is
 
 
 def gpu_offload_supported() -> bool:
@@ -94,6 +95,8 @@ class LocalLLM:
         # Physical cores, not logical CPUs: llama.cpp's threads wait for each other at every
         # layer, so a second hyper-thread on a busy core slows every token down.
         threads = n_threads or physical_cores()
+        # Automatic threads follow the machine's load (see adapt_threads); a count the user set is kept.
+        self.max_threads, self.threads, self._auto_threads = threads, threads, not n_threads
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -219,9 +222,11 @@ class LocalLLM:
             repeat_penalty=repeat_penalty, stream=True, stop=list(stop or ()), **kwargs,
         )
         try:
-            for piece in pieces:
+            for n, piece in enumerate(pieces, start=1):
                 if cancel is not None and cancel.is_set():
                     break
+                if n % _LOAD_CHECK_EVERY == 0:
+                    self.adapt_threads()
                 text = piece["choices"][0].get("text")
                 if text:
                     yield text
@@ -263,6 +268,7 @@ class LocalLLM:
         At least the last token is always decoded, so fresh logits are available.
         """
         llama = self._llama
+        self.adapt_threads()
         if len(tokens) >= self.n_ctx:
             raise ContextOverflowError(
                 f"The prompt needs {len(tokens)} tokens but model {self.name} has a {self.n_ctx}-token context."
@@ -282,6 +288,25 @@ class LocalLLM:
                 return False
             llama.eval(tokens[start : start + step])
         return True
+
+    def adapt_threads(self) -> int:
+        """Use only as many threads as there are cores free right now (automatic threads only).
+
+        Checked before each prompt and every few generated tokens: another
+        CPU-bound process on the machine then costs a proportional slowdown,
+        not the collapse of threads spinning at llama.cpp's barriers while one
+        of them waits for its core.
+        """
+        if not self._auto_threads:
+            return self.threads
+        wanted = threads_for_load(self.max_threads, runnable_others())
+        if wanted != self.threads:
+            import llama_cpp
+
+            llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, wanted, wanted)
+            log.debug("llama.cpp threads %d -> %d (machine load)", self.threads, wanted)
+            self.threads = wanted
+        return wanted
 
     def yes_probability(self, messages: Sequence[Message], *, answer_prefix: str = "") -> float:
         """P(yes) / (P(yes) + P(no)) for the reply's first token: one forward pass, no sampling.
