@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from kidneytalk.answer import Answer
 from kidneytalk.chat_templates import GEMMA_TEMPLATE, template_family
 from kidneytalk.config import Settings
 from kidneytalk.conversations import ConversationStore, Message, to_markdown
+from kidneytalk.cpu import runnable_others, threads_for_load, usable_cpus
 from kidneytalk.engine import Engine, sample_document
 from kidneytalk.errors import SettingsError
 from kidneytalk.evaluation import run_eval
@@ -267,3 +271,36 @@ def test_an_undeclared_thinker_thinks_within_its_budget_before_a_one_token_decis
     assert scored[-1].startswith(llm.format_prompt(msgs) + "<think>")
     assert scored[-1].endswith(thought + "\n</think>\n\nAnswer:")
     assert after != plain and sum(after.values()) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- threads under load
+def test_threads_follow_the_free_cores(tmp_path: Path) -> None:
+    assert threads_for_load(2, 0, cpus=2) == 2
+    assert threads_for_load(2, 1, cpus=2) == 1  # one busy program on two cores: one thread, on the free core
+    assert threads_for_load(2, 9, cpus=2) == 1  # never fewer than one
+    assert threads_for_load(4, 2, cpus=8) == 4  # hyper-threads free: still one thread per physical core
+    assert threads_for_load(2, None, cpus=2) == 2  # load unknown (not Linux): all of them
+    fake = tmp_path / "loadavg"
+    fake.write_text("9.1 8.0 7.5 7/300 12345\n")
+    assert 0 <= runnable_others(loadavg=fake) <= 6  # 7 runnable, this test's own thread(s) taken off
+    assert runnable_others(loadavg=tmp_path / "missing") is None
+
+
+@pytest.mark.model
+def test_llama_threads_step_aside_for_busy_programs(llm: LocalLLM) -> None:
+    hogs = [subprocess.Popen([sys.executable, "-c", "import time\nend = time.monotonic() + 60\n"
+                              "while time.monotonic() < end:\n    pass\n"]) for _ in range(usable_cpus())]
+    try:
+        time.sleep(0.5)
+        assert llm.adapt_threads() == 1  # every core has a busy program: one thread
+        pieces = list(llm.stream([{"role": "user", "content": "Say hello."}], max_tokens=4, temperature=0.0))
+        assert pieces and llm.threads == 1
+        fixed = LocalLLM(llm.path, n_ctx=512, n_threads=2)  # a count the user set is kept
+        try:
+            assert fixed.adapt_threads() == 2
+        finally:
+            fixed.close()
+    finally:
+        for p in hogs:
+            p.kill()
+            p.wait()
