@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,3 +104,15 @@ def test_the_models_page_shows_gemmas_family_where_it_runs_and_its_memory_fit(qt
     finally:
         assert window.shutdown()
         engine.close()
+
+
+def test_models_list_names_each_family_where_it_runs_and_the_memory_it_needs(tmp_path: Path) -> None:
+    _gemma_path()
+    out = subprocess.run([sys.executable, "-m", "kidneytalk.cli", "--home", str(tmp_path), "models", "list", "--json"],
+                         capture_output=True, text=True, check=True)
+    rows = {r["name"]: r for r in json.loads(out.stdout)}
+    assert rows["smollm2-135m-instruct"]["template_family"] == "ChatML"
+    gemma = rows[GEMMA]
+    assert gemma["template_family"] == "Gemma (built in: the file has no template)"
+    assert gemma["runs_on"] == "CPU"  # the CPU build of llama-cpp-python: "auto" offloads nothing
+    assert gemma["memory_needed"] > gemma["file_size"] and gemma["fits_in_memory"]
