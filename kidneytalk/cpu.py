@@ -98,13 +98,12 @@ def runnable_others(samples: int = 3, loadavg: Path = LOADAVG) -> int | None:
     counts = []
     for i in range(samples):
         try:
-            total = int(loadavg.read_text().split()[3].split("/")[0])
+            counts.append(int(loadavg.read_text().split()[3].split("/")[0]))
         except (OSError, IndexError, ValueError):
             return None
-        counts.append(total - _own_runnable())
         if i + 1 < samples:
             time.sleep(0.001)
-    return max(0, min(counts))
+    return max(0, min(counts) - _own_runnable())
 
 
 def _own_runnable() -> int:
