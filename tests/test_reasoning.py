@@ -47,8 +47,8 @@ R1_TEMPLATE = (  # the shape of the DeepSeek-R1 distills' template: history answ
     "{% elif m['role'] == 'assistant' %}<｜Assistant｜>{{ m['content'].split('</think>')[-1] }}<｜end▁of▁sentence｜>"
     "{% else %}{{ m['content'] }}{% endif %}{% endfor %}{% if add_generation_prompt %}<｜Assistant｜><think>\n{% endif %}"
 )
-QWEN3_TAIL = ("{%- if add_generation_prompt %}<|im_start|>assistant\n{%- if enable_thinking is defined and "
-              "enable_thinking is false %}<think>\n\n</think>\n\n{%- endif %}{%- endif %}")
+QWEN3_TAIL = ("{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- if enable_thinking is defined and "
+              "enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}{%- endif %}")
 CHATML = "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
 LLAMA3 = "<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>"
 
@@ -304,3 +304,17 @@ def test_llama_threads_step_aside_for_busy_programs(llm: LocalLLM) -> None:
         for p in hogs:
             p.kill()
             p.wait()
+
+
+@pytest.mark.model
+def test_a_template_switch_turns_thinking_off_for_decisions_and_on_for_answers() -> None:
+    path = bundled_model_path()
+    if path is None:
+        pytest.skip("bundled SmolLM2 model not installed")
+    with LocalLLM(path, n_ctx=512, chat_template=CHATML + QWEN3_TAIL) as qwen3_like:
+        assert qwen3_like.reasoning.switch == "enable_thinking" and not qwen3_like.reasoning.opens_in_prompt
+        msgs = [{"role": "user", "content": "Is the kidney an organ?"}]
+        assert qwen3_like.format_prompt(msgs, thinking=True).endswith("<|im_start|>assistant\n")
+        closed = qwen3_like.format_prompt(msgs)
+        assert closed.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")  # written by the template itself
+        assert closed.count("<think>") == 1 and closed == qwen3_like._render(msgs, enable_thinking=False)
