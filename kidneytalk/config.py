@@ -26,6 +26,7 @@ import math
 import os
 import stat
 import sys
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from kidneytalk.errors import KidneyTalkError, SettingsError
 from kidneytalk.vocabulary import (
     PRECISIONS,
     Base,
+    GpuLayers,
     JudgeReasons,
     Language,
     Mode,
@@ -177,6 +179,7 @@ class LLMSettings:
     model: str = ""  # name in the model registry; "" means the registry default
     n_ctx: int = 4096
     n_threads: int = 0  # 0: all physical cores
+    n_gpu_layers: GpuLayers = "auto"  # auto: every layer on the GPU when llama-cpp-python has a GPU backend
     temperature: float = 0.1
     max_answer_tokens: int = 512
 
@@ -453,6 +456,7 @@ FIELD_RULES: dict[str, Rule] = {
     "chunk.overlap_tokens": at_least(0),
     "llm.n_ctx": between(512, 1 << 20),
     "llm.n_threads": between(0, 1024),
+    "llm.n_gpu_layers": lambda v: None if v == "auto" or v >= 0 else "must be auto or a number of layers (0: CPU only)",
     "llm.temperature": between(0.0, 5.0),
     "llm.max_answer_tokens": at_least(1),
     "retrieval.n_divergent": between(1, 20),
@@ -499,7 +503,14 @@ def settings_fields() -> dict[str, Any]:
     return out
 
 
+def _arms(hint: Any) -> tuple[Any, ...]:
+    """The types of a union setting such as ``int | Literal["auto"]`` (empty for any other type)."""
+    return get_args(hint) if get_origin(hint) in (typing.Union, types.UnionType) else ()
+
+
 def _type_name(hint: Any) -> str:
+    if _arms(hint):
+        return " or ".join(_type_name(arm) for arm in _arms(hint))
     if get_origin(hint) is Literal:
         return "one of " + ", ".join(str(a) for a in get_args(hint))
     return {bool: "true or false", int: "a whole number", float: "a number", str: "text"}.get(hint, str(hint))
@@ -513,8 +524,22 @@ def _shown(value: object) -> str:
 def check_value(key: str, value: object, hint: Any = None) -> Any:
     """``value`` for ``key`` checked against its type and rule (ints widen to floats); :class:`SettingsError` if bad."""
     hint = hint if hint is not None else settings_fields()[key]
+    ok = _typed(value, hint)
+    if ok is None:
+        raise SettingsError(f"{key} must be {_type_name(hint)}, not {_shown(value)}")
+    rule = FIELD_RULES.get(key)
+    problem = rule(ok) if rule else None
+    if problem:
+        raise SettingsError(f"{key} {problem}, not {_shown(value)}")
+    return ok
+
+
+def _typed(value: object, hint: Any) -> Any:
+    """``value`` if it is of type ``hint`` (ints widen to floats; a union takes its first fitting arm), else None."""
     ok: Any
-    if get_origin(hint) is Literal:
+    if _arms(hint):
+        ok = next((v for arm in _arms(hint) if (v := _typed(value, arm)) is not None), None)
+    elif get_origin(hint) is Literal:
         ok = value if value in get_args(hint) and isinstance(value, str) else None
     elif hint is bool:
         ok = value if isinstance(value, bool) else None
@@ -528,12 +553,6 @@ def check_value(key: str, value: object, hint: Any = None) -> Any:
         ok = value if isinstance(value, str) else None
     else:
         ok = value
-    if ok is None:
-        raise SettingsError(f"{key} must be {_type_name(hint)}, not {_shown(value)}")
-    rule = FIELD_RULES.get(key)
-    problem = rule(ok) if rule else None
-    if problem:
-        raise SettingsError(f"{key} {problem}, not {_shown(value)}")
     return ok
 
 
@@ -546,7 +565,12 @@ def parse_value(key: str, text: str, hint: Any = None) -> Any:
     hint = hint if hint is not None else settings_fields()[key]
     word = text.strip()
     value: object = text
-    if hint is bool:
+    if _arms(hint):  # e.g. int | Literal["auto"]: a number if it reads as one, else the word
+        try:
+            value = int(word) if int in _arms(hint) else word
+        except ValueError:
+            value = word
+    elif hint is bool:
         value = True if word.lower() in _TRUE else False if word.lower() in _FALSE else text
     elif hint is int:
         try:

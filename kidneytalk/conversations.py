@@ -116,13 +116,21 @@ class ConversationStore:
         self.db.close()
 
 
-def to_markdown(conv: Conversation) -> str:
-    """The conversation with each answer's sources and flagged sentences."""
+def to_markdown(conv: Conversation, *, reasoning: bool = False) -> str:
+    """The conversation with each answer's sources and flagged sentences.
+
+    A reasoning model's thinking is left out unless ``reasoning`` is asked for:
+    it was not checked against the sources.
+    """
     lines = [f"# {conv.title}", "", f"_Exported from KidneyTalk; started {conv.created_at}._", ""]
     for m in conv.messages:
         if m.role == "user":
             lines += [f"**Question:** {m.content}", ""]
             continue
+        thought = str(m.details.get("reasoning") or "").strip()
+        if reasoning and thought:
+            lines += ["_The model's reasoning (not checked against the sources):_", ""]
+            lines += ["> " + line if line else ">" for line in thought.splitlines()] + [""]
         lines += [f"**Answer** ({m.details.get('mode', '')}, {m.details.get('style', '')}):", "", m.content, ""]
         if m.details.get("refused"):
             lines += ["_The library did not contain the answer._", ""]

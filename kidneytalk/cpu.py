@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 CPUINFO = Path("/proc/cpuinfo")
+LOADAVG = Path("/proc/loadavg")
 # Flags worth recording with a benchmark: vector width, int8 dot products, bf16.
 INTERESTING_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni",
                      "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile")
@@ -83,6 +85,55 @@ def physical_cores(cpuinfo: str | None = None, usable: int | None = None) -> int
     if not cores:
         return usable
     return max(1, min(len(cores), usable))
+
+
+def runnable_others(samples: int = 3, loadavg: Path = LOADAVG) -> int | None:
+    """Threads of other processes ready to run right now; None when the system does not say (not Linux).
+
+    The fourth field of ``/proc/loadavg`` counts runnable threads at this
+    instant; this process's own runnable threads (the reader, llama.cpp's
+    workers still spinning) are taken off. The least of a few readings a
+    millisecond apart ignores a passing spike.
+    """
+    counts = []
+    for i in range(samples):
+        try:
+            counts.append(int(loadavg.read_text().split()[3].split("/")[0]))
+        except (OSError, IndexError, ValueError):
+            return None
+        if i + 1 < samples:
+            time.sleep(0.001)
+    return max(0, min(counts) - _own_runnable())
+
+
+def _own_runnable() -> int:
+    """Threads of this process in state R (running or ready), at least 1: the caller."""
+    n = 0
+    try:
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:
+                continue
+            if stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "R":
+                n += 1
+    except OSError:
+        pass
+    return max(1, n)
+
+
+def threads_for_load(max_threads: int, others: int | None, cpus: int | None = None) -> int:
+    """llama.cpp threads that each find a free core: at most ``max_threads``, at least one.
+
+    llama.cpp's threads meet at a barrier after every layer and spin while they
+    wait, so one thread that shares its core with another busy process holds
+    all the others back: on 2 cores with the machine busy, 2 threads wrote an
+    answer in 89-130 s and 1 thread in 12-15 s (bench/results/load.json).
+    """
+    if others is None:
+        return max_threads
+    cpus = usable_cpus() if cpus is None else cpus
+    return max(1, min(max_threads, cpus - others))
 
 
 def cpu_summary(cpuinfo: str | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from kidneytalk.copypaste import Writer, check_style
 from kidneytalk.embed import Embedder
 from kidneytalk.errors import Cancelled, KidneyTalkError, SettingsError
 from kidneytalk.library import AddResult, Library, ProgressCallback
-from kidneytalk.llm import LocalLLM
+from kidneytalk.llm import LocalLLM, resolve_gpu_layers
 from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
@@ -160,7 +160,8 @@ class Engine:
             if self._llm is not None:
                 self._llm.close()
             self._llm = LocalLLM(
-                entry.path, n_ctx=self.settings.llm.n_ctx, n_threads=self.settings.llm.n_threads, name=entry.name
+                entry.path, n_ctx=self.settings.llm.n_ctx, n_threads=self.settings.llm.n_threads, name=entry.name,
+                n_gpu_layers=resolve_gpu_layers(self.settings.llm.n_gpu_layers),
             )
             self._llm_name = entry.name
             return self._llm
@@ -185,7 +186,7 @@ class Engine:
         self.library.settings = settings
         new = settings.llm
         wanted = self.model_name
-        if (new.n_ctx, new.n_threads) != (old.n_ctx, old.n_threads) or (
+        if (new.n_ctx, new.n_threads, new.n_gpu_layers) != (old.n_ctx, old.n_threads, old.n_gpu_layers) or (
             self._llm is not None and self._llm_name != wanted
         ):
             self.unload_llm()

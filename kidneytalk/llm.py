@@ -4,6 +4,14 @@ Any chat GGUF works: the chat template is the one stored in the file. Tokens
 stream from :meth:`LocalLLM.stream`, which stops as soon as a ``cancel`` event
 is set. Prompts are budgeted so prompt + answer never exceed ``n_ctx``.
 A llama.cpp context is not thread-safe: one thread owns one ``LocalLLM``.
+
+Reasoning models (think tags declared in the template, see
+:mod:`kidneytalk.reasoning`): :meth:`LocalLLM.stream` lets them think and
+yields the think block explicitly (its opening tag too, when the prompt
+opened it); :meth:`LocalLLM.format_prompt`, :meth:`LocalLLM.complete` and the
+one-token decisions start the reply after an empty think block. A model that
+thinks without declaring it gets ``think_budget`` tokens to finish its
+thought before a one-token decision is read.
 """
 
 from __future__ import annotations
@@ -14,14 +22,56 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from kidneytalk.cpu import physical_cores
+from kidneytalk.chat_templates import fallback_template, template_family
+from kidneytalk.cpu import physical_cores, runnable_others, threads_for_load
 from kidneytalk.errors import ContextOverflowError, ModelError
 from kidneytalk.gguf import GGUFInfo, read_gguf
+from kidneytalk.reasoning import (
+    KNOWN_TAGS,
+    ReasoningInfo,
+    ThinkTags,
+    closed_thought,
+    detect,
+    strip_reasoning,
+)
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, str]
 _PREFILL_STEP = 256  # tokens read between checks of the cancel flag
+_LOAD_CHECK_EVERY = 16  # generated tokens between checks of how busy the machine is
+
+
+def gpu_offload_supported() -> bool:
+    """True when the installed llama-cpp-python was built with a GPU backend (CUDA, Metal, Vulkan…)."""
+    try:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_supports_gpu_offload())
+    except (ImportError, AttributeError, OSError):
+        return False
+
+
+def resolve_gpu_layers(setting: int | str, *, supported: bool | None = None) -> int:
+    """Layers to offload for the ``llm.n_gpu_layers`` setting: "auto" is all of them when a GPU backend exists.
+
+    An explicit count is kept as is (llama.cpp ignores it without a GPU backend);
+    -1 is llama.cpp's "every layer".
+    """
+    if setting != "auto":
+        return max(0, int(setting))
+    supported = gpu_offload_supported() if supported is None else supported
+    return -1 if supported else 0
+
+
+def where_it_runs(gpu_layers: int, n_layers: int, *, supported: bool | None = None) -> str:
+    """"CPU" or "GPU (n of N layers)", as the Models page and the log say it."""
+    supported = gpu_offload_supported() if supported is None else supported
+    if gpu_layers == 0 or not supported:
+        return "CPU"
+    if gpu_layers < 0 or (n_layers and gpu_layers > n_layers):
+        return f"GPU (all {n_layers} layers)" if n_layers else "GPU (all layers)"
+    return f"GPU ({gpu_layers} of {n_layers} layers, the rest on CPU)"
 
 
 class LocalLLM:
@@ -33,15 +83,20 @@ class LocalLLM:
         n_threads: int = 0,
         seed: int = 42,
         name: str = "",
+        n_gpu_layers: int = 0,
+        chat_template: str | None = None,
     ):
         self.path = Path(path)
         self.info: GGUFInfo = read_gguf(self.path)  # clear error before llama.cpp sees it
         self.name = name or self.path.stem
+        self.n_gpu_layers = n_gpu_layers
         if self.info.context_length:
             n_ctx = min(n_ctx, self.info.context_length)
         # Physical cores, not logical CPUs: llama.cpp's threads wait for each other at every
         # layer, so a second hyper-thread on a busy core slows every token down.
         threads = n_threads or physical_cores()
+        # Automatic threads follow the machine's load (see adapt_threads); a count the user set is kept.
+        self.max_threads, self.threads, self._auto_threads = threads, threads, not n_threads
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -53,22 +108,29 @@ class LocalLLM:
                 n_threads=threads,
                 n_threads_batch=threads,
                 n_batch=min(512, n_ctx),
+                n_gpu_layers=n_gpu_layers,
                 seed=seed,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"Cannot load model {self.path.name}: {exc}") from exc
         self.n_ctx = self._llama.n_ctx()
+        file_template = self._llama.metadata.get("tokenizer.chat_template") or None
+        self.template: str | None = chat_template or file_template or fallback_template(self.info.architecture)
+        self.family = template_family(chat_template or file_template, self.info.architecture)
         self._formatter = self._make_formatter()
         self._add_bos = bool(self._llama._model.add_bos_token()) if hasattr(self._llama, "_model") else False
         bos = self._llama.token_bos()
         self._bos_text = self._llama.detokenize([bos], special=True).decode("utf-8", "ignore") if bos >= 0 else ""
-        log.info("loaded %s (%s, %s, n_ctx %d, %d threads)", self.path.name, self.info.architecture,
-                 self.info.quantization, self.n_ctx, threads)
+        self.reasoning: ReasoningInfo = detect(self.template, self._render([{"role": "user", "content": "?"}]))
+        self.last_thought = ""  # the thought read before the last one-token decision (undeclared thinkers)
+        self.device = where_it_runs(n_gpu_layers, self.info.n_layers)
+        log.info("loaded %s (%s, %s, %s template, n_ctx %d, %d threads, %s)", self.path.name, self.info.architecture,
+                 self.info.quantization, self.family, self.n_ctx, threads, self.device)
 
     def _make_formatter(self) -> Any:
         """The GGUF's own chat template, to count prompt tokens exactly."""
-        template = self._llama.metadata.get("tokenizer.chat_template")
+        template = self.template
         if not template:
             return None
         try:
@@ -104,6 +166,8 @@ class LocalLLM:
         return self._llama.detokenize(tokens[:max_tokens]).decode("utf-8", errors="ignore")
 
     # ------------------------------------------------------------ generation
+    think_budget = 256  # tokens an undeclared thinker may think before a one-token decision
+
     def stream(
         self,
         messages: Sequence[Message],
@@ -119,10 +183,18 @@ class LocalLLM:
 
         ``cancel`` is honoured while the prompt is read (batch by batch) as well
         as between generated tokens, so Stop is quick even for long prompts.
+        A reasoning model thinks first; its think block is part of the text,
+        opening tag included (see :mod:`kidneytalk.reasoning`).
         """
-        yield from self._generate(self._tokens(self.format_prompt(messages)), max_tokens=max_tokens,
-                                  temperature=temperature, cancel=cancel, grammar=grammar, stop=stop,
-                                  repeat_penalty=repeat_penalty, min_room=min(32, max_tokens))
+        info = self.reasoning
+        lead = info.tags.open if info.tags is not None and info.opens_in_prompt else ""
+        for piece in self._generate(self._tokens(self.format_prompt(messages, thinking=True)), max_tokens=max_tokens,
+                                    temperature=temperature, cancel=cancel, grammar=grammar, stop=stop,
+                                    repeat_penalty=repeat_penalty, min_room=min(32, max_tokens)):
+            if lead:
+                yield lead
+                lead = ""
+            yield piece
 
     def continue_prompt(self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = ("\n",),
                         grammar: str | None = None, temperature: float = 0.0) -> str:
@@ -150,9 +222,11 @@ class LocalLLM:
             repeat_penalty=repeat_penalty, stream=True, stop=list(stop or ()), **kwargs,
         )
         try:
-            for piece in pieces:
+            for n, piece in enumerate(pieces, start=1):
                 if cancel is not None and cancel.is_set():
                     break
+                if n % _LOAD_CHECK_EVERY == 0:
+                    self.adapt_threads()
                 text = piece["choices"][0].get("text")
                 if text:
                     yield text
@@ -161,11 +235,23 @@ class LocalLLM:
             if close:
                 close()
 
-    def format_prompt(self, messages: Sequence[Message]) -> str:
-        """The exact prompt text for ``messages``, ending where the assistant's reply begins."""
+    def format_prompt(self, messages: Sequence[Message], *, thinking: bool = False) -> str:
+        """The exact prompt text for ``messages``, ending where the assistant's reply begins.
+
+        For a reasoning model the reply begins after an empty think block
+        (through the template's own switch when it has one), so text appended
+        to this prompt is the answer's; ``thinking=True`` lets the model think.
+        """
+        info = self.reasoning if hasattr(self, "reasoning") else ReasoningInfo()
+        if thinking or not info.declared:
+            return self._render(messages)
+        prompt = self._render(messages, **({info.switch: False} if info.switch else {}))
+        return closed_thought(info, prompt)
+
+    def _render(self, messages: Sequence[Message], **variables: object) -> str:
         if self._formatter is not None:
             try:
-                return str(self._formatter(messages=list(messages)).prompt)
+                return str(self._formatter(messages=list(messages), **variables).prompt)
             except Exception:
                 log.debug("template render failed; using a plain layout", exc_info=True)
         lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
@@ -182,6 +268,7 @@ class LocalLLM:
         At least the last token is always decoded, so fresh logits are available.
         """
         llama = self._llama
+        self.adapt_threads()
         if len(tokens) >= self.n_ctx:
             raise ContextOverflowError(
                 f"The prompt needs {len(tokens)} tokens but model {self.name} has a {self.n_ctx}-token context."
@@ -201,6 +288,25 @@ class LocalLLM:
                 return False
             llama.eval(tokens[start : start + step])
         return True
+
+    def adapt_threads(self) -> int:
+        """Use only as many threads as there are cores free right now (automatic threads only).
+
+        Checked before each prompt and every few generated tokens: another
+        CPU-bound process on the machine then costs a proportional slowdown,
+        not the collapse of threads spinning at llama.cpp's barriers while one
+        of them waits for its core.
+        """
+        if not self._auto_threads:
+            return self.threads
+        wanted = threads_for_load(self.max_threads, runnable_others())
+        if wanted != self.threads:
+            import llama_cpp
+
+            llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, wanted, wanted)
+            log.debug("llama.cpp threads %d -> %d (machine load)", self.threads, wanted)
+            self.threads = wanted
+        return wanted
 
     def yes_probability(self, messages: Sequence[Message], *, answer_prefix: str = "") -> float:
         """P(yes) / (P(yes) + P(no)) for the reply's first token: one forward pass, no sampling.
@@ -231,12 +337,35 @@ class LocalLLM:
         return {k: (v / total if total > 0 else 1 / len(labels)) for k, v in mass.items()}
 
     def _next_token_weights(self, messages: Sequence[Message], answer_prefix: str) -> Any:
-        """Unnormalised probabilities (exp of the logits) of the token after the prompt: one forward pass."""
+        """Unnormalised probabilities (exp of the logits) of the reply's first answer token.
+
+        One forward pass; a reasoning model's reply starts after an empty think
+        block (:meth:`format_prompt`). A model that thinks without declaring it
+        (its most likely first token opens a think block) thinks first, within
+        ``think_budget`` tokens, and the token after its closing tag is read.
+        """
+        prompt = self.format_prompt(messages)
+        self.last_thought = ""
+        weights = self._weights(prompt + answer_prefix)
+        tags = None if self.reasoning.declared else self._opens_thought(weights)
+        if tags is None:
+            return weights
+        thought = "".join(self._generate(self._tokens(prompt + tags.open), max_tokens=self.think_budget,
+                                         temperature=0.0, min_room=1, stop=[tags.close]))
+        self.last_thought = thought.strip()
+        return self._weights(prompt + tags.open + thought.rstrip() + "\n" + tags.close + "\n\n" + answer_prefix)
+
+    def _weights(self, prompt: str) -> Any:
         import numpy as np
 
-        self._prefill(self._tokens(self.format_prompt(messages) + answer_prefix))
+        self._prefill(self._tokens(prompt))
         logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
         return np.exp(logits - float(logits.max()))
+
+    def _opens_thought(self, weights: Any) -> ThinkTags | None:
+        """The think tags whose opening is the most likely next token (a model that starts thinking)."""
+        text = self._llama.detokenize([int(weights.argmax())], special=True).decode("utf-8", "ignore").strip()
+        return next((t for t in KNOWN_TAGS if text and text == t.open), None)
 
     def _yes_no_ids(self) -> tuple[list[int], list[int]]:
         if not hasattr(self, "_yn"):
@@ -253,8 +382,18 @@ class LocalLLM:
             self._yn = ([i for i in yes if i not in no], [i for i in no if i not in yes])
         return self._yn
 
-    def complete(self, messages: Sequence[Message], **kwargs: object) -> str:
-        return "".join(self.stream(messages, **kwargs))  # type: ignore[arg-type]
+    def complete(self, messages: Sequence[Message], *, max_tokens: int = 512, temperature: float = 0.1,
+                 cancel: threading.Event | None = None, grammar: str | None = None,
+                 stop: Sequence[str] | None = None, repeat_penalty: float = 1.15) -> str:
+        """The whole reply, without reasoning: a reasoning model answers after an empty think block.
+
+        For the agents' short tasks (refined queries, divergent questions,
+        drafts), which want the answer and not the model's thought.
+        """
+        text = "".join(self._generate(self._tokens(self.format_prompt(messages)), max_tokens=max_tokens,
+                                      temperature=temperature, cancel=cancel, grammar=grammar, stop=stop,
+                                      repeat_penalty=repeat_penalty, min_room=min(32, max_tokens)))
+        return strip_reasoning(text)
 
     def choose(self, messages: Sequence[Message], options: Sequence[str]) -> str:
         """One of ``options``, forced by a GBNF grammar (works even for tiny models)."""

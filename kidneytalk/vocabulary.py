@@ -34,6 +34,9 @@ Language = Literal["en", "zh"]
 """Language of the interface and of the prompts (``zh``: Simplified Chinese)."""
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 
+GpuLayers = int | Literal["auto"]
+"""Layers of the LLM offloaded to a GPU: ``auto`` (all when llama-cpp-python has a GPU backend, else none) or a count."""
+
 EvalMode = Literal["no-rag", "naive", "hybrid", "addrep"]
 """What the evaluation harness can score: the retrieval modes plus the model alone."""
 EVAL_MODES: tuple[EvalMode, ...] = get_args(EvalMode)
@@ -44,5 +47,5 @@ REMOVE_DELETED: tuple[RemoveDeleted, ...] = get_args(RemoveDeleted)
 
 __all__ = [
     "BASES", "EVAL_MODES", "JUDGE_REASONS", "LANGUAGES", "MODES", "PRECISIONS", "REMOVE_DELETED", "STYLES",
-    "Base", "EvalMode", "JudgeReasons", "Language", "Mode", "Precision", "RemoveDeleted", "Style",
+    "Base", "EvalMode", "GpuLayers", "JudgeReasons", "Language", "Mode", "Precision", "RemoveDeleted", "Style",
 ]

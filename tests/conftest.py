@@ -36,6 +36,7 @@ ANSWER_KEYS = {
     "timings",
     "trace",
     "gate",
+    "reasoning",
 }
 
 

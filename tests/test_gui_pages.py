@@ -92,15 +92,17 @@ def test_added_model_becomes_default_and_it_persists(qtbot, window: MainWindow, 
     copy = tmp_path / "my-model.gguf"
     copy.symlink_to(bundled)
     page = window.models_page
+    known = [e.name for e in ModelRegistry(window.engine.paths).entries()]  # the bundled ones (SmolLM2, Gemma 3)
     page.add_model_file(copy)
-    qtbot.waitUntil(lambda: page.snapshot is not None and len(page.snapshot.rows) == 2, timeout=SLOW)
+    qtbot.waitUntil(lambda: page.snapshot is not None and len(page.snapshot.rows) == len(known) + 1, timeout=SLOW)
     names = [r.name for r in page.snapshot.rows]
-    assert names == [DEFAULT_MODEL, "my-model"]
-    page.table.selectRow(1)
+    assert names == [*known, "my-model"] and names[0] == DEFAULT_MODEL
+    row = len(known)
+    page.table.selectRow(row)
     assert page.remove_button.isEnabled()
     page.default_button.click()
-    qtbot.waitUntil(lambda: page.snapshot.rows[1].default, timeout=SLOW)
-    assert page.table.item(1, page.NAME).text() == "★ my-model"
+    qtbot.waitUntil(lambda: page.snapshot.rows[row].default, timeout=SLOW)
+    assert page.table.item(row, page.NAME).text() == "★ my-model"
     assert ModelRegistry(window.engine.paths).default_name() == "my-model"
 
     # generation settings are saved to settings.json and reach the engine

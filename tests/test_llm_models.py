@@ -52,7 +52,9 @@ def test_registry_add_list_default(tmp_path: Path):
     copy.write_bytes(bundled_model_path().read_bytes())
     entry, info = reg.add(copy)
     assert entry.name == "my-model.q4"
-    assert [e.name for e in reg.entries()] == ["smollm2-135m-instruct", "my-model.q4"]
+    names = [e.name for e in reg.entries()]
+    assert names[0] == "smollm2-135m-instruct" and names[-1] == "my-model.q4"  # bundled first, then added
+    assert set(names[1:-1]) <= {"gemma3-270m"}
     reg.set_default("my-model.q4")
     assert reg.default_name() == "my-model.q4"
     with pytest.raises(ModelError, match="Unknown model 'nope'"):

@@ -87,6 +87,7 @@ _LABEL = {"addrep": "AddRep", "hybrid": "Hybrid", "naive": "Naive", "cp-order": 
           "cp-refine": "CP-Refine", "off": "Off"}  # names of methods: not translated
 
 CITE_SCHEME = "cite"  # links in the transcript: cite:<message index>:<n>
+REASONING_SCHEME = "reasoning"  # reasoning:<message index> opens or closes a reasoning model's thought
 UNSUPPORTED_BG = QColor("#fff1c2")
 UNSUPPORTED_LINE = QColor("#c5221f")
 USER_BG = QColor("#eaf1fb")
@@ -212,6 +213,7 @@ class Transcript(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.document().setDocumentMargin(14)
         self.live_start = -1  # where the answer being streamed begins
+        self.expanded: set[int] = set()  # messages whose reasoning is shown (collapsed by default)
 
     # ------------------------------------------------------------ building blocks
     def _block(self, cursor: QTextCursor, *, top: int = 0, background: QColor | None = None,
@@ -291,6 +293,7 @@ class Transcript(QTextBrowser):
         flagged = [s for s in details.get("sentences") or [] if not s.get("supported", True)]  # type: ignore[attr-defined]
         found = self._mark_unsupported(start, end, flagged)
         cursor.setPosition(end.position())
+        self._reasoning(cursor, index, str(details.get("reasoning") or ""))
         if details.get("stopped"):
             self._muted(cursor, self.tr("Stopped: this answer is incomplete."), italic=True)
         if flagged:
@@ -310,6 +313,24 @@ class Transcript(QTextBrowser):
                                 "do not rely on them.", "", n))
             cursor.insertText(text, fmt)
         self._sources(cursor, index, details, chunks)
+
+    def _reasoning(self, cursor: QTextCursor, index: int, text: str) -> None:
+        """A reasoning model's thought, under its answer: one toggle line, the text only when opened."""
+        if not text.strip():
+            return
+        shown = index in self.expanded
+        self._block(cursor, top=4)
+        self._link(cursor, ("▾ " + self.tr("Hide the model's reasoning")) if shown else
+                   ("▸ " + self.tr("Show the model's reasoning (%n words)", "", len(text.split()))),
+                   f"{REASONING_SCHEME}:{index}", self.tr("What the model thought before answering; it is not "
+                                                          "checked against your documents."))
+        if shown:
+            for line in text.strip().splitlines():
+                self._muted(cursor, line, italic=True)
+
+    def toggle_reasoning(self, index: int) -> None:
+        """Open or close the reasoning under answer ``index`` (the page renders the transcript again)."""
+        self.expanded ^= {index}
 
     def _refusal(self, cursor: QTextCursor, text: str) -> None:
         self._block(cursor, top=2, background=REFUSAL_BG, left=4)
@@ -718,6 +739,8 @@ class ChatPage(QWidget):
         return None
 
     def open_conversation(self, cid: str) -> None:
+        if self.conv is None or self.conv.id != cid:
+            self.transcript.expanded.clear()  # reasoning starts collapsed in every conversation opened
         try:
             self.conv = self.store.get(cid)
         except KidneyTalkError as exc:
@@ -1030,6 +1053,13 @@ class ChatPage(QWidget):
     # ------------------------------------------------------------ evidence
     def _on_anchor(self, url: QUrl) -> None:
         text = url.toString()
+        if text.startswith(REASONING_SCHEME + ":"):
+            bar = self.transcript.verticalScrollBar()
+            keep = bar.value()
+            self.transcript.toggle_reasoning(int(text.split(":")[1]))
+            self.render()
+            bar.setValue(keep)
+            return
         if text.startswith(CITE_SCHEME + ":"):
             index, n = (int(x) for x in text.split(":")[1:3])
             self.show_evidence(index, n)

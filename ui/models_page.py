@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kidneytalk.chat_templates import template_family
 from kidneytalk.config import LLMSettings
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.gguf import GGUFInfo
+from kidneytalk.llm import resolve_gpu_layers, where_it_runs
 from kidneytalk.models import Fit, fit
 
 from .dialogs import confirm, show_error
@@ -69,6 +71,8 @@ class ModelRow:
     default: bool
     info: GGUFInfo | None = None
     error: str = ""
+    family: str = ""  # chat-template family ("ChatML", "Gemma", "DeepSeek-R1 (reasoning)"…)
+    runs_on: str = ""  # "CPU" or "GPU (…layers)" for the llm.n_gpu_layers setting
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,13 @@ def _snapshot(worker: EngineWorker, *, warnings: list[str] | None = None, messag
     reg = engine.models
     default = engine.model_name
     rows = []
+    gpu_layers = resolve_gpu_layers(engine.settings.llm.n_gpu_layers)
     for entry in reg.entries():
         try:
-            rows.append(ModelRow(entry.name, entry.path, entry.bundled, entry.name == default, info=entry.info()))
+            info = entry.info()
+            rows.append(ModelRow(entry.name, entry.path, entry.bundled, entry.name == default, info=info,
+                                 family=template_family(info.metadata.get("tokenizer.chat_template"), info.architecture),
+                                 runs_on=where_it_runs(gpu_layers, info.n_layers)))
         except KidneyTalkError as exc:
             rows.append(ModelRow(entry.name, entry.path, entry.bundled, entry.name == default, error=str(exc)))
     loaded = engine.llm_name
@@ -149,8 +157,8 @@ class ModelsPage(QWidget):
     """The models table, add/default/remove, and the generation settings."""
 
     message = Signal(str)  # for the status bar
-    COLUMNS = 7
-    NAME, ARCH, PARAMS, QUANT, CONTEXT, SIZE, MEMORY = range(COLUMNS)
+    COLUMNS = 9
+    NAME, ARCH, PARAMS, QUANT, CONTEXT, SIZE, TEMPLATE, RUNS_ON, MEMORY = range(COLUMNS)
 
     def __init__(self, client: EngineClient, parent: QWidget | None = None):
         super().__init__(parent)
@@ -272,7 +280,7 @@ class ModelsPage(QWidget):
         self.remove_button.setText(self.tr("Remove…"))
         self.table.setHorizontalHeaderLabels([
             self.tr("Model"), self.tr("Architecture"), self.tr("Parameters"), self.tr("Quantisation"),
-            self.tr("Context"), self.tr("File size"), self.tr("Memory"),
+            self.tr("Context"), self.tr("File size"), self.tr("Chat format"), self.tr("Runs on"), self.tr("Memory"),
         ])
         self.generation.setTitle(self.tr("Generation settings"))
         texts = (self.tr("Temperature:"), self.tr("Context length (tokens):"), self.tr("Threads:"),
@@ -352,7 +360,12 @@ class ModelsPage(QWidget):
         if f.ok:
             text = self.tr("fits: needs about %1 of %2 free").replace("%1", _size(f.needed)).replace(
                 "%2", _size(f.available))
-            return text, _OK, ""
+            assert row.info is not None
+            n_ctx = min(self.n_ctx.value(), row.info.context_length or self.n_ctx.value())
+            tip = self.tr("Model file %1 + memory for %2 tokens of context %3 + working memory").replace(
+                "%1", _size(row.info.file_size)).replace("%2", f"{n_ctx:,}").replace(
+                "%3", _size(row.info.kv_cache_bytes(n_ctx)))
+            return text, _OK, tip
         text = self.tr("⚠ may not fit: needs about %1, %2 free").replace("%1", _size(f.needed)).replace(
             "%2", _size(f.available))
         tip = self.tr("This model needs about %1 of memory at this context length but only %2 is free; it may be "
@@ -369,13 +382,15 @@ class ModelsPage(QWidget):
         for r, row in enumerate(snap.rows):
             info = row.info
             name = ("★ " if row.default else "") + row.name
-            cells = [name, "", "", "", "", "", ""]
+            cells = [name] + [""] * (self.COLUMNS - 1)
             if info is not None:
                 cells[self.ARCH] = info.architecture
                 cells[self.PARAMS] = info.parameters_label
                 cells[self.QUANT] = info.quantization
                 cells[self.CONTEXT] = f"{info.context_length:,}"
                 cells[self.SIZE] = _size(info.file_size)
+                cells[self.TEMPLATE] = row.family
+                cells[self.RUNS_ON] = row.runs_on
             mem_text, mem_colour, mem_tip = self.memory_text(row)
             cells[self.MEMORY] = mem_text
             for c, text in enumerate(cells):

@@ -114,6 +114,7 @@ _STAGE_TEXT = {
     "assemble": QT_TRANSLATE_NOOP("AskStage", "Assembling the evidence…"),
     "write": QT_TRANSLATE_NOOP("AskStage", "Writing the answer…"),
     "answering": QT_TRANSLATE_NOOP("AskStage", "Writing the answer…"),
+    "thinking": QT_TRANSLATE_NOOP("AskStage", "The model is thinking…"),
 }
 
 
@@ -281,7 +282,16 @@ class EngineWorker(QObject):
                              conversation_id=cid)
         self.progress.emit(AskStage("answering", stage_text("answering")))
         stopped = False
-        for piece in answer:
+        thinking = False
+        for kind, piece in answer.events():
+            if kind == "reasoning":  # a reasoning model's thought: not streamed as the answer
+                if not thinking and not stop.is_set():
+                    self.progress.emit(AskStage("thinking", stage_text("thinking")))
+                thinking = True
+                continue
+            if thinking:
+                self.progress.emit(AskStage("answering", stage_text("answering")))
+                thinking = False
             if stop.is_set():
                 # The stream ends at the next piece; let it end on its own so the
                 # Answer is complete and llama.cpp's generator is closed properly.

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kidneytalk.errors import Cancelled, KidneyTalkError
+from kidneytalk.reasoning import split_reasoning
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep
 from kidneytalk.retrieval.trace import Trace
@@ -270,14 +271,19 @@ class _Runner:
                 t = time.monotonic()
                 msgs = [{"role": "user", "content": book.render("exam_reason", question=q.question,
                                                                 options="\n".join(f"{k}. {v}" for k, v in q.options.items()))}]
-                notes = "".join(llm.stream(msgs, max_tokens=REASON_TOKENS, temperature=engine.settings.llm.temperature,
-                                           cancel=self.cancel)).strip()
+                raw = "".join(llm.stream(msgs, max_tokens=REASON_TOKENS, temperature=engine.settings.llm.temperature,
+                                         cancel=self.cancel))
+                reasoning, notes = split_reasoning(raw)  # the option is chosen from the answer, not the thought
+                if reasoning:
+                    rec["reasoning"] = reasoning
                 timings["write"] = round(time.monotonic() - t, 3)
         else:
             ans = engine.ask(text, mode=mode, style=self.style, model=self.model, k=self.k, retrieval=self.retrieval,
                              cancel=self.cancel, gate_question=q.question)
             self._gate(rec, ans.gate)
             notes = ans.text()
+            if ans.reasoning:
+                rec["reasoning"] = ans.reasoning
             if self.cancel.is_set():
                 raise Cancelled("stopped")
             evidence = list(ans.evidence)
