@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build the self-contained KidneyTalk bundle for Linux (PyInstaller, one folder):
-#   bash installers/build-linux.sh            # -> dist/KidneyTalk/ (+ dist/KidneyTalk-linux-<arch>.tar.gz with --archive)
-# Needs the project's .venv (installers/setup.sh runs first; KIDNEYTALK_SKIP_SETUP=1 skips it).
-# The result runs on a machine without the .venv: dist/KidneyTalk/kidneytalk-gui opens the app,
-# dist/KidneyTalk/kidneytalk is the command line, install-desktop-entry.sh adds it to the menu.
+#   bash installers/build-linux.sh              # -> dist/KidneyTalk/
+#   bash installers/build-linux.sh --archive    # also dist/KidneyTalk-linux-<arch>.tar.gz
+# Sets up .venv first (installers/setup.sh; KIDNEYTALK_SKIP_SETUP=1 skips it, PY=... picks another Python).
+# The result runs on a machine without the .venv: KidneyTalk/kidneytalk-gui opens the app (double-click),
+# KidneyTalk/kidneytalk is the command line, KidneyTalk/install-desktop-entry.sh adds it to the menu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 archive=0
@@ -15,22 +16,7 @@ for arg in "$@"; do
 done
 start=$(date +%s)
 [ "${KIDNEYTALK_SKIP_SETUP:-0}" = 1 ] || bash installers/setup.sh
-PY=.venv/bin/python
-export PIP_DISABLE_PIP_VERSION_CHECK=1
-
-# The build tools: the "build" extra of pyproject.toml (PyInstaller, pinned), without touching the app's packages.
-build_reqs=$("$PY" -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["build"]))')
-"$PY" -m pip install -q $build_reqs
-
-# KidneyTalk as a plain (non-editable) install, so the bundle holds exactly the declared package files.
-rm -rf build/stage
-"$PY" -m pip install -q --no-deps --no-build-isolation --target build/stage . 2>&1 \
-  | grep -v -i "warning\|deprecat\|!!\|\*\*\*\*\|^ *$\|See https\|License\|setuptools\|Please\|By 20" || true
-export KIDNEYTALK_STAGE="$PWD/build/stage"
-
-echo "Building the bundle with PyInstaller (about 10 minutes on 2 cores)..."
-nice -n "${KIDNEYTALK_BUILD_NICE:-15}" "$PY" -m PyInstaller --noconfirm --log-level WARN \
-  --distpath dist --workpath build/pyinstaller installers/kidneytalk.spec
+bash installers/build-bundle.sh
 
 out=dist/KidneyTalk
 cp installers/linux/kidneytalk.desktop installers/kidneytalk.png installers/kidneytalk.svg "$out/"

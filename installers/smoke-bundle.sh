@@ -10,14 +10,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bundle="$(cd "${1:-dist/KidneyTalk}" && pwd)"
-[ -x "$bundle/kidneytalk" ] && [ -x "$bundle/kidneytalk-gui" ] || { echo "bundle smoke: no bundle at $bundle" >&2; exit 1; }
+exe=""; [ -f "$bundle/kidneytalk.exe" ] && exe=".exe"  # Windows (Git Bash)
+[ -x "$bundle/kidneytalk$exe" ] && [ -x "$bundle/kidneytalk-gui$exe" ] || { echo "bundle smoke: no bundle at $bundle" >&2; exit 1; }
+cli="$bundle/kidneytalk$exe"
+# The double-click program; on Windows a windowed program has no stdout, so the console one opens the app there.
+gui=("$bundle/kidneytalk-gui$exe"); [ -n "$exe" ] && gui=("$cli" gui)
+limit=(); command -v timeout >/dev/null 2>&1 && limit=(timeout 300)  # macOS has no timeout(1)
 check_py="${CHECK_PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/home" "$tmp/run"
 
+keep=()  # Windows cannot start a program without these
+[ -n "$exe" ] && keep=(SYSTEMROOT="${SYSTEMROOT:-C:\\Windows}" WINDIR="${WINDIR:-C:\\Windows}" TEMP="$tmp/run" TMP="$tmp/run")
 clean() {  # run a command with nothing of this shell's environment
-  env -i PATH=/usr/bin:/bin HOME="$tmp/home" LANG=C.UTF-8 TMPDIR="$tmp/run" "$@"
+  env -i PATH=/usr/bin:/bin HOME="$tmp/home" LANG=C.UTF-8 TMPDIR="$tmp/run" ${keep[@]+"${keep[@]}"} "$@"
 }
 
 # A document and a question about it: a shared PubMedQA digest when shared/ is next to the checkout.
@@ -34,9 +41,9 @@ else
 fi
 
 t0=$(date +%s.%N)
-clean "$bundle/kidneytalk" add "$doc" > "$tmp/add.out" 2> "$tmp/add.err" || { cat "$tmp/add.err" >&2; echo "bundle smoke: FAILED: add" >&2; exit 1; }
+clean "$cli" add "$doc" > "$tmp/add.out" 2> "$tmp/add.err" || { cat "$tmp/add.err" >&2; echo "bundle smoke: FAILED: add" >&2; exit 1; }
 t1=$(date +%s.%N)
-clean "$bundle/kidneytalk" ask --json "$question" > "$tmp/ask.json" 2> "$tmp/ask.err" || { cat "$tmp/ask.err" >&2; echo "bundle smoke: FAILED: ask" >&2; exit 1; }
+clean "$cli" ask --json "$question" > "$tmp/ask.json" 2> "$tmp/ask.err" || { cat "$tmp/ask.err" >&2; echo "bundle smoke: FAILED: ask" >&2; exit 1; }
 t2=$(date +%s.%N)
 "$check_py" - "$tmp/ask.json" "$source_name" <<'PY'
 import json, sys
@@ -52,11 +59,13 @@ PY
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 echo "bundle smoke: CLI add $(secs "$t0" "$t1") s, ask $(secs "$t1" "$t2") s ($source_name)"
 
-# The library is in the temp HOME's platform folders, not in the bundle.
-find "$tmp/home" -name 'chroma.sqlite3' | grep -q . || { echo "bundle smoke: FAILED: no library under the temp HOME" >&2; exit 1; }
+# The library is in the temp HOME's platform folders, not in the bundle (Windows: the user's AppData).
+if [ -z "$exe" ]; then
+  find "$tmp/home" -name 'chroma.sqlite3' | grep -q . || { echo "bundle smoke: FAILED: no library under the temp HOME" >&2; exit 1; }
+fi
 
 g0=$(date +%s.%N)
-clean QT_QPA_PLATFORM=offscreen KIDNEYTALK_EXIT_WHEN_SHOWN=1 timeout 300 "$bundle/kidneytalk-gui" > "$tmp/gui.out" 2> "$tmp/gui.err" \
+clean QT_QPA_PLATFORM=offscreen KIDNEYTALK_EXIT_WHEN_SHOWN=1 ${limit[@]+"${limit[@]}"} "${gui[@]}" > "$tmp/gui.out" 2> "$tmp/gui.err" \
   || { cat "$tmp/gui.out" "$tmp/gui.err" >&2; echo "bundle smoke: FAILED: the GUI did not start and quit" >&2; exit 1; }
 g1=$(date +%s.%N)
 shown=$(sed -n 's/^kidneytalk-gui: window shown at \([0-9.]*\)$/\1/p' "$tmp/gui.out")
