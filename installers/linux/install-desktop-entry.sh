@@ -14,7 +14,7 @@ if [ "${1:-}" = "--remove" ]; then
 fi
 mkdir -p "$apps" "$icons"
 cp "$here/kidneytalk.png" "$icons/kidneytalk.png"
-sed -e "s|^Exec=.*|Exec=\"$here/kidneytalk-gui\" %F|" -e "s|^TryExec=.*|TryExec=$here/kidneytalk-gui|" \
+sed -e "s|^Exec=.*|Exec=\"$here/kidneytalk-gui\"|" -e "s|^TryExec=.*|TryExec=$here/kidneytalk-gui|" \
   -e "s|^Icon=.*|Icon=$here/kidneytalk.png|" "$here/kidneytalk.desktop" > "$apps/kidneytalk.desktop"
 chmod 755 "$apps/kidneytalk.desktop"
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$apps" || true
