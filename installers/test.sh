@@ -6,4 +6,10 @@ bash installers/setup.sh
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
 .venv/bin/python scripts/typecheck.py  # mypy on the package as installed (see the script)
+# The self-contained bundle is built too, and tests/test_bundle.py runs it from a clean environment
+# (installers/README.md: ~6 min on a quiet 2-core machine, 14 on a busy one). KIDNEYTALK_BUILD_BUNDLE=0
+# skips the build for a quicker local run (the bundle test is then skipped).
+case "${KIDNEYTALK_BUILD_BUNDLE:-1}" in
+  1|true) KIDNEYTALK_SKIP_SETUP=1 bash installers/build-linux.sh ;;
+esac
 .venv/bin/python -m pytest "$@"

@@ -8,8 +8,10 @@ the worker thread and closes the engine.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 
@@ -25,6 +27,10 @@ from .dialogs import install_crash_reporter
 from .i18n import set_language
 from .main_window import MainWindow
 from .single_instance import SingleInstance
+
+# Smoke tests of the bundles: "1" prints when the main window is shown and its event loop
+# runs ("kidneytalk-gui: window shown at <unix time>"), then closes the window.
+ENV_EXIT_WHEN_SHOWN = "KIDNEYTALK_EXIT_WHEN_SHOWN"
 
 
 def _parse(argv: Sequence[str]) -> tuple[str | None, list[str]]:
@@ -79,6 +85,8 @@ def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
         guard.activated.connect(window.bring_to_front)
         window.show()
         window.client.warm_up()
+        if os.environ.get(ENV_EXIT_WHEN_SHOWN) == "1":
+            QTimer.singleShot(0, lambda: _report_shown_and_close(window))
         code = app.exec()
     finally:
         tick.stop()
@@ -100,6 +108,13 @@ def _say_already_open(app: QApplication, paths: Paths) -> None:
     print(f"kidneytalk-gui: {text}", file=sys.stderr)
     if app.platformName() not in ("offscreen", "minimal"):
         QMessageBox.information(None, "KidneyTalk", text)
+
+
+def _report_shown_and_close(window: MainWindow | None) -> None:
+    visible = window is not None and window.isVisible()
+    print(f"kidneytalk-gui: window {'shown' if visible else 'NOT shown'} at {time.time():.3f}", flush=True)
+    if window is not None:
+        window.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Smoke test of a built bundle, run as a new user would: a clean environment (env -i, PATH=/usr/bin:/bin,
+# HOME in a temp folder, no .venv), nothing but the bundle folder.
+#   bash installers/smoke-bundle.sh [BUNDLE_DIR]      # default dist/KidneyTalk
+# 1. CLI: add a PubMedQA digest PDF from ../shared (or the bundled sample when shared/ is absent),
+#    ask a question with --json and check a cited answer from that document;
+# 2. GUI: start kidneytalk-gui offscreen with KIDNEYTALK_EXIT_WHEN_SHOWN=1, check the main window
+#    was shown and report the time from launch to a usable window.
+# Prints one "bundle smoke: ..." line per check and exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bundle="$(cd "${1:-dist/KidneyTalk}" && pwd)"
+exe=""; [ -f "$bundle/kidneytalk.exe" ] && exe=".exe"  # Windows (Git Bash)
+[ -x "$bundle/kidneytalk$exe" ] && [ -x "$bundle/kidneytalk-gui$exe" ] || { echo "bundle smoke: no bundle at $bundle" >&2; exit 1; }
+cli="$bundle/kidneytalk$exe"
+# The double-click program; on Windows a windowed program has no stdout, so the console one opens the app there.
+gui=("$bundle/kidneytalk-gui$exe"); [ -n "$exe" ] && gui=("$cli" gui)
+limit=(); command -v timeout >/dev/null 2>&1 && limit=(timeout 300)  # macOS has no timeout(1)
+check_py="${CHECK_PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/home" "$tmp/run"
+
+keep=()  # Windows cannot start a program without these
+[ -n "$exe" ] && keep=(SYSTEMROOT="${SYSTEMROOT:-C:\\Windows}" WINDIR="${WINDIR:-C:\\Windows}" TEMP="$tmp/run" TMP="$tmp/run")
+clean() {  # run a command with nothing of this shell's environment
+  env -i PATH=/usr/bin:/bin HOME="$tmp/home" LANG=C.UTF-8 TMPDIR="$tmp/run" ${keep[@]+"${keep[@]}"} "$@"
+}
+
+# A document and a question about it: a shared PubMedQA digest when shared/ is next to the checkout.
+pdf=""
+for d in ../shared ../../shared ../../../shared; do
+  [ -f "$d/eval/pubmedqa-dev/corpus/dev-digest-012.pdf" ] && { pdf="$(cd "$d" && pwd)/eval/pubmedqa-dev/corpus/dev-digest-012.pdf"; break; }
+done
+if [ -n "$pdf" ]; then
+  doc="$pdf"; source_name="dev-digest-012.pdf"
+  question="Is oral endotracheal intubation efficacy impaired in the helicopter environment?"
+else
+  doc="$(find "$bundle" -path '*kidneytalk/sample/ckd-primer.md' | head -1)"; source_name="ckd-primer.md"
+  question="How is chronic kidney disease staged?"
+fi
+
+t0=$(date +%s.%N)
+clean "$cli" add "$doc" > "$tmp/add.out" 2> "$tmp/add.err" || { cat "$tmp/add.err" >&2; echo "bundle smoke: FAILED: add" >&2; exit 1; }
+t1=$(date +%s.%N)
+clean "$cli" ask --json "$question" > "$tmp/ask.json" 2> "$tmp/ask.err" || { cat "$tmp/ask.err" >&2; echo "bundle smoke: FAILED: ask" >&2; exit 1; }
+t2=$(date +%s.%N)
+"$check_py" - "$tmp/ask.json" "$source_name" <<'PY'
+import json, sys
+answer = json.load(open(sys.argv[1], encoding="utf-8"))
+source = sys.argv[2]
+assert answer["answer"].strip() and not answer["refused"], f"no answer: {answer['answer']!r}"
+assert answer["citations"], "the answer cites nothing"
+assert all(c["source"] == source and c["pages"] for c in answer["citations"]), answer["citations"]
+assert "[1]" in answer["answer_with_sources"] or "[" in answer["answer"], "no citation marker in the answer"
+print(f"bundle smoke: cited answer from {source} pages {sorted({p for c in answer['citations'] for p in c['pages']})}: "
+      f"{answer['answer'][:100]!r}")
+PY
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+echo "bundle smoke: CLI add $(secs "$t0" "$t1") s, ask $(secs "$t1" "$t2") s ($source_name)"
+
+# The library is in the temp HOME's platform folders, not in the bundle (Windows: the user's AppData).
+if [ -z "$exe" ]; then
+  find "$tmp/home" -name 'chroma.sqlite3' | grep -q . || { echo "bundle smoke: FAILED: no library under the temp HOME" >&2; exit 1; }
+fi
+
+g0=$(date +%s.%N)
+clean QT_QPA_PLATFORM=offscreen KIDNEYTALK_EXIT_WHEN_SHOWN=1 ${limit[@]+"${limit[@]}"} "${gui[@]}" > "$tmp/gui.out" 2> "$tmp/gui.err" \
+  || { cat "$tmp/gui.out" "$tmp/gui.err" >&2; echo "bundle smoke: FAILED: the GUI did not start and quit" >&2; exit 1; }
+g1=$(date +%s.%N)
+shown=$(sed -n 's/^kidneytalk-gui: window shown at \([0-9.]*\)$/\1/p' "$tmp/gui.out")
+[ -n "$shown" ] || { cat "$tmp/gui.out" "$tmp/gui.err" >&2; echo "bundle smoke: FAILED: the main window was not shown" >&2; exit 1; }
+echo "bundle smoke: GUI window usable $(secs "$g0" "$shown") s after launch (exited after $(secs "$g0" "$g1") s)"
+echo "bundle smoke: OK ($bundle, $(du -sh "$bundle" | cut -f1))"
