@@ -179,6 +179,7 @@ def chat_home(tmp_path: Path, embedder) -> Path:
     return home
 
 
+@pytest.mark.model  # the CLI subprocess loads it
 def test_terminal_chat_answers_a_follow_up_and_exports_the_conversation(
     chat_home: Path, tmp_path: Path, capsys
 ):
@@ -229,6 +230,7 @@ def test_terminal_chat_answers_a_follow_up_and_exports_the_conversation(
     assert f"No conversation '{cid}'" in capsys.readouterr().err
 
 
+@pytest.mark.model  # the CLI subprocess loads it
 def test_chat_resume_continues_a_saved_conversation(home: Path, capsys, monkeypatch):
     with Engine(home) as eng:
         conv = eng.conversations.create(mode="naive", style="cp-order")

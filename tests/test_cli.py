@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kidneytalk.cli import main
 from tests.conftest import shared_pdf
 
@@ -18,6 +20,7 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.model  # the CLI subprocess loads it
 def test_add_list_search_ask_json_contract(home: Path):
     added = run(home, "add", str(shared_pdf(12)), "--json")
     assert added.returncode == 0, added.stderr
@@ -61,6 +64,7 @@ def test_user_errors_are_one_line_without_traceback(home: Path):
     assert res.returncode == 1 and "Please type a question" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.model  # in-process, through the demo command
 def test_terminal_demo_answers_from_the_sample_document(home: Path):
     res = run(home, "start")  # no DISPLAY in tests: the terminal demo runs
     assert res.returncode == 0, res.stderr

@@ -109,6 +109,7 @@ def test_core_and_cli_import_and_run_with_pyside6_blocked(tmp_path: Path):
         pytest.param("addrep", marks=pytest.mark.slow),  # the default mode: several agent calls
     ],
 )
+@pytest.mark.model  # the CLI subprocess loads it
 def test_add_and_ask_work_inside_a_network_namespace_without_network(mode: str, tmp_path: Path):
     why_not = _can_unshare_network()
     if why_not:
