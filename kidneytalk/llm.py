@@ -17,6 +17,7 @@ from typing import Any
 from kidneytalk.cpu import physical_cores
 from kidneytalk.errors import ContextOverflowError, ModelError
 from kidneytalk.gguf import GGUFInfo, read_gguf
+from kidneytalk.safety import defuse_special, special_pattern
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class LocalLLM:
             raise ModelError(f"Cannot load model {self.path.name}: {exc}") from exc
         self.n_ctx = self._llama.n_ctx()
         self._formatter = self._make_formatter()
+        self._specials = special_pattern(self._special_strings())
         self._add_bos = bool(self._llama._model.add_bos_token()) if hasattr(self._llama, "_model") else False
         bos = self._llama.token_bos()
         self._bos_text = self._llama.detokenize([bos], special=True).decode("utf-8", "ignore") if bos >= 0 else ""
@@ -88,6 +90,18 @@ class LocalLLM:
         except Exception:  # pragma: no cover - exotic templates fall back to an estimate
             log.debug("chat template not usable for counting", exc_info=True)
             return None
+
+    def _special_strings(self) -> list[str]:
+        """Text of every control/user-defined token: what ``tokenize(special=True)`` turns into one."""
+        try:
+            import llama_cpp
+
+            vocab = llama_cpp.llama_model_get_vocab(self._llama._model.model)
+            flags = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+            ids = [i for i in range(self._llama.n_vocab()) if llama_cpp.llama_vocab_get_attr(vocab, i) & flags]
+        except (AttributeError, TypeError):  # pragma: no cover - older llama-cpp-python
+            ids = [int(t) for k, t in self._llama.metadata.items() if k.endswith("_token_id")]
+        return [self._llama.detokenize([i], special=True).decode("utf-8", "ignore") for i in ids]
 
     # ------------------------------------------------------------ counting
     def count_tokens(self, text: str) -> int:
@@ -162,7 +176,12 @@ class LocalLLM:
                 close()
 
     def format_prompt(self, messages: Sequence[Message]) -> str:
-        """The exact prompt text for ``messages``, ending where the assistant's reply begins."""
+        """The exact prompt text for ``messages``, ending where the assistant's reply begins.
+
+        Special-token strings inside the messages (a role tag in a PDF or a question) are
+        defused first, so only the template itself makes control tokens.
+        """
+        messages = [{**m, "content": defuse_special(m["content"], self._specials)} for m in messages]
         if self._formatter is not None:
             try:
                 return str(self._formatter(messages=list(messages)).prompt)
