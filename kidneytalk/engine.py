@@ -26,7 +26,7 @@ from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelRegistry, fit
 from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import addrep, hybrid, naive
+from kidneytalk.retrieval import addrep, assemble, hybrid, naive
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.trace import StageCallback, Trace
 from kidneytalk.vocabulary import MODES
@@ -175,7 +175,7 @@ class Engine:
         return self.library.add(paths, filter_agent=judge, progress=progress, cancel=cancel, on_wait=on_wait)
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        return naive.search(self.library, query, k or self.settings.top_k)
+        return assemble.diverse(lambda depth: naive.search(self.library, query, depth), k or self.settings.top_k)
 
     # ------------------------------------------------------------ answers
     def prompt_book(self, text: str = "") -> PromptBook:
@@ -221,8 +221,7 @@ class Engine:
         llm = self.llm(model)
         embedder = self.library.embedder
         t1 = time.monotonic()
-        if llm.count_tokens(question) > MAX_QUESTION_TOKENS:
-            question = llm.truncate(question, MAX_QUESTION_TOKENS)
+        check_question_length(llm, question)
         book = self.prompt_book(question)
         refusal = book.get("refusal").strip()
         k = k or self.settings.top_k
@@ -250,7 +249,7 @@ class Engine:
             search = hybrid.search if mode == "hybrid" else naive.search
             trace.event("search", 1, 1)
             with trace.step("search", query=question, k=k) as step:
-                retrieved = search(self.library, question, k)
+                retrieved = assemble.diverse(lambda depth: search(self.library, question, depth), k)
                 step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
             evidence = [h for h in retrieved if h.score >= rs.min_similarity][: rs.max_evidence]
         if decision is None and gated:
@@ -299,6 +298,17 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_question_length(llm: LocalLLM, question: str) -> None:
+    """A question longer than the model can take is refused with one line, never cut silently."""
+    limit = min(MAX_QUESTION_TOKENS, llm.n_ctx // 4)
+    used = llm.count_tokens(question)
+    if used > limit:
+        raise KidneyTalkError(
+            f"The question is too long ({used} tokens; model {llm.name} takes at most {limit}): "
+            "please shorten it to the point you want answered."
+        )
 
 
 UNCOVERED = {"en": "The library does not cover this part of the question: {parts}.",
