@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kidneytalk.errors import IndexMismatchError
+from kidneytalk.errors import IndexMismatchError, LibraryDamagedError
 from kidneytalk.records import Chunk, DroppedChunk, RemovedText
 from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
@@ -162,10 +162,19 @@ class Catalog:
         self.path = path
         self.db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:  # not a database, truncated, or malformed
+            self.db.close()
+            if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, I/O: not damage
+                raise
+            raise LibraryDamagedError(
+                f"The library catalog {path} is damaged ({exc}); run 'kidneytalk doctor --repair' "
+                "(it keeps a backup and rebuilds the library from the stored documents)."
+            ) from exc
 
     def _migrate(self) -> None:
         with self.transaction():

@@ -115,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=int, default=0)
     cal.add_argument("--json", action="store_true")
 
+    dr = sub.add_parser("doctor", help="check the library (catalog, vectors, lexical index, stored copies, "
+                                        "settings); --repair fixes what is broken after a backup")
+    dr.add_argument("--repair", action="store_true", help="repair (a backup is kept under <data>/backups/)")
+    dr.add_argument("--json", action="store_true")
+
     sub.add_parser("demo", help="terminal demo: add the bundled sample document and answer a question")
     sub.add_parser("gui", help="open the desktop app")
     sub.add_parser("start", help="the desktop app when a display exists, otherwise the terminal demo")
@@ -142,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log_path = _start_logging(getattr(args, "library", None) or args.home)
     try:
+        if args.command == "doctor":  # must work when the library cannot be opened at all
+            return _cmd_doctor(args)
         with Engine(getattr(args, "library", None) or args.home) as engine:
             for notice in getattr(engine, "settings_notices", ()):
                 print(f"kidneytalk: warning: {_one_line(notice)}", file=sys.stderr)
@@ -569,6 +576,22 @@ def _cmd_eval(engine, args) -> int:  # noqa: ANN001
             print(f"always {', '.join(maj['answer'])}: {maj['accuracy']:.1%}")
         print(f"report: {summary.report_html}" + ("" if summary.complete else "  (incomplete: run the same command again to continue)"))
     return 0 if summary.complete else 1
+
+
+def _cmd_doctor(args) -> int:  # noqa: ANN001
+    from kidneytalk import doctor
+
+    report = doctor.run(args.home, repair=args.repair)
+    if args.json:
+        print(doctor.dumps(report))
+    else:
+        for finding in report.findings:
+            print(_one_line(finding.line()))
+        if report.backup:
+            print(f"backup of the catalog and settings: {report.backup}")
+        if not report.healthy and not args.repair:
+            print("run 'kidneytalk doctor --repair' to fix these (a backup is kept first)")
+    return 0 if report.healthy else 1
 
 
 def _cmd_calibrate(engine, args) -> int:  # noqa: ANN001

@@ -43,3 +43,7 @@ class Cancelled(KidneyTalkError):
 
 class SettingsError(KidneyTalkError):
     """A setting has an unknown name, the wrong type or a value out of range (a usage error)."""
+
+
+class LibraryDamagedError(KidneyTalkError):
+    """The catalog or vector store cannot be read; ``kidneytalk doctor --repair`` recovers."""
