@@ -319,6 +319,8 @@ def _cmd_search(engine, args) -> int:  # noqa: ANN001
     for i, h in enumerate(hits, start=1):
         text = " ".join(h.text.split())
         print(f"{i}. {h.score:.3f}  {h.doc_name} {h.pages_label}{' (OCR)' if h.ocr else ''}  {' > '.join(h.section)}\n   {text[:300]}{'…' if len(text) > 300 else ''}")
+        if h.also_in:  # near-copies collapsed into this passage
+            print(_one_line(f"   also in: {'; '.join(h.also_in[:5])}{' …' if len(h.also_in) > 5 else ''}"))
     return 0
 
 

@@ -115,7 +115,10 @@ def quotable(text: str) -> str:
 
 def special_pattern(specials: Iterable[str]) -> re.Pattern[str] | None:
     """One regex matching any of the model's special-token strings (longest first)."""
-    strings = sorted({s for s in specials if len(s) >= 2}, key=len, reverse=True)
+    # only tag-like strings: some vocabularies mark whitespace runs or plain words as user-defined
+    # tokens, and breaking those would change how ordinary text is read
+    strings = sorted({s for s in specials if len(s) >= 2 and s.strip() and any(c in s for c in "<>[]|")},
+                     key=len, reverse=True)
     return re.compile("|".join(re.escape(s) for s in strings)) if strings else None
 
 
