@@ -24,7 +24,7 @@ fi
 ocr_packages="tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra"
 apt_packages="build-essential cmake libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0 libxcb-image0
-  libxcb-xinerama0 libxcb-xkb1 fonts-noto-cjk $ocr_packages"
+  libxcb-xinerama0 libxcb-xkb1 fonts-noto-cjk strace $ocr_packages"
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in $apt_packages; do

@@ -21,15 +21,15 @@ from typing import Any
 from kidneytalk.citations import MARKER
 from kidneytalk.reasoning import Kind, ReasoningSplitter, split_reasoning
 from kidneytalk.records import Citation, Hit
-from kidneytalk.safety import strip_instructions
+from kidneytalk.safety import has_instructions, looks_like_instruction, neutralise
 
 MAX_QUESTION_TOKENS = 512
 
 
 def format_context(hits: Sequence[Hit]) -> str:
-    """Numbered passages; sentences addressed to the AI are removed (see ``safety``)."""
+    """Numbered passages; role tags, the passages' own ``[n]`` and text addressed to the AI are neutralised."""
     return "\n\n".join(
-        f"[{i}] ({h.doc_name} {h.pages_label})\n{strip_instructions(h.text)}" for i, h in enumerate(hits, start=1)
+        f"[{i}] ({h.doc_name} {h.pages_label})\n{neutralise(h.text)}" for i, h in enumerate(hits, start=1)
     )
 
 
@@ -243,6 +243,9 @@ class Answer:
 
             text = self.body()
             self._checks = [] if self.refused else verify(text, self.evidence, threshold=self.unsupported_below)
+            for check in self._checks:  # text addressed to the AI is never presented as sourced
+                if looks_like_instruction(check.text):
+                    check.supported, check.inferred = False, []
         return self._checks
 
     @property
@@ -274,7 +277,8 @@ class Answer:
             "sentences": [c.to_json() for c in self.checks],
             "unsupported": self.unsupported,
             "extractiveness": None if self.refused else self.extractiveness().to_json(),
-            "chunks": [dict(h.to_json(), n=i) for i, h in enumerate(self.evidence, start=1)],
+            "chunks": [dict(h.to_json(), n=i, instructions=has_instructions(h.text))
+                       for i, h in enumerate(self.evidence, start=1)],
             "timings": self.timings,
             "trace": self.trace.to_json() if self.trace is not None else [],
             "gate": self.gate.to_json() if self.gate is not None else None,

@@ -12,13 +12,14 @@ The schema is versioned in ``meta``; an unknown newer version is refused.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kidneytalk.errors import IndexMismatchError
+from kidneytalk.errors import IndexMismatchError, KidneyTalkError, LibraryDamagedError
 from kidneytalk.records import Chunk, DroppedChunk, RemovedText
 from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
@@ -95,6 +96,14 @@ STATUS_FAILED = "failed"
 STATUS_REMOVING = "removing"
 
 
+def _read_only(folder: Path) -> bool:
+    """True when ``folder`` is on a read-only file system or cannot be written by this user."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
+    except OSError:
+        return False
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -162,10 +171,24 @@ class Catalog:
         self.path = path
         self.db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:  # not a database, truncated, or malformed
+            self.db.close()
+            if _read_only(path.parent):
+                raise KidneyTalkError(
+                    f"The library folder {path.parent} is read-only: KidneyTalk needs to write there even to "
+                    "answer (its lock and journal); make it writable, or copy it to a writable folder."
+                ) from exc
+            if isinstance(exc, sqlite3.OperationalError):  # locked, I/O: not damage
+                raise
+            raise LibraryDamagedError(
+                f"The library catalog {path} is damaged ({exc}); run 'kidneytalk doctor --repair' "
+                "(it keeps a backup and rebuilds the library from the stored documents)."
+            ) from exc
 
     def _migrate(self) -> None:
         with self.transaction():

@@ -142,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="keep documents whose file was deleted, and stop tracking those files")
     sy.add_argument("--json", action="store_true")
 
+    dr = sub.add_parser("doctor", help="check the library (catalog, vectors, lexical index, stored copies, "
+                                        "settings); --repair fixes what is broken after a backup")
+    dr.add_argument("--repair", action="store_true", help="repair (a backup is kept under <data>/backups/)")
+    dr.add_argument("--json", action="store_true")
+
     sub.add_parser("demo", help="terminal demo: add the bundled sample document and answer a question")
     sub.add_parser("gui", help="open the desktop app")
     sub.add_parser("start", help="the desktop app when a display exists, otherwise the terminal demo")
@@ -171,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log_path = _start_logging(getattr(args, "library", None) or args.home)
     try:
+        if args.command == "doctor":  # must work when the library cannot be opened at all
+            return _cmd_doctor(args)
         with Engine(getattr(args, "library", None) or args.home) as engine:
             for notice in getattr(engine, "settings_notices", ()):
                 print(f"kidneytalk: warning: {_one_line(notice)}", file=sys.stderr)
@@ -393,6 +400,8 @@ def _cmd_search(engine: Engine, args: argparse.Namespace) -> int:
     for i, h in enumerate(hits, start=1):
         text = " ".join(h.text.split())
         print(f"{i}. {h.score:.3f}  {h.doc_name} {h.pages_label}{' (OCR)' if h.ocr else ''}  {' > '.join(h.section)}\n   {text[:300]}{'…' if len(text) > 300 else ''}")
+        if h.also_in:  # near-copies collapsed into this passage
+            print(_one_line(f"   also in: {'; '.join(h.also_in[:5])}{' …' if len(h.also_in) > 5 else ''}"))
     return 0
 
 
@@ -668,6 +677,22 @@ def _cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
             print(f"always {', '.join(maj['answer'])}: {maj['accuracy']:.1%}")
         print(f"report: {summary.report_html}" + ("" if summary.complete else "  (incomplete: run the same command again to continue)"))
     return 0 if summary.complete else 1
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from kidneytalk import doctor
+
+    report = doctor.run(args.home, repair=args.repair)
+    if args.json:
+        print(doctor.dumps(report))
+    else:
+        for finding in report.findings:
+            print(_one_line(finding.line()))
+        if report.backup:
+            print(f"backup of the catalog and settings: {report.backup}")
+        if not report.healthy and not args.repair:
+            print("run 'kidneytalk doctor --repair' to fix these (a backup is kept first)")
+    return 0 if report.healthy else 1
 
 
 def _cmd_calibrate(engine: Engine, args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.assemble import fit_to_budget
 from kidneytalk.retrieval.trace import Trace
-from kidneytalk.safety import looks_like_instruction
+from kidneytalk.safety import looks_like_instruction, quotable
 from kidneytalk.vocabulary import STYLES
 
 # cp-link's transitions: linking words only, so a transition can never add a clinical claim.
@@ -114,7 +114,7 @@ def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
     out: list[EvidenceSentence] = []
     seen: set[tuple[str, ...]] = set()
     for n, hit in enumerate(evidence, start=1):
-        for sentence in split_sentences(hit.text):
+        for sentence in split_sentences(quotable(hit.text)):
             key = tuple(tokenize(sentence))
             if (len(key) >= MIN_SENTENCE_TOKENS and key not in seen and not looks_like_instruction(sentence)
                     and not is_index_line(sentence) and not is_meta_text(sentence)):

@@ -27,7 +27,7 @@ from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import addrep, hybrid, naive
+from kidneytalk.retrieval import addrep, assemble, hybrid, naive
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.trace import StageCallback, Trace
 from kidneytalk.vocabulary import MODES
@@ -241,7 +241,7 @@ class Engine:
         return self.library.reindex(refs, filter_agent=judge, progress=progress, cancel=cancel)
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        return naive.search(self.library, query, k or self.settings.top_k)
+        return assemble.diverse(lambda depth: naive.search(self.library, query, depth), k or self.settings.top_k)
 
     # ------------------------------------------------------------ answers
     def prompt_book(self, text: str = "") -> PromptBook:
@@ -311,7 +311,7 @@ class Engine:
             trace.event("load", 0, 0, "loading the language model")
             llm = self.llm(model)
             timings["load_model"] = round(time.monotonic() - t0, 3)
-            question = self._fit_question(llm, question)
+            check_question_length(llm, question)
         t1 = time.monotonic()
         book = self.prompt_book(question)
         k = k or self.settings.top_k
@@ -341,7 +341,7 @@ class Engine:
             search = hybrid.search if mode == "hybrid" else naive.search
             trace.event("search", 1, 1)
             with trace.step("search", query=question, k=k) as step:
-                retrieved = search(self.library, question, k)
+                retrieved = assemble.diverse(lambda depth: search(self.library, question, depth), k)
                 step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
             passages = [h for h in retrieved if h.score >= rs.min_similarity][: rs.max_evidence]
         if decision is None and gated and not stopped:
@@ -385,7 +385,8 @@ class Engine:
             trace.event("load", 0, 0, "loading the language model")
         llm = self.llm(model)
         load = {} if "load_model" in evidence.timings else {"load_model": round(time.monotonic() - t0, 3)}
-        question = self._fit_question(llm, evidence.question)
+        question = evidence.question
+        check_question_length(llm, question)
         book = PromptBook(evidence.language, self.paths.prompts)
         embedder = self.library.embedder
         trace.event("write", 0, 0, style)
@@ -405,12 +406,6 @@ class Engine:
         return Answer.from_evidence(evidence, with_note(tokens, evidence.note), model=llm.name, style=style,
                                     used=used, unsupported_below=rs.unsupported_below, cancel=cancel, timings=load)
 
-    @staticmethod
-    def _fit_question(llm: LocalLLM, question: str) -> str:
-        if llm.count_tokens(question) > MAX_QUESTION_TOKENS:
-            return llm.truncate(question, MAX_QUESTION_TOKENS)
-        return question
-
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
         if self._llm is not None:
@@ -426,6 +421,17 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_question_length(llm: LocalLLM, question: str) -> None:
+    """A question longer than the model can take is refused with one line, never cut silently."""
+    limit = min(MAX_QUESTION_TOKENS, llm.n_ctx // 4)
+    used = llm.count_tokens(question)
+    if used > limit:
+        raise KidneyTalkError(
+            f"The question is too long ({used} tokens; model {llm.name} takes at most {limit}): "
+            "please shorten it to the point you want answered."
+        )
 
 
 UNCOVERED = {"en": "The library does not cover this part of the question: {parts}.",

@@ -47,3 +47,7 @@ class SettingsError(KidneyTalkError):
 
 class PromptTemplateError(KidneyTalkError):
     """A prompt template that does not exist (e.g. a misspelt override name)."""
+
+
+class LibraryDamagedError(KidneyTalkError):
+    """The catalog or vector store cannot be read; ``kidneytalk doctor --repair`` recovers."""

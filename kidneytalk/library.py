@@ -25,6 +25,7 @@ is refused before any work starts; Cancel reaches the chunker mid-file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -489,6 +490,10 @@ class Library:
             log.warning("failed: %s", prep.error)
             return AddResult(shown_path(path), "failed", prep.error, prep.sha[:12] if prep.sha else "")
         assert prep.parsed is not None
+        short = space_problem(self.paths.data, prep.size + len(prep.chunks) * BYTES_PER_PASSAGE)
+        if short:  # refused before anything is written: the library stays as it was
+            log.warning("%s: %s", name, short)
+            return AddResult(shown_path(path), "failed", f"{name}: {short}")
         doc_id = existing.id if existing else prep.sha[:12]
         suffix = path.suffix.lower() if path.suffix.isascii() and path.suffix.isprintable() else ""
         stored = self.paths.documents / f"{doc_id}{suffix}"
@@ -533,6 +538,8 @@ class Library:
         """Undo a half-stored file while still under the write lock, and record why it failed."""
         log.warning("failed storing %s: %s", shown_path(prep.path), exc)
         msg = f"{shown(prep.path)}: could not be stored ({safe_text(exc.strerror or str(exc))})"
+        if _disk_full(exc):
+            msg = f"{shown(prep.path)}: not enough space in {self.paths.data}: free some space and add it again"
         doc = self.catalog.by_sha(prep.sha) if prep.sha else None
         if doc is None or doc.status != cat.STATUS_INDEXING:
             return AddResult(shown_path(prep.path), "failed", msg)
@@ -552,6 +559,31 @@ class Library:
                 filter_agent=False,
             )
             self.catalog.set_status(doc_id, cat.STATUS_FAILED, reason)
+
+
+# Room kept free on the library's disk: the vector store and the catalog need space to open and to
+# commit (chromadb left on a full disk cannot even be opened again), logs and conversations some more.
+SPACE_MARGIN = 64 * 1024 * 1024
+BYTES_PER_PASSAGE = 32 * 1024  # vector, HNSW links, text in the catalog and the lexical index, WAL
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC, or SQLite's / chromadb's way of saying the same."""
+    return getattr(exc, "errno", None) == errno.ENOSPC or any(
+        m in str(exc).lower() for m in ("disk is full", "no space left"))
+
+
+def space_problem(folder: Path, needed: int, margin: int = SPACE_MARGIN) -> str:
+    """'not enough space in <folder> …' when storing ``needed`` bytes would leave less than ``margin``."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    if free - needed >= margin:
+        return ""
+    mib = 1024 * 1024
+    return (f"not enough space in {folder} ({free // mib} MiB free; about {(needed + margin) // mib} MiB "
+            "needed to store it safely): free some space and add it again")
 
 
 class _IngestRun:
@@ -627,9 +659,12 @@ class _IngestRun:
                 result = lib._store_prepared(prep, self.force)
             except OSError as exc:  # e.g. the file vanished or the disk is full: this file fails alone
                 result = lib._fail_storing(prep, exc)
-            except (ValueError, sqlite3.Error) as exc:  # e.g. text SQLite refuses: this file fails alone
+            except Exception as exc:  # e.g. text SQLite refuses, or the vector store's disk is full: fails alone
+                if not isinstance(exc, ValueError | sqlite3.Error) and not _disk_full(exc):
+                    raise
                 log.exception("could not store %s", shown_path(prep.path))
-                result = lib._fail_storing(prep, OSError(f"{type(exc).__name__}: {safe_text(str(exc))}"))
+                result = lib._fail_storing(prep, OSError(errno.ENOSPC, "disk full") if _disk_full(exc) else
+                                           OSError(f"{type(exc).__name__}: {safe_text(str(exc))}"))
         prep.vectors = None
         self.results.append(result)
         self.pages_done += result.pages

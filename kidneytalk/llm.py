@@ -34,6 +34,7 @@ from kidneytalk.reasoning import (
     detect,
     strip_reasoning,
 )
+from kidneytalk.safety import defuse_special, special_pattern
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class LocalLLM:
         self.template: str | None = chat_template or file_template or fallback_template(self.info.architecture)
         self.family = template_family(chat_template or file_template, self.info.architecture)
         self._formatter = self._make_formatter()
+        self._specials = special_pattern(self._special_strings())
         self._add_bos = bool(self._llama._model.add_bos_token()) if hasattr(self._llama, "_model") else False
         bos = self._llama.token_bos()
         self._bos_text = self._llama.detokenize([bos], special=True).decode("utf-8", "ignore") if bos >= 0 else ""
@@ -150,6 +152,18 @@ class LocalLLM:
         except Exception:  # pragma: no cover - exotic templates fall back to an estimate
             log.debug("chat template not usable for counting", exc_info=True)
             return None
+
+    def _special_strings(self) -> list[str]:
+        """Text of every control/user-defined token: what ``tokenize(special=True)`` turns into one."""
+        try:
+            import llama_cpp
+
+            vocab = llama_cpp.llama_model_get_vocab(self._llama._model.model)
+            flags = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+            ids = [i for i in range(self._llama.n_vocab()) if llama_cpp.llama_vocab_get_attr(vocab, i) & flags]
+        except (AttributeError, TypeError):  # pragma: no cover - older llama-cpp-python
+            ids = [int(t) for k, t in self._llama.metadata.items() if k.endswith("_token_id")]
+        return [self._llama.detokenize([i], special=True).decode("utf-8", "ignore") for i in ids]
 
     # ------------------------------------------------------------ counting
     def count_tokens(self, text: str) -> int:
@@ -249,6 +263,9 @@ class LocalLLM:
         return closed_thought(info, prompt)
 
     def _render(self, messages: Sequence[Message], **variables: object) -> str:
+        """The template's rendering of ``messages`` (special-token strings inside them defused first,
+        so a role tag in a PDF or a question never becomes a control token: only the template makes them)."""
+        messages = [{**m, "content": defuse_special(m["content"], self._specials)} for m in messages]
         if self._formatter is not None:
             try:
                 return str(self._formatter(messages=list(messages), **variables).prompt)

@@ -123,6 +123,7 @@ class Hit:
     reason: str = ""  # the judge's one-sentence reason, for display
     queries: list[str] = field(default_factory=list)  # the search queries that found it
     ocr: bool = False  # the passage has text read by OCR from a scanned page
+    also_in: list[str] = field(default_factory=list)  # "doc p.N" of near-copies collapsed into this hit
 
     @property
     def pages_label(self) -> str:
@@ -139,6 +140,7 @@ class Hit:
             "relevance": None if self.relevance is None else round(self.relevance, 3),
             "reason": self.reason,
             "ocr": self.ocr,
+            "also_in": self.also_in,
             "text": self.text,
         }
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from kidneytalk.errors import LibraryDamagedError
+
 log = logging.getLogger(__name__)
 
 
@@ -38,15 +40,23 @@ class VectorStore:
         from chromadb.config import Settings as ChromaSettings
 
         self.path.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(self.path),
-            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-        )
-        self._collection = self._client.get_or_create_collection(
-            name=collection_name(self.model_id),
-            embedding_function=None,
-            metadata={"hnsw:space": "cosine", "embed_model": self.model_id},
-        )
+        try:
+            self._client = chromadb.PersistentClient(
+                path=str(self.path),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+            self._collection = self._client.get_or_create_collection(
+                name=collection_name(self.model_id),
+                embedding_function=None,
+                metadata={"hnsw:space": "cosine", "embed_model": self.model_id},
+            )
+        except Exception as exc:  # chromadb raises many types for a damaged folder
+            if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+                raise  # permissions, disk: not damage
+            raise LibraryDamagedError(
+                f"The vector store {self.path} is damaged ({type(exc).__name__}: {' '.join(str(exc).split())[:120]}); "
+                "run 'kidneytalk doctor --repair' (it keeps a backup and re-indexes from the stored documents)."
+            ) from exc
 
     def reopen(self) -> None:
         """Drop cached state so writes by another process become visible."""

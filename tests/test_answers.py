@@ -396,19 +396,15 @@ def test_unknown_mode_or_style_is_a_user_error(lib: Engine):
         lib.ask(QUESTION, style="poetry")
 
 
-def test_very_long_question_is_truncated_not_fatal(lib: Engine, llm):
-    lib.settings = lib.settings.replace(top_k=1)
-    question = (QUESTION + " ") * 400
-    question = question[:20_000]
-    answer = lib.ask(question, mode="naive", style="cp-order")
-    assert len(answer.question) < len(question)
-    assert llm.count_tokens(answer.question) <= MAX_QUESTION_TOKENS + 2
-    assert answer.question.startswith(QUESTION)
-    text = answer.text()
-    assert text
-    if not answer.refused:
-        for piece in answer:
-            assert_copied_sentence(piece, answer, link=False)
+def test_very_long_question_gets_one_clear_line_not_a_silent_cut(lib: Engine, llm):
+    """A question over the model's budget is refused with its size and the limit (issue 17), never truncated."""
+    question = ((QUESTION + " ") * 400)[:20_000] + " Is the answer different for dialysis patients?"
+    with pytest.raises(KidneyTalkError, match=r"^The question is too long \(\d+ tokens; model .* takes at most "
+                                              rf"{min(MAX_QUESTION_TOKENS, llm.n_ctx // 4)}\)") as err:
+        lib.ask(question, mode="naive", style="cp-order")
+    assert "\n" not in str(err.value)
+    short = lib.ask(QUESTION, mode="naive", style="cp-order")  # the engine still answers afterwards
+    assert short.question == QUESTION and short.text()
 
 
 def test_chinese_question_gets_chinese_prompts_and_a_chinese_refusal(lib: Engine):
