@@ -363,6 +363,7 @@ def test_evaluation_runs_then_continues_an_earlier_run_and_samples_with_a_seed(q
         window.shutdown()
 
 
+@pytest.mark.model
 def test_new_context_length_makes_the_engine_thread_reload_the_model(qtbot, window: MainWindow) -> None:
     _bundled()
     loaded: list[str] = []
