@@ -127,7 +127,7 @@ def main() -> int:
         settings = window.settings_page
         shot(settings, "settings")
         settings.template.setCurrentIndex(settings.template.findData("judge_en"))
-        bar = settings.scroll.verticalScrollBar()
+        bar = settings.scroll_area.verticalScrollBar()
         bar.setValue(settings.prompts_box.y() - 8)
         shot(settings, "settings-prompts")
 

@@ -218,7 +218,7 @@ def test_conversations_are_renamed_and_deleted_from_the_list(qtbot, tmp_path: Pa
         assert chat.conv.id == newer.id  # the most recent one is reopened
         assert [chat.conv_list.item(i).text() for i in range(2)] == ["Second question", "First question"]
         chat.conv_list.setCurrentRow(1)
-        assert chat.conv.id == older.id and (chat.mode, chat.style) == ("hybrid", "off")
+        assert chat.conv.id == older.id and (chat.mode, chat.answer_style) == ("hybrid", "off")
 
         chat.conv_list.currentItem().setText("Metformin dosing")  # what editing in place (F2) does
         assert window.client.conversations.get(older.id).title == "Metformin dosing"

@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from typing import cast
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -51,7 +52,8 @@ def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
     """
     arg_home, qt_argv = _parse(list(sys.argv if argv is None else argv))
     home = home or arg_home
-    app = QApplication.instance() or QApplication(qt_argv)
+    # instance() is typed QCoreApplication; the only one that can exist here is a QApplication (tests' qapp)
+    app = cast("QApplication | None", QApplication.instance()) or QApplication(qt_argv)
     app.setApplicationName("KidneyTalk")
     app.setApplicationDisplayName("KidneyTalk")
     app.setApplicationVersion(__version__)

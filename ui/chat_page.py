@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
     QEvent,
     QPoint,
     QRegularExpression,
@@ -76,6 +75,7 @@ from kidneytalk.records import pages_label
 
 from .dialogs import confirm, show_error
 from .evidence_panel import EvidencePanel
+from .i18n import QT_TRANSLATE_NOOP
 from .style import ACCENT
 from .workers import ADD, ASK, AskResult, AskStage, EngineClient, LibrarySnapshot, stage_label
 
@@ -695,7 +695,7 @@ class ChatPage(QWidget):
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
             if not self.asking:
-                self.render()  # the transcript's own words ("You", "Sources:")
+                self.show_transcript()  # the transcript's own words ("You", "Sources:")
                 if self.result is not None and self.state_label.text() == self._outcome_shown:
                     self._show_outcome(self.result)
         super().changeEvent(event)
@@ -753,7 +753,7 @@ class ChatPage(QWidget):
             self.conv_list.blockSignals(False)
         self._show_options(self.conv.mode, self.conv.style)
         self.title_label.set_full_text(self.conv.title)
-        self.render()
+        self.show_transcript()
         self.evidence.hide()
         self._set_state("")
         self.transcript.scroll_to_end()
@@ -773,11 +773,11 @@ class ChatPage(QWidget):
         self.conv = None
         self.conv_list.blockSignals(True)
         self.conv_list.clearSelection()
-        self.conv_list.setCurrentItem(None)
+        self.conv_list.setCurrentItem(None)  # type: ignore[call-overload]  # Qt takes nullptr; the stub wants an item
         self.conv_list.blockSignals(False)
         self.title_label.set_full_text(self.tr(NEW_TITLE))
         self._show_options("", "")
-        self.render()
+        self.show_transcript()
         self.evidence.hide()
         self._set_state("")
         self.question.clear()
@@ -879,7 +879,7 @@ class ChatPage(QWidget):
         return str(self.mode_box.currentData())
 
     @property
-    def style(self) -> str:
+    def answer_style(self) -> str:
         return str(self.style_box.currentData())
 
     def set_options(self, mode: str, style: str) -> None:
@@ -889,8 +889,8 @@ class ChatPage(QWidget):
 
     def _on_options_changed(self, *_args: object) -> None:
         if self.conv is not None:
-            self.store.set_options(self.conv.id, mode=self.mode, style=self.style)
-            self.conv.mode, self.conv.style = self.mode, self.style
+            self.store.set_options(self.conv.id, mode=self.mode, style=self.answer_style)
+            self.conv.mode, self.conv.style = self.mode, self.answer_style
 
     # ------------------------------------------------------------ state
     @property
@@ -911,7 +911,7 @@ class ChatPage(QWidget):
         if not asking:
             self.progress_bar.hide()
 
-    def render(self) -> None:
+    def show_transcript(self) -> None:
         messages = self.conv.messages if self.conv is not None else []
         self.transcript.show_conversation(messages)
         self.transcript.setVisible(bool(messages))
@@ -945,7 +945,7 @@ class ChatPage(QWidget):
             self.question.setFocus()
             return
         if self.conv is None:
-            self.conv = self.store.create(mode=self.mode, style=self.style)
+            self.conv = self.store.create(mode=self.mode, style=self.answer_style)
             self._fill_list()
         self.result = None
         self._asking_question, self._asking_cid = question, self.conv.id
@@ -956,7 +956,7 @@ class ChatPage(QWidget):
         self._set_state(self.tr("Waiting for the documents being added to finish… (Esc to stop)")
                         if self.client.pending(ADD) else self.tr("Waiting for the models to load…") if waiting
                         else self.tr("Starting…"), "busy")
-        self.client.ask(question, history=self.conv.history(), mode=self.mode, style=self.style,
+        self.client.ask(question, history=self.conv.history(), mode=self.mode, style=self.answer_style,
                         conversation_id=self.conv.id)
         self.question.clear()
         self.progress_bar.setRange(0, 0)
@@ -1048,7 +1048,7 @@ class ChatPage(QWidget):
                     self.title_label.set_full_text(self.tr(NEW_TITLE))
         except KidneyTalkError:
             pass  # already gone
-        self.render()
+        self.show_transcript()
 
     # ------------------------------------------------------------ evidence
     def _on_anchor(self, url: QUrl) -> None:
@@ -1057,7 +1057,7 @@ class ChatPage(QWidget):
             bar = self.transcript.verticalScrollBar()
             keep = bar.value()
             self.transcript.toggle_reasoning(int(text.split(":")[1]))
-            self.render()
+            self.show_transcript()
             bar.setValue(keep)
             return
         if text.startswith(CITE_SCHEME + ":"):

@@ -169,7 +169,7 @@ def read_request(folder: Path) -> EvalRequest:
         if isinstance(rec, dict) and "mode" in rec:
             modes += [] if rec["mode"] in modes else [rec["mode"]]
             ids.add(str(rec.get("id")))
-    order = [m for m in EVAL_MODES if m in modes] or ["naive"]
+    order: list[str] = [m for m in EVAL_MODES if m in modes] or ["naive"]
     shuffled = re.search(r"seed (\d+)", str(run.get("order", "")))
     n = len(ids) or None
     return EvalRequest(
@@ -255,9 +255,9 @@ class EvalPage(QWidget):
         modes_row.addStretch(1)
         self.modes_label = QLabel()
         form.addRow(self.modes_label, modes_row)
-        self.style = QComboBox()
+        self.style_box = QComboBox()
         for s in STYLES:
-            self.style.addItem(s, s)
+            self.style_box.addItem(s, s)
         self.model_box = QComboBox()
         self.model_box.setObjectName("evalModel")
         self.model_box.addItem("", "")  # the default model; named in retranslate()
@@ -272,9 +272,9 @@ class EvalPage(QWidget):
         form.addRow(self.model_label, model_row)
         options = QHBoxLayout()
         self.style_label = QLabel()
-        self.style_label.setBuddy(self.style)
-        for w in (self.style_label, self.style):
-            options.addWidget(w)
+        self.style_label.setBuddy(self.style_box)
+        options.addWidget(self.style_label)
+        options.addWidget(self.style_box)
         options.addSpacing(16)
         options.addWidget(self.retrieval_only)
         options.addStretch(1)
@@ -447,9 +447,11 @@ class EvalPage(QWidget):
         ready = bool(self.file_edit.text().strip()) and bool(modes)
         self.run_button.setEnabled(ready and not running)
         self.cancel_button.setEnabled(running and self._cancel is not None and not self._cancel.is_set())
-        for w in (self.file_edit, self.browse_button, self.style, self.limit, self.retrieval_only, self.model_box,
-                  self.sample, self.run_folder, self.other_folder_button,
-                  *[b for m, b in self.mode_boxes.items() if m != "no-rag"]):
+        controls: tuple[QWidget, ...] = (
+            self.file_edit, self.browse_button, self.style_box, self.limit, self.retrieval_only, self.model_box,
+            self.sample, self.run_folder, self.other_folder_button,
+            *[b for m, b in self.mode_boxes.items() if m != "no-rag"])
+        for w in controls:
             w.setEnabled(not running)
         self.seed.setEnabled(not running and self.sample.isChecked())
         self.seed_label.setEnabled(self.seed.isEnabled())
@@ -511,7 +513,7 @@ class EvalPage(QWidget):
         return EvalRequest(
             questions=self.file_edit.text().strip(),
             modes=[m for m in self.chosen_modes() if not (retrieval_only and m == "no-rag")],
-            style=str(self.style.currentData()), model=str(self.model_box.currentData() or ""),
+            style=str(self.style_box.currentData()), model=str(self.model_box.currentData() or ""),
             limit=None if sampled else n, sample=n if sampled else None,
             seed=self.seed.value() if sampled else 0, retrieval_only=retrieval_only)
 
@@ -521,7 +523,7 @@ class EvalPage(QWidget):
             self.file_edit.setText(request.questions)
         for mode, box in self.mode_boxes.items():
             box.setChecked(mode in request.modes)
-        self.style.setCurrentIndex(max(0, self.style.findData(request.style)))
+        self.style_box.setCurrentIndex(max(0, self.style_box.findData(request.style)))
         if request.model and self.model_box.findData(request.model) < 0:
             self.model_box.addItem(request.model, request.model)  # not (yet) in the model list
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(request.model)))
@@ -674,9 +676,10 @@ class EvalPage(QWidget):
     def _show_summary(self) -> None:
         s = self.summary
         while self.plots_layout.count():
-            item = self.plots_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            taken = self.plots_layout.takeAt(0)
+            plot = taken.widget() if taken is not None else None
+            if plot is not None:
+                plot.deleteLater()
         if s is None:
             self.table.setRowCount(0)
             self.table.setColumnCount(0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from typing import cast
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
@@ -58,6 +59,11 @@ def heat_map_html(passage: str, answer: str) -> tuple[str, float]:
     out.append(html.escape(passage[pos:]))
     body = "".join(out).replace("\n", "<br>")
     return body, (copied / len(passage) if passage else 0.0)
+
+
+def _pages(chunk: Mapping[str, object]) -> list[int]:
+    """The passage's page numbers (``[1]`` when it names none)."""
+    return [int(p) for p in cast("list[int]", chunk.get("pages") or [1])]
 
 
 class EvidencePanel(QWidget):
@@ -166,28 +172,28 @@ class EvidencePanel(QWidget):
         """Show passage ``[n]`` of an answer (``chunk`` as in ``Answer.to_json()['chunks']``)."""
         self.chunk, self.document, self.n, self.answer = dict(chunk), document, n, answer
         self._fill_labels()
-        pages = [int(p) for p in chunk.get("pages") or [1]]  # type: ignore[union-attr]
+        pages = _pages(chunk)
         if missing := self._no_page():
             self.page_view.clear(missing)
-        else:
-            self.page_view.show_document(document.stored_path, pages[0], [str(chunk.get("text", ""))])  # type: ignore[union-attr]
+        elif document is not None:  # always, when there is no ``missing``
+            self.page_view.show_document(document.stored_path, pages[0], [str(chunk.get("text", ""))])
         self.open_button.setEnabled(self.page_view.page_count > 0)
 
     def _fill_labels(self) -> None:
         chunk, n = self.chunk, self.n
-        pages = [int(p) for p in chunk.get("pages") or [1]]  # type: ignore[union-attr]
-        section = " › ".join(str(s) for s in chunk.get("section") or [])  # type: ignore[union-attr]
+        pages = _pages(chunk)
+        section = " › ".join(str(s) for s in cast("list[str]", chunk.get("section") or []))
         source = str(chunk.get("source", ""))
         ocr = (" · <i>" + html.escape(self.tr("text read by OCR from a scanned page; it may contain misread "
                                               "characters")) + "</i>") if chunk.get("ocr") else ""
         self.source_label.setText(
             f"<b>[{n}] {html.escape(source)}</b> · {pages_label(pages[0], pages[-1])}{ocr}"
             + (f"<br><span style='color:palette(placeholder-text)'>{html.escape(section)}</span>" if section else ""))
-        scores = [self.tr("similarity %1").replace("%1", f"{float(chunk.get('score') or 0):.2f}")]  # type: ignore[arg-type]
+        scores = [self.tr("similarity %1").replace("%1", f"{float(cast(float, chunk.get('score') or 0)):.2f}")]
         relevance = chunk.get("relevance")
         if relevance is not None:
             scores.append(self.tr("judged relevant with probability %1").replace(
-                "%1", f"{float(relevance):.2f}"))  # type: ignore[arg-type]
+                "%1", f"{float(cast(float, relevance)):.2f}"))
         self.scores_label.setText(self.tr("Retrieval: %1").replace("%1", ", ".join(scores)))
         reason = str(chunk.get("reason") or "")
         why = self.tr("Why it was used:")

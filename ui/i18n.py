@@ -24,6 +24,15 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = {"en": ("English", "en_US"), "zh": ("简体中文", "zh_CN")}
 
 
+def QT_TRANSLATE_NOOP(context: str, message: str) -> str:
+    """Mark ``message`` for lupdate (which finds the call by this name) and return it unchanged.
+
+    Qt's own does the same at run time, but PySide6's stub types it ``-> object``, which makes
+    every marked text unusable with tr()/translate() for mypy; show it through ``tr()`` as before.
+    """
+    return message
+
+
 class _Translators(QObject):
     """Holds the installed translators (child of the application, so they live as long as it)."""
 

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
     QAbstractTableModel,
     QCoreApplication,
     QEvent,
@@ -52,6 +51,7 @@ from kidneytalk.records import ProgressEvent
 
 from .dialogs import confirm, show_error
 from .folder_watch import FOLLOW, UNFOLLOW, FolderWatcher
+from .i18n import QT_TRANSLATE_NOOP
 from .page_view import PageDialog
 from .workers import ADD, REMOVE, SET_ENABLED, EngineClient, LibrarySnapshot
 

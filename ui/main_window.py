@@ -8,6 +8,7 @@ in :meth:`MainWindow._build_pages`; the sidebar follows.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -81,7 +82,7 @@ class MainWindow(QMainWindow):
         self._build_pages()
         self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
         # the current row stays set under the welcome page: a click on it must still lead there
-        self.sidebar.itemPressed.connect(lambda item: self.show_page(self.pages.widget(self.sidebar.row(item))))
+        self.sidebar.itemPressed.connect(lambda item: self.show_page(cast(QWidget, self.pages.widget(self.sidebar.row(item)))))
 
         central = QWidget()
         layout = QHBoxLayout(central)

@@ -226,8 +226,8 @@ class ModelsPage(QWidget):
         self.max_tokens = QSpinBox()
         self.max_tokens.setRange(64, 8192)
         self.max_tokens.setSingleStep(64)
-        for box in (self.temperature, self.n_ctx, self.n_threads, self.max_tokens):
-            box.valueChanged.connect(self._update_actions)
+        for spin in (self.temperature, self.n_ctx, self.n_threads, self.max_tokens):
+            spin.valueChanged.connect(self._update_actions)
         self.save_button = QPushButton()
         self.save_button.clicked.connect(self.save_generation)
         self.revert_button = QPushButton()

@@ -136,17 +136,17 @@ class PageView(QWidget):
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.image_label.setWordWrap(True)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("pageScroll")
-        self.scroll.setWidget(self.image_label)
-        self.scroll.setWidgetResizable(False)
-        self.scroll.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("pageScroll")
+        self.scroll_area.setWidget(self.image_label)
+        self.scroll_area.setWidgetResizable(False)
+        self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignHCenter)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addLayout(nav)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         for key, step in ((QKeySequence.StandardKey.MoveToPreviousPage, -1),
                           (QKeySequence.StandardKey.MoveToNextPage, 1)):
             shortcut = QShortcut(QKeySequence(key), self)
@@ -179,13 +179,13 @@ class PageView(QWidget):
         self.image_label.setPixmap(QPixmap())
         self.image_label.setText(message)
         self._scroll_bars(False)  # a message is wrapped to the view: nothing to scroll to
-        self.image_label.resize(self.scroll.viewport().size())
+        self.image_label.resize(self.scroll_area.viewport().size())
         self._update_nav()
 
     def _scroll_bars(self, on: bool) -> None:
         policy = Qt.ScrollBarPolicy.ScrollBarAsNeeded if on else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
-        self.scroll.setHorizontalScrollBarPolicy(policy)
-        self.scroll.setVerticalScrollBarPolicy(policy)
+        self.scroll_area.setHorizontalScrollBarPolicy(policy)
+        self.scroll_area.setVerticalScrollBarPolicy(policy)
 
     def show_document(self, path: str | Path, page: int = 1, passages: Sequence[str] = ()) -> bool:
         """Open ``path`` at ``page`` with ``passages`` highlighted; False (and a message) on failure."""
@@ -221,8 +221,8 @@ class PageView(QWidget):
         if self._image.isNull():
             return
         # the scroll area's width less its frame and a vertical scroll bar: no horizontal bar, ever
-        bar = self.scroll.verticalScrollBar().sizeHint().width()
-        width = max(120, self.scroll.width() - 2 * self.scroll.frameWidth() - bar - 2)
+        bar = self.scroll_area.verticalScrollBar().sizeHint().width()
+        width = max(120, self.scroll_area.width() - 2 * self.scroll_area.frameWidth() - bar - 2)
         ratio = self.devicePixelRatioF()
         scaled = self._image.scaledToWidth(int(width * ratio), Qt.TransformationMode.SmoothTransformation)
         self.pixmap = QPixmap.fromImage(scaled)
@@ -232,7 +232,7 @@ class PageView(QWidget):
         self._update_nav()
         if self.highlights:  # bring the passage into view, a little context above it
             top = float(self._image.text("highlight_top") or 0) * width / self._image.width()
-            self.scroll.verticalScrollBar().setValue(max(0, int(top) - 40))
+            self.scroll_area.verticalScrollBar().setValue(max(0, int(top) - 40))
 
     def _update_nav(self) -> None:
         has = self.page_count > 0
@@ -255,7 +255,7 @@ class PageView(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._image.isNull():
-            self.image_label.resize(self.scroll.viewport().size())
+            self.image_label.resize(self.scroll_area.viewport().size())
         else:
             self._fit()
 

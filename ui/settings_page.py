@@ -99,7 +99,7 @@ class SettingsPage(QWidget):
         self.paths = client.engine.paths  # folders only; settings are read and written by the worker
         self._started_moved = self.paths.data_location() is not None
         self.settings: Settings | None = None
-        self.error_box = None
+        self.error_box: QMessageBox | None = None
         self.fields: dict[str, QWidget] = {}
         self.field_labels: dict[str, QLabel] = {}
 
@@ -122,11 +122,11 @@ class SettingsPage(QWidget):
         self._build_storage()
         self._build_privacy()
         self.sections.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("settingsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(content)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("settingsScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setWidget(content)
 
         self.state_label = QLabel()
         self.state_label.setObjectName("hintLabel")
@@ -145,7 +145,7 @@ class SettingsPage(QWidget):
         layout.setSpacing(12)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         layout.addLayout(bar)
 
         client.finished.connect(self._on_finished)
@@ -173,6 +173,8 @@ class SettingsPage(QWidget):
         form.addRow(label, widget)
         signal = getattr(widget, "valueChanged", None) or getattr(widget, "toggled", None) \
             or getattr(widget, "currentIndexChanged", None) or getattr(widget, "textChanged", None)
+        if signal is None:
+            raise TypeError(f"{type(widget).__name__} has no change signal for the Settings page")
         signal.connect(self._update_actions)
         return widget
 

@@ -24,13 +24,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from kidneytalk.catalog import Document
 from kidneytalk.conversations import ConversationStore
 from kidneytalk.engine import Engine
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.records import Citation, Hit, ProgressEvent
+
+from .i18n import QT_TRANSLATE_NOOP
 
 log = logging.getLogger("kidneytalk.ui.workers")
 
