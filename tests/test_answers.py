@@ -244,7 +244,8 @@ def test_evidence_order_is_the_base_order_whatever_the_judges_grades():
     from kidneytalk.retrieval.assemble import order
 
     def hit(i: int, score: float, relevance: float) -> Hit:
-        return Hit(chunk_id=f"c{i}", doc_id="d", doc_name="s.pdf", text="t", page_start=1, page_end=1,
+        text = ["Metformin is stopped below eGFR 30.", "SGLT2 inhibitors slow CKD.", "ACE inhibitors cut albuminuria."][i - 1]
+        return Hit(chunk_id=f"c{i}", doc_id="d", doc_name="s.pdf", text=text, page_start=1, page_end=1,
                    section=(), score=score, relevance=relevance)
 
     hits = [hit(1, 0.5, 0.9), hit(2, 0.8, 0.55), hit(3, 0.7, 0.6)]
