@@ -22,6 +22,7 @@ from kidneytalk.embed import Embedder
 from kidneytalk.errors import Cancelled, KidneyTalkError
 from kidneytalk.library import AddResult, Library, ProgressCallback
 from kidneytalk.llm import LocalLLM
+from kidneytalk.llm_base import LLM
 from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelRegistry, fit
 from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
@@ -42,7 +43,7 @@ class Engine:
         *,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
-        llm: LocalLLM | None = None,
+        llm: LLM | None = None,
     ):
         self.paths = Paths.resolve(home).ensure()
         self.log_path = setup_logging(self.paths)
@@ -101,13 +102,30 @@ class Engine:
         """Registry name of the language model in memory ("" when none is loaded)."""
         return self._llm_name if self._llm is not None else ""
 
-    def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LocalLLM:
+    def model_location(self, name: str | None = None) -> str:
+        """Where the language model runs ("this computer" or a server's host:port), without loading it."""
+        try:
+            return self.models.get(name or self.settings.llm.model or self.models.default_name()).where
+        except KidneyTalkError:
+            return "this computer"
+
+    def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LLM:
         """The loaded LLM, (re)loading when another model is asked for."""
         wanted = name or self.settings.llm.model or self.models.default_name()
         with self._llm_lock:
             if self._llm is not None and (not name or self._llm_name == wanted):
                 return self._llm
             entry = self.models.get(wanted)
+            if entry.is_server:
+                from kidneytalk.llm_server import READ_TIMEOUT, ServerLLM
+
+                server = ServerLLM(entry.url, name=entry.name, model_id=entry.model_id, n_ctx=entry.n_ctx,
+                                   api_key_file=entry.api_key_file or None, read_timeout=entry.timeout or READ_TIMEOUT,
+                                   max_ctx=0 if entry.n_ctx else self.settings.llm.n_ctx)
+                if self._llm is not None:
+                    self._llm.close()
+                self._llm, self._llm_name = server, entry.name
+                return server
             info = entry.info()
             check = fit(info, self.settings.llm.n_ctx)
             if not check.ok:
