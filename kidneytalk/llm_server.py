@@ -558,7 +558,7 @@ def _top_logprobs(reply: Any) -> dict[str, float] | None:
     content = lp.get("content")
     if isinstance(content, list) and content:  # chat format
         first = content[0]
-        out = {str(t["token"]): float(t["logprob"]) for t in first.get("top_logprobs") or []
+        out = {str(t.get("token", "")): float(t["logprob"]) for t in first.get("top_logprobs") or []
                if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)}
         if isinstance(first.get("logprob"), int | float):
             out.setdefault(str(first.get("token")), float(first["logprob"]))
