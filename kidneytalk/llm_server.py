@@ -14,13 +14,18 @@ logged. The only host contacted is the one in the URL.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
 import math
+import os
 import socket
 import ssl
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -581,3 +586,45 @@ def _strict_option(text: str, options: Sequence[str]) -> str:
         if lowered == o or (lowered.startswith(o) and not lowered[len(o):len(o) + 1].isalnum()):
             return option
     return ""
+
+
+@contextlib.contextmanager
+def llama_cpp_server(model: str | Path, *, n_ctx: int = 4096, threads: int = 1, log_file: str | Path | None = None,
+                     wait: float = 180.0) -> Iterator[str]:
+    """URL of ``python -m llama_cpp.server`` serving ``model`` on a free 127.0.0.1 port, stopped on exit.
+
+    For the tests and the benchmark (it needs the ``llama-cpp-python[server]`` packages).
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    out = open(log_file or os.devnull, "wb")  # noqa: SIM115 - closed below, after the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
+         "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads), "--seed", "42"],
+        stdout=out, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            if proc.poll() is not None:
+                raise ModelError(f"llama_cpp.server exited with code {proc.returncode} (see {log_file or 'its log'}).")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    pass
+                ServerLLM(url, read_timeout=10).close()
+                break
+            except (OSError, ModelError):
+                if time.monotonic() > deadline:
+                    raise ModelError(f"llama_cpp.server did not answer within {wait:g} s.") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()

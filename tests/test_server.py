@@ -12,12 +12,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,15 +27,10 @@ pytestmark = pytest.mark.model
 SOURCE = "dev-digest-012.pdf"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory) -> Iterator[str]:
     """URL of ``python -m llama_cpp.server`` serving the bundled GGUF on 127.0.0.1 (stopped afterwards)."""
+    from kidneytalk.llm_server import llama_cpp_server
     from kidneytalk.models import bundled_model_path
 
     model = bundled_model_path()
@@ -48,37 +40,9 @@ def llama_server(tmp_path_factory) -> Iterator[str]:
                if importlib.util.find_spec(m) is None]
     if missing:
         pytest.fail(f"llama-cpp-python[server] packages missing: {', '.join(missing)} (see pyproject.toml)")
-    port = _free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096", "--n_threads", "1", "--seed", "42"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url + "/v1/models", timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not answer within 180 s: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
+    with llama_cpp_server(model, n_ctx=4096, threads=1, log_file=log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _question() -> str:
