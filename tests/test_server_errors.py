@@ -277,3 +277,25 @@ def test_add_server_checks_the_url_and_stores_only_the_key_file(tmp_path: Path):
     with pytest.raises(ModelError, match="has no GGUF file"):
         entry.info()
     assert reg.set_default("gpu-server").url == "https://gpu.local/v1"
+
+
+def test_cli_add_server_lists_where_it_runs_and_a_down_server_fails_ask_in_one_line(tmp_path: Path, capsys):
+    from kidneytalk.cli import main
+
+    home = str(tmp_path / "home")
+    port = free_port()
+    assert main(["--home", home, "models", "add-server", "ward", f"http://127.0.0.1:{port}", "--n-ctx", "2048"]) == 0
+    assert f"runs on 127.0.0.1:{port}" in capsys.readouterr().out
+    assert main(["--home", home, "models", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["ward"]["where"] == f"127.0.0.1:{port}" and rows["ward"]["n_ctx"] == 2048
+    assert rows["smollm2-135m-instruct"]["where"] == "this computer"
+    assert main(["--home", home, "models", "default", "ward"]) == 0
+    capsys.readouterr()
+    assert main(["--home", home, "models", "add-server", "bad", "file:///etc/passwd"]) == 1
+    assert "must start with http" in capsys.readouterr().err
+    t0 = time.monotonic()
+    assert main(["--home", home, "ask", "--mode", "naive", "What is CKD?"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"kidneytalk: Model server 127.0.0.1:{port} refused the connection; is it running?"
+    assert time.monotonic() - t0 < 60
