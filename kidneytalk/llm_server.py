@@ -588,6 +588,15 @@ def _strict_option(text: str, options: Sequence[str]) -> str:
     return ""
 
 
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): killed when the parent dies, so a killed test run leaves no server."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 @contextlib.contextmanager
 def llama_cpp_server(model: str | Path, *, n_ctx: int = 4096, threads: int = 1, log_file: str | Path | None = None,
                      wait: float = 180.0) -> Iterator[str]:
@@ -602,7 +611,7 @@ def llama_cpp_server(model: str | Path, *, n_ctx: int = 4096, threads: int = 1, 
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads), "--seed", "42"],
-        stdout=out, stderr=subprocess.STDOUT,
+        stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -623,7 +632,7 @@ def llama_cpp_server(model: str | Path, *, n_ctx: int = 4096, threads: int = 1, 
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
