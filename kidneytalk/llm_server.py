@@ -413,9 +413,7 @@ class ServerLLM:
 
     def choose(self, messages: Sequence[Message], options: Sequence[str]) -> str:
         """One of ``options``: forced by a grammar when the server takes one, else read strictly."""
-        alternatives = " | ".join('"' + o.replace('"', '\\"') + '"' for o in options)
-        text = self.complete(messages, max_tokens=8, temperature=0.0, grammar=f"root ::= {alternatives}")
-        return _strict_option(text, options) or options[-1]
+        return self._constrained(messages, "", options) or options[-1]
 
     # ------------------------------------------------------------ one-token decisions
     def _first_token_logprobs(self, messages: Sequence[Message], answer_prefix: str) -> dict[str, float] | None:
@@ -473,10 +471,10 @@ class ServerLLM:
         alternatives = " | ".join('"' + o.replace('"', '\\"') + '"' for o in options)
         grammar = f"root ::= {alternatives}"
         if answer_prefix:
-            text = self.continue_prompt(self.format_prompt(messages) + answer_prefix, max_tokens=4, stop=["\n"],
+            text = self.continue_prompt(self.format_prompt(messages) + answer_prefix, max_tokens=8, stop=["\n"],
                                         grammar=grammar)
         else:
-            text = self.complete(messages, max_tokens=4, temperature=0.0, grammar=grammar)
+            text = self.complete(messages, max_tokens=8, temperature=0.0, grammar=grammar)
         return _strict_option(text, options)
 
     # ------------------------------------------------------------ lifecycle
