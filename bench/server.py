@@ -102,10 +102,15 @@ def main() -> int:
                          "server": {k: b[k] for k in ("seconds", "first_piece", "refused")},
                          "same_passages": a["chunks"] == b["chunks"], "same_answer": a["text"] == b["text"]})
             log(f"{i + 1}/{len(chosen)} {q.id}: in-process {a['seconds']:.1f}s, server {b['seconds']:.1f}s")
+            write(args, model, rows, complete=False)  # a run stopped early still leaves its numbers
     engine._llm = None
     engine.close()
     local.close()
+    write(args, model, rows, complete=True)
+    return 0
 
+
+def write(args: argparse.Namespace, model: Path, rows: list[dict[str, Any]], *, complete: bool) -> None:
     ratios = [r["server"]["seconds"] / r["in_process"]["seconds"] for r in rows if r["in_process"]["seconds"] > 0]
     result = {
         "benchmark": "server-vs-in-process",
@@ -123,13 +128,14 @@ def main() -> int:
                         if any(r[key]["first_piece"] is not None for r in rows)},
         "server_over_in_process": {"median_ratio": round(statistics.median(ratios), 3)} if ratios else {},
         "same_passages": sum(r["same_passages"] for r in rows), "same_answer": sum(r["same_answer"] for r in rows),
+        "complete": complete,
         "questions": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote {args.out}: in-process p50 {result['seconds']['in_process']['p50']}s, "
-        f"server p50 {result['seconds']['server']['p50']}s")
-    return 0
+    if complete:
+        log(f"wrote {args.out}: in-process p50 {result['seconds']['in_process']['p50']}s, "
+            f"server p50 {result['seconds']['server']['p50']}s")
 
 
 if __name__ == "__main__":
