@@ -91,7 +91,7 @@ def main() -> int:
     local = LocalLLM(model, n_ctx=args.n_ctx, n_threads=args.threads, name="in-process")
     rows: list[dict[str, Any]] = []
     with llama_cpp_server(model, n_ctx=args.n_ctx, threads=args.threads, log_file=args.homes / "server.log") as url:
-        server = ServerLLM(url, name="server")
+        server = ServerLLM(url, name="server", read_timeout=900)  # a busy machine reads long prompts slowly
         for warm in (local, server):  # first calls pay for loading and caches
             timed_ask(engine, warm, chosen[0].question, args.mode, args.style)
         for i, q in enumerate(chosen):

@@ -63,7 +63,7 @@ def both(tmp_path_factory, llama_server: str, embedder, llm):
 
     pdf = shared_pdf(12)
     served = Engine(tmp_path_factory.mktemp("served"), embedder=embedder)
-    served.models.add_server("loopback", llama_server)
+    served.models.add_server("loopback", llama_server, timeout=900)  # a busy 2-core box reads prompts slowly
     served.models.set_default("loopback")
     local = Engine(tmp_path_factory.mktemp("local"), embedder=embedder, llm=llm)
     for engine in (served, local):
@@ -130,7 +130,7 @@ AUDIT = textwrap.dedent("""
     from kidneytalk.cli import main
     home, url, pdf, question = sys.argv[1:5]
     codes = [main(["--home", home, *argv]) for argv in (
-        ["models", "add-server", "ward-server", url], ["models", "default", "ward-server"],
+        ["models", "add-server", "ward-server", url, "--timeout", "900"], ["models", "default", "ward-server"],
         ["add", pdf], ["ask", "--mode", "addrep", question])]
     print(json.dumps({"codes": codes, "seen": seen}))
 """)
