@@ -102,13 +102,6 @@ class Engine:
         """Registry name of the language model in memory ("" when none is loaded)."""
         return self._llm_name if self._llm is not None else ""
 
-    def model_location(self, name: str | None = None) -> str:
-        """Where the language model runs ("this computer" or a server's host:port), without loading it."""
-        try:
-            return self.models.get(name or self.settings.llm.model or self.models.default_name()).where
-        except KidneyTalkError:
-            return "this computer"
-
     def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LLM:
         """The loaded LLM, (re)loading when another model is asked for."""
         wanted = name or self.settings.llm.model or self.models.default_name()
