@@ -84,13 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     cd = cvsub.add_parser("delete", help="delete a conversation")
     cd.add_argument("id")
 
-    m = sub.add_parser("models", help="GGUF language models")
+    m = sub.add_parser("models", help="language models (GGUF files and model servers)")
     msub = m.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     ml = msub.add_parser("list", help="known models with their metadata")
     ml.add_argument("--json", action="store_true")
     ma = msub.add_parser("add", help="register a GGUF file")
     ma.add_argument("file")
     ma.add_argument("--name")
+    mv = msub.add_parser("add-server", help="register a model on an OpenAI-compatible server (llama-server, vLLM, Ollama)")
+    mv.add_argument("name")
+    mv.add_argument("url", help="e.g. http://gpu-server.hospital.local:8080 (the only host this model contacts)")
+    mv.add_argument("--api-key-file", help="file holding the server's API key (the key itself is never stored)")
+    mv.add_argument("--model-id", default="", help="model name on the server (default: the first it lists)")
+    mv.add_argument("--n-ctx", type=int, default=0, help="context length, when the server does not report it")
+    mv.add_argument("--timeout", type=float, default=0.0, help="seconds to wait for a reply (default 120)")
     md = msub.add_parser("default", help="set the default model")
     md.add_argument("name")
     mr = msub.add_parser("remove", help="forget an added model (the file is kept)")
@@ -594,6 +601,12 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
         if not info.has_chat_template:
             print("warning: this GGUF has no chat template; answers may be poor (is it a base model?)", file=sys.stderr)
         return 0
+    if args.models_command == "add-server":
+        entry = reg.add_server(args.name, args.url, api_key_file=args.api_key_file, model_id=args.model_id,
+                               n_ctx=args.n_ctx, timeout=args.timeout)
+        print(f"added {entry.name}: model server {entry.url} (runs on {entry.where}; questions and passages "
+              "are sent there)")
+        return 0
     if args.models_command == "default":
         entry = engine.set_default_model(args.name)
         print(f"default model: {entry.name}")
@@ -605,6 +618,10 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
     default = engine.model_name
     rows: list[dict[str, Any]] = []
     for entry in reg.entries():
+        if entry.is_server:
+            rows.append({"name": entry.name, "url": entry.url, "where": entry.where, "default": entry.name == default,
+                         "model_id": entry.model_id, "n_ctx": entry.n_ctx, "api_key_file": entry.api_key_file})
+            continue
         try:
             info = entry.info()
         except KidneyTalkError as exc:
@@ -615,7 +632,7 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
             "name": entry.name, "path": str(entry.path), "bundled": entry.bundled, "default": entry.name == default,
             "architecture": info.architecture, "parameters": info.parameters, "quantization": info.quantization,
             "context_length": info.context_length, "file_size": info.file_size, "chat_template": info.has_chat_template,
-            "memory_needed": f.needed, "fits_in_memory": f.ok, "memory_available": f.available,
+            "memory_needed": f.needed, "fits_in_memory": f.ok, "memory_available": f.available, "where": entry.where,
             "template_family": template_family(info.metadata.get("tokenizer.chat_template"), info.architecture),
             "runs_on": where_it_runs(resolve_gpu_layers(engine.settings.llm.n_gpu_layers), info.n_layers),
         })
@@ -627,10 +644,13 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
         if "error" in r:
             print(f"{mark} {r['name']}: {r['error']}")
             continue
+        if "url" in r:
+            print(f"{mark} {r['name']:28} model server {r['url']}  runs on {r['where']}")
+            continue
         warn = "" if r["fits_in_memory"] else "  [may not fit in memory]"
         print(f"{mark} {r['name']:28} {r['architecture']:10} {r['parameters'] / 1e6:8.0f}M  {r['quantization']:7} "
               f"ctx {r['context_length']:6}  {r['file_size'] / 2**20:7.0f} MB{warn}\n    {r['template_family']}; "
-              f"runs on {r['runs_on']}; needs about {r['memory_needed'] / 2**20:.0f} MB\n    {r['path']}")
+              f"runs on {r['where']} ({r['runs_on']}); needs about {r['memory_needed'] / 2**20:.0f} MB\n    {r['path']}")
     return 0
 
 

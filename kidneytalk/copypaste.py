@@ -30,7 +30,7 @@ from kidneytalk.answer import format_context
 from kidneytalk.citations import MARKER, content_tokens, split_sentences, support, verify
 from kidneytalk.errors import ContextOverflowError, KidneyTalkError
 from kidneytalk.extractive import extractiveness, tokenize
-from kidneytalk.llm import LocalLLM
+from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.assemble import fit_to_budget
@@ -132,7 +132,7 @@ def check_style(style: str) -> str:
 class Writer:
     """Produces the answer text for one style, as an iterator of pieces."""
 
-    def __init__(self, llm: LocalLLM, prompts: PromptBook, *, max_tokens: int, temperature: float,
+    def __init__(self, llm: LLM, prompts: PromptBook, *, max_tokens: int, temperature: float,
                  refusal: str, trace: Trace, cancel: threading.Event, refine_rounds: int = 2,
                  refine_target: float = 0.8, rank: Ranker | None = None):
         self.llm, self.prompts = llm, prompts

@@ -23,6 +23,7 @@ from kidneytalk.embed import Embedder
 from kidneytalk.errors import Cancelled, KidneyTalkError, SettingsError
 from kidneytalk.library import AddResult, Library, ProgressCallback
 from kidneytalk.llm import LocalLLM, resolve_gpu_layers
+from kidneytalk.llm_base import LLM
 from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
@@ -43,7 +44,7 @@ class Engine:
         *,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
-        llm: LocalLLM | None = None,
+        llm: LLM | None = None,
     ):
         self.paths = Paths.resolve(home).ensure()
         self.log_path = setup_logging(self.paths)
@@ -143,13 +144,23 @@ class Engine:
         self.update_settings(settings)
         return settings
 
-    def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LocalLLM:
+    def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LLM:
         """The loaded LLM, (re)loading when another model is asked for."""
         wanted = name or self.model_name
         with self._llm_lock:
             if self._llm is not None and (not name or self._llm_name == wanted):
                 return self._llm
             entry = self.models.get(wanted)
+            if entry.is_server:
+                from kidneytalk.llm_server import READ_TIMEOUT, ServerLLM
+
+                server = ServerLLM(entry.url, name=entry.name, model_id=entry.model_id, n_ctx=entry.n_ctx,
+                                   api_key_file=entry.api_key_file or None, read_timeout=entry.timeout or READ_TIMEOUT,
+                                   max_ctx=0 if entry.n_ctx else self.settings.llm.n_ctx)
+                if self._llm is not None:
+                    self._llm.close()
+                self._llm, self._llm_name = server, entry.name
+                return server
             info = entry.info()
             check = fit(info, self.settings.llm.n_ctx)
             if not check.ok:
@@ -423,7 +434,7 @@ class Engine:
         self.close()
 
 
-def check_question_length(llm: LocalLLM, question: str) -> None:
+def check_question_length(llm: LLM, question: str) -> None:
     """A question longer than the model can take is refused with one line, never cut silently."""
     limit = min(MAX_QUESTION_TOKENS, llm.n_ctx // 4)
     used = llm.count_tokens(question)

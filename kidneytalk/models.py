@@ -64,8 +64,29 @@ class ModelEntry:
     name: str
     path: Path
     bundled: bool = False
+    url: str = ""  # a model server (OpenAI-compatible API) instead of a GGUF file
+    model_id: str = ""  # the model the server should use ("" = the first it lists)
+    n_ctx: int = 0  # the server's context length when it does not report one (0 = ask it)
+    api_key_file: str = ""  # the key stays in this file; only its path is stored
+    timeout: float = 0.0  # seconds to wait for the server's reply (0 = the default)
+
+    @property
+    def is_server(self) -> bool:
+        return bool(self.url)
+
+    @property
+    def where(self) -> str:
+        """Where the model runs: "this computer" or the server's host:port."""
+        if not self.url:
+            return "this computer"
+        from kidneytalk.llm_server import parse_url
+
+        _, host, port, _ = parse_url(self.url)
+        return f"{host}:{port}"
 
     def info(self) -> GGUFInfo:
+        if self.url:
+            raise ModelError(f"'{self.name}' runs on a model server ({self.url}); it has no GGUF file here.")
         return read_gguf(self.path)
 
 
@@ -123,7 +144,12 @@ class ModelRegistry:
             if path is not None:
                 out.append(ModelEntry(name, path, bundled=True))
         for name, item in sorted(self._load()["models"].items()):
-            out.append(ModelEntry(name, Path(item["path"])))
+            if item.get("url"):
+                out.append(ModelEntry(name, Path(), url=item["url"], model_id=item.get("model_id", ""),
+                                      n_ctx=int(item.get("n_ctx") or 0), api_key_file=item.get("api_key_file", ""),
+                                      timeout=float(item.get("timeout") or 0)))
+            else:
+                out.append(ModelEntry(name, Path(item["path"])))
         return out
 
     def default_name(self) -> str:
@@ -158,6 +184,25 @@ class ModelRegistry:
         data["models"][name] = {"path": str(path)}
         self._save(data)
         return ModelEntry(name, path), info
+
+    def add_server(self, name: str, url: str, *, api_key_file: str | Path | None = None, model_id: str = "",
+                   n_ctx: int = 0, timeout: float = 0.0) -> ModelEntry:
+        """Register a model server (the URL is checked, not contacted); the API key stays in its file."""
+        from kidneytalk.llm_server import parse_url, read_api_key
+
+        parse_url(url)
+        key_file = str(Path(api_key_file).expanduser().resolve()) if api_key_file else ""
+        read_api_key(key_file)  # readable now, or a clear error
+        if n_ctx < 0 or timeout < 0:
+            raise ModelError("A model server's context length and timeout must be positive numbers.")
+        name = _slug(name)
+        if name in BUNDLED_PACKAGES:
+            raise ModelError(f"'{name}' is the name of a bundled model; choose another name.")
+        data = self._load()
+        data["models"][name] = {"url": url.strip(), "model_id": model_id, "n_ctx": n_ctx, "api_key_file": key_file,
+                              "timeout": timeout}
+        self._save(data)
+        return self.get(name)
 
     def remove(self, name: str) -> None:
         data = self._load()

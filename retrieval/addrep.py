@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from kidneytalk.config import RetrievalSettings
 from kidneytalk.errors import Cancelled
-from kidneytalk.llm import LocalLLM
+from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import assemble, hybrid, naive
@@ -104,7 +104,7 @@ def _check(cancel: threading.Event | None) -> None:
 
 def run(
     library: Library,
-    llm: LocalLLM,
+    llm: LLM,
     prompts: PromptBook,
     settings: RetrievalSettings,
     question: str,
@@ -184,7 +184,7 @@ def run(
 
 
 def _judge(
-    llm: LocalLLM,
+    llm: LLM,
     prompts: PromptBook,
     settings: RetrievalSettings,
     query: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from kidneytalk.llm import LocalLLM
+from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 
@@ -46,7 +46,7 @@ def _norm(text: str) -> str:
 
 
 def divergent_questions(
-    llm: LocalLLM, prompts: PromptBook, question: str, evidence: Sequence[Hit], n: int
+    llm: LLM, prompts: PromptBook, question: str, evidence: Sequence[Hit], n: int
 ) -> list[str]:
     if n <= 0:
         return []

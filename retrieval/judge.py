@@ -1,7 +1,7 @@
 """AddRep stage 4 — relevance judgement by the LLM, cheaply.
 
 Each candidate costs one forward pass, not a free-text generation: the
-probability of "yes" vs "no" as the reply's first token (``LocalLLM.
+probability of "yes" vs "no" as the reply's first token (``LLM.
 yes_probability``). The question comes before the passage in the prompt, so
 llama.cpp reuses the KV cache for everything up to the passage.
 
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kidneytalk.errors import Cancelled
-from kidneytalk.llm import LocalLLM
+from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.trace import Trace
@@ -57,7 +57,7 @@ def calibrate(p: float, p_null: float) -> float:
 class Judge:
     """Scores passages against one question, one forward pass each, calibrated once per question."""
 
-    def __init__(self, llm: LocalLLM, prompts: PromptBook, question: str):
+    def __init__(self, llm: LLM, prompts: PromptBook, question: str):
         self.llm, self.prompts, self.question = llm, prompts, question
         self._p_null: float | None = None
 
@@ -82,7 +82,7 @@ class Judge:
 
 
 def judge(
-    llm: LocalLLM,
+    llm: LLM,
     prompts: PromptBook,
     question: str,
     candidates: Sequence[Hit],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from kidneytalk.llm import LocalLLM
+from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.retrieval.lexical import STOPWORDS, terms
 
@@ -30,7 +30,7 @@ def format_history(history: Sequence[dict[str, str]], limit: int = MAX_HISTORY_T
     return "\n".join(lines)
 
 
-def refine_query(llm: LocalLLM, prompts: PromptBook, question: str, history: Sequence[dict[str, str]]) -> str:
+def refine_query(llm: LLM, prompts: PromptBook, question: str, history: Sequence[dict[str, str]]) -> str:
     if not history:
         return question
     prompt = prompts.render("refine", history=format_history(history), question=question)

@@ -33,7 +33,7 @@ from .dialogs import ShortcutsDialog
 from .eval_page import EvalPage
 from .i18n import set_language
 from .library_page import LibraryPage
-from .models_page import ModelsPage
+from .models_page import ModelsPage, ModelsSnapshot
 from .settings_page import SettingsPage
 from .style import STYLE_SHEET
 from .welcome_page import WelcomePage
@@ -289,6 +289,18 @@ class MainWindow(QMainWindow):
         self.activateWindow()
         self.show_message(self.tr("KidneyTalk is already open on this library: this is its window."))
 
+    def show_model_location(self, where: str) -> None:
+        """The permanent status-bar label: offline, or the one model server KidneyTalk talks to."""
+        local = where == "this computer"
+        self.offline_label.setText("● " + (self.tr("Offline") if local else self.tr("Model on %1").replace("%1", where)))
+        lines = [self.tr("The language model runs on this computer; KidneyTalk never connects to the internet.")
+                 if local else
+                 self.tr("The language model runs on %1: questions and passages are sent there, and KidneyTalk "
+                         "connects to no other host.").replace("%1", where),
+                 self.tr("Library: %1").replace("%1", str(self.engine.paths.data)),
+                 self.tr("Log file: %1").replace("%1", str(self.engine.log_path))]
+        self.offline_label.setToolTip("\n".join(lines))
+
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
 
@@ -300,6 +312,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("Loading the models in the background…"))
 
     def _on_finished(self, task: str, result: object) -> None:
+        if isinstance(result, ModelsSnapshot):
+            self.show_model_location(result.where)
         if task == WARM_UP:
             self.show_message(self.tr("Models loaded: ready to answer."))
 

@@ -44,6 +44,7 @@ from kidneytalk.llm import resolve_gpu_layers, where_it_runs
 from kidneytalk.models import Fit, fit
 
 from .dialogs import confirm, show_error
+from .server_dialog import ServerDialog, ServerFields
 from .workers import EngineClient, EngineWorker
 
 # Task names of this page's jobs (see EngineClient.call).
@@ -52,8 +53,9 @@ ADD_MODEL = "add_model"
 SET_DEFAULT_MODEL = "set_default_model"
 REMOVE_MODEL = "remove_model"
 SAVE_GENERATION = "save_generation"
+ADD_SERVER = "add_server"
 Job = Callable[[EngineWorker], "ModelsSnapshot"]
-_TASKS = (MODELS, ADD_MODEL, SET_DEFAULT_MODEL, REMOVE_MODEL, SAVE_GENERATION)
+_TASKS = (MODELS, ADD_MODEL, SET_DEFAULT_MODEL, REMOVE_MODEL, SAVE_GENERATION, ADD_SERVER)
 
 _OK = QColor("#1b6e34")
 _WARN = QColor("#8a5300")
@@ -73,6 +75,8 @@ class ModelRow:
     error: str = ""
     family: str = ""  # chat-template family ("ChatML", "Gemma", "DeepSeek-R1 (reasoning)"…)
     runs_on: str = ""  # "CPU" or "GPU (…layers)" for the llm.n_gpu_layers setting
+    url: str = ""  # a model server's URL ("" for a GGUF file)
+    where: str = "this computer"
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,11 @@ class ModelsSnapshot:
     warnings: list[str] = field(default_factory=list)  # about the job that produced this snapshot
     message: str = ""  # status-bar line about that job
 
+    @property
+    def where(self) -> str:
+        """Where the model that writes the answers runs ("this computer" or a server's host:port)."""
+        return next((r.where for r in self.rows if r.default), "this computer")
+
 
 # ---------------------------------------------------------------- jobs (engine thread)
 def _snapshot(worker: EngineWorker, *, warnings: list[str] | None = None, message: str = "") -> ModelsSnapshot:
@@ -92,6 +101,10 @@ def _snapshot(worker: EngineWorker, *, warnings: list[str] | None = None, messag
     rows = []
     gpu_layers = resolve_gpu_layers(engine.settings.llm.n_gpu_layers)
     for entry in reg.entries():
+        if entry.is_server:
+            rows.append(ModelRow(entry.name, entry.path, False, entry.name == default, url=entry.url,
+                                 where=entry.where))
+            continue
         try:
             info = entry.info()
             rows.append(ModelRow(entry.name, entry.path, entry.bundled, entry.name == default, info=info,
@@ -117,6 +130,15 @@ def add_model_job(path: str) -> Job:
         if not fit(info, engine.settings.llm.n_ctx).ok:
             warnings.append("no_fit")
         return _snapshot(worker, warnings=warnings, message=entry.name)
+
+    return job
+
+
+def add_server_job(fields: ServerFields) -> Job:
+    def job(worker: EngineWorker) -> ModelsSnapshot:
+        entry = worker.engine.models.add_server(fields.name, fields.url, api_key_file=fields.api_key_file or None,
+                                                model_id=fields.model_id, n_ctx=fields.n_ctx)
+        return _snapshot(worker, message=entry.name)
 
     return job
 
@@ -180,6 +202,10 @@ class ModelsPage(QWidget):
         self.default_button.clicked.connect(self.set_default)
         self.remove_button = QPushButton()
         self.remove_button.clicked.connect(self.confirm_remove)
+        self.server_button = QPushButton()
+        self.server_button.setObjectName("addServerButton")
+        self.server_button.clicked.connect(self.open_server_dialog)
+        self.server_dialog: ServerDialog | None = None
 
         header = QHBoxLayout()
         titles = QVBoxLayout()
@@ -187,7 +213,7 @@ class ModelsPage(QWidget):
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
         header.addLayout(titles, 1)
-        for b in (self.remove_button, self.default_button, self.add_button):
+        for b in (self.remove_button, self.default_button, self.server_button, self.add_button):
             header.addWidget(b, 0, Qt.AlignmentFlag.AlignBottom)
 
         self.table = QTableWidget(0, self.COLUMNS)
@@ -275,6 +301,9 @@ class ModelsPage(QWidget):
             "but need more memory and time."))
         self.add_button.setText(self.tr("Add model…"))
         self.add_button.setToolTip(self.tr("Add a GGUF model file from this computer (it is used where it is, not copied)"))
+        self.server_button.setText(self.tr("Add model server…"))
+        self.server_button.setToolTip(self.tr("Use a model served on your network (llama-server, vLLM, Ollama); "
+                                              "questions and passages are sent to that server only"))
         self.default_button.setText(self.tr("Use for answers"))
         self.default_button.setToolTip(self.tr("Make the selected model the one that writes answers"))
         self.remove_button.setText(self.tr("Remove…"))
@@ -334,7 +363,9 @@ class ModelsPage(QWidget):
         row = self.selected_row()
         busy = self.busy
         self.add_button.setEnabled(not busy)
-        self.default_button.setEnabled(not busy and row is not None and not row.default and row.info is not None)
+        self.server_button.setEnabled(not busy)
+        self.default_button.setEnabled(not busy and row is not None and not row.default
+                                       and (row.info is not None or bool(row.url)))
         self.remove_button.setEnabled(not busy and row is not None and not row.bundled)
         if row is not None and row.bundled:
             self.remove_button.setToolTip(self.tr("The bundled model comes with KidneyTalk and cannot be removed"))
@@ -351,6 +382,8 @@ class ModelsPage(QWidget):
 
     def memory_text(self, row: ModelRow) -> tuple[str, QColor, str]:
         """Memory column text, its colour, and the tooltip (the full warning when it may not fit)."""
+        if row.url:
+            return self.tr("runs on %1").replace("%1", row.where), _OK, row.url
         if row.info is None:
             return self.tr("cannot be read"), _ERROR, row.error
         f = self.fit_for(row)
@@ -398,7 +431,7 @@ class ModelsPage(QWidget):
                 if c in (self.PARAMS, self.CONTEXT, self.SIZE):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if c == self.NAME:
-                    tips = [str(row.path)]
+                    tips = [row.url or str(row.path)]
                     if row.default:
                         tips.insert(0, self.tr("Writes the answers"))
                     if row.bundled:
@@ -422,7 +455,9 @@ class ModelsPage(QWidget):
         if row is None:
             self.details.setText(self.tr("Select a model to see where its file is."))
             return
-        parts = [str(row.path)]
+        parts = [str(row.path)] if not row.url else [
+            self.tr("model server %1: questions and passages are sent to %2").replace("%1", row.url)
+            .replace("%2", row.where)]
         if row.bundled:
             parts.append(self.tr("bundled with KidneyTalk"))
         if row.info is not None and not row.info.has_chat_template:
@@ -458,9 +493,26 @@ class ModelsPage(QWidget):
         self.client.call(ADD_MODEL, add_model_job(str(path)))
         self._update_actions()
 
+    def open_server_dialog(self) -> ServerDialog:
+        """The "Add model server…" dialog (non-blocking); saving registers the server in the engine thread."""
+        dialog = ServerDialog(self)
+
+        def accepted() -> None:
+            if dialog.fields is not None:
+                self.add_server(dialog.fields)
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        self.server_dialog = dialog
+        return dialog
+
+    def add_server(self, fields: ServerFields) -> None:
+        self.client.call(ADD_SERVER, add_server_job(fields))
+        self._update_actions()
+
     def set_default(self) -> None:
         row = self.selected_row()
-        if row is None or row.default or row.info is None or self.busy:
+        if row is None or row.default or (row.info is None and not row.url) or self.busy:
             return
         self.client.call(SET_DEFAULT_MODEL, set_default_job(row.name))
         self._update_actions()
@@ -509,6 +561,8 @@ class ModelsPage(QWidget):
                 notes.append(self.tr("It may not fit in this computer's memory at the current context length."))
             if notes:
                 self.error_box = show_error(self, self.tr("Model added, with a warning"), "\n\n".join(notes))
+        elif task == ADD_SERVER:
+            self.message.emit(self.tr("Added model server %1.").replace("%1", result.message))
         elif task == SET_DEFAULT_MODEL:
             self.message.emit(self.tr("Answers will be written by %1 from the next question.")
                               .replace("%1", result.message))
@@ -526,6 +580,7 @@ class ModelsPage(QWidget):
             SET_DEFAULT_MODEL: self.tr("Could not change the model"),
             REMOVE_MODEL: self.tr("Could not remove the model"),
             SAVE_GENERATION: self.tr("Could not save the settings"),
+            ADD_SERVER: self.tr("Could not add the model server"),
         }
         self.error_box = show_error(self, titles[task], message)
         self._update_actions()

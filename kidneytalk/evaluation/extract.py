@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from kidneytalk.llm import LocalLLM, Message
+from kidneytalk.llm_base import LLM, Message
 from kidneytalk.prompts import PromptBook
 
 from .questions import Question
@@ -37,7 +37,7 @@ def subsets_grammar(letters: Sequence[str], *, multiple: bool) -> str:
     return "root ::= " + " | ".join(alts)
 
 
-def choice_messages(book: PromptBook, llm: LocalLLM, q: Question, *, notes: str = "",
+def choice_messages(book: PromptBook, llm: LLM, q: Question, *, notes: str = "",
                     rag: bool = False) -> list[Message]:
     """The final multiple-choice prompt: question, options and the mode's answer as notes.
 
@@ -55,7 +55,7 @@ def choice_messages(book: PromptBook, llm: LocalLLM, q: Question, *, notes: str 
     return [{"role": "system", "content": book.render("exam_system")}, {"role": "user", "content": user}]
 
 
-def choose(llm: LocalLLM, book: PromptBook, messages: Sequence[Message], q: Question, *,
+def choose(llm: LLM, book: PromptBook, messages: Sequence[Message], q: Question, *,
            method: str | None = None) -> Choice:
     """The option letter(s) the model picks after ``messages``.
 
