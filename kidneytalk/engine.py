@@ -276,10 +276,14 @@ class Engine:
         cancel: threading.Event | None = None,
         gate_question: str | None = None,
     ) -> Answer:
-        """:meth:`retrieve` then :meth:`write`: the answer streams its text when iterated."""
+        """:meth:`retrieve` then :meth:`write`: the answer streams its text when iterated.
+
+        The language model is loaded only when it is needed (AddRep, or writing): a question the
+        library does not cover is refused without waiting for a model to load.
+        """
         cancel = cancel or threading.Event()
         evidence = self.retrieve(question, history=history, mode=mode, model=model, k=k, retrieval=retrieval,
-                                 progress=progress, cancel=cancel, gate_question=gate_question, load_model=True)
+                                 progress=progress, cancel=cancel, gate_question=gate_question)
         return self.write(evidence, style=style, model=model, retrieval=retrieval, cancel=cancel)
 
     def retrieve(
@@ -316,13 +320,6 @@ class Engine:
         cancel = cancel or threading.Event()
         trace = Trace(on_event=progress)
         timings: dict[str, float] = {}
-        llm = None
-        if mode == "addrep" or load_model:
-            t0 = time.monotonic()
-            trace.event("load", 0, 0, "loading the language model")
-            llm = self.llm(model)
-            timings["load_model"] = round(time.monotonic() - t0, 3)
-            check_question_length(llm, question)
         t1 = time.monotonic()
         book = self.prompt_book(question)
         k = k or self.settings.top_k
@@ -336,8 +333,16 @@ class Engine:
         previous = [m["content"] for m in history if m.get("role") == "user"][-1:]
         gate_text = gate_question or " ".join([*previous, question])
         decision = None if (history and mode == "addrep") or not gated else self.check_gate(gate_text, trace)
+        refused = decision is not None and not decision.answerable
+        llm = None
+        if (mode == "addrep" and not refused) or load_model:  # a refused question never waits for a model
+            t0 = time.monotonic()
+            trace.event("load", 0, 0, "loading the language model")
+            llm = self.llm(model)
+            timings["load_model"] = round(time.monotonic() - t0, 3)
+            check_question_length(llm, question)
         stopped = False
-        if decision is not None and not decision.answerable:
+        if refused:
             query, passages, retrieved = question, list[Hit](), list[Hit]()
         elif mode == "addrep":
             assert llm is not None
@@ -359,7 +364,7 @@ class Engine:
             decision = self.check_gate(query, trace)
             if not decision.answerable:
                 passages = []
-        timings["retrieve"] = round(time.monotonic() - t1, 3)
+        timings["retrieve"] = round(time.monotonic() - t1 - timings.get("load_model", 0.0), 3)
         return Evidence(
             question=question, passages=tuple(passages), retrieved=tuple(retrieved), mode=mode, query=query,
             refusal=book.get("refusal").strip(), language=book.language, gate=decision,

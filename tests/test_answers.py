@@ -157,7 +157,9 @@ def test_every_mode_and_style_answers_with_evidence_and_a_trace(lib: Engine, mod
     assert all(v >= 0 for v in answer.timings.values())
 
     seen = [e.stage for e in events]
-    assert seen[0] == "load" and seen[1] == "gate" and "search" in seen
+    # the gate first; AddRep then loads the model to search, naive and hybrid only to write
+    assert seen[:2] == ["gate", "load" if mode == "addrep" else "search"]
+    assert "search" in seen and seen.index("load") < seen.index("write")
     names = stages(answer)
     assert names[0] == ("gate", False) and answer.gate.answerable  # the relevance gate comes first
     names = names[1:]

@@ -41,12 +41,12 @@ def test_settings_set_refuses_a_bad_value_with_exit_2_one_line_and_saves_nothing
 
 def test_settings_set_accepts_good_values_and_parses_them_as_the_field_type(home, capsys):
     for key, value in (("top_k", "9"), ("retrieval.mode", "hybrid"), ("retrieval.judge", "off"),
-                       ("retrieval.min_similarity", "0.35"), ("llm.model", "my model")):
+                       ("retrieval.min_similarity", "0.35"), ("llm.model", "smollm2-135m-instruct")):
         assert main(["--home", str(home), "settings", "set", key, value]) == 0
     saved = json.loads(_settings_file(home).read_text(encoding="utf-8"))
     assert saved["top_k"] == 9 and saved["retrieval"]["mode"] == "hybrid"
     assert saved["retrieval"]["judge"] is False and saved["retrieval"]["min_similarity"] == 0.35
-    assert saved["llm"]["model"] == "my model"
+    assert saved["llm"]["model"] == "smollm2-135m-instruct"  # a known model; unknown names are refused
 
 
 def test_a_settings_file_with_wrong_types_and_values_falls_back_per_field_and_keeps_a_backup(tmp_path):
