@@ -294,8 +294,12 @@ def test_cli_add_server_lists_where_it_runs_and_a_down_server_fails_ask_in_one_l
     capsys.readouterr()
     assert main(["--home", home, "models", "add-server", "bad", "file:///etc/passwd"]) == 1
     assert "must start with http" in capsys.readouterr().err
+    from kidneytalk.engine import sample_document
+
+    assert main(["--home", home, "add", str(sample_document())]) == 0  # a covered question reaches the model
+    capsys.readouterr()
     t0 = time.monotonic()
-    assert main(["--home", home, "ask", "--mode", "naive", "What is CKD?"]) == 1
+    assert main(["--home", home, "ask", "--mode", "naive", "When should metformin be stopped?"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == f"kidneytalk: Model server 127.0.0.1:{port} refused the connection; is it running?"
     assert time.monotonic() - t0 < 60
