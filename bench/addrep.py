@@ -60,8 +60,6 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-
-
 def library(homes: Path, name: str, pdfs: Path) -> Engine:
     engine = Engine(homes / name)
     have = {d.name for d in engine.library.documents()}
@@ -76,25 +74,35 @@ def questions(name: str, sample: int | None, seed: int) -> tuple[list[Question],
     if name == "realdocs-dev":
         qs, _ = load_questions(EVAL / name / "questions.jsonl")
         chosen = [q for q in qs if q.gold_source and "scanned" not in q.tags]
-        return chosen, "in-library questions with a text-layer gold page (scanned leaflets left out)"
+        return (
+            chosen,
+            "in-library questions with a text-layer gold page (scanned leaflets left out)",
+        )
     qs, _ = load_questions(EVAL / name / "questions.jsonl")
     if sample and sample < len(qs):
         rng = random.Random(seed)
-        return sorted(rng.sample(qs, sample), key=lambda q: q.id), f"seeded sample of {sample} (seed {seed})"
+        return sorted(
+            rng.sample(qs, sample), key=lambda q: q.id
+        ), f"seeded sample of {sample} (seed {seed})"
     return qs, "all questions"
 
 
 def is_gold(q: Question, row: dict[str, Any]) -> bool:
     return row["doc_name"] == q.gold_source and bool(
-        set(range(row["page_start"], row["page_end"] + 1)) & set(q.gold_pages))
+        set(range(row["page_start"], row["page_end"] + 1)) & set(q.gold_pages)
+    )
 
 
 def stage_sets(trace: Trace) -> dict[str, set[str]]:
     return {stage: set(ids) for stage, ids in addrep.stage_ids(trace).items()}
 
 
-def run_set(engine: Engine, name: str, qs: list[Question],
-            save: Callable[[dict[str, Any]], None] = lambda summary: None) -> dict[str, Any]:
+def run_set(
+    engine: Engine,
+    name: str,
+    qs: list[Question],
+    save: Callable[[dict[str, Any]], None] = lambda summary: None,
+) -> dict[str, Any]:
     """Every question in every mode; ``save`` gets the summary so far after each question."""
     lib = engine.library
     llm = engine.llm()
@@ -107,13 +115,19 @@ def run_set(engine: Engine, name: str, qs: list[Question],
             t0 = time.monotonic()
             if mode == "addrep":
                 trace = Trace()
-                _, hits = addrep.run(lib, llm, engine.prompt_book(text), settings, text, trace=trace)
+                _, hits = addrep.run(
+                    lib, llm, engine.prompt_book(text), settings, text, trace=trace
+                )
             else:
                 hits = (hybrid.search if mode == "hybrid" else naive.search)(lib, text, DEPTH)
             seconds = time.monotonic() - t0
             page, doc = gold_ranks(q, hits)
-            rec[mode] = {"page_rank": page, "doc_rank": doc, "seconds": round(seconds, 3),
-                         "ids": [h.chunk_id for h in hits]}
+            rec[mode] = {
+                "page_rank": page,
+                "doc_rank": doc,
+                "seconds": round(seconds, 3),
+                "ids": [h.chunk_id for h in hits],
+            }
         sets = stage_sets(trace)
         ids = sorted(set().union(*sets.values()))
         with lib.reading():
@@ -123,20 +137,46 @@ def run_set(engine: Engine, name: str, qs: list[Question],
         stages = {}
         for stage in STAGES:
             now = sets[stage] & gold
-            stages[stage] = {"gold": len(now), "added": len(now - prev), "removed": len(prev - now),
-                             "passages": len(sets[stage])}
+            stages[stage] = {
+                "gold": len(now),
+                "added": len(now - prev),
+                "removed": len(prev - now),
+                "passages": len(sets[stage]),
+            }
             prev = now
         rec["addrep"]["stages"] = stages
-        judged = next((s.outputs.get("verdicts", []) for s in trace.steps if s.stage == "judge" and not s.skipped), [])
-        rec["addrep"]["verdicts"] = [{"id": v["id"], "relevance": v["relevance"], "kept": v["relevant"],
-                                      "first_search": v.get("first_search"), "gold": v["id"] in gold}
-                                     for v in judged]
+        judged = next(
+            (
+                s.outputs.get("verdicts", [])
+                for s in trace.steps
+                if s.stage == "judge" and not s.skipped
+            ),
+            [],
+        )
+        rec["addrep"]["verdicts"] = [
+            {
+                "id": v["id"],
+                "relevance": v["relevance"],
+                "kept": v["relevant"],
+                "first_search": v.get("first_search"),
+                "gold": v["id"] in gold,
+            }
+            for v in judged
+        ]
         rec["addrep"]["stage_seconds"] = trace.timings()
         rec["addrep"]["divergent_questions"] = next(
-            (s.outputs.get("questions", []) for s in trace.steps if s.stage == "divergent" and not s.skipped), [])
+            (
+                s.outputs.get("questions", [])
+                for s in trace.steps
+                if s.stage == "divergent" and not s.skipped
+            ),
+            [],
+        )
         records.append(rec)
-        log(f"{name} {i}/{len(qs)} {q.id}: " + ", ".join(
-            f"{m} {rec[m]['page_rank']} ({rec[m]['seconds']:.1f}s)" for m in MODES))
+        log(
+            f"{name} {i}/{len(qs)} {q.id}: "
+            + ", ".join(f"{m} {rec[m]['page_rank']} ({rec[m]['seconds']:.1f}s)" for m in MODES)
+        )
         save(summarize(records))
     return summarize(records)
 
@@ -153,9 +193,12 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         dr = [r[m]["doc_rank"] for r in records]
         secs = [r[m]["seconds"] for r in records]
         modes[m] = {
-            "hit1_page": share([x == 1 for x in pr]), "hit5_page": share([x is not None and x <= 5 for x in pr]),
-            "hit1_doc": share([x == 1 for x in dr]), "hit5_doc": share([x is not None and x <= 5 for x in dr]),
-            "hit1_page_count": sum(x == 1 for x in pr), "hit5_page_count": sum(x is not None and x <= 5 for x in pr),
+            "hit1_page": share([x == 1 for x in pr]),
+            "hit5_page": share([x is not None and x <= 5 for x in pr]),
+            "hit1_doc": share([x == 1 for x in dr]),
+            "hit5_doc": share([x is not None and x <= 5 for x in dr]),
+            "hit1_page_count": sum(x == 1 for x in pr),
+            "hit5_page_count": sum(x is not None and x <= 5 for x in pr),
             "mrr_page": round(sum(1 / x for x in pr if x) / n, 4) if n else 0.0,
             "mrr_doc": round(sum(1 / x for x in dr if x) / n, 4) if n else 0.0,
             "seconds_per_question": round(sum(secs) / n, 3) if n else 0.0,
@@ -163,20 +206,33 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         }
     stages = {}
     for s in STAGES:
-        stages[s] = {"questions_with_gold": sum(r["addrep"]["stages"][s]["gold"] > 0 for r in records),
-                     "gold_added": sum(r["addrep"]["stages"][s]["added"] for r in records),
-                     "gold_removed": sum(r["addrep"]["stages"][s]["removed"] for r in records),
-                     "passages_mean": round(sum(r["addrep"]["stages"][s]["passages"] for r in records) / n, 2)
-                     if n else 0.0}
+        stages[s] = {
+            "questions_with_gold": sum(r["addrep"]["stages"][s]["gold"] > 0 for r in records),
+            "gold_added": sum(r["addrep"]["stages"][s]["added"] for r in records),
+            "gold_removed": sum(r["addrep"]["stages"][s]["removed"] for r in records),
+            "passages_mean": round(
+                sum(r["addrep"]["stages"][s]["passages"] for r in records) / n, 2
+            )
+            if n
+            else 0.0,
+        }
     seconds: dict[str, float] = {}
     for r in records:
         for k, v in r["addrep"]["stage_seconds"].items():
             seconds[k] = seconds.get(k, 0.0) + v
-    worse = [r["id"] for r in records
-             if (r["addrep"]["page_rank"] or 99) > (r["hybrid"]["page_rank"] or 99)]
-    return {"n": n, "modes": modes, "addrep_stages": stages,
-            "addrep_stage_seconds_mean": {k: round(v / n, 3) for k, v in seconds.items()},
-            "addrep_ranks_gold_lower_than_hybrid": worse, "questions": records}
+    worse = [
+        r["id"]
+        for r in records
+        if (r["addrep"]["page_rank"] or 99) > (r["hybrid"]["page_rank"] or 99)
+    ]
+    return {
+        "n": n,
+        "modes": modes,
+        "addrep_stages": stages,
+        "addrep_stage_seconds_mean": {k: round(v / n, 3) for k, v in seconds.items()},
+        "addrep_ranks_gold_lower_than_hybrid": worse,
+        "questions": records,
+    }
 
 
 def write(path: Path, result: dict[str, Any]) -> None:
@@ -186,10 +242,16 @@ def write(path: Path, result: dict[str, Any]) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--homes", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kt-bench-addrep",
-                    help="folder holding one library home per set (built when missing)")
+    ap.add_argument(
+        "--homes",
+        type=Path,
+        default=Path(os.environ.get("TMPDIR", "/tmp")) / "kt-bench-addrep",
+        help="folder holding one library home per set (built when missing)",
+    )
     ap.add_argument("--sets", default="realdocs-dev,pubmedqa-dev")
-    ap.add_argument("--sample", type=int, default=None, help="PubMedQA questions (seeded sample; default all)")
+    ap.add_argument(
+        "--sample", type=int, default=None, help="PubMedQA questions (seeded sample; default all)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "addrep.json")
     args = ap.parse_args()
@@ -203,7 +265,9 @@ def main() -> int:
         "sets": {},
     }
     for name in args.sets.split(","):
-        engine = library(args.homes, name, EVAL / name / ("pdfs" if name == "realdocs-dev" else "corpus"))
+        engine = library(
+            args.homes, name, EVAL / name / ("pdfs" if name == "realdocs-dev" else "corpus")
+        )
         try:
             qs, note = questions(name, args.sample, args.seed)
             result["settings"] = dict(vars(engine.settings.retrieval))
@@ -222,11 +286,15 @@ def main() -> int:
         print(f"\n{name} ({s['n']} questions)")
         print("mode     hit@1  hit@5  MRR    s/q")
         for m, d in s["modes"].items():
-            print(f"{m:8} {d['hit1_page_count']:>5}  {d['hit5_page_count']:>5}  {d['mrr_page']:.3f}  "
-                  f"{d['seconds_per_question']:.2f}")
+            print(
+                f"{m:8} {d['hit1_page_count']:>5}  {d['hit5_page_count']:>5}  {d['mrr_page']:.3f}  "
+                f"{d['seconds_per_question']:.2f}"
+            )
         print("stage      with-gold  added  removed")
         for st, d in s["addrep_stages"].items():
-            print(f"{st:10} {d['questions_with_gold']:>9}  {d['gold_added']:>5}  {d['gold_removed']:>7}")
+            print(
+                f"{st:10} {d['questions_with_gold']:>9}  {d['gold_added']:>5}  {d['gold_removed']:>7}"
+            )
     print(f"\nwrote {args.out}")
     return 0
 

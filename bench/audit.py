@@ -56,18 +56,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "eval").is_dir()), REPO.parent / "shared")
+SHARED = next(
+    (p / "shared" for p in REPO.parents if (p / "shared" / "eval").is_dir()), REPO.parent / "shared"
+)
 REALDOCS = SHARED / "eval" / "realdocs-dev" / "pdfs"
 DIGESTS = SHARED / "eval" / "pubmedqa-dev" / "corpus"
 RESULTS = REPO / "bench" / "results" / "audit.json"
 
 _NON_ALNUM = re.compile(r"[\W_]+")
-_BACK_MATTER = re.compile(r"^\s*(?:\d+\.?\s*)?(references|bibliography|literature cited|参考文献|參考文獻)\s*$", re.I)
+_BACK_MATTER = re.compile(
+    r"^\s*(?:\d+\.?\s*)?(references|bibliography|literature cited|参考文献|參考文獻)\s*$", re.I
+)
 _DIGITS = re.compile(r"\d+")
 # The audit's own, narrow idea of a notice (not the cleaner's pattern): a cut sentence counts as
 # boilerplate only with one of these.
-_NOTICE_MARKER = re.compile(r"©|\u20dd|all rights reserved|licensee|creative commons|distributed under the terms"
-                            r"|unauthori[sz]ed use|notice of rights|版權所有|版权所有|著作權|著作权", re.I)
+_NOTICE_MARKER = re.compile(
+    r"©|\u20dd|all rights reserved|licensee|creative commons|distributed under the terms"
+    r"|unauthori[sz]ed use|notice of rights|版權所有|版权所有|著作權|著作权",
+    re.I,
+)
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
 
 
@@ -93,7 +100,9 @@ def raw_lines(path: Path) -> list[tuple[int, str]]:
             data = page.get_text("dict", flags=pymupdf.TEXT_MEDIABOX_CLIP)
             for block in data.get("blocks", []):
                 for line in block.get("lines", []):
-                    text = unicodedata.normalize("NFKC", "".join(s["text"] for s in line["spans"])).strip()
+                    text = unicodedata.normalize(
+                        "NFKC", "".join(s["text"] for s in line["spans"])
+                    ).strip()
                     if text:
                         out.append((page.number + 1, text))
     return out
@@ -144,8 +153,13 @@ def audit_document(path: Path, chunker, show: int) -> dict:
         if r.code == "notice" and _NOTICE_MARKER.search(r.text):
             notices[r.page] = notices.get(r.page, "") + squash(r.text)
 
-    stats = {"substantive_chars": 0, "furniture_chars": 0, "notice_chars": 0, "back_matter_chars": 0,
-             "lost_chars": 0}
+    stats = {
+        "substantive_chars": 0,
+        "furniture_chars": 0,
+        "notice_chars": 0,
+        "back_matter_chars": 0,
+        "lost_chars": 0,
+    }
     lost: list[dict] = []
     back_matter = False
     for page, text in lines:
@@ -159,7 +173,8 @@ def audit_document(path: Path, chunker, show: int) -> dict:
             stats["back_matter_chars"] += size
             continue
         confirmed_furniture = key in furniture and (
-            len(pages_of_key.get(_DIGITS.sub("#", key), ())) >= 2 or _PAGE_NUMBER.match(text))
+            len(pages_of_key.get(_DIGITS.sub("#", key), ())) >= 2 or _PAGE_NUMBER.match(text)
+        )
         if confirmed_furniture:
             stats["furniture_chars"] += size
             continue
@@ -211,10 +226,17 @@ def timing(files: list[Path], repeat: int) -> dict:
         if elapsed < best:
             best = elapsed
             table_stats = dict(stats) if stats is not None else {}
-    return {"files": len(files), "pages": pages, "parse_clean_seconds": round(best, 3),
-            "parse_clean_cpu_seconds": round(best_cpu, 3),
-            "pages_per_second": round(pages / best, 2), "repeat": repeat,
-            "table_detection": {k: round(v, 3) if isinstance(v, float) else v for k, v in table_stats.items()}}
+    return {
+        "files": len(files),
+        "pages": pages,
+        "parse_clean_seconds": round(best, 3),
+        "parse_clean_cpu_seconds": round(best_cpu, 3),
+        "pages_per_second": round(pages / best, 2),
+        "repeat": repeat,
+        "table_detection": {
+            k: round(v, 3) if isinstance(v, float) else v for k, v in table_stats.items()
+        },
+    }
 
 
 def main() -> int:
@@ -224,26 +246,40 @@ def main() -> int:
     ap.add_argument("--code", help="import kidneytalk from this checkout (for a 'before' timing)")
     ap.add_argument("--label", default="after")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", choices=["realdocs-dev", "pubmedqa-digests"], help="time/audit one corpus")
+    ap.add_argument(
+        "--only", choices=["realdocs-dev", "pubmedqa-digests"], help="time/audit one corpus"
+    )
     args = ap.parse_args()
     sys.path.insert(0, str(Path(args.code).resolve()) if args.code else str(REPO))
 
-    corpora = {"realdocs-dev": sorted(REALDOCS.glob("*.pdf")), "pubmedqa-digests": sorted(DIGESTS.glob("*.pdf"))}
+    corpora = {
+        "realdocs-dev": sorted(REALDOCS.glob("*.pdf")),
+        "pubmedqa-digests": sorted(DIGESTS.glob("*.pdf")),
+    }
     if args.only:
         corpora = {args.only: corpora[args.only]}
     if not any(corpora.values()):
         print(f"no evaluation PDFs under {SHARED}", file=sys.stderr)
         return 2
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    data.update({"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpu": cpu_info(), "machine": "busy"})
+    data.update(
+        {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "cpu": cpu_info(),
+            "machine": "busy",
+        }
+    )
     timings = data.setdefault("timing", {})
     timings.setdefault(args.label, {}).update(
-        {name: timing(files, args.repeat) for name, files in corpora.items() if files})
+        {name: timing(files, args.repeat) for name, files in corpora.items() if files}
+    )
     for name in corpora:
         t = timings[args.label][name]
-        print(f"{args.label} {name}: parse+clean {t['parse_clean_seconds']} s wall, "
-              f"{t['parse_clean_cpu_seconds']} s CPU for {t['pages']} pages "
-              f"(best of {t['repeat']}); tables: {t['table_detection']}")
+        print(
+            f"{args.label} {name}: parse+clean {t['parse_clean_seconds']} s wall, "
+            f"{t['parse_clean_cpu_seconds']} s CPU for {t['pages']} pages "
+            f"(best of {t['repeat']}); tables: {t['table_detection']}"
+        )
     if not args.timing_only:
         from kidneytalk.chunk import Chunker
         from kidneytalk.config import ChunkSettings
@@ -254,14 +290,21 @@ def main() -> int:
         audit: dict[str, dict] = {}
         for name, files in corpora.items():
             docs = [audit_document(f, chunker, args.show) for f in files]
-            audit[name] = {"lost_chars": sum(d["lost_chars"] for d in docs),
-                           "substantive_chars": sum(d["substantive_chars"] for d in docs), "documents": docs}
-            print(f"{name}: lost {audit[name]['lost_chars']} of {audit[name]['substantive_chars']} "
-                  "substantive characters")
+            audit[name] = {
+                "lost_chars": sum(d["lost_chars"] for d in docs),
+                "substantive_chars": sum(d["substantive_chars"] for d in docs),
+                "documents": docs,
+            }
+            print(
+                f"{name}: lost {audit[name]['lost_chars']} of {audit[name]['substantive_chars']} "
+                "substantive characters"
+            )
             for d in docs:
-                print(f"  {d['file'][:60]:60} lost {d['lost_chars']:5} / {d['substantive_chars']:6}  "
-                      f"furniture {d['furniture_chars']:5}  notices {d['notice_chars']:4}  "
-                      f"back matter {d['back_matter_chars']:6}")
+                print(
+                    f"  {d['file'][:60]:60} lost {d['lost_chars']:5} / {d['substantive_chars']:6}  "
+                    f"furniture {d['furniture_chars']:5}  notices {d['notice_chars']:4}  "
+                    f"back matter {d['back_matter_chars']:6}"
+                )
                 for item in d["lost_lines"][: args.show]:
                     print(f"      p.{item['page']}: {item['text'][:120]}")
         embedder.close()

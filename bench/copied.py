@@ -33,25 +33,41 @@ def measure(engine, question: str, mode: str) -> dict[str, object]:
     text = answer.body()
     relevance = [s.outputs for s in answer.trace.steps if s.stage == "relevance"]
     chosen = relevance[-1]["chosen"] if relevance else []
-    copied = [MARKER.sub("", s).strip() for s in split_sentences(text)] if not answer.refused else []
-    return {"question": question, "refused": answer.refused, "answer": text,
-            "chosen_by_model": len(chosen), "chosen_relevant": sum(1 for c in chosen if c["kept"]),
-            "copied": len(copied), "copied_meta": sum(1 for s in copied if is_meta_text(s)),
-            # no chosen sentence passed: the closest one was kept anyway (the gate had let the question through)
-            "fallback": bool(copied) and not any(c["kept"] for c in chosen)}
+    copied = (
+        [MARKER.sub("", s).strip() for s in split_sentences(text)] if not answer.refused else []
+    )
+    return {
+        "question": question,
+        "refused": answer.refused,
+        "answer": text,
+        "chosen_by_model": len(chosen),
+        "chosen_relevant": sum(1 for c in chosen if c["kept"]),
+        "copied": len(copied),
+        "copied_meta": sum(1 for s in copied if is_meta_text(s)),
+        # no chosen sentence passed: the closest one was kept anyway (the gate had let the question through)
+        "fallback": bool(copied) and not any(c["kept"] for c in chosen),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kidneytalk-refusal")
+    parser.add_argument(
+        "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kidneytalk-refusal"
+    )
     parser.add_argument("-n", type=int, default=20)
     parser.add_argument("--mode", default="hybrid")
     args = parser.parse_args()
     from kidneytalk.cli import DEMO_QUESTION
     from kidneytalk.engine import Engine, sample_document
 
-    qs = sorted((json.loads(line) for line in (PUBMEDQA / "questions.jsonl").read_text().splitlines() if line.strip()),
-                key=lambda q: q["id"])
+    qs = sorted(
+        (
+            json.loads(line)
+            for line in (PUBMEDQA / "questions.jsonl").read_text().splitlines()
+            if line.strip()
+        ),
+        key=lambda q: q["id"],
+    )
     inlib = [q for q in qs[1::2] if digest_number(q["gold_source"]) % 2 == 1][: args.n]
     rows = []
     demo_home = args.work / "lib-demo"
@@ -62,28 +78,54 @@ def main() -> None:
         print(rows[-1], file=sys.stderr)
     with Engine(args.work / "lib-pubmedqa-odd") as engine:
         for q in inlib:
-            rows.append({"set": "pubmedqa-dev", "id": q["id"], **measure(engine, q["question"], args.mode)})
-            print(rows[-1]["id"], rows[-1]["chosen_relevant"], "/", rows[-1]["chosen_by_model"], file=sys.stderr)
+            rows.append(
+                {"set": "pubmedqa-dev", "id": q["id"], **measure(engine, q["question"], args.mode)}
+            )
+            print(
+                rows[-1]["id"],
+                rows[-1]["chosen_relevant"],
+                "/",
+                rows[-1]["chosen_by_model"],
+                file=sys.stderr,
+            )
     dev = [r for r in rows if r["set"] == "pubmedqa-dev"]
     chosen = sum(int(r["chosen_by_model"]) for r in dev)
     copied = sum(int(r["copied"]) for r in rows)
     report = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": "busy", "cpu": cpu_info(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": "busy",
+        "cpu": cpu_info(),
         "command": "python bench/copied.py " + " ".join(sys.argv[1:]),
         "measure": "relevant = has the question's focus word (rarest content word among the evidence sentences) "
-                   "and cosine >= 0.3 to the question, or cosine within 0.04 of the closest evidence sentence; "
-                   "meta-text = kidneytalk.copypaste.is_meta_text",
-        "dev_questions": len(dev), "mode": args.mode, "style": "cp-order",
-        "model_choices_relevant_pct": round(100 * sum(int(r["chosen_relevant"]) for r in dev) / chosen, 1) if chosen else None,
+        "and cosine >= 0.3 to the question, or cosine within 0.04 of the closest evidence sentence; "
+        "meta-text = kidneytalk.copypaste.is_meta_text",
+        "dev_questions": len(dev),
+        "mode": args.mode,
+        "style": "cp-order",
+        "model_choices_relevant_pct": round(
+            100 * sum(int(r["chosen_relevant"]) for r in dev) / chosen, 1
+        )
+        if chosen
+        else None,
         "copied_sentences": copied,
-        "copied_relevant_pct": round(100 * (copied - sum(1 for r in rows if r["fallback"])) / copied, 1) if copied else None,
+        "copied_relevant_pct": round(
+            100 * (copied - sum(1 for r in rows if r["fallback"])) / copied, 1
+        )
+        if copied
+        else None,
         "copied_meta_text": sum(int(r["copied_meta"]) for r in rows),
         "refused": sum(1 for r in dev if r["refused"]),
         "demo": rows[0],
         "answers": rows,
     }
     (RESULTS / "copied.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k not in ("answers", "cpu")}, indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {k: v for k, v in report.items() if k not in ("answers", "cpu")},
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 # ../shared/eval beside the repository (a worktree under wt/: two levels up); KIDNEYTALK_EVAL wins.
-EVAL = Path(os.environ.get("KIDNEYTALK_EVAL") or next(
-    (p / "shared" / "eval" for p in REPO.parents if (p / "shared" / "eval").is_dir()), REPO.parent / "shared" / "eval"))
+EVAL = Path(
+    os.environ.get("KIDNEYTALK_EVAL")
+    or next(
+        (p / "shared" / "eval" for p in REPO.parents if (p / "shared" / "eval").is_dir()),
+        REPO.parent / "shared" / "eval",
+    )
+)
 PUBMEDQA = EVAL / "pubmedqa-dev"
 REALDOCS = EVAL / "realdocs-dev"
 RESULTS = REPO / "bench" / "results"
@@ -82,16 +87,26 @@ def build_chunks(pdfs: list[Path], counter: Any, max_tokens: int) -> list[dict[s
         parsed = clean_document(parse_file(pdf))
         kept, _ = filter_chunks(chunker.chunk(pdf.stem[:12], parsed))
         for c in kept:
-            out.append({"doc": pdf.name, "pages": set(range(c.page_start, c.page_end + 1)), "text": embed_text(c)})
+            out.append(
+                {
+                    "doc": pdf.name,
+                    "pages": set(range(c.page_start, c.page_end + 1)),
+                    "text": embed_text(c),
+                }
+            )
     return out
 
 
 def load_questions(file: Path, docs: set[str]) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     return [q for q in rows if q.get("gold_source") in docs]
 
 
-def retrieval(chunk_vecs: Any, q_vecs: Any, chunks: list[dict], questions: list[dict]) -> dict[str, Any]:
+def retrieval(
+    chunk_vecs: Any, q_vecs: Any, chunks: list[dict], questions: list[dict]
+) -> dict[str, Any]:
     import numpy as np
 
     top = np.argsort(-(q_vecs @ chunk_vecs.T), axis=1, kind="stable")[:, :TOP_K]
@@ -100,8 +115,14 @@ def retrieval(chunk_vecs: Any, q_vecs: Any, chunks: list[dict], questions: list[
         found = [chunks[i] for i in row]
         source_hits.append(any(c["doc"] == q["gold_source"] for c in found))
         gold_pages = set(q.get("gold_pages") or [])
-        page_hits.append(any(c["doc"] == q["gold_source"] and c["pages"] & gold_pages for c in found))
-    return {"top": top, "source_hit": float(np.mean(source_hits)), "page_hit": float(np.mean(page_hits))}
+        page_hits.append(
+            any(c["doc"] == q["gold_source"] and c["pages"] & gold_pages for c in found)
+        )
+    return {
+        "top": top,
+        "source_hit": float(np.mean(source_hits)),
+        "page_hit": float(np.mean(page_hits)),
+    }
 
 
 def measure(precision: str, sets: dict[str, dict[str, Any]], cache: Path) -> dict[str, Any]:
@@ -114,17 +135,26 @@ def measure(precision: str, sets: dict[str, dict[str, Any]], cache: Path) -> dic
     embedder = Embedder(precision=precision, cache_dir=cache)
     load_s = time.perf_counter() - t0
     embedder.embed(["warm-up"])
-    out: dict[str, Any] = {"precision": embedder.precision, "requested": precision, "load_seconds": load_s,
-                           "batch_size": embedder.batch_size, "export_dir": str(embedder.export_dir or "")}
+    out: dict[str, Any] = {
+        "precision": embedder.precision,
+        "requested": precision,
+        "load_seconds": load_s,
+        "batch_size": embedder.batch_size,
+        "export_dir": str(embedder.export_dir or ""),
+    }
     for name, s in sets.items():
         texts = [c["text"] for c in s["chunks"]]
         with Clock() as clock:
             vecs = embedder.embed(texts)
         # One at a time, as a search embeds its query (int8 scales activations per batch).
         qvecs = np.stack([embedder.embed_query(q["question"]) for q in s["questions"]])
-        out[name] = {"chunk_vecs": vecs, "q_vecs": qvecs, **clock.as_dict(),
-                     "chunks_per_s": len(texts) / clock.seconds,
-                     "chunks_per_cpu_s": len(texts) / max(clock.cpu_seconds, 1e-9)}
+        out[name] = {
+            "chunk_vecs": vecs,
+            "q_vecs": qvecs,
+            **clock.as_dict(),
+            "chunks_per_s": len(texts) / clock.seconds,
+            "chunks_per_cpu_s": len(texts) / max(clock.cpu_seconds, 1e-9),
+        }
     out["embedder"] = embedder
     return out
 
@@ -139,15 +169,26 @@ def interleaved_speed(embedders: dict[str, Any], texts: list[str], rounds: int) 
             embedder.embed(texts)
             runs[p].append(time.perf_counter() - t0)
     best = {p: min(v) for p, v in runs.items()}
-    return {"texts": len(texts), "rounds": rounds, "runs_s": runs, "best_s": best,
-            "best_speedup_vs_fp32": {p: best["fp32"] / b for p, b in best.items()}}
+    return {
+        "texts": len(texts),
+        "rounds": rounds,
+        "runs_s": runs,
+        "best_s": best,
+        "best_speedup_vs_fp32": {p: best["fp32"] / b for p, b in best.items()},
+    }
 
 
-def compare(ref: dict[str, Any], got: dict[str, Any], sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def compare(
+    ref: dict[str, Any], got: dict[str, Any], sets: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     import numpy as np
 
-    result: dict[str, Any] = {"precision": got["precision"], "requested": got["requested"],
-                              "load_seconds": got["load_seconds"], "export_dir": got["export_dir"]}
+    result: dict[str, Any] = {
+        "precision": got["precision"],
+        "requested": got["requested"],
+        "load_seconds": got["load_seconds"],
+        "export_dir": got["export_dir"],
+    }
     for name, s in sets.items():
         a, b = ref[name], got[name]
         cos = (a["chunk_vecs"] * b["chunk_vecs"]).sum(axis=1)
@@ -189,15 +230,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     counter, max_tokens = probe.token_counter(), probe.max_tokens
     probe.close()
     sets: dict[str, dict[str, Any]] = {}
-    for name, pdfs, qfile in (("pubmedqa", pubmed_pdfs, PUBMEDQA / "questions.jsonl"),
-                              ("realdocs", real_pdfs, REALDOCS / "questions.jsonl")):
+    for name, pdfs, qfile in (
+        ("pubmedqa", pubmed_pdfs, PUBMEDQA / "questions.jsonl"),
+        ("realdocs", real_pdfs, REALDOCS / "questions.jsonl"),
+    ):
         if not pdfs:
             continue
         chunks = build_chunks(pdfs, counter, max_tokens)
         questions = load_questions(qfile, {p.name for p in pdfs})
         sets[name] = {"chunks": chunks, "questions": questions, "pdfs": [p.name for p in pdfs]}
-        print(f"[embed-quality] {name}: {len(pdfs)} PDFs, {len(chunks)} chunks, {len(questions)} questions",
-              flush=True)
+        print(
+            f"[embed-quality] {name}: {len(pdfs)} PDFs, {len(chunks)} chunks, {len(questions)} questions",
+            flush=True,
+        )
 
     native_bf16 = has_native_bf16()
     backends = ["fp32", "int8"] + (["bf16"] if native_bf16 else [])
@@ -209,8 +254,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ref = measured["fp32"]
         results = {p: compare(ref, m, sets) for p, m in measured.items()}
         sample = [c["text"] for c in sets["pubmedqa"]["chunks"][: args.speed_texts]]
-        print(f"[embed-quality] interleaved speed: {len(sample)} chunks x {args.speed_rounds} rounds ...", flush=True)
-        speed = interleaved_speed({p: m["embedder"] for p, m in measured.items()}, sample, args.speed_rounds)
+        print(
+            f"[embed-quality] interleaved speed: {len(sample)} chunks x {args.speed_rounds} rounds ...",
+            flush=True,
+        )
+        speed = interleaved_speed(
+            {p: m["embedder"] for p, m in measured.items()}, sample, args.speed_rounds
+        )
         for m in measured.values():
             m["embedder"].close()
 
@@ -218,18 +268,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     targets: dict[str, Any] = {}
     if int8["precision"] == "int8":
         pub = int8["pubmedqa"]
-        targets["cosine_pubmedqa_chunks"] = {"target": TARGET_COSINE, "value": pub["chunk_cosine_mean"],
-                                             "ok": pub["chunk_cosine_mean"] >= TARGET_COSINE}
+        targets["cosine_pubmedqa_chunks"] = {
+            "target": TARGET_COSINE,
+            "value": pub["chunk_cosine_mean"],
+            "ok": pub["chunk_cosine_mean"] >= TARGET_COSINE,
+        }
         for name in sets:
             r = int8[name]
             drop = r[f"source_hit_at_{TOP_K}_fp32"] - r[f"source_hit_at_{TOP_K}"]
-            targets[f"hit_at_{TOP_K}_drop_{name}"] = {"target": TARGET_HIT_DROP, "value": drop,
-                                                       "ok": drop <= TARGET_HIT_DROP + 1e-9}
+            targets[f"hit_at_{TOP_K}_drop_{name}"] = {
+                "target": TARGET_HIT_DROP,
+                "value": drop,
+                "ok": drop <= TARGET_HIT_DROP + 1e-9,
+            }
         best = speed["best_speedup_vs_fp32"]["int8"]
-        targets["speedup_int8_vs_fp32"] = {"target": TARGET_SPEEDUP, "value": best,
-                                           "value_full_pass_wall": pub["speedup_vs_fp32"],
-                                           "value_full_pass_cpu_time": pub["speedup_vs_fp32_cpu_time"],
-                                           "ok": best >= TARGET_SPEEDUP}
+        targets["speedup_int8_vs_fp32"] = {
+            "target": TARGET_SPEEDUP,
+            "value": best,
+            "value_full_pass_wall": pub["speedup_vs_fp32"],
+            "value_full_pass_cpu_time": pub["speedup_vs_fp32_cpu_time"],
+            "ok": best >= TARGET_SPEEDUP,
+        }
     loads = [r[n]["other_load_cores"] for r in results.values() for n in sets]
     import onnxruntime
     import torch
@@ -237,17 +296,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "benchmark": "embed-quality",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"cpu": cpu_summary(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-                    "onnxruntime": onnxruntime.__version__,
-                    "onnxruntime_note": "onnxruntime picks its int8 kernels from the real CPU (no switch to "
-                                        "force AVX2); see machine.cpu.flags"},
+        "machine": {
+            "cpu": cpu_summary(),
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "onnxruntime": onnxruntime.__version__,
+            "onnxruntime_note": "onnxruntime picks its int8 kernels from the real CPU (no switch to "
+            "force AVX2); see machine.cpu.flags",
+        },
         "busy": max(loads) > 0.25,
         "max_other_load_cores": max(loads),
         "auto_precision": choose_precision("auto"),
         "bf16_measured": native_bf16,
-        "bf16_note": None if native_bf16 else "not measured: this CPU has no native bf16 (emulated bf16 is slow)",
-        "sets": {n: {"pdfs": s["pdfs"], "chunks": len(s["chunks"]), "questions": len(s["questions"])}
-                 for n, s in sets.items()},
+        "bf16_note": None
+        if native_bf16
+        else "not measured: this CPU has no native bf16 (emulated bf16 is slow)",
+        "sets": {
+            n: {"pdfs": s["pdfs"], "chunks": len(s["chunks"]), "questions": len(s["questions"])}
+            for n, s in sets.items()
+        },
         "k": TOP_K,
         "backends": results,
         "interleaved_speed": speed,
@@ -266,39 +333,65 @@ def summary(r: dict[str, Any]) -> str:
     ]
     for name, meta in r["sets"].items():
         lines.append(f"\n{name}: {meta['chunks']} chunks, {meta['questions']} questions")
-        lines.append(f"  {'backend':8} {'cos mean':>9} {'cos min':>8} {'q cos':>7} {'hit@5':>6} {'page@5':>7} "
-                     f"{'overlap':>7} {'chunks/s':>9} {'x fp32':>7} {'x cpu':>6} {'others':>6}")
+        lines.append(
+            f"  {'backend':8} {'cos mean':>9} {'cos min':>8} {'q cos':>7} {'hit@5':>6} {'page@5':>7} "
+            f"{'overlap':>7} {'chunks/s':>9} {'x fp32':>7} {'x cpu':>6} {'others':>6}"
+        )
         for p, b in r["backends"].items():
             x = b[name]
-            lines.append(f"  {p:8} {x['chunk_cosine_mean']:>9.5f} {x['chunk_cosine_min']:>8.4f} "
-                         f"{x['question_cosine_mean']:>7.4f} {100 * x['source_hit_at_5']:>5.1f}% "
-                         f"{100 * x['page_hit_at_5']:>6.1f}% {x['top_k_overlap_with_fp32']:>7.3f} "
-                         f"{x['chunks_per_s']:>9.1f} {x['speedup_vs_fp32']:>7.2f} "
-                         f"{x['speedup_vs_fp32_cpu_time']:>6.2f} {x['other_load_cores']:>6.2f}")
+            lines.append(
+                f"  {p:8} {x['chunk_cosine_mean']:>9.5f} {x['chunk_cosine_min']:>8.4f} "
+                f"{x['question_cosine_mean']:>7.4f} {100 * x['source_hit_at_5']:>5.1f}% "
+                f"{100 * x['page_hit_at_5']:>6.1f}% {x['top_k_overlap_with_fp32']:>7.3f} "
+                f"{x['chunks_per_s']:>9.1f} {x['speedup_vs_fp32']:>7.2f} "
+                f"{x['speedup_vs_fp32_cpu_time']:>6.2f} {x['other_load_cores']:>6.2f}"
+            )
     sp = r["interleaved_speed"]
-    lines.append(f"\ninterleaved speed ({sp['texts']} chunks, best of {sp['rounds']} turns): "
-                 + ", ".join(f"{p} {b:.2f} s (x{sp['best_speedup_vs_fp32'][p]:.2f})" for p, b in sp["best_s"].items()))
+    lines.append(
+        f"\ninterleaved speed ({sp['texts']} chunks, best of {sp['rounds']} turns): "
+        + ", ".join(
+            f"{p} {b:.2f} s (x{sp['best_speedup_vs_fp32'][p]:.2f})" for p, b in sp["best_s"].items()
+        )
+    )
     if r["bf16_note"]:
         lines.append(f"\nbf16: {r['bf16_note']}")
     lines.append("")
     for key, t in r["targets"].items():
-        lines.append(f"[{'OK  ' if t['ok'] else 'MISS'}] {key}: {t['value']:.4f} (target {t['target']})")
+        lines.append(
+            f"[{'OK  ' if t['ok'] else 'MISS'}] {key}: {t['value']:.4f} (target {t['target']})"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--avx2", action="store_true", help="PyTorch on AVX2 kernels, auto as on an AVX2-only CPU")
-    parser.add_argument("--speed-texts", type=int, default=64, help="chunks in the interleaved speed test")
-    parser.add_argument("--speed-rounds", type=int, default=5, help="turns per backend in the speed test")
-    parser.add_argument("--out", help="result JSON (default bench/results/embed-quality[-avx2].json)")
+    parser.add_argument(
+        "--avx2", action="store_true", help="PyTorch on AVX2 kernels, auto as on an AVX2-only CPU"
+    )
+    parser.add_argument(
+        "--speed-texts", type=int, default=64, help="chunks in the interleaved speed test"
+    )
+    parser.add_argument(
+        "--speed-rounds", type=int, default=5, help="turns per backend in the speed test"
+    )
+    parser.add_argument(
+        "--out", help="result JSON (default bench/results/embed-quality[-avx2].json)"
+    )
     args = parser.parse_args(argv)
     if args.avx2 and os.environ.get("ATEN_CPU_CAPABILITY") != "avx2":
         env = dict(os.environ, **AVX2_ENV)
-        os.execve(sys.executable, [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:])], env)
+        os.execve(
+            sys.executable,
+            [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:])],
+            env,
+        )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     result = run(args)
-    out = Path(args.out) if args.out else RESULTS / ("embed-quality-avx2.json" if args.avx2 else "embed-quality.json")
+    out = (
+        Path(args.out)
+        if args.out
+        else RESULTS / ("embed-quality-avx2.json" if args.avx2 else "embed-quality.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(summary(result))

@@ -66,8 +66,14 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 # ../shared/eval beside the repository (from a worktree under wt/: further up)
-EVAL = next((p / "shared" / "eval" / "pubmedqa-dev" for p in REPO.parents
-             if (p / "shared" / "eval" / "pubmedqa-dev").is_dir()), REPO.parent / "shared" / "eval" / "pubmedqa-dev")
+EVAL = next(
+    (
+        p / "shared" / "eval" / "pubmedqa-dev"
+        for p in REPO.parents
+        if (p / "shared" / "eval" / "pubmedqa-dev").is_dir()
+    ),
+    REPO.parent / "shared" / "eval" / "pubmedqa-dev",
+)
 DEFAULT_CORPUS = EVAL / "corpus"
 DEFAULT_QUESTIONS = EVAL / "questions.jsonl"
 RESULTS = REPO / "bench" / "results"
@@ -143,7 +149,11 @@ class Clock:
         self.other_load_cores = max(0.0, busy - self.cpu_seconds) / max(self.seconds, 1e-9)
 
     def as_dict(self) -> dict[str, float]:
-        return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "other_load_cores": self.other_load_cores}
+        return {
+            "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "other_load_cores": self.other_load_cores,
+        }
 
 
 def wait_until_quiet(max_wait: float, threshold: float = 0.3, window: float = 3.0) -> float:
@@ -205,7 +215,15 @@ def catalog_chunks(home: Path) -> list[dict[str, Any]]:
     out = []
     for cid, doc_id, seq, text, p0, p1, section, n_tokens, name in rows:
         chunk = Chunk(doc_id, seq, text, p0, p1, tuple(json.loads(section)), n_tokens=n_tokens)
-        out.append({"id": cid, "doc": name, "text": text, "embed_text": embed_text(chunk), "n_tokens": n_tokens})
+        out.append(
+            {
+                "id": cid,
+                "doc": name,
+                "text": text,
+                "embed_text": embed_text(chunk),
+                "n_tokens": n_tokens,
+            }
+        )
     return out
 
 
@@ -296,7 +314,9 @@ def phase_naive(args: argparse.Namespace) -> dict[str, Any]:
         for pdf in pdfs:
             pages.extend(PyPDFLoader(str(pdf)).load())
         t_load = time.perf_counter()
-        splitter = RecursiveCharacterTextSplitter(chunk_size=NAIVE_CHUNK_CHARS, chunk_overlap=NAIVE_OVERLAP_CHARS)
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=NAIVE_CHUNK_CHARS, chunk_overlap=NAIVE_OVERLAP_CHARS
+        )
         chunks = splitter.split_documents(pages)
         t_split = time.perf_counter()
         Chroma.from_documents(
@@ -346,8 +366,12 @@ def phase_embed(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings.load(Paths.resolve(home))
     stored = catalog_chunks(home)
     texts = [c["embed_text"] for c in stored]
-    embedder = Embedder(settings.embedding_model or None, precision=args.precision,
-                        batch_size=settings.embed_batch_size, cache_dir=args.cache)
+    embedder = Embedder(
+        settings.embedding_model or None,
+        precision=args.precision,
+        batch_size=settings.embed_batch_size,
+        cache_dir=args.cache,
+    )
     embedder.embed([WARM_UP_TEXT])
     rss_loaded = _rss_now_mib()
     runs = []
@@ -407,14 +431,19 @@ def phase_stability(args: argparse.Namespace) -> dict[str, Any]:
 
     candidate = stability_candidate(args.precision)
     if candidate is None:
-        return {"skipped": "bf16 not compared: this CPU has no native bf16", "other_load_cores": 0.0,
-                "peak_rss_mib": _peak_rss_mib()}
+        return {
+            "skipped": "bf16 not compared: this CPU has no native bf16",
+            "other_load_cores": 0.0,
+            "peak_rss_mib": _peak_rss_mib(),
+        }
 
     stored = catalog_chunks(Path(args.home))
     texts = [c["embed_text"] for c in stored]
     docs = np.array([c["doc"] for c in stored])
     present = set(docs.tolist())
-    questions = [json.loads(line) for line in Path(args.questions).read_text().splitlines() if line.strip()]
+    questions = [
+        json.loads(line) for line in Path(args.questions).read_text().splitlines() if line.strip()
+    ]
     questions = [q for q in questions if q["gold_source"] in present]
     qtexts = [q["question"] for q in questions]
     gold = np.array([q["gold_source"] for q in questions])
@@ -430,8 +459,14 @@ def phase_stability(args: argparse.Namespace) -> dict[str, Any]:
         embedder.close()
         top = np.argsort(-(q_vecs @ chunk_vecs.T), axis=1, kind="stable")[:, :TOP_K]
         hits = (docs[top] == gold[:, None]).any(axis=1)
-        vecs[precision] = {"chunks": chunk_vecs, "questions": q_vecs, "top": top, "hits": hits,
-                           "seconds": seconds, "other_load": clock.other_load_cores}
+        vecs[precision] = {
+            "chunks": chunk_vecs,
+            "questions": q_vecs,
+            "top": top,
+            "hits": hits,
+            "seconds": seconds,
+            "other_load": clock.other_load_cores,
+        }
 
     a, b = vecs["fp32"], vecs[candidate]
 
@@ -440,8 +475,12 @@ def phase_stability(args: argparse.Namespace) -> dict[str, Any]:
 
     chunk_cos = cosine(a["chunks"], b["chunks"])
     q_cos = cosine(a["questions"], b["questions"])
-    norm_dev = {p: float(np.abs(np.linalg.norm(v["chunks"], axis=1) - 1).max()) for p, v in vecs.items()}
-    jaccard = [len(set(x) & set(y)) / len(set(x) | set(y)) for x, y in zip(a["top"], b["top"], strict=True)]
+    norm_dev = {
+        p: float(np.abs(np.linalg.norm(v["chunks"], axis=1) - 1).max()) for p, v in vecs.items()
+    }
+    jaccard = [
+        len(set(x) & set(y)) / len(set(x) | set(y)) for x, y in zip(a["top"], b["top"], strict=True)
+    ]
     same_set = [set(x) == set(y) for x, y in zip(a["top"], b["top"], strict=True)]
     same_list = (a["top"] == b["top"]).all(axis=1)
     return {
@@ -480,7 +519,9 @@ def phase_breakdown(args: argparse.Namespace) -> dict[str, Any]:
     from kidneytalk.store import VectorStore
 
     settings = Settings()
-    embedder = Embedder(precision=args.precision, batch_size=settings.embed_batch_size, cache_dir=args.cache)
+    embedder = Embedder(
+        precision=args.precision, batch_size=settings.embed_batch_size, cache_dir=args.cache
+    )
     embedder.embed([WARM_UP_TEXT])
     counter = embedder.token_counter()
     calls = {"n": 0, "s": 0.0}
@@ -547,15 +588,37 @@ PHASES = {
 # ---------------------------------------------------------------- orchestration
 
 
-def run_phase(name: str, args: argparse.Namespace, work: Path, corpus: Path, home: Path, **extra: str) -> dict:
+def run_phase(
+    name: str, args: argparse.Namespace, work: Path, corpus: Path, home: Path, **extra: str
+) -> dict:
     """Run one phase in a fresh Python process and return its JSON result."""
     out = work / f"{name}-{home.name}.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", name, "--corpus", str(corpus),
-           "--questions", str(args.questions), "--home", str(home), "--phase-out", str(out),
-           "--repeat", str(args.repeat), "--cache", str(work / "embed-cache")]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--phase",
+        name,
+        "--corpus",
+        str(corpus),
+        "--questions",
+        str(args.questions),
+        "--home",
+        str(home),
+        "--phase-out",
+        str(out),
+        "--repeat",
+        str(args.repeat),
+        "--cache",
+        str(work / "embed-cache"),
+    ]
     for key, value in extra.items():
         cmd += [f"--{key}", value]
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", TRANSFORMERS_VERBOSITY="error")
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        TRANSFORMERS_VERBOSITY="error",
+    )
     quiet = wait_until_quiet(args.wait_quiet) if args.wait_quiet > 0 else float("nan")
     print(f"[bench] phase {name} (other processes before start: {quiet:.2f} cores) ...", flush=True)
     t0 = time.perf_counter()
@@ -566,13 +629,24 @@ def run_phase(name: str, args: argparse.Namespace, work: Path, corpus: Path, hom
     result["other_load_before_cores"] = quiet
     took = time.perf_counter() - t0
     load = result.get("other_load_cores", float("nan"))
-    print(f"[bench] phase {name} done in {took:.1f} s wall incl. start-up "
-          f"(other processes during the timed part: {load:.2f} cores)", flush=True)
+    print(
+        f"[bench] phase {name} done in {took:.1f} s wall incl. start-up "
+        f"(other processes during the timed part: {load:.2f} cores)",
+        flush=True,
+    )
     return result
 
 
-def run_timed_phase(name: str, args: argparse.Namespace, work: Path, corpus: Path, home: Path,
-                    fresh_home: bool = True, want: int = 0, **extra: str) -> dict:
+def run_timed_phase(
+    name: str,
+    args: argparse.Namespace,
+    work: Path,
+    corpus: Path,
+    home: Path,
+    fresh_home: bool = True,
+    want: int = 0,
+    **extra: str,
+) -> dict:
     """``run_phase`` until ``want`` (default ``--repeat``) runs were undisturbed by other processes
     (at most ``want + --retries`` runs, each in a fresh home if ``fresh_home``); the median undisturbed
     run is returned (the least disturbed runs when there is none), with every attempt recorded.
@@ -588,13 +662,18 @@ def run_timed_phase(name: str, args: argparse.Namespace, work: Path, corpus: Pat
         if result["other_load_cores"] <= CONTENDED_CORES:
             quiet.append(result)
         else:
-            print(f"[bench] phase {name}: other processes used {result['other_load_cores']:.2f} cores "
-                  f"(> {CONTENDED_CORES}) during the timed part; not counted", flush=True)
+            print(
+                f"[bench] phase {name}: other processes used {result['other_load_cores']:.2f} cores "
+                f"(> {CONTENDED_CORES}) during the timed part; not counted",
+                flush=True,
+            )
     chosen = quiet or sorted(attempts, key=lambda r: r["other_load_cores"])[:want]
     ordered = sorted(chosen, key=lambda r: r["seconds"])
     median = dict(ordered[(len(ordered) - 1) // 2])
     median.setdefault("runs_s", [r["seconds"] for r in chosen])
-    median["attempts"] = [{k: r[k] for k in ("seconds", "cpu_seconds", "other_load_cores")} for r in attempts]
+    median["attempts"] = [
+        {k: r[k] for k in ("seconds", "cpu_seconds", "other_load_cores")} for r in attempts
+    ]
     median["peak_rss_mib"] = max(r["peak_rss_mib"] for r in attempts)
     median["undisturbed_runs"] = len(quiet)
     return median
@@ -617,20 +696,31 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         ours = run_timed_phase("ours", args, work, corpus, work / "home-ours")
         naive = run_timed_phase("naive", args, work, corpus, work / "home-naive")
         home = Path(ours["home"])  # every ours run stores the same chunks
-        embed = run_timed_phase("embed", args, work, corpus, home, fresh_home=False, want=1,
-                                precision=ours["precision"])
+        embed = run_timed_phase(
+            "embed", args, work, corpus, home, fresh_home=False, want=1, precision=ours["precision"]
+        )
         stability = run_phase("stability", args, work, corpus, home, precision=ours["precision"])
         breakdown = None
         if not args.no_breakdown:
-            breakdown = run_phase("breakdown", args, work, corpus, work / "home-breakdown",
-                                  precision=ours["precision"])
+            breakdown = run_phase(
+                "breakdown",
+                args,
+                work,
+                corpus,
+                work / "home-breakdown",
+                precision=ours["precision"],
+            )
 
-    embed["equivalent_pages_per_s"] = ours["pages"] * embed["chunks_per_s"] / max(1, embed["chunks"])
+    embed["equivalent_pages_per_s"] = (
+        ours["pages"] * embed["chunks_per_s"] / max(1, embed["chunks"])
+    )
     speedup = ours["pages_per_s"] / naive["pages_per_s"]
     efficiency = ours["chunks_per_s"] / embed["chunks_per_s"]
     # Same ratios on process CPU time, which other processes on the machine disturb less.
     speedup_cpu = (ours["pages"] / ours["cpu_seconds"]) / (naive["pages"] / naive["cpu_seconds"])
-    efficiency_cpu = (ours["chunks"] / ours["cpu_seconds"]) / (embed["chunks"] / embed["cpu_seconds"])
+    efficiency_cpu = (ours["chunks"] / ours["cpu_seconds"]) / (
+        embed["chunks"] / embed["cpu_seconds"]
+    )
     loads = [x["other_load_cores"] for x in (ours, naive, embed)]
     return {
         "benchmark": "ingest",
@@ -658,16 +748,27 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         "ratios": {
             "ours_over_naive_pages_per_s": speedup,
             "ours_over_embed_only_chunks_per_s": efficiency,
-            "ours_over_embed_only_grouped_chunks_per_s": ours["chunks_per_s"] / embed["chunks_per_s_grouped_per_doc"],
+            "ours_over_embed_only_grouped_chunks_per_s": ours["chunks_per_s"]
+            / embed["chunks_per_s_grouped_per_doc"],
             "ours_over_naive_pages_per_cpu_s": speedup_cpu,
             "ours_over_embed_only_chunks_per_cpu_s": efficiency_cpu,
         },
         "targets": {
-            "speedup_vs_naive": {"target": TARGET_SPEEDUP, "value": speedup, "ok": speedup >= TARGET_SPEEDUP},
-            "efficiency_vs_embed_only": {"target": TARGET_EMBED_EFFICIENCY, "value": efficiency,
-                                         "ok": efficiency >= TARGET_EMBED_EFFICIENCY},
-            "peak_rss_mib": {"target": TARGET_PEAK_RSS_MIB, "value": ours["peak_rss_mib"],
-                             "ok": ours["peak_rss_mib"] <= TARGET_PEAK_RSS_MIB},
+            "speedup_vs_naive": {
+                "target": TARGET_SPEEDUP,
+                "value": speedup,
+                "ok": speedup >= TARGET_SPEEDUP,
+            },
+            "efficiency_vs_embed_only": {
+                "target": TARGET_EMBED_EFFICIENCY,
+                "value": efficiency,
+                "ok": efficiency >= TARGET_EMBED_EFFICIENCY,
+            },
+            "peak_rss_mib": {
+                "target": TARGET_PEAK_RSS_MIB,
+                "value": ours["peak_rss_mib"],
+                "ok": ours["peak_rss_mib"] <= TARGET_PEAK_RSS_MIB,
+            },
         },
     }
 
@@ -694,8 +795,11 @@ def summary(r: dict[str, Any]) -> str:
         *(
             f"{label:12} {o['pages']:>6} {x['chunks']:>7} {x['seconds']:>8.2f} {pps:>8.2f} {x['chunks_per_s']:>9.1f} "
             f"{x['peak_rss_mib']:>6.0f} MiB {x['cpu_seconds']:>7.2f} {x['other_load_cores']:>7.2f}"
-            for label, x, pps in (("ours", o, o["pages_per_s"]), ("naive", n, n["pages_per_s"]),
-                                  ("embed-only", e, e["equivalent_pages_per_s"]))
+            for label, x, pps in (
+                ("ours", o, o["pages_per_s"]),
+                ("naive", n, n["pages_per_s"]),
+                ("embed-only", e, e["equivalent_pages_per_s"]),
+            )
         ),
         "(embed-only pages/s = equivalent pages/s; cpu-s = process CPU time of the timed part; "
         "others = cores used by other processes meanwhile)",
@@ -743,33 +847,59 @@ def summary(r: dict[str, Any]) -> str:
             f"{other} {s['embed_chunks_per_s_other']:.1f} chunks/s",
         ]
     if b:
-        share = ", ".join(f"{k} {v:.2f} s ({100 * b['stages_share'][k]:.0f}%)" for k, v in b["stages_s"].items())
+        share = ", ".join(
+            f"{k} {v:.2f} s ({100 * b['stages_share'][k]:.0f}%)" for k, v in b["stages_s"].items()
+        )
         lines += [
             "",
             f"stage breakdown (sequential, {b['seconds_total']:.2f} s): {share}",
             f"  token counter: {b['token_counter_calls']} calls ({b['token_counter_calls_per_chunk']:.1f} per chunk), "
             f"{b['token_counter_s']:.2f} s",
         ]
-    disturbed = [f"{label} ({x['other_load_cores']:.2f} cores)" for label, x in
-                 (("ours", o), ("naive", n), ("embed-only", e)) if x["other_load_cores"] > CONTENDED_CORES]
+    disturbed = [
+        f"{label} ({x['other_load_cores']:.2f} cores)"
+        for label, x in (("ours", o), ("naive", n), ("embed-only", e))
+        if x["other_load_cores"] > CONTENDED_CORES
+    ]
     if disturbed:
-        lines += ["", "WARNING: other processes were busy during: " + ", ".join(disturbed)
-                  + "; wall-clock rates are unreliable (CPU-time ratios are less affected)."]
+        lines += [
+            "",
+            "WARNING: other processes were busy during: "
+            + ", ".join(disturbed)
+            + "; wall-clock rates are unreliable (CPU-time ratios are less affected).",
+        ]
     lines += ["", "Notes:"] + [f"  - {note}" for note in r["notes"]]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder of PDFs (default: %(default)s)")
+    parser.add_argument(
+        "--corpus", default=str(DEFAULT_CORPUS), help="folder of PDFs (default: %(default)s)"
+    )
     parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS), help="eval questions JSONL")
     parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_PDFS} PDFs")
-    parser.add_argument("--repeat", type=int, default=3, help="undisturbed runs of each timed phase (median reported)")
-    parser.add_argument("--wait-quiet", type=float, default=120.0,
-                        help="before each phase wait up to this many seconds for other processes to go quiet")
-    parser.add_argument("--retries", type=int, default=2,
-                        help=f"re-run a timed phase up to this many times while others used > {CONTENDED_CORES} cores")
-    parser.add_argument("--no-breakdown", action="store_true", help="skip the per-stage timing phase")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="undisturbed runs of each timed phase (median reported)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=120.0,
+        help="before each phase wait up to this many seconds for other processes to go quiet",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help=f"re-run a timed phase up to this many times while others used > {CONTENDED_CORES} cores",
+    )
+    parser.add_argument(
+        "--no-breakdown", action="store_true", help="skip the per-stage timing phase"
+    )
     parser.add_argument("--out", help="result JSON (default: bench/results/ingest[-quick].json)")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
@@ -785,7 +915,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     results = orchestrate(args)
-    out = Path(args.out) if args.out else RESULTS / ("ingest-quick.json" if args.quick else "ingest.json")
+    out = (
+        Path(args.out)
+        if args.out
+        else RESULTS / ("ingest-quick.json" if args.quick else "ingest.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print()

@@ -62,15 +62,27 @@ def answer_once(engine: Any, question: str, mode: str) -> dict[str, Any]:
     with Clock() as clock:
         answer = engine.ask(question, mode=mode)
         text = answer.text()
-    return {"seconds": clock.seconds, "cpu_seconds": clock.cpu_seconds, "other_load_cores": clock.other_load_cores,
-            "refused": answer.refused, "chars": len(text), "timings": dict(answer.timings),
-            "loadavg_1min_before": round(load, 2), "llama_threads_after": engine.llm().threads}
+    return {
+        "seconds": clock.seconds,
+        "cpu_seconds": clock.cpu_seconds,
+        "other_load_cores": clock.other_load_cores,
+        "refused": answer.refused,
+        "chars": len(text),
+        "timings": dict(answer.timings),
+        "loadavg_1min_before": round(load, 2),
+        "llama_threads_after": engine.llm().threads,
+    }
 
 
 def stats(runs: list[dict[str, Any]]) -> dict[str, Any]:
     secs = sorted(r["seconds"] for r in runs)
-    return {"n": len(secs), "median_s": statistics.median(secs), "p90_s": secs[int(0.9 * (len(secs) - 1))],
-            "mean_s": statistics.fmean(secs), "other_load_cores_mean": statistics.fmean(r["other_load_cores"] for r in runs)}
+    return {
+        "n": len(secs),
+        "median_s": statistics.median(secs),
+        "p90_s": secs[int(0.9 * (len(secs) - 1))],
+        "mean_s": statistics.fmean(secs),
+        "other_load_cores_mean": statistics.fmean(r["other_load_cores"] for r in runs),
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -80,7 +92,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     pdfs = list_pdfs(Path(args.corpus))[: args.pdfs]
     names = {p.name for p in pdfs}
-    rows = [json.loads(line) for line in Path(args.questions_file).read_text().splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in Path(args.questions_file).read_text().splitlines()
+        if line.strip()
+    ]
     questions = [q["question"] for q in rows if q.get("gold_source") in names][: args.questions]
     thread_counts = [int(t) for t in args.threads.split(",")]
     if args.hogs < 0:
@@ -110,11 +126,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     out["by_threads"][str(threads)] = result
                     # Keep what was measured even if the run is stopped before the end.
                     partial = Path(args.out).with_suffix(".partial.json")
-                    partial.write_text(json.dumps({"partial": True, "cpu": cpu_info(), **out}, indent=2) + "\n",
-                                       encoding="utf-8")
-                    print(f"[load] threads {result['n_threads']} {condition}: median "
-                          f"{result[condition]['median_s']:.2f} s (others {result[condition]['other_load_cores_mean']:.2f} cores)",
-                          flush=True)
+                    partial.write_text(
+                        json.dumps({"partial": True, "cpu": cpu_info(), **out}, indent=2) + "\n",
+                        encoding="utf-8",
+                    )
+                    print(
+                        f"[load] threads {result['n_threads']} {condition}: median "
+                        f"{result[condition]['median_s']:.2f} s (others {result[condition]['other_load_cores_mean']:.2f} cores)",
+                        flush=True,
+                    )
                 q, lo = result["quiet"], result["loaded"]
                 result["ratio_median"] = lo["median_s"] / q["median_s"]
                 result["ratio_p90"] = lo["p90_s"] / q["p90_s"]
@@ -127,26 +147,40 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS))
     parser.add_argument("--questions-file", default=str(DEFAULT_QUESTIONS))
-    parser.add_argument("--pdfs", type=int, default=5, help="digests in the library (default %(default)s)")
-    parser.add_argument("--questions", type=int, default=5, help="questions per condition (default %(default)s)")
+    parser.add_argument(
+        "--pdfs", type=int, default=5, help="digests in the library (default %(default)s)"
+    )
+    parser.add_argument(
+        "--questions", type=int, default=5, help="questions per condition (default %(default)s)"
+    )
     parser.add_argument("--mode", default="naive", choices=["naive", "hybrid", "addrep"])
-    parser.add_argument("--hogs", type=int, default=1, help="CPU-bound processes during 'loaded' (default 1)")
-    parser.add_argument("--hog-seconds", type=float, default=900, help="each hog exits after this long regardless")
-    parser.add_argument("--threads", default="0", help="comma-separated llama.cpp thread counts (0 = default)")
+    parser.add_argument(
+        "--hogs", type=int, default=1, help="CPU-bound processes during 'loaded' (default 1)"
+    )
+    parser.add_argument(
+        "--hog-seconds", type=float, default=900, help="each hog exits after this long regardless"
+    )
+    parser.add_argument(
+        "--threads", default="0", help="comma-separated llama.cpp thread counts (0 = default)"
+    )
     parser.add_argument("--out", default=str(RESULTS / "load.json"))
-    parser.add_argument("--note", default="", help="recorded with the results (e.g. what else the machine ran)")
+    parser.add_argument(
+        "--note", default="", help="recorded with the results (e.g. what else the machine ran)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     result = run(args)
-    loads = [c["other_load_cores_mean"] for r in result["by_threads"].values() for c in (r["quiet"],)]
+    loads = [
+        c["other_load_cores_mean"] for r in result["by_threads"].values() for c in (r["quiet"],)
+    ]
     report = {
         "benchmark": "load",
         "date": started,
         "machine": {"cpu": cpu_info()},
         "busy": max(loads) > 0.25,
-        "note": "'quiet' is only as quiet as the machine: see quiet.other_load_cores_mean" + (
-            f"; args.note: {args.note}" if args.note else ""),
+        "note": "'quiet' is only as quiet as the machine: see quiet.other_load_cores_mean"
+        + (f"; args.note: {args.note}" if args.note else ""),
         "mode": args.mode,
         "hogs": args.hogs,
         "target_ratio": TARGET_RATIO,
@@ -156,9 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     Path(args.out).with_suffix(".partial.json").unlink(missing_ok=True)
     for threads, r in result["by_threads"].items():
-        print(f"threads {r['n_threads']} ({threads}): quiet median {r['quiet']['median_s']:.2f} s, "
-              f"with {args.hogs} CPU hog(s) {r['loaded']['median_s']:.2f} s -> x{r['ratio_median']:.2f} "
-              f"[{'OK' if r['ok'] else 'MISS'} <= {TARGET_RATIO}]")
+        print(
+            f"threads {r['n_threads']} ({threads}): quiet median {r['quiet']['median_s']:.2f} s, "
+            f"with {args.hogs} CPU hog(s) {r['loaded']['median_s']:.2f} s -> x{r['ratio_median']:.2f} "
+            f"[{'OK' if r['ok'] else 'MISS'} <= {TARGET_RATIO}]"
+        )
     print(f"results written to {args.out}" + ("  (machine was BUSY)" if report["busy"] else ""))
     return 0
 

@@ -45,15 +45,26 @@ import numpy as np
 import pymupdf
 
 REPO = Path(__file__).resolve().parents[1]
-REALDOCS = next((base / "shared" / "eval" / "realdocs-dev" / "pdfs" for base in (REPO.parent, REPO.parent.parent)
-                 if (base / "shared" / "eval" / "realdocs-dev").exists()), REPO.parent / "shared" / "eval" / "realdocs-dev" / "pdfs")
+REALDOCS = next(
+    (
+        base / "shared" / "eval" / "realdocs-dev" / "pdfs"
+        for base in (REPO.parent, REPO.parent.parent)
+        if (base / "shared" / "eval" / "realdocs-dev").exists()
+    ),
+    REPO.parent / "shared" / "eval" / "realdocs-dev" / "pdfs",
+)
 REFERENCE = Path(__file__).with_name("ocr_reference.json")
 RESULTS = REPO / "bench" / "results" / "ocr.json"
 
-ENGLISH_PAGES = [("en_booklet_thyroid-disorders.pdf", 2), ("en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf", 2)]
+ENGLISH_PAGES = [
+    ("en_booklet_thyroid-disorders.pdf", 2),
+    ("en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf", 2),
+]
 SCAN_DPI = 150  # the English pages are "scanned" at this resolution
-TESSERACT_LANGS = {"zh": ["chi_tra+chi_sim", "chi_tra+chi_sim+eng", "chi_tra+eng", "chi_sim+eng"],
-                   "en": ["eng", "chi_tra+chi_sim+eng"]}
+TESSERACT_LANGS = {
+    "zh": ["chi_tra+chi_sim", "chi_tra+chi_sim+eng", "chi_tra+eng", "chi_sim+eng"],
+    "en": ["eng", "chi_tra+chi_sim+eng"],
+}
 
 
 def cpu_info() -> dict[str, object]:
@@ -98,7 +109,11 @@ def accuracy(lines: list[str], text: str, *, keep_spaces: bool) -> dict[str, Any
         d = min(best_match_distance(ref, hay), len(ref))
         total += len(ref)
         errors += d
-    return {"ref_chars": total, "errors": errors, "char_accuracy": round(1 - errors / total, 4) if total else None}
+    return {
+        "ref_chars": total,
+        "errors": errors,
+        "char_accuracy": round(1 - errors / total, 4) if total else None,
+    }
 
 
 def english_pages(tmp: Path) -> list[dict[str, Any]]:
@@ -116,14 +131,32 @@ def english_pages(tmp: Path) -> list[dict[str, Any]]:
             path = tmp / f"scan-{src.stem}-p{number}.pdf"
             scan.save(path)
             scan.close()
-        out.append({"file": name, "page": number, "path": path, "pdf_page": 1, "lines": lines, "lang": "en"})
+        out.append(
+            {
+                "file": name,
+                "page": number,
+                "path": path,
+                "pdf_page": 1,
+                "lines": lines,
+                "lang": "en",
+            }
+        )
     return out
 
 
 def chinese_pages() -> list[dict[str, Any]]:
     ref = json.loads(REFERENCE.read_text(encoding="utf-8"))
-    return [{"file": p["file"], "page": p["page"], "path": REALDOCS / p["file"], "pdf_page": p["page"],
-             "lines": p["lines"], "lang": "zh"} for p in ref["pages"]]
+    return [
+        {
+            "file": p["file"],
+            "page": p["page"],
+            "path": REALDOCS / p["file"],
+            "pdf_page": p["page"],
+            "lines": p["lines"],
+            "lang": "zh",
+        }
+        for p in ref["pages"]
+    ]
 
 
 def run_tesseract(path: Path, number: int, dpi: int, language: str) -> tuple[str, float]:
@@ -146,7 +179,11 @@ class Rapid:
             page = doc[number - 1]
             start = time.perf_counter()
             pix = page.get_pixmap(dpi=dpi, alpha=False, colorspace=pymupdf.csRGB)
-            img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)[:, :, ::-1].copy()
+            img = (
+                np.frombuffer(pix.samples, dtype=np.uint8)
+                .reshape(pix.height, pix.width, 3)[:, :, ::-1]
+                .copy()
+            )
             result, _ = self.engine(img)
             text = "\n".join(r[1] for r in result or [])
             return text, time.perf_counter() - start
@@ -154,13 +191,18 @@ class Rapid:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rapid-path", help="folder where rapidocr-onnxruntime and its dependencies are installed")
+    ap.add_argument(
+        "--rapid-path", help="folder where rapidocr-onnxruntime and its dependencies are installed"
+    )
     ap.add_argument("--dpi", type=int, nargs="+", default=[200, 300])
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--langs", nargs="+", help="only these Tesseract language settings")
     ap.add_argument("--no-rapid", action="store_true", help="leave RapidOCR out")
-    ap.add_argument("--merge", action="store_true",
-                    help="keep the runs already in --out that this invocation does not repeat")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the runs already in --out that this invocation does not repeat",
+    )
     args = ap.parse_args()
     if not REALDOCS.exists():
         print(f"realdocs-dev not found at {REALDOCS}", file=sys.stderr)
@@ -179,7 +221,9 @@ def main() -> int:
         except Exception as exc:  # absent or broken: reported, not fatal
             rapid_note = f"not available: {type(exc).__name__}: {exc}"
     try:
-        tess_version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+        tess_version = subprocess.run(
+            ["tesseract", "--version"], capture_output=True, text=True
+        ).stdout.split("\n")[0]
     except OSError:
         tess_version = "absent"
 
@@ -187,8 +231,11 @@ def main() -> int:
     for dpi in args.dpi:
         for pg in pages:
             keep = pg["lang"] == "en"
-            configs: list[tuple[str, str]] = [("tesseract", lang) for lang in TESSERACT_LANGS[pg["lang"]]
-                                              if not args.langs or lang in args.langs]
+            configs: list[tuple[str, str]] = [
+                ("tesseract", lang)
+                for lang in TESSERACT_LANGS[pg["lang"]]
+                if not args.langs or lang in args.langs
+            ]
             if rapid is not None:
                 configs.append(("rapidocr", "ch (PP-OCRv4)"))
             for engine, lang in configs:
@@ -198,28 +245,54 @@ def main() -> int:
                     assert rapid is not None
                     text, secs = rapid(pg["path"], pg["pdf_page"], dpi)
                 acc = accuracy(pg["lines"], text, keep_spaces=keep)
-                row = {"engine": engine, "languages": lang, "dpi": dpi, "lang": pg["lang"], "file": pg["file"],
-                       "page": pg["page"], "seconds": round(secs, 2), "ocr_chars": len(normalise(text, keep_spaces=False)),
-                       **acc}
+                row = {
+                    "engine": engine,
+                    "languages": lang,
+                    "dpi": dpi,
+                    "lang": pg["lang"],
+                    "file": pg["file"],
+                    "page": pg["page"],
+                    "seconds": round(secs, 2),
+                    "ocr_chars": len(normalise(text, keep_spaces=False)),
+                    **acc,
+                }
                 runs.append(row)
-                print(f"{engine:9s} {lang:22s} {dpi} {pg['lang']} {pg['file'][:40]:40s} p{pg['page']} "
-                      f"{secs:6.1f} s  acc {acc['char_accuracy']}", flush=True)
+                print(
+                    f"{engine:9s} {lang:22s} {dpi} {pg['lang']} {pg['file'][:40]:40s} p{pg['page']} "
+                    f"{secs:6.1f} s  acc {acc['char_accuracy']}",
+                    flush=True,
+                )
 
     previous: dict[str, Any] = {}
     if args.merge and args.out.exists():
         previous = json.loads(args.out.read_text(encoding="utf-8"))
         redone = {(r["engine"], r["languages"], r["dpi"], r["file"], r["page"]) for r in runs}
-        runs = [r for r in previous.get("runs", [])
-                if (r["engine"], r["languages"], r["dpi"], r["file"], r["page"]) not in redone] + runs
+        runs = [
+            r
+            for r in previous.get("runs", [])
+            if (r["engine"], r["languages"], r["dpi"], r["file"], r["page"]) not in redone
+        ] + runs
     summary: list[dict[str, Any]] = []
     keys = sorted({(r["engine"], r["languages"], r["dpi"], r["lang"]) for r in runs})
     for engine, lang, dpi, group in keys:
-        rows = [r for r in runs if (r["engine"], r["languages"], r["dpi"], r["lang"]) == (engine, lang, dpi, group)]
+        rows = [
+            r
+            for r in runs
+            if (r["engine"], r["languages"], r["dpi"], r["lang"]) == (engine, lang, dpi, group)
+        ]
         ref = sum(r["ref_chars"] for r in rows)
         err = sum(r["errors"] for r in rows)
-        summary.append({"engine": engine, "languages": lang, "dpi": dpi, "pages_lang": group, "pages": len(rows),
-                        "seconds_per_page": round(sum(r["seconds"] for r in rows) / len(rows), 2),
-                        "char_accuracy": round(1 - err / ref, 4) if ref else None})
+        summary.append(
+            {
+                "engine": engine,
+                "languages": lang,
+                "dpi": dpi,
+                "pages_lang": group,
+                "pages": len(rows),
+                "seconds_per_page": round(sum(r["seconds"] for r in rows) / len(rows), 2),
+                "char_accuracy": round(1 - err / ref, 4) if ref else None,
+            }
+        )
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": "busy",
@@ -228,8 +301,11 @@ def main() -> int:
         "python": platform.python_version(),
         "pymupdf": pymupdf.VersionBind,
         "tesseract": tess_version,
-        "rapidocr": "rapidocr-onnxruntime 1.4.4" if rapid is not None else
-                    previous.get("rapidocr", rapid_note) if args.no_rapid else rapid_note,
+        "rapidocr": "rapidocr-onnxruntime 1.4.4"
+        if rapid is not None
+        else previous.get("rapidocr", rapid_note)
+        if args.no_rapid
+        else rapid_note,
         "english_scan_dpi": SCAN_DPI,
         "summary": summary,
         "runs": runs,
@@ -238,8 +314,10 @@ def main() -> int:
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print()
     for s in summary:
-        print(f"{s['engine']:9s} {s['languages']:22s} {s['dpi']} {s['pages_lang']}: "
-              f"{s['seconds_per_page']:6.1f} s/page  char accuracy {s['char_accuracy']}")
+        print(
+            f"{s['engine']:9s} {s['languages']:22s} {s['dpi']} {s['pages_lang']}: "
+            f"{s['seconds_per_page']:6.1f} s/page  char accuracy {s['char_accuracy']}"
+        )
     print(f"-> {args.out}")
     return 0
 

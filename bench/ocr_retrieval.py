@@ -46,21 +46,42 @@ def main() -> int:
                 print(r.status, r.message, flush=True)
             ingest_seconds = time.perf_counter() - started
         docs = engine.library.documents()
-        questions = [json.loads(line) for line in questions_path.read_text(encoding="utf-8").splitlines() if line]
+        questions = [
+            json.loads(line)
+            for line in questions_path.read_text(encoding="utf-8").splitlines()
+            if line
+        ]
         questions = [q for q in questions if q.get("gold_source")]
         rows = []
         for q in questions:
             hits = hybrid.search(engine.library, q["question"], 5)
-            found = any(h.doc_name == q["gold_source"] and set(range(h.page_start, h.page_end + 1)) & set(q["gold_pages"])
-                        for h in hits)
-            rows.append({"id": q["id"], "scanned": "scanned" in q.get("tags", []), "found": found,
-                         "top5": [f"{h.doc_name} {h.pages_label}{' (OCR)' if h.ocr else ''}" for h in hits]})
+            found = any(
+                h.doc_name == q["gold_source"]
+                and set(range(h.page_start, h.page_end + 1)) & set(q["gold_pages"])
+                for h in hits
+            )
+            rows.append(
+                {
+                    "id": q["id"],
+                    "scanned": "scanned" in q.get("tags", []),
+                    "found": found,
+                    "top5": [
+                        f"{h.doc_name} {h.pages_label}{' (OCR)' if h.ocr else ''}" for h in hits
+                    ],
+                }
+            )
         ocr_pages = []
         log = engine.paths.logs / "kidneytalk.log"
         if log.exists():
             for m in _OCR_LOG.finditer(log.read_text(encoding="utf-8", errors="replace")):
-                ocr_pages.append({"page": int(m.group(1)), "languages": m.group(2), "chars": int(m.group(3)),
-                                  "seconds": float(m.group(4))})
+                ocr_pages.append(
+                    {
+                        "page": int(m.group(1)),
+                        "languages": m.group(2),
+                        "chars": int(m.group(3)),
+                        "seconds": float(m.group(4)),
+                    }
+                )
     finally:
         engine.close()
 
@@ -73,20 +94,25 @@ def main() -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": "busy",
         "cpu": cpu_info(),
-        "mode": "hybrid", "k": 5,
+        "mode": "hybrid",
+        "k": 5,
         "hit_at_5_all": share(rows),
         "hit_at_5_scanned": share(scanned),
         "ingest_seconds": round(ingest_seconds, 1),
         "ocr_seconds_per_page_chinese": round(sum(zh) / len(zh), 1) if zh else None,
         "ocr_pages": ocr_pages,
-        "documents": [{"name": d.name, "pages": d.pages, "ocr_pages": d.ocr_pages, "needs_ocr": d.needs_ocr}
-                      for d in docs],
+        "documents": [
+            {"name": d.name, "pages": d.pages, "ocr_pages": d.ocr_pages, "needs_ocr": d.needs_ocr}
+            for d in docs
+        ],
         "questions": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"hybrid hit@5: all {result['hit_at_5_all']}, scanned {result['hit_at_5_scanned']}; "
-          f"Chinese OCR {result['ocr_seconds_per_page_chinese']} s/page -> {args.out}")
+    print(
+        f"hybrid hit@5: all {result['hit_at_5_all']}, scanned {result['hit_at_5_scanned']}; "
+        f"Chinese OCR {result['ocr_seconds_per_page_chinese']} s/page -> {args.out}"
+    )
     return 0
 
 

@@ -28,7 +28,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "eval").is_dir()), REPO.parent / "shared")
+SHARED = next(
+    (p / "shared" for p in REPO.parents if (p / "shared" / "eval").is_dir()), REPO.parent / "shared"
+)
 REALDOCS = SHARED / "eval" / "realdocs-dev"
 RESULTS = REPO / "bench" / "results" / "realdocs-retrieval.json"
 
@@ -59,7 +61,9 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--all", action="store_true", help="also score the scanned-page questions")
     ap.add_argument("--label", default="after")
-    ap.add_argument("--home", help="reuse this KidneyTalk home (built if empty) instead of a temp dir")
+    ap.add_argument(
+        "--home", help="reuse this KidneyTalk home (built if empty) instead of a temp dir"
+    )
     args = ap.parse_args()
     if not (REALDOCS / "pdfs").is_dir():
         print(f"realdocs-dev not found at {REALDOCS}", file=sys.stderr)
@@ -88,8 +92,15 @@ def main() -> int:
                     for h in hits
                 )
                 doc_ok = any(names.get(h.doc_id) == q["gold_source"] for h in hits)
-                rows.append({"id": q["id"], "hit": ok, "doc_hit": doc_ok, "tags": q.get("tags", []),
-                             "top": [f"{names.get(h.doc_id, h.doc_id)} {h.pages_label}" for h in hits]})
+                rows.append(
+                    {
+                        "id": q["id"],
+                        "hit": ok,
+                        "doc_hit": doc_ok,
+                        "tags": q.get("tags", []),
+                        "top": [f"{names.get(h.doc_id, h.doc_id)} {h.pages_label}" for h in hits],
+                    }
+                )
         finally:
             engine.close()
     n = len(rows)
@@ -112,8 +123,10 @@ def main() -> int:
     data[args.label] = summary
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    print(f"{args.label}: hit@{args.k} (doc+page) = {hit}/{n} = {hit / max(1, n):.1%}; "
-          f"doc hit@{args.k} = {summary['doc_hit_at_k']:.1%}")
+    print(
+        f"{args.label}: hit@{args.k} (doc+page) = {hit}/{n} = {hit / max(1, n):.1%}; "
+        f"doc hit@{args.k} = {summary['doc_hit_at_k']:.1%}"
+    )
     for r in rows:
         if not r["hit"]:
             print(f"  miss {r['id']}: {r['top']}")

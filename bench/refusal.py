@@ -35,12 +35,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # The shared data sits beside the repository (../shared), or beside a worktree's parent folder.
-SHARED = next((p / "shared" / "eval" for p in (REPO.parent, REPO.parent.parent) if (p / "shared").exists()),
-              REPO.parent / "shared" / "eval")
+SHARED = next(
+    (p / "shared" / "eval" for p in (REPO.parent, REPO.parent.parent) if (p / "shared").exists()),
+    REPO.parent / "shared" / "eval",
+)
 PUBMEDQA = SHARED / "pubmedqa-dev"
 REALDOCS = SHARED / "realdocs-dev"
 RESULTS = REPO / "bench" / "results"
-SCANNED = ("zh-TW_leaflet-SCANNED_EDA_hemodialysis.pdf", "zh-TW_leaflet-SCANNED_EDA_CKD-diet-exchange-table.pdf")
+SCANNED = (
+    "zh-TW_leaflet-SCANNED_EDA_hemodialysis.pdf",
+    "zh-TW_leaflet-SCANNED_EDA_CKD-diet-exchange-table.pdf",
+)
 
 
 def cpu_info() -> dict[str, object]:
@@ -71,23 +76,43 @@ def question_sets(work: Path) -> dict[str, tuple[str, Path]]:
     from kidneytalk.retrieval.gate import offtopic_questions
 
     out: dict[str, tuple[str, Path]] = {}
-    qs = sorted((json.loads(line) for line in (PUBMEDQA / "questions.jsonl").read_text().splitlines() if line.strip()),
-                key=lambda q: q["id"])
+    qs = sorted(
+        (
+            json.loads(line)
+            for line in (PUBMEDQA / "questions.jsonl").read_text().splitlines()
+            if line.strip()
+        ),
+        key=lambda q: q["id"],
+    )
     for split, rows in (("fit", qs[0::2]), ("test", qs[1::2])):
         lines = []
         for q in rows:
             q = dict(q)
             if digest_number(q["gold_source"]) % 2 == 0:  # abstract not in the library
-                q["tags"] = [*q.get("tags", []), "off-library", "medical", f"was:{q['gold_source']}"]
+                q["tags"] = [
+                    *q.get("tags", []),
+                    "off-library",
+                    "medical",
+                    f"was:{q['gold_source']}",
+                ]
                 q["gold_source"], q["gold_pages"] = None, []
             lines.append(json.dumps(q))
         path = work / f"pubmedqa-{split}.jsonl"
         path.write_text("\n".join(lines) + "\n")
         out[f"pubmedqa-{split}"] = ("pubmedqa", path)
     for split in ("fit", "test"):
-        rows = [{"id": f"offtopic-{split}-{i:03d}", "question": q, "options": {"A": "yes", "B": "no"}, "answer": "A",
-                 "gold_source": None, "gold_pages": [], "tags": ["off-library", "off-topic"]}
-                for i, q in enumerate(offtopic_questions(split), start=1)]
+        rows = [
+            {
+                "id": f"offtopic-{split}-{i:03d}",
+                "question": q,
+                "options": {"A": "yes", "B": "no"},
+                "answer": "A",
+                "gold_source": None,
+                "gold_pages": [],
+                "tags": ["off-library", "off-topic"],
+            }
+            for i, q in enumerate(offtopic_questions(split), start=1)
+        ]
         path = work / f"offtopic-{split}.jsonl"
         path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
         out[f"offtopic-{split}@pubmedqa"] = ("pubmedqa", path)
@@ -130,18 +155,32 @@ def fit_calibration(homes: dict[str, Path], sets: dict[str, tuple[str, Path]]) -
         negatives = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
         cjk_rows = [engine.gate.measure(q)[0] for q in positives + negatives]
         cjk_labels = [1] * len(positives) + [0] * len(negatives)
-    cal = fit(rows, labels, embed_model=model, cjk_rows=cjk_rows, cjk_labels=cjk_labels,
-              fitted_on={"how": "bench/refusal.py --fit",
-                         "data": "PubMedQA dev fitting split (odd digests in the library) + offtopic-fit.txt",
-                         "cjk_data": f"{len(positives)} questions from the realdocs library's Chinese passages "
-                                     "(seed 0) + the Chinese questions of offtopic-fit.txt"})
+    cal = fit(
+        rows,
+        labels,
+        embed_model=model,
+        cjk_rows=cjk_rows,
+        cjk_labels=cjk_labels,
+        fitted_on={
+            "how": "bench/refusal.py --fit",
+            "data": "PubMedQA dev fitting split (odd digests in the library) + offtopic-fit.txt",
+            "cjk_data": f"{len(positives)} questions from the realdocs library's Chinese passages "
+            "(seed 0) + the Chinese questions of offtopic-fit.txt",
+        },
+    )
     cal.save(DEFAULT_CALIBRATION)
     print(f"calibration written to {DEFAULT_CALIBRATION}: {cal.to_json()}", file=sys.stderr)
     return cal.to_json()
 
 
-def run_tests(homes: dict[str, Path], sets: dict[str, tuple[str, Path]], work: Path, addrep_limit: int | None,
-              modes: list[str], report_only: set[str] = frozenset()) -> dict[str, object]:  # type: ignore[assignment]
+def run_tests(
+    homes: dict[str, Path],
+    sets: dict[str, tuple[str, Path]],
+    work: Path,
+    addrep_limit: int | None,
+    modes: list[str],
+    report_only: set[str] = frozenset(),
+) -> dict[str, object]:  # type: ignore[assignment]
     from kidneytalk.engine import Engine
     from kidneytalk.evaluation.metrics import refusal_metrics
     from kidneytalk.evaluation.runner import load_results, run_eval
@@ -154,31 +193,56 @@ def run_tests(homes: dict[str, Path], sets: dict[str, tuple[str, Path]], work: P
         with Engine(homes[lib]) as engine:
             for mode in modes:
                 limit = addrep_limit if mode == "addrep" else None
-                run_dir = work / "runs" / (f"{name}-{mode}" + ("" if limit is None else f"-sample{limit}"))
+                run_dir = (
+                    work
+                    / "runs"
+                    / (f"{name}-{mode}" + ("" if limit is None else f"-sample{limit}"))
+                )
                 start = time.monotonic()
                 if mode in report_only:  # what an earlier (interrupted) run finished, run nothing
                     if not run_dir.exists():
                         continue
                 else:
-                    run_eval(engine, path, modes=[mode], retrieval_only=True, out_dir=run_dir, limit=None,
-                             sample=limit, seed=1)
+                    run_eval(
+                        engine,
+                        path,
+                        modes=[mode],
+                        retrieval_only=True,
+                        out_dir=run_dir,
+                        limit=None,
+                        sample=limit,
+                        seed=1,
+                    )
                 records = load_results(run_dir)
                 entry: dict[str, object] = refusal_metrics(records)
                 entry["seconds"] = round(time.monotonic() - start, 1)
                 if limit is not None:
-                    entry["subset"] = (f"the first {len(records)} of a random sample of {limit} questions (seed 1)"
-                                       if mode in report_only else f"random sample of {limit} questions (seed 1)")
+                    entry["subset"] = (
+                        f"the first {len(records)} of a random sample of {limit} questions (seed 1)"
+                        if mode in report_only
+                        else f"random sample of {limit} questions (seed 1)"
+                    )
                 if name == "realdocs":
-                    text = [r for r in records if not set(r.get("tags", [])) & {"scanned", "off-library"}]
+                    text = [
+                        r
+                        for r in records
+                        if not set(r.get("tags", [])) & {"scanned", "off-library"}
+                    ]
                     scanned = [r for r in records if "scanned" in r.get("tags", [])]
                     entry["text_layer_only"] = refusal_metrics(text)
                     entry["scanned_only"] = refusal_metrics(scanned)
-                entry["refused_ids"] = sorted(r["id"] for r in records if r.get("refused") and not r.get("off_library"))
-                entry["answered_off_library_ids"] = sorted(r["id"] for r in records
-                                                           if r.get("off_library") and not r.get("refused"))
+                entry["refused_ids"] = sorted(
+                    r["id"] for r in records if r.get("refused") and not r.get("off_library")
+                )
+                entry["answered_off_library_ids"] = sorted(
+                    r["id"] for r in records if r.get("off_library") and not r.get("refused")
+                )
                 per_mode[mode] = entry
-                print(f"{name} {mode}: off refused {entry['correct_refusal_rate']}, "
-                      f"in refused {entry['false_refusal_rate']}", file=sys.stderr)
+                print(
+                    f"{name} {mode}: off refused {entry['correct_refusal_rate']}, "
+                    f"in refused {entry['false_refusal_rate']}",
+                    file=sys.stderr,
+                )
         out[name] = per_mode
     return out
 
@@ -196,21 +260,37 @@ def totals(results: dict[str, object], modes: list[str]) -> dict[str, object]:
             off_n += r["off_library"]
             inl += r["in_library_refused"]
             inl_n += r["in_library"]
-        out[mode] = {"off_library_refused": off, "off_library": off_n,
-                     "off_library_refused_pct": round(100 * off / off_n, 1) if off_n else None,
-                     "in_library_refused": inl, "in_library": inl_n,
-                     "in_library_falsely_refused_pct": round(100 * inl / inl_n, 1) if inl_n else None}
+        out[mode] = {
+            "off_library_refused": off,
+            "off_library": off_n,
+            "off_library_refused_pct": round(100 * off / off_n, 1) if off_n else None,
+            "in_library_refused": inl,
+            "in_library": inl_n,
+            "in_library_falsely_refused_pct": round(100 * inl / inl_n, 1) if inl_n else None,
+        }
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kidneytalk-refusal")
-    parser.add_argument("--fit", action="store_true", help="fit and write the shipped calibration first")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kidneytalk-refusal"
+    )
+    parser.add_argument(
+        "--fit", action="store_true", help="fit and write the shipped calibration first"
+    )
     parser.add_argument("--modes", default="hybrid,addrep")
-    parser.add_argument("--addrep-limit", type=int, default=None, help="AddRep on a random sample of N per set")
-    parser.add_argument("--fresh", action="store_true", help="delete earlier runs (libraries are kept)")
-    parser.add_argument("--report-only", default="", help="modes not run now: report what earlier runs finished")
+    parser.add_argument(
+        "--addrep-limit", type=int, default=None, help="AddRep on a random sample of N per set"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="delete earlier runs (libraries are kept)"
+    )
+    parser.add_argument(
+        "--report-only", default="", help="modes not run now: report what earlier runs finished"
+    )
     args = parser.parse_args()
     work = args.work
     work.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,10 @@ from kidneytalk.llm import LocalLLM  # noqa: E402
 from kidneytalk.llm_server import ServerLLM, llama_cpp_server  # noqa: E402
 from kidneytalk.models import bundled_model_path  # noqa: E402
 
-EVAL = next((p / "shared" / "eval" for p in REPO.parents if (p / "shared" / "eval").is_dir()), REPO.parent / "shared")
+EVAL = next(
+    (p / "shared" / "eval" for p in REPO.parents if (p / "shared" / "eval").is_dir()),
+    REPO.parent / "shared",
+)
 SET = EVAL / "pubmedqa-dev"
 
 
@@ -54,14 +57,23 @@ def timed_ask(engine: Engine, llm: Any, question: str, mode: str, style: str) ->
             first = time.monotonic() - t0
         pieces.append(piece)
     total = time.monotonic() - t0
-    return {"seconds": round(total, 3), "first_piece": round(first, 3) if first is not None else None,
-            "refused": answer.refused, "chunks": [h.chunk_id for h in answer.evidence], "text": "".join(pieces)}
+    return {
+        "seconds": round(total, 3),
+        "first_piece": round(first, 3) if first is not None else None,
+        "refused": answer.refused,
+        "chunks": [h.chunk_id for h in answer.evidence],
+        "text": "".join(pieces),
+    }
 
 
 def summary(values: list[float]) -> dict[str, float]:
     values = sorted(values)
-    return {"p50": round(statistics.median(values), 3), "mean": round(statistics.fmean(values), 3),
-            "p90": round(values[min(len(values) - 1, int(0.9 * len(values)))], 3), "max": round(values[-1], 3)}
+    return {
+        "p50": round(statistics.median(values), 3),
+        "mean": round(statistics.fmean(values), 3),
+        "p90": round(values[min(len(values) - 1, int(0.9 * len(values)))], 3),
+        "max": round(values[-1], 3),
+    }
 
 
 def main() -> int:
@@ -84,24 +96,42 @@ def main() -> int:
         raise SystemExit("the bundled SmolLM2 model is not installed")
     engine = Engine(args.homes / "pubmedqa-gold")
     have = {d.name for d in engine.library.documents()}
-    missing = sorted({SET / "corpus" / q.gold_source for q in chosen if q.gold_source} - {SET / "corpus" / n for n in have})
+    missing = sorted(
+        {SET / "corpus" / q.gold_source for q in chosen if q.gold_source}
+        - {SET / "corpus" / n for n in have}
+    )
     if missing:
         log(f"adding {len(missing)} digests")
         engine.add(missing)
     local = LocalLLM(model, n_ctx=args.n_ctx, n_threads=args.threads, name="in-process")
     rows: list[dict[str, Any]] = []
-    with llama_cpp_server(model, n_ctx=args.n_ctx, threads=args.threads, log_file=args.homes / "server.log") as url:
-        server = ServerLLM(url, name="server", read_timeout=900)  # a busy machine reads long prompts slowly
+    with llama_cpp_server(
+        model, n_ctx=args.n_ctx, threads=args.threads, log_file=args.homes / "server.log"
+    ) as url:
+        server = ServerLLM(
+            url, name="server", read_timeout=900
+        )  # a busy machine reads long prompts slowly
         for warm in (local, server):  # first calls pay for loading and caches
             timed_ask(engine, warm, chosen[0].question, args.mode, args.style)
         for i, q in enumerate(chosen):
             order = (local, server) if i % 2 == 0 else (server, local)  # alternate: the load drifts
-            got = {llm.name: timed_ask(engine, llm, q.question, args.mode, args.style) for llm in order}
+            got = {
+                llm.name: timed_ask(engine, llm, q.question, args.mode, args.style) for llm in order
+            }
             a, b = got["in-process"], got["server"]
-            rows.append({"id": q.id, "first": order[0].name, "in_process": {k: a[k] for k in ("seconds", "first_piece", "refused")},
-                         "server": {k: b[k] for k in ("seconds", "first_piece", "refused")},
-                         "same_passages": a["chunks"] == b["chunks"], "same_answer": a["text"] == b["text"]})
-            log(f"{i + 1}/{len(chosen)} {q.id}: in-process {a['seconds']:.1f}s, server {b['seconds']:.1f}s")
+            rows.append(
+                {
+                    "id": q.id,
+                    "first": order[0].name,
+                    "in_process": {k: a[k] for k in ("seconds", "first_piece", "refused")},
+                    "server": {k: b[k] for k in ("seconds", "first_piece", "refused")},
+                    "same_passages": a["chunks"] == b["chunks"],
+                    "same_answer": a["text"] == b["text"],
+                }
+            )
+            log(
+                f"{i + 1}/{len(chosen)} {q.id}: in-process {a['seconds']:.1f}s, server {b['seconds']:.1f}s"
+            )
             write(args, model, rows, complete=False)  # a run stopped early still leaves its numbers
     engine._llm = None
     engine.close()
@@ -110,32 +140,53 @@ def main() -> int:
     return 0
 
 
-def write(args: argparse.Namespace, model: Path, rows: list[dict[str, Any]], *, complete: bool) -> None:
-    ratios = [r["server"]["seconds"] / r["in_process"]["seconds"] for r in rows if r["in_process"]["seconds"] > 0]
+def write(
+    args: argparse.Namespace, model: Path, rows: list[dict[str, Any]], *, complete: bool
+) -> None:
+    ratios = [
+        r["server"]["seconds"] / r["in_process"]["seconds"]
+        for r in rows
+        if r["in_process"]["seconds"] > 0
+    ]
     result = {
         "benchmark": "server-vs-in-process",
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": args.machine,
         "cpu": cpu_summary(),
         "command": " ".join(["bench/server.py", *sys.argv[1:]]),
-        "setup": {"questions": f"pubmedqa-dev, {args.n} sampled with seed {args.seed}", "mode": args.mode,
-                  "style": args.style, "model": model.name, "n_ctx": args.n_ctx, "threads": args.threads,
-                  "server": "python -m llama_cpp.server on 127.0.0.1 (same GGUF, n_ctx and threads)"},
-        "seconds": {"in_process": summary([r["in_process"]["seconds"] for r in rows]),
-                    "server": summary([r["server"]["seconds"] for r in rows])},
-        "first_piece": {name: summary([v for r in rows if (v := r[key]["first_piece"]) is not None])
-                        for name, key in (("in_process", "in_process"), ("server", "server"))
-                        if any(r[key]["first_piece"] is not None for r in rows)},
-        "server_over_in_process": {"median_ratio": round(statistics.median(ratios), 3)} if ratios else {},
-        "same_passages": sum(r["same_passages"] for r in rows), "same_answer": sum(r["same_answer"] for r in rows),
+        "setup": {
+            "questions": f"pubmedqa-dev, {args.n} sampled with seed {args.seed}",
+            "mode": args.mode,
+            "style": args.style,
+            "model": model.name,
+            "n_ctx": args.n_ctx,
+            "threads": args.threads,
+            "server": "python -m llama_cpp.server on 127.0.0.1 (same GGUF, n_ctx and threads)",
+        },
+        "seconds": {
+            "in_process": summary([r["in_process"]["seconds"] for r in rows]),
+            "server": summary([r["server"]["seconds"] for r in rows]),
+        },
+        "first_piece": {
+            name: summary([v for r in rows if (v := r[key]["first_piece"]) is not None])
+            for name, key in (("in_process", "in_process"), ("server", "server"))
+            if any(r[key]["first_piece"] is not None for r in rows)
+        },
+        "server_over_in_process": {"median_ratio": round(statistics.median(ratios), 3)}
+        if ratios
+        else {},
+        "same_passages": sum(r["same_passages"] for r in rows),
+        "same_answer": sum(r["same_answer"] for r in rows),
         "complete": complete,
         "questions": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if complete:
-        log(f"wrote {args.out}: in-process p50 {result['seconds']['in_process']['p50']}s, "
-            f"server p50 {result['seconds']['server']['p50']}s")
+        log(
+            f"wrote {args.out}: in-process p50 {result['seconds']['in_process']['p50']}s, "
+            f"server p50 {result['seconds']['server']['p50']}s"
+        )
 
 
 if __name__ == "__main__":

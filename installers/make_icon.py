@@ -28,15 +28,21 @@ SHAPES = [
 
 
 def svg() -> str:
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" viewBox="0 0 256 256">']
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" viewBox="0 0 256 256">'
+    ]
     for kind, box, fill in SHAPES:
         if kind == "rounded":
             x0, y0, x1, y1 = box
-            parts.append(f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" rx="36" fill="{fill}"/>')
+            parts.append(
+                f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" rx="36" fill="{fill}"/>'
+            )
         elif kind == "ellipse":
             x0, y0, x1, y1 = box
-            parts.append(f'<ellipse cx="{(x0 + x1) / 2}" cy="{(y0 + y1) / 2}" rx="{(x1 - x0) / 2}" '
-                         f'ry="{(y1 - y0) / 2}" fill="{fill}"/>')
+            parts.append(
+                f'<ellipse cx="{(x0 + x1) / 2}" cy="{(y0 + y1) / 2}" rx="{(x1 - x0) / 2}" '
+                f'ry="{(y1 - y0) / 2}" fill="{fill}"/>'
+            )
         else:
             points = " ".join(f"{x},{y}" for x, y in box)
             parts.append(f'<polygon points="{points}" fill="{fill}"/>')
@@ -64,7 +70,10 @@ def main() -> None:
     (HERE / "kidneytalk.svg").write_text(svg(), encoding="utf-8")
     big = png(512)
     big.resize((256, 256), Image.LANCZOS).save(HERE / "kidneytalk.png")
-    big.save(HERE / "kidneytalk.ico", sizes=[(16, 16), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)])
+    big.save(
+        HERE / "kidneytalk.ico",
+        sizes=[(16, 16), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)],
+    )
     big.save(HERE / "kidneytalk.icns")
 
 

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash installers/setup.sh
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .  # ruff is pinned in the test extra, so the format is the same everywhere
 .venv/bin/python scripts/typecheck.py  # mypy on the package as installed (see the script)
 # The self-contained bundle is built too, and tests/test_bundle.py runs it from a clean environment
 # (installers/README.md: ~6 min on a quiet 2-core machine, 14 on a busy one). KIDNEYTALK_BUILD_BUNDLE=0

@@ -29,7 +29,8 @@ MAX_QUESTION_TOKENS = 512
 def format_context(hits: Sequence[Hit]) -> str:
     """Numbered passages; role tags, the passages' own ``[n]`` and text addressed to the AI are neutralised."""
     return "\n\n".join(
-        f"[{i}] ({h.doc_name} {h.pages_label})\n{neutralise(h.text)}" for i, h in enumerate(hits, start=1)
+        f"[{i}] ({h.doc_name} {h.pages_label})\n{neutralise(h.text)}"
+        for i, h in enumerate(hits, start=1)
     )
 
 
@@ -43,8 +44,16 @@ def resolve_citations(text: str, evidence: Sequence[Hit]) -> list[Citation]:
             if 1 <= n <= len(evidence) and n not in seen:
                 seen.add(n)
                 hit = evidence[n - 1]
-                out.append(Citation(n, hit.doc_id, hit.doc_name, list(range(hit.page_start, hit.page_end + 1)), hit.chunk_id,
-                                    ocr=hit.ocr))
+                out.append(
+                    Citation(
+                        n,
+                        hit.doc_id,
+                        hit.doc_name,
+                        list(range(hit.page_start, hit.page_end + 1)),
+                        hit.chunk_id,
+                        ocr=hit.ocr,
+                    )
+                )
     return out
 
 
@@ -71,8 +80,10 @@ def is_refusal(text: str, refusal: str) -> bool:
     """
     if not refusal.strip() or not text.strip():
         return False
+
     def norm(s: str) -> str:
         return " ".join(s.split()).lower()
+
     return norm(refusal)[:40] in norm(text)[:120]
 
 
@@ -120,7 +131,9 @@ class Answer:
     trace: Any = None
     unsupported_below: float = 0.5
     gate: Any = None  # the relevance gate's decision (kidneytalk.retrieval.gate.GateDecision)
-    note: str = ""  # KidneyTalk's own closing sentence (parts of the question not covered); not checked
+    note: str = (
+        ""  # KidneyTalk's own closing sentence (parts of the question not covered); not checked
+    )
     _tokens: Iterator[str] | None = None  # the model's raw text, think block included
     _chunks: list[str] = field(default_factory=list)
     _done: bool = False
@@ -144,12 +157,22 @@ class Answer:
     ) -> Answer:
         """The answer that streams ``tokens``, written from ``used`` (default: all the evidence's passages)."""
         return cls(
-            question=evidence.question, evidence=list(evidence.passages if used is None else used),
-            retrieved=list(evidence.retrieved), model=model, mode=evidence.mode, style=style,
-            query=evidence.query, refusal=evidence.refusal, refused=refused,
-            timings={**evidence.timings, **(timings or {})}, trace=evidence.trace,
-            unsupported_below=unsupported_below, gate=evidence.gate, note=evidence.note,
-            _tokens=iter(tokens), cancel=cancel or threading.Event(),
+            question=evidence.question,
+            evidence=list(evidence.passages if used is None else used),
+            retrieved=list(evidence.retrieved),
+            model=model,
+            mode=evidence.mode,
+            style=style,
+            query=evidence.query,
+            refusal=evidence.refusal,
+            refused=refused,
+            timings={**evidence.timings, **(timings or {})},
+            trace=evidence.trace,
+            unsupported_below=unsupported_below,
+            gate=evidence.gate,
+            note=evidence.note,
+            _tokens=iter(tokens),
+            cancel=cancel or threading.Event(),
         )
 
     def __iter__(self) -> Iterator[str]:
@@ -191,7 +214,9 @@ class Answer:
             if first is not None:
                 self.timings["first_token"] = round(first, 3)
             reasoning, answer = split_reasoning("".join(raw))
-            if thought or reasoning:  # the finished text is the final word (a closing tag with no opening one)
+            if (
+                thought or reasoning
+            ):  # the finished text is the final word (a closing tag with no opening one)
                 self.reasoning = reasoning or "".join(thought).strip()
                 if answer != "".join(self._chunks).strip():
                     self._chunks[:] = [answer] if answer else []
@@ -231,8 +256,16 @@ class Answer:
                 if n not in have:
                     have.add(n)
                     h = self.evidence[n - 1]
-                    out.append(Citation(n, h.doc_id, h.doc_name, list(range(h.page_start, h.page_end + 1)), h.chunk_id,
-                                             ocr=h.ocr))
+                    out.append(
+                        Citation(
+                            n,
+                            h.doc_id,
+                            h.doc_name,
+                            list(range(h.page_start, h.page_end + 1)),
+                            h.chunk_id,
+                            ocr=h.ocr,
+                        )
+                    )
         return out
 
     @property
@@ -242,7 +275,11 @@ class Answer:
             from kidneytalk.citations import verify
 
             text = self.body()
-            self._checks = [] if self.refused else verify(text, self.evidence, threshold=self.unsupported_below)
+            self._checks = (
+                []
+                if self.refused
+                else verify(text, self.evidence, threshold=self.unsupported_below)
+            )
             for check in self._checks:  # text addressed to the AI is never presented as sourced
                 if looks_like_instruction(check.text):
                     check.supported, check.inferred = False, []
@@ -277,8 +314,10 @@ class Answer:
             "sentences": [c.to_json() for c in self.checks],
             "unsupported": self.unsupported,
             "extractiveness": None if self.refused else self.extractiveness().to_json(),
-            "chunks": [dict(h.to_json(), n=i, instructions=has_instructions(h.text))
-                       for i, h in enumerate(self.evidence, start=1)],
+            "chunks": [
+                dict(h.to_json(), n=i, instructions=has_instructions(h.text))
+                for i, h in enumerate(self.evidence, start=1)
+            ],
             "timings": self.timings,
             "trace": self.trace.to_json() if self.trace is not None else [],
             "gate": self.gate.to_json() if self.gate is not None else None,

@@ -169,7 +169,9 @@ class Catalog:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(
+            str(path), timeout=60, isolation_level=None, check_same_thread=False
+        )
         self.db.row_factory = sqlite3.Row
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -198,7 +200,8 @@ class Catalog:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 self.db.execute(
-                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
                 )
             elif int(row["value"]) > SCHEMA_VERSION:
                 raise IndexMismatchError(
@@ -206,8 +209,10 @@ class Catalog:
                     f"(schema {row['value']}); please update KidneyTalk."
                 )
             self._add_missing_columns()
-            self.db.execute("UPDATE meta SET value=? WHERE key='schema_version' AND CAST(value AS INTEGER) < ?",
-                            (str(SCHEMA_VERSION), SCHEMA_VERSION))
+            self.db.execute(
+                "UPDATE meta SET value=? WHERE key='schema_version' AND CAST(value AS INTEGER) < ?",
+                (str(SCHEMA_VERSION), SCHEMA_VERSION),
+            )
             self._backfill_fts()
 
     def _add_missing_columns(self) -> None:
@@ -231,11 +236,20 @@ class Catalog:
         self.db.execute("DELETE FROM chunks_fts")
         self.db.execute(
             "INSERT INTO meta(key, value) VALUES ('lexical_version', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (LEXICAL_VERSION,))
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (LEXICAL_VERSION,),
+        )
         rows = self.db.execute("SELECT id, doc_id, section, text FROM chunks").fetchall()
         self.db.executemany(
             "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",
-            [(index_text(" ".join(json.loads(r["section"])[-1:]) + "\n" + r["text"]), r["id"], r["doc_id"]) for r in rows],
+            [
+                (
+                    index_text(" ".join(json.loads(r["section"])[-1:]) + "\n" + r["text"]),
+                    r["id"],
+                    r["doc_id"],
+                )
+                for r in rows
+            ],
         )
 
     # ------------------------------------------------------------ plumbing
@@ -280,8 +294,17 @@ class Catalog:
         return Document.from_row(row) if row else None
 
     def insert_indexing(
-        self, *, doc_id: str, name: str, original_path: str, stored_path: str, sha256: str,
-        size: int, embed_model: str, chunk_settings: dict, filter_agent: bool,
+        self,
+        *,
+        doc_id: str,
+        name: str,
+        original_path: str,
+        stored_path: str,
+        sha256: str,
+        size: int,
+        embed_model: str,
+        chunk_settings: dict,
+        filter_agent: bool,
     ) -> None:
         t = now()
         self.db.execute(
@@ -294,8 +317,20 @@ class Catalog:
                    original_path=excluded.original_path,
                    stored_path=CASE WHEN excluded.stored_path != '' THEN excluded.stored_path
                                     ELSE documents.stored_path END""",
-            (doc_id, name, original_path, stored_path, sha256, size, t, t, STATUS_INDEXING,
-             embed_model, json.dumps(chunk_settings, sort_keys=True), int(filter_agent)),
+            (
+                doc_id,
+                name,
+                original_path,
+                stored_path,
+                sha256,
+                size,
+                t,
+                t,
+                STATUS_INDEXING,
+                embed_model,
+                json.dumps(chunk_settings, sort_keys=True),
+                int(filter_agent),
+            ),
         )
 
     def set_status(self, doc_id: str, status: str, reason: str = "") -> None:
@@ -306,16 +341,29 @@ class Catalog:
 
     def set_origin(self, doc_id: str, *, name: str, original_path: str) -> None:
         """A document's file was renamed or moved (same content): show the new name and place."""
-        self.db.execute("UPDATE documents SET name=?, original_path=?, updated_at=? WHERE id=?",
-                        (name, original_path, now(), doc_id))
+        self.db.execute(
+            "UPDATE documents SET name=?, original_path=?, updated_at=? WHERE id=?",
+            (name, original_path, now(), doc_id),
+        )
 
     def set_enabled(self, doc_id: str, enabled: bool) -> None:
-        self.db.execute("UPDATE documents SET enabled=?, updated_at=? WHERE id=?", (int(enabled), now(), doc_id))
+        self.db.execute(
+            "UPDATE documents SET enabled=?, updated_at=? WHERE id=?", (int(enabled), now(), doc_id)
+        )
 
     def mark_ready(
-        self, doc_id: str, *, title: str, pages: int, scanned_pages: int, needs_ocr: bool,
-        kept: Sequence[Chunk], dropped: Sequence[DroppedChunk], removed: Sequence[RemovedText] = (),
-        ocr_pages: Sequence[int] = (), reason: str | None = None,
+        self,
+        doc_id: str,
+        *,
+        title: str,
+        pages: int,
+        scanned_pages: int,
+        needs_ocr: bool,
+        kept: Sequence[Chunk],
+        dropped: Sequence[DroppedChunk],
+        removed: Sequence[RemovedText] = (),
+        ocr_pages: Sequence[int] = (),
+        reason: str | None = None,
     ) -> None:
         """Record chunks and flip the document to ready in one transaction.
 
@@ -332,30 +380,70 @@ class Catalog:
             self.db.executemany(
                 """INSERT INTO chunks(id, doc_id, seq, text, page_start, page_end, section,
                        char_start, char_end, n_tokens, ocr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [(c.id, c.doc_id, c.seq, c.text, c.page_start, c.page_end, json.dumps(list(c.section)),
-                  c.char_start, c.char_end, c.n_tokens, from_ocr(c)) for c in kept],
+                [
+                    (
+                        c.id,
+                        c.doc_id,
+                        c.seq,
+                        c.text,
+                        c.page_start,
+                        c.page_end,
+                        json.dumps(list(c.section)),
+                        c.char_start,
+                        c.char_end,
+                        c.n_tokens,
+                        from_ocr(c),
+                    )
+                    for c in kept
+                ],
             )
             self.db.executemany(
                 "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",
-                [(index_text(" ".join(c.section[-1:]) + "\n" + c.text), c.id, c.doc_id) for c in kept],
+                [
+                    (index_text(" ".join(c.section[-1:]) + "\n" + c.text), c.id, c.doc_id)
+                    for c in kept
+                ],
             )
             self.db.executemany(
                 """INSERT INTO dropped(doc_id, seq, text, page_start, page_end, section, reason)
                    VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                [(d.chunk.doc_id, d.chunk.seq, d.chunk.text, d.chunk.page_start, d.chunk.page_end,
-                  json.dumps(list(d.chunk.section)), d.reason) for d in dropped],
+                [
+                    (
+                        d.chunk.doc_id,
+                        d.chunk.seq,
+                        d.chunk.text,
+                        d.chunk.page_start,
+                        d.chunk.page_end,
+                        json.dumps(list(d.chunk.section)),
+                        d.reason,
+                    )
+                    for d in dropped
+                ],
             )
             self.db.executemany(
                 "INSERT INTO removed(doc_id, page, code, reason, text) VALUES (?, ?, ?, ?, ?)",
                 [(doc_id, r.page, r.code, r.reason, r.text) for r in removed],
             )
             if reason is None:
-                reason = "needs OCR: some pages are scanned images without text" if needs_ocr else ""
+                reason = (
+                    "needs OCR: some pages are scanned images without text" if needs_ocr else ""
+                )
             self.db.execute(
                 """UPDATE documents SET status=?, reason=?, title=?, pages=?, scanned_pages=?, needs_ocr=?,
                        chunks_kept=?, chunks_dropped=?, ocr_pages=?, updated_at=? WHERE id=?""",
-                (STATUS_READY, reason, title, pages, scanned_pages, int(needs_ocr), len(kept), len(dropped),
-                 len(ocr), now(), doc_id),
+                (
+                    STATUS_READY,
+                    reason,
+                    title,
+                    pages,
+                    scanned_pages,
+                    int(needs_ocr),
+                    len(kept),
+                    len(dropped),
+                    len(ocr),
+                    now(),
+                    doc_id,
+                ),
             )
 
     def clear_chunks(self, doc_id: str) -> None:
@@ -376,20 +464,26 @@ class Catalog:
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             q = f"""SELECT c.*, d.name AS doc_name FROM chunks c JOIN documents d ON d.id = c.doc_id
-                    WHERE c.id IN ({','.join('?' * len(part))})"""
+                    WHERE c.id IN ({",".join("?" * len(part))})"""
             for row in self.db.execute(q, part):
                 out[row["id"]] = row
         return out
 
     def chunk_count(self, doc_id: str) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM chunks WHERE doc_id=?", (doc_id,)).fetchone()[0])
+        return int(
+            self.db.execute("SELECT COUNT(*) FROM chunks WHERE doc_id=?", (doc_id,)).fetchone()[0]
+        )
 
     def dropped(self, doc_id: str) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM dropped WHERE doc_id=? ORDER BY seq", (doc_id,)).fetchall()
+        return self.db.execute(
+            "SELECT * FROM dropped WHERE doc_id=? ORDER BY seq", (doc_id,)
+        ).fetchall()
 
     def removed(self, doc_id: str) -> list[sqlite3.Row]:
         """Lines the cleaner took out of a document (page furniture, notices), in page order."""
-        return self.db.execute("SELECT * FROM removed WHERE doc_id=? ORDER BY page, rowid", (doc_id,)).fetchall()
+        return self.db.execute(
+            "SELECT * FROM removed WHERE doc_id=? ORDER BY page, rowid", (doc_id,)
+        ).fetchall()
 
     def lexical_search(self, query: str, k: int, doc_ids: Sequence[str]) -> list[tuple[str, float]]:
         """(chunk id, BM25 score, higher is better) of the best ``k`` lexical matches."""

@@ -186,7 +186,11 @@ class Chunker:
         merged: list[_Unit] = []
         merged_tokens = 0
         for unit in raw:
-            tokens = self._measure(unit.text) if len(unit) <= self.size * _UNMEASURED_CHARS else self.size + 1
+            tokens = (
+                self._measure(unit.text)
+                if len(unit) <= self.size * _UNMEASURED_CHARS
+                else self.size + 1
+            )
             prev = merged[-1] if merged else None
             tiny = min(48, self.size // 4)
             if (
@@ -198,8 +202,8 @@ class Chunker:
             ):
                 common = _common_prefix(prev.section, unit.section)
                 # the headings the merged unit no longer carries in its section go into its text
-                prev.prefix(prev.section[len(common):])
-                unit.prefix(unit.section[len(common):])
+                prev.prefix(prev.section[len(common) :])
+                unit.prefix(unit.section[len(common) :])
                 for span in unit.spans:  # the merged unit is small: re-adding its blocks is cheap
                     prev.add(unit.text[span.start : span.end], span.page)
                 prev.section = common
@@ -209,7 +213,9 @@ class Chunker:
                 merged_tokens = tokens
         return merged
 
-    def chunk(self, doc_id: str, doc: ParsedDocument, *, cancel: CancelFlag | None = None) -> list[Chunk]:
+    def chunk(
+        self, doc_id: str, doc: ParsedDocument, *, cancel: CancelFlag | None = None
+    ) -> list[Chunk]:
         """The passages of ``doc``; :class:`Cancelled` soon after ``cancel`` is set."""
         self._cancel = cancel
         try:

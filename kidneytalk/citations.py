@@ -36,8 +36,11 @@ def split_sentences(text: str) -> list[str]:
         return [s for p in paragraphs for s in split_sentences(p)]
     text = " ".join(text.split()) if not re.search(r"[\u3000-\u9fff]", text) else text.strip()
     # keep "[1]" after the full stop with the sentence it follows
-    text = re.sub(r"([.!?。！？])\s*((?:\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]\s*)+)",
-                  lambda m: f" {' '.join(m.group(2).split())}{m.group(1)} ", text)
+    text = re.sub(
+        r"([.!?。！？])\s*((?:\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]\s*)+)",
+        lambda m: f" {' '.join(m.group(2).split())}{m.group(1)} ",
+        text,
+    )
     parts = [p.strip() for part in _SENTENCE_END.split(text) for p in _split_cjk(part)]
     return [p for p in parts if p and re.search(r"\w", p)]
 
@@ -89,8 +92,13 @@ class SentenceCheck:
     supported: bool = False
 
     def to_json(self) -> dict[str, object]:
-        return {"text": self.text, "cited": self.cited, "inferred": self.inferred,
-                "support": round(self.support, 3), "supported": self.supported}
+        return {
+            "text": self.text,
+            "cited": self.cited,
+            "inferred": self.inferred,
+            "support": round(self.support, 3),
+            "supported": self.supported,
+        }
 
 
 def verify(answer: str, evidence: Sequence[Hit], *, threshold: float = 0.5) -> list[SentenceCheck]:

@@ -45,8 +45,10 @@ def is_cjk(ch: str) -> bool:
     )
 
 
-CJK_CHARS = re.compile("[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
-                       "\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f]")  # the ranges of is_cjk
+CJK_CHARS = re.compile(
+    "[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+    "\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f]"
+)  # the ranges of is_cjk
 
 
 def count_cjk(text: str) -> int:
@@ -84,7 +86,9 @@ _EXPLICIT_PAGE_NUMBER = re.compile(
 )
 
 
-_CAPTION_LABEL = re.compile(r"^\s*(?:fig(?:ure)?|table|box|panel|chart|appendix|图|圖|表)\s*\.?\s*[\dIVX]", re.I)
+_CAPTION_LABEL = re.compile(
+    r"^\s*(?:fig(?:ure)?|table|box|panel|chart|appendix|图|圖|表)\s*\.?\s*[\dIVX]", re.I
+)
 
 
 @dataclass
@@ -122,7 +126,9 @@ def _has_positions(pages: list[Page]) -> bool:
 def _positioned_lines(pages: list[Page], stamp_threshold: int) -> list[_Line]:
     """Lines that may be furniture: those of blocks reaching into the top/bottom bands, and
     one-line blocks elsewhere whose exact text repeats often enough to be a stamp."""
-    repeats = Counter(b.text.strip() for p in pages for b in p.blocks if b.kind != "table" and "\n" not in b.text)
+    repeats = Counter(
+        b.text.strip() for p in pages for b in p.blocks if b.kind != "table" and "\n" not in b.text
+    )
     out: list[_Line] = []
     for pi, page in enumerate(pages):
         width, height = _page_extent(page)
@@ -142,8 +148,19 @@ def _positioned_lines(pages: list[Page], stamp_threshold: int) -> list[_Line]:
                 if not text:
                     continue
                 centre = (box[1] + box[3]) / 2
-                out.append(_Line(pi, bi, li, text, _furniture_key(text), box[0] / max(width, 1.0),
-                                 centre / height, (height - centre) / height, heading))
+                out.append(
+                    _Line(
+                        pi,
+                        bi,
+                        li,
+                        text,
+                        _furniture_key(text),
+                        box[0] / max(width, 1.0),
+                        centre / height,
+                        (height - centre) / height,
+                        heading,
+                    )
+                )
     return out
 
 
@@ -171,23 +188,36 @@ def find_furniture_lines(pages: list[Page]) -> dict[tuple[int, int, int], Remove
             same = [o for o in same if _exact_key(o.text) == _exact_key(line.text)]
         if band:
             dist = line.top if band == "top" else line.bottom
-            pages_there = {o.page for o in same
-                           if abs((o.top if band == "top" else o.bottom) - dist) <= _Y_TOL}
+            pages_there = {
+                o.page for o in same if abs((o.top if band == "top" else o.bottom) - dist) <= _Y_TOL
+            }
             if len(pages_there) >= threshold:
-                found[where] = RemovedText(pages[line.page].number, line.text, "furniture",
-                                           f"running {'header' if band == 'top' else 'footer'} "
-                                           f"(on {len(pages_there)} of {n_pages} pages)")
+                found[where] = RemovedText(
+                    pages[line.page].number,
+                    line.text,
+                    "furniture",
+                    f"running {'header' if band == 'top' else 'footer'} "
+                    f"(on {len(pages_there)} of {n_pages} pages)",
+                )
                 continue
             if _EXPLICIT_PAGE_NUMBER.match(line.text):
-                found[where] = RemovedText(pages[line.page].number, line.text, "page-number", "page number")
+                found[where] = RemovedText(
+                    pages[line.page].number, line.text, "page-number", "page number"
+                )
                 continue
         if len(same) >= stamp_threshold:
-            pages_there = {o.page for o in same
-                           if abs(o.top - line.top) <= _Y_TOL and abs(o.x - line.x) <= _Y_TOL}
+            pages_there = {
+                o.page
+                for o in same
+                if abs(o.top - line.top) <= _Y_TOL and abs(o.x - line.x) <= _Y_TOL
+            }
             if len(pages_there) >= stamp_threshold:
-                found[where] = RemovedText(pages[line.page].number, line.text, "furniture",
-                                           f"stamp repeated in the same place (on {len(pages_there)} of "
-                                           f"{n_pages} pages)")
+                found[where] = RemovedText(
+                    pages[line.page].number,
+                    line.text,
+                    "furniture",
+                    f"stamp repeated in the same place (on {len(pages_there)} of {n_pages} pages)",
+                )
     return found
 
 
@@ -208,16 +238,24 @@ def find_furniture(pages: list[Page]) -> set[str]:
         edges = blocks[:_EDGE_BLOCKS] + blocks[-_EDGE_BLOCKS:]
         for key in {_exact_key(b.text) for b in edges}:
             exact[key] += 1
-        for key in {_furniture_key(b.text) for b in edges if b.kind != "heading" and len(b.text) <= 100}:
+        for key in {
+            _furniture_key(b.text) for b in edges if b.kind != "heading" and len(b.text) <= 100
+        }:
             shaped[key] += 1
     threshold = max(2, (len(pages) + 1) // 2)
-    return {k for k, n in exact.items() if n >= threshold} | {k for k, n in shaped.items() if n >= threshold}
+    return {k for k, n in exact.items() if n >= threshold} | {
+        k for k, n in shaped.items() if n >= threshold
+    }
 
 
 def _is_furniture(block: Block, furniture: set[str]) -> bool:
     if _exact_key(block.text) in furniture:
         return True
-    return block.kind != "heading" and len(block.text) <= 100 and _furniture_key(block.text) in furniture
+    return (
+        block.kind != "heading"
+        and len(block.text) <= 100
+        and _furniture_key(block.text) in furniture
+    )
 
 
 # ---------------------------------------------------------------- copyright and licence notices
@@ -233,9 +271,26 @@ _MAX_NOTICE_CHARS = 400
 _SENTENCE_BREAK = re.compile(r"((?<=[.!?])\s+(?=\S)|(?<=[。！？]))")
 
 
-_NOTICE_HINTS = ("©", "\u20dd", "(c)", "copyright", "rights reserved", "licensee", "creative commons",
-                 "distributed under", "unrestricted use", "unauthori", "notice of rights", "licensed under",
-                 "版权所有", "版權所有", "著作權人", "著作权人", "不得轉載", "不得转载")
+_NOTICE_HINTS = (
+    "©",
+    "\u20dd",
+    "(c)",
+    "copyright",
+    "rights reserved",
+    "licensee",
+    "creative commons",
+    "distributed under",
+    "unrestricted use",
+    "unauthori",
+    "notice of rights",
+    "licensed under",
+    "版权所有",
+    "版權所有",
+    "著作權人",
+    "著作权人",
+    "不得轉載",
+    "不得转载",
+)
 
 
 _NOTICE_HINT = re.compile("|".join(re.escape(h) for h in _NOTICE_HINTS))
@@ -310,15 +365,33 @@ def clean_document(doc: ParsedDocument) -> ParsedDocument:
         for bi, block in enumerate(page.blocks):
             if block.kind != "table" and edge_rule:
                 at_edge = bi < _EDGE_BLOCKS or bi >= n - _EDGE_BLOCKS
-                page_number = len(block.text) <= 64 and _PAGE_NUMBER.match(block.text) is not None  # long: regex backtracks
+                page_number = (
+                    len(block.text) <= 64 and _PAGE_NUMBER.match(block.text) is not None
+                )  # long: regex backtracks
                 if at_edge and (_is_furniture(block, furniture) or page_number):
                     code = "page-number" if page_number else "furniture"
-                    removed.append(RemovedText(page.number, join_lines(block.text), code,
-                                               "page number" if code == "page-number" else "running header/footer"))
+                    removed.append(
+                        RemovedText(
+                            page.number,
+                            join_lines(block.text),
+                            code,
+                            "page number" if code == "page-number" else "running header/footer",
+                        )
+                    )
                     continue
             if block.kind != "table" and lines:
-                block = _without_lines(block, [lines[(pi, bi, li)] for li in range(len(_block_lines(block)))
-                                               if (pi, bi, li) in lines], pi, bi, lines, removed)
+                block = _without_lines(
+                    block,
+                    [
+                        lines[(pi, bi, li)]
+                        for li in range(len(_block_lines(block)))
+                        if (pi, bi, li) in lines
+                    ],
+                    pi,
+                    bi,
+                    lines,
+                    removed,
+                )
                 if not block.text.strip():
                     continue
             if block.kind == "table":
@@ -327,8 +400,10 @@ def clean_document(doc: ParsedDocument) -> ParsedDocument:
                 text = join_lines(block.text)
                 if block.kind == "text":
                     text, notices = cut_notices(text)
-                    removed.extend(RemovedText(page.number, t, "notice", "copyright/licence notice")
-                                   for t in notices)
+                    removed.extend(
+                        RemovedText(page.number, t, "notice", "copyright/licence notice")
+                        for t in notices
+                    )
             if text:
                 section = block.section
                 if removed_keys and section:
@@ -338,12 +413,22 @@ def clean_document(doc: ParsedDocument) -> ParsedDocument:
     return replace(doc, pages=pages, removed=removed)
 
 
-def _without_lines(block: Block, hits: list[RemovedText], pi: int, bi: int,
-                   lines: dict[tuple[int, int, int], RemovedText], removed: list[RemovedText]) -> Block:
+def _without_lines(
+    block: Block,
+    hits: list[RemovedText],
+    pi: int,
+    bi: int,
+    lines: dict[tuple[int, int, int], RemovedText],
+    removed: list[RemovedText],
+) -> Block:
     """``block`` without its furniture lines (recorded in ``removed``)."""
     if not hits:
         return block
     removed.extend(hits)
-    keep = [(text, box) for li, (text, box) in enumerate(_block_lines(block)) if (pi, bi, li) not in lines]
+    keep = [
+        (text, box)
+        for li, (text, box) in enumerate(_block_lines(block))
+        if (pi, bi, li) not in lines
+    ]
     boxes = tuple(box for _, box in keep) if block.lines else ()
     return replace(block, text="\n".join(t for t, _ in keep), lines=boxes)

@@ -32,22 +32,35 @@ DEMO_QUESTION = "When should metformin be stopped in chronic kidney disease?"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kidneytalk", description="Private, offline medical knowledge assistant.")
-    p.add_argument("--home", metavar="DIR", help="keep config, data and logs under DIR (default: $KIDNEYTALK_HOME or the platform folders)")
+    p = argparse.ArgumentParser(
+        prog="kidneytalk", description="Private, offline medical knowledge assistant."
+    )
+    p.add_argument(
+        "--home",
+        metavar="DIR",
+        help="keep config, data and logs under DIR (default: $KIDNEYTALK_HOME or the platform folders)",
+    )
     p.add_argument("--version", action="version", version=f"kidneytalk {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     a = sub.add_parser("add", help="add files or folders (recursively) to the library")
     a.add_argument("paths", nargs="+", metavar="PATH")
-    a.add_argument("--filter-agent", action="store_true", default=None, help="also ask the LLM to drop passages without medical knowledge")
+    a.add_argument(
+        "--filter-agent",
+        action="store_true",
+        default=None,
+        help="also ask the LLM to drop passages without medical knowledge",
+    )
     a.add_argument("--json", action="store_true", help="print one JSON result per file")
 
     ls = sub.add_parser("list", help="list the documents in the library")
     ls.add_argument("--json", action="store_true")
 
-    for name, help_text in (("remove", "remove a document, its vectors and its stored copy"),
-                            ("enable", "let a document reach retrieval again"),
-                            ("disable", "keep a document out of retrieval")):
+    for name, help_text in (
+        ("remove", "remove a document, its vectors and its stored copy"),
+        ("enable", "let a document reach retrieval again"),
+        ("disable", "keep a document out of retrieval"),
+    ):
         c = sub.add_parser(name, help=help_text)
         c.add_argument("doc", metavar="DOC", help="document id, id prefix or file name")
 
@@ -56,7 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--filter-agent", action="store_true", default=None)
     r.add_argument("--needs-ocr", action="store_true", help="only documents marked 'needs OCR'")
 
-    d = sub.add_parser("dropped", help="show the text of a document that was left out (dropped passages, removed lines), and why")
+    d = sub.add_parser(
+        "dropped",
+        help="show the text of a document that was left out (dropped passages, removed lines), and why",
+    )
     d.add_argument("doc", metavar="DOC")
     d.add_argument("--json", action="store_true")
 
@@ -91,19 +107,34 @@ def _parser() -> argparse.ArgumentParser:
     ma = msub.add_parser("add", help="register a GGUF file")
     ma.add_argument("file")
     ma.add_argument("--name")
-    mv = msub.add_parser("add-server", help="register a model on an OpenAI-compatible server (llama-server, vLLM, Ollama)")
+    mv = msub.add_parser(
+        "add-server",
+        help="register a model on an OpenAI-compatible server (llama-server, vLLM, Ollama)",
+    )
     mv.add_argument("name")
-    mv.add_argument("url", help="e.g. http://gpu-server.hospital.local:8080 (the only host this model contacts)")
-    mv.add_argument("--api-key-file", help="file holding the server's API key (the key itself is never stored)")
-    mv.add_argument("--model-id", default="", help="model name on the server (default: the first it lists)")
-    mv.add_argument("--n-ctx", type=int, default=0, help="context length, when the server does not report it")
-    mv.add_argument("--timeout", type=float, default=0.0, help="seconds to wait for a reply (default 120)")
+    mv.add_argument(
+        "url", help="e.g. http://gpu-server.hospital.local:8080 (the only host this model contacts)"
+    )
+    mv.add_argument(
+        "--api-key-file", help="file holding the server's API key (the key itself is never stored)"
+    )
+    mv.add_argument(
+        "--model-id", default="", help="model name on the server (default: the first it lists)"
+    )
+    mv.add_argument(
+        "--n-ctx", type=int, default=0, help="context length, when the server does not report it"
+    )
+    mv.add_argument(
+        "--timeout", type=float, default=0.0, help="seconds to wait for a reply (default 120)"
+    )
     md = msub.add_parser("default", help="set the default model")
     md.add_argument("name")
     mr = msub.add_parser("remove", help="forget an added model (the file is kept)")
     mr.add_argument("name")
 
-    st = sub.add_parser("settings", help="show or change settings (e.g. settings set llm.n_threads 4)")
+    st = sub.add_parser(
+        "settings", help="show or change settings (e.g. settings set llm.n_threads 4)"
+    )
     stsub = st.add_subparsers(dest="settings_command", metavar="ACTION")
     stsub.add_parser("show", help="print all settings as JSON (default)")
     ss = stsub.add_parser("set", help="set one value: KEY is a dotted path such as retrieval.mode")
@@ -112,63 +143,125 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="score the modes on an exam question file (JSONL or CSV)")
     ev.add_argument("questions", metavar="QUESTIONS")
-    ev.add_argument("--library", metavar="HOME", help="the KidneyTalk home whose library is used (default: --home)")
-    ev.add_argument("--modes", default="no-rag,naive,addrep", help="comma-separated: no-rag,naive,hybrid,addrep")
-    ev.add_argument("--style", choices=STYLES,
-                    help="answer style of the library modes (default from settings: cp-order)")
+    ev.add_argument(
+        "--library",
+        metavar="HOME",
+        help="the KidneyTalk home whose library is used (default: --home)",
+    )
+    ev.add_argument(
+        "--modes", default="no-rag,naive,addrep", help="comma-separated: no-rag,naive,hybrid,addrep"
+    )
+    ev.add_argument(
+        "--style",
+        choices=STYLES,
+        help="answer style of the library modes (default from settings: cp-order)",
+    )
     ev.add_argument("--model", metavar="NAME")
     ev.add_argument("--limit", type=int, metavar="N", help="the first N questions")
-    ev.add_argument("--sample", type=int, metavar="N", help="N questions drawn at random (see --seed)")
+    ev.add_argument(
+        "--sample", type=int, metavar="N", help="N questions drawn at random (see --seed)"
+    )
     ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("-k", type=int, default=None, help="passages per question (default: settings; 10 with --retrieval-only)")
-    ev.add_argument("--out", metavar="DIR", help="results folder (default: eval-<questions file name>)")
-    ev.add_argument("--retrieval-only", action="store_true", help="score retrieval (hit@k) without answering")
+    ev.add_argument(
+        "-k",
+        type=int,
+        default=None,
+        help="passages per question (default: settings; 10 with --retrieval-only)",
+    )
+    ev.add_argument(
+        "--out", metavar="DIR", help="results folder (default: eval-<questions file name>)"
+    )
+    ev.add_argument(
+        "--retrieval-only", action="store_true", help="score retrieval (hit@k) without answering"
+    )
     ev.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    cal = sub.add_parser("calibrate", help="fit the relevance gate (when to say the library has no answer) on this library")
-    cal.add_argument("-n", type=int, default=60, help="questions written from the library's passages (default 60)")
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit the relevance gate (when to say the library has no answer) on this library",
+    )
+    cal.add_argument(
+        "-n",
+        type=int,
+        default=60,
+        help="questions written from the library's passages (default 60)",
+    )
     cal.add_argument("--seed", type=int, default=0)
     cal.add_argument("--json", action="store_true")
 
-    fo = sub.add_parser("folders", help="folders the library follows (kept in sync by 'kidneytalk sync' and the app)")
+    fo = sub.add_parser(
+        "folders",
+        help="folders the library follows (kept in sync by 'kidneytalk sync' and the app)",
+    )
     fosub = fo.add_subparsers(dest="folders_command", required=True, metavar="ACTION")
     fl = fosub.add_parser("list", help="followed folders with the outcome of their last sync")
     fl.add_argument("--json", action="store_true")
     fa = fosub.add_parser("add", help="follow a folder and add its documents now")
     fa.add_argument("path", metavar="FOLDER")
-    fa.add_argument("--no-sync", action="store_true", help="only remember the folder; add its files at the next sync")
-    fr = fosub.add_parser("remove", help="stop following a folder (its documents stay unless --remove-documents)")
+    fa.add_argument(
+        "--no-sync",
+        action="store_true",
+        help="only remember the folder; add its files at the next sync",
+    )
+    fr = fosub.add_parser(
+        "remove", help="stop following a folder (its documents stay unless --remove-documents)"
+    )
     fr.add_argument("path", metavar="FOLDER")
-    fr.add_argument("--remove-documents", action="store_true", help="also remove the documents added from it")
+    fr.add_argument(
+        "--remove-documents", action="store_true", help="also remove the documents added from it"
+    )
 
     sy = sub.add_parser("sync", help="bring the library up to date with the followed folders")
-    sy.add_argument("folders", nargs="*", metavar="FOLDER", help="only these followed folders (default: all)")
-    sy.add_argument("--remove-deleted", action="store_true", default=None,
-                    help="remove documents whose file was deleted (default: setting folders.remove_deleted)")
-    sy.add_argument("--keep-deleted", dest="remove_deleted", action="store_false",
-                    help="keep documents whose file was deleted, and stop tracking those files")
+    sy.add_argument(
+        "folders", nargs="*", metavar="FOLDER", help="only these followed folders (default: all)"
+    )
+    sy.add_argument(
+        "--remove-deleted",
+        action="store_true",
+        default=None,
+        help="remove documents whose file was deleted (default: setting folders.remove_deleted)",
+    )
+    sy.add_argument(
+        "--keep-deleted",
+        dest="remove_deleted",
+        action="store_false",
+        help="keep documents whose file was deleted, and stop tracking those files",
+    )
     sy.add_argument("--json", action="store_true")
 
-    dr = sub.add_parser("doctor", help="check the library (catalog, vectors, lexical index, stored copies, "
-                                        "settings); --repair fixes what is broken after a backup")
-    dr.add_argument("--repair", action="store_true", help="repair (a backup is kept under <data>/backups/)")
+    dr = sub.add_parser(
+        "doctor",
+        help="check the library (catalog, vectors, lexical index, stored copies, "
+        "settings); --repair fixes what is broken after a backup",
+    )
+    dr.add_argument(
+        "--repair", action="store_true", help="repair (a backup is kept under <data>/backups/)"
+    )
     dr.add_argument("--json", action="store_true")
 
-    sub.add_parser("demo", help="terminal demo: add the bundled sample document and answer a question")
+    sub.add_parser(
+        "demo", help="terminal demo: add the bundled sample document and answer a question"
+    )
     sub.add_parser("gui", help="open the desktop app")
-    sub.add_parser("start", help="the desktop app when a display exists, otherwise the terminal demo")
+    sub.add_parser(
+        "start", help="the desktop app when a display exists, otherwise the terminal demo"
+    )
     return p
 
 
 def _answer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=MODES, help="retrieval mode (default from settings: addrep)")
-    p.add_argument("--style", choices=STYLES,
-                   help="answer style (default from settings: cp-order)")
+    p.add_argument("--style", choices=STYLES, help="answer style (default from settings: cp-order)")
     p.add_argument("--model", metavar="NAME")
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (naive/hybrid)")
-    p.add_argument("--trace", action="store_true", help="print each retrieval/answer step with its timing")
-    p.add_argument("--show-reasoning", action="store_true",
-                   help="print a reasoning model's thinking before its answer (hidden by default)")
+    p.add_argument(
+        "--trace", action="store_true", help="print each retrieval/answer step with its timing"
+    )
+    p.add_argument(
+        "--show-reasoning",
+        action="store_true",
+        help="print a reasoning model's thinking before its answer (hidden by default)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -205,8 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: the traceback goes to the log, one line to the user
         log.exception("unexpected error in 'kidneytalk %s'", args.command)
         where = f"; details in {log_path}" if log_path else ""
-        print(f"kidneytalk: unexpected error ({type(exc).__name__}: {_one_line(exc)}){where}. "
-              "This is a bug in KidneyTalk; please report it with the log.", file=sys.stderr)
+        print(
+            f"kidneytalk: unexpected error ({type(exc).__name__}: {_one_line(exc)}){where}. "
+            "This is a bug in KidneyTalk; please report it with the log.",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -227,7 +323,10 @@ def _one_line(value: object) -> str:
 
 
 def _has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("darwin", "win32")
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in (
+        "darwin",
+        "win32",
+    )
 
 
 def _print_json(obj: object) -> None:
@@ -243,15 +342,23 @@ def _cmd_add(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.progress import ProgressBar
 
     bar = ProgressBar(live=None if not args.json else False)
-    results = engine.add(args.paths, filter_agent=args.filter_agent, progress=None if args.json else bar, on_wait=_wait_note)
+    results = engine.add(
+        args.paths,
+        filter_agent=args.filter_agent,
+        progress=None if args.json else bar,
+        on_wait=_wait_note,
+    )
     bar.finish()
     failed = [r for r in results if r.failed]
     if args.json:
         _print_json([r.to_json() for r in results])
     else:
         added = sum(1 for r in results if r.status == "added")
-        print(f"{added} added, {sum(1 for r in results if r.status == 'exists')} already in library, "
-              f"{len(failed)} failed, {sum(1 for r in results if r.status == 'skipped')} skipped", file=sys.stderr)
+        print(
+            f"{added} added, {sum(1 for r in results if r.status == 'exists')} already in library, "
+            f"{len(failed)} failed, {sum(1 for r in results if r.status == 'skipped')} skipped",
+            file=sys.stderr,
+        )
     return 1 if failed or any(r.status == "cancelled" for r in results) else 0
 
 
@@ -264,18 +371,32 @@ def _status_label(engine: Engine, doc: Document) -> str:
 def _cmd_list(engine: Engine, args: argparse.Namespace) -> int:
     docs = engine.library.documents()
     if args.json:
-        _print_json([dict(d.to_json(), stale=engine.library.is_stale(d), reindex_hint=engine.library.reindex_hint(d))
-                     for d in docs])
+        _print_json(
+            [
+                dict(
+                    d.to_json(),
+                    stale=engine.library.is_stale(d),
+                    reindex_hint=engine.library.reindex_hint(d),
+                )
+                for d in docs
+            ]
+        )
         return 0
     if not docs:
         print("The library is empty. Add documents with: kidneytalk add FILE_OR_FOLDER")
         return 0
-    print(f"{'ID':12}  {'ON':2}  {'PAGES':>5}  {'KEPT':>5}  {'DROP':>5}  {'ADDED':16}  NAME  (STATUS)")
+    print(
+        f"{'ID':12}  {'ON':2}  {'PAGES':>5}  {'KEPT':>5}  {'DROP':>5}  {'ADDED':16}  NAME  (STATUS)"
+    )
     from kidneytalk.names import safe_text
 
-    for d in docs:  # names are stored escaped; older libraries may hold raw ones: one row each, always
-        print(f"{d.id:12}  {'y' if d.enabled else 'n':2}  {d.pages:5}  {d.chunks_kept:5}  {d.chunks_dropped:5}  "
-              f"{d.added_at[:16].replace('T', ' '):16}  {safe_text(d.name)}  ({safe_text(_status_label(engine, d))})")
+    for (
+        d
+    ) in docs:  # names are stored escaped; older libraries may hold raw ones: one row each, always
+        print(
+            f"{d.id:12}  {'y' if d.enabled else 'n':2}  {d.pages:5}  {d.chunks_kept:5}  {d.chunks_dropped:5}  "
+            f"{d.added_at[:16].replace('T', ' '):16}  {safe_text(d.name)}  ({safe_text(_status_label(engine, d))})"
+        )
     return 0
 
 
@@ -301,8 +422,9 @@ def _cmd_reindex(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.progress import ProgressBar
 
     bar = ProgressBar()
-    results = engine.reindex(args.docs or None, needs_ocr=args.needs_ocr, filter_agent=args.filter_agent,
-                             progress=bar)
+    results = engine.reindex(
+        args.docs or None, needs_ocr=args.needs_ocr, filter_agent=args.filter_agent, progress=bar
+    )
     bar.finish()
     if args.needs_ocr and not results:
         print("No document needs OCR.", file=sys.stderr)
@@ -319,9 +441,17 @@ def _cmd_folders(engine: Engine, args: argparse.Namespace) -> int:
             return 0
         return _run_sync(engine, [folder.path], remove_deleted=None, as_json=False)
     if args.folders_command == "remove":
-        removed = folders.unfollow(engine.library, args.path, remove_documents=args.remove_documents)
-        print(f"no longer following {args.path}" + (f"; {len(removed)} documents removed" if removed else
-                                                     "; its documents stay in the library"))
+        removed = folders.unfollow(
+            engine.library, args.path, remove_documents=args.remove_documents
+        )
+        print(
+            f"no longer following {args.path}"
+            + (
+                f"; {len(removed)} documents removed"
+                if removed
+                else "; its documents stay in the library"
+            )
+        )
         return 0
     listed = folders.followed(engine.library)
     if args.json:
@@ -330,28 +460,43 @@ def _cmd_folders(engine: Engine, args: argparse.Namespace) -> int:
     if not listed:
         print("No followed folders. Follow one with: kidneytalk folders add FOLDER")
     for f in listed:
-        state = {"ok": "synced", "unavailable": "folder unavailable", "": "not synced yet"}.get(f.status, f.status)
-        print(f"{f.path}  ({f.files} files; {state}{' ' + f.last_sync[:16].replace('T', ' ') if f.last_sync else ''})"
-              + (f"\n    {f.message}" if f.message else ""))
+        state = {"ok": "synced", "unavailable": "folder unavailable", "": "not synced yet"}.get(
+            f.status, f.status
+        )
+        print(
+            f"{f.path}  ({f.files} files; {state}{' ' + f.last_sync[:16].replace('T', ' ') if f.last_sync else ''})"
+            + (f"\n    {f.message}" if f.message else "")
+        )
     return 0
 
 
 def _cmd_sync(engine: Engine, args: argparse.Namespace) -> int:
-    return _run_sync(engine, args.folders or None, remove_deleted=args.remove_deleted, as_json=args.json)
+    return _run_sync(
+        engine, args.folders or None, remove_deleted=args.remove_deleted, as_json=args.json
+    )
 
 
-def _run_sync(engine: Engine, only: Sequence[str] | None, *, remove_deleted: bool | None, as_json: bool) -> int:
+def _run_sync(
+    engine: Engine, only: Sequence[str] | None, *, remove_deleted: bool | None, as_json: bool
+) -> int:
     from kidneytalk import folders
     from kidneytalk.progress import ProgressBar
 
     if remove_deleted is None:
         remove_deleted = folders.policy(engine.settings.folders.remove_deleted)
     if not folders.followed(engine.library):
-        print("No followed folders. Follow one with: kidneytalk folders add FOLDER", file=sys.stderr)
+        print(
+            "No followed folders. Follow one with: kidneytalk folders add FOLDER", file=sys.stderr
+        )
         return 0
     bar = ProgressBar(live=None if not as_json else False)
-    reports = folders.sync(engine.library, remove_deleted=remove_deleted, folders=only, add=engine.add,
-                           progress=None if as_json else bar)
+    reports = folders.sync(
+        engine.library,
+        remove_deleted=remove_deleted,
+        folders=only,
+        add=engine.add,
+        progress=None if as_json else bar,
+    )
     bar.finish()
     if as_json:
         _print_json([r.to_json() for r in reports])
@@ -360,9 +505,12 @@ def _run_sync(engine: Engine, only: Sequence[str] | None, *, remove_deleted: boo
         for message in r.failed:
             print(f"  failed: {_one_line(message)}", file=sys.stderr)
         if r.pending:
-            print(f"  deleted from the folder: {', '.join(r.pending[:5])}{' …' if len(r.pending) > 5 else ''}; "
-                  "remove them from the library with 'kidneytalk sync --remove-deleted' "
-                  "(or keep them: 'kidneytalk sync --keep-deleted')", file=sys.stderr)
+            print(
+                f"  deleted from the folder: {', '.join(r.pending[:5])}{' …' if len(r.pending) > 5 else ''}; "
+                "remove them from the library with 'kidneytalk sync --remove-deleted' "
+                "(or keep them: 'kidneytalk sync --keep-deleted')",
+                file=sys.stderr,
+            )
     return 1 if any(r.failed or not r.available for r in reports) else 0
 
 
@@ -371,11 +519,28 @@ def _cmd_dropped(engine: Engine, args: argparse.Namespace) -> int:
 
     rows = engine.library.dropped(args.doc)
     removed = engine.library.removed(args.doc)
-    items = [{"kind": "passage", "code": reason_code(r["reason"]), "reason": r["reason"], "seq": r["seq"],
-              "pages": [r["page_start"], r["page_end"]], "section": json.loads(r["section"]), "text": r["text"]}
-             for r in rows]
-    items += [{"kind": "line", "code": r["code"], "reason": r["reason"], "pages": [r["page"], r["page"]],
-               "text": r["text"]} for r in removed]
+    items = [
+        {
+            "kind": "passage",
+            "code": reason_code(r["reason"]),
+            "reason": r["reason"],
+            "seq": r["seq"],
+            "pages": [r["page_start"], r["page_end"]],
+            "section": json.loads(r["section"]),
+            "text": r["text"],
+        }
+        for r in rows
+    ]
+    items += [
+        {
+            "kind": "line",
+            "code": r["code"],
+            "reason": r["reason"],
+            "pages": [r["page"], r["page"]],
+            "text": r["text"],
+        }
+        for r in removed
+    ]
     if args.json:
         _print_json(items)
         return 0
@@ -390,9 +555,15 @@ def _cmd_dropped(engine: Engine, args: argparse.Namespace) -> int:
         print(f"Lines removed before chunking ({len(removed)}):")
         groups: dict[tuple[str, str], list[int]] = {}
         for r in removed:
-            groups.setdefault((r["reason"].split(" (")[0], " ".join(r["text"].split())), []).append(r["page"])
+            groups.setdefault((r["reason"].split(" (")[0], " ".join(r["text"].split())), []).append(
+                r["page"]
+            )
         for (reason, text), pages in groups.items():
-            where = f"p.{pages[0]}" if len(pages) == 1 else f"{len(pages)} pages ({pages[0]}-{pages[-1]})"
+            where = (
+                f"p.{pages[0]}"
+                if len(pages) == 1
+                else f"{len(pages)} pages ({pages[0]}-{pages[-1]})"
+            )
             print(f"  {where}  {reason}: {text[:110]}{'…' if len(text) > 110 else ''}")
     return 0
 
@@ -406,16 +577,28 @@ def _cmd_search(engine: Engine, args: argparse.Namespace) -> int:
         print("No passages found (is the library empty, or are all documents disabled?).")
     for i, h in enumerate(hits, start=1):
         text = " ".join(h.text.split())
-        print(f"{i}. {h.score:.3f}  {h.doc_name} {h.pages_label}{' (OCR)' if h.ocr else ''}  {' > '.join(h.section)}\n   {text[:300]}{'…' if len(text) > 300 else ''}")
+        print(
+            f"{i}. {h.score:.3f}  {h.doc_name} {h.pages_label}{' (OCR)' if h.ocr else ''}  {' > '.join(h.section)}\n   {text[:300]}{'…' if len(text) > 300 else ''}"
+        )
         if h.also_in:  # near-copies collapsed into this passage
-            print(_one_line(f"   also in: {'; '.join(h.also_in[:5])}{' …' if len(h.also_in) > 5 else ''}"))
+            print(
+                _one_line(
+                    f"   also in: {'; '.join(h.also_in[:5])}{' …' if len(h.also_in) > 5 else ''}"
+                )
+            )
     return 0
 
 
 def _cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     progress = None if args.json else _StageLine()
-    answer = engine.ask(args.question, mode=args.mode, style=args.style, model=args.model, k=args.k,
-                        progress=progress)
+    answer = engine.ask(
+        args.question,
+        mode=args.mode,
+        style=args.style,
+        model=args.model,
+        k=args.k,
+        progress=progress,
+    )
     if answer.gate is not None and answer.gate.warning:
         print(f"kidneytalk: {answer.gate.warning}", file=sys.stderr)
     if args.json:
@@ -430,9 +613,16 @@ def _cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
 class _StageLine:
     """Shows AddRep's progress on one stderr line while the answer is prepared."""
 
-    LABELS = {"load": "loading model", "gate": "checking the library covers the question", "refine": "refining query", "search": "searching",
-              "divergent": "divergent questions", "judge": "judging relevance", "assemble": "assembling context",
-              "write": "writing"}
+    LABELS = {
+        "load": "loading model",
+        "gate": "checking the library covers the question",
+        "refine": "refining query",
+        "search": "searching",
+        "divergent": "divergent questions",
+        "judge": "judging relevance",
+        "assemble": "assembling context",
+        "write": "writing",
+    }
 
     def __init__(self) -> None:
         self.live = sys.stderr.isatty()
@@ -454,7 +644,9 @@ class _StageLine:
             self.shown = False
 
 
-def _stream_answer(answer: Answer, progress: _StageLine | None = None, *, show_reasoning: bool = False) -> None:
+def _stream_answer(
+    answer: Answer, progress: _StageLine | None = None, *, show_reasoning: bool = False
+) -> None:
     try:
         first = True
         shown = ""  # the kind of text printed last
@@ -471,8 +663,11 @@ def _stream_answer(answer: Answer, progress: _StageLine | None = None, *, show_r
             if progress and kind == "answer" and not shown:
                 progress.clear()
             if show_reasoning and kind != shown:
-                sys.stdout.write("[reasoning, not checked against the sources]\n" if kind == "reasoning"
-                                 else ("\n[answer]\n" if shown else ""))
+                sys.stdout.write(
+                    "[reasoning, not checked against the sources]\n"
+                    if kind == "reasoning"
+                    else ("\n[answer]\n" if shown else "")
+                )
             shown = kind
             sys.stdout.write(piece)
             sys.stdout.flush()
@@ -484,7 +679,11 @@ def _stream_answer(answer: Answer, progress: _StageLine | None = None, *, show_r
     print()
     if answer.refused:
         gate = answer.gate
-        why = gate.reason if gate is not None and not gate.answerable else "nothing relevant in the enabled documents"
+        why = (
+            gate.reason
+            if gate is not None and not gate.answerable
+            else "nothing relevant in the enabled documents"
+        )
         print(f"(refused: {why})")
         return
     for check in answer.checks:
@@ -494,14 +693,19 @@ def _stream_answer(answer: Answer, progress: _StageLine | None = None, *, show_r
     if citations:
         print("\nSources:")
         for c in citations:
-            print(f"  [{c.n}] {c.label.strip('[]')}" + ("  (text read by OCR from a scanned page)" if c.ocr else ""))
+            print(
+                f"  [{c.n}] {c.label.strip('[]')}"
+                + ("  (text read by OCR from a scanned page)" if c.ocr else "")
+            )
     elif answer.evidence:
         print("\nThe model gave no citation markers; passages it was given:")
         for i, h in enumerate(answer.evidence, start=1):
             print(f"  [{i}] {h.doc_name} {h.pages_label}")
     ext = answer.extractiveness()
-    print(f"Extractiveness: coverage {ext.coverage:.2f}, density {ext.density:.1f}  "
-          f"({answer.mode}, {answer.style})")
+    print(
+        f"Extractiveness: coverage {ext.coverage:.2f}, density {ext.density:.1f}  "
+        f"({answer.mode}, {answer.style})"
+    )
 
 
 def _print_trace(answer: Answer) -> None:
@@ -524,7 +728,11 @@ def _cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
     from kidneytalk.conversations import Message
 
     store = engine.conversations
-    conv = store.get(args.resume) if args.resume else store.create(mode=args.mode or "", style=args.style or "")
+    conv = (
+        store.get(args.resume)
+        if args.resume
+        else store.create(mode=args.mode or "", style=args.style or "")
+    )
     print(f"KidneyTalk chat (conversation {conv.id}). Ask a question; /export FILE, /new, /quit.")
     while True:
         try:
@@ -546,8 +754,15 @@ def _cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
             continue
         progress = _StageLine()
         history = conv.history()
-        answer = engine.ask(line, history=history, mode=args.mode or conv.mode or None,
-                            style=args.style or conv.style or None, model=args.model, k=args.k, progress=progress)
+        answer = engine.ask(
+            line,
+            history=history,
+            mode=args.mode or conv.mode or None,
+            style=args.style or conv.style or None,
+            model=args.model,
+            k=args.k,
+            progress=progress,
+        )
         print("kidneytalk> ", end="", flush=True)
         _stream_answer(answer, progress, show_reasoning=args.show_reasoning)
         if args.trace:
@@ -593,19 +808,32 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
     reg = engine.models
     if args.models_command == "add":
         entry, info = reg.add(args.file, args.name)
-        print(f"added {entry.name}: {info.architecture}, {info.parameters_label} parameters, {info.quantization}, "
-              f"context {info.context_length}, {info.file_size / 2**20:.0f} MB")
+        print(
+            f"added {entry.name}: {info.architecture}, {info.parameters_label} parameters, {info.quantization}, "
+            f"context {info.context_length}, {info.file_size / 2**20:.0f} MB"
+        )
         warning = fit(info, engine.settings.llm.n_ctx).warning(entry.name)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
         if not info.has_chat_template:
-            print("warning: this GGUF has no chat template; answers may be poor (is it a base model?)", file=sys.stderr)
+            print(
+                "warning: this GGUF has no chat template; answers may be poor (is it a base model?)",
+                file=sys.stderr,
+            )
         return 0
     if args.models_command == "add-server":
-        entry = reg.add_server(args.name, args.url, api_key_file=args.api_key_file, model_id=args.model_id,
-                               n_ctx=args.n_ctx, timeout=args.timeout)
-        print(f"added {entry.name}: model server {entry.url} (runs on {entry.where}; questions and passages "
-              "are sent there)")
+        entry = reg.add_server(
+            args.name,
+            args.url,
+            api_key_file=args.api_key_file,
+            model_id=args.model_id,
+            n_ctx=args.n_ctx,
+            timeout=args.timeout,
+        )
+        print(
+            f"added {entry.name}: model server {entry.url} (runs on {entry.where}; questions and passages "
+            "are sent there)"
+        )
         return 0
     if args.models_command == "default":
         entry = engine.set_default_model(args.name)
@@ -619,23 +847,55 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for entry in reg.entries():
         if entry.is_server:
-            rows.append({"name": entry.name, "url": entry.url, "where": entry.where, "default": entry.name == default,
-                         "model_id": entry.model_id, "n_ctx": entry.n_ctx, "api_key_file": entry.api_key_file})
+            rows.append(
+                {
+                    "name": entry.name,
+                    "url": entry.url,
+                    "where": entry.where,
+                    "default": entry.name == default,
+                    "model_id": entry.model_id,
+                    "n_ctx": entry.n_ctx,
+                    "api_key_file": entry.api_key_file,
+                }
+            )
             continue
         try:
             info = entry.info()
         except KidneyTalkError as exc:
-            rows.append({"name": entry.name, "path": str(entry.path), "error": str(exc), "default": entry.name == default})
+            rows.append(
+                {
+                    "name": entry.name,
+                    "path": str(entry.path),
+                    "error": str(exc),
+                    "default": entry.name == default,
+                }
+            )
             continue
         f = fit(info, engine.settings.llm.n_ctx)
-        rows.append({
-            "name": entry.name, "path": str(entry.path), "bundled": entry.bundled, "default": entry.name == default,
-            "architecture": info.architecture, "parameters": info.parameters, "quantization": info.quantization,
-            "context_length": info.context_length, "file_size": info.file_size, "chat_template": info.has_chat_template,
-            "memory_needed": f.needed, "fits_in_memory": f.ok, "memory_available": f.available, "where": entry.where,
-            "template_family": template_family(info.metadata.get("tokenizer.chat_template"), info.architecture),
-            "runs_on": where_it_runs(resolve_gpu_layers(engine.settings.llm.n_gpu_layers), info.n_layers),
-        })
+        rows.append(
+            {
+                "name": entry.name,
+                "path": str(entry.path),
+                "bundled": entry.bundled,
+                "default": entry.name == default,
+                "architecture": info.architecture,
+                "parameters": info.parameters,
+                "quantization": info.quantization,
+                "context_length": info.context_length,
+                "file_size": info.file_size,
+                "chat_template": info.has_chat_template,
+                "memory_needed": f.needed,
+                "fits_in_memory": f.ok,
+                "memory_available": f.available,
+                "where": entry.where,
+                "template_family": template_family(
+                    info.metadata.get("tokenizer.chat_template"), info.architecture
+                ),
+                "runs_on": where_it_runs(
+                    resolve_gpu_layers(engine.settings.llm.n_gpu_layers), info.n_layers
+                ),
+            }
+        )
     if args.json:
         _print_json(rows)
         return 0
@@ -648,16 +908,20 @@ def _cmd_models(engine: Engine, args: argparse.Namespace) -> int:
             print(f"{mark} {r['name']:28} model server {r['url']}  runs on {r['where']}")
             continue
         warn = "" if r["fits_in_memory"] else "  [may not fit in memory]"
-        print(f"{mark} {r['name']:28} {r['architecture']:10} {r['parameters'] / 1e6:8.0f}M  {r['quantization']:7} "
-              f"ctx {r['context_length']:6}  {r['file_size'] / 2**20:7.0f} MB{warn}\n    {r['template_family']}; "
-              f"runs on {r['where']} ({r['runs_on']}); needs about {r['memory_needed'] / 2**20:.0f} MB\n    {r['path']}")
+        print(
+            f"{mark} {r['name']:28} {r['architecture']:10} {r['parameters'] / 1e6:8.0f}M  {r['quantization']:7} "
+            f"ctx {r['context_length']:6}  {r['file_size'] / 2**20:7.0f} MB{warn}\n    {r['template_family']}; "
+            f"runs on {r['where']} ({r['runs_on']}); needs about {r['memory_needed'] / 2**20:.0f} MB\n    {r['path']}"
+        )
     return 0
 
 
 def _cmd_settings(engine: Engine, args: argparse.Namespace) -> int:
     if args.settings_command == "set":
         old = engine.settings.get(args.key)
-        new = engine.settings.with_value(args.key, args.value)  # SettingsError: exit 2, nothing saved
+        new = engine.settings.with_value(
+            args.key, args.value
+        )  # SettingsError: exit 2, nothing saved
         engine.save_settings(new)
         print(f"{args.key} = {new.get(args.key)!r} (was {old!r})")
         return 0
@@ -678,9 +942,21 @@ def _cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
     bar = EvalBar()
     try:
         style = args.style or engine.settings.retrieval.style
-        summary = run_eval(engine, args.questions, modes=parse_modes(args.modes), style=style, model=args.model,
-                           limit=args.limit, sample=args.sample, seed=args.seed, out_dir=out, k=args.k,
-                           retrieval_only=args.retrieval_only, progress=bar, cancel=bar.cancel)
+        summary = run_eval(
+            engine,
+            args.questions,
+            modes=parse_modes(args.modes),
+            style=style,
+            model=args.model,
+            limit=args.limit,
+            sample=args.sample,
+            seed=args.seed,
+            out_dir=out,
+            k=args.k,
+            retrieval_only=args.retrieval_only,
+            progress=bar,
+            cancel=bar.cancel,
+        )
     finally:
         bar.finish()
     if args.json:
@@ -689,13 +965,20 @@ def _cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
         for mode, m in summary.per_mode.items():
             if "accuracy" in m:
                 lo, hi = m["accuracy_ci"]
-                print(f"{mode:8} accuracy {m['accuracy']:.1%} ({lo:.1%}–{hi:.1%})  refusals {m['refusal_rate']:.1%}  n={m['n']}")
+                print(
+                    f"{mode:8} accuracy {m['accuracy']:.1%} ({lo:.1%}–{hi:.1%})  refusals {m['refusal_rate']:.1%}  n={m['n']}"
+                )
             else:
-                print(f"{mode:8} hit rate {m['hit_rate'] or 0:.1%}  MRR {m['mrr'] or 0:.3f}  n={m['n']}")
+                print(
+                    f"{mode:8} hit rate {m['hit_rate'] or 0:.1%}  MRR {m['mrr'] or 0:.3f}  n={m['n']}"
+                )
         if "majority" in summary.summary:
             maj = summary.summary["majority"]
             print(f"always {', '.join(maj['answer'])}: {maj['accuracy']:.1%}")
-        print(f"report: {summary.report_html}" + ("" if summary.complete else "  (incomplete: run the same command again to continue)"))
+        print(
+            f"report: {summary.report_html}"
+            + ("" if summary.complete else "  (incomplete: run the same command again to continue)")
+        )
     return 0 if summary.complete else 1
 
 
@@ -721,8 +1004,10 @@ def _cmd_calibrate(engine: Engine, args: argparse.Namespace) -> int:
         _print_json({"path": str(path), **calibration.to_json()})
         return 0
     info = calibration.fitted_on
-    print(f"Relevance gate calibrated for {calibration.embed_model} on {info.get('documents', '?')} documents "
-          f"({info.get('n_answerable')} questions from the library, {info.get('n_unanswerable')} off-topic).")
+    print(
+        f"Relevance gate calibrated for {calibration.embed_model} on {info.get('documents', '?')} documents "
+        f"({info.get('n_answerable')} questions from the library, {info.get('n_unanswerable')} off-topic)."
+    )
     print(f"Saved to {path}")
     return 0
 

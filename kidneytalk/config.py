@@ -53,7 +53,9 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "KidneyTalk"
 SETTINGS_FILE = "settings.json"
-LOCATION_FILE = "location.json"  # in the config folder: {"data": "/elsewhere"} keeps the library there
+LOCATION_FILE = (
+    "location.json"  # in the config folder: {"data": "/elsewhere"} keeps the library there
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,9 @@ class Paths:
     def data_location(self) -> Path | None:
         """The data folder chosen by the user, if any (read from the config folder)."""
         try:
-            value = json.loads((self.config / LOCATION_FILE).read_text(encoding="utf-8")).get("data")
+            value = json.loads((self.config / LOCATION_FILE).read_text(encoding="utf-8")).get(
+                "data"
+            )
         except (OSError, ValueError, AttributeError):
             return None
         return Path(value).expanduser() if isinstance(value, str) and value.strip() else None
@@ -179,7 +183,9 @@ class LLMSettings:
     model: str = ""  # name in the model registry; "" means the registry default
     n_ctx: int = 4096
     n_threads: int = 0  # 0: all physical cores
-    n_gpu_layers: GpuLayers = "auto"  # auto: every layer on the GPU when llama-cpp-python has a GPU backend
+    n_gpu_layers: GpuLayers = (
+        "auto"  # auto: every layer on the GPU when llama-cpp-python has a GPU backend
+    )
     temperature: float = 0.1
     max_answer_tokens: int = 512
 
@@ -199,7 +205,9 @@ class RetrievalSettings:
     min_similarity: float = 0.2  # cosine below which a candidate is dropped before judging
     judge: bool = True
     judge_threshold: float = 0.5  # calibrated P(relevant) needed to keep a candidate
-    judge_reasons: JudgeReasons = "kept"  # kept | all | none: which candidates get a generated reason
+    judge_reasons: JudgeReasons = (
+        "kept"  # kept | all | none: which candidates get a generated reason
+    )
     # Trusted passages survive a judge's "no" unless the judge is sure (calibrated P < judge_veto):
     # the first search's best match (trust_best) and first-search hits at least trust_similarity
     # similar to the query. A small model's judge is barely better than chance
@@ -222,8 +230,12 @@ class RetrievalSettings:
 class FolderSettings:
     """Followed folders (:mod:`kidneytalk.folders`)."""
 
-    remove_deleted: RemoveDeleted = "ask"  # a file deleted from a followed folder: ask | always | never remove it
-    poll_seconds: int = 30  # the desktop app looks for changes this often (and at once when a folder changes)
+    remove_deleted: RemoveDeleted = (
+        "ask"  # a file deleted from a followed folder: ask | always | never remove it
+    )
+    poll_seconds: int = (
+        30  # the desktop app looks for changes this often (and at once when a folder changes)
+    )
 
 
 # auto: bf16 on CPUs with native bf16, else int8 (ONNX export made locally) where onnxruntime
@@ -346,7 +358,11 @@ class Settings:
         if key not in hints:
             raise SettingsError(f"Unknown setting '{key}' (see 'kidneytalk settings').")
         hint = hints[key]
-        parsed = parse_value(key, value, hint) if isinstance(value, str) else check_value(key, value, hint)
+        parsed = (
+            parse_value(key, value, hint)
+            if isinstance(value, str)
+            else check_value(key, value, hint)
+        )
         data = self.to_dict()
         _set(data, key, parsed)
         return Settings.from_dict(data).validate()
@@ -372,22 +388,36 @@ class Settings:
         except FileNotFoundError:
             return cls()
         except (OSError, UnicodeDecodeError) as exc:
-            return cls._recovered(paths, cls(), f"cannot be read ({_reason(exc)}): using the default settings",
-                                  notices)
+            return cls._recovered(
+                paths,
+                cls(),
+                f"cannot be read ({_reason(exc)}): using the default settings",
+                notices,
+            )
         try:
             raw = json.loads(text)
         except ValueError as exc:
-            return cls._recovered(paths, cls(), f"is not valid JSON ({exc}): using the default settings", notices)
+            return cls._recovered(
+                paths, cls(), f"is not valid JSON ({exc}): using the default settings", notices
+            )
         settings, problems = cls.checked(raw)
         if problems:
-            return cls._recovered(paths, settings, "has invalid values (" + "; ".join(problems) + "): using the "
-                                  "defaults for those", notices)
+            return cls._recovered(
+                paths,
+                settings,
+                "has invalid values (" + "; ".join(problems) + "): using the defaults for those",
+                notices,
+            )
         return settings
 
     @classmethod
-    def _recovered(cls, paths: Paths, settings: Settings, what: str, notices: list[str] | None) -> Settings:
+    def _recovered(
+        cls, paths: Paths, settings: Settings, what: str, notices: list[str] | None
+    ) -> Settings:
         file = paths.config / SETTINGS_FILE
-        backup = file.with_name(f"{SETTINGS_FILE}.bad-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}")
+        backup = file.with_name(
+            f"{SETTINGS_FILE}.bad-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+        )
         kept = ""
         try:
             if not backup.exists():
@@ -410,8 +440,12 @@ class Settings:
         os.replace(tmp, file)
 
 
-_SECTIONS: dict[str, type] = {"chunk": ChunkSettings, "llm": LLMSettings, "retrieval": RetrievalSettings,
-                              "folders": FolderSettings}
+_SECTIONS: dict[str, type] = {
+    "chunk": ChunkSettings,
+    "llm": LLMSettings,
+    "retrieval": RetrievalSettings,
+    "folders": FolderSettings,
+}
 
 
 def _known(cls: type, raw: dict[str, Any]) -> dict[str, Any]:
@@ -456,7 +490,9 @@ FIELD_RULES: dict[str, Rule] = {
     "chunk.overlap_tokens": at_least(0),
     "llm.n_ctx": between(512, 1 << 20),
     "llm.n_threads": between(0, 1024),
-    "llm.n_gpu_layers": lambda v: None if v == "auto" or v >= 0 else "must be auto or a number of layers (0: CPU only)",
+    "llm.n_gpu_layers": lambda v: (
+        None if v == "auto" or v >= 0 else "must be auto or a number of layers (0: CPU only)"
+    ),
     "llm.temperature": between(0.0, 5.0),
     "llm.max_answer_tokens": at_least(1),
     "retrieval.n_divergent": between(1, 20),
@@ -480,12 +516,22 @@ FIELD_RULES: dict[str, Rule] = {
 """Per-field rules beyond the declared type (a ``Literal`` type already limits the choices)."""
 
 CROSS_RULES: list[tuple[tuple[str, ...], Callable[[Settings], str | None]]] = [
-    (("chunk.size_tokens", "chunk.overlap_tokens"),
-     lambda s: None if s.chunk.overlap_tokens < s.chunk.size_tokens else
-     f"chunk.overlap_tokens ({s.chunk.overlap_tokens}) must be smaller than chunk.size_tokens ({s.chunk.size_tokens})"),
-    (("llm.n_ctx", "llm.max_answer_tokens"),
-     lambda s: None if s.llm.max_answer_tokens < s.llm.n_ctx else
-     f"llm.max_answer_tokens ({s.llm.max_answer_tokens}) must be smaller than llm.n_ctx ({s.llm.n_ctx})"),
+    (
+        ("chunk.size_tokens", "chunk.overlap_tokens"),
+        lambda s: (
+            None
+            if s.chunk.overlap_tokens < s.chunk.size_tokens
+            else f"chunk.overlap_tokens ({s.chunk.overlap_tokens}) must be smaller than chunk.size_tokens ({s.chunk.size_tokens})"
+        ),
+    ),
+    (
+        ("llm.n_ctx", "llm.max_answer_tokens"),
+        lambda s: (
+            None
+            if s.llm.max_answer_tokens < s.llm.n_ctx
+            else f"llm.max_answer_tokens ({s.llm.max_answer_tokens}) must be smaller than llm.n_ctx ({s.llm.n_ctx})"
+        ),
+    ),
 ]
 """Rules between fields: the keys reset to their defaults when a loaded file breaks one, and the rule."""
 
@@ -513,7 +559,9 @@ def _type_name(hint: Any) -> str:
         return " or ".join(_type_name(arm) for arm in _arms(hint))
     if get_origin(hint) is Literal:
         return "one of " + ", ".join(str(a) for a in get_args(hint))
-    return {bool: "true or false", int: "a whole number", float: "a number", str: "text"}.get(hint, str(hint))
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "text"}.get(
+        hint, str(hint)
+    )
 
 
 def _shown(value: object) -> str:
@@ -546,7 +594,9 @@ def _typed(value: object, hint: Any) -> Any:
     elif hint is int:
         ok = value if isinstance(value, int) and not isinstance(value, bool) else None
     elif hint is float:
-        ok = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        ok = (
+            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
         if ok is not None and not math.isfinite(ok):
             ok = None
     elif hint is str:
@@ -649,6 +699,6 @@ def write_private(path: Path, text: str) -> None:
             os.fchmod(fd, PRIVATE_FILE)
         data = memoryview(text.encode("utf-8"))
         while data:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data) :]
     finally:
         os.close(fd)

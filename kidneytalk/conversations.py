@@ -31,7 +31,9 @@ class Message:
     role: str  # user | assistant
     content: str
     created_at: str = ""
-    details: dict[str, Any] = field(default_factory=dict)  # answer JSON: citations, evidence, checks…
+    details: dict[str, Any] = field(
+        default_factory=dict
+    )  # answer JSON: citations, evidence, checks…
 
 
 @dataclass
@@ -51,28 +53,38 @@ class Conversation:
 class ConversationStore:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(
+            str(path), timeout=30, isolation_level=None, check_same_thread=False
+        )
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys=ON")
         version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             self.db.close()
-            raise KidneyTalkError(f"Conversations file {path} was written by a newer KidneyTalk "
-                                  f"(schema {version}); please update KidneyTalk.")
+            raise KidneyTalkError(
+                f"Conversations file {path} was written by a newer KidneyTalk "
+                f"(schema {version}); please update KidneyTalk."
+            )
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 self.db.execute(statement)
         if version < SCHEMA_VERSION:  # 0: a new file, or one from before the version was kept
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
-    def create(self, title: str = "New conversation", *, mode: str = "", style: str = "") -> Conversation:
+    def create(
+        self, title: str = "New conversation", *, mode: str = "", style: str = ""
+    ) -> Conversation:
         cid = uuid.uuid4().hex[:12]
         t = now()
-        self.db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)", (cid, title, t, t, mode, style))
+        self.db.execute(
+            "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)", (cid, title, t, t, mode, style)
+        )
         return Conversation(cid, title, t, t, mode, style)
 
     def list(self) -> list[Conversation]:
-        rows = self.db.execute("SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC").fetchall()
+        rows = self.db.execute(
+            "SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC"
+        ).fetchall()
         return [Conversation(**dict(r)) for r in rows]
 
     def get(self, cid: str) -> Conversation:
@@ -80,8 +92,12 @@ class ConversationStore:
         if row is None:
             raise KidneyTalkError(f"No conversation '{cid}'.")
         conv = Conversation(**dict(row))
-        for m in self.db.execute("SELECT * FROM messages WHERE conversation_id=? ORDER BY seq", (cid,)):
-            conv.messages.append(Message(m["role"], m["content"], m["created_at"], json.loads(m["details"])))
+        for m in self.db.execute(
+            "SELECT * FROM messages WHERE conversation_id=? ORDER BY seq", (cid,)
+        ):
+            conv.messages.append(
+                Message(m["role"], m["content"], m["created_at"], json.loads(m["details"]))
+            )
         return conv
 
     def append(self, conv: Conversation, message: Message) -> None:
@@ -89,13 +105,23 @@ class ConversationStore:
         seq = len(conv.messages)
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
-                            (conv.id, seq, message.role, message.content, message.created_at,
-                             json.dumps(message.details, ensure_ascii=False)))
+            self.db.execute(
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    conv.id,
+                    seq,
+                    message.role,
+                    message.content,
+                    message.created_at,
+                    json.dumps(message.details, ensure_ascii=False),
+                ),
+            )
             if seq == 0 and message.role == "user" and conv.title == "New conversation":
                 conv.title = " ".join(message.content.split())[:60]
-            self.db.execute("UPDATE conversations SET updated_at=?, title=? WHERE id=?",
-                            (message.created_at, conv.title, conv.id))
+            self.db.execute(
+                "UPDATE conversations SET updated_at=?, title=? WHERE id=?",
+                (message.created_at, conv.title, conv.id),
+            )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -103,7 +129,9 @@ class ConversationStore:
         conv.messages.append(message)
 
     def rename(self, cid: str, title: str) -> None:
-        self.db.execute("UPDATE conversations SET title=? WHERE id=?", (title.strip() or "Untitled", cid))
+        self.db.execute(
+            "UPDATE conversations SET title=? WHERE id=?", (title.strip() or "Untitled", cid)
+        )
 
     def set_options(self, cid: str, *, mode: str, style: str) -> None:
         """The retrieval mode and answer style this conversation asks with ("" = the settings' default)."""
@@ -131,19 +159,31 @@ def to_markdown(conv: Conversation, *, reasoning: bool = False) -> str:
         if reasoning and thought:
             lines += ["_The model's reasoning (not checked against the sources):_", ""]
             lines += ["> " + line if line else ">" for line in thought.splitlines()] + [""]
-        lines += [f"**Answer** ({m.details.get('mode', '')}, {m.details.get('style', '')}):", "", m.content, ""]
+        lines += [
+            f"**Answer** ({m.details.get('mode', '')}, {m.details.get('style', '')}):",
+            "",
+            m.content,
+            "",
+        ]
         if m.details.get("refused"):
             lines += ["_The library did not contain the answer._", ""]
         unsupported = m.details.get("unsupported") or []
         if unsupported:
-            lines += ["Not supported by the cited passages:"] + [f"- ⚠ {s}" for s in unsupported] + [""]
+            lines += (
+                ["Not supported by the cited passages:"] + [f"- ⚠ {s}" for s in unsupported] + [""]
+            )
         cites = m.details.get("citations") or []
         if cites:
             lines.append("Sources:")
             for c in cites:
-                lines.append(f"- [{c['n']}] {c['source']} {pages_label(c['pages'][0], c['pages'][-1])}")
+                lines.append(
+                    f"- [{c['n']}] {c['source']} {pages_label(c['pages'][0], c['pages'][-1])}"
+                )
             lines.append("")
         ext = m.details.get("extractiveness")
         if ext:
-            lines += [f"_Extractiveness: coverage {ext['coverage']:.2f}, density {ext['density']:.1f}._", ""]
+            lines += [
+                f"_Extractiveness: coverage {ext['coverage']:.2f}, density {ext['density']:.1f}._",
+                "",
+            ]
     return "\n".join(lines).rstrip() + "\n"

@@ -39,7 +39,15 @@ from kidneytalk.safety import looks_like_instruction, quotable
 from kidneytalk.vocabulary import STYLES
 
 # cp-link's transitions: linking words only, so a transition can never add a clinical claim.
-CONNECTIVES_EN = ("In addition", "Also", "However", "Therefore", "For example", "Similarly", "In particular")
+CONNECTIVES_EN = (
+    "In addition",
+    "Also",
+    "However",
+    "Therefore",
+    "For example",
+    "Similarly",
+    "In particular",
+)
 CONNECTIVES_ZH = ("此外", "同时", "但是", "因此", "例如", "同样", "尤其是")
 MAX_SELECTED = 4
 MAX_LISTED = 24  # evidence sentences offered to the model for selection
@@ -70,8 +78,11 @@ class EvidenceSentence:
 
 
 # Index lines are not statements: "Keywords: Humans; Female; ...", "MeSH terms: ...", "关键词：..."
-_INDEX_LINE = re.compile(r"^\s*(key\s?words?|mesh(\s+terms|\s+headings)?|subject\s+headings|abbreviations|"
-                         r"关键词|关键字|主题词)\s*[:：]", re.IGNORECASE)
+_INDEX_LINE = re.compile(
+    r"^\s*(key\s?words?|mesh(\s+terms|\s+headings)?|subject\s+headings|abbreviations|"
+    r"关键词|关键字|主题词)\s*[:：]",
+    re.IGNORECASE,
+)
 
 
 # Text about the document rather than about medicine: who wrote it and why, what it is not,
@@ -116,8 +127,13 @@ def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
     for n, hit in enumerate(evidence, start=1):
         for sentence in split_sentences(quotable(hit.text)):
             key = tuple(tokenize(sentence))
-            if (len(key) >= MIN_SENTENCE_TOKENS and key not in seen and not looks_like_instruction(sentence)
-                    and not is_index_line(sentence) and not is_meta_text(sentence)):
+            if (
+                len(key) >= MIN_SENTENCE_TOKENS
+                and key not in seen
+                and not looks_like_instruction(sentence)
+                and not is_index_line(sentence)
+                and not is_meta_text(sentence)
+            ):
                 seen.add(key)
                 out.append(EvidenceSentence(f"S{len(out) + 1}", n, sentence))
     return out
@@ -125,16 +141,29 @@ def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
 
 def check_style(style: str) -> str:
     if style not in STYLES:
-        raise KidneyTalkError(f"Unknown answer style '{style}' (choose one of: {', '.join(STYLES)}).")
+        raise KidneyTalkError(
+            f"Unknown answer style '{style}' (choose one of: {', '.join(STYLES)})."
+        )
     return style
 
 
 class Writer:
     """Produces the answer text for one style, as an iterator of pieces."""
 
-    def __init__(self, llm: LLM, prompts: PromptBook, *, max_tokens: int, temperature: float,
-                 refusal: str, trace: Trace, cancel: threading.Event, refine_rounds: int = 2,
-                 refine_target: float = 0.8, rank: Ranker | None = None):
+    def __init__(
+        self,
+        llm: LLM,
+        prompts: PromptBook,
+        *,
+        max_tokens: int,
+        temperature: float,
+        refusal: str,
+        trace: Trace,
+        cancel: threading.Event,
+        refine_rounds: int = 2,
+        refine_target: float = 0.8,
+        rank: Ranker | None = None,
+    ):
         self.llm, self.prompts = llm, prompts
         self.max_tokens, self.temperature = max_tokens, temperature
         self.refusal, self.trace, self.cancel = refusal, trace, cancel
@@ -146,25 +175,38 @@ class Writer:
         """Tokens kept free for the answer: ``wanted``, but at most a quarter of a small context."""
         return max(16, min(wanted, self.llm.n_ctx // 4))
 
-    def fit(self, evidence: Sequence[Hit], build: Callable[[list[Hit]], list[dict[str, str]]],
-            answer_tokens: int) -> list[Hit]:
+    def fit(
+        self,
+        evidence: Sequence[Hit],
+        build: Callable[[list[Hit]], list[dict[str, str]]],
+        answer_tokens: int,
+    ) -> list[Hit]:
         budget = self.llm.n_ctx - answer_tokens
         return fit_to_budget(evidence, lambda hs: self.llm.count_messages(build(hs)), budget)
 
     # ------------------------------------------------------------ off
     def off_messages(self, question: str, evidence: Sequence[Hit]) -> list[dict[str, str]]:
         system = self.prompts.render("answer_system", refusal=self.refusal)
-        user = self.prompts.render("answer_user", context=format_context(evidence), question=question)
+        user = self.prompts.render(
+            "answer_user", context=format_context(evidence), question=question
+        )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
-
     def off(self, question: str, evidence: list[Hit]) -> tuple[list[Hit], Iterator[str]]:
-        used = self.fit(evidence, lambda hs: self.off_messages(question, hs), self.answer_budget(self.max_tokens))
+        used = self.fit(
+            evidence,
+            lambda hs: self.off_messages(question, hs),
+            self.answer_budget(self.max_tokens),
+        )
         if not used:
-            raise ContextOverflowError(f"Model {self.llm.name}'s {self.llm.n_ctx}-token context cannot hold "
-                                       "even one passage; choose a larger context length.")
+            raise ContextOverflowError(
+                f"Model {self.llm.name}'s {self.llm.n_ctx}-token context cannot hold "
+                "even one passage; choose a larger context length."
+            )
         msgs = self.off_messages(question, used)
-        return used, self.llm.stream(msgs, max_tokens=self.max_tokens, temperature=self.temperature, cancel=self.cancel)
+        return used, self.llm.stream(
+            msgs, max_tokens=self.max_tokens, temperature=self.temperature, cancel=self.cancel
+        )
 
     # ------------------------------------------------------------ cp-order / cp-link
     def select(self, question: str, used: list[Hit]) -> list[EvidenceSentence]:
@@ -180,8 +222,12 @@ class Writer:
         ids = " | ".join(f'"{s.sid}"' for s in sorted(sentences, key=lambda s: -len(s.sid)))
         grammar = f'root ::= id (", " id){{0,{MAX_SELECTED - 1}}}\nid ::= {ids}'
         with self.trace.step("select", sentences=len(sentences)) as step:
-            raw = self.llm.continue_prompt(self.llm.format_prompt(messages), max_tokens=8 * MAX_SELECTED,
-                                           stop=["\n"], grammar=grammar)
+            raw = self.llm.continue_prompt(
+                self.llm.format_prompt(messages),
+                max_tokens=8 * MAX_SELECTED,
+                stop=["\n"],
+                grammar=grammar,
+            )
             by_id = {s.sid: s for s in sentences}
             chosen: list[EvidenceSentence] = []
             for sid in re.findall(r"S\d+", raw):
@@ -200,8 +246,9 @@ class Writer:
         words = set(content_tokens(question))
         return [len(words & set(content_tokens(t))) / max(1, len(words)) for t in texts]
 
-    def relevant(self, question: str, texts: Sequence[str],
-                 pool: Sequence[str] = ()) -> list[tuple[bool, float]]:
+    def relevant(
+        self, question: str, texts: Sequence[str], pool: Sequence[str] = ()
+    ) -> list[tuple[bool, float]]:
         """(answers the question?, similarity) for each text; see :data:`RELEVANT_MARGIN`.
 
         ``pool`` is the evidence the text is drawn from (default: ``texts``): the
@@ -218,8 +265,9 @@ class Writer:
             out.append((ok and not is_meta_text(text), sim))
         return out
 
-    def keep_relevant(self, question: str, chosen: Sequence[EvidenceSentence],
-                      listed: Sequence[EvidenceSentence]) -> list[EvidenceSentence]:
+    def keep_relevant(
+        self, question: str, chosen: Sequence[EvidenceSentence], listed: Sequence[EvidenceSentence]
+    ) -> list[EvidenceSentence]:
         """The chosen sentences that answer the question, the most similar first.
 
         When the model chose none that does, the listed sentence closest to
@@ -232,12 +280,18 @@ class Writer:
             first = self.relevant(question, [listed[0].text], pool)[0]
             if first[0]:
                 kept = [(listed[0], first[1])]
-        if not kept and chosen:  # the gate found the library covers the question: keep its closest sentence
+        if (
+            not kept and chosen
+        ):  # the gate found the library covers the question: keep its closest sentence
             top = max(range(len(chosen)), key=lambda i: verdicts[i][1])
             kept = [(chosen[top], verdicts[top][1])]
-        with self.trace.step("relevance", margin=RELEVANT_MARGIN, with_words=RELEVANT_WITH_WORDS) as step:
-            step.outputs["chosen"] = [{"sid": c.sid, "similarity": round(sim, 3), "kept": ok}
-                                      for c, (ok, sim) in zip(chosen, verdicts, strict=True)]
+        with self.trace.step(
+            "relevance", margin=RELEVANT_MARGIN, with_words=RELEVANT_WITH_WORDS
+        ) as step:
+            step.outputs["chosen"] = [
+                {"sid": c.sid, "similarity": round(sim, 3), "kept": ok}
+                for c, (ok, sim) in zip(chosen, verdicts, strict=True)
+            ]
         if len(kept) > 1:  # the most direct answer first, the rest in the model's order
             top = max(range(len(kept)), key=lambda i: kept[i][1])
             kept.insert(0, kept.pop(top))
@@ -251,11 +305,17 @@ class Writer:
         sentences = split_sentences(text)
         if len(sentences) < 1:
             return text
-        verdicts = self.relevant(question, sentences, [e.text for e in evidence_sentences(used)] + sentences)
+        verdicts = self.relevant(
+            question, sentences, [e.text for e in evidence_sentences(used)] + sentences
+        )
         kept = [(t, sim) for t, (ok, sim) in zip(sentences, verdicts, strict=True) if ok]
-        with self.trace.step("relevance", margin=RELEVANT_MARGIN, with_words=RELEVANT_WITH_WORDS) as step:
-            step.outputs["sentences"] = [{"text": t[:80], "similarity": round(sim, 3), "kept": ok}
-                                         for t, (ok, sim) in zip(sentences, verdicts, strict=True)]
+        with self.trace.step(
+            "relevance", margin=RELEVANT_MARGIN, with_words=RELEVANT_WITH_WORDS
+        ) as step:
+            step.outputs["sentences"] = [
+                {"text": t[:80], "similarity": round(sim, 3), "kept": ok}
+                for t, (ok, sim) in zip(sentences, verdicts, strict=True)
+            ]
         if not kept:
             return text
         top = max(range(len(kept)), key=lambda i: kept[i][1])
@@ -267,19 +327,36 @@ class Writer:
         if self.rank is not None and len(sentences) > 1:
             scores = self.rank([question], [s.text for s in sentences])[0]
             order = sorted(range(len(sentences)), key=lambda i: -scores[i])[:MAX_LISTED]
-            sentences = [EvidenceSentence(f"S{j + 1}", sentences[i].n, sentences[i].text) for j, i in enumerate(order)]
+            sentences = [
+                EvidenceSentence(f"S{j + 1}", sentences[i].n, sentences[i].text)
+                for j, i in enumerate(order)
+            ]
         return sentences[:MAX_LISTED]
 
-    def select_messages(self, question: str, sentences: Sequence[EvidenceSentence]) -> list[dict[str, str]]:
+    def select_messages(
+        self, question: str, sentences: Sequence[EvidenceSentence]
+    ) -> list[dict[str, str]]:
         listing = "\n".join(f"{s.sid}: {s.text}" for s in sentences)
-        return [{"role": "user", "content": self.prompts.render("cp_order", question=question, sentences=listing)}]
+        return [
+            {
+                "role": "user",
+                "content": self.prompts.render("cp_order", question=question, sentences=listing),
+            }
+        ]
 
-    def cp_order(self, question: str, evidence: list[Hit], *, link: bool = False) -> tuple[list[Hit], Iterator[str]]:
-        used = self.fit(evidence, lambda hs: self.select_messages(question, evidence_sentences(hs)[:MAX_LISTED]), 48)
+    def cp_order(
+        self, question: str, evidence: list[Hit], *, link: bool = False
+    ) -> tuple[list[Hit], Iterator[str]]:
+        used = self.fit(
+            evidence,
+            lambda hs: self.select_messages(question, evidence_sentences(hs)[:MAX_LISTED]),
+            48,
+        )
 
         def pieces() -> Iterator[str]:
-            chosen = self.keep_relevant(question, self.select(question, used),
-                                        self.listed_sentences(question, used))
+            chosen = self.keep_relevant(
+                question, self.select(question, used), self.listed_sentences(question, used)
+            )
             if not chosen:
                 yield self.refusal
                 return
@@ -301,19 +378,31 @@ class Writer:
     def transition(self, question: str, previous: str, following: str) -> str:
         """A connective chosen by the model from a closed list (or none): links, never adds facts."""
         connectives = CONNECTIVES_ZH if self.prompts.language == "zh" else CONNECTIVES_EN
-        prompt = self.prompts.render("cp_link", question=question, previous=previous, next=following)
+        prompt = self.prompts.render(
+            "cp_link", question=question, previous=previous, next=following
+        )
         options = " | ".join(f'"{c}"' for c in ("none", *connectives))
-        raw = self.llm.continue_prompt(self.llm.format_prompt([{"role": "user", "content": prompt}]),
-                                       max_tokens=8, stop=["\n"], grammar=f"root ::= {options}")
+        raw = self.llm.continue_prompt(
+            self.llm.format_prompt([{"role": "user", "content": prompt}]),
+            max_tokens=8,
+            stop=["\n"],
+            grammar=f"root ::= {options}",
+        )
         joint = raw.strip()
         return joint if joint in connectives else ""
 
     # ------------------------------------------------------------ cp-refine
     def cp_refine(self, question: str, evidence: list[Hit]) -> tuple[list[Hit], Iterator[str]]:
-        used = self.fit(evidence, lambda hs: self.off_messages(question, hs), self.answer_budget(self.max_tokens * 2))
+        used = self.fit(
+            evidence,
+            lambda hs: self.off_messages(question, hs),
+            self.answer_budget(self.max_tokens * 2),
+        )
         if not used:
-            raise ContextOverflowError(f"Model {self.llm.name}'s {self.llm.n_ctx}-token context cannot hold "
-                                       "even one passage; choose a larger context length.")
+            raise ContextOverflowError(
+                f"Model {self.llm.name}'s {self.llm.n_ctx}-token context cannot hold "
+                "even one passage; choose a larger context length."
+            )
 
         def pieces() -> Iterator[str]:
             yield self.refine_loop(question, used)
@@ -336,29 +425,44 @@ class Writer:
             return score[0] == 0 and score[1] >= self.refine_target
 
         with self.trace.step("draft") as step:
-            best = self.llm.complete(self.off_messages(question, used), max_tokens=self.max_tokens,
-                                     temperature=self.temperature, cancel=self.cancel).strip()
+            best = self.llm.complete(
+                self.off_messages(question, used),
+                max_tokens=self.max_tokens,
+                temperature=self.temperature,
+                cancel=self.cancel,
+            ).strip()
             best_score, unsupported = review(best)
-            step.outputs.update(answer=best, coverage=round(best_score[1], 3), unsupported=len(unsupported))
+            step.outputs.update(
+                answer=best, coverage=round(best_score[1], 3), unsupported=len(unsupported)
+            )
         draft = best
         for round_no in range(1, self.refine_rounds + 1):
             if good(best_score) or self.cancel.is_set() or draft.strip() == self.refusal:
                 break
             prompt = self.prompts.render(
-                "cp_refine", question=question, context=format_context(used), answer=draft,
+                "cp_refine",
+                question=question,
+                context=format_context(used),
+                answer=draft,
                 coverage=int(round(100 * _coverage(draft, sources))),
-                unsupported=" | ".join(unsupported[:4]) or "(none)", refusal=self.refusal,
+                unsupported=" | ".join(unsupported[:4]) or "(none)",
+                refusal=self.refusal,
             )
             with self.trace.step("revise", round=round_no) as step:
                 msgs = [{"role": "user", "content": prompt}]
-                max_tokens = min(self.max_tokens, self.llm.n_ctx - self.llm.count_messages(msgs) - 1)
+                max_tokens = min(
+                    self.max_tokens, self.llm.n_ctx - self.llm.count_messages(msgs) - 1
+                )
                 if max_tokens < 32:
                     step.outputs["stopped"] = "context full"
                     break
-                draft = self.llm.complete(msgs, max_tokens=max_tokens, temperature=self.temperature,
-                                          cancel=self.cancel).strip()
+                draft = self.llm.complete(
+                    msgs, max_tokens=max_tokens, temperature=self.temperature, cancel=self.cancel
+                ).strip()
                 score, unsupported = review(draft)
-                step.outputs.update(answer=draft, coverage=round(score[1], 3), unsupported=len(unsupported))
+                step.outputs.update(
+                    answer=draft, coverage=round(score[1], 3), unsupported=len(unsupported)
+                )
                 if draft and score > best_score:
                     best, best_score = draft, score
         if not good(best_score) and not self.cancel.is_set() and best.strip() != self.refusal:
@@ -366,8 +470,12 @@ class Writer:
                 edited = self.copy_edit(best, used)
                 score, unsupported = review(edited) if edited else ((-99, 0.0), [])
                 keep = bool(edited) and score > best_score
-                step.outputs.update(answer=edited, coverage=round(score[1], 3), unsupported=len(unsupported),
-                                    kept=keep)
+                step.outputs.update(
+                    answer=edited,
+                    coverage=round(score[1], 3),
+                    unsupported=len(unsupported),
+                    kept=keep,
+                )
                 if keep:
                     best = edited
         if not self.cancel.is_set() and best.strip() != self.refusal:
@@ -415,8 +523,11 @@ def focus_stems(question: str, pool: Sequence[str], n: int = FOCUS_WORDS) -> set
     for text in pool:
         for w in words & {_stem(t) for t in content_tokens(text)}:
             counts[w] += 1
-    present = sorted((c, -len(full), w) for full in content_tokens(question)
-                     if (c := counts[w := _stem(full)]) > 0)
+    present = sorted(
+        (c, -len(full), w)
+        for full in content_tokens(question)
+        if (c := counts[w := _stem(full)]) > 0
+    )
     return {w for _, _, w in present[:n]}
 
 

@@ -17,8 +17,21 @@ from typing import Any
 CPUINFO = Path("/proc/cpuinfo")
 LOADAVG = Path("/proc/loadavg")
 # Flags worth recording with a benchmark: vector width, int8 dot products, bf16.
-INTERESTING_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni",
-                     "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile")
+INTERESTING_FLAGS = (
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_int8",
+    "amx_tile",
+)
 
 
 @lru_cache(maxsize=1)
@@ -157,8 +170,16 @@ def cpu_summary(cpuinfo: str | None = None) -> dict[str, Any]:
         "flags": sorted(flags & set(INTERESTING_FLAGS)),
         "native_bf16": has_native_bf16(flags),
         "avx512f": "avx512f" in flags,
-        "forced": {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS",
-                                              "KIDNEYTALK_CPU_FLAGS") if k in os.environ},
+        "forced": {
+            k: os.environ[k]
+            for k in (
+                "ATEN_CPU_CAPABILITY",
+                "ONEDNN_MAX_CPU_ISA",
+                "MKL_ENABLE_INSTRUCTIONS",
+                "KIDNEYTALK_CPU_FLAGS",
+            )
+            if k in os.environ
+        },
     }
     try:
         import torch

@@ -61,7 +61,12 @@ class Finding:
         return text + (f" -> {self.repaired}" if self.repaired else "")
 
     def to_json(self) -> dict[str, object]:
-        return {"check": self.check, "ok": self.ok, "message": self.message, "repaired": self.repaired}
+        return {
+            "check": self.check,
+            "ok": self.ok,
+            "message": self.message,
+            "repaired": self.repaired,
+        }
 
 
 @dataclass
@@ -80,7 +85,11 @@ class Report:
         return finding
 
     def to_json(self) -> dict[str, object]:
-        return {"healthy": self.healthy, "backup": self.backup, "findings": [f.to_json() for f in self.findings]}
+        return {
+            "healthy": self.healthy,
+            "backup": self.backup,
+            "findings": [f.to_json() for f in self.findings],
+        }
 
 
 def _catalog_problem(path: Path) -> str:
@@ -116,7 +125,9 @@ def _salvage_names(path: Path) -> dict[str, str]:
 
 
 class Doctor:
-    def __init__(self, home: str | os.PathLike[str] | None = None, *, embedder: Embedder | None = None):
+    def __init__(
+        self, home: str | os.PathLike[str] | None = None, *, embedder: Embedder | None = None
+    ):
         self.paths = Paths.resolve(home).ensure()
         self.embedder = embedder
         self.report = Report()
@@ -174,12 +185,17 @@ class Doctor:
                 self.move_aside(side)
         if self.paths.chroma.exists():
             self.move_aside(self.paths.chroma)
-        stored = sorted(p for p in self.paths.documents.glob("*")
-                        if p.is_file() and not p.name.endswith((".part", WORDS_SUFFIX)) and "." in p.name)
+        stored = sorted(
+            p
+            for p in self.paths.documents.glob("*")
+            if p.is_file() and not p.name.endswith((".part", WORDS_SUFFIX)) and "." in p.name
+        )
         from kidneytalk.library import Library
 
-        with tempfile.TemporaryDirectory(prefix="kidneytalk-doctor-") as tmp, \
-                Library(self.paths, settings, embedder=self.embedder) as lib:
+        with (
+            tempfile.TemporaryDirectory(prefix="kidneytalk-doctor-") as tmp,
+            Library(self.paths, settings, embedder=self.embedder) as lib,
+        ):
             inputs = []
             for p in stored:
                 name = names.get(p.stem, p.name)
@@ -191,8 +207,10 @@ class Doctor:
         added = sum(1 for r in results if r.status == "added")
         failed = [r.message for r in results if r.failed]
         note = f"; {len(failed)} failed: {'; '.join(failed[:3])}" if failed else ""
-        return (f"moved to {self.backup_dir()} and rebuilt from {len(stored)} stored copies "
-                f"({added} documents added{note}); names recovered: {len(names)}")
+        return (
+            f"moved to {self.backup_dir()} and rebuilt from {len(stored)} stored copies "
+            f"({added} documents added{note}); names recovered: {len(names)}"
+        )
 
     def check_library(self, settings: Settings, repair: bool) -> None:
         from kidneytalk import catalog as cat
@@ -215,8 +233,12 @@ class Doctor:
                 store_ok = True
             except Exception as exc:  # chromadb raises many types for a damaged folder
                 store_ok = False
-                f = self.report.add("vectors", False, f"the vector store in {self.paths.chroma} cannot be read "
-                                                      f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})")
+                f = self.report.add(
+                    "vectors",
+                    False,
+                    f"the vector store in {self.paths.chroma} cannot be read "
+                    f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})",
+                )
                 if repair:
                     if lib._store is not None:
                         lib._store.close()
@@ -235,13 +257,19 @@ class Doctor:
                 ready_ids = {d.id for d in ready}
                 orphans = [i for i in ids if i.split(":", 1)[0] not in ready_ids]
                 if missing:
-                    f = self.report.add("vectors", False, "passages without their vector: " + "; ".join(missing[:5]))
+                    f = self.report.add(
+                        "vectors", False, "passages without their vector: " + "; ".join(missing[:5])
+                    )
                     if repair:
                         f.repaired = f"{len(missing)} documents re-indexed"
                 else:
-                    self.report.add("vectors", True, f"{len(ids) - len(orphans)} vectors, one per passage")
+                    self.report.add(
+                        "vectors", True, f"{len(ids) - len(orphans)} vectors, one per passage"
+                    )
                 if orphans:
-                    f = self.report.add("vectors", False, f"{len(orphans)} vectors belong to no document")
+                    f = self.report.add(
+                        "vectors", False, f"{len(orphans)} vectors belong to no document"
+                    )
                     if repair:
                         self.backup_dir()
                         with lib.writing("doctor"):
@@ -252,7 +280,9 @@ class Doctor:
             chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
             lexical = db.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
             if chunks != lexical:
-                f = self.report.add("lexical index", False, f"{lexical} entries for {chunks} passages")
+                f = self.report.add(
+                    "lexical index", False, f"{lexical} entries for {chunks} passages"
+                )
                 if repair:
                     self.backup_dir()
                     with lib.writing("doctor"), lib.catalog.transaction():
@@ -264,13 +294,17 @@ class Doctor:
             # ---- stored copies
             lost = [d for d in ready if not (d.stored_path and Path(d.stored_path).exists())]
             for d in lost:
-                f = self.report.add("stored copies", False, f"{d.name}: stored copy {d.stored_path} is missing")
+                f = self.report.add(
+                    "stored copies", False, f"{d.name}: stored copy {d.stored_path} is missing"
+                )
                 reindex.pop(d.id, None)
                 if repair:
                     f.repaired = self.restore_copy(d)
                     if not f.repaired:
-                        f.message += ("; the original is gone or changed: the document stays searchable, "
-                                      "but add the file again to re-index it")
+                        f.message += (
+                            "; the original is gone or changed: the document stays searchable, "
+                            "but add the file again to re-index it"
+                        )
             if not lost:
                 self.report.add("stored copies", True, f"{len(ready)} present")
             if repair and reindex:
@@ -303,8 +337,12 @@ def _same_device(a: Path, b: Path) -> bool:
         return False
 
 
-def run(home: str | os.PathLike[str] | None = None, *, repair: bool = False,
-        embedder: Embedder | None = None) -> Report:
+def run(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    repair: bool = False,
+    embedder: Embedder | None = None,
+) -> Report:
     return Doctor(home, embedder=embedder).run(repair=repair)
 
 

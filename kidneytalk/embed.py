@@ -115,12 +115,15 @@ def onnx_available() -> bool:
 def check_precision(value: str) -> str:
     """``value`` if it is a known precision setting, else a ModelError naming the choices."""
     if value not in PRECISIONS:
-        raise ModelError(f"Unknown embedding precision '{value}': choose one of {', '.join(PRECISIONS)}.")
+        raise ModelError(
+            f"Unknown embedding precision '{value}': choose one of {', '.join(PRECISIONS)}."
+        )
     return value
 
 
-def choose_precision(requested: str, *, flags: frozenset[str] | set[str] | None = None,
-                     onnx_ok: bool | None = None) -> str:
+def choose_precision(
+    requested: str, *, flags: frozenset[str] | set[str] | None = None, onnx_ok: bool | None = None
+) -> str:
     """The precision to run: ``requested`` unless it is ``auto``.
 
     ``auto``: bf16 on CPUs with native bf16 (as fast as int8 there, closer to
@@ -183,7 +186,9 @@ class _OnnxEncoder:
         self.input_names = [n for n in input_names if n in wanted]
 
     def __call__(self, features: dict[str, Any]) -> np.ndarray:
-        inputs = {n: np.ascontiguousarray(features[n].numpy(), dtype=np.int64) for n in self.input_names}
+        inputs = {
+            n: np.ascontiguousarray(features[n].numpy(), dtype=np.int64) for n in self.input_names
+        }
         return self.session.run(None, inputs)[0]
 
 
@@ -193,7 +198,11 @@ def _transformer_inputs(model: Any) -> list[str]:
 
     params = inspect.signature(model[0].auto_model.forward).parameters
     features = _preprocess(model, ["probe"])
-    return [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in features and n in params]
+    return [
+        n
+        for n in ("input_ids", "attention_mask", "token_type_ids")
+        if n in features and n in params
+    ]
 
 
 def _preprocess(model: Any, texts: list[str]) -> dict[str, Any]:
@@ -225,7 +234,9 @@ def export_int8(model: Any, folder: Path, target: Path) -> dict[str, Any]:
 
     first = model[0]
     if type(first).__name__ != "Transformer" or not hasattr(first, "auto_model"):
-        raise ModelError(f"{folder.name}: the first module is {type(first).__name__}, not a Transformer")
+        raise ModelError(
+            f"{folder.name}: the first module is {type(first).__name__}, not a Transformer"
+        )
     names = _transformer_inputs(model)
     t0 = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -248,20 +259,38 @@ def export_int8(model: Any, folder: Path, target: Path) -> dict[str, Any]:
         fp32_file = tmp / "model_fp32.onnx"
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(_Wrapper(), tuple(example[n] for n in names), str(fp32_file), input_names=names,
-                              output_names=["token_embeddings"], dynamic_axes=axes, opset_version=17,
-                              dynamo=False)
+            torch.onnx.export(
+                _Wrapper(),
+                tuple(example[n] for n in names),
+                str(fp32_file),
+                input_names=names,
+                output_names=["token_embeddings"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
         graph = onnx.load(str(fp32_file), load_external_data=False).graph
-        keep_fp32 = [n.name for n in graph.node if n.op_type == "MatMul"
-                     and re.search(r"layers?[./_]0/output/dense/MatMul$", n.name)]
+        keep_fp32 = [
+            n.name
+            for n in graph.node
+            if n.op_type == "MatMul" and re.search(r"layers?[./_]0/output/dense/MatMul$", n.name)
+        ]
         del graph
         root = logging.getLogger()
         quiet = _DropOnnxAdvice()
-        root.addFilter(quiet)  # quantize_dynamic logs advice about pre-processing on the root logger
+        root.addFilter(
+            quiet
+        )  # quantize_dynamic logs advice about pre-processing on the root logger
         try:
-            quantize_dynamic(str(fp32_file), str(tmp / INT8_FILE), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_fp32,
-                             extra_options={"MatMulConstBOnly": True})
+            quantize_dynamic(
+                str(fp32_file),
+                str(tmp / INT8_FILE),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+                nodes_to_exclude=keep_fp32,
+                extra_options={"MatMulConstBOnly": True},
+            )
         finally:
             root.removeFilter(quiet)
         for f in tmp.iterdir():
@@ -270,7 +299,9 @@ def export_int8(model: Any, folder: Path, target: Path) -> dict[str, Any]:
         encoder = _OnnxEncoder(tmp / INT8_FILE, names, threads=physical_cores())
         probes = list(PROBE_SENTENCES)
         with torch.inference_mode():
-            ref = model.encode(probes, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+            ref = model.encode(
+                probes, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+            )
         got = _encode_onnx(model, encoder, probes, batch_size=len(probes))
         cosine = (ref * got).sum(axis=1)
         import onnxruntime
@@ -302,7 +333,9 @@ def export_int8(model: Any, folder: Path, target: Path) -> dict[str, Any]:
         raise
 
 
-def _encode_onnx(model: Any, encoder: _OnnxEncoder, texts: Sequence[str], batch_size: int) -> np.ndarray:
+def _encode_onnx(
+    model: Any, encoder: _OnnxEncoder, texts: Sequence[str], batch_size: int
+) -> np.ndarray:
     """Tokenise with the model's own module, run the int8 transformer, then pool/normalise with
     the model's remaining modules; longest texts first so each batch pads little."""
     import torch
@@ -317,7 +350,9 @@ def _encode_onnx(model: Any, encoder: _OnnxEncoder, texts: Sequence[str], batch_
             features["token_embeddings"] = torch.from_numpy(encoder(features))
             for module in tail:
                 features = module(features)
-            vectors = torch.nn.functional.normalize(features["sentence_embedding"].float(), dim=1).numpy()
+            vectors = torch.nn.functional.normalize(
+                features["sentence_embedding"].float(), dim=1
+            ).numpy()
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors
@@ -328,8 +363,15 @@ def _encode_onnx(model: Any, encoder: _OnnxEncoder, texts: Sequence[str], batch_
 class Embedder:
     """Owns one SentenceTransformer (and its int8 export); ``close()`` frees them."""
 
-    def __init__(self, model_path: str | Path | None = None, *, precision: str = "auto", batch_size: int = 64,
-                 cache_dir: str | Path | None = None, flags: frozenset[str] | set[str] | None = None):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        precision: str = "auto",
+        batch_size: int = 64,
+        cache_dir: str | Path | None = None,
+        flags: frozenset[str] | set[str] | None = None,
+    ):
         path = Path(model_path) if model_path else bundled_embedding_model()
         if not path.exists():
             raise ModelError(f"Embedding model folder not found: {path}")
@@ -353,16 +395,27 @@ class Embedder:
         self._onnx: _OnnxEncoder | None = None
         if self.precision == "bf16":
             if not has_native_bf16(flags):
-                log.warning("bf16 embeddings requested on a CPU without native bf16: they are emulated and slow")
+                log.warning(
+                    "bf16 embeddings requested on a CPU without native bf16: they are emulated and slow"
+                )
             self._model.to(torch.bfloat16)
         elif self.precision == "int8":
             self._load_int8(Path(cache_dir) if cache_dir else default_cache_dir())
         self.max_tokens = int(self._model.max_seq_length or 256)
         self.tokenizer = self._model.tokenizer
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         dim = get_dim()
         self.dimension = int(dim) if dim else len(self.embed(["probe"])[0])
-        log.info("embedder %s loaded (dim %d, %s, max %d tokens)", path.name, self.dimension, self.precision, self.max_tokens)
+        log.info(
+            "embedder %s loaded (dim %d, %s, max %d tokens)",
+            path.name,
+            self.dimension,
+            self.precision,
+            self.max_tokens,
+        )
 
     def _load_int8(self, cache_dir: Path) -> None:
         """Use the int8 export of this model folder, making it first if needed; fp32 if that fails."""
@@ -371,20 +424,32 @@ class Embedder:
             target = cache_dir / f"{self.path.name}-{fingerprint}"
             manifest_file = target / MANIFEST
             if not manifest_file.exists():
-                log.info("preparing the int8 embedder for %s (once, a few seconds) in %s", self.path.name, target)
+                log.info(
+                    "preparing the int8 embedder for %s (once, a few seconds) in %s",
+                    self.path.name,
+                    target,
+                )
                 manifest = export_int8(self._model, self.path, target)
                 self._remove_stale_exports(cache_dir, target)
             else:
                 manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
             if not manifest.get("accepted"):
-                log.warning("int8 export of %s drifts from fp32 (probe cosine %.4f < %.2f): using fp32",
-                            self.path.name, manifest.get("probe_cosine_mean", float("nan")), MIN_PROBE_COSINE)
+                log.warning(
+                    "int8 export of %s drifts from fp32 (probe cosine %.4f < %.2f): using fp32",
+                    self.path.name,
+                    manifest.get("probe_cosine_mean", float("nan")),
+                    MIN_PROBE_COSINE,
+                )
                 self.precision = "fp32"
                 return
-            self._onnx = _OnnxEncoder(target / INT8_FILE, manifest["inputs"], threads=physical_cores())
+            self._onnx = _OnnxEncoder(
+                target / INT8_FILE, manifest["inputs"], threads=physical_cores()
+            )
             self.export_dir = target
         except Exception as exc:
-            log.warning("int8 embedder unavailable for %s (%s): using fp32 PyTorch", self.path.name, exc)
+            log.warning(
+                "int8 embedder unavailable for %s (%s): using fp32 PyTorch", self.path.name, exc
+            )
             self.precision = "fp32"
             self._onnx = None
 
@@ -395,7 +460,10 @@ class Embedder:
             if other == keep or not other.is_dir():
                 continue
             try:
-                if json.loads((other / MANIFEST).read_text(encoding="utf-8")).get("source") == source:
+                if (
+                    json.loads((other / MANIFEST).read_text(encoding="utf-8")).get("source")
+                    == source
+                ):
                     shutil.rmtree(other, ignore_errors=True)
             except (OSError, ValueError):
                 continue
@@ -430,7 +498,9 @@ class Embedder:
         if not texts:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
         if self._onnx is not None:
-            return _encode_onnx(self._model, self._onnx, list(texts), min(self.batch_size, ONNX_BATCH))
+            return _encode_onnx(
+                self._model, self._onnx, list(texts), min(self.batch_size, ONNX_BATCH)
+            )
         import torch
 
         with torch.inference_mode():

@@ -36,7 +36,6 @@ from kidneytalk.vocabulary import MODES
 log = logging.getLogger(__name__)
 
 
-
 class Engine:
     def __init__(
         self,
@@ -48,7 +47,9 @@ class Engine:
     ):
         self.paths = Paths.resolve(home).ensure()
         self.log_path = setup_logging(self.paths)
-        self.settings_notices: list[str] = []  # e.g. a broken settings.json was repaired: tell the user
+        self.settings_notices: list[
+            str
+        ] = []  # e.g. a broken settings.json was repaired: tell the user
         self.settings = settings or Settings.load(self.paths, self.settings_notices)
         self.library = Library(self.paths, self.settings, embedder=embedder)
         self.models = ModelRegistry(self.paths)
@@ -121,7 +122,9 @@ class Engine:
         """Make ``name`` the model questions use (clearing an ``llm.model`` that would hide it)."""
         entry = self.models.set_default(name)
         if self.settings.llm.model and self.settings.llm.model != entry.name:
-            self.save_settings(self.settings.replace(llm=dataclasses.replace(self.settings.llm, model="")))
+            self.save_settings(
+                self.settings.replace(llm=dataclasses.replace(self.settings.llm, model=""))
+            )
         else:
             self.update_settings(self.settings)  # unloads the old model if it was loaded
         return entry
@@ -130,7 +133,9 @@ class Engine:
         """Forget an added model (the file stays); a setting naming it is cleared."""
         self.models.remove(name)
         if self.settings.llm.model == name:
-            self.save_settings(self.settings.replace(llm=dataclasses.replace(self.settings.llm, model="")))
+            self.save_settings(
+                self.settings.replace(llm=dataclasses.replace(self.settings.llm, model=""))
+            )
         else:
             self.update_settings(self.settings)
 
@@ -144,7 +149,9 @@ class Engine:
         self.update_settings(settings)
         return settings
 
-    def llm(self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None) -> LLM:
+    def llm(
+        self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None
+    ) -> LLM:
         """The loaded LLM, (re)loading when another model is asked for."""
         wanted = name or self.model_name
         with self._llm_lock:
@@ -154,9 +161,15 @@ class Engine:
             if entry.is_server:
                 from kidneytalk.llm_server import READ_TIMEOUT, ServerLLM
 
-                server = ServerLLM(entry.url, name=entry.name, model_id=entry.model_id, n_ctx=entry.n_ctx,
-                                   api_key_file=entry.api_key_file or None, read_timeout=entry.timeout or READ_TIMEOUT,
-                                   max_ctx=0 if entry.n_ctx else self.settings.llm.n_ctx)
+                server = ServerLLM(
+                    entry.url,
+                    name=entry.name,
+                    model_id=entry.model_id,
+                    n_ctx=entry.n_ctx,
+                    api_key_file=entry.api_key_file or None,
+                    read_timeout=entry.timeout or READ_TIMEOUT,
+                    max_ctx=0 if entry.n_ctx else self.settings.llm.n_ctx,
+                )
                 if self._llm is not None:
                     self._llm.close()
                 self._llm, self._llm_name = server, entry.name
@@ -171,7 +184,10 @@ class Engine:
             if self._llm is not None:
                 self._llm.close()
             self._llm = LocalLLM(
-                entry.path, n_ctx=self.settings.llm.n_ctx, n_threads=self.settings.llm.n_threads, name=entry.name,
+                entry.path,
+                n_ctx=self.settings.llm.n_ctx,
+                n_threads=self.settings.llm.n_threads,
+                name=entry.name,
                 n_gpu_layers=resolve_gpu_layers(self.settings.llm.n_gpu_layers),
             )
             self._llm_name = entry.name
@@ -197,9 +213,11 @@ class Engine:
         self.library.settings = settings
         new = settings.llm
         wanted = self.model_name
-        if (new.n_ctx, new.n_threads, new.n_gpu_layers) != (old.n_ctx, old.n_threads, old.n_gpu_layers) or (
-            self._llm is not None and self._llm_name != wanted
-        ):
+        if (new.n_ctx, new.n_threads, new.n_gpu_layers) != (
+            old.n_ctx,
+            old.n_threads,
+            old.n_gpu_layers,
+        ) or (self._llm is not None and self._llm_name != wanted):
             self.unload_llm()
 
     def filter_agent(self) -> Callable[[str], bool]:
@@ -209,7 +227,9 @@ class Engine:
 
         def judge(passage: str) -> bool:
             text = llm.truncate(passage, 400)
-            reply = llm.choose([{"role": "user", "content": book.render("filter", passage=text)}], ["yes", "no"])
+            reply = llm.choose(
+                [{"role": "user", "content": book.render("filter", passage=text)}], ["yes", "no"]
+            )
             return reply == "yes"
 
         return judge
@@ -226,7 +246,9 @@ class Engine:
     ) -> list[AddResult]:
         use_agent = self.settings.filter_agent if filter_agent is None else filter_agent
         judge = self.filter_agent() if use_agent else None
-        return self.library.add(paths, filter_agent=judge, progress=progress, cancel=cancel, on_wait=on_wait)
+        return self.library.add(
+            paths, filter_agent=judge, progress=progress, cancel=cancel, on_wait=on_wait
+        )
 
     def reindex(
         self,
@@ -244,7 +266,11 @@ class Engine:
         """
         if needs_ocr:
             wanted = {self.library.resolve(r).id for r in refs} if refs else None
-            refs = [d.id for d in self.library.documents() if d.needs_ocr and (wanted is None or d.id in wanted)]
+            refs = [
+                d.id
+                for d in self.library.documents()
+                if d.needs_ocr and (wanted is None or d.id in wanted)
+            ]
             if not refs:
                 return []
         use_agent = self.settings.filter_agent if filter_agent is None else filter_agent
@@ -252,7 +278,9 @@ class Engine:
         return self.library.reindex(refs, filter_agent=judge, progress=progress, cancel=cancel)
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        return assemble.diverse(lambda depth: naive.search(self.library, query, depth), k or self.settings.top_k)
+        return assemble.diverse(
+            lambda depth: naive.search(self.library, query, depth), k or self.settings.top_k
+        )
 
     # ------------------------------------------------------------ answers
     def prompt_book(self, text: str = "") -> PromptBook:
@@ -282,8 +310,17 @@ class Engine:
         library does not cover is refused without waiting for a model to load.
         """
         cancel = cancel or threading.Event()
-        evidence = self.retrieve(question, history=history, mode=mode, model=model, k=k, retrieval=retrieval,
-                                 progress=progress, cancel=cancel, gate_question=gate_question)
+        evidence = self.retrieve(
+            question,
+            history=history,
+            mode=mode,
+            model=model,
+            k=k,
+            retrieval=retrieval,
+            progress=progress,
+            cancel=cancel,
+            gate_question=gate_question,
+        )
         return self.write(evidence, style=style, model=model, retrieval=retrieval, cancel=cancel)
 
     def retrieve(
@@ -313,7 +350,9 @@ class Engine:
         rs = retrieval or self.settings.retrieval
         mode = mode or rs.mode
         if mode not in MODES:
-            raise KidneyTalkError(f"Unknown retrieval mode '{mode}' (choose one of: {', '.join(MODES)}).")
+            raise KidneyTalkError(
+                f"Unknown retrieval mode '{mode}' (choose one of: {', '.join(MODES)})."
+            )
         question = question.strip()
         if not question:
             raise KidneyTalkError("Please type a question.")
@@ -332,10 +371,16 @@ class Engine:
         # it follows, since alone it may name no topic.
         previous = [m["content"] for m in history if m.get("role") == "user"][-1:]
         gate_text = gate_question or " ".join([*previous, question])
-        decision = None if (history and mode == "addrep") or not gated else self.check_gate(gate_text, trace)
+        decision = (
+            None
+            if (history and mode == "addrep") or not gated
+            else self.check_gate(gate_text, trace)
+        )
         refused = decision is not None and not decision.answerable
         llm = None
-        if (mode == "addrep" and not refused) or load_model:  # a refused question never waits for a model
+        if (
+            mode == "addrep" and not refused
+        ) or load_model:  # a refused question never waits for a model
             t0 = time.monotonic()
             trace.event("load", 0, 0, "loading the language model")
             llm = self.llm(model)
@@ -347,8 +392,16 @@ class Engine:
         elif mode == "addrep":
             assert llm is not None
             try:
-                query, passages = addrep.run(self.library, llm, book, rs, question, history=history, trace=trace,
-                                             cancel=cancel)
+                query, passages = addrep.run(
+                    self.library,
+                    llm,
+                    book,
+                    rs,
+                    question,
+                    history=history,
+                    trace=trace,
+                    cancel=cancel,
+                )
             except Cancelled:  # stopped while retrieving: an empty, stopped answer (not a refusal)
                 query, passages, stopped = question, [], True
             retrieved = passages
@@ -366,10 +419,18 @@ class Engine:
                 passages = []
         timings["retrieve"] = round(time.monotonic() - t1 - timings.get("load_model", 0.0), 3)
         return Evidence(
-            question=question, passages=tuple(passages), retrieved=tuple(retrieved), mode=mode, query=query,
-            refusal=book.get("refusal").strip(), language=book.language, gate=decision,
-            note=uncovered_note(decision.uncovered if decision else [], book.language), trace=trace,
-            timings=timings, stopped=stopped or cancel.is_set(),
+            question=question,
+            passages=tuple(passages),
+            retrieved=tuple(retrieved),
+            mode=mode,
+            query=query,
+            refusal=book.get("refusal").strip(),
+            language=book.language,
+            gate=decision,
+            note=uncovered_note(decision.uncovered if decision else [], book.language),
+            trace=trace,
+            timings=timings,
+            stopped=stopped or cancel.is_set(),
         )
 
     def write(
@@ -394,23 +455,42 @@ class Engine:
         if not evidence.passages or evidence.stopped or cancel.is_set():
             refused = not (evidence.stopped or cancel.is_set())
             name = model or (self.llm_name if self.llm_loaded else self.model_name)
-            return Answer.from_evidence(evidence, [evidence.refusal] if refused else [], model=name, style=style,
-                                        refused=refused, unsupported_below=rs.unsupported_below, cancel=cancel)
+            return Answer.from_evidence(
+                evidence,
+                [evidence.refusal] if refused else [],
+                model=name,
+                style=style,
+                refused=refused,
+                unsupported_below=rs.unsupported_below,
+                cancel=cancel,
+            )
         t0 = time.monotonic()
         if "load_model" not in evidence.timings:
             trace.event("load", 0, 0, "loading the language model")
         llm = self.llm(model)
-        load = {} if "load_model" in evidence.timings else {"load_model": round(time.monotonic() - t0, 3)}
+        load = (
+            {}
+            if "load_model" in evidence.timings
+            else {"load_model": round(time.monotonic() - t0, 3)}
+        )
         question = evidence.question
         check_question_length(llm, question)
         book = PromptBook(evidence.language, self.paths.prompts)
         embedder = self.library.embedder
         trace.event("write", 0, 0, style)
         writer = Writer(
-            llm, book, max_tokens=self.settings.llm.max_answer_tokens, temperature=self.settings.llm.temperature,
-            refusal=evidence.refusal, trace=trace, cancel=cancel, refine_rounds=rs.refine_rounds,
+            llm,
+            book,
+            max_tokens=self.settings.llm.max_answer_tokens,
+            temperature=self.settings.llm.temperature,
+            refusal=evidence.refusal,
+            trace=trace,
+            cancel=cancel,
+            refine_rounds=rs.refine_rounds,
             refine_target=rs.refine_target,
-            rank=lambda queries, texts: (embedder.embed(queries) @ embedder.embed(texts).T).tolist(),
+            rank=lambda queries, texts: (
+                embedder.embed(queries) @ embedder.embed(texts).T
+            ).tolist(),
         )
         passages = list(evidence.passages)
         if style == "off":
@@ -419,8 +499,16 @@ class Engine:
             used, tokens = writer.cp_refine(question, passages)
         else:
             used, tokens = writer.cp_order(question, passages, link=style == "cp-link")
-        return Answer.from_evidence(evidence, with_note(tokens, evidence.note), model=llm.name, style=style,
-                                    used=used, unsupported_below=rs.unsupported_below, cancel=cancel, timings=load)
+        return Answer.from_evidence(
+            evidence,
+            with_note(tokens, evidence.note),
+            model=llm.name,
+            style=style,
+            used=used,
+            unsupported_below=rs.unsupported_below,
+            cancel=cancel,
+            timings=load,
+        )
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -450,8 +538,10 @@ def check_question_length(llm: LLM, question: str) -> None:
         )
 
 
-UNCOVERED = {"en": "The library does not cover this part of the question: {parts}.",
-             "zh": "资料库没有涵盖问题的这一部分：{parts}。"}
+UNCOVERED = {
+    "en": "The library does not cover this part of the question: {parts}.",
+    "zh": "资料库没有涵盖问题的这一部分：{parts}。",
+}
 
 
 def uncovered_note(parts: Sequence[str], language: str = "en") -> str:

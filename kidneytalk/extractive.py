@@ -69,8 +69,12 @@ class Extractiveness:
     answer_tokens: int
 
     def to_json(self) -> dict[str, float | int]:
-        return {"coverage": round(self.coverage, 4), "density": round(self.density, 3),
-                "answer_tokens": self.answer_tokens, "fragments": len(self.fragments)}
+        return {
+            "coverage": round(self.coverage, 4),
+            "density": round(self.density, 3),
+            "answer_tokens": self.answer_tokens,
+            "fragments": len(self.fragments),
+        }
 
 
 def fragments(answer: Sequence[str], sources: Sequence[Sequence[str]]) -> list[Fragment]:

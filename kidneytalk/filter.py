@@ -61,7 +61,10 @@ def has_substantive_sentence(text: str) -> bool:
     for sentence in _SENTENCES.split(text):
         if not sentence.strip() or NOTICE.search(sentence):
             continue
-        if count_cjk(sentence) >= MIN_SENTENCE_CJK or len(_WORD.findall(sentence)) >= MIN_SENTENCE_WORDS:
+        if (
+            count_cjk(sentence) >= MIN_SENTENCE_CJK
+            or len(_WORD.findall(sentence)) >= MIN_SENTENCE_WORDS
+        ):
             return True
     return False
 
@@ -71,7 +74,9 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 
 def content_size(text: str, cjk: int | None = None) -> int:
     """Letters and digits, with each CJK character counted as three (one word ~ 1.5 chars)."""
-    cjk_alnum = sum(1 for ch in CJK_CHARS.findall(text) if ch.isalnum()) if cjk is None or cjk else 0
+    cjk_alnum = (
+        sum(1 for ch in CJK_CHARS.findall(text) if ch.isalnum()) if cjk is None or cjk else 0
+    )
     return len(_NOT_ALNUM.sub("", text)) + 2 * cjk_alnum
 
 

@@ -120,7 +120,9 @@ class FolderChanges:
     new: list[SeenFile] = field(default_factory=list)
     changed: list[tuple[TrackedFile, SeenFile]] = field(default_factory=list)
     moved: list[tuple[TrackedFile, SeenFile]] = field(default_factory=list)
-    touched: list[tuple[TrackedFile, SeenFile]] = field(default_factory=list)  # same content, new time
+    touched: list[tuple[TrackedFile, SeenFile]] = field(
+        default_factory=list
+    )  # same content, new time
     deleted: list[TrackedFile] = field(default_factory=list)
     unchanged: int = 0
     unreadable: list[str] = field(default_factory=list)
@@ -138,7 +140,9 @@ class SyncReport:
     available: bool = True
     problem: str = ""
     added: list[str] = field(default_factory=list)
-    existing: list[str] = field(default_factory=list)  # new files whose content the library already had
+    existing: list[str] = field(
+        default_factory=list
+    )  # new files whose content the library already had
     updated: list[str] = field(default_factory=list)
     moved: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -150,9 +154,15 @@ class SyncReport:
     def summary(self) -> str:
         """One line for the terminal, the log and the status bar."""
         if not self.available:
-            return f"{self.folder}: folder unavailable ({self.problem}); nothing changed, will retry"
-        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.moved)} renamed",
-                 f"{len(self.removed)} removed"]
+            return (
+                f"{self.folder}: folder unavailable ({self.problem}); nothing changed, will retry"
+            )
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.moved)} renamed",
+            f"{len(self.removed)} removed",
+        ]
         if self.existing:
             parts.append(f"{len(self.existing)} already in the library")
         if self.forgotten:
@@ -185,7 +195,9 @@ class FolderStore:
     @classmethod
     def open(cls, catalog_path: Path) -> FolderStore:
         """A connection of its own (e.g. for a scanning thread); close it with :meth:`close`."""
-        db = sqlite3.connect(str(catalog_path), timeout=60, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(
+            str(catalog_path), timeout=60, isolation_level=None, check_same_thread=False
+        )
         db.row_factory = sqlite3.Row
         return cls(db)
 
@@ -195,34 +207,61 @@ class FolderStore:
     def folders(self) -> list[FollowedFolder]:
         rows = self.db.execute(
             """SELECT f.*, (SELECT COUNT(*) FROM folder_files x WHERE x.folder = f.path) AS files
-               FROM followed_folders f ORDER BY f.path""").fetchall()
-        return [FollowedFolder(r["path"], r["added_at"], r["last_sync"], r["status"], r["message"], r["files"])
-                for r in rows]
+               FROM followed_folders f ORDER BY f.path"""
+        ).fetchall()
+        return [
+            FollowedFolder(
+                r["path"], r["added_at"], r["last_sync"], r["status"], r["message"], r["files"]
+            )
+            for r in rows
+        ]
 
     def tracked(self, folder: str) -> dict[str, TrackedFile]:
         rows = self.db.execute("SELECT * FROM folder_files WHERE folder=?", (folder,)).fetchall()
-        return {r["rel"]: TrackedFile(r["folder"], r["rel"], r["sha256"], r["size"], r["mtime_ns"], r["doc_id"],
-                                      bool(r["owned"])) for r in rows}
+        return {
+            r["rel"]: TrackedFile(
+                r["folder"],
+                r["rel"],
+                r["sha256"],
+                r["size"],
+                r["mtime_ns"],
+                r["doc_id"],
+                bool(r["owned"]),
+            )
+            for r in rows
+        }
 
     def references(self, doc_id: str) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM folder_files WHERE doc_id=?", (doc_id,)).fetchone()[0])
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM folder_files WHERE doc_id=?", (doc_id,)
+            ).fetchone()[0]
+        )
 
     def owns(self, doc_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM folder_files WHERE doc_id=? AND owned=1", (doc_id,)).fetchone() is not None
+        return (
+            self.db.execute(
+                "SELECT 1 FROM folder_files WHERE doc_id=? AND owned=1", (doc_id,)
+            ).fetchone()
+            is not None
+        )
 
     def _track(self, folder: str, seen: SeenFile, doc_id: str, owned: bool) -> None:
         self.db.execute(
             """INSERT INTO folder_files(folder, rel, sha256, size, mtime_ns, doc_id, owned) VALUES (?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(folder, rel) DO UPDATE SET sha256=excluded.sha256, size=excluded.size,
                    mtime_ns=excluded.mtime_ns, doc_id=excluded.doc_id, owned=excluded.owned""",
-            (folder, seen.rel, seen.sha256, seen.size, seen.mtime_ns, doc_id, int(owned)))
+            (folder, seen.rel, seen.sha256, seen.size, seen.mtime_ns, doc_id, int(owned)),
+        )
 
     def _forget(self, folder: str, rel: str) -> None:
         self.db.execute("DELETE FROM folder_files WHERE folder=? AND rel=?", (folder, rel))
 
     def _set_status(self, folder: str, status: str, message: str) -> None:
-        self.db.execute("UPDATE followed_folders SET status=?, message=?, last_sync=? WHERE path=?",
-                        (status, message, cat.now(), folder))
+        self.db.execute(
+            "UPDATE followed_folders SET status=?, message=?, last_sync=? WHERE path=?",
+            (status, message, cat.now(), folder),
+        )
 
 
 def folder_key(path: str | os.PathLike[str]) -> str:
@@ -241,28 +280,40 @@ def follow(library: Library, path: str | os.PathLike[str]) -> FollowedFolder:
         raise KidneyTalkError(f"{shown_path(folder)} is not a folder.")
     key = folder_key(folder)
     data = library.paths.data.resolve()
-    holds_data = data.is_relative_to(key) and not any(p.startswith(".") for p in data.relative_to(key).parts)
+    holds_data = data.is_relative_to(key) and not any(
+        p.startswith(".") for p in data.relative_to(key).parts
+    )
     if holds_data or Path(key).is_relative_to(data):
-        raise KidneyTalkError(f"{key} holds KidneyTalk's own library folder; follow a folder of documents instead.")
+        raise KidneyTalkError(
+            f"{key} holds KidneyTalk's own library folder; follow a folder of documents instead."
+        )
     store = FolderStore(library.catalog.db)
     with library.writing("following a folder"):
         for other in store.folders():
             if other.path == key:
                 return other
             if Path(key).is_relative_to(other.path) or Path(other.path).is_relative_to(key):
-                raise KidneyTalkError(f"{key} overlaps the followed folder {other.path}; unfollow that one first.")
-        store.db.execute("INSERT INTO followed_folders(path, added_at) VALUES (?, ?)", (key, cat.now()))
+                raise KidneyTalkError(
+                    f"{key} overlaps the followed folder {other.path}; unfollow that one first."
+                )
+        store.db.execute(
+            "INSERT INTO followed_folders(path, added_at) VALUES (?, ?)", (key, cat.now())
+        )
     log.info("following %s", key)
     return next(f for f in store.folders() if f.path == key)
 
 
-def unfollow(library: Library, path: str | os.PathLike[str], *, remove_documents: bool = False) -> list[str]:
+def unfollow(
+    library: Library, path: str | os.PathLike[str], *, remove_documents: bool = False
+) -> list[str]:
     """Stop following a folder; its documents stay unless ``remove_documents``. Returns the removed doc ids."""
     store = FolderStore(library.catalog.db)
     known = {f.path: f for f in store.folders()}
     key = str(path) if str(path) in known else folder_key(path)
     if key not in known:
-        raise KidneyTalkError(f"{safe_text(str(path))} is not a followed folder (see 'kidneytalk folders list').")
+        raise KidneyTalkError(
+            f"{safe_text(str(path))} is not a followed folder (see 'kidneytalk folders list')."
+        )
     removed: list[str] = []
     with library.writing("unfollowing a folder"):
         rows = store.tracked(key).values()
@@ -270,7 +321,11 @@ def unfollow(library: Library, path: str | os.PathLike[str], *, remove_documents
         store.db.execute("DELETE FROM followed_folders WHERE path=?", (key,))
         if remove_documents:
             for t in rows:
-                if t.owned and not store.references(t.doc_id) and library.catalog.get(t.doc_id) is not None:
+                if (
+                    t.owned
+                    and not store.references(t.doc_id)
+                    and library.catalog.get(t.doc_id) is not None
+                ):
                     library.remove(t.doc_id)
                     removed.append(t.doc_id)
     log.info("unfollowed %s (%d documents removed)", key, len(removed))
@@ -284,7 +339,9 @@ def _listing(folder: Path) -> tuple[dict[str, tuple[Path, os.stat_result]], list
     found: dict[str, tuple[Path, os.stat_result]] = {}
 
     def failed(exc: OSError) -> None:
-        errors.append(f"{shown_path(exc.filename or folder)}: {safe_text(exc.strerror or str(exc))}")
+        errors.append(
+            f"{shown_path(exc.filename or folder)}: {safe_text(exc.strerror or str(exc))}"
+        )
 
     for root, dirs, names in os.walk(folder, onerror=failed):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -304,7 +361,9 @@ def _listing(folder: Path) -> tuple[dict[str, tuple[Path, os.stat_result]], list
     return found, errors
 
 
-def scan(folder: str, tracked: dict[str, TrackedFile], cancel: threading.Event | None = None) -> FolderChanges:
+def scan(
+    folder: str, tracked: dict[str, TrackedFile], cancel: threading.Event | None = None
+) -> FolderChanges:
     """Compare ``folder`` with the files the library has from it (reads files, writes nothing)."""
     changes = FolderChanges(folder)
     root = Path(folder)
@@ -321,7 +380,9 @@ def scan(folder: str, tracked: dict[str, TrackedFile], cancel: threading.Event |
         return changes
     if not listing and tracked:
         changes.available = False
-        changes.problem = "it holds no documents now; an unmounted drive looks like this, so nothing is removed"
+        changes.problem = (
+            "it holds no documents now; an unmounted drive looks like this, so nothing is removed"
+        )
         return changes
     by_sha: dict[str, list[TrackedFile]] = {}
     for t in tracked.values():
@@ -349,7 +410,9 @@ def scan(folder: str, tracked: dict[str, TrackedFile], cancel: threading.Event |
             changes.new.append(seen)
     if errors or (cancel is not None and cancel.is_set()):
         if errors:
-            changes.problem = f"{len(errors)} entries could not be read; nothing is removed this time"
+            changes.problem = (
+                f"{len(errors)} entries could not be read; nothing is removed this time"
+            )
         return changes  # a partial listing must never look like deleted files
     changes.deleted = [t for group in by_sha.values() for t in group]
     return changes
@@ -403,7 +466,9 @@ def apply(
             store._track(folder, seen, old.doc_id, old.owned)
             doc = library.catalog.get(old.doc_id)
             if doc is not None and doc.name == safe_text(Path(old.rel).name):
-                library.catalog.set_origin(doc.id, name=safe_text(seen.path.name), original_path=shown_path(seen.path))
+                library.catalog.set_origin(
+                    doc.id, name=safe_text(seen.path.name), original_path=shown_path(seen.path)
+                )
             report.moved.append((old.rel, seen.rel))
     _ingest(library, store, folder, changes, report, add or library.add, progress, cancel)
     with library.writing("syncing folders"):
@@ -414,7 +479,12 @@ def apply(
                 report.pending.append(t.rel)
                 continue
             store._forget(folder, t.rel)
-            if remove_deleted and t.owned and not store.references(t.doc_id) and library.catalog.get(t.doc_id):
+            if (
+                remove_deleted
+                and t.owned
+                and not store.references(t.doc_id)
+                and library.catalog.get(t.doc_id)
+            ):
                 library.remove(t.doc_id)
                 report.removed.append(t.rel)
             else:
@@ -424,8 +494,16 @@ def apply(
     return report
 
 
-def _ingest(library: Library, store: FolderStore, folder: str, changes: FolderChanges, report: SyncReport,
-            add: Callable[..., list], progress: ProgressCallback | None, cancel: threading.Event | None) -> None:
+def _ingest(
+    library: Library,
+    store: FolderStore,
+    folder: str,
+    changes: FolderChanges,
+    report: SyncReport,
+    add: Callable[..., list],
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> None:
     """Index new and changed files through the ordinary pipeline, then record what each became."""
     todo = [(None, s) for s in changes.new] + list(changes.changed)
     if not todo:
@@ -442,14 +520,20 @@ def _ingest(library: Library, store: FolderStore, folder: str, changes: FolderCh
             owned = prior is None or prior.status != cat.STATUS_READY or store.owns(doc.id)
             store._track(folder, seen, doc.id, owned)
             if doc.status == cat.STATUS_FAILED:
-                report.failed.append(messages.get(shown_path(seen.path), f"{seen.rel}: {doc.reason}"))
+                report.failed.append(
+                    messages.get(shown_path(seen.path), f"{seen.rel}: {doc.reason}")
+                )
                 continue
             if old is None:
                 (report.added if owned else report.existing).append(seen.rel)
                 continue
             report.updated.append(seen.rel)
-            if old.doc_id != doc.id and old.owned and not store.references(old.doc_id) \
-                    and library.catalog.get(old.doc_id) is not None:
+            if (
+                old.doc_id != doc.id
+                and old.owned
+                and not store.references(old.doc_id)
+                and library.catalog.get(old.doc_id) is not None
+            ):
                 library.remove(old.doc_id)  # the previous version of the file
 
 
@@ -467,19 +551,41 @@ def sync(
     wanted = None if folders is None else {folder_key(f) for f in folders} | set(folders)
     listed = store.folders()
     if wanted is not None and not wanted & {f.path for f in listed}:
-        raise KidneyTalkError(f"{', '.join(sorted(map(safe_text, map(str, folders or []))))} is not a followed "
-                              "folder (see 'kidneytalk folders list').")
+        raise KidneyTalkError(
+            f"{', '.join(sorted(map(safe_text, map(str, folders or []))))} is not a followed "
+            "folder (see 'kidneytalk folders list')."
+        )
     reports = []
     for f in listed:
         if wanted is not None and f.path not in wanted:
             continue
         changes = scan(f.path, store.tracked(f.path), cancel)
-        reports.append(apply(library, changes, remove_deleted=remove_deleted, add=add, progress=progress,
-                             cancel=cancel))
+        reports.append(
+            apply(
+                library,
+                changes,
+                remove_deleted=remove_deleted,
+                add=add,
+                progress=progress,
+                cancel=cancel,
+            )
+        )
     return reports
 
 
 __all__ = [
-    "FolderChanges", "FolderStore", "FollowedFolder", "SeenFile", "SyncReport", "TrackedFile",
-    "apply", "follow", "followed", "policy", "scan", "scan_all", "sync", "unfollow",
+    "FolderChanges",
+    "FolderStore",
+    "FollowedFolder",
+    "SeenFile",
+    "SyncReport",
+    "TrackedFile",
+    "apply",
+    "follow",
+    "followed",
+    "policy",
+    "scan",
+    "scan_all",
+    "sync",
+    "unfollow",
 ]

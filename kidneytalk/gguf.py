@@ -17,13 +17,53 @@ from kidneytalk.errors import ModelError
 
 # general.file_type -> llama.cpp's name for it
 FILE_TYPES = {
-    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
-    11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
-    17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS",
-    23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S",
-    29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4",
+    0: "F32",
+    1: "F16",
+    2: "Q4_0",
+    3: "Q4_1",
+    7: "Q8_0",
+    8: "Q5_0",
+    9: "Q5_1",
+    10: "Q2_K",
+    11: "Q3_K_S",
+    12: "Q3_K_M",
+    13: "Q3_K_L",
+    14: "Q4_K_S",
+    15: "Q4_K_M",
+    16: "Q5_K_S",
+    17: "Q5_K_M",
+    18: "Q6_K",
+    19: "IQ2_XXS",
+    20: "IQ2_XS",
+    21: "Q2_K_S",
+    22: "IQ3_XS",
+    23: "IQ3_XXS",
+    24: "IQ1_S",
+    25: "IQ4_NL",
+    26: "IQ3_S",
+    27: "IQ3_M",
+    28: "IQ2_S",
+    29: "IQ2_M",
+    30: "IQ4_XS",
+    31: "IQ1_M",
+    32: "BF16",
+    36: "TQ1_0",
+    37: "TQ2_0",
+    38: "MXFP4",
 }
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_SCALARS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
 _STRING, _ARRAY = 8, 9
 _KEEP_ARRAY_MAX = 64  # arrays longer than this (vocabularies) are skipped
 
@@ -102,7 +142,9 @@ def read_gguf(path: str | Path) -> GGUFInfo:
                 raise ModelError(f"{path.name} is not a GGUF model file")
             version = _read(fh, "<I")
             if version < 2:
-                raise ModelError(f"{path.name}: GGUF version {version} is too old; convert the model again")
+                raise ModelError(
+                    f"{path.name}: GGUF version {version} is too old; convert the model again"
+                )
             n_tensors = _read(fh, "<Q")
             n_kv = _read(fh, "<Q")
             meta: dict[str, Any] = {}
@@ -127,7 +169,9 @@ def read_gguf(path: str | Path) -> GGUFInfo:
 
     def arch_int(key: str) -> int:
         v = meta.get(f"{arch}.{key}", 0)
-        return int(v[0]) if isinstance(v, list) and v else int(v) if isinstance(v, int | float) else 0
+        return (
+            int(v[0]) if isinstance(v, list) and v else int(v) if isinstance(v, int | float) else 0
+        )
 
     return GGUFInfo(
         path=path,

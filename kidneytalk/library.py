@@ -65,7 +65,9 @@ from kidneytalk.store import VectorStore
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[ProgressEvent], None]
-_EMBED_BATCH = 256  # chunks per embedding call (across files); progress and cancel checks between calls
+_EMBED_BATCH = (
+    256  # chunks per embedding call (across files); progress and cancel checks between calls
+)
 _PREPARE_AHEAD = 8  # prepared files queued ahead of the embedder
 
 
@@ -130,7 +132,9 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[Path],
     for raw in inputs:
         path = Path(raw).expanduser()
         if not path.exists():
-            problems.append(AddResult(shown_path(path), "failed", f"{shown_path(path)}: no such file or folder"))
+            problems.append(
+                AddResult(shown_path(path), "failed", f"{shown_path(path)}: no such file or folder")
+            )
             continue
         if path.is_dir():
             for root, dirs, names in os.walk(path):
@@ -139,18 +143,40 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[Path],
                     child = Path(root) / name
                     if name.startswith("."):
                         continue
-                    if not child.is_file():  # FIFOs, sockets, devices, dangling links: never open them
-                        problems.append(AddResult(shown_path(child), "skipped", f"{shown(child)}: skipped (not a regular file)"))
+                    if (
+                        not child.is_file()
+                    ):  # FIFOs, sockets, devices, dangling links: never open them
+                        problems.append(
+                            AddResult(
+                                shown_path(child),
+                                "skipped",
+                                f"{shown(child)}: skipped (not a regular file)",
+                            )
+                        )
                     elif not is_supported(child):
-                        problems.append(AddResult(shown_path(child), "skipped", f"{shown(child)}: skipped (unsupported file type)"))
+                        problems.append(
+                            AddResult(
+                                shown_path(child),
+                                "skipped",
+                                f"{shown(child)}: skipped (unsupported file type)",
+                            )
+                        )
                     elif child.resolve() not in seen:
                         seen.add(child.resolve())
                         files.append(child)
         elif not path.is_file():
-            problems.append(AddResult(shown_path(path), "failed", f"{shown_path(path)}: not a regular file"))
+            problems.append(
+                AddResult(shown_path(path), "failed", f"{shown_path(path)}: not a regular file")
+            )
         elif not is_supported(path):
-            problems.append(AddResult(shown_path(path), "failed", f"{shown(path)}: unsupported file type "
-                                      f"'{shown(path.suffix.lower()) or '(none)'}'"))
+            problems.append(
+                AddResult(
+                    shown_path(path),
+                    "failed",
+                    f"{shown(path)}: unsupported file type "
+                    f"'{shown(path.suffix.lower()) or '(none)'}'",
+                )
+            )
         elif path.resolve() not in seen:
             seen.add(path.resolve())
             files.append(path)
@@ -226,14 +252,19 @@ class Library:
         """Undo what a writer that died left behind. Runs under the exclusive lock."""
         if not self.catalog.get_meta("writer_active"):
             return
-        log.warning("previous writer did not finish (%s); recovering", self.catalog.get_meta("writer_active"))
+        log.warning(
+            "previous writer did not finish (%s); recovering",
+            self.catalog.get_meta("writer_active"),
+        )
         valid: set[str] = set()
         for doc in self.catalog.documents():
             if doc.status == cat.STATUS_INDEXING:
                 self.store.delete_doc(doc.id)
                 with self.catalog.transaction():
                     self.catalog.clear_chunks(doc.id)
-                    self.catalog.set_status(doc.id, cat.STATUS_FAILED, "interrupted; add the file again to finish")
+                    self.catalog.set_status(
+                        doc.id, cat.STATUS_FAILED, "interrupted; add the file again to finish"
+                    )
             elif doc.status == cat.STATUS_REMOVING:
                 self._finish_remove(doc)
             elif doc.status == cat.STATUS_READY:
@@ -256,11 +287,15 @@ class Library:
                 return doc
         matches = [d for d in docs if len(ref) >= 4 and d.id.startswith(ref)]
         if not matches:
-            matches = [d for d in docs if d.name == ref] or [d for d in docs if d.name.lower() == ref.lower()]
+            matches = [d for d in docs if d.name == ref] or [
+                d for d in docs if d.name.lower() == ref.lower()
+            ]
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise DocumentNotFoundError(f"No document '{ref}' in the library (see 'kidneytalk list').")
+            raise DocumentNotFoundError(
+                f"No document '{ref}' in the library (see 'kidneytalk list')."
+            )
         names = ", ".join(f"{d.id} {d.name}" for d in matches[:5])
         raise DocumentNotFoundError(f"'{ref}' matches several documents ({names}); use the id.")
 
@@ -322,8 +357,14 @@ class Library:
         """Ingest files and folders; bad files fail alone and the batch goes on."""
         files, results = expand_inputs(inputs)
         for r in results:
-            _emit(progress, ProgressEvent("error" if r.failed else "skip", r.path, message=r.message))
-        results.extend(self._ingest(files, filter_agent=filter_agent, progress=progress, cancel=cancel, on_wait=on_wait))
+            _emit(
+                progress, ProgressEvent("error" if r.failed else "skip", r.path, message=r.message)
+            )
+        results.extend(
+            self._ingest(
+                files, filter_agent=filter_agent, progress=progress, cancel=cancel, on_wait=on_wait
+            )
+        )
         return results
 
     def reindex(
@@ -336,14 +377,30 @@ class Library:
     ) -> list[AddResult]:
         """Re-run the pipeline from the stored copies (all documents when ``refs`` is None)."""
         docs = [self.resolve(r) for r in refs] if refs else self.catalog.documents()
-        files = [Path(d.stored_path) for d in docs if d.stored_path and Path(d.stored_path).exists()]
-        missing = [AddResult(d.name, "failed", f"{d.name}: stored copy is missing; remove and add it again")
-                   for d in docs if not (d.stored_path and Path(d.stored_path).exists())]
-        return missing + self._ingest(files, filter_agent=filter_agent, progress=progress, cancel=cancel, force=True)
+        files = [
+            Path(d.stored_path) for d in docs if d.stored_path and Path(d.stored_path).exists()
+        ]
+        missing = [
+            AddResult(
+                d.name, "failed", f"{d.name}: stored copy is missing; remove and add it again"
+            )
+            for d in docs
+            if not (d.stored_path and Path(d.stored_path).exists())
+        ]
+        return missing + self._ingest(
+            files, filter_agent=filter_agent, progress=progress, cancel=cancel, force=True
+        )
 
     # ------------------------------------------------------------ pipeline
-    def prepare(self, path: Path, chunker: Chunker, known: Callable[[str], Document | None], force: bool,
-                cancel: CancelFlag | None = None, ocr: DocumentOcr | None = None) -> _Prepared:
+    def prepare(
+        self,
+        path: Path,
+        chunker: Chunker,
+        known: Callable[[str], Document | None],
+        force: bool,
+        cancel: CancelFlag | None = None,
+        ocr: DocumentOcr | None = None,
+    ) -> _Prepared:
         """Hash, parse (OCR where a page needs it), clean, chunk and rule-filter one file (no library writes)."""
         prep = _Prepared(path)
         name = shown(path)
@@ -380,23 +437,36 @@ class Library:
         s = self.settings
         suffix = path.suffix.lower()
         text_file = suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES
-        limit_mb, key = (s.max_text_mb, "max_text_mb") if text_file else (s.max_file_mb, "max_file_mb")
+        limit_mb, key = (
+            (s.max_text_mb, "max_text_mb") if text_file else (s.max_file_mb, "max_file_mb")
+        )
         if limit_mb and size > limit_mb * 1_000_000:
             what = " of text" if text_file else ""
-            return (f"{shown(path)}: {size / 1_000_000:.1f} MB{what} is over the {limit_mb} MB limit for one file "
-                    f"(to add it anyway: kidneytalk settings set {key} 0)")
+            return (
+                f"{shown(path)}: {size / 1_000_000:.1f} MB{what} is over the {limit_mb} MB limit for one file "
+                f"(to add it anyway: kidneytalk settings set {key} 0)"
+            )
         if s.max_pages and suffix in PYMUPDF_SUFFIXES:
             pages = _page_count(path)
             if pages is not None and pages > s.max_pages:
-                return (f"{shown(path)}: {pages} pages is over the {s.max_pages}-page limit for one file "
-                        "(to add it anyway: kidneytalk settings set max_pages 0)")
+                return (
+                    f"{shown(path)}: {pages} pages is over the {s.max_pages}-page limit for one file "
+                    "(to add it anyway: kidneytalk settings set max_pages 0)"
+                )
         return ""
 
-    def _prepared_stream(self, files: list[Path], force: bool, stop: threading.Event,
-                         progress: ProgressCallback | None = None,
-                         cancel: threading.Event | None = None) -> Iterator[_Prepared]:
+    def _prepared_stream(
+        self,
+        files: list[Path],
+        force: bool,
+        stop: threading.Event,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[_Prepared]:
         """Prepare files in a background thread, a few ahead of the consumer (OCR reports progress from it)."""
-        chunker = Chunker(self.embedder.token_counter(), self.settings.chunk, self.embedder.max_tokens)
+        chunker = Chunker(
+            self.embedder.token_counter(), self.settings.chunk, self.embedder.max_tokens
+        )
         q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=_PREPARE_AHEAD)
 
         def work() -> None:
@@ -412,8 +482,13 @@ class Library:
                 for index, path in enumerate(files, start=1):
                     if either.is_set():
                         break
-                    ocr = DocumentOcr(file=shown(path), file_index=index, files_total=len(files),
-                                      progress=progress, cancel=either)
+                    ocr = DocumentOcr(
+                        file=shown(path),
+                        file_index=index,
+                        files_total=len(files),
+                        progress=progress,
+                        cancel=either,
+                    )
                     q.put(self.prepare(path, chunker, known, force, either, ocr))
             finally:
                 db.close()
@@ -446,11 +521,19 @@ class Library:
             return []
         run = _IngestRun(self, len(files), progress, cancel, force, on_wait)
         started = time.monotonic()
-        _emit(progress, ProgressEvent("start", files_total=len(files), message="loading the embedding model"
-                                      if self._embedder is None else ""))
+        _emit(
+            progress,
+            ProgressEvent(
+                "start",
+                files_total=len(files),
+                message="loading the embedding model" if self._embedder is None else "",
+            ),
+        )
         stop = threading.Event()
         seen = 0
-        for seen, prep in enumerate(self._prepared_stream(files, force, stop, progress, cancel), start=1):
+        for seen, prep in enumerate(
+            self._prepared_stream(files, force, stop, progress, cancel), start=1
+        ):
             prep.index = seen
             if run.cancelled():
                 seen -= 1
@@ -467,10 +550,20 @@ class Library:
         while run.unembedded() and not run.cancelled():
             run.embed_next()
         run.store_finished()
-        for prep in run.pending:  # only after a cancel: embedded partly or not at all, nothing written
-            run.results.append(AddResult(shown_path(prep.path), "cancelled", f"{shown(prep.path)}: cancelled; nothing was kept"))
+        for (
+            prep
+        ) in run.pending:  # only after a cancel: embedded partly or not at all, nothing written
+            run.results.append(
+                AddResult(
+                    shown_path(prep.path),
+                    "cancelled",
+                    f"{shown(prep.path)}: cancelled; nothing was kept",
+                )
+            )
         for path in files[seen:]:
-            run.results.append(AddResult(shown_path(path), "cancelled", f"{shown(path)}: cancelled"))
+            run.results.append(
+                AddResult(shown_path(path), "cancelled", f"{shown(path)}: cancelled")
+            )
         log.info("ingested %d files in %.1f s", len(files), time.monotonic() - started)
         return run.results
 
@@ -488,7 +581,9 @@ class Library:
                 doc_id = existing.id if existing else prep.sha[:12]
                 self._record_failure(doc_id, prep, prep.error)
             log.warning("failed: %s", prep.error)
-            return AddResult(shown_path(path), "failed", prep.error, prep.sha[:12] if prep.sha else "")
+            return AddResult(
+                shown_path(path), "failed", prep.error, prep.sha[:12] if prep.sha else ""
+            )
         assert prep.parsed is not None
         short = space_problem(self.paths.data, prep.size + len(prep.chunks) * BYTES_PER_PASSAGE)
         if short:  # refused before anything is written: the library stays as it was
@@ -500,9 +595,15 @@ class Library:
         kept, dropped = prep.chunks, prep.dropped
         with self.catalog.transaction():
             self.catalog.insert_indexing(
-                doc_id=doc_id, name=existing.name if existing else name, original_path=shown_path(path.resolve()),
-                stored_path=str(stored), sha256=prep.sha, size=prep.size, embed_model=self.embedder.model_id,
-                chunk_settings=self.settings.chunk.as_dict(), filter_agent=prep.agent_filtered,
+                doc_id=doc_id,
+                name=existing.name if existing else name,
+                original_path=shown_path(path.resolve()),
+                stored_path=str(stored),
+                sha256=prep.sha,
+                size=prep.size,
+                embed_model=self.embedder.model_id,
+                chunk_settings=self.settings.chunk.as_dict(),
+                filter_agent=prep.agent_filtered,
             )
         if existing:
             self.store.delete_doc(doc_id)
@@ -517,22 +618,34 @@ class Library:
         parsed = prep.parsed
         save_words(stored, parsed.ocr_words)
         self.catalog.mark_ready(
-            doc_id, title=safe_text(parsed.title), pages=parsed.page_count, scanned_pages=len(parsed.scanned_pages),
-            needs_ocr=parsed.needs_ocr, kept=kept, dropped=dropped, removed=parsed.removed,
+            doc_id,
+            title=safe_text(parsed.title),
+            pages=parsed.page_count,
+            scanned_pages=len(parsed.scanned_pages),
+            needs_ocr=parsed.needs_ocr,
+            kept=kept,
+            dropped=dropped,
+            removed=parsed.removed,
             ocr_pages=parsed.ocr_pages,
-            reason=f"needs OCR: {parsed.ocr_problem}" if parsed.needs_ocr and parsed.ocr_problem else None,
+            reason=f"needs OCR: {parsed.ocr_problem}"
+            if parsed.needs_ocr and parsed.ocr_problem
+            else None,
         )
         note = ""
         if parsed.ocr_pages:
             note += f"; {len(parsed.ocr_pages)} scanned pages read by OCR"
         if parsed.needs_ocr:
             why = parsed.ocr_problem or "OCR found no text on them"
-            note += (f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
-                     f"(needs OCR: {why}; those pages are not searchable)")
+            note += (
+                f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
+                f"(needs OCR: {why}; those pages are not searchable)"
+            )
         verb = "re-indexed" if existing and existing.status == cat.STATUS_READY else "added"
         msg = f"{name}: {verb} as {doc_id} ({parsed.page_count} pages, {len(kept)} chunks kept, {len(dropped)} dropped{note})"
         log.info(msg)
-        return AddResult(shown_path(path), "added", msg, doc_id, len(kept), len(dropped), parsed.page_count)
+        return AddResult(
+            shown_path(path), "added", msg, doc_id, len(kept), len(dropped), parsed.page_count
+        )
 
     def _fail_storing(self, prep: _Prepared, exc: OSError) -> AddResult:
         """Undo a half-stored file while still under the write lock, and record why it failed."""
@@ -554,8 +667,14 @@ class Library:
     def _record_failure(self, doc_id: str, prep: _Prepared, reason: str) -> None:
         with self.catalog.transaction():
             self.catalog.insert_indexing(
-                doc_id=doc_id, name=shown(prep.path), original_path=shown_path(prep.path.resolve()), stored_path="",
-                sha256=prep.sha, size=prep.size, embed_model="", chunk_settings=self.settings.chunk.as_dict(),
+                doc_id=doc_id,
+                name=shown(prep.path),
+                original_path=shown_path(prep.path.resolve()),
+                stored_path="",
+                sha256=prep.sha,
+                size=prep.size,
+                embed_model="",
+                chunk_settings=self.settings.chunk.as_dict(),
                 filter_agent=False,
             )
             self.catalog.set_status(doc_id, cat.STATUS_FAILED, reason)
@@ -570,7 +689,8 @@ BYTES_PER_PASSAGE = 32 * 1024  # vector, HNSW links, text in the catalog and the
 def _disk_full(exc: BaseException) -> bool:
     """ENOSPC, or SQLite's / chromadb's way of saying the same."""
     return getattr(exc, "errno", None) == errno.ENOSPC or any(
-        m in str(exc).lower() for m in ("disk is full", "no space left"))
+        m in str(exc).lower() for m in ("disk is full", "no space left")
+    )
 
 
 def space_problem(folder: Path, needed: int, margin: int = SPACE_MARGIN) -> str:
@@ -582,18 +702,29 @@ def space_problem(folder: Path, needed: int, margin: int = SPACE_MARGIN) -> str:
     if free - needed >= margin:
         return ""
     mib = 1024 * 1024
-    return (f"not enough space in {folder} ({free // mib} MiB free; about {(needed + margin) // mib} MiB "
-            "needed to store it safely): free some space and add it again")
+    return (
+        f"not enough space in {folder} ({free // mib} MiB free; about {(needed + margin) // mib} MiB "
+        "needed to store it safely): free some space and add it again"
+    )
 
 
 class _IngestRun:
     """One ``add``/``reindex`` call: files waiting for vectors, counters, results in input order."""
 
-    def __init__(self, lib: Library, total: int, progress: ProgressCallback | None,
-                 cancel: threading.Event | None, force: bool, on_wait: Callable[[str], None] | None):
+    def __init__(
+        self,
+        lib: Library,
+        total: int,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+        force: bool,
+        on_wait: Callable[[str], None] | None,
+    ):
         self.lib, self.total, self.progress, self.cancel = lib, total, progress, cancel
         self.force, self.on_wait = force, on_wait
-        self.pending: list[_Prepared] = []  # in input order; the head is stored as soon as it is embedded
+        self.pending: list[
+            _Prepared
+        ] = []  # in input order; the head is stored as soon as it is embedded
         self.results: list[AddResult] = []
         self.pages_done = self.chunks_done = 0
 
@@ -608,7 +739,9 @@ class _IngestRun:
         return not prep.skip and not prep.error and prep.parsed is not None
 
     def _event(self, prep: _Prepared, stage: str, **changes: object) -> ProgressEvent:
-        event = ProgressEvent(stage, shown(prep.path), prep.index, self.total, self.pages_done, 0, self.chunks_done)
+        event = ProgressEvent(
+            stage, shown(prep.path), prep.index, self.total, self.pages_done, 0, self.chunks_done
+        )
         return _with(event, **changes) if changes else event
 
     def embed_next(self) -> None:
@@ -624,10 +757,19 @@ class _IngestRun:
         if not group:
             return
         first = group[0][0]
-        _emit(self.progress, self._event(first, "embed", pages_total=first.pages,
-                                         file_fraction=first.embedded / len(first.chunks),
-                                         message=f"{len(first.chunks)} chunks"))
-        vectors = self.lib.embedder.embed([embed_text(c) for prep, a, b in group for c in prep.chunks[a:b]])
+        _emit(
+            self.progress,
+            self._event(
+                first,
+                "embed",
+                pages_total=first.pages,
+                file_fraction=first.embedded / len(first.chunks),
+                message=f"{len(first.chunks)} chunks",
+            ),
+        )
+        vectors = self.lib.embedder.embed(
+            [embed_text(c) for prep, a, b in group for c in prep.chunks[a:b]]
+        )
         offset = 0
         for prep, a, b in group:
             if prep.vectors is None:
@@ -636,13 +778,23 @@ class _IngestRun:
             offset += b - a
             prep.embedded = b
             fraction = b / len(prep.chunks)
-            _emit(self.progress, self._event(
-                prep, "embed", pages_done=self.pages_done + int(prep.pages * fraction), pages_total=prep.pages,
-                chunks_done=self.chunks_done + b, file_fraction=fraction))
+            _emit(
+                self.progress,
+                self._event(
+                    prep,
+                    "embed",
+                    pages_done=self.pages_done + int(prep.pages * fraction),
+                    pages_total=prep.pages,
+                    chunks_done=self.chunks_done + b,
+                    file_fraction=fraction,
+                ),
+            )
 
     def store_finished(self) -> None:
         """Store, in input order, the files at the head of the queue whose vectors are all there."""
-        while self.pending and (not self._embeds(self.pending[0]) or self.pending[0].embedding_done):
+        while self.pending and (
+            not self._embeds(self.pending[0]) or self.pending[0].embedding_done
+        ):
             if self.cancelled() and self._embeds(self.pending[0]):
                 return  # stopped: keep nothing more
             self._finish(self.pending.pop(0))
@@ -657,19 +809,30 @@ class _IngestRun:
         with lib.writing("adding documents", self.on_wait):
             try:
                 result = lib._store_prepared(prep, self.force)
-            except OSError as exc:  # e.g. the file vanished or the disk is full: this file fails alone
+            except (
+                OSError
+            ) as exc:  # e.g. the file vanished or the disk is full: this file fails alone
                 result = lib._fail_storing(prep, exc)
-            except Exception as exc:  # e.g. text SQLite refuses, or the vector store's disk is full: fails alone
+            except (
+                Exception
+            ) as exc:  # e.g. text SQLite refuses, or the vector store's disk is full: fails alone
                 if not isinstance(exc, ValueError | sqlite3.Error) and not _disk_full(exc):
                     raise
                 log.exception("could not store %s", shown_path(prep.path))
-                result = lib._fail_storing(prep, OSError(errno.ENOSPC, "disk full") if _disk_full(exc) else
-                                           OSError(f"{type(exc).__name__}: {safe_text(str(exc))}"))
+                result = lib._fail_storing(
+                    prep,
+                    OSError(errno.ENOSPC, "disk full")
+                    if _disk_full(exc)
+                    else OSError(f"{type(exc).__name__}: {safe_text(str(exc))}"),
+                )
         prep.vectors = None
         self.results.append(result)
         self.pages_done += result.pages
         self.chunks_done += result.chunks_kept
-        _emit(self.progress, self._event(prep, "error" if result.failed else "done", message=result.message))
+        _emit(
+            self.progress,
+            self._event(prep, "error" if result.failed else "done", message=result.message),
+        )
 
 
 class _Either:
@@ -693,8 +856,12 @@ class _ReadScope:
         self.lib._refresh_if_changed()
         return self.lib
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         assert self._cm is not None
         self._cm.__exit__(exc_type, exc, tb)
 
@@ -716,8 +883,12 @@ class _WriteScope:
             lib.catalog.set_meta("writer_active", f"pid {os.getpid()}: {self.what}")
         return lib
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         lib = self.lib
         try:
             if self._outer:
@@ -744,9 +915,16 @@ def describe_status(doc: Document, hint: str = "") -> tuple[str, str]:
         if hint:
             return f"ready · {hint}", "warn"
         if doc.needs_ocr:
-            why = doc.reason.removeprefix("needs OCR: ") if doc.reason.startswith("needs OCR: ") else ""
-            return (f"ready · needs OCR ({doc.scanned_pages} of {doc.pages} pages are scans without text"
-                    + (f"; {why}" if why and "some pages are scanned" not in why else "") + ")"), "warn"
+            why = (
+                doc.reason.removeprefix("needs OCR: ")
+                if doc.reason.startswith("needs OCR: ")
+                else ""
+            )
+            return (
+                f"ready · needs OCR ({doc.scanned_pages} of {doc.pages} pages are scans without text"
+                + (f"; {why}" if why and "some pages are scanned" not in why else "")
+                + ")"
+            ), "warn"
         if doc.ocr_pages:
             return f"ready · {doc.ocr_pages} of {doc.pages} pages read by OCR", "ok"
         return "ready", "ok"

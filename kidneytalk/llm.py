@@ -66,7 +66,7 @@ def resolve_gpu_layers(setting: int | str, *, supported: bool | None = None) -> 
 
 
 def where_it_runs(gpu_layers: int, n_layers: int, *, supported: bool | None = None) -> str:
-    """"CPU" or "GPU (n of N layers)", as the Models page and the log say it."""
+    """ "CPU" or "GPU (n of N layers)", as the Models page and the log say it."""
     supported = gpu_offload_supported() if supported is None else supported
     if gpu_layers == 0 or not supported:
         return "CPU"
@@ -101,7 +101,9 @@ class LocalLLM:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
-            raise ModelError("llama-cpp-python is not installed; run the README set-up command.") from exc
+            raise ModelError(
+                "llama-cpp-python is not installed; run the README set-up command."
+            ) from exc
         try:
             self._llama = Llama(
                 model_path=str(self.path),
@@ -117,18 +119,38 @@ class LocalLLM:
             raise ModelError(f"Cannot load model {self.path.name}: {exc}") from exc
         self.n_ctx = self._llama.n_ctx()
         file_template = self._llama.metadata.get("tokenizer.chat_template") or None
-        self.template: str | None = chat_template or file_template or fallback_template(self.info.architecture)
+        self.template: str | None = (
+            chat_template or file_template or fallback_template(self.info.architecture)
+        )
         self.family = template_family(chat_template or file_template, self.info.architecture)
         self._formatter = self._make_formatter()
         self._specials = special_pattern(self._special_strings())
-        self._add_bos = bool(self._llama._model.add_bos_token()) if hasattr(self._llama, "_model") else False
+        self._add_bos = (
+            bool(self._llama._model.add_bos_token()) if hasattr(self._llama, "_model") else False
+        )
         bos = self._llama.token_bos()
-        self._bos_text = self._llama.detokenize([bos], special=True).decode("utf-8", "ignore") if bos >= 0 else ""
-        self.reasoning: ReasoningInfo = detect(self.template, self._render([{"role": "user", "content": "?"}]))
-        self.last_thought = ""  # the thought read before the last one-token decision (undeclared thinkers)
+        self._bos_text = (
+            self._llama.detokenize([bos], special=True).decode("utf-8", "ignore")
+            if bos >= 0
+            else ""
+        )
+        self.reasoning: ReasoningInfo = detect(
+            self.template, self._render([{"role": "user", "content": "?"}])
+        )
+        self.last_thought = (
+            ""  # the thought read before the last one-token decision (undeclared thinkers)
+        )
         self.device = where_it_runs(n_gpu_layers, self.info.n_layers)
-        log.info("loaded %s (%s, %s, %s template, n_ctx %d, %d threads, %s)", self.path.name, self.info.architecture,
-                 self.info.quantization, self.family, self.n_ctx, threads, self.device)
+        log.info(
+            "loaded %s (%s, %s, %s template, n_ctx %d, %d threads, %s)",
+            self.path.name,
+            self.info.architecture,
+            self.info.quantization,
+            self.family,
+            self.n_ctx,
+            threads,
+            self.device,
+        )
 
     def _make_formatter(self) -> Any:
         """The GGUF's own chat template, to count prompt tokens exactly."""
@@ -142,7 +164,9 @@ class LocalLLM:
                 tid = self._llama.metadata.get(key)
                 if tid is None:
                     return ""
-                return self._llama.detokenize([int(tid)], special=True).decode("utf-8", errors="ignore")
+                return self._llama.detokenize([int(tid)], special=True).decode(
+                    "utf-8", errors="ignore"
+                )
 
             return Jinja2ChatFormatter(
                 template=template,
@@ -160,7 +184,11 @@ class LocalLLM:
 
             vocab = llama_cpp.llama_model_get_vocab(self._llama._model.model)
             flags = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
-            ids = [i for i in range(self._llama.n_vocab()) if llama_cpp.llama_vocab_get_attr(vocab, i) & flags]
+            ids = [
+                i
+                for i in range(self._llama.n_vocab())
+                if llama_cpp.llama_vocab_get_attr(vocab, i) & flags
+            ]
         except (AttributeError, TypeError):  # pragma: no cover - older llama-cpp-python
             ids = [int(t) for k, t in self._llama.metadata.items() if k.endswith("_token_id")]
         return [self._llama.detokenize([i], special=True).decode("utf-8", "ignore") for i in ids]
@@ -202,23 +230,55 @@ class LocalLLM:
         """
         info = self.reasoning
         lead = info.tags.open if info.tags is not None and info.opens_in_prompt else ""
-        for piece in self._generate(self._tokens(self.format_prompt(messages, thinking=True)), max_tokens=max_tokens,
-                                    temperature=temperature, cancel=cancel, grammar=grammar, stop=stop,
-                                    repeat_penalty=repeat_penalty, min_room=min(32, max_tokens)):
+        for piece in self._generate(
+            self._tokens(self.format_prompt(messages, thinking=True)),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            cancel=cancel,
+            grammar=grammar,
+            stop=stop,
+            repeat_penalty=repeat_penalty,
+            min_room=min(32, max_tokens),
+        ):
             if lead:
                 yield lead
                 lead = ""
             yield piece
 
-    def continue_prompt(self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = ("\n",),
-                        grammar: str | None = None, temperature: float = 0.0) -> str:
+    def continue_prompt(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 32,
+        stop: Sequence[str] = ("\n",),
+        grammar: str | None = None,
+        temperature: float = 0.0,
+    ) -> str:
         """Completion of an already formatted prompt (e.g. a reply begun with "Yes, because")."""
-        return "".join(self._generate(self._tokens(prompt), max_tokens=max_tokens, temperature=temperature,
-                                      grammar=grammar, stop=stop, repeat_penalty=1.1, min_room=1))
+        return "".join(
+            self._generate(
+                self._tokens(prompt),
+                max_tokens=max_tokens,
+                temperature=temperature,
+                grammar=grammar,
+                stop=stop,
+                repeat_penalty=1.1,
+                min_room=1,
+            )
+        )
 
-    def _generate(self, tokens: list[int], *, max_tokens: int, temperature: float, min_room: int,
-                  cancel: threading.Event | None = None, grammar: str | None = None,
-                  stop: Sequence[str] | None = None, repeat_penalty: float = 1.1) -> Iterator[str]:
+    def _generate(
+        self,
+        tokens: list[int],
+        *,
+        max_tokens: int,
+        temperature: float,
+        min_room: int,
+        cancel: threading.Event | None = None,
+        grammar: str | None = None,
+        stop: Sequence[str] | None = None,
+        repeat_penalty: float = 1.1,
+    ) -> Iterator[str]:
         room = self.n_ctx - len(tokens)
         if room < min_room + 1:
             raise ContextOverflowError(
@@ -232,8 +292,13 @@ class LocalLLM:
 
             kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
         pieces: Any = self._llama.create_completion(
-            prompt=tokens, max_tokens=min(max_tokens, room - 1), temperature=temperature,
-            repeat_penalty=repeat_penalty, stream=True, stop=list(stop or ()), **kwargs,
+            prompt=tokens,
+            max_tokens=min(max_tokens, room - 1),
+            temperature=temperature,
+            repeat_penalty=repeat_penalty,
+            stream=True,
+            stop=list(stop or ()),
+            **kwargs,
         )
         try:
             for n, piece in enumerate(pieces, start=1):
@@ -265,7 +330,9 @@ class LocalLLM:
     def _render(self, messages: Sequence[Message], **variables: object) -> str:
         """The template's rendering of ``messages`` (special-token strings inside them defused first,
         so a role tag in a PDF or a question never becomes a control token: only the template makes them)."""
-        messages = [{**m, "content": defuse_special(m["content"], self._specials)} for m in messages]
+        messages = [
+            {**m, "content": defuse_special(m["content"], self._specials)} for m in messages
+        ]
         if self._formatter is not None:
             try:
                 return str(self._formatter(messages=list(messages), **variables).prompt)
@@ -336,8 +403,9 @@ class LocalLLM:
         yes, no = float(p[yes_ids].sum()), float(p[no_ids].sum())
         return yes / (yes + no) if yes + no > 0 else 0.5
 
-    def label_probabilities(self, messages: Sequence[Message], labels: Sequence[str], *,
-                            answer_prefix: str = "") -> dict[str, float]:
+    def label_probabilities(
+        self, messages: Sequence[Message], labels: Sequence[str], *, answer_prefix: str = ""
+    ) -> dict[str, float]:
         """P(label) for the reply's next token, renormalised over ``labels`` (e.g. option letters).
 
         One forward pass, no sampling: the answer of even a tiny model is read
@@ -346,8 +414,15 @@ class LocalLLM:
         p = self._next_token_weights(messages, answer_prefix)
         ids: dict[str, set[int]] = {}
         for label in labels:
-            ids[label] = {toks[0] for variant in (label, " " + label)
-                          if (toks := self._llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False))}
+            ids[label] = {
+                toks[0]
+                for variant in (label, " " + label)
+                if (
+                    toks := self._llama.tokenize(
+                        variant.encode("utf-8"), add_bos=False, special=False
+                    )
+                )
+            }
         shared = {i for a in labels for b in labels if a != b for i in ids[a] & ids[b]}
         mass = {label: float(sum(p[i] for i in ids[label] - shared)) for label in labels}
         total = sum(mass.values())
@@ -367,25 +442,41 @@ class LocalLLM:
         tags = None if self.reasoning.declared else self._opens_thought(weights)
         if tags is None:
             return weights
-        thought = "".join(self._generate(self._tokens(prompt + tags.open), max_tokens=self.think_budget,
-                                         temperature=0.0, min_room=1, stop=[tags.close]))
+        thought = "".join(
+            self._generate(
+                self._tokens(prompt + tags.open),
+                max_tokens=self.think_budget,
+                temperature=0.0,
+                min_room=1,
+                stop=[tags.close],
+            )
+        )
         self.last_thought = thought.strip()
-        return self._weights(prompt + tags.open + thought.rstrip() + "\n" + tags.close + "\n\n" + answer_prefix)
+        return self._weights(
+            prompt + tags.open + thought.rstrip() + "\n" + tags.close + "\n\n" + answer_prefix
+        )
 
     def _weights(self, prompt: str) -> Any:
         import numpy as np
 
         self._prefill(self._tokens(prompt))
-        logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
+        logits = np.ctypeslib.as_array(
+            self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),)
+        )
         return np.exp(logits - float(logits.max()))
 
     def _opens_thought(self, weights: Any) -> ThinkTags | None:
         """The think tags whose opening is the most likely next token (a model that starts thinking)."""
-        text = self._llama.detokenize([int(weights.argmax())], special=True).decode("utf-8", "ignore").strip()
+        text = (
+            self._llama.detokenize([int(weights.argmax())], special=True)
+            .decode("utf-8", "ignore")
+            .strip()
+        )
         return next((t for t in KNOWN_TAGS if text and text == t.open), None)
 
     def _yes_no_ids(self) -> tuple[list[int], list[int]]:
         if not hasattr(self, "_yn"):
+
             def first_ids(words: list[str]) -> list[int]:
                 ids = set()
                 for w in words:
@@ -399,23 +490,42 @@ class LocalLLM:
             self._yn = ([i for i in yes if i not in no], [i for i in no if i not in yes])
         return self._yn
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int = 512, temperature: float = 0.1,
-                 cancel: threading.Event | None = None, grammar: str | None = None,
-                 stop: Sequence[str] | None = None, repeat_penalty: float = 1.15) -> str:
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.1,
+        cancel: threading.Event | None = None,
+        grammar: str | None = None,
+        stop: Sequence[str] | None = None,
+        repeat_penalty: float = 1.15,
+    ) -> str:
         """The whole reply, without reasoning: a reasoning model answers after an empty think block.
 
         For the agents' short tasks (refined queries, divergent questions,
         drafts), which want the answer and not the model's thought.
         """
-        text = "".join(self._generate(self._tokens(self.format_prompt(messages)), max_tokens=max_tokens,
-                                      temperature=temperature, cancel=cancel, grammar=grammar, stop=stop,
-                                      repeat_penalty=repeat_penalty, min_room=min(32, max_tokens)))
+        text = "".join(
+            self._generate(
+                self._tokens(self.format_prompt(messages)),
+                max_tokens=max_tokens,
+                temperature=temperature,
+                cancel=cancel,
+                grammar=grammar,
+                stop=stop,
+                repeat_penalty=repeat_penalty,
+                min_room=min(32, max_tokens),
+            )
+        )
         return strip_reasoning(text)
 
     def choose(self, messages: Sequence[Message], options: Sequence[str]) -> str:
         """One of ``options``, forced by a GBNF grammar (works even for tiny models)."""
         alternatives = " | ".join('"' + o.replace('"', '\\"') + '"' for o in options)
-        text = self.complete(messages, max_tokens=8, temperature=0.0, grammar=f"root ::= {alternatives}")
+        text = self.complete(
+            messages, max_tokens=8, temperature=0.0, grammar=f"root ::= {alternatives}"
+        )
         text = text.strip()
         return text if text in options else options[-1]
 

@@ -40,19 +40,35 @@ class LLM(Protocol):
         repeat_penalty: float = 1.15,
     ) -> Iterator[str]: ...
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int = 512, temperature: float = 0.1,
-                 cancel: threading.Event | None = None, grammar: str | None = None,
-                 stop: Sequence[str] | None = None, repeat_penalty: float = 1.15) -> str: ...
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.1,
+        cancel: threading.Event | None = None,
+        grammar: str | None = None,
+        stop: Sequence[str] | None = None,
+        repeat_penalty: float = 1.15,
+    ) -> str: ...
 
-    def continue_prompt(self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = ("\n",),
-                        grammar: str | None = None, temperature: float = 0.0) -> str: ...
+    def continue_prompt(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 32,
+        stop: Sequence[str] = ("\n",),
+        grammar: str | None = None,
+        temperature: float = 0.0,
+    ) -> str: ...
 
     def choose(self, messages: Sequence[Message], options: Sequence[str]) -> str: ...
 
     def yes_probability(self, messages: Sequence[Message], *, answer_prefix: str = "") -> float: ...
 
-    def label_probabilities(self, messages: Sequence[Message], labels: Sequence[str], *,
-                            answer_prefix: str = "") -> dict[str, float]: ...
+    def label_probabilities(
+        self, messages: Sequence[Message], labels: Sequence[str], *, answer_prefix: str = ""
+    ) -> dict[str, float]: ...
 
     def close(self) -> None: ...
 

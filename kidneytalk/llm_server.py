@@ -56,7 +56,9 @@ def parse_url(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, base path without a trailing /v1) of a model server URL; ModelError if unusable."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ModelError(f"Model server URL '{url}' must start with http:// or https:// and name a host.")
+        raise ModelError(
+            f"Model server URL '{url}' must start with http:// or https:// and name a host."
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
@@ -98,7 +100,9 @@ class ServerLLM:
         self.name = name or self.where
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self._key = read_api_key(api_key_file)
-        self._extras = True  # grammar / repeat_penalty accepted (False after the server rejected them)
+        self._extras = (
+            True  # grammar / repeat_penalty accepted (False after the server rejected them)
+        )
         self._logprobs = True  # False once a reply came without log-probabilities
         self._tokenize: str | None = None  # "" when the server has no tokenize endpoint
         self._closed = False
@@ -108,7 +112,9 @@ class ServerLLM:
             raise self._garbage("/v1/models")
         ids = [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id")]
         if model_id and ids and model_id not in ids:
-            raise ModelError(f"Model server {self.where} has no model '{model_id}' (it serves: {', '.join(ids)}).")
+            raise ModelError(
+                f"Model server {self.where} has no model '{model_id}' (it serves: {', '.join(ids)})."
+            )
         self.model_id = model_id or (ids[0] if ids else "")
         props = self._props()
         self._template = str(props.get("chat_template") or "")
@@ -116,36 +122,55 @@ class ServerLLM:
         served = _served_context(props, data, self.model_id)
         ctx = n_ctx or served or 4096
         self.n_ctx = min(ctx, max_ctx) if max_ctx else ctx
-        log.info("model server %s: model %s, n_ctx %d (server reports %s)", self.where, self.model_id,
-                 self.n_ctx, served or "nothing")
+        log.info(
+            "model server %s: model %s, n_ctx %d (server reports %s)",
+            self.where,
+            self.model_id,
+            self.n_ctx,
+            served or "nothing",
+        )
 
     # ------------------------------------------------------------ HTTP
     def _garbage(self, path: str) -> ModelError:
-        return ModelError(f"Model server {self.where} sent an unexpected reply to {path} "
-                          "(is the URL an OpenAI-compatible server?).")
+        return ModelError(
+            f"Model server {self.where} sent an unexpected reply to {path} "
+            "(is the URL an OpenAI-compatible server?)."
+        )
 
     def _connect(self, timeout: float | None = None) -> http.client.HTTPConnection:
         if self._closed:
             raise ModelError(f"The connection to model server {self.where} was closed.")
         conn: http.client.HTTPConnection
         if self._scheme == "https":
-            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.connect_timeout,
-                                               context=ssl.create_default_context())
+            conn = http.client.HTTPSConnection(
+                self._host,
+                self._port,
+                timeout=self.connect_timeout,
+                context=ssl.create_default_context(),
+            )
         else:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=self.connect_timeout)
         try:
             conn.connect()
         except TimeoutError as exc:
-            raise ModelError(f"Model server {self.where} did not answer within {self.connect_timeout:g} s; "
-                             "is it running and reachable?") from exc
+            raise ModelError(
+                f"Model server {self.where} did not answer within {self.connect_timeout:g} s; "
+                "is it running and reachable?"
+            ) from exc
         except ConnectionRefusedError as exc:
-            raise ModelError(f"Model server {self.where} refused the connection; is it running?") from exc
+            raise ModelError(
+                f"Model server {self.where} refused the connection; is it running?"
+            ) from exc
         except socket.gaierror as exc:
             raise ModelError(f"Cannot find model server host {self._host}.") from exc
         except ssl.SSLError as exc:
-            raise ModelError(f"Secure connection to model server {self.where} failed: {exc.reason}.") from exc
+            raise ModelError(
+                f"Secure connection to model server {self.where} failed: {exc.reason}."
+            ) from exc
         except OSError as exc:
-            raise ModelError(f"Cannot reach model server {self.where}: {exc.strerror or exc}.") from exc
+            raise ModelError(
+                f"Cannot reach model server {self.where}: {exc.strerror or exc}."
+            ) from exc
         assert conn.sock is not None
         conn.sock.settimeout(timeout or self.read_timeout)
         return conn
@@ -158,20 +183,27 @@ class ServerLLM:
             headers["Authorization"] = f"Bearer {self._key}"
         return headers
 
-    def _open(self, method: str, path: str, payload: dict | None = None,
-              timeout: float | None = None) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    def _open(
+        self, method: str, path: str, payload: dict | None = None, timeout: float | None = None
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """A connection and its response with a 2xx status; ModelError (naming the host) otherwise."""
         conn = self._connect(timeout)
         try:
             body = json.dumps(payload).encode("utf-8") if payload is not None else None
-            conn.request(method, self._base + path, body=body, headers=self._headers(body is not None))
+            conn.request(
+                method, self._base + path, body=body, headers=self._headers(body is not None)
+            )
             resp = conn.getresponse()
         except TimeoutError as exc:
             conn.close()
-            raise ModelError(f"Model server {self.where} did not reply within {timeout or self.read_timeout:g} s.") from exc
+            raise ModelError(
+                f"Model server {self.where} did not reply within {timeout or self.read_timeout:g} s."
+            ) from exc
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            raise ModelError(f"Model server {self.where} closed the connection ({type(exc).__name__}).") from exc
+            raise ModelError(
+                f"Model server {self.where} closed the connection ({type(exc).__name__})."
+            ) from exc
         if resp.status >= 400:
             try:
                 detail = resp.read(2000).decode("utf-8", "replace")
@@ -182,14 +214,20 @@ class ServerLLM:
             raise _http_error(self.where, path, resp.status, detail)
         return conn, resp
 
-    def _request(self, method: str, path: str, payload: dict | None = None, timeout: float | None = None) -> Any:
+    def _request(
+        self, method: str, path: str, payload: dict | None = None, timeout: float | None = None
+    ) -> Any:
         conn, resp = self._open(method, path, payload, timeout)
         try:
             raw = resp.read()
         except TimeoutError as exc:
-            raise ModelError(f"Model server {self.where} did not reply within {timeout or self.read_timeout:g} s.") from exc
+            raise ModelError(
+                f"Model server {self.where} did not reply within {timeout or self.read_timeout:g} s."
+            ) from exc
         except (OSError, http.client.HTTPException) as exc:
-            raise ModelError(f"Model server {self.where} closed the connection ({type(exc).__name__}).") from exc
+            raise ModelError(
+                f"Model server {self.where} closed the connection ({type(exc).__name__})."
+            ) from exc
         finally:
             conn.close()
         try:
@@ -215,7 +253,9 @@ class ServerLLM:
             del payload[k]
         if extras:
             self._extras = False
-            log.info("model server %s rejected %s; using plain requests", self.where, ", ".join(extras))
+            log.info(
+                "model server %s rejected %s; using plain requests", self.where, ", ".join(extras)
+            )
         return bool(extras)
 
     def _props(self) -> dict:
@@ -264,7 +304,9 @@ class ServerLLM:
                 return text
             route = "/extras/detokenize" if self._tokenize == "/extras/tokenize" else "/detokenize"
             try:
-                reply = self._request("POST", route, {"tokens": tokens[:max_tokens], "model": self.model_id})
+                reply = self._request(
+                    "POST", route, {"tokens": tokens[:max_tokens], "model": self.model_id}
+                )
                 out = reply.get("text", reply.get("content")) if isinstance(reply, dict) else None
                 if isinstance(out, str):
                     return out
@@ -301,15 +343,24 @@ class ServerLLM:
 
                 env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
                 return env.from_string(self._template).render(
-                    messages=list(messages), add_generation_prompt=True, bos_token=self._bos,
-                    eos_token=self._eos)
+                    messages=list(messages),
+                    add_generation_prompt=True,
+                    bos_token=self._bos,
+                    eos_token=self._eos,
+                )
             except Exception:
                 log.debug("server template not usable; using a plain layout", exc_info=True)
         lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
         return "\n".join(lines) + "\nAssistant:"
 
-    def _payload(self, max_tokens: int, temperature: float, stop: Sequence[str] | None,
-                 grammar: str | None, repeat_penalty: float | None) -> dict:
+    def _payload(
+        self,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] | None,
+        grammar: str | None,
+        repeat_penalty: float | None,
+    ) -> dict:
         payload: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
         if self.model_id:
             payload["model"] = self.model_id
@@ -351,8 +402,12 @@ class ServerLLM:
             conn, resp = self._open("POST", path, payload)
         done = threading.Event()
         if cancel is not None:
-            threading.Thread(target=_hang_up_on_cancel, args=(conn, cancel, done), daemon=True,
-                             name="kt-server-cancel").start()
+            threading.Thread(
+                target=_hang_up_on_cancel,
+                args=(conn, cancel, done),
+                daemon=True,
+                name="kt-server-cancel",
+            ).start()
         try:
             for raw in resp:
                 if cancel is not None and cancel.is_set():
@@ -367,11 +422,15 @@ class ServerLLM:
                 if piece:
                     yield piece
         except TimeoutError as exc:
-            raise ModelError(f"Model server {self.where} stopped sending for {self.read_timeout:g} s.") from exc
+            raise ModelError(
+                f"Model server {self.where} stopped sending for {self.read_timeout:g} s."
+            ) from exc
         except (OSError, http.client.HTTPException, ValueError) as exc:
             if cancel is not None and cancel.is_set():
                 return
-            raise ModelError(f"Model server {self.where} broke off its reply ({type(exc).__name__}).") from exc
+            raise ModelError(
+                f"Model server {self.where} broke off its reply ({type(exc).__name__})."
+            ) from exc
         finally:
             done.set()
             conn.close()
@@ -392,19 +451,49 @@ class ServerLLM:
             return ""
         choice = choices[0]
         delta = choice.get("delta") if isinstance(choice, dict) else None
-        text = delta.get("content") if isinstance(delta, dict) else choice.get("text") if isinstance(choice, dict) else None
+        text = (
+            delta.get("content")
+            if isinstance(delta, dict)
+            else choice.get("text")
+            if isinstance(choice, dict)
+            else None
+        )
         return text if isinstance(text, str) else ""
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int = 512, temperature: float = 0.1,
-                 cancel: threading.Event | None = None, grammar: str | None = None,
-                 stop: Sequence[str] | None = None, repeat_penalty: float = 1.15) -> str:
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.1,
+        cancel: threading.Event | None = None,
+        grammar: str | None = None,
+        stop: Sequence[str] | None = None,
+        repeat_penalty: float = 1.15,
+    ) -> str:
         """The whole reply without a reasoning model's think block (see :mod:`kidneytalk.reasoning`)."""
-        text = "".join(self.stream(messages, max_tokens=max_tokens, temperature=temperature, cancel=cancel,
-                                   grammar=grammar, stop=stop, repeat_penalty=repeat_penalty))
+        text = "".join(
+            self.stream(
+                messages,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                cancel=cancel,
+                grammar=grammar,
+                stop=stop,
+                repeat_penalty=repeat_penalty,
+            )
+        )
         return strip_reasoning(text)
 
-    def continue_prompt(self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = ("\n",),
-                        grammar: str | None = None, temperature: float = 0.0) -> str:
+    def continue_prompt(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 32,
+        stop: Sequence[str] = ("\n",),
+        grammar: str | None = None,
+        temperature: float = 0.0,
+    ) -> str:
         """Completion of an already formatted prompt (``/v1/completions``)."""
         max_tokens = self._room(self.count_tokens(prompt), max_tokens, 1)
         payload = self._payload(max_tokens, temperature, stop, grammar, 1.1)
@@ -425,7 +514,9 @@ class ServerLLM:
         return self._constrained(messages, "", options) or options[-1]
 
     # ------------------------------------------------------------ one-token decisions
-    def _first_token_logprobs(self, messages: Sequence[Message], answer_prefix: str) -> dict[str, float] | None:
+    def _first_token_logprobs(
+        self, messages: Sequence[Message], answer_prefix: str
+    ) -> dict[str, float] | None:
         """{token text: log-probability} of the reply's first token, None when the server gives none."""
         if not self._logprobs:
             return None
@@ -438,7 +529,9 @@ class ServerLLM:
         else:
             self._room(self.count_messages(messages), 1, 1)
             payload = self._payload(1, 0.0, None, None, None)
-            payload.update(messages=[dict(m) for m in messages], logprobs=True, top_logprobs=TOP_LOGPROBS)
+            payload.update(
+                messages=[dict(m) for m in messages], logprobs=True, top_logprobs=TOP_LOGPROBS
+            )
             path = "/v1/chat/completions"
         try:
             reply = self._request("POST", path, payload)
@@ -447,7 +540,9 @@ class ServerLLM:
             return None
         top = _top_logprobs(reply)
         if top is None:
-            log.info("model server %s gives no log-probabilities; using constrained replies", self.where)
+            log.info(
+                "model server %s gives no log-probabilities; using constrained replies", self.where
+            )
             self._logprobs = False
         return top
 
@@ -459,14 +554,20 @@ class ServerLLM:
             no = sum(math.exp(lp) for tok, lp in top.items() if tok.strip().lower() in _NO)
             if yes + no > 0:
                 return yes / (yes + no)
-        return {"yes": 1.0, "no": 0.0}.get(self._constrained(messages, answer_prefix, ["yes", "no"]), 0.5)
+        return {"yes": 1.0, "no": 0.0}.get(
+            self._constrained(messages, answer_prefix, ["yes", "no"]), 0.5
+        )
 
-    def label_probabilities(self, messages: Sequence[Message], labels: Sequence[str], *,
-                            answer_prefix: str = "") -> dict[str, float]:
+    def label_probabilities(
+        self, messages: Sequence[Message], labels: Sequence[str], *, answer_prefix: str = ""
+    ) -> dict[str, float]:
         """P(label) for the reply's next token renormalised over ``labels`` (one-hot from a constrained reply)."""
         top = self._first_token_logprobs(messages, answer_prefix)
         if top:
-            mass = {label: sum(math.exp(lp) for tok, lp in top.items() if tok.strip() == label) for label in labels}
+            mass = {
+                label: sum(math.exp(lp) for tok, lp in top.items() if tok.strip() == label)
+                for label in labels
+            }
             total = sum(mass.values())
             if total > 0:
                 return {k: v / total for k, v in mass.items()}
@@ -475,13 +576,19 @@ class ServerLLM:
             return {label: 1 / len(labels) for label in labels}
         return {label: float(label == picked) for label in labels}
 
-    def _constrained(self, messages: Sequence[Message], answer_prefix: str, options: Sequence[str]) -> str:
+    def _constrained(
+        self, messages: Sequence[Message], answer_prefix: str, options: Sequence[str]
+    ) -> str:
         """The option a short (grammar-constrained when possible) reply names, "" when it names none."""
         alternatives = " | ".join('"' + o.replace('"', '\\"') + '"' for o in options)
         grammar = f"root ::= {alternatives}"
         if answer_prefix:
-            text = self.continue_prompt(self.format_prompt(messages) + answer_prefix, max_tokens=8, stop=["\n"],
-                                        grammar=grammar)
+            text = self.continue_prompt(
+                self.format_prompt(messages) + answer_prefix,
+                max_tokens=8,
+                stop=["\n"],
+                grammar=grammar,
+            )
         else:
             text = self.complete(messages, max_tokens=8, temperature=0.0, grammar=grammar)
         return _strict_option(text, options)
@@ -515,14 +622,22 @@ def _http_error(where: str, path: str, status: int, detail: str) -> ModelError:
         pass
     text = " ".join(str(text).split())[:200]
     if status in (401, 403):
-        return ModelError(f"Model server {where} refused the API key (HTTP {status}); check --api-key-file.")
+        return ModelError(
+            f"Model server {where} refused the API key (HTTP {status}); check --api-key-file."
+        )
     if status in (404, 405):
         return _NotFound(f"Model server {where} has no {path} (HTTP {status}).")
     if "context" in text.lower() and ("exceed" in text.lower() or "length" in text.lower()):
-        return ContextOverflowError(f"Model server {where}: the prompt does not fit the model's context ({text}).")
+        return ContextOverflowError(
+            f"Model server {where}: the prompt does not fit the model's context ({text})."
+        )
     if status in (400, 422):
-        return _Rejected(f"Model server {where} rejected the request to {path} (HTTP {status}): {text}")
-    return ModelError(f"Model server {where} answered HTTP {status} to {path}: {text or 'no detail'}")
+        return _Rejected(
+            f"Model server {where} rejected the request to {path} (HTTP {status}): {text}"
+        )
+    return ModelError(
+        f"Model server {where} answered HTTP {status} to {path}: {text or 'no detail'}"
+    )
 
 
 def _error_text(error: Any) -> str:
@@ -531,7 +646,9 @@ def _error_text(error: Any) -> str:
     return str(error)
 
 
-def _hang_up_on_cancel(conn: http.client.HTTPConnection, cancel: threading.Event, done: threading.Event) -> None:
+def _hang_up_on_cancel(
+    conn: http.client.HTTPConnection, cancel: threading.Event, done: threading.Event
+) -> None:
     """Shut the socket as soon as ``cancel`` is set, so a blocked read returns at once."""
     while not done.wait(0.05):
         if cancel.is_set():
@@ -552,8 +669,10 @@ def _served_context(props: dict, models: list, model_id: str) -> int:
     for m in models:
         if not isinstance(m, dict) or (model_id and m.get("id") != model_id):
             continue
-        for value in (m.get("max_model_len"), (m.get("meta") or {}).get("n_ctx_train")
-                      if isinstance(m.get("meta"), dict) else None):
+        for value in (
+            m.get("max_model_len"),
+            (m.get("meta") or {}).get("n_ctx_train") if isinstance(m.get("meta"), dict) else None,
+        ):
             if isinstance(value, int) and value > 0:
                 return value
     return 0
@@ -570,8 +689,11 @@ def _top_logprobs(reply: Any) -> dict[str, float] | None:
     content = lp.get("content")
     if isinstance(content, list) and content:  # chat format
         first = content[0]
-        out = {str(t.get("token", "")): float(t["logprob"]) for t in first.get("top_logprobs") or []
-               if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)}
+        out = {
+            str(t.get("token", "")): float(t["logprob"])
+            for t in first.get("top_logprobs") or []
+            if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)
+        }
         if isinstance(first.get("logprob"), int | float):
             out.setdefault(str(first.get("token")), float(first["logprob"]))
         return out or None
@@ -590,7 +712,7 @@ def _strict_option(text: str, options: Sequence[str]) -> str:
     lowered = cleaned.lower()
     for option in options:
         o = option.lower()
-        if lowered == o or (lowered.startswith(o) and not lowered[len(o):len(o) + 1].isalnum()):
+        if lowered == o or (lowered.startswith(o) and not lowered[len(o) : len(o) + 1].isalnum()):
             return option
     return ""
 
@@ -605,8 +727,14 @@ def _die_with_parent() -> None:
 
 
 @contextlib.contextmanager
-def llama_cpp_server(model: str | Path, *, n_ctx: int = 4096, threads: int = 1, log_file: str | Path | None = None,
-                     wait: float = 180.0) -> Iterator[str]:
+def llama_cpp_server(
+    model: str | Path,
+    *,
+    n_ctx: int = 4096,
+    threads: int = 1,
+    log_file: str | Path | None = None,
+    wait: float = 180.0,
+) -> Iterator[str]:
     """URL of ``python -m llama_cpp.server`` serving ``model`` on a free 127.0.0.1 port, stopped on exit.
 
     For the tests and the benchmark (it needs the ``llama-cpp-python[server]`` packages).
@@ -616,16 +744,37 @@ def llama_cpp_server(model: str | Path, *, n_ctx: int = 4096, threads: int = 1, 
         port = int(s.getsockname()[1])
     out = open(log_file or os.devnull, "wb")  # noqa: SIM115 - closed below, after the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads), "--seed", "42"],
-        stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(n_ctx),
+            "--n_threads",
+            str(threads),
+            "--n_threads_batch",
+            str(threads),
+            "--seed",
+            "42",
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + wait
         while True:
             if proc.poll() is not None:
-                raise ModelError(f"llama_cpp.server exited with code {proc.returncode} (see {log_file or 'its log'}).")
+                raise ModelError(
+                    f"llama_cpp.server exited with code {proc.returncode} (see {log_file or 'its log'})."
+                )
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     pass
@@ -633,7 +782,9 @@ def llama_cpp_server(model: str | Path, *, n_ctx: int = 4096, threads: int = 1, 
                 break
             except (OSError, ModelError):
                 if time.monotonic() > deadline:
-                    raise ModelError(f"llama_cpp.server did not answer within {wait:g} s.") from None
+                    raise ModelError(
+                        f"llama_cpp.server did not answer within {wait:g} s."
+                    ) from None
                 time.sleep(0.5)
         yield url
     finally:

@@ -58,10 +58,15 @@ class LibraryLock:
             raise
         self._fd, self._mode, self._depth = fd, mode, 1
         with contextlib.suppress(OSError):
-            self.owner_path.write_text(json.dumps({
-                "pid": os.getpid(), "what": what or ("writing" if exclusive else "reading"),
-                "since": time.strftime("%H:%M:%S"),
-            }))
+            self.owner_path.write_text(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "what": what or ("writing" if exclusive else "reading"),
+                        "since": time.strftime("%H:%M:%S"),
+                    }
+                )
+            )
         try:
             yield
         finally:

@@ -17,6 +17,8 @@ from kidneytalk.config import Paths
 from kidneytalk.names import safe_text
 
 LOG_FILE = "kidneytalk.log"
+
+
 class OneLineFormatter(logging.Formatter):
     """Escapes what could split or break a log line in the message and the traceback's lines."""
 
@@ -46,8 +48,12 @@ def setup_logging(paths: Paths, level: str | int | None = None) -> str:
         if _handler is not None:
             root.removeHandler(_handler)
             _handler.close()
-        _handler = logging.handlers.RotatingFileHandler(log_path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-        _handler.setFormatter(OneLineFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+        _handler = logging.handlers.RotatingFileHandler(
+            log_path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
+        _handler.setFormatter(
+            OneLineFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+        )
         root.addHandler(_handler)
         _handler_path = log_path
     return log_path

@@ -86,7 +86,9 @@ class ModelEntry:
 
     def info(self) -> GGUFInfo:
         if self.url:
-            raise ModelError(f"'{self.name}' runs on a model server ({self.url}); it has no GGUF file here.")
+            raise ModelError(
+                f"'{self.name}' runs on a model server ({self.url}); it has no GGUF file here."
+            )
         return read_gguf(self.path)
 
 
@@ -102,9 +104,11 @@ class Fit:
     def warning(self, name: str) -> str:
         if self.ok:
             return ""
-        return (f"Model '{name}' needs about {self.needed / 2**30:.1f} GB of memory but only "
-                f"{self.available / 2**30:.1f} GB is available; it may be very slow or fail to load. "
-                "Choose a smaller or more quantised model, or reduce the context length.")
+        return (
+            f"Model '{name}' needs about {self.needed / 2**30:.1f} GB of memory but only "
+            f"{self.available / 2**30:.1f} GB is available; it may be very slow or fail to load. "
+            "Choose a smaller or more quantised model, or reduce the context length."
+        )
 
 
 def fit(info: GGUFInfo, n_ctx: int) -> Fit:
@@ -145,9 +149,17 @@ class ModelRegistry:
                 out.append(ModelEntry(name, path, bundled=True))
         for name, item in sorted(self._load()["models"].items()):
             if item.get("url"):
-                out.append(ModelEntry(name, Path(), url=item["url"], model_id=item.get("model_id", ""),
-                                      n_ctx=int(item.get("n_ctx") or 0), api_key_file=item.get("api_key_file", ""),
-                                      timeout=float(item.get("timeout") or 0)))
+                out.append(
+                    ModelEntry(
+                        name,
+                        Path(),
+                        url=item["url"],
+                        model_id=item.get("model_id", ""),
+                        n_ctx=int(item.get("n_ctx") or 0),
+                        api_key_file=item.get("api_key_file", ""),
+                        timeout=float(item.get("timeout") or 0),
+                    )
+                )
             else:
                 out.append(ModelEntry(name, Path(item["path"])))
         return out
@@ -165,7 +177,9 @@ class ModelRegistry:
         """Entry by name (or the default); a path to a .gguf file also works."""
         name = name or self.default_name()
         if not name:
-            raise ModelError("No language model available: add one with 'kidneytalk models add FILE.gguf'.")
+            raise ModelError(
+                "No language model available: add one with 'kidneytalk models add FILE.gguf'."
+            )
         for entry in self.entries():
             if entry.name == name:
                 return entry
@@ -180,13 +194,23 @@ class ModelRegistry:
         name = _slug(name or path.stem)
         data = self._load()
         if name in BUNDLED_PACKAGES:
-            raise ModelError(f"'{name}' is the name of a bundled model; choose another with --name.")
+            raise ModelError(
+                f"'{name}' is the name of a bundled model; choose another with --name."
+            )
         data["models"][name] = {"path": str(path)}
         self._save(data)
         return ModelEntry(name, path), info
 
-    def add_server(self, name: str, url: str, *, api_key_file: str | Path | None = None, model_id: str = "",
-                   n_ctx: int = 0, timeout: float = 0.0) -> ModelEntry:
+    def add_server(
+        self,
+        name: str,
+        url: str,
+        *,
+        api_key_file: str | Path | None = None,
+        model_id: str = "",
+        n_ctx: int = 0,
+        timeout: float = 0.0,
+    ) -> ModelEntry:
         """Register a model server (the URL is checked, not contacted); the API key stays in its file."""
         from kidneytalk.llm_server import parse_url, read_api_key
 
@@ -194,13 +218,20 @@ class ModelRegistry:
         key_file = str(Path(api_key_file).expanduser().resolve()) if api_key_file else ""
         read_api_key(key_file)  # readable now, or a clear error
         if n_ctx < 0 or timeout < 0:
-            raise ModelError("A model server's context length and timeout must be positive numbers.")
+            raise ModelError(
+                "A model server's context length and timeout must be positive numbers."
+            )
         name = _slug(name)
         if name in BUNDLED_PACKAGES:
             raise ModelError(f"'{name}' is the name of a bundled model; choose another name.")
         data = self._load()
-        data["models"][name] = {"url": url.strip(), "model_id": model_id, "n_ctx": n_ctx, "api_key_file": key_file,
-                              "timeout": timeout}
+        data["models"][name] = {
+            "url": url.strip(),
+            "model_id": model_id,
+            "n_ctx": n_ctx,
+            "api_key_file": key_file,
+            "timeout": timeout,
+        }
         self._save(data)
         return self.get(name)
 

@@ -30,7 +30,13 @@ def safe_text(text: str) -> str:
         elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by surrogateescape
             out.append(f"\\x{code - 0xDC00:02x}")
         elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+            out.append(
+                f"\\x{code:02x}"
+                if code < 0x100
+                else f"\\u{code:04x}"
+                if code < 0x10000
+                else f"\\U{code:08x}"
+            )
         else:
             out.append(ch)
     return "".join(out)

@@ -53,7 +53,11 @@ DEFAULT_DPI = 200  # bench/results/ocr.json: 300 dpi was no more accurate and sl
 ENGLISH = "eng"
 CHINESE = "chi_tra+chi_sim"  # with +eng Tesseract reads some Chinese lines as English garbage
 DEBIAN_PACKAGES = "tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra"
-_LANG_FILES = {"eng": "tesseract-ocr-eng", "chi_sim": "tesseract-ocr-chi-sim", "chi_tra": "tesseract-ocr-chi-tra"}
+_LANG_FILES = {
+    "eng": "tesseract-ocr-eng",
+    "chi_sim": "tesseract-ocr-chi-sim",
+    "chi_tra": "tesseract-ocr-chi-tra",
+}
 
 # text_layer_score thresholds
 MIN_TEXT_CHARS = 8  # fewer non-space characters than this: no text layer to speak of
@@ -82,8 +86,10 @@ class OcrStatus:
 
 def not_installed_message(missing: Sequence[str] = ()) -> str:
     what = " ".join(_LANG_FILES[m] for m in missing) if missing else DEBIAN_PACKAGES
-    return (f"OCR is not installed: scanned pages cannot be read (install the Debian packages {what}, "
-            "e.g. run installers/setup.sh as root, then 'kidneytalk reindex')")
+    return (
+        f"OCR is not installed: scanned pages cannot be read (install the Debian packages {what}, "
+        "e.g. run installers/setup.sh as root, then 'kidneytalk reindex')"
+    )
 
 
 _status_cache: dict[str, OcrStatus] = {}
@@ -104,15 +110,21 @@ def status() -> OcrStatus:
 
 def _probe(switch: str) -> OcrStatus:
     if switch in ("off", "0", "no", "false", "missing"):
-        return OcrStatus(False, not_installed_message() if switch == "missing" else
-                         f"OCR is turned off ({ENV_SWITCH}={switch}): scanned pages are not read")
+        return OcrStatus(
+            False,
+            not_installed_message()
+            if switch == "missing"
+            else f"OCR is turned off ({ENV_SWITCH}={switch}): scanned pages are not read",
+        )
     try:
         tessdata = pymupdf.get_tessdata()
     except Exception:  # PyMuPDF raises when no tessdata folder exists
         tessdata = ""
     if not tessdata or not Path(tessdata).is_dir():
         return OcrStatus(False, not_installed_message())
-    langs = frozenset(p.name.removesuffix(".traineddata") for p in Path(tessdata).glob("*.traineddata"))
+    langs = frozenset(
+        p.name.removesuffix(".traineddata") for p in Path(tessdata).glob("*.traineddata")
+    )
     missing = [m for m in _LANG_FILES if m not in langs]
     if "eng" in missing:
         return OcrStatus(False, not_installed_message(missing), str(tessdata), langs)
@@ -246,11 +258,15 @@ def _noise_line(text: str) -> bool:
         return True
     if cjk:
         top = max(visible.count(ch) for ch in set(visible))
-        return len(visible) >= 6 and top / len(visible) > 0.3  # a decorative border read as one glyph
+        return (
+            len(visible) >= 6 and top / len(visible) > 0.3
+        )  # a decorative border read as one glyph
     if len(visible) <= 2 and not "".join(visible).isdigit():
         return True
     words = _LATIN_WORD.findall(text)
-    return bool(words) and all(_CONSONANT_RUN.search(w) or not re.search(r"[aeiouyAEIOUY]", w) for w in words)
+    return bool(words) and all(
+        _CONSONANT_RUN.search(w) or not re.search(r"[aeiouyAEIOUY]", w) for w in words
+    )
 
 
 def _stray_latin(text: str) -> bool:
@@ -288,25 +304,33 @@ class OcrPage:
     number: int
     languages: str
     seconds: float
-    data: dict[str, Any]  # ``get_text("dict")`` of the OCR text, noise lines removed, in reading order
+    data: dict[
+        str, Any
+    ]  # ``get_text("dict")`` of the OCR text, noise lines removed, in reading order
     words: list[tuple[float, float, float, float, str]]
 
     @property
     def text(self) -> str:
-        return "\n".join(_line_text(line) for block in self.data["blocks"] for line in block["lines"])
+        return "\n".join(
+            _line_text(line) for block in self.data["blocks"] for line in block["lines"]
+        )
 
 
 def _line_text(line: dict[str, Any]) -> str:
     return "".join(s.get("text", "") for s in line.get("spans", []))
 
 
-def _ocr_text(page: pymupdf.Page, languages: str, dpi: int, tessdata: str | None) -> tuple[dict[str, Any], list]:
+def _ocr_text(
+    page: pymupdf.Page, languages: str, dpi: int, tessdata: str | None
+) -> tuple[dict[str, Any], list]:
     """Tesseract's text of ``page``: ``get_text("dict")`` and ``get_text("words")`` of its OCR text page."""
     textpage = page.get_textpage_ocr(language=languages, dpi=dpi, full=True, tessdata=tessdata)
     return page.get_text("dict", textpage=textpage), page.get_text("words", textpage=textpage)
 
 
-def _ocr_child(conn: Any, source: str, index: int, languages: str, dpi: int, tessdata: str | None) -> None:
+def _ocr_child(
+    conn: Any, source: str, index: int, languages: str, dpi: int, tessdata: str | None
+) -> None:
     """In the OCR process: read page ``index`` of ``source`` and send (ok, result or error) back."""
     try:
         with pymupdf.open(source) as doc:
@@ -317,8 +341,9 @@ def _ocr_child(conn: Any, source: str, index: int, languages: str, dpi: int, tes
         conn.close()
 
 
-def _ocr_text_elsewhere(page: pymupdf.Page, languages: str, dpi: int, tessdata: str | None,
-                        cancel: CancelFlag | None) -> tuple[dict[str, Any], list]:
+def _ocr_text_elsewhere(
+    page: pymupdf.Page, languages: str, dpi: int, tessdata: str | None, cancel: CancelFlag | None
+) -> tuple[dict[str, Any], list]:
     """:func:`_ocr_text` in a separate process.
 
     MuPDF holds Python's global lock while Tesseract reads a page (seconds, half a
@@ -332,7 +357,9 @@ def _ocr_text_elsewhere(page: pymupdf.Page, languages: str, dpi: int, tessdata: 
         return _ocr_text(page, languages, dpi, tessdata)
     ctx = multiprocessing.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_ocr_child, args=(sender, source, page.number, languages, dpi, tessdata), daemon=True)
+    proc = ctx.Process(
+        target=_ocr_child, args=(sender, source, page.number, languages, dpi, tessdata), daemon=True
+    )
     proc.start()
     sender.close()
     try:
@@ -352,20 +379,32 @@ def _ocr_text_elsewhere(page: pymupdf.Page, languages: str, dpi: int, tessdata: 
     return payload
 
 
-def read_page(page: pymupdf.Page, languages: str, *, dpi: int = DEFAULT_DPI, tessdata: str | None = None,
-              cancel: CancelFlag | None = None) -> OcrPage:
+def read_page(
+    page: pymupdf.Page,
+    languages: str,
+    *,
+    dpi: int = DEFAULT_DPI,
+    tessdata: str | None = None,
+    cancel: CancelFlag | None = None,
+) -> OcrPage:
     """OCR the whole rendered page (in a child process); text blocks and words in page coordinates."""
     started = time.perf_counter()
     raw, words_raw = _ocr_text_elsewhere(page, languages, dpi, tessdata, cancel)
-    all_text = "".join(_line_text(ln) for b in raw.get("blocks", []) if b.get("type") == 0 for ln in b["lines"])
+    all_text = "".join(
+        _line_text(ln) for b in raw.get("blocks", []) if b.get("type") == 0 for ln in b["lines"]
+    )
     chinese_page = looks_chinese(all_text) > 0.3
     blocks = []
     for block in raw.get("blocks", []):
         if block.get("type") != 0:
             continue
         lines = [_without_strokes(ln) for ln in block.get("lines", [])]
-        lines = [ln for ln in lines if not _noise_line(_line_text(ln))
-                 and not (chinese_page and _stray_latin(_line_text(ln)))]
+        lines = [
+            ln
+            for ln in lines
+            if not _noise_line(_line_text(ln))
+            and not (chinese_page and _stray_latin(_line_text(ln)))
+        ]
         if lines:
             block = dict(block, lines=lines)
             x0 = min(ln["bbox"][0] for ln in lines)
@@ -374,7 +413,11 @@ def read_page(page: pymupdf.Page, languages: str, *, dpi: int = DEFAULT_DPI, tes
             y1 = max(ln["bbox"][3] for ln in lines)
             block["bbox"] = (x0, y0, x1, y1)
             blocks.append(block)
-    data = {"width": raw.get("width"), "height": raw.get("height"), "blocks": reading_order(blocks, page.rect.width)}
+    data = {
+        "width": raw.get("width"),
+        "height": raw.get("height"),
+        "blocks": reading_order(blocks, page.rect.width),
+    }
     kept = [pymupdf.Rect(ln["bbox"]) for b in blocks for ln in b["lines"]]
     words = []
     for w in words_raw:  # the words of the lines kept, in the order Tesseract read them
@@ -416,14 +459,23 @@ def reading_order(blocks: list[dict[str, Any]], page_width: float) -> list[dict[
     flush()
     result: list[dict[str, Any]] = []
     for group in out:  # consecutive full-width lines form one block too
-        if result and len(group) == 1 and len(result[-1]["lines"]) and _full(result[-1], mid, margin) \
-                and _full({"lines": group}, mid, margin):
+        if (
+            result
+            and len(group) == 1
+            and len(result[-1]["lines"])
+            and _full(result[-1], mid, margin)
+            and _full({"lines": group}, mid, margin)
+        ):
             result[-1]["lines"].append(group[0])
         else:
             result.append({"type": 0, "lines": list(group)})
     for block in result:
-        block["bbox"] = (min(ln["bbox"][0] for ln in block["lines"]), min(ln["bbox"][1] for ln in block["lines"]),
-                         max(ln["bbox"][2] for ln in block["lines"]), max(ln["bbox"][3] for ln in block["lines"]))
+        block["bbox"] = (
+            min(ln["bbox"][0] for ln in block["lines"]),
+            min(ln["bbox"][1] for ln in block["lines"]),
+            max(ln["bbox"][2] for ln in block["lines"]),
+            max(ln["bbox"][3] for ln in block["lines"]),
+        )
     return result
 
 
@@ -432,7 +484,9 @@ def _centre_y(line: dict[str, Any]) -> float:
 
 
 def _full(block: dict[str, Any], mid: float, margin: float) -> bool:
-    return all(ln["bbox"][0] < mid - margin and ln["bbox"][2] > mid + margin for ln in block["lines"])
+    return all(
+        ln["bbox"][0] < mid - margin and ln["bbox"][2] > mid + margin for ln in block["lines"]
+    )
 
 
 # ---------------------------------------------------------------- per document
@@ -501,15 +555,26 @@ class DocumentOcr:
         if not result.data["blocks"]:
             return None
         self.pages[number] = result
-        log.info("%s p.%d: OCR %s, %d characters in %.1f s", self.file, number, result.languages,
-                 len(result.text), result.seconds)
+        log.info(
+            "%s p.%d: OCR %s, %d characters in %.1f s",
+            self.file,
+            number,
+            result.languages,
+            len(result.text),
+            result.seconds,
+        )
         return result
 
     def _read(self, page: pymupdf.Page, st: OcrStatus) -> OcrPage:
         chinese = _chinese_languages(st)
         first = self._language if (self._language == ENGLISH or chinese) else ENGLISH
-        result = read_page(page, first if first == ENGLISH else chinese, dpi=self.dpi, tessdata=st.tessdata,
-                           cancel=self.cancel)
+        result = read_page(
+            page,
+            first if first == ENGLISH else chinese,
+            dpi=self.dpi,
+            tessdata=st.tessdata,
+            cancel=self.cancel,
+        )
         text = result.text
         if first == ENGLISH and chinese and not looks_english(text):
             other = read_page(page, chinese, dpi=self.dpi, tessdata=st.tessdata, cancel=self.cancel)
@@ -530,10 +595,18 @@ class DocumentOcr:
             return
         done = len(self.pages) + len(self.failed_pages)
         todo = max(1, self._page_count)
-        self.progress(ProgressEvent(
-            "ocr", self.file, self.file_index, self.files_total, 0, self._page_count,
-            file_fraction=min(1.0, (number - 1) / todo),
-            message=f"OCR of page {number} of {self._page_count} ({done} scanned pages read so far)"))
+        self.progress(
+            ProgressEvent(
+                "ocr",
+                self.file,
+                self.file_index,
+                self.files_total,
+                0,
+                self._page_count,
+                file_fraction=min(1.0, (number - 1) / todo),
+                message=f"OCR of page {number} of {self._page_count} ({done} scanned pages read so far)",
+            )
+        )
 
     def words(self) -> dict[int, list[tuple[float, float, float, float, str]]]:
         return {n: p.words for n, p in sorted(self.pages.items())}
@@ -546,15 +619,21 @@ def words_path(stored_path: str | Path) -> Path:
     return Path(str(stored_path) + WORDS_SUFFIX)
 
 
-def save_words(stored_path: str | Path, words: dict[int, list[tuple[float, float, float, float, str]]]) -> None:
+def save_words(
+    stored_path: str | Path, words: dict[int, list[tuple[float, float, float, float, str]]]
+) -> None:
     """Keep the OCR words of a document next to its stored copy (removed when there are none)."""
     path = words_path(stored_path)
     if not words:
         path.unlink(missing_ok=True)
         return
     tmp = path.with_suffix(".part")
-    tmp.write_text(json.dumps({"version": 1, "pages": {str(k): v for k, v in words.items()}}, ensure_ascii=False),
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps(
+            {"version": 1, "pages": {str(k): v for k, v in words.items()}}, ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
     os.replace(tmp, path)
 
 
@@ -572,7 +651,9 @@ def _norm(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
 
 
-def find_rects(words: Sequence[Sequence[Any]], passage: str, *, min_chars: int = 6) -> list[pymupdf.Rect]:
+def find_rects(
+    words: Sequence[Sequence[Any]], passage: str, *, min_chars: int = 6
+) -> list[pymupdf.Rect]:
     """Boxes of the OCR words of one page that make up ``passage`` (like ``Page.search_for``).
 
     The passage and the page words are compared as runs of letters and digits

@@ -109,9 +109,7 @@ def _parse_text(path: Path, *, markdown: bool) -> ParsedDocument:
                 stack.append((level, title_text))
                 if level == 1 and title == path.stem:
                     title = title_text
-                page.blocks.append(
-                    Block(title_text, number, "heading", tuple(t for _, t in stack))
-                )
+                page.blocks.append(Block(title_text, number, "heading", tuple(t for _, t in stack)))
                 lines = lines[1:]
                 if not lines:
                     continue
@@ -157,8 +155,11 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
                 page = doc.load_page(index)
                 page_sizes.append(_text_space_size(page))
                 raw = _read_page(page, index + 1, page_sizes[-1][0] if page.rotation == 0 else 0.0)
-                if (ocr is not None and ocr.wanted(page, [i["text"] for i in raw[0]])
-                        and (read := ocr.read(page)) is not None):
+                if (
+                    ocr is not None
+                    and ocr.wanted(page, [i["text"] for i in raw[0]])
+                    and (read := ocr.read(page)) is not None
+                ):
                     infos = [run for block in read.data["blocks"] for run in _style_runs(block)]
                     raw = (infos, [], not infos, True)
                 raw_pages.append(raw)
@@ -167,7 +168,7 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
             except Exception as exc:  # one broken page must not lose the document
                 log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
                 raw_pages.append(([], [], True, False))
-            del page_sizes[len(raw_pages):]
+            del page_sizes[len(raw_pages) :]
             page_sizes.extend([(0.0, 0.0)] * (len(raw_pages) - len(page_sizes)))
         title = (doc.metadata or {}).get("title") or path.stem
         page_count = doc.page_count
@@ -186,7 +187,9 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
     pages: list[Page] = []
     scanned: list[int] = []
     stack: list[tuple[int, str]] = []
-    bodiless: dict[int, Block] = {}  # id(stack entry) -> its heading block, while no text is under it
+    bodiless: dict[
+        int, Block
+    ] = {}  # id(stack entry) -> its heading block, while no text is under it
     for number, (lines_info, tables, no_text, has_images) in enumerate(raw_pages, start=1):
         page = Page(number=number, has_text_layer=not no_text)
         page.width, page.height = page_sizes[number - 1]
@@ -195,7 +198,13 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
         for info in lines_info:
             if info.get("table") is not None:
                 page.blocks.append(
-                    Block(info["table"], number, "table", tuple(t for _, t in stack), bbox=info["bbox"])
+                    Block(
+                        info["table"],
+                        number,
+                        "table",
+                        tuple(t for _, t in stack),
+                        bbox=info["bbox"],
+                    )
                 )
                 bodiless.clear()
                 continue
@@ -281,8 +290,10 @@ def _table_likely(drawings: list[dict], data: dict) -> bool:
     straight = curves = 0
     for drawing in drawings:
         for item in drawing.get("items", ()):
-            if item[0] == "re" or (item[0] == "l" and (abs(item[1][0] - item[2][0]) < 1
-                                                        or abs(item[1][1] - item[2][1]) < 1)):
+            if item[0] == "re" or (
+                item[0] == "l"
+                and (abs(item[1][0] - item[2][0]) < 1 or abs(item[1][1] - item[2][1]) < 1)
+            ):
                 straight += 1  # rectangles and horizontal/vertical rules
             elif item[0] == "c":
                 curves += 1
@@ -317,11 +328,15 @@ def _separate_runs(runs: list[tuple[float, float]], gap: float = 8.0) -> int:
     return count
 
 
-def _read_page(page: pymupdf.Page, number: int, width: float = 0.0) -> tuple[list[dict], list, bool, bool]:
+def _read_page(
+    page: pymupdf.Page, number: int, width: float = 0.0
+) -> tuple[list[dict], list, bool, bool]:
     """Return block infos (text, size, bold, bbox or a Markdown table) for one page."""
     tables_md: list[tuple[pymupdf.Rect, str]] = []
     drawings = page.get_cdrawings()  # (before get_text: cheaper in this order)
-    data = page.get_text("dict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
+    data = page.get_text(
+        "dict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+    )
     # find_tables is costly (about a second per page): run it only where a table is likely.
     if drawings and _table_likely(drawings, data):
         started = time.perf_counter()
@@ -343,20 +358,34 @@ def _read_page(page: pymupdf.Page, number: int, width: float = 0.0) -> tuple[lis
             continue
         rect = pymupdf.Rect(block["bbox"])
         in_table = next(
-            (i for i, (trect, _) in enumerate(tables_md) if trect.intersects(rect) and _mostly_inside(rect, trect)),
+            (
+                i
+                for i, (trect, _) in enumerate(tables_md)
+                if trect.intersects(rect) and _mostly_inside(rect, trect)
+            ),
             None,
         )
         if in_table is not None:
             if in_table not in emitted_tables:
                 emitted_tables.add(in_table)
-                infos.append({"table": tables_md[in_table][1], "bbox": _rect_tuple(tables_md[in_table][0]), "text": "", "size": 0.0, "bold": False})
+                infos.append(
+                    {
+                        "table": tables_md[in_table][1],
+                        "bbox": _rect_tuple(tables_md[in_table][0]),
+                        "text": "",
+                        "size": 0.0,
+                        "bold": False,
+                    }
+                )
             continue
         # Split a block where the font style changes (heading followed by body).
         for run in _style_runs(block):
             infos.append(run)
     for i, (trect, md) in enumerate(tables_md):
         if i not in emitted_tables:
-            infos.append({"table": md, "bbox": _rect_tuple(trect), "text": "", "size": 0.0, "bold": False})
+            infos.append(
+                {"table": md, "bbox": _rect_tuple(trect), "text": "", "size": 0.0, "bold": False}
+            )
     if width > 0:  # an unrotated page (rotated ones keep the content-stream order)
         infos = column_order(infos, width)
     no_text = not any(info["text"].strip() or info.get("table") for info in infos)
@@ -388,11 +417,17 @@ def column_order(infos: list[dict], width: float) -> list[dict]:
         side = "L" if x1 <= mid + slack else "R" if x0 >= mid - slack else "F"
         sides.append(side)
         chars[side] += len(info["text"]) + len(info.get("table") or "")
-    if (sides.count("L") < _MIN_COLUMN_BLOCKS or sides.count("R") < _MIN_COLUMN_BLOCKS
-            or chars["F"] > _MAX_SPANNING_SHARE * max(1, sum(chars.values()))):
+    if (
+        sides.count("L") < _MIN_COLUMN_BLOCKS
+        or sides.count("R") < _MIN_COLUMN_BLOCKS
+        or chars["F"] > _MAX_SPANNING_SHARE * max(1, sum(chars.values()))
+    ):
         return infos
-    spanning = sorted((info["bbox"][1], i) for i, (info, side) in enumerate(zip(infos, sides, strict=True))
-                      if side == "F")
+    spanning = sorted(
+        (info["bbox"][1], i)
+        for i, (info, side) in enumerate(zip(infos, sides, strict=True))
+        if side == "F"
+    )
     cuts = [y for y, _ in spanning]
 
     def band(info: dict) -> int:
@@ -436,15 +471,29 @@ def _style_runs(block: dict) -> list[dict]:
         text = "".join(s["text"] for s in line["spans"])
         weight: Counter[tuple[float, bool]] = Counter()
         for s in spans:
-            weight[(round(s["size"], 1), bool(s["flags"] & _BOLD_FLAG) or "Bold" in s.get("font", ""))] += len(s["text"])
+            weight[
+                (round(s["size"], 1), bool(s["flags"] & _BOLD_FLAG) or "Bold" in s.get("font", ""))
+            ] += len(s["text"])
         size, bold = weight.most_common(1)[0][0]
         if runs and runs[-1]["size"] == size and runs[-1]["bold"] == bold:
             runs[-1]["text"] += "\n" + text
             r = runs[-1]["bbox"]
             lb = line["bbox"]
-            runs[-1]["bbox"] = (min(r[0], lb[0]), min(r[1], lb[1]), max(r[2], lb[2]), max(r[3], lb[3]))
+            runs[-1]["bbox"] = (
+                min(r[0], lb[0]),
+                min(r[1], lb[1]),
+                max(r[2], lb[2]),
+                max(r[3], lb[3]),
+            )
             runs[-1]["lines"].append(tuple(lb))
         else:
-            runs.append({"text": text, "size": size, "bold": bold, "bbox": tuple(line["bbox"]),
-                         "lines": [tuple(line["bbox"])]})
+            runs.append(
+                {
+                    "text": text,
+                    "size": size,
+                    "bold": bold,
+                    "bbox": tuple(line["bbox"]),
+                    "lines": [tuple(line["bbox"])],
+                }
+            )
     return runs

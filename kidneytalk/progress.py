@@ -35,7 +35,9 @@ class ProgressBar:
         with self._lock:
             if event.stage == "ocr" and not self.live and event.file != self._ocr_file:
                 self._ocr_file = event.file  # once per file: OCR is slow enough to explain the wait
-                print(f"{event.file}: reading scanned pages with OCR…", file=self.stream, flush=True)
+                print(
+                    f"{event.file}: reading scanned pages with OCR…", file=self.stream, flush=True
+                )
             if event.stage in ("done", "error", "skip"):
                 self._clear()
                 if event.message:
@@ -58,8 +60,10 @@ class ProgressBar:
         bar = "#" * filled + "-" * (self.width - filled)
         rate = e.pages_done / elapsed
         eta = elapsed / frac * (1 - frac) if frac > 0 else float("nan")
-        line = (f"[{bar}] {files_done}/{e.files_total} files  {e.pages_done} pages  {e.chunks_done} chunks  "
-                f"{rate:.1f} pages/s  ETA {_fmt_eta(eta)}  {e.file[:30]}")
+        line = (
+            f"[{bar}] {files_done}/{e.files_total} files  {e.pages_done} pages  {e.chunks_done} chunks  "
+            f"{rate:.1f} pages/s  ETA {_fmt_eta(eta)}  {e.file[:30]}"
+        )
         if e.stage == "ocr":  # pages/s and the ETA mean little while a scan is read
             line = f"[{bar}] {files_done}/{e.files_total} files  {e.file[:30]}: {e.message}"
         if self.live:
@@ -111,8 +115,10 @@ class EvalBar:
         done, total = getattr(p, "done", 0), max(1, getattr(p, "total", 1))
         filled = int(self.width * done / total)
         eta = getattr(p, "eta_seconds", None)
-        line = (f"[{'#' * filled}{'-' * (self.width - filled)}] {done}/{total}  ETA {_fmt_eta(eta or 0)}  "
-                f"{getattr(p, 'mode', '')} {getattr(p, 'question_id', '')}")
+        line = (
+            f"[{'#' * filled}{'-' * (self.width - filled)}] {done}/{total}  ETA {_fmt_eta(eta or 0)}  "
+            f"{getattr(p, 'mode', '')} {getattr(p, 'question_id', '')}"
+        )
         if self.live:
             self.stream.write("\r" + line[:150].ljust(110))
             self.stream.flush()

@@ -51,9 +51,13 @@ KNOWN_TAGS: tuple[ThinkTags, ...] = (
 class ReasoningInfo:
     """What a chat template says about thinking."""
 
-    tags: ThinkTags | None = None  # declared in the template; None: not a (declared) reasoning model
+    tags: ThinkTags | None = (
+        None  # declared in the template; None: not a (declared) reasoning model
+    )
     opens_in_prompt: bool = False  # the generation prompt ends inside an opened think block
-    switch: str = ""  # template variable that turns thinking off (e.g. "enable_thinking"), "" if none
+    switch: str = (
+        ""  # template variable that turns thinking off (e.g. "enable_thinking"), "" if none
+    )
 
     @property
     def declared(self) -> bool:
@@ -65,7 +69,9 @@ def detect(template: str | None, generation_prompt: str = "") -> ReasoningInfo:
     if not template:
         return ReasoningInfo()
     tags = next((t for t in KNOWN_TAGS if t.open in template and t.close in template), None)
-    if tags is None:  # e.g. a template that only opens the block, or only strips it from the history
+    if (
+        tags is None
+    ):  # e.g. a template that only opens the block, or only strips it from the history
         tags = next((t for t in KNOWN_TAGS if t.open in template or t.close in template), None)
     if tags is None:
         return ReasoningInfo()
@@ -122,7 +128,7 @@ class ReasoningSplitter:
                 tag = next((t for t in self.tags if lead.startswith(t.open)), None)
                 if tag is not None:
                     self._tag, self._state = tag, "opened"
-                    self._buf = lead[len(tag.open):]
+                    self._buf = lead[len(tag.open) :]
                     continue
                 if not lead or any(t.open.startswith(lead) for t in self.tags):
                     break  # still could be an opening tag
@@ -134,13 +140,13 @@ class ReasoningSplitter:
                 if at >= 0:
                     if at:
                         out.append(("reasoning", self._buf[:at]))
-                    self._buf = self._buf[at + len(self._tag.close):]
+                    self._buf = self._buf[at + len(self._tag.close) :]
                     self._state = "after"
                     continue
                 keep = _partial_suffix(self._buf, [self._tag.close])
                 if len(self._buf) > keep:
                     out.append(("reasoning", self._buf[: len(self._buf) - keep]))
-                    self._buf = self._buf[len(self._buf) - keep:]
+                    self._buf = self._buf[len(self._buf) - keep :]
                 break
             if self._state in ("opened", "after"):  # whitespace right after a tag is dropped
                 self._buf = self._buf.lstrip()
@@ -166,7 +172,9 @@ class ReasoningSplitter:
         return self._state in ("opened", "thinking")
 
 
-def split_stream(pieces: Iterable[str], tags: Iterable[ThinkTags] = KNOWN_TAGS) -> Iterator[tuple[Kind, str]]:
+def split_stream(
+    pieces: Iterable[str], tags: Iterable[ThinkTags] = KNOWN_TAGS
+) -> Iterator[tuple[Kind, str]]:
     """``(kind, text)`` for each part of a raw stream, as soon as it is known."""
     splitter = ReasoningSplitter(tags)
     for piece in pieces:
@@ -185,13 +193,13 @@ def split_reasoning(text: str, tags: Iterable[ThinkTags] = KNOWN_TAGS) -> tuple[
     lead = text.lstrip()
     for t in tags:
         if lead.startswith(t.open):
-            body = lead[len(t.open):]
+            body = lead[len(t.open) :]
             reasoning, sep, answer = body.partition(t.close)
             return reasoning.strip(), answer.strip() if sep else ""
     for t in tags:
         at = text.find(t.close)
         if at >= 0 and t.open not in text[:at]:
-            return text[:at].strip(), text[at + len(t.close):].strip()
+            return text[:at].strip(), text[at + len(t.close) :].strip()
     return "", text.strip()
 
 
@@ -209,7 +217,15 @@ def opening_tag(text: str, tags: Iterable[ThinkTags] = KNOWN_TAGS) -> ThinkTags 
 
 
 __all__ = [
-    "KNOWN_TAGS", "THINK", "ReasoningInfo", "ReasoningSplitter", "ThinkTags", "closed_thought", "detect",
-    "opening_tag", "split_reasoning", "split_stream", "strip_reasoning",
+    "KNOWN_TAGS",
+    "THINK",
+    "ReasoningInfo",
+    "ReasoningSplitter",
+    "ThinkTags",
+    "closed_thought",
+    "detect",
+    "opening_tag",
+    "split_reasoning",
+    "split_stream",
+    "strip_reasoning",
 ]
-

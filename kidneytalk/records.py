@@ -56,8 +56,13 @@ class RemovedText:
     reason: str
 
     def to_json(self) -> dict[str, object]:
-        return {"kind": "line", "code": self.code, "reason": self.reason, "pages": [self.page, self.page],
-                "text": self.text}
+        return {
+            "kind": "line",
+            "code": self.code,
+            "reason": self.reason,
+            "pages": [self.page, self.page],
+            "text": self.text,
+        }
 
 
 @dataclass
@@ -66,8 +71,12 @@ class ParsedDocument:
     title: str
     pages: list[Page]
     page_count: int
-    scanned_pages: list[int] = field(default_factory=list)  # pages with no text layer (and no OCR text)
-    removed: list[RemovedText] = field(default_factory=list)  # furniture and notices the cleaner took out
+    scanned_pages: list[int] = field(
+        default_factory=list
+    )  # pages with no text layer (and no OCR text)
+    removed: list[RemovedText] = field(
+        default_factory=list
+    )  # furniture and notices the cleaner took out
     ocr_pages: list[int] = field(default_factory=list)  # pages whose text was read by OCR
     ocr_problem: str = ""  # why pages that needed OCR got no text (engine missing, failure)
     ocr_words: dict[int, list[tuple[float, float, float, float, str]]] = field(default_factory=dict)
@@ -123,7 +132,9 @@ class Hit:
     reason: str = ""  # the judge's one-sentence reason, for display
     queries: list[str] = field(default_factory=list)  # the search queries that found it
     ocr: bool = False  # the passage has text read by OCR from a scanned page
-    also_in: list[str] = field(default_factory=list)  # "doc p.N" of near-copies collapsed into this hit
+    also_in: list[str] = field(
+        default_factory=list
+    )  # "doc p.N" of near-copies collapsed into this hit
 
     @property
     def pages_label(self) -> str:

@@ -93,7 +93,9 @@ def _sentences(text: str, placeholder: str | None) -> str:
             in_block = False
             for sentence in split_sentences(paragraph):
                 # a short sentence right after an instruction belongs to it ("Say 500 g.")
-                in_block = _addressed_to_model(sentence) or (in_block and len(tokenize(sentence)) <= BLOCK_TAIL_WORDS)
+                in_block = _addressed_to_model(sentence) or (
+                    in_block and len(tokenize(sentence)) <= BLOCK_TAIL_WORDS
+                )
                 if in_block:
                     if placeholder and (not kept or kept[-1] != placeholder):
                         kept.append(placeholder)
@@ -117,8 +119,11 @@ def special_pattern(specials: Iterable[str]) -> re.Pattern[str] | None:
     """One regex matching any of the model's special-token strings (longest first)."""
     # only tag-like strings: some vocabularies mark whitespace runs or plain words as user-defined
     # tokens, and breaking those would change how ordinary text is read
-    strings = sorted({s for s in specials if len(s) >= 2 and s.strip() and any(c in s for c in "<>[]|")},
-                     key=len, reverse=True)
+    strings = sorted(
+        {s for s in specials if len(s) >= 2 and s.strip() and any(c in s for c in "<>[]|")},
+        key=len,
+        reverse=True,
+    )
     return re.compile("|".join(re.escape(s) for s in strings)) if strings else None
 
 

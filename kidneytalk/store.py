@@ -97,7 +97,10 @@ class VectorStore:
         """Cosine similarity of ``vector`` to the stored vectors of ``ids``."""
         got = self.collection.get(ids=list(ids), include=["embeddings"])
         q = np.asarray(vector, dtype=np.float32)
-        return {i: float(np.dot(np.asarray(e, dtype=np.float32), q)) for i, e in zip(got["ids"], got["embeddings"], strict=False)}
+        return {
+            i: float(np.dot(np.asarray(e, dtype=np.float32), q))
+            for i, e in zip(got["ids"], got["embeddings"], strict=False)
+        }
 
     def query(self, vector: np.ndarray, k: int, doc_ids: Sequence[str]) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the k nearest chunks among ``doc_ids``."""

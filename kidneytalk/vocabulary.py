@@ -46,6 +46,21 @@ RemoveDeleted = Literal["ask", "always", "never"]
 REMOVE_DELETED: tuple[RemoveDeleted, ...] = get_args(RemoveDeleted)
 
 __all__ = [
-    "BASES", "EVAL_MODES", "JUDGE_REASONS", "LANGUAGES", "MODES", "PRECISIONS", "REMOVE_DELETED", "STYLES",
-    "Base", "EvalMode", "GpuLayers", "JudgeReasons", "Language", "Mode", "Precision", "RemoveDeleted", "Style",
+    "BASES",
+    "EVAL_MODES",
+    "JUDGE_REASONS",
+    "LANGUAGES",
+    "MODES",
+    "PRECISIONS",
+    "REMOVE_DELETED",
+    "STYLES",
+    "Base",
+    "EvalMode",
+    "GpuLayers",
+    "JudgeReasons",
+    "Language",
+    "Mode",
+    "Precision",
+    "RemoveDeleted",
+    "Style",
 ]

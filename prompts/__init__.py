@@ -23,7 +23,11 @@ def template_names() -> list[str]:
 
 
 def builtin(name: str) -> str:
-    return resources.files(__package__).joinpath("templates", f"{name}.txt").read_text(encoding="utf-8")
+    return (
+        resources.files(__package__)
+        .joinpath("templates", f"{name}.txt")
+        .read_text(encoding="utf-8")
+    )
 
 
 def load(name: str, *, language: str = "en", overrides: Path | None = None) -> str:

@@ -75,16 +75,27 @@ def merge(
         for h in hits:
             found.setdefault(h.chunk_id, []).append(q)
     base_ids = {h.chunk_id for h in first}
-    base = [replace(h, queries=[query, *found.get(h.chunk_id, [])] if query else list(found.get(h.chunk_id, [])))
-            for h in first]
+    base = [
+        replace(
+            h,
+            queries=[query, *found.get(h.chunk_id, [])]
+            if query
+            else list(found.get(h.chunk_id, [])),
+        )
+        for h in first
+    ]
     extra: dict[str, Hit] = {}
     for _, hits in divergent:
         for h in hits:
             if h.chunk_id in base_ids or h.chunk_id in extra:
                 continue
-            extra[h.chunk_id] = replace(h, score=similarity.get(h.chunk_id, 0.0), queries=list(found[h.chunk_id]))
+            extra[h.chunk_id] = replace(
+                h, score=similarity.get(h.chunk_id, 0.0), queries=list(found[h.chunk_id])
+            )
     kept_base = [h for h in base if h.score >= min_similarity]
-    kept_extra = sorted((h for h in extra.values() if h.score >= min_similarity), key=lambda h: -h.score)
+    kept_extra = sorted(
+        (h for h in extra.values() if h.score >= min_similarity), key=lambda h: -h.score
+    )
     dropped = len(base) - len(kept_base) + len(extra) - len(kept_extra)
     return Merged(kept_base, kept_extra, dropped)
 
@@ -159,14 +170,31 @@ def run(
 
     with trace.step("merge", threshold=settings.min_similarity) as step:
         base_ids = {h.chunk_id for h in first}
-        new_ids = list(dict.fromkeys(h.chunk_id for _, hits in results for h in hits if h.chunk_id not in base_ids))
-        merged = merge(first, results, similarities(library, query, new_ids), settings.min_similarity, query=query)
+        new_ids = list(
+            dict.fromkeys(
+                h.chunk_id for _, hits in results for h in hits if h.chunk_id not in base_ids
+            )
+        )
+        merged = merge(
+            first,
+            results,
+            similarities(library, query, new_ids),
+            settings.min_similarity,
+            query=query,
+        )
         candidates = merged.all
-        step.outputs.update(candidates=len(candidates), below_threshold=merged.below_threshold,
-                            ids=[h.chunk_id for h in candidates], base=len(merged.base), added=len(merged.extra))
+        step.outputs.update(
+            candidates=len(candidates),
+            below_threshold=merged.below_threshold,
+            ids=[h.chunk_id for h in candidates],
+            base=len(merged.base),
+            added=len(merged.extra),
+        )
 
     if settings.judge and candidates:
-        with trace.step("judge", candidates=len(candidates), threshold=settings.judge_threshold) as step:
+        with trace.step(
+            "judge", candidates=len(candidates), threshold=settings.judge_threshold
+        ) as step:
             kept, verdicts, unjudged = _judge(llm, prompts, settings, query, merged, trace, cancel)
             step.outputs["verdicts"] = verdicts
             step.outputs["not_judged"] = unjudged
@@ -177,8 +205,11 @@ def run(
     trace.event("assemble", 1, 1)
     with trace.step("assemble", kept=len(kept), limit=settings.max_evidence) as step:
         base_ids = {h.chunk_id for h in merged.base}
-        evidence = assemble.order([h for h in kept if h.chunk_id in base_ids],
-                                  settings.max_evidence, extra=[h for h in kept if h.chunk_id not in base_ids])
+        evidence = assemble.order(
+            [h for h in kept if h.chunk_id in base_ids],
+            settings.max_evidence,
+            extra=[h for h in kept if h.chunk_id not in base_ids],
+        )
         step.outputs["evidence"] = [h.chunk_id for h in evidence]
     return query, evidence
 
@@ -220,7 +251,10 @@ def _judge(
     verdicts: list[dict[str, object]] = []
     kept: list[Hit] = []
     if settings.trust_base:
-        kept = [replace(h, reason=f"Found by the first search (similarity {h.score:.2f}).") for h in merged.base]
+        kept = [
+            replace(h, reason=f"Found by the first search (similarity {h.score:.2f}).")
+            for h in merged.base
+        ]
         todo = [(h, False) for h in merged.extra]
     else:
         todo = [(h, True) for h in merged.base] + [(h, False) for h in merged.extra]
@@ -236,21 +270,33 @@ def _judge(
         trust = trusted(h, from_base)
         relevant = rel >= settings.judge_threshold
         keep = relevant or (trust and rel >= settings.judge_veto)
-        if settings.judge_reasons == "all" or (settings.judge_reasons == "kept" and relevant
-                                                and len(kept) < settings.max_evidence):
+        if settings.judge_reasons == "all" or (
+            settings.judge_reasons == "kept" and relevant and len(kept) < settings.max_evidence
+        ):
             # right after scoring it: llama.cpp reuses the judged prompt, only the reason is new
             reason = judge_.reason(h, relevant)
         elif relevant:
             reason = ""
         elif keep:
-            reason = (f"Kept: {'found by the first search' if from_base else 'close to the question'} "
-                      f"(similarity {h.score:.2f}); the judge was unsure (P = {rel:.2f}).")
+            reason = (
+                f"Kept: {'found by the first search' if from_base else 'close to the question'} "
+                f"(similarity {h.score:.2f}); the judge was unsure (P = {rel:.2f})."
+            )
         else:
             reason = f"Judged not relevant (calibrated P = {rel:.2f})."
         if keep:
             kept.append(replace(h, relevance=rel, reason=reason))
-        verdicts.append({"id": h.chunk_id, "p_yes": round(p, 3), "relevance": round(rel, 3), "relevant": keep,
-                         "trusted": trust, "first_search": from_base, "reason": reason})
+        verdicts.append(
+            {
+                "id": h.chunk_id,
+                "p_yes": round(p, 3),
+                "relevance": round(rel, 3),
+                "relevant": keep,
+                "trusted": trust,
+                "first_search": from_base,
+                "reason": reason,
+            }
+        )
     return kept, verdicts, unjudged
 
 

@@ -49,8 +49,11 @@ def collapse_duplicates(hits: Sequence[Hit], threshold: float = DUPLICATE_SIMILA
             union = len(shingles | seen)
             if union and len(shingles & seen) / union >= threshold:
                 label = f"{hit.doc_name} {hit.pages_label}"
-                if hit.chunk_id != first.chunk_id and label not in first.also_in and label != (
-                        f"{first.doc_name} {first.pages_label}"):
+                if (
+                    hit.chunk_id != first.chunk_id
+                    and label not in first.also_in
+                    and label != (f"{first.doc_name} {first.pages_label}")
+                ):
                     first.also_in.append(label)
                 break
         else:
@@ -74,7 +77,9 @@ def diverse(search: Callable[[int], list[Hit]], k: int, *, max_depth: int = 1024
         depth = min(max_depth, depth * DUPLICATE_DEPTH)
 
 
-def fit_to_budget(hits: Sequence[Hit], used_tokens: Callable[[list[Hit]], int], budget: int) -> list[Hit]:
+def fit_to_budget(
+    hits: Sequence[Hit], used_tokens: Callable[[list[Hit]], int], budget: int
+) -> list[Hit]:
     """Drop the weakest passages until the prompt built from them fits ``budget`` tokens."""
     kept = list(hits)
     while kept and used_tokens(kept) > budget:

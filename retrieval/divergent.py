@@ -19,7 +19,10 @@ _NUMBERED = re.compile(r"^\s*(?:\d+[.)、:]|[-*•])\s*(.+?)\s*$")
 
 
 def evidence_digest(hits: Sequence[Hit], max_chars: int = 240, limit: int = 3) -> str:
-    return "\n".join(f"- {' '.join(h.text.split())[:max_chars]}" for h in hits[:limit]) or "- (nothing yet)"
+    return (
+        "\n".join(f"- {' '.join(h.text.split())[:max_chars]}" for h in hits[:limit])
+        or "- (nothing yet)"
+    )
 
 
 def parse_questions(text: str, question: str, n: int) -> list[str]:
@@ -52,6 +55,10 @@ def divergent_questions(
         return []
     prompt = prompts.render("divergent", question=question, evidence=evidence_digest(evidence), n=n)
     # stop where a question n+1 would begin: the model often goes on listing, which costs time for nothing
-    raw = llm.complete([{"role": "user", "content": prompt}], max_tokens=TOKENS_PER_QUESTION * n + 8,
-                       temperature=0.3, stop=[f"\n{n + 1}.", f"\n{n + 1})"])
+    raw = llm.complete(
+        [{"role": "user", "content": prompt}],
+        max_tokens=TOKENS_PER_QUESTION * n + 8,
+        temperature=0.3,
+        stop=[f"\n{n + 1}.", f"\n{n + 1})"],
+    )
     return parse_questions(raw, question, n)

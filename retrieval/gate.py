@@ -62,14 +62,16 @@ QUESTION_WORDS = frozenset(
     """about according also among any best between both common commonly described did does done during each
     effect effects either else ever following found get give given good help known many much mean means
     often one other others patient patients per reported should showed shown study studies two used using
-    usually versus vs well were whether"""
-    .split()
+    usually versus vs well were whether""".split()
 )
 # Fallback rule when no calibration fits the embedding model: a conservative cosine margin
 # and lexical share (refuses more rather than answering off-library questions).
 FALLBACK_WEIGHTS, FALLBACK_BIAS = (10.0, 4.0), -6.5
-_SPLIT = re.compile(r"(?<=[?？;；])\s*|\s+(?:and also|and|as well as)\s+(?=(?:what|how|which|when|why|who|is|are|"
-                    r"does|do|can|should)\b)", re.IGNORECASE)
+_SPLIT = re.compile(
+    r"(?<=[?？;；])\s*|\s+(?:and also|and|as well as)\s+(?=(?:what|how|which|when|why|who|is|are|"
+    r"does|do|can|should)\b)",
+    re.IGNORECASE,
+)
 MIN_PART_TERMS = 3
 # Chinese question phrases (Simplified, as lexical terms are folded) that say nothing about the topic.
 CJK_QUESTION_BIGRAMS = frozenset(
@@ -107,7 +109,11 @@ def lexical_terms(question: str) -> list[str]:
     words = content_terms(question)
     if cjk_share(question) < CJK_MAJORITY:
         return words
-    return [t for t in words if not (len(t) < 2 and CJK_CHARS.search(t)) and t not in CJK_QUESTION_BIGRAMS]
+    return [
+        t
+        for t in words
+        if not (len(t) < 2 and CJK_CHARS.search(t)) and t not in CJK_QUESTION_BIGRAMS
+    ]
 
 
 def split_parts(question: str) -> list[str]:
@@ -141,21 +147,33 @@ class Calibration:
         if values.get("cjk") and self.cjk_weight is not None and self.cjk_bias is not None:
             z = self.cjk_bias + self.cjk_weight * values["lexical"]
         else:
-            z = self.bias + sum(w * values[name] for w, name in zip(self.weights, self.features, strict=True))
+            z = self.bias + sum(
+                w * values[name] for w, name in zip(self.weights, self.features, strict=True)
+            )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": CALIBRATION_VERSION, "embed_model": self.embed_model, "features": list(self.features),
-                "weights": [round(w, 6) for w in self.weights], "bias": round(self.bias, 6),
-                "threshold": self.threshold,
-                **({"cjk_weight": round(self.cjk_weight, 6), "cjk_bias": round(self.cjk_bias, 6)}
-                   if self.cjk_weight is not None and self.cjk_bias is not None else {}),
-                "fitted_on": self.fitted_on}
+        return {
+            "version": CALIBRATION_VERSION,
+            "embed_model": self.embed_model,
+            "features": list(self.features),
+            "weights": [round(w, 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+            "threshold": self.threshold,
+            **(
+                {"cjk_weight": round(self.cjk_weight, 6), "cjk_bias": round(self.cjk_bias, 6)}
+                if self.cjk_weight is not None and self.cjk_bias is not None
+                else {}
+            ),
+            "fitted_on": self.fitted_on,
+        }
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.write_text(
+            json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         tmp.replace(path)
 
     @classmethod
@@ -163,12 +181,17 @@ class Calibration:
         """The calibration in ``path``; None when missing or unreadable."""
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            return cls(embed_model=str(raw["embed_model"]), weights=tuple(float(w) for w in raw["weights"]),
-                       bias=float(raw["bias"]), threshold=float(raw.get("threshold", 0.5)),
-                       features=tuple(raw.get("features", FEATURES)), fitted_on=dict(raw.get("fitted_on", {})),
-                       source=str(path),
-                       cjk_weight=float(raw["cjk_weight"]) if "cjk_weight" in raw else None,
-                       cjk_bias=float(raw["cjk_bias"]) if "cjk_bias" in raw else None)
+            return cls(
+                embed_model=str(raw["embed_model"]),
+                weights=tuple(float(w) for w in raw["weights"]),
+                bias=float(raw["bias"]),
+                threshold=float(raw.get("threshold", 0.5)),
+                features=tuple(raw.get("features", FEATURES)),
+                fitted_on=dict(raw.get("fitted_on", {})),
+                source=str(path),
+                cjk_weight=float(raw["cjk_weight"]) if "cjk_weight" in raw else None,
+                cjk_bias=float(raw["cjk_bias"]) if "cjk_bias" in raw else None,
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -181,12 +204,23 @@ def find_calibration(embed_model: str, config_dir: Path | None) -> tuple[Calibra
     """
     for path in ([config_dir / CALIBRATION_FILE] if config_dir else []) + [DEFAULT_CALIBRATION]:
         cal = Calibration.load(path)
-        if cal is not None and cal.embed_model == embed_model and set(cal.features) <= set(FEATURES):
+        if (
+            cal is not None
+            and cal.embed_model == embed_model
+            and set(cal.features) <= set(FEATURES)
+        ):
             return cal, ""
-    warning = (f"The relevance gate is not calibrated for the embedding model {embed_model}: "
-               "re-calibrate: run `kidneytalk calibrate` (until then a cautious rule is used).")
-    cal = Calibration(embed_model=embed_model, weights=FALLBACK_WEIGHTS, bias=FALLBACK_BIAS,
-                      fitted_on={"fallback": True}, source="fallback")
+    warning = (
+        f"The relevance gate is not calibrated for the embedding model {embed_model}: "
+        "re-calibrate: run `kidneytalk calibrate` (until then a cautious rule is used)."
+    )
+    cal = Calibration(
+        embed_model=embed_model,
+        weights=FALLBACK_WEIGHTS,
+        bias=FALLBACK_BIAS,
+        fitted_on={"fallback": True},
+        source="fallback",
+    )
     return cal, warning
 
 
@@ -212,9 +246,17 @@ def _logistic(x: Any, labels: Sequence[int], l2: float, iterations: int) -> list
     return [float(b) for b in beta]
 
 
-def fit(rows: Sequence[dict[str, float]], labels: Sequence[int], *, embed_model: str,
-        fitted_on: dict[str, Any] | None = None, l2: float = 0.001, iterations: int = 60,
-        cjk_rows: Sequence[dict[str, float]] = (), cjk_labels: Sequence[int] = ()) -> Calibration:
+def fit(
+    rows: Sequence[dict[str, float]],
+    labels: Sequence[int],
+    *,
+    embed_model: str,
+    fitted_on: dict[str, Any] | None = None,
+    l2: float = 0.001,
+    iterations: int = 60,
+    cjk_rows: Sequence[dict[str, float]] = (),
+    cjk_labels: Sequence[int] = (),
+) -> Calibration:
     """Class-balanced, lightly L2-regularised logistic regression by Newton's method.
 
     Balanced, so that a fit set with many more positives than negatives does
@@ -224,17 +266,41 @@ def fit(rows: Sequence[dict[str, float]], labels: Sequence[int], *, embed_model:
     """
     import numpy as np
 
-    beta = _logistic(np.array([[r[name] for name in FEATURES] for r in rows], dtype=float), labels, l2, iterations)
+    beta = _logistic(
+        np.array([[r[name] for name in FEATURES] for r in rows], dtype=float),
+        labels,
+        l2,
+        iterations,
+    )
     cjk: list[float | None] = [None, None]
     if cjk_rows:
-        cjk = list(_logistic(np.array([[r["lexical"]] for r in cjk_rows], dtype=float), cjk_labels, l2, iterations))
+        cjk = list(
+            _logistic(
+                np.array([[r["lexical"]] for r in cjk_rows], dtype=float),
+                cjk_labels,
+                l2,
+                iterations,
+            )
+        )
     info = dict(fitted_on or {})
-    info.update(n_answerable=int(sum(labels)), n_unanswerable=int(len(labels) - sum(labels)),
-                date=_dt.date.today().isoformat())
+    info.update(
+        n_answerable=int(sum(labels)),
+        n_unanswerable=int(len(labels) - sum(labels)),
+        date=_dt.date.today().isoformat(),
+    )
     if cjk_rows:
-        info.update(n_cjk_answerable=int(sum(cjk_labels)), n_cjk_unanswerable=int(len(cjk_labels) - sum(cjk_labels)))
-    return Calibration(embed_model=embed_model, weights=tuple(beta[:-1]), bias=beta[-1], fitted_on=info,
-                       cjk_weight=cjk[0], cjk_bias=cjk[1])
+        info.update(
+            n_cjk_answerable=int(sum(cjk_labels)),
+            n_cjk_unanswerable=int(len(cjk_labels) - sum(cjk_labels)),
+        )
+    return Calibration(
+        embed_model=embed_model,
+        weights=tuple(beta[:-1]),
+        bias=beta[-1],
+        fitted_on=info,
+        cjk_weight=cjk[0],
+        cjk_bias=cjk[1],
+    )
 
 
 # ------------------------------------------------------------------ measuring
@@ -245,12 +311,19 @@ class PartDecision:
     probability: float
     features: dict[str, float]
     best: list[str] = field(default_factory=list)  # chunk ids of the closest passages
-    missing_terms: list[str] = field(default_factory=list)  # content words absent from the best passages
+    missing_terms: list[str] = field(
+        default_factory=list
+    )  # content words absent from the best passages
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "answerable": self.answerable, "probability": round(self.probability, 4),
-                "features": {k: round(v, 4) for k, v in self.features.items()}, "best": self.best,
-                "missing_terms": self.missing_terms}
+        return {
+            "text": self.text,
+            "answerable": self.answerable,
+            "probability": round(self.probability, 4),
+            "features": {k: round(v, 4) for k, v in self.features.items()},
+            "best": self.best,
+            "missing_terms": self.missing_terms,
+        }
 
 
 @dataclass
@@ -278,18 +351,28 @@ class GateDecision:
     def reason(self) -> str:
         f = self.features
         verdict = "answerable from the library" if self.answerable else "not covered by the library"
-        return (f"{verdict}: P = {self.probability:.2f} (threshold {self.threshold:.2f}); best similarity "
-                f"{f.get('cosine', 0):.2f}, {f.get('margin', 0):+.2f} over this library's background "
-                f"{self.background:.2f}; {f.get('lexical', 0):.0%} of the question's words (idf-weighted) "
-                "in the best passages" + (" (a CJK question: decided on its words alone)" if f.get("cjk") else ""))
+        return (
+            f"{verdict}: P = {self.probability:.2f} (threshold {self.threshold:.2f}); best similarity "
+            f"{f.get('cosine', 0):.2f}, {f.get('margin', 0):+.2f} over this library's background "
+            f"{self.background:.2f}; {f.get('lexical', 0):.0%} of the question's words (idf-weighted) "
+            "in the best passages"
+            + (" (a CJK question: decided on its words alone)" if f.get("cjk") else "")
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"answerable": self.answerable, "probability": round(self.probability, 4),
-                "threshold": self.threshold, "features": {k: round(v, 4) for k, v in self.features.items()},
-                "background": round(self.background, 4), "calibration": self.calibration,
-                "embed_model": self.embed_model, "reason": self.reason, "uncovered": self.uncovered,
-                "parts": [p.to_json() for p in self.parts] if len(self.parts) > 1 else [],
-                "warning": self.warning}
+        return {
+            "answerable": self.answerable,
+            "probability": round(self.probability, 4),
+            "threshold": self.threshold,
+            "features": {k: round(v, 4) for k, v in self.features.items()},
+            "background": round(self.background, 4),
+            "calibration": self.calibration,
+            "embed_model": self.embed_model,
+            "reason": self.reason,
+            "uncovered": self.uncovered,
+            "parts": [p.to_json() for p in self.parts] if len(self.parts) > 1 else [],
+            "warning": self.warning,
+        }
 
 
 class Gate:
@@ -299,7 +382,13 @@ class Gate:
     searchable documents (about a second with MiniLM) and kept.
     """
 
-    def __init__(self, library: Library, calibration: Calibration | None = None, *, config_dir: Path | None = None):
+    def __init__(
+        self,
+        library: Library,
+        calibration: Calibration | None = None,
+        *,
+        config_dir: Path | None = None,
+    ):
         self.library = library
         self.config_dir = config_dir
         self._calibration = calibration
@@ -323,7 +412,9 @@ class Gate:
         lib = self.library
         with lib.reading():
             doc_ids = lib.searchable_doc_ids()
-        key = hashlib.sha256((lib.embed_model_id + "|" + ",".join(sorted(doc_ids))).encode()).hexdigest()
+        key = hashlib.sha256(
+            (lib.embed_model_id + "|" + ",".join(sorted(doc_ids))).encode()
+        ).hexdigest()
         if self._background is not None and self._background[0] == key:
             return self._background[1]
         value = 0.0
@@ -350,7 +441,11 @@ class Gate:
             vector = lib.embedder.embed_query(question)
             dense = lib.store.query(vector, PROBE_DEPTH, doc_ids)
             lexical = lib.catalog.lexical_search(question, TOP_PASSAGES, doc_ids)
-            best_ids = list(dict.fromkeys([cid for cid, _ in dense[:TOP_PASSAGES]] + [cid for cid, _ in lexical]))
+            best_ids = list(
+                dict.fromkeys(
+                    [cid for cid, _ in dense[:TOP_PASSAGES]] + [cid for cid, _ in lexical]
+                )
+            )
             rows = lib.catalog.chunks_by_ids(best_ids)
             idf = self._idf(words, doc_ids)
         cosine = dense[0][1] if dense else 0.0
@@ -361,17 +456,25 @@ class Gate:
         found = sum(v for t, v in idf.items() if t in present)
         share = found / total if total > 0 else 0.0
         missing = [t for t in words if t not in present]
-        return {"cosine": cosine, "margin": cosine - background, "lexical": share, "cjk": cjk}, best_ids, missing
+        return (
+            {"cosine": cosine, "margin": cosine - background, "lexical": share, "cjk": cjk},
+            best_ids,
+            missing,
+        )
 
     def _idf(self, words: list[str], doc_ids: list[str]) -> dict[str, float]:
         """BM25-style idf of each word over the searchable passages (unknown words weigh most)."""
         db = self.library.catalog.db
         marks = ",".join("?" * len(doc_ids))
-        n = db.execute(f"SELECT COUNT(*) FROM chunks_fts WHERE doc_id IN ({marks})", doc_ids).fetchone()[0]
+        n = db.execute(
+            f"SELECT COUNT(*) FROM chunks_fts WHERE doc_id IN ({marks})", doc_ids
+        ).fetchone()[0]
         out: dict[str, float] = {}
         for w in words:
-            df = db.execute(f"SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ? AND doc_id IN ({marks})",
-                            ('"' + w.replace('"', '""') + '"', *doc_ids)).fetchone()[0]
+            df = db.execute(
+                f"SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ? AND doc_id IN ({marks})",
+                ('"' + w.replace('"', '""') + '"', *doc_ids),
+            ).fetchone()[0]
             out[w] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
         return out
 
@@ -392,10 +495,17 @@ class Gate:
                 parts.append(PartDecision(piece, pp >= cal.threshold, pp, f, b, m))
         # A multi-part question is answered when the whole or any part is covered; the others are named.
         answerable = whole.answerable or any(part.answerable for part in parts)
-        return GateDecision(answerable=answerable, probability=p, threshold=cal.threshold, features=features,
-                            background=self._background[1] if self._background else 0.0,
-                            calibration=cal.source or "fitted", embed_model=cal.embed_model, parts=parts,
-                            warning=self.warning)
+        return GateDecision(
+            answerable=answerable,
+            probability=p,
+            threshold=cal.threshold,
+            features=features,
+            background=self._background[1] if self._background else 0.0,
+            calibration=cal.source or "fitted",
+            embed_model=cal.embed_model,
+            parts=parts,
+            warning=self.warning,
+        )
 
 
 # ------------------------------------------------------------------ calibrating on a library
@@ -431,8 +541,12 @@ def _shuffled_passages(library: Library, rng: random.Random) -> list[str]:
         if not doc_ids:
             return []
         marks = ",".join("?" * len(doc_ids))
-        texts = [r[0] for r in library.catalog.db.execute(
-            f"SELECT text FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", doc_ids).fetchall()]
+        texts = [
+            r[0]
+            for r in library.catalog.db.execute(
+                f"SELECT text FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", doc_ids
+            ).fetchall()
+        ]
     rng.shuffle(texts)
     return texts
 
@@ -450,10 +564,16 @@ def cjk_pseudo_questions(library: Library, n: int = 40, *, seed: int = 0) -> lis
     texts = _shuffled_passages(library, rng)
     out: list[str] = []
     for text in texts:
-        candidates = [s for s in split_sentences(text) if len(CJK_CHARS.findall(s)) >= 12 and cjk_share(s) >= 0.8]
+        candidates = [
+            s
+            for s in split_sentences(text)
+            if len(CJK_CHARS.findall(s)) >= 12 and cjk_share(s) >= 0.8
+        ]
         if not candidates:
             continue
-        chars = [c for c in rng.choice(candidates) if c.isalnum()]  # CJK characters, letters, digits
+        chars = [
+            c for c in rng.choice(candidates) if c.isalnum()
+        ]  # CJK characters, letters, digits
         keep = sorted(rng.sample(range(len(chars)), (2 * len(chars)) // 3))[:24]
         out.append("".join(chars[i] for i in keep) + "？")
         if len(out) >= n:
@@ -467,7 +587,9 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
     if len(positives) < 5:
         from kidneytalk.errors import KidneyTalkError
 
-        raise KidneyTalkError("The library is too small to calibrate the relevance gate: add documents first.")
+        raise KidneyTalkError(
+            "The library is too small to calibrate the relevance gate: add documents first."
+        )
     negatives = [q for q in offtopic_questions("fit") if cjk_share(q) < CJK_MAJORITY]
     rows = [gate.measure(q)[0] for q in positives + negatives]
     labels = [1] * len(positives) + [0] * len(negatives)
@@ -477,11 +599,19 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
     cjk_rows = [gate.measure(q)[0] for q in cjk_pos + cjk_neg] if len(cjk_pos) >= 5 else []
     with gate.library.reading():
         docs = len(gate.library.searchable_doc_ids())
-    cal = fit(rows, labels, embed_model=gate.library.embed_model_id, cjk_rows=cjk_rows,
-              cjk_labels=[1] * len(cjk_pos) + [0] * len(cjk_neg),
-              fitted_on={"how": "kidneytalk calibrate", "documents": docs,
-                         "data": f"{len(positives)} questions from the library's passages (seed {seed}) + "
-                                 "offtopic-fit.txt"})
+    cal = fit(
+        rows,
+        labels,
+        embed_model=gate.library.embed_model_id,
+        cjk_rows=cjk_rows,
+        cjk_labels=[1] * len(cjk_pos) + [0] * len(cjk_neg),
+        fitted_on={
+            "how": "kidneytalk calibrate",
+            "documents": docs,
+            "data": f"{len(positives)} questions from the library's passages (seed {seed}) + "
+            "offtopic-fit.txt",
+        },
+    )
     shipped = Calibration.load(DEFAULT_CALIBRATION)
     if not cjk_rows and shipped is not None and shipped.cjk_weight is not None:
         cal = dataclasses.replace(cal, cjk_weight=shipped.cjk_weight, cjk_bias=shipped.cjk_bias)

@@ -62,23 +62,30 @@ class Judge:
         self._p_null: float | None = None
 
     def _passage_messages(self, hit: Hit) -> list[dict[str, str]]:
-        return _messages(self.prompts, self.question, self.llm.truncate(hit.text, MAX_PASSAGE_TOKENS))
+        return _messages(
+            self.prompts, self.question, self.llm.truncate(hit.text, MAX_PASSAGE_TOKENS)
+        )
 
     def score(self, hit: Hit) -> tuple[float, float]:
         """(raw P(yes), calibrated relevance) of ``hit`` for the question."""
         if self._p_null is None:
-            self._p_null = self.llm.yes_probability(_messages(self.prompts, self.question, NULL_PASSAGE))
+            self._p_null = self.llm.yes_probability(
+                _messages(self.prompts, self.question, NULL_PASSAGE)
+            )
         p = self.llm.yes_probability(self._passage_messages(hit))
         return p, calibrate(p, self._p_null)
 
     def reason(self, hit: Hit, relevant: bool) -> str:
         """One short generated sentence, begun with the verdict ("Yes, because …")."""
-        yes_word, no_word, because = (("是", "否", "，因为") if self.prompts.language == "zh"
-                                      else ("Yes", "No", ", because"))
+        yes_word, no_word, because = (
+            ("是", "否", "，因为") if self.prompts.language == "zh" else ("Yes", "No", ", because")
+        )
         lead = yes_word if relevant else no_word
         prompt = self.llm.format_prompt(self._passage_messages(hit)) + lead + because
         text = self.llm.continue_prompt(prompt, max_tokens=REASON_TOKENS, stop=["\n", ".", "。"])
-        return f"{lead}{because}{text.rstrip()}".strip() + ("。" if self.prompts.language == "zh" else ".")
+        return f"{lead}{because}{text.rstrip()}".strip() + (
+            "。" if self.prompts.language == "zh" else "."
+        )
 
 
 def judge(

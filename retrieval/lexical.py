@@ -48,7 +48,9 @@ def _t2s() -> Callable[[str], str] | None:
     try:
         import opencc
     except ImportError:  # pragma: no cover - a declared dependency
-        log.warning("opencc is not installed: Traditional and Simplified Chinese are searched separately")
+        log.warning(
+            "opencc is not installed: Traditional and Simplified Chinese are searched separately"
+        )
         return None
     return opencc.OpenCC("t2s").convert
 

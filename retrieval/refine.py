@@ -30,13 +30,21 @@ def format_history(history: Sequence[dict[str, str]], limit: int = MAX_HISTORY_T
     return "\n".join(lines)
 
 
-def refine_query(llm: LLM, prompts: PromptBook, question: str, history: Sequence[dict[str, str]]) -> str:
+def refine_query(
+    llm: LLM, prompts: PromptBook, question: str, history: Sequence[dict[str, str]]
+) -> str:
     if not history:
         return question
     prompt = prompts.render("refine", history=format_history(history), question=question)
-    raw = llm.complete([{"role": "user", "content": prompt}], max_tokens=60, temperature=0.0, stop=["\n"])
-    rewrite = re.sub(r"^(search (query|question)|rewritten question|query|(the\s+)?latest question)\s*:\s*", "",
-                     raw.strip(), flags=re.I)
+    raw = llm.complete(
+        [{"role": "user", "content": prompt}], max_tokens=60, temperature=0.0, stop=["\n"]
+    )
+    rewrite = re.sub(
+        r"^(search (query|question)|rewritten question|query|(the\s+)?latest question)\s*:\s*",
+        "",
+        raw.strip(),
+        flags=re.I,
+    )
     rewrite = rewrite.strip().strip('"').strip()
     if acceptable(rewrite, question, history) and _norm(rewrite) != _norm(question):
         return rewrite

@@ -31,8 +31,13 @@ class Step:
     skipped: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"stage": self.stage, "seconds": round(self.seconds, 3), "skipped": self.skipped,
-                "inputs": self.inputs, "outputs": self.outputs}
+        return {
+            "stage": self.stage,
+            "seconds": round(self.seconds, 3),
+            "skipped": self.skipped,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+        }
 
 
 @dataclass

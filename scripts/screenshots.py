@@ -23,8 +23,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "eval" / "pubmedqa-dev" / "corpus"
 QUESTIONS = REPO.parent / "shared" / "eval" / "pubmedqa-dev" / "questions.jsonl"
-PDFS = ("dev-digest-001.pdf", "dev-digest-009.pdf", "dev-digest-012.pdf", "dev-digest-015.pdf",
-        "dev-digest-016.pdf")  # the gold documents of the first five questions
+PDFS = (
+    "dev-digest-001.pdf",
+    "dev-digest-009.pdf",
+    "dev-digest-012.pdf",
+    "dev-digest-015.pdf",
+    "dev-digest-016.pdf",
+)  # the gold documents of the first five questions
 QUESTION = "Is oral endotracheal intubation efficacy impaired in the helicopter environment?"
 SIZE = (1200, 780)
 
@@ -32,7 +37,9 @@ SIZE = (1200, 780)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
-    parser.add_argument("--welcome-only", action="store_true", help="only the welcome page (English and Chinese)")
+    parser.add_argument(
+        "--welcome-only", action="store_true", help="only the welcome page (English and Chinese)"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MAPPED = {"ui": "ui", "retrieval": "retrieval", "prompts": "prompts"}  # kidneytalk.<key> lives in <value>/
+MAPPED = {
+    "ui": "ui",
+    "retrieval": "retrieval",
+    "prompts": "prompts",
+}  # kidneytalk.<key> lives in <value>/
 
 
 def _installed_layout(dest: Path) -> Path:
@@ -37,15 +41,25 @@ def _source_path(line: str) -> str:
     for sub, folder in MAPPED.items():
         prefix = f"kidneytalk/{sub}/"
         if line.startswith(prefix):
-            return folder + "/" + line[len(prefix):]
+            return folder + "/" + line[len(prefix) :]
     return line
 
 
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="kidneytalk-typecheck-") as tmp:
         _installed_layout(Path(tmp))
-        cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
-               "--cache-dir", str(ROOT / ".mypy_cache"), "-p", "kidneytalk", *argv]
+        cmd = [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--cache-dir",
+            str(ROOT / ".mypy_cache"),
+            "-p",
+            "kidneytalk",
+            *argv,
+        ]
         env = dict(os.environ, MYPYPATH="")
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines():

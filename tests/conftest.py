@@ -11,10 +11,14 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One int8 embedder export for every test home and CLI subprocess (keyed by model fingerprint),
 # outside the user's folders; a test of the cache itself passes its own cache_dir.
-os.environ.setdefault("KIDNEYTALK_EMBED_CACHE", os.path.join(tempfile.gettempdir(), "kidneytalk-test-embed-cache"))
+os.environ.setdefault(
+    "KIDNEYTALK_EMBED_CACHE", os.path.join(tempfile.gettempdir(), "kidneytalk-test-embed-cache")
+)
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "eval").is_dir()), REPO.parent / "shared")
+SHARED = next(
+    (p / "shared" for p in REPO.parents if (p / "shared" / "eval").is_dir()), REPO.parent / "shared"
+)
 CORPUS = SHARED / "eval" / "pubmedqa-dev" / "corpus"
 QUESTIONS = SHARED / "eval" / "pubmedqa-dev" / "questions.jsonl"
 # The documented fields of Answer.to_json() / `ask --json`.
@@ -106,7 +110,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _model_loads_only_in_model_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+def _model_loads_only_in_model_tests(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+):
     """Keeps ``-m "not model"`` honest: an unmarked test that loads the language model in this process fails.
 
     (Tests that load it in a CLI subprocess are marked by hand.)

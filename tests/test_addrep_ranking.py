@@ -25,13 +25,21 @@ from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, assemble, hybrid
 from kidneytalk.retrieval.trace import Trace
 
-QUESTION = "What is the starting dose of tolvaptan for autosomal dominant polycystic kidney disease?"
-EXACT = ("Tolvaptan dosing. The starting dose of tolvaptan for autosomal dominant polycystic kidney disease "
-         "is 45 mg on waking and 15 mg eight hours later, titrated every week as tolerated.")
-DIVERGENT = ("How often must liver enzymes be checked in patients who take a vasopressin antagonist "
-             "because of the risk of drug-induced liver injury?")
-ELSEWHERE = ("Liver safety. Liver enzymes must be checked in patients who take a vasopressin antagonist "
-             "because of the risk of drug-induced liver injury: monthly for 18 months, then every 3 months.")
+QUESTION = (
+    "What is the starting dose of tolvaptan for autosomal dominant polycystic kidney disease?"
+)
+EXACT = (
+    "Tolvaptan dosing. The starting dose of tolvaptan for autosomal dominant polycystic kidney disease "
+    "is 45 mg on waking and 15 mg eight hours later, titrated every week as tolerated."
+)
+DIVERGENT = (
+    "How often must liver enzymes be checked in patients who take a vasopressin antagonist "
+    "because of the risk of drug-induced liver injury?"
+)
+ELSEWHERE = (
+    "Liver safety. Liver enzymes must be checked in patients who take a vasopressin antagonist "
+    "because of the risk of drug-induced liver injury: monthly for 18 months, then every 3 months."
+)
 FILLER = (
     "Peritoneal dialysis. Peritonitis in peritoneal dialysis is diagnosed from cloudy effluent, abdominal pain "
     "and a raised effluent white cell count.",
@@ -57,7 +65,9 @@ class ScriptedLLM:
     def complete(self, messages: Sequence[dict[str, str]], **kwargs: object) -> str:
         return "\n".join(f"{i}. {q}" for i, q in enumerate(self.divergent, start=1))
 
-    def yes_probability(self, messages: Sequence[dict[str, str]], *, answer_prefix: str = "") -> float:
+    def yes_probability(
+        self, messages: Sequence[dict[str, str]], *, answer_prefix: str = ""
+    ) -> float:
         text = messages[-1]["content"]
         for marker, p in self.p_yes.items():
             if marker in text:
@@ -99,7 +109,9 @@ def lib(tmp_path_factory, embedder) -> Iterator[Engine]:
 
 
 def settings(**changes: object) -> RetrievalSettings:
-    base = RetrievalSettings(k_first=2, n_divergent=1, k_divergent=1, max_evidence=1, judge_reasons="none")
+    base = RetrievalSettings(
+        k_first=2, n_divergent=1, k_divergent=1, max_evidence=1, judge_reasons="none"
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -120,13 +132,17 @@ def test_a_divergent_passage_cannot_push_the_exact_match_out_of_the_evidence(lib
     def ask(**changes: object) -> tuple[list[Hit], Trace, ScriptedLLM]:
         llm = ScriptedLLM([DIVERGENT], {"45 mg on waking": 0.2, "monthly for 18 months": 0.99})
         trace = Trace()
-        _, evidence = addrep.run(lib.library, llm, book, settings(k_first=1, **changes), QUESTION, trace=trace)
+        _, evidence = addrep.run(
+            lib.library, llm, book, settings(k_first=1, **changes), QUESTION, trace=trace
+        )
         return evidence, trace, llm
 
     # Room for one more passage: the divergent find is added after the exact match.
     evidence, trace, llm = ask(max_evidence=2)
     assert [page_of(h) for h in evidence] == [1, 2]
-    assert evidence[1].chunk_id == found[0].chunk_id and evidence[1].relevance == pytest.approx(0.99)
+    assert evidence[1].chunk_id == found[0].chunk_id and evidence[1].relevance == pytest.approx(
+        0.99
+    )
     assert llm.judged == ["monthly for 18 months"]  # the first search's hit needs no verdict
     merge = next(s for s in trace.steps if s.stage == "merge")
     assert (merge.outputs["base"], merge.outputs["added"]) == (1, 1)
@@ -137,7 +153,9 @@ def test_a_divergent_passage_cannot_push_the_exact_match_out_of_the_evidence(lib
     # No room: the exact match stays, whatever the judge thinks of either passage.
     evidence, trace, _ = ask(max_evidence=1)
     assert [page_of(h) for h in evidence] == [1]
-    assert next(s for s in trace.steps if s.stage == "divergent").skipped  # it could not have changed anything
+    assert next(
+        s for s in trace.steps if s.stage == "divergent"
+    ).skipped  # it could not have changed anything
     # Even when the first hit is judged and divergent questions run anyway (trust_base off).
     evidence, trace, llm = ask(max_evidence=1, trust_base=False)
     assert [page_of(h) for h in evidence] == [1]
@@ -145,15 +163,19 @@ def test_a_divergent_passage_cannot_push_the_exact_match_out_of_the_evidence(lib
     assert llm.judged == ["45 mg on waking"]
 
 
-def test_divergent_passages_come_after_every_base_hit_scored_against_the_users_question(lib: Engine):
+def test_divergent_passages_come_after_every_base_hit_scored_against_the_users_question(
+    lib: Engine,
+):
     llm = ScriptedLLM([DIVERGENT], {"45 mg on waking": 0.2, "monthly for 18 months": 0.99})
     s = settings(max_evidence=6, min_similarity=0.0)
     trace = Trace()
     _, evidence = addrep.run(lib.library, llm, lib.prompt_book(QUESTION), s, QUESTION, trace=trace)
 
-    first = [cid for cid, _ in next(st for st in trace.steps if st.stage == "search").outputs["hits"]]
+    first = [
+        cid for cid, _ in next(st for st in trace.steps if st.stage == "search").outputs["hits"]
+    ]
     assert [h.chunk_id for h in evidence[: len(first)]] == first  # base order untouched
-    extra = evidence[len(first):]
+    extra = evidence[len(first) :]
     assert [page_of(h) for h in extra] == [2]
     own_score = hybrid.search(lib.library, DIVERGENT, 1)[0].score
     to_question = addrep.similarities(lib.library, QUESTION, [extra[0].chunk_id])[extra[0].chunk_id]
@@ -166,32 +188,55 @@ def test_the_judge_removes_a_base_hit_only_when_it_is_sure(lib: Engine):
     book = lib.prompt_book(QUESTION)
     sure = ScriptedLLM([], {"45 mg on waking": 0.01})
     _, kept = addrep.run(lib.library, sure, book, settings(divergent=False), QUESTION)
-    assert [page_of(h) for h in kept] == [1] and sure.judged == []  # trusted: kept as hybrid keeps it
+    assert [page_of(h) for h in kept] == [
+        1
+    ] and sure.judged == []  # trusted: kept as hybrid keeps it
     assert kept[0].relevance is None and "first search" in kept[0].reason
 
     # trust_base off: the best first hit survives an unsure judge, not a sure one.
     unsure = ScriptedLLM([], {"45 mg on waking": 0.15})
-    _, kept = addrep.run(lib.library, unsure, book, settings(divergent=False, trust_base=False), QUESTION)
+    _, kept = addrep.run(
+        lib.library, unsure, book, settings(divergent=False, trust_base=False), QUESTION
+    )
     assert [page_of(h) for h in kept] == [1]
     assert kept[0].relevance == pytest.approx(0.15) and "unsure" in kept[0].reason
-    _, kept = addrep.run(lib.library, sure, book, settings(divergent=False, trust_base=False, max_evidence=2),
-                         QUESTION)
+    _, kept = addrep.run(
+        lib.library,
+        sure,
+        book,
+        settings(divergent=False, trust_base=False, max_evidence=2),
+        QUESTION,
+    )
     assert 1 not in [page_of(h) for h in kept]
 
 
 def test_divergent_passages_are_not_judged_when_the_evidence_is_full(lib: Engine):
     llm = ScriptedLLM([DIVERGENT], {"45 mg on waking": 0.9, "monthly for 18 months": 0.99})
     trace = Trace()
-    addrep.run(lib.library, llm, lib.prompt_book(QUESTION), settings(k_first=1, trust_base=False), QUESTION,
-               trace=trace)
+    addrep.run(
+        lib.library,
+        llm,
+        lib.prompt_book(QUESTION),
+        settings(k_first=1, trust_base=False),
+        QUESTION,
+        trace=trace,
+    )
     judge = next(s for s in trace.steps if s.stage == "judge")
     assert llm.judged == ["45 mg on waking"]
     assert judge.outputs["not_judged"] == 1
 
 
 def hit(cid: str, score: float) -> Hit:
-    return Hit(chunk_id=cid, doc_id="d", doc_name="d.pdf", text=cid, page_start=1, page_end=1, section=(),
-               score=score)
+    return Hit(
+        chunk_id=cid,
+        doc_id="d",
+        doc_name="d.pdf",
+        text=cid,
+        page_start=1,
+        page_end=1,
+        section=(),
+        score=score,
+    )
 
 
 def test_merge_returns_new_records_and_rescores_divergent_finds():
@@ -202,8 +247,12 @@ def test_merge_returns_new_records_and_rescores_divergent_finds():
     assert [h.chunk_id for h in merged.all] == ["a", "b", "d", "c"]
     assert [h.score for h in merged.all] == [0.5, 0.7, 0.6, 0.4]
     assert merged.all[0].queries == ["q1", "q2"] and merged.all[3].queries == ["q2"]
-    assert first[0].score == 0.5 and first[0].queries == [] and found[0][1][0].score == 0.95  # inputs untouched
-    assert addrep.merge(first, found, {"c": 0.4, "d": 0.6}, 0.55).below_threshold == 2  # a (base) and c (divergent)
+    assert (
+        first[0].score == 0.5 and first[0].queries == [] and found[0][1][0].score == 0.95
+    )  # inputs untouched
+    assert (
+        addrep.merge(first, found, {"c": 0.4, "d": 0.6}, 0.55).below_threshold == 2
+    )  # a (base) and c (divergent)
 
 
 def test_assembly_fills_the_evidence_with_base_hits_first():
@@ -217,8 +266,17 @@ def test_the_evaluation_report_counts_gold_passages_per_stage():
     from kidneytalk.evaluation.report import _tables
 
     def rec(i: int, stages: dict[str, int]) -> dict[str, object]:
-        return {"id": f"q{i}", "mode": "addrep", "answer": ["A"], "has_gold": True, "gold_rank": 1,
-                "source_rank": 1, "evidence": ["c"], "latency": 1.0, "stage_gold": stages}
+        return {
+            "id": f"q{i}",
+            "mode": "addrep",
+            "answer": ["A"],
+            "has_gold": True,
+            "gold_rank": 1,
+            "source_rank": 1,
+            "evidence": ["c"],
+            "latency": 1.0,
+            "stage_gold": stages,
+        }
 
     records = [
         rec(0, {"search": 1, "divergent": 2, "merge": 2, "judge": 1, "assemble": 1}),
@@ -228,7 +286,10 @@ def test_the_evaluation_report_counts_gold_passages_per_stage():
     stages = s["per_mode"]["addrep"]["stage_gold"]
     assert stages["search"] == {"questions_with_gold": 1, "added": 1, "removed": 0}
     assert stages["divergent"] == {"questions_with_gold": 2, "added": 2, "removed": 0}
-    assert stages["judge"]["removed"] == 1 and stages["assemble"] == {"questions_with_gold": 1, "added": 0,
-                                                                       "removed": 1}
+    assert stages["judge"]["removed"] == 1 and stages["assemble"] == {
+        "questions_with_gold": 1,
+        "added": 0,
+        "removed": 1,
+    }
     [table] = [t for t in _tables(s) if t[0] == "addrep: gold passages per stage"]
     assert table[2][0] == ["search", "1", "1", "0"]

@@ -174,7 +174,9 @@ def test_every_mode_and_style_answers_with_evidence_and_a_trace(lib: Engine, mod
         assert step(answer, "divergent").outputs["questions"] is not None
         judged = step(answer, "judge").outputs
         # first-search hits are trusted without a verdict; divergent finds are judged while there is room
-        assert len(judged["verdicts"]) + judged["not_judged"] == step(answer, "merge").outputs["added"]
+        assert (
+            len(judged["verdicts"]) + judged["not_judged"] == step(answer, "merge").outputs["added"]
+        )
     else:
         assert names[0] == ("search", False)
         assert len(answer.retrieved) == lib.settings.top_k
@@ -212,7 +214,9 @@ def test_addrep_stages_switched_off_are_marked_skipped(lib: Engine):
     assert answer.query == QUESTION  # no rewrite
     assert answer.evidence and all(h.relevance is None for h in answer.evidence)
     first = [cid for cid, _ in step(answer, "search").outputs["hits"]]
-    assert [h.chunk_id for h in answer.evidence] == first[: len(answer.evidence)]  # the base search's order
+    assert [h.chunk_id for h in answer.evidence] == first[
+        : len(answer.evidence)
+    ]  # the base search's order
     for piece in answer:
         assert_copied_sentence(piece, answer, link=False)
 
@@ -220,7 +224,9 @@ def test_addrep_stages_switched_off_are_marked_skipped(lib: Engine):
 def test_judge_cannot_drop_the_best_first_hit_unless_it_is_sure(lib: Engine):
     # A threshold no calibrated probability reaches: the judge rejects every candidate.
     rejecting = dict(divergent=False, judge_threshold=1.01, judge_reasons="none", trust_base=False)
-    lib.settings = cheap(lib.settings, **rejecting, trust_best=True, trust_similarity=1.0, judge_veto=0.0)
+    lib.settings = cheap(
+        lib.settings, **rejecting, trust_best=True, trust_similarity=1.0, judge_veto=0.0
+    )
     answer = lib.ask(QUESTION, mode="addrep", style="cp-order")
     verdicts = step(answer, "judge").outputs["verdicts"]
     kept = [v for v in verdicts if v["relevant"]]
@@ -233,7 +239,9 @@ def test_judge_cannot_drop_the_best_first_hit_unless_it_is_sure(lib: Engine):
     answer = lib.ask(QUESTION, mode="addrep", style="cp-order")
     assert answer.evidence == [] and answer.refused
     # Similar enough passages are trusted too; with no trust at all the judge decides alone.
-    lib.settings = cheap(lib.settings, **rejecting, trust_best=False, trust_similarity=0.0, judge_veto=0.0)
+    lib.settings = cheap(
+        lib.settings, **rejecting, trust_best=False, trust_similarity=0.0, judge_veto=0.0
+    )
     answer = lib.ask(QUESTION, mode="addrep", style="cp-order")
     assert len(answer.evidence) == len(step(answer, "judge").outputs["verdicts"])
     lib.settings = cheap(lib.settings, **rejecting, trust_best=False, trust_similarity=1.0)
@@ -246,9 +254,22 @@ def test_evidence_order_is_the_base_order_whatever_the_judges_grades():
     from kidneytalk.retrieval.assemble import order
 
     def hit(i: int, score: float, relevance: float) -> Hit:
-        text = ["Metformin is stopped below eGFR 30.", "SGLT2 inhibitors slow CKD.", "ACE inhibitors cut albuminuria."][i - 1]
-        return Hit(chunk_id=f"c{i}", doc_id="d", doc_name="s.pdf", text=text, page_start=1, page_end=1,
-                   section=(), score=score, relevance=relevance)
+        text = [
+            "Metformin is stopped below eGFR 30.",
+            "SGLT2 inhibitors slow CKD.",
+            "ACE inhibitors cut albuminuria.",
+        ][i - 1]
+        return Hit(
+            chunk_id=f"c{i}",
+            doc_id="d",
+            doc_name="s.pdf",
+            text=text,
+            page_start=1,
+            page_end=1,
+            section=(),
+            score=score,
+            relevance=relevance,
+        )
 
     hits = [hit(1, 0.5, 0.9), hit(2, 0.8, 0.55), hit(3, 0.7, 0.6)]
     assert [h.chunk_id for h in order(hits, 2)] == ["c1", "c2"]
@@ -402,8 +423,11 @@ def test_unknown_mode_or_style_is_a_user_error(lib: Engine):
 def test_very_long_question_gets_one_clear_line_not_a_silent_cut(lib: Engine, llm):
     """A question over the model's budget is refused with its size and the limit (issue 17), never truncated."""
     question = ((QUESTION + " ") * 400)[:20_000] + " Is the answer different for dialysis patients?"
-    with pytest.raises(KidneyTalkError, match=r"^The question is too long \(\d+ tokens; model .* takes at most "
-                                              rf"{min(MAX_QUESTION_TOKENS, llm.n_ctx // 4)}\)") as err:
+    with pytest.raises(
+        KidneyTalkError,
+        match=r"^The question is too long \(\d+ tokens; model .* takes at most "
+        rf"{min(MAX_QUESTION_TOKENS, llm.n_ctx // 4)}\)",
+    ) as err:
         lib.ask(question, mode="naive", style="cp-order")
     assert "\n" not in str(err.value)
     short = lib.ask(QUESTION, mode="naive", style="cp-order")  # the engine still answers afterwards
@@ -520,7 +544,9 @@ def test_one_refusal_rule_for_answers_and_the_evaluation():
     assert is_refusal(refusal, refusal)
     assert is_refusal("Answer:  your LIBRARY does not contain an answer to this question.", refusal)
     assert not is_refusal("Metformin is stopped below eGFR 30 [1].", refusal)
-    assert not is_refusal("Metformin is stopped below eGFR 30 [1]. " * 5 + refusal, refusal)  # late: an answer
+    assert not is_refusal(
+        "Metformin is stopped below eGFR 30 [1]. " * 5 + refusal, refusal
+    )  # late: an answer
     assert not is_refusal("anything", "")
 
 
@@ -556,17 +582,27 @@ def test_retrieve_then_write_is_ask_and_one_evidence_serves_every_style(lib: Eng
 
     before = lib.settings
     question = "When should metformin be stopped in chronic kidney disease?"
-    evidence = lib.retrieve(question, mode="hybrid", retrieval=dataclasses.replace(before.retrieval, max_evidence=1))
+    evidence = lib.retrieve(
+        question, mode="hybrid", retrieval=dataclasses.replace(before.retrieval, max_evidence=1)
+    )
     assert lib.settings is before  # an override is for the call only
     assert len(evidence.passages) == 1 and evidence.retrieved and evidence.mode == "hybrid"
     texts = {}
     for style in ("off", "cp-order"):
         answer = lib.write(evidence, style=style)
         texts[style] = answer.text()
-        assert not answer.refused and answer.evidence == list(evidence.passages) and answer.style == style
+        assert (
+            not answer.refused
+            and answer.evidence == list(evidence.passages)
+            and answer.style == style
+        )
     assert texts["cp-order"].strip()
-    asked = lib.ask(question, mode="hybrid", style="cp-order",
-                    retrieval=dataclasses.replace(before.retrieval, max_evidence=1))
+    asked = lib.ask(
+        question,
+        mode="hybrid",
+        style="cp-order",
+        retrieval=dataclasses.replace(before.retrieval, max_evidence=1),
+    )
     assert [h.chunk_id for h in asked.evidence] == [h.chunk_id for h in evidence.passages]
     assert asked.text() == texts["cp-order"]  # same evidence, same greedy writer: the same answer
 

@@ -254,7 +254,9 @@ def test_file_that_vanishes_last_in_a_batch_leaves_nothing_half_indexed(engine, 
 # ---------------------------------------------------------------- scanned, huge, duplicate
 
 
-def test_scanned_image_only_pdf_is_marked_needs_ocr_with_a_clear_message(engine, tmp_path: Path, monkeypatch):
+def test_scanned_image_only_pdf_is_marked_needs_ocr_with_a_clear_message(
+    engine, tmp_path: Path, monkeypatch
+):
     monkeypatch.setenv("KIDNEYTALK_OCR", "missing")  # OCR itself: tests/test_ocr.py
     scan = write_scanned_pdf(tmp_path / "scanned-letter.pdf", pages=2)
     [res] = engine.add([scan])

@@ -34,7 +34,10 @@ def test_entry_is_chosen_by_the_executable_name_or_the_environment():
 def test_bundle_entry_runs_the_cli_from_source(tmp_path: Path):
     res = subprocess.run(
         [sys.executable, "-m", "kidneytalk.bundle_entry", "--home", str(tmp_path), "list"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "KIDNEYTALK_ENTRY": "cli"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KIDNEYTALK_ENTRY": "cli"},
     )
     assert res.returncode == 0, res.stderr
     assert "The library is empty." in res.stdout
@@ -42,20 +45,36 @@ def test_bundle_entry_runs_the_cli_from_source(tmp_path: Path):
 
 def test_gui_exits_when_shown_and_says_so(tmp_path: Path):
     """The flag the bundle smoke test relies on: window shown, time printed, app quits by itself."""
-    env = {**os.environ, "KIDNEYTALK_ENTRY": "gui", "KIDNEYTALK_EXIT_WHEN_SHOWN": "1",
-           "QT_QPA_PLATFORM": "offscreen", "KIDNEYTALK_HOME": str(tmp_path)}
-    res = subprocess.run([sys.executable, "-m", "kidneytalk.bundle_entry"], capture_output=True, text=True,
-                         timeout=300, env=env)
+    env = {
+        **os.environ,
+        "KIDNEYTALK_ENTRY": "gui",
+        "KIDNEYTALK_EXIT_WHEN_SHOWN": "1",
+        "QT_QPA_PLATFORM": "offscreen",
+        "KIDNEYTALK_HOME": str(tmp_path),
+    }
+    res = subprocess.run(
+        [sys.executable, "-m", "kidneytalk.bundle_entry"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
-    assert re.search(r"^kidneytalk-gui: window shown at \d+\.\d{3}$", res.stdout, re.M), res.stdout + res.stderr
+    assert re.search(r"^kidneytalk-gui: window shown at \d+\.\d{3}$", res.stdout, re.M), (
+        res.stdout + res.stderr
+    )
 
 
 @pytest.mark.slow
 def test_built_bundle_smoke():
     if not (BUNDLE / "kidneytalk").exists():
         pytest.skip(f"no bundle at {BUNDLE} (build one with installers/build-linux.sh)")
-    res = subprocess.run(["bash", str(REPO / "installers" / "smoke-bundle.sh"), str(BUNDLE)],
-                         capture_output=True, text=True, timeout=1800)
+    res = subprocess.run(
+        ["bash", str(REPO / "installers" / "smoke-bundle.sh"), str(BUNDLE)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     print(res.stdout)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "bundle smoke: cited answer from" in res.stdout

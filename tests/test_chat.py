@@ -54,8 +54,16 @@ def answer_details() -> dict[str, object]:
         "SGLT2 inhibitors reduce the risk of kidney failure."
     )
     answer = Answer.from_evidence(
-        Evidence(QUESTION, passages=tuple(evidence), retrieved=tuple(evidence), mode="hybrid", refusal=REFUSAL),
-        [text], model="fake", style="off",
+        Evidence(
+            QUESTION,
+            passages=tuple(evidence),
+            retrieved=tuple(evidence),
+            mode="hybrid",
+            refusal=REFUSAL,
+        ),
+        [text],
+        model="fake",
+        style="off",
     )
     return answer.to_json()
 

@@ -22,7 +22,12 @@ def test_traditional_and_simplified_fold_to_the_same_terms():
     assert terms("慢性腎臟病患者應控制血壓") == terms("慢性肾脏病患者应控制血压")
     assert fold("腎臟") == "肾脏" and fold("肾脏") == "肾脏"
     assert terms("ＡＣＲ １２") == ["acr", "12"]  # full-width forms fold too
-    assert terms("SGLT2-inhibitor eGFR") == ["sglt2-inhibitor", "sglt2", "inhibitor", "egfr"]  # English unchanged
+    assert terms("SGLT2-inhibitor eGFR") == [
+        "sglt2-inhibitor",
+        "sglt2",
+        "inhibitor",
+        "egfr",
+    ]  # English unchanged
 
 
 def _catalog_with(tmp_path: Path, docs: dict[str, list[tuple[int, str]]]) -> Catalog:
@@ -32,21 +37,52 @@ def _catalog_with(tmp_path: Path, docs: dict[str, list[tuple[int, str]]]) -> Cat
     cat = Catalog(tmp_path / "catalog.sqlite3")
     for doc_id, pages in docs.items():
         with cat.transaction():
-            cat.insert_indexing(doc_id=doc_id, name=f"{doc_id}.pdf", original_path="", stored_path="",
-                                sha256=doc_id, size=1, embed_model="m", chunk_settings={}, filter_agent=False)
-        kept = [Chunk(doc_id=doc_id, seq=i, text=text, page_start=page, page_end=page, section=(), char_start=0,
-                      char_end=len(text), n_tokens=len(text)) for i, (page, text) in enumerate(pages)]
-        cat.mark_ready(doc_id, title="", pages=max(p for p, _ in pages), scanned_pages=0, needs_ocr=False,
-                       kept=kept, dropped=[])
+            cat.insert_indexing(
+                doc_id=doc_id,
+                name=f"{doc_id}.pdf",
+                original_path="",
+                stored_path="",
+                sha256=doc_id,
+                size=1,
+                embed_model="m",
+                chunk_settings={},
+                filter_agent=False,
+            )
+        kept = [
+            Chunk(
+                doc_id=doc_id,
+                seq=i,
+                text=text,
+                page_start=page,
+                page_end=page,
+                section=(),
+                char_start=0,
+                char_end=len(text),
+                n_tokens=len(text),
+            )
+            for i, (page, text) in enumerate(pages)
+        ]
+        cat.mark_ready(
+            doc_id,
+            title="",
+            pages=max(p for p, _ in pages),
+            scanned_pages=0,
+            needs_ocr=False,
+            kept=kept,
+            dropped=[],
+        )
     return cat
 
 
 def test_a_simplified_query_finds_a_traditional_passage_and_back(tmp_path):
-    cat = _catalog_with(tmp_path, {
-        "trad": [(1, "腎臟切片檢查後應臥床休息，傷口以砂袋加壓止血。")],
-        "simp": [(1, "高血钾时应避免食用含钾高的蔬菜与水果。")],
-        "other": [(1, "Metformin should be stopped when eGFR falls below 30.")],
-    })
+    cat = _catalog_with(
+        tmp_path,
+        {
+            "trad": [(1, "腎臟切片檢查後應臥床休息，傷口以砂袋加壓止血。")],
+            "simp": [(1, "高血钾时应避免食用含钾高的蔬菜与水果。")],
+            "other": [(1, "Metformin should be stopped when eGFR falls below 30.")],
+        },
+    )
     ids = ["trad", "simp", "other"]
     assert cat.lexical_search("肾脏切片检查后如何止血", 3, ids)[0][0].startswith("trad")
     assert cat.lexical_search("高血鉀應避免哪些蔬菜", 3, ids)[0][0].startswith("simp")
@@ -62,7 +98,9 @@ def test_an_old_lexical_index_is_rebuilt_with_folding_when_the_catalog_opens(tmp
     cat.close()
     reopened = Catalog(tmp_path / "catalog.sqlite3")
     assert reopened.get_meta("lexical_version") == LEXICAL_VERSION
-    assert [cid.split(":")[0] for cid, _ in reopened.lexical_search("肾脏 饮食", 3, ["trad"])] == ["trad"]
+    assert [cid.split(":")[0] for cid, _ in reopened.lexical_search("肾脏 饮食", 3, ["trad"])] == [
+        "trad"
+    ]
     reopened.close()
 
 
@@ -87,20 +125,32 @@ def _gold_hits(tmp_path: Path, leaflets: list[Path]) -> tuple[int, list[float]]:
         docs[path.name] = [(c.page_start, c.text) for c in pieces]
     assert all(docs.values()), "the leaflets have a text layer"
     cat = _catalog_with(tmp_path, docs)
-    questions = [json.loads(line) for line in (REALDOCS / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-                 if line.strip()]
-    simplified = [q for q in questions if "zh-Hans" in q.get("tags", []) and q.get("gold_source") in docs]
+    questions = [
+        json.loads(line)
+        for line in (REALDOCS / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    simplified = [
+        q for q in questions if "zh-Hans" in q.get("tags", []) and q.get("gold_source") in docs
+    ]
     assert simplified, "realdocs-dev has Simplified questions about the Traditional leaflets"
-    page_of = {row["id"]: (row["doc_id"], row["page_start"])
-               for row in cat.db.execute("SELECT id, doc_id, page_start FROM chunks")}
+    page_of = {
+        row["id"]: (row["doc_id"], row["page_start"])
+        for row in cat.db.execute("SELECT id, doc_id, page_start FROM chunks")
+    }
     hits = 0
     scores = []
     for q in simplified:
         ranked = cat.lexical_search(q["question"], 1000, list(docs))
-        gold = [score for cid, score in ranked if page_of[cid][0] == q["gold_source"]
-                and page_of[cid][1] in q["gold_pages"]]
-        hits += any(page_of[cid][0] == q["gold_source"] and page_of[cid][1] in q["gold_pages"]
-                    for cid, _ in ranked[:3])
+        gold = [
+            score
+            for cid, score in ranked
+            if page_of[cid][0] == q["gold_source"] and page_of[cid][1] in q["gold_pages"]
+        ]
+        hits += any(
+            page_of[cid][0] == q["gold_source"] and page_of[cid][1] in q["gold_pages"]
+            for cid, _ in ranked[:3]
+        )
         scores.append(max(gold, default=0.0))
     cat.close()
     return hits, scores
@@ -133,9 +183,20 @@ def test_chinese_sentences_split_after_closing_quotes_and_runs_of_marks():
     from kidneytalk.citations import split_sentences
 
     assert split_sentences("醫師說：「請停藥。」然後回診！真的嗎？！是的。[1] 第二句话?好的") == [
-        "醫師說：「請停藥。」", "然後回診！", "真的嗎？！", "是的 [1]。", "第二句话?", "好的"]
+        "醫師說：「請停藥。」",
+        "然後回診！",
+        "真的嗎？！",
+        "是的 [1]。",
+        "第二句话?",
+        "好的",
+    ]
     assert split_sentences("高血钾时应避免香蕉；低血钾时应补充钾（见表一）。") == [
-        "高血钾时应避免香蕉；", "低血钾时应补充钾（见表一）。"]
+        "高血钾时应避免香蕉；",
+        "低血钾时应补充钾（见表一）。",
+    ]
     # English is unchanged, a decimal point never ends a Chinese sentence
-    assert split_sentences("Stop below 30. [1] Check yearly.") == ["Stop below 30 [1].", "Check yearly."]
+    assert split_sentences("Stop below 30. [1] Check yearly.") == [
+        "Stop below 30 [1].",
+        "Check yearly.",
+    ]
     assert split_sentences("每日剂量2.5毫克。") == ["每日剂量2.5毫克。"]

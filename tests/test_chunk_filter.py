@@ -32,7 +32,14 @@ def test_chunks_fit_the_embedder_window_and_know_their_pages(embedder):
 def test_long_section_is_split_with_overlap_and_sections_never_mix(embedder):
     sentence = "Sodium-glucose cotransporter-2 inhibitors reduce the risk of kidney failure in chronic kidney disease. "
     blocks = [Block(sentence * 6, 1, "text", ("Therapy",)) for _ in range(4)]
-    blocks.append(Block("Anaemia is common in advanced chronic kidney disease and needs treatment with iron.", 2, "text", ("Anaemia",)))
+    blocks.append(
+        Block(
+            "Anaemia is common in advanced chronic kidney disease and needs treatment with iron.",
+            2,
+            "text",
+            ("Anaemia",),
+        )
+    )
     doc = ParsedDocument("x.pdf", "x", [Page(1, blocks[:4]), Page(2, blocks[4:])], 2)
     chunks = chunker_for(embedder, size=80, overlap=20).chunk("d", doc)
     therapy = [c for c in chunks if c.section == ("Therapy",)]
@@ -61,12 +68,24 @@ def chunk(text: str, section=("Body",)) -> Chunk:
 def test_rules_drop_boilerplate_with_reasons():
     toc = "\n".join(f"{i}. Chapter title number {i} ........ {i * 7}" for i in range(1, 9))
     refs = " ".join(
-        f"[{i}] Smith J, Jones K, et al. Outcomes of dialysis. Kidney Int. 2019;95:{i}12-{i}20." for i in range(1, 7)
+        f"[{i}] Smith J, Jones K, et al. Outcomes of dialysis. Kidney Int. 2019;95:{i}12-{i}20."
+        for i in range(1, 7)
     )
     assert rule_reason(chunk(toc)) == "table of contents"
     assert rule_reason(chunk(refs)) == "reference list"
-    assert rule_reason(chunk("Smith J. Outcomes of dialysis in older adults. Kidney Int 2019.", section=("References",))) == "reference list"
-    assert rule_reason(chunk("© 2024 Kidney Society. All rights reserved. ISBN 978-1-23")) == "copyright/licence notice"
+    assert (
+        rule_reason(
+            chunk(
+                "Smith J. Outcomes of dialysis in older adults. Kidney Int 2019.",
+                section=("References",),
+            )
+        )
+        == "reference list"
+    )
+    assert (
+        rule_reason(chunk("© 2024 Kidney Society. All rights reserved. ISBN 978-1-23"))
+        == "copyright/licence notice"
+    )
     assert rule_reason(chunk("Page 12")) == "near-empty"
     clinical = "Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m² because of the risk of lactic acidosis."
     assert rule_reason(chunk(clinical)) is None
@@ -80,7 +99,9 @@ def test_agent_runs_after_rules_and_its_drops_are_recorded():
         asked.append(text)
         return "kidney" in text
 
-    medical = chunk("The kidney filters about 180 litres of plasma per day in a healthy adult person.")
+    medical = chunk(
+        "The kidney filters about 180 litres of plasma per day in a healthy adult person."
+    )
     other = chunk("The conference dinner will be served in the main hall at seven in the evening.")
     kept, dropped = filter_chunks([medical, other, chunk("Page 3")], agent=judge)
     assert kept == [medical]

@@ -16,7 +16,9 @@ from tests.conftest import shared_pdf
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kidneytalk.cli", "--home", str(home), *args],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -28,8 +30,20 @@ def test_add_list_search_ask_json_contract(home: Path):
     assert res["status"] == "added" and res["doc_id"]
 
     docs = json.loads(run(home, "list", "--json").stdout)
-    assert {"id", "name", "pages", "chunks_kept", "chunks_dropped", "status", "reason", "enabled",
-            "added_at", "embed_model", "chunk_settings", "needs_ocr"} <= set(docs[0])
+    assert {
+        "id",
+        "name",
+        "pages",
+        "chunks_kept",
+        "chunks_dropped",
+        "status",
+        "reason",
+        "enabled",
+        "added_at",
+        "embed_model",
+        "chunk_settings",
+        "needs_ocr",
+    } <= set(docs[0])
     assert docs[0]["status"] == "ready"
 
     found = json.loads(run(home, "search", "helicopter intubation", "-k", "2", "--json").stdout)
@@ -60,9 +74,16 @@ def test_ask_on_empty_library_refuses_without_loading_the_model(home: Path, caps
 def test_user_errors_are_one_line_without_traceback(home: Path):
     res = run(home, "remove", "no-such-doc")
     assert res.returncode == 1
-    assert res.stderr.strip() == "kidneytalk: No document 'no-such-doc' in the library (see 'kidneytalk list')."
+    assert (
+        res.stderr.strip()
+        == "kidneytalk: No document 'no-such-doc' in the library (see 'kidneytalk list')."
+    )
     res = run(home, "ask", "   ")
-    assert res.returncode == 1 and "Please type a question" in res.stderr and "Traceback" not in res.stderr
+    assert (
+        res.returncode == 1
+        and "Please type a question" in res.stderr
+        and "Traceback" not in res.stderr
+    )
 
 
 @pytest.mark.model  # in-process, through the demo command
@@ -77,7 +98,9 @@ def test_terminal_demo_answers_from_the_sample_document(home: Path):
 def test_settings_set_persists_and_rejects_bad_values(home: Path, capsys):
     assert main(["--home", str(home), "settings", "set", "llm.n_threads", "3"]) == 0
     assert main(["--home", str(home), "settings", "set", "retrieval.style", "cp-link"]) == 0
-    assert main(["--home", str(home), "settings", "set", "llm.n_threads", "three"]) == 2  # usage error
+    assert (
+        main(["--home", str(home), "settings", "set", "llm.n_threads", "three"]) == 2
+    )  # usage error
     assert main(["--home", str(home), "settings", "set", "llm.nope", "1"]) == 2
     capsys.readouterr()
     assert main(["--home", str(home), "settings"]) == 0

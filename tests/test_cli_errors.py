@@ -7,7 +7,9 @@ from pathlib import Path
 from kidneytalk import cli
 
 
-def test_a_bug_is_logged_with_its_traceback_and_reported_in_one_line(home: Path, capsys, monkeypatch):
+def test_a_bug_is_logged_with_its_traceback_and_reported_in_one_line(
+    home: Path, capsys, monkeypatch
+):
     def broken(engine, args):
         return {}["no such key"]  # a bug: KeyError
 

@@ -57,7 +57,8 @@ def fill(disk: Path, leave: int) -> Path:
 
 
 def test_add_on_a_nearly_full_disk_is_refused_with_the_folder_named_and_succeeds_after(
-        small_disk: Path, tmp_path: Path, embedder):
+    small_disk: Path, tmp_path: Path, embedder
+):
     home = small_disk / "home"
     small = write_text_pdf(tmp_path / "small.pdf", topic="renal anaemia", pages=2)
     big = write_big_pdf(tmp_path / "big.pdf", pages=40)
@@ -81,7 +82,9 @@ def test_add_on_a_nearly_full_disk_is_refused_with_the_folder_named_and_succeeds
         assert eng.search("kidney transplantation", k=2)
 
 
-def test_the_cli_prints_one_line_for_a_full_disk(small_disk: Path, tmp_path: Path, monkeypatch, capsys):
+def test_the_cli_prints_one_line_for_a_full_disk(
+    small_disk: Path, tmp_path: Path, monkeypatch, capsys
+):
     from kidneytalk.cli import main
 
     home = small_disk / "home"
@@ -115,8 +118,12 @@ def test_a_read_only_library_is_refused_with_one_line_and_nothing_lost(tmp_path:
         pytest.skip(f"cannot make a read-only bind mount here: {why}")
     try:
         other = write_text_pdf(tmp_path / "other.pdf", topic="kidney stones", pages=2)
-        res = subprocess.run([sys.executable, "-m", "kidneytalk.cli", "--home", str(home), "add", str(other)],
-                             capture_output=True, text=True, timeout=600)
+        res = subprocess.run(
+            [sys.executable, "-m", "kidneytalk.cli", "--home", str(home), "add", str(other)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert res.returncode != 0
         lines = [line for line in res.stderr.splitlines() if line.strip()]
         assert any("read-only" in line and str(data) in line for line in lines), res.stderr

@@ -30,8 +30,10 @@ def built(tmp_path_factory, embedder) -> Path:
     root = tmp_path_factory.mktemp("doctor")
     originals = root / "originals"
     originals.mkdir()
-    files = [write_text_pdf(originals / NAMES[0], topic="diabetic kidney disease", pages=3),
-             write_text_pdf(originals / NAMES[1], topic="renal anaemia", pages=2)]
+    files = [
+        write_text_pdf(originals / NAMES[0], topic="diabetic kidney disease", pages=3),
+        write_text_pdf(originals / NAMES[1], topic="renal anaemia", pages=2),
+    ]
     with Engine(root / "home", embedder=embedder) as eng:
         results = eng.add(files)
         assert [r.status for r in results] == ["added", "added"]
@@ -43,8 +45,13 @@ def home(built: Path, tmp_path: Path) -> Iterator[Path]:
     """A fresh copy of the built library for one test to damage."""
     copy = tmp_path / "home"
     shutil.copytree(built / "home", copy)
-    db = sqlite3.connect(Paths.resolve(copy).catalog)  # stored paths are absolute: point them at the copy
-    db.execute("UPDATE documents SET stored_path = replace(stored_path, ?, ?)", (str(built / "home"), str(copy)))
+    db = sqlite3.connect(
+        Paths.resolve(copy).catalog
+    )  # stored paths are absolute: point them at the copy
+    db.execute(
+        "UPDATE documents SET stored_path = replace(stored_path, ?, ?)",
+        (str(built / "home"), str(copy)),
+    )
     db.commit()
     db.close()
     yield copy
@@ -70,13 +77,21 @@ def findings(report: doctor.Report, check: str) -> list[doctor.Finding]:
 def test_a_healthy_library_passes_every_check(home: Path, embedder, capsys):
     report = doctor.run(home, embedder=embedder)
     assert report.healthy and not report.backup
-    assert {f.check for f in report.findings} == {"settings", "catalog", "vectors", "lexical index", "stored copies"}
+    assert {f.check for f in report.findings} == {
+        "settings",
+        "catalog",
+        "vectors",
+        "lexical index",
+        "stored copies",
+    }
     assert main(["--home", str(home), "doctor"]) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 5 and "PROBLEM" not in out
 
 
-def test_a_damaged_catalog_gives_one_line_and_is_rebuilt_from_the_stored_copies(home: Path, embedder, capsys):
+def test_a_damaged_catalog_gives_one_line_and_is_rebuilt_from_the_stored_copies(
+    home: Path, embedder, capsys
+):
     catalog = paths(home).catalog
     data = bytearray(catalog.read_bytes())
     data[:100] = b"\x00garbage" * 12 + b"\x00" * 4  # the header: no longer an SQLite file
@@ -87,7 +102,9 @@ def test_a_damaged_catalog_gives_one_line_and_is_rebuilt_from_the_stored_copies(
         Engine(home, embedder=embedder)
     assert main(["--home", str(home), "list"]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "damaged" in err and "doctor --repair" in err and "bug" not in err
+    assert (
+        err.count("\n") == 1 and "damaged" in err and "doctor --repair" in err and "bug" not in err
+    )
 
     report = doctor.run(home, embedder=embedder)
     assert not report.healthy and "cannot be read" in findings(report, "catalog")[0].message
@@ -110,8 +127,10 @@ def test_a_malformed_catalog_page_keeps_the_names_it_can(home: Path, embedder):
     db.close()
     data = bytearray(catalog.read_bytes())
     page = 4096
-    for start in range(len(data) - 6 * page, len(data) - page, page):  # garbage over late b-tree pages
-        data[start:start + 64] = b"\xff" * 64
+    for start in range(
+        len(data) - 6 * page, len(data) - page, page
+    ):  # garbage over late b-tree pages
+        data[start : start + 64] = b"\xff" * 64
     catalog.write_bytes(bytes(data))
     report = doctor.run(home, embedder=embedder)
     if report.healthy:
@@ -125,7 +144,9 @@ def test_a_deleted_chroma_folder_is_re_embedded(home: Path, embedder):
     shutil.rmtree(paths(home).chroma)
     report = doctor.run(home, embedder=embedder)
     [vectors] = findings(report, "vectors")
-    assert not vectors.ok and "without their vector" in vectors.message and NAMES[0] in vectors.message
+    assert (
+        not vectors.ok and "without their vector" in vectors.message and NAMES[0] in vectors.message
+    )
     report = doctor.run(home, repair=True, embedder=embedder)
     assert report.healthy and report.backup, doctor.dumps(report)
     assert doctor.run(home, embedder=embedder).healthy
@@ -186,10 +207,15 @@ def test_orphan_vectors_are_deleted_and_a_broken_settings_file_is_reported(home:
     import numpy as np
 
     with Engine(home, embedder=embedder) as eng:
-        eng.library.store.add(["deadbeef0000:00000"], ["deadbeef0000"], np.ones((1, 384), dtype=np.float32))
+        eng.library.store.add(
+            ["deadbeef0000:00000"], ["deadbeef0000"], np.ones((1, 384), dtype=np.float32)
+        )
     (paths(home).config / "settings.json").write_text("{not json", encoding="utf-8")
     report = doctor.run(home, repair=True, embedder=embedder)
     assert report.healthy, doctor.dumps(report)
     assert findings(report, "settings")[0].repaired
-    assert any("belong to no document" in f.message and f.repaired == "deleted" for f in findings(report, "vectors"))
+    assert any(
+        "belong to no document" in f.message and f.repaired == "deleted"
+        for f in findings(report, "vectors")
+    )
     assert doctor.run(home, embedder=embedder).healthy

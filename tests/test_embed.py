@@ -48,7 +48,9 @@ def fp32() -> Embedder:
 @pytest.fixture(scope="module")
 def int8_auto(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
     """``auto`` on an injected AVX2-only CPU: the int8 export, made in a fresh cache."""
-    emb = Embedder(precision="auto", cache_dir=tmp_path_factory.mktemp("embed-cache"), flags=AVX2_ONLY)
+    emb = Embedder(
+        precision="auto", cache_dir=tmp_path_factory.mktemp("embed-cache"), flags=AVX2_ONLY
+    )
     yield emb
     emb.close()
 
@@ -102,7 +104,9 @@ def test_bad_precision_values_are_refused(tmp_path: Path, capsys):
     assert main(["--home", str(home), "settings", "set", "embedding_precision", "int8"]) == 0
     assert Settings.load(Paths.resolve(home)).embedding_precision == "int8"
     # A hand-edited settings file with a bad value falls back to the default for it, with a notice.
-    (Paths.resolve(home).config / "settings.json").write_text(json.dumps({"embedding_precision": "turbo"}))
+    (Paths.resolve(home).config / "settings.json").write_text(
+        json.dumps({"embedding_precision": "turbo"})
+    )
     notices: list[str] = []
     assert Settings.load(Paths.resolve(home), notices).embedding_precision == "auto"
     assert any("embedding_precision" in n for n in notices)
@@ -135,7 +139,10 @@ def test_export_is_remade_when_the_model_folder_changes(tmp_path: Path, fp32: Em
     first.close()
     # Unchanged folder: the export is reused, not made again.
     again = Embedder(folder, precision="int8", cache_dir=cache)
-    assert again.export_dir == old_dir and json.loads((old_dir / MANIFEST).read_text())["created"] == created
+    assert (
+        again.export_dir == old_dir
+        and json.loads((old_dir / MANIFEST).read_text())["created"] == created
+    )
     again.close()
     # A changed file in the folder: new fingerprint, fresh export, the stale one removed.
     before = model_fingerprint(folder)
@@ -164,7 +171,9 @@ def test_rejected_or_broken_export_falls_back_to_fp32(tmp_path: Path, caplog, fp
     np.testing.assert_allclose(emb.embed(SENTENCES[:2]), fp32.embed(SENTENCES[:2]), atol=1e-5)
     emb.close()
     # An accepted manifest whose model file is gone: fp32 with a log line, not a crash.
-    (target / MANIFEST).write_text(json.dumps({"accepted": True, "inputs": ["input_ids", "attention_mask"]}))
+    (target / MANIFEST).write_text(
+        json.dumps({"accepted": True, "inputs": ["input_ids", "attention_mask"]})
+    )
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="kidneytalk.embed"):
         emb = Embedder(precision="int8", cache_dir=cache)

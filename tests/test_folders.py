@@ -38,7 +38,9 @@ class CountingEmbed:
         return self.inner(texts, *args, **kwargs)
 
 
-def test_follow_add_modify_rename_delete_across_a_restart(home: Path, tmp_path: Path, embedder, monkeypatch):
+def test_follow_add_modify_rename_delete_across_a_restart(
+    home: Path, tmp_path: Path, embedder, monkeypatch
+):
     docs = tmp_path / "guidelines"
     (docs / "renal").mkdir(parents=True)
     write_text_pdf(docs / "anaemia.pdf", topic="anaemia of CKD", pages=2)
@@ -84,17 +86,23 @@ def test_follow_add_modify_rename_delete_across_a_restart(home: Path, tmp_path: 
     (docs / "renal" / "potassium.pdf").rename(docs / "hyperkalaemia-2024.pdf")
     write_text_pdf(docs / "renal" / "sodium.pdf", topic="hyponatraemia", pages=2)
 
-    engine = Engine(home, embedder=embedder)  # a restart: new engine, library and catalog connection
+    engine = Engine(
+        home, embedder=embedder
+    )  # a restart: new engine, library and catalog connection
     try:
         potassium_id = names(engine)["potassium.pdf"]
         [report] = folders.sync(engine.library, remove_deleted=None)  # the catch-up scan at start
         assert report.moved == [("renal/potassium.pdf", "hyperkalaemia-2024.pdf")]
         assert report.added == ["renal/sodium.pdf"] and not report.updated
         now = names(engine)
-        assert now["hyperkalaemia-2024.pdf"] == potassium_id  # same document, new name: not re-embedded
+        assert (
+            now["hyperkalaemia-2024.pdf"] == potassium_id
+        )  # same document, new name: not re-embedded
         assert "potassium.pdf" not in now
         doc = engine.library.catalog.get(potassium_id)
-        assert doc is not None and doc.original_path == str((docs / "hyperkalaemia-2024.pdf").resolve())
+        assert doc is not None and doc.original_path == str(
+            (docs / "hyperkalaemia-2024.pdf").resolve()
+        )
         sodium_chunks = engine.library.catalog.get(now["sodium.pdf"]).chunks_kept  # type: ignore[union-attr]
         assert counter.passages == embedded + sodium_chunks  # only the new file was embedded
 
@@ -162,7 +170,9 @@ def test_a_listing_that_fails_part_way_removes_nothing(engine: Engine, tmp_path:
     assert not report.removed and len(names(engine)) == 2
 
 
-def test_deleted_files_kept_by_policy_and_documents_added_by_hand_never_removed(engine: Engine, tmp_path: Path):
+def test_deleted_files_kept_by_policy_and_documents_added_by_hand_never_removed(
+    engine: Engine, tmp_path: Path
+):
     docs = tmp_path / "docs"
     docs.mkdir()
     mine = write_text_pdf(docs / "mine.pdf", topic="gout and CKD", pages=1)
@@ -173,7 +183,9 @@ def test_deleted_files_kept_by_policy_and_documents_added_by_hand_never_removed(
     assert report.added == ["other.pdf"] and report.existing == ["mine.pdf"]
     mine.unlink()
     other.unlink()
-    write_text_pdf(docs / "third.pdf", topic="polycystic kidney disease", pages=1)  # the folder is not empty
+    write_text_pdf(
+        docs / "third.pdf", topic="polycystic kidney disease", pages=1
+    )  # the folder is not empty
     [report] = folders.sync(engine.library, remove_deleted=True)
     assert report.removed == ["other.pdf"] and report.forgotten == ["mine.pdf"]
     assert set(names(engine)) == {"mine.pdf", "third.pdf"}
@@ -191,7 +203,9 @@ def test_deleted_files_kept_by_policy_and_documents_added_by_hand_never_removed(
 def test_follow_refuses_overlaps_and_non_folders(engine: Engine, tmp_path: Path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     folders.follow(engine.library, tmp_path / "a")
-    assert folders.follow(engine.library, tmp_path / "a").path == str((tmp_path / "a").resolve())  # idempotent
+    assert folders.follow(engine.library, tmp_path / "a").path == str(
+        (tmp_path / "a").resolve()
+    )  # idempotent
     with pytest.raises(KidneyTalkError, match="overlaps"):
         folders.follow(engine.library, tmp_path / "a" / "b")
     with pytest.raises(KidneyTalkError, match="not a folder"):
@@ -219,7 +233,11 @@ def test_cli_folders_and_sync(home: Path, tmp_path: Path, capsys):
     assert added.returncode == 0, added.stderr
     assert f"following {docs.resolve()}" in added.stdout and "1 added" in added.stderr
     listed = json.loads(run("folders", "list", "--json").stdout)
-    assert listed[0]["path"] == str(docs.resolve()) and listed[0]["files"] == 1 and listed[0]["status"] == "ok"
+    assert (
+        listed[0]["path"] == str(docs.resolve())
+        and listed[0]["files"] == 1
+        and listed[0]["status"] == "ok"
+    )
 
     (docs / "a.pdf").rename(docs / "b.pdf")
     write_text_pdf(docs / "c.pdf", topic="IgA nephropathy", pages=1)
@@ -239,7 +257,9 @@ def test_cli_folders_and_sync(home: Path, tmp_path: Path, capsys):
     assert run("settings", "set", "folders.remove_deleted", "always").returncode == 0
     write_text_pdf(docs / "d.pdf", topic="Alport syndrome", pages=1)
     (docs / "b.pdf").unlink()
-    assert "1 added, 0 updated, 0 renamed, 1 removed" in run("sync").stderr  # the setting decides, no question
+    assert (
+        "1 added, 0 updated, 0 renamed, 1 removed" in run("sync").stderr
+    )  # the setting decides, no question
     listed_now = run("list").stdout
     assert "b.pdf" not in listed_now and "d.pdf" in listed_now
     assert run("sync", "/no/such/folder").returncode == 1

@@ -50,26 +50,53 @@ def ask_json(home: Path, capsys, question: str, *args: str) -> dict:
 
 # ---------------------------------------------------------------- pure parts
 def test_question_parts_and_content_words():
-    assert split_parts("When should metformin be stopped in CKD? Who won the 1998 World Cup final?") == [
-        "When should metformin be stopped in CKD?", "Who won the 1998 World Cup final?"]
+    assert split_parts(
+        "When should metformin be stopped in CKD? Who won the 1998 World Cup final?"
+    ) == ["When should metformin be stopped in CKD?", "Who won the 1998 World Cup final?"]
     assert split_parts("What are the sodium and potassium targets in dialysis?") == [
-        "What are the sodium and potassium targets in dialysis?"]
-    assert split_parts("How is metformin dosed in CKD and what is the eGFR threshold for SGLT2 inhibitors?") == [
-        "How is metformin dosed in CKD", "what is the eGFR threshold for SGLT2 inhibitors?"]
-    assert content_terms("What is the eGFR threshold for metformin in patients?") == ["egfr", "threshold", "metformin"]
+        "What are the sodium and potassium targets in dialysis?"
+    ]
+    assert split_parts(
+        "How is metformin dosed in CKD and what is the eGFR threshold for SGLT2 inhibitors?"
+    ) == ["How is metformin dosed in CKD", "what is the eGFR threshold for SGLT2 inhibitors?"]
+    assert content_terms("What is the eGFR threshold for metformin in patients?") == [
+        "egfr",
+        "threshold",
+        "metformin",
+    ]
     assert len(offtopic_questions("fit")) >= 50 and len(offtopic_questions("test")) >= 40
     assert not set(offtopic_questions("fit")) & set(offtopic_questions("test"))
 
 
 def test_fit_separates_and_round_trips(tmp_path: Path):
-    rows = [{"margin": m, "lexical": lx} for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.35, 0.6), (0.3, 0.9),
-                                                        (0.0, 0.1), (0.05, 0.3), (0.1, 0.2), (-0.05, 0.0)]]
+    rows = [
+        {"margin": m, "lexical": lx}
+        for m, lx in [
+            (0.5, 0.9),
+            (0.4, 0.8),
+            (0.35, 0.6),
+            (0.3, 0.9),
+            (0.0, 0.1),
+            (0.05, 0.3),
+            (0.1, 0.2),
+            (-0.05, 0.0),
+        ]
+    ]
     cal = fit(rows, [1, 1, 1, 1, 0, 0, 0, 0], embed_model="test-model")
     assert all(w > 0 for w in cal.weights)
-    assert cal.probability({"margin": 0.45, "lexical": 0.8}) > 0.9 > 0.1 > cal.probability({"margin": 0.0, "lexical": 0.1})
+    assert (
+        cal.probability({"margin": 0.45, "lexical": 0.8})
+        > 0.9
+        > 0.1
+        > cal.probability({"margin": 0.0, "lexical": 0.1})
+    )
     cal.save(tmp_path / CALIBRATION_FILE)
     again = Calibration.load(tmp_path / CALIBRATION_FILE)
-    assert again is not None and again.weights == pytest.approx(cal.weights) and again.embed_model == "test-model"
+    assert (
+        again is not None
+        and again.weights == pytest.approx(cal.weights)
+        and again.embed_model == "test-model"
+    )
     with pytest.raises(ValueError):
         fit(rows[:4], [1, 1, 1, 1], embed_model="x")
 
@@ -79,21 +106,42 @@ def test_cjk_questions_are_decided_on_their_bigrams_alone(tmp_path: Path):
     assert cjk_share(question) == 1.0 and cjk_share("What is the eGFR in CKD (慢性腎病)?") < 0.5
     words = lexical_terms(question)
     assert "切片" in words and "肾脏" in words  # folded to Simplified
-    assert not [w for w in words if len(w) < 2] and "为何" not in words  # no single characters, no question phrase
-    assert lexical_terms("What is the eGFR threshold for metformin?") == ["egfr", "threshold", "metformin"]
-    rows = [{"margin": m, "lexical": lx} for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]]
+    assert (
+        not [w for w in words if len(w) < 2] and "为何" not in words
+    )  # no single characters, no question phrase
+    assert lexical_terms("What is the eGFR threshold for metformin?") == [
+        "egfr",
+        "threshold",
+        "metformin",
+    ]
+    rows = [
+        {"margin": m, "lexical": lx} for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]
+    ]
     cjk_rows = [{"margin": 0.3, "lexical": lx} for lx in (0.7, 0.5, 0.6, 0.05, 0.1, 0.0)]
-    cal = fit(rows, [1, 1, 0, 0], embed_model="test-model", cjk_rows=cjk_rows, cjk_labels=[1, 1, 1, 0, 0, 0])
+    cal = fit(
+        rows,
+        [1, 1, 0, 0],
+        embed_model="test-model",
+        cjk_rows=cjk_rows,
+        cjk_labels=[1, 1, 1, 0, 0, 0],
+    )
     assert cal.cjk_weight is not None and cal.cjk_weight > 0
     # for a CJK question the margin does not count, only its words
-    high, low = {"margin": 0.9, "lexical": 0.05, "cjk": 1.0}, {"margin": -0.2, "lexical": 0.6, "cjk": 1.0}
+    high, low = (
+        {"margin": 0.9, "lexical": 0.05, "cjk": 1.0},
+        {"margin": -0.2, "lexical": 0.6, "cjk": 1.0},
+    )
     assert cal.probability(high) < 0.5 < cal.probability(low)
-    assert cal.probability({**high, "cjk": 0.0}) > cal.probability(high)  # an English question: the margin counts
+    assert cal.probability({**high, "cjk": 0.0}) > cal.probability(
+        high
+    )  # an English question: the margin counts
     cal.save(tmp_path / CALIBRATION_FILE)
     again = Calibration.load(tmp_path / CALIBRATION_FILE)
     assert again is not None and again.cjk_bias == pytest.approx(cal.cjk_bias)
     shipped = Calibration.load(DEFAULT_CALIBRATION)
-    assert shipped is not None and shipped.cjk_weight is not None  # the shipped calibration has the CJK rule
+    assert (
+        shipped is not None and shipped.cjk_weight is not None
+    )  # the shipped calibration has the CJK rule
 
 
 def test_an_uncalibrated_embedding_model_asks_for_calibration(tmp_path: Path):
@@ -109,16 +157,31 @@ def test_an_uncalibrated_embedding_model_asks_for_calibration(tmp_path: Path):
 
 def test_document_meta_text_is_never_quotable():
     text = sample_document().read_text(encoding="utf-8")
-    hit = Hit(chunk_id="c1", doc_id="d", doc_name="ckd-primer.md", text=text, page_start=1, page_end=1, section=(), score=1.0)
+    hit = Hit(
+        chunk_id="c1",
+        doc_id="d",
+        doc_name="ckd-primer.md",
+        text=text,
+        page_start=1,
+        page_end=1,
+        section=(),
+        score=1.0,
+    )
     quotable = [s.text for s in evidence_sentences([hit])]
-    assert not any("written for the KidneyTalk project" in s or "clinical guideline" in s for s in quotable)
+    assert not any(
+        "written for the KidneyTalk project" in s or "clinical guideline" in s for s in quotable
+    )
     assert any("Metformin dose should be reviewed" in s for s in quotable)
-    for meta in ("This leaflet was prepared by the renal unit of St Elsewhere.",
-                 "This article is distributed under the terms of the Creative Commons Attribution License.",
-                 "It is not intended as a substitute for professional medical advice.",
-                 "© 2025 American Heart Association, Inc. All rights reserved."):
+    for meta in (
+        "This leaflet was prepared by the renal unit of St Elsewhere.",
+        "This article is distributed under the terms of the Creative Commons Attribution License.",
+        "It is not intended as a substitute for professional medical advice.",
+        "© 2025 American Heart Association, Inc. All rights reserved.",
+    ):
         assert is_meta_text(meta), meta
-    assert not is_meta_text("Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m².")
+    assert not is_meta_text(
+        "Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m²."
+    )
 
 
 # ---------------------------------------------------------------- real library, every mode
@@ -140,7 +203,10 @@ def test_off_topic_question_is_refused_in_every_mode(small_library: Path, capsys
 def test_in_library_question_is_answered_with_citations(small_library: Path, capsys):
     answer = ask_json(small_library, capsys, IN_LIBRARY, "--mode", "hybrid")
     assert answer["refused"] is False
-    assert answer["gate"]["answerable"] is True and answer["gate"]["probability"] >= answer["gate"]["threshold"]
+    assert (
+        answer["gate"]["answerable"] is True
+        and answer["gate"]["probability"] >= answer["gate"]["threshold"]
+    )
     assert answer["citations"] and answer["citations"][0]["source"] == "dev-digest-012.pdf"
     assert "written for" not in answer["answer"]
 
@@ -150,10 +216,14 @@ def test_the_part_the_library_does_not_cover_is_named(small_library: Path, capsy
     answer = ask_json(small_library, capsys, f"{IN_LIBRARY} {OFF_TOPIC}", "--mode", "hybrid")
     assert answer["refused"] is False
     assert answer["gate"]["uncovered"] == [OFF_TOPIC]
-    assert answer["answer"].endswith("The library does not cover this part of the question: "
-                                     "“Who won the 1998 football World Cup final”.")
+    assert answer["answer"].endswith(
+        "The library does not cover this part of the question: "
+        "“Who won the 1998 football World Cup final”."
+    )
     assert answer["citations"]
-    assert all("World Cup" not in s["text"] for s in answer["sentences"])  # the note is not a checked claim
+    assert all(
+        "World Cup" not in s["text"] for s in answer["sentences"]
+    )  # the note is not a checked claim
 
 
 @pytest.mark.model
@@ -177,8 +247,12 @@ def test_a_changed_embedding_model_asks_to_recalibrate(home: Path, tmp_path: Pat
 
     source = bundled_embedding_model()
     other = tmp_path / "other-minilm"
-    shutil.copytree(source, other, ignore=lambda folder, names: ["config.json"] if Path(folder) == source else [],
-                    copy_function=lambda src, dst: Path(dst).symlink_to(src))
+    shutil.copytree(
+        source,
+        other,
+        ignore=lambda folder, names: ["config.json"] if Path(folder) == source else [],
+        copy_function=lambda src, dst: Path(dst).symlink_to(src),
+    )
     config = json.loads((source / "config.json").read_text())
     config["kidneytalk_test_variant"] = 1
     (other / "config.json").write_text(json.dumps(config))
@@ -202,11 +276,26 @@ def test_copied_sentences_must_answer_the_question(embedder):
     from kidneytalk.retrieval.trace import Trace
 
     text = sample_document().read_text(encoding="utf-8")
-    hit = Hit(chunk_id="c1", doc_id="d", doc_name="ckd-primer.md", text=text, page_start=1, page_end=1, section=(),
-              score=1.0)
-    writer = Writer(None, None, max_tokens=64, temperature=0.0, refusal="", trace=Trace(),  # type: ignore[arg-type]
-                    cancel=threading.Event(),
-                    rank=lambda qs, ts: (embedder.embed(qs) @ embedder.embed(ts).T).tolist())
+    hit = Hit(
+        chunk_id="c1",
+        doc_id="d",
+        doc_name="ckd-primer.md",
+        text=text,
+        page_start=1,
+        page_end=1,
+        section=(),
+        score=1.0,
+    )
+    writer = Writer(
+        None,
+        None,
+        max_tokens=64,
+        temperature=0.0,
+        refusal="",
+        trace=Trace(),  # type: ignore[arg-type]
+        cancel=threading.Event(),
+        rank=lambda qs, ts: (embedder.embed(qs) @ embedder.embed(ts).T).tolist(),
+    )
     question = "When should metformin be stopped in chronic kidney disease?"
     listed = writer.listed_sentences(question, [hit])
     by_text = {s.text[:30]: s for s in listed}
@@ -215,18 +304,49 @@ def test_copied_sentences_must_answer_the_question(embedder):
     kept = writer.keep_relevant(question, [definition, metformin], listed)
     assert kept == [metformin]  # the definition is dropped, the direct answer comes first
     step = writer.trace.steps[-1]
-    assert step.stage == "relevance" and [c["kept"] for c in step.outputs["chosen"]] == [False, True]
+    assert step.stage == "relevance" and [c["kept"] for c in step.outputs["chosen"]] == [
+        False,
+        True,
+    ]
 
 
 def test_refusal_table_counts_off_library_questions_right_only_when_refused():
     from kidneytalk.evaluation.metrics import summarize
 
     recs = [
-        {"id": "in1", "mode": "hybrid", "answer": ["A"], "tags": [], "has_gold": True, "refused": False,
-         "gold_rank": 1},
-        {"id": "in2", "mode": "hybrid", "answer": ["A"], "tags": [], "has_gold": True, "refused": True},
-        {"id": "off1", "mode": "hybrid", "answer": ["A"], "tags": ["off-library"], "has_gold": False, "refused": True},
-        {"id": "off2", "mode": "hybrid", "answer": ["A"], "tags": [], "has_gold": False, "refused": False},
+        {
+            "id": "in1",
+            "mode": "hybrid",
+            "answer": ["A"],
+            "tags": [],
+            "has_gold": True,
+            "refused": False,
+            "gold_rank": 1,
+        },
+        {
+            "id": "in2",
+            "mode": "hybrid",
+            "answer": ["A"],
+            "tags": [],
+            "has_gold": True,
+            "refused": True,
+        },
+        {
+            "id": "off1",
+            "mode": "hybrid",
+            "answer": ["A"],
+            "tags": ["off-library"],
+            "has_gold": False,
+            "refused": True,
+        },
+        {
+            "id": "off2",
+            "mode": "hybrid",
+            "answer": ["A"],
+            "tags": [],
+            "has_gold": False,
+            "refused": False,
+        },
     ]
     table = summarize(recs)["per_mode"]["hybrid"]["refusal"]
     assert table["correct_refusal_rate"] == 0.5 and table["false_refusal_rate"] == 0.5
@@ -237,15 +357,35 @@ def test_retrieval_only_evaluation_runs_the_gate(engine, tmp_path: Path):
     from kidneytalk.evaluation.runner import load_results, run_eval
 
     engine.add([shared_pdf(12)])
-    rows = [{"id": "in", "question": IN_LIBRARY, "options": {"A": "yes", "B": "no"}, "answer": "A",
-             "gold_source": "dev-digest-012.pdf", "gold_pages": [3, 4]},
-            {"id": "off", "question": OFF_TOPIC, "options": {"A": "France", "B": "Brazil"}, "answer": "A",
-             "gold_source": None, "tags": ["off-library"]}]
+    rows = [
+        {
+            "id": "in",
+            "question": IN_LIBRARY,
+            "options": {"A": "yes", "B": "no"},
+            "answer": "A",
+            "gold_source": "dev-digest-012.pdf",
+            "gold_pages": [3, 4],
+        },
+        {
+            "id": "off",
+            "question": OFF_TOPIC,
+            "options": {"A": "France", "B": "Brazil"},
+            "answer": "A",
+            "gold_source": None,
+            "tags": ["off-library"],
+        },
+    ]
     qfile = tmp_path / "q.jsonl"
     qfile.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    summary = run_eval(engine, qfile, modes=("hybrid",), retrieval_only=True, out_dir=tmp_path / "out")
+    summary = run_eval(
+        engine, qfile, modes=("hybrid",), retrieval_only=True, out_dir=tmp_path / "out"
+    )
     recs = {r["id"]: r for r in load_results(tmp_path / "out")}
-    assert recs["off"]["refused"] and recs["off"]["gate"]["answerable"] is False and recs["off"]["evidence"] == []
+    assert (
+        recs["off"]["refused"]
+        and recs["off"]["gate"]["answerable"] is False
+        and recs["off"]["evidence"] == []
+    )
     assert not recs["in"]["refused"] and recs["in"]["gold_rank"] == 1
     table = summary.per_mode["hybrid"]["refusal"]
     assert (table["off_library_refused"], table["in_library_refused"]) == (1, 0)

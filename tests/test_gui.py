@@ -101,21 +101,35 @@ def _mime(*, urls: tuple[Path, ...] = (), text: str = "") -> QMimeData:
     return mime
 
 
-def test_dragging_files_is_accepted_and_dragging_text_is_not(empty_window: MainWindow, tmp_path: Path) -> None:
+def test_dragging_files_is_accepted_and_dragging_text_is_not(
+    empty_window: MainWindow, tmp_path: Path
+) -> None:
     page = empty_window.library_page
     files = _mime(urls=(tmp_path,))  # events do not own their mime data: keep a reference
-    drag = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, files,
-                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drag = QDragEnterEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        files,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     page.dragEnterEvent(drag)
     assert drag.isAccepted()
     words = _mime(text="metformin")
-    drag = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, words,
-                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drag = QDragEnterEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        words,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     page.dragEnterEvent(drag)
     assert not drag.isAccepted()
 
 
-def test_user_errors_and_bugs_in_the_worker_become_dialogs(qtbot, empty_window: MainWindow, monkeypatch) -> None:
+def test_user_errors_and_bugs_in_the_worker_become_dialogs(
+    qtbot, empty_window: MainWindow, monkeypatch
+) -> None:
     page, client = empty_window.library_page, empty_window.client
     client.set_enabled("no-such-doc", False)  # a KidneyTalkError: its message, as is
     qtbot.waitUntil(lambda: page.error_box is not None and page.error_box.isVisible())
@@ -129,7 +143,10 @@ def test_user_errors_and_bugs_in_the_worker_become_dialogs(qtbot, empty_window: 
     page.error_box = None
     client.remove(["abc"])  # a bug: a dialog that points to the log, the traceback in the log
     qtbot.waitUntil(lambda: page.error_box is not None and page.error_box.isVisible())
-    assert "Unexpected error while removing documents: RuntimeError: disk on fire" in page.error_box.text()
+    assert (
+        "Unexpected error while removing documents: RuntimeError: disk on fire"
+        in page.error_box.text()
+    )
     assert empty_window.engine.log_path in page.error_box.text()
     log_text = Path(empty_window.engine.log_path).read_text(encoding="utf-8")
     assert "Traceback" in log_text and "disk on fire" in log_text
@@ -137,7 +154,9 @@ def test_user_errors_and_bugs_in_the_worker_become_dialogs(qtbot, empty_window: 
 
 
 def test_crash_report_dialog_shows_a_copyable_report_and_the_log_path(qtbot) -> None:
-    reporter = CrashReporter("/somewhere/logs/kidneytalk.log")  # handle() directly: nothing installed
+    reporter = CrashReporter(
+        "/somewhere/logs/kidneytalk.log"
+    )  # handle() directly: nothing installed
     try:
         raise ZeroDivisionError("boom")
     except ZeroDivisionError as exc:
@@ -159,7 +178,9 @@ def test_question_on_an_empty_library_is_refused_and_enter_sends(qtbot, window: 
     qtbot.keyClicks(page.question, "What dose")
     qtbot.keyClick(page.question, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClicks(page.question, "of metformin?")
-    assert page.question.toPlainText() == "What dose\nof metformin?"  # Shift+Enter: new line, not sent
+    assert (
+        page.question.toPlainText() == "What dose\nof metformin?"
+    )  # Shift+Enter: new line, not sent
     assert page.result is None
     tokens: list[str] = []
     window.client.token.connect(tokens.append)
@@ -176,7 +197,9 @@ def test_question_on_an_empty_library_is_refused_and_enter_sends(qtbot, window: 
     assert page.send_button.isEnabled() and not page.stop_button.isEnabled()
 
 
-def test_add_pdfs_then_ask_disable_one_and_remove_it(qtbot, window: MainWindow, engine_llm: Engine) -> None:
+def test_add_pdfs_then_ask_disable_one_and_remove_it(
+    qtbot, window: MainWindow, engine_llm: Engine
+) -> None:
     if not all(p.exists() for p in (PDF, *OTHERS)):
         pytest.skip(f"shared corpus not found at {CORPUS}")
     lib = window.library_page
@@ -204,8 +227,13 @@ def test_add_pdfs_then_ask_disable_one_and_remove_it(qtbot, window: MainWindow, 
 
     client.progress.connect(on_progress)
     mime = _mime(urls=(PDF, *OTHERS))
-    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
-                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     lib.dropEvent(drop)  # dropped onto the page, as from a file manager
     assert lib.progress_panel.isVisible() and not lib.add_button.isEnabled()
     start = ticks[0]
@@ -249,7 +277,10 @@ def test_add_pdfs_then_ask_disable_one_and_remove_it(qtbot, window: MainWindow, 
     qtbot.keyClick(lib.table, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: engine_llm.library.catalog.get(doc_id).enabled is False)
     qtbot.waitUntil(lambda: client.pending() == 0)
-    assert lib.model.data(lib.model.index(row, DocumentTableModel.USE), Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert (
+        lib.model.data(lib.model.index(row, DocumentTableModel.USE), Qt.ItemDataRole.CheckStateRole)
+        == Qt.CheckState.Unchecked
+    )
     assert "no longer used" in window.statusBar().currentMessage()
 
     # Asked again, the answer leaves the disabled document out: it comes from the others, or is refused.

@@ -87,7 +87,9 @@ def _click_first_citation(qtbot, page: ChatPage) -> str:
     page.transcript.setTextCursor(start)
     page.transcript.ensureCursorVisible()
     left, right = page.transcript.cursorRect(start), page.transcript.cursorRect(end)
-    point = QPoint((left.center().x() + right.center().x()) // 2, left.center().y())  # the link's middle
+    point = QPoint(
+        (left.center().x() + right.center().x()) // 2, left.center().y()
+    )  # the link's middle
     assert page.transcript.anchorAt(point) == href
     qtbot.mouseClick(page.transcript.viewport(), Qt.MouseButton.LeftButton, pos=point)
     return href
@@ -177,8 +179,12 @@ def test_ask_in_chat_click_a_citation_follow_up_stop_export_and_restore(
     assert streamed[-1].startswith(streamed[0]) and len(streamed[-1]) > len(streamed[0])
     assert chat.result.stopped and chat.state_label.text().startswith("Stopped")
     history = spy.calls[1]["history"]
-    assert [m["role"] for m in history] == ["user", "assistant"] and history[0]["content"] == QUESTION
-    assert len(client.conversations.get(convs[0].id).messages) == 4  # the partial answer is kept, marked
+    assert [m["role"] for m in history] == ["user", "assistant"] and history[0][
+        "content"
+    ] == QUESTION
+    assert (
+        len(client.conversations.get(convs[0].id).messages) == 4
+    )  # the partial answer is kept, marked
     assert "Stopped: this answer is incomplete." in chat.transcript.toPlainText()
 
     # Export to Markdown: questions, answers and their sources.
@@ -189,7 +195,9 @@ def test_ask_in_chat_click_a_citation_follow_up_stop_export_and_restore(
 
     # Ctrl+N: a new, empty chat; nothing is saved until its first question.
     qtbot.keyClick(chat.question, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert chat.conv is None and chat.empty_hint.isVisible() and chat.conv_list.currentItem() is None
+    assert (
+        chat.conv is None and chat.empty_hint.isVisible() and chat.conv_list.currentItem() is None
+    )
     assert len(client.conversations.list()) == 1
 
     # Restart: the last conversation is open again and its citations still work.
@@ -216,7 +224,10 @@ def test_conversations_are_renamed_and_deleted_from_the_list(qtbot, tmp_path: Pa
     try:
         chat = window.chat_page
         assert chat.conv.id == newer.id  # the most recent one is reopened
-        assert [chat.conv_list.item(i).text() for i in range(2)] == ["Second question", "First question"]
+        assert [chat.conv_list.item(i).text() for i in range(2)] == [
+            "Second question",
+            "First question",
+        ]
         chat.conv_list.setCurrentRow(1)
         assert chat.conv.id == older.id and (chat.mode, chat.answer_style) == ("hybrid", "off")
 
@@ -233,7 +244,9 @@ def test_conversations_are_renamed_and_deleted_from_the_list(qtbot, tmp_path: Pa
         engine.close()
 
 
-def test_a_failed_answer_is_reported_and_leaves_no_empty_conversation(qtbot, tmp_path: Path, monkeypatch) -> None:
+def test_a_failed_answer_is_reported_and_leaves_no_empty_conversation(
+    qtbot, tmp_path: Path, monkeypatch
+) -> None:
     engine = Engine(tmp_path / "home")
 
     def broken(question: str, **_kwargs: object) -> None:
@@ -256,29 +269,54 @@ def test_a_failed_answer_is_reported_and_leaves_no_empty_conversation(qtbot, tmp
         engine.close()
 
 
-def test_answers_mark_unsupported_sentences_refusals_and_citation_links(qtbot, tmp_path: Path) -> None:
+def test_answers_mark_unsupported_sentences_refusals_and_citation_links(
+    qtbot, tmp_path: Path
+) -> None:
     engine = Engine(tmp_path / "home")
     window = _open(qtbot, engine)
     try:
         chat = window.chat_page
-        chunk = {"n": 1, "doc_id": "x", "source": "kdigo.pdf", "pages": [4], "section": [], "score": 0.7,
-                 "relevance": 0.9, "reason": "Yes, it gives the threshold.",
-                 "text": "Stop metformin when eGFR falls below 30 ml/min."}
+        chunk = {
+            "n": 1,
+            "doc_id": "x",
+            "source": "kdigo.pdf",
+            "pages": [4],
+            "section": [],
+            "score": 0.7,
+            "relevance": 0.9,
+            "reason": "Yes, it gives the threshold.",
+            "text": "Stop metformin when eGFR falls below 30 ml/min.",
+        }
         answer = "Stop metformin when eGFR falls below 30 ml/min [1]. Metformin cures kidney failure [1]."
-        details = {"mode": "naive", "style": "off", "model": "m", "refused": False, "chunks": [chunk],
-                   "citations": [{"n": 1, "doc_id": "x", "source": "kdigo.pdf", "pages": [4], "chunk_id": "x:1"}],
-                   "sentences": [{"text": "Stop metformin when eGFR falls below 30 ml/min [1].", "supported": True},
-                                 {"text": "Metformin cures kidney failure [1].", "supported": False,
-                                  "support": 0.2}]}
+        details = {
+            "mode": "naive",
+            "style": "off",
+            "model": "m",
+            "refused": False,
+            "chunks": [chunk],
+            "citations": [
+                {"n": 1, "doc_id": "x", "source": "kdigo.pdf", "pages": [4], "chunk_id": "x:1"}
+            ],
+            "sentences": [
+                {"text": "Stop metformin when eGFR falls below 30 ml/min [1].", "supported": True},
+                {"text": "Metformin cures kidney failure [1].", "supported": False, "support": 0.2},
+            ],
+        }
         refusal = {"mode": "naive", "style": "off", "refused": True, "chunks": []}
-        chat.transcript.show_conversation([
-            Message("user", "When to stop metformin?"), Message("assistant", answer, details=details),
-            Message("user", "Dose of unobtainium?"), Message("assistant", "The library has no answer.", details=refusal),
-        ])
+        chat.transcript.show_conversation(
+            [
+                Message("user", "When to stop metformin?"),
+                Message("assistant", answer, details=details),
+                Message("user", "Dose of unobtainium?"),
+                Message("assistant", "The library has no answer.", details=refusal),
+            ]
+        )
         plain = chat.transcript.toPlainText()
         assert "⚠ Metformin cures kidney failure" in plain
         assert "One sentence is not supported by the cited passage (underlined)" in plain
-        assert "∅ The library has no answer." in plain and "only answers from your documents" in plain
+        assert (
+            "∅ The library has no answer." in plain and "only answers from your documents" in plain
+        )
 
         doc = chat.transcript.document()
         wavy = doc.find("Metformin cures kidney failure")
@@ -297,13 +335,18 @@ def test_answers_mark_unsupported_sentences_refusals_and_citation_links(qtbot, t
 
 
 def test_copied_spans_are_shaded_and_pages_render_with_the_passage_highlighted() -> None:
-    body, share = heat_map_html("Stop metformin when eGFR falls below 30. Unrelated words here.",
-                                "You should stop metformin when eGFR falls below 30 [1].")
+    body, share = heat_map_html(
+        "Stop metformin when eGFR falls below 30. Unrelated words here.",
+        "You should stop metformin when eGFR falls below 30 [1].",
+    )
     assert "background-color" in body and ">Stop metformin when eGFR falls below 30<" in body
     assert 0.5 < share < 1
     pdf = shared_pdf(1)
-    image, count, rects = render_page(pdf, 1, ["Achilles tendon structure deteriorates 2-days after maximal "
-                                               "loading in elite athletes."])
+    image, count, rects = render_page(
+        pdf,
+        1,
+        ["Achilles tendon structure deteriorates 2-days after maximal loading in elite athletes."],
+    )
     assert count == 5 and not image.isNull() and rects >= 1
 
 
@@ -343,15 +386,30 @@ def test_the_conversation_viewed_last_reopens_at_start(qtbot, tmp_path: Path) ->
         engine.close()
 
 
-def test_mode_and_style_boxes_stack_when_the_chat_column_is_narrow(qtbot, tmp_path: Path, open_window) -> None:
+def test_mode_and_style_boxes_stack_when_the_chat_column_is_narrow(
+    qtbot, tmp_path: Path, open_window
+) -> None:
     engine = Engine(tmp_path / "home")
     store = ConversationStore(engine.paths.conversations)
     conv = store.create()
-    chunk = {"n": 1, "doc_id": "x", "source": "kdigo.pdf", "pages": [4], "section": [], "score": 0.7,
-             "text": "Stop metformin when eGFR falls below 30 ml/min."}
+    chunk = {
+        "n": 1,
+        "doc_id": "x",
+        "source": "kdigo.pdf",
+        "pages": [4],
+        "section": [],
+        "score": 0.7,
+        "text": "Stop metformin when eGFR falls below 30 ml/min.",
+    }
     store.append(conv, Message("user", "When to stop metformin?"))
-    store.append(conv, Message("assistant", "Stop metformin when eGFR falls below 30 ml/min [1].",
-                               details={"mode": "naive", "style": "off", "chunks": [chunk]}))
+    store.append(
+        conv,
+        Message(
+            "assistant",
+            "Stop metformin when eGFR falls below 30 ml/min [1].",
+            details={"mode": "naive", "style": "off", "chunks": [chunk]},
+        ),
+    )
     store.close()
     engine.close()
     window = open_window()
@@ -362,11 +420,15 @@ def test_mode_and_style_boxes_stack_when_the_chat_column_is_narrow(qtbot, tmp_pa
         return box.isVisible() and box.width() >= box.sizeHint().width()
 
     window.resize(1280, 800)
-    qtbot.waitUntil(lambda: chat.options.rows == 1 and whole(chat.mode_box) and whole(chat.style_box))
+    qtbot.waitUntil(
+        lambda: chat.options.rows == 1 and whole(chat.mode_box) and whole(chat.style_box)
+    )
 
     window.resize(800, 600)
     assert chat.show_evidence(1, 1)  # the panel takes a third of the width
-    qtbot.waitUntil(lambda: chat.options.rows == 2 and whole(chat.mode_box) and whole(chat.style_box))
+    qtbot.waitUntil(
+        lambda: chat.options.rows == 2 and whole(chat.mode_box) and whole(chat.style_box)
+    )
     assert chat.style_box.y() > chat.mode_box.y()  # one under the other
     assert chat.style_box.geometry().right() <= chat.options.width()
 
@@ -384,7 +446,9 @@ def test_keyboard_shortcuts_are_listed_under_help(qtbot, open_window) -> None:
     rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     assert rows["Ctrl+N"] == "New chat"
     assert rows["Ctrl+O"] == "Add documents to the library"
-    assert rows["Enter"] == "Send the question" and rows["Shift+Enter"] == "New line in the question"
+    assert (
+        rows["Enter"] == "Send the question" and rows["Shift+Enter"] == "New line in the question"
+    )
     assert rows["Esc"] == "Stop the answer being written"
     assert rows["F2"] == "Rename the selected conversation"
     assert window.show_shortcuts() is dialog  # one list, raised again

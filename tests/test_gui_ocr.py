@@ -31,7 +31,8 @@ SLOW = 180_000  # ms: OCR on a busy 2-core machine
 
 @pytest.mark.skipif(not ocr.status().available, reason="Tesseract language data not installed")
 def test_library_page_reindexes_a_needs_ocr_document_and_the_scan_is_highlighted(
-        qtbot, engine: Engine, tmp_path: Path, monkeypatch) -> None:
+    qtbot, engine: Engine, tmp_path: Path, monkeypatch
+) -> None:
     scan = write_image_only_pdf(tmp_path / "faxed-letter.pdf")
     monkeypatch.setenv(ocr.ENV_SWITCH, "missing")
     [res] = engine.add([scan])
@@ -48,8 +49,10 @@ def test_library_page_reindexes_a_needs_ocr_document_and_the_scan_is_highlighted
     status = model.data(model.index(0, DocumentTableModel.STATUS))
     assert "needs OCR" in status and "tesseract-ocr" in status
     assert not lib.reindex_button.isVisible()  # nothing selected
-    lib.table.selectionModel().select(model.index(0, 0), QItemSelectionModel.SelectionFlag.Select
-                                      | QItemSelectionModel.SelectionFlag.Rows)
+    lib.table.selectionModel().select(
+        model.index(0, 0),
+        QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+    )
     assert lib.reindex_button.isVisible() and lib.reindex_button.isEnabled()
 
     ticks = [0]
@@ -58,7 +61,12 @@ def test_library_page_reindexes_a_needs_ocr_document_and_the_scan_is_highlighted
     timer.start(20)
     ocr_events: list[tuple[ProgressEvent, int]] = []
     window.client.progress.connect(
-        lambda e: ocr_events.append((e, ticks[0])) if isinstance(e, ProgressEvent) and e.stage == "ocr" else None)
+        lambda e: (
+            ocr_events.append((e, ticks[0]))
+            if isinstance(e, ProgressEvent) and e.stage == "ocr"
+            else None
+        )
+    )
     lib.reindex_button.click()
     assert lib.progress_panel.isVisible() and lib.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: bool(ocr_events), timeout=SLOW)

@@ -87,14 +87,21 @@ def test_models_page_lists_the_bundled_model_with_its_metadata(window: MainWindo
     assert not page.default_button.isEnabled()  # already the default
 
 
-def test_added_model_becomes_default_and_it_persists(qtbot, window: MainWindow, tmp_path: Path) -> None:
+def test_added_model_becomes_default_and_it_persists(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
     bundled = _bundled()
     copy = tmp_path / "my-model.gguf"
     copy.symlink_to(bundled)
     page = window.models_page
-    known = [e.name for e in ModelRegistry(window.engine.paths).entries()]  # the bundled ones (SmolLM2, Gemma 3)
+    known = [
+        e.name for e in ModelRegistry(window.engine.paths).entries()
+    ]  # the bundled ones (SmolLM2, Gemma 3)
     page.add_model_file(copy)
-    qtbot.waitUntil(lambda: page.snapshot is not None and len(page.snapshot.rows) == len(known) + 1, timeout=SLOW)
+    qtbot.waitUntil(
+        lambda: page.snapshot is not None and len(page.snapshot.rows) == len(known) + 1,
+        timeout=SLOW,
+    )
     names = [r.name for r in page.snapshot.rows]
     assert names == [*known, "my-model"] and names[0] == DEFAULT_MODEL
     row = len(known)
@@ -130,13 +137,19 @@ def test_settings_are_saved_and_reloaded(qtbot, window: MainWindow, tmp_path: Pa
     assert page.reindex_note.isVisibleTo(page)  # changing passages needs a re-index
     assert page.save_button.isEnabled()
     page.save_button.click()
-    qtbot.waitUntil(lambda: page.settings is not None and page.settings.chunk.size_tokens == 300, timeout=SLOW)
+    qtbot.waitUntil(
+        lambda: page.settings is not None and page.settings.chunk.size_tokens == 300, timeout=SLOW
+    )
     assert not page.save_button.isEnabled()
     assert window.engine.settings.retrieval.judge is False  # the engine uses them from now on
     assert window.engine.library.settings.chunk.size_tokens == 300
 
     saved = Settings.load(window.engine.paths)
-    assert (saved.retrieval.judge, saved.retrieval.n_divergent, saved.retrieval.min_similarity) == (False, 5, 0.35)
+    assert (saved.retrieval.judge, saved.retrieval.n_divergent, saved.retrieval.min_similarity) == (
+        False,
+        5,
+        0.35,
+    )
     # a new window on the same home shows them
     window.shutdown()
     engine = Engine(window.engine.paths.config.parent)
@@ -155,8 +168,9 @@ def test_settings_are_saved_and_reloaded(qtbot, window: MainWindow, tmp_path: Pa
         engine.close()
 
 
-def test_moving_the_library_folder_applies_from_the_next_start(qtbot, window: MainWindow, tmp_path: Path,
-                                                               monkeypatch) -> None:
+def test_moving_the_library_folder_applies_from_the_next_start(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch
+) -> None:
     from PySide6.QtWidgets import QMessageBox
 
     from kidneytalk.config import Paths
@@ -168,8 +182,14 @@ def test_moving_the_library_folder_applies_from_the_next_start(qtbot, window: Ma
     assert not page.data_default.isEnabled() and page.data_pending.text() == ""
     page.set_data_folder(str(tmp_path / "secure" / "kt"))
     target = (tmp_path / "secure" / "kt").resolve()
-    assert Paths.resolve(home).data == target and window.engine.paths.data != target  # not before a restart
-    assert str(target) in page.data_pending.text() and told and str(window.engine.paths.data) in told[0]
+    assert (
+        Paths.resolve(home).data == target and window.engine.paths.data != target
+    )  # not before a restart
+    assert (
+        str(target) in page.data_pending.text()
+        and told
+        and str(window.engine.paths.data) in told[0]
+    )
     assert page.data_default.isEnabled()
     page.data_default.click()
     assert Paths.resolve(home).data == window.engine.paths.data and page.data_pending.text() == ""
@@ -187,7 +207,10 @@ def test_prompt_template_override_and_reset(qtbot, window: MainWindow) -> None:
     page.template_save.click()
     file = window.engine.paths.prompts / "refusal_en.txt"
     assert file.read_text() == "Nothing about this in your guidelines."
-    assert PromptBook("en", window.engine.paths.prompts).get("refusal") == "Nothing about this in your guidelines."
+    assert (
+        PromptBook("en", window.engine.paths.prompts).get("refusal")
+        == "Nothing about this in your guidelines."
+    )
     assert page.template_state.text() == "your version"
     page.template.setCurrentIndex(page.template.findData("judge_en"))
     page.template.setCurrentIndex(page.template.findData("refusal_en"))
@@ -211,7 +234,9 @@ def test_switching_language_translates_the_window_and_back(qtbot, window: MainWi
     assert header == "文档"
     chat = window.chat_page
     assert chat.send_button.text() == "发送" and chat.mode_label.text() == "检索："
-    assert chat.new_button.text() == "+  新建对话" and chat.title_label.full_text == "新对话"  # a new chat's title
+    assert (
+        chat.new_button.text() == "+  新建对话" and chat.title_label.full_text == "新对话"
+    )  # a new chat's title
     assert chat.evidence.open_button.text() == "放大查看…"
     assert stage_label(AskStage("judge", "Judging relevance 3/8…", 3, 8)) == "正在判断相关性 3/8…"
     assert stage_label(AskStage("searching", "Searching your library…")) == "正在检索资料库…"
@@ -222,7 +247,9 @@ def test_switching_language_translates_the_window_and_back(qtbot, window: MainWi
     qtbot.waitUntil(lambda: window.sidebar.item(0).text() == "Library", timeout=SLOW)
     assert window.library_page.add_button.text() == "Add documents…"
     assert chat.send_button.text() == "Send"
-    assert stage_label(AskStage("judge", "Judging relevance 3/8…", 3, 8)) == "Judging relevance 3/8…"
+    assert (
+        stage_label(AskStage("judge", "Judging relevance 3/8…", 3, 8)) == "Judging relevance 3/8…"
+    )
     assert Settings.load(window.engine.paths).language == "en"
 
 
@@ -283,15 +310,19 @@ def test_window_size_and_page_persist_across_restarts(qtbot, tmp_path: Path) -> 
         engine.close()
 
 
-def test_evaluation_runs_then_continues_an_earlier_run_and_samples_with_a_seed(qtbot, engine: Engine, tmp_path: Path) -> None:
+def test_evaluation_runs_then_continues_an_earlier_run_and_samples_with_a_seed(
+    qtbot, engine: Engine, tmp_path: Path
+) -> None:
     pytest.importorskip("kidneytalk.evaluation")
     from .conftest import QUESTIONS, shared_pdf
 
     window = _open(qtbot, engine)
     try:
         window.library_page.add_paths([shared_pdf(12), shared_pdf(15)])
-        qtbot.waitUntil(lambda: window.library_page.model.rowCount() == 2 and not window.library_page.adding,
-                        timeout=SLOW)
+        qtbot.waitUntil(
+            lambda: window.library_page.model.rowCount() == 2 and not window.library_page.adding,
+            timeout=SLOW,
+        )
         page = window.evaluation_page
         window.show_page(page)
         assert not page.run_button.isEnabled()  # no file yet
@@ -307,7 +338,9 @@ def test_evaluation_runs_then_continues_an_earlier_run_and_samples_with_a_seed(q
         assert page.summary is not None and page.summary.complete
         modes = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
         assert modes == ["naive", "hybrid"]
-        headers = [page.table.horizontalHeaderItem(c).text() for c in range(page.table.columnCount())]
+        headers = [
+            page.table.horizontalHeaderItem(c).text() for c in range(page.table.columnCount())
+        ]
         assert "gold page found" in headers
         assert page.table.item(0, 1).text() == "2"  # two questions
         assert page.progress_bar.value() == page.progress_bar.maximum()
@@ -364,10 +397,14 @@ def test_evaluation_runs_then_continues_an_earlier_run_and_samples_with_a_seed(q
 
 
 @pytest.mark.model
-def test_new_context_length_makes_the_engine_thread_reload_the_model(qtbot, window: MainWindow) -> None:
+def test_new_context_length_makes_the_engine_thread_reload_the_model(
+    qtbot, window: MainWindow
+) -> None:
     _bundled()
     loaded: list[str] = []
-    window.client.finished.connect(lambda task, result: loaded.append(result) if task == "test_load" else None)
+    window.client.finished.connect(
+        lambda task, result: loaded.append(result) if task == "test_load" else None
+    )
     window.client.call("test_load", lambda worker: worker.engine.llm().name)
     qtbot.waitUntil(lambda: bool(loaded), timeout=SLOW)
     assert window.engine.llm_name == DEFAULT_MODEL

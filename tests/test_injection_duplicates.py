@@ -23,17 +23,28 @@ def hit(cid: str, doc: str, text: str, page: int = 1, score: float = 0.5) -> Hit
     return Hit(cid, doc, f"{doc}.pdf", text, page, page, (), score)
 
 
-PARAGRAPH = ("Metformin should be reviewed when the eGFR falls below 45 and stopped below 30 mL/min/1.73 m2. "
-             "Lactic acidosis is rare but serious.")
+PARAGRAPH = (
+    "Metformin should be reviewed when the eGFR falls below 45 and stopped below 30 mL/min/1.73 m2. "
+    "Lactic acidosis is rare but serious."
+)
 
 
 def test_copies_collapse_into_the_best_ranked_one():
     hits = [
         hit("a:1", "edition-2019", PARAGRAPH, page=4, score=0.9),
         hit("b:1", "other", "SGLT2 inhibitors slow the decline of kidney function.", score=0.8),
-        hit("c:7", "edition-2023", PARAGRAPH.replace("serious", "very serious"), page=6, score=0.7),  # near copy
-        hit("a:9", "edition-2019", PARAGRAPH, page=9, score=0.6),  # boilerplate repeated in the same file
-        hit("d:1", "other", "Anaemia is treated after iron deficiency has been corrected.", score=0.5),
+        hit(
+            "c:7", "edition-2023", PARAGRAPH.replace("serious", "very serious"), page=6, score=0.7
+        ),  # near copy
+        hit(
+            "a:9", "edition-2019", PARAGRAPH, page=9, score=0.6
+        ),  # boilerplate repeated in the same file
+        hit(
+            "d:1",
+            "other",
+            "Anaemia is treated after iron deficiency has been corrected.",
+            score=0.5,
+        ),
     ]
     kept = collapse_duplicates(hits)
     assert [h.chunk_id for h in kept] == ["a:1", "b:1", "d:1"]
@@ -47,12 +58,16 @@ def test_different_passages_on_one_topic_are_not_copies():
     a = "Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m2."
     b = "Metformin dose should be halved when the eGFR is between 30 and 45 mL/min/1.73 m2."
     assert len(collapse_duplicates([hit("x", "d", a), hit("y", "d", b)])) == 2
-    assert len(_shingles("二甲双胍在肾小球滤过率低于30时应停用。")) > 3  # Chinese: one token per character
+    assert (
+        len(_shingles("二甲双胍在肾小球滤过率低于30时应停用。")) > 3
+    )  # Chinese: one token per character
 
 
 def test_diverse_searches_deeper_while_copies_fill_the_results():
     pool = [hit(f"junk:{i}", "junk", "albuminuria " * 50, score=0.9 - i / 1000) for i in range(300)]
-    pool.insert(150, hit("real:1", "guide", ALBUMINURIA + " on an early morning sample.", score=0.75))
+    pool.insert(
+        150, hit("real:1", "guide", ALBUMINURIA + " on an early morning sample.", score=0.75)
+    )
     asked: list[int] = []
 
     def search(depth: int) -> list[Hit]:
@@ -72,8 +87,12 @@ def crowded(tmp_path_factory, embedder) -> Iterator[Engine]:
     """A guideline, its second edition (same text, new title) and 10,000 repetitions of 'albuminuria'."""
     folder = tmp_path_factory.mktemp("dups")
     eng = Engine(folder / "home", embedder=embedder)
-    first = write_text_pdf(folder / "ckd-2019.pdf", topic="chronic kidney disease", title="CKD guideline 2019")
-    second = write_text_pdf(folder / "ckd-2023.pdf", topic="chronic kidney disease", title="CKD guideline 2023")
+    first = write_text_pdf(
+        folder / "ckd-2019.pdf", topic="chronic kidney disease", title="CKD guideline 2019"
+    )
+    second = write_text_pdf(
+        folder / "ckd-2023.pdf", topic="chronic kidney disease", title="CKD guideline 2023"
+    )
     other = write_text_pdf(folder / "anaemia.pdf", topic="renal anaemia", pages=2)
     junk = folder / "albuminuria.txt"
     junk.write_text(" ".join(["albuminuria"] * 10_000), encoding="utf-8")
@@ -87,7 +106,9 @@ def test_repetitive_document_cannot_hide_the_answer(crowded: Engine):
     """10 of 10 runs: the same results, the real passage among them, one slot at most for the copies."""
     catalog = crowded.library.catalog
     [junk] = [d for d in catalog.documents() if d.name == "albuminuria.txt"]
-    assert catalog.chunk_count(junk.id) > 50, "the repeated-word document must really be in the library for the test to mean anything"
+    assert catalog.chunk_count(junk.id) > 50, (
+        "the repeated-word document must really be in the library for the test to mean anything"
+    )
     runs = []
     for _ in range(10):
         hits = crowded.search("How is albuminuria measured?", k=5)
@@ -123,15 +144,30 @@ def test_second_edition_is_named_not_repeated(crowded: Engine, mode: str):
     assert copied, "the search should find both editions of a paragraph"
     for h in metformin:  # (the crowding document's own copies name that document instead)
         if h.text in copied:
-            assert any(label.startswith(("ckd-2019.pdf", "ckd-2023.pdf")) for label in h.also_in), h.chunk_id
-    assert not ({h.doc_name for h in metformin} >= {"ckd-2019.pdf", "ckd-2023.pdf"}
-                and any(a.text == b.text for a in metformin for b in metformin if a is not b))
+            assert any(label.startswith(("ckd-2019.pdf", "ckd-2023.pdf")) for label in h.also_in), (
+                h.chunk_id
+            )
+    assert not (
+        {h.doc_name for h in metformin} >= {"ckd-2019.pdf", "ckd-2023.pdf"}
+        and any(a.text == b.text for a in metformin for b in metformin if a is not b)
+    )
 
 
 def test_cli_search_names_the_collapsed_copies(crowded: Engine, capsys):
     from kidneytalk.cli import main
 
-    assert main(["--home", str(crowded.paths.config.parent), "search", "When should metformin be stopped?",
-                 "-k", "4"]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                str(crowded.paths.config.parent),
+                "search",
+                "When should metformin be stopped?",
+                "-k",
+                "4",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "also in: ckd-20" in out, out

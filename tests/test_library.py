@@ -24,16 +24,26 @@ def test_add_records_catalog_fields_and_copies_the_file(engine, tmp_path: Path):
     assert doc.embed_model == engine.library.embed_model_id
     assert doc.chunk_settings == {"size_tokens": 200, "overlap_tokens": 40}
     assert Path(doc.stored_path).exists() and doc.added_at
-    assert engine.library.catalog.chunk_count(doc.id) == doc.chunks_kept == engine.library.store.count_doc(doc.id)
+    assert (
+        engine.library.catalog.chunk_count(doc.id)
+        == doc.chunks_kept
+        == engine.library.store.count_doc(doc.id)
+    )
     stages = [e.stage for e in events]
-    assert stages[:2] == ["start", "embed"] and stages[-1] == "done" and events[-1].chunks_done == doc.chunks_kept
+    assert (
+        stages[:2] == ["start", "embed"]
+        and stages[-1] == "done"
+        and events[-1].chunks_done == doc.chunks_kept
+    )
     hits = engine.search("secondhand smoke exposure of infants", k=3)
     assert hits and all(h.doc_name == "guideline.pdf" for h in hits)
 
 
 def test_search_finds_the_gold_page_of_a_shared_question(engine):
     engine.add([shared_pdf(12), shared_pdf(1)])
-    hits = engine.search("Is oral endotracheal intubation efficacy impaired in the helicopter environment?", k=3)
+    hits = engine.search(
+        "Is oral endotracheal intubation efficacy impaired in the helicopter environment?", k=3
+    )
     assert hits[0].doc_name == "dev-digest-012.pdf"
     assert {3, 4} & set(range(hits[0].page_start, hits[0].page_end + 1))
 
@@ -64,7 +74,9 @@ def test_reindex_replaces_vectors_and_follows_new_chunk_settings(engine):
     engine.add([shared_pdf(7)])
     before = engine.library.documents()[0]
     lib = engine.library
-    lib.settings = lib.settings.replace(chunk=lib.settings.chunk.__class__(size_tokens=100, overlap_tokens=10))
+    lib.settings = lib.settings.replace(
+        chunk=lib.settings.chunk.__class__(size_tokens=100, overlap_tokens=10)
+    )
     [res] = lib.reindex([before.id])
     after = lib.documents()[0]
     assert res.status == "added" and after.id == before.id
@@ -76,7 +88,9 @@ def test_reindex_replaces_vectors_and_follows_new_chunk_settings(engine):
 def test_document_indexed_with_another_embedding_model_is_stale_and_not_searched(engine):
     engine.add([shared_pdf(9)])
     doc = engine.library.documents()[0]
-    engine.library.catalog.db.execute("UPDATE documents SET embed_model='other-model' WHERE id=?", (doc.id,))
+    engine.library.catalog.db.execute(
+        "UPDATE documents SET embed_model='other-model' WHERE id=?", (doc.id,)
+    )
     doc = engine.library.documents()[0]
     assert engine.library.is_stale(doc)
     assert engine.search("randomised trial") == []

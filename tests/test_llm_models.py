@@ -53,7 +53,9 @@ def test_registry_add_list_default(tmp_path: Path):
     entry, info = reg.add(copy)
     assert entry.name == "my-model.q4"
     names = [e.name for e in reg.entries()]
-    assert names[0] == "smollm2-135m-instruct" and names[-1] == "my-model.q4"  # bundled first, then added
+    assert (
+        names[0] == "smollm2-135m-instruct" and names[-1] == "my-model.q4"
+    )  # bundled first, then added
     assert set(names[1:-1]) <= {"gemma3-270m"}
     reg.set_default("my-model.q4")
     assert reg.default_name() == "my-model.q4"
@@ -71,8 +73,19 @@ def test_ram_fit_warns_when_the_model_cannot_fit():
 
 def test_models_cli_list_json(tmp_path: Path):
     out = subprocess.run(
-        [sys.executable, "-m", "kidneytalk.cli", "--home", str(tmp_path), "models", "list", "--json"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "kidneytalk.cli",
+            "--home",
+            str(tmp_path),
+            "models",
+            "list",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = json.loads(out.stdout)
     assert rows[0]["name"] == "smollm2-135m-instruct" and rows[0]["default"] is True
@@ -93,16 +106,33 @@ def test_streams_tokens_and_cancels_mid_generation(llm):
 
 
 def test_grammar_forces_one_of_the_options(llm):
-    reply = llm.choose([{"role": "user", "content": "Is the kidney an organ? Answer yes or no."}], ["yes", "no"])
+    reply = llm.choose(
+        [{"role": "user", "content": "Is the kidney an organ? Answer yes or no."}], ["yes", "no"]
+    )
     assert reply in ("yes", "no")
 
 
 def test_prompt_budget_never_overflows_context(llm):
-    hit = Hit("d:00001", "d", "doc.pdf", "Potassium should be checked after starting an ACE inhibitor. " * 40,
-              1, 1, (), 0.9)
+    hit = Hit(
+        "d:00001",
+        "d",
+        "doc.pdf",
+        "Potassium should be checked after starting an ACE inhibitor. " * 40,
+        1,
+        1,
+        (),
+        0.9,
+    )
     hits = [hit] * 12
-    writer = Writer(llm, PromptBook(), max_tokens=512, temperature=0.0, refusal="No answer.", trace=Trace(),
-                    cancel=_threading.Event())
+    writer = Writer(
+        llm,
+        PromptBook(),
+        max_tokens=512,
+        temperature=0.0,
+        refusal="No answer.",
+        trace=Trace(),
+        cancel=_threading.Event(),
+    )
     kept = writer.fit(hits, lambda hs: writer.off_messages("When is potassium checked?", hs), 512)
     used = llm.count_messages(writer.off_messages("When is potassium checked?", kept))
     assert 0 < len(kept) < len(hits)
@@ -112,8 +142,12 @@ def test_prompt_budget_never_overflows_context(llm):
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kidneytalk.cli", "--home", str(home), *args],
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "kidneytalk.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.model
@@ -129,7 +163,9 @@ def test_removing_the_model_a_setting_names_leaves_later_questions_working(tmp_p
     assert res.returncode == 0, res.stderr
     assert json.loads(_cli(home, "settings", "show").stdout)["llm"]["model"] == "other"
     assert _cli(home, "models", "remove", "other").returncode == 0
-    assert json.loads(_cli(home, "settings", "show").stdout)["llm"]["model"] == ""  # cleared with the model
+    assert (
+        json.loads(_cli(home, "settings", "show").stdout)["llm"]["model"] == ""
+    )  # cleared with the model
     assert _cli(home, "add", str(sample_document())).returncode == 0
     res = _cli(home, "ask", "When should metformin be stopped?", "--json")
     assert res.returncode == 0, res.stderr

@@ -29,7 +29,9 @@ from kidneytalk.config import LLMSettings, Paths, Settings
 from tests.fixtures_pdf import write_text_pdf
 
 # connect(3, {sa_family=AF_INET, sin_port=htons(53), ...}) and the AF_INET6 / AF_UNIX forms
-_NET = re.compile(r"\b(connect|sendto|sendmsg|bind)\((\d+), \{sa_family=(AF_INET6?|AF_UNIX|AF_NETLINK)([^}]*)\}")
+_NET = re.compile(
+    r"\b(connect|sendto|sendmsg|bind)\((\d+), \{sa_family=(AF_INET6?|AF_UNIX|AF_NETLINK)([^}]*)\}"
+)
 _OPEN_W = re.compile(r'\b(?:openat|open|creat)\((?:AT_FDCWD, )?"([^"]+)", ([A-Z_|]+)')
 # Unix sockets that are host look-ups in disguise (systemd-resolved) or a desktop bus. nscd is not
 # listed: glibc asks it for the user's passwd entry too; a host look-up through it is caught by the
@@ -41,21 +43,39 @@ _HOST_LOOKUP_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/gai.conf")
 def _strace_works() -> str:
     if shutil.which("strace") is None:
         return "strace is not installed"
-    res = subprocess.run(["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=connect", "true"], capture_output=True,
-                         text=True)
+    res = subprocess.run(
+        ["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=connect", "true"],
+        capture_output=True,
+        text=True,
+    )
     return "" if res.returncode == 0 else f"strace cannot trace here: {res.stderr.strip()[:200]}"
 
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "KIDNEYTALK_HOME"}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # compiled .pyc files next to the sources are Python's, not ours
+    env["PYTHONDONTWRITEBYTECODE"] = (
+        "1"  # compiled .pyc files next to the sources are Python's, not ours
+    )
     return env
 
 
 def traced(log: Path, *argv: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["strace", "-f", "-qq", "--seccomp-bpf", "-o", str(log), "-e", "trace=connect,sendto,sendmsg,bind,open,openat,creat",
-         *argv], capture_output=True, text=True, timeout=timeout, env=_env(),
+        [
+            "strace",
+            "-f",
+            "-qq",
+            "--seccomp-bpf",
+            "-o",
+            str(log),
+            "-e",
+            "trace=connect,sendto,sendmsg,bind,open,openat,creat",
+            *argv,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(),
     )
 
 
@@ -71,7 +91,12 @@ def violations(log: Path, allowed_write_roots: list[Path]) -> list[str]:
                 continue
             if family == "AF_UNIX" and not any(s in rest for s in _RESOLVER_SOCKETS):
                 continue  # local sockets between our own processes
-            if call == "bind" and family != "AF_UNIX" and "127.0.0.1" not in rest and "::1" not in rest:
+            if (
+                call == "bind"
+                and family != "AF_UNIX"
+                and "127.0.0.1" not in rest
+                and "::1" not in rest
+            ):
                 out.append(line)
                 continue
             if call != "bind":
@@ -101,18 +126,38 @@ def test_add_search_ask_and_eval_make_no_connection_and_write_only_our_folders(t
     Settings().replace(llm=LLMSettings(max_answer_tokens=48)).save(Paths.resolve(home).ensure())
     pdf = write_text_pdf(tmp_path / "metformin-ckd.pdf", topic="diabetic kidney disease", pages=3)
     questions = tmp_path / "exam.jsonl"
-    questions.write_text(json.dumps({
-        "id": "q1", "question": "Below which eGFR should metformin be stopped?",
-        "options": {"A": "30 mL/min/1.73 m2", "B": "90 mL/min/1.73 m2"}, "answer": "A",
-    }) + "\n", encoding="utf-8")
+    questions.write_text(
+        json.dumps(
+            {
+                "id": "q1",
+                "question": "Below which eGFR should metformin be stopped?",
+                "options": {"A": "30 mL/min/1.73 m2", "B": "90 mL/min/1.73 m2"},
+                "answer": "A",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     cli = (sys.executable, "-m", "kidneytalk.cli", "--home", str(home))
     steps = {
         "add": [*cli, "add", str(pdf)],
         "search": [*cli, "search", "metformin eGFR"],
         "ask": [*cli, "ask", "--mode", "hybrid", "Below which eGFR should metformin be stopped?"],
-        "eval": [*cli, "eval", "--modes", "naive", "--out", str(tmp_path / "eval-out"), str(questions)],
+        "eval": [
+            *cli,
+            "eval",
+            "--modes",
+            "naive",
+            "--out",
+            str(tmp_path / "eval-out"),
+            str(questions),
+        ],
     }
-    allowed = [tmp_path, Path(tempfile.gettempdir()), Path("/var/tmp")]  # SQLite's temp files go to /var/tmp
+    allowed = [
+        tmp_path,
+        Path(tempfile.gettempdir()),
+        Path("/var/tmp"),
+    ]  # SQLite's temp files go to /var/tmp
     found: dict[str, list[str]] = {}
     for name, argv in steps.items():
         log = tmp_path / f"{name}.strace"
@@ -122,7 +167,9 @@ def test_add_search_ask_and_eval_make_no_connection_and_write_only_our_folders(t
         assert "openat(" in text, "the trace must really record system calls"
         if bad := violations(log, allowed):
             found[name] = bad[:10]
-    assert not found, "network calls or writes outside KidneyTalk's folders:\n" + json.dumps(found, indent=1)
+    assert not found, "network calls or writes outside KidneyTalk's folders:\n" + json.dumps(
+        found, indent=1
+    )
 
 
 def test_the_trace_check_catches_a_lookup_a_connection_and_a_stray_write(tmp_path: Path):
@@ -173,7 +220,12 @@ def test_in_process_audit_hook_sees_no_socket_use(tmp_path: Path):
     home = tmp_path / "home"
     Settings().replace(llm=LLMSettings(max_answer_tokens=32)).save(Paths.resolve(home).ensure())
     pdf = write_text_pdf(tmp_path / "anaemia.pdf", topic="renal anaemia", pages=2)
-    res = subprocess.run([sys.executable, "-c", AUDIT, str(home), str(pdf)], capture_output=True, text=True,
-                         timeout=600, env=_env())
+    res = subprocess.run(
+        [sys.executable, "-c", AUDIT, str(home), str(pdf)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(),
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "AUDIT [0, 0] 0 []" in res.stderr, res.stderr[-2000:]

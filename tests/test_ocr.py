@@ -36,14 +36,20 @@ from tests.fixtures_pdf import (
 REALDOCS = SHARED / "eval" / "realdocs-dev" / "pdfs"
 SCAN_SENTENCE = "Peritoneal dialysis exchanges should be done four times a day with clean hands."
 
-needs_tesseract = pytest.mark.skipif(not ocr.status().available, reason="Tesseract language data not installed")
+needs_tesseract = pytest.mark.skipif(
+    not ocr.status().available, reason="Tesseract language data not installed"
+)
 
 
 def _text_page_png(text: str, dpi: int = 150) -> bytes:
     src = pymupdf.open()
     page = src.new_page(width=PAGE_W, height=PAGE_H)
-    page.insert_textbox(pymupdf.Rect(MARGIN, MARGIN, PAGE_W - MARGIN, PAGE_H - MARGIN), text, fontsize=12,
-                        fontname="helv")
+    page.insert_textbox(
+        pymupdf.Rect(MARGIN, MARGIN, PAGE_W - MARGIN, PAGE_H - MARGIN),
+        text,
+        fontsize=12,
+        fontname="helv",
+    )
     png = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY).tobytes("png")
     src.close()
     return png
@@ -54,7 +60,8 @@ def write_image_only_pdf(path: Path, *, pages: int = 1, topic: str = "home dialy
     doc = pymupdf.open()
     for n in range(1, pages + 1):
         text = f"Scanned leaflet page {n}\n\n{SCAN_SENTENCE}\n\n" + "\n\n".join(
-            body_paragraph(topic, n, p) for p in range(2))
+            body_paragraph(topic, n, p) for p in range(2)
+        )
         out = doc.new_page(width=PAGE_W, height=PAGE_H)
         out.insert_image(out.rect, stream=_text_page_png(text))
     doc.save(str(path))
@@ -92,7 +99,12 @@ def test_score_tells_text_pages_from_scans_and_garbage(tmp_path: Path):
     with pymupdf.open(garbage_pdf) as d:
         garbage = ocr.text_layer_score(d[0])
     assert not text.needs_ocr and text.garbage < 0.1, text
-    assert scan.needs_ocr and scan.chars == 0 and scan.image_cover > 0.9 and scan.reason == "no text layer"
+    assert (
+        scan.needs_ocr
+        and scan.chars == 0
+        and scan.image_cover > 0.9
+        and scan.reason == "no text layer"
+    )
     assert garbage.chars > 100 and garbage.needs_ocr, garbage
     assert "unusable text layer" in garbage.reason
 
@@ -102,26 +114,44 @@ def test_score_flags_no_page_with_a_real_text_layer_in_the_shared_pdfs():
     if not REALDOCS.exists():
         pytest.skip("realdocs-dev not found")
     flagged, scanned = [], []
-    pdfs = sorted(REALDOCS.glob("*.pdf")) + sorted((SHARED / "eval" / "pubmedqa-dev" / "corpus").glob("*.pdf"))[:10]
+    pdfs = (
+        sorted(REALDOCS.glob("*.pdf"))
+        + sorted((SHARED / "eval" / "pubmedqa-dev" / "corpus").glob("*.pdf"))[:10]
+    )
     for pdf in pdfs:
         with pymupdf.open(pdf) as doc:
             for page in doc:
                 if ocr.text_layer_score(page).needs_ocr:
-                    (scanned if "SCANNED" in pdf.name else flagged).append(f"{pdf.name} p.{page.number + 1}")
+                    (scanned if "SCANNED" in pdf.name else flagged).append(
+                        f"{pdf.name} p.{page.number + 1}"
+                    )
     assert flagged == []
     assert len(scanned) == 4  # both pages of both scanned leaflets
 
 
 def test_find_rects_marks_the_words_of_a_passage_line_by_line():
-    words = [(10, 10, 40, 20, "Peritoneal"), (42, 10, 80, 20, "dialysis"), (82, 10, 120, 20, "exchanges"),
-             (10, 30, 40, 40, "should"), (42, 30, 60, 40, "be"), (62, 30, 90, 40, "done."),
-             (10, 50, 40, 60, "Unrelated"), (42, 50, 80, 60, "footer")]
+    words = [
+        (10, 10, 40, 20, "Peritoneal"),
+        (42, 10, 80, 20, "dialysis"),
+        (82, 10, 120, 20, "exchanges"),
+        (10, 30, 40, 40, "should"),
+        (42, 30, 60, 40, "be"),
+        (62, 30, 90, 40, "done."),
+        (10, 50, 40, 60, "Unrelated"),
+        (42, 50, 80, 60, "footer"),
+    ]
     rects = ocr.find_rects(words, "peritoneal dialysis-exchanges should be done")
     assert [tuple(r) for r in rects] == [(10, 10, 120, 20), (10, 30, 90, 40)]
     assert ocr.find_rects(words, "nothing of the kind here") == []
     # Chinese: OCR gives single characters or short runs; cleaning may have added or removed spaces
-    zh = [(0, 0, 10, 10, "血"), (10, 0, 20, 10, "液透"), (20, 0, 30, 10, "析"), (30, 0, 40, 10, "即"),
-          (0, 20, 10, 30, "俗稱"), (10, 20, 20, 30, "的洗腎")]
+    zh = [
+        (0, 0, 10, 10, "血"),
+        (10, 0, 20, 10, "液透"),
+        (20, 0, 30, 10, "析"),
+        (30, 0, 40, 10, "即"),
+        (0, 20, 10, 30, "俗稱"),
+        (10, 20, 20, 30, "的洗腎"),
+    ]
     assert len(ocr.find_rects(zh, "血液透析即俗稱的洗腎", min_chars=4)) == 2
 
 
@@ -173,7 +203,10 @@ def test_image_only_pdf_is_read_by_ocr_searchable_flagged_and_highlightable(engi
     [res] = engine.add([scan], progress=events.append)
     assert res.status == "added" and res.chunks_kept >= 1, res.message
     assert "1 scanned pages read by OCR" in res.message
-    assert any(e.stage == "ocr" and e.file == "scanned-leaflet.pdf" and "page 1 of 1" in e.message for e in events)
+    assert any(
+        e.stage == "ocr" and e.file == "scanned-leaflet.pdf" and "page 1 of 1" in e.message
+        for e in events
+    )
     [doc] = engine.library.documents()
     assert doc.ocr_pages == 1 and not doc.needs_ocr and doc.scanned_pages == 0
     assert describe_status(doc)[0] == "ready · 1 of 1 pages read by OCR"
@@ -204,7 +237,8 @@ def test_page_with_a_garbage_text_layer_is_read_again_by_ocr(tmp_path: Path):
 
 
 def test_missing_engine_marks_the_document_and_the_batch_goes_on_then_reindex_reads_it(
-        engine, tmp_path: Path, monkeypatch):
+    engine, tmp_path: Path, monkeypatch
+):
     scan = write_image_only_pdf(tmp_path / "a-scan.pdf", pages=2)
     text = write_text_pdf(tmp_path / "b-text.pdf", pages=1)
     monkeypatch.setenv(ocr.ENV_SWITCH, "missing")
@@ -262,13 +296,16 @@ def test_scanned_realdocs_leaflets_yield_text_on_every_page(engine):
             chinese = sum(1 for w in page_words for ch in w[4] if "\u4e00" <= ch <= "\u9fff")
             assert chinese >= 30, (doc.name, number, chinese)
     hemo = engine.library.resolve("zh-TW_leaflet-SCANNED_EDA_hemodialysis.pdf")
-    rows = engine.library.catalog.db.execute("SELECT text, ocr, page_start FROM chunks WHERE doc_id=?",
-                                             (hemo.id,)).fetchall()
+    rows = engine.library.catalog.db.execute(
+        "SELECT text, ocr, page_start FROM chunks WHERE doc_id=?", (hemo.id,)
+    ).fetchall()
     assert all(r["ocr"] == 1 for r in rows)
     body = "".join("".join(r["text"].split()) for r in rows if r["page_start"] <= 2)
     assert "血液透析" in body and "透析治療" in body
     hits = engine.search("血液透析 動靜脈 手術後 注意事項", 5)
-    assert any(h.doc_id == hemo.id and 2 in range(h.page_start, h.page_end + 1) and h.ocr for h in hits)
+    assert any(
+        h.doc_id == hemo.id and 2 in range(h.page_start, h.page_end + 1) and h.ocr for h in hits
+    )
     assert json.loads(json.dumps([h.to_json() for h in hits]))[0]["ocr"] in (True, False)
 
 
@@ -282,8 +319,12 @@ def test_simplified_and_traditional_chinese_scans_are_read_in_their_own_script(t
     for text, font in ((SIMPLIFIED, "china-s"), (TRADITIONAL, "china-t")):
         src = pymupdf.open()
         page = src.new_page(width=PAGE_W, height=PAGE_H)
-        page.insert_textbox(pymupdf.Rect(MARGIN, MARGIN, PAGE_W - MARGIN, PAGE_H - MARGIN), text, fontsize=14,
-                            fontname=font)
+        page.insert_textbox(
+            pymupdf.Rect(MARGIN, MARGIN, PAGE_W - MARGIN, PAGE_H - MARGIN),
+            text,
+            fontsize=14,
+            fontname=font,
+        )
         png = page.get_pixmap(dpi=150, colorspace=pymupdf.csGRAY).tobytes("png")
         src.close()
         out = doc.new_page(width=PAGE_W, height=PAGE_H)
@@ -295,7 +336,9 @@ def test_simplified_and_traditional_chinese_scans_are_read_in_their_own_script(t
     parsed = parse_file(pdf, ocr=runner)
     assert parsed.ocr_pages == [1, 2]
     assert all(p.languages == ocr.CHINESE for p in runner.pages.values())
-    simplified, traditional = ("".join("".join(b.text.split()) for b in p.blocks) for p in parsed.pages)
+    simplified, traditional = (
+        "".join("".join(b.text.split()) for b in p.blocks) for p in parsed.pages
+    )
     assert "血液透析患者每周透析三次" in simplified and "定期检查肾功能" in simplified
     assert "血液透析患者每週透析三次" in traditional and "定期檢查腎功能" in traditional
 

@@ -23,7 +23,12 @@ def test_shared_pdf_pages_and_sections():
     assert [p.number for p in doc.pages] == [1, 2, 3, 4, 5]
     headings = [b.text for p in doc.pages for b in p.blocks if b.kind == "heading"]
     assert "PMID 21669959" in headings
-    body = [b for p in doc.pages for b in p.blocks if b.kind == "text" and b.text.startswith("Introduction:")]
+    body = [
+        b
+        for p in doc.pages
+        for b in p.blocks
+        if b.kind == "text" and b.text.startswith("Introduction:")
+    ]
     assert body and body[0].section == ("PMID 21669959",)
 
 
@@ -33,7 +38,11 @@ def test_clean_removes_running_header_and_page_numbers_but_keeps_headings():
     cleaned = clean_document(raw)
     text = all_text(cleaned)
     assert "Biomedical Abstracts Digest" not in text
-    assert not any(b.text.strip().startswith("Page ") and len(b.text) < 12 for p in cleaned.pages for b in p.blocks)
+    assert not any(
+        b.text.strip().startswith("Page ") and len(b.text) < 12
+        for p in cleaned.pages
+        for b in p.blocks
+    )
     assert "PMID 21669959" in text  # per-article headings are content, not furniture
     # A section continuing over a page break keeps its path on the next page.
     first_on_p2 = cleaned.pages[1].blocks[0]
@@ -59,7 +68,12 @@ def test_headings_nest_by_font_size(tmp_path: Path):
     pdf = make_pdf(
         tmp_path / "nested.pdf",
         [
-            [("Hypertension in CKD", 20, True), ("Drug treatment", 14, True), (body, 10, False), (body, 10, False)],
+            [
+                ("Hypertension in CKD", 20, True),
+                ("Drug treatment", 14, True),
+                (body, 10, False),
+                (body, 10, False),
+            ],
             [("Monitoring", 14, True), (body, 10, False), (body, 10, False)],
         ],
     )
@@ -107,7 +121,9 @@ def test_markdown_and_text_files(tmp_path: Path):
     texts = [(b.kind, b.section, b.text) for p in doc.pages for b in p.blocks]
     assert ("text", ("Anaemia", "Targets"), "Hb 100-115 g/L.") in texts
     zh = tmp_path / "zh.txt"
-    zh.write_text("慢性肾脏病是指肾脏结构或功能异常超过3个月。\n\n估算肾小球滤过率低于60。", encoding="utf-8")
+    zh.write_text(
+        "慢性肾脏病是指肾脏结构或功能异常超过3个月。\n\n估算肾小球滤过率低于60。", encoding="utf-8"
+    )
     zdoc = parse_file(zh)
     assert "慢性肾脏病是指肾脏结构或功能异常超过3个月。" in all_text(clean_document(zdoc))
 

@@ -32,7 +32,9 @@ MB = 1_000_000
 def one_line_of_words(size: int, seed: int = 1) -> str:
     """Ordinary-looking words from a large vocabulary, no newline, no sentence end."""
     rng = random.Random(seed)
-    vocab = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 11))) for _ in range(50_000)]
+    vocab = [
+        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 11))) for _ in range(50_000)
+    ]
     words: list[str] = []
     n = 0
     while n < size:
@@ -50,9 +52,21 @@ def random_unicode(size: int, seed: int = 3) -> str:
     """Characters from many scripts (Latin, Greek, Cyrillic, Arabic, Hebrew, Devanagari, Thai, CJK, Hangul,
     emoji, combining marks), with spaces and the odd newline."""
     rng = random.Random(seed)
-    ranges = [(0x21, 0x7E), (0xC0, 0x24F), (0x370, 0x3FF), (0x400, 0x4FF), (0x590, 0x5FF), (0x600, 0x6FF),
-              (0x900, 0x97F), (0xE00, 0xE7F), (0x3040, 0x30FF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3),
-              (0x1F300, 0x1F6FF), (0x300, 0x36F)]
+    ranges = [
+        (0x21, 0x7E),
+        (0xC0, 0x24F),
+        (0x370, 0x3FF),
+        (0x400, 0x4FF),
+        (0x590, 0x5FF),
+        (0x600, 0x6FF),
+        (0x900, 0x97F),
+        (0xE00, 0xE7F),
+        (0x3040, 0x30FF),
+        (0x4E00, 0x9FFF),
+        (0xAC00, 0xD7A3),
+        (0x1F300, 0x1F6FF),
+        (0x300, 0x36F),
+    ]
     out: list[str] = []
     for _ in range(size):
         r = rng.random()
@@ -154,7 +168,9 @@ def test_a_5mb_single_line_text_file_is_refused_at_once_with_a_clear_message(tmp
     big = tmp_path / "longline5mb.txt"
     big.write_text(one_line_of_words(5 * MB), encoding="utf-8")
     small = tmp_path / "note.txt"
-    small.write_text("Metformin is reviewed when eGFR falls below 30 ml/min. " * 5, encoding="utf-8")
+    small.write_text(
+        "Metformin is reviewed when eGFR falls below 30 ml/min. " * 5, encoding="utf-8"
+    )
     home = tmp_path / "home"
     started = time.monotonic()
     code = main(["--home", str(home), "add", str(big), "--json"])
@@ -168,11 +184,15 @@ def test_a_5mb_single_line_text_file_is_refused_at_once_with_a_clear_message(tmp
 def test_a_huge_run_of_spaces_does_not_make_the_page_number_pattern_backtrack(embedder, tmp_path):
     """The page-number pattern backtracks quadratically on long whitespace: it only sees short blocks."""
     path = tmp_path / "spaces.txt"
-    path.write_text("Kidney function.\n\n" + " " * 200_000 + "x\n\nMetformin dose is reviewed below eGFR 30.\n",
-                    encoding="utf-8")
+    path.write_text(
+        "Kidney function.\n\n" + " " * 200_000 + "x\n\nMetformin dose is reviewed below eGFR 30.\n",
+        encoding="utf-8",
+    )
     started = time.monotonic()
     seconds, n = ingest_stages(path, embedder)
-    assert time.monotonic() - started < 30 and n >= 1  # before the fix: hours (12 s for 20,000 spaces)
+    assert (
+        time.monotonic() - started < 30 and n >= 1
+    )  # before the fix: hours (12 s for 20,000 spaces)
 
 
 def test_cancel_during_add_of_a_huge_text_file_returns_quickly_and_keeps_nothing(engine, tmp_path):
@@ -188,6 +208,8 @@ def test_cancel_during_add_of_a_huge_text_file_returns_quickly_and_keeps_nothing
     asked = time.monotonic()
     thread.join(timeout=60)
     assert not thread.is_alive()
-    assert time.monotonic() - asked < 5, "Cancel must be noticed within a few seconds (busy machine)"
+    assert time.monotonic() - asked < 5, (
+        "Cancel must be noticed within a few seconds (busy machine)"
+    )
     assert [r.status for r in results] == ["cancelled"]
     assert engine.library.documents() == []

@@ -38,7 +38,10 @@ def raw_pdf(path: Path, objects: list[bytes], *, root: int = 1, xref: bool = Tru
         out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
         for off in offsets:
             out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, start))
+    out.write(
+        b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, root, start)
+    )
     path.write_bytes(out.getvalue())
     return path
 
@@ -48,37 +51,50 @@ def stream(dictionary: bytes, data: bytes) -> bytes:
 
 
 def zero_pages(path: Path) -> Path:
-    return raw_pdf(path, [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
+    return raw_pdf(
+        path, [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]
+    )
 
 
 def million_pages(path: Path) -> Path:
     """A page tree whose /Count claims 1,000,000 pages while one page exists."""
     content = stream(b"", b"BT /F1 12 Tf 72 720 Td (Albuminuria is measured in urine.) Tj ET")
-    return raw_pdf(path, [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1000000 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        content,
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ])
+    return raw_pdf(
+        path,
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1000000 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            content,
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ],
+    )
 
 
 def image_bomb(path: Path) -> Path:
     """One page drawing a 20,000 x 20,000 grey image: 400 MB once inflated, 0.4 MB on disk."""
     side = 20_000
     packed = zlib.compressobj(9)
-    data = b"".join(packed.compress(b"\0" * side * 500) for _ in range(side // 500)) + packed.flush()
-    image = stream(b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
-                   b"/BitsPerComponent 8 /Filter /FlateDecode" % (side, side), data)
-    return raw_pdf(path, [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /XObject << /Im1 5 0 R >> >> >>",
-        stream(b"", b"q 595 0 0 842 0 0 cm /Im1 Do Q"),
-        image,
-    ])
+    data = (
+        b"".join(packed.compress(b"\0" * side * 500) for _ in range(side // 500)) + packed.flush()
+    )
+    image = stream(
+        b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8 /Filter /FlateDecode" % (side, side),
+        data,
+    )
+    return raw_pdf(
+        path,
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /XObject << /Im1 5 0 R >> >> >>",
+            stream(b"", b"q 595 0 0 842 0 0 cm /Im1 Do Q"),
+            image,
+        ],
+    )
 
 
 def javascript_and_attachment(path: Path) -> Path:
@@ -96,7 +112,9 @@ def javascript_and_attachment(path: Path) -> Path:
 
 
 def truncated(path: Path) -> Path:
-    full = write_text_pdf(path.with_suffix(".full.pdf"), topic="polycystic kidney disease", pages=3).read_bytes()
+    full = write_text_pdf(
+        path.with_suffix(".full.pdf"), topic="polycystic kidney disease", pages=3
+    ).read_bytes()
     path.with_suffix(".full.pdf").unlink()
     path.write_bytes(full[: len(full) // 2])
     return path
@@ -104,7 +122,11 @@ def truncated(path: Path) -> Path:
 
 def broken_xref(path: Path) -> Path:
     """A good PDF whose xref offsets all point to the wrong place (MuPDF rebuilds it from the objects)."""
-    data = bytearray(write_text_pdf(path.with_suffix(".ok.pdf"), topic="nephrotic syndrome", pages=2).read_bytes())
+    data = bytearray(
+        write_text_pdf(
+            path.with_suffix(".ok.pdf"), topic="nephrotic syndrome", pages=2
+        ).read_bytes()
+    )
     path.with_suffix(".ok.pdf").unlink()
     at = data.rfind(b"xref")
     if at > 0:
@@ -171,7 +193,10 @@ def test_what_must_fail_fails_and_what_can_be_read_is_read(batch):
     _, results, _ = batch
     for name in ("encrypted.pdf", "zero-pages.pdf", "report.docx.pdf"):
         assert results[name].status == "failed", results[name].message
-    assert "password" in results["encrypted.pdf"].message.lower() or "encrypt" in results["encrypted.pdf"].message.lower()
+    assert (
+        "password" in results["encrypted.pdf"].message.lower()
+        or "encrypt" in results["encrypted.pdf"].message.lower()
+    )
     for name in ("javascript-attachment.pdf", "broken-xref.pdf"):
         assert results[name].status == "added", results[name].message
     hits = batch[0].search("kidney stones", k=3)

@@ -28,7 +28,9 @@ ort.InferenceSession(m.SerializeToString()).run(None, {"x": np.ones(1, np.float3
 def _run_python(code: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if "TELEMETRY" not in k and k != "DO_NOT_TRACK"}
     env.update(HOME=str(home), ORT_DISABLE_TELEMETRY="0", XDG_CACHE_HOME=str(home / ".cache"))
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_importing_kidneytalk_turns_onnxruntime_telemetry_off(tmp_path):
@@ -42,9 +44,13 @@ def test_importing_kidneytalk_turns_onnxruntime_telemetry_off(tmp_path):
     # Whether onnxruntime writes a device id with telemetry on depends on its build and the machine
     # (it did here, not on the CI machine), so the file check below is compared with this control run.
     control_wrote_device_id = (plain / ".cache" / "Microsoft").exists()
-    res = _run_python("import kidneytalk\n" + _ORT_SESSION + "\nimport os; print(os.environ['ORT_DISABLE_TELEMETRY'],"
-                      " os.environ['ANONYMIZED_TELEMETRY'], os.environ['HF_HUB_DISABLE_TELEMETRY'], os.environ['DO_NOT_TRACK'])",
-                      ours)
+    res = _run_python(
+        "import kidneytalk\n"
+        + _ORT_SESSION
+        + "\nimport os; print(os.environ['ORT_DISABLE_TELEMETRY'],"
+        " os.environ['ANONYMIZED_TELEMETRY'], os.environ['HF_HUB_DISABLE_TELEMETRY'], os.environ['DO_NOT_TRACK'])",
+        ours,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["1", "False", "1", "1"]
     if control_wrote_device_id:
@@ -98,7 +104,9 @@ def test_any_file_name_is_added_or_fails_alone_and_is_shown_escaped(engine, tmp_
 
 
 def test_shown_escapes_only_what_cannot_be_shown():
-    assert shown("/a/b/Guideline 2024 (NICE) 慢性腎臟病.pdf") == "Guideline 2024 (NICE) 慢性腎臟病.pdf"
+    assert (
+        shown("/a/b/Guideline 2024 (NICE) 慢性腎臟病.pdf") == "Guideline 2024 (NICE) 慢性腎臟病.pdf"
+    )
     assert shown(os.fsdecode(b"x\xffy.pdf")) == "x\\xffy.pdf"
     assert shown("a\tb\r\nc") == "a\\tb\\r\\nc"
 
@@ -129,7 +137,9 @@ def test_everything_kidneytalk_writes_is_private_whatever_the_umask(tmp_path, em
     home = tmp_path / "home"
     written = [p for p in home.rglob("*")]
     assert any(p.suffix == ".txt" and p.parent.name == "documents" for p in written)
-    assert any(p.name == "kidneytalk.log" for p in written) and any(p.name == "settings.json" for p in written)
+    assert any(p.name == "kidneytalk.log" for p in written) and any(
+        p.name == "settings.json" for p in written
+    )
     assert any(p.name == "conversations.sqlite3" for p in written)
     for p in [paths.config, paths.data, paths.logs, *written]:
         if p.is_symlink():
@@ -166,6 +176,12 @@ def test_a_log_message_is_one_line_whatever_the_name_holds(tmp_path):
     from kidneytalk.logs import setup_logging
 
     log_file = Path(setup_logging(Paths.resolve(tmp_path).ensure()))
-    logging.getLogger("kidneytalk.test").warning("failed: %s", os.fsdecode(b"bad-\xff\nname\x1b.pdf"))
-    lines = [line for line in log_file.read_text(encoding="utf-8").splitlines() if "kidneytalk.test" in line]
+    logging.getLogger("kidneytalk.test").warning(
+        "failed: %s", os.fsdecode(b"bad-\xff\nname\x1b.pdf")
+    )
+    lines = [
+        line
+        for line in log_file.read_text(encoding="utf-8").splitlines()
+        if "kidneytalk.test" in line
+    ]
     assert len(lines) == 1 and lines[0].endswith("failed: bad-\\xff\\nname\\x1b.pdf")

@@ -65,13 +65,25 @@ def write_guideline_pdf(path: Path, pages: int = 12) -> Path:
         page = doc.new_page(width=PAGE_W, height=PAGE_H)
         page.insert_text((56, 40), f"{TITLE} (NG203)", fontsize=8, fontname="helv")
         page.insert_text((56, 90), f"1.{n} Recommendations, part {n}", fontsize=14, fontname="hebo")
-        body = "\n\n".join([FILLER, RECOMMENDATIONS[(n - 1) % len(RECOMMENDATIONS)], FILLER,
-                            RECOMMENDATIONS[(n + 5) % len(RECOMMENDATIONS)]])
+        body = "\n\n".join(
+            [
+                FILLER,
+                RECOMMENDATIONS[(n - 1) % len(RECOMMENDATIONS)],
+                FILLER,
+                RECOMMENDATIONS[(n + 5) % len(RECOMMENDATIONS)],
+            ]
+        )
         # The last recommendation ends just above the footer, in the same text block area.
-        page.insert_textbox(pymupdf.Rect(56, 110, PAGE_W - 56, PAGE_H - 62), body, fontsize=10, fontname="helv")
+        page.insert_textbox(
+            pymupdf.Rect(56, 110, PAGE_W - 56, PAGE_H - 62), body, fontsize=10, fontname="helv"
+        )
         line1, line2 = footer(n, pages)
-        page.insert_textbox(pymupdf.Rect(56, PAGE_H - 58, PAGE_W - 40, PAGE_H - 30), line1, fontsize=8,
-                            fontname="helv")
+        page.insert_textbox(
+            pymupdf.Rect(56, PAGE_H - 58, PAGE_W - 40, PAGE_H - 30),
+            line1,
+            fontsize=8,
+            fontname="helv",
+        )
         page.insert_text((PAGE_W - 60, PAGE_H - 22), line2, fontsize=8, fontname="helv")
     doc.save(str(path))
     doc.close()
@@ -83,8 +95,10 @@ def squash(text: str) -> str:
 
 
 def test_notice_sentences_are_cut_out_and_the_rest_is_kept():
-    text = ("Offer iron before ESA therapy. © NICE 2026. All rights reserved. "
-            "Measure haemoglobin every month.")
+    text = (
+        "Offer iron before ESA therapy. © NICE 2026. All rights reserved. "
+        "Measure haemoglobin every month."
+    )
     kept, cut = cut_notices(text)
     assert kept == "Offer iron before ESA therapy. Measure haemoglobin every month."
     assert cut == ["© NICE 2026.", "All rights reserved."]
@@ -99,7 +113,9 @@ def test_filter_drops_a_notice_passage_only_when_nothing_substantive_is_left():
     short = "1.9.13 Do not use age alone."  # under 40 characters, but a real sentence
     assert rule_reason(Chunk("d", 2, short, 1, 1)) is None
     kept, dropped = filter_chunks([Chunk("d", 0, notice, 1, 1), Chunk("d", 1, mixed, 1, 1)])
-    assert [c.seq for c in kept] == [1] and [d.reason for d in dropped] == ["copyright/licence notice"]
+    assert [c.seq for c in kept] == [1] and [d.reason for d in dropped] == [
+        "copyright/licence notice"
+    ]
 
 
 def test_guideline_footer_is_removed_as_lines_and_no_recommendation_is_lost(tmp_path: Path):
@@ -116,17 +132,25 @@ def test_guideline_footer_is_removed_as_lines_and_no_recommendation_is_lost(tmp_
         assert squash(rec) in squash(text), rec
 
 
-def test_guideline_added_every_recommendation_stored_footer_nowhere(engine, home: Path, tmp_path: Path, capsys):
+def test_guideline_added_every_recommendation_stored_footer_nowhere(
+    engine, home: Path, tmp_path: Path, capsys
+):
     pdf = write_guideline_pdf(tmp_path / "ng203-like.pdf")
     [res] = engine.add([pdf])
     assert res.status == "added", res.message
-    chunks = [r["text"] for r in engine.library.catalog.db.execute("SELECT text FROM chunks WHERE doc_id=?",
-                                                                     (res.doc_id,))]
+    chunks = [
+        r["text"]
+        for r in engine.library.catalog.db.execute(
+            "SELECT text FROM chunks WHERE doc_id=?", (res.doc_id,)
+        )
+    ]
     stored = squash("\n".join(chunks))
     for rec in RECOMMENDATIONS:
         assert squash(rec) in stored, rec
     for chunk in chunks:
-        assert "All rights reserved" not in chunk and "NICE 2026" not in chunk and "Page " not in chunk
+        assert (
+            "All rights reserved" not in chunk and "NICE 2026" not in chunk and "Page " not in chunk
+        )
     dropped = engine.library.dropped(res.doc_id)
     for row in dropped:
         assert not any(rec[:20] in row["text"] for rec in RECOMMENDATIONS), row["text"]
@@ -134,8 +158,9 @@ def test_guideline_added_every_recommendation_stored_footer_nowhere(engine, home
     assert main(["--home", str(home), "dropped", res.doc_id, "--json"]) == 0
     items = json.loads(capsys.readouterr().out)
     lines = [i for i in items if i["kind"] == "line"]
-    assert {i["pages"][0] for i in lines if i["code"] == "furniture" and "Notice of rights" in i["text"]} == set(
-        range(1, 13))
+    assert {
+        i["pages"][0] for i in lines if i["code"] == "furniture" and "Notice of rights" in i["text"]
+    } == set(range(1, 13))
     assert all({"kind", "code", "reason", "pages", "text"} <= set(i) for i in items)
     assert main(["--home", str(home), "dropped", res.doc_id]) == 0
     out = capsys.readouterr().out
@@ -164,8 +189,12 @@ def test_thyroid_booklet_running_lines_are_in_no_block():
 def test_aha_copyright_stamp_is_cut_but_its_page_content_is_kept(engine):
     [res] = engine.add([realdoc("en_booklet_AHA_high-blood-pressure.pdf")])
     assert res.status == "added"
-    chunks = [r["text"] for r in engine.library.catalog.db.execute("SELECT text FROM chunks WHERE doc_id=?",
-                                                                     (res.doc_id,))]
+    chunks = [
+        r["text"]
+        for r in engine.library.catalog.db.execute(
+            "SELECT text FROM chunks WHERE doc_id=?", (res.doc_id,)
+        )
+    ]
     stored = squash(" ".join(chunks))
     assert "All rights reserved" not in stored and "©" not in stored
     assert "heart.org/AnswersByHeart" in stored  # the lines right above the stamp stay
@@ -173,24 +202,36 @@ def test_aha_copyright_stamp_is_cut_but_its_page_content_is_kept(engine):
     removed = engine.library.removed(res.doc_id)
     assert any(r["code"] == "notice" and "American Heart Association" in r["text"] for r in removed)
     # only fragments without a sentence (a lone "ANSWERS" title word) may be dropped
-    assert all(r["reason"] == "near-empty" and len(r["text"].split()) < 3 for r in engine.library.dropped(res.doc_id))
+    assert all(
+        r["reason"] == "near-empty" and len(r["text"].split()) < 3
+        for r in engine.library.dropped(res.doc_id)
+    )
 
 
 # ---------------------------------------------------------------- reading order and tables
 
-LEFT = ["Left one: potassium binders lower serum potassium within hours.",
-        "Left two: the dose is adjusted to the next morning's potassium.",
-        "Left three: constipation is the most common side effect."]
-RIGHT = ["Right one: phosphate binders are taken with meals.",
-         "Right two: calcium-based binders can cause hypercalcaemia.",
-         "Right three: iron-based binders darken the stools."]
+LEFT = [
+    "Left one: potassium binders lower serum potassium within hours.",
+    "Left two: the dose is adjusted to the next morning's potassium.",
+    "Left three: constipation is the most common side effect.",
+]
+RIGHT = [
+    "Right one: phosphate binders are taken with meals.",
+    "Right two: calcium-based binders can cause hypercalcaemia.",
+    "Right three: iron-based binders darken the stools.",
+]
 
 
 def test_two_column_page_is_read_column_by_column(tmp_path: Path):
     """The content stream alternates left and right paragraphs; the text must not."""
     doc = pymupdf.open()
     page = doc.new_page(width=PAGE_W, height=PAGE_H)
-    page.insert_text((56, 60), "Binders in chronic kidney disease: a two-column review", fontsize=14, fontname="hebo")
+    page.insert_text(
+        (56, 60),
+        "Binders in chronic kidney disease: a two-column review",
+        fontsize=14,
+        fontname="hebo",
+    )
     for row, (left, right) in enumerate(zip(LEFT, RIGHT, strict=True)):
         y = 100 + row * 120
         page.insert_textbox(pymupdf.Rect(56, y, 280, y + 100), left, fontsize=10, fontname="helv")
@@ -221,7 +262,8 @@ def test_rotated_table_keeps_its_rows_together(engine):
     """BMC-HSR2014 p.5 is /Rotate 90: the management row of Table 2 stays in one passage."""
     [res] = engine.add([realdoc("en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf")])
     rows = engine.library.catalog.db.execute(
-        "SELECT text, page_start, page_end FROM chunks WHERE doc_id=?", (res.doc_id,)).fetchall()
+        "SELECT text, page_start, page_end FROM chunks WHERE doc_id=?", (res.doc_id,)
+    ).fetchall()
     weakest = [r for r in rows if "weakest" in r["text"]]
     assert weakest and all(r["page_start"] <= 5 <= r["page_end"] for r in weakest)
     assert any("Management respondents" in r["text"] for r in weakest)
@@ -230,18 +272,28 @@ def test_rotated_table_keeps_its_rows_together(engine):
 def test_hybrid_hit_at_5_on_real_text_layer_booklets_and_journal(engine):
     from kidneytalk.retrieval import hybrid
 
-    names = ["en_booklet_thyroid-disorders.pdf", "en_booklet_AHA_high-blood-pressure.pdf",
-             "en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf"]
+    names = [
+        "en_booklet_thyroid-disorders.pdf",
+        "en_booklet_AHA_high-blood-pressure.pdf",
+        "en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf",
+    ]
     engine.add([realdoc(n) for n in names])
     by_id = {d.id: d.name for d in engine.library.documents()}
-    questions = [json.loads(line) for line in (REALDOCS / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-                 if line.strip()]
-    asked = [q for q in questions if q.get("gold_source") in names and "cross-lingual" not in q["tags"]]
+    questions = [
+        json.loads(line)
+        for line in (REALDOCS / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    asked = [
+        q for q in questions if q.get("gold_source") in names and "cross-lingual" not in q["tags"]
+    ]
     assert len(asked) >= 9
     hits = 0
     for q in asked:
         found = hybrid.search(engine.library, q["question"], 5)
-        hits += any(by_id[h.doc_id] == q["gold_source"] and set(q["gold_pages"]) & set(range(h.page_start,
-                                                                                               h.page_end + 1))
-                    for h in found)
+        hits += any(
+            by_id[h.doc_id] == q["gold_source"]
+            and set(q["gold_pages"]) & set(range(h.page_start, h.page_end + 1))
+            for h in found
+        )
     assert hits / len(asked) >= 0.9, f"{hits}/{len(asked)}"

@@ -47,21 +47,29 @@ R1_TEMPLATE = (  # the shape of the DeepSeek-R1 distills' template: history answ
     "{% elif m['role'] == 'assistant' %}<｜Assistant｜>{{ m['content'].split('</think>')[-1] }}<｜end▁of▁sentence｜>"
     "{% else %}{{ m['content'] }}{% endif %}{% endfor %}{% if add_generation_prompt %}<｜Assistant｜><think>\n{% endif %}"
 )
-QWEN3_TAIL = ("{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- if enable_thinking is defined and "
-              "enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}{%- endif %}")
-CHATML = "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+QWEN3_TAIL = (
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- if enable_thinking is defined and "
+    "enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}{%- endif %}"
+)
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+)
 LLAMA3 = "<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>"
 
 THOUGHT = "Reasoning first: the primer passages mention"
 # The prompt opened the block; the model writes its thought, closes it, then a cited answer.
-STEER = ('root ::= "' + THOUGHT + ' " [a-z ]{3,30} "\\n</think>\\n\\n" "Metformin " [a-z ,]{3,50} " [1]."')
+STEER = (
+    'root ::= "'
+    + THOUGHT
+    + ' " [a-z ]{3,30} "\\n</think>\\n\\n" "Metformin " [a-z ,]{3,50} " [1]."'
+)
 RAW = "<think>\nThe passage [1] says metformin stops below 30.\n</think>\n\nStop metformin when eGFR is below 30 [1]."
 
 
 # ---------------------------------------------------------------- parsing (no model)
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
 def test_a_stream_cut_anywhere_splits_into_the_same_thought_and_answer(size: int) -> None:
-    pieces = [RAW[i:i + size] for i in range(0, len(RAW), size)]
+    pieces = [RAW[i : i + size] for i in range(0, len(RAW), size)]
     parts = list(split_stream(pieces))
     thought = "".join(t for kind, t in parts if kind == "reasoning")
     answer = "".join(t for kind, t in parts if kind == "answer")
@@ -73,19 +81,33 @@ def test_a_stream_cut_anywhere_splits_into_the_same_thought_and_answer(size: int
 def test_replies_without_a_think_block_are_all_answer_and_odd_endings_are_handled() -> None:
     assert list(split_stream(["<", "5 mg daily [1]."])) == [("answer", "<5 mg daily [1].")]
     assert split_reasoning("Plain answer [2].") == ("", "Plain answer [2].")
-    assert split_reasoning("<think>ran out of tokens while thinking") == ("ran out of tokens while thinking", "")
+    assert split_reasoning("<think>ran out of tokens while thinking") == (
+        "ran out of tokens while thinking",
+        "",
+    )
     # A closing tag whose opening the backend did not announce: everything before it was thought.
-    assert split_reasoning("the prompt opened it\n</think>\nAnswer [1].") == ("the prompt opened it", "Answer [1].")
+    assert split_reasoning("the prompt opened it\n</think>\nAnswer [1].") == (
+        "the prompt opened it",
+        "Answer [1].",
+    )
     splitter = ReasoningSplitter()
-    assert splitter.feed("<thi") == [] and splitter.feed("nking>hm") == [("reasoning", "hm")] and splitter.thinking
-    assert splitter.feed(" ok</thin") == [("reasoning", " ok")]  # a closing tag may be arriving: held back
+    assert (
+        splitter.feed("<thi") == []
+        and splitter.feed("nking>hm") == [("reasoning", "hm")]
+        and splitter.thinking
+    )
+    assert splitter.feed(" ok</thin") == [
+        ("reasoning", " ok")
+    ]  # a closing tag may be arriving: held back
     assert splitter.feed("king> Yes.") == [("answer", "Yes.")] and not splitter.thinking
 
 
 def test_templates_declare_thinking_and_name_their_family() -> None:
     r1 = detect(R1_TEMPLATE, "<｜User｜>q<｜Assistant｜><think>\n")
     assert r1.tags == THINK and r1.opens_in_prompt and not r1.switch
-    assert closed_thought(r1, "<｜Assistant｜><think>\n") == "<｜Assistant｜><think>\n\n</think>\n\n"
+    assert (
+        closed_thought(r1, "<｜Assistant｜><think>\n") == "<｜Assistant｜><think>\n\n</think>\n\n"
+    )
     qwen3 = detect(CHATML + QWEN3_TAIL, "<|im_start|>assistant\n")
     assert qwen3.tags == THINK and not qwen3.opens_in_prompt and qwen3.switch == "enable_thinking"
     assert closed_thought(qwen3, "A:") == "A:<think>\n\n</think>\n\n"
@@ -100,29 +122,48 @@ def test_templates_declare_thinking_and_name_their_family() -> None:
 
 
 def _hit() -> Hit:
-    return Hit(chunk_id="d:1", doc_id="d", doc_name="primer.pdf", text="Stop metformin when eGFR is below 30.",
-               page_start=2, page_end=2, section=(), score=0.8)
+    return Hit(
+        chunk_id="d:1",
+        doc_id="d",
+        doc_name="primer.pdf",
+        text="Stop metformin when eGFR is below 30.",
+        page_start=2,
+        page_end=2,
+        section=(),
+        score=0.8,
+    )
 
 
 def _scripted(pieces: Sequence[str]) -> Answer:
     """An answer over a scripted stream: what any backend's raw text looks like."""
-    return Answer(question="When to stop metformin?", evidence=[_hit()], retrieved=[_hit()], model="scripted",
-                  _tokens=iter(pieces))
+    return Answer(
+        question="When to stop metformin?",
+        evidence=[_hit()],
+        retrieved=[_hit()],
+        model="scripted",
+        _tokens=iter(pieces),
+    )
 
 
 def test_an_answer_keeps_the_thought_out_of_text_citations_checks_and_extractiveness() -> None:
-    answer = _scripted([RAW[i:i + 4] for i in range(0, len(RAW), 4)])
+    answer = _scripted([RAW[i : i + 4] for i in range(0, len(RAW), 4)])
     streamed = "".join(answer)
     assert streamed == answer.text() == "Stop metformin when eGFR is below 30 [1]."
     assert answer.reasoning == "The passage [1] says metformin stops below 30."
     assert [c.text for c in answer.checks] == ["Stop metformin when eGFR is below 30 [1]."]
-    assert answer.extractiveness().answer_tokens == len("Stop metformin when eGFR is below 30".split())
+    assert answer.extractiveness().answer_tokens == len(
+        "Stop metformin when eGFR is below 30".split()
+    )
     data = answer.to_json()
     assert data["reasoning"] == answer.reasoning and "passage [1] says" not in json.dumps(
-        {k: v for k, v in data.items() if k != "reasoning"})
+        {k: v for k, v in data.items() if k != "reasoning"}
+    )
     # Events replay the same split once the answer is complete.
     replay = list(answer.events())
-    assert replay[0] == ("reasoning", answer.reasoning) and "".join(t for _, t in replay[1:]) == answer.text()
+    assert (
+        replay[0] == ("reasoning", answer.reasoning)
+        and "".join(t for _, t in replay[1:]) == answer.text()
+    )
 
 
 def test_the_export_leaves_the_thought_out_unless_asked(tmp_path: Path) -> None:
@@ -135,7 +176,9 @@ def test_the_export_leaves_the_thought_out_unless_asked(tmp_path: Path) -> None:
         conv = store.get(conv.id)
         assert "metformin stops below 30" not in json.dumps(conv.history())
         assert "metformin stops below 30" not in to_markdown(conv)
-        assert "> The passage [1] says metformin stops below 30." in to_markdown(conv, reasoning=True)
+        assert "> The passage [1] says metformin stops below 30." in to_markdown(
+            conv, reasoning=True
+        )
     finally:
         store.close()
 
@@ -143,10 +186,17 @@ def test_the_export_leaves_the_thought_out_unless_asked(tmp_path: Path) -> None:
 def test_cli_prints_the_thought_only_with_show_reasoning(capsys) -> None:
     cli._stream_answer(_scripted([RAW]), None)
     hidden = capsys.readouterr().out
-    assert "metformin stops below 30" not in hidden and "Stop metformin when eGFR is below 30 [1]." in hidden
+    assert (
+        "metformin stops below 30" not in hidden
+        and "Stop metformin when eGFR is below 30 [1]." in hidden
+    )
     cli._stream_answer(_scripted([RAW]), None, show_reasoning=True)
     shown = capsys.readouterr().out
-    assert shown.index("[reasoning") < shown.index("metformin stops below 30") < shown.index("[answer]")
+    assert (
+        shown.index("[reasoning")
+        < shown.index("metformin stops below 30")
+        < shown.index("[answer]")
+    )
     assert shown.index("[answer]") < shown.index("Stop metformin when eGFR")
 
 
@@ -161,7 +211,10 @@ def test_gpu_layers_setting_accepts_auto_zero_or_a_count() -> None:
             s.with_value("llm.n_gpu_layers", bad)
     repaired, problems = Settings.checked({"llm": {"n_gpu_layers": "many"}})
     assert repaired.llm.n_gpu_layers == "auto" and "llm.n_gpu_layers" in problems[0]
-    assert resolve_gpu_layers("auto", supported=True) == -1 and resolve_gpu_layers("auto", supported=False) == 0
+    assert (
+        resolve_gpu_layers("auto", supported=True) == -1
+        and resolve_gpu_layers("auto", supported=False) == 0
+    )
     assert resolve_gpu_layers(12, supported=False) == 12
     assert where_it_runs(0, 30, supported=True) == "CPU"
     assert where_it_runs(-1, 30, supported=True) == "GPU (all 30 layers)"
@@ -202,8 +255,10 @@ def thinker() -> Iterator[SteeredThinker]:
 def thinking_engine(tmp_path: Path, embedder, thinker: SteeredThinker) -> Iterator[Engine]:
     eng = Engine(tmp_path / "home", embedder=embedder, llm=thinker)
     eng.settings = eng.settings.replace(
-        top_k=2, llm=dataclasses.replace(eng.settings.llm, max_answer_tokens=64),
-        retrieval=dataclasses.replace(eng.settings.retrieval, gate=False, max_evidence=2))
+        top_k=2,
+        llm=dataclasses.replace(eng.settings.llm, max_answer_tokens=64),
+        retrieval=dataclasses.replace(eng.settings.retrieval, gate=False, max_evidence=2),
+    )
     yield eng
     eng._llm = None
     eng.close()
@@ -211,7 +266,8 @@ def thinking_engine(tmp_path: Path, embedder, thinker: SteeredThinker) -> Iterat
 
 @pytest.mark.model
 def test_a_thinking_model_answers_after_its_thought_and_the_thought_is_never_sent_back(
-        thinking_engine: Engine, thinker: SteeredThinker) -> None:
+    thinking_engine: Engine, thinker: SteeredThinker
+) -> None:
     assert thinker.family == "DeepSeek-R1 (reasoning)" and thinker.reasoning.opens_in_prompt
     assert thinking_engine.add([sample_document()])[0].status == "added"
     question = "When should metformin be stopped in chronic kidney disease?"
@@ -227,12 +283,16 @@ def test_a_thinking_model_answers_after_its_thought_and_the_thought_is_never_sen
 
     history = [{"role": "user", "content": question}, {"role": "assistant", "content": text}]
     thinker.prompts.clear()
-    follow = thinking_engine.ask("And what about the dose?", history=history, mode="naive", style="off")
+    follow = thinking_engine.ask(
+        "And what about the dose?", history=history, mode="naive", style="off"
+    )
     assert follow.text() and follow.reasoning.startswith(THOUGHT)
     assert thinker.prompts and not any(first.reasoning in p for p in thinker.prompts)
 
     # One-token decisions read the answer's first token, after an empty think block.
-    msgs = [{"role": "user", "content": "Is metformin stopped below an eGFR of 30? Answer yes or no."}]
+    msgs = [
+        {"role": "user", "content": "Is metformin stopped below an eGFR of 30? Answer yes or no."}
+    ]
     assert thinker.format_prompt(msgs).endswith("<｜Assistant｜><think>\n\n</think>\n\n")
     thinker.prompts.clear()
     p = thinker.yes_probability(msgs)
@@ -242,10 +302,22 @@ def test_a_thinking_model_answers_after_its_thought_and_the_thought_is_never_sen
 
 
 @pytest.mark.model
-def test_the_evaluation_reads_the_letter_after_the_thought(thinking_engine: Engine, tmp_path: Path) -> None:
+def test_the_evaluation_reads_the_letter_after_the_thought(
+    thinking_engine: Engine, tmp_path: Path
+) -> None:
     qfile = tmp_path / "q.jsonl"
-    qfile.write_text(json.dumps({"id": "t1", "question": "Is metformin stopped when eGFR falls below 30?",
-                                 "options": {"A": "yes", "B": "no"}, "answer": "A"}) + "\n", encoding="utf-8")
+    qfile.write_text(
+        json.dumps(
+            {
+                "id": "t1",
+                "question": "Is metformin stopped when eGFR falls below 30?",
+                "options": {"A": "yes", "B": "no"},
+                "answer": "A",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     run_eval(thinking_engine, qfile, modes=("no-rag",), style="off", out_dir=tmp_path / "out")
     (rec,) = load_results(tmp_path / "out")
     assert rec["reasoning"].startswith(THOUGHT) and THOUGHT not in rec["text"]
@@ -254,13 +326,17 @@ def test_the_evaluation_reads_the_letter_after_the_thought(thinking_engine: Engi
 
 
 @pytest.mark.model
-def test_an_undeclared_thinker_thinks_within_its_budget_before_a_one_token_decision(llm: LocalLLM, monkeypatch) -> None:
+def test_an_undeclared_thinker_thinks_within_its_budget_before_a_one_token_decision(
+    llm: LocalLLM, monkeypatch
+) -> None:
     msgs = [{"role": "user", "content": "Is the kidney an organ? A. yes B. no"}]
     scored: list[str] = []
     weights = llm._weights
     monkeypatch.setattr(llm, "_weights", lambda prompt: scored.append(prompt) or weights(prompt))
     plain = llm.label_probabilities(msgs, ["A", "B"], answer_prefix="Answer:")
-    assert llm.last_thought == "" and scored == [llm.format_prompt(msgs) + "Answer:"]  # SmolLM2 opens no thought
+    assert llm.last_thought == "" and scored == [
+        llm.format_prompt(msgs) + "Answer:"
+    ]  # SmolLM2 opens no thought
     # A model whose most likely first token is <think>: it thinks (within the budget), the letter is read after.
     monkeypatch.setattr(llm, "_opens_thought", lambda w: THINK)
     monkeypatch.setattr(llm, "think_budget", 12)
@@ -276,24 +352,41 @@ def test_an_undeclared_thinker_thinks_within_its_budget_before_a_one_token_decis
 # ---------------------------------------------------------------- threads under load
 def test_threads_follow_the_free_cores(tmp_path: Path) -> None:
     assert threads_for_load(2, 0, cpus=2) == 2
-    assert threads_for_load(2, 1, cpus=2) == 1  # one busy program on two cores: one thread, on the free core
+    assert (
+        threads_for_load(2, 1, cpus=2) == 1
+    )  # one busy program on two cores: one thread, on the free core
     assert threads_for_load(2, 9, cpus=2) == 1  # never fewer than one
-    assert threads_for_load(4, 2, cpus=8) == 4  # hyper-threads free: still one thread per physical core
+    assert (
+        threads_for_load(4, 2, cpus=8) == 4
+    )  # hyper-threads free: still one thread per physical core
     assert threads_for_load(2, None, cpus=2) == 2  # load unknown (not Linux): all of them
     fake = tmp_path / "loadavg"
     fake.write_text("9.1 8.0 7.5 7/300 12345\n")
-    assert 0 <= runnable_others(loadavg=fake) <= 6  # 7 runnable, this test's own thread(s) taken off
+    assert (
+        0 <= runnable_others(loadavg=fake) <= 6
+    )  # 7 runnable, this test's own thread(s) taken off
     assert runnable_others(loadavg=tmp_path / "missing") is None
 
 
 @pytest.mark.model
 def test_llama_threads_step_aside_for_busy_programs(llm: LocalLLM) -> None:
-    hogs = [subprocess.Popen([sys.executable, "-c", "import time\nend = time.monotonic() + 60\n"
-                              "while time.monotonic() < end:\n    pass\n"]) for _ in range(usable_cpus())]
+    hogs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import time\nend = time.monotonic() + 60\n"
+                "while time.monotonic() < end:\n    pass\n",
+            ]
+        )
+        for _ in range(usable_cpus())
+    ]
     try:
         time.sleep(0.5)
         assert llm.adapt_threads() == 1  # every core has a busy program: one thread
-        pieces = list(llm.stream([{"role": "user", "content": "Say hello."}], max_tokens=4, temperature=0.0))
+        pieces = list(
+            llm.stream([{"role": "user", "content": "Say hello."}], max_tokens=4, temperature=0.0)
+        )
         assert pieces and llm.threads == 1
         fixed = LocalLLM(llm.path, n_ctx=512, n_threads=2)  # a count the user set is kept
         try:
@@ -312,9 +405,16 @@ def test_a_template_switch_turns_thinking_off_for_decisions_and_on_for_answers()
     if path is None:
         pytest.skip("bundled SmolLM2 model not installed")
     with LocalLLM(path, n_ctx=512, chat_template=CHATML + QWEN3_TAIL) as qwen3_like:
-        assert qwen3_like.reasoning.switch == "enable_thinking" and not qwen3_like.reasoning.opens_in_prompt
+        assert (
+            qwen3_like.reasoning.switch == "enable_thinking"
+            and not qwen3_like.reasoning.opens_in_prompt
+        )
         msgs = [{"role": "user", "content": "Is the kidney an organ?"}]
         assert qwen3_like.format_prompt(msgs, thinking=True).endswith("<|im_start|>assistant\n")
         closed = qwen3_like.format_prompt(msgs)
-        assert closed.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")  # written by the template itself
-        assert closed.count("<think>") == 1 and closed == qwen3_like._render(msgs, enable_thinking=False)
+        assert closed.endswith(
+            "<|im_start|>assistant\n<think>\n\n</think>\n\n"
+        )  # written by the template itself
+        assert closed.count("<think>") == 1 and closed == qwen3_like._render(
+            msgs, enable_thinking=False
+        )

@@ -26,7 +26,9 @@ THOUGHT = "The primer says the threshold is thirty, so I will cite passage one."
 ANSWER = "Stop metformin when eGFR falls below 30 ml/min [1]."
 
 
-def test_the_reasoning_is_collapsed_under_the_answer_and_opens_with_its_toggle(qtbot, tmp_path: Path) -> None:
+def test_the_reasoning_is_collapsed_under_the_answer_and_opens_with_its_toggle(
+    qtbot, tmp_path: Path
+) -> None:
     engine = Engine(tmp_path / "home")
     window = MainWindow(engine)
     qtbot.addWidget(window)
@@ -34,11 +36,27 @@ def test_the_reasoning_is_collapsed_under_the_answer_and_opens_with_its_toggle(q
     qtbot.waitExposed(window)
     try:
         chat = window.chat_page
-        chunk = {"n": 1, "doc_id": "x", "source": "primer.pdf", "pages": [2], "section": [], "score": 0.7,
-                 "text": "Stop metformin when eGFR falls below 30 ml/min."}
-        details = {"mode": "naive", "style": "off", "model": "r1", "refused": False, "chunks": [chunk],
-                   "citations": [{"n": 1, "doc_id": "x", "source": "primer.pdf", "pages": [2], "chunk_id": "x:1"}],
-                   "sentences": [{"text": ANSWER, "supported": True}], "reasoning": THOUGHT}
+        chunk = {
+            "n": 1,
+            "doc_id": "x",
+            "source": "primer.pdf",
+            "pages": [2],
+            "section": [],
+            "score": 0.7,
+            "text": "Stop metformin when eGFR falls below 30 ml/min.",
+        }
+        details = {
+            "mode": "naive",
+            "style": "off",
+            "model": "r1",
+            "refused": False,
+            "chunks": [chunk],
+            "citations": [
+                {"n": 1, "doc_id": "x", "source": "primer.pdf", "pages": [2], "chunk_id": "x:1"}
+            ],
+            "sentences": [{"text": ANSWER, "supported": True}],
+            "reasoning": THOUGHT,
+        }
         conv = chat.store.create()
         chat.store.append(conv, Message("user", "When to stop metformin?"))
         chat.store.append(conv, Message("assistant", ANSWER, details=details))
@@ -72,11 +90,22 @@ class ScriptedEngine(Engine):
         return None
 
     def ask(self, question: str, **kwargs: object) -> Answer:
-        pieces = ["<think>", "\nThe primer says", " thirty.", "</think>\n\n", "Stop metformin", " below 30 [1]."]
-        return Answer(question=question, evidence=[], retrieved=[], model="scripted-r1", _tokens=iter(pieces))
+        pieces = [
+            "<think>",
+            "\nThe primer says",
+            " thirty.",
+            "</think>\n\n",
+            "Stop metformin",
+            " below 30 [1].",
+        ]
+        return Answer(
+            question=question, evidence=[], retrieved=[], model="scripted-r1", _tokens=iter(pieces)
+        )
 
 
-def test_the_worker_streams_only_the_answer_and_says_the_model_is_thinking(qtbot, tmp_path: Path) -> None:
+def test_the_worker_streams_only_the_answer_and_says_the_model_is_thinking(
+    qtbot, tmp_path: Path
+) -> None:
     engine = ScriptedEngine(tmp_path / "home")
     try:
         worker = EngineWorker(engine)

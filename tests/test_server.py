@@ -37,10 +37,15 @@ def llama_server(tmp_path_factory) -> Iterator[str]:
     model = bundled_model_path()
     if model is None:
         pytest.skip("bundled SmolLM2 model not installed")
-    missing = [m for m in ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
-               if importlib.util.find_spec(m) is None]
+    missing = [
+        m
+        for m in ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
+        if importlib.util.find_spec(m) is None
+    ]
     if missing:
-        pytest.fail(f"llama-cpp-python[server] packages missing: {', '.join(missing)} (see pyproject.toml)")
+        pytest.fail(
+            f"llama-cpp-python[server] packages missing: {', '.join(missing)} (see pyproject.toml)"
+        )
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     with llama_cpp_server(model, n_ctx=4096, threads=physical_cores(), log_file=log) as url:
         yield url
@@ -63,7 +68,9 @@ def both(tmp_path_factory, llama_server: str, embedder, llm):
 
     pdf = shared_pdf(12)
     served = Engine(tmp_path_factory.mktemp("served"), embedder=embedder)
-    served.models.add_server("loopback", llama_server, timeout=900)  # a busy 2-core box reads prompts slowly
+    served.models.add_server(
+        "loopback", llama_server, timeout=900
+    )  # a busy 2-core box reads prompts slowly
     served.models.set_default("loopback")
     local = Engine(tmp_path_factory.mktemp("local"), embedder=embedder, llm=llm)
     for engine in (served, local):
@@ -79,7 +86,11 @@ def test_every_mode_and_style_answers_through_the_server_as_in_process(both):
     served, local = both
     question = _question()
     llm = served.llm()
-    assert type(llm).__name__ == "ServerLLM" and llm.where.startswith("127.0.0.1:") and llm.n_ctx == 4096
+    assert (
+        type(llm).__name__ == "ServerLLM"
+        and llm.where.startswith("127.0.0.1:")
+        and llm.n_ctx == 4096
+    )
     for mode in MODES:
         theirs = local.ask(question, mode=mode, style="cp-order")
         theirs.text()
@@ -91,7 +102,9 @@ def test_every_mode_and_style_answers_through_the_server_as_in_process(both):
             assert text.strip() and answer.citations, (mode, style, text)
             assert {h.doc_id for h in answer.evidence} == {h.doc_id for h in theirs.evidence}
             if mode != "addrep":  # search alone: the very same passages in the same order
-                assert [h.chunk_id for h in answer.retrieved] == [h.chunk_id for h in theirs.retrieved]
+                assert [h.chunk_id for h in answer.retrieved] == [
+                    h.chunk_id for h in theirs.retrieved
+                ]
             else:  # the judge reads the same top log-probabilities: the same best passage is kept
                 assert answer.evidence[0].chunk_id in {h.chunk_id for h in theirs.evidence}, mode
 
@@ -102,7 +115,9 @@ def test_a_small_evaluation_runs_through_the_server(both, tmp_path: Path):
     from kidneytalk.evaluation.runner import load_results
 
     served, local = both
-    rows = [line for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if f'"{SOURCE}"' in line][:2]
+    rows = [
+        line for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if f'"{SOURCE}"' in line
+    ][:2]
     qfile = tmp_path / "q.jsonl"
     qfile.write_text("\n".join(rows) + "\n", encoding="utf-8")
     modes = ("no-rag", "naive", "addrep")
@@ -111,7 +126,9 @@ def test_a_small_evaluation_runs_through_the_server(both, tmp_path: Path):
     ours = {(r["id"], r["mode"]): r for r in load_results(tmp_path / "served")}
     run_eval(local, qfile, modes=modes[:2], style="cp-order", out_dir=tmp_path / "local")
     theirs = {(r["id"], r["mode"]): r for r in load_results(tmp_path / "local")}
-    assert len(ours) == 6 and all(r["prediction"] and r["prediction"][0] in "ABC" for r in ours.values())
+    assert len(ours) == 6 and all(
+        r["prediction"] and r["prediction"][0] in "ABC" for r in ours.values()
+    )
     for key, rec in theirs.items():
         # The letter is read from the server's log-probabilities after a prompt laid out without the
         # model's template (llama_cpp.server does not publish it), so it may differ from in-process;
@@ -143,8 +160,22 @@ AUDIT = textwrap.dedent("""
 def test_the_cli_connects_to_nothing_but_the_configured_server(llama_server: str, tmp_path: Path):
     port = int(llama_server.rsplit(":", 1)[1])
     env = {k: v for k, v in os.environ.items() if k != "KIDNEYTALK_HOME"}
-    res = subprocess.run([sys.executable, "-c", AUDIT, str(tmp_path / "home"), llama_server, str(shared_pdf(12)),
-                          _question()], capture_output=True, text=True, timeout=900, env=env, cwd=REPO)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            AUDIT,
+            str(tmp_path / "home"),
+            llama_server,
+            str(shared_pdf(12)),
+            _question(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+        cwd=REPO,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     report = json.loads(res.stdout.strip().splitlines()[-1])
     assert report["codes"] == [0, 0, 0, 0]

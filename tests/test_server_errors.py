@@ -64,7 +64,9 @@ def fake_server(handle: Handler) -> Iterator[tuple[str, list[tuple[str, dict]]]]
         server.server_close()
 
 
-def reply(h: BaseHTTPRequestHandler, status: int, body: bytes | dict, kind: str = "application/json") -> None:
+def reply(
+    h: BaseHTTPRequestHandler, status: int, body: bytes | dict, kind: str = "application/json"
+) -> None:
     data = json.dumps(body).encode() if isinstance(body, dict) else body
     h.send_response(status)
     h.send_header("Content-Type", kind)
@@ -92,7 +94,10 @@ def test_garbage_replies_are_reported_not_parsed():
     def junk(h: BaseHTTPRequestHandler, path: str, body: dict) -> None:
         reply(h, 200, b"<html>router login page</html>", "text/html")
 
-    with fake_server(junk) as (url, _), pytest.raises(ModelError, match="unexpected reply to /v1/models") as err:
+    with (
+        fake_server(junk) as (url, _),
+        pytest.raises(ModelError, match="unexpected reply to /v1/models") as err,
+    ):
         ServerLLM(url)
     assert url.removeprefix("http://") in str(err.value)
 
@@ -100,8 +105,12 @@ def test_garbage_replies_are_reported_not_parsed():
         if path == "/v1/models":
             return reply(h, 200, MODELS)
         if path == "/v1/chat/completions":
-            return reply(h, 200, b"data: {\"choices\": [{\"delta\": {\"content\": \"Hi\"}}]}\n\ndata: }{\n\n",
-                         "text/event-stream")
+            return reply(
+                h,
+                200,
+                b'data: {"choices": [{"delta": {"content": "Hi"}}]}\n\ndata: }{\n\n',
+                "text/event-stream",
+            )
         reply(h, 404, {"error": "not found"})
 
     with fake_server(junk_stream) as (url, _):
@@ -138,7 +147,10 @@ def test_http_errors_and_a_wrong_key_name_the_host_and_never_show_the_key(tmp_pa
         reply(h, 200, MODELS)
 
     caplog.set_level(logging.DEBUG)
-    with fake_server(guarded) as (url, seen), pytest.raises(ModelError, match="refused the API key") as err:
+    with (
+        fake_server(guarded) as (url, seen),
+        pytest.raises(ModelError, match="refused the API key") as err,
+    ):
         ServerLLM(url, api_key_file=key)
     assert seen[0][1]["auth"] == f"Bearer {secret}"  # sent to the server, and only there
     assert secret not in str(err.value) and secret not in caplog.text
@@ -152,7 +164,9 @@ def test_http_errors_and_a_wrong_key_name_the_host_and_never_show_the_key(tmp_pa
 
     with fake_server(broken) as (url, _):
         llm = ServerLLM(url)
-        with pytest.raises(ModelError, match=r"answered HTTP 500 to /v1/chat/completions: CUDA out of memory"):
+        with pytest.raises(
+            ModelError, match=r"answered HTTP 500 to /v1/chat/completions: CUDA out of memory"
+        ):
             llm.complete([{"role": "user", "content": "hi"}])
     with pytest.raises(ModelError, match="Cannot read the API key file"):
         ServerLLM("http://127.0.0.1:1", api_key_file=tmp_path / "missing.txt")
@@ -172,7 +186,11 @@ def plain_openai(script: dict[str, str], delay: float = 0.0) -> Handler:
         prompt = body.get("prompt") or body["messages"][-1]["content"]
         text = next((v for k, v in script.items() if k in prompt), "I am not sure.")
         if not body.get("stream"):
-            choice = {"message": {"role": "assistant", "content": text}} if "messages" in body else {"text": text}
+            choice = (
+                {"message": {"role": "assistant", "content": text}}
+                if "messages" in body
+                else {"text": text}
+            )
             return reply(h, 200, {"choices": [{"index": 0, **choice, "finish_reason": "stop"}]})
         h.send_response(200)
         h.send_header("Content-Type", "text/event-stream")
@@ -198,16 +216,26 @@ def test_decisions_fall_back_to_strictly_read_replies_when_the_server_has_no_log
         assert llm.n_ctx == 2048 and llm.where == url.removeprefix("http://")
         assert llm.yes_probability([{"role": "user", "content": "Is this relevant?"}]) == 1.0
         assert llm.yes_probability([{"role": "user", "content": "Is this unrelated?"}]) == 0.0
-        assert llm.yes_probability([{"role": "user", "content": "Something else?"}]) == 0.5  # no verdict: unsure
+        assert (
+            llm.yes_probability([{"role": "user", "content": "Something else?"}]) == 0.5
+        )  # no verdict: unsure
         probs = llm.label_probabilities([{"role": "user", "content": "Pick one"}], ["A", "B", "C"])
         assert probs == {"A": 0.0, "B": 1.0, "C": 0.0}
-        probs = llm.label_probabilities([{"role": "user", "content": "Q"}], ["A", "B", "C"], answer_prefix="Answer:")
+        probs = llm.label_probabilities(
+            [{"role": "user", "content": "Q"}], ["A", "B", "C"], answer_prefix="Answer:"
+        )
         assert probs == {"A": 0.0, "B": 0.0, "C": 1.0}
-        assert llm.choose([{"role": "user", "content": "Is this relevant?"}], ["yes", "no"]) == "yes"
+        assert (
+            llm.choose([{"role": "user", "content": "Is this relevant?"}], ["yes", "no"]) == "yes"
+        )
     asked = [b for p, b in seen if p in ("/v1/chat/completions", "/v1/completions")]
-    assert asked[0].get("logprobs") is True and asked[0].get("top_logprobs") == 20  # asked for them first
+    assert (
+        asked[0].get("logprobs") is True and asked[0].get("top_logprobs") == 20
+    )  # asked for them first
     assert not any(b.get("logprobs") for b in asked[1:])  # then stopped asking
-    assert any(b.get("grammar") for _, b in seen) and not llm._extras  # grammar tried once, then dropped
+    assert (
+        any(b.get("grammar") for _, b in seen) and not llm._extras
+    )  # grammar tried once, then dropped
 
 
 def test_without_a_tokenizer_the_estimate_keeps_prompts_inside_the_context():
@@ -217,7 +245,9 @@ def test_without_a_tokenizer_the_estimate_keeps_prompts_inside_the_context():
         assert llm.count_tokens(text) == estimate_tokens(text) >= len(text) / 3
         assert estimate_tokens("肾脏") == 2  # one token per CJK character, never fewer
         cut = llm.truncate(text, 100)
-        assert text.startswith(cut) and estimate_tokens(cut) <= 100 < estimate_tokens(cut + text[len(cut):][:3])
+        assert text.startswith(cut) and estimate_tokens(cut) <= 100 < estimate_tokens(
+            cut + text[len(cut) :][:3]
+        )
         with pytest.raises(ContextOverflowError, match="600-token context"):
             llm.complete([{"role": "user", "content": text * 2}])
 
@@ -228,7 +258,9 @@ def test_cancel_closes_a_stream_at_once():
         cancel = threading.Event()
         pieces = []
         t0 = time.monotonic()
-        for piece in llm.stream([{"role": "user", "content": "Write an essay"}], max_tokens=400, cancel=cancel):
+        for piece in llm.stream(
+            [{"role": "user", "content": "Write an essay"}], max_tokens=400, cancel=cancel
+        ):
             pieces.append(piece)
             if len(pieces) == 2:
                 cancel.set()
@@ -237,9 +269,11 @@ def test_cancel_closes_a_stream_at_once():
 
 
 def test_a_server_publishing_its_template_gets_exact_prompts():
-    props = {"chat_template": "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}"
-                              "{% if add_generation_prompt %}<|assistant|>{% endif %}",
-             "default_generation_settings": {"n_ctx": 8192}}
+    props = {
+        "chat_template": "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>{% endif %}",
+        "default_generation_settings": {"n_ctx": 8192},
+    }
 
     def llama_server(h: BaseHTTPRequestHandler, path: str, body: dict) -> None:
         if path == "/v1/models":
@@ -253,7 +287,10 @@ def test_a_server_publishing_its_template_gets_exact_prompts():
     with fake_server(llama_server) as (url, _):
         llm = ServerLLM(url, max_ctx=4096)
         assert llm.n_ctx == 4096  # the server's 8192, capped by the settings
-        assert llm.format_prompt([{"role": "user", "content": "hi there"}]) == "<|user|>hi there\n<|assistant|>"
+        assert (
+            llm.format_prompt([{"role": "user", "content": "hi there"}])
+            == "<|user|>hi there\n<|assistant|>"
+        )
         assert llm.count_tokens("one two three") == 3
         # the rendered prompt "<|user|>a b c\n<|assistant|>" is tokenized: exact, no estimated margin
         assert llm.count_messages([{"role": "user", "content": "a b c"}]) == 4
@@ -270,7 +307,9 @@ def test_add_server_checks_the_url_and_stores_only_the_key_file(tmp_path: Path):
             reg.add_server("gpu", bad)
     with pytest.raises(ModelError, match="Cannot read the API key file"):
         reg.add_server("gpu", "http://gpu.local:8080", api_key_file=tmp_path / "nope")
-    entry = reg.add_server("GPU Server", "https://gpu.local/v1", api_key_file=key, model_id="qwen", n_ctx=8192)
+    entry = reg.add_server(
+        "GPU Server", "https://gpu.local/v1", api_key_file=key, model_id="qwen", n_ctx=8192
+    )
     assert (entry.name, entry.where, entry.is_server) == ("gpu-server", "gpu.local:443", True)
     assert "sk-secret-xyz" not in paths.models_file.read_text()
     assert parse_url("http://10.0.0.5:8000/v1/") == ("http", "10.0.0.5", 8000, "")
@@ -279,12 +318,28 @@ def test_add_server_checks_the_url_and_stores_only_the_key_file(tmp_path: Path):
     assert reg.set_default("gpu-server").url == "https://gpu.local/v1"
 
 
-def test_cli_add_server_lists_where_it_runs_and_a_down_server_fails_ask_in_one_line(tmp_path: Path, capsys):
+def test_cli_add_server_lists_where_it_runs_and_a_down_server_fails_ask_in_one_line(
+    tmp_path: Path, capsys
+):
     from kidneytalk.cli import main
 
     home = str(tmp_path / "home")
     port = free_port()
-    assert main(["--home", home, "models", "add-server", "ward", f"http://127.0.0.1:{port}", "--n-ctx", "2048"]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                home,
+                "models",
+                "add-server",
+                "ward",
+                f"http://127.0.0.1:{port}",
+                "--n-ctx",
+                "2048",
+            ]
+        )
+        == 0
+    )
     assert f"runs on 127.0.0.1:{port}" in capsys.readouterr().out
     assert main(["--home", home, "models", "list", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
@@ -296,10 +351,16 @@ def test_cli_add_server_lists_where_it_runs_and_a_down_server_fails_ask_in_one_l
     assert "must start with http" in capsys.readouterr().err
     from kidneytalk.engine import sample_document
 
-    assert main(["--home", home, "add", str(sample_document())]) == 0  # a covered question reaches the model
+    assert (
+        main(["--home", home, "add", str(sample_document())]) == 0
+    )  # a covered question reaches the model
     capsys.readouterr()
     t0 = time.monotonic()
-    assert main(["--home", home, "ask", "--mode", "naive", "When should metformin be stopped?"]) == 1
+    assert (
+        main(["--home", home, "ask", "--mode", "naive", "When should metformin be stopped?"]) == 1
+    )
     err = capsys.readouterr().err.strip()
-    assert err == f"kidneytalk: Model server 127.0.0.1:{port} refused the connection; is it running?"
+    assert (
+        err == f"kidneytalk: Model server 127.0.0.1:{port} refused the connection; is it running?"
+    )
     assert time.monotonic() - t0 < 60

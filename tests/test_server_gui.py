@@ -37,7 +37,9 @@ def window(qtbot, tmp_path: Path):
     engine.close()
 
 
-def test_add_server_validates_tests_off_the_gui_thread_and_the_status_bar_says_where(qtbot, window, tmp_path):
+def test_add_server_validates_tests_off_the_gui_thread_and_the_status_bar_says_where(
+    qtbot, window, tmp_path
+):
     page = window.models_page
     assert window.offline_label.text() == "● Offline"
     gate = threading.Event()
@@ -63,11 +65,16 @@ def test_add_server_validates_tests_off_the_gui_thread_and_the_status_bar_says_w
         assert "Connecting" in dialog.status.text()
         gate.set()
         qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=SLOW)
-        assert "✓ Connected to 127.0.0.1" in dialog.status.text() and "qwen2.5-32b" in dialog.status.text()
+        assert (
+            "✓ Connected to 127.0.0.1" in dialog.status.text()
+            and "qwen2.5-32b" in dialog.status.text()
+        )
         assert "32768" in dialog.status.text()
         dialog.accept()
-    qtbot.waitUntil(lambda: page.snapshot is not None and any(r.name == "ward-gpu" for r in page.snapshot.rows),
-                    timeout=SLOW)
+    qtbot.waitUntil(
+        lambda: page.snapshot is not None and any(r.name == "ward-gpu" for r in page.snapshot.rows),
+        timeout=SLOW,
+    )
     row = next(r for r in page.snapshot.rows if r.name == "ward-gpu")
     assert row.url == url + "/v1" and row.where == url.removeprefix("http://")
     assert window.offline_label.text() == "● Offline"  # added, not yet used
@@ -84,5 +91,8 @@ def test_a_failed_connection_test_is_shown_in_the_dialog(qtbot, window):
     dialog.url.setText(f"http://127.0.0.1:{free_port()}")
     dialog.test_button.click()
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=SLOW)
-    assert dialog.status.text().startswith("✗ Model server 127.0.0.1:") and "refused" in dialog.status.text()
+    assert (
+        dialog.status.text().startswith("✗ Model server 127.0.0.1:")
+        and "refused" in dialog.status.text()
+    )
     dialog.reject()

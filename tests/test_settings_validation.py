@@ -19,19 +19,24 @@ def _settings_file(home: Path) -> Path:
     return home / "config" / "settings.json"
 
 
-@pytest.mark.parametrize(("key", "value", "words"), [
-    ("retrieval.mode", "magic", "retrieval.mode must be one of naive, hybrid, addrep"),
-    ("top_k", "-5", "top_k must be between 1 and"),
-    ("top_k", "five", "top_k must be a whole number"),
-    ("retrieval.judge_threshold", "1.5", "between 0.0 and 1.0"),
-    ("retrieval.judge", "maybe", "true or false"),
-    ("llm.n_ctx", "256", "llm.n_ctx must be between 512"),
-    ("chunk.overlap_tokens", "200", "must be smaller than chunk.size_tokens"),
-    ("retrieval.style", "cp-magic", "one of off, cp-order, cp-link, cp-refine"),
-    ("language", "fr", "language must be one of en, zh"),
-    ("no.such.key", "1", "Unknown setting 'no.such.key'"),
-])
-def test_settings_set_refuses_a_bad_value_with_exit_2_one_line_and_saves_nothing(home, capsys, key, value, words):
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("retrieval.mode", "magic", "retrieval.mode must be one of naive, hybrid, addrep"),
+        ("top_k", "-5", "top_k must be between 1 and"),
+        ("top_k", "five", "top_k must be a whole number"),
+        ("retrieval.judge_threshold", "1.5", "between 0.0 and 1.0"),
+        ("retrieval.judge", "maybe", "true or false"),
+        ("llm.n_ctx", "256", "llm.n_ctx must be between 512"),
+        ("chunk.overlap_tokens", "200", "must be smaller than chunk.size_tokens"),
+        ("retrieval.style", "cp-magic", "one of off, cp-order, cp-link, cp-refine"),
+        ("language", "fr", "language must be one of en, zh"),
+        ("no.such.key", "1", "Unknown setting 'no.such.key'"),
+    ],
+)
+def test_settings_set_refuses_a_bad_value_with_exit_2_one_line_and_saves_nothing(
+    home, capsys, key, value, words
+):
     assert main(["--home", str(home), "settings", "set", key, value]) == 2
     err = capsys.readouterr().err
     assert words in err
@@ -40,19 +45,34 @@ def test_settings_set_refuses_a_bad_value_with_exit_2_one_line_and_saves_nothing
 
 
 def test_settings_set_accepts_good_values_and_parses_them_as_the_field_type(home, capsys):
-    for key, value in (("top_k", "9"), ("retrieval.mode", "hybrid"), ("retrieval.judge", "off"),
-                       ("retrieval.min_similarity", "0.35"), ("llm.model", "smollm2-135m-instruct")):
+    for key, value in (
+        ("top_k", "9"),
+        ("retrieval.mode", "hybrid"),
+        ("retrieval.judge", "off"),
+        ("retrieval.min_similarity", "0.35"),
+        ("llm.model", "smollm2-135m-instruct"),
+    ):
         assert main(["--home", str(home), "settings", "set", key, value]) == 0
     saved = json.loads(_settings_file(home).read_text(encoding="utf-8"))
     assert saved["top_k"] == 9 and saved["retrieval"]["mode"] == "hybrid"
     assert saved["retrieval"]["judge"] is False and saved["retrieval"]["min_similarity"] == 0.35
-    assert saved["llm"]["model"] == "smollm2-135m-instruct"  # a known model; unknown names are refused
+    assert (
+        saved["llm"]["model"] == "smollm2-135m-instruct"
+    )  # a known model; unknown names are refused
 
 
-def test_a_settings_file_with_wrong_types_and_values_falls_back_per_field_and_keeps_a_backup(tmp_path):
+def test_a_settings_file_with_wrong_types_and_values_falls_back_per_field_and_keeps_a_backup(
+    tmp_path,
+):
     paths = Paths.resolve(tmp_path).ensure()
-    broken = {"top_k": -5, "language": "zh", "chunk": 7, "llm": {"n_ctx": "big", "temperature": 0.3},
-              "retrieval": {"mode": "magic", "style": "cp-link", "judge_threshold": 2}, "from_the_future": 1}
+    broken = {
+        "top_k": -5,
+        "language": "zh",
+        "chunk": 7,
+        "llm": {"n_ctx": "big", "temperature": 0.3},
+        "retrieval": {"mode": "magic", "style": "cp-link", "judge_threshold": 2},
+        "from_the_future": 1,
+    }
     _settings_file(tmp_path).write_text(json.dumps(broken), encoding="utf-8")
     notices: list[str] = []
     settings = Settings.load(paths, notices)
@@ -61,9 +81,19 @@ def test_a_settings_file_with_wrong_types_and_values_falls_back_per_field_and_ke
     assert settings.top_k == default.top_k and settings.retrieval.mode == default.retrieval.mode
     assert settings.chunk == default.chunk and settings.llm.n_ctx == default.llm.n_ctx
     assert settings.retrieval.judge_threshold == default.retrieval.judge_threshold
-    assert settings.language == "zh" and settings.llm.temperature == 0.3 and settings.retrieval.style == "cp-link"
+    assert (
+        settings.language == "zh"
+        and settings.llm.temperature == 0.3
+        and settings.retrieval.style == "cp-link"
+    )
     assert len(notices) == 1 and "\n" not in notices[0]
-    for words in ("top_k", "retrieval.mode", "chunk must be a group", "llm.n_ctx", "judge_threshold"):
+    for words in (
+        "top_k",
+        "retrieval.mode",
+        "chunk must be a group",
+        "llm.n_ctx",
+        "judge_threshold",
+    ):
         assert words in notices[0]
     backups = list(paths.config.glob("settings.json.bad-*"))
     assert len(backups) == 1 and json.loads(backups[0].read_text(encoding="utf-8")) == broken
@@ -79,14 +109,22 @@ def test_a_settings_file_that_is_not_json_gives_the_defaults_and_a_backup(tmp_pa
     notices: list[str] = []
     assert Settings.load(paths, notices) == Settings()
     assert "is not valid JSON" in notices[0]
-    assert [p.read_text(encoding="utf-8") for p in paths.config.glob("settings.json.bad-*")] == ["{ not json"]
+    assert [p.read_text(encoding="utf-8") for p in paths.config.glob("settings.json.bad-*")] == [
+        "{ not json"
+    ]
 
 
 def test_the_cli_reports_a_broken_settings_file_in_one_line_and_still_runs(home):
     _settings_file(home).parent.mkdir(parents=True)
-    _settings_file(home).write_text('{"retrieval": {"mode": "magic"}, "top_k": "x"}', encoding="utf-8")
-    res = subprocess.run([sys.executable, "-m", "kidneytalk.cli", "--home", str(home), "settings"],
-                         capture_output=True, text=True, timeout=120)
+    _settings_file(home).write_text(
+        '{"retrieval": {"mode": "magic"}, "top_k": "x"}', encoding="utf-8"
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "kidneytalk.cli", "--home", str(home), "settings"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     warning = [line for line in res.stderr.splitlines() if "warning" in line]

@@ -36,11 +36,15 @@ def test_second_claim_on_the_same_library_is_refused_and_raises_the_first(qtbot,
 
 def test_a_crashed_instance_does_not_block_the_next_start(qtbot, tmp_path: Path):
     data = tmp_path / "data"
-    code = ("import sys, time\nfrom PySide6.QtCore import QCoreApplication\n"
-            "from kidneytalk.ui.single_instance import SingleInstance\n"
-            f"app = QCoreApplication([])\nguard = SingleInstance(__import__('pathlib').Path({str(data)!r}))\n"
-            "print(guard.claim(), flush=True)\ntime.sleep(60)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    code = (
+        "import sys, time\nfrom PySide6.QtCore import QCoreApplication\n"
+        "from kidneytalk.ui.single_instance import SingleInstance\n"
+        f"app = QCoreApplication([])\nguard = SingleInstance(__import__('pathlib').Path({str(data)!r}))\n"
+        "print(guard.claim(), flush=True)\ntime.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "True"
         assert not SingleInstance(data).claim()  # alive: refused
@@ -63,8 +67,14 @@ def test_second_gui_launch_exits_and_brings_the_window_forward(qtbot, tmp_path: 
     assert guard.claim()
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "kidneytalk.ui.app", "--home", str(home)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kidneytalk.ui.app", "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
     try:
         with qtbot.waitSignal(guard.activated, timeout=60000):
             pass

@@ -34,7 +34,9 @@ def window(qtbot, engine: Engine):
     assert w.shutdown()
 
 
-def test_empty_library_opens_on_the_welcome_page_which_says_where_the_data_lives(window: MainWindow) -> None:
+def test_empty_library_opens_on_the_welcome_page_which_says_where_the_data_lives(
+    window: MainWindow,
+) -> None:
     w = window
     page = w.welcome_page
     assert w.pages.currentWidget() is page and page.isVisible()
@@ -46,23 +48,32 @@ def test_empty_library_opens_on_the_welcome_page_which_says_where_the_data_lives
     assert str(w.engine.paths.data) in facts
     assert "Nothing leaves this computer" in facts
     assert "ready: no download" in facts and page.models_ready
-    for button, text in ((page.add_button, "Add documents…"), (page.sample_button, "Try the sample document"),
-                         (page.follow_button, "Follow a folder…")):
+    for button, text in (
+        (page.add_button, "Add documents…"),
+        (page.sample_button, "Try the sample document"),
+        (page.follow_button, "Follow a folder…"),
+    ):
         assert button.isVisible() and button.text() == text
     w.sidebar.setCurrentRow(1)  # the sidebar leads away from it...
     assert w.pages.currentWidget() is w.chat_page
     w.welcome_action.trigger()
     w.sidebar.itemPressed.emit(w.sidebar.item(1))  # even by a click on the entry that is current
-    assert w.pages.currentWidget() is w.chat_page and w.sidebar.selectedItems() == [w.sidebar.item(1)]
+    assert w.pages.currentWidget() is w.chat_page and w.sidebar.selectedItems() == [
+        w.sidebar.item(1)
+    ]
     w.welcome_action.trigger()  # ...and Help → Welcome back to it
     assert w.pages.currentWidget() is page
 
 
-def test_try_the_sample_document_adds_it_and_the_welcome_page_gives_way(qtbot, window: MainWindow) -> None:
+def test_try_the_sample_document_adds_it_and_the_welcome_page_gives_way(
+    qtbot, window: MainWindow
+) -> None:
     w = window
     w.welcome_page.sample_button.click()
     assert w.pages.currentWidget() is w.library_page  # the import's progress is shown there
-    qtbot.waitUntil(lambda: w.library_page.model.rowCount() == 1 and not w.library_page.adding, timeout=SLOW)
+    qtbot.waitUntil(
+        lambda: w.library_page.model.rowCount() == 1 and not w.library_page.adding, timeout=SLOW
+    )
     assert w.library_page.model.document(0).name == sample_document().name
     assert w.pages.currentWidget() is w.library_page
     w.show_welcome()  # still reachable from Help once the library has documents
@@ -80,8 +91,9 @@ def test_welcome_page_in_chinese(qtbot, window: MainWindow) -> None:
         set_language("en")
 
 
-def test_follow_a_folder_adds_its_documents_and_follows_changes(qtbot, window: MainWindow, tmp_path: Path,
-                                                                monkeypatch) -> None:
+def test_follow_a_folder_adds_its_documents_and_follows_changes(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch
+) -> None:
     docs = tmp_path / "guidelines"
     docs.mkdir()
     write_text_pdf(docs / "a.pdf", topic="acute kidney injury", pages=1)
@@ -90,8 +102,10 @@ def test_follow_a_folder_adds_its_documents_and_follows_changes(qtbot, window: M
     page = w.library_page
     w.welcome_page.follow_button.click()  # → Library page → folder dialog → follow → first sync
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=SLOW)
-    qtbot.waitUntil(lambda: page.folder_list.count() == 1 and "in sync" in page.folder_list.item(0).text(),
-                    timeout=SLOW)
+    qtbot.waitUntil(
+        lambda: page.folder_list.count() == 1 and "in sync" in page.folder_list.item(0).text(),
+        timeout=SLOW,
+    )
     assert page.folders_panel.isVisible() and str(docs.resolve()) in page.folder_list.item(0).text()
     assert w.pages.currentWidget() is page
 
@@ -99,18 +113,26 @@ def test_follow_a_folder_adds_its_documents_and_follows_changes(qtbot, window: M
     write_text_pdf(docs / "b.pdf", topic="renal replacement therapy", pages=1)
     (docs / "a.pdf").unlink()
     page.sync_button.click()
-    qtbot.waitUntil(lambda: page.folder_box is not None and page.folder_box.isVisible(), timeout=SLOW)
+    qtbot.waitUntil(
+        lambda: page.folder_box is not None and page.folder_box.isVisible(), timeout=SLOW
+    )
     box = page.folder_box
     assert "a.pdf" in box.text()
-    remove = next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
+    remove = next(
+        b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole
+    )
     remove.click()
-    qtbot.waitUntil(lambda: [page.model.document(r).name for r in range(page.model.rowCount())] == ["b.pdf"],
-                    timeout=SLOW)
+    qtbot.waitUntil(
+        lambda: [page.model.document(r).name for r in range(page.model.rowCount())] == ["b.pdf"],
+        timeout=SLOW,
+    )
 
     # the folder vanishes (a network drive unplugged): nothing is removed, the list says so
     docs.rename(tmp_path / "unplugged")
     page.sync_button.click()
-    qtbot.waitUntil(lambda: "folder unavailable, retrying" in page.folder_list.item(0).text(), timeout=SLOW)
+    qtbot.waitUntil(
+        lambda: "folder unavailable, retrying" in page.folder_list.item(0).text(), timeout=SLOW
+    )
     assert page.model.rowCount() == 1
     qtbot.waitUntil(lambda: w.client.pending() == 0, timeout=SLOW)
     [state] = folders.followed(w.engine.library)
@@ -127,8 +149,9 @@ def test_settings_page_offers_the_deleted_files_policy(qtbot, window: MainWindow
     assert page.form_settings().folders.remove_deleted == "always" and page.changed()
 
 
-def test_opening_the_window_catches_up_with_changes_made_while_it_was_closed(qtbot, engine: Engine,
-                                                                             tmp_path: Path) -> None:
+def test_opening_the_window_catches_up_with_changes_made_while_it_was_closed(
+    qtbot, engine: Engine, tmp_path: Path
+) -> None:
     docs = tmp_path / "followed"
     docs.mkdir()
     write_text_pdf(docs / "old.pdf", topic="kidney biopsy", pages=1)
@@ -141,9 +164,16 @@ def test_opening_the_window_catches_up_with_changes_made_while_it_was_closed(qtb
     w.show()
     try:
         page = w.library_page
-        qtbot.waitUntil(lambda: sorted(page.model.document(r).name for r in range(page.model.rowCount()))
-                        == ["new.pdf", "renamed.pdf"], timeout=SLOW)
+        qtbot.waitUntil(
+            lambda: (
+                sorted(page.model.document(r).name for r in range(page.model.rowCount()))
+                == ["new.pdf", "renamed.pdf"]
+            ),
+            timeout=SLOW,
+        )
         assert w.pages.currentWidget() is page  # not the welcome page: the library has documents
-        qtbot.waitUntil(lambda: page.folder_list.count() == 1 and "in sync" in page.folder_list.item(0).text())
+        qtbot.waitUntil(
+            lambda: page.folder_list.count() == 1 and "in sync" in page.folder_list.item(0).text()
+        )
     finally:
         assert w.shutdown()

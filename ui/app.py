@@ -71,7 +71,9 @@ def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception as exc:  # no log file yet: say it in a dialog and on stderr
         traceback.print_exc()
-        QMessageBox.critical(None, "KidneyTalk cannot start", f"Unexpected error: {type(exc).__name__}: {exc}")
+        QMessageBox.critical(
+            None, "KidneyTalk cannot start", f"Unexpected error: {type(exc).__name__}: {exc}"
+        )
         return 1
 
     window: MainWindow | None = None
@@ -105,7 +107,8 @@ def _say_already_open(app: QApplication, paths: Paths) -> None:
     """A second launch on the same library: the first window was asked to come to the front."""
     set_language(Settings.load(paths).language)
     text = QApplication.translate(
-        "SingleInstance", "KidneyTalk is already open on this library (%1); its window has been brought to the front."
+        "SingleInstance",
+        "KidneyTalk is already open on this library (%1); its window has been brought to the front.",
     ).replace("%1", str(paths.data))
     print(f"kidneytalk-gui: {text}", file=sys.stderr)
     if app.platformName() not in ("offscreen", "minimal"):
@@ -114,7 +117,10 @@ def _say_already_open(app: QApplication, paths: Paths) -> None:
 
 def _report_shown_and_close(window: MainWindow | None) -> None:
     visible = window is not None and window.isVisible()
-    print(f"kidneytalk-gui: window {'shown' if visible else 'NOT shown'} at {time.time():.3f}", flush=True)
+    print(
+        f"kidneytalk-gui: window {'shown' if visible else 'NOT shown'} at {time.time():.3f}",
+        flush=True,
+    )
     if window is not None:
         window.close()
 

@@ -83,11 +83,20 @@ log = logging.getLogger("kidneytalk.ui")
 
 MODES = ("addrep", "hybrid", "naive")
 STYLES = ("cp-order", "cp-link", "cp-refine", "off")
-_LABEL = {"addrep": "AddRep", "hybrid": "Hybrid", "naive": "Naive", "cp-order": "CP-Order", "cp-link": "CP-Link",
-          "cp-refine": "CP-Refine", "off": "Off"}  # names of methods: not translated
+_LABEL = {
+    "addrep": "AddRep",
+    "hybrid": "Hybrid",
+    "naive": "Naive",
+    "cp-order": "CP-Order",
+    "cp-link": "CP-Link",
+    "cp-refine": "CP-Refine",
+    "off": "Off",
+}  # names of methods: not translated
 
 CITE_SCHEME = "cite"  # links in the transcript: cite:<message index>:<n>
-REASONING_SCHEME = "reasoning"  # reasoning:<message index> opens or closes a reasoning model's thought
+REASONING_SCHEME = (
+    "reasoning"  # reasoning:<message index> opens or closes a reasoning model's thought
+)
 UNSUPPORTED_BG = QColor("#fff1c2")
 UNSUPPORTED_LINE = QColor("#c5221f")
 USER_BG = QColor("#eaf1fb")
@@ -127,7 +136,11 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(self.width(), 40)))
+        self.setText(
+            self.fontMetrics().elidedText(
+                self.full_text, Qt.TextElideMode.ElideRight, max(self.width(), 40)
+            )
+        )
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -165,7 +178,9 @@ class OptionsBar(QWidget):
 
     def one_row_width(self) -> int:
         space = self.grid.horizontalSpacing()
-        pairs = [label.sizeHint().width() + space + box.sizeHint().width() for label, box in self.pairs]
+        pairs = [
+            label.sizeHint().width() + space + box.sizeHint().width() for label, box in self.pairs
+        ]
         return sum(pairs) + (space + self.GAP) * (len(pairs) - 1)
 
     def _place(self, rows: int) -> None:
@@ -183,7 +198,9 @@ class OptionsBar(QWidget):
             self.grid.addWidget(label, row, column, left)
             self.grid.addWidget(box, row, column + 1, left)
             if rows == 1 and i:
-                self.grid.setColumnMinimumWidth(column - 1, self.GAP - self.grid.horizontalSpacing())
+                self.grid.setColumnMinimumWidth(
+                    column - 1, self.GAP - self.grid.horizontalSpacing()
+                )
         self.grid.setColumnStretch(3 * len(self.pairs) if rows == 1 else 2, 1)
         self.rows = rows
         self.updateGeometry()
@@ -195,7 +212,9 @@ class OptionsBar(QWidget):
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         space = self.grid.horizontalSpacing()
-        narrow = max(label.sizeHint().width() + space + box.sizeHint().width() for label, box in self.pairs)
+        narrow = max(
+            label.sizeHint().width() + space + box.sizeHint().width() for label, box in self.pairs
+        )
         return QSize(narrow, hint.height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -216,8 +235,9 @@ class Transcript(QTextBrowser):
         self.expanded: set[int] = set()  # messages whose reasoning is shown (collapsed by default)
 
     # ------------------------------------------------------------ building blocks
-    def _block(self, cursor: QTextCursor, *, top: int = 0, background: QColor | None = None,
-                left: int = 0) -> None:
+    def _block(
+        self, cursor: QTextCursor, *, top: int = 0, background: QColor | None = None, left: int = 0
+    ) -> None:
         fmt = QTextBlockFormat()
         fmt.setTopMargin(top)
         fmt.setLeftMargin(left)
@@ -275,10 +295,19 @@ class Transcript(QTextBrowser):
             self._block(cursor, background=USER_BG, left=4)
             cursor.insertText(line)
 
-    def add_answer(self, cursor: QTextCursor, index: int, text: str, details: Mapping[str, object]) -> None:
+    def add_answer(
+        self, cursor: QTextCursor, index: int, text: str, details: Mapping[str, object]
+    ) -> None:
         mode, style = str(details.get("mode", "")), str(details.get("style", ""))
-        meta = " · ".join(x for x in (_LABEL.get(mode, mode), _LABEL.get(style, style),
-                                      str(details.get("model", ""))) if x)
+        meta = " · ".join(
+            x
+            for x in (
+                _LABEL.get(mode, mode),
+                _LABEL.get(style, style),
+                str(details.get("model", "")),
+            )
+            if x
+        )
         self._label(cursor, "KidneyTalk", QColor("#1b6e34"), meta)  # the app's name: not translated
         chunks = list(details.get("chunks") or [])  # type: ignore[call-overload]
         if details.get("refused"):
@@ -302,15 +331,33 @@ class Transcript(QTextBrowser):
             fmt.setForeground(UNSUPPORTED_LINE)
             n = len(flagged)  # English plurals spelled out: no English catalogue is loaded
             if found:
-                text = (self.tr("⚠ One sentence is not supported by the cited passage (underlined) — do not rely "
-                                "on it.") if n == 1 else
-                        self.tr("⚠ %n sentences are not supported by the cited passage (underlined) — do not rely "
-                                "on them.", "", n))
+                text = (
+                    self.tr(
+                        "⚠ One sentence is not supported by the cited passage (underlined) — do not rely "
+                        "on it."
+                    )
+                    if n == 1
+                    else self.tr(
+                        "⚠ %n sentences are not supported by the cited passage (underlined) — do not rely "
+                        "on them.",
+                        "",
+                        n,
+                    )
+                )
             else:
-                text = (self.tr("⚠ One sentence is not supported by the cited passage (listed in the export) — do "
-                                "not rely on it.") if n == 1 else
-                        self.tr("⚠ %n sentences are not supported by the cited passage (listed in the export) — "
-                                "do not rely on them.", "", n))
+                text = (
+                    self.tr(
+                        "⚠ One sentence is not supported by the cited passage (listed in the export) — do "
+                        "not rely on it."
+                    )
+                    if n == 1
+                    else self.tr(
+                        "⚠ %n sentences are not supported by the cited passage (listed in the export) — "
+                        "do not rely on them.",
+                        "",
+                        n,
+                    )
+                )
             cursor.insertText(text, fmt)
         self._sources(cursor, index, details, chunks)
 
@@ -320,10 +367,16 @@ class Transcript(QTextBrowser):
             return
         shown = index in self.expanded
         self._block(cursor, top=4)
-        self._link(cursor, ("▾ " + self.tr("Hide the model's reasoning")) if shown else
-                   ("▸ " + self.tr("Show the model's reasoning (%n words)", "", len(text.split()))),
-                   f"{REASONING_SCHEME}:{index}", self.tr("What the model thought before answering; it is not "
-                                                          "checked against your documents."))
+        self._link(
+            cursor,
+            ("▾ " + self.tr("Hide the model's reasoning"))
+            if shown
+            else ("▸ " + self.tr("Show the model's reasoning (%n words)", "", len(text.split()))),
+            f"{REASONING_SCHEME}:{index}",
+            self.tr(
+                "What the model thought before answering; it is not checked against your documents."
+            ),
+        )
         if shown:
             for line in text.strip().splitlines():
                 self._muted(cursor, line, italic=True)
@@ -340,11 +393,17 @@ class Transcript(QTextBrowser):
         self._block(cursor, background=REFUSAL_BG, left=4)
         tip = QTextCharFormat()
         tip.setForeground(MUTED)
-        cursor.insertText(self.tr("KidneyTalk only answers from your documents. Check that the guideline covering "
-                                  "this question is in the library and ticked “Use”, or ask with the terms it uses."),
-                          tip)
+        cursor.insertText(
+            self.tr(
+                "KidneyTalk only answers from your documents. Check that the guideline covering "
+                "this question is in the library and ticked “Use”, or ask with the terms it uses."
+            ),
+            tip,
+        )
 
-    def _link_markers(self, index: int, start: int, end: QTextCursor, chunks: list[Mapping[str, object]]) -> None:
+    def _link_markers(
+        self, index: int, start: int, end: QTextCursor, chunks: list[Mapping[str, object]]
+    ) -> None:
         doc = self.document()
         pos = start
         while True:
@@ -366,12 +425,17 @@ class Transcript(QTextBrowser):
                 fmt.setAnchorHref(f"{CITE_SCHEME}:{index}:{n}")
                 fmt.setForeground(QColor(ACCENT))
                 fmt.setFontWeight(QFont.Weight.DemiBold)
-                fmt.setToolTip(self.tr("%1 — click to see the passage").replace(
-                    "%1", f"{c.get('source', '')} {pages_label(pages[0], pages[-1])}"))
+                fmt.setToolTip(
+                    self.tr("%1 — click to see the passage").replace(
+                        "%1", f"{c.get('source', '')} {pages_label(pages[0], pages[-1])}"
+                    )
+                )
                 part.mergeCharFormat(fmt)
             pos = found.selectionEnd()
 
-    def _mark_unsupported(self, start: int, end: QTextCursor, flagged: list[Mapping[str, object]]) -> int:
+    def _mark_unsupported(
+        self, start: int, end: QTextCursor, flagged: list[Mapping[str, object]]
+    ) -> int:
         doc = self.document()
         found = 0
         for check in flagged:
@@ -392,8 +456,12 @@ class Transcript(QTextBrowser):
             fmt.setBackground(UNSUPPORTED_BG)
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
             fmt.setUnderlineColor(UNSUPPORTED_LINE)
-            fmt.setToolTip(self.tr("⚠ Not supported by the cited passage (only %1 of its content words were found "
-                                   "there). Do not rely on this sentence.").replace("%1", f"{support:.0%}"))
+            fmt.setToolTip(
+                self.tr(
+                    "⚠ Not supported by the cited passage (only %1 of its content words were found "
+                    "there). Do not rely on this sentence."
+                ).replace("%1", f"{support:.0%}")
+            )
             hit.mergeCharFormat(fmt)
             flag = QTextCursor(doc)
             flag.setPosition(hit.selectionStart())
@@ -403,8 +471,13 @@ class Transcript(QTextBrowser):
             flag.insertText("⚠ ", warn)
         return found
 
-    def _sources(self, cursor: QTextCursor, index: int, details: Mapping[str, object],
-                 chunks: list[Mapping[str, object]]) -> None:
+    def _sources(
+        self,
+        cursor: QTextCursor,
+        index: int,
+        details: Mapping[str, object],
+        chunks: list[Mapping[str, object]],
+    ) -> None:
         cites = list(details.get("citations") or [])  # type: ignore[call-overload]
         numbers = [int(c["n"]) for c in cites] if cites else list(range(1, len(chunks) + 1))
         if not numbers:
@@ -412,8 +485,12 @@ class Transcript(QTextBrowser):
         self._block(cursor, top=6)
         head = QTextCharFormat()
         head.setForeground(MUTED)
-        cursor.insertText(self.tr("Sources: ") if cites else self.tr("The model cited no passage; it was given: "),
-                          head)
+        cursor.insertText(
+            self.tr("Sources: ")
+            if cites
+            else self.tr("The model cited no passage; it was given: "),
+            head,
+        )
         for k, n in enumerate(numbers):
             if not 1 <= n <= len(chunks):
                 continue
@@ -421,12 +498,20 @@ class Transcript(QTextBrowser):
             pages = list(c.get("pages") or [1])  # type: ignore[call-overload]
             if k:
                 cursor.insertText("  ·  ", head)
-            self._link(cursor, f"[{n}] {c.get('source', '')} {pages_label(pages[0], pages[-1])}",
-                       f"{CITE_SCHEME}:{index}:{n}", self.tr("Show the passage and its page"))
+            self._link(
+                cursor,
+                f"[{n}] {c.get('source', '')} {pages_label(pages[0], pages[-1])}",
+                f"{CITE_SCHEME}:{index}:{n}",
+                self.tr("Show the passage and its page"),
+            )
         ext = details.get("extractiveness")
         if isinstance(ext, Mapping) and ext.get("answer_tokens"):
-            self._muted(cursor, self.tr("Copied from the sources: %1 of the words (density %2)")
-                        .replace("%1", f"{float(ext['coverage']):.0%}").replace("%2", f"{float(ext['density']):.1f}"))
+            self._muted(
+                cursor,
+                self.tr("Copied from the sources: %1 of the words (density %2)")
+                .replace("%1", f"{float(ext['coverage']):.0%}")
+                .replace("%2", f"{float(ext['density']):.1f}"),
+            )
 
     # ------------------------------------------------------------ streaming
     def start_live(self, question: str) -> None:
@@ -468,7 +553,9 @@ class Transcript(QTextBrowser):
                 if href.startswith(CITE_SCHEME + ":"):
                     cursor = QTextCursor(self.document())
                     cursor.setPosition(frag.position())
-                    cursor.setPosition(frag.position() + frag.length(), QTextCursor.MoveMode.KeepAnchor)
+                    cursor.setPosition(
+                        frag.position() + frag.length(), QTextCursor.MoveMode.KeepAnchor
+                    )
                     out.append((href, cursor))
                 it += 1
             block = block.next()
@@ -478,7 +565,9 @@ class Transcript(QTextBrowser):
 class ChatPage(QWidget):
     message = Signal(str)  # for the status bar
 
-    def __init__(self, client: EngineClient, parent: QWidget | None = None, *, last_conversation: str = ""):
+    def __init__(
+        self, client: EngineClient, parent: QWidget | None = None, *, last_conversation: str = ""
+    ):
         super().__init__(parent)
         self.setObjectName("chatPage")
         self.client = client
@@ -559,7 +648,9 @@ class ChatPage(QWidget):
         self.style_label = QLabel()
         self.mode_label.setBuddy(self.mode_box)
         self.style_label.setBuddy(self.style_box)
-        self.options = OptionsBar([(self.mode_label, self.mode_box), (self.style_label, self.style_box)])
+        self.options = OptionsBar(
+            [(self.mode_label, self.mode_box), (self.style_label, self.style_box)]
+        )
 
         self.library_note = QLabel("")
         self.library_note.setObjectName("noteLabel")
@@ -631,7 +722,9 @@ class ChatPage(QWidget):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
-        left.setMinimumWidth(110)  # 110 + 260 + 240 fit the window's minimum width beside the sidebar
+        left.setMinimumWidth(
+            110
+        )  # 110 + 260 + 240 fit the window's minimum width beside the sidebar
         middle.setMinimumWidth(260)
         self.evidence.setMinimumWidth(240)
         self.splitter.setSizes([190, 560, 380])
@@ -664,10 +757,14 @@ class ChatPage(QWidget):
         self.mode_box.setToolTip(self.tr("How passages are found for this conversation"))
         self.style_box.setToolTip(self.tr("How answers are written in this conversation"))
         tips = {
-            "addrep": self.tr("Agents refine the question, ask divergent questions and judge each passage"),
+            "addrep": self.tr(
+                "Agents refine the question, ask divergent questions and judge each passage"
+            ),
             "hybrid": self.tr("Meaning search plus exact words (eGFR, ACR, drug names)"),
             "naive": self.tr("Meaning search only: the plain-RAG baseline"),
-            "cp-order": self.tr("Evidence sentences copied verbatim, chosen and ordered by the model"),
+            "cp-order": self.tr(
+                "Evidence sentences copied verbatim, chosen and ordered by the model"
+            ),
             "cp-link": self.tr("Copied sentences joined with linking words from a fixed list"),
             "cp-refine": self.tr("A draft, checked and revised to copy more from the evidence"),
             "off": self.tr("An ordinary answer written by the model from the evidence"),
@@ -677,16 +774,26 @@ class ChatPage(QWidget):
                 box.setItemData(i, tips[box.itemData(i)], Qt.ItemDataRole.ToolTipRole)
         self.menu_button.setToolTip(self.tr("Rename, export or delete this conversation"))
         self.empty_hint.setText(
-            "<p style='font-size:13pt; font-weight:600'>" + self.tr("Ask a clinical question") + "</p><p>"
-            + self.tr("Answers come only from the documents in your library, with the pages they rely on.")
-            + "<br>" + self.tr("Click a citation such as <b>[1]</b> to see the passage and its page.") + "</p>")
+            "<p style='font-size:13pt; font-weight:600'>"
+            + self.tr("Ask a clinical question")
+            + "</p><p>"
+            + self.tr(
+                "Answers come only from the documents in your library, with the pages they rely on."
+            )
+            + "<br>"
+            + self.tr("Click a citation such as <b>[1]</b> to see the passage and its page.")
+            + "</p>"
+        )
         self.stop_button.setText(self.tr("Stop"))
         self.stop_button.setToolTip(self.tr("Stop the answer (Esc)"))
         self.send_button.setText(self.tr("Send"))
         self.send_button.setToolTip(self.tr("Send the question (Enter)"))
         self.question.setPlaceholderText(
-            self.tr("Ask a clinical question, e.g. When should metformin be stopped in CKD?"))
-        self.hint.setText(self.tr("Enter to send · Shift+Enter new line · Esc to stop · Ctrl+N new chat"))
+            self.tr("Ask a clinical question, e.g. When should metformin be stopped in CKD?")
+        )
+        self.hint.setText(
+            self.tr("Enter to send · Shift+Enter new line · Esc to stop · Ctrl+N new chat")
+        )
         if self.conv is None:
             self.title_label.set_full_text(self.tr(NEW_TITLE))
         self.options.relayout()  # the labels' widths changed
@@ -707,7 +814,10 @@ class ChatPage(QWidget):
             convs = self.store.list()
         except Exception as exc:  # a damaged file must not keep the app from opening
             log.exception("could not read the saved conversations")
-            self._set_state(self.tr("Saved conversations could not be read: %1").replace("%1", str(exc)), "error")
+            self._set_state(
+                self.tr("Saved conversations could not be read: %1").replace("%1", str(exc)),
+                "error",
+            )
             convs = []
         self._fill_list(convs)
         if convs:
@@ -813,10 +923,16 @@ class ChatPage(QWidget):
             return
         conv = self.conv
         self.confirm_box = confirm(
-            self, self.tr("Delete conversation"),
-            self.tr("Delete the conversation “%1” with its questions and answers? This cannot be "
-                    "undone.").replace("%1", conv.title),
-            self.tr("Delete"), lambda: self.delete(conv.id), name="confirmDelete")
+            self,
+            self.tr("Delete conversation"),
+            self.tr(
+                "Delete the conversation “%1” with its questions and answers? This cannot be "
+                "undone."
+            ).replace("%1", conv.title),
+            self.tr("Delete"),
+            lambda: self.delete(conv.id),
+            name="confirmDelete",
+        )
 
     def delete(self, cid: str) -> None:
         self.store.delete(cid)
@@ -836,8 +952,12 @@ class ChatPage(QWidget):
             self.message.emit(self.tr("Nothing to export yet: ask a question first."))
             return
         safe = re.sub(r"[^\w\- ]+", "", self.conv.title).strip()[:50] or "conversation"
-        dialog = QFileDialog(self, self.tr("Export conversation to Markdown"), str(Path.home() / f"{safe}.md"),
-                             self.tr("Markdown (*.md);;All files (*)"))
+        dialog = QFileDialog(
+            self,
+            self.tr("Export conversation to Markdown"),
+            str(Path.home() / f"{safe}.md"),
+            self.tr("Markdown (*.md);;All files (*)"),
+        )
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("md")
         dialog.fileSelected.connect(self.export_to)
@@ -851,8 +971,12 @@ class ChatPage(QWidget):
         try:
             Path(path).write_text(to_markdown(self.store.get(self.conv.id)), encoding="utf-8")
         except OSError as exc:
-            self.error_box = show_error(self, self.tr("Could not export"), self.tr("Could not write %1:").replace(
-                "%1", str(path)) + f"\n{exc.strerror or exc}")
+            self.error_box = show_error(
+                self,
+                self.tr("Could not export"),
+                self.tr("Could not write %1:").replace("%1", str(path))
+                + f"\n{exc.strerror or exc}",
+            )
             return False
         self.message.emit(self.tr("Conversation exported to %1").replace("%1", str(path)))
         return True
@@ -870,7 +994,10 @@ class ChatPage(QWidget):
 
     # ------------------------------------------------------------ mode and style
     def _show_options(self, mode: str, style: str) -> None:
-        for box, value in ((self.mode_box, mode or self._default_mode), (self.style_box, style or self._default_style)):
+        for box, value in (
+            (self.mode_box, mode or self._default_mode),
+            (self.style_box, style or self._default_style),
+        ):
             i = box.findData(value)
             box.setCurrentIndex(max(i, 0))
 
@@ -922,11 +1049,16 @@ class ChatPage(QWidget):
         self.docs = {d.id: d for d in snapshot.documents}
         usable = [d for d in snapshot.documents if d.status == cat.STATUS_READY and d.enabled]
         if not snapshot.documents:
-            self.library_note.setText(self.tr("Your library is empty: add documents on the Library page first "
-                                              "(Ctrl+O)."))
+            self.library_note.setText(
+                self.tr("Your library is empty: add documents on the Library page first (Ctrl+O).")
+            )
         elif not usable:
-            self.library_note.setText(self.tr("No document is in use: tick “Use” for at least one ready document "
-                                              "on the Library page."))
+            self.library_note.setText(
+                self.tr(
+                    "No document is in use: tick “Use” for at least one ready document "
+                    "on the Library page."
+                )
+            )
         self.library_note.setVisible(not usable)
 
     def _set_state(self, text: str, tone: str = "") -> None:
@@ -953,11 +1085,21 @@ class ChatPage(QWidget):
         self.empty_hint.hide()
         self.transcript.start_live(question)
         waiting = self.client.pending(ADD) or self.client.pending()
-        self._set_state(self.tr("Waiting for the documents being added to finish… (Esc to stop)")
-                        if self.client.pending(ADD) else self.tr("Waiting for the models to load…") if waiting
-                        else self.tr("Starting…"), "busy")
-        self.client.ask(question, history=self.conv.history(), mode=self.mode, style=self.answer_style,
-                        conversation_id=self.conv.id)
+        self._set_state(
+            self.tr("Waiting for the documents being added to finish… (Esc to stop)")
+            if self.client.pending(ADD)
+            else self.tr("Waiting for the models to load…")
+            if waiting
+            else self.tr("Starting…"),
+            "busy",
+        )
+        self.client.ask(
+            question,
+            history=self.conv.history(),
+            mode=self.mode,
+            style=self.answer_style,
+            conversation_id=self.conv.id,
+        )
         self.question.clear()
         self.progress_bar.setRange(0, 0)
         self.progress_bar.show()
@@ -994,10 +1136,14 @@ class ChatPage(QWidget):
             try:
                 conv = self.store.get(cid)
                 self.store.append(conv, Message("user", question))
-                self.store.append(conv, Message("assistant", result.text, details=dict(result.details)))
+                self.store.append(
+                    conv, Message("assistant", result.text, details=dict(result.details))
+                )
             except Exception as exc:  # the answer stays on screen; saving it failed
                 log.exception("could not save the conversation")
-                self.error_box = show_error(self, self.tr("Could not save the conversation"), str(exc))
+                self.error_box = show_error(
+                    self, self.tr("Could not save the conversation"), str(exc)
+                )
             self._fill_list()
             if self.conv is not None and self.conv.id == cid:
                 self.open_conversation(cid)
@@ -1013,19 +1159,36 @@ class ChatPage(QWidget):
         if result.refused:
             self._set_state(self.tr("Not found in your library."), "warn")
         elif result.stopped:
-            self._set_state(self.tr("Stopped. The answer is incomplete.") if result.text else
-                            self.tr("Stopped. Nothing was written; the question was not saved."), "warn")
+            self._set_state(
+                self.tr("Stopped. The answer is incomplete.")
+                if result.text
+                else self.tr("Stopped. Nothing was written; the question was not saved."),
+                "warn",
+            )
         else:
             took = sum(v for k, v in result.timings.items() if k in ("retrieve", "write"))
-            done = self.tr("Answered in %1 s by %2.").replace("%1", f"{took:.1f}").replace("%2", result.model)
+            done = (
+                self.tr("Answered in %1 s by %2.")
+                .replace("%1", f"{took:.1f}")
+                .replace("%2", result.model)
+            )
             if n := len(result.unsupported):
-                warning = (self.tr("⚠ One sentence is not supported by the cited passage — do not rely on it.")
-                           if n == 1 else
-                           self.tr("⚠ %n sentences are not supported by the cited passage — do not rely on them.",
-                                   "", n))
+                warning = (
+                    self.tr(
+                        "⚠ One sentence is not supported by the cited passage — do not rely on it."
+                    )
+                    if n == 1
+                    else self.tr(
+                        "⚠ %n sentences are not supported by the cited passage — do not rely on them.",
+                        "",
+                        n,
+                    )
+                )
                 self._set_state(done + " " + warning, "warn")
             else:
-                self._set_state(done + " " + self.tr("Click a citation to check its passage."), "ok")
+                self._set_state(
+                    done + " " + self.tr("Click a citation to check its passage."), "ok"
+                )
         self._outcome_shown = self.state_label.text()
 
     def _on_failed(self, task: str, message: str) -> None:
@@ -1081,4 +1244,3 @@ class ChatPage(QWidget):
             rest = total - left
             self.splitter.setSizes([left, int(rest * 0.55), rest - int(rest * 0.55)])
         return True
-

@@ -39,9 +39,13 @@ from kidneytalk import __version__
 log = logging.getLogger("kidneytalk.ui")
 
 
-def show_error(parent: QWidget | None, title: str, message: str, *, details: str = "") -> QMessageBox:
+def show_error(
+    parent: QWidget | None, title: str, message: str, *, details: str = ""
+) -> QMessageBox:
     """A warning box that does not block the caller; returned so tests can inspect it."""
-    box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent
+    )
     box.setObjectName("errorDialog")
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     if details:
@@ -51,15 +55,28 @@ def show_error(parent: QWidget | None, title: str, message: str, *, details: str
     return box
 
 
-def confirm(parent: QWidget, title: str, question: str, action: str, on_yes: Callable[[], None], *,
-            name: str = "confirmDialog", on_close: Callable[[], None] | None = None) -> QMessageBox:
+def confirm(
+    parent: QWidget,
+    title: str,
+    question: str,
+    action: str,
+    on_yes: Callable[[], None],
+    *,
+    name: str = "confirmDialog",
+    on_close: Callable[[], None] | None = None,
+) -> QMessageBox:
     """A non-blocking yes/cancel question whose yes button says ``action`` (Cancel is the default).
 
     ``on_yes`` runs when the user confirms, ``on_close`` whatever the answer; the box is
     returned (already open) so the caller and tests can reach it.
     """
-    box = QMessageBox(QMessageBox.Icon.Question, title, question,
-                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        title,
+        question,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        parent,
+    )
     box.setObjectName(name)
     yes = box.button(QMessageBox.StandardButton.Yes)
     yes.setText(action)
@@ -77,7 +94,9 @@ def confirm(parent: QWidget, title: str, question: str, action: str, on_yes: Cal
     return box
 
 
-def crash_report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, log_path: str) -> str:
+def crash_report(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, log_path: str
+) -> str:
     """Plain text a user can paste into an e-mail: versions, traceback, log location."""
     lines = [
         f"KidneyTalk {__version__} crash report",
@@ -98,11 +117,13 @@ class CrashDialog(QDialog):
         self.setObjectName("crashDialog")
         self.setWindowTitle(self.tr("KidneyTalk — unexpected error"))
         self.resize(720, 480)
-        intro = QLabel(self.tr(
-            "KidneyTalk hit an unexpected error. Your library is safe: documents are only marked "
-            "ready once fully indexed.\n\nPlease copy the report below and send it to whoever "
-            "supports your installation. More detail is in the log file:"
-        ))
+        intro = QLabel(
+            self.tr(
+                "KidneyTalk hit an unexpected error. Your library is safe: documents are only marked "
+                "ready once fully indexed.\n\nPlease copy the report below and send it to whoever "
+                "supports your installation. More detail is in the log file:"
+            )
+        )
         intro.setWordWrap(True)
         path = QLabel(log_path)
         path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -110,7 +131,9 @@ class CrashDialog(QDialog):
         self.report.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.copy_button = buttons.addButton(self.tr("Copy report"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.copy_button = buttons.addButton(
+            self.tr("Copy report"), QDialogButtonBox.ButtonRole.ActionRole
+        )
         self.copy_button.clicked.connect(self.copy)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -155,7 +178,9 @@ class CrashReporter(QObject):
         sys.excepthook = self._previous
         threading.excepthook = self._previous_threading
 
-    def handle(self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    def handle(
+        self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             self._previous(exc_type, exc, tb)
             return
@@ -181,7 +206,9 @@ class CrashReporter(QObject):
             self.dialog = None
 
 
-def install_crash_reporter(log_path: str, parent_window: Callable[[], QWidget | None] = lambda: None) -> CrashReporter:
+def install_crash_reporter(
+    log_path: str, parent_window: Callable[[], QWidget | None] = lambda: None
+) -> CrashReporter:
     return CrashReporter(log_path, parent_window).install()
 
 
@@ -204,9 +231,13 @@ class ShortcutsDialog(QDialog):
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.horizontalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -230,8 +261,14 @@ class ShortcutsDialog(QDialog):
             (self.tr("Esc"), self.tr("Stop the answer being written")),
             (key("F2"), self.tr("Rename the selected conversation")),
             (key("Ctrl+E"), self.tr("Export the conversation to Markdown")),
-            (self.tr("Delete"), self.tr("Delete the selected conversation or document (after asking)")),
-            (f"{key('Ctrl+1')} … {key('Ctrl+5')}", self.tr("Library, Chat, Models, Evaluation, Settings")),
+            (
+                self.tr("Delete"),
+                self.tr("Delete the selected conversation or document (after asking)"),
+            ),
+            (
+                f"{key('Ctrl+1')} … {key('Ctrl+5')}",
+                self.tr("Library, Chat, Models, Evaluation, Settings"),
+            ),
             (self.tr("Page Up / Page Down"), self.tr("Previous / next page of a document")),
             (key("F1"), self.tr("This list")),
             (key("Ctrl+Q"), self.tr("Quit")),

@@ -65,9 +65,16 @@ _RESULTS, _RUN, _SUMMARY = "results.jsonl", "run.json", "summary.json"  # the ha
 
 # (per-mode metric, is a share shown as %); the columns the summary table shows when present
 _METRICS = (
-    ("n", False), ("accuracy", True), ("refusal_rate", True), ("accuracy_answered", True),
-    ("hit_rate", True), ("source_hit_rate", True), ("mrr", False), ("extractiveness", False),
-    ("latency_p50", False), ("latency_p95", False),
+    ("n", False),
+    ("accuracy", True),
+    ("refusal_rate", True),
+    ("accuracy_answered", True),
+    ("hit_rate", True),
+    ("source_hit_rate", True),
+    ("mrr", False),
+    ("extractiveness", False),
+    ("latency_p50", False),
+    ("latency_p95", False),
 )
 
 
@@ -109,16 +116,32 @@ class SavedSummary:
     complete: bool = True
 
 
-def eval_job(request: EvalRequest, *, out_dir: str, cancel: threading.Event,
-             progress: Callable[[object], None]) -> Callable[[EngineWorker], object]:
+def eval_job(
+    request: EvalRequest,
+    *,
+    out_dir: str,
+    cancel: threading.Event,
+    progress: Callable[[object], None],
+) -> Callable[[EngineWorker], object]:
     def job(worker: EngineWorker) -> object:
         # Imported here: the harness loads plotting libraries, and only a run needs them.
         from kidneytalk.evaluation import run_eval
 
         r = request
-        return run_eval(worker.engine, r.questions, modes=list(r.modes), style=r.style, model=r.model or None,
-                        limit=r.limit, sample=r.sample, seed=r.seed, out_dir=out_dir,
-                        retrieval_only=r.retrieval_only, progress=progress, cancel=cancel)
+        return run_eval(
+            worker.engine,
+            r.questions,
+            modes=list(r.modes),
+            style=r.style,
+            model=r.model or None,
+            limit=r.limit,
+            sample=r.sample,
+            seed=r.seed,
+            out_dir=out_dir,
+            retrieval_only=r.retrieval_only,
+            progress=progress,
+            cancel=cancel,
+        )
 
     return job
 
@@ -136,9 +159,14 @@ def earlier_runs(root: Path) -> list[Path]:
     """Run folders under ``root`` (those with results or a run record), newest first."""
     if not root.is_dir():
         return []
-    runs = [d for d in root.iterdir() if d.is_dir() and ((d / _RESULTS).exists() or (d / _RUN).exists())]
-    return sorted(runs, key=lambda d: max((d / f).stat().st_mtime for f in (_RESULTS, _RUN) if (d / f).exists()),
-                  reverse=True)
+    runs = [
+        d for d in root.iterdir() if d.is_dir() and ((d / _RESULTS).exists() or (d / _RUN).exists())
+    ]
+    return sorted(
+        runs,
+        key=lambda d: max((d / f).stat().st_mtime for f in (_RESULTS, _RUN) if (d / f).exists()),
+        reverse=True,
+    )
 
 
 def read_request(folder: Path) -> EvalRequest:
@@ -148,7 +176,9 @@ def read_request(folder: Path) -> EvalRequest:
     answered (so continuing finishes them; a larger number extends the run).
     """
     try:
-        return EvalRequest.from_json(json.loads((folder / REQUEST_FILE).read_text(encoding="utf-8")))
+        return EvalRequest.from_json(
+            json.loads((folder / REQUEST_FILE).read_text(encoding="utf-8"))
+        )
     except (OSError, ValueError, TypeError):
         pass
     try:
@@ -173,9 +203,14 @@ def read_request(folder: Path) -> EvalRequest:
     shuffled = re.search(r"seed (\d+)", str(run.get("order", "")))
     n = len(ids) or None
     return EvalRequest(
-        modes=order, style=str(run.get("style") or "off"), model=str(run.get("model") or ""),
-        limit=None if shuffled else n, sample=n if shuffled else None,
-        seed=int(shuffled.group(1)) if shuffled else 0, retrieval_only=bool(run.get("retrieval_only")))
+        modes=order,
+        style=str(run.get("style") or "off"),
+        model=str(run.get("model") or ""),
+        limit=None if shuffled else n,
+        sample=n if shuffled else None,
+        seed=int(shuffled.group(1)) if shuffled else 0,
+        retrieval_only=bool(run.get("retrieval_only")),
+    )
 
 
 def saved_summary(folder: Path) -> SavedSummary | None:
@@ -262,7 +297,9 @@ class EvalPage(QWidget):
         self.model_box.setObjectName("evalModel")
         self.model_box.addItem("", "")  # the default model; named in retranslate()
         # at most ~28 characters wide: long model names must not push the page wider than small windows
-        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.model_box.setMinimumContentsLength(28)
         self.model_label = QLabel()
         self.model_label.setBuddy(self.model_box)
@@ -338,7 +375,9 @@ class EvalPage(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.horizontalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
         self.result_note = QLabel()
         self.result_note.setObjectName("hintLabel")
         self.result_note.setWordWrap(True)
@@ -385,41 +424,68 @@ class EvalPage(QWidget):
     # ------------------------------------------------------------ text
     def retranslate(self) -> None:
         self.title.setText(self.tr("Evaluation"))
-        self.subtitle.setText(self.tr(
-            "Measure how often answers are right, refused and backed by the right page on a question file with "
-            "known answers (JSONL or CSV), for each retrieval mode."))
+        self.subtitle.setText(
+            self.tr(
+                "Measure how often answers are right, refused and backed by the right page on a question file with "
+                "known answers (JSONL or CSV), for each retrieval mode."
+            )
+        )
         self.setup_box.setTitle(self.tr("Run"))
         self.file_label.setText(self.tr("Question file:"))
-        self.file_edit.setPlaceholderText(self.tr("questions.jsonl or .csv with the correct answer of each question"))
+        self.file_edit.setPlaceholderText(
+            self.tr("questions.jsonl or .csv with the correct answer of each question")
+        )
         self.browse_button.setText(self.tr("Browse…"))
         self.modes_label.setText(self.tr("Modes:"))
-        self.mode_boxes["no-rag"].setToolTip(self.tr("The model alone, without your library (the baseline)"))
+        self.mode_boxes["no-rag"].setToolTip(
+            self.tr("The model alone, without your library (the baseline)")
+        )
         self.options_label.setText(self.tr("Options:"))
         self.style_label.setText(self.tr("Answer style:"))
         self.model_label.setText(self.tr("Model:"))
-        self.model_box.setToolTip(self.tr("The language model that answers (the models on the Models page)"))
+        self.model_box.setToolTip(
+            self.tr("The language model that answers (the models on the Models page)")
+        )
         self.limit_label.setText(self.tr("Questions:"))
         self.limit.setSpecialValueText(self.tr("all"))
-        self.limit.setToolTip(self.tr("How many questions to evaluate (all when 0): the first ones of the file, or "
-                                      "a random sample"))
+        self.limit.setToolTip(
+            self.tr(
+                "How many questions to evaluate (all when 0): the first ones of the file, or "
+                "a random sample"
+            )
+        )
         self.sample.setText(self.tr("Random sample"))
-        self.sample.setToolTip(self.tr("Draw the questions at random instead of taking the first ones; the same "
-                                       "seed draws the same questions, and a larger number adds to them"))
+        self.sample.setToolTip(
+            self.tr(
+                "Draw the questions at random instead of taking the first ones; the same "
+                "seed draws the same questions, and a larger number adds to them"
+            )
+        )
         self.seed_label.setText(self.tr("Seed:"))
         self.seed.setToolTip(self.tr("Which random sample: the same seed gives the same questions"))
         self.run_folder_label.setText(self.tr("Results:"))
-        self.run_folder.setToolTip(self.tr("A new folder, or an earlier run to continue: finished answers are kept "
-                                           "and only the missing ones are run"))
+        self.run_folder.setToolTip(
+            self.tr(
+                "A new folder, or an earlier run to continue: finished answers are kept "
+                "and only the missing ones are run"
+            )
+        )
         self.other_folder_button.setText(self.tr("Other folder…"))
-        self.other_folder_button.setToolTip(self.tr("Continue a run saved elsewhere (e.g. by 'kidneytalk eval')"))
+        self.other_folder_button.setToolTip(
+            self.tr("Continue a run saved elsewhere (e.g. by 'kidneytalk eval')")
+        )
         if self.run_folder.count():
             self.run_folder.setItemText(0, self.tr("New run (a new folder)"))
         self._name_default_model()
         self._update_actions()  # the run button's text
         self.retrieval_only.setText(self.tr("Retrieval only (no answers, fast)"))
-        self.retrieval_only.setToolTip(self.tr("Only check whether the gold page is found; no text is generated"))
+        self.retrieval_only.setToolTip(
+            self.tr("Only check whether the gold page is found; no text is generated")
+        )
         self.cancel_button.setText(self.tr("Cancel"))
-        self.cancel_button.setToolTip(self.tr("Stop after the current question; finished results are kept"))
+        self.cancel_button.setToolTip(
+            self.tr("Stop after the current question; finished results are kept")
+        )
         self.results_box.setTitle(self.tr("Results"))
         self.open_folder_button.setText(self.tr("Open report folder"))
         self.open_report_button.setText(self.tr("Open report"))
@@ -443,28 +509,50 @@ class EvalPage(QWidget):
     def _update_actions(self) -> None:
         running = self.running
         self.mode_boxes["no-rag"].setEnabled(not running and not self.retrieval_only.isChecked())
-        modes = [m for m in self.chosen_modes() if not (self.retrieval_only.isChecked() and m == "no-rag")]
+        modes = [
+            m
+            for m in self.chosen_modes()
+            if not (self.retrieval_only.isChecked() and m == "no-rag")
+        ]
         ready = bool(self.file_edit.text().strip()) and bool(modes)
         self.run_button.setEnabled(ready and not running)
-        self.cancel_button.setEnabled(running and self._cancel is not None and not self._cancel.is_set())
+        self.cancel_button.setEnabled(
+            running and self._cancel is not None and not self._cancel.is_set()
+        )
         controls: tuple[QWidget, ...] = (
-            self.file_edit, self.browse_button, self.style_box, self.limit, self.retrieval_only, self.model_box,
-            self.sample, self.run_folder, self.other_folder_button,
-            *[b for m, b in self.mode_boxes.items() if m != "no-rag"])
+            self.file_edit,
+            self.browse_button,
+            self.style_box,
+            self.limit,
+            self.retrieval_only,
+            self.model_box,
+            self.sample,
+            self.run_folder,
+            self.other_folder_button,
+            *[b for m, b in self.mode_boxes.items() if m != "no-rag"],
+        )
         for w in controls:
             w.setEnabled(not running)
         self.seed.setEnabled(not running and self.sample.isChecked())
         self.seed_label.setEnabled(self.seed.isEnabled())
-        self.run_button.setText(self.tr("Continue run") if self.continued_folder() else self.tr("Run evaluation"))
+        self.run_button.setText(
+            self.tr("Continue run") if self.continued_folder() else self.tr("Run evaluation")
+        )
         has_report = self.summary is not None
         self.open_folder_button.setEnabled(has_report)
-        self.open_report_button.setEnabled(has_report and bool(getattr(self.summary, "report_html", None)))
+        self.open_report_button.setEnabled(
+            has_report and bool(getattr(self.summary, "report_html", None))
+        )
 
     # ------------------------------------------------------------ actions
     def choose_file(self) -> None:
         start = self.file_edit.text() or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a question file"), start,
-                                              self.tr("Question files (*.jsonl *.csv);;All files (*)"))
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            self.tr("Choose a question file"),
+            start,
+            self.tr("Question files (*.jsonl *.csv);;All files (*)"),
+        )
         if path:
             self.file_edit.setText(path)
 
@@ -483,26 +571,40 @@ class EvalPage(QWidget):
             return
         questions = Path(self.file_edit.text().strip()).expanduser()
         if not questions.is_file():
-            self.error_box = show_error(self, self.tr("No question file"),
-                                        self.tr("There is no file at %1.").replace("%1", str(questions)))
+            self.error_box = show_error(
+                self,
+                self.tr("No question file"),
+                self.tr("There is no file at %1.").replace("%1", str(questions)),
+            )
             return
         request = self.request()
         request.questions = str(questions)
         out = self.continued_folder() or self.output_folder(questions)
         try:
             out.mkdir(parents=True, exist_ok=True)
-            (out / REQUEST_FILE).write_text(json.dumps(request.to_json(), indent=2), encoding="utf-8")
+            (out / REQUEST_FILE).write_text(
+                json.dumps(request.to_json(), indent=2), encoding="utf-8"
+            )
         except OSError as exc:
-            self.error_box = show_error(self, self.tr("Could not start"), self.tr("Could not write %1:").replace(
-                "%1", str(out)) + f"\n{exc.strerror or exc}")
+            self.error_box = show_error(
+                self,
+                self.tr("Could not start"),
+                self.tr("Could not write %1:").replace("%1", str(out)) + f"\n{exc.strerror or exc}",
+            )
             return
         self._cancel = threading.Event()
         self._started = time.monotonic()
         self._last_progress = None
         self.progress_bar.setRange(0, 0)
-        self.progress_label.setText(self.tr("Starting… (loading the models and reading the questions)"))
-        self.client.call(RUN_EVAL, eval_job(request, out_dir=str(out), cancel=self._cancel,
-                                            progress=self._relay.progress.emit))
+        self.progress_label.setText(
+            self.tr("Starting… (loading the models and reading the questions)")
+        )
+        self.client.call(
+            RUN_EVAL,
+            eval_job(
+                request, out_dir=str(out), cancel=self._cancel, progress=self._relay.progress.emit
+            ),
+        )
         self._update_actions()
 
     def request(self) -> EvalRequest:
@@ -513,9 +615,13 @@ class EvalPage(QWidget):
         return EvalRequest(
             questions=self.file_edit.text().strip(),
             modes=[m for m in self.chosen_modes() if not (retrieval_only and m == "no-rag")],
-            style=str(self.style_box.currentData()), model=str(self.model_box.currentData() or ""),
-            limit=None if sampled else n, sample=n if sampled else None,
-            seed=self.seed.value() if sampled else 0, retrieval_only=retrieval_only)
+            style=str(self.style_box.currentData()),
+            model=str(self.model_box.currentData() or ""),
+            limit=None if sampled else n,
+            sample=n if sampled else None,
+            seed=self.seed.value() if sampled else 0,
+            retrieval_only=retrieval_only,
+        )
 
     def show_request(self, request: EvalRequest) -> None:
         """Fill the form with ``request`` (an earlier run being continued)."""
@@ -554,10 +660,15 @@ class EvalPage(QWidget):
         self._update_actions()
 
     def _add_folder(self, folder: Path) -> None:
-        label = self.tr("Continue %1 (%2 answers so far)").replace("%1", folder.name).replace(
-            "%2", str(count_results(folder)))
+        label = (
+            self.tr("Continue %1 (%2 answers so far)")
+            .replace("%1", folder.name)
+            .replace("%2", str(count_results(folder)))
+        )
         self.run_folder.addItem(label, str(folder))
-        self.run_folder.setItemData(self.run_folder.count() - 1, str(folder), Qt.ItemDataRole.ToolTipRole)
+        self.run_folder.setItemData(
+            self.run_folder.count() - 1, str(folder), Qt.ItemDataRole.ToolTipRole
+        )
 
     def continue_run(self, folder: str | Path) -> None:
         """Choose ``folder`` (an earlier run) to continue: the form shows its settings and last report."""
@@ -568,8 +679,12 @@ class EvalPage(QWidget):
         self._show_summary()
         self._update_actions()
         if not (folder / REQUEST_FILE).exists():
-            self.message.emit(self.tr("This run was not started here: check that the question file is the one it "
-                                      "used."))
+            self.message.emit(
+                self.tr(
+                    "This run was not started here: check that the question file is the one it "
+                    "used."
+                )
+            )
 
     def _on_run_folder(self, index: int) -> None:
         data = self.run_folder.itemData(index)
@@ -580,12 +695,17 @@ class EvalPage(QWidget):
 
     def choose_run_folder(self) -> None:
         start = str(self.continued_folder() or self.paths.data / "evaluations")
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose the folder of an earlier run"), start)
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Choose the folder of an earlier run"), start
+        )
         if not folder:
             return
         if not (Path(folder) / _RESULTS).exists() and not (Path(folder) / _RUN).exists():
-            self.error_box = show_error(self, self.tr("Not an evaluation folder"), self.tr(
-                "%1 holds no evaluation results (results.jsonl).").replace("%1", folder))
+            self.error_box = show_error(
+                self,
+                self.tr("Not an evaluation folder"),
+                self.tr("%1 holds no evaluation results (results.jsonl).").replace("%1", folder),
+            )
             return
         self.continue_run(folder)
 
@@ -605,14 +725,18 @@ class EvalPage(QWidget):
 
     def _name_default_model(self) -> None:
         text = self.tr("Default model")
-        self.model_box.setItemText(0, f"{text} ({self._default_model})" if self._default_model else text)
+        self.model_box.setItemText(
+            0, f"{text} ({self._default_model})" if self._default_model else text
+        )
 
     def cancel(self) -> None:
         """Stop after the current question (also called when the window closes)."""
         if self._cancel is not None and not self._cancel.is_set():
             self._cancel.set()
             if self.running:
-                self.progress_label.setText(self.tr("Cancelling after the current question… finished results are kept."))
+                self.progress_label.setText(
+                    self.tr("Cancelling after the current question… finished results are kept.")
+                )
         self._update_actions()
 
     def open_folder(self) -> None:
@@ -638,7 +762,9 @@ class EvalPage(QWidget):
         eta = getattr(event, "eta_seconds", None)
         if eta is not None and done < total:
             parts.append(self.tr("about %1 left").replace("%1", _duration(eta)))
-        parts.append(self.tr("%1 elapsed").replace("%1", _duration(time.monotonic() - self._started)))
+        parts.append(
+            self.tr("%1 elapsed").replace("%1", _duration(time.monotonic() - self._started))
+        )
         self.progress_label.setText("  ·  ".join(parts))
 
     def _on_finished(self, task: str, result: object) -> None:
@@ -652,16 +778,25 @@ class EvalPage(QWidget):
         if complete:
             self.progress_label.setText(self.tr("Finished in %1.").replace("%1", elapsed))
         else:
-            self.progress_label.setText(self.tr("Cancelled after %1; the report covers the questions that finished.")
-                                        .replace("%1", elapsed))
+            self.progress_label.setText(
+                self.tr(
+                    "Cancelled after %1; the report covers the questions that finished."
+                ).replace("%1", elapsed)
+            )
         self._cancel = None
         out = getattr(result, "out_dir", None)
-        self.fill_run_folders(select=Path(out) if out and not complete else None)  # Run again continues it
+        self.fill_run_folders(
+            select=Path(out) if out and not complete else None
+        )  # Run again continues it
         if complete:
             self.run_folder.setCurrentIndex(0)
         self._show_summary()
         self._update_actions()
-        self.message.emit(self.tr("Evaluation report written to %1.").replace("%1", str(getattr(result, "out_dir", ""))))
+        self.message.emit(
+            self.tr("Evaluation report written to %1.").replace(
+                "%1", str(getattr(result, "out_dir", ""))
+            )
+        )
 
     def _on_failed(self, task: str, message: str) -> None:
         if task != RUN_EVAL:
@@ -684,18 +819,31 @@ class EvalPage(QWidget):
             self.table.setRowCount(0)
             self.table.setColumnCount(0)
             self.table.hide()
-            self.result_note.setText(self.tr("Run an evaluation to see accuracy, refusals and retrieval per mode "
-                                             "here; the full report and its plots are saved with the results."))
+            self.result_note.setText(
+                self.tr(
+                    "Run an evaluation to see accuracy, refusals and retrieval per mode "
+                    "here; the full report and its plots are saved with the results."
+                )
+            )
             return
         per_mode: dict[str, dict[str, Any]] = dict(getattr(s, "per_mode", {}) or {})
         headers = {
-            "n": self.tr("questions"), "accuracy": self.tr("accuracy"), "refusal_rate": self.tr("refusals"),
-            "accuracy_answered": self.tr("accuracy when answered"), "hit_rate": self.tr("gold page found"),
-            "source_hit_rate": self.tr("gold document found"), "mrr": self.tr("MRR"),
-            "extractiveness": self.tr("extractiveness"), "latency_p50": self.tr("median time (s)"),
+            "n": self.tr("questions"),
+            "accuracy": self.tr("accuracy"),
+            "refusal_rate": self.tr("refusals"),
+            "accuracy_answered": self.tr("accuracy when answered"),
+            "hit_rate": self.tr("gold page found"),
+            "source_hit_rate": self.tr("gold document found"),
+            "mrr": self.tr("MRR"),
+            "extractiveness": self.tr("extractiveness"),
+            "latency_p50": self.tr("median time (s)"),
             "latency_p95": self.tr("slowest 5% (s)"),
         }
-        columns = [(k, share) for k, share in _METRICS if any(d.get(k) is not None for d in per_mode.values())]
+        columns = [
+            (k, share)
+            for k, share in _METRICS
+            if any(d.get(k) is not None for d in per_mode.values())
+        ]
         self.table.setColumnCount(1 + len(columns))
         self.table.setHorizontalHeaderLabels([self.tr("mode")] + [headers[k] for k, _ in columns])
         self.table.setRowCount(len(per_mode))
@@ -709,8 +857,11 @@ class EvalPage(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self.table.show()
-        height = self.table.horizontalHeader().sizeHint().height() + sum(
-            self.table.rowHeight(r) for r in range(self.table.rowCount())) + 2 * self.table.frameWidth()
+        height = (
+            self.table.horizontalHeader().sizeHint().height()
+            + sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+            + 2 * self.table.frameWidth()
+        )
         self.table.setFixedHeight(height)
         out = Path(getattr(s, "out_dir", ""))
         self.result_note.setText(self.tr("Report and results in %1").replace("%1", str(out)))

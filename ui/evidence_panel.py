@@ -52,8 +52,10 @@ def heat_map_html(passage: str, answer: str) -> tuple[str, float]:
         if start < pos:
             continue
         out.append(html.escape(passage[pos:start]))
-        out.append(f"<span style='background-color:{heat_color(run)}' title='copied run of {run} words'>"
-                   f"{html.escape(passage[start:end])}</span>")
+        out.append(
+            f"<span style='background-color:{heat_color(run)}' title='copied run of {run} words'>"
+            f"{html.escape(passage[start:end])}</span>"
+        )
         copied += end - start
         pos = end
     out.append(html.escape(passage[pos:]))
@@ -163,12 +165,18 @@ class EvidencePanel(QWidget):
     def _no_page(self) -> str:
         """Why the passage's page cannot be shown ("" when it can)."""
         if self.document is None:
-            return self.tr("This document is no longer in the library, so its page cannot be shown.")
+            return self.tr(
+                "This document is no longer in the library, so its page cannot be shown."
+            )
         if not self.document.stored_path:
-            return self.tr("The library keeps no copy of this document, so its page cannot be shown.")
+            return self.tr(
+                "The library keeps no copy of this document, so its page cannot be shown."
+            )
         return ""
 
-    def show_chunk(self, n: int, chunk: Mapping[str, object], answer: str, document: Document | None) -> None:
+    def show_chunk(
+        self, n: int, chunk: Mapping[str, object], answer: str, document: Document | None
+    ) -> None:
         """Show passage ``[n]`` of an answer (``chunk`` as in ``Answer.to_json()['chunks']``)."""
         self.chunk, self.document, self.n, self.answer = dict(chunk), document, n, answer
         self._fill_labels()
@@ -176,7 +184,9 @@ class EvidencePanel(QWidget):
         if missing := self._no_page():
             self.page_view.clear(missing)
         elif document is not None:  # always, when there is no ``missing``
-            self.page_view.show_document(document.stored_path, pages[0], [str(chunk.get("text", ""))])
+            self.page_view.show_document(
+                document.stored_path, pages[0], [str(chunk.get("text", ""))]
+            )
         self.open_button.setEnabled(self.page_view.page_count > 0)
 
     def _fill_labels(self) -> None:
@@ -184,16 +194,39 @@ class EvidencePanel(QWidget):
         pages = _pages(chunk)
         section = " › ".join(str(s) for s in cast("list[str]", chunk.get("section") or []))
         source = str(chunk.get("source", ""))
-        ocr = (" · <i>" + html.escape(self.tr("text read by OCR from a scanned page; it may contain misread "
-                                              "characters")) + "</i>") if chunk.get("ocr") else ""
+        ocr = (
+            (
+                " · <i>"
+                + html.escape(
+                    self.tr(
+                        "text read by OCR from a scanned page; it may contain misread characters"
+                    )
+                )
+                + "</i>"
+            )
+            if chunk.get("ocr")
+            else ""
+        )
         self.source_label.setText(
             f"<b>[{n}] {html.escape(source)}</b> · {pages_label(pages[0], pages[-1])}{ocr}"
-            + (f"<br><span style='color:palette(placeholder-text)'>{html.escape(section)}</span>" if section else ""))
-        scores = [self.tr("similarity %1").replace("%1", f"{float(cast(float, chunk.get('score') or 0)):.2f}")]
+            + (
+                f"<br><span style='color:palette(placeholder-text)'>{html.escape(section)}</span>"
+                if section
+                else ""
+            )
+        )
+        scores = [
+            self.tr("similarity %1").replace(
+                "%1", f"{float(cast(float, chunk.get('score') or 0)):.2f}"
+            )
+        ]
         relevance = chunk.get("relevance")
         if relevance is not None:
-            scores.append(self.tr("judged relevant with probability %1").replace(
-                "%1", f"{float(cast(float, relevance)):.2f}"))
+            scores.append(
+                self.tr("judged relevant with probability %1").replace(
+                    "%1", f"{float(cast(float, relevance)):.2f}"
+                )
+            )
         self.scores_label.setText(self.tr("Retrieval: %1").replace("%1", ", ".join(scores)))
         reason = str(chunk.get("reason") or "")
         why = self.tr("Why it was used:")
@@ -203,15 +236,26 @@ class EvidencePanel(QWidget):
         text = str(chunk.get("text", ""))
         body, share = heat_map_html(text, self.answer)
         self.text_view.setHtml(body)
-        swatches = " ".join(f"<span style='background-color:{c}'>&nbsp;{lbl}&nbsp;</span>"
-                            for (_, c), lbl in zip(HEAT[::-1], (self.tr("2–3 words"), "4–7", "8+"), strict=True))
-        self.legend.setText(self.tr("Copied into the answer: %1 · %2 of the passage").replace("%1", swatches)
-                            .replace("%2", f"{share:.0%}")
-                            if share else self.tr("The answer copied no run of words from this passage."))
+        swatches = " ".join(
+            f"<span style='background-color:{c}'>&nbsp;{lbl}&nbsp;</span>"
+            for (_, c), lbl in zip(HEAT[::-1], (self.tr("2–3 words"), "4–7", "8+"), strict=True)
+        )
+        self.legend.setText(
+            self.tr("Copied into the answer: %1 · %2 of the passage")
+            .replace("%1", swatches)
+            .replace("%2", f"{share:.0%}")
+            if share
+            else self.tr("The answer copied no run of words from this passage.")
+        )
 
     def open_dialog(self) -> None:
         if not self.page_view.path:
             return
-        self.dialog = PageDialog(self.page_view.path, self.page_view.page, self.page_view.passages,
-                                 title=f"{self.chunk.get('source', '')} — KidneyTalk", parent=self)
+        self.dialog = PageDialog(
+            self.page_view.path,
+            self.page_view.page,
+            self.page_view.passages,
+            title=f"{self.chunk.get('source', '')} — KidneyTalk",
+            parent=self,
+        )
         self.dialog.open()

@@ -61,7 +61,9 @@ class FolderWatcher(QObject):
         self._again = False
         self._applying = False
         self._asking = False
-        self._declined: set[tuple[str, str]] = set()  # deleted files the user chose to decide on later
+        self._declined: set[tuple[str, str]] = (
+            set()
+        )  # deleted files the user chose to decide on later
         self._stop = threading.Event()
         self._fs = QFileSystemWatcher(self)
         self._fs.directoryChanged.connect(lambda _path: self.schedule())
@@ -97,14 +99,19 @@ class FolderWatcher(QObject):
             self._again = True
             return
         self._again = False
-        self._thread = threading.Thread(target=self._scan, name="kidneytalk-folder-scan", daemon=True)
+        self._thread = threading.Thread(
+            target=self._scan, name="kidneytalk-folder-scan", daemon=True
+        )
         self._thread.start()
 
     def follow(self, path: str) -> None:
         self._call(FOLLOW, lambda w: folders.follow(w.engine.library, path))
 
     def unfollow(self, path: str, remove_documents: bool = False) -> None:
-        self._call(UNFOLLOW, lambda w: folders.unfollow(w.engine.library, path, remove_documents=remove_documents))
+        self._call(
+            UNFOLLOW,
+            lambda w: folders.unfollow(w.engine.library, path, remove_documents=remove_documents),
+        )
 
     def apply(self, changes: list[FolderChanges], remove_deleted: bool | None) -> None:
         """Queue the library writes for what a scan found (on the engine thread).
@@ -119,9 +126,17 @@ class FolderWatcher(QObject):
         stop = self._stop
 
         def job(worker: EngineWorker) -> list[SyncReport]:
-            reports = [folders.apply(worker.engine.library, c, remove_deleted=remove_deleted,
-                                     add=worker.engine.add, progress=worker.progress.emit, cancel=stop)
-                       for c in changes]
+            reports = [
+                folders.apply(
+                    worker.engine.library,
+                    c,
+                    remove_deleted=remove_deleted,
+                    add=worker.engine.add,
+                    progress=worker.progress.emit,
+                    cancel=stop,
+                )
+                for c in changes
+            ]
             worker._emit_snapshot()
             return reports
 
@@ -161,18 +176,30 @@ class FolderWatcher(QObject):
         self.folders_changed.emit(self.folders, dict(self.states))
         # a folder going away or coming back is recorded too (its status), but only when that is news
         before = {f.path: f.status for f in listed}
-        todo = [c for c in changes if c.has_changes or (before.get(c.folder) != folders.OK if c.available
-                                                        else before.get(c.folder) != folders.UNAVAILABLE)]
+        todo = [
+            c
+            for c in changes
+            if c.has_changes
+            or (
+                before.get(c.folder) != folders.OK
+                if c.available
+                else before.get(c.folder) != folders.UNAVAILABLE
+            )
+        ]
         if not todo:
             if self._again:
                 self.scan_now()
             return
         setting = self.client.engine.settings.folders.remove_deleted
-        if setting == "ask" and any((c.folder, t.rel) not in self._declined for c in todo for t in c.deleted):
+        if setting == "ask" and any(
+            (c.folder, t.rel) not in self._declined for c in todo for t in c.deleted
+        ):
             self._asking = True
             self.deletions_found.emit(todo)
             return
-        if setting == "ask" and not any(c.new or c.changed or c.moved or c.touched or not c.available for c in todo):
+        if setting == "ask" and not any(
+            c.new or c.changed or c.moved or c.touched or not c.available for c in todo
+        ):
             if self._again:
                 self.scan_now()
             return  # only deletions the user will decide on later

@@ -76,7 +76,9 @@ def set_language(language: str) -> bool:
         return True
     ours = QTranslator(holder)
     if not ours.load(locale, "kidneytalk", "_", str(TRANSLATIONS)):
-        log.warning("no %s translation in %s; the interface stays in English", language, TRANSLATIONS)
+        log.warning(
+            "no %s translation in %s; the interface stays in English", language, TRANSLATIONS
+        )
         holder.language = "en"
         QLocale.setDefault(QLocale(LANGUAGES["en"][1]))
         return False

@@ -57,7 +57,9 @@ from .workers import ADD, REMOVE, SET_ENABLED, EngineClient, LibrarySnapshot
 
 # English originals; shown through tr() (QT_TRANSLATE_NOOP only marks them for lupdate).
 EMPTY_HINT = QT_TRANSLATE_NOOP("LibraryPage", "Drop guideline PDFs here or click Add documents")
-_PREPARING = QT_TRANSLATE_NOOP("LibraryPage", "Preparing… (the first import also loads the embedding model)")
+_PREPARING = QT_TRANSLATE_NOOP(
+    "LibraryPage", "Preparing… (the first import also loads the embedding model)"
+)
 
 _OK = QColor("#1b6e34")
 _WARN = QColor("#8a5300")
@@ -81,7 +83,7 @@ def status_label(doc: Document, hint: str = "") -> tuple[str, QColor | None]:
     text, severity = describe_status(doc, hint)
     for word in _STATUS_WORDS:
         if text == word or text.startswith((f"{word} ·", f"{word}:")):
-            text = QCoreApplication.translate("DocumentStatus", word) + text[len(word):]
+            text = QCoreApplication.translate("DocumentStatus", word) + text[len(word) :]
             break
     return text, _SEVERITY_COLOURS.get(severity)
 
@@ -99,13 +101,20 @@ class DocumentTableModel(QAbstractTableModel):
         QT_TRANSLATE_NOOP("DocumentTableModel", "Status"),
     )
     HEADER_TIPS = (
-        QT_TRANSLATE_NOOP("DocumentTableModel",
-                          "Tick to let answers use this document; untick to keep it out of answers without removing it"),
+        QT_TRANSLATE_NOOP(
+            "DocumentTableModel",
+            "Tick to let answers use this document; untick to keep it out of answers without removing it",
+        ),
         QT_TRANSLATE_NOOP("DocumentTableModel", "File name (hover for title and location)"),
         QT_TRANSLATE_NOOP("DocumentTableModel", "Number of pages"),
         QT_TRANSLATE_NOOP("DocumentTableModel", "Passages indexed for search"),
-        QT_TRANSLATE_NOOP("DocumentTableModel", "Passages left out by the filter (headers, references, boilerplate)"),
-        QT_TRANSLATE_NOOP("DocumentTableModel", "ready, needs OCR, failed (with the reason) or indexing"),
+        QT_TRANSLATE_NOOP(
+            "DocumentTableModel",
+            "Passages left out by the filter (headers, references, boilerplate)",
+        ),
+        QT_TRANSLATE_NOOP(
+            "DocumentTableModel", "ready, needs OCR, failed (with the reason) or indexing"
+        ),
     )
 
     enabled_toggled = Signal(str, bool)
@@ -147,7 +156,9 @@ class DocumentTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -156,12 +167,18 @@ class DocumentTableModel(QAbstractTableModel):
             return QCoreApplication.translate("DocumentTableModel", self.HEADER_TIPS[section])
         return None
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
         if not index.isValid():
             return None
         doc = self._docs[index.row()]
         col = index.column()
-        if role == Qt.ItemDataRole.CheckStateRole and col == self.USE and doc.status == cat.STATUS_READY:
+        if (
+            role == Qt.ItemDataRole.CheckStateRole
+            and col == self.USE
+            and doc.status == cat.STATUS_READY
+        ):
             return Qt.CheckState.Checked if doc.enabled else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.DisplayRole:
             if col == self.NAME:
@@ -179,19 +196,29 @@ class DocumentTableModel(QAbstractTableModel):
             return QBrush(color) if color is not None else None
         if role == Qt.ItemDataRole.ForegroundRole and not doc.enabled and col != self.STATUS:
             return QBrush(QColor("#8a8a8a"))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.PAGES, self.KEPT, self.DROPPED):
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (
+            self.PAGES,
+            self.KEPT,
+            self.DROPPED,
+        ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == self.USE:
-                return (self.tr("Used for answers (click to change)") if doc.enabled
-                        else self.tr("Not used for answers (click to change)"))
+                return (
+                    self.tr("Used for answers (click to change)")
+                    if doc.enabled
+                    else self.tr("Not used for answers (click to change)")
+                )
             if col == self.STATUS:
                 return status_label(doc, self._hints.get(doc.id, ""))[0]
             lines = [doc.name]
             if doc.title and doc.title != doc.name:
                 lines.append(doc.title)
-            lines += [f"id {doc.id}", self.tr("added %1").replace("%1", doc.added_at[:16].replace("T", " ")),
-                      doc.original_path]
+            lines += [
+                f"id {doc.id}",
+                self.tr("added %1").replace("%1", doc.added_at[:16].replace("T", " ")),
+                doc.original_path,
+            ]
             return "\n".join(lines)
         return None
 
@@ -205,18 +232,32 @@ class DocumentTableModel(QAbstractTableModel):
                 flags &= ~Qt.ItemFlag.ItemIsEnabled
         return flags
 
-    def setData(self, index: QModelIndex | QPersistentModelIndex, value: object, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        if not index.isValid() or index.column() != self.USE or role != Qt.ItemDataRole.CheckStateRole:
+    def setData(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        value: object,
+        role: int = Qt.ItemDataRole.EditRole,
+    ) -> bool:
+        if (
+            not index.isValid()
+            or index.column() != self.USE
+            or role != Qt.ItemDataRole.CheckStateRole
+        ):
             return False
         if self._locked:
             return False
         doc = self._docs[index.row()]
-        enabled = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
+        enabled = (
+            Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
+        )
         if enabled == doc.enabled:
             return False
         # Show the change at once; the worker's next snapshot confirms it (or reverts it on failure).
         doc.enabled = enabled
-        row_start, row_end = self.index(index.row(), 0), self.index(index.row(), self.columnCount() - 1)
+        row_start, row_end = (
+            self.index(index.row(), 0),
+            self.index(index.row(), self.columnCount() - 1),
+        )
         self.dataChanged.emit(row_start, row_end)
         self.enabled_toggled.emit(doc.id, enabled)
         return True
@@ -302,7 +343,9 @@ class LibraryPage(QWidget):
         hh.setSectionResizeMode(DocumentTableModel.NAME, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(DocumentTableModel.STATUS, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
-        self.table.doubleClicked.connect(lambda index: self.open_document(self.model.document(index.row()).id))
+        self.table.doubleClicked.connect(
+            lambda index: self.open_document(self.model.document(index.row()).id)
+        )
         delete = QAction(self.table)
         delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -403,27 +446,45 @@ class LibraryPage(QWidget):
         self.folders_title.setText(self.tr("Followed folders"))
         self.follow_button.setText(self.tr("Follow a folder…"))
         self.sync_button.setText(self.tr("Sync now"))
-        self.sync_button.setToolTip(self.tr("Look for new, changed and deleted files in the followed folders now"))
+        self.sync_button.setToolTip(
+            self.tr("Look for new, changed and deleted files in the followed folders now")
+        )
         self.unfollow_button.setText(self.tr("Stop following"))
-        self.unfollow_button.setToolTip(self.tr("Stop following the selected folder; its documents stay"))
+        self.unfollow_button.setToolTip(
+            self.tr("Stop following the selected folder; its documents stay")
+        )
         self.show_folders(self.watcher.folders, self.watcher.states)
         self.remove_button.setText(self.tr("Remove…"))
         self.open_button.setText(self.tr("Open…"))
         self.reindex_button.setText(self.tr("Re-index"))
-        self.reindex_button.setToolTip(self.tr("Read the selected documents again from the library's copies: "
-                                               "OCR for scanned pages ('needs OCR'), new settings"))
-        self.open_button.setToolTip(self.tr("Read the selected document here, page by page (double-click a row)"))
-        self.remove_button.setToolTip(self.tr("Remove the selected documents from the library (Delete)"))
+        self.reindex_button.setToolTip(
+            self.tr(
+                "Read the selected documents again from the library's copies: "
+                "OCR for scanned pages ('needs OCR'), new settings"
+            )
+        )
+        self.open_button.setToolTip(
+            self.tr("Read the selected document here, page by page (double-click a row)")
+        )
+        self.remove_button.setToolTip(
+            self.tr("Remove the selected documents from the library (Delete)")
+        )
         self.empty_hint.setText(
-            "<p style='font-size:15pt; font-weight:600'>" + self.tr("Your library is empty") + "</p>"
+            "<p style='font-size:15pt; font-weight:600'>"
+            + self.tr("Your library is empty")
+            + "</p>"
             f"<p style='font-size:12pt'>{self.tr(EMPTY_HINT)} (Ctrl+O).</p><p>"
-            + self.tr("KidneyTalk reads PDF, EPUB, Markdown and text files, and folders of them.") + "<br>"
-            + self.tr("Documents are copied into your library and never leave this computer.") + "</p>"
+            + self.tr("KidneyTalk reads PDF, EPUB, Markdown and text files, and folders of them.")
+            + "<br>"
+            + self.tr("Documents are copied into your library and never leave this computer.")
+            + "</p>"
         )
         if self.cancel_button.isEnabled():
             self.cancel_button.setText(self.tr("Cancel"))
         self.cancel_button.setToolTip(self.tr("Stop adding; files not finished are not kept"))
-        self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.model.columnCount() - 1)
+        self.model.headerDataChanged.emit(
+            Qt.Orientation.Horizontal, 0, self.model.columnCount() - 1
+        )
         if self._snapshot is not None:
             self.show_snapshot(self._snapshot)
         else:
@@ -449,8 +510,14 @@ class LibraryPage(QWidget):
             used = sum(1 for d in docs if d.enabled and d.status == cat.STATUS_READY)
             pages = sum(d.pages for d in docs if d.status == cat.STATUS_READY)
             failed = sum(1 for d in docs if d.status == cat.STATUS_FAILED)
-            text = (self.tr("1 document") if len(docs) == 1 else self.tr("%1 documents").replace("%1", str(len(docs))))
-            text += " · " + self.tr("%1 pages · %2 used for answers").replace("%1", str(pages)).replace("%2", str(used))
+            text = (
+                self.tr("1 document")
+                if len(docs) == 1
+                else self.tr("%1 documents").replace("%1", str(len(docs)))
+            )
+            text += " · " + self.tr("%1 pages · %2 used for answers").replace(
+                "%1", str(pages)
+            ).replace("%2", str(used))
             if failed:
                 text += " · " + self.tr("%1 failed").replace("%1", str(failed))
             self.summary.setText(text)
@@ -459,7 +526,9 @@ class LibraryPage(QWidget):
         sel = self.table.selectionModel()
         for row, doc in enumerate(docs):
             if doc.id in selected:
-                sel.select(self.model.index(row, 0), sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
+                sel.select(
+                    self.model.index(row, 0), sel.SelectionFlag.Select | sel.SelectionFlag.Rows
+                )
         self._update_actions()
 
     def selected_ids(self) -> list[str]:
@@ -482,8 +551,11 @@ class LibraryPage(QWidget):
         """Selected documents that re-indexing would help: "needs OCR", or settings changed since."""
         hints = self._snapshot.hints if self._snapshot is not None else {}
         ids = set(self.selected_ids())
-        return [d.id for d in self.model.documents() if d.id in ids and d.status == cat.STATUS_READY
-                and (d.needs_ocr or d.id in hints)]
+        return [
+            d.id
+            for d in self.model.documents()
+            if d.id in ids and d.status == cat.STATUS_READY and (d.needs_ocr or d.id in hints)
+        ]
 
     def reindex_selected(self) -> None:
         """Re-index the selected "needs OCR" (or outdated) documents, with the add progress and Cancel."""
@@ -505,8 +577,10 @@ class LibraryPage(QWidget):
             return
         patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
         files, _ = QFileDialog.getOpenFileNames(
-            self, self.tr("Add documents"), str(Path.home()),
-            self.tr("Documents (%1);;All files (*)").replace("%1", patterns)
+            self,
+            self.tr("Add documents"),
+            str(Path.home()),
+            self.tr("Documents (%1);;All files (*)").replace("%1", patterns),
         )
         if files:
             self.add_paths(files)
@@ -514,7 +588,9 @@ class LibraryPage(QWidget):
     def choose_folder(self) -> None:
         if self.adding:
             return
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of documents"), str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Add a folder of documents"), str(Path.home())
+        )
         if folder:
             self.add_paths([folder])
 
@@ -523,7 +599,9 @@ class LibraryPage(QWidget):
         if not paths:
             return
         if self.adding:
-            self.message.emit(self.tr("Already adding documents: wait for it to finish, or Cancel it first."))
+            self.message.emit(
+                self.tr("Already adding documents: wait for it to finish, or Cancel it first.")
+            )
             return
         self._rate_start = None
         self.progress_bar.setRange(0, 0)  # busy until the first file event
@@ -541,7 +619,9 @@ class LibraryPage(QWidget):
         self.client.cancel_add()
         self.cancel_button.setEnabled(False)
         self.cancel_button.setText(self.tr("Cancelling…"))
-        self.progress_label.setText(self.tr("Cancelling after the current step… files not finished are not kept."))
+        self.progress_label.setText(
+            self.tr("Cancelling after the current step… files not finished are not kept.")
+        )
 
     def _on_started(self, task: str) -> None:
         if task == ADD and self.cancel_button.isEnabled():
@@ -557,8 +637,11 @@ class LibraryPage(QWidget):
             return
         if event.stage == "start":
             self.progress_label.setText(
-                (self.tr("Preparing 1 file…") if event.files_total == 1 else
-                 self.tr("Preparing %1 files…").replace("%1", str(event.files_total)))
+                (
+                    self.tr("Preparing 1 file…")
+                    if event.files_total == 1
+                    else self.tr("Preparing %1 files…").replace("%1", str(event.files_total))
+                )
                 + (f" ({event.message})" if event.message else "")
             )
             return
@@ -574,13 +657,23 @@ class LibraryPage(QWidget):
         if self._rate_start is None:
             self._rate_start = time.monotonic()
         elapsed = time.monotonic() - self._rate_start
-        verb = {"embed": self.tr("indexing"), "done": self.tr("added"), "error": self.tr("failed"),
-                "skip": self.tr("skipped"), "ocr": self.tr("OCR of page %1 of %2")
-                .replace("%1", str(max(1, round(event.file_fraction * event.pages_total) + 1)))
-                .replace("%2", str(event.pages_total))}.get(event.stage, self.tr("reading"))
-        parts = [self.tr("File %1 of %2: %3 (%4)").replace("%1", str(i)).replace("%2", str(n))
-                 .replace("%3", event.file).replace("%4", verb),
-                 self.tr("%1 pages indexed").replace("%1", str(event.pages_done))]
+        verb = {
+            "embed": self.tr("indexing"),
+            "done": self.tr("added"),
+            "error": self.tr("failed"),
+            "skip": self.tr("skipped"),
+            "ocr": self.tr("OCR of page %1 of %2")
+            .replace("%1", str(max(1, round(event.file_fraction * event.pages_total) + 1)))
+            .replace("%2", str(event.pages_total)),
+        }.get(event.stage, self.tr("reading"))
+        parts = [
+            self.tr("File %1 of %2: %3 (%4)")
+            .replace("%1", str(i))
+            .replace("%2", str(n))
+            .replace("%3", event.file)
+            .replace("%4", verb),
+            self.tr("%1 pages indexed").replace("%1", str(event.pages_done)),
+        ]
         if event.pages_done and elapsed > 1:
             parts.append(self.tr("%1 pages/s").replace("%1", f"{event.pages_done / elapsed:.1f}"))
         self.progress_label.setText("  ·  ".join(parts))
@@ -591,10 +684,17 @@ class LibraryPage(QWidget):
             self._report_add(result if isinstance(result, list) else [])
         elif task == REMOVE and isinstance(result, list):
             names = ", ".join(d.name for d in result)
-            self.message.emit(self.tr("Removed %1.").replace("%1", names) if names else self.tr("Nothing removed."))
+            self.message.emit(
+                self.tr("Removed %1.").replace("%1", names)
+                if names
+                else self.tr("Nothing removed.")
+            )
         elif task == SET_ENABLED and isinstance(result, Document):
-            state = (self.tr("%1 is used for answers again.") if result.enabled
-                     else self.tr("%1 is no longer used for answers."))
+            state = (
+                self.tr("%1 is used for answers again.")
+                if result.enabled
+                else self.tr("%1 is no longer used for answers.")
+            )
             self.message.emit(state.replace("%1", result.name))
 
     def _on_failed(self, task: str, message: str) -> None:
@@ -603,35 +703,52 @@ class LibraryPage(QWidget):
         if task == ADD:
             self.progress_panel.setVisible(self.adding)
         if task in (ADD, REMOVE, SET_ENABLED):
-            title = {ADD: self.tr("Could not add documents"), REMOVE: self.tr("Could not remove"),
-                     SET_ENABLED: self.tr("Could not change the document")}[task]
+            title = {
+                ADD: self.tr("Could not add documents"),
+                REMOVE: self.tr("Could not remove"),
+                SET_ENABLED: self.tr("Could not change the document"),
+            }[task]
             self.error_box = show_error(self, title, message)
 
     def _report_add(self, results: list[AddResult]) -> None:
-        count = {s: sum(1 for r in results if r.status == s) for s in ("added", "exists", "failed", "skipped", "cancelled")}
+        count = {
+            s: sum(1 for r in results if r.status == s)
+            for s in ("added", "exists", "failed", "skipped", "cancelled")
+        }
         parts = [self.tr("%1 added").replace("%1", str(count["added"]))]
         if count["exists"]:
             parts.append(self.tr("%1 already in the library").replace("%1", str(count["exists"])))
         if count["failed"]:
             parts.append(self.tr("%1 failed").replace("%1", str(count["failed"])))
         if count["skipped"]:
-            parts.append(self.tr("%1 skipped (unsupported type)").replace("%1", str(count["skipped"])))
+            parts.append(
+                self.tr("%1 skipped (unsupported type)").replace("%1", str(count["skipped"]))
+            )
         if count["cancelled"]:
             parts.append(self.tr("%1 cancelled (not kept)").replace("%1", str(count["cancelled"])))
         self.message.emit(self.tr("Import finished: %1.").replace("%1", ", ".join(parts)))
         failed = [r for r in results if r.failed]
         if failed:
             lines = "\n".join(f"• {r.message}" for r in failed[:12])
-            more = "\n" + self.tr("… and %1 more").replace("%1", str(len(failed) - 12)) if len(failed) > 12 else ""
+            more = (
+                "\n" + self.tr("… and %1 more").replace("%1", str(len(failed) - 12))
+                if len(failed) > 12
+                else ""
+            )
             self.error_box = show_error(
-                self, self.tr("Some documents could not be added"),
-                self.tr("Not added: %1 of %2 files.").replace("%1", str(len(failed)))
-                .replace("%2", str(len(results))) + f"\n\n{lines}{more}",
+                self,
+                self.tr("Some documents could not be added"),
+                self.tr("Not added: %1 of %2 files.")
+                .replace("%1", str(len(failed)))
+                .replace("%2", str(len(results)))
+                + f"\n\n{lines}{more}",
             )
 
     # ------------------------------------------------------------ followed folders
     def choose_follow_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Follow a folder"), str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Follow a folder"), str(Path.home())
+        )
         if folder:
             self.follow_folder(folder)
 
@@ -670,13 +787,21 @@ class LibraryPage(QWidget):
     def ask_deletions(self, changes: list[FolderChanges]) -> None:
         """Files were deleted from followed folders: remove their documents too? (setting: ask)"""
         gone = [f"{c.folder}/{t.rel}" for c in changes for t in c.deleted]
-        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Files deleted from a followed folder"),
-                          self.tr("%1 files were deleted from followed folders:").replace("%1", str(len(gone)))
-                          + "\n\n" + "\n".join(f"• {g}" for g in gone[:10])
-                          + ("\n…" if len(gone) > 10 else "") + "\n\n"
-                          + self.tr("Remove them from the library too?"), parent=self)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Files deleted from a followed folder"),
+            self.tr("%1 files were deleted from followed folders:").replace("%1", str(len(gone)))
+            + "\n\n"
+            + "\n".join(f"• {g}" for g in gone[:10])
+            + ("\n…" if len(gone) > 10 else "")
+            + "\n\n"
+            + self.tr("Remove them from the library too?"),
+            parent=self,
+        )
         box.setObjectName("confirmFolderDeletions")
-        remove = box.addButton(self.tr("Remove from library"), QMessageBox.ButtonRole.DestructiveRole)
+        remove = box.addButton(
+            self.tr("Remove from library"), QMessageBox.ButtonRole.DestructiveRole
+        )
         keep = box.addButton(self.tr("Keep in library"), QMessageBox.ButtonRole.AcceptRole)
         box.addButton(self.tr("Decide later"), QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(keep)
@@ -697,10 +822,16 @@ class LibraryPage(QWidget):
             return
         path = items[0].data(Qt.ItemDataRole.UserRole)
         self.confirm_box = confirm(
-            self, self.tr("Stop following"),
-            self.tr("Stop following %1?\n\nIts documents stay in the library; new files in it are no "
-                    "longer added.").replace("%1", path),
-            self.tr("Stop following"), lambda: self.watcher.unfollow(path), name="confirmUnfollow")
+            self,
+            self.tr("Stop following"),
+            self.tr(
+                "Stop following %1?\n\nIts documents stay in the library; new files in it are no "
+                "longer added."
+            ).replace("%1", path),
+            self.tr("Stop following"),
+            lambda: self.watcher.unfollow(path),
+            name="confirmUnfollow",
+        )
 
     def _report_sync(self, reports: list[SyncReport]) -> None:
         changed = [r for r in reports if r.added or r.updated or r.moved or r.removed or r.failed]
@@ -708,8 +839,11 @@ class LibraryPage(QWidget):
             self.message.emit("; ".join(r.summary() for r in changed))
         failed = [m for r in reports for m in r.failed]
         if failed:
-            self.error_box = show_error(self, self.tr("Some documents could not be added"),
-                                        "\n".join(f"• {m}" for m in failed[:12]))
+            self.error_box = show_error(
+                self,
+                self.tr("Some documents could not be added"),
+                "\n".join(f"• {m}" for m in failed[:12]),
+            )
 
     # ------------------------------------------------------------ removing
     def open_document(self, doc_id: str | None = None, page: int = 1) -> PageDialog | None:
@@ -720,11 +854,17 @@ class LibraryPage(QWidget):
             return None
         doc = docs[0]
         if not doc.stored_path or not Path(doc.stored_path).exists():
-            self.error_box = show_error(self, self.tr("Cannot open the document"),
-                                        self.tr("The library keeps no readable copy of %1; add it again.")
-                                        .replace("%1", doc.name))
+            self.error_box = show_error(
+                self,
+                self.tr("Cannot open the document"),
+                self.tr("The library keeps no readable copy of %1; add it again.").replace(
+                    "%1", doc.name
+                ),
+            )
             return None
-        self.page_dialog = PageDialog(doc.stored_path, page, title=f"{doc.name} — KidneyTalk", parent=self)
+        self.page_dialog = PageDialog(
+            doc.stored_path, page, title=f"{doc.name} — KidneyTalk", parent=self
+        )
         self.page_dialog.open()
         return self.page_dialog
 
@@ -733,7 +873,12 @@ class LibraryPage(QWidget):
         if not ids or not self.remove_button.isEnabled():
             return
         docs = [self.model.document(self.model.row_of(i)) for i in ids]
-        what = f"“{docs[0].name}”" if len(docs) == 1 else self.tr("%1 documents").replace("%1", str(len(docs)))
+        what = (
+            f"“{docs[0].name}”"
+            if len(docs) == 1
+            else self.tr("%1 documents").replace("%1", str(len(docs)))
+        )
+
         def remove() -> None:
             self.client.remove(ids)
             self._update_actions()
@@ -742,10 +887,17 @@ class LibraryPage(QWidget):
             self.confirm_box = None
 
         self.confirm_box = confirm(
-            self, self.tr("Remove from library"),
-            self.tr("Remove %1 from the library?\n\nIts passages will no longer be used for answers. "
-                    "The original file on your disk is not touched.").replace("%1", what),
-            self.tr("Remove"), remove, name="confirmRemove", on_close=closed)
+            self,
+            self.tr("Remove from library"),
+            self.tr(
+                "Remove %1 from the library?\n\nIts passages will no longer be used for answers. "
+                "The original file on your disk is not touched."
+            ).replace("%1", what),
+            self.tr("Remove"),
+            remove,
+            name="confirmRemove",
+            on_close=closed,
+        )
 
     # ------------------------------------------------------------ drag and drop
     @staticmethod

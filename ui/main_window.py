@@ -82,7 +82,9 @@ class MainWindow(QMainWindow):
         self._build_pages()
         self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
         # the current row stays set under the welcome page: a click on it must still lead there
-        self.sidebar.itemPressed.connect(lambda item: self.show_page(cast(QWidget, self.pages.widget(self.sidebar.row(item)))))
+        self.sidebar.itemPressed.connect(
+            lambda item: self.show_page(cast(QWidget, self.pages.widget(self.sidebar.row(item))))
+        )
 
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -121,7 +123,9 @@ class MainWindow(QMainWindow):
     def _build_pages(self) -> None:
         self.library_page = LibraryPage(self.client)
         last = self._window_state().value("chat/conversation", "", type=str)
-        self.chat_page = ChatPage(self.client, last_conversation=last if isinstance(last, str) else "")
+        self.chat_page = ChatPage(
+            self.client, last_conversation=last if isinstance(last, str) else ""
+        )
         self.models_page = ModelsPage(self.client)
         self.models_page.message.connect(self.show_message)
         self.evaluation_page = EvalPage(self.client)
@@ -185,8 +189,14 @@ class MainWindow(QMainWindow):
 
     def retranslate(self) -> None:
         """The window's own texts (each page translates itself); again on every language change."""
-        names = {"Library": self.tr("Library"), "Chat": self.tr("Chat"), "Ask": self.tr("Ask"),
-                 "Models": self.tr("Models"), "Evaluation": self.tr("Evaluation"), "Settings": self.tr("Settings")}
+        names = {
+            "Library": self.tr("Library"),
+            "Chat": self.tr("Chat"),
+            "Ask": self.tr("Ask"),
+            "Models": self.tr("Models"),
+            "Evaluation": self.tr("Evaluation"),
+            "Settings": self.tr("Settings"),
+        }
         fm = self.sidebar.fontMetrics()
         widest = 0
         for i in range(self.sidebar.count()):
@@ -194,7 +204,9 @@ class MainWindow(QMainWindow):
             name = names.get(item.data(Qt.ItemDataRole.UserRole), item.text())
             item.setText(name)
             item.setToolTip(f"{name} (Ctrl+{i + 1})")
-            item.setSizeHint(QSize(0, max(40, fm.height() * 2 + 8)))  # grows with the font, not fixed pixels
+            item.setSizeHint(
+                QSize(0, max(40, fm.height() * 2 + 8))
+            )  # grows with the font, not fixed pixels
             widest = max(widest, fm.horizontalAdvance(name))
         self.sidebar.setFixedWidth(max(180, widest + 60))
         self.file_menu.setTitle(self.tr("&File"))
@@ -209,7 +221,9 @@ class MainWindow(QMainWindow):
         self.offline_label.setText(self.tr("● Offline"))
         self.offline_label.setToolTip(
             self.tr("KidneyTalk never connects to the internet.\nLibrary: %1\nLog file: %2")
-            .replace("%1", str(self.engine.paths.data)).replace("%2", str(self.engine.log_path)))
+            .replace("%1", str(self.engine.paths.data))
+            .replace("%2", str(self.engine.log_path))
+        )
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -238,7 +252,11 @@ class MainWindow(QMainWindow):
             return
         if snapshot.documents and self.pages.currentWidget() is self.welcome_page:
             self.show_page(self.library_page)
-        elif not snapshot.documents and not self._welcome_decided and self.pages.currentWidget() is self.library_page:
+        elif (
+            not snapshot.documents
+            and not self._welcome_decided
+            and self.pages.currentWidget() is self.library_page
+        ):
             self.show_welcome()  # in place of the empty Library page (another page restored at start stays)
         self._welcome_decided = True
 
@@ -272,12 +290,18 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         QMessageBox.about(
-            self, self.tr("About KidneyTalk"),
+            self,
+            self.tr("About KidneyTalk"),
             f"<b>KidneyTalk {__version__}</b><p>"
-            + self.tr("A private, fully offline medical knowledge assistant: a local language model answers "
-                      "from your own documents, with page references.")
-            + "</p><p>" + self.tr("Library: %1").replace("%1", str(self.engine.paths.data)) + "<br>"
-            + self.tr("Log file: %1").replace("%1", str(self.engine.log_path)) + "</p>",
+            + self.tr(
+                "A private, fully offline medical knowledge assistant: a local language model answers "
+                "from your own documents, with page references."
+            )
+            + "</p><p>"
+            + self.tr("Library: %1").replace("%1", str(self.engine.paths.data))
+            + "<br>"
+            + self.tr("Log file: %1").replace("%1", str(self.engine.log_path))
+            + "</p>",
         )
 
     def bring_to_front(self) -> None:
@@ -287,18 +311,28 @@ class MainWindow(QMainWindow):
         self.show()
         self.raise_()
         self.activateWindow()
-        self.show_message(self.tr("KidneyTalk is already open on this library: this is its window."))
+        self.show_message(
+            self.tr("KidneyTalk is already open on this library: this is its window.")
+        )
 
     def show_model_location(self, where: str) -> None:
         """The permanent status-bar label: offline, or the one model server KidneyTalk talks to."""
         local = where == "this computer"
-        self.offline_label.setText("● " + (self.tr("Offline") if local else self.tr("Model on %1").replace("%1", where)))
-        lines = [self.tr("The language model runs on this computer; KidneyTalk never connects to the internet.")
-                 if local else
-                 self.tr("The language model runs on %1: questions and passages are sent there, and KidneyTalk "
-                         "connects to no other host.").replace("%1", where),
-                 self.tr("Library: %1").replace("%1", str(self.engine.paths.data)),
-                 self.tr("Log file: %1").replace("%1", str(self.engine.log_path))]
+        self.offline_label.setText(
+            "● " + (self.tr("Offline") if local else self.tr("Model on %1").replace("%1", where))
+        )
+        lines = [
+            self.tr(
+                "The language model runs on this computer; KidneyTalk never connects to the internet."
+            )
+            if local
+            else self.tr(
+                "The language model runs on %1: questions and passages are sent there, and KidneyTalk "
+                "connects to no other host."
+            ).replace("%1", where),
+            self.tr("Library: %1").replace("%1", str(self.engine.paths.data)),
+            self.tr("Log file: %1").replace("%1", str(self.engine.log_path)),
+        ]
         self.offline_label.setToolTip("\n".join(lines))
 
     def show_message(self, text: str) -> None:
@@ -321,9 +355,13 @@ class MainWindow(QMainWindow):
         # Failures of background tasks are not fatal: say so in the status bar.
         # Pages show dialogs for the tasks the user asked for.
         if task == WARM_UP:
-            self.show_message(self.tr("Models not loaded yet: %1").replace("%1", message.splitlines()[0]))
+            self.show_message(
+                self.tr("Models not loaded yet: %1").replace("%1", message.splitlines()[0])
+            )
         elif task == DOCUMENTS:
-            self.show_message(self.tr("Could not read the library: %1").replace("%1", message.splitlines()[0]))
+            self.show_message(
+                self.tr("Could not read the library: %1").replace("%1", message.splitlines()[0])
+            )
 
     # ------------------------------------------------------------ window state
     def _window_state(self) -> QSettings:
@@ -342,7 +380,9 @@ class MainWindow(QMainWindow):
         if isinstance(layout, QByteArray) and not layout.isEmpty():
             self.restoreState(layout)
         for splitter in self.findChildren(QSplitter):  # pages name the splitters worth keeping
-            saved = state.value(f"splitters/{splitter.objectName()}") if splitter.objectName() else None
+            saved = (
+                state.value(f"splitters/{splitter.objectName()}") if splitter.objectName() else None
+            )
             if isinstance(saved, QByteArray) and not saved.isEmpty():
                 splitter.restoreState(saved)
         page = state.value("window/page", 0, type=int)
@@ -355,7 +395,9 @@ class MainWindow(QMainWindow):
         state.setValue("window/state", self.saveState())
         state.setValue("window/page", self.sidebar.currentRow())
         # the conversation on screen ("" for an unsaved new chat: the newest one opens then)
-        state.setValue("chat/conversation", self.chat_page.conv.id if self.chat_page.conv is not None else "")
+        state.setValue(
+            "chat/conversation", self.chat_page.conv.id if self.chat_page.conv is not None else ""
+        )
         for splitter in self.findChildren(QSplitter):
             if splitter.objectName():
                 state.setValue(f"splitters/{splitter.objectName()}", splitter.saveState())
@@ -365,9 +407,12 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.client.pending(ADD) and not self._closed:
             answer = QMessageBox.question(
-                self, self.tr("Quit KidneyTalk"),
-                self.tr("Documents are still being added. Quit anyway?\n\nDocuments already finished are kept; "
-                        "the one being indexed is not (add it again later)."),
+                self,
+                self.tr("Quit KidneyTalk"),
+                self.tr(
+                    "Documents are still being added. Quit anyway?\n\nDocuments already finished are kept; "
+                    "the one being indexed is not (add it again later)."
+                ),
             )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()

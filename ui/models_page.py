@@ -94,7 +94,9 @@ class ModelsSnapshot:
 
 
 # ---------------------------------------------------------------- jobs (engine thread)
-def _snapshot(worker: EngineWorker, *, warnings: list[str] | None = None, message: str = "") -> ModelsSnapshot:
+def _snapshot(
+    worker: EngineWorker, *, warnings: list[str] | None = None, message: str = ""
+) -> ModelsSnapshot:
     engine = worker.engine
     reg = engine.models
     default = engine.model_name
@@ -102,16 +104,38 @@ def _snapshot(worker: EngineWorker, *, warnings: list[str] | None = None, messag
     gpu_layers = resolve_gpu_layers(engine.settings.llm.n_gpu_layers)
     for entry in reg.entries():
         if entry.is_server:
-            rows.append(ModelRow(entry.name, entry.path, False, entry.name == default, url=entry.url,
-                                 where=entry.where))
+            rows.append(
+                ModelRow(
+                    entry.name,
+                    entry.path,
+                    False,
+                    entry.name == default,
+                    url=entry.url,
+                    where=entry.where,
+                )
+            )
             continue
         try:
             info = entry.info()
-            rows.append(ModelRow(entry.name, entry.path, entry.bundled, entry.name == default, info=info,
-                                 family=template_family(info.metadata.get("tokenizer.chat_template"), info.architecture),
-                                 runs_on=where_it_runs(gpu_layers, info.n_layers)))
+            rows.append(
+                ModelRow(
+                    entry.name,
+                    entry.path,
+                    entry.bundled,
+                    entry.name == default,
+                    info=info,
+                    family=template_family(
+                        info.metadata.get("tokenizer.chat_template"), info.architecture
+                    ),
+                    runs_on=where_it_runs(gpu_layers, info.n_layers),
+                )
+            )
         except KidneyTalkError as exc:
-            rows.append(ModelRow(entry.name, entry.path, entry.bundled, entry.name == default, error=str(exc)))
+            rows.append(
+                ModelRow(
+                    entry.name, entry.path, entry.bundled, entry.name == default, error=str(exc)
+                )
+            )
     loaded = engine.llm_name
     return ModelsSnapshot(rows, engine.settings.llm, loaded, warnings or [], message)
 
@@ -136,8 +160,13 @@ def add_model_job(path: str) -> Job:
 
 def add_server_job(fields: ServerFields) -> Job:
     def job(worker: EngineWorker) -> ModelsSnapshot:
-        entry = worker.engine.models.add_server(fields.name, fields.url, api_key_file=fields.api_key_file or None,
-                                                model_id=fields.model_id, n_ctx=fields.n_ctx)
+        entry = worker.engine.models.add_server(
+            fields.name,
+            fields.url,
+            api_key_file=fields.api_key_file or None,
+            model_id=fields.model_id,
+            n_ctx=fields.n_ctx,
+        )
         return _snapshot(worker, message=entry.name)
 
     return job
@@ -162,8 +191,13 @@ def remove_model_job(name: str) -> Job:
 def save_generation_job(temperature: float, n_ctx: int, n_threads: int, max_tokens: int) -> Job:
     def job(worker: EngineWorker) -> ModelsSnapshot:
         engine = worker.engine
-        llm = dataclasses.replace(engine.settings.llm, temperature=round(temperature, 2), n_ctx=n_ctx,
-                                  n_threads=n_threads, max_answer_tokens=max_tokens)
+        llm = dataclasses.replace(
+            engine.settings.llm,
+            temperature=round(temperature, 2),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            max_answer_tokens=max_tokens,
+        )
         engine.save_settings(engine.settings.replace(llm=llm))
         return _snapshot(worker)
 
@@ -261,8 +295,11 @@ class ModelsPage(QWidget):
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.labels = [QLabel() for _ in range(4)]
-        for label, box in zip(self.labels, (self.temperature, self.n_ctx, self.n_threads, self.max_tokens),
-                              strict=True):
+        for label, box in zip(
+            self.labels,
+            (self.temperature, self.n_ctx, self.n_threads, self.max_tokens),
+            strict=True,
+        ):
             label.setBuddy(box)
             self.form.addRow(label, box)
         self.generation_hint = QLabel()
@@ -296,36 +333,73 @@ class ModelsPage(QWidget):
     # ------------------------------------------------------------ text
     def retranslate(self) -> None:
         self.title.setText(self.tr("Models"))
-        self.subtitle.setText(self.tr(
-            "The language model writes the answers from your documents. Larger models answer better "
-            "but need more memory and time."))
+        self.subtitle.setText(
+            self.tr(
+                "The language model writes the answers from your documents. Larger models answer better "
+                "but need more memory and time."
+            )
+        )
         self.add_button.setText(self.tr("Add model…"))
-        self.add_button.setToolTip(self.tr("Add a GGUF model file from this computer (it is used where it is, not copied)"))
+        self.add_button.setToolTip(
+            self.tr("Add a GGUF model file from this computer (it is used where it is, not copied)")
+        )
         self.server_button.setText(self.tr("Add model server…"))
-        self.server_button.setToolTip(self.tr("Use a model served on your network (llama-server, vLLM, Ollama); "
-                                              "questions and passages are sent to that server only"))
+        self.server_button.setToolTip(
+            self.tr(
+                "Use a model served on your network (llama-server, vLLM, Ollama); "
+                "questions and passages are sent to that server only"
+            )
+        )
         self.default_button.setText(self.tr("Use for answers"))
-        self.default_button.setToolTip(self.tr("Make the selected model the one that writes answers"))
+        self.default_button.setToolTip(
+            self.tr("Make the selected model the one that writes answers")
+        )
         self.remove_button.setText(self.tr("Remove…"))
-        self.table.setHorizontalHeaderLabels([
-            self.tr("Model"), self.tr("Architecture"), self.tr("Parameters"), self.tr("Quantisation"),
-            self.tr("Context"), self.tr("File size"), self.tr("Chat format"), self.tr("Runs on"), self.tr("Memory"),
-        ])
+        self.table.setHorizontalHeaderLabels(
+            [
+                self.tr("Model"),
+                self.tr("Architecture"),
+                self.tr("Parameters"),
+                self.tr("Quantisation"),
+                self.tr("Context"),
+                self.tr("File size"),
+                self.tr("Chat format"),
+                self.tr("Runs on"),
+                self.tr("Memory"),
+            ]
+        )
         self.generation.setTitle(self.tr("Generation settings"))
-        texts = (self.tr("Temperature:"), self.tr("Context length (tokens):"), self.tr("Threads:"),
-                 self.tr("Longest answer (tokens):"))
+        texts = (
+            self.tr("Temperature:"),
+            self.tr("Context length (tokens):"),
+            self.tr("Threads:"),
+            self.tr("Longest answer (tokens):"),
+        )
         for label, text in zip(self.labels, texts, strict=True):
             label.setText(text)
-        self.temperature.setToolTip(self.tr("0 always picks the most likely word; higher values vary the wording. "
-                                            "Keep it low for clinical answers."))
-        self.n_ctx.setToolTip(self.tr("How much text the model reads at once (question + passages + answer). "
-                                      "More needs more memory; capped at what the model supports."))
+        self.temperature.setToolTip(
+            self.tr(
+                "0 always picks the most likely word; higher values vary the wording. "
+                "Keep it low for clinical answers."
+            )
+        )
+        self.n_ctx.setToolTip(
+            self.tr(
+                "How much text the model reads at once (question + passages + answer). "
+                "More needs more memory; capped at what the model supports."
+            )
+        )
         self.n_threads.setSpecialValueText(self.tr("Automatic"))
-        self.n_threads.setToolTip(self.tr("Processor threads used to write answers; Automatic uses all cores."))
+        self.n_threads.setToolTip(
+            self.tr("Processor threads used to write answers; Automatic uses all cores.")
+        )
         self.max_tokens.setToolTip(self.tr("Answers stop after this many tokens."))
-        self.generation_hint.setText(self.tr(
-            "A new context length or thread count applies from the next question (the model is loaded again). "
-            "Temperature applies at once."))
+        self.generation_hint.setText(
+            self.tr(
+                "A new context length or thread count applies from the next question (the model is loaded again). "
+                "Temperature applies at once."
+            )
+        )
         self.save_button.setText(self.tr("Save"))
         self.revert_button.setText(self.tr("Revert"))
         self._show_rows()
@@ -356,21 +430,33 @@ class ModelsPage(QWidget):
         if self.snapshot is None:
             return False
         s = self.snapshot.llm
-        return (round(self.temperature.value(), 2), self.n_ctx.value(), self.n_threads.value(),
-                self.max_tokens.value()) != (round(s.temperature, 2), s.n_ctx, s.n_threads, s.max_answer_tokens)
+        return (
+            round(self.temperature.value(), 2),
+            self.n_ctx.value(),
+            self.n_threads.value(),
+            self.max_tokens.value(),
+        ) != (round(s.temperature, 2), s.n_ctx, s.n_threads, s.max_answer_tokens)
 
     def _update_actions(self) -> None:
         row = self.selected_row()
         busy = self.busy
         self.add_button.setEnabled(not busy)
         self.server_button.setEnabled(not busy)
-        self.default_button.setEnabled(not busy and row is not None and not row.default
-                                       and (row.info is not None or bool(row.url)))
+        self.default_button.setEnabled(
+            not busy
+            and row is not None
+            and not row.default
+            and (row.info is not None or bool(row.url))
+        )
         self.remove_button.setEnabled(not busy and row is not None and not row.bundled)
         if row is not None and row.bundled:
-            self.remove_button.setToolTip(self.tr("The bundled model comes with KidneyTalk and cannot be removed"))
+            self.remove_button.setToolTip(
+                self.tr("The bundled model comes with KidneyTalk and cannot be removed")
+            )
         else:
-            self.remove_button.setToolTip(self.tr("Forget the selected model (the file itself is not deleted)"))
+            self.remove_button.setToolTip(
+                self.tr("Forget the selected model (the file itself is not deleted)")
+            )
         changed = self._generation_changed()
         self.save_button.setEnabled(not busy and changed)
         self.revert_button.setEnabled(changed)
@@ -391,19 +477,34 @@ class ModelsPage(QWidget):
         if f.available == 0:
             return self.tr("needs about %1").replace("%1", _size(f.needed)), _OK, ""
         if f.ok:
-            text = self.tr("fits: needs about %1 of %2 free").replace("%1", _size(f.needed)).replace(
-                "%2", _size(f.available))
+            text = (
+                self.tr("fits: needs about %1 of %2 free")
+                .replace("%1", _size(f.needed))
+                .replace("%2", _size(f.available))
+            )
             assert row.info is not None
             n_ctx = min(self.n_ctx.value(), row.info.context_length or self.n_ctx.value())
-            tip = self.tr("Model file %1 + memory for %2 tokens of context %3 + working memory").replace(
-                "%1", _size(row.info.file_size)).replace("%2", f"{n_ctx:,}").replace(
-                "%3", _size(row.info.kv_cache_bytes(n_ctx)))
+            tip = (
+                self.tr("Model file %1 + memory for %2 tokens of context %3 + working memory")
+                .replace("%1", _size(row.info.file_size))
+                .replace("%2", f"{n_ctx:,}")
+                .replace("%3", _size(row.info.kv_cache_bytes(n_ctx)))
+            )
             return text, _OK, tip
-        text = self.tr("⚠ may not fit: needs about %1, %2 free").replace("%1", _size(f.needed)).replace(
-            "%2", _size(f.available))
-        tip = self.tr("This model needs about %1 of memory at this context length but only %2 is free; it may be "
-                      "very slow or fail to load. Choose a smaller or more quantised model, or reduce the "
-                      "context length.").replace("%1", _size(f.needed)).replace("%2", _size(f.available))
+        text = (
+            self.tr("⚠ may not fit: needs about %1, %2 free")
+            .replace("%1", _size(f.needed))
+            .replace("%2", _size(f.available))
+        )
+        tip = (
+            self.tr(
+                "This model needs about %1 of memory at this context length but only %2 is free; it may be "
+                "very slow or fail to load. Choose a smaller or more quantised model, or reduce the "
+                "context length."
+            )
+            .replace("%1", _size(f.needed))
+            .replace("%2", _size(f.available))
+        )
         return text, _WARN, tip
 
     def _show_rows(self) -> None:
@@ -429,7 +530,9 @@ class ModelsPage(QWidget):
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c in (self.PARAMS, self.CONTEXT, self.SIZE):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
                 if c == self.NAME:
                     tips = [row.url or str(row.path)]
                     if row.default:
@@ -455,9 +558,15 @@ class ModelsPage(QWidget):
         if row is None:
             self.details.setText(self.tr("Select a model to see where its file is."))
             return
-        parts = [str(row.path)] if not row.url else [
-            self.tr("model server %1: questions and passages are sent to %2").replace("%1", row.url)
-            .replace("%2", row.where)]
+        parts = (
+            [str(row.path)]
+            if not row.url
+            else [
+                self.tr("model server %1: questions and passages are sent to %2")
+                .replace("%1", row.url)
+                .replace("%2", row.where)
+            ]
+        )
         if row.bundled:
             parts.append(self.tr("bundled with KidneyTalk"))
         if row.info is not None and not row.info.has_chat_template:
@@ -483,8 +592,11 @@ class ModelsPage(QWidget):
         if self.busy:
             return
         path, _ = QFileDialog.getOpenFileName(
-            self, self.tr("Add a language model"), str(Path.home()),
-            self.tr("GGUF models (*.gguf);;All files (*)"))
+            self,
+            self.tr("Add a language model"),
+            str(Path.home()),
+            self.tr("GGUF models (*.gguf);;All files (*)"),
+        )
         if path:
             self.add_model_file(path)
 
@@ -521,6 +633,7 @@ class ModelsPage(QWidget):
         row = self.selected_row()
         if row is None or row.bundled or self.busy:
             return
+
         def remove() -> None:
             self.client.call(REMOVE_MODEL, remove_model_job(row.name))
             self._update_actions()
@@ -529,16 +642,29 @@ class ModelsPage(QWidget):
             self.confirm_box = None
 
         self.confirm_box = confirm(
-            self, self.tr("Remove model"),
+            self,
+            self.tr("Remove model"),
             self.tr("Remove “%1” from KidneyTalk?\n\nThe file itself stays on your disk:\n%2")
-            .replace("%1", row.name).replace("%2", str(row.path)),
-            self.tr("Remove"), remove, name="confirmRemoveModel", on_close=closed)
+            .replace("%1", row.name)
+            .replace("%2", str(row.path)),
+            self.tr("Remove"),
+            remove,
+            name="confirmRemoveModel",
+            on_close=closed,
+        )
 
     def save_generation(self) -> None:
         if self.busy:
             return
-        self.client.call(SAVE_GENERATION, save_generation_job(
-            self.temperature.value(), self.n_ctx.value(), self.n_threads.value(), self.max_tokens.value()))
+        self.client.call(
+            SAVE_GENERATION,
+            save_generation_job(
+                self.temperature.value(),
+                self.n_ctx.value(),
+                self.n_threads.value(),
+                self.max_tokens.value(),
+            ),
+        )
         self._update_actions()
 
     # ------------------------------------------------------------ results
@@ -555,17 +681,30 @@ class ModelsPage(QWidget):
             self.message.emit(self.tr("Added model %1.").replace("%1", result.message))
             notes = []
             if "no_template" in result.warnings:
-                notes.append(self.tr("This file has no chat template; answers may be poor (is it a base model "
-                                     "rather than an instruction-tuned one?)."))
+                notes.append(
+                    self.tr(
+                        "This file has no chat template; answers may be poor (is it a base model "
+                        "rather than an instruction-tuned one?)."
+                    )
+                )
             if "no_fit" in result.warnings:
-                notes.append(self.tr("It may not fit in this computer's memory at the current context length."))
+                notes.append(
+                    self.tr(
+                        "It may not fit in this computer's memory at the current context length."
+                    )
+                )
             if notes:
-                self.error_box = show_error(self, self.tr("Model added, with a warning"), "\n\n".join(notes))
+                self.error_box = show_error(
+                    self, self.tr("Model added, with a warning"), "\n\n".join(notes)
+                )
         elif task == ADD_SERVER:
             self.message.emit(self.tr("Added model server %1.").replace("%1", result.message))
         elif task == SET_DEFAULT_MODEL:
-            self.message.emit(self.tr("Answers will be written by %1 from the next question.")
-                              .replace("%1", result.message))
+            self.message.emit(
+                self.tr("Answers will be written by %1 from the next question.").replace(
+                    "%1", result.message
+                )
+            )
         elif task == REMOVE_MODEL:
             self.message.emit(self.tr("Removed model %1.").replace("%1", result.message))
         elif task == SAVE_GENERATION:

@@ -52,14 +52,16 @@ def passage_rects(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
         if not hits:
             words = sentence.split()
             for k in range(0, len(words), _WINDOW_WORDS):
-                piece = " ".join(words[k:k + _WINDOW_WORDS])
+                piece = " ".join(words[k : k + _WINDOW_WORDS])
                 if len(piece) >= _MIN_NEEDLE:
                     hits += page.search_for(piece)
         rects += hits
     return rects
 
 
-def render_page(path: str | Path, number: int, passages: Sequence[str] = ()) -> tuple[QImage, int, int]:
+def render_page(
+    path: str | Path, number: int, passages: Sequence[str] = ()
+) -> tuple[QImage, int, int]:
     """Page ``number`` (1-based) of ``path`` as an image with ``passages`` highlighted.
 
     Returns the image, the page count and how many highlight rectangles were drawn.
@@ -72,7 +74,8 @@ def render_page(path: str | Path, number: int, passages: Sequence[str] = ()) -> 
         pix = page.get_pixmap(matrix=pymupdf.Matrix(RENDER_ZOOM, RENDER_ZOOM), alpha=False)
         fmt = QImage.Format.Format_RGB888 if pix.n == 3 else QImage.Format.Format_Grayscale8
         image = QImage(pix.samples, pix.width, pix.height, pix.stride, fmt).convertToFormat(
-            QImage.Format.Format_RGB32)  # a deep copy: ``pix`` is freed with the document
+            QImage.Format.Format_RGB32
+        )  # a deep copy: ``pix`` is freed with the document
         ocr_words = load_words(path).get(number) if passages else None
         if ocr_words:  # a scanned page: its text layer (if any) is not what was indexed
             rects = [r for text in passages for r in find_rects(ocr_words, text)]
@@ -85,8 +88,14 @@ def render_page(path: str | Path, number: int, passages: Sequence[str] = ()) -> 
         painter.setPen(HIGHLIGHT_EDGE)
         painter.setBrush(HIGHLIGHT)
         for r in rects:
-            painter.drawRect(QRectF(r.x0 * RENDER_ZOOM, r.y0 * RENDER_ZOOM,
-                                    r.width * RENDER_ZOOM, r.height * RENDER_ZOOM))
+            painter.drawRect(
+                QRectF(
+                    r.x0 * RENDER_ZOOM,
+                    r.y0 * RENDER_ZOOM,
+                    r.width * RENDER_ZOOM,
+                    r.height * RENDER_ZOOM,
+                )
+            )
         painter.end()
     return image, count, len(rects)
 
@@ -147,8 +156,10 @@ class PageView(QWidget):
         layout.setSpacing(4)
         layout.addLayout(nav)
         layout.addWidget(self.scroll_area, 1)
-        for key, step in ((QKeySequence.StandardKey.MoveToPreviousPage, -1),
-                          (QKeySequence.StandardKey.MoveToNextPage, 1)):
+        for key, step in (
+            (QKeySequence.StandardKey.MoveToPreviousPage, -1),
+            (QKeySequence.StandardKey.MoveToNextPage, 1),
+        ):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda step=step: self.go(self.page + step))
@@ -183,7 +194,9 @@ class PageView(QWidget):
         self._update_nav()
 
     def _scroll_bars(self, on: bool) -> None:
-        policy = Qt.ScrollBarPolicy.ScrollBarAsNeeded if on else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        policy = (
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded if on else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
         self.scroll_area.setHorizontalScrollBarPolicy(policy)
         self.scroll_area.setVerticalScrollBarPolicy(policy)
 
@@ -200,14 +213,21 @@ class PageView(QWidget):
         if self.page_count and not 1 <= page <= self.page_count:
             return False
         if not Path(self.path).exists():
-            self._show_message(self.tr("The library's copy of this document is missing, so its page cannot be "
-                                       "shown."))
+            self._show_message(
+                self.tr(
+                    "The library's copy of this document is missing, so its page cannot be shown."
+                )
+            )
             return False
         try:
             image, count, rects = render_page(self.path, page, self.passages)
         except Exception as exc:  # a damaged or unsupported file: say so where the page would be
             log.warning("could not render %s page %s: %s", self.path, page, exc)
-            self._show_message(self.tr("This page cannot be shown (%1).").replace("%1", f"{type(exc).__name__}: {exc}"))
+            self._show_message(
+                self.tr("This page cannot be shown (%1).").replace(
+                    "%1", f"{type(exc).__name__}: {exc}"
+                )
+            )
             return False
         self._image, self.page_count, self.highlights = image, count, rects
         self.page = min(max(1, page), count)
@@ -224,7 +244,9 @@ class PageView(QWidget):
         bar = self.scroll_area.verticalScrollBar().sizeHint().width()
         width = max(120, self.scroll_area.width() - 2 * self.scroll_area.frameWidth() - bar - 2)
         ratio = self.devicePixelRatioF()
-        scaled = self._image.scaledToWidth(int(width * ratio), Qt.TransformationMode.SmoothTransformation)
+        scaled = self._image.scaledToWidth(
+            int(width * ratio), Qt.TransformationMode.SmoothTransformation
+        )
         self.pixmap = QPixmap.fromImage(scaled)
         self.pixmap.setDevicePixelRatio(ratio)
         self.image_label.setPixmap(self.pixmap)
@@ -246,8 +268,15 @@ class PageView(QWidget):
         self.page_box.setValue(self.page)
         self.page_box.blockSignals(False)
         if has:
-            mark = "" if not self.passages else (self.tr(" · passage highlighted") if self.highlights
-                                                else self.tr(" · passage not on this page"))
+            mark = (
+                ""
+                if not self.passages
+                else (
+                    self.tr(" · passage highlighted")
+                    if self.highlights
+                    else self.tr(" · passage not on this page")
+                )
+            )
             self.page_label.setText(self.tr("of %1").replace("%1", str(self.page_count)) + mark)
         else:
             self.page_label.setText("")
@@ -263,8 +292,15 @@ class PageView(QWidget):
 class PageDialog(QDialog):
     """A document page in its own window (Library → Open at page, evidence → Open larger)."""
 
-    def __init__(self, path: str | Path, page: int = 1, passages: Sequence[str] = (), *, title: str = "",
-                 parent: QWidget | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        page: int = 1,
+        passages: Sequence[str] = (),
+        *,
+        title: str = "",
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.setObjectName("pageDialog")
         self.setWindowTitle(title or Path(path).name)

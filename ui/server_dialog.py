@@ -40,7 +40,9 @@ class ServerFields:
 
 
 class _Relay(QObject):
-    done = Signal(int, bool, str)  # attempt, ok, message: emitted from the test thread, received in the GUI
+    done = Signal(
+        int, bool, str
+    )  # attempt, ok, message: emitted from the test thread, received in the GUI
 
 
 def check_fields(fields: ServerFields) -> str:
@@ -62,8 +64,13 @@ def test_connection(fields: ServerFields) -> str:
     """One line about the server (its models and context) or the error; runs in a worker thread."""
     from kidneytalk.llm_server import ServerLLM
 
-    llm = ServerLLM(fields.url, model_id=fields.model_id, n_ctx=fields.n_ctx,
-                    api_key_file=fields.api_key_file or None, read_timeout=15.0)
+    llm = ServerLLM(
+        fields.url,
+        model_id=fields.model_id,
+        n_ctx=fields.n_ctx,
+        api_key_file=fields.api_key_file or None,
+        read_timeout=15.0,
+    )
     try:
         return f"Connected to {llm.where}: model {llm.model_id or '(default)'}, context {llm.n_ctx} tokens."
     finally:
@@ -104,8 +111,12 @@ class ServerDialog(QDialog):
         form.addRow(self.tr("API key file:"), key_row)
         form.addRow(self.tr("Model id:"), self.model_id)
         form.addRow(self.tr("Context (tokens):"), self.n_ctx)
-        self.note = QLabel(self.tr("Questions and passages from your library are sent to this server, and "
-                                   "KidneyTalk connects to no other host. The key stays in its file."))
+        self.note = QLabel(
+            self.tr(
+                "Questions and passages from your library are sent to this server, and "
+                "KidneyTalk connects to no other host. The key stays in its file."
+            )
+        )
         self.note.setObjectName("hintLabel")
         self.note.setWordWrap(True)
         self.status = QLabel()
@@ -113,7 +124,9 @@ class ServerDialog(QDialog):
         self.status.setWordWrap(True)
         self.test_button = QPushButton(self.tr("Test connection"))
         self.test_button.clicked.connect(self.test)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.addButton(self.test_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -124,8 +137,13 @@ class ServerDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def current(self) -> ServerFields:
-        return ServerFields(self.name.text().strip(), self.url.text().strip(), self.key_file.text().strip(),
-                            self.model_id.text().strip(), self.n_ctx.value())
+        return ServerFields(
+            self.name.text().strip(),
+            self.url.text().strip(),
+            self.key_file.text().strip(),
+            self.model_id.text().strip(),
+            self.n_ctx.value(),
+        )
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("API key file"), str(Path.home()))

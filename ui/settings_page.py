@@ -52,7 +52,6 @@ SAVE_SETTINGS = "save_settings"
 _TASKS = (READ_SETTINGS, SAVE_SETTINGS)
 
 
-
 # ---------------------------------------------------------------- jobs (engine thread)
 def read_settings(worker: EngineWorker) -> Settings:
     return worker.engine.settings
@@ -68,8 +67,16 @@ def save_settings_job(settings: Settings) -> Callable[[EngineWorker], Settings]:
 # switches and the fields that only mean something while the switch is on
 _DEPENDENTS = (
     ("retrieval.divergent", ("retrieval.n_divergent", "retrieval.k_divergent")),
-    ("retrieval.judge", ("retrieval.judge_threshold", "retrieval.judge_reasons", "retrieval.trust_best",
-                         "retrieval.trust_similarity", "retrieval.judge_veto")),
+    (
+        "retrieval.judge",
+        (
+            "retrieval.judge_threshold",
+            "retrieval.judge_reasons",
+            "retrieval.trust_best",
+            "retrieval.trust_similarity",
+            "retrieval.judge_veto",
+        ),
+    ),
 )
 
 
@@ -96,7 +103,9 @@ class SettingsPage(QWidget):
         super().__init__(parent)
         self.setObjectName("settingsPage")
         self.client = client
-        self.paths = client.engine.paths  # folders only; settings are read and written by the worker
+        self.paths = (
+            client.engine.paths
+        )  # folders only; settings are read and written by the worker
         self._started_moved = self.paths.data_location() is not None
         self.settings: Settings | None = None
         self.error_box: QMessageBox | None = None
@@ -171,8 +180,12 @@ class SettingsPage(QWidget):
         self.fields[key] = widget
         self.field_labels[key] = label
         form.addRow(label, widget)
-        signal = getattr(widget, "valueChanged", None) or getattr(widget, "toggled", None) \
-            or getattr(widget, "currentIndexChanged", None) or getattr(widget, "textChanged", None)
+        signal = (
+            getattr(widget, "valueChanged", None)
+            or getattr(widget, "toggled", None)
+            or getattr(widget, "currentIndexChanged", None)
+            or getattr(widget, "textChanged", None)
+        )
         if signal is None:
             raise TypeError(f"{type(widget).__name__} has no change signal for the Settings page")
         signal.connect(self._update_actions)
@@ -334,7 +347,9 @@ class SettingsPage(QWidget):
             path = QLabel(str(folder))
             path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             open_button = QPushButton()
-            open_button.clicked.connect(lambda _=False, f=folder: QDesktopServices.openUrl(QUrl.fromLocalFile(str(f))))
+            open_button.clicked.connect(
+                lambda _=False, f=folder: QDesktopServices.openUrl(QUrl.fromLocalFile(str(f)))
+            )
             row = QWidget()
             rl = QHBoxLayout(row)
             rl.setContentsMargins(0, 0, 0, 0)
@@ -362,8 +377,9 @@ class SettingsPage(QWidget):
         form.addRow(self.data_pending)
 
     def choose_data_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose where to keep the library"),
-                                                  str(self.paths.data.parent))
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Choose where to keep the library"), str(self.paths.data.parent)
+        )
         if folder:
             self.set_data_folder(folder)
 
@@ -376,10 +392,15 @@ class SettingsPage(QWidget):
             return
         self._show_data_location()
         if folder is not None:
-            QMessageBox.information(self, self.tr("Library folder"), self.tr(
-                "From the next start KidneyTalk keeps its library, documents and conversations in {0}. "
-                "The current library stays in {1}: to take it along, quit KidneyTalk and copy that folder's "
-                "contents to the new place.").format(self.paths.data_location(), self.paths.data))
+            QMessageBox.information(
+                self,
+                self.tr("Library folder"),
+                self.tr(
+                    "From the next start KidneyTalk keeps its library, documents and conversations in {0}. "
+                    "The current library stays in {1}: to take it along, quit KidneyTalk and copy that folder's "
+                    "contents to the new place."
+                ).format(self.paths.data_location(), self.paths.data),
+            )
 
     def _show_data_location(self) -> None:
         chosen = self.paths.data_location()
@@ -408,95 +429,203 @@ class SettingsPage(QWidget):
     # ------------------------------------------------------------ text
     def retranslate(self) -> None:
         self.title.setText(self.tr("Settings"))
-        self.subtitle.setText(self.tr("How KidneyTalk finds evidence and writes answers. Changes apply from the next "
-                                 "question once saved."))
+        self.subtitle.setText(
+            self.tr(
+                "How KidneyTalk finds evidence and writes answers. Changes apply from the next "
+                "question once saved."
+            )
+        )
         self.language_box.setTitle(self.tr("Language"))
         self.language_label.setText(self.tr("Interface language:"))
-        self.language_hint.setText(self.tr("Also the language of the instructions given to the model when a question "
-                                      "is not clearly Chinese or English. Applies at once."))
+        self.language_hint.setText(
+            self.tr(
+                "Also the language of the instructions given to the model when a question "
+                "is not clearly Chinese or English. Applies at once."
+            )
+        )
         self.answers_box.setTitle(self.tr("Answers"))
         self.agents_box.setTitle(self.tr("AddRep agents"))
-        self.agents_hint.setText(self.tr("The agent pipeline of the AddRep retrieval mode: each step can be switched off "
-                                    "to answer faster."))
+        self.agents_hint.setText(
+            self.tr(
+                "The agent pipeline of the AddRep retrieval mode: each step can be switched off "
+                "to answer faster."
+            )
+        )
         self.prompts_box.setTitle(self.tr("Prompt templates"))
         self.template_label.setText(self.tr("Template:"))
         self.template_save.setText(self.tr("Save my version"))
         self.template_reset.setText(self.tr("Reset to default"))
-        self.prompts_hint.setText(self.tr("Fields in braces, such as {question}, are filled in by KidneyTalk; keep them. "
-                                     "Names ending in _zh are used for Chinese questions."))
+        self.prompts_hint.setText(
+            self.tr(
+                "Fields in braces, such as {question}, are filled in by KidneyTalk; keep them. "
+                "Names ending in _zh are used for Chinese questions."
+            )
+        )
         self.documents_box.setTitle(self.tr("Documents"))
-        self.reindex_note.setText(self.tr("Changing the passage size or overlap only affects documents added from now "
-                                     "on: re-index the library for existing documents to use it."))
+        self.reindex_note.setText(
+            self.tr(
+                "Changing the passage size or overlap only affects documents added from now "
+                "on: re-index the library for existing documents to use it."
+            )
+        )
         self.embedding_browse.setText(self.tr("Browse…"))
         self.embedding.setPlaceholderText(self.tr("bundled all-MiniLM-L6-v2"))
-        self.embedding_hint.setText(self.tr("A sentence-transformers model folder on this computer. Takes effect after "
-                                       "restarting KidneyTalk; then every document must be re-indexed."))
+        self.embedding_hint.setText(
+            self.tr(
+                "A sentence-transformers model folder on this computer. Takes effect after "
+                "restarting KidneyTalk; then every document must be re-indexed."
+            )
+        )
         self.storage_box.setTitle(self.tr("Storage"))
-        for label, text in zip(self.folder_labels, (self.tr("Library and documents:"), self.tr("Settings and prompts:"),
-                                                    self.tr("Log files:")), strict=True):
+        for label, text in zip(
+            self.folder_labels,
+            (
+                self.tr("Library and documents:"),
+                self.tr("Settings and prompts:"),
+                self.tr("Log files:"),
+            ),
+            strict=True,
+        ):
             label.setText(text)
         for button in self.folder_buttons:
             button.setText(self.tr("Open"))
         self.data_move.setText(self.tr("Move…"))
-        self.data_move.setToolTip(self.tr("Keep the library in another folder (for example an encrypted drive) "
-                                          "from the next start"))
+        self.data_move.setToolTip(
+            self.tr(
+                "Keep the library in another folder (for example an encrypted drive) "
+                "from the next start"
+            )
+        )
         self.data_default.setText(self.tr("Default"))
         self._show_data_location()
-        self.storage_hint.setText(self.tr("To keep everything in another folder (for example an encrypted drive), "
-                                     "use Move… for the library, or start KidneyTalk with --home FOLDER (or "
-                                     "KIDNEYTALK_HOME=FOLDER) for everything; the new location is used from the "
-                                     "next start."))
+        self.storage_hint.setText(
+            self.tr(
+                "To keep everything in another folder (for example an encrypted drive), "
+                "use Move… for the library, or start KidneyTalk with --home FOLDER (or "
+                "KIDNEYTALK_HOME=FOLDER) for everything; the new location is used from the "
+                "next start."
+            )
+        )
         self.privacy_box.setTitle(self.tr("Privacy"))
-        self.privacy_summary.setText(self.tr("KidneyTalk works offline: documents, questions and answers never leave this "
-                                        "computer, models are loaded from files here, and downloads and telemetry "
-                                        "are switched off for every library it uses:"))
+        self.privacy_summary.setText(
+            self.tr(
+                "KidneyTalk works offline: documents, questions and answers never leave this "
+                "computer, models are loaded from files here, and downloads and telemetry "
+                "are switched off for every library it uses:"
+            )
+        )
         labels = {
-            "retrieval.mode": (self.tr("Retrieval mode:"), self.tr("naive: vector search; hybrid: vector + keyword search; "
-                                                         "addrep: hybrid plus the agents below (slower, more precise)")),
-            "retrieval.style": (self.tr("Answer style:"), self.tr("off: free answer; cp-order / cp-link: sentences copied from "
-                                                        "the evidence; cp-refine: draft, check, revise")),
-            "top_k": (self.tr("Passages per search:"), self.tr("How many passages the naive and hybrid modes retrieve")),
-            "retrieval.min_similarity": (self.tr("Minimum similarity:"), self.tr("Passages less similar to the question than "
-                                                                       "this are never used")),
+            "retrieval.mode": (
+                self.tr("Retrieval mode:"),
+                self.tr(
+                    "naive: vector search; hybrid: vector + keyword search; "
+                    "addrep: hybrid plus the agents below (slower, more precise)"
+                ),
+            ),
+            "retrieval.style": (
+                self.tr("Answer style:"),
+                self.tr(
+                    "off: free answer; cp-order / cp-link: sentences copied from "
+                    "the evidence; cp-refine: draft, check, revise"
+                ),
+            ),
+            "top_k": (
+                self.tr("Passages per search:"),
+                self.tr("How many passages the naive and hybrid modes retrieve"),
+            ),
+            "retrieval.min_similarity": (
+                self.tr("Minimum similarity:"),
+                self.tr("Passages less similar to the question than this are never used"),
+            ),
             "retrieval.max_evidence": (self.tr("Most passages given to the model:"), ""),
-            "retrieval.unsupported_below": (self.tr("Flag sentences supported below:"), self.tr(
-                "An answer sentence whose cited passage supports it less than this is marked ⚠")),
+            "retrieval.unsupported_below": (
+                self.tr("Flag sentences supported below:"),
+                self.tr(
+                    "An answer sentence whose cited passage supports it less than this is marked ⚠"
+                ),
+            ),
             "retrieval.base": (self.tr("Search used by the agents:"), ""),
-            "retrieval.refine_query": (self.tr("Refine the question:"), self.tr("Rewrite a follow-up question into a complete "
-                                                                      "search query using the conversation")),
+            "retrieval.refine_query": (
+                self.tr("Refine the question:"),
+                self.tr(
+                    "Rewrite a follow-up question into a complete "
+                    "search query using the conversation"
+                ),
+            ),
             "retrieval.k_first": (self.tr("Passages of the first search:"), ""),
-            "retrieval.divergent": (self.tr("Ask divergent questions:"), self.tr("Search again with related questions the model "
-                                                                       "writes, to find evidence worded differently")),
+            "retrieval.divergent": (
+                self.tr("Ask divergent questions:"),
+                self.tr(
+                    "Search again with related questions the model "
+                    "writes, to find evidence worded differently"
+                ),
+            ),
             "retrieval.n_divergent": (self.tr("Number of divergent questions:"), ""),
             "retrieval.k_divergent": (self.tr("Passages per divergent question:"), ""),
-            "retrieval.judge": (self.tr("Judge relevance:"), self.tr("The model decides for each passage whether it helps "
-                                                           "answer the question")),
-            "retrieval.judge_threshold": (self.tr("Relevance needed:"), self.tr("Calibrated probability a passage must reach "
-                                                                     "to be kept")),
-            "retrieval.trust_best": (self.tr("Keep the best match:"), self.tr(
-                "The first search's closest passage is kept unless the judge is sure it is irrelevant")),
-            "retrieval.trust_similarity": (self.tr("Keep very similar passages from:"), self.tr(
-                "A passage at least this similar to the question is kept unless the judge is sure it is irrelevant")),
-            "retrieval.judge_veto": (self.tr("Judge is sure below:"), self.tr(
-                "A kept-by-similarity passage is still dropped when its relevance is under this")),
-            "retrieval.judge_reasons": (self.tr("Explain judgements for:"), self.tr("kept: reasons for kept passages; all; none "
-                                                                          "(fastest)")),
+            "retrieval.judge": (
+                self.tr("Judge relevance:"),
+                self.tr("The model decides for each passage whether it helps answer the question"),
+            ),
+            "retrieval.judge_threshold": (
+                self.tr("Relevance needed:"),
+                self.tr("Calibrated probability a passage must reach to be kept"),
+            ),
+            "retrieval.trust_best": (
+                self.tr("Keep the best match:"),
+                self.tr(
+                    "The first search's closest passage is kept unless the judge is sure it is irrelevant"
+                ),
+            ),
+            "retrieval.trust_similarity": (
+                self.tr("Keep very similar passages from:"),
+                self.tr(
+                    "A passage at least this similar to the question is kept unless the judge is sure it is irrelevant"
+                ),
+            ),
+            "retrieval.judge_veto": (
+                self.tr("Judge is sure below:"),
+                self.tr(
+                    "A kept-by-similarity passage is still dropped when its relevance is under this"
+                ),
+            ),
+            "retrieval.judge_reasons": (
+                self.tr("Explain judgements for:"),
+                self.tr("kept: reasons for kept passages; all; none (fastest)"),
+            ),
             "retrieval.refine_rounds": (self.tr("CP-Refine revision rounds:"), ""),
-            "retrieval.refine_target": (self.tr("CP-Refine target coverage:"), self.tr("Revision stops once this share of "
-                                                                             "the answer is copied from evidence")),
-            "filter_agent": (self.tr("Filter passages with the model when adding:"), self.tr(
-                "Also let the language model drop passages without medical content (slower import)")),
+            "retrieval.refine_target": (
+                self.tr("CP-Refine target coverage:"),
+                self.tr("Revision stops once this share of the answer is copied from evidence"),
+            ),
+            "filter_agent": (
+                self.tr("Filter passages with the model when adding:"),
+                self.tr(
+                    "Also let the language model drop passages without medical content (slower import)"
+                ),
+            ),
             "chunk.size_tokens": (self.tr("Passage size (tokens):"), ""),
             "chunk.overlap_tokens": (self.tr("Passage overlap (tokens):"), ""),
-            "max_file_mb": (self.tr("Largest file (MB):"), self.tr("Bigger files are refused before any work "
-                                                                   "starts; 0 allows any size")),
-            "max_text_mb": (self.tr("Largest text file (MB):"), self.tr(
-                "Plain text and Markdown files bigger than this are refused (a few MB of text take minutes to "
-                "index); 0 allows any size")),
-            "max_pages": (self.tr("Most pages in one file:"), self.tr("Documents with more pages are refused; 0 "
-                                                                       "allows any number")),
-            "folders.remove_deleted": (self.tr("Files deleted from a followed folder:"), self.tr(
-                "ask: ask each time; always: remove their documents too; never: keep their documents")),
+            "max_file_mb": (
+                self.tr("Largest file (MB):"),
+                self.tr("Bigger files are refused before any work starts; 0 allows any size"),
+            ),
+            "max_text_mb": (
+                self.tr("Largest text file (MB):"),
+                self.tr(
+                    "Plain text and Markdown files bigger than this are refused (a few MB of text take minutes to "
+                    "index); 0 allows any size"
+                ),
+            ),
+            "max_pages": (
+                self.tr("Most pages in one file:"),
+                self.tr("Documents with more pages are refused; 0 allows any number"),
+            ),
+            "folders.remove_deleted": (
+                self.tr("Files deleted from a followed folder:"),
+                self.tr(
+                    "ask: ask each time; always: remove their documents too; never: keep their documents"
+                ),
+            ),
             "embedding_model": (self.tr("Embedding model folder:"), ""),
         }
         for key, label in self.field_labels.items():
@@ -567,23 +696,33 @@ class SettingsPage(QWidget):
         self.save_button.setEnabled(ready and changed and not saving)
         self.revert_button.setEnabled(ready and changed and not saving)
         self.language.setEnabled(ready and not saving)
-        chunk_changed = ready and self.settings is not None and self.form_settings().chunk != self.settings.chunk
+        chunk_changed = (
+            ready
+            and self.settings is not None
+            and self.form_settings().chunk != self.settings.chunk
+        )
         self.reindex_note.setVisible(bool(chunk_changed))
         if saving:
             self.state_label.setText(self.tr("Saving…"))
         elif changed:
             self.state_label.setText(self.tr("You have unsaved changes."))
         else:
-            self.state_label.setText(self.tr("Settings are saved in %1").replace(
-                "%1", str(self.paths.config / "settings.json")))
+            self.state_label.setText(
+                self.tr("Settings are saved in %1").replace(
+                    "%1", str(self.paths.config / "settings.json")
+                )
+            )
 
     def save(self) -> None:
         if not self.changed() or self.client.pending(SAVE_SETTINGS):
             return
         chunk = self.form_settings().chunk
         if chunk.overlap_tokens >= chunk.size_tokens:
-            self.error_box = show_error(self, self.tr("Cannot save"),
-                                        self.tr("The passage overlap must be smaller than the passage size."))
+            self.error_box = show_error(
+                self,
+                self.tr("Cannot save"),
+                self.tr("The passage overlap must be smaller than the passage size."),
+            )
             return
         problems = self.form_settings().problems()  # the same rules as `kidneytalk settings set`
         if problems:
@@ -602,7 +741,10 @@ class SettingsPage(QWidget):
 
     def choose_embedding_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(
-            self, self.tr("Choose a sentence-transformers model folder"), self.embedding.text() or str(Path.home()))
+            self,
+            self.tr("Choose a sentence-transformers model folder"),
+            self.embedding.text() or str(Path.home()),
+        )
         if folder:
             self.embedding.setText(folder)
 
@@ -645,7 +787,9 @@ class SettingsPage(QWidget):
             return
         self._template_text = self.template_edit.toPlainText()
         self._update_template_state()
-        self.message.emit(self.tr("Saved your version of %1 in %2.").replace("%1", name).replace("%2", str(file)))
+        self.message.emit(
+            self.tr("Saved your version of %1 in %2.").replace("%1", name).replace("%2", str(file))
+        )
 
     def reset_template(self) -> None:
         name = self.current_template()
@@ -664,8 +808,12 @@ class SettingsPage(QWidget):
         if task not in _TASKS or not isinstance(result, Settings):
             return
         previous = self.settings
-        pending_edits = previous is not None and task == SAVE_SETTINGS and result.language != previous.language \
+        pending_edits = (
+            previous is not None
+            and task == SAVE_SETTINGS
+            and result.language != previous.language
             and self.form_settings() != previous
+        )
         form = self.form_settings() if pending_edits else None
         self.settings = result
         self.show_settings()

@@ -63,10 +63,15 @@ class SingleInstance(QObject):
         if not server.listen(self.name):
             if fcntl is None and self._notify_first():
                 return False  # Windows: a live first instance owns the pipe
-            QLocalServer.removeServer(self.name)  # left behind by a crash (we hold the lock: nobody uses it)
+            QLocalServer.removeServer(
+                self.name
+            )  # left behind by a crash (we hold the lock: nobody uses it)
             if not server.listen(self.name):
-                log.warning("single-instance socket %s: %s; a second window will not be noticed",
-                            self.name, server.errorString())
+                log.warning(
+                    "single-instance socket %s: %s; a second window will not be noticed",
+                    self.name,
+                    server.errorString(),
+                )
                 return True
         server.newConnection.connect(self._on_connection)
         self.server = server

@@ -79,28 +79,53 @@ class WelcomePage(QWidget):
 
     def retranslate(self) -> None:
         self.title.setText(self.tr("Welcome to KidneyTalk"))
-        self.intro.setText(self.tr(
-            "KidneyTalk answers clinical questions from your own documents — guidelines, textbooks, papers — "
-            "and shows the page each statement comes from. When your documents hold no answer, it says so."))
-        self.add_button.setText(self.tr("Add documents…"))
-        self.add_button.setToolTip(self.tr("PDF, EPUB, Markdown or text files, or a whole folder (Ctrl+O)"))
-        self.sample_button.setText(self.tr("Try the sample document"))
-        self.sample_button.setToolTip(self.tr("Adds a short primer on chronic kidney disease, then ask it a question"))
-        self.follow_button.setText(self.tr("Follow a folder…"))
-        self.follow_button.setToolTip(self.tr("Keep the library in step with a folder: new and changed files are "
-                                              "added, deleted ones removed after asking"))
-        models = (self.tr("The language model and the search model come with KidneyTalk and are ready: "
-                          "no download, no account, nothing to set up.") if self.models_ready else
-                  self.tr("The bundled language model was not found: see Models to add a GGUF file."))
-        items = (
-            self.tr("Nothing leaves this computer: no internet connection, no cloud, no telemetry."),
-            models,
-            self.tr("Your library (copies of your documents, the search index and your conversations) is kept in "
-                    "%1").replace("%1", f"<br><code>{_html(str(self.data_folder))}</code>"),
-            self.tr("Answers come from the documents you add only, with page citations you can open."),
+        self.intro.setText(
+            self.tr(
+                "KidneyTalk answers clinical questions from your own documents — guidelines, textbooks, papers — "
+                "and shows the page each statement comes from. When your documents hold no answer, it says so."
+            )
         )
-        self.facts.setText("<ul style='margin-left:-20px'>" + "".join(f"<li style='margin-bottom:6px'>{i}</li>"
-                                                                     for i in items) + "</ul>")
+        self.add_button.setText(self.tr("Add documents…"))
+        self.add_button.setToolTip(
+            self.tr("PDF, EPUB, Markdown or text files, or a whole folder (Ctrl+O)")
+        )
+        self.sample_button.setText(self.tr("Try the sample document"))
+        self.sample_button.setToolTip(
+            self.tr("Adds a short primer on chronic kidney disease, then ask it a question")
+        )
+        self.follow_button.setText(self.tr("Follow a folder…"))
+        self.follow_button.setToolTip(
+            self.tr(
+                "Keep the library in step with a folder: new and changed files are "
+                "added, deleted ones removed after asking"
+            )
+        )
+        models = (
+            self.tr(
+                "The language model and the search model come with KidneyTalk and are ready: "
+                "no download, no account, nothing to set up."
+            )
+            if self.models_ready
+            else self.tr("The bundled language model was not found: see Models to add a GGUF file.")
+        )
+        items = (
+            self.tr(
+                "Nothing leaves this computer: no internet connection, no cloud, no telemetry."
+            ),
+            models,
+            self.tr(
+                "Your library (copies of your documents, the search index and your conversations) is kept in "
+                "%1"
+            ).replace("%1", f"<br><code>{_html(str(self.data_folder))}</code>"),
+            self.tr(
+                "Answers come from the documents you add only, with page citations you can open."
+            ),
+        )
+        self.facts.setText(
+            "<ul style='margin-left:-20px'>"
+            + "".join(f"<li style='margin-bottom:6px'>{i}</li>" for i in items)
+            + "</ul>"
+        )
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:

@@ -96,8 +96,12 @@ class AskResult:
     citations: list[Citation] = field(default_factory=list)
     evidence: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    unsupported: list[str] = field(default_factory=list)  # answer sentences their citations do not support
-    details: dict[str, object] = field(default_factory=dict)  # Answer.to_json(): what a conversation stores
+    unsupported: list[str] = field(
+        default_factory=list
+    )  # answer sentences their citations do not support
+    details: dict[str, object] = field(
+        default_factory=dict
+    )  # Answer.to_json(): what a conversation stores
     conversation_id: str = ""
 
 
@@ -238,7 +242,12 @@ class EngineWorker(QObject):
     @Slot(list, object)
     def add(self, paths: list[str], cancel: threading.Event) -> None:
         forward = self._ingest_progress()
-        self._run(ADD, lambda: self.engine.add(paths, progress=forward, cancel=cancel, on_wait=self.notice.emit))
+        self._run(
+            ADD,
+            lambda: self.engine.add(
+                paths, progress=forward, cancel=cancel, on_wait=self.notice.emit
+            ),
+        )
 
     @Slot(list, object)
     def reindex(self, doc_ids: list[str], cancel: threading.Event) -> None:
@@ -277,11 +286,24 @@ class EngineWorker(QObject):
         self.engine.llm(on_warning=self.notice.emit)
         self.progress.emit(AskStage("searching", stage_text("searching")))
         answer = self.engine.ask(
-            question, history=list(request.history), mode=request.mode or None, style=request.style or None,
-            cancel=stop, progress=lambda ev: self.progress.emit(AskStage(ev.stage, stage_text(ev.stage, ev.i, ev.n), ev.i, ev.n)))
+            question,
+            history=list(request.history),
+            mode=request.mode or None,
+            style=request.style or None,
+            cancel=stop,
+            progress=lambda ev: self.progress.emit(
+                AskStage(ev.stage, stage_text(ev.stage, ev.i, ev.n), ev.i, ev.n)
+            ),
+        )
         if stop.is_set():
-            return AskResult(question, "", stopped=True, model=answer.model, evidence=list(answer.evidence),
-                             conversation_id=cid)
+            return AskResult(
+                question,
+                "",
+                stopped=True,
+                model=answer.model,
+                evidence=list(answer.evidence),
+                conversation_id=cid,
+            )
         self.progress.emit(AskStage("answering", stage_text("answering")))
         stopped = False
         thinking = False
@@ -301,12 +323,22 @@ class EngineWorker(QObject):
                 stopped = True
                 continue
             self.token.emit(piece)
-        stopped = stopped or stop.is_set()  # the stream itself ends at Stop, often with no piece after it
+        stopped = (
+            stopped or stop.is_set()
+        )  # the stream itself ends at Stop, often with no piece after it
         text = answer.text()
         return AskResult(
-            question=answer.question, text=text, refused=answer.refused, stopped=stopped, model=answer.model,
-            citations=answer.citations, evidence=list(answer.evidence), timings=dict(answer.timings),
-            unsupported=[] if stopped else answer.unsupported, details=answer.to_json(), conversation_id=cid,
+            question=answer.question,
+            text=text,
+            refused=answer.refused,
+            stopped=stopped,
+            model=answer.model,
+            citations=answer.citations,
+            evidence=list(answer.evidence),
+            timings=dict(answer.timings),
+            unsupported=[] if stopped else answer.unsupported,
+            details=answer.to_json(),
+            conversation_id=cid,
         )
 
 
@@ -457,7 +489,12 @@ class EngineClient(QObject):
         self._req_remove.emit(list(doc_ids))
 
     def ask(
-        self, question: str, *, history: Sequence[dict[str, str]] = (), mode: str = "", style: str = "",
+        self,
+        question: str,
+        *,
+        history: Sequence[dict[str, str]] = (),
+        mode: str = "",
+        style: str = "",
         conversation_id: str = "",
     ) -> None:
         """Answer ``question`` continuing ``history`` (earlier turns); mode/style "" = the settings'."""
@@ -490,5 +527,7 @@ class EngineClient(QObject):
             self._conversations.close()
             self._conversations = None
         if not ended:
-            log.warning("engine worker still busy after %d ms; leaving it to the process exit", timeout_ms)
+            log.warning(
+                "engine worker still busy after %d ms; leaving it to the process exit", timeout_ms
+            )
         return bool(ended)

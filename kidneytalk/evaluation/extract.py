@@ -33,12 +33,17 @@ def subsets_grammar(letters: Sequence[str], *, multiple: bool) -> str:
     if not multiple:
         alts = [f'"{x}"' for x in letters]
     else:
-        alts = ['"' + ", ".join(c) + '"' for n in range(len(letters), 0, -1) for c in combinations(letters, n)]
+        alts = [
+            '"' + ", ".join(c) + '"'
+            for n in range(len(letters), 0, -1)
+            for c in combinations(letters, n)
+        ]
     return "root ::= " + " | ".join(alts)
 
 
-def choice_messages(book: PromptBook, llm: LLM, q: Question, *, notes: str = "",
-                    rag: bool = False) -> list[Message]:
+def choice_messages(
+    book: PromptBook, llm: LLM, q: Question, *, notes: str = "", rag: bool = False
+) -> list[Message]:
     """The final multiple-choice prompt: question, options and the mode's answer as notes.
 
     In the library modes the notes are the grounded answer (with ``cp-order``,
@@ -46,17 +51,31 @@ def choice_messages(book: PromptBook, llm: LLM, q: Question, *, notes: str = "",
     the library says; passages are not repeated, which keeps the prompt short.
     """
     notes = llm.truncate(" ".join(notes.split()), MAX_NOTES_TOKENS)
-    fields = dict(question=q.question, options="\n".join(f"{k}. {v}" for k, v in q.options.items()),
-                  instruction=book.render("exam_all" if q.multiple else "exam_one"))
+    fields = dict(
+        question=q.question,
+        options="\n".join(f"{k}. {v}" for k, v in q.options.items()),
+        instruction=book.render("exam_all" if q.multiple else "exam_one"),
+    )
     if rag:
         user = book.render("exam_user_rag", notes=notes, **fields)
     else:
-        user = book.render("exam_user", notes=book.render("exam_notes", notes=notes) if notes else "", **fields)
-    return [{"role": "system", "content": book.render("exam_system")}, {"role": "user", "content": user}]
+        user = book.render(
+            "exam_user", notes=book.render("exam_notes", notes=notes) if notes else "", **fields
+        )
+    return [
+        {"role": "system", "content": book.render("exam_system")},
+        {"role": "user", "content": user},
+    ]
 
 
-def choose(llm: LLM, book: PromptBook, messages: Sequence[Message], q: Question, *,
-           method: str | None = None) -> Choice:
+def choose(
+    llm: LLM,
+    book: PromptBook,
+    messages: Sequence[Message],
+    q: Question,
+    *,
+    method: str | None = None,
+) -> Choice:
     """The option letter(s) the model picks after ``messages``.
 
     ``method`` is ``"logprob"`` (default for one answer) or ``"grammar"``
@@ -70,7 +89,11 @@ def choose(llm: LLM, book: PromptBook, messages: Sequence[Message], q: Question,
         best = max(letters, key=lambda x: probs[x])
         return Choice([best], "logprob", {k: round(v, 4) for k, v in probs.items()})
     prompt = llm.format_prompt(messages) + prefix + " "
-    raw = llm.continue_prompt(prompt, max_tokens=4 * len(letters), stop=["\n"],
-                              grammar=subsets_grammar(letters, multiple=q.multiple))
+    raw = llm.continue_prompt(
+        prompt,
+        max_tokens=4 * len(letters),
+        stop=["\n"],
+        grammar=subsets_grammar(letters, multiple=q.multiple),
+    )
     picked = sorted({p.strip() for p in raw.split(",") if p.strip() in letters})
     return Choice(picked or [letters[0]], "grammar")

@@ -15,7 +15,9 @@ from typing import Any
 Record = dict[str, Any]
 
 
-def bootstrap_ci(values: Sequence[float], *, n: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], *, n: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean (deterministic for a given ``seed``)."""
     if not values:
         return (float("nan"), float("nan"))
@@ -41,8 +43,12 @@ def paired(a: dict[str, bool], b: dict[str, bool]) -> dict[str, Any]:
     common = sorted(set(a) & set(b))
     only_a = sum(1 for q in common if a[q] and not b[q])
     only_b = sum(1 for q in common if b[q] and not a[q])
-    return {"n": len(common), "only_reference_correct": only_a, "only_this_correct": only_b,
-            "p_value": mcnemar_exact(only_a, only_b)}
+    return {
+        "n": len(common),
+        "only_reference_correct": only_a,
+        "only_this_correct": only_b,
+        "p_value": mcnemar_exact(only_a, only_b),
+    }
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -72,7 +78,9 @@ def hit_curve(ranks: Sequence[int | None], depth: int) -> list[float]:
     """hit@k for k = 1..depth: share of questions whose gold passage is within the first k."""
     if not ranks:
         return []
-    return [sum(1 for r in ranks if r is not None and r <= k) / len(ranks) for k in range(1, depth + 1)]
+    return [
+        sum(1 for r in ranks if r is not None and r <= k) / len(ranks) for k in range(1, depth + 1)
+    ]
 
 
 def stage_gold(per_question: Sequence[dict[str, int]]) -> dict[str, dict[str, int]]:
@@ -148,18 +156,25 @@ def refusal_metrics(records: Sequence[Record]) -> dict[str, Any]:
     inlib = [r for r in rated if not is_off_library(r)]
     answered = [r for r in inlib if not r.get("refused")]
     out: dict[str, Any] = {
-        "off_library": len(off), "in_library": len(inlib),
+        "off_library": len(off),
+        "in_library": len(inlib),
         "off_library_refused": sum(1 for r in off if r.get("refused")),
         "in_library_refused": sum(1 for r in inlib if r.get("refused")),
         "correct_refusal_rate": _mean([1.0 if r.get("refused") else 0.0 for r in off]),
         "false_refusal_rate": _mean([1.0 if r.get("refused") else 0.0 for r in inlib]),
-        "answered_accuracy": _mean([1.0 if r.get("correct") else 0.0 for r in answered if "prediction" in r]),
-        "answered_hit_rate": _mean([1.0 if r.get("gold_rank") else 0.0 for r in answered if r.get("has_gold")]),
+        "answered_accuracy": _mean(
+            [1.0 if r.get("correct") else 0.0 for r in answered if "prediction" in r]
+        ),
+        "answered_hit_rate": _mean(
+            [1.0 if r.get("gold_rank") else 0.0 for r in answered if r.get("has_gold")]
+        ),
     }
     return out
 
 
-def summarize(records: Sequence[Record], *, reference: str = "naive", seed: int = 0) -> dict[str, Any]:
+def summarize(
+    records: Sequence[Record], *, reference: str = "naive", seed: int = 0
+) -> dict[str, Any]:
     """Per-mode metrics, paired comparisons, majority baseline and per-tag accuracy."""
     modes: list[str] = []
     for r in records:
@@ -171,13 +186,19 @@ def summarize(records: Sequence[Record], *, reference: str = "naive", seed: int 
         if m != "no-rag":
             per_mode[m]["refusal"] = refusal_metrics(rs)
     answered = any("correct" in r for r in records)
-    summary: dict[str, Any] = {"modes": modes, "per_mode": per_mode,
-                               "questions": len({r["id"] for r in records})}
+    summary: dict[str, Any] = {
+        "modes": modes,
+        "per_mode": per_mode,
+        "questions": len({r["id"] for r in records}),
+    }
     if not answered:
         return summary
     top, base = majority(records)
-    summary["majority"] = {"answer": top, "accuracy": _mean([1.0 if v else 0.0 for v in base.values()]),
-                           "n": len(base)}
+    summary["majority"] = {
+        "answer": top,
+        "accuracy": _mean([1.0 if v else 0.0 for v in base.values()]),
+        "n": len(base),
+    }
     correct = {m: {r["id"]: bool(r["correct"]) for r in rs} for m, rs in by_mode.items()}
     comparisons: dict[str, Any] = {}
     for m in modes:
@@ -186,12 +207,17 @@ def summarize(records: Sequence[Record], *, reference: str = "naive", seed: int 
             comparisons[m][f"vs_{reference}"] = paired(correct[reference], correct[m])
     summary["comparisons"] = comparisons
     common = set.intersection(*(set(c) for c in correct.values()))
-    summary["common"] = {"n": len(common), "accuracy": {
-        m: _mean([1.0 if correct[m][q] else 0.0 for q in common]) for m in modes}}
+    summary["common"] = {
+        "n": len(common),
+        "accuracy": {m: _mean([1.0 if correct[m][q] else 0.0 for q in common]) for m in modes},
+    }
     tags = sorted({t for r in records for t in r.get("tags", [])})
     summary["per_tag"] = {
-        t: {m: {"n": len(sel), "accuracy": _mean([1.0 if r["correct"] else 0.0 for r in sel])}
-            for m in modes if (sel := [r for r in by_mode[m] if t in r.get("tags", [])])}
+        t: {
+            m: {"n": len(sel), "accuracy": _mean([1.0 if r["correct"] else 0.0 for r in sel])}
+            for m in modes
+            if (sel := [r for r in by_mode[m] if t in r.get("tags", [])])
+        }
         for t in tags
     }
     return summary

@@ -43,8 +43,15 @@ class Question:
         return f"{self.question}\n{opts}"
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.id, "question": self.question, "options": self.options, "answer": list(self.answer),
-                "gold_source": self.gold_source, "gold_pages": list(self.gold_pages), "tags": list(self.tags)}
+        return {
+            "id": self.id,
+            "question": self.question,
+            "options": self.options,
+            "answer": list(self.answer),
+            "gold_source": self.gold_source,
+            "gold_pages": list(self.gold_pages),
+            "tags": list(self.tags),
+        }
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,9 @@ def _csv_rows(text: str) -> tuple[list[_Row], list[Problem]]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(header):
-            problems.append(Problem(line, f"{len(cells)} cells but the header has {len(header)} columns"))
+            problems.append(
+                Problem(line, f"{len(cells)} cells but the header has {len(header)} columns")
+            )
             continue
         data: dict[str, object] = {"options": {}}
         tags = []
@@ -193,9 +202,16 @@ def _question(row: _Row) -> Question:
         tags = _split_list(tags)
     if not isinstance(tags, list | tuple):
         raise ValueError("tags must be a list")
-    return Question(id=qid, question=" ".join(question.split()), options=opts, answer=answer,
-                    gold_source=str(d.get("gold_source") or "").strip(), gold_pages=gold_pages,
-                    tags=tuple(str(t) for t in tags), line=row.line)
+    return Question(
+        id=qid,
+        question=" ".join(question.split()),
+        options=opts,
+        answer=answer,
+        gold_source=str(d.get("gold_source") or "").strip(),
+        gold_pages=gold_pages,
+        tags=tuple(str(t) for t in tags),
+        line=row.line,
+    )
 
 
 def _answer(value: object, options: dict[str, str]) -> tuple[str, ...]:
@@ -211,5 +227,7 @@ def _answer(value: object, options: dict[str, str]) -> tuple[str, ...]:
         raise ValueError("missing answer")
     bad = [p for p in parts if p not in options]
     if bad:
-        raise ValueError(f"answer '{', '.join(bad)}' is not one of the options {', '.join(options)}")
+        raise ValueError(
+            f"answer '{', '.join(bad)}' is not one of the options {', '.join(options)}"
+        )
     return tuple(sorted(set(parts)))

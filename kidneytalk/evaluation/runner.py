@@ -73,10 +73,14 @@ class EvalSummary:
     complete: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        return {"out_dir": str(self.out_dir), "complete": self.complete,
-                "report_md": str(self.report_md or ""), "report_html": str(self.report_html or ""),
-                "problems": [{"line": p.line, "message": p.message} for p in self.problems],
-                **self.summary}
+        return {
+            "out_dir": str(self.out_dir),
+            "complete": self.complete,
+            "report_md": str(self.report_md or ""),
+            "report_html": str(self.report_html or ""),
+            "problems": [{"line": p.line, "message": p.message} for p in self.problems],
+            **self.summary,
+        }
 
 
 def parse_modes(text: str | Sequence[str]) -> list[str]:
@@ -84,12 +88,19 @@ def parse_modes(text: str | Sequence[str]) -> list[str]:
     items = [m.strip() for m in (text.split(",") if isinstance(text, str) else text) if m.strip()]
     bad = [m for m in items if m not in EVAL_MODES]
     if bad or not items:
-        raise KidneyTalkError(f"Unknown evaluation mode '{', '.join(bad)}' (choose from: {', '.join(EVAL_MODES)}).")
+        raise KidneyTalkError(
+            f"Unknown evaluation mode '{', '.join(bad)}' (choose from: {', '.join(EVAL_MODES)})."
+        )
     return list(dict.fromkeys(items))
 
 
-def select(questions: Sequence[Question], *, limit: int | None = None, sample: int | None = None,
-           seed: int = 0) -> list[Question]:
+def select(
+    questions: Sequence[Question],
+    *,
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+) -> list[Question]:
     """The first ``limit`` questions, or ``sample`` of them in a seeded shuffle.
 
     Both are prefixes of a fixed order, so a larger ``--limit``/``--sample``
@@ -123,8 +134,17 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _run_key(engine: Engine, questions_path: Path, *, style: str, model: str, retrieval_only: bool,
-             sampled: bool, seed: int, k: int) -> dict[str, Any]:
+def _run_key(
+    engine: Engine,
+    questions_path: Path,
+    *,
+    style: str,
+    model: str,
+    retrieval_only: bool,
+    sampled: bool,
+    seed: int,
+    k: int,
+) -> dict[str, Any]:
     s = engine.settings
     docs = sorted(engine.library.searchable_doc_ids())
     return {
@@ -135,9 +155,14 @@ def _run_key(engine: Engine, questions_path: Path, *, style: str, model: str, re
         "model": model,
         "order": f"shuffled (seed {seed})" if sampled else "file order",
         "k": k,
-        "settings": {"retrieval": dict(vars(replace(s.retrieval, judge_reasons="none"))), "n_ctx": s.llm.n_ctx, "temperature": s.llm.temperature,
-                     "max_answer_tokens": s.llm.max_answer_tokens, "chunk": s.chunk.as_dict(),
-                     "embedding_model": s.embedding_model},
+        "settings": {
+            "retrieval": dict(vars(replace(s.retrieval, judge_reasons="none"))),
+            "n_ctx": s.llm.n_ctx,
+            "temperature": s.llm.temperature,
+            "max_answer_tokens": s.llm.max_answer_tokens,
+            "chunk": s.chunk.as_dict(),
+            "embedding_model": s.embedding_model,
+        },
         "library": hashlib.sha256(",".join(docs).encode()).hexdigest()[:16],
         "documents": len(docs),
     }
@@ -193,8 +218,16 @@ def gold_ranks(q: Question, hits: Sequence[Hit]) -> tuple[int | None, int | None
 
 
 class _Runner:
-    def __init__(self, engine: Engine, *, style: str, model: str | None, retrieval_only: bool, k: int,
-                 cancel: threading.Event):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        style: str,
+        model: str | None,
+        retrieval_only: bool,
+        k: int,
+        cancel: threading.Event,
+    ):
         self.engine, self.style, self.model = engine, style, model
         # The judge's one-line reasons are for display only: skipping them changes no answer, saves minutes.
         self.retrieval = replace(engine.settings.retrieval, judge_reasons="none")
@@ -203,8 +236,14 @@ class _Runner:
     def one(self, q: Question, mode: str) -> dict[str, Any] | None:
         """The record for ``q`` in ``mode``; None when cancelled before it finished."""
         t0 = time.monotonic()
-        rec: dict[str, Any] = {"id": q.id, "mode": mode, "answer": list(q.answer), "tags": list(q.tags),
-                               "has_gold": bool(q.gold_source), "off_library": off_library(q)}
+        rec: dict[str, Any] = {
+            "id": q.id,
+            "mode": mode,
+            "answer": list(q.answer),
+            "tags": list(q.tags),
+            "has_gold": bool(q.gold_source),
+            "off_library": off_library(q),
+        }
         try:
             if self.retrieval_only:
                 self._retrieve(q, mode, rec)
@@ -212,7 +251,9 @@ class _Runner:
                 self._answer(q, mode, rec)
         except Cancelled:
             return None
-        except KidneyTalkError as exc:  # e.g. a prompt too long for the model: scored as wrong, run goes on
+        except (
+            KidneyTalkError
+        ) as exc:  # e.g. a prompt too long for the model: scored as wrong, run goes on
             if self.cancel.is_set():
                 return None
             log.warning("question %s (%s) failed: %s", q.id, mode, exc)
@@ -234,22 +275,41 @@ class _Runner:
             return
         ids = addrep.stage_ids(trace)
         with self.engine.library.reading():
-            rows = self.engine.library.catalog.chunks_by_ids(sorted({c for v in ids.values() for c in v}))
-        gold = {cid for cid, r in rows.items() if r["doc_name"] == q.gold_source
-                and (not q.gold_pages or set(range(r["page_start"], r["page_end"] + 1)) & set(q.gold_pages))}
+            rows = self.engine.library.catalog.chunks_by_ids(
+                sorted({c for v in ids.values() for c in v})
+            )
+        gold = {
+            cid
+            for cid, r in rows.items()
+            if r["doc_name"] == q.gold_source
+            and (
+                not q.gold_pages
+                or set(range(r["page_start"], r["page_end"] + 1)) & set(q.gold_pages)
+            )
+        }
         rec["stage_gold"] = {stage: len(set(v) & gold) for stage, v in ids.items()}
 
     @staticmethod
     def _gate(rec: dict[str, Any], decision: GateDecision | None) -> None:
         """Record the relevance gate's decision on the question stem."""
         if decision is not None:
-            rec["gate"] = {"answerable": decision.answerable, "probability": round(decision.probability, 4),
-                           "features": {k: round(v, 4) for k, v in decision.features.items()}}
+            rec["gate"] = {
+                "answerable": decision.answerable,
+                "probability": round(decision.probability, 4),
+                "features": {k: round(v, 4) for k, v in decision.features.items()},
+            }
 
     def _retrieve(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
         """Retrieval as ``ask`` does it, gate included: ``refused`` when no evidence would reach the writer."""
-        ev = self.engine.retrieve(q.prompt_text(), mode=mode, model=self.model, k=self.k, retrieval=self.retrieval,
-                                  cancel=self.cancel, gate_question=q.question)
+        ev = self.engine.retrieve(
+            q.prompt_text(),
+            mode=mode,
+            model=self.model,
+            k=self.k,
+            retrieval=self.retrieval,
+            cancel=self.cancel,
+            gate_question=q.question,
+        )
         if self.cancel.is_set():
             raise Cancelled("stopped")
         self._gate(rec, ev.gate)
@@ -269,17 +329,41 @@ class _Runner:
             notes = ""
             if self.style == "off":
                 t = time.monotonic()
-                msgs = [{"role": "user", "content": book.render("exam_reason", question=q.question,
-                                                                options="\n".join(f"{k}. {v}" for k, v in q.options.items()))}]
-                raw = "".join(llm.stream(msgs, max_tokens=REASON_TOKENS, temperature=engine.settings.llm.temperature,
-                                         cancel=self.cancel))
-                reasoning, notes = split_reasoning(raw)  # the option is chosen from the answer, not the thought
+                msgs = [
+                    {
+                        "role": "user",
+                        "content": book.render(
+                            "exam_reason",
+                            question=q.question,
+                            options="\n".join(f"{k}. {v}" for k, v in q.options.items()),
+                        ),
+                    }
+                ]
+                raw = "".join(
+                    llm.stream(
+                        msgs,
+                        max_tokens=REASON_TOKENS,
+                        temperature=engine.settings.llm.temperature,
+                        cancel=self.cancel,
+                    )
+                )
+                reasoning, notes = split_reasoning(
+                    raw
+                )  # the option is chosen from the answer, not the thought
                 if reasoning:
                     rec["reasoning"] = reasoning
                 timings["write"] = round(time.monotonic() - t, 3)
         else:
-            ans = engine.ask(text, mode=mode, style=self.style, model=self.model, k=self.k, retrieval=self.retrieval,
-                             cancel=self.cancel, gate_question=q.question)
+            ans = engine.ask(
+                text,
+                mode=mode,
+                style=self.style,
+                model=self.model,
+                k=self.k,
+                retrieval=self.retrieval,
+                cancel=self.cancel,
+                gate_question=q.question,
+            )
             self._gate(rec, ans.gate)
             notes = ans.text()
             if ans.reasoning:
@@ -301,16 +385,24 @@ class _Runner:
         if refused:  # right only for a question the library does not cover
             rec.update(prediction=None, correct=off_library(q), refused=True, timings=timings)
             return
-        if off_library(q) and mode != "no-rag":  # an answer to an off-library question is wrong, whatever it says
+        if (
+            off_library(q) and mode != "no-rag"
+        ):  # an answer to an off-library question is wrong, whatever it says
             rec.update(prediction=None, correct=False, refused=False, timings=timings)
             return
         t = time.monotonic()
         msgs = extract.choice_messages(book, llm, q, notes=notes, rag=mode != "no-rag")
         choice = extract.choose(llm, book, msgs, q)
         timings["choose"] = round(time.monotonic() - t, 3)
-        rec.update(prediction=choice.letters, correct=tuple(choice.letters) == q.answer, refused=False,
-                   method=choice.method, probabilities=choice.probabilities, timings=timings,
-                   tokens=rec["tokens"] + len(choice.letters))
+        rec.update(
+            prediction=choice.letters,
+            correct=tuple(choice.letters) == q.answer,
+            refused=False,
+            method=choice.method,
+            probabilities=choice.probabilities,
+            timings=timings,
+            tokens=rec["tokens"] + len(choice.letters),
+        )
 
 
 def run_eval(
@@ -346,7 +438,9 @@ def run_eval(
     if retrieval_only:
         modes = [m for m in modes if m != "no-rag"]
         if not modes:
-            raise KidneyTalkError("--retrieval-only needs a retrieval mode (naive, hybrid or addrep).")
+            raise KidneyTalkError(
+                "--retrieval-only needs a retrieval mode (naive, hybrid or addrep)."
+            )
     check_style(style)
     cancel = cancel or threading.Event()
     questions, problems = load_questions(questions_file)
@@ -359,39 +453,86 @@ def run_eval(
         model_name = engine.llm().name
     else:
         model_name = engine.models.get(model or engine.model_name).name
-    depth = k or (max(RETRIEVAL_DEPTH, engine.settings.top_k) if retrieval_only else engine.settings.top_k)
-    _check_run(out, _run_key(engine, questions_file, style=style, model=model_name,
-                             retrieval_only=retrieval_only, sampled=sample is not None, seed=seed, k=depth))
+    depth = k or (
+        max(RETRIEVAL_DEPTH, engine.settings.top_k) if retrieval_only else engine.settings.top_k
+    )
+    _check_run(
+        out,
+        _run_key(
+            engine,
+            questions_file,
+            style=style,
+            model=model_name,
+            retrieval_only=retrieval_only,
+            sampled=sample is not None,
+            seed=seed,
+            k=depth,
+        ),
+    )
     if not retrieval_only or "addrep" in modes:
         engine.llm(model)  # a missing or broken model fails here, before any result is written
-    finished, total = _run(engine, out, chosen, modes, style=style, model=model, retrieval_only=retrieval_only,
-                           k=depth, progress=progress, cancel=cancel)
+    finished, total = _run(
+        engine,
+        out,
+        chosen,
+        modes,
+        style=style,
+        model=model,
+        retrieval_only=retrieval_only,
+        k=depth,
+        progress=progress,
+        cancel=cancel,
+    )
     summary = write_report(out, title=questions_file.name)
     summary.problems = problems
     summary.complete = finished == total
     return summary
 
 
-def _run(engine: Engine, out: Path, chosen: Sequence[Question], modes: Sequence[str], *, style: str,
-         model: str | None, retrieval_only: bool, k: int, progress: Callable[[EvalProgress], None] | None,
-         cancel: threading.Event) -> tuple[int, int]:
+def _run(
+    engine: Engine,
+    out: Path,
+    chosen: Sequence[Question],
+    modes: Sequence[str],
+    *,
+    style: str,
+    model: str | None,
+    retrieval_only: bool,
+    k: int,
+    progress: Callable[[EvalProgress], None] | None,
+    cancel: threading.Event,
+) -> tuple[int, int]:
     """Evaluate the pairs not yet in ``results.jsonl``; (pairs finished, pairs in the run)."""
     done = {(r["id"], r["mode"]) for r in load_results(out)}
     pairs = [(q, m) for q in chosen for m in modes]
     todo = [(q, m) for q, m in pairs if (q.id, m) not in done]
     total, resumed = len(pairs), len(pairs) - len(todo)
-    runner = _Runner(engine, style=style, model=model, retrieval_only=retrieval_only, k=k, cancel=cancel)
+    runner = _Runner(
+        engine, style=style, model=model, retrieval_only=retrieval_only, k=k, cancel=cancel
+    )
     start = time.monotonic()
 
-    def report(n_done: int, q: Question | None = None, mode: str = "", rec: dict[str, Any] | None = None) -> None:
+    def report(
+        n_done: int, q: Question | None = None, mode: str = "", rec: dict[str, Any] | None = None
+    ) -> None:
         if progress is None:
             return
         elapsed = time.monotonic() - start
         fresh = n_done - resumed
         eta = elapsed / fresh * (total - n_done) if fresh > 0 else None
-        progress(EvalProgress(done=n_done, total=total, mode=mode, question_id=q.id if q else "", eta_seconds=eta,
-                              elapsed=elapsed, resumed=resumed, correct=rec.get("correct") if rec else None,
-                              refused=bool(rec and rec.get("refused"))))
+        progress(
+            EvalProgress(
+                done=n_done,
+                total=total,
+                mode=mode,
+                question_id=q.id if q else "",
+                eta_seconds=eta,
+                elapsed=elapsed,
+                resumed=resumed,
+                correct=rec.get("correct") if rec else None,
+                refused=bool(rec and rec.get("refused")),
+            )
+        )
 
     report(resumed)
     results = out / RESULTS_FILE
