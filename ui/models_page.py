@@ -264,6 +264,10 @@ class ModelsPage(QWidget):
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(self.MEMORY, QHeaderView.ResizeMode.Stretch)
+        # A long family note ("Gemma (built in: …)") must not squeeze the memory verdict: the column
+        # keeps a fixed width the user can drag, and its cell's tooltip has the whole text.
+        hh.setSectionResizeMode(self.TEMPLATE, QHeaderView.ResizeMode.Interactive)
+        hh.resizeSection(self.TEMPLATE, 150)
         self.table.itemSelectionChanged.connect(self._update_actions)
         self.table.itemDoubleClicked.connect(lambda _item: self.set_default())
         self.details = QLabel()
@@ -544,6 +548,8 @@ class ModelsPage(QWidget):
                         font = QFont(item.font())
                         font.setBold(True)
                         item.setFont(font)
+                if c == self.TEMPLATE and text:
+                    item.setToolTip(text)
                 if c == self.MEMORY:
                     item.setForeground(QBrush(mem_colour))
                     item.setToolTip(mem_tip)
