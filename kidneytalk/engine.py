@@ -335,7 +335,6 @@ class Engine:
         progress: StageCallback | None = None,
         cancel: threading.Event | None = None,
         gate_question: str | None = None,
-        load_model: bool = False,
     ) -> Evidence:
         """Find the passages that answer ``question`` (``naive``, ``hybrid`` or ``addrep``).
 
@@ -344,8 +343,7 @@ class Engine:
         library covers the question; when it does not, the evidence has no passages and
         :meth:`write` gives the refusal. ``retrieval`` overrides the settings' retrieval
         section for this call only (the engine's settings are not touched). The language
-        model is loaded for AddRep, or first when ``load_model`` (as :meth:`ask` does, so
-        progress shows the load before the search).
+        model is loaded here only for AddRep, after the gate let the question through.
         """
         rs = retrieval or self.settings.retrieval
         mode = mode or rs.mode
@@ -378,9 +376,7 @@ class Engine:
         )
         refused = decision is not None and not decision.answerable
         llm = None
-        if (
-            mode == "addrep" and not refused
-        ) or load_model:  # a refused question never waits for a model
+        if mode == "addrep" and not refused:  # a refused question never waits for a model
             t0 = time.monotonic()
             trace.event("load", 0, 0, "loading the language model")
             llm = self.llm(model)
