@@ -43,17 +43,7 @@ def resolve_citations(text: str, evidence: Sequence[Hit]) -> list[Citation]:
             n = int(part)
             if 1 <= n <= len(evidence) and n not in seen:
                 seen.add(n)
-                hit = evidence[n - 1]
-                out.append(
-                    Citation(
-                        n,
-                        hit.doc_id,
-                        hit.doc_name,
-                        list(range(hit.page_start, hit.page_end + 1)),
-                        hit.chunk_id,
-                        ocr=hit.ocr,
-                    )
-                )
+                out.append(Citation.of(n, evidence[n - 1]))
     return out
 
 
@@ -255,17 +245,7 @@ class Answer:
             for n in check.inferred:
                 if n not in have:
                     have.add(n)
-                    h = self.evidence[n - 1]
-                    out.append(
-                        Citation(
-                            n,
-                            h.doc_id,
-                            h.doc_name,
-                            list(range(h.page_start, h.page_end + 1)),
-                            h.chunk_id,
-                            ocr=h.ocr,
-                        )
-                    )
+                    out.append(Citation.of(n, self.evidence[n - 1]))
         return out
 
     @property

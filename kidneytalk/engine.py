@@ -153,11 +153,10 @@ class Engine:
         self, name: str | None = None, *, on_warning: Callable[[str], None] | None = None
     ) -> LLM:
         """The loaded LLM, (re)loading when another model is asked for."""
-        wanted = name or self.model_name
         with self._llm_lock:
-            if self._llm is not None and (not name or self._llm_name == wanted):
-                return self._llm
-            entry = self.models.get(wanted)
+            if self._llm is not None and (not name or self._llm_name == name):
+                return self._llm  # every question after the first: no registry read
+            entry = self.models.get(name or self.model_name)
             if entry.is_server:
                 from kidneytalk.llm_server import READ_TIMEOUT, ServerLLM
 

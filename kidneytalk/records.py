@@ -167,6 +167,18 @@ class Citation:
     chunk_id: str
     ocr: bool = False  # the passage came from OCR of a scanned page
 
+    @classmethod
+    def of(cls, n: int, hit: Hit) -> Citation:
+        """``[n]`` pointing at evidence passage ``hit``."""
+        return cls(
+            n,
+            hit.doc_id,
+            hit.doc_name,
+            list(range(hit.page_start, hit.page_end + 1)),
+            hit.chunk_id,
+            ocr=hit.ocr,
+        )
+
     @property
     def label(self) -> str:
         return f"[{self.source} {pages_label(self.pages[0], self.pages[-1])}]"
