@@ -12,6 +12,7 @@ The schema is versioned in ``meta``; an unknown newer version is refused.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -487,7 +488,36 @@ class Catalog:
 
     def lexical_search(self, query: str, k: int, doc_ids: Sequence[str]) -> list[tuple[str, float]]:
         """(chunk id, BM25 score, higher is better) of the best ``k`` lexical matches."""
-        expr = match_query(query)
+        return self.lexical_search_expr(match_query(query), k, doc_ids)
+
+    def lexical_search_terms(
+        self, terms: Sequence[str], k: int, doc_ids: Sequence[str]
+    ) -> list[tuple[str, float]]:
+        """As :meth:`lexical_search`, for lexical terms already made (any of them matches)."""
+        expr = " OR ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(terms) if t)
+        return self.lexical_search_expr(expr, k, doc_ids)
+
+    def idf(self, words: Sequence[str], doc_ids: Sequence[str]) -> dict[str, float]:
+        """BM25-style idf of each lexical term over the passages of ``doc_ids`` (unknown terms weigh most)."""
+        if not doc_ids:
+            return {w: 0.0 for w in words}
+        marks = ",".join("?" * len(doc_ids))
+        n = self.db.execute(
+            f"SELECT COUNT(*) FROM chunks_fts WHERE doc_id IN ({marks})", list(doc_ids)
+        ).fetchone()[0]
+        out: dict[str, float] = {}
+        for w in words:
+            df = self.db.execute(
+                f"SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ? AND doc_id IN ({marks})",
+                ('"' + w.replace('"', '""') + '"', *doc_ids),
+            ).fetchone()[0]
+            out[w] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return out
+
+    def lexical_search_expr(
+        self, expr: str, k: int, doc_ids: Sequence[str]
+    ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the best ``k`` matches of an FTS5 MATCH expression."""
         if not expr or not doc_ids or k <= 0:
             return []
         marks = ",".join("?" * len(doc_ids))

@@ -28,6 +28,7 @@ from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import assemble, hybrid, naive
+from kidneytalk.retrieval.bridge import comparable
 from kidneytalk.retrieval.divergent import divergent_questions
 from kidneytalk.retrieval.judge import Judge
 from kidneytalk.retrieval.refine import refine_query
@@ -68,7 +69,10 @@ def merge(
 
     A divergent-only passage is scored by ``similarity`` — its cosine to the
     user's question — and ordered by it; the score it had for the divergent
-    question is not used. Passages under ``min_similarity`` are dropped.
+    question is not used. Passages under ``min_similarity`` are dropped, except
+    first-search hits in the other language than the question (found through
+    :mod:`~kidneytalk.retrieval.bridge`): the English-only embedder's cosine
+    between a Chinese passage and an English question says nothing.
     """
     found: dict[str, list[str]] = {}
     for q, hits in divergent:
@@ -92,7 +96,7 @@ def merge(
             extra[h.chunk_id] = replace(
                 h, score=similarity.get(h.chunk_id, 0.0), queries=list(found[h.chunk_id])
             )
-    kept_base = [h for h in base if h.score >= min_similarity]
+    kept_base = [h for h in base if h.score >= min_similarity or not comparable(query, h.text)]
     kept_extra = sorted(
         (h for h in extra.values() if h.score >= min_similarity), key=lambda h: -h.score
     )
@@ -147,7 +151,11 @@ def run(
         return query, []
 
     results: list[tuple[str, list[Hit]]] = []
-    sure = [h for h in first if h.score >= settings.min_similarity] if settings.trust_base else []
+    sure = (
+        [h for h in first if h.score >= settings.min_similarity or not comparable(query, h.text)]
+        if settings.trust_base
+        else []
+    )
     if settings.divergent and settings.n_divergent > 0 and len(sure) >= settings.max_evidence:
         # trusted first-search hits already fill the evidence: nothing a divergent question finds could enter it
         trace.skip("divergent", f"the first search filled the evidence ({len(sure)} passages)")

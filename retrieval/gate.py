@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kidneytalk.clean import CJK_CHARS
-from kidneytalk.retrieval.lexical import STOPWORDS, terms
+from kidneytalk.retrieval.lexical import QUESTION_WORDS, STOPWORDS, terms
 
 if TYPE_CHECKING:
     from kidneytalk.library import Library
@@ -57,13 +57,6 @@ FEATURES = ("margin", "lexical")
 CALIBRATION_VERSION = 1
 TOP_PASSAGES = 3  # passages whose words count as lexical evidence
 PROBE_DEPTH = 5
-# Question words that say nothing about the topic (on top of the BM25 stopwords).
-QUESTION_WORDS = frozenset(
-    """about according also among any best between both common commonly described did does done during each
-    effect effects either else ever following found get give given good help known many much mean means
-    often one other others patient patients per reported should showed shown study studies two used using
-    usually versus vs well were whether""".split()
-)
 # Fallback rule when no calibration fits the embedding model: a conservative cosine margin
 # and lexical share (refuses more rather than answering off-library questions).
 FALLBACK_WEIGHTS, FALLBACK_BIAS = (10.0, 4.0), -6.5
@@ -447,7 +440,7 @@ class Gate:
                 )
             )
             rows = lib.catalog.chunks_by_ids(best_ids)
-            idf = self._idf(words, doc_ids)
+            idf = lib.catalog.idf(words, doc_ids)
         cosine = dense[0][1] if dense else 0.0
         present: set[str] = set()
         for row in rows.values():
@@ -456,27 +449,8 @@ class Gate:
         found = sum(v for t, v in idf.items() if t in present)
         share = found / total if total > 0 else 0.0
         missing = [t for t in words if t not in present]
-        return (
-            {"cosine": cosine, "margin": cosine - background, "lexical": share, "cjk": cjk},
-            best_ids,
-            missing,
-        )
-
-    def _idf(self, words: list[str], doc_ids: list[str]) -> dict[str, float]:
-        """BM25-style idf of each word over the searchable passages (unknown words weigh most)."""
-        db = self.library.catalog.db
-        marks = ",".join("?" * len(doc_ids))
-        n = db.execute(
-            f"SELECT COUNT(*) FROM chunks_fts WHERE doc_id IN ({marks})", doc_ids
-        ).fetchone()[0]
-        out: dict[str, float] = {}
-        for w in words:
-            df = db.execute(
-                f"SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ? AND doc_id IN ({marks})",
-                ('"' + w.replace('"', '""') + '"', *doc_ids),
-            ).fetchone()[0]
-            out[w] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        return out
+        features = {"cosine": cosine, "margin": cosine - background, "lexical": share, "cjk": cjk}
+        return features, best_ids, missing
 
     # ---------------------------------------------------------- decision
     def decide(self, question: str) -> GateDecision:

@@ -1,5 +1,11 @@
 """``hybrid``: vector search and BM25 (SQLite FTS5) fused by reciprocal rank.
 
+When the library holds passages in the other language (English and Chinese),
+BM25 over the question's dictionary translation
+(:mod:`~kidneytalk.retrieval.bridge`) joins the fusion where it covers more of
+the question than the direct matches do, and replaces the direct lexical
+ranking where the question's own words find little.
+
 Both lists are drawn from the same ready, enabled documents. Every fused hit
 carries its cosine similarity to the query (fetched for lexical-only hits), so
 thresholds mean the same thing in every mode.
@@ -10,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kidneytalk.records import Hit
+from kidneytalk.retrieval import bridge
 from kidneytalk.retrieval.naive import hits_from_rows
 
 if TYPE_CHECKING:
@@ -39,7 +46,14 @@ def search(library: Library, query: str, k: int = 8, *, pool: int | None = None)
         vector = library.embedder.embed_query(query)
         dense = library.store.query(vector, depth, doc_ids)
         lexical = library.catalog.lexical_search(query, depth, doc_ids)
-        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in lexical]])[:k]
+        rankings = [[cid for cid, _ in dense], [cid for cid, _ in lexical]]
+        # Where the question's translation matches passages in the other language better than
+        # its own words do, those passages join the fusion, or replace the direct matches
+        # when the question's own words find little (a question in the other language).
+        crossed = bridge.ranking(library, query, depth, doc_ids, lexical)
+        if crossed is not None:
+            rankings[1:] = [crossed.ids] if crossed.instead else [rankings[1], crossed.ids]
+        fused = rrf(rankings)[:k]
         ids = [cid for cid, _ in fused]
         cosine = dict(dense)
         missing = [cid for cid in ids if cid not in cosine]

