@@ -258,6 +258,18 @@ def test_table_detection_runs_only_where_a_table_is_likely():
     assert tables and tables[0].startswith("|") and "|---" in tables[0]
 
 
+def test_table_cells_keep_each_line_whole_and_rotated_headers_keep_their_spaces():
+    """Cell text follows the page's own lines: a glyph drawn a little higher stays in its line."""
+    doc = parse_file(realdoc("zh-TW_leaflet_EDA_hyper-hypokalemia.pdf"))
+    tables = [b.text for p in doc.pages for b in p.blocks if b.kind == "table"]
+    assert any("(二)每天需常規及足量透析<br>(三)每天正常排便" in t for t in tables), tables
+    assert not any(re.search(r"(^|<br>)每<br>", t) for t in tables)
+    # p.5 of the journal is /Rotate 90: its Table 2 header reads as printed.
+    doc = parse_file(realdoc("en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf"))
+    rotated = [b.text for b in doc.pages[4].blocks if b.kind == "table"]
+    assert rotated and rotated[0].startswith("|Respondent group|Strengths/existing quality model|")
+
+
 def test_rotated_table_keeps_its_rows_together(engine):
     """BMC-HSR2014 p.5 is /Rotate 90: the management row of Table 2 stays in one passage."""
     [res] = engine.add([realdoc("en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf")])
