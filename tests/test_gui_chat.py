@@ -127,9 +127,13 @@ def test_ask_in_chat_click_a_citation_follow_up_stop_export_and_restore(
 
     # Ask: Enter sends, the question shows at once, tokens stream into the transcript.
     live: list[str] = []
-    client.token.connect(lambda _piece: live.append(chat.transcript.live_text()))
+    client.job_started.connect(
+        lambda job: job.token.connect(lambda _piece: live.append(chat.transcript.live_text()))
+    )
     stages: list[str] = []
-    client.progress.connect(lambda ev: stages.append(getattr(ev, "message", "")))
+    client.job_started.connect(
+        lambda job: job.progress.connect(lambda ev: stages.append(getattr(ev, "message", "")))
+    )
     chat.question.setFocus()
     qtbot.keyClicks(chat.question, QUESTION)
     qtbot.keyClick(chat.question, Qt.Key.Key_Return)

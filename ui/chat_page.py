@@ -77,7 +77,17 @@ from .dialogs import confirm, show_error
 from .evidence_panel import EvidencePanel
 from .i18n import QT_TRANSLATE_NOOP
 from .style import ACCENT
-from .workers import ADD, ASK, AskResult, AskStage, EngineClient, LibrarySnapshot, stage_label
+from .workers import (
+    ADD,
+    ASK,
+    AskRequest,
+    AskResult,
+    AskStage,
+    EngineClient,
+    LibrarySnapshot,
+    ask_job,
+    stage_label,
+)
 
 log = logging.getLogger("kidneytalk.ui")
 
@@ -582,7 +592,7 @@ class ChatPage(QWidget):
         self._asking_cid = ""
         self._scroll_pending = False
         self._outcome_shown = ""  # the state line _show_outcome wrote last
-        defaults = client.engine.settings.retrieval  # a setting, not an engine call
+        defaults = client.settings.retrieval  # the worker's frozen snapshot, not the engine's
         self._default_mode, self._default_style = defaults.mode, defaults.style
 
         # conversations (left) ------------------------------------------
@@ -736,10 +746,6 @@ class ChatPage(QWidget):
         stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         stop.activated.connect(self.stop)
 
-        client.token.connect(self._on_token)
-        client.progress.connect(self._on_progress)
-        client.finished.connect(self._on_finished)
-        client.failed.connect(self._on_failed)
         client.documents_changed.connect(self._on_documents)
         client.activity_changed.connect(self._update_actions)
         self.retranslate()
@@ -1093,12 +1099,19 @@ class ChatPage(QWidget):
             else self.tr("Starting…"),
             "busy",
         )
-        self.client.ask(
+        request = AskRequest(
             question,
-            history=self.conv.history(),
+            tuple(self.conv.history()),
             mode=self.mode,
             style=self.answer_style,
             conversation_id=self.conv.id,
+        )
+        self.client.start(
+            ask_job(request),
+            done=self._on_answered,
+            failed=self._on_failed,
+            progress=self._on_progress,
+            token=self._on_token,
         )
         self.question.clear()
         self.progress_bar.setRange(0, 0)
@@ -1112,8 +1125,8 @@ class ChatPage(QWidget):
         self.stop_button.setEnabled(False)
         self._set_state(self.tr("Stopping…"), "busy")
 
-    def _on_progress(self, event: object) -> None:
-        if not isinstance(event, AskStage) or not self.asking or not self.stop_button.isEnabled():
+    def _on_progress(self, event: AskStage) -> None:
+        if not self.asking or not self.stop_button.isEnabled():
             return
         self._set_state(stage_label(event), "busy")
         if event.n:
@@ -1126,9 +1139,7 @@ class ChatPage(QWidget):
         if self._asking_cid:
             self.transcript.append_live(piece)
 
-    def _on_finished(self, task: str, result: object) -> None:
-        if task != ASK or not isinstance(result, AskResult):
-            return
+    def _on_answered(self, result: AskResult) -> None:
         self.result = result
         cid, question = self._asking_cid, self._asking_question
         self._asking_cid = self._asking_question = ""
@@ -1191,9 +1202,7 @@ class ChatPage(QWidget):
                 )
         self._outcome_shown = self.state_label.text()
 
-    def _on_failed(self, task: str, message: str) -> None:
-        if task != ASK:
-            return
+    def _on_failed(self, message: str) -> None:
         cid, self._asking_cid, self._asking_question = self._asking_cid, "", ""
         self._drop_if_empty(cid)
         self._set_state(self.tr("The question could not be answered."), "error")

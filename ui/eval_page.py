@@ -22,12 +22,11 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -57,7 +56,10 @@ from kidneytalk.vocabulary import EVAL_MODES, STYLES
 
 from .dialogs import show_error
 from .models_page import ModelsSnapshot
-from .workers import EngineClient, EngineWorker
+from .workers import EngineClient, Job, JobContext
+
+if TYPE_CHECKING:  # the harness loads plotting libraries: imported by a run only
+    from kidneytalk.evaluation import EvalSummary
 
 RUN_EVAL = "run_eval"
 REQUEST_FILE = "request.json"  # what the page asked for, kept with the results
@@ -76,12 +78,6 @@ _METRICS = (
     ("latency_p50", False),
     ("latency_p95", False),
 )
-
-
-class _Relay(QObject):
-    """Carries harness progress from the engine thread into the GUI thread (queued)."""
-
-    progress = Signal(object)
 
 
 @dataclass
@@ -116,20 +112,16 @@ class SavedSummary:
     complete: bool = True
 
 
-def eval_job(
-    request: EvalRequest,
-    *,
-    out_dir: str,
-    cancel: threading.Event,
-    progress: Callable[[object], None],
-) -> Callable[[EngineWorker], object]:
-    def job(worker: EngineWorker) -> object:
+def eval_job(request: EvalRequest, *, out_dir: str, cancel: threading.Event) -> Job[EvalSummary]:
+    """One harness run; Cancel stops after the current question (what finished is kept)."""
+
+    def run(ctx: JobContext) -> EvalSummary:
         # Imported here: the harness loads plotting libraries, and only a run needs them.
         from kidneytalk.evaluation import run_eval
 
         r = request
         return run_eval(
-            worker.engine,
+            ctx.engine,
             r.questions,
             modes=list(r.modes),
             style=r.style,
@@ -139,11 +131,11 @@ def eval_job(
             seed=r.seed,
             out_dir=out_dir,
             retrieval_only=r.retrieval_only,
-            progress=progress,
-            cancel=cancel,
+            progress=ctx.progress,
+            cancel=ctx.cancel,
         )
 
-    return job
+    return Job(RUN_EVAL, run, cancel=cancel)
 
 
 def count_results(folder: Path) -> int:
@@ -256,8 +248,6 @@ class EvalPage(QWidget):
         self._started = 0.0
         self._last_progress: Any = None
         self._default_model = ""  # its name, once the Models page has read the model list
-        self._relay = _Relay(self)
-        self._relay.progress.connect(self._on_progress)
 
         self.title = QLabel()
         self.title.setObjectName("pageTitle")
@@ -412,9 +402,6 @@ class EvalPage(QWidget):
         layout.addWidget(self.progress_label)
         layout.addWidget(self.results_box, 1)
 
-        client.finished.connect(self._on_finished)
-        client.finished.connect(self._on_models)
-        client.failed.connect(self._on_failed)
         client.activity_changed.connect(self._update_actions)
         self.retranslate()
         self.fill_run_folders()
@@ -599,11 +586,11 @@ class EvalPage(QWidget):
         self.progress_label.setText(
             self.tr("Starting… (loading the models and reading the questions)")
         )
-        self.client.call(
-            RUN_EVAL,
-            eval_job(
-                request, out_dir=str(out), cancel=self._cancel, progress=self._relay.progress.emit
-            ),
+        self.client.start(
+            eval_job(request, out_dir=str(out), cancel=self._cancel),
+            done=self._on_finished,
+            failed=self._on_failed,
+            progress=self._on_progress,
         )
         self._update_actions()
 
@@ -709,10 +696,8 @@ class EvalPage(QWidget):
             return
         self.continue_run(folder)
 
-    def _on_models(self, _task: str, result: object) -> None:
+    def show_models(self, result: ModelsSnapshot) -> None:
         """The Models page's snapshot (start, add, remove, default): the models one can evaluate."""
-        if not isinstance(result, ModelsSnapshot):
-            return
         chosen = str(self.model_box.currentData() or "")
         while self.model_box.count() > 1:
             self.model_box.removeItem(1)
@@ -767,9 +752,7 @@ class EvalPage(QWidget):
         )
         self.progress_label.setText("  ·  ".join(parts))
 
-    def _on_finished(self, task: str, result: object) -> None:
-        if task != RUN_EVAL:
-            return
+    def _on_finished(self, result: EvalSummary) -> None:
         self.summary = result
         complete = bool(getattr(result, "complete", True))
         self.progress_bar.setRange(0, 1)
@@ -798,9 +781,7 @@ class EvalPage(QWidget):
             )
         )
 
-    def _on_failed(self, task: str, message: str) -> None:
-        if task != RUN_EVAL:
-            return
+    def _on_failed(self, message: str) -> None:
         self._cancel = None
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
