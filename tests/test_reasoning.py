@@ -260,7 +260,6 @@ def thinking_engine(tmp_path: Path, embedder, thinker: SteeredThinker) -> Iterat
         retrieval=dataclasses.replace(eng.settings.retrieval, gate=False, max_evidence=2),
     )
     yield eng
-    eng._llm = None
     eng.close()
 
 

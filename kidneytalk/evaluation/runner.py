@@ -275,17 +275,14 @@ class _Runner:
             return
         ids = addrep.stage_ids(trace)
         with self.engine.library.reading():
-            rows = self.engine.library.catalog.chunks_by_ids(
+            found = self.engine.library.catalog.passages(
                 sorted({c for v in ids.values() for c in v})
             )
         gold = {
             cid
-            for cid, r in rows.items()
-            if r["doc_name"] == q.gold_source
-            and (
-                not q.gold_pages
-                or set(range(r["page_start"], r["page_end"] + 1)) & set(q.gold_pages)
-            )
+            for cid, p in found.items()
+            if p.doc_name == q.gold_source
+            and (not q.gold_pages or set(p.pages) & set(q.gold_pages))
         }
         rec["stage_gold"] = {stage: len(set(v) & gold) for stage, v in ids.items()}
 
