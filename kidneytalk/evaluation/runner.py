@@ -245,11 +245,10 @@ class _Runner:
             "off_library": off_library(q),
         }
         try:
-            if self.retrieval_only:
-                self._retrieve(q, mode, rec)
-            else:
-                self._answer(q, mode, rec)
-        except Cancelled:
+            finished = (
+                self._retrieve(q, mode, rec) if self.retrieval_only else self._answer(q, mode, rec)
+            )
+        except Cancelled:  # the user's Cancel, carried up from inside a search or a judge
             return None
         except (
             KidneyTalkError
@@ -258,7 +257,7 @@ class _Runner:
                 return None
             log.warning("question %s (%s) failed: %s", q.id, mode, exc)
             rec.update(error=str(exc), prediction=None, correct=False, refused=False)
-        if self.cancel.is_set():
+        if not finished or self.cancel.is_set():
             return None
         rec["latency"] = round(time.monotonic() - t0, 3)
         return rec
@@ -296,8 +295,11 @@ class _Runner:
                 "features": {k: round(v, 4) for k, v in decision.features.items()},
             }
 
-    def _retrieve(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
-        """Retrieval as ``ask`` does it, gate included: ``refused`` when no evidence would reach the writer."""
+    def _retrieve(self, q: Question, mode: str, rec: dict[str, Any]) -> bool:
+        """Retrieval as ``ask`` does it, gate included: ``refused`` when no evidence would reach the writer.
+
+        False when cancelled meanwhile (``rec`` is then incomplete and not kept).
+        """
         ev = self.engine.retrieve(
             q.prompt_text(),
             mode=mode,
@@ -308,14 +310,16 @@ class _Runner:
             gate_question=q.question,
         )
         if self.cancel.is_set():
-            raise Cancelled("stopped")
+            return False
         self._gate(rec, ev.gate)
         if mode == "addrep" and ev.trace is not None:
             self._stages(q, rec, ev.trace)
         rec["refused"] = not ev.passages
         self._evidence(q, rec, ev.retrieved)
+        return True
 
-    def _answer(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
+    def _answer(self, q: Question, mode: str, rec: dict[str, Any]) -> bool:
+        """Answer ``q`` into ``rec``; False when cancelled meanwhile (``rec`` is not kept)."""
         engine = self.engine
         text = q.prompt_text()
         llm = engine.llm(self.model)
@@ -366,7 +370,7 @@ class _Runner:
             if ans.reasoning:
                 rec["reasoning"] = ans.reasoning
             if self.cancel.is_set():
-                raise Cancelled("stopped")
+                return False
             evidence = list(ans.evidence)
             timings.update(ans.timings)
             if mode == "addrep":
@@ -381,12 +385,12 @@ class _Runner:
         rec["tokens"] = llm.count_tokens(notes) if notes and not refused else 0
         if refused:  # right only for a question the library does not cover
             rec.update(prediction=None, correct=off_library(q), refused=True, timings=timings)
-            return
+            return True
         if (
             off_library(q) and mode != "no-rag"
         ):  # an answer to an off-library question is wrong, whatever it says
             rec.update(prediction=None, correct=False, refused=False, timings=timings)
-            return
+            return True
         t = time.monotonic()
         msgs = extract.choice_messages(book, llm, q, notes=notes, rag=mode != "no-rag")
         choice = extract.choose(llm, book, msgs, q)
@@ -400,6 +404,7 @@ class _Runner:
             timings=timings,
             tokens=rec["tokens"] + len(choice.letters),
         )
+        return True
 
 
 def run_eval(
