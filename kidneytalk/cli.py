@@ -725,7 +725,6 @@ def _short(value: object, limit: int = 90) -> str:
 
 
 def _cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
-    from kidneytalk.conversations import Message
 
     store = engine.conversations
     conv = (
@@ -767,8 +766,7 @@ def _cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
         _stream_answer(answer, progress, show_reasoning=args.show_reasoning)
         if args.trace:
             _print_trace(answer)
-        store.append(conv, Message("user", line))
-        store.append(conv, Message("assistant", answer.text(), details=answer.to_json()))
+        store.add_turn(conv, line, answer.text(), answer.to_json())
     print(f"Saved as conversation {conv.id} (kidneytalk conversations export {conv.id}).")
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,32 +214,46 @@ class ConversationStore:
         return conv
 
     def append(self, conv: Conversation, message: Message) -> None:
-        message.created_at = message.created_at or now()
-        seq = len(conv.messages)
+        self._append(conv, [message])
+
+    def add_turn(
+        self, conv: Conversation, question: str, answer: str, details: Mapping[str, Any]
+    ) -> None:
+        """A question and its answer (``Answer.to_json()``), saved in one transaction: a
+        conversation never keeps a question without the answer it got."""
+        self._append(
+            conv, [Message("user", question), Message("assistant", answer, details=dict(details))]
+        )
+
+    def _append(self, conv: Conversation, messages: Sequence[Message]) -> None:
+        title = conv.title
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute(
-                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    conv.id,
-                    seq,
-                    message.role,
-                    message.content,
-                    message.created_at,
-                    json.dumps(message.details, ensure_ascii=False),
-                ),
-            )
-            if seq == 0 and message.role == "user" and conv.title == "New conversation":
-                conv.title = " ".join(message.content.split())[:60]
+            for seq, message in enumerate(messages, start=len(conv.messages)):
+                message.created_at = message.created_at or now()
+                self.db.execute(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        conv.id,
+                        seq,
+                        message.role,
+                        message.content,
+                        message.created_at,
+                        json.dumps(message.details, ensure_ascii=False),
+                    ),
+                )
+                if seq == 0 and message.role == "user" and title == "New conversation":
+                    title = " ".join(message.content.split())[:60]
             self.db.execute(
                 "UPDATE conversations SET updated_at=?, title=? WHERE id=?",
-                (message.created_at, conv.title, conv.id),
+                (messages[-1].created_at, title, conv.id),
             )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        conv.messages.append(message)
+        conv.title = title
+        conv.messages.extend(messages)
 
     def rename(self, cid: str, title: str) -> None:
         self.db.execute(

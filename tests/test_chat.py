@@ -179,11 +179,17 @@ def test_a_saved_answer_reads_back_as_a_typed_record(home: Path):
     store = ConversationStore(paths.conversations)
     try:
         conv = store.create()
-        store.append(conv, Message("user", QUESTION))
-        store.append(conv, Message("assistant", str(details["answer"]), details=details))
-        saved = store.get(conv.id).messages[1].answer
+        store.add_turn(conv, QUESTION, str(details["answer"]), details)  # one transaction
+        again = store.get(conv.id)
+        saved = again.messages[1].answer
     finally:
         store.close()
+    assert again.title == conv.title == QUESTION[:60]
+    assert [(m.role, m.content) for m in again.messages] == [
+        ("user", QUESTION),
+        ("assistant", str(details["answer"])),
+    ]
+    assert again.messages[0].answer == SavedAnswer()  # a question has no answer fields
     assert (saved.mode, saved.style, saved.model) == ("hybrid", "off", "fake")
     assert not saved.refused and not saved.stopped
     assert saved.citations == saved.passages  # both passages are cited

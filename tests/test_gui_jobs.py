@@ -20,6 +20,7 @@ pytest.importorskip("pytestqt")
 
 from kidneytalk.engine import Engine
 from kidneytalk.errors import KidneyTalkError
+from kidneytalk.ui.main_window import MainWindow
 from kidneytalk.ui.workers import (
     ASK,
     AskRequest,
@@ -148,3 +149,59 @@ def test_settings_reach_the_gui_thread_as_a_new_snapshot(qtbot, client: EngineCl
     qtbot.waitUntil(lambda: bool(saved))
     assert client.settings.top_k == 9 and before.top_k != 9
     assert seen == [client.settings]  # sent before the job's result
+
+
+# ---------------------------------------------------------------- the chat page's question job
+@pytest.fixture
+def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
+    engine = Engine(tmp_path / "home")
+    window = MainWindow(engine)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.client.pending() == 0)
+    yield window
+    assert window.shutdown()
+    engine.close()
+
+
+def _ask(qtbot, window: MainWindow, question: str) -> None:
+    chat = window.chat_page
+    window.show_page(chat)
+    chat.question.setPlainText(question)
+    chat.send_button.click()
+    assert chat.asking and chat.stop_button.isEnabled() and not chat.send_button.isEnabled()
+
+
+def test_a_failed_question_shows_its_one_line_message_and_keeps_no_empty_chat(
+    qtbot, window: MainWindow, monkeypatch
+) -> None:
+    message = "No language model is installed: add one on the Models page."
+
+    def no_model(*_args: object, **_kwargs: object) -> None:
+        raise KidneyTalkError(message)
+
+    monkeypatch.setattr(window.engine, "llm", no_model)  # the engine thread calls it first
+    chat = window.chat_page
+    _ask(qtbot, window, "When should metformin be stopped?")
+    qtbot.waitUntil(lambda: chat.error_box is not None and chat.error_box.isVisible())
+    assert chat.error_box.text() == message
+    assert chat.state_label.text() == "The question could not be answered."
+    assert chat.send_button.isEnabled() and not chat.stop_button.isEnabled()
+    assert chat.result is None and chat.conv is None
+    assert chat.store.list() == []  # the new chat got no answer: not kept
+
+
+def test_stop_while_the_question_waits_saves_nothing_and_loads_no_model(
+    qtbot, window: MainWindow
+) -> None:
+    release = _blocker(window.client)
+    chat = window.chat_page
+    _ask(qtbot, window, "When should metformin be stopped?")
+    chat.stop_button.click()
+    assert chat.state_label.text() == "Stopping…"
+    release.set()
+    qtbot.waitUntil(lambda: chat.result is not None)
+    assert chat.result.stopped and chat.result.text == ""
+    assert chat.state_label.text() == "Stopped. Nothing was written; the question was not saved."
+    assert chat.store.list() == [] and window.engine.llm_name == ""
+    assert chat.send_button.isEnabled()

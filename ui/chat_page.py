@@ -1125,11 +1125,7 @@ class ChatPage(QWidget):
         self._asking_cid = self._asking_question = ""
         if cid and (result.text or not result.stopped):
             try:
-                conv = self.store.get(cid)
-                self.store.append(conv, Message("user", question))
-                self.store.append(
-                    conv, Message("assistant", result.text, details=dict(result.details))
-                )
+                self.store.add_turn(self.store.get(cid), question, result.text, result.details)
             except Exception as exc:  # the answer stays on screen; saving it failed
                 log.exception("could not save the conversation")
                 self.error_box = show_error(
