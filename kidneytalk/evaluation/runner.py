@@ -153,7 +153,7 @@ def _run_key(
         "retrieval_only": retrieval_only,
         "style": "" if retrieval_only else style,
         "model": model,
-        "order": f"shuffled (seed {seed})" if sampled else "file order",
+        "order": _SHUFFLED.format(seed=seed) if sampled else "file order",
         "k": k,
         "settings": {
             "retrieval": dict(vars(replace(s.retrieval, judge_reasons="none"))),
@@ -166,6 +166,19 @@ def _run_key(
         "library": hashlib.sha256(",".join(docs).encode()).hexdigest()[:16],
         "documents": len(docs),
     }
+
+
+_SHUFFLED = "shuffled (seed {seed})"  # run.json's "order" of a sampled run
+
+
+def order_seed(run: dict[str, Any]) -> int | None:
+    """The seed of a sampled run from its ``run.json`` record; None for a run in file order."""
+    order = str(run.get("order", ""))
+    head, _, tail = _SHUFFLED.partition("{seed}")
+    number = order.removeprefix(head).removesuffix(tail)
+    if order.startswith(head) and order.endswith(tail) and number.isdigit():
+        return int(number)
+    return None
 
 
 def _check_run(out_dir: Path, key: dict[str, Any]) -> None:
