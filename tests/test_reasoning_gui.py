@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QUrl
 
-from kidneytalk.answer import Answer
+from kidneytalk.answer import Answer, Evidence
 from kidneytalk.conversations import Message
 from kidneytalk.engine import Engine
 from kidneytalk.ui.main_window import MainWindow
@@ -97,9 +97,7 @@ class ScriptedEngine(Engine):
             "Stop metformin",
             " below 30 [1].",
         ]
-        return Answer(
-            question=question, evidence=[], retrieved=[], model="scripted-r1", _tokens=iter(pieces)
-        )
+        return Answer.from_evidence(Evidence(question), pieces, model="scripted-r1")
 
 
 def test_the_worker_streams_only_the_answer_and_says_the_model_is_thinking(
