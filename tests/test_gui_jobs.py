@@ -172,25 +172,6 @@ def _ask(qtbot, window: MainWindow, question: str) -> None:
     assert chat.asking and chat.stop_button.isEnabled() and not chat.send_button.isEnabled()
 
 
-def test_a_failed_question_shows_its_one_line_message_and_keeps_no_empty_chat(
-    qtbot, window: MainWindow, monkeypatch
-) -> None:
-    message = "No language model is installed: add one on the Models page."
-
-    def no_model(*_args: object, **_kwargs: object) -> None:
-        raise KidneyTalkError(message)
-
-    monkeypatch.setattr(window.engine, "llm", no_model)  # the engine thread calls it first
-    chat = window.chat_page
-    _ask(qtbot, window, "When should metformin be stopped?")
-    qtbot.waitUntil(lambda: chat.error_box is not None and chat.error_box.isVisible())
-    assert chat.error_box.text() == message
-    assert chat.state_label.text() == "The question could not be answered."
-    assert chat.send_button.isEnabled() and not chat.stop_button.isEnabled()
-    assert chat.result is None and chat.conv is None
-    assert chat.store.list() == []  # the new chat got no answer: not kept
-
-
 def test_stop_while_the_question_waits_saves_nothing_and_loads_no_model(
     qtbot, window: MainWindow
 ) -> None:
