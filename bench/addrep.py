@@ -40,6 +40,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from kidneytalk.catalog import StoredPassage  # noqa: E402
 from kidneytalk.cpu import cpu_summary  # noqa: E402
 from kidneytalk.engine import Engine  # noqa: E402
 from kidneytalk.evaluation.questions import Question, load_questions  # noqa: E402
@@ -83,10 +84,8 @@ def questions(name: str, sample: int | None, seed: int) -> tuple[list[Question],
     return qs, "all questions"
 
 
-def is_gold(q: Question, row: dict[str, Any]) -> bool:
-    return row["doc_name"] == q.gold_source and bool(
-        set(range(row["page_start"], row["page_end"] + 1)) & set(q.gold_pages)
-    )
+def is_gold(q: Question, passage: StoredPassage) -> bool:
+    return passage.doc_name == q.gold_source and bool(set(passage.pages) & set(q.gold_pages))
 
 
 def stage_sets(trace: Trace) -> dict[str, set[str]]:
@@ -128,7 +127,7 @@ def run_set(
         sets = stage_sets(trace)
         ids = sorted(set().union(*sets.values()))
         with lib.reading():
-            rows = lib.catalog.chunks_by_ids(ids)
+            rows = lib.catalog.passages(ids)
         gold = {cid for cid in ids if cid in rows and is_gold(q, rows[cid])}
         prev: set[str] = set()
         stages = {}

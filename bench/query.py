@@ -360,15 +360,15 @@ def addrep_details(engine: Any, trace: Any) -> dict[str, Any]:
     threshold = engine.settings.retrieval.min_similarity
     candidate_ids = list(verdicts) or [cid for cid, s in scores.items() if s >= threshold]
     with engine.library.reading():
-        rows = engine.library.catalog.chunks_by_ids(list(set(candidate_ids) | set(first_ids)))
+        rows = engine.library.catalog.passages(list(set(candidate_ids) | set(first_ids)))
 
     def item(cid: str) -> dict[str, Any]:
         row = rows.get(cid)
         v = verdicts.get(cid, {})
         return {
             "id": cid,
-            "doc": row["doc_name"] if row else "?",
-            "pages": [row["page_start"], row["page_end"]] if row else [0, 0],
+            "doc": row.doc_name if row else "?",
+            "pages": [row.page_start, row.page_end] if row else [0, 0],
             "score": scores.get(cid),
             "relevance": v.get("relevance"),
             "p_yes": v.get("p_yes"),

@@ -47,7 +47,7 @@ def log(msg: str) -> None:
 
 
 def timed_ask(engine: Engine, llm: Any, question: str, mode: str, style: str) -> dict[str, Any]:
-    engine._llm, engine._llm_name = llm, llm.name  # the backend under test answers this question
+    engine.lend_llm(llm)  # the backend under test answers this question
     t0 = time.monotonic()
     answer = engine.ask(question, mode=mode, style=style)
     first = None
@@ -133,7 +133,6 @@ def main() -> int:
                 f"{i + 1}/{len(chosen)} {q.id}: in-process {a['seconds']:.1f}s, server {b['seconds']:.1f}s"
             )
             write(args, model, rows, complete=False)  # a run stopped early still leaves its numbers
-    engine._llm = None
     engine.close()
     local.close()
     write(args, model, rows, complete=True)

@@ -109,6 +109,39 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage as the catalog keeps it, with its document's name (what the harness checks gold pages on)."""
+
+    id: str
+    doc_id: str
+    doc_name: str
+    seq: int
+    text: str
+    page_start: int
+    page_end: int
+    section: str
+    ocr: bool
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredPassage:
+        return cls(
+            id=row["id"],
+            doc_id=row["doc_id"],
+            doc_name=row["doc_name"],
+            seq=int(row["seq"]),
+            text=row["text"],
+            page_start=int(row["page_start"]),
+            page_end=int(row["page_end"]),
+            section=row["section"],
+            ocr=bool(row["ocr"]),
+        )
+
+    @property
+    def pages(self) -> range:
+        return range(self.page_start, self.page_end + 1)
+
+
 @dataclass
 class Document:
     id: str
@@ -469,6 +502,10 @@ class Catalog:
             for row in self.db.execute(q, part):
                 out[row["id"]] = row
         return out
+
+    def passages(self, ids: Iterable[str]) -> dict[str, StoredPassage]:
+        """The stored passages with these ids (unknown ids are left out), as typed records."""
+        return {cid: StoredPassage.from_row(row) for cid, row in self.chunks_by_ids(ids).items()}
 
     def chunk_count(self, doc_id: str) -> int:
         return int(

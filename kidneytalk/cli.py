@@ -604,7 +604,7 @@ def _cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(answer.to_json())
         return 0
-    _stream_answer(answer, progress, show_reasoning=args.show_reasoning)
+    stream_answer(answer, progress, show_reasoning=args.show_reasoning)
     if args.trace:
         _print_trace(answer)
     return 0
@@ -644,9 +644,10 @@ class _StageLine:
             self.shown = False
 
 
-def _stream_answer(
+def stream_answer(
     answer: Answer, progress: _StageLine | None = None, *, show_reasoning: bool = False
 ) -> None:
+    """Print ``answer`` as it streams, then its sources, unsupported sentences and extractiveness."""
     try:
         first = True
         shown = ""  # the kind of text printed last
@@ -725,7 +726,6 @@ def _short(value: object, limit: int = 90) -> str:
 
 
 def _cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
-    from kidneytalk.conversations import Message
 
     store = engine.conversations
     conv = (
@@ -764,11 +764,10 @@ def _cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
             progress=progress,
         )
         print("kidneytalk> ", end="", flush=True)
-        _stream_answer(answer, progress, show_reasoning=args.show_reasoning)
+        stream_answer(answer, progress, show_reasoning=args.show_reasoning)
         if args.trace:
             _print_trace(answer)
-        store.append(conv, Message("user", line))
-        store.append(conv, Message("assistant", answer.text(), details=answer.to_json()))
+        store.add_turn(conv, line, answer.text(), answer.to_json())
     print(f"Saved as conversation {conv.id} (kidneytalk conversations export {conv.id}).")
     return 0
 
@@ -1022,7 +1021,7 @@ def _cmd_demo(engine: Engine, args: argparse.Namespace) -> int:
         print(r.message)
     print(f"\nQuestion: {DEMO_QUESTION}\nAnswer: ", end="", flush=True)
     progress = _StageLine()
-    _stream_answer(engine.ask(DEMO_QUESTION, progress=progress), progress)
+    stream_answer(engine.ask(DEMO_QUESTION, progress=progress), progress)
     return 0
 
 

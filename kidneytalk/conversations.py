@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,113 @@ CREATE TABLE IF NOT EXISTS messages (
 """
 
 
+def _pages(value: object) -> tuple[int, ...]:
+    pages = tuple(int(p) for p in value) if isinstance(value, list | tuple) else ()
+    return pages or (1,)
+
+
+@dataclass(frozen=True)
+class SavedPassage:
+    """Passage ``[n]`` an answer was given, as saved; ``data`` is the saved JSON (for the evidence view)."""
+
+    n: int
+    source: str
+    doc_id: str
+    pages: tuple[int, ...]  # every page it spans, at least one
+    text: str
+    data: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        """``source p. 3–4``."""
+        return f"{self.source} {pages_label(self.pages[0], self.pages[-1])}"
+
+
+@dataclass(frozen=True)
+class SavedCheck:
+    """One answer sentence and whether its cited passage supports it."""
+
+    text: str
+    supported: bool
+    support: float  # share of its content words found in the cited passage
+
+
+@dataclass(frozen=True)
+class SavedAnswer:
+    """What a conversation keeps about an answer (``Answer.to_json()``), read back as a typed record.
+
+    Files written by older versions lack some keys: they read as empty/false.
+    """
+
+    mode: str = ""
+    style: str = ""
+    model: str = ""
+    refused: bool = False
+    stopped: bool = False
+    reasoning: str = ""
+    citations: tuple[SavedPassage, ...] = ()  # the passages the answer cites, in citation order
+    sentences: tuple[SavedCheck, ...] = ()
+    unsupported: tuple[str, ...] = ()
+    passages: tuple[SavedPassage, ...] = ()
+    coverage: float | None = None  # extractiveness; None for a refusal
+    density: float | None = None
+    answer_tokens: int = 0  # words the extractiveness was measured on
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SavedAnswer:
+        ext = data.get("extractiveness")
+        ext = ext if isinstance(ext, Mapping) and ext else None
+        passages = tuple(
+            SavedPassage(
+                int(c.get("n", i)),
+                str(c.get("source", "")),
+                str(c.get("doc_id", "")),
+                _pages(c.get("pages")),
+                str(c.get("text", "")),
+                c,
+            )
+            for i, c in enumerate(data.get("chunks") or (), start=1)
+        )
+        by_n = {p.n: p for p in passages}
+        return cls(
+            mode=str(data.get("mode") or ""),
+            style=str(data.get("style") or ""),
+            model=str(data.get("model") or ""),
+            refused=bool(data.get("refused")),
+            stopped=bool(data.get("stopped")),
+            reasoning=str(data.get("reasoning") or ""),
+            citations=tuple(
+                by_n.get(int(c["n"]))
+                or SavedPassage(  # the passage itself was not saved: what the citation says
+                    int(c["n"]), str(c.get("source", "")), "", _pages(c.get("pages")), "", c
+                )
+                for c in data.get("citations") or ()
+            ),
+            sentences=tuple(
+                SavedCheck(
+                    str(s.get("text", "")),
+                    bool(s.get("supported", True)),
+                    float(s.get("support") or 0.0),
+                )
+                for s in data.get("sentences") or ()
+            ),
+            unsupported=tuple(str(u) for u in data.get("unsupported") or ()),
+            passages=passages,
+            coverage=None if ext is None else float(ext["coverage"]),
+            density=None if ext is None else float(ext["density"]),
+            answer_tokens=0 if ext is None else int(ext.get("answer_tokens") or 0),
+        )
+
+    @property
+    def flagged(self) -> list[SavedCheck]:
+        """The sentences their cited passages do not support."""
+        return [s for s in self.sentences if not s.supported]
+
+    def passage(self, n: int) -> SavedPassage | None:
+        """Passage ``[n]`` (1-based), None when the answer was not given one."""
+        return self.passages[n - 1] if 1 <= n <= len(self.passages) else None
+
+
 @dataclass
 class Message:
     role: str  # user | assistant
@@ -34,6 +142,11 @@ class Message:
     details: dict[str, Any] = field(
         default_factory=dict
     )  # answer JSON: citations, evidence, checks…
+
+    @property
+    def answer(self) -> SavedAnswer:
+        """An assistant message's saved answer as a typed record (empty for a question)."""
+        return SavedAnswer.from_json(self.details)
 
 
 @dataclass
@@ -101,32 +214,46 @@ class ConversationStore:
         return conv
 
     def append(self, conv: Conversation, message: Message) -> None:
-        message.created_at = message.created_at or now()
-        seq = len(conv.messages)
+        self._append(conv, [message])
+
+    def add_turn(
+        self, conv: Conversation, question: str, answer: str, details: Mapping[str, Any]
+    ) -> None:
+        """A question and its answer (``Answer.to_json()``), saved in one transaction: a
+        conversation never keeps a question without the answer it got."""
+        self._append(
+            conv, [Message("user", question), Message("assistant", answer, details=dict(details))]
+        )
+
+    def _append(self, conv: Conversation, messages: Sequence[Message]) -> None:
+        title = conv.title
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute(
-                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    conv.id,
-                    seq,
-                    message.role,
-                    message.content,
-                    message.created_at,
-                    json.dumps(message.details, ensure_ascii=False),
-                ),
-            )
-            if seq == 0 and message.role == "user" and conv.title == "New conversation":
-                conv.title = " ".join(message.content.split())[:60]
+            for seq, message in enumerate(messages, start=len(conv.messages)):
+                message.created_at = message.created_at or now()
+                self.db.execute(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        conv.id,
+                        seq,
+                        message.role,
+                        message.content,
+                        message.created_at,
+                        json.dumps(message.details, ensure_ascii=False),
+                    ),
+                )
+                if seq == 0 and message.role == "user" and title == "New conversation":
+                    title = " ".join(message.content.split())[:60]
             self.db.execute(
                 "UPDATE conversations SET updated_at=?, title=? WHERE id=?",
-                (message.created_at, conv.title, conv.id),
+                (messages[-1].created_at, title, conv.id),
             )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        conv.messages.append(message)
+        conv.title = title
+        conv.messages.extend(messages)
 
     def rename(self, cid: str, title: str) -> None:
         self.db.execute(
@@ -155,35 +282,25 @@ def to_markdown(conv: Conversation, *, reasoning: bool = False) -> str:
         if m.role == "user":
             lines += [f"**Question:** {m.content}", ""]
             continue
-        thought = str(m.details.get("reasoning") or "").strip()
+        saved = m.answer
+        thought = saved.reasoning.strip()
         if reasoning and thought:
             lines += ["_The model's reasoning (not checked against the sources):_", ""]
             lines += ["> " + line if line else ">" for line in thought.splitlines()] + [""]
-        lines += [
-            f"**Answer** ({m.details.get('mode', '')}, {m.details.get('style', '')}):",
-            "",
-            m.content,
-            "",
-        ]
-        if m.details.get("refused"):
+        lines += [f"**Answer** ({saved.mode}, {saved.style}):", "", m.content, ""]
+        if saved.refused:
             lines += ["_The library did not contain the answer._", ""]
-        unsupported = m.details.get("unsupported") or []
-        if unsupported:
+        if saved.unsupported:
             lines += (
-                ["Not supported by the cited passages:"] + [f"- ⚠ {s}" for s in unsupported] + [""]
+                ["Not supported by the cited passages:"]
+                + [f"- ⚠ {s}" for s in saved.unsupported]
+                + [""]
             )
-        cites = m.details.get("citations") or []
-        if cites:
-            lines.append("Sources:")
-            for c in cites:
-                lines.append(
-                    f"- [{c['n']}] {c['source']} {pages_label(c['pages'][0], c['pages'][-1])}"
-                )
-            lines.append("")
-        ext = m.details.get("extractiveness")
-        if ext:
+        if saved.citations:
+            lines += ["Sources:", *(f"- [{c.n}] {c.label}" for c in saved.citations), ""]
+        if saved.coverage is not None and saved.density is not None:
             lines += [
-                f"_Extractiveness: coverage {ext['coverage']:.2f}, density {ext['density']:.1f}._",
+                f"_Extractiveness: coverage {saved.coverage:.2f}, density {saved.density:.1f}._",
                 "",
             ]
     return "\n".join(lines).rstrip() + "\n"

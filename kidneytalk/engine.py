@@ -55,6 +55,7 @@ class Engine:
         self.models = ModelRegistry(self.paths)
         self._llm = llm
         self._llm_name = llm.name if llm else ""
+        self._owns_llm = llm is None  # a model passed in is borrowed: the caller closes it
         self._llm_lock = threading.Lock()
         self._conversations: ConversationStore | None = None
         self._gate: Gate | None = None
@@ -169,9 +170,8 @@ class Engine:
                     read_timeout=entry.timeout or READ_TIMEOUT,
                     max_ctx=0 if entry.n_ctx else self.settings.llm.n_ctx,
                 )
-                if self._llm is not None:
-                    self._llm.close()
-                self._llm, self._llm_name = server, entry.name
+                self._drop_llm()
+                self._llm, self._llm_name, self._owns_llm = server, entry.name, True
                 return server
             info = entry.info()
             check = fit(info, self.settings.llm.n_ctx)
@@ -180,8 +180,7 @@ class Engine:
                 log.warning(msg)
                 if on_warning:
                     on_warning(msg)
-            if self._llm is not None:
-                self._llm.close()
+            self._drop_llm()
             self._llm = LocalLLM(
                 entry.path,
                 n_ctx=self.settings.llm.n_ctx,
@@ -189,16 +188,26 @@ class Engine:
                 name=entry.name,
                 n_gpu_layers=resolve_gpu_layers(self.settings.llm.n_gpu_layers),
             )
-            self._llm_name = entry.name
+            self._llm_name, self._owns_llm = entry.name, True
             return self._llm
 
-    def unload_llm(self) -> None:
-        """Close the loaded language model; the next question loads the one the settings name."""
+    def lend_llm(self, llm: LLM) -> None:
+        """Answer with ``llm`` from now on; its owner keeps it (the engine never closes it)."""
         with self._llm_lock:
-            if self._llm is not None:
-                self._llm.close()
-                self._llm = None
-                self._llm_name = ""
+            self._drop_llm()
+            self._llm, self._llm_name, self._owns_llm = llm, llm.name, False
+
+    def _drop_llm(self) -> None:
+        """Let go of the current model, closing it only when this engine loaded it."""
+        if self._llm is not None and self._owns_llm:
+            self._llm.close()
+        self._llm, self._llm_name = None, ""
+
+    def unload_llm(self) -> None:
+        """Let go of the language model (closed unless it was lent to the engine); the next
+        question loads the one the settings name."""
+        with self._llm_lock:
+            self._drop_llm()
 
     def update_settings(self, settings: Settings) -> None:
         """Use ``settings`` from now on (the caller saves them); the desktop app's pages call this.
@@ -507,9 +516,9 @@ class Engine:
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        if self._llm is not None:
-            self._llm.close()
-            self._llm = None
+        """Close what the engine opened; a model passed to it stays open for its owner."""
+        with self._llm_lock:
+            self._drop_llm()
         if self._conversations is not None:
             self._conversations.close()
             self._conversations = None

@@ -89,12 +89,11 @@ def engine(home: Path, embedder):
 
 @pytest.fixture
 def engine_llm(home: Path, embedder, llm):
-    """Engine with the session's embedder and LLM (both stay open after the test)."""
+    """Engine with the session's embedder and LLM, lent to it: both stay open after the test."""
     from kidneytalk.engine import Engine
 
     eng = Engine(home, embedder=embedder, llm=llm)
     yield eng
-    eng._llm = None  # shared across tests: do not close it here
     eng.close()
 
 

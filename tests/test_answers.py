@@ -75,7 +75,6 @@ def library(tmp_path_factory, embedder, llm) -> Iterator[Engine]:
     assert [r.status for r in results] == ["added", "added"], [r.message for r in results]
     eng.settings = cheap(eng.settings)
     yield eng
-    eng._llm = None  # the session's model: not ours to close
     eng.close()
 
 
@@ -137,7 +136,7 @@ def test_every_mode_and_style_answers_with_evidence_and_a_trace(lib: Engine, mod
     text = answer.text()
 
     assert text and pieces
-    assert answer.evidence or answer.refused
+    assert answer.evidence  # the gate let it through: the first search's passages reach the writer
     assert answer.mode == mode and answer.style == style
     assert_citations_point_at_evidence(answer)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -14,7 +15,13 @@ import pytest
 from kidneytalk.answer import Answer, Evidence
 from kidneytalk.cli import main
 from kidneytalk.config import LLMSettings, Paths, RetrievalSettings, Settings
-from kidneytalk.conversations import Conversation, Message, to_markdown
+from kidneytalk.conversations import (
+    Conversation,
+    ConversationStore,
+    Message,
+    SavedAnswer,
+    to_markdown,
+)
 from kidneytalk.engine import Engine, sample_document
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.records import Hit
@@ -164,6 +171,42 @@ def test_markdown_export_has_questions_answers_sources_and_warnings():
     assert "**Question:** What is the capital of France?" in md
     assert "_The library did not contain the answer._" in md
     assert md.endswith("\n") and not md.endswith("\n\n")
+
+
+def test_a_saved_answer_reads_back_as_a_typed_record(home: Path):
+    details = answer_details()
+    paths = Paths.resolve(home).ensure()
+    store = ConversationStore(paths.conversations)
+    try:
+        conv = store.create()
+        store.add_turn(conv, QUESTION, str(details["answer"]), details)  # one transaction
+        again = store.get(conv.id)
+        saved = again.messages[1].answer
+    finally:
+        store.close()
+    assert again.title == conv.title == QUESTION[:60]
+    assert [(m.role, m.content) for m in again.messages] == [
+        ("user", QUESTION),
+        ("assistant", str(details["answer"])),
+    ]
+    assert again.messages[0].answer == SavedAnswer()  # a question has no answer fields
+    assert (saved.mode, saved.style, saved.model) == ("hybrid", "off", "fake")
+    assert not saved.refused and not saved.stopped
+    assert saved.citations == saved.passages  # both passages are cited
+    assert [c.label for c in saved.citations] == [
+        "ckd-guideline.pdf p.4",
+        "sglt2-review.pdf pp.7-8",
+    ]
+    assert [f.text for f in saved.flagged] == [INVENTED] and saved.unsupported == (INVENTED,)
+    assert [p.pages for p in saved.passages] == [(4,), (7, 8)]
+    assert saved.passage(2) is saved.passages[1] and saved.passage(3) is None
+    assert saved.passages[0].data["id"] == "doc1:00001"  # the saved JSON, for the evidence view
+    assert saved.coverage is not None and 0 < saved.coverage < 1 and saved.answer_tokens > 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        saved.refused = True  # type: ignore[misc]
+    # a message saved by an older version, with fewer keys, reads as empty rather than failing
+    old = SavedAnswer.from_json({"refused": True})
+    assert old.refused and old.passages == () and old.coverage is None and old.mode == ""
 
 
 # ---------------------------------------------------------------- the terminal chat

@@ -301,7 +301,7 @@ def test_cli_prints_a_warning_for_the_unsupported_sentence(evidence, capsys):
     answer = fake_answer(
         [f"Metformin should be stopped when the eGFR falls below 30 [1]. {INVENTED}"], evidence
     )
-    cli._stream_answer(answer)
+    cli.stream_answer(answer)
     out = capsys.readouterr().out
     assert f"⚠ unsupported: {INVENTED}" in out
     assert out.count("⚠ unsupported:") == 1
@@ -310,7 +310,7 @@ def test_cli_prints_a_warning_for_the_unsupported_sentence(evidence, capsys):
 
 
 def test_cli_says_refused_instead_of_sources(evidence, capsys):
-    cli._stream_answer(fake_answer([REFUSAL], evidence))
+    cli.stream_answer(fake_answer([REFUSAL], evidence))
     out = capsys.readouterr().out
     assert REFUSAL in out and "(refused" in out
     assert "Sources" not in out and "⚠" not in out

@@ -131,7 +131,7 @@ def test_user_errors_and_bugs_in_the_worker_become_dialogs(
     qtbot, empty_window: MainWindow, monkeypatch
 ) -> None:
     page, client = empty_window.library_page, empty_window.client
-    client.set_enabled("no-such-doc", False)  # a KidneyTalkError: its message, as is
+    page.set_enabled("no-such-doc", False)  # a KidneyTalkError: its message, as is
     qtbot.waitUntil(lambda: page.error_box is not None and page.error_box.isVisible())
     assert "No document 'no-such-doc'" in page.error_box.text()
     page.error_box.close()
@@ -141,7 +141,7 @@ def test_user_errors_and_bugs_in_the_worker_become_dialogs(
 
     monkeypatch.setattr(empty_window.engine.library, "remove", broken)
     page.error_box = None
-    client.remove(["abc"])  # a bug: a dialog that points to the log, the traceback in the log
+    page.remove(["abc"])  # a bug: a dialog that points to the log, the traceback in the log
     qtbot.waitUntil(lambda: page.error_box is not None and page.error_box.isVisible())
     assert (
         "Unexpected error while removing documents: RuntimeError: disk on fire"
@@ -183,7 +183,7 @@ def test_question_on_an_empty_library_is_refused_and_enter_sends(qtbot, window: 
     )  # Shift+Enter: new line, not sent
     assert page.result is None
     tokens: list[str] = []
-    window.client.token.connect(tokens.append)
+    window.client.job_started.connect(lambda job: job.token.connect(tokens.append))
 
     qtbot.keyClick(page.question, Qt.Key.Key_Return)
     assert not page.send_button.isEnabled() and page.stop_button.isEnabled()
@@ -225,7 +225,7 @@ def test_add_pdfs_then_ask_disable_one_and_remove_it(
         seen_at_progress.append(ticks[0])
         progress_events.append(event)
 
-    client.progress.connect(on_progress)
+    client.job_started.connect(lambda job: job.progress.connect(on_progress))
     mime = _mime(urls=(PDF, *OTHERS))
     drop = QDropEvent(
         QPointF(50, 50),

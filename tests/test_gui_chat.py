@@ -127,9 +127,13 @@ def test_ask_in_chat_click_a_citation_follow_up_stop_export_and_restore(
 
     # Ask: Enter sends, the question shows at once, tokens stream into the transcript.
     live: list[str] = []
-    client.token.connect(lambda _piece: live.append(chat.transcript.live_text()))
+    client.job_started.connect(
+        lambda job: job.token.connect(lambda _piece: live.append(chat.transcript.live_text()))
+    )
     stages: list[str] = []
-    client.progress.connect(lambda ev: stages.append(getattr(ev, "message", "")))
+    client.job_started.connect(
+        lambda job: job.progress.connect(lambda ev: stages.append(getattr(ev, "message", "")))
+    )
     chat.question.setFocus()
     qtbot.keyClicks(chat.question, QUESTION)
     qtbot.keyClick(chat.question, Qt.Key.Key_Return)
@@ -249,8 +253,10 @@ def test_a_failed_answer_is_reported_and_leaves_no_empty_conversation(
 ) -> None:
     engine = Engine(tmp_path / "home")
 
+    message = "Model 'x' could not be loaded: the file /models/x.gguf is missing."
+
     def broken(question: str, **_kwargs: object) -> None:
-        raise KidneyTalkError("Model 'x' could not be loaded: the file /models/x.gguf is missing.")
+        raise KidneyTalkError(message)
 
     monkeypatch.setattr(engine, "ask", broken)
     monkeypatch.setattr(engine, "llm", lambda **_kwargs: None)  # nothing to load before asking
@@ -260,7 +266,7 @@ def test_a_failed_answer_is_reported_and_leaves_no_empty_conversation(
         chat.question.setPlainText("When should metformin be stopped?")
         chat.ask()
         qtbot.waitUntil(lambda: chat.error_box is not None and chat.error_box.isVisible())
-        assert "/models/x.gguf is missing" in chat.error_box.text()
+        assert chat.error_box.text() == message  # the one line, as the engine said it
         assert chat.state_label.text() == "The question could not be answered."
         assert chat.conv is None and window.client.conversations.list() == []
         assert chat.send_button.isEnabled() and not chat.empty_hint.isHidden()

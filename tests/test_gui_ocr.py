@@ -60,11 +60,13 @@ def test_library_page_reindexes_a_needs_ocr_document_and_the_scan_is_highlighted
     timer.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
     timer.start(20)
     ocr_events: list[tuple[ProgressEvent, int]] = []
-    window.client.progress.connect(
-        lambda e: (
-            ocr_events.append((e, ticks[0]))
-            if isinstance(e, ProgressEvent) and e.stage == "ocr"
-            else None
+    window.client.job_started.connect(
+        lambda job: job.progress.connect(
+            lambda e: (
+                ocr_events.append((e, ticks[0]))
+                if isinstance(e, ProgressEvent) and e.stage == "ocr"
+                else None
+            )
         )
     )
     lib.reindex_button.click()

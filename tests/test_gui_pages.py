@@ -28,7 +28,7 @@ from kidneytalk.models import DEFAULT_MODEL, ModelRegistry, bundled_model_path
 from kidneytalk.ui.i18n import set_language
 from kidneytalk.ui.main_window import MainWindow
 from kidneytalk.ui.models_page import ModelsPage
-from kidneytalk.ui.workers import AskStage, stage_label
+from kidneytalk.ui.workers import AskStage, Job, stage_label
 
 SLOW = 120_000  # ms
 
@@ -367,7 +367,7 @@ def test_evaluation_runs_then_continues_an_earlier_run_and_samples_with_a_seed(
         assert page.limit.value() == 2 and page.run_button.text() == "Continue run"
         assert page.summary.out_dir == first  # its last report is shown
         progress: list[object] = []
-        page._relay.progress.connect(progress.append)
+        window.client.job_started.connect(lambda job: job.progress.connect(progress.append))
         page.limit.setValue(3)
         page.run_button.click()
         qtbot.waitUntil(lambda: not page.running, timeout=SLOW)
@@ -402,10 +402,7 @@ def test_new_context_length_makes_the_engine_thread_reload_the_model(
 ) -> None:
     _bundled()
     loaded: list[str] = []
-    window.client.finished.connect(
-        lambda task, result: loaded.append(result) if task == "test_load" else None
-    )
-    window.client.call("test_load", lambda worker: worker.engine.llm().name)
+    window.client.start(Job("test_load", lambda ctx: ctx.engine.llm().name), done=loaded.append)
     qtbot.waitUntil(lambda: bool(loaded), timeout=SLOW)
     assert window.engine.llm_name == DEFAULT_MODEL
 

@@ -223,7 +223,6 @@ def attacked(tmp_path_factory, embedder, llm) -> Iterator[Engine]:
         retrieval=dataclasses.replace(s.retrieval, max_evidence=4, refine_rounds=1, gate=False),
     )
     yield eng
-    eng._llm = None  # the session's model
     eng.close()
 
 

@@ -106,10 +106,13 @@ def test_streams_tokens_and_cancels_mid_generation(llm):
 
 
 def test_grammar_forces_one_of_the_options(llm):
-    reply = llm.choose(
-        [{"role": "user", "content": "Is the kidney an organ? Answer yes or no."}], ["yes", "no"]
-    )
-    assert reply in ("yes", "no")
+    """The grammar, not choose()'s fallback, makes the reply an option: the raw completion is one."""
+    messages = [{"role": "user", "content": "Is the kidney an organ? Answer yes or no."}]
+    free = llm.complete(messages, max_tokens=8, temperature=0.0).strip()
+    assert free not in ("yes", "no")  # left alone, the model writes a sentence
+    raw = llm.complete(messages, max_tokens=8, temperature=0.0, grammar='root ::= "yes" | "no"')
+    assert raw in ("yes", "no")
+    assert llm.choose(messages, ["yes", "no"]) == raw
 
 
 def test_prompt_budget_never_overflows_context(llm):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from kidneytalk import cli
-from kidneytalk.answer import Answer
+from kidneytalk.answer import Answer, Evidence
 from kidneytalk.chat_templates import GEMMA_TEMPLATE, template_family
 from kidneytalk.config import Settings
 from kidneytalk.conversations import ConversationStore, Message, to_markdown
@@ -136,13 +136,8 @@ def _hit() -> Hit:
 
 def _scripted(pieces: Sequence[str]) -> Answer:
     """An answer over a scripted stream: what any backend's raw text looks like."""
-    return Answer(
-        question="When to stop metformin?",
-        evidence=[_hit()],
-        retrieved=[_hit()],
-        model="scripted",
-        _tokens=iter(pieces),
-    )
+    evidence = Evidence("When to stop metformin?", passages=(_hit(),), retrieved=(_hit(),))
+    return Answer.from_evidence(evidence, pieces, model="scripted")
 
 
 def test_an_answer_keeps_the_thought_out_of_text_citations_checks_and_extractiveness() -> None:
@@ -184,13 +179,13 @@ def test_the_export_leaves_the_thought_out_unless_asked(tmp_path: Path) -> None:
 
 
 def test_cli_prints_the_thought_only_with_show_reasoning(capsys) -> None:
-    cli._stream_answer(_scripted([RAW]), None)
+    cli.stream_answer(_scripted([RAW]), None)
     hidden = capsys.readouterr().out
     assert (
         "metformin stops below 30" not in hidden
         and "Stop metformin when eGFR is below 30 [1]." in hidden
     )
-    cli._stream_answer(_scripted([RAW]), None, show_reasoning=True)
+    cli.stream_answer(_scripted([RAW]), None, show_reasoning=True)
     shown = capsys.readouterr().out
     assert (
         shown.index("[reasoning")
@@ -260,7 +255,6 @@ def thinking_engine(tmp_path: Path, embedder, thinker: SteeredThinker) -> Iterat
         retrieval=dataclasses.replace(eng.settings.retrieval, gate=False, max_evidence=2),
     )
     yield eng
-    eng._llm = None
     eng.close()
 
 

@@ -6,7 +6,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,11 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QUrl
 
-from kidneytalk.answer import Answer
+from kidneytalk.answer import Answer, Evidence
 from kidneytalk.conversations import Message
 from kidneytalk.engine import Engine
 from kidneytalk.ui.main_window import MainWindow
-from kidneytalk.ui.workers import AskRequest, EngineWorker
+from kidneytalk.ui.workers import AskRequest, AskResult, EngineClient, ask_job
 
 THOUGHT = "The primer says the threshold is thirty, so I will cite passage one."
 ANSWER = "Stop metformin when eGFR falls below 30 ml/min [1]."
@@ -98,24 +97,29 @@ class ScriptedEngine(Engine):
             "Stop metformin",
             " below 30 [1].",
         ]
-        return Answer(
-            question=question, evidence=[], retrieved=[], model="scripted-r1", _tokens=iter(pieces)
-        )
+        return Answer.from_evidence(Evidence(question), pieces, model="scripted-r1")
 
 
 def test_the_worker_streams_only_the_answer_and_says_the_model_is_thinking(
     qtbot, tmp_path: Path
 ) -> None:
     engine = ScriptedEngine(tmp_path / "home")
+    client = EngineClient(engine)
     try:
-        worker = EngineWorker(engine)
         tokens: list[str] = []
         stages: list[str] = []
-        worker.token.connect(tokens.append)
-        worker.progress.connect(lambda event: stages.append(event.stage))
-        result = worker._ask(AskRequest("When to stop metformin?"), threading.Event())
+        results: list[AskResult] = []
+        client.start(
+            ask_job(AskRequest("When to stop metformin?")),
+            done=results.append,
+            progress=lambda event: stages.append(event.stage),
+            token=tokens.append,
+        )
+        qtbot.waitUntil(lambda: bool(results))
+        (result,) = results
         assert "".join(tokens) == result.text == "Stop metformin below 30 [1]."
         assert result.details["reasoning"] == "The primer says thirty."
         assert stages[-2:] == ["thinking", "answering"]
     finally:
+        assert client.shutdown()
         engine.close()

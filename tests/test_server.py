@@ -76,7 +76,6 @@ def both(tmp_path_factory, llama_server: str, embedder, llm):
     for engine in (served, local):
         engine.add([pdf], filter_agent=False)
     yield served, local
-    local._llm = None  # the session's model stays open
     for engine in (served, local):
         engine.close()
 

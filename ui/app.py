@@ -88,7 +88,7 @@ def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
         window = MainWindow(engine)
         guard.activated.connect(window.bring_to_front)
         window.show()
-        window.client.warm_up()
+        window.warm_up()
         if os.environ.get(ENV_EXIT_WHEN_SHOWN) == "1":
             QTimer.singleShot(0, lambda: _report_shown_and_close(window))
         code = app.exec()

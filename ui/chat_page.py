@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -69,15 +68,30 @@ from PySide6.QtWidgets import (
 from kidneytalk import catalog as cat
 from kidneytalk.catalog import Document
 from kidneytalk.citations import MARKER
-from kidneytalk.conversations import Conversation, Message, to_markdown
+from kidneytalk.conversations import (
+    Conversation,
+    Message,
+    SavedAnswer,
+    SavedCheck,
+    to_markdown,
+)
 from kidneytalk.errors import KidneyTalkError
-from kidneytalk.records import pages_label
 
 from .dialogs import confirm, show_error
 from .evidence_panel import EvidencePanel
 from .i18n import QT_TRANSLATE_NOOP
 from .style import ACCENT
-from .workers import ADD, ASK, AskResult, AskStage, EngineClient, LibrarySnapshot, stage_label
+from .workers import (
+    ADD,
+    ASK,
+    AskRequest,
+    AskResult,
+    AskStage,
+    EngineClient,
+    LibrarySnapshot,
+    ask_job,
+    stage_label,
+)
 
 log = logging.getLogger("kidneytalk.ui")
 
@@ -287,7 +301,7 @@ class Transcript(QTextBrowser):
             if m.role == "user":
                 self.add_question(cursor, m.content)
             else:
-                self.add_answer(cursor, i, m.content, m.details)
+                self.add_answer(cursor, i, m.content, m.answer)
 
     def add_question(self, cursor: QTextCursor, text: str) -> None:
         self._label(cursor, self.tr("You"), QColor(ACCENT))
@@ -295,22 +309,13 @@ class Transcript(QTextBrowser):
             self._block(cursor, background=USER_BG, left=4)
             cursor.insertText(line)
 
-    def add_answer(
-        self, cursor: QTextCursor, index: int, text: str, details: Mapping[str, object]
-    ) -> None:
-        mode, style = str(details.get("mode", "")), str(details.get("style", ""))
+    def add_answer(self, cursor: QTextCursor, index: int, text: str, saved: SavedAnswer) -> None:
+        mode, style = saved.mode, saved.style
         meta = " · ".join(
-            x
-            for x in (
-                _LABEL.get(mode, mode),
-                _LABEL.get(style, style),
-                str(details.get("model", "")),
-            )
-            if x
+            x for x in (_LABEL.get(mode, mode), _LABEL.get(style, style), saved.model) if x
         )
         self._label(cursor, "KidneyTalk", QColor("#1b6e34"), meta)  # the app's name: not translated
-        chunks = list(details.get("chunks") or [])  # type: ignore[call-overload]
-        if details.get("refused"):
+        if saved.refused:
             self._refusal(cursor, text)
             return
         self._block(cursor)
@@ -318,12 +323,12 @@ class Transcript(QTextBrowser):
         cursor.insertMarkdown(text.strip() or "_" + self.tr("(no answer was written)") + "_")
         end = QTextCursor(self.document())
         end.setPosition(cursor.position())
-        self._link_markers(index, start, end, chunks)
-        flagged = [s for s in details.get("sentences") or [] if not s.get("supported", True)]  # type: ignore[attr-defined]
+        self._link_markers(index, start, end, saved)
+        flagged = saved.flagged
         found = self._mark_unsupported(start, end, flagged)
         cursor.setPosition(end.position())
-        self._reasoning(cursor, index, str(details.get("reasoning") or ""))
-        if details.get("stopped"):
+        self._reasoning(cursor, index, saved.reasoning)
+        if saved.stopped:
             self._muted(cursor, self.tr("Stopped: this answer is incomplete."), italic=True)
         if flagged:
             self._block(cursor, top=4)
@@ -359,7 +364,7 @@ class Transcript(QTextBrowser):
                     )
                 )
             cursor.insertText(text, fmt)
-        self._sources(cursor, index, details, chunks)
+        self._sources(cursor, index, saved)
 
     def _reasoning(self, cursor: QTextCursor, index: int, text: str) -> None:
         """A reasoning model's thought, under its answer: one toggle line, the text only when opened."""
@@ -401,9 +406,7 @@ class Transcript(QTextBrowser):
             tip,
         )
 
-    def _link_markers(
-        self, index: int, start: int, end: QTextCursor, chunks: list[Mapping[str, object]]
-    ) -> None:
+    def _link_markers(self, index: int, start: int, end: QTextCursor, saved: SavedAnswer) -> None:
         doc = self.document()
         pos = start
         while True:
@@ -413,10 +416,9 @@ class Transcript(QTextBrowser):
             base, marker = found.selectionStart(), found.selectedText()
             for m in re.finditer(r"\d+", marker):
                 n = int(m.group(0))
-                if not 1 <= n <= len(chunks):
+                passage = saved.passage(n)
+                if passage is None:
                     continue
-                c = chunks[n - 1]
-                pages = list(c.get("pages") or [1])  # type: ignore[call-overload]
                 part = QTextCursor(doc)
                 part.setPosition(base + m.start())
                 part.setPosition(base + m.end(), QTextCursor.MoveMode.KeepAnchor)
@@ -426,20 +428,16 @@ class Transcript(QTextBrowser):
                 fmt.setForeground(QColor(ACCENT))
                 fmt.setFontWeight(QFont.Weight.DemiBold)
                 fmt.setToolTip(
-                    self.tr("%1 — click to see the passage").replace(
-                        "%1", f"{c.get('source', '')} {pages_label(pages[0], pages[-1])}"
-                    )
+                    self.tr("%1 — click to see the passage").replace("%1", passage.label)
                 )
                 part.mergeCharFormat(fmt)
             pos = found.selectionEnd()
 
-    def _mark_unsupported(
-        self, start: int, end: QTextCursor, flagged: list[Mapping[str, object]]
-    ) -> int:
+    def _mark_unsupported(self, start: int, end: QTextCursor, flagged: list[SavedCheck]) -> int:
         doc = self.document()
         found = 0
         for check in flagged:
-            needle = _plain(str(check.get("text", "")))
+            needle = _plain(check.text)
             if not needle:
                 continue
             hit = QTextCursor()
@@ -451,7 +449,7 @@ class Transcript(QTextBrowser):
             if hit.isNull():
                 continue
             found += 1
-            support = float(check.get("support") or 0)  # type: ignore[arg-type]
+            support = check.support
             fmt = QTextCharFormat()
             fmt.setBackground(UNSUPPORTED_BG)
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
@@ -471,15 +469,9 @@ class Transcript(QTextBrowser):
             flag.insertText("⚠ ", warn)
         return found
 
-    def _sources(
-        self,
-        cursor: QTextCursor,
-        index: int,
-        details: Mapping[str, object],
-        chunks: list[Mapping[str, object]],
-    ) -> None:
-        cites = list(details.get("citations") or [])  # type: ignore[call-overload]
-        numbers = [int(c["n"]) for c in cites] if cites else list(range(1, len(chunks) + 1))
+    def _sources(self, cursor: QTextCursor, index: int, saved: SavedAnswer) -> None:
+        cites = saved.citations
+        numbers = [c.n for c in cites] if cites else [p.n for p in saved.passages]
         if not numbers:
             return
         self._block(cursor, top=6)
@@ -492,25 +484,23 @@ class Transcript(QTextBrowser):
             head,
         )
         for k, n in enumerate(numbers):
-            if not 1 <= n <= len(chunks):
+            passage = saved.passage(n)
+            if passage is None:
                 continue
-            c = chunks[n - 1]
-            pages = list(c.get("pages") or [1])  # type: ignore[call-overload]
             if k:
                 cursor.insertText("  ·  ", head)
             self._link(
                 cursor,
-                f"[{n}] {c.get('source', '')} {pages_label(pages[0], pages[-1])}",
+                f"[{n}] {passage.label}",
                 f"{CITE_SCHEME}:{index}:{n}",
                 self.tr("Show the passage and its page"),
             )
-        ext = details.get("extractiveness")
-        if isinstance(ext, Mapping) and ext.get("answer_tokens"):
+        if saved.answer_tokens and saved.coverage is not None and saved.density is not None:
             self._muted(
                 cursor,
                 self.tr("Copied from the sources: %1 of the words (density %2)")
-                .replace("%1", f"{float(ext['coverage']):.0%}")
-                .replace("%2", f"{float(ext['density']):.1f}"),
+                .replace("%1", f"{saved.coverage:.0%}")
+                .replace("%2", f"{saved.density:.1f}"),
             )
 
     # ------------------------------------------------------------ streaming
@@ -582,7 +572,7 @@ class ChatPage(QWidget):
         self._asking_cid = ""
         self._scroll_pending = False
         self._outcome_shown = ""  # the state line _show_outcome wrote last
-        defaults = client.engine.settings.retrieval  # a setting, not an engine call
+        defaults = client.settings.retrieval  # the worker's frozen snapshot, not the engine's
         self._default_mode, self._default_style = defaults.mode, defaults.style
 
         # conversations (left) ------------------------------------------
@@ -736,10 +726,6 @@ class ChatPage(QWidget):
         stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         stop.activated.connect(self.stop)
 
-        client.token.connect(self._on_token)
-        client.progress.connect(self._on_progress)
-        client.finished.connect(self._on_finished)
-        client.failed.connect(self._on_failed)
         client.documents_changed.connect(self._on_documents)
         client.activity_changed.connect(self._update_actions)
         self.retranslate()
@@ -1093,12 +1079,19 @@ class ChatPage(QWidget):
             else self.tr("Starting…"),
             "busy",
         )
-        self.client.ask(
+        request = AskRequest(
             question,
-            history=self.conv.history(),
+            tuple(self.conv.history()),
             mode=self.mode,
             style=self.answer_style,
             conversation_id=self.conv.id,
+        )
+        self.client.start(
+            ask_job(request),
+            done=self._on_answered,
+            failed=self._on_failed,
+            progress=self._on_progress,
+            token=self._on_token,
         )
         self.question.clear()
         self.progress_bar.setRange(0, 0)
@@ -1112,8 +1105,8 @@ class ChatPage(QWidget):
         self.stop_button.setEnabled(False)
         self._set_state(self.tr("Stopping…"), "busy")
 
-    def _on_progress(self, event: object) -> None:
-        if not isinstance(event, AskStage) or not self.asking or not self.stop_button.isEnabled():
+    def _on_progress(self, event: AskStage) -> None:
+        if not self.asking or not self.stop_button.isEnabled():
             return
         self._set_state(stage_label(event), "busy")
         if event.n:
@@ -1126,19 +1119,13 @@ class ChatPage(QWidget):
         if self._asking_cid:
             self.transcript.append_live(piece)
 
-    def _on_finished(self, task: str, result: object) -> None:
-        if task != ASK or not isinstance(result, AskResult):
-            return
+    def _on_answered(self, result: AskResult) -> None:
         self.result = result
         cid, question = self._asking_cid, self._asking_question
         self._asking_cid = self._asking_question = ""
         if cid and (result.text or not result.stopped):
             try:
-                conv = self.store.get(cid)
-                self.store.append(conv, Message("user", question))
-                self.store.append(
-                    conv, Message("assistant", result.text, details=dict(result.details))
-                )
+                self.store.add_turn(self.store.get(cid), question, result.text, result.details)
             except Exception as exc:  # the answer stays on screen; saving it failed
                 log.exception("could not save the conversation")
                 self.error_box = show_error(
@@ -1191,9 +1178,7 @@ class ChatPage(QWidget):
                 )
         self._outcome_shown = self.state_label.text()
 
-    def _on_failed(self, task: str, message: str) -> None:
-        if task != ASK:
-            return
+    def _on_failed(self, message: str) -> None:
         cid, self._asking_cid, self._asking_question = self._asking_cid, "", ""
         self._drop_if_empty(cid)
         self._set_state(self.tr("The question could not be answered."), "error")
@@ -1232,11 +1217,10 @@ class ChatPage(QWidget):
         if self.conv is None or not 0 <= index < len(self.conv.messages):
             return False
         msg = self.conv.messages[index]
-        chunks = list(msg.details.get("chunks") or [])
-        if not 1 <= n <= len(chunks):
+        passage = msg.answer.passage(n)
+        if passage is None:
             return False
-        chunk = chunks[n - 1]
-        self.evidence.show_chunk(n, chunk, msg.content, self.docs.get(str(chunk.get("doc_id", ""))))
+        self.evidence.show_chunk(n, passage.data, msg.content, self.docs.get(passage.doc_id))
         if not self.evidence.isVisible():
             self.evidence.show()
             total = max(self.splitter.width(), sum(self.splitter.sizes()))

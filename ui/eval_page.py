@@ -17,17 +17,14 @@ results instead, and the question file is the one in the form.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
-import re
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -53,15 +50,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kidneytalk.evaluation import EvalProgress, EvalSummary, run_eval
+from kidneytalk.evaluation.runs import (
+    REQUEST_FILE,
+    EvalRequest,
+    count_results,
+    earlier_runs,
+    is_run_folder,
+    read_request,
+    saved_summary,
+)
 from kidneytalk.vocabulary import EVAL_MODES, STYLES
 
 from .dialogs import show_error
 from .models_page import ModelsSnapshot
-from .workers import EngineClient, EngineWorker
+from .workers import EngineClient, Job, JobContext
 
 RUN_EVAL = "run_eval"
-REQUEST_FILE = "request.json"  # what the page asked for, kept with the results
-_RESULTS, _RUN, _SUMMARY = "results.jsonl", "run.json", "summary.json"  # the harness's files
 
 # (per-mode metric, is a share shown as %); the columns the summary table shows when present
 _METRICS = (
@@ -78,58 +83,13 @@ _METRICS = (
 )
 
 
-class _Relay(QObject):
-    """Carries harness progress from the engine thread into the GUI thread (queued)."""
+def eval_job(request: EvalRequest, *, out_dir: str, cancel: threading.Event) -> Job[EvalSummary]:
+    """One harness run; Cancel stops after the current question (what finished is kept)."""
 
-    progress = Signal(object)
-
-
-@dataclass
-class EvalRequest:
-    """The form of the page: one evaluation run, as saved in ``request.json``."""
-
-    questions: str = ""
-    modes: list[str] = field(default_factory=lambda: ["naive"])
-    style: str = "off"
-    model: str = ""  # "" = the default model
-    limit: int | None = None  # the first N questions (None: all)
-    sample: int | None = None  # N questions drawn at random with ``seed`` (None: file order)
-    seed: int = 0
-    retrieval_only: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(vars(self))
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> EvalRequest:
-        known = {k: data[k] for k in vars(cls()) if k in data}
-        return cls(**known)
-
-
-@dataclass
-class SavedSummary:
-    """The summary of an earlier run, read from its ``summary.json`` (shown like a fresh one)."""
-
-    out_dir: Path
-    per_mode: dict[str, dict[str, Any]]
-    report_html: Path | None = None
-    complete: bool = True
-
-
-def eval_job(
-    request: EvalRequest,
-    *,
-    out_dir: str,
-    cancel: threading.Event,
-    progress: Callable[[object], None],
-) -> Callable[[EngineWorker], object]:
-    def job(worker: EngineWorker) -> object:
-        # Imported here: the harness loads plotting libraries, and only a run needs them.
-        from kidneytalk.evaluation import run_eval
-
+    def run(ctx: JobContext) -> EvalSummary:
         r = request
         return run_eval(
-            worker.engine,
+            ctx.engine,
             r.questions,
             modes=list(r.modes),
             style=r.style,
@@ -139,88 +99,11 @@ def eval_job(
             seed=r.seed,
             out_dir=out_dir,
             retrieval_only=r.retrieval_only,
-            progress=progress,
-            cancel=cancel,
+            progress=ctx.progress,
+            cancel=ctx.cancel,
         )
 
-    return job
-
-
-def count_results(folder: Path) -> int:
-    """Finished (question, mode) pairs in a run folder."""
-    try:
-        with (folder / _RESULTS).open(encoding="utf-8") as f:
-            return sum(1 for line in f if line.strip())
-    except OSError:
-        return 0
-
-
-def earlier_runs(root: Path) -> list[Path]:
-    """Run folders under ``root`` (those with results or a run record), newest first."""
-    if not root.is_dir():
-        return []
-    runs = [
-        d for d in root.iterdir() if d.is_dir() and ((d / _RESULTS).exists() or (d / _RUN).exists())
-    ]
-    return sorted(
-        runs,
-        key=lambda d: max((d / f).stat().st_mtime for f in (_RESULTS, _RUN) if (d / f).exists()),
-        reverse=True,
-    )
-
-
-def read_request(folder: Path) -> EvalRequest:
-    """What a run folder was made with: its ``request.json``, else inferred from ``run.json`` and the results.
-
-    An inferred request has no question file, and asks for the questions already
-    answered (so continuing finishes them; a larger number extends the run).
-    """
-    try:
-        return EvalRequest.from_json(
-            json.loads((folder / REQUEST_FILE).read_text(encoding="utf-8"))
-        )
-    except (OSError, ValueError, TypeError):
-        pass
-    try:
-        run = json.loads((folder / _RUN).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        run = {}
-    modes: list[str] = []
-    ids: set[str] = set()
-    try:
-        lines = (folder / _RESULTS).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue  # a line cut off by a crash
-        if isinstance(rec, dict) and "mode" in rec:
-            modes += [] if rec["mode"] in modes else [rec["mode"]]
-            ids.add(str(rec.get("id")))
-    order: list[str] = [m for m in EVAL_MODES if m in modes] or ["naive"]
-    shuffled = re.search(r"seed (\d+)", str(run.get("order", "")))
-    n = len(ids) or None
-    return EvalRequest(
-        modes=order,
-        style=str(run.get("style") or "off"),
-        model=str(run.get("model") or ""),
-        limit=None if shuffled else n,
-        sample=n if shuffled else None,
-        seed=int(shuffled.group(1)) if shuffled else 0,
-        retrieval_only=bool(run.get("retrieval_only")),
-    )
-
-
-def saved_summary(folder: Path) -> SavedSummary | None:
-    """The last report of a run folder, or None when it has none yet."""
-    try:
-        data = json.loads((folder / _SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    html = folder / "report.html"
-    return SavedSummary(folder, dict(data.get("per_mode") or {}), html if html.exists() else None)
+    return Job(RUN_EVAL, run, cancel=cancel)
 
 
 def _format(value: Any, share: bool) -> str:
@@ -250,14 +133,12 @@ class EvalPage(QWidget):
         self.setObjectName("evaluationPage")
         self.client = client
         self.paths = client.engine.paths
-        self.summary: Any = None  # the last EvalSummary
+        self.summary: EvalSummary | None = None  # the last run's, or an earlier run's saved one
         self.error_box: QMessageBox | None = None
         self._cancel: threading.Event | None = None
         self._started = 0.0
-        self._last_progress: Any = None
+        self._last_progress: EvalProgress | None = None
         self._default_model = ""  # its name, once the Models page has read the model list
-        self._relay = _Relay(self)
-        self._relay.progress.connect(self._on_progress)
 
         self.title = QLabel()
         self.title.setObjectName("pageTitle")
@@ -412,9 +293,6 @@ class EvalPage(QWidget):
         layout.addWidget(self.progress_label)
         layout.addWidget(self.results_box, 1)
 
-        client.finished.connect(self._on_finished)
-        client.finished.connect(self._on_models)
-        client.failed.connect(self._on_failed)
         client.activity_changed.connect(self._update_actions)
         self.retranslate()
         self.fill_run_folders()
@@ -541,7 +419,7 @@ class EvalPage(QWidget):
         has_report = self.summary is not None
         self.open_folder_button.setEnabled(has_report)
         self.open_report_button.setEnabled(
-            has_report and bool(getattr(self.summary, "report_html", None))
+            self.summary is not None and self.summary.report_html is not None
         )
 
     # ------------------------------------------------------------ actions
@@ -578,13 +456,11 @@ class EvalPage(QWidget):
             )
             return
         request = self.request()
-        request.questions = str(questions)
+        request = dataclasses.replace(request, questions=str(questions))
         out = self.continued_folder() or self.output_folder(questions)
         try:
             out.mkdir(parents=True, exist_ok=True)
-            (out / REQUEST_FILE).write_text(
-                json.dumps(request.to_json(), indent=2), encoding="utf-8"
-            )
+            request.save(out)
         except OSError as exc:
             self.error_box = show_error(
                 self,
@@ -599,11 +475,11 @@ class EvalPage(QWidget):
         self.progress_label.setText(
             self.tr("Starting… (loading the models and reading the questions)")
         )
-        self.client.call(
-            RUN_EVAL,
-            eval_job(
-                request, out_dir=str(out), cancel=self._cancel, progress=self._relay.progress.emit
-            ),
+        self.client.start(
+            eval_job(request, out_dir=str(out), cancel=self._cancel),
+            done=self._on_finished,
+            failed=self._on_failed,
+            progress=self._on_progress,
         )
         self._update_actions()
 
@@ -700,7 +576,7 @@ class EvalPage(QWidget):
         )
         if not folder:
             return
-        if not (Path(folder) / _RESULTS).exists() and not (Path(folder) / _RUN).exists():
+        if not is_run_folder(Path(folder)):
             self.error_box = show_error(
                 self,
                 self.tr("Not an evaluation folder"),
@@ -709,10 +585,8 @@ class EvalPage(QWidget):
             return
         self.continue_run(folder)
 
-    def _on_models(self, _task: str, result: object) -> None:
+    def show_models(self, result: ModelsSnapshot) -> None:
         """The Models page's snapshot (start, add, remove, default): the models one can evaluate."""
-        if not isinstance(result, ModelsSnapshot):
-            return
         chosen = str(self.model_box.currentData() or "")
         while self.model_box.count() > 1:
             self.model_box.removeItem(1)
@@ -744,22 +618,22 @@ class EvalPage(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.summary.out_dir)))
 
     def open_report(self) -> None:
-        if self.summary is not None and getattr(self.summary, "report_html", None):
+        if self.summary is not None and self.summary.report_html is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.summary.report_html)))
 
     # ------------------------------------------------------------ results
-    def _on_progress(self, event: Any) -> None:
+    def _on_progress(self, event: EvalProgress) -> None:
         if not self.running:
             return
         self._last_progress = event
-        done, total = int(getattr(event, "done", 0)), int(getattr(event, "total", 0))
+        done, total = event.done, event.total
         if total:
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(done)
         parts = [self.tr("%1 of %2 answers").replace("%1", str(done)).replace("%2", str(total))]
-        if getattr(event, "mode", "") and getattr(event, "question_id", ""):
+        if event.mode and event.question_id:
             parts.append(f"{event.mode} · {event.question_id}")
-        eta = getattr(event, "eta_seconds", None)
+        eta = event.eta_seconds
         if eta is not None and done < total:
             parts.append(self.tr("about %1 left").replace("%1", _duration(eta)))
         parts.append(
@@ -767,11 +641,9 @@ class EvalPage(QWidget):
         )
         self.progress_label.setText("  ·  ".join(parts))
 
-    def _on_finished(self, task: str, result: object) -> None:
-        if task != RUN_EVAL:
-            return
+    def _on_finished(self, result: EvalSummary) -> None:
         self.summary = result
-        complete = bool(getattr(result, "complete", True))
+        complete = result.complete
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1 if complete else 0)
         elapsed = _duration(time.monotonic() - self._started)
@@ -784,23 +656,16 @@ class EvalPage(QWidget):
                 ).replace("%1", elapsed)
             )
         self._cancel = None
-        out = getattr(result, "out_dir", None)
-        self.fill_run_folders(
-            select=Path(out) if out and not complete else None
-        )  # Run again continues it
+        self.fill_run_folders(select=None if complete else result.out_dir)  # Run again continues it
         if complete:
             self.run_folder.setCurrentIndex(0)
         self._show_summary()
         self._update_actions()
         self.message.emit(
-            self.tr("Evaluation report written to %1.").replace(
-                "%1", str(getattr(result, "out_dir", ""))
-            )
+            self.tr("Evaluation report written to %1.").replace("%1", str(result.out_dir))
         )
 
-    def _on_failed(self, task: str, message: str) -> None:
-        if task != RUN_EVAL:
-            return
+    def _on_failed(self, message: str) -> None:
         self._cancel = None
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
@@ -826,7 +691,7 @@ class EvalPage(QWidget):
                 )
             )
             return
-        per_mode: dict[str, dict[str, Any]] = dict(getattr(s, "per_mode", {}) or {})
+        per_mode = s.per_mode
         headers = {
             "n": self.tr("questions"),
             "accuracy": self.tr("accuracy"),
@@ -863,7 +728,7 @@ class EvalPage(QWidget):
             + 2 * self.table.frameWidth()
         )
         self.table.setFixedHeight(height)
-        out = Path(getattr(s, "out_dir", ""))
+        out = s.out_dir
         self.result_note.setText(self.tr("Report and results in %1").replace("%1", str(out)))
         # At most half the page wide each, never enlarged (the harness draws them at 90 dpi).
         width = max(320, (self.width() - 120) // 2)

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
 from kidneytalk import folders
 from kidneytalk.folders import FolderChanges, FolderStore, FollowedFolder, SyncReport
 
-from .workers import EngineClient, EngineWorker
+from .workers import EngineClient, Job, JobContext
 
 log = logging.getLogger("kidneytalk.ui.folders")
 
@@ -44,11 +44,13 @@ class FolderWatcher(QObject):
     deletions_found(list[FolderChanges]): files were deleted and the setting says to ask; answer with
         :meth:`apply`.
     synced(list[SyncReport]): changes were applied.
+    failed(str): following or unfollowing a folder failed (the message, for a dialog).
     """
 
     folders_changed = Signal(list, dict)
     deletions_found = Signal(list)
     synced = Signal(list)
+    failed = Signal(str)
     _scanned = Signal(list, list)  # from the scan thread: (folders, changes)
 
     def __init__(self, client: EngineClient, parent: QObject | None = None):
@@ -74,8 +76,6 @@ class FolderWatcher(QObject):
         self._poll = QTimer(self)
         self._poll.timeout.connect(self.scan_now)
         self._scanned.connect(self._on_scanned)
-        client.finished.connect(self._on_task_done)
-        client.failed.connect(lambda task, _msg: self._on_task_done(task, None))
 
     # ------------------------------------------------------------ control
     def start(self, poll_seconds: int) -> None:
@@ -105,13 +105,32 @@ class FolderWatcher(QObject):
         self._thread.start()
 
     def follow(self, path: str) -> None:
-        self._call(FOLLOW, lambda w: folders.follow(w.engine.library, path))
+        self._change_folders(
+            Job(FOLLOW, lambda ctx: folders.follow(ctx.engine.library, path), writes_library=True)
+        )
 
     def unfollow(self, path: str, remove_documents: bool = False) -> None:
-        self._call(
-            UNFOLLOW,
-            lambda w: folders.unfollow(w.engine.library, path, remove_documents=remove_documents),
+        self._change_folders(
+            Job(
+                UNFOLLOW,
+                lambda ctx: folders.unfollow(
+                    ctx.engine.library, path, remove_documents=remove_documents
+                ),
+                writes_library=True,
+            )
         )
+
+    def _change_folders(self, job: Job[Any]) -> None:
+        """Follow/unfollow on the engine thread; then scan (statuses, and what changed meanwhile)."""
+        self.client.start(
+            job,
+            done=lambda _result: self.scan_now(),
+            failed=self._on_folders_failed,
+        )
+
+    def _on_folders_failed(self, message: str) -> None:
+        self.failed.emit(message)
+        self.scan_now()
 
     def apply(self, changes: list[FolderChanges], remove_deleted: bool | None) -> None:
         """Queue the library writes for what a scan found (on the engine thread).
@@ -125,27 +144,29 @@ class FolderWatcher(QObject):
         self._applying = True
         stop = self._stop
 
-        def job(worker: EngineWorker) -> list[SyncReport]:
-            reports = [
+        def sync(ctx: JobContext) -> list[SyncReport]:
+            return [
                 folders.apply(
-                    worker.engine.library,
+                    ctx.engine.library,
                     c,
                     remove_deleted=remove_deleted,
-                    add=worker.engine.add,
-                    progress=worker.progress.emit,
-                    cancel=stop,
+                    add=ctx.engine.add,
+                    progress=ctx.progress,
+                    cancel=ctx.cancel,
                 )
                 for c in changes
             ]
-            worker._emit_snapshot()
-            return reports
 
         self._set_states({c.folder: "syncing" for c in changes if c.has_changes})
-        self._call(SYNC, job)
+        self.client.start(
+            Job(SYNC, sync, cancel=stop, writes_library=True),
+            done=self._on_synced,
+            failed=lambda _message: self._on_synced(
+                []
+            ),  # logged by the worker; the next scan retries
+        )
 
     # ------------------------------------------------------------ internals
-    def _call(self, task: str, job: Callable[[EngineWorker], object]) -> None:
-        self.client.call(task, job)
 
     def _scan(self) -> None:
         try:
@@ -190,7 +211,7 @@ class FolderWatcher(QObject):
             if self._again:
                 self.scan_now()
             return
-        setting = self.client.engine.settings.folders.remove_deleted
+        setting = self.client.settings.folders.remove_deleted
         if setting == "ask" and any(
             (c.folder, t.rel) not in self._declined for c in todo for t in c.deleted
         ):
@@ -209,11 +230,8 @@ class FolderWatcher(QObject):
         self.states.update(states)
         self.folders_changed.emit(self.folders, dict(self.states))
 
-    def _on_task_done(self, task: str, result: object) -> None:
-        if task == SYNC:
-            self._applying = False
-            if isinstance(result, list):
-                self.synced.emit(result)
-            self.scan_now()  # statuses, and anything that changed meanwhile
-        elif task in (FOLLOW, UNFOLLOW):
-            self.scan_now()
+    def _on_synced(self, reports: list[SyncReport]) -> None:
+        self._applying = False
+        if reports:
+            self.synced.emit(reports)
+        self.scan_now()  # statuses, and anything that changed meanwhile

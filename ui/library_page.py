@@ -50,10 +50,20 @@ from kidneytalk.parse import SUPPORTED_SUFFIXES
 from kidneytalk.records import ProgressEvent
 
 from .dialogs import confirm, show_error
-from .folder_watch import FOLLOW, UNFOLLOW, FolderWatcher
+from .folder_watch import FolderWatcher
 from .i18n import QT_TRANSLATE_NOOP
 from .page_view import PageDialog
-from .workers import ADD, REMOVE, SET_ENABLED, EngineClient, LibrarySnapshot
+from .workers import (
+    ADD,
+    REMOVE,
+    EngineClient,
+    Job,
+    LibrarySnapshot,
+    add_job,
+    reindex_job,
+    remove_job,
+    set_enabled_job,
+)
 
 # English originals; shown through tr() (QT_TRANSLATE_NOOP only marks them for lupdate).
 EMPTY_HINT = QT_TRANSLATE_NOOP("LibraryPage", "Drop guideline PDFs here or click Add documents")
@@ -324,7 +334,7 @@ class LibraryPage(QWidget):
 
         # body: empty state or table ------------------------------------
         self.model = DocumentTableModel(self)
-        self.model.enabled_toggled.connect(self.client.set_enabled)
+        self.model.enabled_toggled.connect(self.set_enabled)
         self.table = QTableView()
         self.table.setObjectName("documentTable")
         self.table.setModel(self.model)
@@ -390,6 +400,9 @@ class LibraryPage(QWidget):
         self.watcher.folders_changed.connect(self.show_folders)
         self.watcher.deletions_found.connect(self.ask_deletions)
         self.watcher.synced.connect(self._report_sync)
+        self.watcher.failed.connect(
+            lambda message: self._show_failure(self.tr("Followed folders"), message)
+        )
         self.folders_panel = QFrame()
         self.folders_panel.setObjectName("foldersPanel")
         self.folders_title = QLabel()
@@ -425,10 +438,6 @@ class LibraryPage(QWidget):
         layout.addWidget(self.progress_panel)
 
         client.documents_changed.connect(self.show_snapshot)
-        client.progress.connect(self._on_progress)
-        client.started.connect(self._on_started)
-        client.finished.connect(self._on_finished)
-        client.failed.connect(self._on_failed)
         client.activity_changed.connect(self._update_actions)
         self._snapshot: LibrarySnapshot | None = None
         self.retranslate()
@@ -568,8 +577,7 @@ class LibraryPage(QWidget):
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText(self.tr("Cancel"))
         self.progress_panel.show()
-        self.client.reindex(ids)
-        self._update_actions()
+        self._start_ingest(reindex_job(ids))
 
     # ------------------------------------------------------------ adding
     def choose_files(self) -> None:
@@ -612,8 +620,7 @@ class LibraryPage(QWidget):
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText(self.tr("Cancel"))
         self.progress_panel.show()
-        self.client.add([str(p) for p in paths])
-        self._update_actions()
+        self._start_ingest(add_job([str(p) for p in paths]))
 
     def cancel_add(self) -> None:
         self.client.cancel_add()
@@ -623,8 +630,34 @@ class LibraryPage(QWidget):
             self.tr("Cancelling after the current step… files not finished are not kept.")
         )
 
-    def _on_started(self, task: str) -> None:
-        if task == ADD and self.cancel_button.isEnabled():
+    def _start_ingest(self, job: Job[list[AddResult]]) -> None:
+        job.started.connect(self._on_ingest_started)
+        self.client.start(
+            job, done=self._on_added, failed=self._on_add_failed, progress=self._on_progress
+        )
+        self._update_actions()
+
+    def set_enabled(self, doc_id: str, enabled: bool) -> None:
+        """Use a document for answers, or not (the table shows the change at once)."""
+        self.client.start(
+            set_enabled_job(doc_id, enabled),
+            done=self._on_enabled_changed,
+            failed=lambda message: self._show_failure(
+                self.tr("Could not change the document"), message
+            ),
+        )
+
+    def remove(self, doc_ids: Sequence[str]) -> None:
+        """Remove documents from the library (the confirmation was asked before)."""
+        self.client.start(
+            remove_job(doc_ids),
+            done=self._on_removed,
+            failed=lambda message: self._show_failure(self.tr("Could not remove"), message),
+        )
+        self._update_actions()
+
+    def _on_ingest_started(self) -> None:
+        if self.cancel_button.isEnabled():
             self.progress_label.setText(self.tr(_PREPARING))
 
     def _on_progress(self, event: object) -> None:
@@ -678,37 +711,30 @@ class LibraryPage(QWidget):
             parts.append(self.tr("%1 pages/s").replace("%1", f"{event.pages_done / elapsed:.1f}"))
         self.progress_label.setText("  ·  ".join(parts))
 
-    def _on_finished(self, task: str, result: object) -> None:
-        if task == ADD:
-            self.progress_panel.setVisible(self.adding)
-            self._report_add(result if isinstance(result, list) else [])
-        elif task == REMOVE and isinstance(result, list):
-            names = ", ".join(d.name for d in result)
-            self.message.emit(
-                self.tr("Removed %1.").replace("%1", names)
-                if names
-                else self.tr("Nothing removed.")
-            )
-        elif task == SET_ENABLED and isinstance(result, Document):
-            state = (
-                self.tr("%1 is used for answers again.")
-                if result.enabled
-                else self.tr("%1 is no longer used for answers.")
-            )
-            self.message.emit(state.replace("%1", result.name))
+    def _on_added(self, results: list[AddResult]) -> None:
+        self.progress_panel.setVisible(self.adding)
+        self._report_add(results)
 
-    def _on_failed(self, task: str, message: str) -> None:
-        if task in (FOLLOW, UNFOLLOW):
-            self.error_box = show_error(self, self.tr("Followed folders"), message)
-        if task == ADD:
-            self.progress_panel.setVisible(self.adding)
-        if task in (ADD, REMOVE, SET_ENABLED):
-            title = {
-                ADD: self.tr("Could not add documents"),
-                REMOVE: self.tr("Could not remove"),
-                SET_ENABLED: self.tr("Could not change the document"),
-            }[task]
-            self.error_box = show_error(self, title, message)
+    def _on_add_failed(self, message: str) -> None:
+        self.progress_panel.setVisible(self.adding)
+        self._show_failure(self.tr("Could not add documents"), message)
+
+    def _on_removed(self, removed: list[Document]) -> None:
+        names = ", ".join(d.name for d in removed)
+        self.message.emit(
+            self.tr("Removed %1.").replace("%1", names) if names else self.tr("Nothing removed.")
+        )
+
+    def _on_enabled_changed(self, doc: Document) -> None:
+        state = (
+            self.tr("%1 is used for answers again.")
+            if doc.enabled
+            else self.tr("%1 is no longer used for answers.")
+        )
+        self.message.emit(state.replace("%1", doc.name))
+
+    def _show_failure(self, title: str, message: str) -> None:
+        self.error_box = show_error(self, title, message)
 
     def _report_add(self, results: list[AddResult]) -> None:
         count = {
@@ -880,8 +906,7 @@ class LibraryPage(QWidget):
         )
 
         def remove() -> None:
-            self.client.remove(ids)
-            self._update_actions()
+            self.remove(ids)
 
         def closed() -> None:
             self.confirm_box = None

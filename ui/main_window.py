@@ -33,11 +33,17 @@ from .dialogs import ShortcutsDialog
 from .eval_page import EvalPage
 from .i18n import set_language
 from .library_page import LibraryPage
-from .models_page import ModelsPage, ModelsSnapshot
+from .models_page import ModelsPage
 from .settings_page import SettingsPage
 from .style import STYLE_SHEET
 from .welcome_page import WelcomePage
-from .workers import ADD, DOCUMENTS, WARM_UP, EngineClient, LibrarySnapshot
+from .workers import (
+    ADD,
+    EngineClient,
+    LibrarySnapshot,
+    documents_job,
+    warm_up_job,
+)
 
 log = logging.getLogger("kidneytalk.ui")
 
@@ -65,7 +71,9 @@ class PlaceholderPage(QWidget):
 class MainWindow(QMainWindow):
     def __init__(self, engine: Engine, client: EngineClient | None = None):
         super().__init__()
-        set_language(engine.settings.language)  # before any page sets its texts
+        set_language(
+            (client.settings if client else engine.settings).language
+        )  # before any page sets its texts
         self.setObjectName("mainWindow")
         self.setWindowTitle("KidneyTalk")
         self.resize(1100, 720)
@@ -105,9 +113,7 @@ class MainWindow(QMainWindow):
         for notice in engine.settings_notices:  # e.g. a broken settings.json was repaired at start
             self.statusBar().showMessage(notice)
 
-        self.client.failed.connect(self._on_failed)
         self.client.started.connect(self._on_started)
-        self.client.finished.connect(self._on_finished)
         self.client.notice.connect(self.show_message)
         self.library_page.message.connect(self.show_message)
         self.chat_page.message.connect(self.show_message)
@@ -115,9 +121,9 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog: ShortcutsDialog | None = None
         self.retranslate()
         self.restore_state()
-        self.client.refresh()
+        self.refresh()
         # the catch-up scan of followed folders (changes made while the app was closed), then watching
-        self.library_page.watcher.start(engine.settings.folders.poll_seconds)
+        self.library_page.watcher.start(self.client.settings.folders.poll_seconds)
 
     # ------------------------------------------------------------ construction
     def _build_pages(self) -> None:
@@ -128,8 +134,10 @@ class MainWindow(QMainWindow):
         )
         self.models_page = ModelsPage(self.client)
         self.models_page.message.connect(self.show_message)
+        self.models_page.snapshot_changed.connect(lambda s: self.show_model_location(s.where))
         self.evaluation_page = EvalPage(self.client)
         self.evaluation_page.message.connect(self.show_message)
+        self.models_page.snapshot_changed.connect(self.evaluation_page.show_models)
         self.settings_page = SettingsPage(self.client)
         self.settings_page.message.connect(self.show_message)
         pages = (
@@ -342,26 +350,31 @@ class MainWindow(QMainWindow):
     def _on_started(self, task: str) -> None:
         if task == ADD and self.pages.currentWidget() is self.welcome_page:
             self.show_page(self.library_page)  # where an import shows its progress
-        if task == WARM_UP:
-            self.statusBar().showMessage(self.tr("Loading the models in the background…"))
 
-    def _on_finished(self, task: str, result: object) -> None:
-        if isinstance(result, ModelsSnapshot):
-            self.show_model_location(result.where)
-        if task == WARM_UP:
-            self.show_message(self.tr("Models loaded: ready to answer."))
-
-    def _on_failed(self, task: str, message: str) -> None:
-        # Failures of background tasks are not fatal: say so in the status bar.
-        # Pages show dialogs for the tasks the user asked for.
-        if task == WARM_UP:
-            self.show_message(
+    # Failures of these background jobs are not fatal: the status bar says so.
+    # Pages show dialogs for the jobs the user asked for.
+    def warm_up(self) -> None:
+        """Load the models in the engine thread now, so the first question does not wait."""
+        job = warm_up_job()
+        job.started.connect(
+            lambda: self.statusBar().showMessage(self.tr("Loading the models in the background…"))
+        )
+        self.client.start(
+            job,
+            done=lambda _none: self.show_message(self.tr("Models loaded: ready to answer.")),
+            failed=lambda message: self.show_message(
                 self.tr("Models not loaded yet: %1").replace("%1", message.splitlines()[0])
-            )
-        elif task == DOCUMENTS:
-            self.show_message(
+            ),
+        )
+
+    def refresh(self) -> None:
+        """Read the library again (every page gets the snapshot through documents_changed)."""
+        self.client.start(
+            documents_job(),
+            failed=lambda message: self.show_message(
                 self.tr("Could not read the library: %1").replace("%1", message.splitlines()[0])
-            )
+            ),
+        )
 
     # ------------------------------------------------------------ window state
     def _window_state(self) -> QSettings:

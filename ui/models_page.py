@@ -43,18 +43,19 @@ from kidneytalk.gguf import GGUFInfo
 from kidneytalk.llm import resolve_gpu_layers, where_it_runs
 from kidneytalk.models import Fit, fit
 
+from . import workers
 from .dialogs import confirm, show_error
 from .server_dialog import ServerDialog, ServerFields
-from .workers import EngineClient, EngineWorker
+from .workers import EngineClient, JobContext
 
-# Task names of this page's jobs (see EngineClient.call).
+# Task names of this page's jobs (see ModelsPage._start).
 MODELS = "models"
 ADD_MODEL = "add_model"
 SET_DEFAULT_MODEL = "set_default_model"
 REMOVE_MODEL = "remove_model"
 SAVE_GENERATION = "save_generation"
 ADD_SERVER = "add_server"
-Job = Callable[[EngineWorker], "ModelsSnapshot"]
+Job = Callable[[JobContext], "ModelsSnapshot"]
 _TASKS = (MODELS, ADD_MODEL, SET_DEFAULT_MODEL, REMOVE_MODEL, SAVE_GENERATION, ADD_SERVER)
 
 _OK = QColor("#1b6e34")
@@ -95,7 +96,7 @@ class ModelsSnapshot:
 
 # ---------------------------------------------------------------- jobs (engine thread)
 def _snapshot(
-    worker: EngineWorker, *, warnings: list[str] | None = None, message: str = ""
+    worker: JobContext, *, warnings: list[str] | None = None, message: str = ""
 ) -> ModelsSnapshot:
     engine = worker.engine
     reg = engine.models
@@ -140,12 +141,12 @@ def _snapshot(
     return ModelsSnapshot(rows, engine.settings.llm, loaded, warnings or [], message)
 
 
-def read_models(worker: EngineWorker) -> ModelsSnapshot:
+def read_models(worker: JobContext) -> ModelsSnapshot:
     return _snapshot(worker)
 
 
 def add_model_job(path: str) -> Job:
-    def job(worker: EngineWorker) -> ModelsSnapshot:
+    def job(worker: JobContext) -> ModelsSnapshot:
         engine = worker.engine
         entry, info = engine.models.add(path, Path(path).stem)  # named as the user sees the file
         warnings = []
@@ -159,7 +160,7 @@ def add_model_job(path: str) -> Job:
 
 
 def add_server_job(fields: ServerFields) -> Job:
-    def job(worker: EngineWorker) -> ModelsSnapshot:
+    def job(worker: JobContext) -> ModelsSnapshot:
         entry = worker.engine.models.add_server(
             fields.name,
             fields.url,
@@ -173,7 +174,7 @@ def add_server_job(fields: ServerFields) -> Job:
 
 
 def set_default_job(name: str) -> Job:
-    def job(worker: EngineWorker) -> ModelsSnapshot:
+    def job(worker: JobContext) -> ModelsSnapshot:
         entry = worker.engine.set_default_model(name)  # unloads the old model if it was loaded
         return _snapshot(worker, message=entry.name)
 
@@ -181,7 +182,7 @@ def set_default_job(name: str) -> Job:
 
 
 def remove_model_job(name: str) -> Job:
-    def job(worker: EngineWorker) -> ModelsSnapshot:
+    def job(worker: JobContext) -> ModelsSnapshot:
         worker.engine.remove_model(name)
         return _snapshot(worker, message=name)
 
@@ -189,7 +190,7 @@ def remove_model_job(name: str) -> Job:
 
 
 def save_generation_job(temperature: float, n_ctx: int, n_threads: int, max_tokens: int) -> Job:
-    def job(worker: EngineWorker) -> ModelsSnapshot:
+    def job(worker: JobContext) -> ModelsSnapshot:
         engine = worker.engine
         llm = dataclasses.replace(
             engine.settings.llm,
@@ -213,6 +214,9 @@ class ModelsPage(QWidget):
     """The models table, add/default/remove, and the generation settings."""
 
     message = Signal(str)  # for the status bar
+    snapshot_changed = Signal(
+        object
+    )  # every ModelsSnapshot a job returned (Evaluation page, window)
     COLUMNS = 9
     NAME, ARCH, PARAMS, QUANT, CONTEXT, SIZE, TEMPLATE, RUNS_ON, MEMORY = range(COLUMNS)
 
@@ -327,8 +331,6 @@ class ModelsPage(QWidget):
         layout.addWidget(self.generation)
         layout.addStretch(1)
 
-        client.finished.connect(self._on_finished)
-        client.failed.connect(self._on_failed)
         client.activity_changed.connect(self._update_actions)
         self.retranslate()
         self._update_actions()
@@ -415,8 +417,16 @@ class ModelsPage(QWidget):
         super().changeEvent(event)
 
     # ------------------------------------------------------------ state
+    def _start(self, task: str, fn: Job) -> None:
+        """Run ``fn`` on the engine thread; its snapshot or error comes back to this page only."""
+        self.client.start(
+            workers.Job(task, fn),
+            done=lambda snapshot: self._on_finished(task, snapshot),
+            failed=lambda message: self._on_failed(task, message),
+        )
+
     def refresh(self) -> None:
-        self.client.call(MODELS, read_models)
+        self._start(MODELS, read_models)
 
     @property
     def busy(self) -> bool:
@@ -608,7 +618,7 @@ class ModelsPage(QWidget):
 
     def add_model_file(self, path: str | Path) -> None:
         """Read the file's metadata and register it (in the engine thread)."""
-        self.client.call(ADD_MODEL, add_model_job(str(path)))
+        self._start(ADD_MODEL, add_model_job(str(path)))
         self._update_actions()
 
     def open_server_dialog(self) -> ServerDialog:
@@ -625,14 +635,14 @@ class ModelsPage(QWidget):
         return dialog
 
     def add_server(self, fields: ServerFields) -> None:
-        self.client.call(ADD_SERVER, add_server_job(fields))
+        self._start(ADD_SERVER, add_server_job(fields))
         self._update_actions()
 
     def set_default(self) -> None:
         row = self.selected_row()
         if row is None or row.default or (row.info is None and not row.url) or self.busy:
             return
-        self.client.call(SET_DEFAULT_MODEL, set_default_job(row.name))
+        self._start(SET_DEFAULT_MODEL, set_default_job(row.name))
         self._update_actions()
 
     def confirm_remove(self) -> None:
@@ -641,7 +651,7 @@ class ModelsPage(QWidget):
             return
 
         def remove() -> None:
-            self.client.call(REMOVE_MODEL, remove_model_job(row.name))
+            self._start(REMOVE_MODEL, remove_model_job(row.name))
             self._update_actions()
 
         def closed() -> None:
@@ -662,7 +672,7 @@ class ModelsPage(QWidget):
     def save_generation(self) -> None:
         if self.busy:
             return
-        self.client.call(
+        self._start(
             SAVE_GENERATION,
             save_generation_job(
                 self.temperature.value(),
@@ -674,12 +684,11 @@ class ModelsPage(QWidget):
         self._update_actions()
 
     # ------------------------------------------------------------ results
-    def _on_finished(self, task: str, result: object) -> None:
-        if task not in _TASKS or not isinstance(result, ModelsSnapshot):
-            return
+    def _on_finished(self, task: str, result: ModelsSnapshot) -> None:
         first = self.snapshot is None
         generation_dirty = not first and self._generation_changed()
         self.snapshot = result
+        self.snapshot_changed.emit(result)
         self._show_rows()
         if first or task == SAVE_GENERATION or not generation_dirty:
             self._show_generation()
@@ -717,8 +726,6 @@ class ModelsPage(QWidget):
             self.message.emit(self.tr("Generation settings saved."))
 
     def _on_failed(self, task: str, message: str) -> None:
-        if task not in _TASKS:
-            return
         titles = {
             MODELS: self.tr("Could not read the model list"),
             ADD_MODEL: self.tr("Could not add the model"),

@@ -11,7 +11,6 @@ deletes it (:mod:`kidneytalk.prompts`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,23 +44,19 @@ from kidneytalk.vocabulary import BASES, JUDGE_REASONS, MODES, REMOVE_DELETED, S
 
 from .dialogs import show_error
 from .i18n import LANGUAGES, set_language
-from .workers import EngineClient, EngineWorker
+from .workers import EngineClient, Job, JobContext
 
 READ_SETTINGS = "read_settings"
 SAVE_SETTINGS = "save_settings"
-_TASKS = (READ_SETTINGS, SAVE_SETTINGS)
 
 
 # ---------------------------------------------------------------- jobs (engine thread)
-def read_settings(worker: EngineWorker) -> Settings:
-    return worker.engine.settings
+def read_settings(ctx: JobContext) -> Settings:
+    return ctx.engine.settings
 
 
-def save_settings_job(settings: Settings) -> Callable[[EngineWorker], Settings]:
-    def job(worker: EngineWorker) -> Settings:
-        return worker.engine.save_settings(settings)
-
-    return job
+def save_settings_job(settings: Settings) -> Job[Settings]:
+    return Job(SAVE_SETTINGS, lambda ctx: ctx.engine.save_settings(settings))
 
 
 # switches and the fields that only mean something while the switch is on
@@ -157,12 +152,10 @@ class SettingsPage(QWidget):
         layout.addWidget(self.scroll_area, 1)
         layout.addLayout(bar)
 
-        client.finished.connect(self._on_finished)
-        client.failed.connect(self._on_failed)
         client.activity_changed.connect(self._update_actions)
         self.retranslate()
         self._update_actions()
-        self.client.call(READ_SETTINGS, read_settings)
+        self._start(Job(READ_SETTINGS, read_settings))
 
     # ------------------------------------------------------------ construction
     def _group(self) -> tuple[QGroupBox, QFormLayout]:
@@ -728,7 +721,7 @@ class SettingsPage(QWidget):
         if problems:
             self.error_box = show_error(self, self.tr("Cannot save"), "\n".join(problems))
             return
-        self.client.call(SAVE_SETTINGS, save_settings_job(self.form_settings()))
+        self._start(save_settings_job(self.form_settings()))
         self._update_actions()
 
     def _language_chosen(self, _index: int) -> None:
@@ -736,7 +729,7 @@ class SettingsPage(QWidget):
         if self.settings is None or code == self.settings.language:
             return
         # Only the language is saved here; other edits in the form stay unsaved.
-        self.client.call(SAVE_SETTINGS, save_settings_job(self.settings.replace(language=code)))
+        self._start(save_settings_job(self.settings.replace(language=code)))
         self._update_actions()
 
     def choose_embedding_folder(self) -> None:
@@ -804,9 +797,13 @@ class SettingsPage(QWidget):
         self.message.emit(self.tr("%1 is back to the built-in version.").replace("%1", name))
 
     # ------------------------------------------------------------ results
-    def _on_finished(self, task: str, result: object) -> None:
-        if task not in _TASKS or not isinstance(result, Settings):
-            return
+    def _start(self, job: Job[Settings]) -> None:
+        task = job.task
+        self.client.start(
+            job, done=lambda settings: self._on_finished(task, settings), failed=self._on_failed
+        )
+
+    def _on_finished(self, task: str, result: Settings) -> None:
         previous = self.settings
         pending_edits = (
             previous is not None
@@ -831,9 +828,7 @@ class SettingsPage(QWidget):
         self.settings = saved
         self._update_actions()
 
-    def _on_failed(self, task: str, message: str) -> None:
-        if task not in _TASKS:
-            return
+    def _on_failed(self, message: str) -> None:
         self.error_box = show_error(self, self.tr("Could not save the settings"), message)
         if self.settings is not None:
             self.language.blockSignals(True)

@@ -1,42 +1,49 @@
-"""The one thread that talks to the engine.
+"""The one thread that talks to the engine, and the typed jobs it runs.
 
-Widgets never call :class:`~kidneytalk.engine.Engine`; they call
-:class:`EngineClient`, whose requests are queued (Qt queued connections) to a
-single :class:`EngineWorker` living in its own ``QThread``. That thread is the
-only one that ever touches the LLM (llama.cpp contexts are not thread-safe) and
-the embedder, and requests run one after another in the order they were made.
+Widgets never call :class:`~kidneytalk.engine.Engine`. A page builds a
+:class:`Job` (``ask_job``, ``add_job``… or ``Job(task, fn)`` for its own engine
+call), and :meth:`EngineClient.start` connects the page's handlers to that job
+only and queues it (Qt queued connections) to the single :class:`EngineWorker`
+living in its own ``QThread``. That thread is the only one that ever touches the
+LLM (llama.cpp contexts are not thread-safe) and the embedder, and jobs run one
+after another in the order they were started.
 
-Cancel and Stop are the exception: the worker is busy exactly when they
-matter, so they set a ``threading.Event`` from the GUI thread, which the engine
-checks between files / embedding groups / tokens.
+A job's ``done`` carries one result type (``Job[AskResult]``, ``Job[list[AddResult]]``…);
+``failed`` carries a message a clinician can act on. Cancel and Stop set the
+job's ``threading.Event`` from the GUI thread, which the engine checks between
+files / embedding groups / tokens.
 
-Everything the worker sends back is plain data (``Document``, ``AddResult``,
+Everything a job sends back is plain data (``Document``, ``AddResult``,
 :class:`AskResult`), never a lazy engine object, so the GUI thread never ends up
-driving the model by accident.
+driving the model by accident. The engine's settings reach the GUI thread the
+same way: :attr:`EngineClient.settings` is the frozen snapshot the worker sent last.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from kidneytalk.catalog import Document
+from kidneytalk.config import Settings
 from kidneytalk.conversations import ConversationStore
 from kidneytalk.engine import Engine
 from kidneytalk.errors import KidneyTalkError
+from kidneytalk.library import AddResult
 from kidneytalk.records import Citation, Hit, ProgressEvent
 
 from .i18n import QT_TRANSLATE_NOOP
 
 log = logging.getLogger("kidneytalk.ui.workers")
 
-# Task names, as passed to ``finished`` / ``failed``.
+# Task names: what a job is doing, for the busy state (EngineClient.pending/running), never
+# for routing results (a job's outcome goes to the handlers its page connected).
 WARM_UP = "warm_up"
 ADD = "add"
 SET_ENABLED = "set_enabled"
@@ -44,7 +51,6 @@ REMOVE = "remove"
 DOCUMENTS = "documents"
 ASK = "ask"
 
-_LIBRARY_WRITES = (ADD, SET_ENABLED, REMOVE)
 _DOING = {
     WARM_UP: "loading the models",
     ADD: "adding documents",
@@ -142,39 +148,253 @@ def stage_label(event: AskStage) -> str:
     return event.message
 
 
-class EngineWorker(QObject):
-    """Owns every engine call; lives in :attr:`EngineClient.worker_thread`.
+T = TypeVar("T")
 
-    Signals:
-        progress(object): a ``ProgressEvent`` while adding, an :class:`AskStage` while asking.
-        token(str): a piece of the answer being generated.
-        finished(str task, object result): task done (``list[AddResult]``, ``Document``,
-            :class:`LibrarySnapshot`, :class:`AskResult`, ``None``).
-        failed(str task, str message): a message a clinician can act on.
-        started(str task): the worker began running a queued task.
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job's function gets in the engine thread: the engine and the job's own channels."""
+
+    engine: Engine
+    cancel: threading.Event  # set from the GUI thread by Cancel / Stop
+    progress: Callable[[object], None]  # to the job's ``progress`` signal
+    token: Callable[[str], None]  # to the job's ``token`` signal (answers only)
+    notice: Callable[[str], None]  # a non-fatal remark for the status bar
+    refresh_documents: Callable[[], None]  # send a fresh LibrarySnapshot now (mid-ingest)
+
+
+class Job(QObject, Generic[T]):
+    """One request to the engine thread; its signals reach only the handlers its page connected.
+
+    ``fn(context)`` runs in the engine thread and returns a ``T``. The signals are
+    emitted in the GUI thread by :class:`EngineClient`, in the order the engine
+    thread sent them (``done``/``failed`` last, after the busy state is updated):
+        started(): the engine thread began it (it may wait behind other jobs first).
+        progress(object): a ``ProgressEvent`` while adding, an :class:`AskStage` while asking…
+        token(str): a piece of the answer being written (answers only).
+        done(object): the result, a ``T`` (connect through :meth:`EngineClient.start`, typed).
+        failed(str): a message a clinician can act on; its first line says what went wrong.
+    """
+
+    started = Signal()
+    progress = Signal(object)
+    token = Signal(str)
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        task: str,
+        fn: Callable[[JobContext], T],
+        *,
+        cancel: threading.Event | None = None,
+        writes_library: bool = False,
+    ):
+        super().__init__()
+        self.task = task
+        self.fn = fn
+        self.cancel_event = cancel if cancel is not None else threading.Event()
+        self.writes_library = writes_library  # the table gets a snapshot before the outcome
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next check (between files, embedding groups, tokens)."""
+        self.cancel_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+
+# ---------------------------------------------------------------- the jobs pages start
+def warm_up_job() -> Job[None]:
+    """Load the embedder and the LLM now, so the first question does not wait for them."""
+
+    def load(ctx: JobContext) -> None:
+        _ = ctx.engine.library.embedder
+        ctx.engine.llm(on_warning=ctx.notice)
+
+    return Job(WARM_UP, load)
+
+
+def _snapshot(engine: Engine) -> LibrarySnapshot:
+    lib = engine.library
+    docs = lib.documents()
+    return LibrarySnapshot(docs, {d.id: h for d in docs if (h := lib.reindex_hint(d))})
+
+
+def documents_job() -> Job[LibrarySnapshot]:
+    """Read the catalog; the snapshot also goes to every ``documents_changed`` listener."""
+
+    def read(ctx: JobContext) -> LibrarySnapshot:
+        ctx.refresh_documents()
+        return _snapshot(ctx.engine)
+
+    return Job(DOCUMENTS, read)
+
+
+def _ingest_progress(ctx: JobContext) -> Callable[[ProgressEvent], None]:
+    """Forward ingest progress; refresh the table when a file starts embedding or finishes.
+
+    A row appears as "indexing" when a file starts embedding and turns
+    "ready"/"failed" when it is done: the table is refreshed at those steps only.
+    """
+    last: list[tuple[int, str]] = [(0, "")]
+
+    def forward(event: ProgressEvent) -> None:
+        ctx.progress(event)
+        key = (event.file_index, event.stage)
+        if key != last[0] and event.stage in ("embed", "done", "error"):
+            last[0] = key
+            ctx.refresh_documents()
+
+    return forward
+
+
+def add_job(paths: Sequence[str]) -> Job[list[AddResult]]:
+    """Add files and folders; Cancel stops after the current embedding group (unfinished files are not kept)."""
+    files = [str(p) for p in paths]
+
+    def add(ctx: JobContext) -> list[AddResult]:
+        return ctx.engine.add(
+            files, progress=_ingest_progress(ctx), cancel=ctx.cancel, on_wait=ctx.notice
+        )
+
+    return Job(ADD, add, writes_library=True)
+
+
+def reindex_job(doc_ids: Sequence[str]) -> Job[list[AddResult]]:
+    """Re-run the pipeline on the library's copies (e.g. OCR for "needs OCR" documents); shown like adding."""
+    ids = list(doc_ids)
+
+    def reindex(ctx: JobContext) -> list[AddResult]:
+        return ctx.engine.reindex(ids, progress=_ingest_progress(ctx), cancel=ctx.cancel)
+
+    return Job(ADD, reindex, writes_library=True)
+
+
+def set_enabled_job(doc_id: str, enabled: bool) -> Job[Document]:
+    return Job(
+        SET_ENABLED,
+        lambda ctx: ctx.engine.library.set_enabled(doc_id, enabled),
+        writes_library=True,
+    )
+
+
+def remove_job(doc_ids: Sequence[str]) -> Job[list[Document]]:
+    ids = list(doc_ids)
+    return Job(REMOVE, lambda ctx: [ctx.engine.library.remove(d) for d in ids], writes_library=True)
+
+
+def ask_job(request: AskRequest) -> Job[AskResult]:
+    """Answer a question; Stop ends the answer at the next token (the result says ``stopped``)."""
+    return Job(ASK, lambda ctx: _answer(ctx, request))
+
+
+def _answer(ctx: JobContext, request: AskRequest) -> AskResult:
+    question, cid, stop, engine = request.question, request.conversation_id, ctx.cancel, ctx.engine
+    if stop.is_set():  # stopped while queued behind another job
+        return AskResult(question, "", stopped=True, conversation_id=cid)
+    if not question.strip():
+        raise KidneyTalkError("Please type a question.")
+    ctx.progress(AskStage("loading_model", stage_text("loading_model")))
+    engine.llm(on_warning=ctx.notice)
+    ctx.progress(AskStage("searching", stage_text("searching")))
+    answer = engine.ask(
+        question,
+        history=list(request.history),
+        mode=request.mode or None,
+        style=request.style or None,
+        cancel=stop,
+        progress=lambda ev: ctx.progress(
+            AskStage(ev.stage, stage_text(ev.stage, ev.i, ev.n), ev.i, ev.n)
+        ),
+    )
+    if stop.is_set():
+        return AskResult(
+            question,
+            "",
+            stopped=True,
+            model=answer.model,
+            evidence=list(answer.evidence),
+            conversation_id=cid,
+        )
+    ctx.progress(AskStage("answering", stage_text("answering")))
+    stopped = False
+    thinking = False
+    for kind, piece in answer.events():
+        if kind == "reasoning":  # a reasoning model's thought: not streamed as the answer
+            if not thinking and not stop.is_set():
+                ctx.progress(AskStage("thinking", stage_text("thinking")))
+            thinking = True
+            continue
+        if thinking:
+            ctx.progress(AskStage("answering", stage_text("answering")))
+            thinking = False
+        if stop.is_set():
+            # The stream ends at the next piece; let it end on its own so the
+            # Answer is complete and llama.cpp's generator is closed properly.
+            answer.cancel.set()
+            stopped = True
+            continue
+        ctx.token(piece)
+    stopped = (
+        stopped or stop.is_set()
+    )  # the stream itself ends at Stop, often with no piece after it
+    text = answer.text()
+    return AskResult(
+        question=answer.question,
+        text=text,
+        refused=answer.refused,
+        stopped=stopped,
+        model=answer.model,
+        citations=answer.citations,
+        evidence=list(answer.evidence),
+        timings=dict(answer.timings),
+        unsupported=[] if stopped else answer.unsupported,
+        details=answer.to_json(),
+        conversation_id=cid,
+    )
+
+
+class EngineWorker(QObject):
+    """Runs every job; lives in :attr:`EngineClient.worker_thread`.
+
+    What a job reports goes to the client first (``job_*`` signals, one queue, so in
+    order), which re-emits it on the job in the GUI thread. Signals about shared state:
         documents_changed(object): a fresh :class:`LibrarySnapshot` (also mid-ingest).
+        settings_changed(object): the engine's :class:`Settings` after a job changed them.
         notice(str): a non-fatal remark for the status bar (lock wait, model warning).
     """
 
-    progress = Signal(object)
-    token = Signal(str)
-    finished = Signal(str, object)
-    failed = Signal(str, str)
-    started = Signal(str)
     documents_changed = Signal(object)
+    settings_changed = Signal(object)
     notice = Signal(str)
+    job_started = Signal(object)  # job
+    job_progress = Signal(object, object)  # job, event
+    job_token = Signal(object, str)  # job, piece
+    job_ended = Signal(object, object, object)  # job, result, error message (str) or None
 
     def __init__(self, engine: Engine):
         super().__init__()
         self.engine = engine
+        self._settings_sent = engine.settings  # read before the thread starts
 
-    # ------------------------------------------------------------ plumbing
-    def _run(self, task: str, fn: Callable[[], object]) -> None:
-        self.started.emit(task)
+    @Slot(object)
+    def run(self, job: Job[Any]) -> None:
+        task = job.task
+        self.job_started.emit(job)
+        ctx = JobContext(
+            engine=self.engine,
+            cancel=job.cancel_event,
+            progress=lambda event: self.job_progress.emit(job, event),
+            token=lambda piece: self.job_token.emit(job, piece),
+            notice=self.notice.emit,
+            refresh_documents=self._emit_snapshot,
+        )
         error: str | None = None
         result: object = None
         try:
-            result = fn()
+            result = job.fn(ctx)
         except KidneyTalkError as exc:
             log.warning("%s failed: %s", task, exc)
             error = str(exc) or f"Could not finish {_DOING.get(task, task)}."
@@ -184,227 +404,66 @@ class EngineWorker(QObject):
                 f"Unexpected error while {_DOING.get(task, task)}: {type(exc).__name__}: {exc}\n\n"
                 f"The details are in the log file:\n{self.engine.log_path}"
             )
-        if task in _LIBRARY_WRITES:
-            self._emit_snapshot()  # before the outcome: a finished task finds the table up to date
-        if error is not None:
-            self.failed.emit(task, error)
-        else:
-            self.finished.emit(task, result)
-
-    def _snapshot(self) -> LibrarySnapshot:
-        lib = self.engine.library
-        docs = lib.documents()
-        return LibrarySnapshot(docs, {d.id: h for d in docs if (h := lib.reindex_hint(d))})
+        if job.writes_library:
+            self._emit_snapshot()  # before the outcome: a finished job finds the table up to date
+        if self.engine.settings is not self._settings_sent:  # frozen: a change is a new object
+            self._settings_sent = self.engine.settings
+            self.settings_changed.emit(self._settings_sent)
+        self.job_ended.emit(job, result, error)
 
     def _emit_snapshot(self) -> None:
         try:
-            self.documents_changed.emit(self._snapshot())
+            self.documents_changed.emit(_snapshot(self.engine))
         except Exception:  # the table keeps its last state; the error is in the log
             log.exception("could not read the library catalog")
 
-    # ------------------------------------------------------------ slots (worker thread)
-    @Slot()
-    def warm_up(self) -> None:
-        """Load the embedder and the LLM now, so the first question does not wait for them."""
-
-        def load() -> None:
-            _ = self.engine.library.embedder
-            self.engine.llm(on_warning=self.notice.emit)
-
-        self._run(WARM_UP, load)
-
-    @Slot()
-    def refresh(self) -> None:
-        def read() -> LibrarySnapshot:
-            snap = self._snapshot()
-            self.documents_changed.emit(snap)
-            return snap
-
-        self._run(DOCUMENTS, read)
-
-    def _ingest_progress(self) -> Callable[[ProgressEvent], None]:
-        """Forward ingest progress; refresh the table when a file starts embedding or finishes.
-
-        A row appears as "indexing" when a file starts embedding and turns
-        "ready"/"failed" when it is done: the table is refreshed at those steps only.
-        """
-        last: list[tuple[int, str]] = [(0, "")]
-
-        def forward(event: ProgressEvent) -> None:
-            self.progress.emit(event)
-            key = (event.file_index, event.stage)
-            if key != last[0] and event.stage in ("embed", "done", "error"):
-                last[0] = key
-                self._emit_snapshot()
-
-        return forward
-
-    @Slot(list, object)
-    def add(self, paths: list[str], cancel: threading.Event) -> None:
-        forward = self._ingest_progress()
-        self._run(
-            ADD,
-            lambda: self.engine.add(
-                paths, progress=forward, cancel=cancel, on_wait=self.notice.emit
-            ),
-        )
-
-    @Slot(list, object)
-    def reindex(self, doc_ids: list[str], cancel: threading.Event) -> None:
-        """Re-run the pipeline on the library's copies (e.g. OCR for "needs OCR" documents); an ADD task."""
-        forward = self._ingest_progress()
-        self._run(ADD, lambda: self.engine.reindex(doc_ids, progress=forward, cancel=cancel))
-
-    @Slot(str, bool)
-    def set_enabled(self, doc_id: str, enabled: bool) -> None:
-        self._run(SET_ENABLED, lambda: self.engine.library.set_enabled(doc_id, enabled))
-
-    @Slot(list)
-    def remove(self, doc_ids: list[str]) -> None:
-        self._run(REMOVE, lambda: [self.engine.library.remove(d) for d in doc_ids])
-
-    @Slot(object, object)
-    def ask(self, request: AskRequest, stop: threading.Event) -> None:
-        self._run(ASK, lambda: self._ask(request, stop))
-
-    @Slot(str, object)
-    def call(self, task: str, job: Callable[[EngineWorker], object]) -> None:
-        """Run a page's own engine job here (models, settings, evaluation): ``job(worker)``.
-
-        The job runs in this thread like every other task (so it may touch the LLM)
-        and must return plain data; it can emit ``progress``/``notice`` through the worker.
-        """
-        self._run(task, lambda: job(self))
-
-    def _ask(self, request: AskRequest, stop: threading.Event) -> AskResult:
-        question, cid = request.question, request.conversation_id
-        if stop.is_set():  # stopped while queued behind another task
-            return AskResult(question, "", stopped=True, conversation_id=cid)
-        if not question.strip():
-            raise KidneyTalkError("Please type a question.")
-        self.progress.emit(AskStage("loading_model", stage_text("loading_model")))
-        self.engine.llm(on_warning=self.notice.emit)
-        self.progress.emit(AskStage("searching", stage_text("searching")))
-        answer = self.engine.ask(
-            question,
-            history=list(request.history),
-            mode=request.mode or None,
-            style=request.style or None,
-            cancel=stop,
-            progress=lambda ev: self.progress.emit(
-                AskStage(ev.stage, stage_text(ev.stage, ev.i, ev.n), ev.i, ev.n)
-            ),
-        )
-        if stop.is_set():
-            return AskResult(
-                question,
-                "",
-                stopped=True,
-                model=answer.model,
-                evidence=list(answer.evidence),
-                conversation_id=cid,
-            )
-        self.progress.emit(AskStage("answering", stage_text("answering")))
-        stopped = False
-        thinking = False
-        for kind, piece in answer.events():
-            if kind == "reasoning":  # a reasoning model's thought: not streamed as the answer
-                if not thinking and not stop.is_set():
-                    self.progress.emit(AskStage("thinking", stage_text("thinking")))
-                thinking = True
-                continue
-            if thinking:
-                self.progress.emit(AskStage("answering", stage_text("answering")))
-                thinking = False
-            if stop.is_set():
-                # The stream ends at the next piece; let it end on its own so the
-                # Answer is complete and llama.cpp's generator is closed properly.
-                answer.cancel.set()
-                stopped = True
-                continue
-            self.token.emit(piece)
-        stopped = (
-            stopped or stop.is_set()
-        )  # the stream itself ends at Stop, often with no piece after it
-        text = answer.text()
-        return AskResult(
-            question=answer.question,
-            text=text,
-            refused=answer.refused,
-            stopped=stopped,
-            model=answer.model,
-            citations=answer.citations,
-            evidence=list(answer.evidence),
-            timings=dict(answer.timings),
-            unsupported=[] if stopped else answer.unsupported,
-            details=answer.to_json(),
-            conversation_id=cid,
-        )
-
 
 class EngineClient(QObject):
-    """The GUI-thread face of the worker: request methods, cancel/stop, busy state.
+    """The GUI-thread face of the worker: starting jobs, cancel/stop, busy state, settings.
 
-    The worker's signals are re-exposed here (``client.token`` etc.) so views
-    connect to one object. ``activity_changed`` fires whenever a task is queued,
-    starts or ends; views read :meth:`pending` to enable or disable controls.
+    ``activity_changed`` fires whenever a job is queued, starts or ends; views
+    read :meth:`pending` to enable or disable controls. ``job_started(Job)`` is
+    emitted (synchronously, before the job is queued) for every job, so the window
+    can react to work it did not start (an import started from the Welcome page).
     """
 
-    progress = Signal(object)
-    token = Signal(str)
-    finished = Signal(str, object)
-    failed = Signal(str, str)
-    started = Signal(str)
+    started = Signal(str)  # the engine thread began a job of this task
+    job_started = Signal(object)
     documents_changed = Signal(object)
+    settings_changed = Signal(object)
     notice = Signal(str)
     activity_changed = Signal()
 
-    # requests, delivered to the worker thread through queued connections
-    _req_warm_up = Signal()
-    _req_refresh = Signal()
-    _req_add = Signal(list, object)
-    _req_reindex = Signal(list, object)
-    _req_set_enabled = Signal(str, bool)
-    _req_remove = Signal(list)
-    _req_ask = Signal(object, object)
-    _req_call = Signal(str, object)
+    _req_run = Signal(object)  # to the worker thread, queued
 
     def __init__(self, engine: Engine, parent: QObject | None = None):
         super().__init__(parent)
         self.engine = engine  # for paths and log_path only; never call it from the GUI thread
+        self.settings: Settings = engine.settings  # snapshot, kept current by settings_changed
         self.worker_thread = QThread()
         self.worker_thread.setObjectName("kidneytalk-engine")
         self.worker = EngineWorker(engine)
         self.worker.moveToThread(self.worker_thread)
         self.worker_thread.finished.connect(self.worker.deleteLater)
-
-        self._req_warm_up.connect(self.worker.warm_up)
-        self._req_refresh.connect(self.worker.refresh)
-        self._req_add.connect(self.worker.add)
-        self._req_reindex.connect(self.worker.reindex)
-        self._req_set_enabled.connect(self.worker.set_enabled)
-        self._req_remove.connect(self.worker.remove)
-        self._req_ask.connect(self.worker.ask)
-        self._req_call.connect(self.worker.call)
-
-        for name in ("progress", "token", "started", "documents_changed", "notice"):
-            getattr(self.worker, name).connect(getattr(self, name))
-        self.worker.started.connect(self._on_started)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
+        self._req_run.connect(self.worker.run)
+        self.worker.job_started.connect(self._on_started)
+        self.worker.job_progress.connect(self._on_progress)
+        self.worker.job_token.connect(self._on_token)
+        self.worker.job_ended.connect(self._on_ended)
+        self.worker.documents_changed.connect(self.documents_changed)
+        self.worker.notice.connect(self.notice)
+        self.worker.settings_changed.connect(self._on_settings)
 
         self._pending: Counter[str] = Counter()
+        self._jobs: list[Job[Any]] = []  # queued or running, oldest first
         self._running = ""
-        self._task_started = 0.0
-        self._add_cancels: list[threading.Event] = []
-        self._ask_stops: list[threading.Event] = []
         self._conversations: ConversationStore | None = None
         self._closed = False
         self.worker_thread.start()
 
     # ------------------------------------------------------------ state
     def pending(self, task: str | None = None) -> int:
-        """Requests of ``task`` (or of any task) queued or running."""
+        """Jobs of ``task`` (or of any task) queued or running."""
         return self._pending[task] if task else sum(self._pending.values())
 
     @property
@@ -423,95 +482,79 @@ class EngineClient(QObject):
         """The task the worker is running now ("" when idle)."""
         return self._running
 
-    def _queue(self, task: str) -> None:
+    def _on_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.settings_changed.emit(settings)
+
+    # ------------------------------------------------------------ jobs
+    def start(
+        self,
+        job: Job[T],
+        *,
+        done: Callable[[T], object] | None = None,
+        failed: Callable[[str], object] | None = None,
+        progress: Callable[[Any], object] | None = None,
+        token: Callable[[str], object] | None = None,
+    ) -> Job[T]:
+        """Connect the caller's handlers to ``job``, then queue it on the engine thread.
+
+        The handlers are connected before the job can run, so none of its signals is missed.
+        """
         if self._closed:
             raise RuntimeError("the engine worker has been shut down")
-        self._pending[task] += 1
+        for signal, slot in (
+            (job.done, done),
+            (job.failed, failed),
+            (job.progress, progress),
+            (job.token, token),
+        ):
+            if slot is not None:
+                signal.connect(slot)
+        self._jobs.append(job)
+        self._pending[job.task] += 1
+        self.job_started.emit(job)
+        self.activity_changed.emit()
+        self._req_run.emit(job)
+        return job
+
+    # From the engine thread, queued: the job's signals are emitted here, in the GUI thread.
+    def _on_started(self, job: Job[Any]) -> None:
+        self._running = job.task
+        job.started.emit()
+        self.started.emit(job.task)
         self.activity_changed.emit()
 
-    def _on_started(self, task: str) -> None:
-        self._running = task
-        self._task_started = time.monotonic()
-        self.activity_changed.emit()
+    def _on_progress(self, job: Job[Any], event: object) -> None:
+        job.progress.emit(event)
 
-    def _done(self, task: str) -> None:
-        self._pending[task] -= 1
-        if self._pending[task] <= 0:
-            del self._pending[task]
-            if task == ADD:
-                self._add_cancels.clear()
-            elif task == ASK:
-                self._ask_stops.clear()
+    def _on_token(self, job: Job[Any], piece: str) -> None:
+        job.token.emit(piece)
+
+    def _on_ended(self, job: Job[Any], result: object, error: str | None) -> None:
+        self._pending[job.task] -= 1
+        if self._pending[job.task] <= 0:
+            del self._pending[job.task]
         self._running = ""
-        self.activity_changed.emit()
+        self._jobs.remove(job)
+        self.activity_changed.emit()  # before the outcome: its handler finds the busy state current
+        if error is not None:
+            job.failed.emit(error)
+        else:
+            job.done.emit(result)
+        job.deleteLater()  # drops its connections (and the handlers they hold)
 
-    def _on_finished(self, task: str, result: object) -> None:
-        self._done(task)
-        self.finished.emit(task, result)
-
-    def _on_failed(self, task: str, message: str) -> None:
-        self._done(task)
-        self.failed.emit(task, message)
-
-    # ------------------------------------------------------------ requests
-    def warm_up(self) -> None:
-        self._queue(WARM_UP)
-        self._req_warm_up.emit()
-
-    def refresh(self) -> None:
-        self._queue(DOCUMENTS)
-        self._req_refresh.emit()
-
-    def add(self, paths: Sequence[str]) -> None:
-        cancel = threading.Event()
-        self._add_cancels.append(cancel)
-        self._queue(ADD)
-        self._req_add.emit([str(p) for p in paths], cancel)
-
-    def reindex(self, doc_ids: Sequence[str]) -> None:
-        """Re-index documents from the library's copies; shown and cancelled like adding."""
-        cancel = threading.Event()
-        self._add_cancels.append(cancel)
-        self._queue(ADD)
-        self._req_reindex.emit(list(doc_ids), cancel)
+    def _cancel(self, task: str) -> None:
+        for job in self._jobs:
+            if job.task == task:
+                job.cancel()
 
     def cancel_add(self) -> None:
         """Stop adding after the current embedding group; unfinished files are not kept."""
-        for event in self._add_cancels:
-            event.set()
-
-    def set_enabled(self, doc_id: str, enabled: bool) -> None:
-        self._queue(SET_ENABLED)
-        self._req_set_enabled.emit(doc_id, enabled)
-
-    def remove(self, doc_ids: Sequence[str]) -> None:
-        self._queue(REMOVE)
-        self._req_remove.emit(list(doc_ids))
-
-    def ask(
-        self,
-        question: str,
-        *,
-        history: Sequence[dict[str, str]] = (),
-        mode: str = "",
-        style: str = "",
-        conversation_id: str = "",
-    ) -> None:
-        """Answer ``question`` continuing ``history`` (earlier turns); mode/style "" = the settings'."""
-        stop = threading.Event()
-        self._ask_stops.append(stop)
-        self._queue(ASK)
-        self._req_ask.emit(AskRequest(question, tuple(history), mode, style, conversation_id), stop)
-
-    def call(self, task: str, job: Callable[[EngineWorker], object]) -> None:
-        """Queue ``job(worker)`` on the engine thread; ends in ``finished``/``failed`` for ``task``."""
-        self._queue(task)
-        self._req_call.emit(task, job)
+        self._cancel(ADD)
 
     def stop_answer(self) -> None:
         """Stop generating at the next token (a prompt being read cannot be interrupted)."""
-        for event in self._ask_stops:
-            event.set()
+        self._cancel(ASK)
 
     # ------------------------------------------------------------ lifecycle
     def shutdown(self, timeout_ms: int = 30000) -> bool:

@@ -153,7 +153,7 @@ def _run_key(
         "retrieval_only": retrieval_only,
         "style": "" if retrieval_only else style,
         "model": model,
-        "order": f"shuffled (seed {seed})" if sampled else "file order",
+        "order": _SHUFFLED.format(seed=seed) if sampled else "file order",
         "k": k,
         "settings": {
             "retrieval": dict(vars(replace(s.retrieval, judge_reasons="none"))),
@@ -166,6 +166,19 @@ def _run_key(
         "library": hashlib.sha256(",".join(docs).encode()).hexdigest()[:16],
         "documents": len(docs),
     }
+
+
+_SHUFFLED = "shuffled (seed {seed})"  # run.json's "order" of a sampled run
+
+
+def order_seed(run: dict[str, Any]) -> int | None:
+    """The seed of a sampled run from its ``run.json`` record; None for a run in file order."""
+    order = str(run.get("order", ""))
+    head, _, tail = _SHUFFLED.partition("{seed}")
+    number = order.removeprefix(head).removesuffix(tail)
+    if order.startswith(head) and order.endswith(tail) and number.isdigit():
+        return int(number)
+    return None
 
 
 def _check_run(out_dir: Path, key: dict[str, Any]) -> None:
@@ -245,11 +258,10 @@ class _Runner:
             "off_library": off_library(q),
         }
         try:
-            if self.retrieval_only:
-                self._retrieve(q, mode, rec)
-            else:
-                self._answer(q, mode, rec)
-        except Cancelled:
+            finished = (
+                self._retrieve(q, mode, rec) if self.retrieval_only else self._answer(q, mode, rec)
+            )
+        except Cancelled:  # the user's Cancel, carried up from inside a search or a judge
             return None
         except (
             KidneyTalkError
@@ -258,7 +270,7 @@ class _Runner:
                 return None
             log.warning("question %s (%s) failed: %s", q.id, mode, exc)
             rec.update(error=str(exc), prediction=None, correct=False, refused=False)
-        if self.cancel.is_set():
+        if not finished or self.cancel.is_set():
             return None
         rec["latency"] = round(time.monotonic() - t0, 3)
         return rec
@@ -275,17 +287,14 @@ class _Runner:
             return
         ids = addrep.stage_ids(trace)
         with self.engine.library.reading():
-            rows = self.engine.library.catalog.chunks_by_ids(
+            found = self.engine.library.catalog.passages(
                 sorted({c for v in ids.values() for c in v})
             )
         gold = {
             cid
-            for cid, r in rows.items()
-            if r["doc_name"] == q.gold_source
-            and (
-                not q.gold_pages
-                or set(range(r["page_start"], r["page_end"] + 1)) & set(q.gold_pages)
-            )
+            for cid, p in found.items()
+            if p.doc_name == q.gold_source
+            and (not q.gold_pages or set(p.pages) & set(q.gold_pages))
         }
         rec["stage_gold"] = {stage: len(set(v) & gold) for stage, v in ids.items()}
 
@@ -299,8 +308,11 @@ class _Runner:
                 "features": {k: round(v, 4) for k, v in decision.features.items()},
             }
 
-    def _retrieve(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
-        """Retrieval as ``ask`` does it, gate included: ``refused`` when no evidence would reach the writer."""
+    def _retrieve(self, q: Question, mode: str, rec: dict[str, Any]) -> bool:
+        """Retrieval as ``ask`` does it, gate included: ``refused`` when no evidence would reach the writer.
+
+        False when cancelled meanwhile (``rec`` is then incomplete and not kept).
+        """
         ev = self.engine.retrieve(
             q.prompt_text(),
             mode=mode,
@@ -311,14 +323,16 @@ class _Runner:
             gate_question=q.question,
         )
         if self.cancel.is_set():
-            raise Cancelled("stopped")
+            return False
         self._gate(rec, ev.gate)
         if mode == "addrep" and ev.trace is not None:
             self._stages(q, rec, ev.trace)
         rec["refused"] = not ev.passages
         self._evidence(q, rec, ev.retrieved)
+        return True
 
-    def _answer(self, q: Question, mode: str, rec: dict[str, Any]) -> None:
+    def _answer(self, q: Question, mode: str, rec: dict[str, Any]) -> bool:
+        """Answer ``q`` into ``rec``; False when cancelled meanwhile (``rec`` is not kept)."""
         engine = self.engine
         text = q.prompt_text()
         llm = engine.llm(self.model)
@@ -369,7 +383,7 @@ class _Runner:
             if ans.reasoning:
                 rec["reasoning"] = ans.reasoning
             if self.cancel.is_set():
-                raise Cancelled("stopped")
+                return False
             evidence = list(ans.evidence)
             timings.update(ans.timings)
             if mode == "addrep":
@@ -384,12 +398,12 @@ class _Runner:
         rec["tokens"] = llm.count_tokens(notes) if notes and not refused else 0
         if refused:  # right only for a question the library does not cover
             rec.update(prediction=None, correct=off_library(q), refused=True, timings=timings)
-            return
+            return True
         if (
             off_library(q) and mode != "no-rag"
         ):  # an answer to an off-library question is wrong, whatever it says
             rec.update(prediction=None, correct=False, refused=False, timings=timings)
-            return
+            return True
         t = time.monotonic()
         msgs = extract.choice_messages(book, llm, q, notes=notes, rag=mode != "no-rag")
         choice = extract.choose(llm, book, msgs, q)
@@ -403,6 +417,7 @@ class _Runner:
             timings=timings,
             tokens=rec["tokens"] + len(choice.letters),
         )
+        return True
 
 
 def run_eval(
