@@ -465,7 +465,7 @@ def table_markdown(table: Any, raw: dict, matrix: pymupdf.Matrix | None = None) 
     rows = [[pymupdf.Rect(c) if c is not None else None for c in row.cells] for row in table.rows]
     if not rows:
         return ""
-    texts = [[[] for _ in row] for row in rows]  # cell -> its lines
+    texts: list[list[list[str]]] = [[[] for _ in row] for row in rows]  # cell -> its lines
     for block in raw.get("blocks", []):
         for line in block.get("lines", []):
             parts: dict[tuple[int, int], list[str]] = {}
