@@ -78,11 +78,15 @@ class SavedAnswer:
     coverage: float | None = None  # extractiveness; None for a refusal
     density: float | None = None
     answer_tokens: int = 0  # words the extractiveness was measured on
+    gate_reason: str = ""  # the relevance gate's explanation (why a question was refused)
+    missing_terms: tuple[str, ...] = ()  # question words absent from the closest passages
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SavedAnswer:
         ext = data.get("extractiveness")
         ext = ext if isinstance(ext, Mapping) and ext else None
+        gate = data.get("gate")
+        gate = gate if isinstance(gate, Mapping) else {}
         passages = tuple(
             SavedPassage(
                 int(c.get("n", i)),
@@ -122,6 +126,8 @@ class SavedAnswer:
             coverage=None if ext is None else float(ext["coverage"]),
             density=None if ext is None else float(ext["density"]),
             answer_tokens=0 if ext is None else int(ext.get("answer_tokens") or 0),
+            gate_reason=str(gate.get("reason") or ""),
+            missing_terms=tuple(str(t) for t in gate.get("missing_terms") or ()),
         )
 
     @property

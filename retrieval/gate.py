@@ -362,6 +362,7 @@ class GateDecision:
             "calibration": self.calibration,
             "embed_model": self.embed_model,
             "reason": self.reason,
+            "missing_terms": self.parts[0].missing_terms if len(self.parts) == 1 else [],
             "uncovered": self.uncovered,
             "parts": [p.to_json() for p in self.parts] if len(self.parts) > 1 else [],
             "warning": self.warning,

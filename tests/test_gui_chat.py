@@ -482,5 +482,10 @@ def test_an_off_library_question_is_refused_in_the_grey_box(qtbot, engine_llm: E
         plain = chat.transcript.toPlainText()
         assert "∅ The library does not contain the answer to this question." in plain
         assert "only answers from your documents" in plain and "Sources" not in plain
+        # Why, in the box: the question's words the closest passages lack, and the measured check.
+        missing = result.details["gate"]["missing_terms"]
+        assert "football" in missing
+        assert "Not found in the closest passages: " in plain and "football" in plain
+        assert "Relevance check: not covered by the library: P = " in plain
     finally:
         assert window.shutdown()

@@ -316,7 +316,7 @@ class Transcript(QTextBrowser):
         )
         self._label(cursor, "KidneyTalk", QColor("#1b6e34"), meta)  # the app's name: not translated
         if saved.refused:
-            self._refusal(cursor, text)
+            self._refusal(cursor, text, saved)
             return
         self._block(cursor)
         start = cursor.position()
@@ -390,14 +390,22 @@ class Transcript(QTextBrowser):
         """Open or close the reasoning under answer ``index`` (the page renders the transcript again)."""
         self.expanded ^= {index}
 
-    def _refusal(self, cursor: QTextCursor, text: str) -> None:
+    def _refusal(self, cursor: QTextCursor, text: str, saved: SavedAnswer) -> None:
         self._block(cursor, top=2, background=REFUSAL_BG, left=4)
         fmt = QTextCharFormat()
         fmt.setFontItalic(True)
         cursor.insertText("∅ " + text.strip(), fmt)
-        self._block(cursor, background=REFUSAL_BG, left=4)
         tip = QTextCharFormat()
         tip.setForeground(MUTED)
+        if saved.missing_terms:  # what the relevance check did not find, in the user's words
+            self._block(cursor, background=REFUSAL_BG, left=4)
+            cursor.insertText(
+                self.tr("Not found in the closest passages: %1").replace(
+                    "%1", ", ".join(saved.missing_terms[:8])
+                ),
+                tip,
+            )
+        self._block(cursor, background=REFUSAL_BG, left=4)
         cursor.insertText(
             self.tr(
                 "KidneyTalk only answers from your documents. Check that the guideline covering "
@@ -405,6 +413,13 @@ class Transcript(QTextBrowser):
             ),
             tip,
         )
+        if saved.gate_reason:  # the measured numbers behind the decision, as in --trace
+            self._block(cursor, background=REFUSAL_BG, left=4)
+            small = QTextCharFormat(tip)
+            small.setFontPointSize(max(7.0, self.document().defaultFont().pointSizeF() * 0.85))
+            cursor.insertText(
+                self.tr("Relevance check: %1").replace("%1", saved.gate_reason), small
+            )
 
     def _link_markers(self, index: int, start: int, end: QTextCursor, saved: SavedAnswer) -> None:
         doc = self.document()
