@@ -114,6 +114,13 @@ def main() -> int:
             print("warning: the cited passage was not found on its page", file=sys.stderr)
         shot(chat, "chat")
 
+        # Chat: a question the library does not cover, refused in the grey box with the reason --
+        chat.question.setPlainText("Who won the 1998 football World Cup final?")
+        chat.ask()
+        wait(lambda: window.client.pending() == 0)
+        settle()
+        shot(chat, "chat-refusal")
+
         # Models ------------------------------------------------------------
         models = window.models_page
         if models.table.rowCount():
