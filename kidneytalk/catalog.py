@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -104,6 +105,21 @@ def _read_only(folder: Path) -> bool:
         return False
 
 
+# Tables a reader needs (folders.py adds the last two on first use).
+_TABLES = {"meta", "documents", "chunks", "chunks_fts", "followed_folders", "folder_files"}
+
+
+def _current(db: sqlite3.Connection) -> bool:
+    """True when the catalog needs no change to be read by this version (schema, lexical terms, tables)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables >= _TABLES:
+        return False
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    return meta.get("schema_version") == str(SCHEMA_VERSION) and (
+        meta.get("lexical_version") == LEXICAL_VERSION
+    )
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -166,9 +182,18 @@ class Document:
 
 
 class Catalog:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """The catalog file; ``read_only`` opens it for questions only (see :meth:`_open_read_only`)."""
+
+    def __init__(self, path: Path, *, read_only: bool = False, scratch: Path | None = None):
         self.path = path
+        self.read_only = read_only
+        self.copied = (
+            0  # bytes copied into ``scratch`` when a read-only catalog could not be read in place
+        )
+        if read_only:
+            self.db = self._open_read_only(scratch)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(
             str(path), timeout=60, isolation_level=None, check_same_thread=False
         )
@@ -191,6 +216,57 @@ class Catalog:
                 f"The library catalog {path} is damaged ({exc}); run 'kidneytalk doctor --repair' "
                 "(it keeps a backup and rebuilds the library from the stored documents)."
             ) from exc
+
+    def _open_read_only(self, scratch: Path | None) -> sqlite3.Connection:
+        """The catalog of a read-only library, opened without writing a byte next to it.
+
+        In place with ``mode=ro`` when SQLite can (the WAL's shared-memory file is
+        there, or the file is not in WAL mode) and the catalog needs no upgrade;
+        otherwise a private copy in ``scratch`` (a temporary folder the library
+        removes on close), upgraded there if it is older. ``immutable=1`` is not
+        used: on a share another machine may still write, and SQLite would then
+        read torn pages without noticing.
+        """
+        try:
+            db = sqlite3.connect(
+                self.path.resolve().as_uri() + "?mode=ro",
+                uri=True,
+                timeout=60,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.DatabaseError:
+            db = None
+        if db is not None:
+            db.row_factory = sqlite3.Row
+            try:
+                db.execute("PRAGMA query_only=ON")
+                if _current(db):
+                    return db
+            except sqlite3.DatabaseError:
+                pass  # e.g. WAL without its -shm file in a folder where it cannot be made
+            db.close()
+        if scratch is None:
+            raise KidneyTalkError(f"The library catalog {self.path} cannot be read in place.")
+        copy = scratch / self.path.name
+        for suffix in ("", "-wal"):
+            source = Path(str(self.path) + suffix)
+            if source.is_file():
+                shutil.copyfile(source, Path(str(copy) + suffix))
+                self.copied += source.stat().st_size
+        self.db = sqlite3.connect(
+            str(copy), timeout=60, isolation_level=None, check_same_thread=False
+        )
+        self.db.row_factory = sqlite3.Row
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise LibraryDamagedError(
+                f"The library catalog {self.path} cannot be read ({exc}); it is on a read-only "
+                "folder, so copy the library to a writable place and run 'kidneytalk doctor --repair' there."
+            ) from exc
+        return self.db
 
     def _migrate(self) -> None:
         with self.transaction():

@@ -61,6 +61,7 @@ class LibrarySnapshot:
 
     documents: list[Document]
     hints: dict[str, str] = field(default_factory=dict)  # doc id -> why it should be re-indexed
+    read_only: str = ""  # why the library folder cannot be written ("" when it can)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,9 @@ class EngineWorker(QObject):
     def _snapshot(self) -> LibrarySnapshot:
         lib = self.engine.library
         docs = lib.documents()
-        return LibrarySnapshot(docs, {d.id: h for d in docs if (h := lib.reindex_hint(d))})
+        return LibrarySnapshot(
+            docs, {d.id: h for d in docs if (h := lib.reindex_hint(d))}, lib.read_only
+        )
 
     def _emit_snapshot(self) -> None:
         try:
