@@ -211,3 +211,50 @@ def test_the_cli_lists_checks_and_refuses_removal_and_repair(home: Path, ro_moun
     _check_refused(_cli(home, "doctor", "--repair"), ro_mount, "repairs")
     code, out, err = _cli(home, "doctor")
     assert code == 0 and "PROBLEM" not in out, out + err
+
+
+@pytest.mark.model  # the chat answers with the session's language model
+def test_the_app_shows_a_read_only_library_answers_in_chat_and_refuses_adding(
+    qtbot, home: Path, ro_mount: Path, embedder, llm, tmp_path: Path
+) -> None:
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import Qt
+
+    from kidneytalk.ui.main_window import MainWindow
+
+    before = tree(ro_mount)
+    engine = Engine(home, embedder=embedder, llm=llm)
+    window = MainWindow(engine)
+    try:
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        qtbot.waitUntil(lambda: window.client.pending() == 0)  # first library snapshot arrived
+        page = window.library_page
+        qtbot.waitUntil(lambda: page.read_only != "")
+        assert page.read_only_label.isVisible() and page.read_only_label.text() == "Read-only"
+        for button in page._write_widgets():
+            assert not button.isEnabled() and "read-only" in button.toolTip()
+        assert page.model.rowCount() == 2 and page.model._locked  # no check box can be toggled
+        said: list[str] = []
+        page.message.connect(said.append)
+        page.add_paths([str(write_text_pdf(tmp_path / "x.pdf", topic="renal anaemia", pages=1))])
+        assert not page.adding and said and "read-only" in said[-1]
+
+        chat = window.chat_page
+        window.sidebar.setCurrentRow(1)
+        chat.set_options("hybrid", "cp-order")
+        chat.question.setFocus()
+        qtbot.keyClicks(chat.question, QUESTION)
+        qtbot.keyClick(chat.question, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: not chat.asking, timeout=150_000)
+        result = chat.result
+        assert result is not None and not result.refused and result.details["citations"]
+        assert "Sources: [" in chat.transcript.toPlainText()
+        assert chat.conv is not None  # kept in the user's config folder, not in the library
+        assert engine.paths.conversations.is_relative_to(engine.paths.config)
+    finally:
+        assert window.shutdown()
+        engine._llm = None  # the session's model: closed by its fixture
+        engine.close()
+    assert tree(ro_mount) == before
