@@ -258,3 +258,23 @@ def test_the_app_shows_a_read_only_library_answers_in_chat_and_refuses_adding(
         engine._llm = None  # the session's model: closed by its fixture
         engine.close()
     assert tree(ro_mount) == before
+
+
+def test_a_home_entirely_read_only_lists_and_refuses_settings_in_one_line(home: Path) -> None:
+    """Config, data and logs all read-only (KidneyTalk's folder on read-only media): no log file, still usable."""
+    prefix = _no_dac()
+    modes = {p: p.stat().st_mode for p in [home, *home.rglob("*")]}
+    before = tree(home)
+    for path in modes:
+        path.chmod(modes[path] & ~0o222)
+    try:
+        code, out, err = _cli(home, "list", prefix=prefix)
+        assert code == 0 and "dkd.pdf" in out, err
+        code, out, err = _cli(home, "settings", "set", "top_k", "5", prefix=prefix)
+        lines = [line for line in err.splitlines() if "Settings cannot be saved" in line]
+        assert code == 1 and len(lines) == 1 and str(home / "config") in lines[0], err
+        assert "Traceback" not in err and "bug" not in err
+        assert tree(home) == {k: (m & ~0o222, s, t) for k, (m, s, t) in before.items()}
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
