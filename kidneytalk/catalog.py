@@ -24,7 +24,7 @@ from kidneytalk.errors import IndexMismatchError, KidneyTalkError, LibraryDamage
 from kidneytalk.records import Chunk, DroppedChunk, RemovedText
 from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # v3: the copies table
 # Columns added after schema 1, added to older catalogs by ``_migrate`` (table, column, declaration).
 _ADDED_COLUMNS = (
     ("documents", "ocr_pages", "INTEGER NOT NULL DEFAULT 0"),  # v2: pages read by OCR
@@ -88,6 +88,15 @@ CREATE TABLE IF NOT EXISTS removed (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS removed_doc ON removed(doc_id);
+CREATE TABLE IF NOT EXISTS copies (
+    chunk_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    page_start INTEGER NOT NULL,
+    page_end INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS copies_chunk ON copies(chunk_id);
+CREATE INDEX IF NOT EXISTS copies_doc ON copies(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, chunk_id UNINDEXED, doc_id UNINDEXED);
 """
 
@@ -106,7 +115,15 @@ def _read_only(folder: Path) -> bool:
 
 
 # Tables a reader needs (folders.py adds the last two on first use).
-_TABLES = {"meta", "documents", "chunks", "chunks_fts", "followed_folders", "folder_files"}
+_TABLES = {
+    "meta",
+    "documents",
+    "chunks",
+    "copies",
+    "chunks_fts",
+    "followed_folders",
+    "folder_files",
+}
 
 
 def _current(db: sqlite3.Connection) -> bool:
@@ -440,9 +457,11 @@ class Catalog:
         removed: Sequence[RemovedText] = (),
         ocr_pages: Sequence[int] = (),
         reason: str | None = None,
+        copies: Sequence[tuple[str, Chunk]] = (),
     ) -> None:
         """Record chunks and flip the document to ready in one transaction.
 
+        ``copies``: (id of the kept passage, the repeated passage) for passages stored once;
         ``ocr_pages``: pages whose text came from OCR (chunks on them are flagged);
         ``reason``: what to say about a document that needs OCR (default: a generic note).
         """
@@ -497,6 +516,10 @@ class Catalog:
                 ],
             )
             self.db.executemany(
+                "INSERT INTO copies(chunk_id, doc_id, seq, page_start, page_end) VALUES (?, ?, ?, ?, ?)",
+                [(kept_id, c.doc_id, c.seq, c.page_start, c.page_end) for kept_id, c in copies],
+            )
+            self.db.executemany(
                 "INSERT INTO removed(doc_id, page, code, reason, text) VALUES (?, ?, ?, ?, ?)",
                 [(doc_id, r.page, r.code, r.reason, r.text) for r in removed],
             )
@@ -525,6 +548,7 @@ class Catalog:
     def clear_chunks(self, doc_id: str) -> None:
         self.db.execute("DELETE FROM chunks_fts WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+        self.db.execute("DELETE FROM copies WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM dropped WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM removed WHERE doc_id=?", (doc_id,))
 
@@ -539,7 +563,10 @@ class Catalog:
         out: dict[str, sqlite3.Row] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            q = f"""SELECT c.*, d.name AS doc_name FROM chunks c JOIN documents d ON d.id = c.doc_id
+            q = f"""SELECT c.*, d.name AS doc_name,
+                        (SELECT group_concat(x.page_start || '-' || x.page_end, ',')
+                         FROM copies x WHERE x.chunk_id = c.id) AS copy_pages
+                    FROM chunks c JOIN documents d ON d.id = c.doc_id
                     WHERE c.id IN ({",".join("?" * len(part))})"""
             for row in self.db.execute(q, part):
                 out[row["id"]] = row

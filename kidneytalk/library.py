@@ -52,7 +52,7 @@ import numpy as np
 
 from kidneytalk import catalog as cat
 from kidneytalk.catalog import Catalog, Document
-from kidneytalk.chunk import CancelFlag, Chunker, embed_text
+from kidneytalk.chunk import CancelFlag, Chunker, collapse_copies, embed_text
 from kidneytalk.clean import clean_document
 from kidneytalk.config import Paths, Settings, read_only_reason
 from kidneytalk.embed import Embedder, embedding_model_id
@@ -108,6 +108,7 @@ class _Prepared:
     parsed: ParsedDocument | None = None
     chunks: list[Chunk] = field(default_factory=list)
     dropped: list[DroppedChunk] = field(default_factory=list)
+    copies: list[tuple[str, Chunk]] = field(default_factory=list)  # (kept id, repeat) stored once
     error: str = ""
     skip: str = ""  # "exists" when already ready in the library
     existing: Document | None = None
@@ -497,6 +498,7 @@ class Library:
             doc_id = existing.id if existing else prep.sha[:12]
             prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel)
             prep.chunks, prep.dropped = filter_chunks(prep.chunks)
+            prep.chunks, prep.copies = collapse_copies(prep.chunks)  # before embedding: once each
             if not prep.chunks and not parsed.needs_ocr:
                 prep.error = f"{name}: no usable text found"
         except KidneyTalkError as exc:
@@ -703,11 +705,14 @@ class Library:
             dropped=dropped,
             removed=parsed.removed,
             ocr_pages=parsed.ocr_pages,
+            copies=prep.copies,
             reason=f"needs OCR: {parsed.ocr_problem}"
             if parsed.needs_ocr and parsed.ocr_problem
             else None,
         )
         note = ""
+        if prep.copies:
+            note += f"; {len(prep.copies)} repeated passages stored once"
         if parsed.ocr_pages:
             note += f"; {len(parsed.ocr_pages)} scanned pages read by OCR"
         if parsed.needs_ocr:
