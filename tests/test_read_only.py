@@ -10,6 +10,7 @@ nothing in the folder changes: not a byte, not a modification time, no lock file
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -102,17 +103,23 @@ def _no_dac() -> list[str]:
     return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
 
 
-@pytest.fixture
-def ro_chmod(home: Path) -> Iterator[Path]:
-    data = home / "data"
-    modes = {p: p.stat().st_mode for p in [data, *data.rglob("*")]}
+@contextlib.contextmanager
+def unwritable(folder: Path) -> Iterator[Path]:
+    """``chmod a-w`` on ``folder`` and all it holds, restored afterwards."""
+    modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
     for path in modes:
         path.chmod(modes[path] & ~0o222)
     try:
-        yield data
+        yield folder
     finally:
         for path, mode in modes.items():
             path.chmod(mode)
+
+
+@pytest.fixture
+def ro_chmod(home: Path) -> Iterator[Path]:
+    with unwritable(home / "data") as data:
+        yield data
 
 
 def _cli(home: Path, *args: str, prefix: list[str] | None = None) -> tuple[int, str, str]:
@@ -263,11 +270,8 @@ def test_the_app_shows_a_read_only_library_answers_in_chat_and_refuses_adding(
 def test_a_home_entirely_read_only_lists_and_refuses_settings_in_one_line(home: Path) -> None:
     """Config, data and logs all read-only (KidneyTalk's folder on read-only media): no log file, still usable."""
     prefix = _no_dac()
-    modes = {p: p.stat().st_mode for p in [home, *home.rglob("*")]}
     before = tree(home)
-    for path in modes:
-        path.chmod(modes[path] & ~0o222)
-    try:
+    with unwritable(home):
         code, out, err = _cli(home, "list", prefix=prefix)
         assert code == 0 and "dkd.pdf" in out, err
         code, out, err = _cli(home, "settings", "set", "top_k", "5", prefix=prefix)
@@ -275,6 +279,3 @@ def test_a_home_entirely_read_only_lists_and_refuses_settings_in_one_line(home: 
         assert code == 1 and len(lines) == 1 and str(home / "config") in lines[0], err
         assert "Traceback" not in err and "bug" not in err
         assert tree(home) == {k: (m & ~0o222, s, t) for k, (m, s, t) in before.items()}
-    finally:
-        for path, mode in modes.items():
-            path.chmod(mode)
