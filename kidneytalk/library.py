@@ -226,8 +226,8 @@ class Library:
         )
         if copied:
             note += (
-                f"; {copied / 1024 / 1024:.1f} MiB of its index copied to {scratch} "
-                "(removed on close) because its search index cannot be opened read-only"
+                f"; its index was copied ({copied / 1024 / 1024:.1f} MiB) to {scratch}, removed on "
+                "close, since the vector store cannot be opened read-only"
             )
         self.notices.append(note + ".")
         log.warning(note)

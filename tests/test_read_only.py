@@ -129,7 +129,7 @@ def _cli(home: Path, *args: str, prefix: list[str] | None = None) -> tuple[int, 
 
 
 def _scratch_of(stderr: str) -> Path | None:
-    found = re.search(r"copied to (\S+) \(removed on close\)", stderr)
+    found = re.search(r"copied \([\d.]+ MiB\) to (\S+), removed on close", stderr)
     return Path(found.group(1)) if found else None
 
 
