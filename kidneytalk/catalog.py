@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from kidneytalk.errors import IndexMismatchError, KidneyTalkError, LibraryDamage
 from kidneytalk.records import Chunk, DroppedChunk, RemovedText
 from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # v3: the copies table
 # Columns added after schema 1, added to older catalogs by ``_migrate`` (table, column, declaration).
 _ADDED_COLUMNS = (
     ("documents", "ocr_pages", "INTEGER NOT NULL DEFAULT 0"),  # v2: pages read by OCR
@@ -88,6 +89,15 @@ CREATE TABLE IF NOT EXISTS removed (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS removed_doc ON removed(doc_id);
+CREATE TABLE IF NOT EXISTS copies (
+    chunk_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    page_start INTEGER NOT NULL,
+    page_end INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS copies_chunk ON copies(chunk_id);
+CREATE INDEX IF NOT EXISTS copies_doc ON copies(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, chunk_id UNINDEXED, doc_id UNINDEXED);
 """
 
@@ -103,6 +113,29 @@ def _read_only(folder: Path) -> bool:
         return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
     except OSError:
         return False
+
+
+# Tables a reader needs (folders.py adds the last two on first use).
+_TABLES = {
+    "meta",
+    "documents",
+    "chunks",
+    "copies",
+    "chunks_fts",
+    "followed_folders",
+    "folder_files",
+}
+
+
+def _current(db: sqlite3.Connection) -> bool:
+    """True when the catalog needs no change to be read by this version (schema, lexical terms, tables)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables >= _TABLES:
+        return False
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    return meta.get("schema_version") == str(SCHEMA_VERSION) and (
+        meta.get("lexical_version") == LEXICAL_VERSION
+    )
 
 
 def now() -> str:
@@ -200,9 +233,18 @@ class Document:
 
 
 class Catalog:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """The catalog file; ``read_only`` opens it for questions only (see :meth:`_open_read_only`)."""
+
+    def __init__(self, path: Path, *, read_only: bool = False, scratch: Path | None = None):
         self.path = path
+        self.read_only = read_only
+        self.copied = (
+            0  # bytes copied into ``scratch`` when a read-only catalog could not be read in place
+        )
+        if read_only:
+            self.db = self._open_read_only(scratch)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(
             str(path), timeout=60, isolation_level=None, check_same_thread=False
         )
@@ -225,6 +267,57 @@ class Catalog:
                 f"The library catalog {path} is damaged ({exc}); run 'kidneytalk doctor --repair' "
                 "(it keeps a backup and rebuilds the library from the stored documents)."
             ) from exc
+
+    def _open_read_only(self, scratch: Path | None) -> sqlite3.Connection:
+        """The catalog of a read-only library, opened without writing a byte next to it.
+
+        In place with ``mode=ro`` when SQLite can (the WAL's shared-memory file is
+        there, or the file is not in WAL mode) and the catalog needs no upgrade;
+        otherwise a private copy in ``scratch`` (a temporary folder the library
+        removes on close), upgraded there if it is older. ``immutable=1`` is not
+        used: on a share another machine may still write, and SQLite would then
+        read torn pages without noticing.
+        """
+        try:
+            db = sqlite3.connect(
+                self.path.resolve().as_uri() + "?mode=ro",
+                uri=True,
+                timeout=60,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.DatabaseError:
+            db = None
+        if db is not None:
+            db.row_factory = sqlite3.Row
+            try:
+                db.execute("PRAGMA query_only=ON")
+                if _current(db):
+                    return db
+            except sqlite3.DatabaseError:
+                pass  # e.g. WAL without its -shm file in a folder where it cannot be made
+            db.close()
+        if scratch is None:
+            raise KidneyTalkError(f"The library catalog {self.path} cannot be read in place.")
+        copy = scratch / self.path.name
+        for suffix in ("", "-wal"):
+            source = Path(str(self.path) + suffix)
+            if source.is_file():
+                shutil.copyfile(source, Path(str(copy) + suffix))
+                self.copied += source.stat().st_size
+        self.db = sqlite3.connect(
+            str(copy), timeout=60, isolation_level=None, check_same_thread=False
+        )
+        self.db.row_factory = sqlite3.Row
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise LibraryDamagedError(
+                f"The library catalog {self.path} cannot be read ({exc}); it is on a read-only "
+                "folder, so copy the library to a writable place and run 'kidneytalk doctor --repair' there."
+            ) from exc
+        return self.db
 
     def _migrate(self) -> None:
         with self.transaction():
@@ -398,9 +491,11 @@ class Catalog:
         removed: Sequence[RemovedText] = (),
         ocr_pages: Sequence[int] = (),
         reason: str | None = None,
+        copies: Sequence[tuple[str, Chunk]] = (),
     ) -> None:
         """Record chunks and flip the document to ready in one transaction.
 
+        ``copies``: (id of the kept passage, the repeated passage) for passages stored once;
         ``ocr_pages``: pages whose text came from OCR (chunks on them are flagged);
         ``reason``: what to say about a document that needs OCR (default: a generic note).
         """
@@ -455,6 +550,10 @@ class Catalog:
                 ],
             )
             self.db.executemany(
+                "INSERT INTO copies(chunk_id, doc_id, seq, page_start, page_end) VALUES (?, ?, ?, ?, ?)",
+                [(kept_id, c.doc_id, c.seq, c.page_start, c.page_end) for kept_id, c in copies],
+            )
+            self.db.executemany(
                 "INSERT INTO removed(doc_id, page, code, reason, text) VALUES (?, ?, ?, ?, ?)",
                 [(doc_id, r.page, r.code, r.reason, r.text) for r in removed],
             )
@@ -483,6 +582,7 @@ class Catalog:
     def clear_chunks(self, doc_id: str) -> None:
         self.db.execute("DELETE FROM chunks_fts WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+        self.db.execute("DELETE FROM copies WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM dropped WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM removed WHERE doc_id=?", (doc_id,))
 
@@ -497,7 +597,10 @@ class Catalog:
         out: dict[str, sqlite3.Row] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            q = f"""SELECT c.*, d.name AS doc_name FROM chunks c JOIN documents d ON d.id = c.doc_id
+            q = f"""SELECT c.*, d.name AS doc_name,
+                        (SELECT group_concat(x.page_start || '-' || x.page_end, ',')
+                         FROM copies x WHERE x.chunk_id = c.id) AS copy_pages
+                    FROM chunks c JOIN documents d ON d.id = c.doc_id
                     WHERE c.id IN ({",".join("?" * len(part))})"""
             for row in self.db.execute(q, part):
                 out[row["id"]] = row

@@ -18,6 +18,12 @@ text; and nothing measures the tokens of a text far too long to be one
 passage. A passage is also capped in characters (:data:`MAX_CHUNK_CHARS` per
 token of the chunk size), so runs of long "words" that tokenise to a few
 unknown tokens cannot make one enormous passage.
+
+Repeated passages of one document (boilerplate on every page, a word repeated
+through a whole file) are stored once: :func:`collapse_copies` keeps the first
+and returns the others as copies, which the catalog remembers so results can
+say where else the passage occurs (near copies across documents are collapsed
+at search time, ``retrieval/assemble.py``).
 """
 
 from __future__ import annotations
@@ -383,6 +389,34 @@ def _locate(text: str, chunk: str, prev_start: int, prev_end: int) -> int:
     if found < 0:
         found = text.find(chunk, lo, max(lo, prev_end) + LINE_LIMIT + len(chunk))
     return found if found >= 0 else max(0, min(prev_end, len(text) - len(chunk)))
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def copy_key(text: str) -> str:
+    """What two passages share when they are copies: their words, case and punctuation aside."""
+    return " ".join(_WORDS.findall(text.lower()))
+
+
+def collapse_copies(chunks: Sequence[Chunk]) -> tuple[list[Chunk], list[tuple[str, Chunk]]]:
+    """The first of each set of passages with the same words, and (id of the kept one, copy) for the rest.
+
+    Linear (one dictionary look-up per passage). A passage without words (digits-only
+    tables keep theirs: digits are words here) is never a copy.
+    """
+    first: dict[str, str] = {}
+    kept: list[Chunk] = []
+    copies: list[tuple[str, Chunk]] = []
+    for chunk in chunks:
+        key = copy_key(chunk.text)
+        if key and key in first:
+            copies.append((first[key], chunk))
+            continue
+        if key:
+            first[key] = chunk.id
+        kept.append(chunk)
+    return kept, copies
 
 
 def _common_prefix(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:

@@ -18,14 +18,18 @@ whatever the umask: see :func:`make_private`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import fnmatch
+import hashlib
 import json
 import logging
 import math
 import os
 import stat
 import sys
+import tempfile
 import types
 import typing
 from collections.abc import Callable
@@ -140,6 +144,17 @@ class Paths:
 
     @property
     def conversations(self) -> Path:
+        """Saved chats: in the data folder, or the user's config folder when the data folder is read-only.
+
+        A read-only library (a shared reference library on read-only media or a
+        network share) still keeps the user's own conversations, privately and
+        per library, in a place this user can write.
+        """
+        if read_only_reason(self.data):
+            key = hashlib.sha256(str(self.data.resolve()).encode("utf-8", "surrogateescape"))
+            return (
+                self.config / "read-only-libraries" / key.hexdigest()[:16] / "conversations.sqlite3"
+            )
         return self.data / "conversations.sqlite3"
 
     @property
@@ -433,11 +448,18 @@ class Settings:
         return settings
 
     def save(self, paths: Paths) -> None:
-        paths.config.mkdir(parents=True, exist_ok=True)
-        file = paths.config / SETTINGS_FILE
-        tmp = file.with_suffix(".tmp")
-        write_private(tmp, json.dumps(self.to_dict(), indent=2))
-        os.replace(tmp, file)
+        try:
+            paths.config.mkdir(parents=True, exist_ok=True)
+            file = paths.config / SETTINGS_FILE
+            tmp = file.with_suffix(".tmp")
+            write_private(tmp, json.dumps(self.to_dict(), indent=2))
+            os.replace(tmp, file)
+        except OSError as exc:  # e.g. the whole KidneyTalk folder on read-only media
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            raise KidneyTalkError(
+                f"Settings cannot be saved: {paths.config} is read-only ({exc.strerror})."
+            ) from exc
 
 
 _SECTIONS: dict[str, type] = {
@@ -702,3 +724,29 @@ def write_private(path: Path, text: str) -> None:
             data = data[os.write(fd, data) :]
     finally:
         os.close(fd)
+
+
+def read_only_reason(folder: Path) -> str:
+    """Why KidneyTalk cannot write in the existing ``folder`` ("" when it can, or when it does not exist yet).
+
+    A read-only mount (``ST_RDONLY``), no write permission, or a probe file that
+    cannot be created (EROFS/EACCES/EPERM: e.g. a network share that says yes to
+    ``access`` and no to writes). The probe leaves nothing behind.
+    """
+    if not folder.is_dir():
+        return ""
+    with contextlib.suppress(OSError, AttributeError):  # no statvfs on Windows
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "on a read-only file system"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable by this user"
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".kidneytalk-probe-", dir=folder)
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "not writable (" + (exc.strerror or "refused") + ")"
+        return ""  # e.g. a full disk: writable, the add path says so
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return ""

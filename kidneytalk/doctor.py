@@ -38,7 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kidneytalk.config import SETTINGS_FILE, Paths, Settings
+from kidneytalk.config import SETTINGS_FILE, Paths, Settings, read_only_reason
+from kidneytalk.errors import KidneyTalkError
 from kidneytalk.ocr import WORDS_SUFFIX
 
 if TYPE_CHECKING:
@@ -166,7 +167,16 @@ class Doctor:
             f.repaired = "defaults restored for the bad values (the broken file is kept beside it)"
         else:
             self.report.add("settings", True, "valid")
-        problem = _catalog_problem(self.paths.catalog)
+        read_only = read_only_reason(self.paths.data)
+        if (
+            read_only and repair
+        ):  # a repair writes backups and rebuilds: never on a read-only library
+            raise KidneyTalkError(
+                f"The library folder {self.paths.data} is read-only ({read_only}): repairs refused; "
+                "copy the folder to a writable place and run 'kidneytalk doctor --repair' there."
+            )
+        # A read-only catalog is checked through the library's own read-only opening (below).
+        problem = "" if read_only else _catalog_problem(self.paths.catalog)
         if problem:
             f = self.report.add("catalog", False, f"{self.paths.catalog.name} {problem}")
             if repair:
@@ -214,7 +224,6 @@ class Doctor:
 
     def check_library(self, settings: Settings, repair: bool) -> None:
         from kidneytalk import catalog as cat
-        from kidneytalk.errors import KidneyTalkError
         from kidneytalk.library import Library
 
         try:

@@ -52,6 +52,7 @@ class Engine:
         ] = []  # e.g. a broken settings.json was repaired: tell the user
         self.settings = settings or Settings.load(self.paths, self.settings_notices)
         self.library = Library(self.paths, self.settings, embedder=embedder)
+        self.settings_notices.extend(self.library.notices)  # e.g. a read-only library
         self.models = ModelRegistry(self.paths)
         self._llm = llm
         self._llm_name = llm.name if llm else ""
@@ -252,6 +253,7 @@ class Engine:
         cancel: threading.Event | None = None,
         on_wait: Callable[[str], None] | None = None,
     ) -> list[AddResult]:
+        self.library.check_writable("adding documents")  # before a filter model is loaded
         use_agent = self.settings.filter_agent if filter_agent is None else filter_agent
         judge = self.filter_agent() if use_agent else None
         return self.library.add(
@@ -272,6 +274,7 @@ class Engine:
         ``needs_ocr`` keeps only documents with pages waiting for OCR; the ingestion filter
         agent is used as for :meth:`add`.
         """
+        self.library.check_writable("re-indexing documents")
         if needs_ocr:
             wanted = {self.library.resolve(r).id for r in refs} if refs else None
             refs = [

@@ -20,6 +20,13 @@ Any file fails alone: a name that is not valid UTF-8 or holds newlines or
 control characters is shown escaped (:mod:`kidneytalk.names`) in results,
 the catalog and the log; a file over the size or page limits in the settings
 is refused before any work starts; Cancel reaches the chunker mid-file.
+
+A library folder KidneyTalk cannot write (read-only media, a read-only network
+share, no permission) opens for questions only: nothing is created or changed
+in it (no lock file, no journal), the catalog is read in place with SQLite's
+``mode=ro`` or from a private copy, the vector store (chromadb cannot open a
+folder it cannot write) from a copy in a temporary folder removed on close,
+and every change is refused with one line (:meth:`Library.check_writable`).
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ import os
 import queue
 import shutil
 import sqlite3
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +52,9 @@ import numpy as np
 
 from kidneytalk import catalog as cat
 from kidneytalk.catalog import Catalog, Document
-from kidneytalk.chunk import CancelFlag, Chunker, embed_text
+from kidneytalk.chunk import CancelFlag, Chunker, collapse_copies, embed_text
 from kidneytalk.clean import clean_document
-from kidneytalk.config import Paths, Settings
+from kidneytalk.config import Paths, Settings, read_only_reason
 from kidneytalk.embed import Embedder, embedding_model_id
 from kidneytalk.errors import DocumentError, DocumentNotFoundError, KidneyTalkError
 from kidneytalk.filter import Judge, filter_chunks
@@ -99,6 +108,7 @@ class _Prepared:
     parsed: ParsedDocument | None = None
     chunks: list[Chunk] = field(default_factory=list)
     dropped: list[DroppedChunk] = field(default_factory=list)
+    copies: list[tuple[str, Chunk]] = field(default_factory=list)  # (kept id, repeat) stored once
     error: str = ""
     skip: str = ""  # "exists" when already ready in the library
     existing: Document | None = None
@@ -190,10 +200,66 @@ class Library:
         self.paths = paths.ensure()
         self.settings = settings
         self._embedder = embedder
-        self.lock = LibraryLock(paths.lock)
-        self.catalog = Catalog(paths.catalog)
+        self.read_only = read_only_reason(paths.data)  # why the folder cannot be written, or ""
+        self.notices: list[str] = []  # what to tell the user once at start (a read-only library)
+        self._scratch: Path | None = None
+        self._chroma = paths.chroma
+        self.lock = LibraryLock(paths.lock, read_only=bool(self.read_only))
         self._store: VectorStore | None = None
+        if self.read_only:
+            self.catalog = self._open_read_only()
+        else:
+            self.catalog = Catalog(paths.catalog)
         self._generation = self.catalog.get_meta("generation", "0")
+
+    def _open_read_only(self) -> Catalog:
+        """Catalog and vectors of a read-only library, read under its shared lock when it has one."""
+        scratch = Path(tempfile.mkdtemp(prefix="kidneytalk-read-only-"))
+        self._scratch = scratch
+        self._cleanup = weakref.finalize(self, shutil.rmtree, scratch, True)
+        with self.lock.hold(exclusive=False, what="opening read-only"):
+            catalog = Catalog(self.paths.catalog, read_only=True, scratch=scratch)
+            copied = catalog.copied + self._snapshot_vectors()
+        note = (
+            f"The library folder {self.paths.data} is read-only ({self.read_only}): it answers "
+            "questions, but adding, removing and re-indexing are off"
+        )
+        if copied:
+            note += (
+                f"; its index was copied ({copied / 1024 / 1024:.1f} MiB) to {scratch}, removed on "
+                "close, since the vector store cannot be opened read-only"
+            )
+        self.notices.append(note + ".")
+        log.warning(note)
+        return catalog
+
+    def _snapshot_vectors(self) -> int:
+        """Copy the vector store into the scratch folder (chromadb writes even to read); bytes copied."""
+        assert self._scratch is not None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        target = self._scratch / "chroma"
+        shutil.rmtree(target, ignore_errors=True)
+        self._chroma = target
+        if not self.paths.chroma.is_dir():
+            return 0
+        shutil.copytree(self.paths.chroma, target, copy_function=shutil.copyfile)
+        copied = 0
+        for path in [target, *target.rglob("*")]:  # folders keep the source's modes: writable again
+            if path.is_dir():
+                path.chmod(0o700)
+            else:
+                copied += path.stat().st_size
+        return copied
+
+    def check_writable(self, verb: str) -> None:
+        """One clear line when this library cannot be changed (``verb``: what was asked, e.g. 'adding documents')."""
+        if self.read_only:
+            raise KidneyTalkError(
+                f"The library folder {self.paths.data} is read-only ({self.read_only}): {verb} refused; "
+                "it answers questions only (copy the folder to a writable place to change it)."
+            )
 
     # ------------------------------------------------------------ resources
     @property
@@ -217,7 +283,7 @@ class Library:
     @property
     def store(self) -> VectorStore:
         if self._store is None:
-            self._store = VectorStore(self.paths.chroma, self.embed_model_id)
+            self._store = VectorStore(self._chroma, self.embed_model_id)
         return self._store
 
     def close(self) -> None:
@@ -225,6 +291,8 @@ class Library:
             self._store.close()
             self._store = None
         self.catalog.close()
+        if self._scratch is not None:
+            self._cleanup()  # the read-only library's temporary copies
 
     def __enter__(self) -> Library:
         return self
@@ -239,13 +307,18 @@ class Library:
 
     def writing(self, what: str, on_wait: Callable[[str], None] | None = None) -> _WriteScope:
         """Exclusive lock; recovers from a writer that died, bumps the generation on exit."""
+        self.check_writable(what)
         return _WriteScope(self, what, on_wait)
 
     def _refresh_if_changed(self) -> None:
         gen = self.catalog.get_meta("generation", "0")
         if gen != self._generation:
             self._generation = gen
-            if self._store is not None:
+            if (
+                self.read_only
+            ):  # written elsewhere (e.g. on the share's server): copy the vectors anew
+                self._snapshot_vectors()
+            elif self._store is not None:
                 self._store.reopen()
 
     def _recover(self) -> None:
@@ -325,12 +398,14 @@ class Library:
 
     # ------------------------------------------------------------ changes
     def set_enabled(self, ref: str, enabled: bool) -> Document:
+        self.check_writable("enabling or disabling documents")
         with self.writing("enable" if enabled else "disable"):
             doc = self.resolve(ref)
             self.catalog.set_enabled(doc.id, enabled)
             return self.resolve(doc.id)
 
     def remove(self, ref: str) -> Document:
+        self.check_writable("removing documents")
         with self.writing("remove"):
             doc = self.resolve(ref)
             self.catalog.set_status(doc.id, cat.STATUS_REMOVING)
@@ -355,6 +430,7 @@ class Library:
         on_wait: Callable[[str], None] | None = None,
     ) -> list[AddResult]:
         """Ingest files and folders; bad files fail alone and the batch goes on."""
+        self.check_writable("adding documents")
         files, results = expand_inputs(inputs)
         for r in results:
             _emit(
@@ -376,6 +452,7 @@ class Library:
         cancel: threading.Event | None = None,
     ) -> list[AddResult]:
         """Re-run the pipeline from the stored copies (all documents when ``refs`` is None)."""
+        self.check_writable("re-indexing documents")
         docs = [self.resolve(r) for r in refs] if refs else self.catalog.documents()
         files = [
             Path(d.stored_path) for d in docs if d.stored_path and Path(d.stored_path).exists()
@@ -421,6 +498,7 @@ class Library:
             doc_id = existing.id if existing else prep.sha[:12]
             prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel)
             prep.chunks, prep.dropped = filter_chunks(prep.chunks)
+            prep.chunks, prep.copies = collapse_copies(prep.chunks)  # before embedding: once each
             if not prep.chunks and not parsed.needs_ocr:
                 prep.error = f"{name}: no usable text found"
         except KidneyTalkError as exc:
@@ -627,11 +705,14 @@ class Library:
             dropped=dropped,
             removed=parsed.removed,
             ocr_pages=parsed.ocr_pages,
+            copies=prep.copies,
             reason=f"needs OCR: {parsed.ocr_problem}"
             if parsed.needs_ocr and parsed.ocr_problem
             else None,
         )
         note = ""
+        if prep.copies:
+            note += f"; {len(prep.copies)} repeated passages stored once"
         if parsed.ocr_pages:
             note += f"; {len(parsed.ocr_pages)} scanned pages read by OCR"
         if parsed.needs_ocr:

@@ -3,6 +3,11 @@
 ``fcntl.flock`` is released by the kernel when a process dies (even by
 SIGKILL), so a crash never leaves a stale lock. The holder writes who it is
 next to the lock so a waiting process can say what it is waiting for.
+
+A lock on a read-only library (``read_only=True``) never creates or writes a
+file there: a reader takes a shared ``flock`` on the existing lock file opened
+read-only (so a writer on the same machine is not caught mid-commit), or no
+lock at all when there is none; a writer is refused.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from kidneytalk.errors import LibraryBusyError
 
 
 class LibraryLock:
-    def __init__(self, path: Path, *, timeout: float = 600.0):
+    def __init__(self, path: Path, *, timeout: float = 600.0, read_only: bool = False):
         self.path = path
+        self.read_only = read_only
         self.owner_path = path.with_suffix(".owner")
         self.timeout = timeout
         self._fd: int | None = None
@@ -47,6 +53,11 @@ class LibraryLock:
                 yield
             finally:
                 self._depth -= 1
+            return
+        if self.read_only:
+            if exclusive:
+                raise RuntimeError("a read-only library cannot be locked for writing")
+            yield from self._hold_read_only(on_wait)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -75,6 +86,28 @@ class LibraryLock:
             self._clear_owner()
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    def _hold_read_only(self, on_wait: Callable[[str], None] | None) -> Iterator[None]:
+        """A shared hold that writes nothing: the existing lock file opened read-only, if any."""
+        try:
+            fd: int | None = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            fd = None  # never written on this medium: nobody to wait for
+        if fd is not None:
+            try:
+                self._acquire(fd, fcntl.LOCK_SH, on_wait)
+            except BaseException:
+                os.close(fd)
+                raise
+        self._fd, self._mode, self._depth = fd, fcntl.LOCK_SH, 1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            self._fd = None
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
 
     def _clear_owner(self) -> None:
         """Forget who held the lock, if it was us (another reader may have written since)."""

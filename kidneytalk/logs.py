@@ -37,20 +37,28 @@ _handler_path = ""
 def setup_logging(paths: Paths, level: str | int | None = None) -> str:
     """Send KidneyTalk's log to a rotating file in ``paths.logs``; return the log path.
 
-    One file handler per process: opening another home moves the log there.
+    One file handler per process: opening another home moves the log there. A log folder
+    that cannot be written (all of KidneyTalk's folders on read-only media) means no log
+    file, not a failure: "" is returned.
     """
     global _handler, _handler_path
-    paths.logs.mkdir(parents=True, exist_ok=True)
     log_path = str(paths.logs / LOG_FILE)
     root = logging.getLogger("kidneytalk")
     root.setLevel(level or os.environ.get("KIDNEYTALK_LOG_LEVEL", "INFO"))
     if log_path != _handler_path:
+        try:
+            paths.logs.mkdir(parents=True, exist_ok=True)
+            handler = logging.handlers.RotatingFileHandler(
+                log_path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+            )
+        except OSError:
+            if _handler is None and not root.handlers:  # not Python's last resort: the terminal
+                root.addHandler(logging.NullHandler())  # gets one line per problem from the caller
+            return ""
         if _handler is not None:
             root.removeHandler(_handler)
             _handler.close()
-        _handler = logging.handlers.RotatingFileHandler(
-            log_path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-        )
+        _handler = handler
         _handler.setFormatter(
             OneLineFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
         )

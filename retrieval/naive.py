@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import TYPE_CHECKING
 
-from kidneytalk.records import Hit
+from kidneytalk.records import Hit, pages_label
 
 if TYPE_CHECKING:
     from kidneytalk.library import Library
@@ -43,6 +44,22 @@ def hits_from_rows(scored: list[tuple[str, float]], rows: dict) -> list[Hit]:
                 section=tuple(json.loads(row["section"])),
                 score=score,
                 ocr=bool(row["ocr"]),
+                also_in=_copies(row),
             )
         )
     return hits
+
+
+def _copies(row: sqlite3.Row) -> list[str]:
+    """ "doc p.N" of the other places the passage is repeated in its document (stored once at ingest)."""
+    spans = row["copy_pages"] if "copy_pages" in row.keys() else None  # noqa: SIM118 (a Row iterates values)
+    if not spans:
+        return []
+    own = pages_label(row["page_start"], row["page_end"])
+    labels: list[str] = []
+    for span in str(spans).split(","):
+        first, last = (int(p) for p in span.split("-"))
+        label = f"{row['doc_name']} {pages_label(first, last)}"
+        if pages_label(first, last) != own and label not in labels:
+            labels.append(label)
+    return labels

@@ -3,8 +3,8 @@
 The library lives on a small tmpfs mounted for the test (root or CAP_SYS_ADMIN
 needed; skipped otherwise). A filler file takes the free space away; adding a
 document then fails before anything is written, naming the folder; after the
-filler is gone the same add succeeds. A read-only bind mount of the data
-folder is refused with one line naming it (questions need the lock and the journal too).
+filler is gone the same add succeeds. Adding to a read-only bind mount of the
+data folder is refused with one line naming it (questions on it: tests/test_read_only.py).
 """
 
 from __future__ import annotations

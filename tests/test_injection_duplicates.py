@@ -106,7 +106,10 @@ def test_repetitive_document_cannot_hide_the_answer(crowded: Engine):
     """10 of 10 runs: the same results, the real passage among them, one slot at most for the copies."""
     catalog = crowded.library.catalog
     [junk] = [d for d in catalog.documents() if d.name == "albuminuria.txt"]
-    assert catalog.chunk_count(junk.id) > 50, (
+    # its ~200 identical passages are stored once at ingest (tests/test_ingest_copies.py), the
+    # other places remembered as copies; what is stored must still not crowd the results
+    copies = catalog.db.execute("SELECT count(*) FROM copies WHERE doc_id=?", (junk.id,))
+    assert catalog.chunk_count(junk.id) + copies.fetchone()[0] > 50, (
         "the repeated-word document must really be in the library for the test to mean anything"
     )
     runs = []

@@ -1,7 +1,8 @@
 """No connection at all, proven at the system-call level (issue 17).
 
-`add`, `search`, `ask` and `eval` run through the real CLI with the bundled
-in-process model under ``strace -f`` (every thread and child process), with
+`add`, `search`, `ask` and `eval` run through the real CLI, and the desktop app
+starts offscreen on a library and answers one question in its chat, with the
+bundled in-process model under ``strace -f`` (every thread and child process), with
 the machine's network left as it is: the trace must show no ``connect`` or
 ``sendto``/``sendmsg`` to any internet or DNS address (a DNS look-up is a
 ``connect`` to port 53 or to a resolver socket), and no file opened for
@@ -195,6 +196,132 @@ def test_the_trace_check_catches_a_lookup_a_connection_and_a_stray_write(tmp_pat
     assert "192.0.2.1" in bad
     assert str(stray) in bad
     assert "htons(53)" in bad or "/etc/hosts" in bad or "resolv.conf" in bad, bad
+
+
+# The desktop app, started offscreen on a library, asks one question in its chat and closes.
+# With PROBE=1 it instead looks up a host, connects out and writes a stray file from the GUI
+# thread (the control: the trace follows the app's own process and threads).
+GUI = r"""
+import os, socket, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from kidneytalk.ui import app as gui
+from kidneytalk.ui.main_window import MainWindow
+home, question, stray = sys.argv[1:4]
+qapp = QApplication(["kidneytalk-gui"])
+outcome = {}
+def later(f):
+    QTimer.singleShot(200, f)
+def probe(w):
+    try:
+        socket.getaddrinfo("example.invalid", 443)
+    except OSError:
+        pass
+    s = socket.socket(); s.settimeout(0.2)
+    try:
+        s.connect(("192.0.2.1", 9))
+    except OSError:
+        pass
+    open(stray, "w").close()
+    outcome["ok"] = True
+    w.close()
+def drive():
+    shown = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    if not shown or shown[0].client.pending():  # not up yet, or still loading the models
+        return later(drive)
+    w = shown[0]
+    if os.environ.get("PROBE") == "1":
+        return probe(w)
+    chat = w.chat_page
+    w.sidebar.setCurrentRow(1)
+    chat.set_options("hybrid", "cp-order")
+    chat.question.setPlainText(question)
+    chat.ask()
+    def wait():
+        if chat.asking:
+            return later(wait)
+        r = chat.result
+        outcome["ok"] = r is not None and not r.refused and bool(r.details["citations"])
+        w.close()
+    later(wait)
+later(drive)
+code = gui.main(home=home, argv=["kidneytalk-gui"])
+print("GUI", code, outcome, file=sys.stderr)
+sys.exit(0 if code == 0 and outcome.get("ok") else 3)
+"""
+
+
+def _traced_gui(tmp_path: Path, embedder, *, probe: bool) -> tuple[list[str], Path]:
+    """The app's run under strace on a one-document library: (violations, the stray file's path)."""
+    why_not = _strace_works()
+    if why_not:
+        pytest.skip(why_not)
+    pytest.importorskip("PySide6")
+    from kidneytalk.engine import Engine
+
+    home = tmp_path / "home"
+    Settings().replace(llm=LLMSettings(max_answer_tokens=48)).save(Paths.resolve(home).ensure())
+    pdf = write_text_pdf(tmp_path / "metformin-ckd.pdf", topic="diabetic kidney disease", pages=3)
+    with Engine(home, embedder=embedder) as eng:
+        assert [r.status for r in eng.add([pdf])] == ["added"]
+    stray = Path.home() / f".kidneytalk-gui-probe-{os.getpid()}"
+    log = tmp_path / "gui.strace"
+    env = _env()
+    env["PROBE"] = "1" if probe else "0"
+    question = "Below which eGFR should metformin be stopped?"
+    try:
+        res = subprocess.run(
+            [
+                "strace",
+                "-f",
+                "-qq",
+                "--seccomp-bpf",
+                "-o",
+                str(log),
+                "-e",
+                "trace=connect,sendto,sendmsg,bind,open,openat,creat",
+                sys.executable,
+                "-c",
+                GUI,
+                str(home),
+                question,
+                str(stray),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env=env,
+        )
+    finally:
+        made = stray.exists()
+        stray.unlink(missing_ok=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert made == probe
+    assert "openat(" in log.read_text(errors="replace")
+    allowed = [tmp_path, Path(tempfile.gettempdir()), Path("/var/tmp")]
+    return violations(log, allowed), stray
+
+
+@pytest.mark.model
+@pytest.mark.slow  # the app starts, loads both models and answers under strace: ~1-3 min on a busy 2-core box
+def test_the_app_started_offscreen_answers_a_question_without_connections_or_stray_writes(
+    tmp_path: Path, embedder
+):
+    bad, _ = _traced_gui(tmp_path, embedder, probe=False)
+    assert not bad, "network calls or writes outside KidneyTalk's folders:\n" + "\n".join(bad[:10])
+
+
+@pytest.mark.model
+@pytest.mark.slow  # the app starts and loads its models under strace: ~1 min on a busy 2-core box
+def test_the_trace_of_the_app_catches_a_lookup_a_connection_and_a_stray_write(
+    tmp_path: Path, embedder
+):
+    """Control for the app's run: the same driver, probing from the GUI thread, is caught."""
+    bad, stray = _traced_gui(tmp_path, embedder, probe=True)
+    text = "\n".join(bad)
+    assert "192.0.2.1" in text and str(stray) in text
+    assert "htons(53)" in text or "/etc/hosts" in text or "resolv.conf" in text, text
 
 
 AUDIT = r"""

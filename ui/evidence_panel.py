@@ -5,6 +5,12 @@ similarity and the relevance judge's verdict and reason, the passage text with
 the runs the answer copied shaded by length (an extractiveness heat map:
 darker = a longer verbatim copy), and the document page with the passage
 highlighted (:class:`~kidneytalk.ui.page_view.PageView`).
+
+Two notes follow the source when they apply: the passage held text addressed
+to an AI (instructions, role tags, citation marks: neutralised before the
+model read it, never obeyed — ``instructions`` in the answer's chunks), and
+the places where the same passage, or a near copy, also occurs (``also_in``:
+copies collapsed into this one so they could not crowd out other documents).
 """
 
 from __future__ import annotations
@@ -103,6 +109,15 @@ class EvidencePanel(QWidget):
         self.reason_label.setObjectName("evidenceReason")
         self.reason_label.setWordWrap(True)
         self.reason_label.setTextFormat(Qt.TextFormat.RichText)
+        self.instructions_label = QLabel("")
+        self.instructions_label.setObjectName("evidenceWarning")
+        self.instructions_label.setWordWrap(True)
+        self.instructions_label.hide()
+        self.also_in_label = QLabel("")
+        self.also_in_label.setObjectName("hintLabel")
+        self.also_in_label.setWordWrap(True)
+        self.also_in_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.also_in_label.hide()
 
         self.text_view = QTextBrowser()
         self.text_view.setObjectName("chunkText")
@@ -143,6 +158,8 @@ class EvidencePanel(QWidget):
         layout.addWidget(self.source_label)
         layout.addWidget(self.scores_label)
         layout.addWidget(self.reason_label)
+        layout.addWidget(self.instructions_label)
+        layout.addWidget(self.also_in_label)
         layout.addWidget(self.splitter, 1)
         self.retranslate()
 
@@ -233,6 +250,7 @@ class EvidencePanel(QWidget):
         self.reason_label.setText(f"<i>{why}</i> {html.escape(reason)}" if reason else "")
         self.reason_label.setVisible(bool(reason))
 
+        self._fill_notes()
         text = str(chunk.get("text", ""))
         body, share = heat_map_html(text, self.answer)
         self.text_view.setHtml(body)
@@ -247,6 +265,34 @@ class EvidencePanel(QWidget):
             if share
             else self.tr("The answer copied no run of words from this passage.")
         )
+
+    def _fill_notes(self) -> None:
+        """The instruction flag and the "also in" list of the shown passage (hidden when they do not apply)."""
+        flagged = bool(self.chunk.get("instructions"))
+        self.instructions_label.setText(
+            "⚠ "
+            + self.tr(
+                "This passage contains text addressed to an AI (instructions, role tags or "
+                "citation marks). It was neutralised before the model read it and is never obeyed; "
+                "answer sentences repeating it are marked unsupported."
+            )
+            if flagged
+            else ""
+        )
+        self.instructions_label.setVisible(flagged)
+        places = [str(p) for p in cast("list[str]", self.chunk.get("also_in") or [])]
+        self.also_in_label.setText(
+            self.tr("Also in: %1").replace("%1", "; ".join(places)) if places else ""
+        )
+        self.also_in_label.setToolTip(
+            self.tr(
+                "The same passage, or a near copy, is also in these places; "
+                "one copy stands for all of them in the results."
+            )
+            if places
+            else ""
+        )
+        self.also_in_label.setVisible(bool(places))
 
     def open_dialog(self) -> None:
         if not self.page_view.path:

@@ -79,7 +79,9 @@ class FolderWatcher(QObject):
 
     # ------------------------------------------------------------ control
     def start(self, poll_seconds: int) -> None:
-        """Catch up now, then keep watching."""
+        """Catch up now, then keep watching (never on a read-only library: nothing could be synced)."""
+        if self.client.engine.library.read_only:
+            return
         self._poll.start(max(2, poll_seconds) * 1000)
         self.scan_now()
 

@@ -327,6 +327,11 @@ class LibraryPage(QWidget):
         titles.addWidget(title)
         titles.addWidget(self.summary)
         header.addLayout(titles, 1)
+        # A library on a read-only folder answers questions; the badge says why nothing can be changed.
+        self.read_only_label = QLabel()
+        self.read_only_label.setObjectName("readOnlyBadge")
+        self.read_only_label.hide()
+        header.addWidget(self.read_only_label, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(self.reindex_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignBottom)
@@ -555,6 +560,43 @@ class LibraryPage(QWidget):
         self.reindex_button.setEnabled(bool(offer) and not writing)
         self.model.set_locked(writing)
         self.unfollow_button.setEnabled(bool(self.folder_list.selectedItems()))
+        if self.read_only:
+            tip = self.read_only_tip()
+            for widget in self._write_widgets():
+                widget.setEnabled(False)
+                widget.setToolTip(tip)
+            self.follow_action.setEnabled(False)
+            self.model.set_locked(True)
+            self.read_only_label.setText(self.tr("Read-only"))
+            self.read_only_label.setToolTip(tip)
+            self.read_only_label.show()
+
+    @property
+    def read_only(self) -> str:
+        """Why the library cannot be changed ("" when it can), as the engine thread last reported."""
+        return self._snapshot.read_only if self._snapshot is not None else ""
+
+    def read_only_tip(self) -> str:
+        return (
+            self.tr("This library is in a read-only folder (%1): it answers questions, ")
+            + self.tr("but documents cannot be added, removed or re-indexed.")
+        ).replace("%1", self.read_only)
+
+    def _write_widgets(self) -> list[QWidget]:
+        return [
+            self.add_button,
+            self.remove_button,
+            self.reindex_button,
+            self.follow_button,
+            self.sync_button,
+            self.unfollow_button,
+        ]
+
+    def _refused_read_only(self) -> bool:
+        """True (and the reason in the status bar) when the library cannot be changed."""
+        if self.read_only:
+            self.message.emit(self.read_only_tip())
+        return bool(self.read_only)
 
     def reindex_candidates(self) -> list[str]:
         """Selected documents that re-indexing would help: "needs OCR", or settings changed since."""
@@ -581,7 +623,7 @@ class LibraryPage(QWidget):
 
     # ------------------------------------------------------------ adding
     def choose_files(self) -> None:
-        if self.adding:
+        if self.adding or self._refused_read_only():
             return
         patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
         files, _ = QFileDialog.getOpenFileNames(
@@ -594,7 +636,7 @@ class LibraryPage(QWidget):
             self.add_paths(files)
 
     def choose_folder(self) -> None:
-        if self.adding:
+        if self.adding or self._refused_read_only():
             return
         folder = QFileDialog.getExistingDirectory(
             self, self.tr("Add a folder of documents"), str(Path.home())
@@ -604,7 +646,7 @@ class LibraryPage(QWidget):
 
     def add_paths(self, paths: Sequence[str | Path]) -> None:
         """Start adding; one import at a time (the worker would queue a second one anyway)."""
-        if not paths:
+        if not paths or self._refused_read_only():
             return
         if self.adding:
             self.message.emit(
@@ -772,6 +814,8 @@ class LibraryPage(QWidget):
 
     # ------------------------------------------------------------ followed folders
     def choose_follow_folder(self) -> None:
+        if self._refused_read_only():
+            return
         folder = QFileDialog.getExistingDirectory(
             self, self.tr("Follow a folder"), str(Path.home())
         )
@@ -933,7 +977,7 @@ class LibraryPage(QWidget):
         return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._local_paths(event) and not self.adding:
+        if self._local_paths(event) and not self.adding and not self.read_only:
             event.acceptProposedAction()
             self.drop_area.set_active(True)
         else:

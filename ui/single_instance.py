@@ -89,8 +89,12 @@ class SingleInstance(QObject):
     def _lock(self) -> bool:
         if fcntl is None:
             return True
-        self.data.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.data / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.data.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.data / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # a read-only library folder: the local server alone decides
+            log.info("no single-instance lock in %s (%s)", self.data, exc.strerror)
+            return True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

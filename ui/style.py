@@ -32,7 +32,7 @@ STYLE_SHEET = f"""
 #pageSubtitle, #hintLabel {{
     color: palette(placeholder-text);
 }}
-#noteLabel {{
+#noteLabel, #evidenceWarning, #readOnlyBadge {{
     background: #fff4e0;
     color: #6b4100;
     border: 1px solid #f0c987;

@@ -67,6 +67,7 @@ class LibrarySnapshot:
 
     documents: list[Document]
     hints: dict[str, str] = field(default_factory=dict)  # doc id -> why it should be re-indexed
+    read_only: str = ""  # why the library folder cannot be written ("" when it can)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,9 @@ def warm_up_job() -> Job[None]:
 def _snapshot(engine: Engine) -> LibrarySnapshot:
     lib = engine.library
     docs = lib.documents()
-    return LibrarySnapshot(docs, {d.id: h for d in docs if (h := lib.reindex_hint(d))})
+    return LibrarySnapshot(
+        docs, {d.id: h for d in docs if (h := lib.reindex_hint(d))}, lib.read_only
+    )
 
 
 def documents_job() -> Job[LibrarySnapshot]:
