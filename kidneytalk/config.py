@@ -143,19 +143,28 @@ class Paths:
         return self.data / "catalog.sqlite3"
 
     @property
-    def conversations(self) -> Path:
-        """Saved chats: in the data folder, or the user's config folder when the data folder is read-only.
+    def own(self) -> Path:
+        """The user's own files of this library (chats, evaluation runs): the data folder, or, when
+        that is read-only, a folder per library in the user's config folder.
 
         A read-only library (a shared reference library on read-only media or a
-        network share) still keeps the user's own conversations, privately and
-        per library, in a place this user can write.
+        network share) still keeps the user's own conversations and evaluation
+        runs, privately and per library, in a place this user can write.
         """
         if read_only_reason(self.data):
             key = hashlib.sha256(str(self.data.resolve()).encode("utf-8", "surrogateescape"))
-            return (
-                self.config / "read-only-libraries" / key.hexdigest()[:16] / "conversations.sqlite3"
-            )
-        return self.data / "conversations.sqlite3"
+            return self.config / "read-only-libraries" / key.hexdigest()[:16]
+        return self.data
+
+    @property
+    def conversations(self) -> Path:
+        """Saved chats (see :attr:`own`)."""
+        return self.own / "conversations.sqlite3"
+
+    @property
+    def evaluations(self) -> Path:
+        """Evaluation run folders (see :attr:`own`)."""
+        return self.own / "evaluations"
 
     @property
     def lock(self) -> Path:

@@ -203,6 +203,7 @@ def test_every_change_is_refused_in_one_line_and_questions_still_search(
         # the user's conversations live in the config folder, per library, and work as usual
         where = eng.paths.conversations
         assert where.is_relative_to(eng.paths.config)
+        assert eng.paths.evaluations.parent == where.parent  # evaluation runs beside them
         chat = eng.conversations.create("read-only chat")
         assert [c.id for c in eng.conversations.list()] == [chat.id]
         scratch = lib._scratch
@@ -262,7 +263,6 @@ def test_the_app_shows_a_read_only_library_answers_in_chat_and_refuses_adding(
         assert engine.paths.conversations.is_relative_to(engine.paths.config)
     finally:
         assert window.shutdown()
-        engine._llm = None  # the session's model: closed by its fixture
         engine.close()
     assert tree(ro_mount) == before
 

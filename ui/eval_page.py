@@ -7,7 +7,7 @@ page through a signal of its own (queued into the GUI thread) and move the
 progress bar. Cancel sets the run's ``threading.Event``: what finished is kept
 and reported, and running the same file again into the same folder continues it.
 
-Each run gets a folder under ``<data>/evaluations``; the page writes what was
+Each run gets a folder under ``<data>/evaluations`` (``Paths.evaluations``); the page writes what was
 asked (question file, modes, style, model, how many questions) to
 ``request.json`` there, so "Continue" on an earlier folder fills the form again
 and the harness resumes from its ``results.jsonl``. Folders made by
@@ -437,7 +437,7 @@ class EvalPage(QWidget):
     def output_folder(self, questions: Path) -> Path:
         """A new folder per run under the data folder: evaluations/<file>-<date-time>."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = self.paths.data / "evaluations" / f"{questions.stem}-{stamp}"
+        base = self.paths.evaluations / f"{questions.stem}-{stamp}"
         out, n = base, 1
         while out.exists():  # two runs started within the same second
             n += 1
@@ -526,7 +526,7 @@ class EvalPage(QWidget):
         select = select or self.continued_folder()
         self.run_folder.clear()
         self.run_folder.addItem(self.tr("New run (a new folder)"), "")
-        folders = earlier_runs(self.paths.data / "evaluations")
+        folders = earlier_runs(self.paths.evaluations)
         if select is not None and select not in folders:
             folders.insert(0, select)
         for folder in folders:
@@ -570,7 +570,7 @@ class EvalPage(QWidget):
             self._update_actions()
 
     def choose_run_folder(self) -> None:
-        start = str(self.continued_folder() or self.paths.data / "evaluations")
+        start = str(self.continued_folder() or self.paths.evaluations)
         folder = QFileDialog.getExistingDirectory(
             self, self.tr("Choose the folder of an earlier run"), start
         )
