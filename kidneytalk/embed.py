@@ -490,6 +490,18 @@ class Embedder:
         """Tokens of ``text`` without the special tokens the model adds."""
         return len(self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
 
+    def unknown_share(self, text: str) -> float:
+        """Share of ``text``'s tokens the model's vocabulary does not have (its unknown token).
+
+        The bundled MiniLM reads most Chinese characters as ``[UNK]``: its vector
+        for a Chinese question says nothing, and search leaves it out.
+        """
+        ids = self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"]
+        unk = self.tokenizer.unk_token_id
+        if not ids or unk is None:
+            return 0.0
+        return sum(1 for i in ids if i == unk) / len(ids)
+
     def fits(self, text: str) -> bool:
         return self.count_tokens(text) + 2 <= self.max_tokens
 

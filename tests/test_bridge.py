@@ -124,3 +124,14 @@ def test_addrep_keeps_a_first_search_passage_in_the_other_language_under_the_cos
     )
     assert [h.chunk_id for h in merged.all] == ["zh"]  # the English passage is compared: dropped
     assert merged.below_threshold == 1
+
+
+def test_a_question_the_embedder_cannot_read_is_ranked_by_its_words(embedder, mixed):
+    """The bundled MiniLM reads most Chinese characters as [UNK]: no vector ranking for them."""
+    assert embedder.unknown_share("慢性腎臟病患者的飲食建議") > hybrid.UNREADABLE
+    assert embedder.unknown_share("Dietary advice for people with chronic kidney disease") == 0
+    question = "長期低血鉀合併便秘會引起什麼？"
+    with mixed.reading():
+        ids = mixed.searchable_doc_ids()
+        best = mixed.catalog.lexical_search(question, 1, ids)[0][0]
+    assert hybrid.search(mixed, question, k=3)[0].chunk_id == best
