@@ -29,8 +29,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from kidneytalk.config import ChunkSettings
 from kidneytalk.errors import Cancelled
 from kidneytalk.filter import boilerplate_heading
@@ -158,6 +156,9 @@ class Chunker:
         # merging): remember the last few thousand.
         self._cancel: CancelFlag | None = None
         self._measure = functools.lru_cache(maxsize=4096)(self._count)
+        # imported here: about a second of imports the desktop app does not wait for at start
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=self.size,
             chunk_overlap=self.overlap,

@@ -210,6 +210,9 @@ class EngineWorker(QObject):
         def load() -> None:
             _ = self.engine.library.embedder
             self.engine.llm(on_warning=self.notice.emit)
+            # what adding a document or showing a cited page needs, kept out of the app's start
+            import langchain_text_splitters  # noqa: F401
+            import pymupdf  # noqa: F401
 
         self._run(WARM_UP, load)
 
