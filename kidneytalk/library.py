@@ -462,8 +462,12 @@ class Library:
         stop: threading.Event,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[_Prepared]:
-        """Prepare files in a background thread, a few ahead of the consumer (OCR reports progress from it)."""
+    ) -> Iterator[_Prepared | None]:
+        """Prepare files in a background thread, a few ahead of the consumer (OCR reports progress from it).
+
+        Yields ``None`` (once) each time the consumer would have to wait for the next file, so it can
+        embed the chunks it already holds instead of idling until a full batch has gathered.
+        """
         chunker = Chunker(
             self.embedder.token_counter(), self.settings.chunk, self.embedder.max_tokens
         )
@@ -497,7 +501,14 @@ class Library:
         thread = threading.Thread(target=work, name="kidneytalk-prepare", daemon=True)
         thread.start()
         try:
-            while (item := q.get()) is not None:
+            while True:
+                try:
+                    item = q.get_nowait()
+                except queue.Empty:
+                    yield None  # nothing prepared yet: the consumer may embed what it holds
+                    item = q.get()
+                if item is None:
+                    break
                 yield item
         finally:
             stop.set()
@@ -531,9 +542,13 @@ class Library:
         )
         stop = threading.Event()
         seen = 0
-        for seen, prep in enumerate(
-            self._prepared_stream(files, force, stop, progress, cancel), start=1
-        ):
+        for prep in self._prepared_stream(files, force, stop, progress, cancel):
+            if prep is None:  # the next file is not ready: embed what is waiting meanwhile
+                if run.unembedded() and not run.cancelled():
+                    run.embed_next()
+                    run.store_finished()
+                continue
+            seen += 1
             prep.index = seen
             if run.cancelled():
                 seen -= 1
