@@ -423,6 +423,10 @@ class Library:
             prep.chunks, prep.dropped = filter_chunks(prep.chunks)
             if not prep.chunks and not parsed.needs_ocr:
                 prep.error = f"{name}: no usable text found"
+            # the chunks hold the text now: the pages' blocks are not kept while the file waits
+            # for the embedder (a long document would otherwise be held twice, up to
+            # _PREPARE_AHEAD files at a time)
+            parsed.pages = []
         except KidneyTalkError as exc:
             prep.error = safe_text(str(exc))
         except OSError as exc:
