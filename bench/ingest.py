@@ -40,8 +40,10 @@ Commands::
     # busy machine: one run each, no waiting; the result says "busy": true
     .venv/bin/python bench/ingest.py --repeat 1 --wait-quiet 0 --retries 0
     # as an AVX2-only CPU would choose and run PyTorch (onnxruntime cannot be forced)
-    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
-        KIDNEYTALK_CPU_FLAGS="avx avx2 fma f16c" .venv/bin/python bench/ingest.py --repeat 1
+    .venv/bin/python bench/ingest.py --avx2 --repeat 1
+    # busy machine, overhead vs embedding only: N pairs run back to back, wall and CPU ratios
+    .venv/bin/python bench/ingest.py --interleave 4 --avx2 --repeat 1 --wait-quiet 0 \
+        --out bench/results/ingest-avx2-busy-<date>.json
 
 The naive pipeline needs the bench extras (``pip install -e .[bench]``; note that
 langchain-huggingface wants huggingface-hub < 2: install it with ``--no-deps``
