@@ -31,11 +31,10 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from kidneytalk.config import ChunkSettings
 from kidneytalk.errors import Cancelled
@@ -68,9 +67,54 @@ MAX_CHUNK_CHARS = 16
 # A text longer than this many characters per token of the chunk size is never measured
 # whole: it cannot be one passage (or only if made of "words" the cap above cuts anyway).
 _UNMEASURED_CHARS = MAX_CHUNK_CHARS
+# Longer texts are not tokenised whole to count their pieces (bounded memory for the offsets).
+_CONTEXT_MAX_CHARS = 200_000
 _SOFT_BREAK = re.compile(r"[\s。！？；，、.!?;:,]")
 
 TokenCounter = Callable[[str], int]
+
+
+def _tokenizer_splits_at(ch: str) -> bool:
+    """A BERT pre-tokenizer always cuts words at ``ch``: its whitespace and punctuation."""
+    if ch in " \t\n\r":
+        return True
+    code = ord(ch)
+    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
+        return True
+    category = unicodedata.category(ch)
+    return category == "Zs" or category.startswith("P")
+
+
+class _TokenContext:
+    """One tokenisation of a text (its tokens' start offsets), to count the tokens of pieces of it.
+
+    A piece that begins and ends where the tokenizer cuts words anyway has exactly the
+    tokens of the text that start inside it (``FastTokenCounter.token_starts``); any other
+    piece (or one not found in the text) is tokenised on its own, so counts never differ.
+    """
+
+    def __init__(self, text: str, starts: list[int]):
+        self.text, self.starts, self.hint = text, starts, 0
+
+    def _cut(self, at: int) -> bool:
+        text = self.text
+        return (
+            at == 0
+            or at == len(text)
+            or _tokenizer_splits_at(text[at - 1])
+            or _tokenizer_splits_at(text[at])
+        )
+
+    def count(self, piece: str) -> int | None:
+        text = self.text
+        at = text.find(piece, self.hint)  # pieces are measured in order, mostly
+        if at < 0:
+            at = text.find(piece, 0, self.hint + len(piece))
+        end = at + len(piece)
+        if at < 0 or not piece or not (self._cut(at) and self._cut(end)):
+            return None
+        self.hint = at
+        return bisect.bisect_left(self.starts, end) - bisect.bisect_left(self.starts, at)
 
 
 class CancelFlag(Protocol):
@@ -163,7 +207,18 @@ class Chunker:
         # The splitter measures the same pieces several times (when splitting, then when
         # merging): remember the last few thousand.
         self._cancel: CancelFlag | None = None
+        # With a BERT-style tokenizer a section is tokenised once and the pieces the splitter
+        # tries are counted from it (_TokenContext): a third of the tokenizer work.
+        self._starts_of: Callable[[str], list[int] | None] | None = getattr(
+            count_tokens, "token_starts", None
+        )
+        self._known: dict[str, int] = {}  # tokens of this document's sections
+        self._section_starts: dict[str, list[int]] = {}  # ... of those too long for one chunk
+        self._context: _TokenContext | None = None
         self._measure = functools.lru_cache(maxsize=4096)(self._count)
+        # imported here: about a second of imports the desktop app does not wait for at start
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=self.size,
             chunk_overlap=self.overlap,
@@ -177,7 +232,26 @@ class Chunker:
         """Tokens of ``text``; also where a long split notices Cancel (it measures all the time)."""
         if self._cancel is not None and self._cancel.is_set():
             raise Cancelled("cancelled while cutting passages")
+        known = self._known.get(text)
+        if known is not None:
+            return known
+        if self._context is not None and (n := self._context.count(text)) is not None:
+            return n
         return self.count_tokens(text)
+
+    def _section_tokens(self, text: str) -> int:
+        """Tokens of a section's text; its token offsets are kept when it must be split."""
+        starts = (
+            self._starts_of(text)
+            if self._starts_of is not None and len(text) <= _CONTEXT_MAX_CHARS
+            else None
+        )
+        if starts is None:
+            return self._measure(text)
+        self._known[text] = len(starts)
+        if len(starts) > self.size:
+            self._section_starts[text] = starts
+        return len(starts)
 
     def units(self, doc: ParsedDocument) -> list[_Unit]:
         """Group body blocks by section, merging small neighbours under one top heading."""
@@ -193,7 +267,7 @@ class Chunker:
         merged_tokens = 0
         for unit in raw:
             tokens = (
-                self._measure(unit.text)
+                self._section_tokens(unit.text)
                 if len(unit) <= self.size * _UNMEASURED_CHARS
                 else self.size + 1
             )
@@ -228,6 +302,8 @@ class Chunker:
             return self._chunk(doc_id, doc)
         finally:
             self._cancel = None
+            self._known.clear()
+            self._section_starts.clear()
 
     def _chunk(self, doc_id: str, doc: ParsedDocument) -> list[Chunk]:
         cancel = self._cancel
@@ -274,6 +350,16 @@ class Chunker:
             if stripped:
                 yield stripped, text.find(stripped), n
             return
+        starts = self._section_starts.pop(text, None)
+        if starts is None and self._starts_of is not None and len(text) <= _CONTEXT_MAX_CHARS:
+            starts = self._starts_of(text)
+        self._context = _TokenContext(text, starts) if starts is not None else None
+        try:
+            yield from self._split(text, max_chars)
+        finally:
+            self._context = None
+
+    def _split(self, text: str, max_chars: int) -> Iterator[tuple[str, int, int]]:
         prev_start, prev_end = -1, 0
         for chunk in self._splitter.split_text(text):
             start = _locate(text, chunk, prev_start, prev_end)

@@ -360,6 +360,36 @@ def _encode_onnx(
     return out
 
 
+class FastTokenCounter:
+    """Tokens of a text (special tokens left out) with a fast tokenizer of its own.
+
+    For BERT-style WordPiece tokenizers (the bundled model's), :meth:`token_starts` also gives
+    where each token starts: such a tokenizer splits text into words at whitespace and
+    punctuation before cutting words into tokens, so a piece of a text that begins and ends at
+    such a split has exactly the tokens of the text that lie inside it (the chunker counts the
+    pieces it tries from one tokenisation of their section instead of tokenising each piece).
+    """
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+        self.splits_at_punctuation = (
+            type(backend.normalizer).__name__ == "BertNormalizer"
+            and type(backend.pre_tokenizer).__name__ == "BertPreTokenizer"
+            and type(backend.model).__name__ == "WordPiece"
+        )
+
+    def __call__(self, text: str) -> int:
+        return len(self.backend.encode(text, add_special_tokens=False))
+
+    def token_starts(self, text: str) -> list[int] | None:
+        """Character offset where each token of ``text`` starts; None for other tokenizers."""
+        if not self.splits_at_punctuation:
+            return None
+        return [
+            start for start, _end in self.backend.encode(text, add_special_tokens=False).offsets
+        ]
+
+
 class Embedder:
     """Owns one SentenceTransformer (and its int8 export); ``close()`` frees them."""
 
@@ -483,7 +513,7 @@ class Embedder:
         if backend is not None:
             backend.no_truncation()
             backend.no_padding()
-            return lambda text: len(backend.encode(text, add_special_tokens=False).ids)
+            return FastTokenCounter(backend)
         return lambda text: len(tok.tokenize(text))
 
     def count_tokens(self, text: str) -> int:

@@ -501,6 +501,10 @@ class Library:
             prep.chunks, prep.copies = collapse_copies(prep.chunks)  # before embedding: once each
             if not prep.chunks and not parsed.needs_ocr:
                 prep.error = f"{name}: no usable text found"
+            # the chunks hold the text now: the pages' blocks are not kept while the file waits
+            # for the embedder (a long document would otherwise be held twice, up to
+            # _PREPARE_AHEAD files at a time)
+            parsed.pages = []
         except KidneyTalkError as exc:
             prep.error = safe_text(str(exc))
         except OSError as exc:
@@ -540,8 +544,12 @@ class Library:
         stop: threading.Event,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[_Prepared]:
-        """Prepare files in a background thread, a few ahead of the consumer (OCR reports progress from it)."""
+    ) -> Iterator[_Prepared | None]:
+        """Prepare files in a background thread, a few ahead of the consumer (OCR reports progress from it).
+
+        Yields ``None`` (once) each time the consumer would have to wait for the next file, so it can
+        embed the chunks it already holds instead of idling until a full batch has gathered.
+        """
         chunker = Chunker(
             self.embedder.token_counter(), self.settings.chunk, self.embedder.max_tokens
         )
@@ -575,7 +583,14 @@ class Library:
         thread = threading.Thread(target=work, name="kidneytalk-prepare", daemon=True)
         thread.start()
         try:
-            while (item := q.get()) is not None:
+            while True:
+                try:
+                    item = q.get_nowait()
+                except queue.Empty:
+                    yield None  # nothing prepared yet: the consumer may embed what it holds
+                    item = q.get()
+                if item is None:
+                    break
                 yield item
         finally:
             stop.set()
@@ -609,9 +624,13 @@ class Library:
         )
         stop = threading.Event()
         seen = 0
-        for seen, prep in enumerate(
-            self._prepared_stream(files, force, stop, progress, cancel), start=1
-        ):
+        for prep in self._prepared_stream(files, force, stop, progress, cancel):
+            if prep is None:  # the next file is not ready: embed what is waiting meanwhile
+                if run.unembedded() and not run.cancelled():
+                    run.embed_next()
+                    run.store_finished()
+                continue
+            seen += 1
             prep.index = seen
             if run.cancelled():
                 seen -= 1

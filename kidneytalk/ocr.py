@@ -38,12 +38,16 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pymupdf
-
+from kidneytalk._lazy import LazyModule
 from kidneytalk.errors import Cancelled
 from kidneytalk.records import ProgressEvent
+
+if TYPE_CHECKING:
+    import pymupdf
+else:  # imported on first use: not needed to start the desktop app
+    pymupdf = LazyModule("pymupdf")
 
 log = logging.getLogger(__name__)
 

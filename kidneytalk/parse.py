@@ -16,13 +16,16 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pymupdf
-
+from kidneytalk._lazy import LazyModule
 from kidneytalk.errors import DocumentError, KidneyTalkError, UnsupportedFileError
 from kidneytalk.records import Block, BlockKind, Page, ParsedDocument
 
 if TYPE_CHECKING:
+    import pymupdf
+
     from kidneytalk.ocr import DocumentOcr
+else:  # imported on first use: not needed to start the desktop app
+    pymupdf = LazyModule("pymupdf")
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pymupdf
 from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
@@ -32,8 +32,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kidneytalk._lazy import LazyModule
 from kidneytalk.citations import split_sentences
 from kidneytalk.ocr import find_rects, load_words
+
+if TYPE_CHECKING:
+    import pymupdf
+else:  # imported by the engine thread's warm-up, not before the window shows
+    pymupdf = LazyModule("pymupdf")
 
 log = logging.getLogger("kidneytalk.ui")
 

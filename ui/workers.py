@@ -213,6 +213,9 @@ def warm_up_job() -> Job[None]:
     def load(ctx: JobContext) -> None:
         _ = ctx.engine.library.embedder
         ctx.engine.llm(on_warning=ctx.notice)
+        # what adding a document or showing a cited page needs, kept out of the app's start
+        import langchain_text_splitters  # noqa: F401
+        import pymupdf  # noqa: F401
 
     return Job(WARM_UP, load)
 

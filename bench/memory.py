@@ -1,0 +1,292 @@
+"""Memory: peak RSS of ingest and of ask on the default settings, and RSS over time while a
+1,000-page PDF is ingested (it must stay flat: pages are not all held at once).
+
+Each measurement runs in its own process, so its peak RSS (``ru_maxrss``: imports and models
+included) is its own:
+
+* **ingest** — ``Engine.add`` of the PubMedQA digests into a fresh library (defaults: the
+  embedder the CPU gets, chunking, filter);
+* **ask** — ``Engine.ask`` (defaults: AddRep, the bundled model) of a few dev questions on that
+  library, answers read to the end;
+* **big** — a generated PDF of ``--pages`` pages of clinical-style text (headings, running
+  header and footer, a page number) added to a fresh library while a thread samples VmRSS
+  every ``--interval`` seconds, with the pages embedded so far (from the progress events).
+  "Flat": RSS once the first tenth of the pages is done vs. the peak; a document whose text
+  and pages were all held would grow with the page count.
+
+    .venv/bin/python bench/memory.py [--pages 1000] [--out bench/results/memory.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ingest import DEFAULT_CORPUS, DEFAULT_QUESTIONS, RESULTS, cpu_info
+
+TARGET_PEAK_RSS_MIB = 1536  # 1.5 GiB
+ASK_QUESTIONS = 2
+
+_WORDS = (
+    "kidney renal glomerular filtration rate albuminuria creatinine dialysis haemodialysis "
+    "peritoneal transplant tacrolimus proteinuria nephropathy hypertension diabetes "
+    "potassium phosphate anaemia erythropoietin fistula biopsy nephrotic syndrome acute "
+    "injury chronic disease progression outcome cohort randomised trial placebo patients "
+    "treatment dose mortality risk ratio interval baseline follow-up months serum urine "
+    "blood pressure inhibitor angiotensin receptor blocker sodium glucose cotransporter"
+).split()
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_pdf(path: Path, pages: int, seed: int = 7) -> None:
+    """A text PDF: every page a section heading now and then, four paragraphs, a running
+    header and a page-number footer (as guidelines have)."""
+    import pymupdf
+
+    rng = random.Random(seed)
+    doc = pymupdf.open()
+    for number in range(1, pages + 1):
+        page = doc.new_page(width=595, height=842)
+        page.insert_text(
+            (50, 40), "KDIGO-style Clinical Practice Guideline (generated)", fontsize=8
+        )
+        y = 70.0
+        if number % 5 == 1:
+            page.insert_text((50, y), f"Chapter {number // 5 + 1}: Management", fontsize=16)
+            y += 30
+        for _ in range(4):
+            words = [rng.choice(_WORDS) for _ in range(rng.randint(70, 110))]
+            text = (" ".join(words) + ".").capitalize()
+            rect = pymupdf.Rect(50, y, 545, y + 170)
+            page.insert_textbox(rect, text, fontsize=10)
+            y += 175
+        page.insert_text((290, 815), str(number), fontsize=8)
+    doc.save(path)
+    doc.close()
+
+
+def _engine(home: Path) -> Any:
+    from kidneytalk.engine import Engine
+
+    return Engine(home=home)
+
+
+def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
+    engine = _engine(Path(args.home))
+    try:
+        started = time.perf_counter()
+        results = engine.add([args.corpus])
+        seconds = time.perf_counter() - started
+    finally:
+        engine.close()
+    return {
+        "files": len(results),
+        "pages": sum(r.pages for r in results),
+        "chunks": sum(r.chunks_kept for r in results),
+        "seconds": seconds,
+        "peak_rss_mib": _peak_rss_mib(),
+    }
+
+
+def phase_ask(args: argparse.Namespace) -> dict[str, Any]:
+    questions = [
+        json.loads(line)["question"]
+        for line in Path(args.questions).read_text().splitlines()
+        if line.strip()
+    ][:ASK_QUESTIONS]
+    engine = _engine(Path(args.home))
+    runs = []
+    try:
+        for question in questions:
+            started = time.perf_counter()
+            answer = engine.ask(question)
+            text = answer.text()
+            runs.append(
+                {
+                    "seconds": time.perf_counter() - started,
+                    "chars": len(text),
+                    "rss_mib": _rss_mib(),
+                }
+            )
+        mode, model = engine.settings.retrieval.mode, engine.model_name
+    finally:
+        engine.close()
+    return {
+        "questions": len(runs),
+        "mode": mode,
+        "model": model,
+        "runs": runs,
+        "peak_rss_mib": _peak_rss_mib(),
+    }
+
+
+def phase_big(args: argparse.Namespace) -> dict[str, Any]:
+    pdf = Path(args.home).parent / f"generated-{args.pages}-pages.pdf"
+    started = time.perf_counter()
+    make_pdf(pdf, args.pages)
+    made = time.perf_counter() - started
+    engine = _engine(Path(args.home))
+    _ = engine.library.embedder  # model loaded before sampling starts: its RSS is the baseline
+    baseline = _rss_mib()
+    samples: list[dict[str, float]] = []
+    state = {"pages": 0.0, "stage": ""}
+    stop = threading.Event()
+
+    def progress(event: Any) -> None:
+        state["stage"] = event.stage
+        if event.stage == "embed" and event.pages_done:
+            state["pages"] = float(event.pages_done)
+
+    def sample() -> None:
+        t0 = time.perf_counter()
+        while not stop.is_set():
+            samples.append(
+                {
+                    "t": round(time.perf_counter() - t0, 2),
+                    "rss_mib": round(_rss_mib(), 1),
+                    "pages_embedded": state["pages"],
+                }
+            )
+            stop.wait(args.interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        t0 = time.perf_counter()
+        results = engine.add([pdf], progress=progress)
+        seconds = time.perf_counter() - t0
+    finally:
+        stop.set()
+        sampler.join()
+        engine.close()
+    rss = [s["rss_mib"] for s in samples]
+    tenth = next((s["rss_mib"] for s in samples if s["pages_embedded"] >= args.pages / 10), rss[-1])
+    return {
+        "pages": args.pages,
+        "pdf_mib": pdf.stat().st_size / 2**20,
+        "seconds_to_make_pdf": made,
+        "status": [r.status for r in results],
+        "chunks": sum(r.chunks_kept for r in results),
+        "seconds": seconds,
+        "rss_after_model_load_mib": baseline,
+        "rss_at_first_tenth_embedded_mib": tenth,
+        "rss_max_sampled_mib": max(rss),
+        "growth_after_first_tenth_mib": max(rss) - tenth,
+        "peak_rss_mib": _peak_rss_mib(),
+        "samples": samples,
+    }
+
+
+PHASES = {"ingest": phase_ingest, "ask": phase_ask, "big": phase_big}
+
+
+def run_phase(name: str, args: argparse.Namespace, home: Path) -> dict[str, Any]:
+    out = home.parent / f"{name}.json"
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--phase",
+        name,
+        "--home",
+        str(home),
+        "--phase-out",
+        str(out),
+        "--corpus",
+        str(args.corpus),
+        "--questions",
+        str(args.questions),
+        "--pages",
+        str(args.pages),
+        "--interval",
+        str(args.interval),
+    ]
+    print(f"[memory] {name} ...", flush=True)
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    if subprocess.run(cmd, env=env).returncode != 0:
+        raise SystemExit(f"phase {name} failed")
+    result: dict[str, Any] = json.loads(out.read_text())
+    print(f"[memory] {name}: peak RSS {result['peak_rss_mib']:.0f} MiB", flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS))
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=0.5)
+    parser.add_argument("--skip", default="", help="comma-separated phases not to run")
+    parser.add_argument("--out", default=str(RESULTS / "memory.json"))
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
+    parser.add_argument("--phase-out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.phase:
+        Path(args.phase_out).write_text(json.dumps(PHASES[args.phase](args), indent=2))
+        return 0
+
+    skip = set(filter(None, args.skip.split(",")))
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="kt-memory-") as tmp:
+        work = Path(tmp)
+        if "ingest" not in skip:
+            results["ingest"] = run_phase("ingest", args, work / "home-digests")
+        if "ask" not in skip and "ingest" not in skip:
+            results["ask"] = run_phase("ask", args, work / "home-digests")
+        if "big" not in skip:
+            (work / "big").mkdir()
+            results["big"] = run_phase("big", args, work / "big" / "home")
+    peaks = {k: v["peak_rss_mib"] for k, v in results.items()}
+    report = {
+        "benchmark": "memory",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"cpu": cpu_info()},
+        "busy_note": "RSS does not depend on how busy the machine is; the seconds do",
+        "target_peak_rss_mib": TARGET_PEAK_RSS_MIB,
+        **results,
+        "targets": {
+            k: {"peak_rss_mib": v, "ok": v <= TARGET_PEAK_RSS_MIB}
+            for k, v in peaks.items()
+            if k in ("ingest", "ask")
+        },
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    for key, value in peaks.items():
+        print(f"{key:7} peak RSS {value:7.0f} MiB")
+    if "big" in results:
+        big = results["big"]
+        print(
+            f"{big['pages']}-page PDF: RSS {big['rss_after_model_load_mib']:.0f} MiB after model load, "
+            f"{big['rss_at_first_tenth_embedded_mib']:.0f} at the first tenth embedded, "
+            f"max {big['rss_max_sampled_mib']:.0f} (growth after the first tenth "
+            f"{big['growth_after_first_tenth_mib']:.0f} MiB) -> {out}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
