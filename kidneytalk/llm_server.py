@@ -33,7 +33,16 @@ from urllib.parse import urlsplit
 
 from kidneytalk.errors import ContextOverflowError, ModelError
 from kidneytalk.llm_base import Message
-from kidneytalk.reasoning import strip_reasoning
+from kidneytalk.reasoning import (
+    DEFAULT_THINKING_TOKENS,
+    THINK,
+    ReasoningInfo,
+    ThinkingBudget,
+    closed_thought,
+    detect,
+    stream_within_budget,
+    strip_reasoning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +90,13 @@ def read_api_key(path: str | Path | None) -> str:
 class ServerLLM:
     """A model on an OpenAI-compatible server; thread-safe (one HTTP connection per request)."""
 
+    max_thinking_tokens = (
+        DEFAULT_THINKING_TOKENS  # a streamed answer's thought (llm.max_thinking_tokens)
+    )
+    last_budget: ThinkingBudget | None = (
+        None  # the last streamed reply's thought and answer token counts
+    )
+
     def __init__(
         self,
         url: str,
@@ -119,6 +135,9 @@ class ServerLLM:
         props = self._props()
         self._template = str(props.get("chat_template") or "")
         self._bos, self._eos = str(props.get("bos_token") or ""), str(props.get("eos_token") or "")
+        self.reasoning: ReasoningInfo = detect(
+            self._template, self._render([{"role": "user", "content": "?"}])
+        )
         served = _served_context(props, data, self.model_id)
         ctx = n_ctx or served or 4096
         self.n_ctx = min(ctx, max_ctx) if max_ctx else ctx
@@ -248,7 +267,7 @@ class ServerLLM:
             return self._request("POST", path, payload)
 
     def _drop_extras(self, payload: dict) -> bool:
-        extras = [k for k in ("grammar", "repeat_penalty") if k in payload]
+        extras = [k for k in ("grammar", "repeat_penalty", "reasoning_format") if k in payload]
         for k in extras:
             del payload[k]
         if extras:
@@ -335,8 +354,16 @@ class ServerLLM:
     def format_prompt(self, messages: Sequence[Message], *, thinking: bool = False) -> str:
         """The prompt text for ``messages`` (the server's template when it publishes one).
 
-        ``thinking`` is accepted for the :class:`LLM` interface; the server's template decides.
+        As for :class:`kidneytalk.llm.LocalLLM`, a reasoning template's reply
+        begins after an empty think block unless ``thinking``.
         """
+        info = self.reasoning
+        if thinking or not info.declared:
+            return self._render(messages)
+        prompt = self._render(messages, **({info.switch: False} if info.switch else {}))
+        return closed_thought(info, prompt)
+
+    def _render(self, messages: Sequence[Message], **variables: object) -> str:
         if self._template:
             try:
                 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -347,6 +374,7 @@ class ServerLLM:
                     add_generation_prompt=True,
                     bos_token=self._bos,
                     eos_token=self._eos,
+                    **variables,
                 )
             except Exception:
                 log.debug("server template not usable; using a plain layout", exc_info=True)
@@ -385,13 +413,66 @@ class ServerLLM:
         stop: Sequence[str] | None = None,
         repeat_penalty: float = 1.15,
     ) -> Iterator[str]:
-        """Yield reply pieces as the server sends them; ``cancel`` closes the connection at once."""
-        max_tokens = self._room(self.count_messages(messages), max_tokens, min(32, max_tokens))
-        payload = self._payload(max_tokens, temperature, stop, grammar, repeat_penalty)
-        payload.update(messages=[dict(m) for m in messages], stream=True)
-        yield from self._stream("/v1/chat/completions", payload, cancel)
+        """Yield reply pieces as the server sends them; ``cancel`` closes the connection at once.
 
-    def _stream(self, path: str, payload: dict, cancel: threading.Event | None) -> Iterator[str]:
+        A reasoning model's think block is explicit in the text whether the
+        server sends it inline or apart (``reasoning_content``); the thought
+        has its own budget (``max_thinking_tokens``) as for
+        :meth:`kidneytalk.llm.LocalLLM.stream`. A thought cut at its budget is
+        continued into the answer through ``/v1/completions`` when the
+        server's template is known, else the reply ends with the thought.
+        """
+        used = self.count_messages(messages)
+        max_tokens = self._room(used, max_tokens, min(32, max_tokens))
+        info = self.reasoning
+        opened = info.tags if info.tags is not None and info.opens_in_prompt else None
+        budget = ThinkingBudget(self.max_thinking_tokens, max_tokens, opened=opened)
+        self.last_budget = budget
+        payload = self._payload(
+            self._room(used, max_tokens + budget.thinking, 1),
+            temperature,
+            stop,
+            grammar,
+            repeat_penalty,
+        )
+        payload.update(messages=[dict(m) for m in messages], stream=True)
+        if self._extras:
+            payload["reasoning_format"] = "none"  # llama-server: the think block stays in the text
+
+        def resume(thought: str) -> Iterator[str]:
+            prompt = self.format_prompt(messages, thinking=True) + thought
+            log.info("thought cut at %d tokens; writing the answer", budget.thought_tokens)
+            more = self._payload(
+                self._room(self.count_tokens(prompt), max_tokens, 1),
+                temperature,
+                stop,
+                None,
+                repeat_penalty,
+            )
+            more.update(prompt=prompt, stream=True)
+            return self._stream("/v1/completions", more, cancel, opened=None)
+
+        if opened is not None:
+            yield opened.open
+        yield from stream_within_budget(
+            self._stream("/v1/chat/completions", payload, cancel, opened=opened),
+            budget,
+            resume if self._template else None,
+            cancel,
+        )
+
+    def _stream(
+        self,
+        path: str,
+        payload: dict,
+        cancel: threading.Event | None,
+        *,
+        opened: object = None,
+    ) -> Iterator[str]:
+        """The reply's text pieces; reasoning sent apart is put back between think tags.
+
+        ``opened``: the prompt opened a think block (its tag was already yielded).
+        """
         if cancel is not None and cancel.is_set():
             return
         try:
@@ -408,6 +489,7 @@ class ServerLLM:
                 daemon=True,
                 name="kt-server-cancel",
             ).start()
+        thinking = False  # inside a think block the server sent apart
         try:
             for raw in resp:
                 if cancel is not None and cancel.is_set():
@@ -418,8 +500,16 @@ class ServerLLM:
                 data = line[5:].strip()
                 if data == "[DONE]":
                     return
-                piece = self._piece(path, data)
+                thought, piece = self._piece(path, data)
+                if thought:
+                    if not thinking and opened is None:
+                        yield THINK.open
+                    thinking = True
+                    yield thought
                 if piece:
+                    if thinking:
+                        yield THINK.close + "\n\n"
+                        thinking = False
                     yield piece
         except TimeoutError as exc:
             raise ModelError(
@@ -435,7 +525,8 @@ class ServerLLM:
             done.set()
             conn.close()
 
-    def _piece(self, path: str, data: str) -> str:
+    def _piece(self, path: str, data: str) -> tuple[str, str]:
+        """``(reasoning, text)`` of one streamed event (reasoning: what a server sent apart)."""
         try:
             event = json.loads(data)
         except ValueError as exc:
@@ -447,18 +538,20 @@ class ServerLLM:
         choices = event.get("choices")
         if not isinstance(choices, list):
             raise self._garbage(path)
-        if not choices:
-            return ""
+        if not choices or not isinstance(choices[0], dict):
+            return "", ""
         choice = choices[0]
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        text = (
-            delta.get("content")
-            if isinstance(delta, dict)
-            else choice.get("text")
-            if isinstance(choice, dict)
-            else None
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            # llama-server and vLLM name it reasoning_content, Ollama and newer vLLM reasoning
+            thought = delta.get("reasoning_content") or delta.get("reasoning")
+            text = delta.get("content")
+        else:
+            thought, text = None, choice.get("text")
+        return (
+            thought if isinstance(thought, str) else "",
+            text if isinstance(text, str) else "",
         )
-        return text if isinstance(text, str) else ""
 
     def complete(
         self,
