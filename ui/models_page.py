@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from kidneytalk.chat_templates import template_family
-from kidneytalk.config import LLMSettings, Settings
+from kidneytalk.config import GpuLayers, LLMSettings, Settings
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.gguf import GGUFInfo
 from kidneytalk.llm import gpu_offload_supported, resolve_gpu_layers, where_it_runs
@@ -199,7 +199,7 @@ def save_generation_job(
     n_ctx: int,
     n_threads: int,
     max_tokens: int,
-    gpu_layers: int | str | None = None,
+    gpu_layers: GpuLayers | None = None,
 ) -> Job:
     """Save the generation settings; ``gpu_layers`` (auto / 0 / N) is kept when None."""
 
@@ -220,14 +220,13 @@ def save_generation_job(
 
 
 # ---------------------------------------------------------------- the page
-def parse_gpu_layers(text: str) -> int | str:
+def parse_gpu_layers(text: str) -> GpuLayers:
     """The ``llm.n_gpu_layers`` value typed in the page, checked by the setting's own rule.
 
     Raises :class:`KidneyTalkError` (one line, naming the setting) for anything
     but "auto", 0 (CPU only) or a positive number of layers.
     """
-    value = Settings().with_value("llm.n_gpu_layers", text.strip()).llm.n_gpu_layers
-    return value
+    return Settings().with_value("llm.n_gpu_layers", text.strip()).llm.n_gpu_layers
 
 
 def _size(n: int) -> str:
@@ -483,15 +482,15 @@ class ModelsPage(QWidget):
             return None
         return self.snapshot.rows[rows[0].row()]
 
-    def gpu_layers_value(self) -> int | str:
+    def gpu_layers_value(self) -> GpuLayers:
         """The ``llm.n_gpu_layers`` value the GPU box holds; KidneyTalkError if it is not one."""
         text = self.gpu_layers.currentText()
         index = self.gpu_layers.findText(text)
         if index >= 0 and self.gpu_layers.itemData(index) is not None:
-            return self.gpu_layers.itemData(index)  # type: ignore[no-any-return]
+            text = str(self.gpu_layers.itemData(index))  # "auto" or "0"
         return parse_gpu_layers(text)
 
-    def _check_gpu_layers(self) -> int | str | None:
+    def _check_gpu_layers(self) -> GpuLayers | None:
         """The GPU box's value, None (with the reason shown under it) when it is not valid."""
         try:
             value = self.gpu_layers_value()
@@ -523,7 +522,7 @@ class ModelsPage(QWidget):
             return False
         s = self.snapshot.llm
         try:
-            gpu: int | str = self.gpu_layers_value()
+            gpu: GpuLayers = self.gpu_layers_value()
         except KidneyTalkError:
             return True  # an invalid entry is a change (that cannot be saved)
         return (
