@@ -1,15 +1,19 @@
 """Per-question latency of the model-server backend against the in-process model.
 
-Run ``.venv/bin/python bench/server.py [--n 20] [--mode naive] [--style cp-order] [--homes DIR]``.
+Run ``.venv/bin/python bench/server.py [--n 20] [--mode naive] [--style cp-order] [--homes DIR]
+[--server llama_cpp.server|llama-server]``.
 
 ``--n`` PubMedQA dev questions (seeded sample) are asked with the bundled SmolLM2
 twice each, alternately: in-process (``LocalLLM``) and through
-``python -m llama_cpp.server`` started on 127.0.0.1 with the same GGUF, context
+``python -m llama_cpp.server`` (or, with ``--server llama-server``, llama.cpp's C++
+``llama-server`` built by ``scripts/build-llama-server.sh``, found by
+``KIDNEYTALK_LLAMA_SERVER`` or PATH) started on 127.0.0.1 with the same GGUF, context
 and thread count (``ServerLLM`` over HTTP). The library holds the questions'
 gold digests only, built once under ``--homes``. Per question and backend:
 seconds to the first answer piece and to the whole answer (retrieval
 included), whether the same passages were used and whether the answers are
-equal. Results go to ``bench/results/server.json`` with the date, the CPU and
+equal. Results go to ``bench/results/server.json`` (``server-llama-server.json``
+for llama-server) with the date, the CPU and
 ``--machine busy|quiet`` (say which: the 2-core machine is often shared).
 """
 
@@ -32,7 +36,12 @@ from kidneytalk.cpu import cpu_summary, physical_cores  # noqa: E402
 from kidneytalk.engine import Engine  # noqa: E402
 from kidneytalk.evaluation.questions import load_questions  # noqa: E402
 from kidneytalk.llm import LocalLLM  # noqa: E402
-from kidneytalk.llm_server import ServerLLM, llama_cpp_server  # noqa: E402
+from kidneytalk.llm_server import (  # noqa: E402
+    ServerLLM,
+    find_llama_server,
+    llama_cpp_server,
+    llama_server,
+)
 from kidneytalk.models import bundled_model_path  # noqa: E402
 
 EVAL = next(
@@ -86,8 +95,14 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=physical_cores())
     ap.add_argument("--homes", type=Path, default=Path("/tmp/kidneytalk-bench-server"))
     ap.add_argument("--machine", choices=("busy", "quiet"), required=True)
-    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "server.json")
+    ap.add_argument(
+        "--server", choices=("llama_cpp.server", "llama-server"), default="llama_cpp.server"
+    )
+    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    if args.out is None:
+        name = "server-llama-server.json" if args.server == "llama-server" else "server.json"
+        args.out = REPO / "bench" / "results" / name
 
     questions, _ = load_questions(SET / "questions.jsonl")
     chosen = random.Random(args.seed).sample(questions, args.n)
@@ -105,7 +120,8 @@ def main() -> int:
         engine.add(missing)
     local = LocalLLM(model, n_ctx=args.n_ctx, n_threads=args.threads, name="in-process")
     rows: list[dict[str, Any]] = []
-    with llama_cpp_server(
+    serve = llama_server if args.server == "llama-server" else llama_cpp_server
+    with serve(
         model, n_ctx=args.n_ctx, threads=args.threads, log_file=args.homes / "server.log"
     ) as url:
         server = ServerLLM(
@@ -160,7 +176,12 @@ def write(
             "model": model.name,
             "n_ctx": args.n_ctx,
             "threads": args.threads,
-            "server": "python -m llama_cpp.server on 127.0.0.1 (same GGUF, n_ctx and threads)",
+            "server": (
+                f"llama.cpp llama-server ({find_llama_server()}, --parallel 1)"
+                if args.server == "llama-server"
+                else "python -m llama_cpp.server"
+            )
+            + " on 127.0.0.1 (same GGUF, n_ctx and threads)",
         },
         "seconds": {
             "in_process": summary([r["in_process"]["seconds"] for r in rows]),

@@ -59,6 +59,9 @@ echo "[2/4] Installing the CPU build of torch..."
 # The CPU build of torch first: an unpinned torch would pull gigabytes of CUDA packages.
 .venv/bin/python -m pip install -q "torch==2.13.0"
 # llama-cpp-python compiles from source here (about 6 minutes on 2 cores).
+# llama.cpp's own llama-server (a department model server) is deliberately not built here
+# (about 40 minutes on 2 cores): scripts/build-llama-server.sh builds it on demand, and
+# tests/test_server_llama.py runs only where it exists (KIDNEYTALK_LLAMA_SERVER or PATH).
 echo "[3/4] Installing KidneyTalk and its dependencies (building llama-cpp-python may take several minutes)..."
 .venv/bin/python -m pip install -q -e ".[test]"
 echo "[4/4] Installing the bundled language model..."

@@ -212,6 +212,9 @@ class LLMSettings:
     )
     temperature: float = 0.1
     max_answer_tokens: int = 512
+    # A reasoning model's thought has its own budget, not taken from max_answer_tokens;
+    # a longer thought is cut (the reasoning says so) and the model goes on to answer.
+    max_thinking_tokens: int = 1024
 
 
 @dataclass(frozen=True)
@@ -526,6 +529,7 @@ FIELD_RULES: dict[str, Rule] = {
     ),
     "llm.temperature": between(0.0, 5.0),
     "llm.max_answer_tokens": at_least(1),
+    "llm.max_thinking_tokens": between(1, 1 << 20),
     "retrieval.n_divergent": between(1, 20),
     "retrieval.k_first": between(1, 1000),
     "retrieval.k_divergent": between(1, 1000),

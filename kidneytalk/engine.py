@@ -480,6 +480,7 @@ class Engine:
             if "load_model" in evidence.timings
             else {"load_model": round(time.monotonic() - t0, 3)}
         )
+        llm.max_thinking_tokens = self.settings.llm.max_thinking_tokens  # a thought's own budget
         question = evidence.question
         check_question_length(llm, question)
         book = PromptBook(evidence.language, self.paths.prompts)

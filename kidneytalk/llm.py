@@ -27,11 +27,14 @@ from kidneytalk.cpu import physical_cores, runnable_others, threads_for_load
 from kidneytalk.errors import ContextOverflowError, ModelError
 from kidneytalk.gguf import GGUFInfo, read_gguf
 from kidneytalk.reasoning import (
+    DEFAULT_THINKING_TOKENS,
     KNOWN_TAGS,
     ReasoningInfo,
+    ThinkingBudget,
     ThinkTags,
     closed_thought,
     detect,
+    stream_within_budget,
     strip_reasoning,
 )
 from kidneytalk.safety import defuse_special, special_pattern
@@ -209,6 +212,12 @@ class LocalLLM:
 
     # ------------------------------------------------------------ generation
     think_budget = 256  # tokens an undeclared thinker may think before a one-token decision
+    max_thinking_tokens = (
+        DEFAULT_THINKING_TOKENS  # a streamed answer's thought (llm.max_thinking_tokens)
+    )
+    last_budget: ThinkingBudget | None = (
+        None  # the last streamed reply's thought and answer token counts
+    )
 
     def stream(
         self,
@@ -226,24 +235,40 @@ class LocalLLM:
         ``cancel`` is honoured while the prompt is read (batch by batch) as well
         as between generated tokens, so Stop is quick even for long prompts.
         A reasoning model thinks first; its think block is part of the text,
-        opening tag included (see :mod:`kidneytalk.reasoning`).
+        opening tag included (see :mod:`kidneytalk.reasoning`). The thought has
+        its own budget (``max_thinking_tokens``), counted apart from the
+        answer's ``max_tokens``: a thought that reaches it is closed with a note
+        saying so, and the model goes on to write its answer (without
+        ``grammar``, which constrained the whole reply).
         """
         info = self.reasoning
-        lead = info.tags.open if info.tags is not None and info.opens_in_prompt else ""
-        for piece in self._generate(
-            self._tokens(self.format_prompt(messages, thinking=True)),
-            max_tokens=max_tokens,
-            temperature=temperature,
-            cancel=cancel,
-            grammar=grammar,
-            stop=stop,
-            repeat_penalty=repeat_penalty,
-            min_room=min(32, max_tokens),
-        ):
-            if lead:
-                yield lead
-                lead = ""
-            yield piece
+        opened = info.tags if info.tags is not None and info.opens_in_prompt else None
+        prompt = self.format_prompt(messages, thinking=True)
+        budget = ThinkingBudget(self.max_thinking_tokens, max_tokens, opened=opened)
+        self.last_budget = budget
+        min_room = min(32, max_tokens)
+
+        def generate(text: str, limit: int, constrain: str | None) -> Iterator[str]:
+            return self._generate(
+                self._tokens(text),
+                max_tokens=limit,
+                temperature=temperature,
+                cancel=cancel,
+                grammar=constrain,
+                stop=stop,
+                repeat_penalty=repeat_penalty,
+                min_room=min_room,
+            )
+
+        def resume(thought: str) -> Iterator[str]:
+            log.info("thought cut at %d tokens; writing the answer", budget.thought_tokens)
+            return generate(prompt + thought, max_tokens, None)
+
+        if opened is not None:
+            yield opened.open
+        yield from stream_within_budget(
+            generate(prompt, max_tokens + budget.thinking, grammar), budget, resume, cancel
+        )
 
     def continue_prompt(
         self,

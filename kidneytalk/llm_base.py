@@ -19,6 +19,7 @@ THIS_COMPUTER = "this computer"
 class LLM(Protocol):
     name: str
     n_ctx: int
+    max_thinking_tokens: int  # a reasoning model's thought, counted apart from the answer's tokens
 
     def count_tokens(self, text: str) -> int: ...
 

@@ -33,7 +33,16 @@ from urllib.parse import urlsplit
 
 from kidneytalk.errors import ContextOverflowError, ModelError
 from kidneytalk.llm_base import Message
-from kidneytalk.reasoning import strip_reasoning
+from kidneytalk.reasoning import (
+    DEFAULT_THINKING_TOKENS,
+    THINK,
+    ReasoningInfo,
+    ThinkingBudget,
+    closed_thought,
+    detect,
+    stream_within_budget,
+    strip_reasoning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,8 @@ READ_TIMEOUT = 120.0
 TOP_LOGPROBS = 20
 _MESSAGE_OVERHEAD = 8  # template tokens around one message, counted when the template is unknown
 _PROMPT_OVERHEAD = 48  # a default system prompt some templates add, plus the reply header
+OLLAMA_CONTEXT = 2048  # Ollama's smallest default context; it cuts longer prompts silently
+_VLLM_EXTRAS = ("structured_outputs", "guided_grammar", "repetition_penalty")
 _YES = {"yes", "是"}
 _NO = {"no", "否"}
 
@@ -81,6 +92,13 @@ def read_api_key(path: str | Path | None) -> str:
 class ServerLLM:
     """A model on an OpenAI-compatible server; thread-safe (one HTTP connection per request)."""
 
+    max_thinking_tokens = (
+        DEFAULT_THINKING_TOKENS  # a streamed answer's thought (llm.max_thinking_tokens)
+    )
+    last_budget: ThinkingBudget | None = (
+        None  # the last streamed reply's thought and answer token counts
+    )
+
     def __init__(
         self,
         url: str,
@@ -119,16 +137,52 @@ class ServerLLM:
         props = self._props()
         self._template = str(props.get("chat_template") or "")
         self._bos, self._eos = str(props.get("bos_token") or ""), str(props.get("eos_token") or "")
+        self.reasoning: ReasoningInfo = detect(
+            self._template, self._render([{"role": "user", "content": "?"}])
+        )
+        self.kind = self._kind(props, data)
+        if self.kind == "ollama":
+            self._tokenize = ""  # Ollama has no tokenize endpoint: counts are estimated
         served = _served_context(props, data, self.model_id)
-        ctx = n_ctx or served or 4096
+        default = OLLAMA_CONTEXT if self.kind == "ollama" else 4096
+        ctx = n_ctx or served or default
         self.n_ctx = min(ctx, max_ctx) if max_ctx else ctx
+        if self.kind == "ollama" and not n_ctx:
+            log.warning(
+                "model server %s is Ollama, which cuts prompts longer than its context without "
+                "saying so; KidneyTalk keeps prompts within %d tokens (set the server's context "
+                "length to OLLAMA_CONTEXT_LENGTH to use more)",
+                self.where,
+                self.n_ctx,
+            )
         log.info(
-            "model server %s: model %s, n_ctx %d (server reports %s)",
+            "model server %s (%s): model %s, n_ctx %d (server reports %s)",
             self.where,
+            self.kind,
             self.model_id,
             self.n_ctx,
             served or "nothing",
         )
+
+    def _kind(self, props: dict, models: list) -> str:
+        """Which server this is: "llama.cpp" (has /props), "vllm", "ollama" or "openai" (anything else).
+
+        Their documented differences: vLLM takes constraints as ``structured_outputs``
+        (``guided_grammar`` before v0.12) and ``repetition_penalty``, and tokenizes a
+        ``prompt``; Ollama ignores fields it does not know (no grammar, no
+        repeat_penalty), has no tokenizer endpoint, templates every ``/v1/completions``
+        prompt (raw continuations go to its own ``/api/generate``) and sends reasoning
+        as ``reasoning``.
+        """
+        if props.get("chat_template") or props.get("default_generation_settings"):
+            return "llama.cpp"
+        if any(isinstance(m, dict) and m.get("owned_by") == "vllm" for m in models):
+            return "vllm"
+        try:
+            version = self._get_json("/api/version")
+        except ModelError:
+            return "openai"
+        return "ollama" if isinstance(version, dict) and "version" in version else "openai"
 
     # ------------------------------------------------------------ HTTP
     def _garbage(self, path: str) -> ModelError:
@@ -248,7 +302,11 @@ class ServerLLM:
             return self._request("POST", path, payload)
 
     def _drop_extras(self, payload: dict) -> bool:
-        extras = [k for k in ("grammar", "repeat_penalty") if k in payload]
+        extras = [
+            k
+            for k in ("grammar", "repeat_penalty", "reasoning_format", *_VLLM_EXTRAS)
+            if k in payload
+        ]
         for k in extras:
             del payload[k]
         if extras:
@@ -273,9 +331,14 @@ class ServerLLM:
         if self._tokenize == "":
             return None
         for route in routes:
-            field = "input" if route == "/extras/tokenize" else "content"
+            # llama.cpp reads "content", vLLM "prompt", llama_cpp.server "input"
+            payload = (
+                {"input": text}
+                if route == "/extras/tokenize"
+                else {"content": text, "prompt": text, "add_special_tokens": False}
+            )
             try:
-                reply = self._request("POST", route, {field: text, "model": self.model_id})
+                reply = self._request("POST", route, {**payload, "model": self.model_id})
             except (_NotFound, _Rejected):
                 continue
             tokens = reply.get("tokens") if isinstance(reply, dict) else None
@@ -307,7 +370,11 @@ class ServerLLM:
                 reply = self._request(
                     "POST", route, {"tokens": tokens[:max_tokens], "model": self.model_id}
                 )
-                out = reply.get("text", reply.get("content")) if isinstance(reply, dict) else None
+                out = (
+                    reply.get("text", reply.get("content", reply.get("prompt")))
+                    if isinstance(reply, dict)
+                    else None
+                )
                 if isinstance(out, str):
                     return out
             except _NotFound:
@@ -335,8 +402,16 @@ class ServerLLM:
     def format_prompt(self, messages: Sequence[Message], *, thinking: bool = False) -> str:
         """The prompt text for ``messages`` (the server's template when it publishes one).
 
-        ``thinking`` is accepted for the :class:`LLM` interface; the server's template decides.
+        As for :class:`kidneytalk.llm.LocalLLM`, a reasoning template's reply
+        begins after an empty think block unless ``thinking``.
         """
+        info = self.reasoning
+        if thinking or not info.declared:
+            return self._render(messages)
+        prompt = self._render(messages, **({info.switch: False} if info.switch else {}))
+        return closed_thought(info, prompt)
+
+    def _render(self, messages: Sequence[Message], **variables: object) -> str:
         if self._template:
             try:
                 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -347,6 +422,7 @@ class ServerLLM:
                     add_generation_prompt=True,
                     bos_token=self._bos,
                     eos_token=self._eos,
+                    **variables,
                 )
             except Exception:
                 log.debug("server template not usable; using a plain layout", exc_info=True)
@@ -366,11 +442,19 @@ class ServerLLM:
             payload["model"] = self.model_id
         if stop:
             payload["stop"] = list(stop)[:4]
-        if self._extras:
+        if not self._extras or self.kind == "ollama":  # Ollama would ignore them silently
+            return payload
+        if self.kind == "vllm":  # GBNF is a dialect of the EBNF vLLM's grammar backend reads
             if grammar:
-                payload["grammar"] = grammar
+                payload["structured_outputs"] = {"grammar": grammar}
+                payload["guided_grammar"] = grammar
             if repeat_penalty is not None:
-                payload["repeat_penalty"] = repeat_penalty
+                payload["repetition_penalty"] = repeat_penalty
+            return payload
+        if grammar:
+            payload["grammar"] = grammar
+        if repeat_penalty is not None:
+            payload["repeat_penalty"] = repeat_penalty
         return payload
 
     # ------------------------------------------------------------ generation
@@ -385,13 +469,66 @@ class ServerLLM:
         stop: Sequence[str] | None = None,
         repeat_penalty: float = 1.15,
     ) -> Iterator[str]:
-        """Yield reply pieces as the server sends them; ``cancel`` closes the connection at once."""
-        max_tokens = self._room(self.count_messages(messages), max_tokens, min(32, max_tokens))
-        payload = self._payload(max_tokens, temperature, stop, grammar, repeat_penalty)
-        payload.update(messages=[dict(m) for m in messages], stream=True)
-        yield from self._stream("/v1/chat/completions", payload, cancel)
+        """Yield reply pieces as the server sends them; ``cancel`` closes the connection at once.
 
-    def _stream(self, path: str, payload: dict, cancel: threading.Event | None) -> Iterator[str]:
+        A reasoning model's think block is explicit in the text whether the
+        server sends it inline or apart (``reasoning_content``); the thought
+        has its own budget (``max_thinking_tokens``) as for
+        :meth:`kidneytalk.llm.LocalLLM.stream`. A thought cut at its budget is
+        continued into the answer through ``/v1/completions`` when the
+        server's template is known, else the reply ends with the thought.
+        """
+        used = self.count_messages(messages)
+        max_tokens = self._room(used, max_tokens, min(32, max_tokens))
+        info = self.reasoning
+        opened = info.tags if info.tags is not None and info.opens_in_prompt else None
+        budget = ThinkingBudget(self.max_thinking_tokens, max_tokens, opened=opened)
+        self.last_budget = budget
+        payload = self._payload(
+            self._room(used, max_tokens + budget.thinking, 1),
+            temperature,
+            stop,
+            grammar,
+            repeat_penalty,
+        )
+        payload.update(messages=[dict(m) for m in messages], stream=True)
+        if self._extras and self.kind in ("llama.cpp", "openai"):
+            payload["reasoning_format"] = "none"  # llama-server: the think block stays in the text
+
+        def resume(thought: str) -> Iterator[str]:
+            prompt = self.format_prompt(messages, thinking=True) + thought
+            log.info("thought cut at %d tokens; writing the answer", budget.thought_tokens)
+            more = self._payload(
+                self._room(self.count_tokens(prompt), max_tokens, 1),
+                temperature,
+                stop,
+                None,
+                repeat_penalty,
+            )
+            more.update(prompt=prompt, stream=True)
+            return self._stream("/v1/completions", more, cancel, opened=None)
+
+        if opened is not None:
+            yield opened.open
+        yield from stream_within_budget(
+            self._stream("/v1/chat/completions", payload, cancel, opened=opened),
+            budget,
+            resume if self._template else None,
+            cancel,
+        )
+
+    def _stream(
+        self,
+        path: str,
+        payload: dict,
+        cancel: threading.Event | None,
+        *,
+        opened: object = None,
+    ) -> Iterator[str]:
+        """The reply's text pieces; reasoning sent apart is put back between think tags.
+
+        ``opened``: the prompt opened a think block (its tag was already yielded).
+        """
         if cancel is not None and cancel.is_set():
             return
         try:
@@ -408,6 +545,7 @@ class ServerLLM:
                 daemon=True,
                 name="kt-server-cancel",
             ).start()
+        thinking = False  # inside a think block the server sent apart
         try:
             for raw in resp:
                 if cancel is not None and cancel.is_set():
@@ -418,8 +556,16 @@ class ServerLLM:
                 data = line[5:].strip()
                 if data == "[DONE]":
                     return
-                piece = self._piece(path, data)
+                thought, piece = self._piece(path, data)
+                if thought:
+                    if not thinking and opened is None:
+                        yield THINK.open
+                    thinking = True
+                    yield thought
                 if piece:
+                    if thinking:
+                        yield THINK.close + "\n\n"
+                        thinking = False
                     yield piece
         except TimeoutError as exc:
             raise ModelError(
@@ -435,7 +581,8 @@ class ServerLLM:
             done.set()
             conn.close()
 
-    def _piece(self, path: str, data: str) -> str:
+    def _piece(self, path: str, data: str) -> tuple[str, str]:
+        """``(reasoning, text)`` of one streamed event (reasoning: what a server sent apart)."""
         try:
             event = json.loads(data)
         except ValueError as exc:
@@ -447,18 +594,20 @@ class ServerLLM:
         choices = event.get("choices")
         if not isinstance(choices, list):
             raise self._garbage(path)
-        if not choices:
-            return ""
+        if not choices or not isinstance(choices[0], dict):
+            return "", ""
         choice = choices[0]
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        text = (
-            delta.get("content")
-            if isinstance(delta, dict)
-            else choice.get("text")
-            if isinstance(choice, dict)
-            else None
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            # llama-server and vLLM name it reasoning_content, Ollama and newer vLLM reasoning
+            thought = delta.get("reasoning_content") or delta.get("reasoning")
+            text = delta.get("content")
+        else:
+            thought, text = None, choice.get("text")
+        return (
+            thought if isinstance(thought, str) else "",
+            text if isinstance(text, str) else "",
         )
-        return text if isinstance(text, str) else ""
 
     def complete(
         self,
@@ -494,8 +643,26 @@ class ServerLLM:
         grammar: str | None = None,
         temperature: float = 0.0,
     ) -> str:
-        """Completion of an already formatted prompt (``/v1/completions``)."""
+        """Completion of an already formatted prompt (``/v1/completions``; Ollama's ``/api/generate``).
+
+        Ollama applies the model's template to a ``/v1/completions`` prompt, so
+        a raw continuation goes to its own API with ``raw`` set.
+        """
         max_tokens = self._room(self.count_tokens(prompt), max_tokens, 1)
+        if self.kind == "ollama":
+            options: dict[str, Any] = {
+                "num_predict": max_tokens,
+                "temperature": temperature,
+                "repeat_penalty": 1.1,
+            }
+            if stop:
+                options["stop"] = list(stop)
+            body = {"model": self.model_id, "prompt": prompt, "raw": True, "stream": False}
+            reply = self._post("/api/generate", {**body, "options": options})
+            text = reply.get("response") if isinstance(reply, dict) else None
+            if not isinstance(text, str):
+                raise self._garbage("/api/generate")
+            return text
         payload = self._payload(max_tokens, temperature, stop, grammar, 1.1)
         payload["prompt"] = prompt
         reply = self._post("/v1/completions", payload)
@@ -520,6 +687,8 @@ class ServerLLM:
         """{token text: log-probability} of the reply's first token, None when the server gives none."""
         if not self._logprobs:
             return None
+        if self.kind == "ollama" and answer_prefix:
+            return None  # Ollama templates /v1/completions prompts: no raw prompt to score
         if answer_prefix or self._template:
             prompt = self.format_prompt(messages) + answer_prefix
             self._room(self.count_tokens(prompt), 1, 1)
@@ -726,6 +895,52 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _serve(
+    command: list[str], port: int, what: str, log_file: str | Path | None, wait: float
+) -> Iterator[str]:
+    """Run ``command`` (a model server on 127.0.0.1:``port``); its URL once it answers, stopped on exit."""
+    out = open(log_file or os.devnull, "wb")  # noqa: SIM115 - closed below, after the process
+    proc = subprocess.Popen(
+        command,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            if proc.poll() is not None:
+                raise ModelError(
+                    f"{what} exited with code {proc.returncode} (see {log_file or 'its log'})."
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    pass
+                ServerLLM(url, read_timeout=10).close()
+                break
+            except (OSError, ModelError):
+                if time.monotonic() > deadline:
+                    raise ModelError(f"{what} did not answer within {wait:g} s.") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()
+
+
 @contextlib.contextmanager
 def llama_cpp_server(
     model: str | Path,
@@ -739,59 +954,59 @@ def llama_cpp_server(
 
     For the tests and the benchmark (it needs the ``llama-cpp-python[server]`` packages).
     """
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    out = open(log_file or os.devnull, "wb")  # noqa: SIM115 - closed below, after the process
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            str(n_ctx),
-            "--n_threads",
-            str(threads),
-            "--n_threads_batch",
-            str(threads),
-            "--seed",
-            "42",
-        ],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            if proc.poll() is not None:
-                raise ModelError(
-                    f"llama_cpp.server exited with code {proc.returncode} (see {log_file or 'its log'})."
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    pass
-                ServerLLM(url, read_timeout=10).close()
-                break
-            except (OSError, ModelError):
-                if time.monotonic() > deadline:
-                    raise ModelError(
-                        f"llama_cpp.server did not answer within {wait:g} s."
-                    ) from None
-                time.sleep(0.5)
+    port = _free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx)]
+    command += ["--n_threads", str(threads), "--n_threads_batch", str(threads), "--seed", "42"]
+    with _serve(command, port, "llama_cpp.server", log_file, wait) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        out.close()
+
+
+def find_llama_server() -> Path | None:
+    """llama.cpp's ``llama-server``: ``KIDNEYTALK_LLAMA_SERVER`` if set, else the one on PATH.
+
+    Built by ``scripts/build-llama-server.sh``; KidneyTalk itself never needs it.
+    """
+    import shutil
+
+    named = os.environ.get("KIDNEYTALK_LLAMA_SERVER", "")
+    found = named or shutil.which("llama-server")
+    if not found:
+        return None
+    path = Path(found).expanduser()
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+@contextlib.contextmanager
+def llama_server(
+    model: str | Path,
+    *,
+    binary: str | Path | None = None,
+    n_ctx: int = 4096,
+    threads: int = 1,
+    chat_template: str | None = None,
+    log_file: str | Path | None = None,
+    wait: float = 180.0,
+) -> Iterator[str]:
+    """URL of llama.cpp's ``llama-server`` serving ``model`` on a free 127.0.0.1 port, stopped on exit.
+
+    One slot (``--parallel 1``), so the whole context is one conversation's, as
+    in process. ``chat_template`` (Jinja text) replaces the file's, e.g. for a GGUF
+    without one, which llama-server would otherwise serve as ChatML. For the tests
+    and the benchmark.
+    """
+    binary = binary or find_llama_server()
+    if binary is None:
+        raise ModelError("llama-server not found: set KIDNEYTALK_LLAMA_SERVER or put it on PATH.")
+    port = _free_port()
+    command = [str(binary), "--model", str(model), "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--ctx-size", str(n_ctx), "--parallel", "1", "--seed", "42"]
+    command += ["--threads", str(threads), "--threads-batch", str(threads)]
+    with contextlib.ExitStack() as stack:
+        if chat_template is not None:
+            import tempfile
+
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kt-template-")))
+            (folder / "template.jinja").write_text(chat_template, encoding="utf-8")
+            command += ["--jinja", "--chat-template-file", str(folder / "template.jinja")]
+        yield stack.enter_context(_serve(command, port, "llama-server", log_file, wait))

@@ -24,7 +24,8 @@ use :func:`closed_thought` to start the reply after an empty think block.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -172,6 +173,110 @@ class ReasoningSplitter:
         return self._state in ("opened", "thinking")
 
 
+DEFAULT_THINKING_TOKENS = 1024
+"""Tokens a reasoning model may think before its thought is cut (``llm.max_thinking_tokens``)."""
+CUT_MARK = "[thought cut:"
+
+
+def cut_note(budget: int) -> str:
+    """The line that ends a thought cut at its budget (shown with the reasoning, never in the answer)."""
+    return f"{CUT_MARK} it reached its budget of {budget} tokens (setting llm.max_thinking_tokens)]"
+
+
+def thought_was_cut(reasoning: str) -> bool:
+    """True when ``reasoning`` ends with :func:`cut_note` (the model was stopped mid-thought)."""
+    return CUT_MARK in reasoning[-200:]
+
+
+class ThinkingBudget:
+    """Counts a streamed reply's tokens in its thought and in its answer separately.
+
+    A backend feeds every generated token's text to :meth:`count`; when
+    :attr:`thought_over` is true it stops, closes the thought with
+    :meth:`closing` and goes on to write the answer with the answer's own
+    budget (:attr:`answer_over`). Thinking therefore never eats the answer's tokens.
+    """
+
+    def __init__(self, thinking: int, answer: int, *, opened: ThinkTags | None = None):
+        self.thinking, self.answer = max(0, thinking), max(1, answer)
+        self.thought_tokens = self.answer_tokens = 0
+        self.cut = False
+        self._splitter = ReasoningSplitter()
+        if opened is not None:
+            self._splitter.feed(opened.open)
+
+    @property
+    def in_thought(self) -> bool:
+        return self._splitter.thinking
+
+    @property
+    def tags(self) -> ThinkTags | None:
+        return self._splitter._tag
+
+    def count(self, piece: str) -> None:
+        """Count one generated token's text in the thought or in the answer."""
+        before = self._splitter.thinking
+        parts = self._splitter.feed(piece)
+        if before or self._splitter.thinking or any(k == "reasoning" for k, _ in parts):
+            self.thought_tokens += 1
+        else:
+            self.answer_tokens += 1
+
+    @property
+    def thought_over(self) -> bool:
+        return self._splitter.thinking and self.thought_tokens >= self.thinking
+
+    @property
+    def answer_over(self) -> bool:
+        return self.answer_tokens >= self.answer
+
+    def closing(self) -> tuple[str, str]:
+        """``(shown, fed)``: the text that ends the cut thought for the reader, and for the model.
+
+        The reader sees :func:`cut_note` inside the thought; the model is only
+        given the closing tag, then writes its answer.
+        """
+        tags = self.tags or THINK
+        self.cut = True
+        shown = "\n" + cut_note(self.thinking) + "\n" + tags.close + "\n\n"
+        return shown, "\n" + tags.close + "\n\n"
+
+
+def stream_within_budget(
+    pieces: Iterator[str],
+    budget: ThinkingBudget,
+    resume: Callable[[str], Iterator[str]] | None,
+    cancel: threading.Event | None = None,
+) -> Iterator[str]:
+    """``pieces`` (one token each) with the thought and the answer each held to its own budget.
+
+    When the thought reaches its budget, generation stops, the thought is
+    closed (:meth:`ThinkingBudget.closing`) and ``resume`` is called with the
+    text generated so far plus the closing tag, to write the answer; without
+    ``resume`` the reply ends there.
+    """
+    generated: list[str] = []
+    try:
+        for piece in pieces:
+            budget.count(piece)
+            generated.append(piece)
+            yield piece
+            if budget.thought_over or budget.answer_over:
+                break
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+    if not budget.thought_over or (cancel is not None and cancel.is_set()):
+        return
+    shown, fed = budget.closing()
+    yield shown
+    if resume is not None:
+        for piece in resume("".join(generated).rstrip() + fed):
+            budget.answer_tokens += 1
+            yield piece
+
+
 def split_stream(
     pieces: Iterable[str], tags: Iterable[ThinkTags] = KNOWN_TAGS
 ) -> Iterator[tuple[Kind, str]]:
@@ -218,14 +323,20 @@ def opening_tag(text: str, tags: Iterable[ThinkTags] = KNOWN_TAGS) -> ThinkTags 
 
 __all__ = [
     "KNOWN_TAGS",
+    "CUT_MARK",
+    "DEFAULT_THINKING_TOKENS",
     "THINK",
     "ReasoningInfo",
     "ReasoningSplitter",
     "ThinkTags",
+    "ThinkingBudget",
     "closed_thought",
+    "cut_note",
     "detect",
     "opening_tag",
     "split_reasoning",
     "split_stream",
+    "stream_within_budget",
     "strip_reasoning",
+    "thought_was_cut",
 ]

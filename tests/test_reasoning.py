@@ -33,12 +33,16 @@ from kidneytalk.evaluation.runner import load_results
 from kidneytalk.llm import LocalLLM, resolve_gpu_layers, where_it_runs
 from kidneytalk.models import bundled_model_path
 from kidneytalk.reasoning import (
+    CUT_MARK,
     THINK,
     ReasoningSplitter,
+    ThinkingBudget,
     closed_thought,
     detect,
     split_reasoning,
     split_stream,
+    stream_within_budget,
+    thought_was_cut,
 )
 from kidneytalk.records import Hit
 
@@ -225,10 +229,11 @@ class SteeredThinker(LocalLLM):
     """
 
     prompts: list[str]
+    steer = STEER
 
     def stream(self, messages, *, grammar=None, **kwargs) -> Iterator[str]:
         self.prompts.append(self.format_prompt(messages, thinking=True))
-        yield from super().stream(messages, grammar=grammar or STEER, **kwargs)
+        yield from super().stream(messages, grammar=grammar or self.steer, **kwargs)
 
     def _tokens(self, prompt: str) -> list[int]:
         self.prompts.append(prompt)
@@ -341,6 +346,92 @@ def test_an_undeclared_thinker_thinks_within_its_budget_before_a_one_token_decis
     assert scored[-1].startswith(llm.format_prompt(msgs) + "<think>")
     assert scored[-1].endswith(thought + "\n</think>\n\nAnswer:")
     assert after != plain and sum(after.values()) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- the thought's own budget
+def test_a_thought_over_its_budget_is_closed_with_a_note_and_the_answer_gets_its_own_budget() -> (
+    None
+):
+    # One token per piece; the prompt opened the block (R1), so the thought starts at once.
+    pieces = iter(
+        ["I", " think", " about", " kidneys", " a", " lot", "</think>", "Never", " reached"]
+    )
+    budget = ThinkingBudget(4, 3, opened=THINK)
+    resumed: list[str] = []
+
+    def resume(thought: str) -> Iterator[str]:
+        resumed.append(thought)
+        return iter(["Stop", " below", " 30", " [1]."])
+
+    raw = "<think>" + "".join(stream_within_budget(pieces, budget, resume))
+    assert resumed == [
+        "I think about kidneys\n</think>\n\n"
+    ]  # the model is given the closing tag only
+    assert budget.cut and budget.thought_tokens == 4
+    reasoning, answer = split_reasoning(raw)
+    assert reasoning.startswith("I think about kidneys") and thought_was_cut(reasoning)
+    assert "budget of 4 tokens" in reasoning and answer == "Stop below 30 [1]."
+    # The answer's budget is counted apart: a thought within budget costs the answer nothing.
+    budget = ThinkingBudget(10, 2, opened=THINK)
+    text = "".join(
+        stream_within_budget(iter(["a", " b", "</think>", "Yes", ".", " More"]), budget, None)
+    )
+    assert text == "a b</think>Yes." and (budget.thought_tokens, budget.answer_tokens) == (3, 2)
+    assert not budget.cut and not thought_was_cut(split_reasoning("<think>" + text)[0])
+    # A model that does not think: every token is the answer's.
+    budget = ThinkingBudget(1, 3)
+    assert "".join(
+        stream_within_budget(iter(["Plain", " reply", " here", " extra"]), budget, None)
+    ) == ("Plain reply here")
+    assert (budget.thought_tokens, budget.answer_tokens) == (0, 3)
+
+
+def test_the_thinking_budget_is_a_validated_setting() -> None:
+    s = Settings()
+    assert s.llm.max_thinking_tokens == 1024
+    assert s.with_value("llm.max_thinking_tokens", "64").llm.max_thinking_tokens == 64
+    for bad in ("0", "-5", "many"):
+        with pytest.raises(SettingsError, match="llm.max_thinking_tokens"):
+            s.with_value("llm.max_thinking_tokens", bad)
+
+
+LONG_STEER = (  # a thought far longer than its budget, then the cited answer
+    'root ::= "'
+    + THOUGHT
+    + ' " [a-z ]{300,400} "\\n</think>\\n\\n" "Metformin " [a-z ,]{3,50} " [1]."'
+)
+
+
+@pytest.mark.model
+def test_a_real_thought_cut_at_its_budget_still_leaves_the_answer_its_tokens(
+    thinking_engine: Engine, thinker: SteeredThinker, monkeypatch
+) -> None:
+    monkeypatch.setattr(thinker, "steer", LONG_STEER)
+    thinking_engine.settings = thinking_engine.settings.with_value("llm.max_thinking_tokens", "16")
+    assert thinking_engine.settings.llm.max_answer_tokens == 64
+    assert thinking_engine.add([sample_document()])[0].status in ("added", "unchanged")
+    answer = thinking_engine.ask(
+        "When should metformin be stopped in chronic kidney disease?", mode="naive", style="off"
+    )
+    text = answer.text()
+    budget = thinker.last_budget
+    assert thinker.max_thinking_tokens == 16 and budget is not None and budget.cut
+    assert budget.thought_tokens == 16 and 0 < budget.answer_tokens <= 64
+    assert answer.reasoning.startswith("Reasoning first") and thought_was_cut(answer.reasoning)
+    assert "budget of 16 tokens" in answer.to_json()["reasoning"]
+    # Under the old shared budget the 300+ character thought would have taken all 64 tokens.
+    assert text and "Reasoning first" not in text and CUT_MARK not in text and "think>" not in text
+    assert thinker.prompts[-1].endswith(
+        "\n</think>\n\n"
+    )  # the answer was written after the closed thought
+
+    # Within its budget the thought is kept whole and nothing says it was cut.
+    monkeypatch.setattr(thinker, "steer", STEER)
+    thinking_engine.settings = thinking_engine.settings.with_value("llm.max_thinking_tokens", "200")
+    whole = thinking_engine.ask("When should metformin be stopped?", mode="naive", style="off")
+    assert whole.text().startswith("Metformin ") and whole.reasoning.startswith(THOUGHT)
+    assert not thought_was_cut(whole.reasoning) and thinker.last_budget is not None
+    assert not thinker.last_budget.cut and thinker.last_budget.thought_tokens < 200
 
 
 # ---------------------------------------------------------------- threads under load

@@ -96,3 +96,51 @@ def test_a_failed_connection_test_is_shown_in_the_dialog(qtbot, window):
         and "refused" in dialog.status.text()
     )
     dialog.reject()
+
+
+# ---------------------------------------------------------------- where the model runs: GPU layers
+def test_gpu_layers_control_validates_like_the_setting_and_says_whether_this_build_has_a_gpu(
+    qtbot, window
+):
+    from kidneytalk.config import Settings
+    from kidneytalk.llm import gpu_offload_supported, where_it_runs
+    from kidneytalk.ui.models_page import ModelsPage
+
+    page = window.models_page
+    qtbot.waitUntil(lambda: page.snapshot is not None, timeout=SLOW)
+    window.show_page(page)
+    assert page.gpu_layers.currentText() == "Automatic" and not page.save_button.isEnabled()
+    supported = gpu_offload_supported()
+    assert page.snapshot.gpu_offload is supported
+    if supported:
+        assert "can run model layers on the GPU" in page.gpu_support.text()
+    else:
+        assert page.gpu_support.text().startswith(
+            "This build has no GPU support; see README to build with CUDA/Metal/Vulkan"
+        )
+    # What the setting refuses, the page refuses, with the setting's own one-line reason.
+    for bad in ("-2", "lots", "2.5"):
+        page.gpu_layers.setEditText(bad)
+        assert not page.save_button.isEnabled(), bad
+        assert page.gpu_problem.isVisibleTo(page) and "llm.n_gpu_layers" in page.gpu_problem.text()
+    page.gpu_layers.setEditText("12")
+    assert page.gpu_layers_value() == 12 and not page.gpu_problem.isVisibleTo(page)
+    assert page.save_button.isEnabled()
+    page.save_button.click()
+    qtbot.waitUntil(lambda: page.snapshot.llm.n_gpu_layers == 12, timeout=SLOW)
+    assert Settings.load(window.engine.paths).llm.n_gpu_layers == 12
+    bundled = next(r for r in page.snapshot.rows if r.bundled)
+    runs_on = page.table.item(page.snapshot.rows.index(bundled), ModelsPage.RUNS_ON).text()
+    assert runs_on == bundled.runs_on == where_it_runs(12, bundled.info.n_layers)
+    assert runs_on == (
+        "CPU" if not supported else f"GPU (12 of {bundled.info.n_layers} layers, the rest on CPU)"
+    )
+    page.gpu_layers.setCurrentIndex(page.gpu_layers.findData(0))  # "CPU only"
+    assert page.gpu_layers_value() == 0
+    page.save_button.click()
+    qtbot.waitUntil(lambda: page.snapshot.llm.n_gpu_layers == 0, timeout=SLOW)
+    assert page.gpu_layers.currentText() == "CPU only"
+    page.gpu_layers.setCurrentIndex(page.gpu_layers.findData("auto"))
+    page.save_button.click()
+    qtbot.waitUntil(lambda: page.snapshot.llm.n_gpu_layers == "auto", timeout=SLOW)
+    assert Settings.load(window.engine.paths).llm.n_gpu_layers == "auto"

@@ -20,6 +20,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -37,10 +38,10 @@ from PySide6.QtWidgets import (
 )
 
 from kidneytalk.chat_templates import template_family
-from kidneytalk.config import LLMSettings
+from kidneytalk.config import GpuLayers, LLMSettings, Settings
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.gguf import GGUFInfo
-from kidneytalk.llm import resolve_gpu_layers, where_it_runs
+from kidneytalk.llm import gpu_offload_supported, resolve_gpu_layers, where_it_runs
 from kidneytalk.models import Fit, fit
 
 from . import workers
@@ -87,6 +88,9 @@ class ModelsSnapshot:
     loaded: str = ""  # name of the model in memory, "" when none
     warnings: list[str] = field(default_factory=list)  # about the job that produced this snapshot
     message: str = ""  # status-bar line about that job
+    gpu_offload: bool = (
+        False  # the installed llama.cpp build has a GPU backend (CUDA, Metal, Vulkan…)
+    )
 
     @property
     def where(self) -> str:
@@ -138,7 +142,9 @@ def _snapshot(
                 )
             )
     loaded = engine.llm_name
-    return ModelsSnapshot(rows, engine.settings.llm, loaded, warnings or [], message)
+    return ModelsSnapshot(
+        rows, engine.settings.llm, loaded, warnings or [], message, gpu_offload_supported()
+    )
 
 
 def read_models(worker: JobContext) -> ModelsSnapshot:
@@ -189,7 +195,15 @@ def remove_model_job(name: str) -> Job:
     return job
 
 
-def save_generation_job(temperature: float, n_ctx: int, n_threads: int, max_tokens: int) -> Job:
+def save_generation_job(
+    temperature: float,
+    n_ctx: int,
+    n_threads: int,
+    max_tokens: int,
+    gpu_layers: GpuLayers | None = None,
+) -> Job:
+    """Save the generation settings; ``gpu_layers`` (auto / 0 / N) is kept when None."""
+
     def job(worker: JobContext) -> ModelsSnapshot:
         engine = worker.engine
         llm = dataclasses.replace(
@@ -198,6 +212,7 @@ def save_generation_job(temperature: float, n_ctx: int, n_threads: int, max_toke
             n_ctx=n_ctx,
             n_threads=n_threads,
             max_answer_tokens=max_tokens,
+            n_gpu_layers=engine.settings.llm.n_gpu_layers if gpu_layers is None else gpu_layers,
         )
         engine.save_settings(engine.settings.replace(llm=llm))
         return _snapshot(worker)
@@ -206,6 +221,15 @@ def save_generation_job(temperature: float, n_ctx: int, n_threads: int, max_toke
 
 
 # ---------------------------------------------------------------- the page
+def parse_gpu_layers(text: str) -> GpuLayers:
+    """The ``llm.n_gpu_layers`` value typed in the page, checked by the setting's own rule.
+
+    Raises :class:`KidneyTalkError` (one line, naming the setting) for anything
+    but "auto", 0 (CPU only) or a positive number of layers.
+    """
+    return Settings().with_value("llm.n_gpu_layers", text.strip()).llm.n_gpu_layers
+
+
 def _size(n: int) -> str:
     return f"{n / _GB:.1f} GB" if n >= _GB else f"{n / 2**20:.0f} MB"
 
@@ -296,20 +320,36 @@ class ModelsPage(QWidget):
         self.max_tokens.setSingleStep(64)
         for spin in (self.temperature, self.n_ctx, self.n_threads, self.max_tokens):
             spin.valueChanged.connect(self._update_actions)
+        # llm.n_gpu_layers: "Automatic", "CPU only", or a number of layers typed in.
+        self.gpu_layers = QComboBox()
+        self.gpu_layers.setObjectName("gpuLayers")
+        self.gpu_layers.setEditable(True)
+        self.gpu_layers.addItem("", "auto")
+        self.gpu_layers.addItem("", 0)
+        self.gpu_layers.setMinimumContentsLength(14)
+        self.gpu_layers.currentTextChanged.connect(self._update_actions)
+        self.gpu_problem = QLabel()
+        self.gpu_problem.setObjectName("gpuProblem")
+        self.gpu_problem.setWordWrap(True)
+        self.gpu_support = QLabel()
+        self.gpu_support.setObjectName("gpuSupport")
+        self.gpu_support.setWordWrap(True)
         self.save_button = QPushButton()
         self.save_button.clicked.connect(self.save_generation)
         self.revert_button = QPushButton()
         self.revert_button.clicked.connect(self._show_generation)
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        self.labels = [QLabel() for _ in range(4)]
+        self.labels = [QLabel() for _ in range(5)]
         for label, box in zip(
             self.labels,
-            (self.temperature, self.n_ctx, self.n_threads, self.max_tokens),
+            (self.temperature, self.n_ctx, self.n_threads, self.max_tokens, self.gpu_layers),
             strict=True,
         ):
             label.setBuddy(box)
             self.form.addRow(label, box)
+        self.form.addRow("", self.gpu_problem)
+        self.form.addRow("", self.gpu_support)
         self.generation_hint = QLabel()
         self.generation_hint.setObjectName("hintLabel")
         self.generation_hint.setWordWrap(True)
@@ -380,6 +420,7 @@ class ModelsPage(QWidget):
             self.tr("Context length (tokens):"),
             self.tr("Threads:"),
             self.tr("Longest answer (tokens):"),
+            self.tr("GPU layers:"),
         )
         for label, text in zip(self.labels, texts, strict=True):
             label.setText(text)
@@ -400,9 +441,20 @@ class ModelsPage(QWidget):
             self.tr("Processor threads used to write answers; Automatic uses all cores.")
         )
         self.max_tokens.setToolTip(self.tr("Answers stop after this many tokens."))
+        self.gpu_layers.setItemText(0, self.tr("Automatic"))
+        self.gpu_layers.setItemText(1, self.tr("CPU only"))
+        self.gpu_layers.setToolTip(
+            self.tr(
+                "Model layers run on the graphics card: Automatic puts all of them there when this "
+                "llama.cpp build has GPU support, CPU only uses none, or type a number of layers "
+                "(fewer layers when the card's memory is small)."
+            )
+        )
+        self._show_gpu_support()
         self.generation_hint.setText(
             self.tr(
-                "A new context length or thread count applies from the next question (the model is loaded again). "
+                "A new context length, thread count or GPU layers setting applies from the next question "
+                "(the model is loaded again). "
                 "Temperature applies at once."
             )
         )
@@ -440,16 +492,56 @@ class ModelsPage(QWidget):
             return None
         return self.snapshot.rows[rows[0].row()]
 
+    def gpu_layers_value(self) -> GpuLayers:
+        """The ``llm.n_gpu_layers`` value the GPU box holds; KidneyTalkError if it is not one."""
+        text = self.gpu_layers.currentText()
+        index = self.gpu_layers.findText(text)
+        if index >= 0 and self.gpu_layers.itemData(index) is not None:
+            text = str(self.gpu_layers.itemData(index))  # "auto" or "0"
+        return parse_gpu_layers(text)
+
+    def _check_gpu_layers(self) -> GpuLayers | None:
+        """The GPU box's value, None (with the reason shown under it) when it is not valid."""
+        try:
+            value = self.gpu_layers_value()
+        except KidneyTalkError as exc:
+            self.gpu_problem.setText(str(exc))
+            self.gpu_problem.show()
+            return None
+        self.gpu_problem.clear()
+        self.gpu_problem.hide()
+        return value
+
+    def _show_gpu_support(self) -> None:
+        if self.snapshot is None:
+            self.gpu_support.clear()
+        elif self.snapshot.gpu_offload:
+            self.gpu_support.setText(
+                self.tr("This llama.cpp build can run model layers on the GPU.")
+            )
+        else:
+            self.gpu_support.setText(
+                self.tr(
+                    "This build has no GPU support; see README to build with CUDA/Metal/Vulkan. "
+                    "Models run on the CPU whatever this is set to."
+                )
+            )
+
     def _generation_changed(self) -> bool:
         if self.snapshot is None:
             return False
         s = self.snapshot.llm
+        try:
+            gpu: GpuLayers = self.gpu_layers_value()
+        except KidneyTalkError:
+            return True  # an invalid entry is a change (that cannot be saved)
         return (
             round(self.temperature.value(), 2),
             self.n_ctx.value(),
             self.n_threads.value(),
             self.max_tokens.value(),
-        ) != (round(s.temperature, 2), s.n_ctx, s.n_threads, s.max_answer_tokens)
+            gpu,
+        ) != (round(s.temperature, 2), s.n_ctx, s.n_threads, s.max_answer_tokens, s.n_gpu_layers)
 
     def _update_actions(self) -> None:
         row = self.selected_row()
@@ -472,7 +564,8 @@ class ModelsPage(QWidget):
                 self.tr("Forget the selected model (the file itself is not deleted)")
             )
         changed = self._generation_changed()
-        self.save_button.setEnabled(not busy and changed)
+        valid = self._check_gpu_layers() is not None
+        self.save_button.setEnabled(not busy and changed and valid)
         self.revert_button.setEnabled(changed)
         self._show_details(row)
 
@@ -601,6 +694,12 @@ class ModelsPage(QWidget):
         self.n_ctx.setValue(s.n_ctx)
         self.n_threads.setValue(s.n_threads)
         self.max_tokens.setValue(s.max_answer_tokens)
+        index = self.gpu_layers.findData(s.n_gpu_layers)
+        if index >= 0:
+            self.gpu_layers.setCurrentIndex(index)
+        else:
+            self.gpu_layers.setEditText(str(s.n_gpu_layers))
+        self._show_gpu_support()
         self._update_actions()
 
     # ------------------------------------------------------------ actions
@@ -670,7 +769,8 @@ class ModelsPage(QWidget):
         )
 
     def save_generation(self) -> None:
-        if self.busy:
+        gpu = self._check_gpu_layers()
+        if self.busy or gpu is None:
             return
         self._start(
             SAVE_GENERATION,
@@ -679,6 +779,7 @@ class ModelsPage(QWidget):
                 self.n_ctx.value(),
                 self.n_threads.value(),
                 self.max_tokens.value(),
+                gpu,
             ),
         )
         self._update_actions()
