@@ -20,11 +20,7 @@ import pytest
 from kidneytalk import library as library_module
 from kidneytalk.engine import Engine
 from tests.fixtures_pdf import library_problems, write_big_pdf, write_text_pdf
-
-
-def _mount(*argv: str) -> str:
-    res = subprocess.run(["mount", *argv], capture_output=True, text=True)
-    return "" if res.returncode == 0 else (res.stderr.strip() or f"mount exited {res.returncode}")
+from tests.mounts import mount, read_only_bind
 
 
 @pytest.fixture
@@ -33,7 +29,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     where.mkdir()
     if shutil.which("mount") is None:
         pytest.skip("no mount command")
-    why = _mount("-t", "tmpfs", "-o", "size=100m", "tmpfs", str(where))
+    why = mount("-t", "tmpfs", "-o", "size=100m", "tmpfs", str(where))
     if why:
         pytest.skip(f"cannot mount a tmpfs here: {why}")
     try:
@@ -110,13 +106,7 @@ def test_a_read_only_library_is_refused_with_one_line_and_nothing_lost(tmp_path:
     with Engine(home, embedder=embedder) as eng:
         assert [r.status for r in eng.add([small])] == ["added"]
         data = eng.paths.data
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    why = _mount("--bind", str(data), str(data)) or _mount("-o", "remount,ro,bind", str(data))
-    if why:
-        subprocess.run(["umount", "-l", str(data)], check=False)
-        pytest.skip(f"cannot make a read-only bind mount here: {why}")
-    try:
+    with read_only_bind(data):
         other = write_text_pdf(tmp_path / "other.pdf", topic="kidney stones", pages=2)
         res = subprocess.run(
             [sys.executable, "-m", "kidneytalk.cli", "--home", str(home), "add", str(other)],
@@ -128,8 +118,6 @@ def test_a_read_only_library_is_refused_with_one_line_and_nothing_lost(tmp_path:
         lines = [line for line in res.stderr.splitlines() if line.strip()]
         assert any("read-only" in line and str(data) in line for line in lines), res.stderr
         assert "Traceback" not in res.stderr and "bug" not in res.stderr
-    finally:
-        subprocess.run(["umount", "-l", str(data)], check=False)
     with Engine(home, embedder=embedder) as eng:  # writable again: nothing was lost
         assert [d.name for d in eng.library.documents()] == ["small.pdf"]
         assert library_problems(eng.library) == []

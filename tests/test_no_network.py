@@ -60,7 +60,10 @@ def _env() -> dict[str, str]:
     return env
 
 
-def traced(log: Path, *argv: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def traced(
+    log: Path, *argv: str, timeout: float = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` run under strace, network calls and file opens logged to ``log``."""
     return subprocess.run(
         [
             "strace",
@@ -76,7 +79,7 @@ def traced(log: Path, *argv: str, timeout: float = 900) -> subprocess.CompletedP
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=_env(),
+        env=env or _env(),
     )
 
 
@@ -271,28 +274,7 @@ def _traced_gui(tmp_path: Path, embedder, *, probe: bool) -> tuple[list[str], Pa
     env["PROBE"] = "1" if probe else "0"
     question = "Below which eGFR should metformin be stopped?"
     try:
-        res = subprocess.run(
-            [
-                "strace",
-                "-f",
-                "-qq",
-                "--seccomp-bpf",
-                "-o",
-                str(log),
-                "-e",
-                "trace=connect,sendto,sendmsg,bind,open,openat,creat",
-                sys.executable,
-                "-c",
-                GUI,
-                str(home),
-                question,
-                str(stray),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            env=env,
-        )
+        res = traced(log, sys.executable, "-c", GUI, str(home), question, str(stray), env=env)
     finally:
         made = stray.exists()
         stray.unlink(missing_ok=True)

@@ -26,6 +26,7 @@ from kidneytalk import folders
 from kidneytalk.engine import Engine
 from kidneytalk.errors import KidneyTalkError
 from tests.fixtures_pdf import library_problems, write_text_pdf
+from tests.mounts import read_only_bind
 
 QUESTION = "When should metformin be stopped in chronic kidney disease?"
 
@@ -48,11 +49,6 @@ def _entry(path: Path) -> tuple[int, int, int]:
 def _run(cmd: list[str], *, timeout: float = 600) -> tuple[int, str, str]:
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     return res.returncode, res.stdout, res.stderr
-
-
-def _mount(*argv: str) -> str:
-    res = subprocess.run(["mount", *argv], capture_output=True, text=True)
-    return "" if res.returncode == 0 else (res.stderr.strip() or f"mount exited {res.returncode}")
 
 
 @pytest.fixture(scope="module")
@@ -79,17 +75,8 @@ def home(built: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def ro_mount(home: Path) -> Iterator[Path]:
     """The home's data folder as a read-only bind mount (skipped where mounting is not allowed)."""
-    data = home / "data"
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    why = _mount("--bind", str(data), str(data)) or _mount("-o", "remount,ro,bind", str(data))
-    if why:
-        subprocess.run(["umount", "-l", str(data)], check=False)
-        pytest.skip(f"cannot make a read-only bind mount here: {why}")
-    try:
+    with read_only_bind(home / "data") as data:
         yield data
-    finally:
-        subprocess.run(["umount", "-l", str(data)], check=False)
 
 
 def _no_dac() -> list[str]:
