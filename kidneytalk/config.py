@@ -125,7 +125,13 @@ class Paths:
     def ensure(self) -> Paths:
         """Create the three folders, private to the user (existing ones are tightened)."""
         for p, own in ((self.config, _OWN_CONFIG), (self.data, _OWN_DATA), (self.logs, _OWN_LOGS)):
-            p.mkdir(parents=True, exist_ok=True)
+            try:
+                p.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # e.g. a home on read-only media, before it held a library
+                raise KidneyTalkError(
+                    f"KidneyTalk cannot create its folder {p}: {exc.strerror or exc}. "
+                    "Choose a folder you can write to (--home or KIDNEYTALK_HOME)."
+                ) from None
             make_private(p, own)
         return self
 

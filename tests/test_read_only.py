@@ -266,3 +266,20 @@ def test_a_home_entirely_read_only_lists_and_refuses_settings_in_one_line(home: 
         assert code == 1 and len(lines) == 1 and str(home / "config") in lines[0], err
         assert "Traceback" not in err and "bug" not in err
         assert tree(home) == {k: (m & ~0o222, s, t) for k, (m, s, t) in before.items()}
+
+
+def test_a_new_home_on_read_only_media_is_refused_in_one_line(tmp_path: Path) -> None:
+    """No library there yet and no way to make one: one line naming the folder, no traceback."""
+    media = tmp_path / "media"
+    media.mkdir()
+    with read_only_bind(media):
+        res = subprocess.run(
+            [sys.executable, "-m", "kidneytalk.cli", "--home", str(media / "kt"), "list"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert res.returncode != 0
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert f"cannot create its folder {media / 'kt'}" in lines[0] and "bug" not in lines[0]
