@@ -135,3 +135,14 @@ def test_a_question_the_embedder_cannot_read_is_ranked_by_its_words(embedder, mi
         ids = mixed.searchable_doc_ids()
         best = mixed.catalog.lexical_search(question, 1, ids)[0][0]
     assert hybrid.search(mixed, question, k=3)[0].chunk_id == best
+
+
+@pytest.mark.model
+def test_a_chinese_answer_copies_the_sentence_that_answers_it(engine_llm, tmp_path: Path):
+    """Copied sentences are chosen by the question's words when the embedder cannot read it."""
+    engine_llm.add([_pdf(tmp_path / "leaflet-zh.pdf", LEAFLET, "china-t")])
+    answer = engine_llm.ask(
+        "長期低血鉀合併便秘可能引起什麼併發症？", mode="hybrid", style="cp-order"
+    )
+    assert not answer.refused and answer.citations
+    assert "腸阻塞" in answer.text() and "香蕉" not in answer.text(), answer.text()
