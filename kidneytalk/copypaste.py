@@ -70,6 +70,20 @@ RELEVANT_WITH_WORDS = 0.3
 FOCUS_WORDS = 1
 
 
+def word_share(queries: list[str], texts: list[str]) -> list[list[float]]:
+    """A :data:`Ranker` by words: the share of each query's content words (CJK: characters) in each text.
+
+    Stands in for cosine similarity without an embedder, or for a question the
+    embedder cannot read (Chinese for the bundled MiniLM).
+    """
+    text_words = [set(content_tokens(t)) for t in texts]
+    out = []
+    for q in queries:
+        words = set(content_tokens(q))
+        out.append([len(words & tw) / max(1, len(words)) for tw in text_words])
+    return out
+
+
 @dataclass
 class EvidenceSentence:
     sid: str  # "S3"
@@ -243,8 +257,7 @@ class Writer:
             return []
         if self.rank is not None:
             return [float(x) for x in self.rank([question], [MARKER.sub(" ", t) for t in texts])[0]]
-        words = set(content_tokens(question))
-        return [len(words & set(content_tokens(t))) / max(1, len(words)) for t in texts]
+        return word_share([question], list(texts))[0]
 
     def relevant(
         self, question: str, texts: Sequence[str], pool: Sequence[str] = ()

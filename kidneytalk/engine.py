@@ -18,7 +18,7 @@ from pathlib import Path
 from kidneytalk.answer import MAX_QUESTION_TOKENS, Answer, Evidence
 from kidneytalk.config import Paths, RetrievalSettings, Settings
 from kidneytalk.conversations import ConversationStore
-from kidneytalk.copypaste import Writer, check_style
+from kidneytalk.copypaste import Writer, check_style, word_share
 from kidneytalk.embed import Embedder
 from kidneytalk.errors import Cancelled, KidneyTalkError, SettingsError
 from kidneytalk.library import AddResult, Library, ProgressCallback
@@ -30,6 +30,7 @@ from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, assemble, hybrid, naive
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
+from kidneytalk.retrieval.hybrid import UNREADABLE
 from kidneytalk.retrieval.trace import StageCallback, Trace
 from kidneytalk.vocabulary import MODES
 
@@ -496,7 +497,11 @@ class Engine:
             cancel=cancel,
             refine_rounds=rs.refine_rounds,
             refine_target=rs.refine_target,
-            rank=lambda queries, texts: (
+            # A question the embedder cannot read (Chinese for the bundled MiniLM) is compared
+            # with the evidence sentences by its words, as hybrid search ranks it.
+            rank=word_share
+            if embedder.unknown_share(question) >= UNREADABLE
+            else lambda queries, texts: (
                 embedder.embed(queries) @ embedder.embed(texts).T
             ).tolist(),
         )

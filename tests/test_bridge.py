@@ -146,3 +146,18 @@ def test_a_chinese_answer_copies_the_sentence_that_answers_it(engine_llm, tmp_pa
     )
     assert not answer.refused and answer.citations
     assert "腸阻塞" in answer.text() and "香蕉" not in answer.text(), answer.text()
+
+
+@pytest.mark.model
+def test_a_chinese_answer_on_a_real_leaflet_copies_the_row_that_answers_it(engine_llm):
+    """Real E-DA potassium leaflet: the answer is a table row; MiniLM's cosine cannot find it."""
+    from tests.conftest import SHARED
+
+    leaflet = SHARED / "eval" / "realdocs-dev" / "pdfs" / "zh-TW_leaflet_EDA_hyper-hypokalemia.pdf"
+    if not leaflet.is_file():
+        pytest.skip("realdocs-dev not found")
+    engine_llm.add([leaflet])
+    answer = engine_llm.ask(
+        "透析病人為什麼不能使用低鈉鹽或薄鹽醬油？", mode="hybrid", style="cp-order"
+    )
+    assert not answer.refused and "利用鉀取代鈉" in answer.text(), answer.text()
