@@ -31,6 +31,8 @@ for parent in REPO.parents:
         break
 RESULTS = REPO / "bench" / "results"
 
+from kidneytalk.cpu import cpu_summary  # noqa: E402
+
 
 def main() -> int:
     from kidneytalk.chunk import CONTEXT_RESERVE_TOKENS, MAX_CHUNK_CHARS, Chunker, embed_text
@@ -78,6 +80,8 @@ def main() -> int:
     ratios.sort()
     result = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cpu": cpu_summary(),
+        "machine": "busy",  # counts, not timings: the numbers do not depend on the machine
         "embedder": embedder.model_id,
         "embedder_window_tokens": embedder.max_tokens,
         "chunk_size_tokens": chunker.size,
