@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_CONSTRAINT="$PWD/installers/constraints.txt"  # the tested versions (installers/setup.sh)
 
 # The build tools: the "build" extra of pyproject.toml (PyInstaller, pinned), without touching the app's packages.
 build_reqs=$("$PY" -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["build"]))')

@@ -48,11 +48,13 @@ fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=".venv/.kidneytalk-setup"
-want="$(cat pyproject.toml installers/setup.sh | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml installers/setup.sh installers/constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c 'import kidneytalk, llama_cpp' 2>/dev/null; then
   exit 0
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# Every package at the version the test command last passed with (see installers/constraints.txt).
+export PIP_CONSTRAINT="$PWD/installers/constraints.txt"
 echo "[1/4] Updating pip and setuptools in .venv..."
 .venv/bin/python -m pip install -q --upgrade pip wheel setuptools
 echo "[2/4] Installing the CPU build of torch..."
