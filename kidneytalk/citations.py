@@ -23,6 +23,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 # Chinese: a run of sentence-ending marks (。！？；, or ASCII !? before a Han character) and the
 # closing quotes or brackets after it end a sentence: "「請停藥。」然後" splits after 」, "真的嗎？！" once.
 _CLOSERS = "」』”’）)】〕》"
+# Markdown tables as parsing writes them: a line that starts and ends with "|".
+_TABLE_LINE = re.compile(r"^\|.*\|$", re.MULTILINE)
+_RULE_CELL = re.compile(r"\s*:?-{3,}:?\s*")
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_TEXT = re.compile(
+    r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
+)  # with CJK punctuation
+_ENUMERATOR = re.compile(r"(?:[(（][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、)]|[•·●▪■-] ?)")
 _CJK_SENTENCE_END = re.compile(f"[。！？；]+[{_CLOSERS}]*|[!?]+[{_CLOSERS}]*(?=[\u3400-\u9fff])")
 
 
@@ -30,7 +39,11 @@ def split_sentences(text: str) -> list[str]:
     """Sentences of English or Chinese text; a trailing citation stays with its sentence.
 
     A blank line always ends a sentence (a heading or a keyword line has no full stop).
+    A Markdown table (as parsing writes tables) gives one sentence per cell, led by its
+    row and column headings (:func:`table_sentences`), never a row of pipes.
     """
+    if "|" in text and _TABLE_LINE.search(text):
+        return _split_around_tables(text)
     paragraphs = re.split(r"\n\s*\n", text)
     if len(paragraphs) > 1:
         return [s for p in paragraphs for s in split_sentences(p)]
@@ -43,6 +56,89 @@ def split_sentences(text: str) -> list[str]:
     )
     parts = [p.strip() for part in _SENTENCE_END.split(text) for p in _split_cjk(part)]
     return [p for p in parts if p and re.search(r"\w", p)]
+
+
+def _split_around_tables(text: str) -> list[str]:
+    """:func:`split_sentences` for text holding Markdown tables: prose as usual, tables cell by cell."""
+    out: list[str] = []
+    prose: list[str] = []
+    table: list[str] = []
+    for line in text.split("\n"):
+        if _TABLE_LINE.fullmatch(line.strip()):
+            if prose:
+                out += split_sentences("\n".join(prose))
+                prose = []
+            table.append(line.strip())
+            continue
+        if table:
+            out += table_sentences(table)
+            table = []
+        prose.append(line)
+    out += table_sentences(table) if table else []
+    out += split_sentences("\n".join(prose)) if prose else []
+    return out
+
+
+def _cells(line: str) -> list[str]:
+    line = line.strip()
+    return [_join_cell_lines(c) for c in line[1 : -1 if line.endswith("|") else None].split("|")]
+
+
+def _join_cell_lines(cell: str) -> str:
+    """A cell's text on one line: its ``<br>`` breaks become "; " before an enumerator ("(二)", "2.",
+    "•"), nothing inside a CJK word ("某<br>些" -> "某些"), a space otherwise."""
+    pieces = [p.strip() for p in _BR.split(cell) if p.strip()]
+    if not pieces:
+        return ""
+    text = pieces[0]
+    for piece in pieces[1:]:
+        cjk_join = _CJK_TEXT.match(piece[0]) and _CJK_TEXT.match(text[-1])
+        if _ENUMERATOR.match(piece) and text[-1] not in ":：":
+            text += ("；" if cjk_join or _CJK_CHAR.search(text) else "; ") + piece
+        elif cjk_join:
+            text += piece
+        else:
+            text += " " + piece
+    return text
+
+
+def table_sentences(lines: Sequence[str]) -> list[str]:
+    """One sentence per non-empty cell of a Markdown table, led by its headings.
+
+    "|原因|(一)攝取過多…|" under "||高血鉀|低血鉀|" gives "原因（高血鉀）：(一)攝取過多…": the row's
+    first cell and the column heading, so a copied cell still says what it is. A table without a
+    heading row (no ``|---|`` line after the first) gives its rows as "a; b; c".
+    """
+    rows = [_cells(line) for line in lines]
+    rule = [i for i, row in enumerate(rows) if row and all(_RULE_CELL.fullmatch(c) for c in row)]
+    if rule and rule[0] == 1:
+        header, body = rows[0], [r for i, r in enumerate(rows) if i > 1 and i not in rule]
+    else:
+        header, body = [], [r for i, r in enumerate(rows) if i not in rule]
+    out: list[str] = []
+    for row in body:
+        if not header:
+            cells = [c for c in row if c]
+            if cells:
+                out.append(("；" if _CJK_CHAR.search("".join(cells)) else "; ").join(cells))
+            continue
+        label = row[0] if len(row) > 1 else ""
+        for j, cell in enumerate(row):
+            if not cell or (j == 0 and len(row) > 1):
+                continue
+            heading = header[j] if j < len(header) else ""
+            names = [n for n in (label, heading) if n]
+            if not names:
+                out.append(cell)
+                continue
+            cjk = _CJK_CHAR.search(cell + "".join(names))
+            lead = (
+                names[0] + (f"（{names[1]}）" if cjk else f" ({names[1]})")
+                if len(names) > 1
+                else names[0]
+            )
+            out.append(f"{lead}{'：' if cjk else ': '}{cell}")
+    return [s for s in out if re.search(r"\w", s)]
 
 
 def _split_cjk(text: str) -> list[str]:

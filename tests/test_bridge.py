@@ -161,3 +161,5 @@ def test_a_chinese_answer_on_a_real_leaflet_copies_the_row_that_answers_it(engin
         "透析病人為什麼不能使用低鈉鹽或薄鹽醬油？", mode="hybrid", style="cp-order"
     )
     assert not answer.refused and "利用鉀取代鈉" in answer.text(), answer.text()
+    # the table cell is copied as a sentence led by its headings, not as a row of Markdown
+    assert "|" not in answer.text() and "<br>" not in answer.text(), answer.text()

@@ -151,6 +151,42 @@ def test_split_sentences_english_and_chinese():
     ]
 
 
+def test_a_markdown_table_gives_one_sentence_per_cell_led_by_its_headings():
+    # As parsing writes a real leaflet's table: an empty corner cell, row headings, <br> line breaks.
+    text = (
+        "飲食須知如下。\n"
+        "||高血鉀|低血鉀|\n|---|---|---|\n"
+        "|定義|鉀離子濃度大於5.5meq/L，<br>就稱為高血鉀|鉀離子濃度小於3.5meq/L|\n"
+        "|原因|(一)攝取過多高鉀食物<br>(二)經常性便秘<br>(三)藥物:某<br>些降血壓藥||\n"
+        "Text after the table. Another sentence."
+    )
+    assert split_sentences(text) == [
+        "飲食須知如下。",
+        "定義（高血鉀）：鉀離子濃度大於5.5meq/L，就稱為高血鉀",
+        "定義（低血鉀）：鉀離子濃度小於3.5meq/L",
+        "原因（高血鉀）：(一)攝取過多高鉀食物；(二)經常性便秘；(三)藥物:某些降血壓藥",
+        "Text after the table.",
+        "Another sentence.",
+    ]
+    english = "|Stage|GFR|Terms|\n|---|---|---|\n|G3a|45-59|Mildly to<br>moderately decreased|"
+    assert split_sentences(english) == [
+        "G3a (GFR): 45-59",
+        "G3a (Terms): Mildly to moderately decreased",
+    ]
+    # without a heading row, a row is one sentence
+    assert split_sentences("|eGFR < 30|stop metformin|") == ["eGFR < 30; stop metformin"]
+
+
+def test_a_copied_table_cell_is_supported_by_its_passage():
+    passage = "|Stage|GFR|\n|---|---|\n|G3a|45-59 mL/min per 1.73 m²|"
+    sentence = split_sentences(passage)[0]
+    assert sentence == "G3a (GFR): 45-59 mL/min per 1.73 m²"
+    # the headings are lone words of the passage; the cell is copied, so the sentence is supported
+    assert 0.5 <= support(sentence + " [1]", passage) < 1.0
+    chinese = "||高血鉀|\n|---|---|\n|原因|攝取過多高鉀食物|"
+    assert support(split_sentences(chinese)[0], chinese) == 1.0
+
+
 def test_marker_written_after_the_full_stop_stays_with_its_sentence():
     first, second = split_sentences("Metformin is stopped below 30. [1] SGLT2 inhibitors help. [2]")
     assert markers(first) == [1] and "Metformin" in first
