@@ -23,16 +23,21 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 # Chinese: a run of sentence-ending marks (。！？；, or ASCII !? before a Han character) and the
 # closing quotes or brackets after it end a sentence: "「請停藥。」然後" splits after 」, "真的嗎？！" once.
 _CLOSERS = "」』”’）)】〕》"
-# Markdown tables as parsing writes them: a line that starts and ends with "|".
-_TABLE_LINE = re.compile(r"^\|.*\|$", re.MULTILINE)
+# Markdown tables as parsing writes them: a line that starts and ends with "|", or a row a passage
+# boundary cut (it starts or ends with "|" and holds another one).
+_TABLE_LINE = re.compile(r"^(?:\|.*\|.*|.*\|.*\|)$", re.MULTILINE)
 _RULE_CELL = re.compile(r"\s*:?-{3,}:?\s*")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_CJK_TEXT = re.compile(
-    r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
-)  # with CJK punctuation
+# CJK characters with CJK punctuation (a line break between two of them joins without a space)
+_CJK_TEXT = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _ENUMERATOR = re.compile(r"(?:[(（][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、)]|[•·●▪■-] ?)")
 _CJK_SENTENCE_END = re.compile(f"[。！？；]+[{_CLOSERS}]*|[!?]+[{_CLOSERS}]*(?=[\u3400-\u9fff])")
+
+
+def _heading(cell: str) -> bool:
+    """Whether a cell is short enough to name a row or column (else it is content)."""
+    return len(cell) <= 40 and len(_CJK_CHAR.findall(cell)) <= 12 and not re.search(r"[;；]", cell)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -81,7 +86,8 @@ def _split_around_tables(text: str) -> list[str]:
 
 def _cells(line: str) -> list[str]:
     line = line.strip()
-    return [_join_cell_lines(c) for c in line[1 : -1 if line.endswith("|") else None].split("|")]
+    inner = line[1 if line.startswith("|") else 0 : -1 if line.endswith("|") else None]
+    return [_join_cell_lines(c) for c in inner.split("|")]
 
 
 def _join_cell_lines(cell: str) -> str:
@@ -106,25 +112,24 @@ def table_sentences(lines: Sequence[str]) -> list[str]:
     """One sentence per non-empty cell of a Markdown table, led by its headings.
 
     "|原因|(一)攝取過多…|" under "||高血鉀|低血鉀|" gives "原因（高血鉀）：(一)攝取過多…": the row's
-    first cell and the column heading, so a copied cell still says what it is. A table without a
-    heading row (no ``|---|`` line after the first) gives its rows as "a; b; c".
+    first cell and the column heading, so a copied cell still says what it is. A heading row is the
+    first row when a ``|---|`` rule follows it and its cells are short (a long one is content the
+    parser put there); without one, a cell is led by its row's first cell when that is short. A row
+    cut by a passage boundary (no leading or trailing "|") is read the same way.
     """
     rows = [_cells(line) for line in lines]
-    rule = [i for i, row in enumerate(rows) if row and all(_RULE_CELL.fullmatch(c) for c in row)]
-    if rule and rule[0] == 1:
-        header, body = rows[0], [r for i, r in enumerate(rows) if i > 1 and i not in rule]
+    rule = {i for i, row in enumerate(rows) if row and all(_RULE_CELL.fullmatch(c) for c in row)}
+    header: list[str] = []
+    if 1 in rule and any(rows[0]) and all(_heading(c) for c in rows[0]):
+        header = rows[0]
+        body = [r for i, r in enumerate(rows) if i > 0 and i not in rule]
     else:
-        header, body = [], [r for i, r in enumerate(rows) if i not in rule]
+        body = [r for i, r in enumerate(rows) if i not in rule]
     out: list[str] = []
     for row in body:
-        if not header:
-            cells = [c for c in row if c]
-            if cells:
-                out.append(("；" if _CJK_CHAR.search("".join(cells)) else "; ").join(cells))
-            continue
-        label = row[0] if len(row) > 1 else ""
+        label = row[0] if len(row) > 1 and _heading(row[0]) else ""
         for j, cell in enumerate(row):
-            if not cell or (j == 0 and len(row) > 1):
+            if not cell or (j == 0 and label):
                 continue
             heading = header[j] if j < len(header) else ""
             names = [n for n in (label, heading) if n]
@@ -132,11 +137,9 @@ def table_sentences(lines: Sequence[str]) -> list[str]:
                 out.append(cell)
                 continue
             cjk = _CJK_CHAR.search(cell + "".join(names))
-            lead = (
-                names[0] + (f"（{names[1]}）" if cjk else f" ({names[1]})")
-                if len(names) > 1
-                else names[0]
-            )
+            lead = names[0]
+            if len(names) > 1:
+                lead += f"（{names[1]}）" if cjk else f" ({names[1]})"
             out.append(f"{lead}{'：' if cjk else ': '}{cell}")
     return [s for s in out if re.search(r"\w", s)]
 

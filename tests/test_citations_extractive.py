@@ -173,8 +173,19 @@ def test_a_markdown_table_gives_one_sentence_per_cell_led_by_its_headings():
         "G3a (GFR): 45-59",
         "G3a (Terms): Mildly to moderately decreased",
     ]
-    # without a heading row, a row is one sentence
-    assert split_sentences("|eGFR < 30|stop metformin|") == ["eGFR < 30; stop metformin"]
+    # without a heading row, each cell is led by its row's first cell
+    assert split_sentences("|eGFR < 30|stop metformin|halve the dose|") == [
+        "eGFR < 30: stop metformin",
+        "eGFR < 30: halve the dose",
+    ]
+    # a row a passage boundary cut (no closing "|"), and a first row too long to be headings
+    cut = "|處理|(一)控制高鉀的飲食:<br>1.避免飲用濃茶；"
+    assert split_sentences(cut) == ["處理：(一)控制高鉀的飲食: 1.避免飲用濃茶；"]
+    long_first_row = "|||(二)每天需常規及足量透析<br>(三)每天正常排便||\n|---|---|---|\n|注意<br>事項|應立即就醫|"
+    assert split_sentences(long_first_row) == [
+        "(二)每天需常規及足量透析；(三)每天正常排便",
+        "注意事項：應立即就醫",
+    ]
 
 
 def test_a_copied_table_cell_is_supported_by_its_passage():
