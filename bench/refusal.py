@@ -310,7 +310,8 @@ def main() -> None:
 
     report = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": "busy",
+        "machine": f"load average {os.getloadavg()[0]:.1f} at the end on {os.cpu_count()} CPUs "
+        + ("(busy)" if os.getloadavg()[0] > 0.75 * (os.cpu_count() or 1) else "(quiet)"),
         "cpu": cpu_info(),
         "command": "python bench/refusal.py " + " ".join(sys.argv[1:]),
         "calibration": calibration or json.loads(DEFAULT_CALIBRATION.read_text()),
