@@ -9,11 +9,12 @@ library that already holds them), then reports:
 * how many more pairs a fuzzy test would have merged: pairs of stored passages of
   different documents whose word-triple Jaccard is >= 0.9 (and >= 0.7, the
   search-time collapse of ``retrieval/assemble.py``), with the words that differ;
-* hybrid hit@5 on the 40 in-library questions: a hit is a passage of the gold
+* hybrid hit@5 on the in-library questions (40 for realdocs-dev): a hit is a passage of the gold
   document covering a gold page, either where it is stored (strict, as
   ``bench/ocr_retrieval.py`` counts) or at any place ``also_in`` names.
 
-Results: ``bench/results/dedup.json``.
+``--corpus pubmedqa-dev`` does the same on the 30 PubMedQA digests and their 300
+questions. Results: ``bench/results/dedup.json``, one entry per corpus.
 """
 
 from __future__ import annotations
@@ -31,21 +32,10 @@ sys.path.insert(0, str(REPO))
 
 from bench.ocr import REALDOCS, cpu_info  # noqa: E402
 from kidneytalk.engine import Engine  # noqa: E402
-from kidneytalk.records import Hit  # noqa: E402
 from kidneytalk.retrieval import hybrid  # noqa: E402
 from kidneytalk.retrieval.assemble import _shingles  # noqa: E402
 
 OUT = REPO / "bench" / "results" / "dedup.json"
-
-
-def _places(hit: Hit) -> list[tuple[str, set[int]]]:
-    """(document name, pages) where the passage is stored and every place ``also_in`` names."""
-    out = [(hit.doc_name, set(range(hit.page_start, hit.page_end + 1)))]
-    for label in hit.also_in:  # "name p.4" or "name pp.3-4"
-        name, _, pages = label.rpartition(" ")
-        first, _, last = pages.lstrip("p.").partition("-")
-        out.append((name, set(range(int(first), int(last or first) + 1))))
-    return out
 
 
 def _fuzzy_pairs(rows: list[tuple[str, str, str]], threshold: float) -> list[dict[str, object]]:
@@ -75,14 +65,28 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--home", type=Path, help="library folder (default: a fresh temporary one)")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument(
+        "--corpus",
+        choices=["realdocs-dev", "pubmedqa-dev"],
+        default="realdocs-dev",
+        help="the PDFs and questions (results under this name in --out)",
+    )
     args = ap.parse_args()
+    pdfs = (
+        REALDOCS
+        if args.corpus == "realdocs-dev"
+        else REALDOCS.parents[1] / "pubmedqa-dev" / "corpus"
+    )
+    questions_path = (
+        REALDOCS.parent if args.corpus == "realdocs-dev" else pdfs.parent
+    ) / "questions.jsonl"
     home = args.home or Path(tempfile.mkdtemp(prefix="kt-dedup-"))
     engine = Engine(home)
     try:
         ingest_seconds = 0.0
         if not engine.library.documents():
             started = time.perf_counter()
-            for r in engine.add(sorted(REALDOCS.glob("*.pdf"))):
+            for r in engine.add(sorted(pdfs.glob("*.pdf"))):
                 print(r.status, r.message, flush=True)
             ingest_seconds = time.perf_counter() - started
         db = engine.library.catalog.db
@@ -105,7 +109,7 @@ def main() -> int:
         fuzzy_07 = _fuzzy_pairs(rows, 0.7)
         questions = [
             json.loads(line)
-            for line in (REALDOCS.parent / "questions.jsonl").read_text("utf-8").splitlines()
+            for line in questions_path.read_text("utf-8").splitlines()
             if line.strip()
         ]
         questions = [q for q in questions if q.get("gold_source")]
@@ -115,17 +119,17 @@ def main() -> int:
             gold = set(q["gold_pages"])
 
             def covers(
-                places: list[tuple[str, set[int]]],
+                places: list[tuple[str, range]],
                 gold: set[int] = gold,
                 src: str = q["gold_source"],
             ) -> bool:
-                return any(name == src and pages & gold for name, pages in places)
+                return any(name == src and gold & set(pages) for name, pages in places)
 
             scored.append(
                 {
                     "id": q["id"],
-                    "strict": any(covers(_places(h)[:1]) for h in hits),
-                    "any_place": any(covers(_places(h)) for h in hits),
+                    "strict": any(covers(h.places[:1]) for h in hits),
+                    "any_place": any(covers(h.places) for h in hits),
                     "top5": [f"{h.doc_name} {h.pages_label}" for h in hits],
                 }
             )
@@ -140,6 +144,7 @@ def main() -> int:
     finally:
         engine.close()
     result = {
+        "corpus": args.corpus,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": "busy (2 cores shared by ~5 engineers)",
         "cpu": cpu_info(),
@@ -157,7 +162,10 @@ def main() -> int:
         "questions": scored,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    merged = json.loads(args.out.read_text("utf-8")) if args.out.exists() else {}
+    merged = merged if "corpus" not in merged else {}  # an older single-corpus file
+    merged[args.corpus] = result
+    args.out.write_text(json.dumps(merged, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(
         f"stored {stored}; copies within documents {result['copies_within_documents']}, across "
         f"{result['copies_across_documents']}; fuzzy pairs left (>=0.9) {len(fuzzy_09)}, (>=0.7) "

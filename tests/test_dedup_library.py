@@ -278,3 +278,25 @@ def test_a_schema_3_library_opens_and_collapses_from_then_on(
         [res] = again.add([b])  # the backfilled keys find b.pdf's copies
         assert "2 passages already in the library" in res.message, res.message
         _consistent(lib)
+
+
+def test_every_place_of_a_passage_counts_as_its_source_in_evaluation() -> None:
+    from kidneytalk.evaluation.questions import Question
+    from kidneytalk.evaluation.runner import gold_ranks
+
+    stored = Hit("a:00001", "a", "a.pdf", CONTRAST, 2, 2, (), 0.9)
+    stored.also_in.extend(["b.pdf p.3", "c d.pdf pp.4-5"])
+    assert stored.places == [
+        ("a.pdf", range(2, 3)),
+        ("b.pdf", range(3, 4)),
+        ("c d.pdf", range(4, 6)),
+    ]
+    other = Hit("e:00001", "e", "e.pdf", ANAEMIA, 1, 1, (), 0.95)
+
+    def question(source: str, pages: tuple[int, ...]) -> Question:
+        return Question("q", "?", {"A": "yes"}, ("A",), gold_source=source, gold_pages=pages)
+
+    assert gold_ranks(question("b.pdf", (3,)), [other, stored]) == (2, 2)
+    assert gold_ranks(question("c d.pdf", (5,)), [other, stored]) == (2, 2)
+    assert gold_ranks(question("b.pdf", (7,)), [other, stored]) == (None, 2)
+    assert gold_ranks(question("f.pdf", (1,)), [other, stored]) == (None, None)
