@@ -27,8 +27,10 @@ cited with the stored passage's text. A fuzzy merge would let one document's
 sentence be quoted as another's. Near copies that differ in words (another
 edition, an OCR slip, a running header cut into the passage) therefore stay two
 stored passages, and search collapses them for display only, keeping both
-texts (``retrieval/assemble.py``). On realdocs-dev the fuzzy test would have
-found no more pairs than this key does (``bench/dedup.py``).
+texts (``retrieval/assemble.py``). Measured (``bench/dedup.py``): on realdocs-dev
+(261 stored passages, OCR on) and the 30 PubMedQA digests (850), no two
+documents' passages share even 70% of their word triples, so a fuzzy test would
+have merged nothing more there.
 """
 
 from __future__ import annotations

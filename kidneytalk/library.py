@@ -473,6 +473,7 @@ class Library:
                     zip(rows, self.embedder.embed([embed_text(c) for c in again]), strict=True)
                 )
             plan = [p for p in plan if p.old_id in vectors]
+        if plan:
             self.store.add(
                 [p.new_id for p in plan],
                 [p.new_doc for p in plan],
@@ -840,8 +841,11 @@ class Library:
                 filter_agent=prep.agent_filtered,
             )
 
-        # re-indexed: passages other documents share move to them before this one's are dropped
-        self._promote_away(doc_id, during=indexing)
+        if existing:  # re-indexed: passages other documents share move to them before these go
+            self._promote_away(doc_id, during=indexing)
+        else:
+            with self.catalog.transaction():
+                indexing()
         kept, vectors, copies = self._collapse_stored(prep, doc_id)
         if existing:
             self.store.delete_doc(doc_id)
