@@ -21,15 +21,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kidneytalk.dedup import passage_digest
 from kidneytalk.errors import IndexMismatchError, KidneyTalkError, LibraryDamagedError
 from kidneytalk.records import Chunk, DroppedChunk, RemovedText
 from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
-SCHEMA_VERSION = 3  # v3: the copies table
+SCHEMA_VERSION = 4  # v3: the copies table; v4: copies across documents (dup_key, copies' own text)
 # Columns added after schema 1, added to older catalogs by ``_migrate`` (table, column, declaration).
 _ADDED_COLUMNS = (
     ("documents", "ocr_pages", "INTEGER NOT NULL DEFAULT 0"),  # v2: pages read by OCR
     ("chunks", "ocr", "INTEGER NOT NULL DEFAULT 0"),  # v2: the passage has text read by OCR
+    ("chunks", "dup_key", "TEXT NOT NULL DEFAULT ''"),  # v4: dedup.passage_digest of the text
+    # v4: a copy keeps its own passage, to take the stored one's place (``promote``)
+    ("copies", "text", "TEXT NOT NULL DEFAULT ''"),
+    ("copies", "section", "TEXT NOT NULL DEFAULT '[]'"),
+    ("copies", "char_start", "INTEGER NOT NULL DEFAULT 0"),
+    ("copies", "char_end", "INTEGER NOT NULL DEFAULT 0"),
+    ("copies", "n_tokens", "INTEGER NOT NULL DEFAULT 0"),
+    ("copies", "ocr", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 _SCHEMA = """
@@ -68,7 +77,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     char_start INTEGER NOT NULL,
     char_end INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL,
-    ocr INTEGER NOT NULL DEFAULT 0
+    ocr INTEGER NOT NULL DEFAULT 0,
+    dup_key TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS dropped (
@@ -94,12 +104,54 @@ CREATE TABLE IF NOT EXISTS copies (
     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     seq INTEGER NOT NULL,
     page_start INTEGER NOT NULL,
-    page_end INTEGER NOT NULL
+    page_end INTEGER NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    section TEXT NOT NULL DEFAULT '[]',
+    char_start INTEGER NOT NULL DEFAULT 0,
+    char_end INTEGER NOT NULL DEFAULT 0,
+    n_tokens INTEGER NOT NULL DEFAULT 0,
+    ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS copies_chunk ON copies(chunk_id);
 CREATE INDEX IF NOT EXISTS copies_doc ON copies(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, chunk_id UNINDEXED, doc_id UNINDEXED);
 """
+
+_INSERT_COPY = """INSERT INTO copies(chunk_id, doc_id, seq, text, page_start, page_end, section,
+                       char_start, char_end, n_tokens, ocr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+
+def _passage_row(c: Chunk, ocr: int) -> tuple[object, ...]:
+    """(id, doc_id, seq, text, page_start, page_end, section, char_start, char_end, n_tokens, ocr)."""
+    return (
+        c.id,
+        c.doc_id,
+        c.seq,
+        c.text,
+        c.page_start,
+        c.page_end,
+        json.dumps(list(c.section)),
+        c.char_start,
+        c.char_end,
+        c.n_tokens,
+        ocr,
+    )
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A copy taking the place of the stored passage ``old_id`` (its document is leaving or hidden)."""
+
+    old_id: str
+    old_doc: str
+    copy_rowid: int
+    new_doc: str
+    seq: int
+
+    @property
+    def new_id(self) -> str:
+        return f"{self.new_doc}:{self.seq:05d}"  # as ``Chunk.id``: ids start with their document
+
 
 STATUS_INDEXING = "indexing"
 STATUS_READY = "ready"
@@ -336,11 +388,33 @@ class Catalog:
                     f"(schema {row['value']}); please update KidneyTalk."
                 )
             self._add_missing_columns()
+            self.db.execute("CREATE INDEX IF NOT EXISTS chunks_dup ON chunks(dup_key)")
+            if row is not None and int(row["value"]) < 4:
+                self._backfill_copies()
             self.db.execute(
                 "UPDATE meta SET value=? WHERE key='schema_version' AND CAST(value AS INTEGER) < ?",
                 (str(SCHEMA_VERSION), SCHEMA_VERSION),
             )
             self._backfill_fts()
+
+    def _backfill_copies(self) -> None:
+        """Schema 3 -> 4: stored passages get their ``dup_key``; copies the text they repeat.
+
+        A schema-3 copy was always of a passage of its own document with the same
+        words, so the stored passage's text stands for its own. Passages stored
+        twice across documents by an older version stay so (two vectors; search
+        still shows them once) until their document is re-indexed.
+        """
+        rows = self.db.execute("SELECT id, text FROM chunks WHERE dup_key=''").fetchall()
+        self.db.executemany(
+            "UPDATE chunks SET dup_key=? WHERE id=?",
+            [(passage_digest(r["text"]), r["id"]) for r in rows],
+        )
+        self.db.execute(
+            """UPDATE copies SET (text, section, n_tokens, ocr) =
+                   (SELECT c.text, c.section, c.n_tokens, c.ocr FROM chunks c WHERE c.id = copies.chunk_id)
+               WHERE text='' AND EXISTS (SELECT 1 FROM chunks c WHERE c.id = copies.chunk_id)"""
+        )
 
     def _add_missing_columns(self) -> None:
         """Bring an older catalog's tables up to this schema (new columns get their defaults)."""
@@ -504,27 +578,16 @@ class Catalog:
         def from_ocr(c: Chunk) -> int:
             return int(any(p in ocr for p in range(c.page_start, c.page_end + 1)))
 
+        kept_ids = {c.id for c in kept}
+        # the document's passages: those stored here and, once each, those stored with another document
+        passages = len(kept) + len({cid for cid, _ in copies if cid not in kept_ids})
         with self.transaction():
             self.clear_chunks(doc_id)
             self.db.executemany(
                 """INSERT INTO chunks(id, doc_id, seq, text, page_start, page_end, section,
-                       char_start, char_end, n_tokens, ocr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    (
-                        c.id,
-                        c.doc_id,
-                        c.seq,
-                        c.text,
-                        c.page_start,
-                        c.page_end,
-                        json.dumps(list(c.section)),
-                        c.char_start,
-                        c.char_end,
-                        c.n_tokens,
-                        from_ocr(c),
-                    )
-                    for c in kept
-                ],
+                       char_start, char_end, n_tokens, ocr, dup_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [(*_passage_row(c, from_ocr(c)), passage_digest(c.text)) for c in kept],
             )
             self.db.executemany(
                 "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",
@@ -550,8 +613,8 @@ class Catalog:
                 ],
             )
             self.db.executemany(
-                "INSERT INTO copies(chunk_id, doc_id, seq, page_start, page_end) VALUES (?, ?, ?, ?, ?)",
-                [(kept_id, c.doc_id, c.seq, c.page_start, c.page_end) for kept_id, c in copies],
+                _INSERT_COPY,
+                [(kept_id, *_passage_row(c, from_ocr(c))[1:]) for kept_id, c in copies],
             )
             self.db.executemany(
                 "INSERT INTO removed(doc_id, page, code, reason, text) VALUES (?, ?, ?, ?, ?)",
@@ -571,7 +634,7 @@ class Catalog:
                     pages,
                     scanned_pages,
                     int(needs_ocr),
-                    len(kept),
+                    passages,
                     len(dropped),
                     len(ocr),
                     now(),
@@ -586,6 +649,128 @@ class Catalog:
         self.db.execute("DELETE FROM dropped WHERE doc_id=?", (doc_id,))
         self.db.execute("DELETE FROM removed WHERE doc_id=?", (doc_id,))
 
+    def shared_count(self, doc_id: str) -> int:
+        """Passages of ``doc_id`` stored once with another document (counted once each)."""
+        return int(
+            self.db.execute(
+                """SELECT COUNT(DISTINCT x.chunk_id) FROM copies x JOIN chunks c ON c.id = x.chunk_id
+                   WHERE x.doc_id=? AND c.doc_id != x.doc_id""",
+                (doc_id,),
+            ).fetchone()[0]
+        )
+
+    def stored_by_key(
+        self, digests: Iterable[str], embed_model: str, *, exclude: str = ""
+    ) -> dict[str, str]:
+        """Digest -> id of a stored passage with it, among ready, enabled documents of ``embed_model``.
+
+        Only a passage whose document is searchable takes copies: one of a disabled
+        document would hide them (``exclude``: a document being re-indexed).
+        """
+        keys = [d for d in dict.fromkeys(digests) if d]
+        out: dict[str, str] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            rows = self.db.execute(
+                f"""SELECT c.dup_key, c.id FROM chunks c JOIN documents d ON d.id = c.doc_id
+                    WHERE c.dup_key IN ({",".join("?" * len(part))}) AND d.status=? AND d.enabled=1
+                      AND d.embed_model=? AND d.id != ? ORDER BY d.added_at, c.id""",
+                (*part, STATUS_READY, embed_model, exclude),
+            )
+            for row in rows:
+                out.setdefault(row["dup_key"], row["id"])
+        return out
+
+    def promotion_plan(self, leaving: Sequence[str], targets: Sequence[str]) -> list[Promotion]:
+        """For each passage stored with a document of ``leaving`` that has a copy in one of
+        ``targets`` (best first), the copy that takes its place (see :meth:`promote`)."""
+        if not leaving or not targets:
+            return []
+        out: dict[str, Promotion] = {}
+        rank = {d: i for i, d in enumerate(targets)}
+        for i in range(0, len(leaving), 400):
+            part = list(leaving[i : i + 400])
+            rows = self.db.execute(
+                f"""SELECT c.id AS old_id, c.doc_id AS old_doc, x.rowid AS copy_rowid, x.doc_id AS new_doc,
+                           x.seq AS seq
+                    FROM chunks c JOIN copies x ON x.chunk_id = c.id
+                    WHERE c.doc_id IN ({",".join("?" * len(part))}) AND x.doc_id != c.doc_id
+                    ORDER BY c.id, x.seq""",
+                part,
+            )
+            for r in rows:
+                if r["new_doc"] not in rank or r["new_doc"] in leaving:
+                    continue
+                best = out.get(r["old_id"])
+                if best is None or rank[r["new_doc"]] < rank[best.new_doc]:
+                    out[r["old_id"]] = Promotion(
+                        r["old_id"], r["old_doc"], int(r["copy_rowid"]), r["new_doc"], int(r["seq"])
+                    )
+        return list(out.values())
+
+    def promote(self, plan: Sequence[Promotion]) -> None:
+        """Copies take the place of their stored passages (inside the caller's transaction).
+
+        The copy becomes the stored passage (its own document, page and text; the
+        vector under :attr:`Promotion.new_id` is the caller's to add before and the
+        old one's to delete after); the old passage and every other copy become
+        copies of it, so disabling the old document hides only its own places.
+        """
+        for p in plan:
+            copy = self.db.execute("SELECT * FROM copies WHERE rowid=?", (p.copy_rowid,)).fetchone()
+            old = self.db.execute("SELECT * FROM chunks WHERE id=?", (p.old_id,)).fetchone()
+            if copy is None or old is None:
+                continue
+            text = copy["text"] or old["text"]
+            section = copy["section"] if copy["text"] else old["section"]
+            self.db.execute(
+                """INSERT INTO chunks(id, doc_id, seq, text, page_start, page_end, section,
+                       char_start, char_end, n_tokens, ocr, dup_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    p.new_id,
+                    p.new_doc,
+                    p.seq,
+                    text,
+                    copy["page_start"],
+                    copy["page_end"],
+                    section,
+                    copy["char_start"],
+                    copy["char_end"],
+                    copy["n_tokens"] or old["n_tokens"],
+                    copy["ocr"],
+                    old["dup_key"],
+                ),
+            )
+            self.db.execute(
+                "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",
+                (
+                    index_text(" ".join(json.loads(section)[-1:]) + "\n" + text),
+                    p.new_id,
+                    p.new_doc,
+                ),
+            )
+            self.db.execute("DELETE FROM copies WHERE rowid=?", (p.copy_rowid,))
+            self.db.execute("UPDATE copies SET chunk_id=? WHERE chunk_id=?", (p.new_id, p.old_id))
+            self.db.execute(
+                _INSERT_COPY,
+                (
+                    p.new_id,
+                    old["doc_id"],
+                    old["seq"],
+                    old["text"],
+                    old["page_start"],
+                    old["page_end"],
+                    old["section"],
+                    old["char_start"],
+                    old["char_end"],
+                    old["n_tokens"],
+                    old["ocr"],
+                ),
+            )
+            self.db.execute("DELETE FROM chunks_fts WHERE chunk_id=?", (p.old_id,))
+            self.db.execute("DELETE FROM chunks WHERE id=?", (p.old_id,))
+
     def delete(self, doc_id: str) -> None:
         with self.transaction():
             self.clear_chunks(doc_id)
@@ -597,9 +782,13 @@ class Catalog:
         out: dict[str, sqlite3.Row] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
+            # every place the passage is repeated, in a searchable document: "name<US>first-last" joined by <RS>
             q = f"""SELECT c.*, d.name AS doc_name,
-                        (SELECT group_concat(x.page_start || '-' || x.page_end, ',')
-                         FROM copies x WHERE x.chunk_id = c.id) AS copy_pages
+                        (SELECT group_concat(place, char(30)) FROM (
+                             SELECT xd.name || char(31) || x.page_start || '-' || x.page_end AS place
+                             FROM copies x JOIN documents xd ON xd.id = x.doc_id
+                             WHERE x.chunk_id = c.id AND xd.status = 'ready' AND xd.enabled = 1
+                             ORDER BY xd.added_at, x.seq)) AS copy_sources
                     FROM chunks c JOIN documents d ON d.id = c.doc_id
                     WHERE c.id IN ({",".join("?" * len(part))})"""
             for row in self.db.execute(q, part):

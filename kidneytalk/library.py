@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import logging
 import os
 import queue
@@ -55,6 +56,7 @@ from kidneytalk.catalog import Catalog, Document
 from kidneytalk.chunk import CancelFlag, Chunker, collapse_copies, embed_text
 from kidneytalk.clean import clean_document
 from kidneytalk.config import Paths, Settings, read_only_reason
+from kidneytalk.dedup import passage_digest
 from kidneytalk.embed import Embedder, embedding_model_id
 from kidneytalk.errors import DocumentError, DocumentNotFoundError, KidneyTalkError
 from kidneytalk.filter import Judge, filter_chunks
@@ -109,6 +111,8 @@ class _Prepared:
     chunks: list[Chunk] = field(default_factory=list)
     dropped: list[DroppedChunk] = field(default_factory=list)
     copies: list[tuple[str, Chunk]] = field(default_factory=list)  # (kept id, repeat) stored once
+    # passages already stored with another document (same normalised text): not embedded
+    elsewhere: list[Chunk] = field(default_factory=list)
     error: str = ""
     skip: str = ""  # "exists" when already ready in the library
     existing: Document | None = None
@@ -332,6 +336,7 @@ class Library:
         valid: set[str] = set()
         for doc in self.catalog.documents():
             if doc.status == cat.STATUS_INDEXING:
+                self._promote_away(doc.id)
                 self.store.delete_doc(doc.id)
                 with self.catalog.transaction():
                     self.catalog.clear_chunks(doc.id)
@@ -342,7 +347,11 @@ class Library:
                 self._finish_remove(doc)
             elif doc.status == cat.STATUS_READY:
                 valid.add(doc.id)
-        orphans = [i for i in self.store.ids() if i.split(":", 1)[0] not in valid]
+        passages = {r[0] for r in self.catalog.db.execute("SELECT id FROM chunks")}
+        # vectors of no ready document, and those of a passage that moved or was never committed
+        orphans = [
+            i for i in self.store.ids() if i.split(":", 1)[0] not in valid or i not in passages
+        ]
         if orphans:
             log.warning("deleting %d orphan vectors", len(orphans))
             self.store.delete_ids(orphans)
@@ -401,18 +410,145 @@ class Library:
         self.check_writable("enabling or disabling documents")
         with self.writing("enable" if enabled else "disable"):
             doc = self.resolve(ref)
-            self.catalog.set_enabled(doc.id, enabled)
+            after = {d.id: (enabled if d.id == doc.id else d.enabled) for d in self.documents()}
+            # passages of hidden documents move to a copy in a searchable one, if they have one
+            self._promote(
+                [d for d, on in after.items() if not on],
+                self._copy_targets(lambda d: after[d.id], hidden_too=False),
+                during=lambda: self.catalog.set_enabled(doc.id, enabled),
+            )
             return self.resolve(doc.id)
 
     def remove(self, ref: str) -> Document:
         self.check_writable("removing documents")
         with self.writing("remove"):
             doc = self.resolve(ref)
-            self.catalog.set_status(doc.id, cat.STATUS_REMOVING)
+            self._promote_away(
+                doc.id, during=lambda: self.catalog.set_status(doc.id, cat.STATUS_REMOVING)
+            )
             self._finish_remove(doc)
             return doc
 
+    # ------------------------------------------------------------ passages shared by documents
+    def _copy_targets(
+        self, enabled: Callable[[Document], bool], *, hidden_too: bool = True
+    ) -> list[str]:
+        """Ready documents of the current embedding model that may hold a stored passage, searchable first."""
+        docs = [
+            d
+            for d in self.documents()
+            if d.status == cat.STATUS_READY and d.embed_model == self.embed_model_id
+        ]
+        hidden = [d.id for d in docs if not enabled(d)] if hidden_too else []
+        return [d.id for d in docs if enabled(d)] + hidden
+
+    def _promote_away(self, doc_id: str, *, during: Callable[[], None] | None = None) -> None:
+        """Before ``doc_id``'s passages go (removed, re-indexed): their copies elsewhere take their place."""
+        targets = [d for d in self._copy_targets(lambda d: d.enabled) if d != doc_id]
+        self._promote([doc_id], targets, during=during)
+
+    def _promote(
+        self, leaving: Sequence[str], targets: Sequence[str], *, during: Callable[[], None] | None
+    ) -> None:
+        """Move passages stored with ``leaving`` documents to a copy in ``targets``, crash-consistently.
+
+        The promoted copies' vectors are added first (under ids no catalog row names yet:
+        search skips them, recovery deletes them), then one catalog transaction runs
+        ``during`` (the change that hides or drops ``leaving``) and moves the passages,
+        then the old vectors are deleted (until then, vectors of a passage no longer in
+        the catalog: skipped by search, deleted by recovery). A reader sees the passage
+        before or after, never neither.
+        """
+        plan = self.catalog.promotion_plan(leaving, targets)
+        if plan:
+            vectors = self.store.vectors([p.old_id for p in plan])
+            missing = [p.old_id for p in plan if p.old_id not in vectors]
+            if missing:  # should not happen (a vector lost); the stored text is embedded again
+                rows = self.catalog.chunks_by_ids(missing)
+                again = [
+                    Chunk(r["doc_id"], r["seq"], r["text"], 0, 0, tuple(json.loads(r["section"])))
+                    for r in rows.values()
+                ]
+                vectors.update(
+                    zip(rows, self.embedder.embed([embed_text(c) for c in again]), strict=True)
+                )
+            plan = [p for p in plan if p.old_id in vectors]
+        if plan:
+            self.store.add(
+                [p.new_id for p in plan],
+                [p.new_doc for p in plan],
+                np.stack([vectors[p.old_id] for p in plan]),
+            )
+            log.info("%d passages moved to a copy in another document", len(plan))
+        with self.catalog.transaction():
+            if during is not None:
+                during()
+            self.catalog.promote(plan)
+        if plan:
+            self.store.delete_ids([p.old_id for p in plan])
+
+    def _collapse_stored(
+        self, prep: _Prepared, doc_id: str
+    ) -> tuple[list[Chunk], np.ndarray | None, list[tuple[str, Chunk]]]:
+        """The passages to store for ``prep`` (with their vectors) and (stored id, copy) for the rest.
+
+        A passage whose normalised text (:func:`kidneytalk.dedup.passage_key`) is already
+        stored with a searchable document, or earlier in this one, becomes a copy. Checked
+        again here, under the write lock: a passage stored since the file was prepared
+        (earlier in the batch) is caught, and one matched then whose stored passage has
+        gone since is embedded now.
+        """
+        vectors = {c.id: i for i, c in enumerate(prep.chunks)}
+        candidates = sorted([*prep.chunks, *prep.elsewhere], key=lambda c: c.seq)
+        digests = {c.id: passage_digest(c.text) for c in candidates}
+        found = self.catalog.stored_by_key(digests.values(), self.embed_model_id, exclude=doc_id)
+        own: dict[str, str] = {}
+        redirect: dict[str, str] = {}  # a passage of this file that is a copy -> where it is stored
+        kept: list[Chunk] = []
+        copies: list[tuple[str, Chunk]] = []
+        for c in candidates:
+            digest = digests[c.id]
+            target = found.get(digest) or own.get(digest) if digest else None
+            if target:
+                copies.append((target, c))
+                redirect[c.id] = target
+                continue
+            if digest:
+                own[digest] = c.id
+            kept.append(c)
+        copies += [(redirect.get(first, first), c) for first, c in prep.copies]
+        late = [c for c in kept if c.id not in vectors]
+        if not kept:
+            return kept, None, copies
+        assert prep.vectors is not None or late
+        dim = prep.vectors.shape[1] if prep.vectors is not None else 0
+        fresh = self.embedder.embed([embed_text(c) for c in late]) if late else None
+        if fresh is not None:
+            dim = fresh.shape[1]
+        out = np.empty((len(kept), dim), dtype=np.float32)
+        at = {c.id: i for i, c in enumerate(late)}
+        for row, c in enumerate(kept):
+            if c.id in vectors:
+                assert prep.vectors is not None
+                out[row] = prep.vectors[vectors[c.id]]
+            else:
+                assert fresh is not None
+                out[row] = fresh[at[c.id]]
+        return kept, out, copies
+
+    def _skip_stored(self, prep: _Prepared) -> None:
+        """Set aside (not to embed) the prepared passages already stored with a searchable document."""
+        if not prep.chunks or prep.skip or prep.error:
+            return
+        exclude = prep.existing.id if prep.existing else prep.sha[:12]
+        digests = [passage_digest(c.text) for c in prep.chunks]
+        found = self.catalog.stored_by_key(digests, self.embed_model_id, exclude=exclude)
+        if found:
+            prep.elsewhere = [c for c, d in zip(prep.chunks, digests, strict=True) if d in found]
+            prep.chunks = [c for c, d in zip(prep.chunks, digests, strict=True) if d not in found]
+
     def _finish_remove(self, doc: Document) -> None:
+        self._promote_away(doc.id)  # done by ``remove``; again when recovery finishes a removal
         self.store.delete_doc(doc.id)
         self.catalog.delete(doc.id)
         if doc.stored_path:
@@ -639,6 +775,7 @@ class Library:
                 prep.chunks, agent_dropped = filter_chunks(prep.chunks, agent=filter_agent)
                 prep.dropped = sorted(prep.dropped + agent_dropped, key=lambda d: d.chunk.seq)
                 prep.agent_filtered = True
+            self._skip_stored(prep)
             run.pending.append(prep)
             while run.unembedded() >= _EMBED_BATCH and not run.cancelled():
                 run.embed_next()
@@ -689,8 +826,9 @@ class Library:
         doc_id = existing.id if existing else prep.sha[:12]
         suffix = path.suffix.lower() if path.suffix.isascii() and path.suffix.isprintable() else ""
         stored = self.paths.documents / f"{doc_id}{suffix}"
-        kept, dropped = prep.chunks, prep.dropped
-        with self.catalog.transaction():
+        dropped = prep.dropped
+
+        def indexing() -> None:
             self.catalog.insert_indexing(
                 doc_id=doc_id,
                 name=existing.name if existing else name,
@@ -702,6 +840,13 @@ class Library:
                 chunk_settings=self.settings.chunk.as_dict(),
                 filter_agent=prep.agent_filtered,
             )
+
+        if existing:  # re-indexed: passages other documents share move to them before these go
+            self._promote_away(doc_id, during=indexing)
+        else:
+            with self.catalog.transaction():
+                indexing()
+        kept, vectors, copies = self._collapse_stored(prep, doc_id)
         if existing:
             self.store.delete_doc(doc_id)
         if not stored.exists():
@@ -710,8 +855,8 @@ class Library:
             shutil.copyfile(path, tmp)
             os.replace(tmp, stored)
         if kept:
-            assert prep.vectors is not None
-            self.store.add([c.id for c in kept], [doc_id] * len(kept), prep.vectors)
+            assert vectors is not None
+            self.store.add([c.id for c in kept], [doc_id] * len(kept), vectors)
         parsed = prep.parsed
         save_words(stored, parsed.ocr_words)
         self.catalog.mark_ready(
@@ -724,14 +869,19 @@ class Library:
             dropped=dropped,
             removed=parsed.removed,
             ocr_pages=parsed.ocr_pages,
-            copies=prep.copies,
+            copies=copies,
             reason=f"needs OCR: {parsed.ocr_problem}"
             if parsed.needs_ocr and parsed.ocr_problem
             else None,
         )
         note = ""
-        if prep.copies:
-            note += f"; {len(prep.copies)} repeated passages stored once"
+        mine = {c.id for c in kept}
+        elsewhere = {first for first, _ in copies if first not in mine}
+        repeats = sum(first in mine for first, _ in copies)
+        if elsewhere:
+            note += f"; {len(elsewhere)} passages already in the library from other documents, stored once"
+        if repeats:
+            note += f"; {repeats} repeated passages stored once"
         if parsed.ocr_pages:
             note += f"; {len(parsed.ocr_pages)} scanned pages read by OCR"
         if parsed.needs_ocr:
@@ -741,10 +891,11 @@ class Library:
                 f"(needs OCR: {why}; those pages are not searchable)"
             )
         verb = "re-indexed" if existing and existing.status == cat.STATUS_READY else "added"
-        msg = f"{name}: {verb} as {doc_id} ({parsed.page_count} pages, {len(kept)} chunks kept, {len(dropped)} dropped{note})"
+        passages = len(kept) + len(elsewhere)
+        msg = f"{name}: {verb} as {doc_id} ({parsed.page_count} pages, {passages} chunks kept, {len(dropped)} dropped{note})"
         log.info(msg)
         return AddResult(
-            shown_path(path), "added", msg, doc_id, len(kept), len(dropped), parsed.page_count
+            shown_path(path), "added", msg, doc_id, passages, len(dropped), parsed.page_count
         )
 
     def _fail_storing(self, prep: _Prepared, exc: OSError) -> AddResult:

@@ -140,6 +140,18 @@ class Hit:
     def pages_label(self) -> str:
         return pages_label(self.page_start, self.page_end)
 
+    @property
+    def places(self) -> list[tuple[str, range]]:
+        """(document name, pages) where the passage is stored, then every place ``also_in`` names:
+        a copy stored once is as citable as the stored passage (issue 17)."""
+        out = [(self.doc_name, range(self.page_start, self.page_end + 1))]
+        for label in self.also_in:  # "name p.4" or "name pp.3-4"
+            name, _, pages = label.rpartition(" ")
+            first, _, last = pages.lstrip("p.").partition("-")
+            if first.isdigit() and (not last or last.isdigit()):
+                out.append((name, range(int(first), int(last or first) + 1)))
+        return out
+
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.chunk_id,

@@ -93,6 +93,16 @@ class VectorStore:
     def count_doc(self, doc_id: str) -> int:
         return len(self.collection.get(where={"doc_id": doc_id}, include=[])["ids"])
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of ``ids`` (unknown ids are left out): a copy taking a passage's place keeps it."""
+        out: dict[str, np.ndarray] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 1000):
+            got = self.collection.get(ids=ids[i : i + 1000], include=["embeddings"])
+            for cid, e in zip(got["ids"], got["embeddings"], strict=False):
+                out[cid] = np.asarray(e, dtype=np.float32)
+        return out
+
     def similarities(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
         """Cosine similarity of ``vector`` to the stored vectors of ``ids``."""
         got = self.collection.get(ids=list(ids), include=["embeddings"])

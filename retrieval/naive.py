@@ -51,15 +51,16 @@ def hits_from_rows(scored: list[tuple[str, float]], rows: dict) -> list[Hit]:
 
 
 def _copies(row: sqlite3.Row) -> list[str]:
-    """ "doc p.N" of the other places the passage is repeated in its document (stored once at ingest)."""
-    spans = row["copy_pages"] if "copy_pages" in row.keys() else None  # noqa: SIM118 (a Row iterates values)
-    if not spans:
+    """ "doc p.N" of the other places the passage is repeated, in its document or another (stored once at ingest)."""
+    places = row["copy_sources"] if "copy_sources" in row.keys() else None  # noqa: SIM118 (a Row iterates values)
+    if not places:
         return []
-    own = pages_label(row["page_start"], row["page_end"])
+    own = f"{row['doc_name']} {pages_label(row['page_start'], row['page_end'])}"
     labels: list[str] = []
-    for span in str(spans).split(","):
+    for place in str(places).split("\x1e"):
+        name, _, span = place.rpartition("\x1f")
         first, last = (int(p) for p in span.split("-"))
-        label = f"{row['doc_name']} {pages_label(first, last)}"
-        if pages_label(first, last) != own and label not in labels:
+        label = f"{name} {pages_label(first, last)}"
+        if label != own and label not in labels:
             labels.append(label)
     return labels

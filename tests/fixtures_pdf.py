@@ -168,7 +168,8 @@ def library_problems(library: Library, *, after_clean_exit: bool = True) -> list
     for doc in docs:
         in_catalog, in_store = catalog.chunk_count(doc.id), store.count_doc(doc.id)
         if doc.status == STATUS_READY:
-            if not in_catalog == in_store == doc.chunks_kept:
+            # chunks_kept counts the passages stored with another document too (once each)
+            if not in_catalog == in_store == doc.chunks_kept - catalog.shared_count(doc.id):
                 problems.append(
                     f"ready {doc.id} ({doc.name}): chunks_kept={doc.chunks_kept}, "
                     f"catalog chunks={in_catalog}, vectors={in_store}"

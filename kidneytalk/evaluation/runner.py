@@ -221,10 +221,12 @@ def gold_ranks(q: Question, hits: Sequence[Hit]) -> tuple[int | None, int | None
     """1-based rank of the first hit on a gold page, and of the first hit in the gold document."""
     page = source = None
     for rank, h in enumerate(hits, start=1):
-        if h.doc_name != q.gold_source:
+        # a passage stored once for several documents counts for each place it is in
+        spans = [pages for name, pages in h.places if name == q.gold_source]
+        if not spans:
             continue
         source = source or rank
-        if not q.gold_pages or set(range(h.page_start, h.page_end + 1)) & set(q.gold_pages):
+        if not q.gold_pages or any(set(pages) & set(q.gold_pages) for pages in spans):
             page = rank
             break
     return page, source
