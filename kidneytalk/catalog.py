@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kidneytalk.errors import IndexMismatchError, KidneyTalkError, LibraryDamagedError
+from kidneytalk.lexical import LEXICAL_VERSION, index_text, match_query
 from kidneytalk.records import Chunk, DroppedChunk, RemovedText
-from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
 SCHEMA_VERSION = 3  # v3: the copies table
 # Columns added after schema 1, added to older catalogs by ``_migrate`` (table, column, declaration).

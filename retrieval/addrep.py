@@ -32,7 +32,7 @@ from kidneytalk.retrieval.bridge import comparable
 from kidneytalk.retrieval.divergent import divergent_questions
 from kidneytalk.retrieval.judge import Judge
 from kidneytalk.retrieval.refine import refine_query
-from kidneytalk.retrieval.trace import Trace
+from kidneytalk.trace import Trace
 
 if TYPE_CHECKING:
     from kidneytalk.library import Library

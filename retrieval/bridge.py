@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kidneytalk.clean import CJK_CHARS
-from kidneytalk.retrieval.lexical import QUESTION_WORDS, STOPWORDS, fold, terms
+from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, fold, terms
 
 if TYPE_CHECKING:
     from kidneytalk.library import Library

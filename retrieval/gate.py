@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kidneytalk.clean import CJK_CHARS
-from kidneytalk.retrieval.lexical import QUESTION_WORDS, STOPWORDS, terms
+from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, terms
 
 if TYPE_CHECKING:
     from kidneytalk.library import Library
