@@ -155,9 +155,11 @@ class StoredPassage:
     page_end: int
     section: str
     ocr: bool
+    copies: tuple[tuple[int, int], ...] = ()  # page spans where the document repeats the passage
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredPassage:
+        spans = row["copy_pages"] if "copy_pages" in row.keys() else None  # noqa: SIM118
         return cls(
             id=row["id"],
             doc_id=row["doc_id"],
@@ -168,6 +170,12 @@ class StoredPassage:
             page_end=int(row["page_end"]),
             section=row["section"],
             ocr=bool(row["ocr"]),
+            copies=tuple(
+                (int(first), int(last))
+                for first, last in (span.split("-") for span in str(spans).split(","))
+            )
+            if spans
+            else (),
         )
 
     @property
@@ -675,3 +683,24 @@ class Catalog:
             (STATUS_READY, embed_model),
         ).fetchall()
         return [r["id"] for r in rows]
+
+    def holds_text(self, glob: str, doc_ids: Sequence[str]) -> bool:
+        """Whether the text of any passage of ``doc_ids`` matches the SQLite GLOB pattern ``glob``."""
+        if not doc_ids:
+            return False
+        marks = ",".join("?" * len(doc_ids))
+        row = self.db.execute(
+            f"SELECT 1 FROM chunks WHERE doc_id IN ({marks}) AND text GLOB ? LIMIT 1",
+            (*doc_ids, glob),
+        ).fetchone()
+        return row is not None
+
+    def texts(self, doc_ids: Sequence[str]) -> list[str]:
+        """The text of every passage of ``doc_ids``, in passage-id order."""
+        marks = ",".join("?" * len(doc_ids))
+        return [
+            r[0]
+            for r in self.db.execute(
+                f"SELECT text FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", list(doc_ids)
+            ).fetchall()
+        ]
