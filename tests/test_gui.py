@@ -234,10 +234,11 @@ def library_story(module_qtbot, module_engine_llm: Engine):
             progress_events.append(event)
 
         client.job_started.connect(lambda job: job.progress.connect(on_progress))
+        mime = _mime(urls=(PDF, *OTHERS))  # kept: the event does not own it
         drop = QDropEvent(
             QPointF(50, 50),
             Qt.DropAction.CopyAction,
-            _mime(urls=(PDF, *OTHERS)),
+            mime,
             Qt.MouseButton.LeftButton,
             Qt.KeyboardModifier.NoModifier,
         )
