@@ -36,6 +36,16 @@ from tests.conftest import shared_pdf
 QUESTION = "How does type 1 diabetes change the Achilles tendon response to running?"
 FOLLOW_UP = "What did the ultrasound show after four days?"
 SLOW = 150_000  # ms; model loading, ingest and answers on a 2-core machine
+# A cited passage for hand-written conversations.
+KDIGO_CHUNK = {
+    "n": 1,
+    "doc_id": "x",
+    "source": "kdigo.pdf",
+    "pages": [4],
+    "section": [],
+    "score": 0.7,
+    "text": "Stop metformin when eGFR falls below 30 ml/min.",
+}
 
 
 def _open(qtbot, engine: Engine) -> MainWindow:
@@ -370,17 +380,7 @@ def rendered(module_qtbot, tmp_path_factory: pytest.TempPathFactory):
     window = _open(module_qtbot, engine)
     chat = window.chat_page
     seen = SimpleNamespace()
-    chunk = {
-        "n": 1,
-        "doc_id": "x",
-        "source": "kdigo.pdf",
-        "pages": [4],
-        "section": [],
-        "score": 0.7,
-        "relevance": 0.9,
-        "reason": "Yes, it gives the threshold.",
-        "text": "Stop metformin when eGFR falls below 30 ml/min.",
-    }
+    chunk = {**KDIGO_CHUNK, "relevance": 0.9, "reason": "Yes, it gives the threshold."}
     answer = (
         "Stop metformin when eGFR falls below 30 ml/min [1]. Metformin cures kidney failure [1]."
     )
@@ -504,15 +504,7 @@ def test_mode_and_style_boxes_stack_when_the_chat_column_is_narrow(
     engine = Engine(tmp_path / "home")
     store = ConversationStore(engine.paths.conversations)
     conv = store.create()
-    chunk = {
-        "n": 1,
-        "doc_id": "x",
-        "source": "kdigo.pdf",
-        "pages": [4],
-        "section": [],
-        "score": 0.7,
-        "text": "Stop metformin when eGFR falls below 30 ml/min.",
-    }
+    chunk = KDIGO_CHUNK
     store.append(conv, Message("user", "When to stop metformin?"))
     store.append(
         conv,
