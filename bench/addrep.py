@@ -46,7 +46,7 @@ from kidneytalk.engine import Engine  # noqa: E402
 from kidneytalk.evaluation.questions import Question, load_questions  # noqa: E402
 from kidneytalk.evaluation.runner import gold_ranks  # noqa: E402
 from kidneytalk.retrieval import addrep, hybrid, naive  # noqa: E402
-from kidneytalk.retrieval.trace import Trace  # noqa: E402
+from kidneytalk.trace import Trace  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval"
 if not EVAL.exists():  # a worktree one level deeper (wt/<name>)

@@ -301,7 +301,7 @@ class RetrievalCache:
         """The recorded evidence with its steps marked ``replayed`` (None when not recorded)."""
         from kidneytalk.answer import Evidence
         from kidneytalk.records import Hit
-        from kidneytalk.retrieval.trace import Step, Trace
+        from kidneytalk.trace import Step, Trace
 
         entry = self.entries.get(question)
         if entry is None:

@@ -94,7 +94,7 @@ class Evidence:
     language: str = "en"
     gate: Any = None  # the relevance gate's decision (kidneytalk.retrieval.gate.GateDecision)
     note: str = ""  # KidneyTalk's sentence on parts of the question the library does not cover
-    trace: Any = None  # kidneytalk.retrieval.trace.Trace of the retrieval steps
+    trace: Any = None  # kidneytalk.trace.Trace of the retrieval steps
     timings: Mapping[str, float] = field(default_factory=dict)
     stopped: bool = False  # retrieval was cancelled: nothing is written, and it is not a refusal
 

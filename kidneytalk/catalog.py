@@ -23,8 +23,8 @@ from pathlib import Path
 
 from kidneytalk.dedup import passage_digest
 from kidneytalk.errors import IndexMismatchError, KidneyTalkError, LibraryDamagedError
+from kidneytalk.lexical import LEXICAL_VERSION, index_text, match_query
 from kidneytalk.records import Chunk, DroppedChunk, RemovedText
-from kidneytalk.retrieval.lexical import LEXICAL_VERSION, index_text, match_query
 
 SCHEMA_VERSION = 4  # v3: the copies table; v4: copies across documents (dup_key, copies' own text)
 # Columns added after schema 1, added to older catalogs by ``_migrate`` (table, column, declaration).
@@ -207,9 +207,18 @@ class StoredPassage:
     page_end: int
     section: str
     ocr: bool
+    # every place the passage is repeated (this document or another, stored once at ingest), in a
+    # searchable document: (document name, first page, last page)
+    copies: tuple[tuple[str, int, int], ...] = ()
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredPassage:
+        places = row["copy_sources"] if "copy_sources" in row.keys() else None  # noqa: SIM118
+        copies: list[tuple[str, int, int]] = []
+        for place in str(places).split("\x1e") if places else []:
+            name, _, span = place.rpartition("\x1f")
+            first, _, last = span.partition("-")
+            copies.append((name, int(first), int(last)))
         return cls(
             id=row["id"],
             doc_id=row["doc_id"],
@@ -220,6 +229,7 @@ class StoredPassage:
             page_end=int(row["page_end"]),
             section=row["section"],
             ocr=bool(row["ocr"]),
+            copies=tuple(copies),
         )
 
     @property
@@ -864,3 +874,24 @@ class Catalog:
             (STATUS_READY, embed_model),
         ).fetchall()
         return [r["id"] for r in rows]
+
+    def holds_text(self, glob: str, doc_ids: Sequence[str]) -> bool:
+        """Whether the text of any passage of ``doc_ids`` matches the SQLite GLOB pattern ``glob``."""
+        if not doc_ids:
+            return False
+        marks = ",".join("?" * len(doc_ids))
+        row = self.db.execute(
+            f"SELECT 1 FROM chunks WHERE doc_id IN ({marks}) AND text GLOB ? LIMIT 1",
+            (*doc_ids, glob),
+        ).fetchone()
+        return row is not None
+
+    def texts(self, doc_ids: Sequence[str]) -> list[str]:
+        """The text of every passage of ``doc_ids``, in passage-id order."""
+        marks = ",".join("?" * len(doc_ids))
+        return [
+            r[0]
+            for r in self.db.execute(
+                f"SELECT text FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", list(doc_ids)
+            ).fetchall()
+        ]

@@ -14,9 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from kidneytalk.extractive import fragments, tokenize
+from kidneytalk.extractive import fragments
+from kidneytalk.lexical import STOPWORDS, tokenize
 from kidneytalk.records import Hit
-from kidneytalk.retrieval.lexical import STOPWORDS
 
 MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")

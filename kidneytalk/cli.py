@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the engine is imported when a command runs, so --help and -
     from kidneytalk.answer import Answer
     from kidneytalk.catalog import Document
     from kidneytalk.engine import Engine
-    from kidneytalk.retrieval.trace import StageEvent
+    from kidneytalk.trace import StageEvent
 
 log = logging.getLogger("kidneytalk.cli")
 

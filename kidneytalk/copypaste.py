@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from kidneytalk.answer import format_context
 from kidneytalk.citations import MARKER, content_tokens, split_sentences, support, verify
 from kidneytalk.errors import ContextOverflowError, KidneyTalkError
-from kidneytalk.extractive import extractiveness, tokenize
+from kidneytalk.extractive import extractiveness
+from kidneytalk.lexical import tokenize
 from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.assemble import fit_to_budget
-from kidneytalk.retrieval.trace import Trace
 from kidneytalk.safety import looks_like_instruction, quotable
+from kidneytalk.trace import Trace
 from kidneytalk.vocabulary import STYLES
 
 # cp-link's transitions: linking words only, so a transition can never add a clinical claim.

@@ -31,7 +31,7 @@ from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, assemble, hybrid, naive
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.hybrid import UNREADABLE
-from kidneytalk.retrieval.trace import StageCallback, Trace
+from kidneytalk.trace import StageCallback, Trace
 from kidneytalk.vocabulary import MODES
 
 log = logging.getLogger(__name__)

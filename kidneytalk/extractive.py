@@ -7,50 +7,18 @@ taken. Then
 * coverage = (1/|A|) * sum(|f|)      — share of answer tokens copied from the source;
 * density  = (1/|A|) * sum(|f|^2)    — mean length of the copied run a token belongs to.
 
-Tokens are lowercased words for alphabetic scripts and single characters for
-CJK, so the measures work for English and Chinese alike.
+Tokens are :func:`kidneytalk.lexical.tokenize`'s: lowercased words for alphabetic
+scripts and single characters for CJK, so the measures work for English and
+Chinese alike.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kidneytalk.clean import is_cjk
-
-_WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
-
-
-def token_spans(text: str) -> list[tuple[str, int, int]]:
-    """Tokens of ``text`` (as :func:`tokenize`) with their character span ``[start, end)``.
-
-    The spans let a viewer highlight, in the source text, the runs an answer copied.
-    """
-    spans: list[tuple[str, int, int]] = []
-    for match in _WORD.finditer(text):  # offsets in the original text; tokens lowercased
-        word, base = match.group(0), match.start()
-        if not any(is_cjk(ch) for ch in word):
-            spans.append((word.lower(), base, match.end()))
-            continue
-        run_start = -1
-        for k, ch in enumerate(word):
-            if is_cjk(ch):
-                if run_start >= 0:
-                    spans.append((word[run_start:k].lower(), base + run_start, base + k))
-                    run_start = -1
-                spans.append((ch, base + k, base + k + 1))
-            elif run_start < 0:
-                run_start = k
-        if run_start >= 0:
-            spans.append((word[run_start:].lower(), base + run_start, match.end()))
-    return spans
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased word tokens; every CJK character is a token of its own."""
-    return [tok for tok, _, _ in token_spans(text)]
+from kidneytalk.lexical import token_spans, tokenize
 
 
 @dataclass

@@ -52,7 +52,7 @@ from types import TracebackType
 import numpy as np
 
 from kidneytalk import catalog as cat
-from kidneytalk.catalog import Catalog, Document
+from kidneytalk.catalog import Catalog, Document, StoredPassage
 from kidneytalk.chunk import CancelFlag, Chunker, collapse_copies, embed_text
 from kidneytalk.clean import clean_document
 from kidneytalk.config import Paths, Settings, read_only_reason
@@ -71,6 +71,7 @@ from kidneytalk.parse import (
     parse_file,
 )
 from kidneytalk.records import Chunk, DroppedChunk, ParsedDocument, ProgressEvent
+from kidneytalk.search import SCRIPT_GLOBS, Ranking, Script
 from kidneytalk.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -397,6 +398,42 @@ class Library:
 
     def searchable_doc_ids(self) -> list[str]:
         return self.catalog.searchable_doc_ids(self.embed_model_id)
+
+    # ------------------------------------------------------------ search (kidneytalk.search.SearchIndex)
+    # Retrieval reaches the store, the catalog and the embedder only through these.
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.embed(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.embed_query(text)
+
+    def unknown_share(self, text: str) -> float:
+        return self.embedder.unknown_share(text)
+
+    def dense(self, vector: np.ndarray, k: int, doc_ids: Sequence[str]) -> Ranking:
+        return self.store.query(vector, k, doc_ids)
+
+    def similarities(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
+        return self.store.similarities(vector, ids)
+
+    def lexical(self, text: str, k: int, doc_ids: Sequence[str]) -> Ranking:
+        return self.catalog.lexical_search(text, k, doc_ids)
+
+    def lexical_any(self, terms: Sequence[str], k: int, doc_ids: Sequence[str]) -> Ranking:
+        return self.catalog.lexical_search_terms(terms, k, doc_ids)
+
+    def idf(self, terms: Sequence[str], doc_ids: Sequence[str]) -> dict[str, float]:
+        return self.catalog.idf(terms, doc_ids)
+
+    def holds_script(self, script: Script, doc_ids: Sequence[str]) -> bool:
+        # Chinese passages hold CJK characters; English ones a run of Latin letters.
+        return self.catalog.holds_text(SCRIPT_GLOBS[script], doc_ids)
+
+    def passages(self, ids: Sequence[str]) -> dict[str, StoredPassage]:
+        return self.catalog.passages(ids)
+
+    def passage_texts(self, doc_ids: Sequence[str]) -> list[str]:
+        return self.catalog.texts(doc_ids)
 
     def dropped(self, ref: str) -> list[sqlite3.Row]:
         return self.catalog.dropped(self.resolve(ref).id)

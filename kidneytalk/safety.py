@@ -83,7 +83,7 @@ def _sentences(text: str, placeholder: str | None) -> str:
     more than :data:`BLOCK_TAIL_WORDS` words (Chinese: characters) ends the block and stays.
     """
     from kidneytalk.citations import split_sentences
-    from kidneytalk.extractive import tokenize
+    from kidneytalk.lexical import tokenize
 
     if has_instructions(text):
         # a role tag starts a new paragraph: the text it opens is the attack's

@@ -1,4 +1,4 @@
-"""Retrieval strategies over a :class:`kidneytalk.library.Library` (no Qt here)."""
+"""Retrieval strategies over a :class:`kidneytalk.search.SearchIndex` (a library; no Qt here)."""
 
 from kidneytalk.retrieval.naive import search
 

@@ -32,12 +32,12 @@ from kidneytalk.retrieval.bridge import comparable
 from kidneytalk.retrieval.divergent import divergent_questions
 from kidneytalk.retrieval.judge import Judge
 from kidneytalk.retrieval.refine import refine_query
-from kidneytalk.retrieval.trace import Trace
+from kidneytalk.trace import Trace
 
 if TYPE_CHECKING:
-    from kidneytalk.library import Library
+    from kidneytalk.search import SearchIndex
 
-Searcher = Callable[["Library", str, int], list[Hit]]
+Searcher = Callable[["SearchIndex", str, int], list[Hit]]
 
 
 def base_searcher(name: str) -> Searcher:
@@ -104,12 +104,12 @@ def merge(
     return Merged(kept_base, kept_extra, dropped)
 
 
-def similarities(library: Library, query: str, ids: Sequence[str]) -> dict[str, float]:
+def similarities(library: SearchIndex, query: str, ids: Sequence[str]) -> dict[str, float]:
     """Cosine similarity of each chunk in ``ids`` to ``query``."""
     if not ids:
         return {}
     with library.reading():
-        return library.store.similarities(library.embedder.embed_query(query), list(ids))
+        return library.similarities(library.embed_query(query), list(ids))
 
 
 def _check(cancel: threading.Event | None) -> None:
@@ -118,7 +118,7 @@ def _check(cancel: threading.Event | None) -> None:
 
 
 def run(
-    library: Library,
+    library: SearchIndex,
     llm: LLM,
     prompts: PromptBook,
     settings: RetrievalSettings,

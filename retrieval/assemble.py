@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from kidneytalk.extractive import tokenize
+from kidneytalk.lexical import tokenize
 from kidneytalk.records import Hit
 
 # Two passages are copies when this share of their word triples is the same (Jaccard): the same

@@ -43,10 +43,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kidneytalk.clean import CJK_CHARS
-from kidneytalk.retrieval.lexical import QUESTION_WORDS, STOPWORDS, fold, terms
+from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, fold, terms
 
 if TYPE_CHECKING:
-    from kidneytalk.library import Library
+    from kidneytalk.search import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -326,29 +326,22 @@ class Crossed:
     instead: bool  # the direct matches are weak: the bridged ranking replaces them
 
 
-_SCRIPTS: weakref.WeakKeyDictionary[Library, dict[tuple[str, tuple[str, ...]], bool]] = (
+_SCRIPTS: weakref.WeakKeyDictionary[SearchIndex, dict[tuple[str, tuple[str, ...]], bool]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _other_script(library: Library, direction: str, doc_ids: list[str]) -> bool:
+def _other_script(library: SearchIndex, direction: str, doc_ids: list[str]) -> bool:
     """Whether the searchable passages include text in the language a bridge translates into."""
     key = (direction, tuple(sorted(doc_ids)))
     cache = _SCRIPTS.setdefault(library, {})
     if key not in cache:
-        marks = ",".join("?" * len(doc_ids))
-        # Chinese passages hold CJK characters; English ones a run of Latin letters.
-        pattern = "*[一-鿿]*" if direction == "en>zh" else "*[A-Za-z][a-z][a-z][a-z]*"
-        row = library.catalog.db.execute(
-            f"SELECT 1 FROM chunks WHERE doc_id IN ({marks}) AND text GLOB ? LIMIT 1",
-            (*doc_ids, pattern),
-        ).fetchone()
-        cache[key] = row is not None
+        cache[key] = library.holds_script("cjk" if direction == "en>zh" else "latin", doc_ids)
     return cache[key]
 
 
 def ranking(
-    library: Library,
+    library: SearchIndex,
     question: str,
     depth: int,
     doc_ids: list[str],
@@ -370,22 +363,22 @@ def ranking(
     crossing = of(question)
     if crossing is None:
         return None
-    crossed = library.catalog.lexical_search_terms(crossing.search_terms, depth, doc_ids)
+    crossed = library.lexical_any(crossing.search_terms, depth, doc_ids)
     if not crossed:
         return None
     direct_ids = [cid for cid, _ in lexical[:top]]
     crossed_ids = [cid for cid, _ in crossed[:top]]
-    rows = library.catalog.chunks_by_ids(direct_ids + crossed_ids)
+    rows = library.passages(direct_ids + crossed_ids)
     direct: set[str] = set()
     for cid in direct_ids:
         if cid in rows:
-            direct |= crossing.covered(rows[cid]["text"])[0]
+            direct |= crossing.covered(rows[cid].text)[0]
     weight = _weights(library, crossing.sources, doc_ids)
     total = sum(weight.values()) or 1.0
     bridged: set[str] = set()
     for cid in crossed_ids:
         if cid in rows:
-            found, through = crossing.covered(rows[cid]["text"])
+            found, through = crossing.covered(rows[cid].text)
             bridged |= found | through
     share_direct = sum(weight[s] for s in direct) / total
     share_bridged = sum(weight[s] for s in bridged) / total
@@ -399,8 +392,10 @@ def ranking(
     )
 
 
-def _weights(library: Library, sources: tuple[str, ...], doc_ids: list[str]) -> dict[str, float]:
+def _weights(
+    library: SearchIndex, sources: tuple[str, ...], doc_ids: list[str]
+) -> dict[str, float]:
     """Each source word's weight: the idf of its rarest lexical term (bigrams for Chinese words)."""
     parts = {s: [t for t in terms(s) if len(t) > 1 or len(s) == 1] or [s] for s in sources}
-    idf = library.catalog.idf(sorted({t for ts in parts.values() for t in ts}), doc_ids)
+    idf = library.idf(sorted({t for ts in parts.values() for t in ts}), doc_ids)
     return {s: max(idf.get(t, 0.0) for t in ts) for s, ts in parts.items()}

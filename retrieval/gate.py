@@ -45,10 +45,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kidneytalk.clean import CJK_CHARS
-from kidneytalk.retrieval.lexical import QUESTION_WORDS, STOPWORDS, terms
+from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, terms
 
 if TYPE_CHECKING:
-    from kidneytalk.library import Library
+    from kidneytalk.search import SearchIndex
 
 DATA = Path(__file__).parent / "data"
 DEFAULT_CALIBRATION = DATA / "gate-calibration.json"
@@ -378,7 +378,7 @@ class Gate:
 
     def __init__(
         self,
-        library: Library,
+        library: SearchIndex,
         calibration: Calibration | None = None,
         *,
         config_dir: Path | None = None,
@@ -415,9 +415,9 @@ class Gate:
         if doc_ids:
             # The margin only decides non-CJK questions, so its background comes from the non-CJK probes.
             probes = [q for q in offtopic_questions("fit") if cjk_share(q) < CJK_MAJORITY]
-            vectors = lib.embedder.embed(probes)
+            vectors = lib.embed(probes)
             with lib.reading():
-                best = [(lib.store.query(v, 1, doc_ids) or [("", 0.0)])[0][1] for v in vectors]
+                best = [(lib.dense(v, 1, doc_ids) or [("", 0.0)])[0][1] for v in vectors]
             value = float(sum(best) / len(best))
         self._background = (key, value)
         return value
@@ -432,20 +432,20 @@ class Gate:
             doc_ids = lib.searchable_doc_ids()
             if not doc_ids:
                 return {"cosine": 0.0, "margin": -background, "lexical": 0.0, "cjk": cjk}, [], words
-            vector = lib.embedder.embed_query(question)
-            dense = lib.store.query(vector, PROBE_DEPTH, doc_ids)
-            lexical = lib.catalog.lexical_search(question, TOP_PASSAGES, doc_ids)
+            vector = lib.embed_query(question)
+            dense = lib.dense(vector, PROBE_DEPTH, doc_ids)
+            lexical = lib.lexical(question, TOP_PASSAGES, doc_ids)
             best_ids = list(
                 dict.fromkeys(
                     [cid for cid, _ in dense[:TOP_PASSAGES]] + [cid for cid, _ in lexical]
                 )
             )
-            rows = lib.catalog.chunks_by_ids(best_ids)
-            idf = lib.catalog.idf(words, doc_ids)
+            rows = lib.passages(best_ids)
+            idf = lib.idf(words, doc_ids)
         cosine = dense[0][1] if dense else 0.0
         present: set[str] = set()
         for row in rows.values():
-            present.update(terms(row["text"]))
+            present.update(terms(row.text))
         total = sum(idf.values())
         found = sum(v for t, v in idf.items() if t in present)
         share = found / total if total > 0 else 0.0
@@ -484,7 +484,7 @@ class Gate:
 
 
 # ------------------------------------------------------------------ calibrating on a library
-def pseudo_questions(library: Library, n: int = 60, *, seed: int = 0) -> list[str]:
+def pseudo_questions(library: SearchIndex, n: int = 60, *, seed: int = 0) -> list[str]:
     """Questions the library surely answers, written from its own passages (no gold data needed).
 
     From ``n`` passages drawn at random (seeded), one informative sentence
@@ -509,24 +509,18 @@ def pseudo_questions(library: Library, n: int = 60, *, seed: int = 0) -> list[st
     return out
 
 
-def _shuffled_passages(library: Library, rng: random.Random) -> list[str]:
+def _shuffled_passages(library: SearchIndex, rng: random.Random) -> list[str]:
     """The text of every searchable passage, in an order drawn from ``rng``."""
     with library.reading():
         doc_ids = library.searchable_doc_ids()
         if not doc_ids:
             return []
-        marks = ",".join("?" * len(doc_ids))
-        texts = [
-            r[0]
-            for r in library.catalog.db.execute(
-                f"SELECT text FROM chunks WHERE doc_id IN ({marks}) ORDER BY id", doc_ids
-            ).fetchall()
-        ]
+        texts = library.passage_texts(doc_ids)
     rng.shuffle(texts)
     return texts
 
 
-def cjk_pseudo_questions(library: Library, n: int = 40, *, seed: int = 0) -> list[str]:
+def cjk_pseudo_questions(library: SearchIndex, n: int = 40, *, seed: int = 0) -> list[str]:
     """CJK questions the library surely answers, from its CJK passages (no gold data needed).
 
     As :func:`pseudo_questions`: from a random CJK sentence of 12 or more CJK

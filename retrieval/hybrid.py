@@ -16,14 +16,10 @@ thresholds mean the same thing in every mode.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import bridge
-from kidneytalk.retrieval.naive import hits_from_rows
-
-if TYPE_CHECKING:
-    from kidneytalk.library import Library
+from kidneytalk.retrieval.naive import hits_from_passages
+from kidneytalk.search import SearchIndex
 
 RRF_K = 60  # the constant of Cormack et al. (2009)
 UNREADABLE = 0.5  # share of unknown tokens above which a question's vector is not used
@@ -38,7 +34,7 @@ def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
-def search(library: Library, query: str, k: int = 8, *, pool: int | None = None) -> list[Hit]:
+def search(library: SearchIndex, query: str, k: int = 8, *, pool: int | None = None) -> list[Hit]:
     """Top ``k`` of the fused vector and lexical rankings (each ``pool`` deep)."""
     if not query.strip():
         return []
@@ -47,12 +43,12 @@ def search(library: Library, query: str, k: int = 8, *, pool: int | None = None)
         doc_ids = library.searchable_doc_ids()
         if not doc_ids:
             return []
-        vector = library.embedder.embed_query(query)
-        dense = library.store.query(vector, depth, doc_ids)
-        lexical = library.catalog.lexical_search(query, depth, doc_ids)
+        vector = library.embed_query(query)
+        dense = library.dense(vector, depth, doc_ids)
+        lexical = library.lexical(query, depth, doc_ids)
         # A question the embedder cannot read (mostly unknown tokens, e.g. Chinese for the
         # English-only MiniLM) gets no vector ranking: its vector says nothing.
-        readable = library.embedder.unknown_share(query) < UNREADABLE
+        readable = library.unknown_share(query) < UNREADABLE
         rankings = [[cid for cid, _ in dense] if readable else [], [cid for cid, _ in lexical]]
         # Where the question's translation matches passages in the other language better than
         # its own words do, those passages join the fusion, or replace the direct matches
@@ -65,6 +61,6 @@ def search(library: Library, query: str, k: int = 8, *, pool: int | None = None)
         cosine = dict(dense)
         missing = [cid for cid in ids if cid not in cosine]
         if missing:
-            cosine.update(library.store.similarities(vector, missing))
-        rows = library.catalog.chunks_by_ids(ids)
-    return hits_from_rows([(cid, cosine.get(cid, 0.0)) for cid in ids], rows)
+            cosine.update(library.similarities(vector, missing))
+        passages = library.passages(ids)
+    return hits_from_passages([(cid, cosine.get(cid, 0.0)) for cid in ids], passages)

@@ -25,7 +25,7 @@ from kidneytalk.errors import Cancelled
 from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
-from kidneytalk.retrieval.trace import Trace
+from kidneytalk.trace import Trace
 
 NULL_PASSAGE = "(no passage)"
 MAX_PASSAGE_TOKENS = 320

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from kidneytalk.lexical import STOPWORDS, terms
 from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
-from kidneytalk.retrieval.lexical import STOPWORDS, terms
 
 MAX_HISTORY_TURNS = 3
 FOLLOW_UP_MAX_TERMS = 4  # "What about in children?" has one content term

@@ -97,8 +97,29 @@ def engine_llm(home: Path, embedder, llm):
     eng.close()
 
 
+@pytest.fixture(scope="module")
+def module_qtbot(request: pytest.FixtureRequest, qapp: object):
+    """A pytest-qt bot for a module's story fixture, whose steps per-behaviour tests then check.
+
+    (pytest-qt's ``qtbot`` lives for one test; the story closes its own windows.)
+    """
+    from pytestqt.qtbot import QtBot
+
+    return QtBot(request)
+
+
+@pytest.fixture(scope="module")
+def module_engine_llm(tmp_path_factory: pytest.TempPathFactory, embedder, llm):
+    """As ``engine_llm``, for one module's story: a fresh home, the session's models lent to it."""
+    from kidneytalk.engine import Engine
+
+    eng = Engine(tmp_path_factory.mktemp("story") / "kt-home", embedder=embedder, llm=llm)
+    yield eng
+    eng.close()
+
+
 # ---------------------------------------------------------------- markers that hold
-_MODEL_FIXTURES = {"llm", "engine_llm"}
+_MODEL_FIXTURES = {"llm", "engine_llm", "module_engine_llm"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -23,7 +23,7 @@ from kidneytalk.config import RetrievalSettings
 from kidneytalk.engine import Engine
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, assemble, hybrid
-from kidneytalk.retrieval.trace import Trace
+from kidneytalk.trace import Trace
 
 QUESTION = (
     "What is the starting dose of tolvaptan for autosomal dominant polycystic kidney disease?"

@@ -27,8 +27,8 @@ from kidneytalk.engine import MODES, Engine, sample_document
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
 from kidneytalk.retrieval.refine import fallback_query, refine_query
-from kidneytalk.retrieval.trace import StageEvent
 from kidneytalk.safety import REMOVED
+from kidneytalk.trace import StageEvent
 from tests.conftest import ANSWER_KEYS, shared_pdf
 
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts" / "templates"

@@ -11,8 +11,8 @@ from kidneytalk.catalog import Catalog
 from kidneytalk.chunk import Chunker
 from kidneytalk.clean import clean_document
 from kidneytalk.config import ChunkSettings
+from kidneytalk.lexical import LEXICAL_VERSION, fold, index_text, match_query, terms
 from kidneytalk.parse import parse_file
-from kidneytalk.retrieval.lexical import LEXICAL_VERSION, fold, index_text, match_query, terms
 from tests.conftest import SHARED
 
 REALDOCS = SHARED / "eval" / "realdocs-dev" if (SHARED / "eval" / "realdocs-dev").is_dir() else None
@@ -162,7 +162,7 @@ def test_simplified_questions_find_the_real_traditional_leaflets_gold_page(tmp_p
     hits, scores = _gold_hits(tmp_path / "folded", leaflets)
     assert hits == len(scores), f"{hits}/{len(scores)} Simplified questions found their gold page"
     # the control: without folding fewer of each question's terms match its gold passage
-    import kidneytalk.retrieval.lexical as lexical
+    import kidneytalk.lexical as lexical
 
     monkeypatch.setattr(lexical, "_t2s", lambda: None)
     _, unfolded = _gold_hits(tmp_path / "unfolded", leaflets)

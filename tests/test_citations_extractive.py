@@ -20,7 +20,8 @@ from kidneytalk.answer import (
     with_source_labels,
 )
 from kidneytalk.citations import markers, split_sentences, support, verify
-from kidneytalk.extractive import extractiveness, tokenize
+from kidneytalk.extractive import extractiveness
+from kidneytalk.lexical import tokenize
 from kidneytalk.records import Hit
 from kidneytalk.safety import REMOVED, looks_like_instruction, strip_instructions
 from tests.conftest import ANSWER_KEYS
@@ -383,7 +384,7 @@ def test_cp_refine_copy_edit_swaps_an_unsupported_sentence_for_the_closest_evide
     import threading
 
     from kidneytalk.copypaste import Writer
-    from kidneytalk.retrieval.trace import Trace
+    from kidneytalk.trace import Trace
 
     def rank(queries: list[str], texts: list[str]) -> list[list[float]]:
         return (embedder.embed(queries) @ embedder.embed(texts).T).tolist()

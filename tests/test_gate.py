@@ -273,7 +273,7 @@ def test_copied_sentences_must_answer_the_question(embedder):
     import threading
 
     from kidneytalk.copypaste import Writer
-    from kidneytalk.retrieval.trace import Trace
+    from kidneytalk.trace import Trace
 
     text = sample_document().read_text(encoding="utf-8")
     hit = Hit(

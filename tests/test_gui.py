@@ -11,6 +11,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -197,113 +198,181 @@ def test_question_on_an_empty_library_is_refused_and_enter_sends(qtbot, window: 
     assert page.send_button.isEnabled() and not page.stop_button.isEnabled()
 
 
-def test_add_pdfs_then_ask_disable_one_and_remove_it(
-    qtbot, window: MainWindow, engine_llm: Engine
-) -> None:
+@pytest.fixture(scope="module")
+def library_story(module_qtbot, module_engine_llm: Engine):
+    """A library's life, run once: a cancelled add, a dropped add of three PDFs, a question
+    stopped at once, one document disabled and asked around, then removed. Each step records
+    what the window shows; the tests below check one behaviour each."""
     if not all(p.exists() for p in (PDF, *OTHERS)):
         pytest.skip(f"shared corpus not found at {CORPUS}")
-    lib = window.library_page
-    client = window.client
+    qtbot, engine = module_qtbot, module_engine_llm
+    window = _open(qtbot, engine)
+    lib, client = window.library_page, window.client
+    seen = SimpleNamespace()
+    try:
+        # Cancel straight away: nothing is kept, the empty hint stays.
+        lib.add_paths([str(PDF)])
+        lib.cancel_button.click()
+        qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
+        seen.cancelled = SimpleNamespace(
+            rows=lib.model.rowCount(),
+            hint=lib.empty_hint.isVisible(),
+            status=window.statusBar().currentMessage(),
+            documents=engine.library.documents(),
+        )
 
-    # Cancel straight away: nothing is kept, the empty hint stays.
-    lib.add_paths([str(PDF)])
-    lib.cancel_button.click()
-    qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
-    assert lib.model.rowCount() == 0 and lib.empty_hint.isVisible()
-    assert "cancelled" in window.statusBar().currentMessage()
-    assert engine_llm.library.documents() == []
+        # The real import of three PDFs: the event loop keeps turning while the worker ingests.
+        ticks = [0]
+        timer = QTimer()
+        timer.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
+        timer.start(20)
+        seen.ticks_at_progress = ticks_at_progress = []
+        progress_events: list[object] = []
 
-    # The real import of three PDFs: the event loop keeps turning while the worker ingests.
-    ticks = [0]
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
-    timer.start(20)
-    seen_at_progress: list[int] = []
-    progress_events: list[object] = []
+        def on_progress(event: object) -> None:
+            ticks_at_progress.append(ticks[0])
+            progress_events.append(event)
 
-    def on_progress(event: object) -> None:
-        seen_at_progress.append(ticks[0])
-        progress_events.append(event)
+        client.job_started.connect(lambda job: job.progress.connect(on_progress))
+        mime = _mime(urls=(PDF, *OTHERS))  # kept: the event does not own it
+        drop = QDropEvent(
+            QPointF(50, 50),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        lib.dropEvent(drop)  # dropped onto the page, as from a file manager
+        seen.while_adding = (lib.progress_panel.isVisible(), lib.add_button.isEnabled())
+        start = ticks[0]
+        qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
+        timer.stop()
+        seen.ticks_while_adding = ticks[0] - start
+        # the ticks at the last progress event of each file
+        seen.ticks_per_file = {
+            e.file_index: t for t, e in zip(ticks_at_progress, progress_events, strict=True)
+        }
+        seen.rows, seen.table_shown = lib.model.rowCount(), lib.table.isVisible()
+        seen.hint_after_add = lib.empty_hint.isVisible()
+        seen.statuses = [_status(window, r) for r in range(seen.rows)]
+        seen.names = [
+            lib.model.data(lib.model.index(r, DocumentTableModel.NAME)) for r in range(seen.rows)
+        ]
+        row = seen.names.index(PDF.name)
+        seen.pages = lib.model.data(lib.model.index(row, DocumentTableModel.PAGES))
+        seen.progress_after_add = lib.progress_panel.isVisible()
+        seen.added_status = window.statusBar().currentMessage()
 
-    client.job_started.connect(lambda job: job.progress.connect(on_progress))
-    mime = _mime(urls=(PDF, *OTHERS))
-    drop = QDropEvent(
-        QPointF(50, 50),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    lib.dropEvent(drop)  # dropped onto the page, as from a file manager
-    assert lib.progress_panel.isVisible() and not lib.add_button.isEnabled()
-    start = ticks[0]
-    qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
-    timer.stop()
-    assert ticks[0] - start >= 5, "the GUI thread was blocked during the ingest"
-    assert len(seen_at_progress) >= 3 and seen_at_progress[-1] > seen_at_progress[0]
+        # The Chat page sees a usable library (asking is tested in test_gui_chat.py).
+        chat = window.chat_page
+        window.sidebar.setCurrentRow(1)
+        seen.library_note = chat.library_note.isVisible()
+
+        # Stop right after asking: the answer ends as stopped and the question is not saved.
+        chat.question.setPlainText(QUESTION)
+        chat.ask()
+        chat.stop()
+        qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
+        seen.stopped, seen.stopped_state = chat.result.stopped, chat.state_label.text()
+
+        # The question's own document is what a search finds first while it is in use.
+        seen.doc_id = doc_id = next(d.id for d in engine.library.documents() if d.name == PDF.name)
+        seen.found_first = naive.search(engine.library, QUESTION, 4)[0].doc_id
+
+        # Untick "Use": the catalog says disabled.
+        window.sidebar.setCurrentRow(0)
+        lib.table.setFocus()
+        lib.table.setCurrentIndex(lib.model.index(row, DocumentTableModel.USE))
+        qtbot.keyClick(lib.table, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: engine.library.catalog.get(doc_id).enabled is False)
+        qtbot.waitUntil(lambda: client.pending() == 0)
+        seen.use_box = lib.model.data(
+            lib.model.index(row, DocumentTableModel.USE), Qt.ItemDataRole.CheckStateRole
+        )
+        seen.disabled_status = window.statusBar().currentMessage()
+
+        # Asked again, the answer leaves the disabled document out.
+        window.sidebar.setCurrentRow(1)
+        chat.new_chat()
+        chat.set_options("naive", "cp-order")
+        chat.question.setPlainText(QUESTION)
+        chat.ask()
+        qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
+        seen.result = chat.result
+        seen.transcript = chat.transcript.toPlainText()
+
+        # Remove it after confirming: the other two stay.
+        window.sidebar.setCurrentRow(0)
+        lib.table.selectRow(row)
+        lib.remove_button.click()
+        seen.asked_to_confirm = lib.confirm_box is not None
+        lib.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+        qtbot.waitUntil(lambda: lib.model.rowCount() == 2 and client.pending() == 0, timeout=SLOW)
+        seen.left = sorted(d.name for d in engine.library.documents())
+    finally:
+        seen.shut_down = window.shutdown()
+    yield seen
+
+
+def test_an_add_cancelled_at_once_keeps_nothing(library_story) -> None:
+    cancelled = library_story.cancelled
+    assert cancelled.rows == 0 and cancelled.hint
+    assert "cancelled" in cancelled.status
+    assert cancelled.documents == []
+
+
+def test_a_dropped_add_shows_its_progress_and_disables_adding_meanwhile(library_story) -> None:
+    assert library_story.while_adding == (True, False)  # progress shown, Add disabled
+
+
+def test_the_window_keeps_responding_while_pdfs_are_ingested(library_story) -> None:
+    assert library_story.ticks_while_adding >= 5, "the GUI thread was blocked during the ingest"
+    ticks = library_story.ticks_at_progress
+    assert len(ticks) >= 3 and ticks[-1] > ticks[0]
     # the timer fired between the files, not only before and after the whole add
-    files_seen = {e.file_index: t for t, e in zip(seen_at_progress, progress_events, strict=True)}
-    assert len(set(files_seen.values())) >= 2
-    assert lib.model.rowCount() == 3 and lib.table.isVisible() and not lib.empty_hint.isVisible()
-    assert [_status(window, r) for r in range(3)] == ["ready"] * 3
-    names = [lib.model.data(lib.model.index(r, DocumentTableModel.NAME)) for r in range(3)]
-    assert sorted(names) == sorted(p.name for p in (PDF, *OTHERS))
-    row = names.index(PDF.name)
-    assert lib.model.data(lib.model.index(row, DocumentTableModel.PAGES)) == 5
-    assert not lib.progress_panel.isVisible()
-    assert "3 added" in window.statusBar().currentMessage()
+    assert len(set(library_story.ticks_per_file.values())) >= 2
 
-    # The Chat page sees a usable library (asking is tested in test_gui_chat.py).
-    chat = window.chat_page
-    window.sidebar.setCurrentRow(1)
-    assert not chat.library_note.isVisible()
 
-    # Stop right after asking: the answer ends as stopped and the question is not saved.
-    chat.question.setPlainText(QUESTION)
-    chat.ask()
-    chat.stop()
-    qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
-    assert chat.result.stopped
-    assert chat.state_label.text().startswith("Stopped")
+def test_added_pdfs_are_listed_ready_with_their_names_and_pages(library_story) -> None:
+    story = library_story
+    assert story.rows == 3 and story.table_shown and not story.hint_after_add
+    assert story.statuses == ["ready"] * 3
+    assert sorted(story.names) == sorted(p.name for p in (PDF, *OTHERS))
+    assert story.pages == 5
 
-    # The question's own document is what a search finds first while it is in use.
-    doc_id = next(d.id for d in engine_llm.library.documents() if d.name == PDF.name)
-    assert naive.search(engine_llm.library, QUESTION, 4)[0].doc_id == doc_id
 
-    # Untick "Use": the catalog says disabled.
-    window.sidebar.setCurrentRow(0)
-    lib.table.setFocus()
-    lib.table.setCurrentIndex(lib.model.index(row, DocumentTableModel.USE))
-    qtbot.keyClick(lib.table, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: engine_llm.library.catalog.get(doc_id).enabled is False)
-    qtbot.waitUntil(lambda: client.pending() == 0)
-    assert (
-        lib.model.data(lib.model.index(row, DocumentTableModel.USE), Qt.ItemDataRole.CheckStateRole)
-        == Qt.CheckState.Unchecked
-    )
-    assert "no longer used" in window.statusBar().currentMessage()
+def test_a_finished_add_hides_its_progress_and_says_how_many_were_added(library_story) -> None:
+    assert not library_story.progress_after_add
+    assert "3 added" in library_story.added_status
 
-    # Asked again, the answer leaves the disabled document out: it comes from the others, or is refused.
-    window.sidebar.setCurrentRow(1)
-    chat.new_chat()
-    chat.set_options("naive", "cp-order")
-    chat.question.setPlainText(QUESTION)
-    chat.ask()
-    qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
-    result = chat.result
+
+def test_the_chat_page_has_no_library_note_once_documents_are_ready(library_story) -> None:
+    assert not library_story.library_note
+
+
+def test_a_question_stopped_at_once_ends_as_stopped(library_story) -> None:
+    assert library_story.stopped
+    assert library_story.stopped_state.startswith("Stopped")
+
+
+def test_unticking_use_disables_the_document(library_story) -> None:
+    assert library_story.found_first == library_story.doc_id  # while in use, it is found first
+    assert library_story.use_box == Qt.CheckState.Unchecked
+    assert "no longer used" in library_story.disabled_status
+
+
+def test_a_disabled_document_is_left_out_of_answers(library_story) -> None:
+    result, doc_id = library_story.result, library_story.doc_id
     assert result is not None and not result.stopped
-    assert result.refused or result.evidence
+    assert result.refused or result.evidence  # from the other documents, or refused
     assert all(h.doc_id != doc_id for h in result.evidence)
     assert all(c.doc_id != doc_id for c in result.citations)
-    assert PDF.name not in chat.transcript.toPlainText()
+    assert PDF.name not in library_story.transcript
     if not result.refused:
         assert {h.doc_name for h in result.evidence} <= {p.name for p in OTHERS}
 
-    # Remove it after confirming: the other two stay.
-    window.sidebar.setCurrentRow(0)
-    lib.table.selectRow(row)
-    lib.remove_button.click()
-    assert lib.confirm_box is not None
-    lib.confirm_box.button(QMessageBox.StandardButton.Yes).click()
-    qtbot.waitUntil(lambda: lib.model.rowCount() == 2 and client.pending() == 0, timeout=SLOW)
-    assert sorted(d.name for d in engine_llm.library.documents()) == sorted(p.name for p in OTHERS)
+
+def test_remove_asks_first_and_keeps_the_other_documents(library_story) -> None:
+    assert library_story.asked_to_confirm
+    assert library_story.left == sorted(p.name for p in OTHERS)
+    assert library_story.shut_down

@@ -13,6 +13,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -35,6 +36,16 @@ from tests.conftest import shared_pdf
 QUESTION = "How does type 1 diabetes change the Achilles tendon response to running?"
 FOLLOW_UP = "What did the ultrasound show after four days?"
 SLOW = 150_000  # ms; model loading, ingest and answers on a 2-core machine
+# A cited passage for hand-written conversations.
+KDIGO_CHUNK = {
+    "n": 1,
+    "doc_id": "x",
+    "source": "kdigo.pdf",
+    "pages": [4],
+    "section": [],
+    "score": 0.7,
+    "text": "Stop metformin when eGFR falls below 30 ml/min.",
+}
 
 
 def _open(qtbot, engine: Engine) -> MainWindow:
@@ -95,125 +106,211 @@ def _click_first_citation(qtbot, page: ChatPage) -> str:
     return href
 
 
-def test_ask_in_chat_click_a_citation_follow_up_stop_export_and_restore(
-    qtbot, engine_llm: Engine, tmp_path: Path, monkeypatch
-) -> None:
-    pdf = shared_pdf(1)
-    window = _open(qtbot, engine_llm)
+@pytest.fixture(scope="module")
+def story(module_qtbot, module_engine_llm: Engine, tmp_path_factory: pytest.TempPathFactory):
+    """A user's session, run once: add a PDF, open it, ask, click a citation, ask a follow-up and
+    stop it, export, start a new chat, restart. Each step records what a user would see; the
+    tests below check one behaviour each."""
+    qtbot, engine = module_qtbot, module_engine_llm
+    seen = SimpleNamespace(pdf=shared_pdf(1))
+    window = _open(qtbot, engine)
     lib, client = window.library_page, window.client
-    lib.add_paths([str(pdf)])
+    lib.add_paths([str(seen.pdf)])
     qtbot.waitUntil(lambda: not lib.adding, timeout=SLOW)
-    assert [d.status for d in engine_llm.library.documents()] == ["ready"]
+    seen.statuses = [d.status for d in engine.library.documents()]
 
     # The library's "Open…" shows the document's pages inside the app.
     lib.table.selectRow(0)
     dialog = lib.open_document()
-    assert dialog is not None
+    seen.dialog_opened = dialog is not None
     qtbot.waitExposed(dialog)
-    assert dialog.view.page_count == 5 and not dialog.view.pixmap.isNull()
+    seen.viewer_pages, seen.viewer_blank = dialog.view.page_count, dialog.view.pixmap.isNull()
     dialog.view.go(3)
-    assert dialog.view.page == 3 and dialog.view.page_box.value() == 3
+    seen.viewer_went_to = (dialog.view.page, dialog.view.page_box.value())
     dialog.close()
     window.activateWindow()  # offscreen, nothing re-activates the window a dialog leaves
     qtbot.waitActive(window)
 
-    spy = AskSpy(engine_llm)
-    monkeypatch.setattr(engine_llm, "ask", spy)
-    chat = window.chat_page
-    window.sidebar.setCurrentRow(1)
-    assert window.pages.currentWidget() is chat
-    assert chat.conv is None and chat.empty_hint.isVisible() and not chat.library_note.isVisible()
-    chat.set_options("naive", "cp-order")  # the fast mode; AddRep is covered by the engine's tests
+    with pytest.MonkeyPatch.context() as mp:
+        seen.spy = spy = AskSpy(engine)
+        mp.setattr(engine, "ask", spy)
+        chat = window.chat_page
+        window.sidebar.setCurrentRow(1)
+        seen.chat_is_current = window.pages.currentWidget() is chat
+        seen.fresh = (chat.conv, chat.empty_hint.isVisible(), chat.library_note.isVisible())
+        chat.set_options(
+            "naive", "cp-order"
+        )  # the fast mode; AddRep is covered by the engine's tests
 
-    # Ask: Enter sends, the question shows at once, tokens stream into the transcript.
-    live: list[str] = []
-    client.job_started.connect(
-        lambda job: job.token.connect(lambda _piece: live.append(chat.transcript.live_text()))
-    )
-    stages: list[str] = []
-    client.job_started.connect(
-        lambda job: job.progress.connect(lambda ev: stages.append(getattr(ev, "message", "")))
-    )
-    chat.question.setFocus()
-    qtbot.keyClicks(chat.question, QUESTION)
-    qtbot.keyClick(chat.question, Qt.Key.Key_Return)
-    assert QUESTION in chat.transcript.toPlainText() and chat.question.toPlainText() == ""
-    assert chat.stop_button.isVisible() and not chat.send_button.isEnabled()
-    qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
-    result = chat.result
-    assert result is not None and not result.refused and not result.stopped
-    assert live and live[0].strip()  # shown while the answer was still being written
-    assert "Searching your library…" in stages and "Writing the answer…" in stages
-    assert spy.calls[0]["mode"] == "naive" and spy.calls[0]["style"] == "cp-order"
-    assert spy.calls[0]["history"] == []
-    assert chat.state_label.text().startswith("Answered in")
-    assert "Sources: [" in chat.transcript.toPlainText()
+        # Ask: Enter sends, the question shows at once, tokens stream into the transcript.
+        seen.live = live = []
+        client.job_started.connect(
+            lambda job: job.token.connect(lambda _piece: live.append(chat.transcript.live_text()))
+        )
+        seen.stages = stages = []
+        client.job_started.connect(
+            lambda job: job.progress.connect(lambda ev: stages.append(getattr(ev, "message", "")))
+        )
+        chat.question.setFocus()
+        qtbot.keyClicks(chat.question, QUESTION)
+        qtbot.keyClick(chat.question, Qt.Key.Key_Return)
+        seen.at_send = SimpleNamespace(
+            transcript=chat.transcript.toPlainText(),
+            question_box=chat.question.toPlainText(),
+            stop_visible=chat.stop_button.isVisible(),
+            send_enabled=chat.send_button.isEnabled(),
+        )
+        qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
+        seen.result = result = chat.result
+        seen.answered_state = chat.state_label.text()
+        seen.answered_transcript = chat.transcript.toPlainText()
 
-    # Clicking [n] opens the evidence panel: passage, source and page, the page image.
-    href = _click_first_citation(qtbot, chat)
-    qtbot.waitUntil(chat.evidence.isVisible)
-    n = int(href.split(":")[2])
-    chunk = result.details["chunks"][n - 1]
-    ev = chat.evidence
-    assert f"[{n}] {pdf.name}" in ev.source_label.text()
-    assert ev.text_view.toPlainText().split() == chunk["text"].split()
-    assert "similarity" in ev.scores_label.text()
-    assert not ev.page_view.pixmap.isNull()
-    assert ev.page_view.page == chunk["pages"][0] and ev.page_view.highlights > 0
+        # Clicking [n] opens the evidence panel: passage, source and page, the page image.
+        href = _click_first_citation(qtbot, chat)
+        qtbot.waitUntil(chat.evidence.isVisible)
+        seen.n = n = int(href.split(":")[2])
+        seen.chunk = result.details["chunks"][n - 1]
+        ev = chat.evidence
+        seen.evidence = SimpleNamespace(
+            source=ev.source_label.text(),
+            text=ev.text_view.toPlainText(),
+            scores=ev.scores_label.text(),
+            blank=ev.page_view.pixmap.isNull(),
+            page=ev.page_view.page,
+            highlights=ev.page_view.highlights,
+        )
 
-    # The conversation is saved, with its mode and style.
-    convs = client.conversations.list()
-    assert len(convs) == 1 and convs[0].title.startswith("How does type 1 diabetes")
-    saved = client.conversations.get(convs[0].id)
-    assert [m.role for m in saved.messages] == ["user", "assistant"]
-    assert (saved.mode, saved.style) == ("naive", "cp-order")
-    assert chat.conv_list.count() == 1 and chat.conv_list.currentItem().text() == convs[0].title
+        # The conversation is saved, with its mode and style.
+        seen.convs = convs = client.conversations.list()
+        seen.saved = client.conversations.get(convs[0].id)
+        seen.listed = (chat.conv_list.count(), chat.conv_list.currentItem().text())
 
-    # A follow-up, written freely (style "off": token by token), carries the conversation so
-    # far; Esc stops it while it streams.
-    chat.set_options("naive", "off")
-    assert client.conversations.get(convs[0].id).style == "off"
-    first_tokens = len(live)
-    qtbot.keyClicks(chat.question, FOLLOW_UP)
-    qtbot.keyClick(chat.question, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: len(live) > first_tokens + 2, timeout=SLOW)
-    qtbot.keyClick(chat.question, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
-    streamed = live[first_tokens:]
-    assert streamed[-1].startswith(streamed[0]) and len(streamed[-1]) > len(streamed[0])
-    assert chat.result.stopped and chat.state_label.text().startswith("Stopped")
-    history = spy.calls[1]["history"]
-    assert [m["role"] for m in history] == ["user", "assistant"] and history[0][
-        "content"
-    ] == QUESTION
-    assert (
-        len(client.conversations.get(convs[0].id).messages) == 4
-    )  # the partial answer is kept, marked
-    assert "Stopped: this answer is incomplete." in chat.transcript.toPlainText()
+        # A follow-up, written freely (style "off": token by token), carries the conversation so
+        # far; Esc stops it while it streams.
+        chat.set_options("naive", "off")
+        seen.style_saved = client.conversations.get(convs[0].id).style
+        first_tokens = len(live)
+        qtbot.keyClicks(chat.question, FOLLOW_UP)
+        qtbot.keyClick(chat.question, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: len(live) > first_tokens + 2, timeout=SLOW)
+        qtbot.keyClick(chat.question, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not chat.asking, timeout=SLOW)
+        seen.streamed = live[first_tokens:]
+        seen.stopped, seen.stopped_state = chat.result.stopped, chat.state_label.text()
+        seen.messages_after_stop = len(client.conversations.get(convs[0].id).messages)
+        seen.stopped_transcript = chat.transcript.toPlainText()
 
     # Export to Markdown: questions, answers and their sources.
-    out = tmp_path / "chat.md"
-    assert chat.export_to(out)
-    text = out.read_text(encoding="utf-8")
-    assert f"**Question:** {QUESTION}" in text and f"- [{n}] {pdf.name} p." in text
+    seen.export = tmp_path_factory.mktemp("export") / "chat.md"
+    seen.exported = chat.export_to(seen.export)
 
     # Ctrl+N: a new, empty chat; nothing is saved until its first question.
     qtbot.keyClick(chat.question, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert (
-        chat.conv is None and chat.empty_hint.isVisible() and chat.conv_list.currentItem() is None
-    )
-    assert len(client.conversations.list()) == 1
+    seen.new_chat = (chat.conv, chat.empty_hint.isVisible(), chat.conv_list.currentItem())
+    seen.convs_after_new_chat = len(client.conversations.list())
 
     # Restart: the last conversation is open again and its citations still work.
-    assert window.shutdown()
+    seen.shut_down = window.shutdown()
     window.close()
-    again = _open(qtbot, engine_llm)
+    again = _open(qtbot, engine)
     chat = again.chat_page
-    assert chat.conv is not None and chat.conv.id == convs[0].id
-    assert QUESTION in chat.transcript.toPlainText()
-    assert chat.show_evidence(1, n)
-    assert not chat.evidence.page_view.pixmap.isNull()
-    assert again.shutdown()
+    seen.reopened = chat.conv.id if chat.conv is not None else None
+    seen.reopened_transcript = chat.transcript.toPlainText()
+    seen.reopened_evidence = chat.show_evidence(1, n)
+    seen.reopened_blank = chat.evidence.page_view.pixmap.isNull()
+    seen.shut_down_again = again.shutdown()
+    yield seen
+
+
+def test_an_added_pdf_becomes_ready(story) -> None:
+    assert story.statuses == ["ready"]
+
+
+def test_open_shows_the_documents_pages_and_goes_to_a_page(story) -> None:
+    assert story.dialog_opened
+    assert story.viewer_pages == 5 and not story.viewer_blank
+    assert story.viewer_went_to == (3, 3)
+
+
+def test_the_chat_page_starts_empty_on_a_usable_library(story) -> None:
+    assert story.chat_is_current
+    assert story.fresh == (None, True, False)  # no conversation, the empty hint, no library note
+
+
+def test_enter_sends_the_question_shows_it_at_once_and_offers_stop(story) -> None:
+    assert QUESTION in story.at_send.transcript and story.at_send.question_box == ""
+    assert story.at_send.stop_visible and not story.at_send.send_enabled
+
+
+def test_the_answer_streams_into_the_transcript_while_stages_are_reported(story) -> None:
+    assert story.result is not None and not story.result.refused and not story.result.stopped
+    assert story.live and story.live[0].strip()  # shown while the answer was still being written
+    assert "Searching your library…" in story.stages and "Writing the answer…" in story.stages
+
+
+def test_the_first_question_is_asked_with_the_chosen_mode_and_style_and_no_history(story) -> None:
+    first = story.spy.calls[0]
+    assert first["mode"] == "naive" and first["style"] == "cp-order"
+    assert first["history"] == []
+
+
+def test_a_finished_answer_says_how_long_it_took_and_lists_its_sources(story) -> None:
+    assert story.answered_state.startswith("Answered in")
+    assert "Sources: [" in story.answered_transcript
+
+
+def test_clicking_a_citation_shows_its_passage_source_and_highlighted_page(story) -> None:
+    ev, chunk = story.evidence, story.chunk
+    assert f"[{story.n}] {story.pdf.name}" in ev.source
+    assert ev.text.split() == chunk["text"].split()
+    assert "similarity" in ev.scores
+    assert not ev.blank
+    assert ev.page == chunk["pages"][0] and ev.highlights > 0
+
+
+def test_the_conversation_is_saved_and_listed_with_its_mode_and_style(story) -> None:
+    convs = story.convs
+    assert len(convs) == 1 and convs[0].title.startswith("How does type 1 diabetes")
+    assert [m.role for m in story.saved.messages] == ["user", "assistant"]
+    assert (story.saved.mode, story.saved.style) == ("naive", "cp-order")
+    assert story.listed == (1, convs[0].title)
+
+
+def test_changing_the_style_is_saved_with_the_conversation(story) -> None:
+    assert story.style_saved == "off"
+
+
+def test_a_follow_up_carries_the_conversation_so_far(story) -> None:
+    history = story.spy.calls[1]["history"]
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert history[0]["content"] == QUESTION
+
+
+def test_escape_stops_a_streaming_answer_and_keeps_it_marked_incomplete(story) -> None:
+    streamed = story.streamed
+    assert streamed[-1].startswith(streamed[0]) and len(streamed[-1]) > len(streamed[0])
+    assert story.stopped and story.stopped_state.startswith("Stopped")
+    assert story.messages_after_stop == 4  # the partial answer is kept, marked
+    assert "Stopped: this answer is incomplete." in story.stopped_transcript
+
+
+def test_export_writes_questions_answers_and_sources_as_markdown(story) -> None:
+    assert story.exported
+    text = story.export.read_text(encoding="utf-8")
+    assert f"**Question:** {QUESTION}" in text and f"- [{story.n}] {story.pdf.name} p." in text
+
+
+def test_ctrl_n_starts_an_empty_chat_that_is_not_saved_before_its_first_question(story) -> None:
+    assert story.new_chat == (None, True, None)  # no conversation, the hint, nothing selected
+    assert story.convs_after_new_chat == 1
+
+
+def test_after_a_restart_the_last_conversation_reopens_with_working_citations(story) -> None:
+    assert story.shut_down
+    assert story.reopened == story.convs[0].id
+    assert QUESTION in story.reopened_transcript
+    assert story.reopened_evidence and not story.reopened_blank
+    assert story.shut_down_again
 
 
 def test_conversations_are_renamed_and_deleted_from_the_list(qtbot, tmp_path: Path) -> None:
@@ -275,69 +372,78 @@ def test_a_failed_answer_is_reported_and_leaves_no_empty_conversation(
         engine.close()
 
 
-def test_answers_mark_unsupported_sentences_refusals_and_citation_links(
-    qtbot, tmp_path: Path
-) -> None:
-    engine = Engine(tmp_path / "home")
-    window = _open(qtbot, engine)
-    try:
-        chat = window.chat_page
-        chunk = {
-            "n": 1,
-            "doc_id": "x",
-            "source": "kdigo.pdf",
-            "pages": [4],
-            "section": [],
-            "score": 0.7,
-            "relevance": 0.9,
-            "reason": "Yes, it gives the threshold.",
-            "text": "Stop metformin when eGFR falls below 30 ml/min.",
-        }
-        answer = "Stop metformin when eGFR falls below 30 ml/min [1]. Metformin cures kidney failure [1]."
-        details = {
-            "mode": "naive",
-            "style": "off",
-            "model": "m",
-            "refused": False,
-            "chunks": [chunk],
-            "citations": [
-                {"n": 1, "doc_id": "x", "source": "kdigo.pdf", "pages": [4], "chunk_id": "x:1"}
-            ],
-            "sentences": [
-                {"text": "Stop metformin when eGFR falls below 30 ml/min [1].", "supported": True},
-                {"text": "Metformin cures kidney failure [1].", "supported": False, "support": 0.2},
-            ],
-        }
-        refusal = {"mode": "naive", "style": "off", "refused": True, "chunks": []}
-        chat.transcript.show_conversation(
-            [
-                Message("user", "When to stop metformin?"),
-                Message("assistant", answer, details=details),
-                Message("user", "Dose of unobtainium?"),
-                Message("assistant", "The library has no answer.", details=refusal),
-            ]
-        )
-        plain = chat.transcript.toPlainText()
-        assert "⚠ Metformin cures kidney failure" in plain
-        assert "One sentence is not supported by the cited passage (underlined)" in plain
-        assert (
-            "∅ The library has no answer." in plain and "only answers from your documents" in plain
-        )
+@pytest.fixture(scope="module")
+def rendered(module_qtbot, tmp_path_factory: pytest.TempPathFactory):
+    """A hand-written conversation shown in the transcript: an answer with one unsupported
+    sentence, then a refusal, recorded as the transcript shows it (no model is loaded)."""
+    engine = Engine(tmp_path_factory.mktemp("rendered") / "home")
+    window = _open(module_qtbot, engine)
+    chat = window.chat_page
+    seen = SimpleNamespace()
+    chunk = {**KDIGO_CHUNK, "relevance": 0.9, "reason": "Yes, it gives the threshold."}
+    answer = (
+        "Stop metformin when eGFR falls below 30 ml/min [1]. Metformin cures kidney failure [1]."
+    )
+    details = {
+        "mode": "naive",
+        "style": "off",
+        "model": "m",
+        "refused": False,
+        "chunks": [chunk],
+        "citations": [
+            {"n": 1, "doc_id": "x", "source": "kdigo.pdf", "pages": [4], "chunk_id": "x:1"}
+        ],
+        "sentences": [
+            {"text": "Stop metformin when eGFR falls below 30 ml/min [1].", "supported": True},
+            {"text": "Metformin cures kidney failure [1].", "supported": False, "support": 0.2},
+        ],
+    }
+    refusal = {"mode": "naive", "style": "off", "refused": True, "chunks": []}
+    chat.transcript.show_conversation(
+        [
+            Message("user", "When to stop metformin?"),
+            Message("assistant", answer, details=details),
+            Message("user", "Dose of unobtainium?"),
+            Message("assistant", "The library has no answer.", details=refusal),
+        ]
+    )
+    seen.plain = chat.transcript.toPlainText()
+    doc = chat.transcript.document()
+    wavy = doc.find("Metformin cures kidney failure").charFormat()
+    seen.unsupported = (wavy.underlineStyle(), wavy.toolTip())
+    seen.supported = doc.find("Stop metformin when eGFR").charFormat().underlineStyle()
+    seen.hrefs = [h for h, _ in chat.transcript.citation_links()]
+    chat.conv = None
+    seen.evidence_without_conversation = chat.show_evidence(1, 1)
+    seen.shut_down = window.shutdown()
+    engine.close()
+    return seen
 
-        doc = chat.transcript.document()
-        wavy = doc.find("Metformin cures kidney failure")
-        assert wavy.charFormat().underlineStyle() == QTextCharFormat.UnderlineStyle.WaveUnderline
-        assert "Not supported" in wavy.charFormat().toolTip()
-        fine = doc.find("Stop metformin when eGFR")
-        assert fine.charFormat().underlineStyle() != QTextCharFormat.UnderlineStyle.WaveUnderline
-        hrefs = [h for h, _ in chat.transcript.citation_links()]
-        assert hrefs == ["cite:1:1", "cite:1:1", "cite:1:1"]  # two markers and the Sources entry
 
-        chat.conv = None
-        assert not chat.show_evidence(1, 1)  # nothing open: nothing to show
-    finally:
-        assert window.shutdown()
-        engine.close()
+def test_an_unsupported_sentence_is_flagged_and_counted_under_the_answer(rendered) -> None:
+    assert "⚠ Metformin cures kidney failure" in rendered.plain
+    assert "One sentence is not supported by the cited passage (underlined)" in rendered.plain
+
+
+def test_only_the_unsupported_sentence_is_underlined_with_a_tooltip(rendered) -> None:
+    style, tooltip = rendered.unsupported
+    assert style == QTextCharFormat.UnderlineStyle.WaveUnderline
+    assert "Not supported" in tooltip
+    assert rendered.supported != QTextCharFormat.UnderlineStyle.WaveUnderline
+
+
+def test_a_refusal_is_marked_and_says_the_app_answers_only_from_the_documents(rendered) -> None:
+    plain = rendered.plain
+    assert "∅ The library has no answer." in plain and "only answers from your documents" in plain
+
+
+def test_citation_markers_and_the_sources_entry_are_links(rendered) -> None:
+    assert rendered.hrefs == ["cite:1:1", "cite:1:1", "cite:1:1"]  # two markers and Sources
+
+
+def test_a_citation_shows_nothing_when_no_conversation_is_open(rendered) -> None:
+    assert not rendered.evidence_without_conversation  # nothing open: nothing to show
+    assert rendered.shut_down
 
 
 def test_copied_spans_are_shaded_and_pages_render_with_the_passage_highlighted() -> None:
@@ -398,15 +504,7 @@ def test_mode_and_style_boxes_stack_when_the_chat_column_is_narrow(
     engine = Engine(tmp_path / "home")
     store = ConversationStore(engine.paths.conversations)
     conv = store.create()
-    chunk = {
-        "n": 1,
-        "doc_id": "x",
-        "source": "kdigo.pdf",
-        "pages": [4],
-        "section": [],
-        "score": 0.7,
-        "text": "Stop metformin when eGFR falls below 30 ml/min.",
-    }
+    chunk = KDIGO_CHUNK
     store.append(conv, Message("user", "When to stop metformin?"))
     store.append(
         conv,

@@ -14,6 +14,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -310,13 +311,18 @@ def test_window_size_and_page_persist_across_restarts(qtbot, tmp_path: Path) -> 
         engine.close()
 
 
-def test_evaluation_runs_then_continues_an_earlier_run_and_samples_with_a_seed(
-    qtbot, engine: Engine, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def evaluation(module_qtbot, embedder, tmp_path_factory: pytest.TempPathFactory):
+    """Evaluation page story, run once: a retrieval-only run, continued with one more question,
+    then a seeded sample with the model chosen by name. Each step records what the page shows;
+    the tests below check one behaviour each."""
     pytest.importorskip("kidneytalk.evaluation")
     from .conftest import QUESTIONS, shared_pdf
 
+    qtbot = module_qtbot
+    engine = Engine(tmp_path_factory.mktemp("evaluation") / "home", embedder=embedder)
     window = _open(qtbot, engine)
+    seen = SimpleNamespace(questions=QUESTIONS)
     try:
         window.library_page.add_paths([shared_pdf(12), shared_pdf(15)])
         qtbot.waitUntil(
@@ -325,75 +331,147 @@ def test_evaluation_runs_then_continues_an_earlier_run_and_samples_with_a_seed(
         )
         page = window.evaluation_page
         window.show_page(page)
-        assert not page.run_button.isEnabled()  # no file yet
+        seen.runnable_without_file = page.run_button.isEnabled()
         page.file_edit.setText(str(QUESTIONS))
         page.mode_boxes["hybrid"].setChecked(True)
         page.retrieval_only.setChecked(True)
-        assert not page.mode_boxes["no-rag"].isEnabled()
+        seen.no_rag_enabled = page.mode_boxes["no-rag"].isEnabled()
         page.limit.setValue(2)
         page.run_button.click()
-        assert page.cancel_button.isEnabled()
+        seen.cancellable = page.cancel_button.isEnabled()
         qtbot.waitUntil(lambda: not page.running, timeout=SLOW)
-        assert page.error_box is None
-        assert page.summary is not None and page.summary.complete
-        modes = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
-        assert modes == ["naive", "hybrid"]
-        headers = [
-            page.table.horizontalHeaderItem(c).text() for c in range(page.table.columnCount())
-        ]
-        assert "gold page found" in headers
-        assert page.table.item(0, 1).text() == "2"  # two questions
-        assert page.progress_bar.value() == page.progress_bar.maximum()
-        assert "Finished" in page.progress_label.text()
-        first = page.summary.out_dir
-        assert first.is_relative_to(window.engine.paths.data / "evaluations")
-        assert page.plot_files() and all(Path(p).is_file() for p in page.plot_files())
-        assert page.open_folder_button.isEnabled()
+        seen.first = _shown_run(page)
+        seen.progress_full = page.progress_bar.value() == page.progress_bar.maximum()
+        seen.progress_label = page.progress_label.text()
+        seen.evaluations = window.engine.paths.data / "evaluations"
+        seen.plots = page.plot_files()
+        seen.open_folder_enabled = page.open_folder_button.isEnabled()
         # the models known to the registry can be chosen; the default one is named
-        names = [page.model_box.itemData(i) for i in range(page.model_box.count())]
-        assert names[0] == "" and DEFAULT_MODEL in names
-        assert DEFAULT_MODEL in page.model_box.itemText(0)
+        seen.model_names = [page.model_box.itemData(i) for i in range(page.model_box.count())]
+        seen.first_model_text = page.model_box.itemText(0)
+        first = seen.first.out_dir
 
         # Continue the earlier run with one more question: the form is filled from its folder,
         # the two finished questions are kept and only the third is run.
         page.file_edit.clear()
         page.mode_boxes["hybrid"].setChecked(False)
         index = page.run_folder.findData(str(first))
-        assert index > 0 and "4 answers" in page.run_folder.itemText(index)
+        seen.folder_entry = (index, page.run_folder.itemText(index))
         page.run_folder.setCurrentIndex(index)
         page.run_folder.activated.emit(index)  # what choosing it with the mouse does
-        assert page.file_edit.text() == str(QUESTIONS)
-        assert page.chosen_modes() == ["naive", "hybrid"] and page.retrieval_only.isChecked()
-        assert page.limit.value() == 2 and page.run_button.text() == "Continue run"
-        assert page.summary.out_dir == first  # its last report is shown
+        seen.form = SimpleNamespace(
+            file=page.file_edit.text(),
+            modes=page.chosen_modes(),
+            retrieval_only=page.retrieval_only.isChecked(),
+            limit=page.limit.value(),
+            button=page.run_button.text(),
+            shown_run=page.summary.out_dir,
+        )
         progress: list[object] = []
         window.client.job_started.connect(lambda job: job.progress.connect(progress.append))
         page.limit.setValue(3)
         page.run_button.click()
         qtbot.waitUntil(lambda: not page.running, timeout=SLOW)
-        assert page.error_box is None and page.summary.complete
-        assert page.summary.out_dir == first and page.table.item(0, 1).text() == "3"
-        assert progress and progress[-1].resumed == 4 and progress[-1].total == 6
-        assert page.run_folder.currentIndex() == 0  # finished: the next run is a new one
+        seen.continued = _shown_run(page)
+        seen.continued_progress = progress[-1] if progress else None
+        seen.folder_after_continuing = page.run_folder.currentIndex()
 
         # A seeded random sample, in a new folder, with the model chosen by name.
         page.mode_boxes["hybrid"].setChecked(False)
         page.model_box.setCurrentIndex(page.model_box.findData(DEFAULT_MODEL))
         page.limit.setValue(2)
         page.sample.setChecked(True)
-        assert page.seed.isEnabled()
+        seen.seed_enabled = page.seed.isEnabled()
         page.seed.setValue(5)
         page.run_button.click()
         qtbot.waitUntil(lambda: not page.running, timeout=SLOW)
-        assert page.error_box is None and page.summary.out_dir != first
-        request = json.loads((page.summary.out_dir / "request.json").read_text(encoding="utf-8"))
-        assert (request["sample"], request["seed"], request["limit"]) == (2, 5, None)
-        assert request["model"] == DEFAULT_MODEL and request["modes"] == ["naive"]
-        run = json.loads((page.summary.out_dir / "run.json").read_text(encoding="utf-8"))
-        assert run["order"] == "shuffled (seed 5)"
-        assert page.table.item(0, 1).text() == "2"
+        seen.sample = _shown_run(page)
+        out = page.summary.out_dir
+        seen.request = json.loads((out / "request.json").read_text(encoding="utf-8"))
+        seen.run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     finally:
         window.shutdown()
+        engine.close()
+    yield seen
+
+
+def _shown_run(page) -> SimpleNamespace:
+    """What the evaluation page shows of its last run."""
+    table = page.table
+    return SimpleNamespace(
+        error=page.error_box,
+        complete=page.summary is not None and page.summary.complete,
+        out_dir=page.summary.out_dir if page.summary is not None else None,
+        modes=[table.item(r, 0).text() for r in range(table.rowCount())],
+        headers=[table.horizontalHeaderItem(c).text() for c in range(table.columnCount())],
+        questions=table.item(0, 1).text(),
+    )
+
+
+def test_an_evaluation_cannot_start_before_a_question_file_is_chosen(evaluation) -> None:
+    assert not evaluation.runnable_without_file
+
+
+def test_retrieval_only_leaves_out_the_mode_without_retrieval(evaluation) -> None:
+    assert not evaluation.no_rag_enabled
+
+
+def test_a_running_evaluation_can_be_cancelled(evaluation) -> None:
+    assert evaluation.cancellable
+
+
+def test_a_finished_run_shows_one_row_per_mode_with_its_question_count(evaluation) -> None:
+    first = evaluation.first
+    assert first.error is None and first.complete
+    assert first.modes == ["naive", "hybrid"]
+    assert "gold page found" in first.headers
+    assert first.questions == "2"  # two questions
+
+
+def test_a_finished_run_fills_the_progress_bar_and_says_finished(evaluation) -> None:
+    assert evaluation.progress_full
+    assert "Finished" in evaluation.progress_label
+
+
+def test_a_run_is_kept_under_the_evaluations_folder_with_its_plots(evaluation) -> None:
+    assert evaluation.first.out_dir.is_relative_to(evaluation.evaluations)
+    assert evaluation.plots and all(Path(p).is_file() for p in evaluation.plots)
+    assert evaluation.open_folder_enabled
+
+
+def test_the_model_box_offers_the_registry_models_and_names_the_default(evaluation) -> None:
+    assert evaluation.model_names[0] == "" and DEFAULT_MODEL in evaluation.model_names
+    assert DEFAULT_MODEL in evaluation.first_model_text
+
+
+def test_choosing_an_earlier_run_fills_the_form_from_its_folder(evaluation) -> None:
+    index, label = evaluation.folder_entry
+    assert index > 0 and "4 answers" in label
+    form = evaluation.form
+    assert form.file == str(evaluation.questions)
+    assert form.modes == ["naive", "hybrid"] and form.retrieval_only
+    assert form.limit == 2 and form.button == "Continue run"
+    assert form.shown_run == evaluation.first.out_dir  # its last report is shown
+
+
+def test_continuing_a_run_keeps_its_answers_and_runs_only_the_new_question(evaluation) -> None:
+    continued = evaluation.continued
+    assert continued.error is None and continued.complete
+    assert continued.out_dir == evaluation.first.out_dir and continued.questions == "3"
+    progress = evaluation.continued_progress
+    assert progress is not None and progress.resumed == 4 and progress.total == 6
+    assert evaluation.folder_after_continuing == 0  # finished: the next run is a new one
+
+
+def test_a_seeded_sample_runs_in_a_new_folder_and_records_its_request(evaluation) -> None:
+    assert evaluation.seed_enabled
+    sample = evaluation.sample
+    assert sample.error is None and sample.out_dir != evaluation.first.out_dir
+    request = evaluation.request
+    assert (request["sample"], request["seed"], request["limit"]) == (2, 5, None)
+    assert request["model"] == DEFAULT_MODEL and request["modes"] == ["naive"]
+    assert evaluation.run["order"] == "shuffled (seed 5)"
+    assert sample.questions == "2"
 
 
 @pytest.mark.model

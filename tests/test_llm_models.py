@@ -18,7 +18,7 @@ from kidneytalk.gguf import read_gguf
 from kidneytalk.models import ModelRegistry, bundled_model_path, fit
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
-from kidneytalk.retrieval.trace import Trace
+from kidneytalk.trace import Trace
 
 
 def test_gguf_metadata_of_bundled_model():

@@ -23,8 +23,8 @@ from kidneytalk.cli import main
 from kidneytalk.config import ChunkSettings
 from kidneytalk.errors import Cancelled
 from kidneytalk.filter import filter_chunks
+from kidneytalk.lexical import index_text
 from kidneytalk.parse import parse_file
-from kidneytalk.retrieval.lexical import index_text
 
 MB = 1_000_000
 

@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -25,15 +26,17 @@ THOUGHT = "The primer says the threshold is thirty, so I will cite passage one."
 ANSWER = "Stop metformin when eGFR falls below 30 ml/min [1]."
 
 
-def test_the_reasoning_is_collapsed_under_the_answer_and_opens_with_its_toggle(
-    qtbot, tmp_path: Path
-) -> None:
-    engine = Engine(tmp_path / "home")
+@pytest.fixture(scope="module")
+def toggled(module_qtbot, tmp_path_factory: pytest.TempPathFactory):
+    """A saved answer with a reasoning model's thought, opened, its toggle clicked twice, then
+    exported. Each step records what the transcript shows; the tests below check one each."""
+    folder = tmp_path_factory.mktemp("reasoning")
+    engine = Engine(folder / "home")
     window = MainWindow(engine)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    seen = SimpleNamespace(export=folder / "out.md")
     try:
+        window.show()
+        module_qtbot.waitExposed(window)
         chat = window.chat_page
         chunk = {
             "n": 1,
@@ -60,26 +63,47 @@ def test_the_reasoning_is_collapsed_under_the_answer_and_opens_with_its_toggle(
         chat.store.append(conv, Message("user", "When to stop metformin?"))
         chat.store.append(conv, Message("assistant", ANSWER, details=details))
         chat.open_conversation(conv.id)
-        plain = chat.transcript.toPlainText()
-        assert ANSWER in plain and THOUGHT not in plain
-        assert "▸ Show the model's reasoning (13 words)" in plain
-        assert plain.index(ANSWER) < plain.index("Show the model's reasoning")  # under the answer
-
+        seen.closed = chat.transcript.toPlainText()
         chat._on_anchor(QUrl("reasoning:1"))
-        opened = chat.transcript.toPlainText()
-        assert THOUGHT in opened and "▾ Hide the model's reasoning" in opened
-        assert opened.index(ANSWER) < opened.index(THOUGHT)
-        found = chat.transcript.document().find(THOUGHT)
-        assert found.charFormat().fontItalic()  # shown apart from the answer, muted
+        seen.opened = chat.transcript.toPlainText()
+        seen.thought_italic = chat.transcript.document().find(THOUGHT).charFormat().fontItalic()
         chat._on_anchor(QUrl("reasoning:1"))
-        assert THOUGHT not in chat.transcript.toPlainText()
-        # Citation links still point at the answer's message; the thought is not exported.
-        assert [h for h, _ in chat.transcript.citation_links()] == ["cite:1:1", "cite:1:1"]
-        assert chat.export_to(tmp_path / "out.md")
-        assert THOUGHT not in (tmp_path / "out.md").read_text(encoding="utf-8")
+        seen.closed_again = chat.transcript.toPlainText()
+        seen.links = [h for h, _ in chat.transcript.citation_links()]
+        seen.exported = chat.export_to(seen.export)
     finally:
-        assert window.shutdown()
+        seen.shut_down = window.shutdown()
+        window.close()
         engine.close()
+    yield seen
+
+
+def test_the_reasoning_starts_collapsed_under_the_answer_with_its_length(toggled) -> None:
+    plain = toggled.closed
+    assert ANSWER in plain and THOUGHT not in plain
+    assert "▸ Show the model's reasoning (13 words)" in plain
+    assert plain.index(ANSWER) < plain.index("Show the model's reasoning")  # under the answer
+
+
+def test_the_toggle_shows_the_reasoning_under_the_answer_set_apart(toggled) -> None:
+    opened = toggled.opened
+    assert THOUGHT in opened and "▾ Hide the model's reasoning" in opened
+    assert opened.index(ANSWER) < opened.index(THOUGHT)
+    assert toggled.thought_italic  # shown apart from the answer, muted
+
+
+def test_the_toggle_hides_the_reasoning_again(toggled) -> None:
+    assert THOUGHT not in toggled.closed_again
+
+
+def test_citation_links_still_point_at_the_answer(toggled) -> None:
+    assert toggled.links == ["cite:1:1", "cite:1:1"]
+
+
+def test_the_reasoning_is_not_exported(toggled) -> None:
+    assert toggled.exported
+    assert THOUGHT not in toggled.export.read_text(encoding="utf-8")
+    assert toggled.shut_down
 
 
 class ScriptedEngine(Engine):

@@ -25,7 +25,7 @@ from kidneytalk.errors import Cancelled, KidneyTalkError
 from kidneytalk.reasoning import split_reasoning
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep
-from kidneytalk.retrieval.trace import Trace
+from kidneytalk.trace import Trace
 from kidneytalk.vocabulary import EVAL_MODES
 
 from . import extract

@@ -1,9 +1,24 @@
-"""Lexical terms for BM25 (SQLite FTS5), in English and Chinese.
+"""The one tokenizer of KidneyTalk's text matching, in two named variants.
 
-Medical abbreviations and drug names (eGFR, ACR, SGLT2, "SGLT2-inhibitor")
-need exact matches that embeddings blur. Words are lowercased; hyphenated
-words also index their parts; CJK runs index single characters and bigrams,
-since Chinese has no spaces between words.
+Everything that compares words — BM25 search, the relevance gate, the query
+rewrite check, the dictionary bridge, citation support, extractiveness and the
+assembly's duplicate test — cuts text into words here, with one word pattern
+(letters and digits, joined through inner punctuation) and one rule for
+Chinese (CJK runs have no spaces, so they are cut into characters). The two
+variants differ where their jobs differ:
+
+* :func:`terms` — **search terms**, as the FTS5 index stores them and queries
+  ask for them. Medical abbreviations and drug names (eGFR, ACR, SGLT2,
+  "SGLT2-inhibitor", "mg/dL") need exact matches that embeddings blur, so words
+  join through ``-``, ``/`` and ``.`` and a joined word also indexes its parts.
+  CJK runs give single characters *and* bigrams (a bigram is about a word, a
+  character says little). Text is folded (below) and lowercased.
+* :func:`tokenize` / :func:`token_spans` — **word tokens**, for asking whether
+  an answer copied its source (extractive fragments, citation support). A
+  token is one unit of copying: words join through ``-``, ``'`` and ``.``
+  ("patient's" is one word), parts are not repeated, each CJK character is one
+  token, nothing is folded, and every token keeps its character span in the
+  original text so a viewer can highlight what was copied.
 
 Traditional and Simplified Chinese are folded to one script (Simplified) with
 OpenCC's ``t2s`` tables, for indexed text and queries alike, so a question in
@@ -11,8 +26,8 @@ either script finds passages written in the other. OpenCC ships its tables
 inside the wheel (no download) and converts in C++, so folding a 5 MB text
 takes a fraction of a second; text without CJK characters skips it. Full-width
 and compatibility forms (``ＡＣＲ``, ``１２``) are folded with NFKC. Changing any
-of this changes :data:`LEXICAL_VERSION`, and a catalog indexed with another
-version rebuilds its lexical index when opened.
+of the search variant changes :data:`LEXICAL_VERSION`, and a catalog indexed
+with another version rebuilds its lexical index when opened.
 
 Work is linear in the text: one regular-expression pass, and per word only
 C-level checks.
@@ -26,14 +41,16 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from kidneytalk.clean import CJK_CHARS
+from kidneytalk.clean import CJK_CHARS, is_cjk
 
 log = logging.getLogger(__name__)
 
 LEXICAL_VERSION = "2"  # 1: no folding; 2: NFKC + OpenCC t2s folding of CJK text
 
-_TOKEN = re.compile(r"[^\W_]+(?:[-/.][^\W_]+)*", re.UNICODE)
+# A word: letters and digits, joined through single inner punctuation marks (the variant's joiners).
+_TERM = re.compile(r"[^\W_]+(?:[-/.][^\W_]+)*", re.UNICODE)  # search terms
 _JOINERS = re.compile(r"[-/.]")
+_TOKEN = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)  # word tokens
 _CJK_RUN = re.compile(f"(?:{CJK_CHARS.pattern})+")
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how i if in into is it its
@@ -79,7 +96,7 @@ def terms(text: str) -> list[str]:
     text = fold(text).lower()
     has_cjk = not text.isascii() and CJK_CHARS.search(text) is not None
     out: list[str] = []
-    for match in _TOKEN.finditer(text):
+    for match in _TERM.finditer(text):
         word = match.group(0)
         if has_cjk and CJK_CHARS.search(word):
             out.extend(_cjk_terms(word))
@@ -118,3 +135,34 @@ def match_query(text: str, *, max_terms: int = 48) -> str:
         if t not in STOPWORDS:
             seen.setdefault(t, None)
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in list(seen)[:max_terms])
+
+
+# ------------------------------------------------------------------ word tokens
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """Tokens of ``text`` (as :func:`tokenize`) with their character span ``[start, end)``.
+
+    The spans let a viewer highlight, in the source text, the runs an answer copied.
+    """
+    spans: list[tuple[str, int, int]] = []
+    for match in _TOKEN.finditer(text):  # offsets in the original text; tokens lowercased
+        word, base = match.group(0), match.start()
+        if not any(is_cjk(ch) for ch in word):
+            spans.append((word.lower(), base, match.end()))
+            continue
+        run_start = -1
+        for k, ch in enumerate(word):
+            if is_cjk(ch):
+                if run_start >= 0:
+                    spans.append((word[run_start:k].lower(), base + run_start, base + k))
+                    run_start = -1
+                spans.append((ch, base + k, base + k + 1))
+            elif run_start < 0:
+                run_start = k
+        if run_start >= 0:
+            spans.append((word[run_start:].lower(), base + run_start, match.end()))
+    return spans
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased word tokens; every CJK character is a token of its own."""
+    return [tok for tok, _, _ in token_spans(text)]
