@@ -3,10 +3,11 @@
 glibc's ``malloc`` keeps memory that Python, PyTorch and MuPDF free in its heaps (one per
 thread that allocated it) for reuse; memory freed in the middle of a heap is not returned.
 Embedding batches of different shapes, one after another, leave such holes behind, and the
-resident size of the process climbs although nothing is held: embedding the 4,677 chunks of a
-generated 1,000-page PDF (bf16 PyTorch) took RSS from 486 to 1,100 MiB while the Python objects
-alive stayed about 40 MiB (bench/results/memory.json). ``malloc_trim`` hands the free pages
-back; it costs a few milliseconds, so it runs between batches, not inside them.
+resident size of the process climbs although nothing more is held: embedding the 4,677 chunks of
+a generated 1,000-page PDF (bf16 PyTorch, 256 per call) took RSS from 625 to 1,108 MiB (peak
+1,230) while the Python objects alive stayed under 45 MiB; with ``malloc_trim`` after each call
+the same embedder stayed at 507-524 MiB where it had climbed 628 -> 747 (bench/results/memory.json,
+``findings``). It costs a few milliseconds, so it runs between calls, not inside them.
 """
 
 from __future__ import annotations
