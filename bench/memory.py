@@ -202,7 +202,9 @@ def phase_big(args: argparse.Namespace) -> dict[str, Any]:
 PHASES = {"ingest": phase_ingest, "ask": phase_ask, "big": phase_big}
 
 
-def run_phase(name: str, args: argparse.Namespace, home: Path) -> dict[str, Any]:
+def run_phase(
+    name: str, args: argparse.Namespace, home: Path, pages: int | None = None
+) -> dict[str, Any]:
     out = home.parent / f"{name}.json"
     cmd = [
         sys.executable,
@@ -222,7 +224,9 @@ def run_phase(name: str, args: argparse.Namespace, home: Path) -> dict[str, Any]
         "--interval",
         str(args.interval),
     ]
-    print(f"[memory] {name} ...", flush=True)
+    if pages is not None:
+        cmd[cmd.index("--pages") + 1] = str(pages)
+    print(f"[memory] {name} {pages or ''}...", flush=True)
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     if subprocess.run(cmd, env=env).returncode != 0:
         raise SystemExit(f"phase {name} failed")
@@ -238,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--skip", default="", help="comma-separated phases not to run")
+    parser.add_argument(
+        "--sweep", default="", help="comma-separated page counts for the page-count sweep"
+    )
+    parser.add_argument("--note", default="", help="how busy the machine was (recorded)")
     parser.add_argument("--out", default=str(RESULTS / "memory.json"))
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
@@ -258,12 +266,22 @@ def main(argv: list[str] | None = None) -> int:
         if "big" not in skip:
             (work / "big").mkdir()
             results["big"] = run_phase("big", args, work / "big" / "home")
-    peaks = {k: v["peak_rss_mib"] for k, v in results.items()}
+        sweep = [int(n) for n in args.sweep.split(",") if n.strip()]
+        for n in sweep:
+            (work / f"sweep-{n}").mkdir()
+            one = run_phase("big", args, work / f"sweep-{n}" / "home", pages=n)
+            one.pop("samples", None)
+            results.setdefault("sweep", {"runs": []})["runs"].append(one)
+    if "sweep" in results:
+        results["sweep"]["slope_mib_per_1000_pages"] = slope(
+            [(r["pages"], r["peak_rss_mib"]) for r in results["sweep"]["runs"]]
+        )
+    peaks = {k: v["peak_rss_mib"] for k, v in results.items() if "peak_rss_mib" in v}
     report = {
         "benchmark": "memory",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpu": cpu_info()},
-        "busy_note": "RSS does not depend on how busy the machine is; the seconds do",
+        "busy_note": args.note or "RSS does not depend on how busy the machine is; the seconds do",
         "target_peak_rss_mib": TARGET_PEAK_RSS_MIB,
         **results,
         "targets": {
@@ -285,7 +303,23 @@ def main(argv: list[str] | None = None) -> int:
             f"max {big['rss_max_sampled_mib']:.0f} (growth after the first tenth "
             f"{big['growth_after_first_tenth_mib']:.0f} MiB) -> {out}"
         )
+    if "sweep" in results:
+        sw = results["sweep"]
+        runs = ", ".join(f"{r['pages']} pages {r['peak_rss_mib']:.0f}" for r in sw["runs"])
+        print(
+            f"sweep: peak RSS (MiB) {runs}; slope {sw['slope_mib_per_1000_pages']:.0f} MiB/1000 pages"
+        )
     return 0
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of peak RSS (MiB) against pages, per 1,000 pages (nan below 2 points)."""
+    if len(points) < 2:
+        return float("nan")
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    var = sum((x - mx) ** 2 for x, _ in points)
+    return 1000 * sum((x - mx) * (y - my) for x, y in points) / var if var else float("nan")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ import numpy as np
 from kidneytalk.config import EMBEDDING_PRECISIONS as PRECISIONS
 from kidneytalk.cpu import has_native_bf16, physical_cores
 from kidneytalk.errors import ModelError
+from kidneytalk.memory import give_back
 
 # onnxruntime sends usage telemetry on some platforms unless told not to; this
 # must be set before it is first imported (issue 17).
@@ -63,6 +64,10 @@ MIN_PROBE_COSINE = 0.99  # an int8 export less similar than this to fp32 is not 
 # embedding 67 digest chunks peaked at 1730 MiB RSS with 64 per call, 1097 with 16, 873 with 8,
 # for the same CPU time (texts are sorted by length, so small batches pad no more).
 ONNX_BATCH = 8
+# Tokens (padded: texts x longest) per PyTorch forward pass. Attention grows with batch x length^2:
+# 64 texts of 256 tokens at once briefly took 150 MiB more than 16 do; short texts still go 64
+# (``batch_size``) at a time.
+MAX_BATCH_TOKENS = 4096
 # Sentences an export is checked on (fp32 PyTorch vs int8 ONNX) before it is used.
 PROBE_SENTENCES = (
     "Chronic kidney disease is defined by a reduced glomerular filtration rate or markers of kidney damage.",
@@ -360,6 +365,24 @@ def _encode_onnx(
     return out
 
 
+def token_batches(lengths: Sequence[int], max_texts: int, max_tokens: int) -> list[list[int]]:
+    """Indexes of texts in batches, longest first, each within ``max_texts`` texts and
+    ``max_tokens`` padded tokens (texts x the batch's longest; one text is always allowed)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        batch = batches[-1] if batches else None
+        if (
+            batch is None
+            or len(batch) >= max_texts
+            or (len(batch) + 1) * lengths[batch[0]] > max_tokens
+        ):
+            batches.append([i])
+        else:
+            batch.append(i)
+    return batches
+
+
 class FastTokenCounter:
     """Tokens of a text (special tokens left out) with a fast tokenizer of its own.
 
@@ -540,20 +563,47 @@ class Embedder:
         if not texts:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
         if self._onnx is not None:
-            return _encode_onnx(
+            out = _encode_onnx(
                 self._model, self._onnx, list(texts), min(self.batch_size, ONNX_BATCH)
             )
+        else:
+            out = self._encode_torch(list(texts))
+        if len(texts) > 1:
+            give_back()  # the batches' freed tensors, so RSS does not climb call after call
+        return out
+
+    def _encode_torch(self, texts: list[str]) -> np.ndarray:
+        """PyTorch passes of at most ``batch_size`` texts and ``MAX_BATCH_TOKENS`` padded tokens."""
         import torch
 
+        dim = getattr(self, "dimension", 0)  # unset while the constructor probes it
+        out = np.empty((len(texts), dim), dtype=np.float32) if dim else None
         with torch.inference_mode():
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                convert_to_tensor=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-        return vectors.float().cpu().numpy()
+            for idx in token_batches(self.padded_lengths(texts), self.batch_size, MAX_BATCH_TOKENS):
+                vectors = (
+                    self._model.encode(
+                        [texts[i] for i in idx],
+                        batch_size=len(idx),
+                        convert_to_tensor=True,
+                        normalize_embeddings=True,
+                        show_progress_bar=False,
+                    )
+                    .float()
+                    .cpu()
+                    .numpy()
+                )
+                if out is None or out.shape[1] != vectors.shape[1]:  # probing the dimension
+                    out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+                out[idx] = vectors
+        assert out is not None
+        return out
+
+    def padded_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes in a model input (special tokens in, cut at ``max_tokens``)."""
+        ids = self.tokenizer(
+            list(texts), add_special_tokens=True, truncation=True, max_length=self.max_tokens
+        )["input_ids"]
+        return [len(i) for i in ids]
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]

@@ -61,6 +61,7 @@ from kidneytalk.embed import Embedder, embedding_model_id
 from kidneytalk.errors import DocumentError, DocumentNotFoundError, KidneyTalkError
 from kidneytalk.filter import Judge, filter_chunks
 from kidneytalk.lock import LibraryLock
+from kidneytalk.memory import give_back
 from kidneytalk.names import safe_text, shown, shown_path
 from kidneytalk.ocr import DocumentOcr, save_words, words_path
 from kidneytalk.parse import (
@@ -678,6 +679,7 @@ class Library:
             # for the embedder (a long document would otherwise be held twice, up to
             # _PREPARE_AHEAD files at a time)
             parsed.pages = []
+            give_back()  # what parsing freed (MuPDF's and Python's) goes back to the OS
         except KidneyTalkError as exc:
             prep.error = safe_text(str(exc))
         except OSError as exc:

@@ -151,7 +151,7 @@ def _open(path: Path) -> pymupdf.Document:
 def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDocument:
     doc = _open(path)
     try:
-        raw_pages = []
+        raw_pages: list[Any] = []  # per page (infos, tables, no text, has images); None once read
         page_sizes: list[tuple[float, float]] = []
         for index in range(doc.page_count):
             try:
@@ -193,7 +193,9 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
     bodiless: dict[
         int, Block
     ] = {}  # id(stack entry) -> its heading block, while no text is under it
-    for number, (lines_info, tables, no_text, has_images) in enumerate(raw_pages, start=1):
+    for number in range(1, len(raw_pages) + 1):
+        lines_info, tables, no_text, has_images = raw_pages[number - 1]
+        raw_pages[number - 1] = None  # its infos become this page's blocks: not held twice
         page = Page(number=number, has_text_layer=not no_text)
         page.width, page.height = page_sizes[number - 1]
         if no_text and has_images:
