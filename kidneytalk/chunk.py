@@ -22,8 +22,10 @@ unknown tokens cannot make one enormous passage.
 Repeated passages of one document (boilerplate on every page, a word repeated
 through a whole file) are stored once: :func:`collapse_copies` keeps the first
 and returns the others as copies, which the catalog remembers so results can
-say where else the passage occurs (near copies across documents are collapsed
-at search time, ``retrieval/assemble.py``).
+say where else the passage occurs. A passage another document already holds
+(same text up to layout: :mod:`kidneytalk.dedup`) is stored once too, at the
+store step; copies that differ in words are collapsed at search time
+(``retrieval/assemble.py``).
 """
 
 from __future__ import annotations
