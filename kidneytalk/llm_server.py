@@ -142,8 +142,10 @@ class ServerLLM:
         self.kind = self._kind(props, data)
         # vLLM keeps its template to itself but renders messages with it (/tokenize, /detokenize)
         self._renders = self.kind == "vllm"
+        rendered = self._render([{"role": "user", "content": "?"}])
+        # a template kept by the server shows its think tags in what it renders, if anywhere
         self.reasoning: ReasoningInfo = detect(
-            self._template, self._render([{"role": "user", "content": "?"}])
+            self._template or (rendered if self._renders else ""), rendered
         )
         if self.kind == "ollama":
             self._tokenize = ""  # Ollama has no tokenize endpoint: counts are estimated
@@ -1105,11 +1107,11 @@ def llama_server(
     command += ["--threads", str(threads), "--threads-batch", str(threads)]
     with contextlib.ExitStack() as stack:
         if chat_template is not None:
-            import tempfile
-
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kt-template-")))
-            (folder / "template.jinja").write_text(chat_template, encoding="utf-8")
-            command += ["--jinja", "--chat-template-file", str(folder / "template.jinja")]
+            command += [
+                "--jinja",
+                "--chat-template-file",
+                str(_template_file(stack, chat_template)),
+            ]
         yield stack.enter_context(_serve(command, port, "llama-server", log_file, wait))
 
 
@@ -1144,6 +1146,7 @@ def vllm_server(
     name: str = "smollm2-135m-instruct",
     n_ctx: int = 4096,
     kv_cache_gib: int = 1,
+    chat_template: str | None = None,
     log_file: str | Path | None = None,
     wait: float = 900.0,
 ) -> Iterator[str]:
@@ -1153,7 +1156,7 @@ def vllm_server(
     ``--max-model-len n_ctx``, eager mode (no compilation at start), float32 (the
     dequantized weights as they are), four sequences at most. Offline: nothing is
     fetched from a hub and no usage statistics are sent. For the tests and the
-    benchmark; stopped on exit.
+    benchmark; stopped on exit. ``chat_template`` (Jinja text) replaces the folder's.
     """
     binary = binary or find_vllm()
     if binary is None:
@@ -1165,5 +1168,16 @@ def vllm_server(
     command += ["--seed", "42"]
     offline = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
     env = {**offline, "DO_NOT_TRACK": "1", "VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib)}
-    with _serve(command, port, "vllm", log_file, wait, env=env) as url:
-        yield url
+    with contextlib.ExitStack() as stack:
+        if chat_template is not None:
+            command += ["--chat-template", str(_template_file(stack, chat_template))]
+        yield stack.enter_context(_serve(command, port, "vllm", log_file, wait, env=env))
+
+
+def _template_file(stack: contextlib.ExitStack, template: str) -> Path:
+    """``template`` in a file that lasts as long as ``stack``."""
+    import tempfile
+
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kt-template-")))
+    (folder / "template.jinja").write_text(template, encoding="utf-8")
+    return folder / "template.jinja"

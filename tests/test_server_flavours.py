@@ -1,11 +1,14 @@
 """The model-server backend against the documented differences of vLLM, Ollama and llama-server.
 
-Neither vLLM nor Ollama can be installed on the test machine (no network), so
-each is a small real HTTP server on loopback that behaves as their
-documentation and source say, difference by difference:
+Ollama's server is in no package registry the test machine reaches, and vLLM
+is set up apart (``scripts/setup-vllm.sh``; tested for real, when set up, by
+``tests/test_server_vllm.py``), so for every test run each is a small real HTTP
+server on loopback that behaves as their documentation, source and (for vLLM)
+the real server say, difference by difference:
 
 - vLLM: ``/v1/models`` entries ``owned_by: "vllm"`` with ``max_model_len``;
-  ``/tokenize`` takes ``prompt`` and answers ``count``/``tokens``, ``/detokenize``
+  ``/tokenize`` takes ``prompt`` (or chat ``messages``, rendered with the template
+  vLLM does not publish) and answers ``count``/``tokens``, ``/detokenize``
   answers ``prompt``; constraints are ``structured_outputs`` (``guided_grammar``
   before v0.12) and the penalty is ``repetition_penalty`` (unknown fields are
   ignored, so a wrong name would silently do nothing); reasoning arrives apart

@@ -25,9 +25,12 @@ from pathlib import Path
 
 import pytest
 
+from kidneytalk.answer import Answer
 from kidneytalk.engine import Engine, sample_document
 from kidneytalk.llm import LocalLLM
 from kidneytalk.llm_server import ServerLLM, find_vllm, find_vllm_model, vllm_server
+from kidneytalk.reasoning import thought_was_cut
+from tests.test_reasoning import LONG_STEER, R1_TEMPLATE, STEER, THOUGHT
 
 BINARY, MODEL = find_vllm(), find_vllm_model()
 pytestmark = [
@@ -43,6 +46,10 @@ pytestmark = [
 N_CTX = 3072  # not the 4096 assumed when a server reports nothing: read from the server
 MSGS = [{"role": "user", "content": "Is the kidney an organ? Answer yes or no."}]
 READ = 600  # a busy 2-core machine reads prompts slowly
+
+
+def _answer(pieces: Iterator[str]) -> Answer:
+    return Answer(question="q", evidence=[], retrieved=[], model="served", _tokens=pieces)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +140,36 @@ def test_an_engine_answers_with_citations_through_vllm(
         assert isinstance(llm, ServerLLM) and llm.kind == "vllm"
     finally:
         engine.close()
+
+
+def test_a_reasoning_template_served_by_vllm_keeps_and_budgets_the_thought(tmp_path: Path) -> None:
+    """A second server with a DeepSeek-R1-shaped template (its prompt opens the think block).
+
+    vLLM separates reasoning only for a vocabulary with ``<think>`` tokens (not SmolLM2's), so
+    the thought arrives inline, as from a vLLM started without ``--reasoning-parser``; the
+    template is not published, but the think tag shows in what vLLM renders.
+    """
+    assert MODEL is not None
+    with vllm_server(
+        MODEL, n_ctx=N_CTX, chat_template=R1_TEMPLATE, log_file=tmp_path / "server.log"
+    ) as url:
+        server = ServerLLM(url, read_timeout=READ)
+        assert server.reasoning.declared and server.reasoning.opens_in_prompt
+        q = [{"role": "user", "content": "When should metformin be stopped?"}]
+        whole = _answer(server.stream(q, max_tokens=64, temperature=0.0, grammar=STEER))
+        assert whole.text().startswith("Metformin ") and whole.text().endswith("[1].")
+        assert whole.reasoning.startswith(THOUGHT) and not thought_was_cut(whole.reasoning)
+        assert "think>" not in whole.text()
+        # A thought longer than its budget is cut there; the answer is continued through
+        # /v1/completions on the prompt vLLM renders, and still gets its own tokens.
+        server.max_thinking_tokens = 16
+        cut = _answer(server.stream(q, max_tokens=24, temperature=0.0, grammar=LONG_STEER))
+        text = cut.text()  # the whole stream: the thought is known after it
+        assert cut.reasoning.startswith("Reasoning first") and thought_was_cut(cut.reasoning)
+        assert text and "Reasoning first" not in text and "think>" not in text
+        budget = server.last_budget
+        assert budget is not None and budget.cut and budget.thought_tokens == 16
+        # Decisions start after an empty think block and still read log-probabilities.
+        assert server.format_prompt(MSGS).endswith("<｜Assistant｜><think>\n\n</think>\n\n")
+        assert 0.0 < server.yes_probability(MSGS) < 1.0 and server._logprobs
+    (tmp_path / "server.log").unlink(missing_ok=True)
