@@ -59,7 +59,7 @@ CMAKE_ARGS="$flags" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(
   nice -n "${KIDNEYTALK_BUILD_NICE:-15}" "$PY" -m pip wheel -q --no-deps --no-cache-dir -w "$out.partial" "./$src" \
   > "$out.partial/build.log" 2>&1 || { tail -50 "$out.partial/build.log" >&2; echo "The portable llama-cpp-python build failed (log: $out.partial/build.log)" >&2; exit 1; }
 wheel=$(ls "$out.partial"/llama_cpp_python-*.whl)
-variants=$("$PY" -c 'import sys, zipfile; print(sum("ggml-cpu-" in n for n in zipfile.ZipFile(sys.argv[1]).namelist()))' "$wheel")
+variants=$("$PY" -c 'import sys, zipfile; print(sum(n.startswith("llama_cpp/lib/") and "ggml-cpu-" in n for n in zipfile.ZipFile(sys.argv[1]).namelist()))' "$wheel")
 case "$flags" in *GGML_CPU_ALL_VARIANTS=ON*)
   [ "$variants" -ge 2 ] || { echo "The portable wheel holds $variants CPU backend variants: $wheel" >&2; exit 1; } ;;
 esac
