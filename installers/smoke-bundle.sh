@@ -59,6 +59,46 @@ PY
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 echo "bundle smoke: CLI add $(secs "$t0" "$t1") s, ask $(secs "$t1" "$t2") s ($source_name)"
 
+# llama.cpp for any CPU of the family (installers/build-llama-wheel.sh; x86-64 Linux and Windows): the CPU
+# variant libraries are in the bundle, the best one for this CPU is loaded, and a copy of the bundle without
+# the variants above Haswell (AVX2) - what a CPU without AVX-512 can use - still answers.
+lib="$(find "$bundle" -type d -path '*llama_cpp/lib' | head -1)"
+variants=$(ls "$lib" | sed -n 's/^\(lib\)\{0,1\}ggml-cpu-\(.*\)\.\(so\|dll\)$/\2/p' | sort | tr '\n' ' ')
+loaded() {  # the CPU backend library ggml loaded, from its log line (installers/pyi_rth_llama_backends.py)
+  sed -n 's/.*loaded CPU backend from .*ggml-cpu-\([A-Za-z0-9_.]*\)\.\(so\|dll\)$/\1/p' "$1" | tail -1
+}
+case "$(uname -m)" in x86_64|amd64|AMD64) want_portable="${KIDNEYTALK_PORTABLE_LLAMA:-1}" ;; *) want_portable=0 ;; esac
+if [ "$want_portable" = 1 ]; then
+  for v in x64 sse42 haswell skylakex icelake; do
+    case " $variants" in *" $v "*) ;; *) echo "bundle smoke: FAILED: no ggml-cpu-$v library in $lib (has: $variants)" >&2; exit 1 ;; esac
+  done
+  clean KIDNEYTALK_LLAMA_BACKEND_LOG=1 "$cli" --help > /dev/null 2> "$tmp/backend.err" || true
+  best=$(loaded "$tmp/backend.err")
+  [ -n "$best" ] || { cat "$tmp/backend.err" >&2; echo "bundle smoke: FAILED: no CPU backend loaded" >&2; exit 1; }
+  if grep -qw avx2 /proc/cpuinfo 2>/dev/null && [ "$best" = x64 ]; then
+    echo "bundle smoke: FAILED: the plain x86-64 backend was loaded on an AVX2 CPU" >&2; exit 1
+  fi
+  echo "bundle smoke: llama.cpp CPU variants: ${variants% }; loaded here: $best"
+  # the copy: hard links (no disk space) where the file system allows them
+  cp -al "$bundle" "$tmp/older-cpu" 2>/dev/null || cp -a "$bundle" "$tmp/older-cpu"
+  older_lib="$tmp/older-cpu/${lib#"$bundle"/}"
+  for v in $variants; do
+    case "$v" in x64|sse42|sandybridge|ivybridge|piledriver|haswell) ;; *) rm -f "$older_lib"/*ggml-cpu-"$v".* ;; esac
+  done
+  t3=$(date +%s.%N)
+  clean KIDNEYTALK_LLAMA_BACKEND_LOG=1 "$tmp/older-cpu/kidneytalk$exe" ask --json "$question" > "$tmp/ask-older.json" 2> "$tmp/ask-older.err" \
+    || { cat "$tmp/ask-older.err" >&2; echo "bundle smoke: FAILED: ask without the variants above haswell" >&2; exit 1; }
+  t4=$(date +%s.%N)
+  older=$(loaded "$tmp/ask-older.err")
+  case "$older" in x64|sse42|sandybridge|ivybridge|piledriver|haswell) ;;
+    *) cat "$tmp/ask-older.err" >&2; echo "bundle smoke: FAILED: loaded '$older' from the copy without the higher variants" >&2; exit 1 ;;
+  esac
+  "$check_py" -c 'import json, sys; a = json.load(open(sys.argv[1], encoding="utf-8")); assert a["answer"].strip() and a["citations"], a' \
+    "$tmp/ask-older.json" || { echo "bundle smoke: FAILED: no cited answer without the variants above haswell" >&2; exit 1; }
+  echo "bundle smoke: without the variants above haswell: loaded $older, cited answer in $(secs "$t3" "$t4") s"
+  rm -rf "$tmp/older-cpu"
+fi
+
 # The library is in the temp HOME's platform folders, not in the bundle (Windows: the user's AppData).
 if [ -z "$exe" ]; then
   find "$tmp/home" -name 'chroma.sqlite3' | grep -q . || { echo "bundle smoke: FAILED: no library under the temp HOME" >&2; exit 1; }

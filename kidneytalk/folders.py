@@ -126,6 +126,10 @@ class FolderChanges:
     deleted: list[TrackedFile] = field(default_factory=list)
     unchanged: int = 0
     unreadable: list[str] = field(default_factory=list)
+    # The folder and every subfolder the listing went through (hidden ones skipped): what a
+    # file-system watcher must watch to see a file appear anywhere in the folder, since an
+    # inotify watch is not recursive.
+    directories: list[str] = field(default_factory=list)
 
     @property
     def has_changes(self) -> bool:
@@ -333,10 +337,23 @@ def unfollow(
 
 
 # ---------------------------------------------------------------- scanning
-def _listing(folder: Path) -> tuple[dict[str, tuple[Path, os.stat_result]], list[str]]:
-    """Supported regular files under ``folder`` (hidden ones skipped) by relative path, and listing errors."""
+def _is_text(name: str) -> bool:
+    """False for a name holding bytes that are not UTF-8 (kept by Python as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _listing(
+    folder: Path,
+) -> tuple[dict[str, tuple[Path, os.stat_result]], list[str], list[str]]:
+    """Supported regular files under ``folder`` (hidden ones skipped) by relative path, listing
+    errors, and the folders listed (``folder`` first, then its subfolders)."""
     errors: list[str] = []
     found: dict[str, tuple[Path, os.stat_result]] = {}
+    directories: list[str] = []
 
     def failed(exc: OSError) -> None:
         errors.append(
@@ -345,6 +362,10 @@ def _listing(folder: Path) -> tuple[dict[str, tuple[Path, os.stat_result]], list
 
     for root, dirs, names in os.walk(folder, onerror=failed):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if _is_text(
+            root
+        ):  # Qt names watched folders by text: an undecodable name cannot be watched
+            directories.append(root)
         for name in sorted(names):
             path = Path(root) / name
             if name.startswith(".") or not is_supported(path):
@@ -358,7 +379,7 @@ def _listing(folder: Path) -> tuple[dict[str, tuple[Path, os.stat_result]], list
                 continue
             rel = path.relative_to(folder).as_posix()
             found[safe_text(rel)] = (path, st)
-    return found, errors
+    return found, errors, directories
 
 
 def scan(
@@ -371,7 +392,7 @@ def scan(
         if not root.is_dir():
             changes.available, changes.problem = False, "not found; is the drive connected?"
             return changes
-        listing, errors = _listing(root)
+        listing, errors, changes.directories = _listing(root)
     except OSError as exc:
         changes.available, changes.problem = False, safe_text(exc.strerror or str(exc))
         return changes

@@ -9,9 +9,16 @@ Two steps, as in :mod:`kidneytalk.folders`:
   queued on the engine worker like any other library write.
 
 A scan runs at start (the catch-up for changes made while the app was
-closed), a couple of seconds after a followed folder changes
-(``QFileSystemWatcher``), every ``folders.poll_seconds`` (what the watcher
-misses: subfolders, network drives, a drive coming back), and on request.
+closed), a couple of seconds after a followed folder or any of its subfolders
+changes (``QFileSystemWatcher``), every ``folders.poll_seconds`` (what the
+watcher misses: network drives, a drive coming back, files rewritten in place),
+and on request.
+
+The watcher is not recursive (inotify watches one directory), so every
+subfolder a scan lists is watched too, and the list follows each scan: a new
+subfolder is watched from the scan its creation triggers (and one more scan
+then looks for files written into it before its watch was in place), a
+renamed one under its new name, a deleted one not at all.
 Files deleted from a folder are removed per ``folders.remove_deleted``; with
 "ask" the page asks (:attr:`FolderWatcher.deletions_found`).
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
@@ -35,6 +43,9 @@ SYNC = "sync_folders"
 FOLLOW = "follow_folder"
 UNFOLLOW = "unfollow_folder"
 _DEBOUNCE_MS = 2000
+# inotify watches are a per-user kernel resource (fs.inotify.max_user_watches, often 8192 shared
+# with every other program): past this many folders the deepest ones are left to the poll.
+MAX_WATCHED_DIRECTORIES = 2000
 
 
 class FolderWatcher(QObject):
@@ -69,6 +80,8 @@ class FolderWatcher(QObject):
         self._stop = threading.Event()
         self._fs = QFileSystemWatcher(self)
         self._fs.directoryChanged.connect(lambda _path: self.schedule())
+        self._capped = False
+        self._unwatchable: set[str] = set()  # folders the watcher refused (left to the poll)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(_DEBOUNCE_MS)
@@ -89,6 +102,10 @@ class FolderWatcher(QObject):
         self._stop.set()
         self._poll.stop()
         self._debounce.stop()
+
+    def watched_directories(self) -> list[str]:
+        """The folders the file-system watcher watches now: the followed ones and their subfolders."""
+        return sorted(self._fs.directories())
 
     def schedule(self) -> None:
         """Scan soon (a burst of file events becomes one scan)."""
@@ -186,12 +203,7 @@ class FolderWatcher(QObject):
 
     def _on_scanned(self, listed: list[FollowedFolder], changes: list[FolderChanges]) -> None:
         self.folders = listed
-        paths = [f.path for f in listed if f.path in {c.folder for c in changes if c.available}]
-        watched = set(self._fs.directories())
-        if watched - set(paths):
-            self._fs.removePaths(sorted(watched - set(paths)))
-        if set(paths) - watched:
-            self._fs.addPaths(sorted(set(paths) - watched))
+        self._watch(listed, changes)
         states = {}
         for c in changes:
             states[c.folder] = "ok" if c.available else f"unavailable: {c.problem}"
@@ -227,6 +239,41 @@ class FolderWatcher(QObject):
                 self.scan_now()
             return  # only deletions the user will decide on later
         self.apply(todo, folders.policy(setting))
+
+    def _watch(self, listed: list[FollowedFolder], changes: list[FolderChanges]) -> None:
+        """Watch each available followed folder and every subfolder its scan listed, nothing else."""
+        followed = {f.path for f in listed}
+        wanted: set[str] = set()
+        for c in changes:
+            if c.available and c.folder in followed:
+                wanted.update(c.directories or [c.folder])
+        # shallow folders first, so a cap leaves the deepest ones to the poll
+        ordered = sorted(wanted, key=lambda d: (len(Path(d).parts), d))
+        if len(ordered) > MAX_WATCHED_DIRECTORIES:
+            if not self._capped:
+                log.info(
+                    "watching %d of %d followed folders and subfolders; the others are polled",
+                    MAX_WATCHED_DIRECTORIES,
+                    len(ordered),
+                )
+            self._capped = True
+            ordered = ordered[:MAX_WATCHED_DIRECTORIES]
+        watched = set(self._fs.directories())
+        gone = watched - set(ordered)
+        if gone:
+            self._fs.removePaths(sorted(gone))
+        self._unwatchable &= wanted  # one that went away and came back is tried again
+        fresh = [d for d in ordered if d not in watched and d not in self._unwatchable]
+        if not fresh:
+            return
+        failed = self._fs.addPaths(fresh)
+        if failed:
+            self._unwatchable.update(failed)
+            log.info("cannot watch %d folders (left to the poll), e.g. %s", len(failed), failed[0])
+        if watched and set(fresh) - set(failed):
+            # a folder created while watching: files may have been written into it before its
+            # watch was in place, and no event will tell of them
+            self.schedule()
 
     def _set_states(self, states: dict[str, str]) -> None:
         self.states.update(states)
