@@ -20,15 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from kidneytalk.answer import Answer
 from kidneytalk.chat_templates import GEMMA_TEMPLATE, template_family
 from kidneytalk.cpu import physical_cores
 from kidneytalk.engine import Engine, sample_document
 from kidneytalk.llm import LocalLLM
 from kidneytalk.llm_server import ServerLLM, find_llama_server, llama_server
 from kidneytalk.models import bundled_model_path
-from kidneytalk.reasoning import thought_was_cut
-from tests.test_reasoning import LONG_STEER, R1_TEMPLATE, STEER, THOUGHT
+from tests.served_reasoning import check_the_thought_is_kept_apart_and_budgeted
+from tests.test_reasoning import R1_TEMPLATE
 
 BINARY = find_llama_server()
 pytestmark = [
@@ -48,10 +47,6 @@ def _model(name: str = "smollm2-135m-instruct") -> Path:
     if path is None:
         pytest.skip(f"bundled model {name} not installed")
     return path
-
-
-def _answer(pieces: Iterator[str]) -> Answer:
-    return Answer(question="q", evidence=[], retrieved=[], model="served", _tokens=pieces)
 
 
 @pytest.fixture(scope="module")
@@ -125,23 +120,8 @@ def test_a_reasoning_template_served_by_llama_server_keeps_and_budgets_the_thoug
         server = ServerLLM(url, read_timeout=READ)
         assert template_family(server._template) == "DeepSeek-R1 (reasoning)"
         assert server.reasoning.opens_in_prompt
-        q = [{"role": "user", "content": "When should metformin be stopped?"}]
-        whole = _answer(server.stream(q, max_tokens=64, temperature=0.0, grammar=STEER))
-        assert whole.text().startswith("Metformin ") and whole.text().endswith("[1].")
-        assert whole.reasoning.startswith(THOUGHT) and not thought_was_cut(whole.reasoning)
-        assert "think>" not in whole.text()
-        # A thought longer than its budget is cut there; the answer still gets its own tokens.
-        server.max_thinking_tokens = 16
-        cut = _answer(server.stream(q, max_tokens=24, temperature=0.0, grammar=LONG_STEER))
-        text = cut.text()
-        assert cut.reasoning.startswith("Reasoning first") and thought_was_cut(cut.reasoning)
-        assert text and "Reasoning first" not in text and "think>" not in text
-        budget = server.last_budget
-        assert budget is not None and budget.cut and budget.thought_tokens == 16
+        budget = check_the_thought_is_kept_apart_and_budgeted(server, MSGS)
         assert 0 < budget.answer_tokens <= 24
-        # Decisions start after an empty think block and still read log-probabilities.
-        assert server.format_prompt(MSGS).endswith("<｜Assistant｜><think>\n\n</think>\n\n")
-        assert 0.0 < server.yes_probability(MSGS) < 1.0 and server._logprobs
     (tmp_path / "server.log").unlink(missing_ok=True)
 
 

@@ -25,12 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from kidneytalk.answer import Answer
 from kidneytalk.engine import Engine, sample_document
 from kidneytalk.llm import LocalLLM
 from kidneytalk.llm_server import ServerLLM, find_vllm, find_vllm_model, vllm_server
-from kidneytalk.reasoning import thought_was_cut
-from tests.test_reasoning import LONG_STEER, R1_TEMPLATE, STEER, THOUGHT
+from tests.served_reasoning import check_the_thought_is_kept_apart_and_budgeted
+from tests.test_reasoning import R1_TEMPLATE
 
 BINARY, MODEL = find_vllm(), find_vllm_model()
 pytestmark = [
@@ -46,10 +45,6 @@ pytestmark = [
 N_CTX = 3072  # not the 4096 assumed when a server reports nothing: read from the server
 MSGS = [{"role": "user", "content": "Is the kidney an organ? Answer yes or no."}]
 READ = 600  # a busy 2-core machine reads prompts slowly
-
-
-def _answer(pieces: Iterator[str]) -> Answer:
-    return Answer(question="q", evidence=[], retrieved=[], model="served", _tokens=pieces)
 
 
 @pytest.fixture(scope="module")
@@ -155,21 +150,5 @@ def test_a_reasoning_template_served_by_vllm_keeps_and_budgets_the_thought(tmp_p
     ) as url:
         server = ServerLLM(url, read_timeout=READ)
         assert server.reasoning.declared and server.reasoning.opens_in_prompt
-        q = [{"role": "user", "content": "When should metformin be stopped?"}]
-        whole = _answer(server.stream(q, max_tokens=64, temperature=0.0, grammar=STEER))
-        assert whole.text().startswith("Metformin ") and whole.text().endswith("[1].")
-        assert whole.reasoning.startswith(THOUGHT) and not thought_was_cut(whole.reasoning)
-        assert "think>" not in whole.text()
-        # A thought longer than its budget is cut there; the answer is continued through
-        # /v1/completions on the prompt vLLM renders, and still gets its own tokens.
-        server.max_thinking_tokens = 16
-        cut = _answer(server.stream(q, max_tokens=24, temperature=0.0, grammar=LONG_STEER))
-        text = cut.text()  # the whole stream: the thought is known after it
-        assert cut.reasoning.startswith("Reasoning first") and thought_was_cut(cut.reasoning)
-        assert text and "Reasoning first" not in text and "think>" not in text
-        budget = server.last_budget
-        assert budget is not None and budget.cut and budget.thought_tokens == 16
-        # Decisions start after an empty think block and still read log-probabilities.
-        assert server.format_prompt(MSGS).endswith("<｜Assistant｜><think>\n\n</think>\n\n")
-        assert 0.0 < server.yes_probability(MSGS) < 1.0 and server._logprobs
+        check_the_thought_is_kept_apart_and_budgeted(server, MSGS)
     (tmp_path / "server.log").unlink(missing_ok=True)
