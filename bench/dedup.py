@@ -23,14 +23,13 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.ocr import REALDOCS, cpu_info  # noqa: E402
+from bench.ocr import REALDOCS, cpu_info, ingest_unless_present  # noqa: E402
 from kidneytalk.engine import Engine  # noqa: E402
 from kidneytalk.retrieval import hybrid  # noqa: E402
 from kidneytalk.retrieval.assemble import _shingles  # noqa: E402
@@ -83,12 +82,7 @@ def main() -> int:
     home = args.home or Path(tempfile.mkdtemp(prefix="kt-dedup-"))
     engine = Engine(home)
     try:
-        ingest_seconds = 0.0
-        if not engine.library.documents():
-            started = time.perf_counter()
-            for r in engine.add(sorted(pdfs.glob("*.pdf"))):
-                print(r.status, r.message, flush=True)
-            ingest_seconds = time.perf_counter() - started
+        ingest_seconds = ingest_unless_present(engine, sorted(pdfs.glob("*.pdf")))
         db = engine.library.catalog.db
         stored = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         within, across = db.execute(

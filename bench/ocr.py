@@ -67,6 +67,16 @@ TESSERACT_LANGS = {
 }
 
 
+def ingest_unless_present(engine: Any, pdfs: list[Path]) -> float:
+    """Add ``pdfs`` to an empty library (printing each result); seconds taken, 0.0 when it had documents."""
+    if engine.library.documents():
+        return 0.0
+    started = time.perf_counter()
+    for r in engine.add(pdfs):
+        print(r.status, r.message, flush=True)
+    return time.perf_counter() - started
+
+
 def cpu_info() -> dict[str, object]:
     """CPU model, cores and speed-relevant flags (the app's own probe)."""
     from kidneytalk.cpu import cpu_summary

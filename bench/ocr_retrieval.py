@@ -15,14 +15,13 @@ import json
 import re
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.ocr import REALDOCS, cpu_info  # noqa: E402
+from bench.ocr import REALDOCS, cpu_info, ingest_unless_present  # noqa: E402
 from kidneytalk.engine import Engine  # noqa: E402
 from kidneytalk.retrieval import hybrid  # noqa: E402
 
@@ -39,12 +38,7 @@ def main() -> int:
     questions_path = REALDOCS.parent / "questions.jsonl"
     engine = Engine(home)
     try:
-        ingest_seconds = 0.0
-        if not engine.library.documents():
-            started = time.perf_counter()
-            for r in engine.add(sorted(REALDOCS.glob("*.pdf"))):
-                print(r.status, r.message, flush=True)
-            ingest_seconds = time.perf_counter() - started
+        ingest_seconds = ingest_unless_present(engine, sorted(REALDOCS.glob("*.pdf")))
         docs = engine.library.documents()
         questions = [
             json.loads(line)
