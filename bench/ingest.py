@@ -530,7 +530,7 @@ def phase_breakdown(args: argparse.Namespace) -> dict[str, Any]:
     from kidneytalk.config import Settings
     from kidneytalk.embed import Embedder, embedding_model_id
     from kidneytalk.filter import filter_chunks
-    from kidneytalk.library import expand_inputs, file_sha256
+    from kidneytalk.ingest import expand_inputs, file_sha256
     from kidneytalk.parse import parse_file
     from kidneytalk.store import VectorStore
 

@@ -249,9 +249,7 @@ class Doctor:
                     f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})",
                 )
                 if repair:
-                    if lib._store is not None:
-                        lib._store.close()
-                    lib._store = None
+                    lib.close_store()
                     self.move_aside(self.paths.chroma)
                     reindex.update({d.id: d.name for d in ready})
                     f.repaired = f"moved aside; {len(ready)} documents re-indexed"
@@ -326,7 +324,7 @@ class Doctor:
 
     def restore_copy(self, doc: Document) -> str:
         """'restored from …' when the original file still has the same content, else ''."""
-        from kidneytalk.library import file_sha256
+        from kidneytalk.ingest import file_sha256
 
         original = Path(doc.original_path)
         try:

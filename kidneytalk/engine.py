@@ -21,7 +21,8 @@ from kidneytalk.conversations import ConversationStore
 from kidneytalk.copypaste import Writer, check_style, word_share
 from kidneytalk.embed import Embedder
 from kidneytalk.errors import Cancelled, KidneyTalkError, SettingsError
-from kidneytalk.library import AddResult, Library, ProgressCallback
+from kidneytalk.ingest import AddResult, ProgressCallback
+from kidneytalk.library import Library
 from kidneytalk.llm import LocalLLM, resolve_gpu_layers
 from kidneytalk.llm_base import LLM
 from kidneytalk.logs import setup_logging

@@ -37,7 +37,8 @@ from pathlib import Path
 
 from kidneytalk import catalog as cat
 from kidneytalk.errors import KidneyTalkError
-from kidneytalk.library import Library, ProgressCallback, file_sha256
+from kidneytalk.ingest import ProgressCallback, file_sha256
+from kidneytalk.library import Library
 from kidneytalk.names import safe_text, shown_path
 from kidneytalk.parse import is_supported
 from kidneytalk.vocabulary import RemoveDeleted
@@ -250,7 +251,7 @@ class FolderStore:
             is not None
         )
 
-    def _track(self, folder: str, seen: SeenFile, doc_id: str, owned: bool) -> None:
+    def track(self, folder: str, seen: SeenFile, doc_id: str, owned: bool) -> None:
         self.db.execute(
             """INSERT INTO folder_files(folder, rel, sha256, size, mtime_ns, doc_id, owned) VALUES (?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(folder, rel) DO UPDATE SET sha256=excluded.sha256, size=excluded.size,
@@ -258,10 +259,10 @@ class FolderStore:
             (folder, seen.rel, seen.sha256, seen.size, seen.mtime_ns, doc_id, int(owned)),
         )
 
-    def _forget(self, folder: str, rel: str) -> None:
+    def forget(self, folder: str, rel: str) -> None:
         self.db.execute("DELETE FROM folder_files WHERE folder=? AND rel=?", (folder, rel))
 
-    def _set_status(self, folder: str, status: str, message: str) -> None:
+    def set_status(self, folder: str, status: str, message: str) -> None:
         self.db.execute(
             "UPDATE followed_folders SET status=?, message=?, last_sync=? WHERE path=?",
             (status, message, cat.now(), folder),
@@ -475,16 +476,16 @@ def apply(
     report.failed.extend(changes.unreadable)
     if not changes.available:
         with library.writing("syncing folders"):
-            store._set_status(folder, UNAVAILABLE, changes.problem)
+            store.set_status(folder, UNAVAILABLE, changes.problem)
         return report
     if folder not in {f.path for f in store.folders()}:
         return report  # unfollowed meanwhile
     with library.writing("syncing folders"):
         for old, seen in changes.touched:
-            store._track(folder, seen, old.doc_id, old.owned)
+            store.track(folder, seen, old.doc_id, old.owned)
         for old, seen in changes.moved:
-            store._forget(folder, old.rel)
-            store._track(folder, seen, old.doc_id, old.owned)
+            store.forget(folder, old.rel)
+            store.track(folder, seen, old.doc_id, old.owned)
             doc = library.catalog.get(old.doc_id)
             if doc is not None and doc.name == safe_text(Path(old.rel).name):
                 library.catalog.set_origin(
@@ -499,7 +500,7 @@ def apply(
             if remove_deleted is None:
                 report.pending.append(t.rel)
                 continue
-            store._forget(folder, t.rel)
+            store.forget(folder, t.rel)
             if (
                 remove_deleted
                 and t.owned
@@ -510,7 +511,7 @@ def apply(
                 report.removed.append(t.rel)
             else:
                 report.forgotten.append(t.rel)
-        store._set_status(folder, OK, report.summary().removeprefix(f"{folder}: "))
+        store.set_status(folder, OK, report.summary().removeprefix(f"{folder}: "))
     log.info("sync %s", report.summary())
     return report
 
@@ -539,7 +540,7 @@ def _ingest(
                 continue  # cancelled, or the file changed again meanwhile: the next sync takes it
             prior = before[seen.sha256]
             owned = prior is None or prior.status != cat.STATUS_READY or store.owns(doc.id)
-            store._track(folder, seen, doc.id, owned)
+            store.track(folder, seen, doc.id, owned)
             if doc.status == cat.STATUS_FAILED:
                 report.failed.append(
                     messages.get(shown_path(seen.path), f"{seen.rel}: {doc.reason}")

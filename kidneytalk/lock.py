@@ -33,6 +33,11 @@ class LibraryLock:
         self._depth = 0
         self._mode = 0
 
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock now (in any scope, shared or exclusive)."""
+        return self._depth > 0
+
     def holder(self) -> str:
         try:
             info = json.loads(self.owner_path.read_text())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kidneytalk import library as library_module
+from kidneytalk import ingest as ingest_module
 from kidneytalk.engine import Engine
 from tests.fixtures_pdf import library_problems, write_big_pdf, write_text_pdf
 from tests.mounts import mount, read_only_bind
@@ -94,9 +94,9 @@ def test_the_cli_prints_one_line_for_a_full_disk(
 
 
 def test_space_check_arithmetic(tmp_path: Path):
-    assert library_module.space_problem(tmp_path, 0, margin=0) == ""
+    assert ingest_module.space_problem(tmp_path, 0, margin=0) == ""
     free = shutil.disk_usage(tmp_path).free
-    msg = library_module.space_problem(tmp_path, free, margin=1)
+    msg = ingest_module.space_problem(tmp_path, free, margin=1)
     assert msg.startswith(f"not enough space in {tmp_path}") and "MiB free" in msg
 
 

@@ -45,7 +45,8 @@ from PySide6.QtWidgets import (
 from kidneytalk import catalog as cat
 from kidneytalk.catalog import Document
 from kidneytalk.folders import FolderChanges, FollowedFolder, SyncReport
-from kidneytalk.library import AddResult, describe_status
+from kidneytalk.ingest import AddResult
+from kidneytalk.library import describe_status
 from kidneytalk.parse import SUPPORTED_SUFFIXES
 from kidneytalk.records import ProgressEvent
 

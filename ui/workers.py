@@ -35,7 +35,7 @@ from kidneytalk.config import Settings
 from kidneytalk.conversations import ConversationStore
 from kidneytalk.engine import Engine
 from kidneytalk.errors import KidneyTalkError
-from kidneytalk.library import AddResult
+from kidneytalk.ingest import AddResult
 from kidneytalk.records import Citation, Hit, ProgressEvent
 
 from .i18n import QT_TRANSLATE_NOOP

@@ -1,0 +1,745 @@
+"""The ingest run: files in, parsed, cleaned, chunked, filtered, embedded and stored.
+
+One :class:`IngestRun` is one ``Library.add`` or ``Library.reindex`` call. The
+stages run in order — parse, clean, chunk, filter, embed, store — with parsing
+overlapped with embedding (a producer thread prepares files a few ahead and
+feeds a small queue). Embedding batches span files, so a folder of small
+documents is embedded in full batches rather than a short batch per file, and
+it runs outside the library lock; each file is then stored under the write
+lock in one short step (:meth:`IngestRun.store`), in input order.
+
+Any file fails alone: a name that is not valid UTF-8 or holds newlines or
+control characters is shown escaped (:mod:`kidneytalk.names`) in results,
+the catalog and the log; a file over the size or page limits in the settings
+is refused before any work starts; Cancel reaches the chunker and OCR
+mid-file. The library-wide consistency rules (what ``ready`` means, recovery
+after a writer died) are in :mod:`kidneytalk.library`.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import queue
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kidneytalk import catalog as cat
+from kidneytalk.catalog import Document
+from kidneytalk.chunk import CancelFlag, Chunker, collapse_copies, embed_text
+from kidneytalk.clean import clean_document
+from kidneytalk.dedup import passage_digest
+from kidneytalk.errors import KidneyTalkError
+from kidneytalk.filter import Judge, filter_chunks
+from kidneytalk.memory import give_back
+from kidneytalk.names import safe_text, shown, shown_path
+from kidneytalk.ocr import DocumentOcr, save_words
+from kidneytalk.parse import (
+    MARKDOWN_SUFFIXES,
+    PYMUPDF_SUFFIXES,
+    TEXT_SUFFIXES,
+    is_supported,
+    parse_file,
+)
+from kidneytalk.records import Chunk, DroppedChunk, ParsedDocument, ProgressEvent
+
+if TYPE_CHECKING:
+    from kidneytalk.config import Settings
+    from kidneytalk.library import Library
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[ProgressEvent], None]
+_EMBED_BATCH = (
+    256  # chunks per embedding call (across files); progress and cancel checks between calls
+)
+_PREPARE_AHEAD = 8  # prepared files queued ahead of the embedder
+
+
+@dataclass
+class AddResult:
+    """Outcome of one input file: added, exists, failed, skipped or cancelled."""
+
+    path: str
+    status: str
+    message: str
+    doc_id: str = ""
+    chunks_kept: int = 0
+    chunks_dropped: int = 0
+    pages: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    sha: str = ""
+    size: int = 0
+    parsed: ParsedDocument | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    dropped: list[DroppedChunk] = field(default_factory=list)
+    copies: list[tuple[str, Chunk]] = field(default_factory=list)  # (kept id, repeat) stored once
+    # passages already stored with another document (same normalised text): not embedded
+    elsewhere: list[Chunk] = field(default_factory=list)
+    error: str = ""
+    skip: str = ""  # "exists" when already ready in the library
+    existing: Document | None = None
+    index: int = 0  # 1-based position in the batch
+    agent_filtered: bool = False
+    vectors: np.ndarray | None = None
+    embedded: int = 0  # chunks with vectors so far
+
+    @property
+    def embedding_done(self) -> bool:
+        return self.embedded >= len(self.chunks)
+
+    @property
+    def pages(self) -> int:
+        return self.parsed.page_count if self.parsed is not None else 0
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[AddResult]]:
+    """Files to ingest (folders recursively, sorted) and results for bad inputs."""
+    files: list[Path] = []
+    problems: list[AddResult] = []
+    seen: set[Path] = set()
+    for raw in inputs:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            problems.append(
+                AddResult(shown_path(path), "failed", f"{shown_path(path)}: no such file or folder")
+            )
+            continue
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    child = Path(root) / name
+                    if name.startswith("."):
+                        continue
+                    if (
+                        not child.is_file()
+                    ):  # FIFOs, sockets, devices, dangling links: never open them
+                        problems.append(
+                            AddResult(
+                                shown_path(child),
+                                "skipped",
+                                f"{shown(child)}: skipped (not a regular file)",
+                            )
+                        )
+                    elif not is_supported(child):
+                        problems.append(
+                            AddResult(
+                                shown_path(child),
+                                "skipped",
+                                f"{shown(child)}: skipped (unsupported file type)",
+                            )
+                        )
+                    elif child.resolve() not in seen:
+                        seen.add(child.resolve())
+                        files.append(child)
+        elif not path.is_file():
+            problems.append(
+                AddResult(shown_path(path), "failed", f"{shown_path(path)}: not a regular file")
+            )
+        elif not is_supported(path):
+            problems.append(
+                AddResult(
+                    shown_path(path),
+                    "failed",
+                    f"{shown(path)}: unsupported file type "
+                    f"'{shown(path.suffix.lower()) or '(none)'}'",
+                )
+            )
+        elif path.resolve() not in seen:
+            seen.add(path.resolve())
+            files.append(path)
+    return files, problems
+
+
+# Room kept free on the library's disk: the vector store and the catalog need space to open and to
+# commit (chromadb left on a full disk cannot even be opened again), logs and conversations some more.
+SPACE_MARGIN = 64 * 1024 * 1024
+BYTES_PER_PASSAGE = 32 * 1024  # vector, HNSW links, text in the catalog and the lexical index, WAL
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC, or SQLite's / chromadb's way of saying the same."""
+    return getattr(exc, "errno", None) == errno.ENOSPC or any(
+        m in str(exc).lower() for m in ("disk is full", "no space left")
+    )
+
+
+def space_problem(folder: Path, needed: int, margin: int = SPACE_MARGIN) -> str:
+    """'not enough space in <folder> …' when storing ``needed`` bytes would leave less than ``margin``."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    if free - needed >= margin:
+        return ""
+    mib = 1024 * 1024
+    return (
+        f"not enough space in {folder} ({free // mib} MiB free; about {(needed + margin) // mib} MiB "
+        "needed to store it safely): free some space and add it again"
+    )
+
+
+def over_limits(settings: Settings, path: Path, size: int) -> str:
+    """Why ``path`` is refused before any work starts (size or page limits in the settings), or ''."""
+    s = settings
+    suffix = path.suffix.lower()
+    text_file = suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES
+    limit_mb, key = (s.max_text_mb, "max_text_mb") if text_file else (s.max_file_mb, "max_file_mb")
+    if limit_mb and size > limit_mb * 1_000_000:
+        what = " of text" if text_file else ""
+        return (
+            f"{shown(path)}: {size / 1_000_000:.1f} MB{what} is over the {limit_mb} MB limit for one file "
+            f"(to add it anyway: kidneytalk settings set {key} 0)"
+        )
+    if s.max_pages and suffix in PYMUPDF_SUFFIXES:
+        pages = _page_count(path)
+        if pages is not None and pages > s.max_pages:
+            return (
+                f"{shown(path)}: {pages} pages is over the {s.max_pages}-page limit for one file "
+                "(to add it anyway: kidneytalk settings set max_pages 0)"
+            )
+    return ""
+
+
+class IngestRun:
+    """One ``add``/``reindex`` call: files prepared ahead, embedded in batches across files,
+    stored one by one under the write lock in input order, with results in input order."""
+
+    def __init__(
+        self,
+        lib: Library,
+        *,
+        filter_agent: Judge | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        force: bool = False,
+        on_wait: Callable[[str], None] | None = None,
+    ):
+        self.lib, self.filter_agent, self.progress, self.cancel = (
+            lib,
+            filter_agent,
+            progress,
+            cancel,
+        )
+        self.force, self.on_wait = force, on_wait
+        # in input order; the head is stored as soon as it is embedded
+        self.pending: list[_Prepared] = []
+        self.results: list[AddResult] = []
+        self.total = self.pages_done = self.chunks_done = 0
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def unembedded(self) -> int:
+        return sum(len(p.chunks) - p.embedded for p in self.pending if self._embeds(p))
+
+    @staticmethod
+    def _embeds(prep: _Prepared) -> bool:
+        return not prep.skip and not prep.error and prep.parsed is not None
+
+    def _event(self, prep: _Prepared, stage: str, **changes: object) -> ProgressEvent:
+        event = ProgressEvent(
+            stage, shown(prep.path), prep.index, self.total, self.pages_done, 0, self.chunks_done
+        )
+        return _with(event, **changes) if changes else event
+
+    def embed_next(self) -> None:
+        """Embed the next ``_EMBED_BATCH`` chunks of the pending files, whichever files they belong to."""
+        group: list[tuple[_Prepared, int, int]] = []
+        room = _EMBED_BATCH
+        for prep in self.pending:
+            todo = len(prep.chunks) - prep.embedded if self._embeds(prep) else 0
+            if todo > 0 and room > 0:
+                n = min(todo, room)
+                group.append((prep, prep.embedded, prep.embedded + n))
+                room -= n
+        if not group:
+            return
+        first = group[0][0]
+        _emit(
+            self.progress,
+            self._event(
+                first,
+                "embed",
+                pages_total=first.pages,
+                file_fraction=first.embedded / len(first.chunks),
+                message=f"{len(first.chunks)} chunks",
+            ),
+        )
+        vectors = self.lib.embedder.embed(
+            [embed_text(c) for prep, a, b in group for c in prep.chunks[a:b]]
+        )
+        offset = 0
+        for prep, a, b in group:
+            if prep.vectors is None:
+                prep.vectors = np.empty((len(prep.chunks), vectors.shape[1]), dtype=np.float32)
+            prep.vectors[a:b] = vectors[offset : offset + b - a]
+            offset += b - a
+            prep.embedded = b
+            fraction = b / len(prep.chunks)
+            _emit(
+                self.progress,
+                self._event(
+                    prep,
+                    "embed",
+                    pages_done=self.pages_done + int(prep.pages * fraction),
+                    pages_total=prep.pages,
+                    chunks_done=self.chunks_done + b,
+                    file_fraction=fraction,
+                ),
+            )
+
+    def store_finished(self) -> None:
+        """Store, in input order, the files at the head of the queue whose vectors are all there."""
+        while self.pending and (
+            not self._embeds(self.pending[0]) or self.pending[0].embedding_done
+        ):
+            if self.cancelled() and self._embeds(self.pending[0]):
+                return  # stopped: keep nothing more
+            self._finish(self.pending.pop(0))
+
+    def _finish(self, prep: _Prepared) -> None:
+        lib = self.lib
+        if prep.skip == "exists" and prep.existing is not None:
+            msg = f"{shown(prep.path)}: already in library as {prep.existing.name} ({prep.existing.id})"
+            self.results.append(AddResult(shown_path(prep.path), "exists", msg, prep.existing.id))
+            _emit(self.progress, self._event(prep, "skip", message=msg))
+            return
+        with lib.writing("adding documents", self.on_wait):
+            try:
+                result = self.store(prep)
+            except (
+                OSError
+            ) as exc:  # e.g. the file vanished or the disk is full: this file fails alone
+                result = self._fail_storing(prep, exc)
+            except (
+                Exception
+            ) as exc:  # e.g. text SQLite refuses, or the vector store's disk is full: fails alone
+                if not isinstance(exc, ValueError | sqlite3.Error) and not _disk_full(exc):
+                    raise
+                log.exception("could not store %s", shown_path(prep.path))
+                result = self._fail_storing(
+                    prep,
+                    OSError(errno.ENOSPC, "disk full")
+                    if _disk_full(exc)
+                    else OSError(f"{type(exc).__name__}: {safe_text(str(exc))}"),
+                )
+        prep.vectors = None
+        self.results.append(result)
+        self.pages_done += result.pages
+        self.chunks_done += result.chunks_kept
+        _emit(
+            self.progress,
+            self._event(prep, "error" if result.failed else "done", message=result.message),
+        )
+
+    def _collapse_stored(
+        self, prep: _Prepared, doc_id: str
+    ) -> tuple[list[Chunk], np.ndarray | None, list[tuple[str, Chunk]]]:
+        """The passages to store for ``prep`` (with their vectors) and (stored id, copy) for the rest.
+
+        A passage whose normalised text (:func:`kidneytalk.dedup.passage_key`) is already
+        stored with a searchable document, or earlier in this one, becomes a copy. Checked
+        again here, under the write lock: a passage stored since the file was prepared
+        (earlier in the batch) is caught, and one matched then whose stored passage has
+        gone since is embedded now.
+        """
+        vectors = {c.id: i for i, c in enumerate(prep.chunks)}
+        candidates = sorted([*prep.chunks, *prep.elsewhere], key=lambda c: c.seq)
+        digests = {c.id: passage_digest(c.text) for c in candidates}
+        found = self.lib.catalog.stored_by_key(
+            digests.values(), self.lib.embed_model_id, exclude=doc_id
+        )
+        own: dict[str, str] = {}
+        redirect: dict[str, str] = {}  # a passage of this file that is a copy -> where it is stored
+        kept: list[Chunk] = []
+        copies: list[tuple[str, Chunk]] = []
+        for c in candidates:
+            digest = digests[c.id]
+            target = found.get(digest) or own.get(digest) if digest else None
+            if target:
+                copies.append((target, c))
+                redirect[c.id] = target
+                continue
+            if digest:
+                own[digest] = c.id
+            kept.append(c)
+        copies += [(redirect.get(first, first), c) for first, c in prep.copies]
+        late = [c for c in kept if c.id not in vectors]
+        if not kept:
+            return kept, None, copies
+        assert prep.vectors is not None or late
+        dim = prep.vectors.shape[1] if prep.vectors is not None else 0
+        fresh = self.lib.embedder.embed([embed_text(c) for c in late]) if late else None
+        if fresh is not None:
+            dim = fresh.shape[1]
+        out = np.empty((len(kept), dim), dtype=np.float32)
+        at = {c.id: i for i, c in enumerate(late)}
+        for row, c in enumerate(kept):
+            if c.id in vectors:
+                assert prep.vectors is not None
+                out[row] = prep.vectors[vectors[c.id]]
+            else:
+                assert fresh is not None
+                out[row] = fresh[at[c.id]]
+        return kept, out, copies
+
+    def _skip_stored(self, prep: _Prepared) -> None:
+        """Set aside (not to embed) the prepared passages already stored with a searchable document."""
+        if not prep.chunks or prep.skip or prep.error:
+            return
+        exclude = prep.existing.id if prep.existing else prep.sha[:12]
+        digests = [passage_digest(c.text) for c in prep.chunks]
+        found = self.lib.catalog.stored_by_key(digests, self.lib.embed_model_id, exclude=exclude)
+        if found:
+            prep.elsewhere = [c for c, d in zip(prep.chunks, digests, strict=True) if d in found]
+            prep.chunks = [c for c, d in zip(prep.chunks, digests, strict=True) if d not in found]
+
+    def prepare(
+        self,
+        path: Path,
+        chunker: Chunker,
+        known: Callable[[str], Document | None],
+        cancel: CancelFlag | None = None,
+        ocr: DocumentOcr | None = None,
+    ) -> _Prepared:
+        """Hash, parse (OCR where a page needs it), clean, chunk and rule-filter one file (no library writes)."""
+        prep = _Prepared(path)
+        name = shown(path)
+        try:
+            prep.size = path.stat().st_size
+            too_big = over_limits(self.lib.settings, path, prep.size)
+            if too_big:
+                prep.error = too_big
+                return prep
+            prep.sha = file_sha256(path)
+            existing = known(prep.sha)
+            prep.existing = existing
+            if existing and existing.status == cat.STATUS_READY and not self.force:
+                prep.skip = "exists"
+                return prep
+            parsed = clean_document(parse_file(path, ocr=ocr or DocumentOcr(file=path.name)))
+            prep.parsed = parsed
+            doc_id = existing.id if existing else prep.sha[:12]
+            prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel)
+            prep.chunks, prep.dropped = filter_chunks(prep.chunks)
+            prep.chunks, prep.copies = collapse_copies(prep.chunks)  # before embedding: once each
+            if not prep.chunks and not parsed.needs_ocr:
+                prep.error = f"{name}: no usable text found"
+            # the chunks hold the text now: the pages' blocks are not kept while the file waits
+            # for the embedder (a long document would otherwise be held twice, up to
+            # _PREPARE_AHEAD files at a time)
+            parsed.pages = []
+            give_back()  # what parsing freed (MuPDF's and Python's) goes back to the OS
+        except KidneyTalkError as exc:
+            prep.error = safe_text(str(exc))
+        except OSError as exc:
+            prep.error = f"{name}: cannot read file ({safe_text(exc.strerror or str(exc))})"
+        except Exception as exc:  # a parser crash on one file must not stop the batch
+            log.exception("unexpected error preparing %s", shown_path(path))
+            prep.error = f"{name}: could not be read ({type(exc).__name__}: {safe_text(str(exc))})"
+        return prep
+
+    def _prepared_stream(
+        self, files: list[Path], stop: threading.Event
+    ) -> Iterator[_Prepared | None]:
+        """Prepare files in a background thread, a few ahead of the consumer (OCR reports progress from it).
+
+        Yields ``None`` (once) each time the consumer would have to wait for the next file, so it can
+        embed the chunks it already holds instead of idling until a full batch has gathered.
+        """
+        chunker = Chunker(
+            self.lib.embedder.token_counter(), self.lib.settings.chunk, self.lib.embedder.max_tokens
+        )
+        q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=_PREPARE_AHEAD)
+
+        def work() -> None:
+            db = sqlite3.connect(str(self.lib.paths.catalog), timeout=60)
+            db.row_factory = sqlite3.Row
+
+            def known(sha: str) -> Document | None:
+                row = db.execute("SELECT * FROM documents WHERE sha256=?", (sha,)).fetchone()
+                return Document.from_row(row) if row else None
+
+            try:
+                either = _Either(stop, self.cancel)
+                for index, path in enumerate(files, start=1):
+                    if either.is_set():
+                        break
+                    ocr = DocumentOcr(
+                        file=shown(path),
+                        file_index=index,
+                        files_total=len(files),
+                        progress=self.progress,
+                        cancel=either,
+                    )
+                    q.put(self.prepare(path, chunker, known, either, ocr))
+            finally:
+                db.close()
+                q.put(None)
+
+        thread = threading.Thread(target=work, name="kidneytalk-prepare", daemon=True)
+        thread.start()
+        try:
+            while True:
+                try:
+                    item = q.get_nowait()
+                except queue.Empty:
+                    yield None  # nothing prepared yet: the consumer may embed what it holds
+                    item = q.get()
+                if item is None:
+                    break
+                yield item
+        finally:
+            stop.set()
+            while thread.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    q.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+
+    def run(self, files: list[Path]) -> list[AddResult]:
+        """Ingest ``files``; each fails alone, and after a Cancel nothing more is written."""
+        if not files:
+            return []
+        self.total = len(files)
+        started = time.monotonic()
+        _emit(
+            self.progress,
+            ProgressEvent(
+                "start",
+                files_total=len(files),
+                message="" if self.lib.embedder_loaded else "loading the embedding model",
+            ),
+        )
+        stop = threading.Event()
+        seen = 0
+        for prep in self._prepared_stream(files, stop):
+            if prep is None:  # the next file is not ready: embed what is waiting meanwhile
+                if self.unembedded() and not self.cancelled():
+                    self.embed_next()
+                    self.store_finished()
+                continue
+            seen += 1
+            prep.index = seen
+            if self.cancelled():
+                seen -= 1
+                break
+            agent = self.filter_agent
+            if agent is not None and prep.chunks and not prep.skip and not prep.error:
+                prep.chunks, agent_dropped = filter_chunks(prep.chunks, agent=agent)
+                prep.dropped = sorted(prep.dropped + agent_dropped, key=lambda d: d.chunk.seq)
+                prep.agent_filtered = True
+            self._skip_stored(prep)
+            self.pending.append(prep)
+            while self.unembedded() >= _EMBED_BATCH and not self.cancelled():
+                self.embed_next()
+            self.store_finished()
+        stop.set()
+        while self.unembedded() and not self.cancelled():
+            self.embed_next()
+        self.store_finished()
+        # only after a cancel: embedded partly or not at all, nothing written
+        for prep in self.pending:
+            self.results.append(
+                AddResult(
+                    shown_path(prep.path),
+                    "cancelled",
+                    f"{shown(prep.path)}: cancelled; nothing was kept",
+                )
+            )
+        for path in files[seen:]:
+            self.results.append(
+                AddResult(shown_path(path), "cancelled", f"{shown(path)}: cancelled")
+            )
+        log.info("ingested %d files in %.1f s", len(files), time.monotonic() - started)
+        return self.results
+
+    def store(self, prep: _Prepared) -> AddResult:
+        """Copy, store the vectors of and mark ready one embedded file (under the write lock)."""
+        path = prep.path
+        name = shown(path)
+        existing = self.lib.catalog.by_sha(prep.sha) if prep.sha else None
+        if existing and existing.status == cat.STATUS_READY and not self.force:
+            # the same content earlier in this batch (or by another process) got there first
+            msg = f"{name}: already in library as {existing.name} ({existing.id})"
+            return AddResult(shown_path(path), "exists", msg, existing.id)
+        if prep.error:
+            if prep.sha:
+                doc_id = existing.id if existing else prep.sha[:12]
+                self._record_failure(doc_id, prep, prep.error)
+            log.warning("failed: %s", prep.error)
+            return AddResult(
+                shown_path(path), "failed", prep.error, prep.sha[:12] if prep.sha else ""
+            )
+        assert prep.parsed is not None
+        short = space_problem(self.lib.paths.data, prep.size + len(prep.chunks) * BYTES_PER_PASSAGE)
+        if short:  # refused before anything is written: the library stays as it was
+            log.warning("%s: %s", name, short)
+            return AddResult(shown_path(path), "failed", f"{name}: {short}")
+        doc_id = existing.id if existing else prep.sha[:12]
+        suffix = path.suffix.lower() if path.suffix.isascii() and path.suffix.isprintable() else ""
+        stored = self.lib.paths.documents / f"{doc_id}{suffix}"
+        dropped = prep.dropped
+
+        def indexing() -> None:
+            self.lib.catalog.insert_indexing(
+                doc_id=doc_id,
+                name=existing.name if existing else name,
+                original_path=shown_path(path.resolve()),
+                stored_path=str(stored),
+                sha256=prep.sha,
+                size=prep.size,
+                embed_model=self.lib.embedder.model_id,
+                chunk_settings=self.lib.settings.chunk.as_dict(),
+                filter_agent=prep.agent_filtered,
+            )
+
+        if existing:  # re-indexed: passages other documents share move to them before these go
+            self.lib.promote_away(doc_id, during=indexing)
+        else:
+            with self.lib.catalog.transaction():
+                indexing()
+        kept, vectors, copies = self._collapse_stored(prep, doc_id)
+        if existing:
+            self.lib.store.delete_doc(doc_id)
+        if not stored.exists():
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            tmp = stored.with_suffix(stored.suffix + ".part")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, stored)
+        if kept:
+            assert vectors is not None
+            self.lib.store.add([c.id for c in kept], [doc_id] * len(kept), vectors)
+        parsed = prep.parsed
+        save_words(stored, parsed.ocr_words)
+        self.lib.catalog.mark_ready(
+            doc_id,
+            title=safe_text(parsed.title),
+            pages=parsed.page_count,
+            scanned_pages=len(parsed.scanned_pages),
+            needs_ocr=parsed.needs_ocr,
+            kept=kept,
+            dropped=dropped,
+            removed=parsed.removed,
+            ocr_pages=parsed.ocr_pages,
+            copies=copies,
+            reason=f"needs OCR: {parsed.ocr_problem}"
+            if parsed.needs_ocr and parsed.ocr_problem
+            else None,
+        )
+        note = ""
+        mine = {c.id for c in kept}
+        elsewhere = {first for first, _ in copies if first not in mine}
+        repeats = sum(first in mine for first, _ in copies)
+        if elsewhere:
+            note += f"; {len(elsewhere)} passages already in the library from other documents, stored once"
+        if repeats:
+            note += f"; {repeats} repeated passages stored once"
+        if parsed.ocr_pages:
+            note += f"; {len(parsed.ocr_pages)} scanned pages read by OCR"
+        if parsed.needs_ocr:
+            why = parsed.ocr_problem or "OCR found no text on them"
+            note += (
+                f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
+                f"(needs OCR: {why}; those pages are not searchable)"
+            )
+        verb = "re-indexed" if existing and existing.status == cat.STATUS_READY else "added"
+        passages = len(kept) + len(elsewhere)
+        msg = f"{name}: {verb} as {doc_id} ({parsed.page_count} pages, {passages} chunks kept, {len(dropped)} dropped{note})"
+        log.info(msg)
+        return AddResult(
+            shown_path(path), "added", msg, doc_id, passages, len(dropped), parsed.page_count
+        )
+
+    def _fail_storing(self, prep: _Prepared, exc: OSError) -> AddResult:
+        """Undo a half-stored file while still under the write lock, and record why it failed."""
+        log.warning("failed storing %s: %s", shown_path(prep.path), exc)
+        msg = f"{shown(prep.path)}: could not be stored ({safe_text(exc.strerror or str(exc))})"
+        if _disk_full(exc):
+            msg = f"{shown(prep.path)}: not enough space in {self.lib.paths.data}: free some space and add it again"
+        doc = self.lib.catalog.by_sha(prep.sha) if prep.sha else None
+        if doc is None or doc.status != cat.STATUS_INDEXING:
+            return AddResult(shown_path(prep.path), "failed", msg)
+        self.lib.store.delete_doc(doc.id)
+        with self.lib.catalog.transaction():
+            self.lib.catalog.clear_chunks(doc.id)
+            self.lib.catalog.set_status(doc.id, cat.STATUS_FAILED, msg)
+        if doc.stored_path:
+            Path(doc.stored_path + ".part").unlink(missing_ok=True)
+        return AddResult(shown_path(prep.path), "failed", msg, doc.id)
+
+    def _record_failure(self, doc_id: str, prep: _Prepared, reason: str) -> None:
+        with self.lib.catalog.transaction():
+            self.lib.catalog.insert_indexing(
+                doc_id=doc_id,
+                name=shown(prep.path),
+                original_path=shown_path(prep.path.resolve()),
+                stored_path="",
+                sha256=prep.sha,
+                size=prep.size,
+                embed_model="",
+                chunk_settings=self.lib.settings.chunk.as_dict(),
+                filter_agent=False,
+            )
+            self.lib.catalog.set_status(doc_id, cat.STATUS_FAILED, reason)
+
+
+class _Either:
+    """Set when either event is: the user's Cancel or the ingest loop stopping (what OCR and the chunker check)."""
+
+    def __init__(self, *events: threading.Event | None):
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
+def _page_count(path: Path) -> int | None:
+    """Pages of a PDF-like file, read from its catalogue only (None when it cannot be opened here)."""
+    import pymupdf
+
+    try:
+        with pymupdf.open(path) as doc:
+            return int(doc.page_count)
+    except Exception:  # the parser reports unreadable files with its own message
+        return None
+
+
+def _emit(progress: ProgressCallback | None, event: ProgressEvent) -> None:
+    if progress is not None:
+        progress(event)
+
+
+def _with(event: ProgressEvent, **changes: object) -> ProgressEvent:
+    return replace(event, **changes)  # type: ignore[arg-type]
