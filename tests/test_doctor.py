@@ -8,6 +8,7 @@ report, the repair (after a backup), and a consistent, searchable library after.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -274,3 +275,25 @@ def test_a_settings_file_with_wrong_types_is_repaired_with_a_backup(home: Path, 
     assert json.loads(backup.read_text(encoding="utf-8")) == broken
     assert doctor.run(home, embedder=embedder).healthy
     assert_consistent_and_searchable(home, embedder)
+
+
+def test_a_truncated_catalog_gives_one_line_and_is_rebuilt(home: Path, embedder, capsys):
+    catalog = paths(home).catalog
+    db = sqlite3.connect(catalog)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    os.truncate(catalog, catalog.stat().st_size // 2)  # a copy cut short, a disk that filled up
+    code = main(["--home", str(home), "list"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "doctor --repair" in err, err
+    report = doctor.run(home, repair=True, embedder=embedder)
+    assert report.healthy, doctor.dumps(report)
+    assert (Path(report.backup) / "catalog.sqlite3.damaged").is_file()
+    [catalog_finding] = findings(report, "catalog")
+    assert "rebuilt from 2 stored copies (2 documents added" in catalog_finding.repaired
+    # the cut took the schema with it: the names come back only where SQLite can still read them
+    with Engine(home, embedder=embedder) as eng:
+        names = sorted(d.name for d in eng.library.documents())
+    assert len(names) == 2
+    assert_consistent_and_searchable(home, embedder, names)
