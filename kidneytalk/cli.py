@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kidneytalk import __version__
 from kidneytalk.errors import KidneyTalkError, SettingsError
+from kidneytalk.names import safe_text
 from kidneytalk.vocabulary import MODES, STYLES
 
 if TYPE_CHECKING:  # the engine is imported when a command runs, so --help and --version stay quick
@@ -62,10 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         ("disable", "keep a document out of retrieval"),
     ):
         c = sub.add_parser(name, help=help_text)
-        c.add_argument("doc", metavar="DOC", help="document id, id prefix or file name")
+        c.add_argument(
+            "doc", metavar="DOC", type=safe_text, help="document id, id prefix or file name"
+        )
 
     r = sub.add_parser("reindex", help="re-run the pipeline on stored copies (all when no DOC)")
-    r.add_argument("docs", nargs="*", metavar="DOC")
+    r.add_argument("docs", nargs="*", metavar="DOC", type=safe_text)
     r.add_argument("--filter-agent", action="store_true", default=None)
     r.add_argument("--needs-ocr", action="store_true", help="only documents marked 'needs OCR'")
 
@@ -73,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         "dropped",
         help="show the text of a document that was left out (dropped passages, removed lines), and why",
     )
-    d.add_argument("doc", metavar="DOC")
+    d.add_argument("doc", metavar="DOC", type=safe_text)
     d.add_argument("--json", action="store_true")
 
     s = sub.add_parser("search", help="show the passages closest to a query")
@@ -992,7 +995,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
             print(_one_line(finding.line()))
         if report.backup:
             print(f"backup of the catalog and settings: {report.backup}")
-        if not report.healthy and not args.repair:
+        if report.repairable and not args.repair:
             print("run 'kidneytalk doctor --repair' to fix these (a backup is kept first)")
     return 0 if report.healthy else 1
 

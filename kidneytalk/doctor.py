@@ -55,6 +55,7 @@ class Finding:
     ok: bool
     message: str
     repaired: str = ""  # what --repair did about it
+    repairable: bool = True  # False: --repair cannot help (e.g. a library from a newer KidneyTalk)
 
     def line(self) -> str:
         state = "ok" if self.ok else ("repaired" if self.repaired else "PROBLEM")
@@ -67,6 +68,7 @@ class Finding:
             "ok": self.ok,
             "message": self.message,
             "repaired": self.repaired,
+            "repairable": self.repairable,
         }
 
 
@@ -79,6 +81,11 @@ class Report:
     def healthy(self) -> bool:
         """True when nothing is left broken (all checks passed or were repaired)."""
         return all(f.ok or f.repaired for f in self.findings)
+
+    @property
+    def repairable(self) -> bool:
+        """True when ``--repair`` could fix something still wrong."""
+        return any(not (f.ok or f.repaired) and f.repairable for f in self.findings)
 
     def add(self, check: str, ok: bool, message: str) -> Finding:
         finding = Finding(check, ok, message)
@@ -229,7 +236,7 @@ class Doctor:
         try:
             lib = Library(self.paths, settings, embedder=self.embedder)
         except KidneyTalkError as exc:  # e.g. written by a newer KidneyTalk: nothing to repair here
-            self.report.add("catalog", False, str(exc))
+            self.report.add("catalog", False, str(exc)).repairable = False
             return
         with lib:
             docs = lib.documents()

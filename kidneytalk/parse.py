@@ -87,7 +87,7 @@ def _read_text(path: Path) -> str:
 
 def _parse_text(path: Path, *, markdown: bool) -> ParsedDocument:
     text = _read_text(path)
-    if "\x00" in text:
+    if _looks_binary(text):
         raise DocumentError(f"{path.name}: looks like a binary file, not text")
     if not text.strip():
         raise DocumentError(f"{path.name}: file has no text")
@@ -123,6 +123,24 @@ def _parse_text(path: Path, *, markdown: bool) -> ParsedDocument:
     return ParsedDocument(str(path), title, pages, len(pages))
 
 
+_TEXT_CONTROLS = frozenset("\t\n\r\f\v\x1b")  # tabs, line and page breaks, terminal colours
+
+
+def _looks_binary(text: str, sample: int = 65_536) -> bool:
+    """A NUL, or more than 10% control characters in the first ``sample`` characters.
+
+    Random bytes without a NUL decode (as Latin-1) to about 24% C0/C1 controls; text,
+    even a coloured terminal log, has next to none.
+    """
+    head = text[:sample]
+    if "\x00" in text:
+        return True
+    controls = sum(
+        1 for ch in head if (ch < " " or "\x7f" <= ch <= "\x9f") and ch not in _TEXT_CONTROLS
+    )
+    return controls > len(head) // 10
+
+
 def _looks_like_md_table(lines: list[str]) -> bool:
     return len(lines) >= 2 and all(line.strip().startswith("|") for line in lines[:2])
 
@@ -136,6 +154,10 @@ def _open(path: Path) -> pymupdf.Document:
     except pymupdf.EmptyFileError as exc:
         raise DocumentError(f"{path.name}: file is empty") from exc
     except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
+        if path.suffix.lower() == ".pdf" and (kind := _not_pdf(path)):
+            raise DocumentError(
+                f"{path.name}: not a PDF: {kind}; save it as PDF and add that"
+            ) from exc
         raise DocumentError(f"{path.name}: damaged or not a valid document ({exc})") from exc
     if doc.needs_pass:
         doc.close()
@@ -148,11 +170,26 @@ def _open(path: Path) -> pymupdf.Document:
     return doc
 
 
+def _not_pdf(path: Path) -> str:
+    """What a '.pdf' that MuPDF cannot open really is, when its first bytes say it is no PDF ('' otherwise)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return ""
+    if head.startswith(b"PK\x03\x04"):
+        return "it is a ZIP archive (a Word or other Office file renamed?)"
+    if b"%PDF" not in head:
+        return "it has no PDF header (binary data or another kind of file renamed?)"
+    return ""
+
+
 def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDocument:
     doc = _open(path)
     try:
         raw_pages: list[Any] = []  # per page (infos, tables, no text, has images); None once read
         page_sizes: list[tuple[float, float]] = []
+        unreadable: list[str] = []  # why each broken page could not be read
         for index in range(doc.page_count):
             try:
                 page = doc.load_page(index)
@@ -170,9 +207,14 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
                 raise
             except Exception as exc:  # one broken page must not lose the document
                 log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
+                unreadable.append(" ".join(str(exc).split())[:120] or type(exc).__name__)
                 raw_pages.append(([], [], True, False))
             del page_sizes[len(raw_pages) :]
             page_sizes.extend([(0.0, 0.0)] * (len(raw_pages) - len(page_sizes)))
+        if unreadable and len(unreadable) == len(raw_pages):
+            raise DocumentError(
+                f"{path.name}: damaged document: no page could be read ({unreadable[0]})"
+            )
         title = (doc.metadata or {}).get("title") or path.stem
         page_count = doc.page_count
     except pymupdf.FileDataError as exc:

@@ -10,6 +10,8 @@ rules of ``kidneytalk/library.py``; the fault-tolerance tests share it.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,6 +139,73 @@ def write_scanned_pdf(path: Path, *, pages: int = 2) -> Path:
     return path
 
 
+def raw_pdf(path: Path, objects: list[bytes], *, root: int = 1, xref: bool = True) -> Path:
+    """A PDF written by hand from numbered object bodies (object i+1 = objects[i])."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
+    start = out.tell()
+    if xref:
+        out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+        for off in offsets:
+            out.write(b"%010d 00000 n \n" % off)
+    out.write(
+        b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, root, start)
+    )
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def stream(dictionary: bytes, data: bytes) -> bytes:
+    return b"<< " + dictionary + b" /Length %d >>\nstream\n" % len(data) + data + b"\nendstream"
+
+
+HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+
+def write_tiny_pages_pdf(path: Path, *, pages: int = 10_000) -> Path:
+    """``pages`` tiny pages of one distinct line each, written by hand (a fraction of a second)."""
+    kids = b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        HELVETICA,
+    ]
+    for i in range(pages):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 60] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 3 0 R >> >> >>" % (5 + 2 * i)
+        )
+        line = b"Page %d: serum potassium %d.%d mmol/L, eGFR %d." % (
+            i + 1,
+            3 + i % 3,
+            i % 10,
+            15 + i % 80,
+        )
+        objects.append(stream(b"", b"BT /F1 7 Tf 8 30 Td (" + line + b") Tj ET"))
+    return raw_pdf(path, objects)
+
+
+def write_dense_page_pdf(path: Path, *, chars: int = 1_000_000) -> Path:
+    """One large page holding ``chars`` characters of distinct clinical sentences in a 2.2 pt font."""
+    paragraphs: list[str] = []
+    total = 0
+    while total < chars:
+        paragraphs.append(body_paragraph(f"case {len(paragraphs)}", len(paragraphs), 0))
+        total += len(paragraphs[-1]) + 1
+    text = " ".join(paragraphs)[:chars]
+    lines = [text[i : i + 1100] for i in range(0, len(text), 1100)]
+    doc = pymupdf.open()
+    page = doc.new_page(width=3000, height=3000)
+    page.insert_text((5, 5), "\n".join(lines), fontsize=2.2, fontname="helv", lineheight=1.1)
+    _save(doc, path)
+    return path
+
+
 def write_empty_file(path: Path) -> Path:
     path.write_bytes(b"")
     return path
@@ -178,6 +247,11 @@ def library_problems(library: Library, *, after_clean_exit: bool = True) -> list
                 problems.append(
                     f"ready {doc.id} ({doc.name}): stored copy missing ({doc.stored_path!r})"
                 )
+            elif _sha256(Path(doc.stored_path)) != doc.sha256:
+                problems.append(
+                    f"ready {doc.id} ({doc.name}): the stored copy is not the content that was read "
+                    f"(sha256 {_sha256(Path(doc.stored_path))[:12]}, catalog {doc.sha256[:12]})"
+                )
         elif doc.status == STATUS_FAILED:
             if in_catalog or in_store:
                 problems.append(
@@ -200,3 +274,7 @@ def library_problems(library: Library, *, after_clean_exit: bool = True) -> list
     if after_clean_exit and catalog.get_meta("writer_active"):
         problems.append(f"writer_active still set: {catalog.get_meta('writer_active')!r}")
     return problems
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -8,6 +8,7 @@ report, the repair (after a backup), and a consistent, searchable library after.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pytest
 
 from kidneytalk import doctor
 from kidneytalk.cli import main
-from kidneytalk.config import Paths
+from kidneytalk.config import Paths, Settings
 from kidneytalk.engine import Engine
 from kidneytalk.errors import LibraryDamagedError
 from tests.fixtures_pdf import library_problems, write_text_pdf
@@ -219,3 +220,80 @@ def test_orphan_vectors_are_deleted_and_a_broken_settings_file_is_reported(home:
         for f in findings(report, "vectors")
     )
     assert doctor.run(home, embedder=embedder).healthy
+
+
+def test_a_library_from_a_newer_version_gives_one_line_and_is_left_untouched(
+    home: Path, embedder, capsys
+):
+    from kidneytalk.catalog import SCHEMA_VERSION
+
+    catalog = paths(home).catalog
+    db = sqlite3.connect(catalog)
+    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    before = {p: p.read_bytes() for p in (catalog, *paths(home).documents.iterdir())}
+    chroma_before = sorted(p.relative_to(home) for p in paths(home).chroma.rglob("*"))
+
+    for command in (["list"], ["search", "metformin"], ["add", str(catalog)]):
+        assert main(["--home", str(home), *command]) == 1, command
+        out = capsys.readouterr()
+        err = out.err
+        assert err.count("\n") == 1 and "Traceback" not in out.out + err, (command, err)
+        assert f"newer KidneyTalk (schema {SCHEMA_VERSION + 1})" in err and "update" in err
+
+    assert main(["--home", str(home), "doctor"]) == 1
+    out = capsys.readouterr().out
+    [line] = [ln for ln in out.splitlines() if "catalog" in ln]
+    assert line.startswith("PROBLEM") and "newer KidneyTalk" in line
+    assert "Traceback" not in out and "doctor --repair" not in out  # nothing a repair could do
+    report = doctor.run(home, repair=True, embedder=embedder)
+    assert not report.healthy and not report.backup
+    assert [f.repaired for f in findings(report, "catalog")] == [""]
+    # never silent data loss: the newer library is exactly as it was
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.relative_to(home) for p in paths(home).chroma.rglob("*")) == chroma_before
+
+
+def test_a_settings_file_with_wrong_types_is_repaired_with_a_backup(home: Path, embedder):
+    import json
+
+    settings_file = paths(home).config / "settings.json"
+    broken = {"top_k": "five", "retrieval": {"mode": "magic", "min_similarity": 7}, "chunk": 3}
+    settings_file.write_text(json.dumps(broken), encoding="utf-8")
+    report = doctor.run(home, embedder=embedder)
+    [finding] = findings(report, "settings")
+    assert "top_k" in finding.message and "retrieval.mode" in finding.message
+    assert "\n" not in finding.message and finding.repaired
+    saved = json.loads(settings_file.read_text(encoding="utf-8"))
+    default = Settings()
+    assert saved["top_k"] == default.top_k and saved["chunk"] == default.chunk.as_dict()
+    assert saved["retrieval"]["mode"] == default.retrieval.mode
+    assert saved["retrieval"]["min_similarity"] == default.retrieval.min_similarity
+    [backup] = list(settings_file.parent.glob("settings.json.bad-*"))
+    assert json.loads(backup.read_text(encoding="utf-8")) == broken
+    assert doctor.run(home, embedder=embedder).healthy
+    assert_consistent_and_searchable(home, embedder)
+
+
+def test_a_truncated_catalog_gives_one_line_and_is_rebuilt(home: Path, embedder, capsys):
+    catalog = paths(home).catalog
+    db = sqlite3.connect(catalog)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    os.truncate(catalog, catalog.stat().st_size // 2)  # a copy cut short, a disk that filled up
+    code = main(["--home", str(home), "list"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "doctor --repair" in err, err
+    report = doctor.run(home, repair=True, embedder=embedder)
+    assert report.healthy, doctor.dumps(report)
+    assert (Path(report.backup) / "catalog.sqlite3.damaged").is_file()
+    [catalog_finding] = findings(report, "catalog")
+    assert "rebuilt from 2 stored copies (2 documents added" in catalog_finding.repaired
+    # the cut took the schema with it: the names come back only where SQLite can still read them
+    with Engine(home, embedder=embedder) as eng:
+        names = sorted(d.name for d in eng.library.documents())
+    assert len(names) == 2
+    assert_consistent_and_searchable(home, embedder, names)

@@ -169,6 +169,44 @@ def test_settings_are_saved_and_reloaded(qtbot, window: MainWindow, tmp_path: Pa
         engine.close()
 
 
+def test_the_settings_page_refuses_bad_values_and_saves_nothing(qtbot, window: MainWindow) -> None:
+    from PySide6.QtTest import QTest
+
+    page = window.settings_page
+    qtbot.waitUntil(lambda: page.settings is not None)
+    settings_file = window.engine.paths.config / "settings.json"
+    before = settings_file.read_bytes() if settings_file.exists() else None
+
+    # typed out of range: the box keeps a valid value (validated as the user types)
+    top_k = page.fields["top_k"]
+    top_k.lineEdit().selectAll()
+    QTest.keyClicks(top_k.lineEdit(), "-5")  # the minus sign is refused as it is typed
+    QTest.keyClick(top_k.lineEdit(), Qt.Key.Key_Return)
+    assert top_k.value() == 5 and "-" not in top_k.text()
+    top_k.lineEdit().selectAll()
+    QTest.keyClicks(top_k.lineEdit(), "five")  # so are letters
+    QTest.keyClick(top_k.lineEdit(), Qt.Key.Key_Return)
+    assert top_k.value() == 5
+    top_k.lineEdit().selectAll()
+    QTest.keyClicks(top_k.lineEdit(), "5000")  # and a number over the range
+    QTest.keyClick(top_k.lineEdit(), Qt.Key.Key_Return)
+    assert 1 <= top_k.value() <= 50
+
+    # valid one by one, invalid together: refused with the rule, nothing saved
+    page.fields["chunk.size_tokens"].setValue(100)
+    page.fields["chunk.overlap_tokens"].setValue(200)
+    assert page.save_button.isEnabled()
+    page.save_button.click()
+    qtbot.waitUntil(lambda: page.error_box is not None and page.error_box.isVisible())
+    assert page.error_box.windowTitle() == "Cannot save"
+    assert "overlap must be smaller than the passage size" in page.error_box.text()
+    page.error_box.close()
+    assert window.client.pending() == 0
+    assert (settings_file.read_bytes() if settings_file.exists() else None) == before
+    assert window.engine.settings.chunk == Settings().chunk
+    assert page.save_button.isEnabled()  # the edits stay in the form to correct
+
+
 def test_moving_the_library_folder_applies_from_the_next_start(
     qtbot, window: MainWindow, tmp_path: Path, monkeypatch
 ) -> None:

@@ -20,34 +20,15 @@ import pymupdf
 import pytest
 
 from kidneytalk.engine import Engine
-from tests.fixtures_pdf import library_problems, write_encrypted_pdf, write_text_pdf
+from tests.fixtures_pdf import (
+    library_problems,
+    raw_pdf,
+    stream,
+    write_encrypted_pdf,
+    write_text_pdf,
+)
 
 BOUND_SECONDS = 240  # the whole batch on a busy 2-core machine (a quiet run takes a fraction)
-
-
-def raw_pdf(path: Path, objects: list[bytes], *, root: int = 1, xref: bool = True) -> Path:
-    """A PDF written by hand from numbered object bodies (object i+1 = objects[i])."""
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
-    start = out.tell()
-    if xref:
-        out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-        for off in offsets:
-            out.write(b"%010d 00000 n \n" % off)
-    out.write(
-        b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-        % (len(objects) + 1, root, start)
-    )
-    path.write_bytes(out.getvalue())
-    return path
-
-
-def stream(dictionary: bytes, data: bytes) -> bytes:
-    return b"<< " + dictionary + b" /Length %d >>\nstream\n" % len(data) + data + b"\nendstream"
 
 
 def zero_pages(path: Path) -> Path:
