@@ -104,6 +104,24 @@ if [ -z "$exe" ]; then
   find "$tmp/home" -name 'chroma.sqlite3' | grep -q . || { echo "bundle smoke: FAILED: no library under the temp HOME" >&2; exit 1; }
 fi
 
+# Linux: the desktop entry and icon are in the folder (build-linux.sh), and install-desktop-entry.sh puts a
+# valid menu entry that starts this folder's kidneytalk-gui, with the icon, into the (temporary) user's menu.
+if [ -z "$exe" ] && [ "$(uname -s)" = Linux ]; then
+  for f in kidneytalk.desktop kidneytalk.png install-desktop-entry.sh; do
+    [ -f "$bundle/$f" ] || { echo "bundle smoke: FAILED: no $f in $bundle (built by build-linux.sh?)" >&2; exit 1; }
+  done
+  clean "$bundle/install-desktop-entry.sh" > /dev/null || { echo "bundle smoke: FAILED: install-desktop-entry.sh" >&2; exit 1; }
+  entry="$tmp/home/.local/share/applications/kidneytalk.desktop"
+  [ -f "$entry" ] && [ -f "$tmp/home/.local/share/icons/hicolor/256x256/apps/kidneytalk.png" ] \
+    || { echo "bundle smoke: FAILED: no menu entry or icon installed" >&2; exit 1; }
+  grep -qxF "Exec=\"$bundle/kidneytalk-gui\"" "$entry" && grep -qxF "Icon=$bundle/kidneytalk.png" "$entry" \
+    || { cat "$entry" >&2; echo "bundle smoke: FAILED: the menu entry does not start this bundle" >&2; exit 1; }
+  if command -v desktop-file-validate >/dev/null 2>&1; then
+    desktop-file-validate "$entry" >&2 || { echo "bundle smoke: FAILED: desktop-file-validate" >&2; exit 1; }
+  fi
+  echo "bundle smoke: desktop entry and icon installed into the menu, starting $bundle/kidneytalk-gui"
+fi
+
 g0=$(date +%s.%N)
 clean QT_QPA_PLATFORM=offscreen KIDNEYTALK_EXIT_WHEN_SHOWN=1 ${limit[@]+"${limit[@]}"} "${gui[@]}" > "$tmp/gui.out" 2> "$tmp/gui.err" \
   || { cat "$tmp/gui.out" "$tmp/gui.err" >&2; echo "bundle smoke: FAILED: the GUI did not start and quit" >&2; exit 1; }
