@@ -1,4 +1,5 @@
-"""AddRep's relevance judge through a model server that gives no log-probabilities (issue 13, point 3).
+"""One-word decisions through a model server that gives no log-probabilities (issue 13, point 3):
+AddRep's relevance judge, and the ingest filter agent.
 
 The server is a small real HTTP server on loopback shaped like llama-server
 started without log-probabilities: it has ``/props`` and ``/tokenize`` and
@@ -10,8 +11,10 @@ still rank, calibrate and explain the passages. No model is loaded.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
+from kidneytalk.engine import Engine, sample_document
 from kidneytalk.llm_server import ServerLLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
@@ -27,7 +30,9 @@ def _hit(n: int, text: str) -> Hit:
     return Hit(f"doc:{n:05d}", "doc", "guideline.pdf", text, n, n, (), 0.5)
 
 
-def no_logprobs_llama_server(handle_log: list[dict]):
+def no_logprobs_llama_server(
+    handle_log: list[dict], says_yes: Callable[[str], bool] = lambda prompt: ON_TOPIC in prompt
+):
     def handle(h: BaseHTTPRequestHandler, path: str, body: dict) -> None:
         if path == "/v1/models":
             return reply(h, 200, {"object": "list", "data": [{"id": "ward-model"}]})
@@ -41,7 +46,7 @@ def no_logprobs_llama_server(handle_log: list[dict]):
             return reply(h, 404, {"error": "not found"})
         handle_log.append(body)
         prompt = body["messages"][-1]["content"]
-        verdict = "yes" if ON_TOPIC in prompt else "no"  # OFF_TOPIC and NULL_PASSAGE: no
+        verdict = "yes" if says_yes(prompt) else "no"
         if not body.get("stream"):  # the log-probabilities request: answered without any
             message = {"role": "assistant", "content": verdict}
             return reply(h, 200, {"choices": [{"index": 0, "message": message}]})
@@ -77,3 +82,23 @@ def test_the_judge_falls_back_to_a_constrained_yes_or_no_without_logprobs() -> N
     assert len(with_logprobs) == 1 and not llm._logprobs
     assert len(constrained) == 3  # the content-free passage, then the two candidates
     assert all(b["grammar"] == YES_NO for b in constrained)
+
+
+def test_the_ingest_filter_agent_decides_through_a_model_server(engine: Engine) -> None:
+    """Adding with the filter agent on asks the configured server about every passage."""
+    asked: list[dict] = []
+    # the server's verdict: only the sample's opening paragraph (about the document) is no knowledge
+    with fake_server(
+        no_logprobs_llama_server(asked, lambda p: "ships with KidneyTalk" not in p)
+    ) as (
+        url,
+        _,
+    ):
+        engine.models.add_server("ward", url)
+        engine.set_default_model("ward")
+        [added] = engine.add([sample_document()], filter_agent=True)
+    assert added.status == "added" and added.chunks_kept >= 5, added
+    reasons = [row["reason"] for row in engine.library.dropped(added.doc_id)]
+    assert "filter agent: no medical knowledge" in reasons
+    asked_about = [b for b in asked if b.get("grammar") == YES_NO]
+    assert len(asked_about) >= added.chunks_kept  # every passage the rules kept went to the server
