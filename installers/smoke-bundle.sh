@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of a built bundle, run as a new user would: a clean environment (env -i, PATH=/usr/bin:/bin,
-# HOME in a temp folder, no .venv), nothing but the bundle folder.
+# HOME in a temp folder, no .venv), nothing but the bundle folder, and no network where unshare allows.
 #   bash installers/smoke-bundle.sh [BUNDLE_DIR]      # default dist/KidneyTalk
 # 1. CLI: add a PubMedQA digest PDF from ../shared (or the bundled sample when shared/ is absent),
 #    ask a question with --json and check a cited answer from that document;
@@ -23,8 +23,16 @@ mkdir -p "$tmp/home" "$tmp/run"
 
 keep=()  # Windows cannot start a program without these
 [ -n "$exe" ] && keep=(SYSTEMROOT="${SYSTEMROOT:-C:\\Windows}" WINDIR="${WINDIR:-C:\\Windows}" TEMP="$tmp/run" TMP="$tmp/run")
-clean() {  # run a command with nothing of this shell's environment
-  env -i PATH=/usr/bin:/bin HOME="$tmp/home" LANG=C.UTF-8 TMPDIR="$tmp/run" ${keep[@]+"${keep[@]}"} "$@"
+# No network where one can be taken away (Linux with util-linux's unshare and user namespaces): every
+# run below is in a network namespace of its own, with no interface up, so a connection attempt fails.
+nonet=()
+if [ "$(uname -s)" = Linux ] && command -v unshare >/dev/null 2>&1 && unshare -rn true 2>/dev/null; then
+  nonet=(unshare -rn)
+  echo "bundle smoke: no network (every run in its own network namespace: unshare -rn)"
+fi
+clean() {  # run a command with nothing of this shell's environment (and no network, see above)
+  ${nonet[@]+"${nonet[@]}"} env -i PATH=/usr/bin:/bin HOME="$tmp/home" LANG=C.UTF-8 TMPDIR="$tmp/run" \
+    ${keep[@]+"${keep[@]}"} "$@"
 }
 
 # A document and a question about it: a shared PubMedQA digest when shared/ is next to the checkout.
