@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of a built bundle, run as a new user would: a clean environment (env -i, PATH=/usr/bin:/bin,
-# HOME in a temp folder, no .venv), nothing but the bundle folder.
+# HOME in a temp folder, no .venv), nothing but the bundle folder, and no network where unshare allows.
 #   bash installers/smoke-bundle.sh [BUNDLE_DIR]      # default dist/KidneyTalk
 # 1. CLI: add a PubMedQA digest PDF from ../shared (or the bundled sample when shared/ is absent),
 #    ask a question with --json and check a cited answer from that document;
@@ -23,8 +23,16 @@ mkdir -p "$tmp/home" "$tmp/run"
 
 keep=()  # Windows cannot start a program without these
 [ -n "$exe" ] && keep=(SYSTEMROOT="${SYSTEMROOT:-C:\\Windows}" WINDIR="${WINDIR:-C:\\Windows}" TEMP="$tmp/run" TMP="$tmp/run")
-clean() {  # run a command with nothing of this shell's environment
-  env -i PATH=/usr/bin:/bin HOME="$tmp/home" LANG=C.UTF-8 TMPDIR="$tmp/run" ${keep[@]+"${keep[@]}"} "$@"
+# No network where one can be taken away (Linux with util-linux's unshare and user namespaces): every
+# run below is in a network namespace of its own, with no interface up, so a connection attempt fails.
+nonet=()
+if [ "$(uname -s)" = Linux ] && command -v unshare >/dev/null 2>&1 && unshare -rn true 2>/dev/null; then
+  nonet=(unshare -rn)
+  echo "bundle smoke: no network (every run in its own network namespace: unshare -rn)"
+fi
+clean() {  # run a command with nothing of this shell's environment (and no network, see above)
+  ${nonet[@]+"${nonet[@]}"} env -i PATH=/usr/bin:/bin HOME="$tmp/home" LANG=C.UTF-8 TMPDIR="$tmp/run" \
+    ${keep[@]+"${keep[@]}"} "$@"
 }
 
 # A document and a question about it: a shared PubMedQA digest when shared/ is next to the checkout.
@@ -102,6 +110,24 @@ fi
 # The library is in the temp HOME's platform folders, not in the bundle (Windows: the user's AppData).
 if [ -z "$exe" ]; then
   find "$tmp/home" -name 'chroma.sqlite3' | grep -q . || { echo "bundle smoke: FAILED: no library under the temp HOME" >&2; exit 1; }
+fi
+
+# Linux: the desktop entry and icon are in the folder (build-linux.sh), and install-desktop-entry.sh puts a
+# valid menu entry that starts this folder's kidneytalk-gui, with the icon, into the (temporary) user's menu.
+if [ -z "$exe" ] && [ "$(uname -s)" = Linux ]; then
+  for f in kidneytalk.desktop kidneytalk.png install-desktop-entry.sh; do
+    [ -f "$bundle/$f" ] || { echo "bundle smoke: FAILED: no $f in $bundle (built by build-linux.sh?)" >&2; exit 1; }
+  done
+  clean "$bundle/install-desktop-entry.sh" > /dev/null || { echo "bundle smoke: FAILED: install-desktop-entry.sh" >&2; exit 1; }
+  entry="$tmp/home/.local/share/applications/kidneytalk.desktop"
+  [ -f "$entry" ] && [ -f "$tmp/home/.local/share/icons/hicolor/256x256/apps/kidneytalk.png" ] \
+    || { echo "bundle smoke: FAILED: no menu entry or icon installed" >&2; exit 1; }
+  grep -qxF "Exec=\"$bundle/kidneytalk-gui\"" "$entry" && grep -qxF "Icon=$bundle/kidneytalk.png" "$entry" \
+    || { cat "$entry" >&2; echo "bundle smoke: FAILED: the menu entry does not start this bundle" >&2; exit 1; }
+  if command -v desktop-file-validate >/dev/null 2>&1; then
+    desktop-file-validate "$entry" >&2 || { echo "bundle smoke: FAILED: desktop-file-validate" >&2; exit 1; }
+  fi
+  echo "bundle smoke: desktop entry and icon installed into the menu, starting $bundle/kidneytalk-gui"
 fi
 
 g0=$(date +%s.%N)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kidneytalk.citations import MARKER
+from kidneytalk.errors import Cancelled
 from kidneytalk.reasoning import Kind, ReasoningSplitter, split_reasoning
 from kidneytalk.records import Citation, Hit
 from kidneytalk.safety import has_instructions, looks_like_instruction, neutralise
@@ -185,16 +186,20 @@ class Answer:
         thought: list[str] = []
         splitter = ReasoningSplitter()
         try:
-            for piece in self._tokens:
-                raw.append(piece)
-                for kind, part in splitter.feed(piece):
-                    if kind == "answer":
-                        if first is None:
-                            first = time.monotonic() - start
-                        self._chunks.append(part)
-                    else:
-                        thought.append(part)
-                    yield kind, part
+            try:
+                for piece in self._tokens:
+                    raw.append(piece)
+                    for kind, part in splitter.feed(piece):
+                        if kind == "answer":
+                            if first is None:
+                                first = time.monotonic() - start
+                            self._chunks.append(part)
+                        else:
+                            thought.append(part)
+                        yield kind, part
+            except Cancelled:  # Stop ended a model server's request: the answer ends here
+                if not self.cancel.is_set():
+                    raise
             for kind, part in splitter.close():
                 (self._chunks if kind == "answer" else thought).append(part)
                 yield kind, part

@@ -159,6 +159,7 @@ class Engine:
         """The loaded LLM, (re)loading when another model is asked for."""
         with self._llm_lock:
             if self._llm is not None and (not name or self._llm_name == name):
+                _stop_on(self._llm, None)  # no earlier answer's Stop applies any more
                 return self._llm  # every question after the first: no registry read
             entry = self.models.get(name or self.model_name)
             if entry.is_server:
@@ -400,6 +401,7 @@ class Engine:
             query, passages, retrieved = question, list[Hit](), list[Hit]()
         elif mode == "addrep":
             assert llm is not None
+            _stop_on(llm, cancel)  # a stalled model server's request ends at Stop
             try:
                 query, passages = addrep.run(
                     self.library,
@@ -487,6 +489,7 @@ class Engine:
         check_question_length(llm, question)
         book = PromptBook(evidence.language, self.paths.prompts)
         embedder = self.library.embedder
+        _stop_on(llm, cancel)  # a stalled model server's request ends at Stop
         trace.event("write", 0, 0, style)
         writer = Writer(
             llm,
@@ -539,6 +542,17 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _stop_on(llm: LLM, cancel: threading.Event | None) -> None:
+    """Make a model server's requests end at ``cancel`` (the answer's Stop), or at nothing.
+
+    In process, generation checks Stop between tokens; a request to a server that
+    stalls would otherwise hold it until the reply timeout (see ``ServerLLM.stop_on``).
+    """
+    stop_on = getattr(llm, "stop_on", None)
+    if stop_on is not None:
+        stop_on(cancel)
 
 
 def check_question_length(llm: LLM, question: str) -> None:

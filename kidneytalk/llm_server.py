@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kidneytalk.errors import ContextOverflowError, ModelError
+from kidneytalk.errors import Cancelled, ContextOverflowError, ModelError
 from kidneytalk.llm_base import Message
 from kidneytalk.reasoning import (
     DEFAULT_THINKING_TOKENS,
@@ -100,6 +100,8 @@ class ServerLLM:
     last_budget: ThinkingBudget | None = (
         None  # the last streamed reply's thought and answer token counts
     )
+    # The current answer's Stop (see stop_on): every request made while it is set ends at once.
+    stop_event: threading.Event | None = None
 
     def __init__(
         self,
@@ -192,6 +194,15 @@ class ServerLLM:
             return "openai"
         return "ollama" if isinstance(version, dict) and "version" in version else "openai"
 
+    def stop_on(self, cancel: threading.Event | None) -> None:
+        """Requests from now on end as soon as ``cancel`` is set (the engine passes each answer's Stop).
+
+        Streamed replies then end quietly; any other request raises :class:`Cancelled`.
+        A stalled server would otherwise hold a Stop until the reply timeout
+        (a judge verdict, a copy-paste selection: requests that stream nothing).
+        """
+        self.stop_event = cancel
+
     # ------------------------------------------------------------ HTTP
     def _garbage(self, path: str) -> ModelError:
         return ModelError(
@@ -246,10 +257,28 @@ class ServerLLM:
         return headers
 
     def _open(
-        self, method: str, path: str, payload: dict | None = None, timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        payload: dict | None = None,
+        timeout: float | None = None,
+        *,
+        cancel: threading.Event | None = None,
+        done: threading.Event | None = None,
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        """A connection and its response with a 2xx status; ModelError (naming the host) otherwise."""
+        """A connection and its response with a 2xx status; ModelError (naming the host) otherwise.
+
+        With ``cancel``, the connection is shut as soon as it is set, until ``done`` is
+        set (:class:`Cancelled` if that happens before the response arrives).
+        """
         conn = self._connect(timeout)
+        if cancel is not None and done is not None:
+            threading.Thread(
+                target=_hang_up_on_cancel,
+                args=(conn.sock, cancel, done),
+                daemon=True,
+                name="kt-server-cancel",
+            ).start()
         try:
             body = json.dumps(payload).encode("utf-8") if payload is not None else None
             conn.request(
@@ -263,6 +292,8 @@ class ServerLLM:
             ) from exc
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("stopped") from exc
             raise ModelError(
                 f"Model server {self.where} closed the connection ({type(exc).__name__})."
             ) from exc
@@ -279,19 +310,31 @@ class ServerLLM:
     def _request(
         self, method: str, path: str, payload: dict | None = None, timeout: float | None = None
     ) -> Any:
-        conn, resp = self._open(method, path, payload, timeout)
+        stop = self.stop_event
+        if stop is not None and stop.is_set():
+            raise Cancelled("stopped")
+        done = threading.Event()
         try:
-            raw = resp.read()
-        except TimeoutError as exc:
-            raise ModelError(
-                f"Model server {self.where} did not reply within {timeout or self.read_timeout:g} s."
-            ) from exc
-        except (OSError, http.client.HTTPException) as exc:
-            raise ModelError(
-                f"Model server {self.where} closed the connection ({type(exc).__name__})."
-            ) from exc
+            conn, resp = self._open(method, path, payload, timeout, cancel=stop, done=done)
+            try:
+                raw = resp.read()
+            except TimeoutError as exc:
+                raise ModelError(
+                    f"Model server {self.where} did not reply within "
+                    f"{timeout or self.read_timeout:g} s."
+                ) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                if stop is not None and stop.is_set():
+                    raise Cancelled("stopped") from exc
+                raise ModelError(
+                    f"Model server {self.where} closed the connection ({type(exc).__name__})."
+                ) from exc
+            finally:
+                conn.close()
         finally:
-            conn.close()
+            done.set()
+        if stop is not None and stop.is_set():
+            raise Cancelled("stopped")  # a reply cut short may still have parsed
         try:
             return json.loads(raw)
         except ValueError as exc:
@@ -599,22 +642,23 @@ class ServerLLM:
 
         ``opened``: the prompt opened a think block (its tag was already yielded).
         """
+        cancel = cancel or self.stop_event
         if cancel is not None and cancel.is_set():
             return
-        try:
-            conn, resp = self._open("POST", path, payload)
-        except _Rejected:
-            if not self._drop_extras(payload):
-                raise
-            conn, resp = self._open("POST", path, payload)
         done = threading.Event()
-        if cancel is not None:
-            threading.Thread(
-                target=_hang_up_on_cancel,
-                args=(conn, cancel, done),
-                daemon=True,
-                name="kt-server-cancel",
-            ).start()
+        try:
+            try:
+                conn, resp = self._open("POST", path, payload, cancel=cancel, done=done)
+            except _Rejected:
+                if not self._drop_extras(payload):
+                    raise
+                conn, resp = self._open("POST", path, payload, cancel=cancel, done=done)
+        except Cancelled:
+            done.set()
+            return  # stopped before the server began its reply
+        except BaseException:
+            done.set()
+            raise
         thinking = False  # inside a think block the server sent apart
         try:
             for raw in resp:
@@ -886,12 +930,16 @@ def _error_text(error: Any) -> str:
 
 
 def _hang_up_on_cancel(
-    conn: http.client.HTTPConnection, cancel: threading.Event, done: threading.Event
+    sock: socket.socket | None, cancel: threading.Event, done: threading.Event
 ) -> None:
-    """Shut the socket as soon as ``cancel`` is set, so a blocked read returns at once."""
+    """Shut the socket as soon as ``cancel`` is set, so a blocked read returns at once.
+
+    The socket is taken when the connection opens: for a reply without a length
+    (read until the server closes) ``http.client`` hands the socket to the response
+    and forgets it (``conn.sock`` is None), yet the read still blocks on it.
+    """
     while not done.wait(0.05):
         if cancel.is_set():
-            sock = conn.sock
             if sock is not None:
                 try:
                     sock.shutdown(socket.SHUT_RDWR)

@@ -82,6 +82,8 @@ def test_built_bundle_smoke():
     assert "bundle smoke: cited answer from" in res.stdout
     assert "bundle smoke: GUI window usable" in res.stdout
     assert "bundle smoke: OK" in res.stdout
+    if sys.platform.startswith("linux"):  # the .desktop entry and icon, installed into a menu
+        assert "bundle smoke: desktop entry and icon installed into the menu" in res.stdout
     if (
         platform.machine().lower() in ("x86_64", "amd64")
         and os.environ.get("KIDNEYTALK_PORTABLE_LLAMA") != "0"

@@ -147,18 +147,27 @@ AUDIT = textwrap.dedent("""
             seen.append(["resolve", repr(args[0])])
     sys.addaudithook(hook)
     from kidneytalk.cli import main
-    home, url, pdf, question = sys.argv[1:5]
+    home, url, pdf, question, qfile, out = sys.argv[1:7]
     codes = [main(["--home", home, *argv]) for argv in (
         ["models", "add-server", "ward-server", url, "--timeout", "900"], ["models", "default", "ward-server"],
-        ["add", pdf], ["ask", "--mode", "addrep", question])]
+        ["add", pdf], ["ask", "--mode", "addrep", question],
+        ["eval", qfile, "--modes", "no-rag,naive", "--limit", "1", "--out", out])]
     print(json.dumps({"codes": codes, "seen": seen}))
 """)
 
 
-@pytest.mark.slow  # a CLI process loading the embedder, then an AddRep answer over HTTP
+@pytest.mark.slow  # a CLI process loading the embedder, then an AddRep answer and an eval over HTTP
 def test_the_cli_connects_to_nothing_but_the_configured_server(llama_server: str, tmp_path: Path):
+    from kidneytalk.evaluation.runner import load_results
+
     port = int(llama_server.rsplit(":", 1)[1])
     env = {k: v for k, v in os.environ.items() if k != "KIDNEYTALK_HOME"}
+    question = _question()  # skips when the shared questions are missing
+    qfile = tmp_path / "q.jsonl"
+    [row] = [
+        line for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if f'"{SOURCE}"' in line
+    ][:1]
+    qfile.write_text(row + "\n", encoding="utf-8")
     res = subprocess.run(
         [
             sys.executable,
@@ -167,7 +176,9 @@ def test_the_cli_connects_to_nothing_but_the_configured_server(llama_server: str
             str(tmp_path / "home"),
             llama_server,
             str(shared_pdf(12)),
-            _question(),
+            question,
+            str(qfile),
+            str(tmp_path / "eval"),
         ],
         capture_output=True,
         text=True,
@@ -177,7 +188,10 @@ def test_the_cli_connects_to_nothing_but_the_configured_server(llama_server: str
     )
     assert res.returncode == 0, res.stderr[-3000:]
     report = json.loads(res.stdout.strip().splitlines()[-1])
-    assert report["codes"] == [0, 0, 0, 0]
+    assert report["codes"] == [0, 0, 0, 0, 0]
+    results = load_results(tmp_path / "eval")  # `kidneytalk eval` through the server, too
+    assert {r["mode"] for r in results} == {"no-rag", "naive"}
+    assert all(r["prediction"] and r["method"] == "logprob" for r in results)
     connects = {addr for kind, addr in report["seen"] if kind == "connect"}
     assert connects == {repr(("127.0.0.1", port))}, report["seen"]  # asked it, and nothing else
     assert {addr for kind, addr in report["seen"] if kind == "resolve"} <= {repr("127.0.0.1")}

@@ -25,6 +25,7 @@ from kidneytalk.engine import Engine
 from kidneytalk.errors import KidneyTalkError
 
 from .dialogs import install_crash_reporter
+from .fonts import ensure_cjk_font
 from .i18n import set_language
 from .main_window import MainWindow
 from .single_instance import SingleInstance
@@ -85,6 +86,7 @@ def main(home: str | None = None, argv: Sequence[str] | None = None) -> int:
     tick.timeout.connect(lambda: None)
     tick.start(300)
     try:
+        ensure_cjk_font()  # Chinese drawn even on a desktop without a CJK font (the bundle has one)
         window = MainWindow(engine)
         guard.activated.connect(window.bring_to_front)
         window.show()

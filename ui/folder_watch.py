@@ -233,7 +233,13 @@ class FolderWatcher(QObject):
             self.deletions_found.emit(todo)
             return
         if setting == "ask" and not any(
-            c.new or c.changed or c.moved or c.touched or not c.available for c in todo
+            c.new
+            or c.changed
+            or c.moved
+            or c.touched
+            or not c.available
+            or before.get(c.folder) != folders.OK  # back after being unavailable: record it
+            for c in todo
         ):
             if self._again:
                 self.scan_now()
