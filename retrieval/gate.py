@@ -592,8 +592,7 @@ def pseudo_questions(library: SearchIndex, n: int = 60, *, seed: int = 0) -> lis
         if not candidates:
             continue
         words = content_terms(rng.choice(candidates))
-        keep = sorted(rng.sample(range(len(words)), max(4, (2 * len(words)) // 3)))[:10]
-        out.append("What is known about " + " ".join(words[i] for i in keep) + "?")
+        out.append("What is known about " + " ".join(_some(words, rng, least=4)) + "?")
         if len(out) >= n:
             break
     return out
@@ -689,9 +688,9 @@ def cross_pseudo_questions(library: SearchIndex, n: int = 40, *, seed: int = 0) 
     )
 
 
-def _some(words: list[str], rng: random.Random) -> list[str]:
-    """A random two thirds of ``words`` (at least 3, at most 10), in order."""
-    keep = sorted(rng.sample(range(len(words)), max(3, (2 * len(words)) // 3)))[:10]
+def _some(words: list[str], rng: random.Random, *, least: int = 3) -> list[str]:
+    """A random two thirds of ``words`` (at least ``least``, at most 10), in order."""
+    keep = sorted(rng.sample(range(len(words)), max(least, (2 * len(words)) // 3)))[:10]
     return [words[i] for i in keep]
 
 
