@@ -132,18 +132,22 @@ def fit_calibration(homes: dict[str, Path], sets: dict[str, tuple[str, Path]]) -
         DEFAULT_CALIBRATION,
         cjk_pseudo_questions,
         cjk_share,
+        cross_pseudo_questions,
         fit,
         offtopic_questions,
     )
 
     rows, labels = [], []
+    cross_neg = []  # off-topic questions measured in both libraries, for the rule on bridged words
     with Engine(homes["pubmedqa"]) as engine:
         for name in ("pubmedqa-fit", "offtopic-fit@pubmedqa"):
             questions, _ = load_questions(sets[name][1])
             for q in questions:
+                features, _, _ = engine.gate.measure(q.question)
+                if name.startswith("offtopic"):
+                    cross_neg.append(features)
                 if cjk_share(q.question) >= CJK_MAJORITY:  # decided by the CJK rule, fitted below
                     continue
-                features, _, _ = engine.gate.measure(q.question)
                 rows.append(features)
                 labels.append(0 if off_library(q) else 1)
         model = engine.library.embed_model_id
@@ -155,17 +159,26 @@ def fit_calibration(homes: dict[str, Path], sets: dict[str, tuple[str, Path]]) -
         negatives = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
         cjk_rows = [engine.gate.measure(q)[0] for q in positives + negatives]
         cjk_labels = [1] * len(positives) + [0] * len(negatives)
+        # The rule on bridged words: questions written with the dictionary in one language from the library's
+        # passages in the other (the realdocs-dev questions are not used), against every offtopic-fit question.
+        cross = cross_pseudo_questions(engine.library, 40, seed=0)
+        cross_pos = [engine.gate.measure(q)[0] for q in cross]
+        cross_neg += [engine.gate.measure(q)[0] for q in offtopic_questions("fit")]
     cal = fit(
         rows,
         labels,
         embed_model=model,
         cjk_rows=cjk_rows,
         cjk_labels=cjk_labels,
+        cross_rows=cross_pos + cross_neg,
+        cross_labels=[1] * len(cross_pos) + [0] * len(cross_neg),
         fitted_on={
             "how": "bench/refusal.py --fit",
             "data": "PubMedQA dev fitting split (odd digests in the library) + offtopic-fit.txt",
             "cjk_data": f"{len(positives)} questions from the realdocs library's Chinese passages "
             "(seed 0) + the Chinese questions of offtopic-fit.txt",
+            "cross_data": f"{len(cross_pos)} questions written with the dictionary from the realdocs "
+            "library's passages in the other language (seed 0) + offtopic-fit.txt in both libraries",
         },
     )
     cal.save(DEFAULT_CALIBRATION)

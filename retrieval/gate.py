@@ -28,6 +28,18 @@ carries no evidence there. Their ``lexical`` share counts CJK *bigrams* (not
 single characters, which any Chinese text shares) and ignores question
 phrases (下列, 哪一, 多久, …); a separate one-feature rule (``cjk_weight``,
 ``cjk_bias``) is fitted for it.
+
+Questions in one language about documents in the other (an English question
+on a Chinese leaflet, or the reverse) have no evidence the two features can
+see: MiniLM cannot compare across languages and the question's own words do
+not occur. In a library holding both languages, ``bridged`` counts the
+question's words found in the best passages of the other language through the
+dictionary bridge (:mod:`kidneytalk.retrieval.bridge`), each weighted by its
+rarity in the library (idf, as a share of an unseen word's) and by how
+*specific* its translation is in general text (jieba's word counts, not the
+library): "mountain" found as 山 counts nothing, "dialysis" found as 透析
+fully. A third one-feature rule (``cross_weight``, ``cross_bias``) is fitted on
+it, and the gate answers when either rule does.
 """
 
 from __future__ import annotations
@@ -54,6 +66,10 @@ DATA = Path(__file__).parent / "data"
 DEFAULT_CALIBRATION = DATA / "gate-calibration.json"
 CALIBRATION_FILE = "gate-calibration.json"  # in the user's config folder
 FEATURES = ("margin", "lexical")
+CROSS_MARGIN = (
+    0.01  # logit below 0 (P < 0.5) at the highest bridged value of an unanswerable fit question
+)
+UNSEEN = "zzqxjvkw"  # a term no passage holds: its idf is the library's largest
 CALIBRATION_VERSION = 1
 TOP_PASSAGES = 3  # passages whose words count as lexical evidence
 PROBE_DEPTH = 5
@@ -135,6 +151,9 @@ class Calibration:
     # Lexical-only rule for CJK questions (the embedding margin carries no evidence there); None: main rule.
     cjk_weight: float | None = None
     cjk_bias: float | None = None
+    # Rule on the specific words found through the dictionary bridge; None: not used.
+    cross_weight: float | None = None
+    cross_bias: float | None = None
 
     def probability(self, values: dict[str, float]) -> float:
         if values.get("cjk") and self.cjk_weight is not None and self.cjk_bias is not None:
@@ -143,6 +162,8 @@ class Calibration:
             z = self.bias + sum(
                 w * values[name] for w, name in zip(self.weights, self.features, strict=True)
             )
+        if values.get("bridged") and self.cross_weight is not None and self.cross_bias is not None:
+            z = max(z, self.cross_bias + self.cross_weight * values["bridged"])
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def to_json(self) -> dict[str, Any]:
@@ -156,6 +177,14 @@ class Calibration:
             **(
                 {"cjk_weight": round(self.cjk_weight, 6), "cjk_bias": round(self.cjk_bias, 6)}
                 if self.cjk_weight is not None and self.cjk_bias is not None
+                else {}
+            ),
+            **(
+                {
+                    "cross_weight": round(self.cross_weight, 6),
+                    "cross_bias": round(self.cross_bias, 6),
+                }
+                if self.cross_weight is not None and self.cross_bias is not None
                 else {}
             ),
             "fitted_on": self.fitted_on,
@@ -184,6 +213,8 @@ class Calibration:
                 source=str(path),
                 cjk_weight=float(raw["cjk_weight"]) if "cjk_weight" in raw else None,
                 cjk_bias=float(raw["cjk_bias"]) if "cjk_bias" in raw else None,
+                cross_weight=float(raw["cross_weight"]) if "cross_weight" in raw else None,
+                cross_bias=float(raw["cross_bias"]) if "cross_bias" in raw else None,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -249,13 +280,17 @@ def fit(
     iterations: int = 60,
     cjk_rows: Sequence[dict[str, float]] = (),
     cjk_labels: Sequence[int] = (),
+    cross_rows: Sequence[dict[str, float]] = (),
+    cross_labels: Sequence[int] = (),
 ) -> Calibration:
     """Class-balanced, lightly L2-regularised logistic regression by Newton's method.
 
     Balanced, so that a fit set with many more positives than negatives does
     not move the boundary towards answering everything; the L2 term keeps the
     weights finite when the fit set is separable. ``cjk_rows`` (CJK questions)
-    fit the lexical-only rule for CJK questions, when given.
+    fit the lexical-only rule for CJK questions, when given; ``cross_rows``
+    (questions in one language on documents in the other, against off-topic
+    ones) the rule on the bridged words.
     """
     import numpy as np
 
@@ -275,6 +310,16 @@ def fit(
                 iterations,
             )
         )
+    cross: list[float | None] = [None, None]
+    if cross_rows:
+        values = [r.get("bridged", 0.0) for r in cross_rows]
+        weight, bias = _logistic(np.array([[v] for v in values]), cross_labels, l2, iterations)
+        # This rule only turns refusals into answers, so its boundary is raised above every unanswerable
+        # question it was fitted on: the off-library rate stays that of the other rules on the fitting data.
+        highest = max((v for v, y in zip(values, cross_labels, strict=True) if not y), default=0.0)
+        if weight > 0:
+            bias = min(bias, -weight * highest - CROSS_MARGIN)
+        cross = [weight, bias]
     info = dict(fitted_on or {})
     info.update(
         n_answerable=int(sum(labels)),
@@ -286,6 +331,11 @@ def fit(
             n_cjk_answerable=int(sum(cjk_labels)),
             n_cjk_unanswerable=int(len(cjk_labels) - sum(cjk_labels)),
         )
+    if cross_rows:
+        info.update(
+            n_cross_answerable=int(sum(cross_labels)),
+            n_cross_unanswerable=int(len(cross_labels) - sum(cross_labels)),
+        )
     return Calibration(
         embed_model=embed_model,
         weights=tuple(beta[:-1]),
@@ -293,6 +343,8 @@ def fit(
         fitted_on=info,
         cjk_weight=cjk[0],
         cjk_bias=cjk[1],
+        cross_weight=cross[0],
+        cross_bias=cross[1],
     )
 
 
@@ -350,6 +402,11 @@ class GateDecision:
             f"{self.background:.2f}; {f.get('lexical', 0):.0%} of the question's words (idf-weighted) "
             "in the best passages"
             + (" (a CJK question: decided on its words alone)" if f.get("cjk") else "")
+            + (
+                f"; {f['bridged']:.1f} specific words found in the other language's passages"
+                if f.get("bridged")
+                else ""
+            )
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -431,7 +488,8 @@ class Gate:
         with lib.reading():
             doc_ids = lib.searchable_doc_ids()
             if not doc_ids:
-                return {"cosine": 0.0, "margin": -background, "lexical": 0.0, "cjk": cjk}, [], words
+                empty = {"cosine": 0.0, "margin": -background, "lexical": 0.0, "cjk": cjk}
+                return {**empty, "bridged": 0.0}, [], words
             vector = lib.embed_query(question)
             dense = lib.dense(vector, PROBE_DEPTH, doc_ids)
             lexical = lib.lexical(question, TOP_PASSAGES, doc_ids)
@@ -450,8 +508,40 @@ class Gate:
         found = sum(v for t, v in idf.items() if t in present)
         share = found / total if total > 0 else 0.0
         missing = [t for t in words if t not in present]
-        features = {"cosine": cosine, "margin": cosine - background, "lexical": share, "cjk": cjk}
+        features = {
+            "cosine": cosine,
+            "margin": cosine - background,
+            "lexical": share,
+            "cjk": cjk,
+            "bridged": self.bridged(question, doc_ids),
+        }
         return features, best_ids, missing
+
+    def bridged(self, question: str, doc_ids: list[str]) -> float:
+        """Specific words of ``question`` found through the dictionary bridge (0 in a one-language library).
+
+        Each word found, through a translation, in the best ``TOP_PASSAGES``
+        passages of the other language counts its library idf as a share of
+        an unseen word's, times its translation's specificity in general text
+        (:meth:`Bridge.evidence <kidneytalk.retrieval.bridge.Bridge.evidence>`).
+        """
+        from kidneytalk.retrieval import bridge
+
+        lib = self.library
+        with lib.reading():
+            if not bridge.other_script(lib, bridge.direction(question), doc_ids):
+                return 0.0
+            crossing = bridge.of(question)
+            if crossing is None:
+                return 0.0
+            crossed = lib.lexical_any(crossing.search_terms, TOP_PASSAGES, doc_ids)
+            rows = lib.passages([cid for cid, _ in crossed])
+            weights = bridge.source_weights(lib, crossing.sources, doc_ids)
+            unseen = lib.idf([UNSEEN], doc_ids).get(UNSEEN, 0.0)
+        if unseen <= 0:
+            return 0.0
+        found = crossing.evidence([r.text for r in rows.values()], weights)
+        return sum(found.values()) / unseen
 
     # ---------------------------------------------------------- decision
     def decide(self, question: str) -> GateDecision:
@@ -502,8 +592,7 @@ def pseudo_questions(library: SearchIndex, n: int = 60, *, seed: int = 0) -> lis
         if not candidates:
             continue
         words = content_terms(rng.choice(candidates))
-        keep = sorted(rng.sample(range(len(words)), max(4, (2 * len(words)) // 3)))[:10]
-        out.append("What is known about " + " ".join(words[i] for i in keep) + "?")
+        out.append("What is known about " + " ".join(_some(words, rng, least=4)) + "?")
         if len(out) >= n:
             break
     return out
@@ -550,6 +639,61 @@ def cjk_pseudo_questions(library: SearchIndex, n: int = 40, *, seed: int = 0) ->
     return out
 
 
+def cross_pseudo_questions(library: SearchIndex, n: int = 40, *, seed: int = 0) -> list[str]:
+    """Questions in one language about the library's passages in the other, written with the dictionary.
+
+    For a library holding English and Chinese text (else ``[]``): from random
+    Chinese sentences (as :func:`cjk_pseudo_questions`), an English question of
+    a random two thirds of their dictionary words' first translations; from
+    random English sentences (as :func:`pseudo_questions`), a Chinese one
+    likewise. Up to ``n`` of each, alternating.
+    """
+    from kidneytalk.citations import split_sentences
+    from kidneytalk.lexical import fold
+    from kidneytalk.retrieval import bridge
+
+    book = bridge.dictionary()
+    if book is None:
+        return []
+    with library.reading():
+        doc_ids = library.searchable_doc_ids()
+        if not (library.holds_script("cjk", doc_ids) and library.holds_script("latin", doc_ids)):
+            return []
+    rng = random.Random(seed)
+    english: list[str] = []
+    chinese: list[str] = []
+    for text in _shuffled_passages(library, rng):
+        sentences = split_sentences(text)
+        zh = [s for s in sentences if len(CJK_CHARS.findall(s)) >= 12 and cjk_share(s) >= 0.8]
+        en = [s for s in sentences if cjk_share(s) < 0.2 and len(content_terms(s)) >= 6]
+        if zh and len(english) < n:
+            words = [
+                w
+                for run in bridge.CJK_RUN.findall(fold(rng.choice(zh)))
+                for w in book.segment(run)
+                if len(w) > 1 and w not in bridge.CJK_QUESTION_WORDS
+            ]
+            glosses = [g[0] for g in (book.to_english(w) for w in words) if g]
+            if len(glosses) >= 4:
+                english.append("What is known about " + " ".join(_some(glosses, rng)) + "?")
+        if en and len(chinese) < n:
+            parts = book.to_chinese(bridge.english_words(rng.choice(en)))
+            targets = [t[0] for _, t in parts if t]
+            if len(targets) >= 4:
+                chinese.append("".join(_some(targets, rng)) + "是什么？")
+        if len(english) >= n and len(chinese) >= n:
+            break
+    return [q for pair in zip(english, chinese, strict=False) for q in pair] + (
+        english[len(chinese) :] + chinese[len(english) :]
+    )
+
+
+def _some(words: list[str], rng: random.Random, *, least: int = 3) -> list[str]:
+    """A random two thirds of ``words`` (at least ``least``, at most 10), in order."""
+    keep = sorted(rng.sample(range(len(words)), max(least, (2 * len(words)) // 3)))[:10]
+    return [words[i] for i in keep]
+
+
 def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
     """Fit the gate's rule on ``gate.library``: its own pseudo-questions against the bundled off-topic ones."""
     positives = pseudo_questions(gate.library, n, seed=seed)
@@ -559,13 +703,25 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
         raise KidneyTalkError(
             "The library is too small to calibrate the relevance gate: add documents first."
         )
+    measured: dict[str, dict[str, float]] = {}
+
+    def measure(questions: list[str]) -> list[dict[str, float]]:
+        for q in questions:
+            if q not in measured:
+                measured[q] = gate.measure(q)[0]
+        return [measured[q] for q in questions]
+
     negatives = [q for q in offtopic_questions("fit") if cjk_share(q) < CJK_MAJORITY]
-    rows = [gate.measure(q)[0] for q in positives + negatives]
+    rows = measure(positives + negatives)
     labels = [1] * len(positives) + [0] * len(negatives)
     # The CJK rule: fitted when the library has enough Chinese text, else the shipped one is kept.
     cjk_pos = cjk_pseudo_questions(gate.library, n, seed=seed)
     cjk_neg = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
-    cjk_rows = [gate.measure(q)[0] for q in cjk_pos + cjk_neg] if len(cjk_pos) >= 5 else []
+    cjk_rows = measure(cjk_pos + cjk_neg) if len(cjk_pos) >= 5 else []
+    # The rule on bridged words: fitted when the library holds both languages, else the shipped one is kept.
+    cross_pos = cross_pseudo_questions(gate.library, n, seed=seed)
+    cross_neg = offtopic_questions("fit")
+    cross_rows = measure(cross_pos + cross_neg) if len(cross_pos) >= 10 else []
     with gate.library.reading():
         docs = len(gate.library.searchable_doc_ids())
     cal = fit(
@@ -574,6 +730,8 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
         embed_model=gate.library.embed_model_id,
         cjk_rows=cjk_rows,
         cjk_labels=[1] * len(cjk_pos) + [0] * len(cjk_neg),
+        cross_rows=cross_rows,
+        cross_labels=[1] * len(cross_pos) + [0] * len(cross_neg),
         fitted_on={
             "how": "kidneytalk calibrate",
             "documents": docs,
@@ -584,4 +742,8 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
     shipped = Calibration.load(DEFAULT_CALIBRATION)
     if not cjk_rows and shipped is not None and shipped.cjk_weight is not None:
         cal = dataclasses.replace(cal, cjk_weight=shipped.cjk_weight, cjk_bias=shipped.cjk_bias)
+    if not cross_rows and shipped is not None and shipped.cross_weight is not None:
+        cal = dataclasses.replace(
+            cal, cross_weight=shipped.cross_weight, cross_bias=shipped.cross_bias
+        )
     return cal

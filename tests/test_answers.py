@@ -438,8 +438,9 @@ def test_chinese_question_gets_chinese_prompts_and_a_chinese_refusal(lib: Engine
     assert lib.prompt_book(question).language == "zh"
     answer = lib.ask(question, mode="naive", style="cp-order")
     assert answer.refusal == REFUSAL_ZH
-    # A Chinese question is gated on its own words, and the English primer holds none of them
-    # (the dictionary bridge helps search, never the gate): refused, in Chinese.
+    # A Chinese question is gated on its own words, and the English primer holds none of them; the
+    # dictionary bridge finds too few specific words for the gate (CC-CEDICT has no 二甲双胍, so it
+    # is cut into 二甲 "rank…" + 双 + 胍): refused, in Chinese.
     assert answer.refused and answer.text() == REFUSAL_ZH
     assert answer.gate is not None and answer.gate.features["cjk"] == 1.0
 

@@ -163,3 +163,65 @@ def test_a_chinese_answer_on_a_real_leaflet_copies_the_row_that_answers_it(engin
     assert not answer.refused and "利用鉀取代鈉" in answer.text(), answer.text()
     # the table cell is copied as a sentence led by its headings, not as a row of Markdown
     assert "|" not in answer.text() and "<br>" not in answer.text(), answer.text()
+
+
+# ------------------------------------------------------------ bridged evidence for the relevance gate
+def test_common_translations_count_nothing_and_specific_ones_fully():
+    """Specificity comes from jieba's word counts of general text, not from the library."""
+    assert bridge.specificity("山") == bridge.specificity("水") == 0.0
+    assert bridge.specificity("透析") == 1.0 and bridge.specificity("便秘") > 0.95
+    assert 0.0 < bridge.specificity("钾") < 1.0
+    assert bridge.english_specificity("mountain") == 0.0  # 山
+    assert bridge.english_specificity("dialysis") == 1.0  # 透析
+    text = "山上的水很清。透析病人長期低血鉀合併便秘。"  # Traditional, folded like the index
+    weights = {"mountain": 1.0, "water": 1.0, "dialysis": 1.0, "constipation": 1.0}
+    common = bridge.of("mountain water")
+    assert common is not None and common.evidence([text], weights) == {}  # found, but says nothing
+    specific = bridge.of("dialysis constipation")
+    assert specific is not None
+    found = specific.evidence([text], weights)
+    assert set(found) == {"dialysis", "constipation"} and min(found.values()) > 0.95
+    assert specific.evidence(["山上的水很清。"], weights) == {}  # not in the text: nothing
+    # A Chinese word found only through a common English word counts nothing (高铁 -> "high").
+    rail = bridge.of("高鐵票可以改簽嗎？")
+    assert rail is not None
+    assert rail.evidence(["Blood pressure is high."], {"高铁": 1.0, "改签": 1.0}) == {}
+
+
+def test_the_gate_answers_an_english_question_on_the_chinese_leaflet(mixed):
+    """With the shipped calibration, in a real two-language library."""
+    import dataclasses
+
+    from kidneytalk.retrieval.gate import Gate, cross_pseudo_questions
+
+    gate = Gate(mixed)
+    question = "Which foods should dialysis patients avoid because of potassium?"
+    decision = gate.decide(question)
+    assert decision.answerable, decision.reason
+    assert decision.features["bridged"] > 0 and "other language" in decision.reason
+    # It is the rule on bridged words that answers it: without it the question is refused.
+    without = Gate(mixed, dataclasses.replace(gate.calibration, cross_weight=None))
+    assert not without.decide(question).answerable
+    # An off-topic question whose common words translate and occur in the leaflet is still refused:
+    # 可能, 避免, 严重, 原因, 例如 are found, but they are common Chinese words and count little.
+    off = "Is it possible to avoid a serious long-term argument with a friend, for example by discussing the reason?"
+    crossing = bridge.of(off)
+    assert crossing is not None
+    assert len(set().union(*(crossing.covered(page)[1] for page in LEAFLET))) >= 5
+    decision = gate.decide(off)
+    assert not decision.answerable and decision.features["bridged"] < 1.0, decision.reason
+    # Calibration questions in both directions can be written from this library's own passages.
+    written = cross_pseudo_questions(mixed, 3)
+    assert any(q.startswith("What is known about") for q in written)
+    assert any(q.endswith("是什么？") for q in written)
+
+
+def test_a_chinese_question_on_the_english_booklet_has_bridged_evidence(mixed):
+    """Weaker than the other direction: a Chinese word found only through a common English word counts little."""
+    from kidneytalk.retrieval.gate import Gate
+
+    gate = Gate(mixed)
+    found = gate.decide("高血壓未治療會有哪些併發症，例如中風或心臟衰竭？").features["bridged"]
+    assert found > 0.5
+    off = gate.decide("世界盃足球賽誰贏了？")
+    assert not off.answerable and off.features["bridged"] < found

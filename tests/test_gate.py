@@ -390,3 +390,31 @@ def test_retrieval_only_evaluation_runs_the_gate(engine, tmp_path: Path):
     table = summary.per_mode["hybrid"]["refusal"]
     assert (table["off_library_refused"], table["in_library_refused"]) == (1, 0)
     assert "Refusals" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_the_rule_on_bridged_words_answers_nothing_the_fit_refused(tmp_path: Path):
+    rows = [
+        {"margin": m, "lexical": lx} for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]
+    ]
+    positives = [0.3, 1.5, 2.0, 2.5, 3.0]
+    negatives = [0.0, 0.0, 0.2, 0.4, 1.1]  # one off-topic question with much bridged evidence
+    cal = fit(
+        rows,
+        [1, 1, 0, 0],
+        embed_model="test-model",
+        cross_rows=[{"bridged": b} for b in positives + negatives],
+        cross_labels=[1] * len(positives) + [0] * len(negatives),
+    )
+    assert cal.cross_weight is not None and cal.cross_weight > 0
+    base = {"margin": -0.1, "lexical": 0.1, "cjk": 0.0}
+    p = {b: cal.probability({**base, "bridged": b}) for b in (0.0, 1.1, 1.2, 2.0)}
+    assert p[1.1] < cal.threshold <= p[1.2] < p[2.0]  # raised above the highest negative
+    assert p[0.0] == cal.probability(base)  # no bridged evidence: the other rules decide
+    cal.save(tmp_path / "c.json")
+    loaded = Calibration.load(tmp_path / "c.json")
+    assert loaded is not None and (loaded.cross_weight, loaded.cross_bias) == (
+        round(cal.cross_weight, 6),
+        round(cal.cross_bias, 6),
+    )
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    assert shipped is not None and shipped.cross_weight is not None
