@@ -574,7 +574,13 @@ def _cmd_search(engine: Engine, args: argparse.Namespace) -> int:
         _print_json({"query": args.query, "chunks": [h.to_json() for h in hits]})
         return 0
     if not hits:
-        print("No passages found (is the library empty, or are all documents disabled?).")
+        stale = sum(1 for d in engine.library.documents() if engine.library.is_stale(d))
+        print(
+            f"No passages found: {stale} document(s) were indexed with another embedding model; "
+            "run `kidneytalk reindex`."
+            if stale
+            else "No passages found (is the library empty, or are all documents disabled?)."
+        )
     for i, h in enumerate(hits, start=1):
         text = " ".join(h.text.split())
         print(
@@ -921,11 +927,29 @@ def _cmd_settings(engine: Engine, args: argparse.Namespace) -> int:
         new = engine.settings.with_value(
             args.key, args.value
         )  # SettingsError: exit 2, nothing saved
+        if args.key == "embedding_model":
+            _check_embedding_folder(new.embedding_model)
         engine.save_settings(new)
         print(f"{args.key} = {new.get(args.key)!r} (was {old!r})")
+        if args.key == "embedding_model" and new.embedding_model != old:
+            print(
+                "Documents indexed with the previous embedding model are searchable again after "
+                "`kidneytalk reindex`; then fit the relevance gate with `kidneytalk calibrate`."
+            )
         return 0
     _print_json(engine.settings.to_dict())
     return 0
+
+
+def _check_embedding_folder(folder: str) -> None:
+    """A sentence-transformers model folder (modules.json, or a transformer's config.json), or ""."""
+    from pathlib import Path
+
+    if folder and not any((Path(folder) / f).is_file() for f in ("modules.json", "config.json")):
+        raise SettingsError(
+            f"embedding_model must be a sentence-transformers model folder (with modules.json), "
+            f"not '{folder}' (\"\" is the bundled MiniLM)"
+        )
 
 
 def _cmd_eval(engine: Engine, args: argparse.Namespace) -> int:

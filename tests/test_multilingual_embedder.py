@@ -10,25 +10,27 @@ the gate asking to re-calibrate and then fitted, search and answers with citatio
 mode, Chinese questions ranked by their vectors too (the MiniLM-only rules keyed on the
 tokenizer, not on the script), and the switch back to the bundled MiniLM.
 
-One story (module fixture), several checks: ~1-2 minutes with the language model, so ``slow``.
+One story (module fixture), several checks: 1-3 minutes on a busy 2-core machine with the
+language model (six answers), so ``slow``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import pymupdf
 import pytest
 
 from kidneytalk.cli import main
+from kidneytalk.config import Paths, Settings
 from kidneytalk.embed import PROBE_SENTENCES
 from kidneytalk.engine import Engine
 from kidneytalk.retrieval import hybrid, naive
 from kidneytalk.retrieval.gate import offtopic_questions
 from tests.fixtures_pdf import write_text_pdf
 from tests.tiny_encoder import Shape, build_folder
-
-pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 LEAFLET = [  # Simplified and Traditional pages, long enough to be passages of their own
     "慢性肾脏病患者应定期监测血压和尿蛋白。成人慢性肾脏病患者的血压控制目标通常为收缩压低于一百三十毫米汞柱，"
@@ -59,8 +61,11 @@ def _leaflet(path: Path) -> Path:
     return path
 
 
-def _settings(home: Path, key: str, value: str) -> None:
-    assert main(["--home", str(home), "settings", "set", key, value]) == 0
+def _cli(home: Path, *args: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--home", str(home), *args]) == 0
+    return out.getvalue()
 
 
 def _ranked_docs(hits: list, doc: str) -> list[int]:
@@ -86,8 +91,9 @@ def story(tmp_path_factory: pytest.TempPathFactory, embedder, llm):
         eng.add(docs)
         seen["minilm_id"] = eng.library.embed_model_id
 
-    _settings(home, "embedding_model", str(folder))
-    _settings(home, "embedding_precision", "int8")  # the AVX2-only path, whatever this CPU is
+    seen["settings_set"] = _cli(home, "settings", "set", "embedding_model", str(folder))
+    _cli(home, "settings", "set", "embedding_precision", "int8")  # the AVX2-only path, any CPU
+    seen["cli_search_before_reindex"] = _cli(home, "search", EN_QUESTION)
     with Engine(home, llm=llm) as eng:
         lib = eng.library
         seen["stale_before_reindex"] = [lib.is_stale(d) for d in lib.documents()]
@@ -118,7 +124,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, embedder, llm):
                 answers[mode, q] = answer
         seen["answers"] = answers
 
-    _settings(home, "embedding_model", "")
+    _cli(home, "settings", "set", "embedding_model", "")
     with Engine(home, embedder=embedder, llm=llm) as eng:
         lib = eng.library
         seen["back_stale"] = [lib.is_stale(d) for d in lib.documents()]
@@ -130,6 +136,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, embedder, llm):
     return seen
 
 
+@pytest.mark.slow
 def test_the_built_folder_is_a_sentence_transformers_folder_that_is_not_minilm(story):
     folder = story["folder"]
     for name in (
@@ -147,7 +154,14 @@ def test_the_built_folder_is_a_sentence_transformers_folder_that_is_not_minilm(s
     assert emb["max_tokens"] == 200
 
 
+@pytest.mark.slow
 def test_switching_the_model_asks_for_a_reindex_then_searches_the_new_vectors(story):
+    assert "kidneytalk reindex" in story["settings_set"]
+    assert "kidneytalk calibrate" in story["settings_set"]
+    assert (
+        "2 document(s) were indexed with another embedding model"
+        in (story["cli_search_before_reindex"])
+    )
     assert story["stale_before_reindex"] == [True, True]
     assert story["search_before_reindex"] == []
     for q, hits in story["search"].items():
@@ -155,6 +169,7 @@ def test_switching_the_model_asks_for_a_reindex_then_searches_the_new_vectors(st
     assert _ranked_docs(story["search"][EN_QUESTION], "guideline-en.pdf")
 
 
+@pytest.mark.slow
 def test_the_int8_export_is_made_on_first_use_for_another_folder(story):
     emb = story["embedder"]
     assert emb["precision"] == "int8"
@@ -163,6 +178,7 @@ def test_the_int8_export_is_made_on_first_use_for_another_folder(story):
     assert (export / "model_int8.onnx").is_file()
 
 
+@pytest.mark.slow
 def test_chinese_is_read_by_its_tokenizer_so_its_vector_ranks_chinese_questions(story):
     assert story["minilm_unknown_zh"] > hybrid.UNREADABLE  # MiniLM: mostly [UNK]
     assert story["embedder"]["unknown_zh"] == 0.0
@@ -174,6 +190,7 @@ def test_chinese_is_read_by_its_tokenizer_so_its_vector_ranks_chinese_questions(
     assert _ranked_docs(story["hybrid_zh"], "leaflet-zh.pdf")[0] == 1
 
 
+@pytest.mark.slow
 def test_the_gate_asks_to_recalibrate_then_decides_chinese_with_the_embedding(story):
     assert "re-calibrate" in story["gate_before"].warning
     cal = story["calibration"]
@@ -185,6 +202,7 @@ def test_the_gate_asks_to_recalibrate_then_decides_chinese_with_the_embedding(st
     assert gate_zh.features["cjk"] == 0.0  # margin and words, like any question
 
 
+@pytest.mark.slow
 def test_answers_cite_the_library_in_every_mode(story):
     for (mode, q), answer in story["answers"].items():
         assert not answer.refused, (mode, q, answer.gate.reason if answer.gate else "")
@@ -193,9 +211,17 @@ def test_answers_cite_the_library_in_every_mode(story):
         assert docs <= {"guideline-en.pdf", "leaflet-zh.pdf"}, (mode, q, docs)
 
 
+@pytest.mark.slow
 def test_switching_back_to_the_bundled_minilm_reindexes_and_gates_as_before(story):
     assert story["back_stale"] == [True, True]
     assert story["back_id"] == story["minilm_id"]
     assert _ranked_docs(story["back_search"], "guideline-en.pdf")
     assert story["back_gate_en"].warning == ""  # the shipped calibration fits MiniLM again
     assert story["back_gate_zh"].features["cjk"] == 1.0  # MiniLM cannot read it: words alone
+
+
+def test_a_folder_that_is_not_a_model_is_refused_when_set(tmp_path: Path):
+    home = tmp_path / "kt-home"
+    for wrong in (tmp_path / "missing", tmp_path):
+        assert main(["--home", str(home), "settings", "set", "embedding_model", str(wrong)]) == 2
+    assert Settings.load(Paths.resolve(home)).embedding_model == ""  # nothing saved

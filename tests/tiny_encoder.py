@@ -44,9 +44,11 @@ def train_tokenizer(texts: Iterable[str], shape: Shape) -> object:
     tok.decoder = decoders.WordPiece()
     trainer = WordPieceTrainer(vocab_size=shape.vocab, special_tokens=SPECIALS, min_frequency=1)
     tok.train_from_iterator(list(texts), trainer)
-    if shape.pad_vocab > tok.get_vocab_size():
-        have = tok.get_vocab_size()
-        tok.add_tokens([f"[unused{i}]" for i in range(shape.pad_vocab - have)])
+    vocab = tok.get_vocab()
+    if shape.pad_vocab > len(vocab):  # rows of the embedding table no text reaches
+        have = len(vocab)
+        vocab.update({f"[unused{i}]": have + i for i in range(shape.pad_vocab - have)})
+        tok.model = models.WordPiece(vocab, unk_token="[UNK]")
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
