@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from pathlib import Path
 
 import pymupdf
@@ -225,3 +226,39 @@ def test_a_folder_that_is_not_a_model_is_refused_when_set(tmp_path: Path):
     for wrong in (tmp_path / "missing", tmp_path):
         assert main(["--home", str(home), "settings", "set", "embedding_model", str(wrong)]) == 2
     assert Settings.load(Paths.resolve(home)).embedding_model == ""  # nothing saved
+
+
+@pytest.fixture(scope="module")
+def prompted_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small built folder whose config names a default prompt (as some multilingual models do)."""
+    folder = build_folder(
+        tmp_path_factory.mktemp("prompted") / "prompted-bert",
+        [*LEAFLET, *PROBE_SENTENCES, *offtopic_questions("fit")],
+        Shape(hidden=128, layers=2, heads=2, intermediate=256, max_tokens=128),
+    )
+    config = folder / "config_sentence_transformers.json"
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data.update(prompts={"query": "Represent this clinical text for retrieval: "})
+    data.update(default_prompt_name="query")
+    config.write_text(json.dumps(data), encoding="utf-8")
+    return folder
+
+
+def test_the_int8_path_adds_the_default_prompt_and_lets_the_fp32_weights_go(
+    prompted_folder: Path, tmp_path: Path
+):
+    import numpy as np
+
+    from kidneytalk.embed import Embedder
+
+    texts = [LEAFLET[0], EN_QUESTION, "透析病人應避免高鉀食物"]
+    fp32 = Embedder(prompted_folder, precision="fp32")
+    int8 = Embedder(prompted_folder, precision="int8", cache_dir=tmp_path)
+    assert int8.precision == "int8"
+    weights = list(int8._model[0].auto_model.parameters())
+    assert weights and all(w.device.type == "meta" for w in weights)
+    want, got = fp32.embed(texts), int8.embed(texts)
+    bare = fp32._model.encode(texts, prompt="", normalize_embeddings=True)
+    with_prompt = (want * got).sum(axis=1)
+    assert with_prompt.min() >= 0.99
+    assert float(np.max((want * bare).sum(axis=1))) < with_prompt.min()  # the prompt counts

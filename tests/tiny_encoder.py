@@ -64,7 +64,7 @@ def build_folder(folder: Path, texts: Iterable[str], shape: Shape = Shape(), see
     tokenizer files and 1_Pooling/. Seeded: the same texts and seed give the same weights."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, Pooling, Transformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     work = folder.parent / f".{folder.name}-parts"
