@@ -574,10 +574,9 @@ def _cmd_search(engine: Engine, args: argparse.Namespace) -> int:
         _print_json({"query": args.query, "chunks": [h.to_json() for h in hits]})
         return 0
     if not hits:
-        stale = sum(1 for d in engine.library.documents() if engine.library.is_stale(d))
+        stale = _stale_note(engine)
         print(
-            f"No passages found: {stale} document(s) were indexed with another embedding model; "
-            "run `kidneytalk reindex`."
+            f"No passages found: {stale}"
             if stale
             else "No passages found (is the library empty, or are all documents disabled?)."
         )
@@ -595,6 +594,17 @@ def _cmd_search(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stale_note(engine: Engine) -> str:
+    """Why documents are not searched: indexed with another embedding model ("" when none is)."""
+    stale = sum(1 for d in engine.library.documents() if engine.library.is_stale(d))
+    return (
+        f"{stale} document(s) were indexed with another embedding model and are not searched "
+        "until you run `kidneytalk reindex`."
+        if stale
+        else ""
+    )
+
+
 def _cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     progress = None if args.json else _StageLine()
     answer = engine.ask(
@@ -607,6 +617,8 @@ def _cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     )
     if answer.gate is not None and answer.gate.warning:
         print(f"kidneytalk: {answer.gate.warning}", file=sys.stderr)
+    if answer.refused and (stale := _stale_note(engine)):
+        print(f"kidneytalk: {stale}", file=sys.stderr)
     if args.json:
         _print_json(answer.to_json())
         return 0

@@ -64,7 +64,7 @@ def _leaflet(path: Path) -> Path:
 
 def _cli(home: Path, *args: str) -> str:
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         assert main(["--home", str(home), *args]) == 0
     return out.getvalue()
 
@@ -95,6 +95,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, embedder, llm):
     seen["settings_set"] = _cli(home, "settings", "set", "embedding_model", str(folder))
     _cli(home, "settings", "set", "embedding_precision", "int8")  # the AVX2-only path, any CPU
     seen["cli_search_before_reindex"] = _cli(home, "search", EN_QUESTION)
+    seen["cli_ask_before_reindex"] = _cli(home, "ask", EN_QUESTION)  # refused: no model loaded
     with Engine(home, llm=llm) as eng:
         lib = eng.library
         seen["stale_before_reindex"] = [lib.is_stale(d) for d in lib.documents()]
@@ -159,10 +160,10 @@ def test_the_built_folder_is_a_sentence_transformers_folder_that_is_not_minilm(s
 def test_switching_the_model_asks_for_a_reindex_then_searches_the_new_vectors(story):
     assert "kidneytalk reindex" in story["settings_set"]
     assert "kidneytalk calibrate" in story["settings_set"]
-    assert (
-        "2 document(s) were indexed with another embedding model"
-        in (story["cli_search_before_reindex"])
-    )
+    stale = story["cli_search_before_reindex"]
+    assert "2 document(s) were indexed with another embedding model" in stale
+    assert "kidneytalk reindex" in stale
+    assert "were indexed with another embedding model" in story["cli_ask_before_reindex"]
     assert story["stale_before_reindex"] == [True, True]
     assert story["search_before_reindex"] == []
     for q, hits in story["search"].items():
