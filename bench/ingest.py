@@ -237,6 +237,7 @@ def catalog_chunks(home: Path) -> list[dict[str, Any]]:
                 "text": text,
                 "embed_text": embed_text(chunk),
                 "n_tokens": n_tokens,
+                "pages": [p0, p1],
             }
         )
     return out

@@ -577,7 +577,12 @@ def _cmd_search(engine: Engine, args: argparse.Namespace) -> int:
         _print_json({"query": args.query, "chunks": [h.to_json() for h in hits]})
         return 0
     if not hits:
-        print("No passages found (is the library empty, or are all documents disabled?).")
+        stale = _stale_note(engine)
+        print(
+            f"No passages found: {stale}"
+            if stale
+            else "No passages found (is the library empty, or are all documents disabled?)."
+        )
     for i, h in enumerate(hits, start=1):
         text = " ".join(h.text.split())
         print(
@@ -592,6 +597,17 @@ def _cmd_search(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stale_note(engine: Engine) -> str:
+    """Why documents are not searched: indexed with another embedding model ("" when none is)."""
+    stale = sum(1 for d in engine.library.documents() if engine.library.is_stale(d))
+    return (
+        f"{stale} document(s) were indexed with another embedding model and are not searched "
+        "until you run `kidneytalk reindex`."
+        if stale
+        else ""
+    )
+
+
 def _cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     progress = None if args.json else _StageLine()
     answer = engine.ask(
@@ -604,6 +620,8 @@ def _cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     )
     if answer.gate is not None and answer.gate.warning:
         print(f"kidneytalk: {answer.gate.warning}", file=sys.stderr)
+    if answer.refused and (stale := _stale_note(engine)):
+        print(f"kidneytalk: {stale}", file=sys.stderr)
     if args.json:
         _print_json(answer.to_json())
         return 0
@@ -924,11 +942,29 @@ def _cmd_settings(engine: Engine, args: argparse.Namespace) -> int:
         new = engine.settings.with_value(
             args.key, args.value
         )  # SettingsError: exit 2, nothing saved
+        if args.key == "embedding_model":
+            _check_embedding_folder(new.embedding_model)
         engine.save_settings(new)
         print(f"{args.key} = {new.get(args.key)!r} (was {old!r})")
+        if args.key == "embedding_model" and new.embedding_model != old:
+            print(
+                "Documents indexed with the previous embedding model are searchable again after "
+                "`kidneytalk reindex`; then fit the relevance gate with `kidneytalk calibrate`."
+            )
         return 0
     _print_json(engine.settings.to_dict())
     return 0
+
+
+def _check_embedding_folder(folder: str) -> None:
+    """A sentence-transformers model folder (modules.json, or a transformer's config.json), or ""."""
+    from pathlib import Path
+
+    if folder and not any((Path(folder) / f).is_file() for f in ("modules.json", "config.json")):
+        raise SettingsError(
+            f"embedding_model must be a sentence-transformers model folder (with modules.json), "
+            f"not '{folder}' (\"\" is the bundled MiniLM)"
+        )
 
 
 def _cmd_eval(engine: Engine, args: argparse.Namespace) -> int:

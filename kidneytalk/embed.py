@@ -211,8 +211,14 @@ def _transformer_inputs(model: Any) -> list[str]:
 
 
 def _preprocess(model: Any, texts: list[str]) -> dict[str, Any]:
-    fn = getattr(model, "preprocess", None) or model.tokenize
-    return dict(fn(texts))
+    """The model's own tokenisation of ``texts``, with its default prompt (as ``encode`` adds it:
+    a folder whose config_sentence_transformers.json names a ``default_prompt_name``)."""
+    fn = getattr(model, "preprocess", None)
+    if fn is None:
+        return dict(model.tokenize(texts))
+    name = getattr(model, "default_prompt_name", None)
+    prompt = (getattr(model, "prompts", None) or {}).get(name) if name else None
+    return dict(fn(texts, prompt=prompt) if prompt else fn(texts))
 
 
 class _DropOnnxAdvice(logging.Filter):
@@ -505,6 +511,11 @@ class Embedder:
             )
             self.precision = "fp32"
             self._onnx = None
+            return
+        # From now on only the tokenizer and the pooling modules run in PyTorch: let the
+        # transformer's fp32 weights go (a 250k-token multilingual model's are ~450 MB).
+        self._model[0].auto_model.to("meta")
+        give_back()
 
     def _remove_stale_exports(self, cache_dir: Path, keep: Path) -> None:
         """Older exports of the same model folder (its files changed since)."""

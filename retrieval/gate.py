@@ -21,7 +21,9 @@ in several parts ("… and …?", "…? …?") are gated part by part, so an ans
 can say which part the library does not cover.
 
 Questions written mostly in Chinese (or another CJK script) are decided on
-lexical evidence alone: the bundled MiniLM embedder is English-only, and its
+lexical evidence alone when the embedding model cannot read CJK (:meth:`Gate.reads_cjk`:
+its tokenizer reads most of the bundled Chinese off-topic questions as unknown tokens):
+the bundled MiniLM embedder is English-only, and its
 cosine between any two CJK texts is high whatever they say (Chinese off-topic
 questions reach the same margin as Chinese in-library ones), so the margin
 carries no evidence there. Their ``lexical`` share counts CJK *bigrams* (not
@@ -40,6 +42,10 @@ rarity in the library (idf, as a share of an unseen word's) and by how
 library): "mountain" found as 山 counts nothing, "dialysis" found as 透析
 fully. A third one-feature rule (``cross_weight``, ``cross_bias``) is fitted on
 it, and the gate answers when either rule does.
+
+With a model that reads CJK (a multilingual sentence-transformers folder), CJK
+questions go through the main rule like any other, and its background and
+calibration include the Chinese off-topic questions.
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from kidneytalk.clean import CJK_CHARS
 from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, terms
+from kidneytalk.retrieval.hybrid import UNREADABLE
 
 if TYPE_CHECKING:
     from kidneytalk.search import SearchIndex
@@ -445,6 +452,7 @@ class Gate:
         self._calibration = calibration
         self.warning = ""
         self._background: tuple[str, float] | None = None
+        self._reads_cjk: tuple[str, bool] | None = None
 
     @property
     def calibration(self) -> Calibration:
@@ -458,8 +466,22 @@ class Gate:
         self._calibration = None
 
     # ---------------------------------------------------------- features
+    def reads_cjk(self) -> bool:
+        """Whether the embedding model reads CJK text: under :data:`UNREADABLE` of the tokens of
+        the bundled Chinese off-topic questions are unknown to its tokenizer (MiniLM: 72%)."""
+        model = self.library.embed_model_id
+        if self._reads_cjk is None or self._reads_cjk[0] != model:
+            probes = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
+            self._reads_cjk = (model, self.library.unknown_share("\n".join(probes)) < UNREADABLE)
+        return self._reads_cjk[1]
+
+    def words_only(self, question: str) -> bool:
+        """A CJK question the embedding model cannot read: decided on its words alone."""
+        return cjk_share(question) >= CJK_MAJORITY and not self.reads_cjk()
+
     def background(self) -> float:
-        """Mean best similarity of the bundled non-CJK off-topic questions in this library (0 when empty)."""
+        """Mean best similarity of the bundled off-topic questions the embedder reads, in this
+        library (0 when empty)."""
         lib = self.library
         with lib.reading():
             doc_ids = lib.searchable_doc_ids()
@@ -470,8 +492,8 @@ class Gate:
             return self._background[1]
         value = 0.0
         if doc_ids:
-            # The margin only decides non-CJK questions, so its background comes from the non-CJK probes.
-            probes = [q for q in offtopic_questions("fit") if cjk_share(q) < CJK_MAJORITY]
+            # The margin only decides questions the embedder reads: its background comes from those.
+            probes = [q for q in offtopic_questions("fit") if not self.words_only(q)]
             vectors = lib.embed(probes)
             with lib.reading():
                 best = [(lib.dense(v, 1, doc_ids) or [("", 0.0)])[0][1] for v in vectors]
@@ -484,7 +506,7 @@ class Gate:
         lib = self.library
         background = self.background()
         words = lexical_terms(question)
-        cjk = 1.0 if cjk_share(question) >= CJK_MAJORITY else 0.0
+        cjk = 1.0 if self.words_only(question) else 0.0
         with lib.reading():
             doc_ids = lib.searchable_doc_ids()
             if not doc_ids:
@@ -711,12 +733,15 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
                 measured[q] = gate.measure(q)[0]
         return [measured[q] for q in questions]
 
-    negatives = [q for q in offtopic_questions("fit") if cjk_share(q) < CJK_MAJORITY]
+    cjk_pos = cjk_pseudo_questions(gate.library, n, seed=seed)
+    if gate.reads_cjk():  # CJK questions are decided like any other: one rule for all
+        positives += cjk_pos
+        cjk_pos = []
+    negatives = [q for q in offtopic_questions("fit") if not gate.words_only(q)]
     rows = measure(positives + negatives)
     labels = [1] * len(positives) + [0] * len(negatives)
     # The CJK rule: fitted when the library has enough Chinese text, else the shipped one is kept.
-    cjk_pos = cjk_pseudo_questions(gate.library, n, seed=seed)
-    cjk_neg = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
+    cjk_neg = [q for q in offtopic_questions("fit") if gate.words_only(q)]
     cjk_rows = measure(cjk_pos + cjk_neg) if len(cjk_pos) >= 5 else []
     # The rule on bridged words: fitted when the library holds both languages, else the shipped one is kept.
     cross_pos = cross_pseudo_questions(gate.library, n, seed=seed)
@@ -740,7 +765,12 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
         },
     )
     shipped = Calibration.load(DEFAULT_CALIBRATION)
-    if not cjk_rows and shipped is not None and shipped.cjk_weight is not None:
+    if (
+        not cjk_rows
+        and not gate.reads_cjk()
+        and shipped is not None
+        and shipped.cjk_weight is not None
+    ):
         cal = dataclasses.replace(cal, cjk_weight=shipped.cjk_weight, cjk_bias=shipped.cjk_bias)
     if not cross_rows and shipped is not None and shipped.cross_weight is not None:
         cal = dataclasses.replace(
