@@ -637,6 +637,9 @@ class IngestRun:
             stored.parent.mkdir(parents=True, exist_ok=True)
             tmp = stored.with_suffix(stored.suffix + ".part")
             shutil.copyfile(path, tmp)
+            if file_sha256(tmp) != prep.sha:  # changed since it was hashed and parsed: keep nothing
+                tmp.unlink()
+                raise OSError(errno.EBUSY, "it changed while it was being read; add it again")
             os.replace(tmp, stored)
         if kept:
             assert vectors is not None

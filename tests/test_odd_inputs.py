@@ -519,16 +519,10 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kidneytalk/library.py stores a copy made after parsing without checking it is the "
-    "content that was hashed and parsed (the fix is in the robust branch's report); "
-    "remove this mark once it is applied",
-)
 def test_a_file_changed_while_it_is_read_is_kept_as_read_or_fails_alone(
     engine, tmp_path, monkeypatch
 ):
-    import kidneytalk.library as library_module
+    import kidneytalk.ingest as ingest_module
 
     folder = tmp_path / "shared-drive"
     folder.mkdir()
@@ -560,7 +554,7 @@ def test_a_file_changed_while_it_is_read_is_kept_as_read_or_fails_alone(
         if event.stage == "embed" and event.file[0] in "abc" and event.file not in changed:
             change(event.file)
 
-    hash_file = library_module.file_sha256
+    hash_file = ingest_module.file_sha256
 
     def hash_then_change(path: Path) -> str:
         digest = hash_file(path)
@@ -568,7 +562,7 @@ def test_a_file_changed_while_it_is_read_is_kept_as_read_or_fails_alone(
             change(path.name)
         return digest
 
-    monkeypatch.setattr(library_module, "file_sha256", hash_then_change)
+    monkeypatch.setattr(ingest_module, "file_sha256", hash_then_change)
     results = {r.path.rsplit("/", 1)[-1]: r for r in engine.add([folder], progress=while_embedding)}
 
     assert changed == {n for n in results if n != "e-steady.pdf"}
