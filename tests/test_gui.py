@@ -32,6 +32,7 @@ from kidneytalk.ui.dialogs import CrashReporter
 from kidneytalk.ui.library_page import EMPTY_HINT, DocumentTableModel
 from kidneytalk.ui.main_window import MainWindow, PlaceholderPage
 from tests.conftest import SHARED
+from tests.gui_window import open_window
 
 CORPUS = SHARED / "eval" / "pubmedqa-dev" / "corpus"
 PDF = CORPUS / "dev-digest-001.pdf"  # the document QUESTION is about
@@ -40,20 +41,11 @@ QUESTION = "How does type 1 diabetes change the Achilles tendon response to runn
 SLOW = 120_000  # ms; model loading and ingest on a 2-core machine
 
 
-def _open(qtbot, engine: Engine) -> MainWindow:
-    window = MainWindow(engine)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.client.pending() == 0)  # first library snapshot arrived
-    return window
-
-
 @pytest.fixture
 def empty_window(qtbot, tmp_path: Path):
     """A window on a fresh home; no model is ever loaded."""
     engine = Engine(tmp_path / "home")
-    window = _open(qtbot, engine)
+    window = open_window(qtbot, engine)
     yield window
     assert window.shutdown()  # the worker thread ends before the engine closes
     engine.close()
@@ -62,7 +54,7 @@ def empty_window(qtbot, tmp_path: Path):
 @pytest.fixture
 def window(qtbot, engine_llm: Engine):
     """A window on a fresh home, with the session's embedder and LLM."""
-    window = _open(qtbot, engine_llm)
+    window = open_window(qtbot, engine_llm)
     yield window
     assert window.shutdown()
 
@@ -206,7 +198,7 @@ def library_story(module_qtbot, module_engine_llm: Engine):
     if not all(p.exists() for p in (PDF, *OTHERS)):
         pytest.skip(f"shared corpus not found at {CORPUS}")
     qtbot, engine = module_qtbot, module_engine_llm
-    window = _open(qtbot, engine)
+    window = open_window(qtbot, engine)
     lib, client = window.library_page, window.client
     seen = SimpleNamespace()
     try:

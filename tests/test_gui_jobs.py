@@ -30,6 +30,7 @@ from kidneytalk.ui.workers import (
     JobContext,
     ask_job,
 )
+from tests.gui_window import open_window
 
 
 @pytest.fixture
@@ -155,10 +156,7 @@ def test_settings_reach_the_gui_thread_as_a_new_snapshot(qtbot, client: EngineCl
 @pytest.fixture
 def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
     engine = Engine(tmp_path / "home")
-    window = MainWindow(engine)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.client.pending() == 0)
+    window = open_window(qtbot, engine)
     yield window
     assert window.shutdown()
     engine.close()

@@ -30,24 +30,16 @@ from kidneytalk.ui.i18n import set_language
 from kidneytalk.ui.main_window import MainWindow
 from kidneytalk.ui.models_page import ModelsPage
 from kidneytalk.ui.workers import AskStage, Job, stage_label
+from tests.gui_window import open_window
 
 SLOW = 120_000  # ms
-
-
-def _open(qtbot, engine: Engine) -> MainWindow:
-    window = MainWindow(engine)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.client.pending() == 0, timeout=SLOW)
-    return window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path: Path):
     """A window on a fresh home; no model is loaded unless a test asks a question."""
     engine = Engine(tmp_path / "home")
-    window = _open(qtbot, engine)
+    window = open_window(qtbot, engine)
     yield window
     assert window.shutdown()
     engine.close()
@@ -154,7 +146,7 @@ def test_settings_are_saved_and_reloaded(qtbot, window: MainWindow, tmp_path: Pa
     # a new window on the same home shows them
     window.shutdown()
     engine = Engine(window.engine.paths.config.parent)
-    again = _open(qtbot, engine)
+    again = open_window(qtbot, engine)
     try:
         page = again.settings_page
         qtbot.waitUntil(lambda: page.settings is not None)
@@ -298,7 +290,7 @@ def test_saved_language_applies_at_start(qtbot, tmp_path: Path) -> None:
     engine.settings.replace(language="zh").save(engine.paths)
     engine.close()
     engine = Engine(home)
-    window = _open(qtbot, engine)
+    window = open_window(qtbot, engine)
     try:
         assert window.sidebar.item(4).text() == "设置"
         assert window.settings_page.title.text() == "设置"
@@ -312,7 +304,7 @@ def test_library_in_chinese_after_adding_a_pdf(qtbot, engine: Engine) -> None:
 
     from .conftest import shared_pdf
 
-    window = _open(qtbot, engine)
+    window = open_window(qtbot, engine)
     try:
         page = window.library_page
         page.add_paths([shared_pdf(1)])
@@ -332,7 +324,7 @@ def test_library_in_chinese_after_adding_a_pdf(qtbot, engine: Engine) -> None:
 def test_window_size_and_page_persist_across_restarts(qtbot, tmp_path: Path) -> None:
     home = tmp_path / "home"
     engine = Engine(home)
-    window = _open(qtbot, engine)
+    window = open_window(qtbot, engine)
     window.resize(780, 560)  # inside the offscreen screen (800x600)
     window.show_page(window.models_page)
     window.close()  # saves the state like quitting does
@@ -340,7 +332,7 @@ def test_window_size_and_page_persist_across_restarts(qtbot, tmp_path: Path) -> 
     assert (engine.paths.config / "window.ini").is_file()
 
     engine = Engine(home)
-    again = _open(qtbot, engine)
+    again = open_window(qtbot, engine)
     try:
         assert (again.width(), again.height()) == (780, 560)
         assert again.pages.currentWidget() is again.models_page
@@ -359,7 +351,7 @@ def evaluation(module_qtbot, embedder, tmp_path_factory: pytest.TempPathFactory)
 
     qtbot = module_qtbot
     engine = Engine(tmp_path_factory.mktemp("evaluation") / "home", embedder=embedder)
-    window = _open(qtbot, engine)
+    window = open_window(qtbot, engine)
     seen = SimpleNamespace(questions=QUESTIONS)
     try:
         window.library_page.add_paths([shared_pdf(12), shared_pdf(15)])

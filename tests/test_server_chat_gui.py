@@ -27,6 +27,7 @@ from PySide6.QtCore import QTimer
 
 from kidneytalk.engine import Engine, sample_document
 from kidneytalk.ui.main_window import MainWindow
+from tests.gui_window import open_window
 from tests.test_server_errors import fake_server, free_port, reply
 
 SLOW = 120_000  # ms
@@ -88,16 +89,6 @@ def _ask(qtbot, window: MainWindow) -> tuple[str, int, float]:
     return error, ticks[0], time.monotonic() - t0
 
 
-def _shown_window(qtbot, engine: Engine) -> MainWindow:
-    """The app's window on ``engine``, shown, once its start-up jobs have finished."""
-    window = MainWindow(engine)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.client.pending() == 0, timeout=SLOW)
-    return window
-
-
 def test_a_down_junk_or_silent_server_is_one_clear_line_and_the_window_keeps_turning(
     qtbot, engine: Engine, ward: tuple[str, Ward]
 ) -> None:
@@ -107,7 +98,7 @@ def test_a_down_junk_or_silent_server_is_one_clear_line_and_the_window_keeps_tur
     engine.models.add_server("down", f"http://{down}")
     engine.models.add_server("ward", url, timeout=2)
     engine.set_default_model("down")
-    window = _shown_window(qtbot, engine)
+    window = open_window(qtbot, engine)
     try:
         error, _, _ = _ask(qtbot, window)
         assert error == f"Model server {down} refused the connection; is it running?"
@@ -145,7 +136,7 @@ def test_stop_ends_an_answer_from_a_stalled_server_at_once(
     assert engine.add([sample_document()])[0].status == "added"
     engine.models.add_server("ward", url, timeout=90, n_ctx=4096)
     engine.set_default_model("ward")
-    window = _shown_window(qtbot, engine)
+    window = open_window(qtbot, engine)
     try:
         chat = window.chat_page
         chat.mode_box.setCurrentIndex(chat.mode_box.findData(mode))

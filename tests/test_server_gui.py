@@ -18,7 +18,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from kidneytalk.engine import Engine
-from kidneytalk.ui.main_window import MainWindow
+from tests.gui_window import open_window
 from tests.test_server_errors import fake_server, free_port, reply
 
 SLOW = 60_000  # ms
@@ -27,11 +27,7 @@ SLOW = 60_000  # ms
 @pytest.fixture
 def window(qtbot, tmp_path: Path):
     engine = Engine(tmp_path / "home")
-    window = MainWindow(engine)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.client.pending() == 0, timeout=SLOW)
+    window = open_window(qtbot, engine)
     yield window
     assert window.shutdown()
     engine.close()

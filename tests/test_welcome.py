@@ -19,17 +19,14 @@ from kidneytalk.engine import Engine, sample_document
 from kidneytalk.ui.i18n import set_language
 from kidneytalk.ui.main_window import MainWindow
 from tests.fixtures_pdf import write_text_pdf
+from tests.gui_window import open_window
 
 SLOW = 120_000  # ms: ingest on a busy 2-core machine
 
 
 @pytest.fixture
 def window(qtbot, engine: Engine):
-    w = MainWindow(engine)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.client.pending() == 0)
+    w = open_window(qtbot, engine)
     yield w
     assert w.shutdown()
 
