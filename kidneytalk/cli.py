@@ -942,8 +942,6 @@ def _cmd_settings(engine: Engine, args: argparse.Namespace) -> int:
         new = engine.settings.with_value(
             args.key, args.value
         )  # SettingsError: exit 2, nothing saved
-        if args.key == "embedding_model":
-            _check_embedding_folder(new.embedding_model)
         engine.save_settings(new)
         print(f"{args.key} = {new.get(args.key)!r} (was {old!r})")
         if args.key == "embedding_model" and new.embedding_model != old:
@@ -954,17 +952,6 @@ def _cmd_settings(engine: Engine, args: argparse.Namespace) -> int:
         return 0
     _print_json(engine.settings.to_dict())
     return 0
-
-
-def _check_embedding_folder(folder: str) -> None:
-    """A sentence-transformers model folder (modules.json, or a transformer's config.json), or ""."""
-    from pathlib import Path
-
-    if folder and not any((Path(folder) / f).is_file() for f in ("modules.json", "config.json")):
-        raise SettingsError(
-            f"embedding_model must be a sentence-transformers model folder (with modules.json), "
-            f"not '{folder}' (\"\" is the bundled MiniLM)"
-        )
 
 
 def _cmd_eval(engine: Engine, args: argparse.Namespace) -> int:

@@ -144,11 +144,22 @@ class Engine:
             self.update_settings(self.settings)
 
     def save_settings(self, settings: Settings) -> Settings:
-        """Check, save and use ``settings``; a model name the registry does not know is refused."""
+        """Check, save and use ``settings``.
+
+        Refused: a model name the registry does not know, and a new embedding model
+        folder that is not a sentence-transformers model (an unchanged one is kept
+        even while its drive is away).
+        """
         model = settings.llm.model
         if model and model not in {e.name for e in self.models.entries()}:
             known = ", ".join(e.name for e in self.models.entries()) or "none"
             raise SettingsError(f"llm.model must name a known model ({known}), not '{model}'")
+        folder = settings.embedding_model
+        if folder and folder != self.settings.embedding_model and not is_model_folder(folder):
+            raise SettingsError(
+                f"embedding_model must be a sentence-transformers model folder (with modules.json), "
+                f"not '{folder}' (\"\" is the bundled MiniLM)"
+            )
         settings.save(self.paths)
         self.update_settings(settings)
         return settings
@@ -553,6 +564,11 @@ def _stop_on(llm: LLM, cancel: threading.Event | None) -> None:
     stop_on = getattr(llm, "stop_on", None)
     if stop_on is not None:
         stop_on(cancel)
+
+
+def is_model_folder(folder: str) -> bool:
+    """A sentence-transformers model folder (modules.json), or a transformer's (config.json)."""
+    return any((Path(folder) / f).is_file() for f in ("modules.json", "config.json"))
 
 
 def check_question_length(llm: LLM, question: str) -> None:

@@ -28,6 +28,7 @@ from kidneytalk.cli import main
 from kidneytalk.config import Paths, Settings
 from kidneytalk.embed import PROBE_SENTENCES
 from kidneytalk.engine import Engine
+from kidneytalk.errors import SettingsError
 from kidneytalk.retrieval import hybrid, naive
 from kidneytalk.retrieval.gate import offtopic_questions
 from tests.fixtures_pdf import write_text_pdf
@@ -227,6 +228,12 @@ def test_a_folder_that_is_not_a_model_is_refused_when_set(tmp_path: Path):
     for wrong in (tmp_path / "missing", tmp_path):
         assert main(["--home", str(home), "settings", "set", "embedding_model", str(wrong)]) == 2
     assert Settings.load(Paths.resolve(home)).embedding_model == ""  # nothing saved
+    with (
+        Engine(home) as engine,  # the same verb the Settings page saves through
+        pytest.raises(SettingsError, match="sentence-transformers model folder"),
+    ):
+        engine.save_settings(engine.settings.with_value("embedding_model", str(tmp_path)))
+    assert Settings.load(Paths.resolve(home)).embedding_model == ""
 
 
 @pytest.fixture(scope="module")
