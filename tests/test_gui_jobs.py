@@ -132,7 +132,9 @@ def test_cancel_reaches_the_running_job_only(qtbot, client: EngineClient) -> Non
     after_results: list[str] = []
     after.done.connect(after_results.append)
     qtbot.waitUntil(started.is_set)
-    assert client.running == "wait"
+    # The busy state reaches the GUI thread through a queued signal, which may come after the
+    # job has started on the engine thread: wait for it rather than read it at once.
+    qtbot.waitUntil(lambda: client.running == "wait")
     running.cancel()
     qtbot.waitUntil(lambda: bool(results) and bool(after_results))
     assert results == ["cancelled"] and after_results == ["ran"]
