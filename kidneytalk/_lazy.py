@@ -28,3 +28,18 @@ class LazyModule:
     def __repr__(self) -> str:
         state = "imported" if self._module is not None else "not imported yet"
         return f"<lazy module {self._name!r}, {state}>"
+
+
+def import_in_background(*names: str) -> None:
+    """Import ``names`` on a daemon thread (while a model loads, say), so that their first use
+    does not wait for them; an import that fails is left for that first use to report."""
+    import threading
+
+    def work() -> None:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # reported where the module is used
+                return
+
+    threading.Thread(target=work, name="kidneytalk-imports", daemon=True).start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -147,6 +148,28 @@ def threads_for_load(max_threads: int, others: int | None, cpus: int | None = No
         return max_threads
     cpus = usable_cpus() if cpus is None else cpus
     return max(1, min(max_threads, cpus - others))
+
+
+# Nice value of the thread that parses the next files while the current ones are embedded.
+BACKGROUND_NICENESS = 10
+
+
+def yield_to_embedding(niceness: int = BACKGROUND_NICENESS) -> bool:
+    """Lower the calling thread's scheduling priority (Linux: a thread is a task of its own).
+
+    The embedder's threads meet after every operation, so a parsing thread that takes one of
+    their cores holds the whole batch back; at a lower priority it runs in the gaps the
+    embedder leaves (it waits between batches and operations) and on idle cores. False where
+    the platform cannot lower one thread (it then runs at the process's priority, as before).
+    """
+    if not hasattr(os, "setpriority") or platform.system() != "Linux":
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), niceness))
+    except OSError:
+        return False
+    return True
 
 
 def cpu_summary(cpuinfo: str | None = None) -> dict[str, Any]:

@@ -46,7 +46,7 @@ import numpy as np
 
 from kidneytalk.config import EMBEDDING_PRECISIONS as PRECISIONS
 from kidneytalk.cpu import has_native_bf16, physical_cores
-from kidneytalk.errors import ModelError
+from kidneytalk.errors import Cancelled, ModelError
 from kidneytalk.memory import give_back
 
 # onnxruntime sends usage telemetry on some platforms unless told not to; this
@@ -345,7 +345,11 @@ def export_int8(model: Any, folder: Path, target: Path) -> dict[str, Any]:
 
 
 def _encode_onnx(
-    model: Any, encoder: _OnnxEncoder, texts: Sequence[str], batch_size: int
+    model: Any,
+    encoder: _OnnxEncoder,
+    texts: Sequence[str],
+    batch_size: int,
+    cancel: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """Tokenise with the model's own module, run the int8 transformer, then pool/normalise with
     the model's remaining modules; longest texts first so each batch pads little."""
@@ -356,6 +360,8 @@ def _encode_onnx(
     out: np.ndarray | None = None
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
+            if cancel is not None and cancel():
+                raise Cancelled("cancelled while embedding")
             idx = order[start : start + batch_size]
             features = _preprocess(model, [texts[i] for i in idx])
             features["token_embeddings"] = torch.from_numpy(encoder(features))
@@ -447,6 +453,7 @@ class Embedder:
         except Exception as exc:
             raise ModelError(f"Cannot load embedding model from {path}: {exc}") from exc
         self.path = path
+        self._model_id = embedding_model_id(path)
         self.batch_size = batch_size
         self.requested_precision = precision
         self.precision = choose_precision(precision, flags=flags)
@@ -534,7 +541,8 @@ class Embedder:
 
     @property
     def model_id(self) -> str:
-        return embedding_model_id(self.path)
+        """The id of the weights this embedder loaded (read at load: they do not change in memory)."""
+        return self._model_id
 
     def token_counter(self) -> Callable[[str], int]:
         """A token counter with its own tokenizer copy, safe to use from another thread.
@@ -569,21 +577,27 @@ class Embedder:
     def fits(self, text: str) -> bool:
         return self.count_tokens(text) + 2 <= self.max_tokens
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+    def embed(self, texts: Sequence[str], cancel: Callable[[], bool] | None = None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text.
+
+        ``cancel`` is asked between the model's batches (a fraction of a second each):
+        :class:`Cancelled` once it says so.
+        """
         if not texts:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
         if self._onnx is not None:
             out = _encode_onnx(
-                self._model, self._onnx, list(texts), min(self.batch_size, ONNX_BATCH)
+                self._model, self._onnx, list(texts), min(self.batch_size, ONNX_BATCH), cancel
             )
         else:
-            out = self._encode_torch(list(texts))
+            out = self._encode_torch(list(texts), cancel)
         if len(texts) > 1:
             give_back()  # the batches' freed tensors, so RSS does not climb call after call
         return out
 
-    def _encode_torch(self, texts: list[str]) -> np.ndarray:
+    def _encode_torch(
+        self, texts: list[str], cancel: Callable[[], bool] | None = None
+    ) -> np.ndarray:
         """PyTorch passes of at most ``batch_size`` texts and ``MAX_BATCH_TOKENS`` padded tokens."""
         import torch
 
@@ -591,6 +605,8 @@ class Embedder:
         out = np.empty((len(texts), dim), dtype=np.float32) if dim else None
         with torch.inference_mode():
             for idx in token_batches(self.padded_lengths(texts), self.batch_size, MAX_BATCH_TOKENS):
+                if cancel is not None and cancel():
+                    raise Cancelled("cancelled while embedding")
                 vectors = (
                     self._model.encode(
                         [texts[i] for i in idx],

@@ -2,11 +2,12 @@
 
 One :class:`IngestRun` is one ``Library.add`` or ``Library.reindex`` call. The
 stages run in order — parse, clean, chunk, filter, embed, store — with parsing
-overlapped with embedding (a producer thread prepares files a few ahead and
-feeds a small queue). Embedding batches span files, so a folder of small
-documents is embedded in full batches rather than a short batch per file, and
-it runs outside the library lock; each file is then stored under the write
-lock in one short step (:meth:`IngestRun.store`), in input order.
+overlapped with embedding (a producer thread, at a lower priority, prepares files
+a few ahead and feeds a small queue). Embedding batches span files, so a folder
+of small documents is embedded in full batches rather than a short batch per
+file; each batch runs on an embedding thread, outside the library lock, while
+this thread stores the files already embedded, each under the write lock in one
+short step (:meth:`IngestRun.store`), in input order.
 
 Any file fails alone: a name that is not valid UTF-8 or holds newlines or
 control characters is shown escaped (:mod:`kidneytalk.names`) in results,
@@ -28,6 +29,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,8 +40,9 @@ from kidneytalk import catalog as cat
 from kidneytalk.catalog import Document
 from kidneytalk.chunk import CancelFlag, Chunker, collapse_copies, embed_text
 from kidneytalk.clean import clean_document
+from kidneytalk.cpu import yield_to_embedding
 from kidneytalk.dedup import passage_digest
-from kidneytalk.errors import KidneyTalkError
+from kidneytalk.errors import Cancelled, KidneyTalkError
 from kidneytalk.filter import Judge, filter_chunks
 from kidneytalk.memory import give_back
 from kidneytalk.names import safe_text, shown, shown_path
@@ -103,6 +106,7 @@ class _Prepared:
     index: int = 0  # 1-based position in the batch
     agent_filtered: bool = False
     vectors: np.ndarray | None = None
+    scheduled: int = 0  # chunks handed to the embedder so far
     embedded: int = 0  # chunks with vectors so far
 
     @property
@@ -256,12 +260,19 @@ class IngestRun:
         self.pending: list[_Prepared] = []
         self.results: list[AddResult] = []
         self.total = self.pages_done = self.chunks_done = 0
+        # the group being embedded on the embedding thread, and its vectors to come
+        self._inflight: tuple[list[tuple[_Prepared, int, int]], Future[np.ndarray]] | None = None
+        self._embedding: ThreadPoolExecutor | None = None
 
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
 
     def unembedded(self) -> int:
-        return sum(len(p.chunks) - p.embedded for p in self.pending if self._embeds(p))
+        """Chunks of the pending files not yet handed to the embedder."""
+        return sum(len(p.chunks) - p.scheduled for p in self.pending if self._embeds(p))
+
+    def embedder_idle(self) -> bool:
+        return self._inflight is None or self._inflight[1].done()
 
     @staticmethod
     def _embeds(prep: _Prepared) -> bool:
@@ -274,31 +285,48 @@ class IngestRun:
         return _with(event, **changes) if changes else event
 
     def embed_next(self) -> None:
-        """Embed the next ``_EMBED_BATCH`` chunks of the pending files, whichever files they belong to."""
+        """Hand the next ``_EMBED_BATCH`` chunks of the pending files (whichever files they belong
+        to) to the embedding thread, then take the vectors of the group before it.
+
+        The caller stores the files those vectors finish while the new group is embedded.
+        """
         group: list[tuple[_Prepared, int, int]] = []
         room = _EMBED_BATCH
         for prep in self.pending:
-            todo = len(prep.chunks) - prep.embedded if self._embeds(prep) else 0
+            todo = len(prep.chunks) - prep.scheduled if self._embeds(prep) else 0
             if todo > 0 and room > 0:
                 n = min(todo, room)
-                group.append((prep, prep.embedded, prep.embedded + n))
+                group.append((prep, prep.scheduled, prep.scheduled + n))
+                prep.scheduled += n
                 room -= n
-        if not group:
-            return
-        first = group[0][0]
-        _emit(
-            self.progress,
-            self._event(
-                first,
-                "embed",
-                pages_total=first.pages,
-                file_fraction=first.embedded / len(first.chunks),
-                message=f"{len(first.chunks)} chunks",
-            ),
-        )
-        vectors = self.lib.embedder.embed(
-            [embed_text(c) for prep, a, b in group for c in prep.chunks[a:b]]
-        )
+        previous, self._inflight = self._inflight, None
+        if group:
+            first = group[0][0]
+            _emit(
+                self.progress,
+                self._event(
+                    first,
+                    "embed",
+                    pages_total=first.pages,
+                    file_fraction=first.embedded / len(first.chunks),
+                    message=f"{len(first.chunks)} chunks",
+                ),
+            )
+            texts = [embed_text(c) for prep, a, b in group for c in prep.chunks[a:b]]
+            if self._embedding is None:
+                self._embedding = ThreadPoolExecutor(1, thread_name_prefix="kidneytalk-embed")
+            embed = self.lib.embedder.embed
+            self._inflight = (group, self._embedding.submit(embed, texts, cancel=self.cancelled))
+        if previous is not None:
+            self._take_vectors(*previous)
+
+    def _take_vectors(
+        self, group: list[tuple[_Prepared, int, int]], future: Future[np.ndarray]
+    ) -> None:
+        try:
+            vectors = future.result()  # an embedding error is raised here, in the run's thread
+        except Cancelled:
+            return  # stopped mid-group: these files are not stored
         offset = 0
         for prep, a, b in group:
             if prep.vectors is None:
@@ -318,6 +346,19 @@ class IngestRun:
                     file_fraction=fraction,
                 ),
             )
+
+    def _settle(self) -> None:
+        """Wait for the embedding thread to finish the group it holds and shut it down (after a
+        Cancel its vectors are not used): nothing of this run embeds after it returns."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            try:
+                inflight[1].result()
+            except Exception:
+                log.debug("embedding after a cancel or an error failed", exc_info=True)
+        if self._embedding is not None:
+            self._embedding.shutdown(wait=True)
+            self._embedding = None
 
     def store_finished(self) -> None:
         """Store, in input order, the files at the head of the queue whose vectors are all there."""
@@ -484,6 +525,7 @@ class IngestRun:
         q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=_PREPARE_AHEAD)
 
         def work() -> None:
+            yield_to_embedding()  # parse in the gaps the embedder leaves, not on its cores
             db = sqlite3.connect(str(self.lib.paths.catalog), timeout=60)
             db.row_factory = sqlite3.Row
 
@@ -543,10 +585,33 @@ class IngestRun:
             ),
         )
         stop = threading.Event()
+        try:
+            seen = self._run(files, stop)
+        finally:
+            self._settle()
+        # only after a cancel: embedded partly or not at all, nothing written
+        for prep in self.pending:
+            self.results.append(
+                AddResult(
+                    shown_path(prep.path),
+                    "cancelled",
+                    f"{shown(prep.path)}: cancelled; nothing was kept",
+                )
+            )
+        for path in files[seen:]:
+            self.results.append(
+                AddResult(shown_path(path), "cancelled", f"{shown(path)}: cancelled")
+            )
+        log.info("ingested %d files in %.1f s", len(files), time.monotonic() - started)
+        return self.results
+
+    def _run(self, files: list[Path], stop: threading.Event) -> int:
+        """Prepare, embed and store ``files`` until done or cancelled; how many were taken up."""
         seen = 0
         for prep in self._prepared_stream(files, stop):
             if prep is None:  # the next file is not ready: embed what is waiting meanwhile
-                if self.unembedded() and not self.cancelled():
+                waiting = self.unembedded() or self._inflight is not None
+                if waiting and self.embedder_idle() and not self.cancelled():
                     self.embed_next()
                     self.store_finished()
                 continue
@@ -564,26 +629,13 @@ class IngestRun:
             self.pending.append(prep)
             while self.unembedded() >= _EMBED_BATCH and not self.cancelled():
                 self.embed_next()
+                self.store_finished()  # while the group just handed over is embedded
             self.store_finished()
         stop.set()
-        while self.unembedded() and not self.cancelled():
+        while (self.unembedded() or self._inflight is not None) and not self.cancelled():
             self.embed_next()
-        self.store_finished()
-        # only after a cancel: embedded partly or not at all, nothing written
-        for prep in self.pending:
-            self.results.append(
-                AddResult(
-                    shown_path(prep.path),
-                    "cancelled",
-                    f"{shown(prep.path)}: cancelled; nothing was kept",
-                )
-            )
-        for path in files[seen:]:
-            self.results.append(
-                AddResult(shown_path(path), "cancelled", f"{shown(path)}: cancelled")
-            )
-        log.info("ingested %d files in %.1f s", len(files), time.monotonic() - started)
-        return self.results
+            self.store_finished()
+        return seen
 
     def store(self, prep: _Prepared) -> AddResult:
         """Copy, store the vectors of and mark ready one embedded file (under the write lock)."""

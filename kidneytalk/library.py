@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from kidneytalk import catalog as cat
+from kidneytalk._lazy import import_in_background
 from kidneytalk.catalog import Catalog, Document, StoredPassage
 from kidneytalk.chunk import embed_text
 from kidneytalk.config import Paths, Settings, read_only_reason
@@ -131,6 +132,8 @@ class Library:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
+            if not self.read_only:  # what adding needs next, imported while the model loads
+                import_in_background("pymupdf", "langchain_text_splitters")
             self._embedder = Embedder(
                 self.settings.embedding_model or None,
                 precision=self.settings.embedding_precision,

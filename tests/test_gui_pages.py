@@ -321,6 +321,25 @@ def test_library_in_chinese_after_adding_a_pdf(qtbot, engine: Engine) -> None:
         window.shutdown()
 
 
+def test_library_summary_says_one_page_in_the_singular(
+    qtbot, engine: Engine, tmp_path: Path
+) -> None:
+    from tests.fixtures_pdf import write_text_pdf
+
+    window = open_window(qtbot, engine)
+    try:
+        page = window.library_page
+        page.add_paths([write_text_pdf(tmp_path / "one.pdf", pages=1)])
+        qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not page.adding, timeout=SLOW)
+        assert page.summary.text() == "1 document · 1 page · 1 used for answers"
+        set_language("zh")
+        qtbot.waitUntil(lambda: page.title.text() == "资料库")
+        assert page.summary.text() == "1 个文档 · 1 页 · 1 个用于回答"
+    finally:
+        set_language("en")
+        window.shutdown()
+
+
 def test_window_size_and_page_persist_across_restarts(qtbot, tmp_path: Path) -> None:
     home = tmp_path / "home"
     engine = Engine(home)

@@ -530,9 +530,12 @@ class LibraryPage(QWidget):
                 if len(docs) == 1
                 else self.tr("%1 documents").replace("%1", str(len(docs)))
             )
-            text += " · " + self.tr("%1 pages · %2 used for answers").replace(
-                "%1", str(pages)
-            ).replace("%2", str(used))
+            counted = (
+                self.tr("1 page · %2 used for answers")
+                if pages == 1
+                else self.tr("%1 pages · %2 used for answers").replace("%1", str(pages))
+            )
+            text += " · " + counted.replace("%2", str(used))
             if failed:
                 text += " · " + self.tr("%1 failed").replace("%1", str(failed))
             self.summary.setText(text)

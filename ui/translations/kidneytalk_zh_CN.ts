@@ -357,22 +357,22 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>DocumentStatus</name>
     <message>
-        <location filename="../library_page.py" line="84"/>
+        <location filename="../library_page.py" line="85"/>
         <source>ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="85"/>
+        <location filename="../library_page.py" line="86"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="86"/>
+        <location filename="../library_page.py" line="87"/>
         <source>indexing…</source>
         <translation>正在索引…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="87"/>
+        <location filename="../library_page.py" line="88"/>
         <source>removing…</source>
         <translation>正在移除…</translation>
     </message>
@@ -380,77 +380,77 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>DocumentTableModel</name>
     <message>
-        <location filename="../library_page.py" line="106"/>
+        <location filename="../library_page.py" line="107"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="107"/>
+        <location filename="../library_page.py" line="108"/>
         <source>Document</source>
         <translation>文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="108"/>
+        <location filename="../library_page.py" line="109"/>
         <source>Pages</source>
         <translation>页数</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="109"/>
+        <location filename="../library_page.py" line="110"/>
         <source>Passages kept</source>
         <translation>保留段落</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="110"/>
+        <location filename="../library_page.py" line="111"/>
         <source>Dropped</source>
         <translation>已剔除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="111"/>
+        <location filename="../library_page.py" line="112"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="114"/>
+        <location filename="../library_page.py" line="115"/>
         <source>Tick to let answers use this document; untick to keep it out of answers without removing it</source>
         <translation>勾选后回答会使用此文档；取消勾选则不再使用，但不会移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="118"/>
+        <location filename="../library_page.py" line="119"/>
         <source>File name (hover for title and location)</source>
         <translation>文件名（悬停查看标题和位置）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="119"/>
+        <location filename="../library_page.py" line="120"/>
         <source>Number of pages</source>
         <translation>页数</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="120"/>
+        <location filename="../library_page.py" line="121"/>
         <source>Passages indexed for search</source>
         <translation>已建立检索索引的段落</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="121"/>
+        <location filename="../library_page.py" line="122"/>
         <source>Passages left out by the filter (headers, references, boilerplate)</source>
         <translation>被过滤器剔除的段落（页眉、参考文献、套话）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="125"/>
+        <location filename="../library_page.py" line="126"/>
         <source>ready, needs OCR, failed (with the reason) or indexing</source>
         <translation>就绪、需要 OCR、失败（附原因）或正在索引</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="218"/>
+        <location filename="../library_page.py" line="219"/>
         <source>Used for answers (click to change)</source>
         <translation>用于回答（点击更改）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="220"/>
+        <location filename="../library_page.py" line="221"/>
         <source>Not used for answers (click to change)</source>
         <translation>不用于回答（点击更改）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="229"/>
+        <location filename="../library_page.py" line="230"/>
         <source>added %1</source>
         <translation>添加于 %1</translation>
     </message>
@@ -895,407 +895,412 @@ Please copy the report below and send it to whoever supports your installation. 
 <context>
     <name>LibraryPage</name>
     <message>
-        <location filename="../library_page.py" line="69"/>
+        <location filename="../library_page.py" line="70"/>
         <source>Drop guideline PDFs here or click Add documents</source>
         <translation>把指南 PDF 拖到这里，或点击“添加文档”</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="70"/>
+        <location filename="../library_page.py" line="71"/>
         <source>Preparing… (the first import also loads the embedding model)</source>
         <translation>正在准备…（首次导入还会加载嵌入模型）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="453"/>
+        <location filename="../library_page.py" line="454"/>
         <source>Library</source>
         <translation>资料库</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="454"/>
+        <location filename="../library_page.py" line="455"/>
         <source>Add documents…</source>
         <translation>添加文档…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="455"/>
+        <location filename="../library_page.py" line="456"/>
         <source>Add PDF, EPUB, Markdown or text files (Ctrl+O)</source>
         <translation>添加 PDF、EPUB、Markdown 或文本文件（Ctrl+O）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="456"/>
+        <location filename="../library_page.py" line="457"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="457"/>
+        <location filename="../library_page.py" line="458"/>
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="458"/>
-        <location filename="../library_page.py" line="461"/>
+        <location filename="../library_page.py" line="459"/>
+        <location filename="../library_page.py" line="462"/>
         <source>Follow a folder…</source>
         <translation>关注文件夹…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="459"/>
+        <location filename="../library_page.py" line="460"/>
         <source>Keep the library in step with a folder</source>
         <translation>让资料库与一个文件夹保持同步</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="409"/>
-        <location filename="../library_page.py" line="460"/>
+        <location filename="../library_page.py" line="410"/>
+        <location filename="../library_page.py" line="461"/>
         <source>Followed folders</source>
         <translation>已关注的文件夹</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="462"/>
+        <location filename="../library_page.py" line="463"/>
         <source>Sync now</source>
         <translation>立即同步</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="464"/>
+        <location filename="../library_page.py" line="465"/>
         <source>Look for new, changed and deleted files in the followed folders now</source>
         <translation>立即检查已关注文件夹中新增、修改和删除的文件</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="466"/>
-        <location filename="../library_page.py" line="896"/>
-        <location filename="../library_page.py" line="901"/>
+        <location filename="../library_page.py" line="467"/>
+        <location filename="../library_page.py" line="900"/>
+        <location filename="../library_page.py" line="905"/>
         <source>Stop following</source>
         <translation>取消关注</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="468"/>
+        <location filename="../library_page.py" line="469"/>
         <source>Stop following the selected folder; its documents stay</source>
         <translation>取消关注所选文件夹；其文档仍保留在资料库中</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="471"/>
+        <location filename="../library_page.py" line="472"/>
         <source>Remove…</source>
         <translation>移除…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="472"/>
+        <location filename="../library_page.py" line="473"/>
         <source>Open…</source>
         <translation>打开…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="473"/>
+        <location filename="../library_page.py" line="474"/>
         <source>Re-index</source>
         <translation>重新索引</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="476"/>
+        <location filename="../library_page.py" line="477"/>
         <source>Read the selected documents again from the library&apos;s copies: OCR for scanned pages (&apos;needs OCR&apos;), new settings</source>
         <translation>从资料库中的副本重新读取所选文档：对扫描页面进行 OCR（“需要 OCR”）、应用新设置</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="481"/>
+        <location filename="../library_page.py" line="482"/>
         <source>Read the selected document here, page by page (double-click a row)</source>
         <translation>在此逐页阅读所选文档（双击一行）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="484"/>
+        <location filename="../library_page.py" line="485"/>
         <source>Remove the selected documents from the library (Delete)</source>
         <translation>从资料库移除所选文档（Delete）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="488"/>
+        <location filename="../library_page.py" line="489"/>
         <source>Your library is empty</source>
         <translation>您的资料库是空的</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="491"/>
+        <location filename="../library_page.py" line="492"/>
         <source>KidneyTalk reads PDF, EPUB, Markdown and text files, and folders of them.</source>
         <translation>KidneyTalk 可读取 PDF、EPUB、Markdown 和文本文件，以及包含它们的文件夹。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="493"/>
+        <location filename="../library_page.py" line="494"/>
         <source>Documents are copied into your library and never leave this computer.</source>
         <translation>文档会复制到您的资料库中，绝不会离开这台电脑。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="497"/>
-        <location filename="../library_page.py" line="620"/>
-        <location filename="../library_page.py" line="663"/>
+        <location filename="../library_page.py" line="498"/>
+        <location filename="../library_page.py" line="624"/>
+        <location filename="../library_page.py" line="667"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="498"/>
+        <location filename="../library_page.py" line="499"/>
         <source>Stop adding; files not finished are not kept</source>
         <translation>停止添加；未完成的文件不会保留</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="505"/>
-        <location filename="../library_page.py" line="539"/>
+        <location filename="../library_page.py" line="506"/>
+        <location filename="../library_page.py" line="543"/>
         <source>Add the guidelines and papers you want answers from.</source>
         <translation>添加您希望据以回答的指南和论文。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="528"/>
+        <location filename="../library_page.py" line="529"/>
         <source>1 document</source>
         <translation>1 个文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="530"/>
-        <location filename="../library_page.py" line="949"/>
+        <location filename="../library_page.py" line="531"/>
+        <location filename="../library_page.py" line="953"/>
         <source>%1 documents</source>
         <translation>%1 个文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="532"/>
+        <location filename="../library_page.py" line="534"/>
+        <source>1 page · %2 used for answers</source>
+        <translation>1 页 · %2 个用于回答</translation>
+    </message>
+    <message>
+        <location filename="../library_page.py" line="536"/>
         <source>%1 pages · %2 used for answers</source>
         <translation>%1 页 · %2 个用于回答</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="536"/>
-        <location filename="../library_page.py" line="790"/>
+        <location filename="../library_page.py" line="540"/>
+        <location filename="../library_page.py" line="794"/>
         <source>%1 failed</source>
         <translation>%1 个失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="570"/>
+        <location filename="../library_page.py" line="574"/>
         <source>Read-only</source>
         <translation>只读</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="581"/>
+        <location filename="../library_page.py" line="585"/>
         <source>This library is in a read-only folder (%1): it answers questions, </source>
         <translation>此资料库位于只读文件夹（%1）：可以回答问题，</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="582"/>
+        <location filename="../library_page.py" line="586"/>
         <source>but documents cannot be added, removed or re-indexed.</source>
         <translation>但不能添加、移除或重新索引文档。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="631"/>
+        <location filename="../library_page.py" line="635"/>
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="633"/>
+        <location filename="../library_page.py" line="637"/>
         <source>Documents (%1);;All files (*)</source>
         <translation>文档 (%1);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="642"/>
+        <location filename="../library_page.py" line="646"/>
         <source>Add a folder of documents</source>
         <translation>添加文档文件夹</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="653"/>
+        <location filename="../library_page.py" line="657"/>
         <source>Already adding documents: wait for it to finish, or Cancel it first.</source>
         <translation>正在添加文档：请等待完成，或先取消。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="659"/>
+        <location filename="../library_page.py" line="663"/>
         <source>Waiting for the models to finish loading…</source>
         <translation>正在等待模型加载完成…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="670"/>
+        <location filename="../library_page.py" line="674"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="672"/>
+        <location filename="../library_page.py" line="676"/>
         <source>Cancelling after the current step… files not finished are not kept.</source>
         <translation>将在当前步骤后取消…未完成的文件不会保留。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="716"/>
+        <location filename="../library_page.py" line="720"/>
         <source>Preparing 1 file…</source>
         <translation>正在准备 1 个文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="718"/>
+        <location filename="../library_page.py" line="722"/>
         <source>Preparing %1 files…</source>
         <translation>正在准备 %1 个文件…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="740"/>
+        <location filename="../library_page.py" line="744"/>
         <source>OCR of page %1 of %2</source>
         <translation>正在 OCR 第 %1 页，共 %2 页</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="809"/>
+        <location filename="../library_page.py" line="813"/>
         <source>Not added: %1 of %2 files.</source>
         <translation>未添加：%2 个文件中有 %1 个。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="736"/>
+        <location filename="../library_page.py" line="740"/>
         <source>indexing</source>
         <translation>正在索引</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="737"/>
+        <location filename="../library_page.py" line="741"/>
         <source>added</source>
         <translation>已添加</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="738"/>
+        <location filename="../library_page.py" line="742"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="739"/>
+        <location filename="../library_page.py" line="743"/>
         <source>skipped</source>
         <translation>已跳过</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="743"/>
+        <location filename="../library_page.py" line="747"/>
         <source>reading</source>
         <translation>正在读取</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="745"/>
+        <location filename="../library_page.py" line="749"/>
         <source>File %1 of %2: %3 (%4)</source>
         <translation>第 %1 / %2 个文件：%3（%4）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="750"/>
+        <location filename="../library_page.py" line="754"/>
         <source>%1 pages indexed</source>
         <translation>已索引 %1 页</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="753"/>
+        <location filename="../library_page.py" line="757"/>
         <source>%1 pages/s</source>
         <translation>%1 页/秒</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="767"/>
+        <location filename="../library_page.py" line="771"/>
         <source>Removed %1.</source>
         <translation>已移除 %1。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="767"/>
+        <location filename="../library_page.py" line="771"/>
         <source>Nothing removed.</source>
         <translation>未移除任何内容。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="772"/>
+        <location filename="../library_page.py" line="776"/>
         <source>%1 is used for answers again.</source>
         <translation>%1 重新用于回答。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="774"/>
+        <location filename="../library_page.py" line="778"/>
         <source>%1 is no longer used for answers.</source>
         <translation>%1 不再用于回答。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="762"/>
+        <location filename="../library_page.py" line="766"/>
         <source>Could not add documents</source>
         <translation>无法添加文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="697"/>
+        <location filename="../library_page.py" line="701"/>
         <source>Could not remove</source>
         <translation>无法移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="688"/>
+        <location filename="../library_page.py" line="692"/>
         <source>Could not change the document</source>
         <translation>无法更改该文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="786"/>
+        <location filename="../library_page.py" line="790"/>
         <source>%1 added</source>
         <translation>已添加 %1 个</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="788"/>
+        <location filename="../library_page.py" line="792"/>
         <source>%1 already in the library</source>
         <translation>%1 个已在资料库中</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="793"/>
+        <location filename="../library_page.py" line="797"/>
         <source>%1 skipped (unsupported type)</source>
         <translation>跳过 %1 个（不支持的类型）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="796"/>
+        <location filename="../library_page.py" line="800"/>
         <source>%1 cancelled (not kept)</source>
         <translation>取消 %1 个（未保留）</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="797"/>
+        <location filename="../library_page.py" line="801"/>
         <source>Import finished: %1.</source>
         <translation>导入完成：%1。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="802"/>
+        <location filename="../library_page.py" line="806"/>
         <source>… and %1 more</source>
         <translation>…以及另外 %1 个</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="808"/>
-        <location filename="../library_page.py" line="914"/>
+        <location filename="../library_page.py" line="812"/>
+        <location filename="../library_page.py" line="918"/>
         <source>Some documents could not be added</source>
         <translation>部分文档无法添加</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="820"/>
+        <location filename="../library_page.py" line="824"/>
         <source>Follow a folder</source>
         <translation>关注文件夹</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="827"/>
+        <location filename="../library_page.py" line="831"/>
         <source>Following %1: adding its documents…</source>
         <translation>已关注 %1：正在添加其中的文档…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="832"/>
+        <location filename="../library_page.py" line="836"/>
         <source>syncing…</source>
         <translation>正在同步…</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="835"/>
+        <location filename="../library_page.py" line="839"/>
         <source>folder unavailable, retrying</source>
         <translation>文件夹不可用，将重试</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="837"/>
+        <location filename="../library_page.py" line="841"/>
         <source>in sync</source>
         <translation>已同步</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="838"/>
+        <location filename="../library_page.py" line="842"/>
         <source>waiting for the first sync</source>
         <translation>等待首次同步</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="846"/>
+        <location filename="../library_page.py" line="850"/>
         <source>%1 files</source>
         <translation>%1 个文件</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="862"/>
+        <location filename="../library_page.py" line="866"/>
         <source>Files deleted from a followed folder</source>
         <translation>已关注文件夹中的文件被删除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="863"/>
+        <location filename="../library_page.py" line="867"/>
         <source>%1 files were deleted from followed folders:</source>
         <translation>已关注文件夹中有 %1 个文件被删除：</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="868"/>
+        <location filename="../library_page.py" line="872"/>
         <source>Remove them from the library too?</source>
         <translation>是否也从资料库中移除它们？</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="875"/>
+        <location filename="../library_page.py" line="879"/>
         <source>Keep in library</source>
         <translation>保留在资料库中</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="876"/>
+        <location filename="../library_page.py" line="880"/>
         <source>Decide later</source>
         <translation>以后再决定</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="898"/>
+        <location filename="../library_page.py" line="902"/>
         <source>Stop following %1?
 
 Its documents stay in the library; new files in it are no longer added.</source>
@@ -1304,23 +1309,23 @@ Its documents stay in the library; new files in it are no longer added.</source>
 其文档仍保留在资料库中；之后其中的新文件不再自动添加。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="929"/>
+        <location filename="../library_page.py" line="933"/>
         <source>Cannot open the document</source>
         <translation>无法打开该文档</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="930"/>
+        <location filename="../library_page.py" line="934"/>
         <source>The library keeps no readable copy of %1; add it again.</source>
         <translation>资料库中没有 %1 的可读副本；请重新添加。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="873"/>
-        <location filename="../library_page.py" line="960"/>
+        <location filename="../library_page.py" line="877"/>
+        <location filename="../library_page.py" line="964"/>
         <source>Remove from library</source>
         <translation>从资料库移除</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="962"/>
+        <location filename="../library_page.py" line="966"/>
         <source>Remove %1 from the library?
 
 Its passages will no longer be used for answers. The original file on your disk is not touched.</source>
@@ -1329,7 +1334,7 @@ Its passages will no longer be used for answers. The original file on your disk 
 其中的段落将不再用于回答。磁盘上的原始文件不受影响。</translation>
     </message>
     <message>
-        <location filename="../library_page.py" line="965"/>
+        <location filename="../library_page.py" line="969"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
@@ -2595,7 +2600,7 @@ The file itself stays on your disk:
 <context>
     <name>SingleInstance</name>
     <message>
-        <location filename="../app.py" line="109"/>
+        <location filename="../app.py" line="111"/>
         <source>KidneyTalk is already open on this library (%1); its window has been brought to the front.</source>
         <translation>KidneyTalk 已在此资料库（%1）上打开；已将其窗口切换到最前面。</translation>
     </message>
@@ -2649,7 +2654,9 @@ The file itself stays on your disk:
     <message numerus="yes">
         <location filename="../chat_page.py" line="379"/>
         <source>Show the model&apos;s reasoning (%n words)</source>
-        <translation><numerusform>显示模型的推理（%n 个词）</numerusform></translation>
+        <translation>
+            <numerusform>显示模型的推理（%n 个词）</numerusform>
+        </translation>
     </message>
     <message>
         <location filename="../chat_page.py" line="382"/>

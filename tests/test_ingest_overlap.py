@@ -1,0 +1,131 @@
+"""Ingest keeps the embedder busy: files are stored while the next group is embedded, and the
+thread that parses ahead yields its core to the embedder (issue 12)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kidneytalk import ingest
+from kidneytalk.cpu import BACKGROUND_NICENESS, yield_to_embedding
+from kidneytalk.engine import Engine
+from kidneytalk.errors import Cancelled
+from kidneytalk.records import ProgressEvent
+from tests.fixtures_pdf import body_paragraph, library_problems
+
+
+def _notes(folder: Path, n: int) -> list[Path]:
+    folder.mkdir()
+    paths = []
+    for i in range(n):
+        path = folder / f"note-{i}.txt"
+        path.write_text(
+            "\n\n".join(body_paragraph(f"topic {i} of kidney care", i, p) for p in range(6)),
+            encoding="utf-8",
+        )
+        paths.append(path)
+    return paths
+
+
+def test_a_file_is_stored_while_the_next_group_is_embedded(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group without the first file's passages is held until the first file is stored: the
+    run stores it meanwhile, so storing never waits for later embedding (before, the same
+    thread embedded and stored, and such a group waited in vain)."""
+    monkeypatch.setattr(ingest, "_EMBED_BATCH", 2)  # several embedding calls per file
+    lib = engine.library
+    embedder, store = lib.embedder, lib.store
+    real_embed, real_add = embedder.embed, store.add
+    first_stored = threading.Event()
+    threads: set[str] = set()
+    held: list[bool] = []  # per later group: was the first file stored while it waited?
+
+    def embed(texts: list[str], cancel: Callable[[], bool] | None = None) -> np.ndarray:
+        threads.add(threading.current_thread().name)
+        if not any("topic 0 of kidney care" in t for t in texts):
+            held.append(first_stored.wait(10))
+        return real_embed(texts, cancel)
+
+    def add(ids: list[str], docs: list[str], vectors: np.ndarray) -> None:
+        real_add(ids, docs, vectors)
+        first_stored.set()
+
+    monkeypatch.setattr(embedder, "embed", embed)
+    monkeypatch.setattr(store, "add", add)
+    results = engine.add(_notes(tmp_path / "notes", 3))
+    assert [r.status for r in results] == ["added"] * 3, [r.message for r in results]
+    assert held and all(held), held
+    assert threading.current_thread().name not in threads  # embedded on the embedding thread
+    assert not [t for t in threading.enumerate() if t.name.startswith("kidneytalk-embed")]
+    assert library_problems(engine.library) == []
+
+
+def test_an_embedding_error_fails_the_run_and_leaves_no_thread_behind(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "_EMBED_BATCH", 2)
+    embedder = engine.library.embedder
+
+    def broken(texts: list[str], cancel: Callable[[], bool] | None = None) -> np.ndarray:
+        raise MemoryError("out of memory while embedding")
+
+    monkeypatch.setattr(embedder, "embed", broken)
+    with pytest.raises(MemoryError):
+        engine.add(_notes(tmp_path / "notes", 2))
+    assert not [t for t in threading.enumerate() if t.name.startswith("kidneytalk-embed")]
+    monkeypatch.undo()
+    assert library_problems(engine.library) == []
+
+
+def test_cancel_stops_the_group_being_embedded_and_keeps_nothing(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancel is asked between the model's batches, so a large group stops part-way."""
+    embedder = engine.library.embedder
+    real_embed = embedder.embed
+    outcomes: list[str] = []
+    cancel = threading.Event()
+
+    def embed(texts: list[str], cancel: Callable[[], bool] | None = None) -> np.ndarray:
+        try:
+            vectors = real_embed(texts, cancel)
+        except Cancelled:
+            outcomes.append("cancelled")
+            raise
+        outcomes.append(f"{len(texts)} embedded")
+        return vectors
+
+    def progress(event: ProgressEvent) -> None:
+        if event.stage == "embed":  # the first group has just been handed over
+            cancel.set()
+
+    monkeypatch.setattr(embedder, "embed", embed)
+    results = engine.add(_notes(tmp_path / "notes", 12), progress=progress, cancel=cancel)
+    assert {r.status for r in results} == {"cancelled"}
+    assert outcomes == ["cancelled"]  # the group was cut, not finished
+    assert engine.library.documents() == [] and engine.library.store.ids() == []
+    assert library_problems(engine.library) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no per-thread priority here")
+def test_the_parsing_thread_runs_at_a_lower_priority_and_the_others_do_not() -> None:
+    seen: list[tuple[bool, int]] = []
+
+    def work() -> None:
+        lowered = yield_to_embedding()
+        seen.append((lowered, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    ((lowered, nice),) = seen
+    if lowered:
+        assert nice == max(before, BACKGROUND_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
