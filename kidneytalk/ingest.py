@@ -45,7 +45,7 @@ from kidneytalk.dedup import passage_digest
 from kidneytalk.errors import Cancelled, KidneyTalkError
 from kidneytalk.filter import Judge, filter_chunks
 from kidneytalk.memory import give_back
-from kidneytalk.names import safe_text, shown, shown_path
+from kidneytalk.names import error_summary, safe_text, shown, shown_path
 from kidneytalk.ocr import DocumentOcr, save_words
 from kidneytalk.parse import (
     MARKDOWN_SUFFIXES,
@@ -270,9 +270,6 @@ class IngestRun:
     def unembedded(self) -> int:
         """Chunks of the pending files not yet handed to the embedder."""
         return sum(len(p.chunks) - p.scheduled for p in self.pending if self._embeds(p))
-
-    def embedder_idle(self) -> bool:
-        return self._inflight is None or self._inflight[1].done()
 
     @staticmethod
     def _embeds(prep: _Prepared) -> bool:
@@ -508,7 +505,7 @@ class IngestRun:
             prep.error = f"{name}: cannot read file ({safe_text(exc.strerror or str(exc))})"
         except Exception as exc:  # a parser crash on one file must not stop the batch
             log.exception("unexpected error preparing %s", shown_path(path))
-            prep.error = f"{name}: could not be read ({type(exc).__name__}: {safe_text(str(exc))})"
+            prep.error = f"{name}: could not be read ({error_summary(exc)})"
         return prep
 
     def _prepared_stream(
@@ -609,9 +606,11 @@ class IngestRun:
         """Prepare, embed and store ``files`` until done or cancelled; how many were taken up."""
         seen = 0
         for prep in self._prepared_stream(files, stop):
-            if prep is None:  # the next file is not ready: embed what is waiting meanwhile
-                waiting = self.unembedded() or self._inflight is not None
-                if waiting and self.embedder_idle() and not self.cancelled():
+            if prep is None:
+                # The next file is not ready (OCR, a long document): embed and store everything
+                # waiting meanwhile, so the files before it are searchable (and kept if the user
+                # cancels) without waiting for it.
+                while (self.unembedded() or self._inflight is not None) and not self.cancelled():
                     self.embed_next()
                     self.store_finished()
                 continue

@@ -50,3 +50,19 @@ def shown(path: str | os.PathLike[str]) -> str:
 def shown_path(path: str | os.PathLike[str]) -> str:
     """A whole path for messages, JSON and the catalog."""
     return safe_text(os.fspath(path))
+
+
+def error_summary(exc: BaseException, limit: int = 160) -> str:
+    """``Type: first paragraph`` of an exception, printable, on one line and at most ``limit``
+    characters of message: a library's multi-paragraph error text must not become a status or a
+    report line."""
+    paragraph: list[str] = []
+    for line in str(exc).splitlines():
+        if line.strip():
+            paragraph.append(line.strip())
+        elif paragraph:
+            break
+    first = " ".join(" ".join(paragraph).split())
+    if len(first) > limit:
+        first = first[: limit - 1].rstrip() + "…"
+    return safe_text(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kidneytalk._lazy import LazyModule
 from kidneytalk.errors import Cancelled
+from kidneytalk.names import error_summary
 from kidneytalk.records import ProgressEvent
 
 if TYPE_CHECKING:
@@ -553,7 +554,7 @@ class DocumentOcr:
             raise
         except Exception as exc:  # a page Tesseract cannot read must not lose the document
             log.warning("%s p.%d: OCR failed: %s", self.file, number, exc)
-            self.problem = f"OCR failed on some pages ({type(exc).__name__}: {exc})"
+            self.problem = f"OCR failed on some pages ({error_summary(exc)})"
             self.failed_pages.append(number)
             return None
         if not result.data["blocks"]:

@@ -4,7 +4,9 @@ thread that parses ahead yields its core to the embedder (issue 12)."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,6 +65,38 @@ def test_a_file_is_stored_while_the_next_group_is_embedded(
     assert held and all(held), held
     assert threading.current_thread().name not in threads  # embedded on the embedding thread
     assert not [t for t in threading.enumerate() if t.name.startswith("kidneytalk-embed")]
+    assert library_problems(engine.library) == []
+
+
+def test_a_file_that_takes_long_to_prepare_does_not_hold_back_the_one_before(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the next file is being read (OCR of a scan, a long PDF), the files before it are
+    embedded and stored: searchable at once, and kept if the user then cancels."""
+    first, slow = _notes(tmp_path / "notes", 2)
+    catalog = engine.library.paths.catalog
+    real_prepare = ingest.IngestRun.prepare
+    seen: list[str] = []
+
+    def ready_names() -> set[str]:
+        db = sqlite3.connect(catalog)
+        try:
+            return {r[0] for r in db.execute("SELECT name FROM documents WHERE status='ready'")}
+        finally:
+            db.close()
+
+    def prepare(self: ingest.IngestRun, path: Path, *args: object, **kwargs: object) -> object:
+        if path == slow:  # reading this file waits until the one before it is in the library
+            deadline = time.monotonic() + 20
+            while first.name not in ready_names() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen.append("ready" if first.name in ready_names() else "not stored")
+        return real_prepare(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(ingest.IngestRun, "prepare", prepare)
+    results = engine.add([first, slow])
+    assert [r.status for r in results] == ["added", "added"], [r.message for r in results]
+    assert seen == ["ready"]
     assert library_problems(engine.library) == []
 
 

@@ -585,3 +585,20 @@ def test_a_file_changed_while_it_is_read_is_kept_as_read_or_fails_alone(
                 stored = Path(doc.stored_path).read_text(encoding="utf-8")
                 assert all(t in stored for t in texts), f"{name}: passages not from {kept[:12]}"
     assert library_problems(engine.library) == []
+
+
+def test_a_library_error_of_several_paragraphs_becomes_one_short_line() -> None:
+    from kidneytalk.names import error_summary
+
+    spawn = RuntimeError(
+        "\n        An attempt has been made to start a new process before the\n"
+        "        current process has finished its bootstrapping phase.\n\n"
+        "        This probably means that you are not using fork to start your\n"
+    )
+    assert error_summary(spawn) == (
+        "RuntimeError: An attempt has been made to start a new process before the current "
+        "process has finished its bootstrapping phase."
+    )
+    long = error_summary(ValueError("word " * 100))
+    assert "\n" not in long and len(long) <= len("ValueError: ") + 160 and long.endswith("…")
+    assert error_summary(KeyError()) == "KeyError"
