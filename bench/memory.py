@@ -222,9 +222,22 @@ def phase_big(args: argparse.Namespace) -> dict[str, Any]:
         "rss_at_first_tenth_embedded_mib": tenth,
         "rss_max_sampled_mib": max(rss),
         "growth_after_first_tenth_mib": max(rss) - tenth,
+        "rss_by_tenth_mib": by_tenth(samples, args.pages),
         "peak_rss_mib": _peak_rss_mib(),
         "samples": samples,
     }
+
+
+def by_tenth(samples: list[dict[str, Any]], pages: int) -> list[dict[str, float]]:
+    """The curve's shape in ten rows: lowest and highest RSS while each tenth of the pages was
+    embedded (the lowest is the floor between embedding calls; a flat run has flat floors)."""
+    rows = []
+    for tenth in range(10):
+        lo, hi = pages * tenth / 10, pages * (tenth + 1) / 10
+        rss = [s["rss_mib"] for s in samples if lo < s["pages_embedded"] <= hi]
+        if rss:
+            rows.append({"pages": hi, "min_rss_mib": min(rss), "max_rss_mib": max(rss)})
+    return rows
 
 
 PHASES = {"ingest": phase_ingest, "ask": phase_ask, "big": phase_big}
