@@ -34,7 +34,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import DEFAULT_CORPUS, DEFAULT_QUESTIONS, RESULTS, cpu_info
+from ingest import (
+    AVX2_ENV,
+    DEFAULT_CORPUS,
+    DEFAULT_QUESTIONS,
+    RESULTS,
+    _share_embed_cache,
+    cpu_info,
+)
 
 TARGET_PEAK_RSS_MIB = 1536  # 1.5 GiB
 ASK_QUESTIONS = 2
@@ -58,6 +65,20 @@ def _rss_mib() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _rollup_mib() -> dict[str, float]:
+    """Anonymous (heap, arenas, tensors) and file-backed (libraries, mapped model) resident MiB."""
+    out: dict[str, float] = {}
+    try:
+        text = Path("/proc/self/smaps_rollup").read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("Anonymous", "Private_Dirty", "Shared_Clean", "Private_Clean"):
+            out[key.lower() + "_mib"] = round(int(rest.split()[0]) / 1024, 1)
+    return out
 
 
 def make_pdf(path: Path, pages: int, seed: int = 7) -> None:
@@ -147,9 +168,11 @@ def phase_big(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     make_pdf(pdf, args.pages)
     made = time.perf_counter() - started
+    _share_embed_cache(Path(args.home), args.embed_cache)
     engine = _engine(Path(args.home))
     _ = engine.library.embedder  # model loaded before sampling starts: its RSS is the baseline
     baseline = _rss_mib()
+    precision = getattr(engine.library.embedder, "precision", "")
     samples: list[dict[str, float]] = []
     state = {"pages": 0.0, "stage": ""}
     stop = threading.Event()
@@ -166,7 +189,9 @@ def phase_big(args: argparse.Namespace) -> dict[str, Any]:
                 {
                     "t": round(time.perf_counter() - t0, 2),
                     "rss_mib": round(_rss_mib(), 1),
+                    **_rollup_mib(),
                     "pages_embedded": state["pages"],
+                    "stage": state["stage"],
                 }
             )
             stop.wait(args.interval)
@@ -183,7 +208,9 @@ def phase_big(args: argparse.Namespace) -> dict[str, Any]:
         engine.close()
     rss = [s["rss_mib"] for s in samples]
     tenth = next((s["rss_mib"] for s in samples if s["pages_embedded"] >= args.pages / 10), rss[-1])
+    prepared = [s["rss_mib"] for s in samples if s["pages_embedded"] == 0]
     return {
+        "precision": precision,
         "pages": args.pages,
         "pdf_mib": pdf.stat().st_size / 2**20,
         "seconds_to_make_pdf": made,
@@ -191,12 +218,26 @@ def phase_big(args: argparse.Namespace) -> dict[str, Any]:
         "chunks": sum(r.chunks_kept for r in results),
         "seconds": seconds,
         "rss_after_model_load_mib": baseline,
+        "rss_max_before_first_embedded_mib": max(prepared) if prepared else float("nan"),
         "rss_at_first_tenth_embedded_mib": tenth,
         "rss_max_sampled_mib": max(rss),
         "growth_after_first_tenth_mib": max(rss) - tenth,
+        "rss_by_tenth_mib": by_tenth(samples, args.pages),
         "peak_rss_mib": _peak_rss_mib(),
         "samples": samples,
     }
+
+
+def by_tenth(samples: list[dict[str, Any]], pages: int) -> list[dict[str, float]]:
+    """The curve's shape in ten rows: lowest and highest RSS while each tenth of the pages was
+    embedded (the lowest is the floor between embedding calls; a flat run has flat floors)."""
+    rows = []
+    for tenth in range(10):
+        lo, hi = pages * tenth / 10, pages * (tenth + 1) / 10
+        rss = [s["rss_mib"] for s in samples if lo < s["pages_embedded"] <= hi]
+        if rss:
+            rows.append({"pages": hi, "min_rss_mib": min(rss), "max_rss_mib": max(rss)})
+    return rows
 
 
 PHASES = {"ingest": phase_ingest, "ask": phase_ask, "big": phase_big}
@@ -223,6 +264,8 @@ def run_phase(
         str(args.pages),
         "--interval",
         str(args.interval),
+        "--embed-cache",
+        args.embed_cache,
     ]
     if pages is not None:
         cmd[cmd.index("--pages") + 1] = str(pages)
@@ -245,6 +288,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sweep", default="", help="comma-separated page counts for the page-count sweep"
     )
+    parser.add_argument(
+        "--avx2",
+        action="store_true",
+        help="run as an AVX2-only CPU (the int8 ONNX embedder most laptops get)",
+    )
+    parser.add_argument(
+        "--embed-cache", default="", help="shared int8 export cache (made once, not per phase)"
+    )
     parser.add_argument("--note", default="", help="how busy the machine was (recorded)")
     parser.add_argument("--out", default=str(RESULTS / "memory.json"))
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
@@ -255,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.phase_out).write_text(json.dumps(PHASES[args.phase](args), indent=2))
         return 0
 
+    if args.avx2:
+        os.environ.update(AVX2_ENV)  # inherited by every phase, recorded by cpu_info()
     skip = set(filter(None, args.skip.split(",")))
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="kt-memory-") as tmp:

@@ -255,8 +255,12 @@ class Chunker:
             self._section_starts[text] = starts
         return len(starts)
 
-    def units(self, doc: ParsedDocument) -> list[_Unit]:
-        """Group body blocks by section, merging small neighbours under one top heading."""
+    def units(self, doc: ParsedDocument, *, consume: bool = False) -> list[_Unit]:
+        """Group body blocks by section, merging small neighbours under one top heading.
+
+        With ``consume``, each page gives up its blocks once their text is in the units (the
+        blocks' boxes and lines are not held while the document is cut).
+        """
         raw: list[_Unit] = []
         for page in doc.pages:
             for block in page.blocks:
@@ -265,6 +269,8 @@ class Chunker:
                 if not raw or raw[-1].section != block.section:
                     raw.append(_Unit(block.section))
                 raw[-1].add(block.text, block.page)
+            if consume:
+                page.blocks = []
         merged: list[_Unit] = []
         merged_tokens = 0
         for unit in raw:
@@ -296,22 +302,36 @@ class Chunker:
         return merged
 
     def chunk(
-        self, doc_id: str, doc: ParsedDocument, *, cancel: CancelFlag | None = None
+        self,
+        doc_id: str,
+        doc: ParsedDocument,
+        *,
+        cancel: CancelFlag | None = None,
+        consume: bool = False,
     ) -> list[Chunk]:
-        """The passages of ``doc``; :class:`Cancelled` soon after ``cancel`` is set."""
+        """The passages of ``doc``; :class:`Cancelled` soon after ``cancel`` is set.
+
+        With ``consume`` (ingest: the caller is done with the pages), ``doc.pages`` lose their
+        blocks as they are read and each section's text is let go once it is cut, so a long
+        document is held about once (as passages) instead of three times (blocks, sections,
+        passages).
+        """
         self._cancel = cancel
         try:
-            return self._chunk(doc_id, doc)
+            return self._chunk(doc_id, doc, consume)
         finally:
             self._cancel = None
             self._known.clear()
             self._section_starts.clear()
 
-    def _chunk(self, doc_id: str, doc: ParsedDocument) -> list[Chunk]:
+    def _chunk(self, doc_id: str, doc: ParsedDocument, consume: bool = False) -> list[Chunk]:
         cancel = self._cancel
         chunks: list[Chunk] = []
         doc_offset = 0
-        for unit in self.units(doc):
+        units = self.units(doc, consume=consume)
+        units.reverse()  # popped from the end, in document order: each is let go once cut
+        while units:
+            unit = units.pop()
             text = unit.text
             for seg_start, seg_end, long_line in _segments(text):
                 if cancel is not None and cancel.is_set():
@@ -336,6 +356,8 @@ class Chunker:
                         )
                     )
             doc_offset += len(text) + 2
+            if consume:
+                self._known.pop(text, None)
         return chunks
 
     def _pieces(self, text: str) -> Iterator[tuple[str, int, int]]:

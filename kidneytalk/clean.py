@@ -343,10 +343,13 @@ def clean_text(text: str) -> str:
     return "\n".join(line for line in lines if line.strip())
 
 
-def clean_document(doc: ParsedDocument) -> ParsedDocument:
+def clean_document(doc: ParsedDocument, *, consume: bool = False) -> ParsedDocument:
     """Return a copy of ``doc`` without page furniture and notices, with tidy text.
 
-    Everything taken out is listed in the copy's ``removed`` (line, page, why).
+    Everything taken out is listed in the copy's ``removed`` (line, page, why). With
+    ``consume`` (the caller is done with ``doc``), each page of ``doc`` loses its blocks as soon
+    as its cleaned copy is made, so a long document is not held twice (raw and cleaned) while
+    it is cleaned.
     """
     removed: list[RemovedText] = list(doc.removed)
     if _has_positions(doc.pages):
@@ -410,6 +413,8 @@ def clean_document(doc: ParsedDocument) -> ParsedDocument:
                     section = tuple(s for s in section if _exact_key(s) not in removed_keys)
                 blocks.append(replace(block, text=text, section=section))
         pages.append(replace(page, blocks=blocks))
+        if consume:
+            page.blocks = []
     return replace(doc, pages=pages, removed=removed)
 
 

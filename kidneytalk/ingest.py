@@ -486,10 +486,14 @@ class IngestRun:
             if existing and existing.status == cat.STATUS_READY and not self.force:
                 prep.skip = "exists"
                 return prep
-            parsed = clean_document(parse_file(path, ocr=ocr or DocumentOcr(file=path.name)))
+            # each stage lets go of the pages it has read (consume): a long document is not
+            # held as raw blocks, cleaned blocks, sections and passages at once
+            parsed = clean_document(
+                parse_file(path, ocr=ocr or DocumentOcr(file=path.name)), consume=True
+            )
             prep.parsed = parsed
             doc_id = existing.id if existing else prep.sha[:12]
-            prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel)
+            prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel, consume=True)
             prep.chunks, prep.dropped = filter_chunks(prep.chunks)
             prep.chunks, prep.copies = collapse_copies(prep.chunks)  # before embedding: once each
             if not prep.chunks and not parsed.needs_ocr:

@@ -65,3 +65,90 @@ def test_freed_memory_is_handed_back_after_a_batch(monkeypatch: pytest.MonkeyPat
     fp32.embed(["one passage", "another passage"])
     fp32.embed_query("a question")  # one text: nothing to hand back
     assert calls == [1]
+
+
+# ---------------------------------------------------------------- a long document is not held twice
+
+
+def _long_doc(tmp_path):
+    from kidneytalk.parse import parse_file
+    from tests.fixtures_pdf import write_text_pdf
+
+    return parse_file(write_text_pdf(tmp_path / "long.pdf", pages=40, paragraphs=3))
+
+
+def test_cleaning_lets_go_of_each_raw_page_once_its_clean_copy_is_made(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """Raw blocks alive + cleaned blocks made stay within one document plus one page: the raw
+    and the cleaned document are never both held whole (checked on live objects, not RSS)."""
+    import weakref
+
+    from kidneytalk import clean
+
+    raw = _long_doc(tmp_path)
+    refs = [weakref.ref(b) for p in raw.pages for b in p.blocks]
+    per_page = max(len(p.blocks) for p in raw.pages)
+    held: list[int] = []
+    join = clean.join_lines
+
+    def counting(text: str) -> str:
+        held.append(sum(r() is not None for r in refs) + len(held))
+        return join(text)
+
+    monkeypatch.setattr(clean, "join_lines", counting)
+    cleaned = clean.clean_document(raw, consume=True)
+    assert len(held) > len(raw.pages)  # every page was cleaned block by block
+    assert max(held) <= len(refs) + per_page
+    assert all(not p.blocks for p in raw.pages)
+    assert sum(len(p.blocks) for p in cleaned.pages) > len(raw.pages)
+
+
+def test_cleaning_without_consume_keeps_the_input_whole(tmp_path):
+    from kidneytalk.clean import clean_document
+
+    raw = _long_doc(tmp_path)
+    blocks = [len(p.blocks) for p in raw.pages]
+    clean_document(raw)
+    assert [len(p.blocks) for p in raw.pages] == blocks  # callers that keep the parse see it intact
+
+
+def test_the_chunker_cuts_one_section_at_a_time_and_lets_go_of_the_pages(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """With consume the pages give up their blocks as the sections are gathered, and each section
+    is let go once cut: while the last one is cut no other is alive; the passages do not change."""
+    import weakref
+
+    from kidneytalk import chunk as chunk_mod
+    from kidneytalk.clean import clean_document
+    from kidneytalk.config import ChunkSettings
+
+    doc = clean_document(_long_doc(tmp_path))
+    expected = chunk_mod.Chunker(lambda t: len(t.split()), ChunkSettings(), 256).chunk("d", doc)
+
+    chunker = chunk_mod.Chunker(lambda t: len(t.split()), ChunkSettings(), 256)
+    blocks = [weakref.ref(b) for p in doc.pages for b in p.blocks]
+    units: list[weakref.ref] = []
+    made = chunker.units
+
+    def tracked(d, *, consume=False):
+        out = made(d, consume=consume)
+        units.extend(weakref.ref(u) for u in out)
+        assert all(r() is None for r in blocks)  # the blocks are gone once in the sections
+        return out
+
+    alive: list[int] = []
+    segments = chunk_mod._segments
+
+    def counting(text: str):
+        alive.append(sum(r() is not None for r in units))
+        return segments(text)
+
+    monkeypatch.setattr(chunker, "units", tracked)
+    monkeypatch.setattr(chunk_mod, "_segments", counting)
+    got = chunker.chunk("d", doc, consume=True)
+    assert len(units) > 10
+    assert alive[0] == len(units) and alive[-1] == 1  # one section at a time, the last alone
+    assert all(not p.blocks for p in doc.pages)
+    assert got == expected
