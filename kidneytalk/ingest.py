@@ -614,9 +614,7 @@ class IngestRun:
                 # The next file is not ready (OCR, a long document): embed and store everything
                 # waiting meanwhile, so the files before it are searchable (and kept if the user
                 # cancels) without waiting for it.
-                while (self.unembedded() or self._inflight is not None) and not self.cancelled():
-                    self.embed_next()
-                    self.store_finished()
+                self._drain()
                 continue
             seen += 1
             prep.index = seen
@@ -635,10 +633,14 @@ class IngestRun:
                 self.store_finished()  # while the group just handed over is embedded
             self.store_finished()
         stop.set()
+        self._drain()
+        return seen
+
+    def _drain(self) -> None:
+        """Embed and store every pending file (unless cancelled): nothing waits on the embedder."""
         while (self.unembedded() or self._inflight is not None) and not self.cancelled():
             self.embed_next()
             self.store_finished()
-        return seen
 
     def store(self, prep: _Prepared) -> AddResult:
         """Copy, store the vectors of and mark ready one embedded file (under the write lock)."""
