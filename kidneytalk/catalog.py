@@ -16,7 +16,7 @@ import math
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -576,14 +576,17 @@ class Catalog:
         ocr_pages: Sequence[int] = (),
         reason: str | None = None,
         copies: Sequence[tuple[str, Chunk]] = (),
+        digests: Mapping[str, str] | None = None,
     ) -> None:
         """Record chunks and flip the document to ready in one transaction.
 
         ``copies``: (id of the kept passage, the repeated passage) for passages stored once;
         ``ocr_pages``: pages whose text came from OCR (chunks on them are flagged);
-        ``reason``: what to say about a document that needs OCR (default: a generic note).
+        ``reason``: what to say about a document that needs OCR (default: a generic note);
+        ``digests``: chunk id -> :func:`~kidneytalk.dedup.passage_digest` already computed.
         """
         ocr = set(ocr_pages)
+        known = digests or {}
 
         def from_ocr(c: Chunk) -> int:
             return int(any(p in ocr for p in range(c.page_start, c.page_end + 1)))
@@ -597,7 +600,10 @@ class Catalog:
                 """INSERT INTO chunks(id, doc_id, seq, text, page_start, page_end, section,
                        char_start, char_end, n_tokens, ocr, dup_key)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [(*_passage_row(c, from_ocr(c)), passage_digest(c.text)) for c in kept],
+                [
+                    (*_passage_row(c, from_ocr(c)), known.get(c.id) or passage_digest(c.text))
+                    for c in kept
+                ],
             )
             self.db.executemany(
                 "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",

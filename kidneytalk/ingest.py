@@ -100,6 +100,8 @@ class _Prepared:
     copies: list[tuple[str, Chunk]] = field(default_factory=list)  # (kept id, repeat) stored once
     # passages already stored with another document (same normalised text): not embedded
     elsewhere: list[Chunk] = field(default_factory=list)
+    # chunk id -> dedup.passage_digest of its text, computed once on the preparing thread
+    digests: dict[str, str] = field(default_factory=dict)
     error: str = ""
     skip: str = ""  # "exists" when already ready in the library
     existing: Document | None = None
@@ -108,6 +110,13 @@ class _Prepared:
     vectors: np.ndarray | None = None
     scheduled: int = 0  # chunks handed to the embedder so far
     embedded: int = 0  # chunks with vectors so far
+
+    def digest(self, chunk: Chunk) -> str:
+        """The catalog's ``dup_key`` of ``chunk`` (:func:`kidneytalk.dedup.passage_digest`)."""
+        found = self.digests.get(chunk.id)
+        if found is None:
+            found = self.digests[chunk.id] = passage_digest(chunk.text)
+        return found
 
     @property
     def embedding_done(self) -> bool:
@@ -414,7 +423,7 @@ class IngestRun:
         """
         vectors = {c.id: i for i, c in enumerate(prep.chunks)}
         candidates = sorted([*prep.chunks, *prep.elsewhere], key=lambda c: c.seq)
-        digests = {c.id: passage_digest(c.text) for c in candidates}
+        digests = {c.id: prep.digest(c) for c in candidates}
         found = self.lib.catalog.stored_by_key(
             digests.values(), self.lib.embed_model_id, exclude=doc_id
         )
@@ -457,7 +466,7 @@ class IngestRun:
         if not prep.chunks or prep.skip or prep.error:
             return
         exclude = prep.existing.id if prep.existing else prep.sha[:12]
-        digests = [passage_digest(c.text) for c in prep.chunks]
+        digests = [prep.digest(c) for c in prep.chunks]
         found = self.lib.catalog.stored_by_key(digests, self.lib.embed_model_id, exclude=exclude)
         if found:
             prep.elsewhere = [c for c, d in zip(prep.chunks, digests, strict=True) if d in found]
@@ -496,6 +505,8 @@ class IngestRun:
             prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel, consume=True)
             prep.chunks, prep.dropped = filter_chunks(prep.chunks)
             prep.chunks, prep.copies = collapse_copies(prep.chunks)  # before embedding: once each
+            # here, in the gaps the embedder leaves, not under the write lock (checked three times)
+            prep.digests = {c.id: passage_digest(c.text) for c in prep.chunks}
             if not prep.chunks and not parsed.needs_ocr:
                 prep.error = f"{name}: no usable text found"
             # the chunks hold the text now: the pages' blocks are not kept while the file waits
@@ -714,6 +725,7 @@ class IngestRun:
             removed=parsed.removed,
             ocr_pages=parsed.ocr_pages,
             copies=copies,
+            digests=prep.digests,
             reason=f"needs OCR: {parsed.ocr_problem}"
             if parsed.needs_ocr and parsed.ocr_problem
             else None,

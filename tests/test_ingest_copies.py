@@ -88,3 +88,28 @@ def test_one_word_repeated_through_a_file_becomes_one_passage(
     copies = int(res.message.split("; ")[-1].split()[0])
     assert copies >= 150, res.message
     assert library_problems(engine.library) == []
+
+
+def test_each_passage_is_normalised_once_per_ingest(
+    engine: Engine, tmp_path: Path, monkeypatch
+) -> None:
+    """The dedup key of a passage is worked out once, on the preparing thread (it was worked out three
+    times, twice under the write lock: on the store-before-copy check, the copy check and the catalog row)."""
+    import threading
+
+    from kidneytalk import catalog, dedup, ingest
+
+    calls: list[tuple[str, str]] = []
+    real = dedup.passage_digest
+
+    def counted(text: str) -> str:
+        calls.append((text, threading.current_thread().name))
+        return real(text)
+
+    monkeypatch.setattr(ingest, "passage_digest", counted)
+    monkeypatch.setattr(catalog, "passage_digest", counted)
+    [res] = engine.add([_notice_pdf(tmp_path / "anaemia.pdf")])
+    assert res.status == "added", res.message
+    texts = [t for t, _ in calls]
+    assert len(texts) == len(set(texts)) == res.chunks_kept, (len(texts), res.chunks_kept)
+    assert {name for _, name in calls} == {"kidneytalk-prepare"}
