@@ -7,10 +7,13 @@ Every probe takes its input as an argument so tests can inject another CPU.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -170,6 +173,33 @@ def yield_to_embedding(niceness: int = BACKGROUND_NICENESS) -> bool:
     except OSError:
         return False
     return True
+
+
+# Python's default is 5 ms. While ingesting, the embedding thread needs the GIL for a moment
+# between the model's operations and batches; a parsing thread (pure Python for much of its work)
+# could hold it that long each time while the embedder's cores sat idle. Measured on the 30
+# PubMedQA digests, 2 cores: ingest 8-11% faster (int8 ONNX and bf16 PyTorch both).
+INGEST_SWITCH_INTERVAL = 0.0005
+_handoff_lock = threading.Lock()
+_handoff: dict[str, float] = {"depth": 0, "saved": 0.0}
+
+
+@contextlib.contextmanager
+def quick_gil_handoff(interval: float = INGEST_SWITCH_INTERVAL) -> Iterator[None]:
+    """Let threads hand the GIL to each other every ``interval`` seconds while inside (process-wide;
+    nested and overlapping uses restore the original interval when the last one leaves)."""
+    with _handoff_lock:
+        if _handoff["depth"] == 0:
+            _handoff["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, _handoff["saved"]))
+        _handoff["depth"] += 1
+    try:
+        yield
+    finally:
+        with _handoff_lock:
+            _handoff["depth"] -= 1
+            if _handoff["depth"] == 0:
+                sys.setswitchinterval(_handoff["saved"])
 
 
 def cpu_summary(cpuinfo: str | None = None) -> dict[str, Any]:

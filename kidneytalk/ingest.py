@@ -40,7 +40,7 @@ from kidneytalk import catalog as cat
 from kidneytalk.catalog import Document
 from kidneytalk.chunk import CancelFlag, Chunker, collapse_copies, embed_text
 from kidneytalk.clean import clean_document
-from kidneytalk.cpu import yield_to_embedding
+from kidneytalk.cpu import quick_gil_handoff, yield_to_embedding
 from kidneytalk.dedup import passage_digest
 from kidneytalk.errors import Cancelled, KidneyTalkError
 from kidneytalk.filter import Judge, filter_chunks
@@ -598,7 +598,8 @@ class IngestRun:
         )
         stop = threading.Event()
         try:
-            seen = self._run(files, stop)
+            with quick_gil_handoff():  # the embedding thread is not kept waiting for the GIL
+                seen = self._run(files, stop)
         finally:
             self._settle()
         # only after a cancel: embedded partly or not at all, nothing written

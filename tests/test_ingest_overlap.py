@@ -3,6 +3,7 @@ thread that parses ahead yields its core to the embedder (issue 12)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -163,3 +164,37 @@ def test_the_parsing_thread_runs_at_a_lower_priority_and_the_others_do_not() -> 
     if lowered:
         assert nice == max(before, BACKGROUND_NICENESS)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+def test_threads_hand_the_gil_over_quickly_during_an_ingest_only(
+    engine: Engine, tmp_path: Path, monkeypatch
+) -> None:
+    """While files are added the switch interval is short, so a parsing thread does not keep the embedding
+    thread waiting for the GIL; before and after (an embedding error included) it is Python's own."""
+    import sys
+
+    from kidneytalk.cpu import INGEST_SWITCH_INTERVAL
+
+    before = sys.getswitchinterval()
+    assert before > INGEST_SWITCH_INTERVAL
+    embedder = engine.library.embedder
+    real = embedder.embed
+    during: list[float] = []
+
+    def embed(texts, cancel=None):
+        during.append(sys.getswitchinterval())
+        return real(texts, cancel=cancel)
+
+    monkeypatch.setattr(embedder, "embed", embed)
+    [res] = engine.add(_notes(tmp_path / "a", 1))
+    assert res.status == "added", res.message
+    assert during and set(during) == {INGEST_SWITCH_INTERVAL}
+    assert sys.getswitchinterval() == before
+
+    def broken(texts, cancel=None):
+        raise RuntimeError("embedder crashed")
+
+    monkeypatch.setattr(embedder, "embed", broken)
+    with contextlib.suppress(RuntimeError):  # however the run reports it
+        engine.add(_notes(tmp_path / "b", 1))
+    assert sys.getswitchinterval() == before
