@@ -749,7 +749,9 @@ class IngestRun:
             )
         verb = "re-indexed" if existing and existing.status == cat.STATUS_READY else "added"
         passages = len(kept) + len(elsewhere)
-        msg = f"{name}: {verb} as {doc_id} ({parsed.page_count} pages, {passages} chunks kept, {len(dropped)} dropped{note})"
+        pages = f"{parsed.page_count} page" + ("" if parsed.page_count == 1 else "s")
+        chunks = f"{passages} chunk" + ("" if passages == 1 else "s")
+        msg = f"{name}: {verb} as {doc_id} ({pages}, {chunks} kept, {len(dropped)} dropped{note})"
         log.info(msg)
         return AddResult(
             shown_path(path), "added", msg, doc_id, passages, len(dropped), parsed.page_count

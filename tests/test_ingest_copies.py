@@ -113,3 +113,16 @@ def test_each_passage_is_normalised_once_per_ingest(
     texts = [t for t, _ in calls]
     assert len(texts) == len(set(texts)) == res.chunks_kept, (len(texts), res.chunks_kept)
     assert {name for _, name in calls} == {"kidneytalk-prepare"}
+
+
+def test_the_added_message_counts_in_the_singular_and_the_plural(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from tests.fixtures_pdf import write_text_pdf
+
+    [one] = engine.add([write_text_pdf(tmp_path / "one.pdf", pages=1)])
+    [many] = engine.add([_notice_pdf(tmp_path / "anaemia.pdf")])
+    assert "(1 page, " in one.message and " pages" not in one.message.split(";")[0], one.message
+    assert "(5 pages, " in many.message and f"{many.chunks_kept} chunks kept" in many.message, (
+        many.message
+    )
