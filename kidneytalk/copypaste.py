@@ -118,9 +118,23 @@ _META = re.compile(
 )
 
 
+# The end of a sentence inside a longer piece of text (not the point of a decimal number).
+_SENTENCE_END = re.compile(r"[.!;。！；](?=\s|[\u3000-\u9fff])")
+
+
 def is_meta_text(sentence: str) -> bool:
     """True for sentences about the document itself (authorship, purpose, licence), never an answer."""
     return bool(_META.search(sentence))
+
+
+def is_question(sentence: str) -> bool:
+    """True for a question (a leaflet's "What should my blood pressure be?"): it asks, it never answers.
+
+    Only a sentence that is one question: where the splitter left a statement joined to the question
+    after it ("… at once. 什麼是高血鉀？"), the statement is kept.
+    """
+    body = sentence.rstrip(" \t\"'”’)]）」』")
+    return body.endswith(("?", "？")) and not _SENTENCE_END.search(body[:-1])
 
 
 def is_index_line(sentence: str) -> bool:
@@ -148,6 +162,7 @@ def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
                 and not looks_like_instruction(sentence)
                 and not is_index_line(sentence)
                 and not is_meta_text(sentence)
+                and not is_question(sentence)
             ):
                 seen.add(key)
                 out.append(EvidenceSentence(f"S{len(out) + 1}", n, sentence))

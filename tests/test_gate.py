@@ -418,3 +418,35 @@ def test_the_rule_on_bridged_words_answers_nothing_the_fit_refused(tmp_path: Pat
     )
     shipped = Calibration.load(DEFAULT_CALIBRATION)
     assert shipped is not None and shipped.cross_weight is not None
+
+
+def test_questions_in_the_evidence_are_never_quoted_as_answers():
+    """The AHA leaflet's heading "What should my blood pressure be?" came first in an answer about
+    hypertensive crisis: a question asks, it does not answer."""
+    english = (
+        "What should my blood pressure be? Normal blood pressure is below 120/80 mm Hg for adults. "
+        "Is it dangerous? A reading higher than 180/120 mm Hg is a hypertensive crisis that needs care at once."
+    )
+    chinese = "什麼是高血鉀？血液中鉀離子濃度大於5.5meq/L，就稱為高血鉀。"
+    hits = [
+        Hit("c1", "d", "aha.pdf", english, 1, 1, (), 1.0),
+        Hit("c2", "e", "eda.pdf", chinese, 1, 1, (), 1.0),
+    ]
+    quoted = [s.text for s in evidence_sentences(hits)]
+    assert quoted == [
+        "Normal blood pressure is below 120/80 mm Hg for adults.",
+        "A reading higher than 180/120 mm Hg is a hypertensive crisis that needs care at once.",
+        "血液中鉀離子濃度大於5.5meq/L，就稱為高血鉀。",
+    ], quoted
+    # a statement the splitter left joined to the question after it is kept
+    joined = Hit(
+        "c3",
+        "d",
+        "x.pdf",
+        "Dialysis is needed at an eGFR of 5.5 or less. 什麼是高血鉀？",
+        1,
+        1,
+        (),
+        1.0,
+    )
+    assert len(evidence_sentences([joined])) == 1
