@@ -178,7 +178,8 @@ def yield_to_embedding(niceness: int = BACKGROUND_NICENESS) -> bool:
 # Python's default is 5 ms. While ingesting, the embedding thread needs the GIL for a moment
 # between the model's operations and batches; a parsing thread (pure Python for much of its work)
 # could hold it that long each time while the embedder's cores sat idle. Measured on the 30
-# PubMedQA digests, 2 cores: ingest 8-11% faster (int8 ONNX and bf16 PyTorch both).
+# PubMedQA digests, 2 cores, alternating runs: 8-11% faster in a first set (int8 ONNX and bf16
+# PyTorch), within the noise in a second (int8); never measurably slower.
 INGEST_SWITCH_INTERVAL = 0.0005
 _handoff_lock = threading.Lock()
 _handoff: dict[str, float] = {"depth": 0, "saved": 0.0}
