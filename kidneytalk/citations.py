@@ -22,6 +22,8 @@ MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 # Chinese: a run of sentence-ending marks (。！？；, or ASCII !? before a Han character) and the
 # closing quotes or brackets after it end a sentence: "「請停藥。」然後" splits after 」, "真的嗎？！" once.
+# So does an English full stop after a word before Chinese ("… mg/dL. 低血鉀是…"), not a numbered
+# item's ("1.術後…") or a decimal point.
 _CLOSERS = "」』”’）)】〕》"
 # Markdown tables as parsing writes them: a line that starts and ends with "|", or a row a passage
 # boundary cut (it starts or ends with "|" and holds another one).
@@ -32,7 +34,10 @@ _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # CJK characters with CJK punctuation (a line break between two of them joins without a space)
 _CJK_TEXT = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _ENUMERATOR = re.compile(r"(?:[(（][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、)]|[•·●▪■-] ?)")
-_CJK_SENTENCE_END = re.compile(f"[。！？；]+[{_CLOSERS}]*|[!?]+[{_CLOSERS}]*(?=[\u3400-\u9fff])")
+_CJK_SENTENCE_END = re.compile(
+    f"[。！？；]+[{_CLOSERS}]*|[!?]+[{_CLOSERS}]*(?=[\u3400-\u9fff])"
+    f"|(?<=[^\\W\\d_])\\.[{_CLOSERS}]*(?=\\s*[\u3400-\u9fff])"
+)
 
 
 def _heading(cell: str) -> bool:

@@ -118,23 +118,14 @@ _META = re.compile(
 )
 
 
-# The end of a sentence inside a longer piece of text (not the point of a decimal number).
-_SENTENCE_END = re.compile(r"[.!;。！；](?=\s|[\u3000-\u9fff])")
-
-
 def is_meta_text(sentence: str) -> bool:
     """True for sentences about the document itself (authorship, purpose, licence), never an answer."""
     return bool(_META.search(sentence))
 
 
 def is_question(sentence: str) -> bool:
-    """True for a question (a leaflet's "What should my blood pressure be?"): it asks, it never answers.
-
-    Only a sentence that is one question: where the splitter left a statement joined to the question
-    after it ("… at once. 什麼是高血鉀？"), the statement is kept.
-    """
-    body = sentence.rstrip(" \t\"'”’)]）」』")
-    return body.endswith(("?", "？")) and not _SENTENCE_END.search(body[:-1])
+    """True for a question (a leaflet's "What should my blood pressure be?"): it asks, it never answers."""
+    return sentence.rstrip(" \t\"'”’)]）」』").endswith(("?", "？"))
 
 
 def is_index_line(sentence: str) -> bool:

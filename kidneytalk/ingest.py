@@ -505,8 +505,9 @@ class IngestRun:
             prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel, consume=True)
             prep.chunks, prep.dropped = filter_chunks(prep.chunks)
             prep.chunks, prep.copies = collapse_copies(prep.chunks)  # before embedding: once each
-            # here, in the gaps the embedder leaves, not under the write lock (checked three times)
-            prep.digests = {c.id: passage_digest(c.text) for c in prep.chunks}
+            # dedup keys: worked out here, in the embedder's gaps, not under the write lock
+            for c in prep.chunks:
+                prep.digest(c)
             if not prep.chunks and not parsed.needs_ocr:
                 prep.error = f"{name}: no usable text found"
             # the chunks hold the text now: the pages' blocks are not kept while the file waits

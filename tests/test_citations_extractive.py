@@ -150,6 +150,14 @@ def test_split_sentences_english_and_chinese():
         "肾病需要治疗！",
         "是否需要透析？",
     ]
+    # an English sentence before Chinese ends at its full stop; a numbered item and a decimal do not
+    assert split_sentences(
+        "Dialysis is needed at an eGFR of 5.5 or less. 什麼是高血鉀？1.術後禁做治療。"
+    ) == [
+        "Dialysis is needed at an eGFR of 5.5 or less.",
+        "什麼是高血鉀？",
+        "1.術後禁做治療。",
+    ]
 
 
 def test_a_markdown_table_gives_one_sentence_per_cell_led_by_its_headings():

@@ -438,7 +438,7 @@ def test_questions_in_the_evidence_are_never_quoted_as_answers():
         "A reading higher than 180/120 mm Hg is a hypertensive crisis that needs care at once.",
         "血液中鉀離子濃度大於5.5meq/L，就稱為高血鉀。",
     ], quoted
-    # a statement the splitter left joined to the question after it is kept
+    # a statement just before a Chinese question is its own sentence, and kept
     joined = Hit(
         "c3",
         "d",
