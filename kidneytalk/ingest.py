@@ -66,7 +66,14 @@ ProgressCallback = Callable[[ProgressEvent], None]
 _EMBED_BATCH = (
     256  # chunks per embedding call (across files); progress and cancel checks between calls
 )
-_PREPARE_AHEAD = 8  # prepared files queued ahead of the embedder
+# How far the parsing thread may run ahead of the embedder: files (each holds only its passages'
+# text by then) and passages. Four groups of passages: when a group's vectors come back, the next
+# group is already gathered, so the embedder never waits for parsing. With 8 files (about 220
+# PubMedQA passages, less than one group) parsing stopped for the length of a whole group and the
+# embedder then waited for it: 0.1-0.25 s gaps between groups.
+_PREPARE_AHEAD = 64
+_PREPARE_AHEAD_CHUNKS = 4 * _EMBED_BATCH
+_IDLE_POLL = 0.05  # s: how often the run looks at the embedder while the next file is read
 
 
 @dataclass
@@ -527,15 +534,19 @@ class IngestRun:
     def _prepared_stream(
         self, files: list[Path], stop: threading.Event
     ) -> Iterator[_Prepared | None]:
-        """Prepare files in a background thread, a few ahead of the consumer (OCR reports progress from it).
+        """Prepare files in a background thread, ahead of the consumer by up to ``_PREPARE_AHEAD``
+        files and ``_PREPARE_AHEAD_CHUNKS`` passages (OCR reports progress from it).
 
-        Yields ``None`` (once) each time the consumer would have to wait for the next file, so it can
-        embed the chunks it already holds instead of idling until a full batch has gathered.
+        Yields ``None`` when the consumer would have to wait for the next file, and again every
+        ``_IDLE_POLL`` seconds while it is not ready, so the consumer can feed the embedder and store
+        finished files meanwhile instead of idling until a full batch has gathered.
         """
         chunker = Chunker(
             self.lib.embedder.token_counter(), self.lib.settings.chunk, self.lib.embedder.max_tokens
         )
         q: queue.Queue[_Prepared | None] = queue.Queue(maxsize=_PREPARE_AHEAD)
+        room = threading.Condition()
+        queued = [0]  # passages prepared and not yet taken by the consumer
 
         def work() -> None:
             yield_to_embedding()  # parse in the gaps the embedder leaves, not on its cores
@@ -558,7 +569,13 @@ class IngestRun:
                         progress=self.progress,
                         cancel=either,
                     )
-                    q.put(self.prepare(path, chunker, known, either, ocr))
+                    prep = self.prepare(path, chunker, known, either, ocr)
+                    with room:
+                        queued[0] += len(prep.chunks)
+                    q.put(prep)
+                    with room:  # far enough ahead: parse on when the consumer has taken some
+                        while queued[0] >= _PREPARE_AHEAD_CHUNKS and not either.is_set():
+                            room.wait(_IDLE_POLL)
             finally:
                 db.close()
                 q.put(None)
@@ -570,10 +587,18 @@ class IngestRun:
                 try:
                     item = q.get_nowait()
                 except queue.Empty:
-                    yield None  # nothing prepared yet: the consumer may embed what it holds
-                    item = q.get()
+                    # nothing prepared yet: the consumer may feed the embedder and store what
+                    # it has finished, then asks again
+                    yield None
+                    try:
+                        item = q.get(timeout=_IDLE_POLL)
+                    except queue.Empty:
+                        continue
                 if item is None:
                     break
+                with room:
+                    queued[0] -= len(item.chunks)
+                    room.notify()
                 yield item
         finally:
             stop.set()
@@ -624,10 +649,10 @@ class IngestRun:
         seen = 0
         for prep in self._prepared_stream(files, stop):
             if prep is None:
-                # The next file is not ready (OCR, a long document): embed and store everything
-                # waiting meanwhile, so the files before it are searchable (and kept if the user
-                # cancels) without waiting for it.
-                self._drain()
+                # The next file is not ready (OCR, a long document): keep the embedder busy and
+                # store the files it has finished, so the files before it are searchable (and
+                # kept if the user cancels) without waiting for it.
+                self._while_waiting()
                 continue
             seen += 1
             prep.index = seen
@@ -648,6 +673,19 @@ class IngestRun:
         stop.set()
         self._drain()
         return seen
+
+    def _while_waiting(self) -> None:
+        """While the next file is read, without blocking: hand the passages gathered so far to an
+        idle embedder, and take (and store) the vectors of a group it has finished. A group still
+        being embedded is not waited for (the passages gathered meanwhile make a fuller group)."""
+        if self.cancelled():
+            return
+        if self._inflight is None:
+            if self.unembedded():
+                self.embed_next()  # nothing to wait for: it only hands over a group
+        elif self._inflight[1].done():
+            self.embed_next()  # hands over what is gathered (if any), takes the finished vectors
+            self.store_finished()
 
     def _drain(self) -> None:
         """Embed and store every pending file (unless cancelled): nothing waits on the embedder."""

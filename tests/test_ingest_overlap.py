@@ -198,3 +198,46 @@ def test_threads_hand_the_gil_over_quickly_during_an_ingest_only(
     with contextlib.suppress(RuntimeError):  # however the run reports it
         engine.add(_notes(tmp_path / "b", 1))
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.parametrize("budget", [1000, 6])
+def test_parsing_runs_ahead_of_the_embedder_up_to_a_passage_budget(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
+    """While the embedder holds a group, files go on being prepared until the passages waiting
+    for it reach ``_PREPARE_AHEAD_CHUNKS``. Before, parsing stopped after 8 files (fewer passages
+    than one group of the PubMedQA digests), and the embedder then waited for it between groups."""
+    monkeypatch.setattr(ingest, "_EMBED_BATCH", 4)
+    monkeypatch.setattr(ingest, "_PREPARE_AHEAD_CHUNKS", budget)
+    notes = _notes(tmp_path / "notes", 14)
+    prepared: list[int] = []  # passages of each file prepared so far
+    real_prepare = ingest.IngestRun.prepare
+
+    def prepare(self: ingest.IngestRun, *args: object, **kwargs: object) -> object:
+        prep = real_prepare(self, *args, **kwargs)
+        prepared.append(len(prep.chunks))
+        return prep
+
+    embedder = engine.library.embedder
+    real_embed = embedder.embed
+    while_held: list[list[int]] = []
+
+    def embed(texts: list[str], cancel: Callable[[], bool] | None = None) -> np.ndarray:
+        if not while_held:  # the first group: hold it until parsing has stopped
+            seen, deadline = -1, time.monotonic() + 20
+            while len(prepared) != seen and time.monotonic() < deadline:
+                seen = len(prepared)
+                time.sleep(0.5)
+            while_held.append(list(prepared))
+        return real_embed(texts, cancel)
+
+    monkeypatch.setattr(ingest.IngestRun, "prepare", prepare)
+    monkeypatch.setattr(embedder, "embed", embed)
+    results = engine.add(notes)
+    assert [r.status for r in results] == ["added"] * 14, [r.message for r in results]
+    [held] = while_held
+    if budget >= sum(prepared):
+        assert len(held) == 14  # every file was prepared while the first group was embedded
+    else:  # stopped at the budget: the passages of the files queued after the taken ones
+        assert len(held) < 14 and sum(held) >= budget
+    assert library_problems(engine.library) == []
