@@ -21,6 +21,10 @@ CPU at run time (``Settings.embedding_precision``, ``auto`` by default):
   fp32 on the probe sentences, falls back to fp32 PyTorch with a log line;
 * ``fp32`` (PyTorch) otherwise, or on request.
 
+With PyTorch (bf16, fp32) the transformer runs traced with TorchScript where it traces and then
+gives the eager vectors (:class:`_TracedEncoder`): it no longer waits for the GIL while other
+Python threads run.
+
 The choice is recorded in ``Embedder.precision``. Vectors of every precision
 share the model's id (``embedding_model_id``): they are interchangeable within
 the quality guard above, so changing the precision does not re-index anything.
@@ -48,6 +52,7 @@ from kidneytalk.config import EMBEDDING_PRECISIONS as PRECISIONS
 from kidneytalk.cpu import has_native_bf16, physical_cores
 from kidneytalk.errors import Cancelled, ModelError
 from kidneytalk.memory import give_back
+from kidneytalk.names import error_summary
 
 # onnxruntime sends usage telemetry on some platforms unless told not to; this
 # must be set before it is first imported (issue 17).
@@ -190,11 +195,89 @@ class _OnnxEncoder:
         wanted = {i.name for i in self.session.get_inputs()}
         self.input_names = [n for n in input_names if n in wanted]
 
-    def __call__(self, features: dict[str, Any]) -> np.ndarray:
+    def __call__(self, features: dict[str, Any]) -> Any:
+        import torch
+
         inputs = {
             n: np.ascontiguousarray(features[n].numpy(), dtype=np.int64) for n in self.input_names
         }
-        return self.session.run(None, inputs)[0]
+        return torch.from_numpy(self.session.run(None, inputs)[0])
+
+
+class _TracedEncoder:
+    """A sentence-transformers model's transformer traced with TorchScript (``torch.jit.trace``).
+
+    The traced graph runs in C++ without holding Python's GIL. Run eagerly, every one of the
+    transformer's operations is dispatched from Python and needs the GIL, so another Python
+    thread (an ingest's parsing thread, the window's) holds it back between operations: 256
+    PubMedQA passages in bf16 took 1.39 s traced and 1.48 s eagerly alone, 4.32 s traced and
+    7.17 s eagerly beside a pure-Python thread (which also takes one of the two cores;
+    ``bench/results/embed-beside-python.json``). Pooling then runs in float32: bf16 vectors are
+    closer to fp32 (min cosine 0.99992, eagerly 0.998). Its weights are the model's own.
+    """
+
+    def __init__(self, module: Any, input_names: Sequence[str]):
+        self.module = module
+        self.input_names = list(input_names)
+
+    def __call__(self, features: dict[str, Any]) -> Any:
+        out = self.module(*(features[n] for n in self.input_names))
+        return out["last_hidden_state"] if isinstance(out, dict) else out[0]
+
+
+def _trace_transformer(model: Any) -> _TracedEncoder | None:
+    """``model``'s transformer traced, if it traces and then gives the eager vectors on
+    :data:`PROBE_SENTENCES` (cosine >= :data:`MIN_PROBE_COSINE`, each); else None (eager)."""
+    import warnings
+
+    import torch
+
+    try:
+        names = _transformer_inputs(model)
+        example = _preprocess(model, list(PROBE_SENTENCES[:2]))  # two lengths: padding traced
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings on shape checks of the HF code
+            module = torch.jit.trace(
+                model[0].auto_model,
+                tuple(example[n] for n in names),
+                strict=False,
+                check_trace=False,
+            )
+        encoder = _TracedEncoder(module, names)
+        probes = list(PROBE_SENTENCES)
+        with torch.inference_mode():
+            want = model.encode(
+                probes, batch_size=3, convert_to_numpy=True, show_progress_bar=False
+            ).astype(np.float32)
+            got = np.concatenate(
+                [_pooled(model, encoder, probes[i : i + 3]) for i in range(0, len(probes), 3)]
+            )
+        want /= np.linalg.norm(want, axis=1, keepdims=True)
+        cosine = float((want * got).sum(axis=1).min())
+    except Exception as exc:  # an architecture that does not trace: run it eagerly
+        log.info("embedding model not traced (%s): it runs eagerly", error_summary(exc))
+        return None
+    if cosine < MIN_PROBE_COSINE:
+        log.info("traced embedding model differs from eager (cosine %.4f): it runs eagerly", cosine)
+        return None
+    return encoder
+
+
+def _pooled(model: Any, encoder: Callable[[dict[str, Any]], Any], texts: list[str]) -> np.ndarray:
+    """Unit vectors of ``texts``: the model's tokenizer, ``encoder`` in place of its transformer,
+    then its own pooling (and further) modules; normalised in float32."""
+    import torch
+
+    tail = list(model)[1:]
+    features = _preprocess(model, texts)
+    tokens = encoder(features)
+    # float32 pooling (bf16 pooling and normalising drift: norms 0.996-1.004), unless a further
+    # module has weights of the transformer's type
+    weighted = any(True for module in tail for _ in module.parameters())
+    features["token_embeddings"] = tokens if weighted else tokens.float()
+    for module in tail:
+        features = module(features)
+    return torch.nn.functional.normalize(features["sentence_embedding"].float(), dim=1).numpy()
 
 
 def _transformer_inputs(model: Any) -> list[str]:
@@ -355,7 +438,6 @@ def _encode_onnx(
     the model's remaining modules; longest texts first so each batch pads little."""
     import torch
 
-    tail = list(model)[1:]
     order = np.argsort([-len(t) for t in texts], kind="stable")
     out: np.ndarray | None = None
     with torch.inference_mode():
@@ -363,13 +445,7 @@ def _encode_onnx(
             if cancel is not None and cancel():
                 raise Cancelled("cancelled while embedding")
             idx = order[start : start + batch_size]
-            features = _preprocess(model, [texts[i] for i in idx])
-            features["token_embeddings"] = torch.from_numpy(encoder(features))
-            for module in tail:
-                features = module(features)
-            vectors = torch.nn.functional.normalize(
-                features["sentence_embedding"].float(), dim=1
-            ).numpy()
+            vectors = _pooled(model, encoder, [texts[i] for i in idx])
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors
@@ -459,6 +535,7 @@ class Embedder:
         self.precision = choose_precision(precision, flags=flags)
         self.export_dir: Path | None = None
         self._onnx: _OnnxEncoder | None = None
+        self._traced: _TracedEncoder | None = None
         if self.precision == "bf16":
             if not has_native_bf16(flags):
                 log.warning(
@@ -467,6 +544,8 @@ class Embedder:
             self._model.to(torch.bfloat16)
         elif self.precision == "int8":
             self._load_int8(Path(cache_dir) if cache_dir else default_cache_dir())
+        if self._onnx is None:  # PyTorch runs the transformer: traced, where it traces
+            self._traced = _trace_transformer(self._model)
         self.max_tokens = int(self._model.max_seq_length or 256)
         self.tokenizer = self._model.tokenizer
         get_dim = (
@@ -607,18 +686,22 @@ class Embedder:
             for idx in token_batches(self.padded_lengths(texts), self.batch_size, MAX_BATCH_TOKENS):
                 if cancel is not None and cancel():
                     raise Cancelled("cancelled while embedding")
-                vectors = (
-                    self._model.encode(
-                        [texts[i] for i in idx],
-                        batch_size=len(idx),
-                        convert_to_tensor=True,
-                        normalize_embeddings=True,
-                        show_progress_bar=False,
+                batch = [texts[i] for i in idx]
+                if self._traced is not None:
+                    vectors = _pooled(self._model, self._traced, batch)
+                else:
+                    vectors = (
+                        self._model.encode(
+                            batch,
+                            batch_size=len(idx),
+                            convert_to_tensor=True,
+                            normalize_embeddings=True,
+                            show_progress_bar=False,
+                        )
+                        .float()
+                        .cpu()
+                        .numpy()
                     )
-                    .float()
-                    .cpu()
-                    .numpy()
-                )
                 if out is None or out.shape[1] != vectors.shape[1]:  # probing the dimension
                     out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
                 out[idx] = vectors
@@ -637,4 +720,5 @@ class Embedder:
 
     def close(self) -> None:
         self._onnx = None
+        self._traced = None
         self._model = None  # type: ignore[assignment]

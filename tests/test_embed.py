@@ -206,3 +206,27 @@ def test_export_cache_lives_in_the_config_folder_unless_moved(tmp_path: Path, mo
     assert paths.embed_cache == paths.config / "cache" / "embedder"
     monkeypatch.setenv("KIDNEYTALK_EMBED_CACHE", str(tmp_path / "shared"))
     assert Paths.resolve(tmp_path / "home").embed_cache == tmp_path / "shared"
+
+
+def test_pytorch_runs_the_transformer_traced_with_the_eager_vectors(fp32: Embedder, monkeypatch):
+    """The traced transformer (it runs without holding the GIL) gives the eager model's vectors;
+    a model that does not trace runs eagerly, with the same vectors."""
+    import torch
+
+    assert fp32.precision == "fp32" and fp32._traced is not None
+    traced = fp32.embed(SENTENCES)
+    eager = fp32._model.encode(SENTENCES, convert_to_numpy=True, normalize_embeddings=True)
+    assert traced.dtype == np.float32 and traced.shape == (len(SENTENCES), 384)
+    np.testing.assert_allclose(traced, eager, atol=1e-5)
+    assert float(fp32.embed_query(SENTENCES[1]) @ traced[1]) > 0.9999
+
+    def no_trace(*args, **kwargs):
+        raise RuntimeError("this architecture does not trace")
+
+    monkeypatch.setattr(torch.jit, "trace", no_trace)
+    emb = Embedder(precision="fp32")
+    try:
+        assert emb._traced is None
+        np.testing.assert_allclose(emb.embed(SENTENCES), eager, atol=1e-5)
+    finally:
+        emb.close()
