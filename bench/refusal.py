@@ -18,7 +18,10 @@ is tested. The test split runs through the evaluation harness in
 retrieval-only mode (gate included) and the numbers go to
 ``bench/results/refusal.json``.
 
-    python bench/refusal.py [--fit] [--work DIR] [--addrep-limit N]
+    python bench/refusal.py [--fit] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
+
+``--avx2`` embeds as an AVX2-only CPU would (int8 ONNX): use a work folder of its own, so
+its libraries are built with those vectors.
 """
 
 from __future__ import annotations
@@ -53,6 +56,14 @@ def cpu_info() -> dict[str, object]:
     from kidneytalk.cpu import cpu_summary
 
     return cpu_summary()
+
+
+def embedder_precision(home: Path) -> str:
+    """The embedding backend this machine (or ``--avx2``) runs: int8, bf16 or fp32."""
+    from kidneytalk.engine import Engine
+
+    with Engine(home) as engine:
+        return engine.library.embedder.precision
 
 
 def digest_number(name: str) -> int:
@@ -304,7 +315,17 @@ def main() -> None:
     parser.add_argument(
         "--report-only", default="", help="modes not run now: report what earlier runs finished"
     )
+    parser.add_argument(
+        "--avx2",
+        action="store_true",
+        help="embed as on an AVX2-only CPU (int8 ONNX; PyTorch capped at AVX2), as bench/ingest.py --avx2",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "refusal.json")
     args = parser.parse_args()
+    if args.avx2:  # before kidneytalk (and torch) are imported
+        from ingest import AVX2_ENV
+
+        os.environ.update(AVX2_ENV)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     if args.fresh and (work / "runs").exists():
@@ -326,6 +347,7 @@ def main() -> None:
         "machine": f"load average {os.getloadavg()[0]:.1f} at the end on {os.cpu_count()} CPUs "
         + ("(busy)" if os.getloadavg()[0] > 0.75 * (os.cpu_count() or 1) else "(quiet)"),
         "cpu": cpu_info(),
+        "embedder": embedder_precision(homes["pubmedqa"]),
         "command": "python bench/refusal.py " + " ".join(sys.argv[1:]),
         "calibration": calibration or json.loads(DEFAULT_CALIBRATION.read_text()),
         "targets": {"off_library_refused_pct": ">= 95", "in_library_falsely_refused_pct": "<= 5"},
@@ -337,8 +359,8 @@ def main() -> None:
         "totals": totals(results, modes),
         "sets": results,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "refusal.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(report["totals"], indent=2))
 
 
