@@ -212,8 +212,9 @@ class _TracedEncoder:
     thread (an ingest's parsing thread, the window's) holds it back between operations: 256
     PubMedQA passages in bf16 took 1.39 s traced and 1.48 s eagerly alone, 4.32 s traced and
     7.17 s eagerly beside a pure-Python thread (which also takes one of the two cores;
-    ``bench/results/embed-beside-python.json``). Pooling then runs in float32: bf16 vectors are
-    closer to fp32 (min cosine 0.99992, eagerly 0.998). Its weights are the model's own.
+    ``bench/results/embed-beside-python.json``). Pooling then runs in float32 (unless a module
+    after it has weights): bf16 vectors are closer to fp32 (min cosine 0.99992, eagerly 0.998).
+    It holds the model's own weights (nothing is copied).
     """
 
     def __init__(self, module: Any, input_names: Sequence[str]):
@@ -221,7 +222,7 @@ class _TracedEncoder:
         self.input_names = list(input_names)
 
     def __call__(self, features: dict[str, Any]) -> Any:
-        out = self.module(*(features[n] for n in self.input_names))
+        out = self.module(**{n: features[n] for n in self.input_names})
         return out["last_hidden_state"] if isinstance(out, dict) else out[0]
 
 
@@ -237,21 +238,26 @@ def _trace_transformer(model: Any) -> _TracedEncoder | None:
         example = _preprocess(model, list(PROBE_SENTENCES[:2]))  # two lengths: padding traced
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TracerWarnings on shape checks of the HF code
-            module = torch.jit.trace(
+            module = torch.jit.trace(  # by name: forward's parameter order is the model's own
                 model[0].auto_model,
-                tuple(example[n] for n in names),
+                example_kwarg_inputs={n: example[n] for n in names},
                 strict=False,
                 check_trace=False,
             )
         encoder = _TracedEncoder(module, names)
-        probes = list(PROBE_SENTENCES)
+        # batches of 3 and 2, one alone (a query) and one cut at the model's longest input
+        probes = [*PROBE_SENTENCES, " ".join(PROBE_SENTENCES * 8)]
+        batches = [probes[0:3], probes[3:6], probes[6:8], probes[8:9], probes[0:1]]
         with torch.inference_mode():
-            want = model.encode(
-                probes, batch_size=3, convert_to_numpy=True, show_progress_bar=False
+            want = np.concatenate(
+                [
+                    model.encode(
+                        b, batch_size=len(b), convert_to_numpy=True, show_progress_bar=False
+                    )
+                    for b in batches
+                ]
             ).astype(np.float32)
-            got = np.concatenate(
-                [_pooled(model, encoder, probes[i : i + 3]) for i in range(0, len(probes), 3)]
-            )
+            got = np.concatenate([_pooled(model, encoder, b) for b in batches])
         want /= np.linalg.norm(want, axis=1, keepdims=True)
         cosine = float((want * got).sum(axis=1).min())
     except Exception as exc:  # an architecture that does not trace: run it eagerly
@@ -271,8 +277,8 @@ def _pooled(model: Any, encoder: Callable[[dict[str, Any]], Any], texts: list[st
     tail = list(model)[1:]
     features = _preprocess(model, texts)
     tokens = encoder(features)
-    # float32 pooling (bf16 pooling and normalising drift: norms 0.996-1.004), unless a further
-    # module has weights of the transformer's type
+    # float32 pooling (bf16 pooling and normalising drift: norms 0.996-1.004), unless a module
+    # after the transformer has weights (a Dense layer): it then gets the transformer's type
     weighted = any(True for module in tail for _ in module.parameters())
     features["token_embeddings"] = tokens if weighted else tokens.float()
     for module in tail:

@@ -66,9 +66,10 @@ ProgressCallback = Callable[[ProgressEvent], None]
 _EMBED_BATCH = (
     256  # chunks per embedding call (across files); progress and cancel checks between calls
 )
-# How far the parsing thread may run ahead of the embedder: files (each holds only its passages'
-# text by then) and passages. Four groups of passages: when a group's vectors come back, the next
-# group is already gathered, so the embedder never waits for parsing. With 8 files (about 220
+# How far the parsing thread may run ahead of the run: files (each holds only its passages' text
+# by then) and passages queued (four groups; the run itself holds up to two more, one being
+# embedded and one gathered, and one long file may pass the budget). When a group's vectors come
+# back, the next group is already gathered, so the embedder never waits for parsing. With 8 files (about 220
 # PubMedQA passages, less than one group) parsing stopped for the length of a whole group and the
 # embedder then waited for it: 0.1-0.25 s gaps between groups.
 _PREPARE_AHEAD = 64
@@ -549,15 +550,17 @@ class IngestRun:
         queued = [0]  # passages prepared and not yet taken by the consumer
 
         def work() -> None:
-            yield_to_embedding()  # parse in the gaps the embedder leaves, not on its cores
-            db = sqlite3.connect(str(self.lib.paths.catalog), timeout=60)
-            db.row_factory = sqlite3.Row
+            db: sqlite3.Connection | None = None
 
             def known(sha: str) -> Document | None:
+                assert db is not None
                 row = db.execute("SELECT * FROM documents WHERE sha256=?", (sha,)).fetchone()
                 return Document.from_row(row) if row else None
 
-            try:
+            try:  # whatever fails here, the consumer gets its end marker and does not wait on
+                yield_to_embedding()  # parse in the gaps the embedder leaves, not on its cores
+                db = sqlite3.connect(str(self.lib.paths.catalog), timeout=60)
+                db.row_factory = sqlite3.Row
                 either = _Either(stop, self.cancel)
                 for index, path in enumerate(files, start=1):
                     if either.is_set():
@@ -577,7 +580,8 @@ class IngestRun:
                         while queued[0] >= _PREPARE_AHEAD_CHUNKS and not either.is_set():
                             room.wait(_IDLE_POLL)
             finally:
-                db.close()
+                if db is not None:
+                    db.close()
                 q.put(None)
 
         thread = threading.Thread(target=work, name="kidneytalk-prepare", daemon=True)

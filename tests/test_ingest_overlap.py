@@ -223,11 +223,12 @@ def test_parsing_runs_ahead_of_the_embedder_up_to_a_passage_budget(
     while_held: list[list[int]] = []
 
     def embed(texts: list[str], cancel: Callable[[], bool] | None = None) -> np.ndarray:
-        if not while_held:  # the first group: hold it until parsing has stopped
-            seen, deadline = -1, time.monotonic() + 20
-            while len(prepared) != seen and time.monotonic() < deadline:
-                seen = len(prepared)
-                time.sleep(0.5)
+        if not while_held:  # the first group: hold it until every file is prepared or parsing
+            # has stopped (nothing new for 2 s; the parsing thread runs at a lower priority)
+            seen, deadline = -1, time.monotonic() + 30
+            while len(prepared) not in (seen, 14) and time.monotonic() < deadline:
+                seen = len(prepared) if budget < 1000 else -1
+                time.sleep(2.0 if budget < 1000 else 0.05)
             while_held.append(list(prepared))
         return real_embed(texts, cancel)
 
@@ -240,4 +241,23 @@ def test_parsing_runs_ahead_of_the_embedder_up_to_a_passage_budget(
         assert len(held) == 14  # every file was prepared while the first group was embedded
     else:  # stopped at the budget: the passages of the files queued after the taken ones
         assert len(held) < 14 and sum(held) >= budget
+    assert library_problems(engine.library) == []
+
+
+def test_a_failure_before_the_parsing_thread_starts_work_ends_the_run(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parsing thread always sends its end marker: a failure before its first file (here
+    lowering its priority) ends the run instead of leaving it waiting for files forever."""
+
+    def broken(*args: object) -> bool:
+        raise OSError("cannot change this thread's priority")
+
+    monkeypatch.setattr(ingest, "yield_to_embedding", broken)
+    notes = _notes(tmp_path / "notes", 2)
+    done: list[object] = []
+    run = threading.Thread(target=lambda: done.extend(engine.add(notes)), daemon=True)
+    run.start()
+    run.join(60)
+    assert not run.is_alive() and len(done) == 2
     assert library_problems(engine.library) == []
