@@ -32,24 +32,38 @@ def fp32() -> Embedder:
     emb.close()
 
 
+@pytest.mark.parametrize("traced", [True, False], ids=["traced", "eager"])
 def test_torch_passes_stay_within_the_token_budget_and_vectors_do_not_change(
-    fp32: Embedder, monkeypatch: pytest.MonkeyPatch
+    fp32: Embedder, monkeypatch: pytest.MonkeyPatch, traced: bool
 ):
     words = "glomerular filtration albuminuria dialysis potassium transplant".split()
     texts = [" ".join(words[j % 6] for j in range(n)) for n in (230, 3, 120, 230, 9, 60) * 6]
     lengths = fp32.padded_lengths(texts)
     assert max(lengths) == fp32.max_tokens  # some texts fill the model's window
+    if traced:
+        assert fp32._traced is not None
+    else:  # a model that does not trace: sentence-transformers' own encode, pass by pass
+        monkeypatch.setattr(fp32, "_traced", None)
 
     passes: list[int] = []
-    encode = fp32._model.encode
+    with monkeypatch.context() as m:
+        if traced:
+            pooled = embed_mod._pooled
 
-    def counting(batch: list[str], **kw: object) -> object:
-        passes.append(len(batch) * max(fp32.padded_lengths(batch)))
-        return encode(batch, **kw)
+            def counting_traced(model: object, encoder: object, batch: list[str]) -> object:
+                passes.append(len(batch) * max(fp32.padded_lengths(batch)))
+                return pooled(model, encoder, batch)
 
-    monkeypatch.setattr(fp32._model, "encode", counting)
-    together = fp32.embed(texts)
-    monkeypatch.undo()
+            m.setattr(embed_mod, "_pooled", counting_traced)
+        else:
+            encode = fp32._model.encode
+
+            def counting(batch: list[str], **kw: object) -> object:
+                passes.append(len(batch) * max(fp32.padded_lengths(batch)))
+                return encode(batch, **kw)
+
+            m.setattr(fp32._model, "encode", counting)
+        together = fp32.embed(texts)
     assert len(passes) > 1
     assert max(passes) <= MAX_BATCH_TOKENS
     alone = np.stack([fp32.embed([t])[0] for t in texts[:6]])
