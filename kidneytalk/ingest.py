@@ -69,9 +69,9 @@ _EMBED_BATCH = (
 # How far the parsing thread may run ahead of the run: files (each holds only its passages' text
 # by then) and passages queued (four groups; the run itself holds up to two more, one being
 # embedded and one gathered, and one long file may pass the budget). When a group's vectors come
-# back, the next group is already gathered, so the embedder never waits for parsing. With 8 files (about 220
-# PubMedQA passages, less than one group) parsing stopped for the length of a whole group and the
-# embedder then waited for it: 0.1-0.25 s gaps between groups.
+# back, the next group is already gathered, so the embedder never waits for parsing. With 8
+# files (about 220 PubMedQA passages, less than one group) parsing stopped for the length of a
+# whole group and the embedder then waited for it: 0.1-0.25 s gaps between groups.
 _PREPARE_AHEAD = 64
 _PREPARE_AHEAD_CHUNKS = 4 * _EMBED_BATCH
 _IDLE_POLL = 0.05  # s: how often the run looks at the embedder while the next file is read
