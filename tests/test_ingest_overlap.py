@@ -261,3 +261,45 @@ def test_a_failure_before_the_parsing_thread_starts_work_ends_the_run(
     run.join(60)
     assert not run.is_alive() and len(done) == 2
     assert library_problems(engine.library) == []
+
+
+def test_files_are_taken_up_while_a_group_is_embedded_and_the_next_file_is_read(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the next file is being read and a group is being embedded, the run does not wait for
+    that group: it takes up the file as soon as it is ready (before, it waited for the group, and
+    every file prepared meanwhile waited with it)."""
+    first, second = _notes(tmp_path / "notes", 2)
+    embedding = threading.Event()
+    taken: list[str] = []
+    real_prepare, real_skip = ingest.IngestRun.prepare, ingest.IngestRun._skip_stored
+
+    def prepare(self: ingest.IngestRun, path: Path, *args: object, **kwargs: object) -> object:
+        if path == second:  # read while the first file's group is being embedded
+            embedding.wait(20)
+        return real_prepare(self, path, *args, **kwargs)
+
+    def skip_stored(self: ingest.IngestRun, prep: ingest._Prepared) -> None:
+        taken.append(prep.path.name)
+        real_skip(self, prep)
+
+    embedder = engine.library.embedder
+    real_embed = embedder.embed
+    seen_while_embedding: list[list[str]] = []
+
+    def embed(texts: list[str], cancel: Callable[[], bool] | None = None) -> np.ndarray:
+        if not embedding.is_set():  # the first group: held until the second file is taken up
+            embedding.set()
+            deadline = time.monotonic() + 10
+            while second.name not in taken and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen_while_embedding.append(list(taken))
+        return real_embed(texts, cancel)
+
+    monkeypatch.setattr(ingest.IngestRun, "prepare", prepare)
+    monkeypatch.setattr(ingest.IngestRun, "_skip_stored", skip_stored)
+    monkeypatch.setattr(embedder, "embed", embed)
+    results = engine.add([first, second])
+    assert [r.status for r in results] == ["added", "added"], [r.message for r in results]
+    assert seen_while_embedding == [[first.name, second.name]]
+    assert library_problems(engine.library) == []
