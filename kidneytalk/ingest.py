@@ -280,6 +280,7 @@ class IngestRun:
         # the group being embedded on the embedding thread, and its vectors to come
         self._inflight: tuple[list[tuple[_Prepared, int, int]], Future[np.ndarray]] | None = None
         self._embedding: ThreadPoolExecutor | None = None
+        self._parsing_failed = ""  # why the parsing thread stopped before the last file, if it did
 
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
@@ -579,6 +580,9 @@ class IngestRun:
                     with room:  # far enough ahead: parse on when the consumer has taken some
                         while queued[0] >= _PREPARE_AHEAD_CHUNKS and not either.is_set():
                             room.wait(_IDLE_POLL)
+            except Exception as exc:  # a file's own errors are caught in prepare(): not one of them
+                log.exception("the parsing thread stopped")
+                self._parsing_failed = error_summary(exc)
             finally:
                 if db is not None:
                     db.close()
@@ -642,6 +646,10 @@ class IngestRun:
                 )
             )
         for path in files[seen:]:
+            if self._parsing_failed and not self.cancelled():  # not read: nothing was written
+                msg = f"{shown(path)}: not read (reading stopped: {self._parsing_failed})"
+                self.results.append(AddResult(shown_path(path), "failed", msg))
+                continue
             self.results.append(
                 AddResult(shown_path(path), "cancelled", f"{shown(path)}: cancelled")
             )

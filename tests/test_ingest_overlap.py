@@ -248,7 +248,8 @@ def test_a_failure_before_the_parsing_thread_starts_work_ends_the_run(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The parsing thread always sends its end marker: a failure before its first file (here
-    lowering its priority) ends the run instead of leaving it waiting for files forever."""
+    lowering its priority) ends the run instead of leaving it waiting for files forever, and each
+    file not read says why in one line."""
 
     def broken(*args: object) -> bool:
         raise OSError("cannot change this thread's priority")
@@ -260,6 +261,8 @@ def test_a_failure_before_the_parsing_thread_starts_work_ends_the_run(
     run.start()
     run.join(60)
     assert not run.is_alive() and len(done) == 2
+    assert [r.status for r in done] == ["failed", "failed"]  # type: ignore[attr-defined]
+    assert "cannot change this thread's priority" in done[0].message  # type: ignore[attr-defined]
     assert library_problems(engine.library) == []
 
 
