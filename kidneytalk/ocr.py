@@ -27,6 +27,7 @@ scanned page (:func:`find_rects`) as it does with ``Page.search_for`` on a text 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import multiprocessing
@@ -173,11 +174,36 @@ class TextLayerScore:
         return f"unusable text layer ({self.garbage:.0%} fragments or invalid characters)"
 
 
+@functools.lru_cache(maxsize=8192)
 def _bad_char(ch: str) -> bool:
     if ch == "\ufffd":
         return True
     cat = unicodedata.category(ch)
     return cat in ("Co", "Cn", "Cs") or (cat == "Cc" and ch not in "\t\n\r")
+
+
+# Visible (not str.isspace) ASCII characters that _bad_char rejects: controls other than the
+# whitespace ones (\t \n \v \f \r \x1c-\x1f are whitespace to str.isspace).
+_ASCII_BAD = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _visible_stats(line: str) -> tuple[int, int, bool]:
+    """(visible characters, invalid ones among them, whether any is a letter) of one line.
+
+    Runs once per line of every page of every text-layer PDF, so plain ASCII lines (the
+    usual case) are counted with C string methods, not character by character in Python.
+    """
+    words = line.split()  # str.split() and str.isspace() agree on what whitespace is
+    if not words:
+        return 0, 0, False
+    visible = "".join(words)
+    if visible.isascii():
+        return len(visible), len(_ASCII_BAD.findall(visible)), any(c.isalpha() for c in visible)
+    bad = len(_ASCII_BAD.findall(visible)) + sum(
+        1 for ch in _NON_ASCII.findall(visible) if _bad_char(ch)
+    )
+    return len(visible), bad, any(c.isalpha() for c in visible)
 
 
 def text_layer_score(page: pymupdf.Page, data: dict[str, Any] | None = None) -> TextLayerScore:
@@ -190,13 +216,12 @@ def text_layer_score(page: pymupdf.Page, data: dict[str, Any] | None = None) -> 
             continue
         for line in block.get("lines", []):
             text = "".join(s.get("text", "") for s in line.get("spans", []))
-            visible = [ch for ch in text if not ch.isspace()]
-            n = len(visible)
+            n, invalid, letters = _visible_stats(text)
             if not n:
                 continue
             chars += n
-            bad += sum(1 for ch in visible if _bad_char(ch))
-            if n <= 2 and any(ch.isalpha() for ch in visible):
+            bad += invalid
+            if n <= 2 and letters:
                 fragments += n
             dx, dy = line.get("dir", (1.0, 0.0))
             if min(abs(dx), abs(dy)) > 0.05:  # neither horizontal nor vertical
@@ -212,11 +237,11 @@ def clean_text_layer(texts: Sequence[str]) -> bool:
     chars = bad = fragments = 0
     for text in texts:
         for line in text.split("\n"):
-            visible = [ch for ch in line if not ch.isspace()]
-            chars += len(visible)
-            bad += sum(1 for ch in visible if _bad_char(ch))
-            if len(visible) <= 2 and any(ch.isalpha() for ch in visible):
-                fragments += len(visible)
+            n, invalid, letters = _visible_stats(line)
+            chars += n
+            bad += invalid
+            if n <= 2 and letters:
+                fragments += n
     return chars >= 4 * MIN_TEXT_CHARS and (bad + fragments) / chars < GARBAGE_SHARE / 2
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import sqlite3
 import threading
+import unicodedata
 from pathlib import Path
 
 import pymupdf
@@ -107,6 +109,41 @@ def test_score_tells_text_pages_from_scans_and_garbage(tmp_path: Path):
     )
     assert garbage.chars > 100 and garbage.needs_ocr, garbage
     assert "unusable text layer" in garbage.reason
+
+
+def test_line_counts_match_the_character_by_character_definition():
+    """The fast line count (C string methods for ASCII) counts what the per-character rule does:
+    visible = not str.isspace, invalid = replacement, private-use, unassigned, surrogate or
+    control characters other than tab and newlines."""
+
+    def by_char(line: str) -> tuple[int, int, bool]:
+        visible = [ch for ch in line if not ch.isspace()]
+        bad = 0
+        for ch in visible:
+            cat = unicodedata.category(ch)
+            bad += ch == "\ufffd" or cat in ("Co", "Cn", "Cs") or cat == "Cc"
+        return len(visible), bad, any(ch.isalpha() for ch in visible)
+
+    every = [chr(i) for i in range(0x3000)] + [chr(i) for i in range(0xD000, 0x10000)]
+    every += ["\U000f0001", "\U0010fffd", "\U0001f600", "\U000e0001"]
+    for ch in every:
+        assert ocr._visible_stats(ch) == by_char(ch), hex(ord(ch))
+    rnd = random.Random(7)
+    mixed = [
+        *"ab1 ,\t\x1c\x85\u00a0\u3000",
+        "\x00",
+        "\x1b",
+        "\x7f",
+        "\x9f",
+        "\ufffd",
+        "\ue000",
+        "腎",
+        "\u0378",
+    ]
+    for _ in range(5000):
+        line = "".join(rnd.choice(mixed) for _ in range(rnd.randint(0, 9)))
+        assert ocr._visible_stats(line) == by_char(line), repr(line)
+    assert ocr._visible_stats("eGFR \x01 < 30") == (8, 1, True)
 
 
 def test_score_flags_no_page_with_a_real_text_layer_in_the_shared_pdfs():
