@@ -6,8 +6,9 @@ overlapped with embedding (a producer thread, at a lower priority, prepares file
 a few ahead and feeds a small queue). Embedding batches span files, so a folder
 of small documents is embedded in full batches rather than a short batch per
 file; each batch runs on an embedding thread, outside the library lock, while
-this thread stores the files already embedded, each under the write lock in one
-short step (:meth:`IngestRun.store`), in input order.
+this thread stores the files already embedded under the write lock, in input order:
+the files whose vectors came back together in one short step, with one write to the
+vector store (:meth:`IngestRun._store_together`; one file alone: :meth:`IngestRun.store`).
 
 Any file fails alone: a name that is not valid UTF-8 or holds newlines or
 control characters is shown escaped (:mod:`kidneytalk.names`) in results,
@@ -135,6 +136,19 @@ class _Prepared:
         return self.parsed.page_count if self.parsed is not None else 0
 
 
+@dataclass
+class _Staged:
+    """A file written up to its vectors: its ``indexing`` row, its passages and their vectors."""
+
+    prep: _Prepared
+    doc_id: str
+    stored: Path  # the library's copy of the file
+    existing: Document | None
+    kept: list[Chunk]
+    vectors: np.ndarray | None
+    copies: list[tuple[str, Chunk]]
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -254,7 +268,7 @@ def over_limits(settings: Settings, path: Path, size: int) -> str:
 
 class IngestRun:
     """One ``add``/``reindex`` call: files prepared ahead, embedded in batches across files,
-    stored one by one under the write lock in input order, with results in input order."""
+    stored under the write lock as their vectors come back, with results in input order."""
 
     def __init__(
         self,
@@ -377,50 +391,119 @@ class IngestRun:
 
     def store_finished(self) -> None:
         """Store, in input order, the files at the head of the queue whose vectors are all there."""
+        done: list[_Prepared] = []
         while self.pending and (
             not self._embeds(self.pending[0]) or self.pending[0].embedding_done
         ):
             if self.cancelled() and self._embeds(self.pending[0]):
-                return  # stopped: keep nothing more
-            self._finish(self.pending.pop(0))
-
-    def _finish(self, prep: _Prepared) -> None:
-        lib = self.lib
-        if prep.skip == "exists" and prep.existing is not None:
-            msg = f"{shown(prep.path)}: already in library as {prep.existing.name} ({prep.existing.id})"
-            self.results.append(AddResult(shown_path(prep.path), "exists", msg, prep.existing.id))
-            _emit(self.progress, self._event(prep, "skip", message=msg))
-            return
-        with lib.writing("adding documents", self.on_wait):
-            try:
-                result = self.store(prep)
-            except (
-                OSError
-            ) as exc:  # e.g. the file vanished or the disk is full: this file fails alone
-                result = self._fail_storing(prep, exc)
-            except (
-                Exception
-            ) as exc:  # e.g. text SQLite refuses, or the vector store's disk is full: fails alone
-                if not isinstance(exc, ValueError | sqlite3.Error) and not _disk_full(exc):
-                    raise
-                log.exception("could not store %s", shown_path(prep.path))
-                result = self._fail_storing(
-                    prep,
-                    OSError(errno.ENOSPC, "disk full")
-                    if _disk_full(exc)
-                    else OSError(f"{type(exc).__name__}: {safe_text(str(exc))}"),
+                break  # stopped: keep nothing more
+            done.append(self.pending.pop(0))
+        together: list[_Prepared] = []
+        for prep in done:
+            if prep.skip == "exists" and prep.existing is not None:
+                self._finish(together)
+                together = []
+                msg = f"{shown(prep.path)}: already in library as {prep.existing.name} ({prep.existing.id})"
+                self._report(
+                    prep, AddResult(shown_path(prep.path), "exists", msg, prep.existing.id)
                 )
-        prep.vectors = None
+                continue
+            together.append(prep)
+        self._finish(together)
+
+    def _finish(self, preps: list[_Prepared]) -> None:
+        """Store ``preps`` (embedded, in input order) in one hold of the write lock."""
+        if not preps:
+            return
+        with self.lib.writing("adding documents", self.on_wait):
+            results = self._store_together(preps)
+        for prep, result in zip(preps, results, strict=True):
+            prep.vectors = None
+            self._report(prep, result)
+
+    def _report(self, prep: _Prepared, result: AddResult) -> None:
         self.results.append(result)
         self.pages_done += result.pages
         self.chunks_done += result.chunks_kept
+        stage = "skip" if result.status == "exists" and prep.skip else "done"
         _emit(
             self.progress,
-            self._event(prep, "error" if result.failed else "done", message=result.message),
+            self._event(prep, "error" if result.failed else stage, message=result.message),
         )
 
+    def _store_together(self, preps: list[_Prepared]) -> list[AddResult]:
+        """Store ``preps`` with one vector-store write for all of them (under the write lock).
+
+        Each write to the vector store costs about 15 ms whatever its size, as much as storing
+        the passages of a short file: the new files whose vectors came back together are
+        written up to their vectors one by one, their vectors go in at once, and then each is
+        marked ready, in input order. A file already in the catalog (re-indexed, or the same
+        content earlier in this group) is stored on its own, after those before it. When
+        anything fails, the files not yet ready are undone and stored one by one, so a file
+        that cannot be stored fails alone, as it would have on its own.
+        """
+        results: list[AddResult | None] = [None] * len(preps)
+        staged: dict[int, _Staged] = {}  # written up to their vectors, not ready yet
+        keys: dict[str, str] = {}  # passage digest -> id, of the passages staged so far
+        try:
+            for i, prep in enumerate(preps):
+                if prep.sha and self.lib.catalog.by_sha(prep.sha) is not None:
+                    self._flush(staged, results)
+                    keys.clear()
+                    results[i] = self._store_one(prep)
+                    continue
+                out = self._stage(prep, keys)
+                if isinstance(out, AddResult):
+                    results[i] = out
+                else:
+                    staged[i] = out
+            self._flush(staged, results)
+        except Exception:
+            log.warning("storing %d files together failed: storing them one by one", len(preps))
+            log.debug("storing together failed", exc_info=True)
+            for s in staged.values():  # back to "indexing" with nothing stored
+                self.lib.store.delete_doc(s.doc_id)
+                with self.lib.catalog.transaction():
+                    self.lib.catalog.clear_chunks(s.doc_id)
+            for i, prep in enumerate(preps):
+                if results[i] is None:
+                    results[i] = self._store_one(prep)
+        return [r for r in results if r is not None]
+
+    def _flush(self, staged: dict[int, _Staged], results: list[AddResult | None]) -> None:
+        """Write the vectors of the ``staged`` files at once, then mark each ready (in order)."""
+        if not staged:
+            return
+        with_vectors = [s for s in staged.values() if s.kept]
+        if with_vectors:
+            self.lib.store.add(
+                [c.id for s in with_vectors for c in s.kept],
+                [s.doc_id for s in with_vectors for _ in s.kept],
+                np.concatenate([s.vectors for s in with_vectors if s.vectors is not None]),
+            )
+        for i in sorted(staged):
+            results[i] = self._complete(staged[i])
+            del staged[i]
+
+    def _store_one(self, prep: _Prepared) -> AddResult:
+        """Store one file on its own; an error of the disk or the catalog fails it alone."""
+        try:
+            return self.store(prep)
+        except OSError as exc:  # e.g. the file vanished or the disk is full: this file fails alone
+            return self._fail_storing(prep, exc)
+        except Exception as exc:  # e.g. text SQLite refuses, or the vector store's disk is full
+            if not isinstance(exc, ValueError | sqlite3.Error) and not _disk_full(exc):
+                raise
+            log.exception("could not store %s", shown_path(prep.path))
+            return self._fail_storing(
+                prep,
+                OSError(errno.ENOSPC, "disk full")
+                if _disk_full(exc)
+                else OSError(f"{type(exc).__name__}: {safe_text(str(exc))}"),
+            )
+
     def _collapse_stored(
-        self, prep: _Prepared, doc_id: str
+        self, prep: _Prepared, doc_id: str, keys: dict[str, str] | None = None
     ) -> tuple[list[Chunk], np.ndarray | None, list[tuple[str, Chunk]]]:
         """The passages to store for ``prep`` (with their vectors) and (stored id, copy) for the rest.
 
@@ -428,7 +511,8 @@ class IngestRun:
         stored with a searchable document, or earlier in this one, becomes a copy. Checked
         again here, under the write lock: a passage stored since the file was prepared
         (earlier in the batch) is caught, and one matched then whose stored passage has
-        gone since is embedded now.
+        gone since is embedded now. ``keys`` (digest -> id): passages of files staged before this
+        one in the same write, not in the catalog yet; this file's stored passages are added.
         """
         vectors = {c.id: i for i, c in enumerate(prep.chunks)}
         candidates = sorted([*prep.chunks, *prep.elsewhere], key=lambda c: c.seq)
@@ -436,6 +520,8 @@ class IngestRun:
         found = self.lib.catalog.stored_by_key(
             digests.values(), self.lib.embed_model_id, exclude=doc_id
         )
+        if keys:
+            found = {**{d: keys[d] for d in digests.values() if d in keys}, **found}
         own: dict[str, str] = {}
         redirect: dict[str, str] = {}  # a passage of this file that is a copy -> where it is stored
         kept: list[Chunk] = []
@@ -451,6 +537,8 @@ class IngestRun:
                 own[digest] = c.id
             kept.append(c)
         copies += [(redirect.get(first, first), c) for first, c in prep.copies]
+        if keys is not None:
+            keys.update(own)
         late = [c for c in kept if c.id not in vectors]
         if not kept:
             return kept, None, copies
@@ -707,6 +795,22 @@ class IngestRun:
 
     def store(self, prep: _Prepared) -> AddResult:
         """Copy, store the vectors of and mark ready one embedded file (under the write lock)."""
+        staged = self._stage(prep)
+        if isinstance(staged, AddResult):
+            return staged
+        if staged.kept:
+            assert staged.vectors is not None
+            ids = [c.id for c in staged.kept]
+            self.lib.store.add(ids, [staged.doc_id] * len(ids), staged.vectors)
+        return self._complete(staged)
+
+    def _stage(self, prep: _Prepared, keys: dict[str, str] | None = None) -> _Staged | AddResult:
+        """Write one embedded file up to its vectors: its catalog row (``indexing``), its copy in
+        the library and which passages it stores; or its result if it is not stored.
+
+        ``keys``: passages of files staged before it in the same write (digest -> id), which
+        it refers to instead of storing them again; its own are added.
+        """
         path = prep.path
         name = shown(path)
         existing = self.lib.catalog.by_sha(prep.sha) if prep.sha else None
@@ -730,7 +834,6 @@ class IngestRun:
         doc_id = existing.id if existing else prep.sha[:12]
         suffix = path.suffix.lower() if path.suffix.isascii() and path.suffix.isprintable() else ""
         stored = self.lib.paths.documents / f"{doc_id}{suffix}"
-        dropped = prep.dropped
 
         def indexing() -> None:
             self.lib.catalog.insert_indexing(
@@ -750,7 +853,7 @@ class IngestRun:
         else:
             with self.lib.catalog.transaction():
                 indexing()
-        kept, vectors, copies = self._collapse_stored(prep, doc_id)
+        kept, vectors, copies = self._collapse_stored(prep, doc_id, keys)
         if existing:
             self.lib.store.delete_doc(doc_id)
         if not stored.exists():
@@ -761,9 +864,20 @@ class IngestRun:
                 tmp.unlink()
                 raise OSError(errno.EBUSY, "it changed while it was being read; add it again")
             os.replace(tmp, stored)
-        if kept:
-            assert vectors is not None
-            self.lib.store.add([c.id for c in kept], [doc_id] * len(kept), vectors)
+        return _Staged(prep, doc_id, stored, existing, kept, vectors, copies)
+
+    def _complete(self, staged: _Staged) -> AddResult:
+        """Mark a staged file ready (its vectors stored): its passages, then its result."""
+        prep, doc_id, stored, existing, kept, copies = (
+            staged.prep,
+            staged.doc_id,
+            staged.stored,
+            staged.existing,
+            staged.kept,
+            staged.copies,
+        )
+        path, name, dropped = prep.path, shown(prep.path), prep.dropped
+        assert prep.parsed is not None
         parsed = prep.parsed
         save_words(stored, parsed.ocr_words)
         self.lib.catalog.mark_ready(

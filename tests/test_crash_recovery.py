@@ -149,7 +149,9 @@ def test_sigkill_during_add_then_next_writer_recovers_and_re_adding_finishes(
         assert ready_documents_are_complete(lib) == []
         ready = {d.id for d in lib.documents() if d.status == "ready"}
         caught = {d.id for d in lib.documents() if d.status == "indexing"}
-        assert len(caught) <= 1, "one document is indexed at a time"
+        # files whose vectors came back together are stored together (one vector-store write),
+        # so a kill may catch a few of them between their first write and "ready"
+        assert len(caught) < N_DOCS, "documents are made ready as they are stored"
         for hit in engine.search("kidney disease care guideline", k=20):
             assert hit.doc_id in ready, (
                 f"search returned a chunk of non-ready document {hit.doc_id}"
