@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import logging
 import os
 import queue
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -417,9 +418,10 @@ class IngestRun:
             return
         with self.lib.writing("adding documents", self.on_wait):
             results = self._store_together(preps)
-        for prep, result in zip(preps, results, strict=True):
+        for prep, result in zip(preps, results, strict=False):
             prep.vectors = None
             self._report(prep, result)
+        self.pending[:0] = preps[len(results) :]  # after a Cancel: reported as not kept
 
     def _report(self, prep: _Prepared, result: AddResult) -> None:
         self.results.append(result)
@@ -432,7 +434,8 @@ class IngestRun:
         )
 
     def _store_together(self, preps: list[_Prepared]) -> list[AddResult]:
-        """Store ``preps`` with one vector-store write for all of them (under the write lock).
+        """Store ``preps`` with one vector-store write for all of them (under the write lock);
+        their results, in order: fewer than ``preps`` after a Cancel (the rest are not stored).
 
         Each write to the vector store costs about 15 ms whatever its size, as much as storing
         the passages of a short file: the new files whose vectors came back together are
@@ -443,10 +446,12 @@ class IngestRun:
         that cannot be stored fails alone, as it would have on its own.
         """
         results: list[AddResult | None] = [None] * len(preps)
-        staged: dict[int, _Staged] = {}  # written up to their vectors, not ready yet
+        staged: list[tuple[int, _Staged]] = []  # written up to their vectors, not ready yet
         keys: dict[str, str] = {}  # passage digest -> id, of the passages staged so far
         try:
             for i, prep in enumerate(preps):
+                if self.cancelled() and self._embeds(prep):
+                    break  # stopped: what is staged is stored, nothing after it
                 if prep.sha and self.lib.catalog.by_sha(prep.sha) is not None:
                     self._flush(staged, results)
                     keys.clear()
@@ -456,34 +461,49 @@ class IngestRun:
                 if isinstance(out, AddResult):
                     results[i] = out
                 else:
-                    staged[i] = out
+                    staged.append((i, out))
             self._flush(staged, results)
         except Exception:
-            log.warning("storing %d files together failed: storing them one by one", len(preps))
-            log.debug("storing together failed", exc_info=True)
-            for s in staged.values():  # back to "indexing" with nothing stored
-                self.lib.store.delete_doc(s.doc_id)
-                with self.lib.catalog.transaction():
-                    self.lib.catalog.clear_chunks(s.doc_id)
+            log.warning(
+                "storing %d files together failed: storing them one by one",
+                len(preps),
+                exc_info=True,
+            )
+            self._undo(s for _, s in staged)
             for i, prep in enumerate(preps):
                 if results[i] is None:
+                    if self.cancelled() and self._embeds(prep):
+                        break
                     results[i] = self._store_one(prep)
-        return [r for r in results if r is not None]
+        done = list(itertools.takewhile(lambda r: r is not None, results))
+        return cast(list[AddResult], done)
 
-    def _flush(self, staged: dict[int, _Staged], results: list[AddResult | None]) -> None:
+    def _undo(self, staged: Iterable[_Staged]) -> None:
+        """Take back the vectors of staged files that are still ``indexing`` (not made ready):
+        each is then stored again on its own, as a file seen before."""
+        for s in staged:
+            try:
+                doc = self.lib.catalog.by_sha(s.prep.sha)
+                if doc is not None and doc.status == cat.STATUS_INDEXING:
+                    self.lib.store.delete_doc(s.doc_id)
+            except Exception:  # storing it again deletes them too, or fails it alone
+                log.warning("could not undo %s", shown_path(s.prep.path), exc_info=True)
+
+    def _flush(self, staged: list[tuple[int, _Staged]], results: list[AddResult | None]) -> None:
         """Write the vectors of the ``staged`` files at once, then mark each ready (in order)."""
         if not staged:
             return
-        with_vectors = [s for s in staged.values() if s.kept]
+        with_vectors = [s for _, s in staged if s.kept]
         if with_vectors:
             self.lib.store.add(
                 [c.id for s in with_vectors for c in s.kept],
                 [s.doc_id for s in with_vectors for _ in s.kept],
                 np.concatenate([s.vectors for s in with_vectors if s.vectors is not None]),
             )
-        for i in sorted(staged):
-            results[i] = self._complete(staged[i])
-            del staged[i]
+        while staged:
+            i, s = staged[0]
+            results[i] = self._complete(s)
+            staged.pop(0)
 
     def _store_one(self, prep: _Prepared) -> AddResult:
         """Store one file on its own; an error of the disk or the catalog fails it alone."""

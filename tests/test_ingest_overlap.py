@@ -382,3 +382,71 @@ def test_when_storing_together_fails_each_file_is_stored_alone_and_only_the_bad_
     assert store.count_doc(bad) == 0
     hits = engine.search("topic 2 of kidney care", k=5)
     assert hits and all(h.doc_id != bad for h in hits)
+
+
+def test_a_file_that_fails_after_the_group_write_fails_alone_and_copies_of_it_are_stored(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vectors of four files are written together; the second then cannot be made ready.
+    It fails alone; the third, which shared a passage with it, stores that passage itself; the
+    fourth still refers to the first's copy of what they share."""
+    notes = _notes(tmp_path / "notes", 4)
+    with_second = body_paragraph("a paragraph the second and third leaflets share", 98, 0)
+    with_first = body_paragraph("a paragraph the first and fourth leaflets share", 97, 0)
+    for path, extra in zip(notes, (with_first, with_second, with_second, with_first), strict=True):
+        path.write_text(path.read_text(encoding="utf-8") + "\n\n" + extra, encoding="utf-8")
+    bad = ingest.file_sha256(notes[1])[:12]
+    real_save = ingest.save_words
+    writes: list[int] = []
+    real_add = engine.library.store.add
+
+    def add(ids: list[str], docs: list[str], vectors: np.ndarray) -> None:
+        writes.append(len(set(docs)))
+        real_add(ids, docs, vectors)
+
+    def save_words(stored: Path, words: object) -> None:
+        if stored.name.startswith(bad):
+            raise OSError(28, "No space left on device")
+        real_save(stored, words)
+
+    monkeypatch.setattr(engine.library.store, "add", add)
+    monkeypatch.setattr(ingest, "save_words", save_words)
+    monkeypatch.setattr(ingest.IngestRun, "_while_waiting", lambda self: None)  # one group
+    results = engine.add(notes)
+    assert [r.status for r in results] == ["added", "failed", "added", "added"], [
+        r.message for r in results
+    ]
+    assert "not enough space" in results[1].message
+    assert writes[0] == 4, writes  # together first
+    assert "from other documents" not in results[2].message  # its own copy now
+    assert "1 passages already in the library from other documents" in results[3].message
+    monkeypatch.undo()
+    assert library_problems(engine.library) == []
+    assert engine.library.store.count_doc(bad) == 0
+
+
+def test_cancel_while_a_group_is_stored_keeps_the_files_written_and_nothing_after(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = _notes(tmp_path / "notes", 4)
+    cancel = threading.Event()
+    real_stage = ingest.IngestRun._stage
+    staged: list[str] = []
+
+    def stage(self: ingest.IngestRun, prep: object, keys: object = None) -> object:
+        out = real_stage(self, prep, keys)  # type: ignore[arg-type]
+        staged.append(str(prep.path))  # type: ignore[attr-defined]
+        if len(staged) == 2:
+            cancel.set()  # the user presses Cancel while the group is being stored
+        return out
+
+    monkeypatch.setattr(ingest.IngestRun, "_stage", stage)
+    monkeypatch.setattr(ingest.IngestRun, "_while_waiting", lambda self: None)  # one group
+    results = engine.library.add(notes, cancel=cancel)
+    assert [r.status for r in results] == ["added", "added", "cancelled", "cancelled"], [
+        r.message for r in results
+    ]
+    assert "nothing was kept" in results[2].message
+    assert len(staged) == 2
+    assert {d.name for d in engine.library.documents()} == {"note-0.txt", "note-1.txt"}
+    assert library_problems(engine.library) == []
