@@ -73,6 +73,8 @@ ONNX_BATCH = 8
 # 64 texts of 256 tokens at once briefly took 150 MiB more than 16 do; short texts still go 64
 # (``batch_size``) at a time.
 MAX_BATCH_TOKENS = 4096
+# Traced PyTorch passes are padded to a multiple of this many tokens (see shape_length).
+SHAPE_STEP = 32
 # Sentences an export is checked on (fp32 PyTorch vs int8 ONNX) before it is used.
 PROBE_SENTENCES = (
     "Chronic kidney disease is defined by a reduced glomerular filtration rate or markers of kidney damage.",
@@ -217,13 +219,39 @@ class _TracedEncoder:
     It holds the model's own weights (nothing is copied).
     """
 
-    def __init__(self, module: Any, input_names: Sequence[str]):
+    def __init__(self, module: Any, input_names: Sequence[str], max_length: int, pad_id: int):
         self.module = module
         self.input_names = list(input_names)
+        self.max_length, self.pad_id = max_length, pad_id
 
     def __call__(self, features: dict[str, Any]) -> Any:
-        out = self.module(**{n: features[n] for n in self.input_names})
-        return out["last_hidden_state"] if isinstance(out, dict) else out[0]
+        import torch
+
+        inputs = {n: features[n] for n in self.input_names}
+        length = int(next(iter(inputs.values())).shape[1])
+        padded = shape_length(length, self.max_length)
+        if padded > length:  # masked out: the real tokens' outputs do not change
+            extra = padded - length
+            inputs = {
+                n: torch.nn.functional.pad(
+                    t, (0, extra), value=self.pad_id if n == "input_ids" else 0
+                )
+                for n, t in inputs.items()
+            }
+        out = self.module(**inputs)
+        hidden = out["last_hidden_state"] if isinstance(out, dict) else out[0]
+        return hidden[:, :length]
+
+
+def shape_length(length: int, longest: int) -> int:
+    """The input length a PyTorch pass of texts up to ``length`` tokens is padded to: the next
+    multiple of :data:`SHAPE_STEP` (at most ``longest``, the model's own limit).
+
+    oneDNN builds and keeps kernels for every input shape it meets: with the padding to each
+    pass's longest text, a long document's passes met hundreds of shapes, and a 1,000-page
+    PDF's bf16 ingest kept about 100 MiB more at its peak (and after it) than with few shapes.
+    """
+    return max(length, min(-(-length // SHAPE_STEP) * SHAPE_STEP, longest))
 
 
 def _trace_transformer(model: Any) -> _TracedEncoder | None:
@@ -244,7 +272,8 @@ def _trace_transformer(model: Any) -> _TracedEncoder | None:
                 strict=False,
                 check_trace=False,
             )
-        encoder = _TracedEncoder(module, names)
+        pad_id = getattr(model.tokenizer, "pad_token_id", None) or 0
+        encoder = _TracedEncoder(module, names, int(model.max_seq_length or 512), pad_id)
         # batches of 3 and 2, one alone (a query) and one cut at the model's longest input
         probes = [*PROBE_SENTENCES, " ".join(PROBE_SENTENCES * 8)]
         batches = [probes[0:3], probes[3:6], probes[6:8], probes[8:9], probes[0:1]]
@@ -689,7 +718,10 @@ class Embedder:
         dim = getattr(self, "dimension", 0)  # unset while the constructor probes it
         out = np.empty((len(texts), dim), dtype=np.float32) if dim else None
         with torch.inference_mode():
-            for idx in token_batches(self.padded_lengths(texts), self.batch_size, MAX_BATCH_TOKENS):
+            lengths = self.padded_lengths(texts)
+            if self._traced is not None:  # passes are padded to fewer shapes: count them so
+                lengths = [shape_length(n, self._traced.max_length) for n in lengths]
+            for idx in token_batches(lengths, self.batch_size, MAX_BATCH_TOKENS):
                 if cancel is not None and cancel():
                     raise Cancelled("cancelled while embedding")
                 batch = [texts[i] for i in idx]

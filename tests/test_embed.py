@@ -200,6 +200,39 @@ def test_cpu_probe_reads_flags_and_physical_cores(monkeypatch):
     assert not has_native_bf16() and choose_precision("auto", onnx_ok=True) == "int8"
 
 
+def test_traced_passes_are_padded_to_few_shapes_with_the_same_vectors(fp32: Embedder, monkeypatch):
+    """Passes go to the traced transformer padded to a multiple of SHAPE_STEP tokens (oneDNN
+    keeps kernels per input shape); the padding is masked out, so the vectors do not change."""
+    import random
+
+    from kidneytalk import embed
+
+    assert embed.shape_length(1, 256) == 32 and embed.shape_length(33, 256) == 64
+    assert embed.shape_length(250, 256) == 256 and embed.shape_length(250, 250) == 250
+    assert embed.shape_length(256, 256) == 256
+    rnd = random.Random(3)
+    words = [w for s in SENTENCES for w in s.split()]
+    texts = [" ".join(rnd.choice(words) for _ in range(rnd.randint(1, 220))) for _ in range(200)]
+    assert fp32._traced is not None
+    module = fp32._traced.module
+    shapes: list[tuple[int, int]] = []
+
+    def recording(**inputs):
+        shapes.append(tuple(inputs["input_ids"].shape))
+        return module(**inputs)
+
+    monkeypatch.setattr(fp32._traced, "module", recording)
+    padded = fp32.embed(texts)
+    lengths = {length for _, length in shapes}
+    assert lengths and all(n % embed.SHAPE_STEP == 0 or n == fp32.max_tokens for n in lengths)
+    assert all(n * length <= embed.MAX_BATCH_TOKENS for n, length in shapes if n > 1)
+    monkeypatch.setattr(embed, "shape_length", lambda n, longest: n)  # each pass's own longest
+    shapes.clear()
+    exact = fp32.embed(texts)
+    assert any(length % embed.SHAPE_STEP for _, length in shapes)  # the padding did something
+    np.testing.assert_allclose(padded, exact, atol=1e-5)
+
+
 def test_export_cache_lives_in_the_config_folder_unless_moved(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("KIDNEYTALK_EMBED_CACHE", raising=False)
     paths = Paths.resolve(tmp_path / "home")
