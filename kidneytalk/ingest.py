@@ -400,28 +400,32 @@ class IngestRun:
                 break  # stopped: keep nothing more
             done.append(self.pending.pop(0))
         together: list[_Prepared] = []
-        for prep in done:
+        for k, prep in enumerate(done):
             if prep.skip == "exists" and prep.existing is not None:
-                self._finish(together)
+                left = self._finish(together)
                 together = []
+                if left:  # stopped by a Cancel: these and the rest, in order, are not stored
+                    self.pending[:0] = left + done[k:]
+                    return
                 msg = f"{shown(prep.path)}: already in library as {prep.existing.name} ({prep.existing.id})"
                 self._report(
                     prep, AddResult(shown_path(prep.path), "exists", msg, prep.existing.id)
                 )
                 continue
             together.append(prep)
-        self._finish(together)
+        self.pending[:0] = self._finish(together)
 
-    def _finish(self, preps: list[_Prepared]) -> None:
-        """Store ``preps`` (embedded, in input order) in one hold of the write lock."""
+    def _finish(self, preps: list[_Prepared]) -> list[_Prepared]:
+        """Store ``preps`` (embedded, in input order) in one hold of the write lock; those not
+        stored because of a Cancel are returned (they are reported as not kept)."""
         if not preps:
-            return
+            return []
         with self.lib.writing("adding documents", self.on_wait):
             results = self._store_together(preps)
         for prep, result in zip(preps, results, strict=False):
             prep.vectors = None
             self._report(prep, result)
-        self.pending[:0] = preps[len(results) :]  # after a Cancel: reported as not kept
+        return preps[len(results) :]
 
     def _report(self, prep: _Prepared, result: AddResult) -> None:
         self.results.append(result)

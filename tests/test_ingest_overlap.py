@@ -450,3 +450,32 @@ def test_cancel_while_a_group_is_stored_keeps_the_files_written_and_nothing_afte
     assert len(staged) == 2
     assert {d.name for d in engine.library.documents()} == {"note-0.txt", "note-1.txt"}
     assert library_problems(engine.library) == []
+
+
+def test_after_a_cancel_in_a_group_the_results_stay_in_input_order(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file already in the library behind a group that a Cancel stopped is reported after the
+    group's unstored files, in input order, not before them."""
+    notes = _notes(tmp_path / "notes", 5)
+    engine.add([notes[0]])
+    again = tmp_path / "notes" / "note-0-again.txt"
+    again.write_bytes(notes[0].read_bytes())
+    batch = [notes[1], notes[2], notes[3], again, notes[4]]
+    cancel = threading.Event()
+    real_stage = ingest.IngestRun._stage
+    staged: list[str] = []
+
+    def stage(self: ingest.IngestRun, prep: object, keys: object = None) -> object:
+        out = real_stage(self, prep, keys)  # type: ignore[arg-type]
+        staged.append(str(prep.path))  # type: ignore[attr-defined]
+        if len(staged) == 2:
+            cancel.set()
+        return out
+
+    monkeypatch.setattr(ingest.IngestRun, "_stage", stage)
+    monkeypatch.setattr(ingest.IngestRun, "_while_waiting", lambda self: None)  # one group
+    results = engine.library.add(batch, cancel=cancel)
+    assert [Path(r.path).name for r in results] == [p.name for p in batch]
+    assert [r.status for r in results][:3] == ["added", "added", "cancelled"]
+    assert library_problems(engine.library) == []
