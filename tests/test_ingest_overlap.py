@@ -425,10 +425,10 @@ def test_a_file_that_fails_after_the_group_write_fails_alone_and_copies_of_it_ar
     assert engine.library.store.count_doc(bad) == 0
 
 
-def test_cancel_while_a_group_is_stored_keeps_the_files_written_and_nothing_after(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    notes = _notes(tmp_path / "notes", 4)
+def _cancel_in_the_group_after(
+    n: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[threading.Event, list[str]]:
+    """A Cancel the user presses once ``n`` files of the (one) group are staged for storing."""
     cancel = threading.Event()
     real_stage = ingest.IngestRun._stage
     staged: list[str] = []
@@ -436,12 +436,20 @@ def test_cancel_while_a_group_is_stored_keeps_the_files_written_and_nothing_afte
     def stage(self: ingest.IngestRun, prep: object, keys: object = None) -> object:
         out = real_stage(self, prep, keys)  # type: ignore[arg-type]
         staged.append(str(prep.path))  # type: ignore[attr-defined]
-        if len(staged) == 2:
-            cancel.set()  # the user presses Cancel while the group is being stored
+        if len(staged) == n:
+            cancel.set()
         return out
 
     monkeypatch.setattr(ingest.IngestRun, "_stage", stage)
     monkeypatch.setattr(ingest.IngestRun, "_while_waiting", lambda self: None)  # one group
+    return cancel, staged
+
+
+def test_cancel_while_a_group_is_stored_keeps_the_files_written_and_nothing_after(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = _notes(tmp_path / "notes", 4)
+    cancel, staged = _cancel_in_the_group_after(2, monkeypatch)
     results = engine.library.add(notes, cancel=cancel)
     assert [r.status for r in results] == ["added", "added", "cancelled", "cancelled"], [
         r.message for r in results
@@ -462,19 +470,7 @@ def test_after_a_cancel_in_a_group_the_results_stay_in_input_order(
     again = tmp_path / "notes" / "note-0-again.txt"
     again.write_bytes(notes[0].read_bytes())
     batch = [notes[1], notes[2], notes[3], again, notes[4]]
-    cancel = threading.Event()
-    real_stage = ingest.IngestRun._stage
-    staged: list[str] = []
-
-    def stage(self: ingest.IngestRun, prep: object, keys: object = None) -> object:
-        out = real_stage(self, prep, keys)  # type: ignore[arg-type]
-        staged.append(str(prep.path))  # type: ignore[attr-defined]
-        if len(staged) == 2:
-            cancel.set()
-        return out
-
-    monkeypatch.setattr(ingest.IngestRun, "_stage", stage)
-    monkeypatch.setattr(ingest.IngestRun, "_while_waiting", lambda self: None)  # one group
+    cancel, staged = _cancel_in_the_group_after(2, monkeypatch)
     results = engine.library.add(batch, cancel=cancel)
     assert [Path(r.path).name for r in results] == [p.name for p in batch]
     assert [r.status for r in results][:3] == ["added", "added", "cancelled"]
