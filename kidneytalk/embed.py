@@ -248,8 +248,9 @@ def shape_length(length: int, longest: int) -> int:
     multiple of :data:`SHAPE_STEP` (at most ``longest``, the model's own limit).
 
     oneDNN builds and keeps kernels for every input shape it meets: with the padding to each
-    pass's longest text, a long document's passes met hundreds of shapes, and a 1,000-page
-    PDF's bf16 ingest kept about 100 MiB more at its peak (and after it) than with few shapes.
+    pass's longest text, a long document's passes met hundreds of shapes: a 1,000-page PDF's
+    bf16 ingest peaked at 1,084 MiB and grew 391 MiB after its first tenth (799 and 45 MiB
+    now; ``bench/results/memory-bf16-2026-12-04.json``).
     """
     return max(length, min(-(-length // SHAPE_STEP) * SHAPE_STEP, longest))
 

@@ -497,17 +497,21 @@ class IngestRun:
         """Write the vectors of the ``staged`` files at once, then mark each ready (in order)."""
         if not staged:
             return
-        with_vectors = [s for _, s in staged if s.kept]
+        self._write_vectors([s for _, s in staged])
+        while staged:  # each leaves the list once ready: what is left is undone on a failure
+            i, s = staged[0]
+            results[i] = self._complete(s)
+            staged.pop(0)
+
+    def _write_vectors(self, staged: list[_Staged]) -> None:
+        """The vectors of the ``staged`` files, in one write to the vector store."""
+        with_vectors = [s for s in staged if s.kept]
         if with_vectors:
             self.lib.store.add(
                 [c.id for s in with_vectors for c in s.kept],
                 [s.doc_id for s in with_vectors for _ in s.kept],
                 np.concatenate([s.vectors for s in with_vectors if s.vectors is not None]),
             )
-        while staged:
-            i, s = staged[0]
-            results[i] = self._complete(s)
-            staged.pop(0)
 
     def _store_one(self, prep: _Prepared) -> AddResult:
         """Store one file on its own; an error of the disk or the catalog fails it alone."""
@@ -822,10 +826,7 @@ class IngestRun:
         staged = self._stage(prep)
         if isinstance(staged, AddResult):
             return staged
-        if staged.kept:
-            assert staged.vectors is not None
-            ids = [c.id for c in staged.kept]
-            self.lib.store.add(ids, [staged.doc_id] * len(ids), staged.vectors)
+        self._write_vectors([staged])
         return self._complete(staged)
 
     def _stage(self, prep: _Prepared, keys: dict[str, str] | None = None) -> _Staged | AddResult:
@@ -892,18 +893,11 @@ class IngestRun:
 
     def _complete(self, staged: _Staged) -> AddResult:
         """Mark a staged file ready (its vectors stored): its passages, then its result."""
-        prep, doc_id, stored, existing, kept, copies = (
-            staged.prep,
-            staged.doc_id,
-            staged.stored,
-            staged.existing,
-            staged.kept,
-            staged.copies,
-        )
+        prep, doc_id, kept, copies = staged.prep, staged.doc_id, staged.kept, staged.copies
         path, name, dropped = prep.path, shown(prep.path), prep.dropped
         assert prep.parsed is not None
         parsed = prep.parsed
-        save_words(stored, parsed.ocr_words)
+        save_words(staged.stored, parsed.ocr_words)
         self.lib.catalog.mark_ready(
             doc_id,
             title=safe_text(parsed.title),
@@ -936,6 +930,7 @@ class IngestRun:
                 f"; {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned images without text "
                 f"(needs OCR: {why}; those pages are not searchable)"
             )
+        existing = staged.existing
         verb = "re-indexed" if existing and existing.status == cat.STATUS_READY else "added"
         passages = len(kept) + len(elsewhere)
         pages = f"{parsed.page_count} page" + ("" if parsed.page_count == 1 else "s")

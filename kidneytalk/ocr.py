@@ -198,11 +198,9 @@ def _visible_stats(line: str) -> tuple[int, int, bool]:
     if not words:
         return 0, 0, False
     visible = "".join(words)
-    if visible.isascii():
-        return len(visible), len(_ASCII_BAD.findall(visible)), any(c.isalpha() for c in visible)
-    bad = len(_ASCII_BAD.findall(visible)) + sum(
-        1 for ch in _NON_ASCII.findall(visible) if _bad_char(ch)
-    )
+    bad = len(_ASCII_BAD.findall(visible))
+    if not visible.isascii():
+        bad += sum(1 for ch in _NON_ASCII.findall(visible) if _bad_char(ch))
     return len(visible), bad, any(c.isalpha() for c in visible)
 
 
