@@ -881,6 +881,16 @@ class Catalog:
         ).fetchall()
         return [r["id"] for r in rows]
 
+    def labels(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(file name, title) of each document in ``doc_ids``."""
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        rows = self.db.execute(
+            f"SELECT id, name, title FROM documents WHERE id IN ({marks})", list(doc_ids)
+        ).fetchall()
+        return {r["id"]: (r["name"], r["title"]) for r in rows}
+
     def holds_text(self, glob: str, doc_ids: Sequence[str]) -> bool:
         """Whether the text of any passage of ``doc_ids`` matches the SQLite GLOB pattern ``glob``."""
         if not doc_ids:

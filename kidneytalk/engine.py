@@ -30,6 +30,7 @@ from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval import addrep, assemble, hybrid, naive
+from kidneytalk.retrieval.bridge import comparable
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.hybrid import UNREADABLE
 from kidneytalk.trace import StageCallback, Trace
@@ -434,7 +435,13 @@ class Engine:
             with trace.step("search", query=question, k=k) as step:
                 retrieved = assemble.diverse(lambda depth: search(self.library, question, depth), k)
                 step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
-            passages = [h for h in retrieved if h.score >= rs.min_similarity][: rs.max_evidence]
+            # The cosine floor compares only passages in the question's language: the bundled
+            # embedder reads one language, and a passage found through the bridge scores near 0.
+            passages = [
+                h
+                for h in retrieved
+                if h.score >= rs.min_similarity or not comparable(question, h.text)
+            ][: rs.max_evidence]
         if decision is None and gated and not stopped:
             decision = self.check_gate(query, trace)
             if not decision.answerable:

@@ -339,6 +339,9 @@ class Library:
     def passages(self, ids: Sequence[str]) -> dict[str, StoredPassage]:
         return self.catalog.passages(ids)
 
+    def document_labels(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        return self.catalog.labels(doc_ids)
+
     def passage_texts(self, doc_ids: Sequence[str]) -> list[str]:
         return self.catalog.texts(doc_ids)
 

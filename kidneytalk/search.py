@@ -91,6 +91,10 @@ class SearchIndex(Protocol):
         """The stored passages with these ids (unknown ids are left out), as frozen records."""
         ...
 
+    def document_labels(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(file name, title) of each document in ``doc_ids``: what a question may name it by."""
+        ...
+
     def passage_texts(self, doc_ids: Sequence[str]) -> list[str]:
         """The text of every passage of ``doc_ids``, in passage-id order."""
         ...

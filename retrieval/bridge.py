@@ -37,7 +37,7 @@ import math
 import re
 import sys
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -412,6 +412,22 @@ def other_script(library: SearchIndex, direction: str, doc_ids: list[str]) -> bo
     return cache[key]
 
 
+def _crossing(library: SearchIndex, question: str, doc_ids: list[str]) -> Bridge | None:
+    """The question's bridge, when ``doc_ids`` hold text in the language it translates into."""
+    # The dictionary is read only for a library that holds the other language.
+    if not doc_ids or not other_script(library, direction(question), doc_ids):
+        return None
+    return of(question)
+
+
+def translated(library: SearchIndex, question: str, depth: int, doc_ids: list[str]) -> list[str]:
+    """Passages of ``doc_ids`` that BM25 finds by the question's translation (best first)."""
+    crossing = _crossing(library, question, doc_ids)
+    if crossing is None:
+        return []
+    return [cid for cid, _ in library.lexical_any(crossing.search_terms, depth, doc_ids)]
+
+
 def ranking(
     library: SearchIndex,
     question: str,
@@ -420,25 +436,29 @@ def ranking(
     lexical: list[tuple[str, float]],
     *,
     top: int = 3,
+    dense: Sequence[tuple[str, float]] = (),
 ) -> Crossed | None:
     """Passages found through the question's translation, when they help (else None).
 
     The bridged ranking counts only when its best ``top`` passages cover more
     of the question's topical words (directly or through a translation) than
-    the best ``top`` direct lexical matches cover directly, each word weighted
+    the best ``top`` direct matches cover directly (BM25's, and the vector
+    search's when ``dense`` is given: a question's own words in passages of
+    its language that BM25 ranked lower still count), each word weighted
     by its rarity in the library (idf), so that "after" counts for little and
-    "constipation" for much. Call inside ``library.reading()``.
+    "constipation" for much, and a word found through a translation also by
+    how specific that translation is in general text (:meth:`Bridge.evidence`).
+    Call inside ``library.reading()``.
     """
-    # The dictionary is read only for a library that holds the other language.
-    if not doc_ids or not other_script(library, direction(question), doc_ids):
-        return None
-    crossing = of(question)
+    crossing = _crossing(library, question, doc_ids)
     if crossing is None:
         return None
     crossed = library.lexical_any(crossing.search_terms, depth, doc_ids)
     if not crossed:
         return None
-    direct_ids = [cid for cid, _ in lexical[:top]]
+    direct_ids = list(
+        dict.fromkeys([cid for cid, _ in lexical[:top]] + [cid for cid, _ in dense[:top]])
+    )
     crossed_ids = [cid for cid, _ in crossed[:top]]
     rows = library.passages(direct_ids + crossed_ids)
     direct: set[str] = set()
@@ -447,13 +467,17 @@ def ranking(
             direct |= crossing.covered(rows[cid].text)[0]
     weight = source_weights(library, crossing.sources, doc_ids)
     total = sum(weight.values()) or 1.0
-    bridged: set[str] = set()
-    for cid in crossed_ids:
-        if cid in rows:
-            found, through = crossing.covered(rows[cid].text)
-            bridged |= found | through
+    texts = [rows[cid].text for cid in crossed_ids if cid in rows]
+    found: set[str] = set()
+    for text in texts:
+        found |= crossing.covered(text)[0]
+    # A word found through a translation counts as much as the translation is specific: 治疗
+    # ("treated") or 差 ("difference") in a Chinese leaflet says little about an English question.
+    through = crossing.evidence(texts, weight)
     share_direct = sum(weight[s] for s in direct) / total
-    share_bridged = sum(weight[s] for s in bridged) / total
+    share_bridged = (
+        sum(weight[s] for s in found) + sum(v for s, v in through.items() if s not in found)
+    ) / total
     if share_bridged <= share_direct:
         return None
     return Crossed(

@@ -9,6 +9,12 @@ model cannot read (mostly unknown tokens: Chinese for the bundled MiniLM) is
 ranked by its words alone; on realdocs-dev's Chinese questions BM25 alone
 ranked the gold page at least as high as the fusion every time.
 
+When the question names documents by their file name or title ("the AHA
+fact sheet", :mod:`~kidneytalk.retrieval.sources`), the passages of those
+documents, ranked by the question within them, join the fusion with the
+weight of two lists (:data:`NAMED_WEIGHT`): on realdocs-dev, a passage of a
+document on the same topic no longer outranks the one the question asks about.
+
 Both lists are drawn from the same ready, enabled documents. Every fused hit
 carries its cosine similarity to the query (fetched for lexical-only hits), so
 thresholds mean the same thing in every mode.
@@ -17,11 +23,14 @@ thresholds mean the same thing in every mode.
 from __future__ import annotations
 
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import bridge
+from kidneytalk.retrieval import bridge, sources
 from kidneytalk.retrieval.naive import hits_from_passages
 from kidneytalk.search import SearchIndex
 
 RRF_K = 60  # the constant of Cormack et al. (2009)
+NAMED_WEIGHT = (
+    2  # the ranking within the documents a question names counts as dense and BM25 together
+)
 UNREADABLE = 0.5  # share of unknown tokens above which a question's vector is not used
 
 
@@ -53,9 +62,21 @@ def search(library: SearchIndex, query: str, k: int = 8, *, pool: int | None = N
         # Where the question's translation matches passages in the other language better than
         # its own words do, those passages join the fusion, or replace the direct matches
         # when the question's own words find little (a question in the other language).
-        crossed = bridge.ranking(library, query, depth, doc_ids, lexical)
+        crossed = bridge.ranking(
+            library, query, depth, doc_ids, lexical, dense=dense if readable else []
+        )
         if crossed is not None:
             rankings[1:] = [crossed.ids] if crossed.instead else [rankings[1], crossed.ids]
+        # Passages of the documents the question names ("the AHA fact sheet"), ranked within them,
+        # join with the weight of two rankings.
+        named = sources.named_documents(query, library.document_labels(doc_ids))
+        if named:
+            inner = [
+                [cid for cid, _ in library.dense(vector, depth, named)] if readable else [],
+                [cid for cid, _ in library.lexical(query, depth, named)],
+                bridge.translated(library, query, depth, named),
+            ]
+            rankings += [[cid for cid, _ in rrf(inner)]] * NAMED_WEIGHT
         fused = rrf(rankings)[:k]
         ids = [cid for cid, _ in fused]
         cosine = dict(dense)

@@ -102,6 +102,36 @@ def test_a_question_in_the_passages_language_is_ranked_as_before(mixed):
     assert hits[0].doc_name == "leaflet-zh.pdf" and "香蕉" in hits[0].text
 
 
+def test_hybrid_evidence_keeps_the_other_language_passage_under_the_cosine_floor(engine, mixed):
+    """MiniLM's cosine between an English question and a Chinese passage is near 0: the floor
+    that drops weak passages compares only passages in the question's language."""
+    import dataclasses
+
+    question = "Long-term low potassium together with constipation can lead to which complication?"
+    floor = dataclasses.replace(engine.settings.retrieval, min_similarity=0.3)
+    evidence = engine.retrieve(question, mode="hybrid", retrieval=floor)
+    chinese = [h for h in evidence.passages if "便秘" in h.text]
+    assert chinese and chinese[0].score < floor.min_similarity, [
+        (h.doc_name, round(h.score, 2)) for h in evidence.retrieved
+    ]
+
+
+def test_common_translations_do_not_pull_the_other_language_ahead(mixed):
+    """Found in the leaflet only as common words (太少 "too little", 例如 "for example"), the
+    question's translation does not replace or join the English booklet's own matches."""
+    question = (
+        "Which long-term damage to the arteries of the heart can high blood pressure cause "
+        "in patients who eat too little food?"
+    )
+    with mixed.reading():
+        ids = mixed.searchable_doc_ids()
+        lexical = mixed.lexical(question, 20, ids)
+        dense = mixed.dense(mixed.embed_query(question), 20, ids)
+        assert bridge.ranking(mixed, question, 20, ids, lexical, dense=dense) is None
+    hits = hybrid.search(mixed, question, k=3)
+    assert hits[0].doc_name == "booklet-en.pdf" and "arteries" in hits[0].text
+
+
 def test_addrep_keeps_a_first_search_passage_in_the_other_language_under_the_cosine_floor():
     from dataclasses import replace
 

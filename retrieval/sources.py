@@ -1,0 +1,108 @@
+"""Documents a question names: "the AHA fact sheet", "the E-DA kidney biopsy leaflet".
+
+Clinicians often say which document they mean ("per the KDIGO 2024 pediatric
+takeaways, …"). The passage that answers may not repeat those words, and a
+passage of another document on the same topic can outrank it, so hybrid search
+adds one more ranking to its fusion: the passages of the documents whose file
+name or title the question's words match (:func:`named_documents`), ranked by
+the question within those documents.
+
+A document counts as named when at least :data:`MIN_NAMED_TERMS` of the
+question's words occur in its name or title, each in at most half of the
+library's documents: words every file name shares ("digest", "volume") name
+none of them. Words match as whole terms, or as prefixes of at least
+:data:`MIN_PREFIX` letters ("pediatric" meets "pediatricians"), after folding
+British spellings ("haemodialysis" meets "hemodialysis").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import PurePath
+
+from kidneytalk.clean import CJK_CHARS
+from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, terms
+
+MIN_NAMED_TERMS = 2  # distinct question words a document's name must hold
+MIN_PREFIX = 6  # shortest word that matches as a prefix of a longer one
+CLOSE_TO_BEST = 0.75  # documents named at least this much as the best named one are kept
+_SEPARATORS = re.compile(r"[_()\[\]{}+,;:]+")
+_LETTERS_DIGITS = re.compile(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+
+
+def _fold_spelling(word: str) -> str:
+    """British medical spellings as American ones, on both sides of a match (haem → hem, oedema → edema)."""
+    return word.replace("ae", "e").replace("oe", "e") if word.isascii() else word
+
+
+def label_terms(text: str) -> set[str]:
+    """The words of a file name or title that can name it (file extension, separators and digits split off)."""
+    text = _SEPARATORS.sub(" ", text)
+    text = _LETTERS_DIGITS.sub(" ", text)
+    return _usable(terms(text) + [t.replace("-", "") for t in terms(text) if "-" in t])
+
+
+def question_terms(question: str) -> set[str]:
+    """The question's words that may name a document (hyphens dropped too: "E-DA" → "eda")."""
+    words = terms(_LETTERS_DIGITS.sub(" ", question))
+    return _usable(words + [t.replace("-", "") for t in words if "-" in t]) - QUESTION_WORDS
+
+
+def _usable(words: Sequence[str]) -> set[str]:
+    out = set()
+    for w in words:
+        if w in STOPWORDS or "-" in w or "/" in w or "." in w:
+            continue
+        if CJK_CHARS.search(w):
+            if len(w) >= 2:  # bigrams: single characters are shared by any two Chinese texts
+                out.add(w)
+        elif len(w) >= 3:
+            out.add(_fold_spelling(w))
+    return out
+
+
+def _matches(word: str, label: set[str]) -> bool:
+    if word in label:
+        return True
+    if len(word) < MIN_PREFIX or not word.isascii():
+        return False
+    return any(len(t) >= MIN_PREFIX and (t.startswith(word) or word.startswith(t)) for t in label)
+
+
+def document_label(name: str, title: str) -> str:
+    """The text a document can be named by: its file name without the extension, and its title."""
+    return f"{PurePath(name).stem} {title}"
+
+
+def named_documents(question: str, labels: dict[str, tuple[str, str]]) -> list[str]:
+    """Ids of the documents ``question`` names (best first), from each one's (file name, title)."""
+    if len(labels) < 2:
+        return []
+    words = question_terms(question)
+    if not words:
+        return []
+    label_words = {
+        doc_id: label_terms(document_label(name, title)) for doc_id, (name, title) in labels.items()
+    }
+    n = len(label_words)
+    found: dict[str, set[str]] = {
+        doc_id: {w for w in words if _matches(w, lw)} for doc_id, lw in label_words.items()
+    }
+    df: dict[str, int] = {}
+    for hits in found.values():
+        for w in hits:
+            df[w] = df.get(w, 0) + 1
+    # a word in more than half of the names tells them apart too little to name one
+    scores: dict[str, float] = {}
+    for doc_id, hits in found.items():
+        rare = [w for w in hits if df[w] <= n / 2]
+        if len(rare) >= MIN_NAMED_TERMS:
+            scores[doc_id] = sum(math.log((n + 1) / df[w]) for w in rare)
+    if not scores:
+        return []
+    best = max(scores.values())
+    return sorted(
+        (d for d, s in scores.items() if s >= CLOSE_TO_BEST * best), key=lambda d: -scores[d]
+    )

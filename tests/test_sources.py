@@ -1,0 +1,88 @@
+"""Documents a question names ("the AHA fact sheet"): found by their file names and titles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+
+from kidneytalk.retrieval import hybrid
+from kidneytalk.retrieval.sources import named_documents
+
+LIBRARY = {
+    "aha": ("en_booklet_AHA_high-blood-pressure.pdf", "What is High Blood Pressure?"),
+    "kdigo-p": ("KDIGO2024-CKD_pediatricians.pdf", "Key Takeaways Pediatricians"),
+    "kdigo-n": ("KDIGO2024-CKD_nephrologists-evaluation.pdf", "Key Takeaways Nephrologists"),
+    "eda": ("zh-TW_leaflet_EDA_kidney-biopsy-aftercare.pdf", ""),
+    "dialysis": ("HA-1-0077(1)血液透析.pdf", "血液透析衛教單"),
+}
+
+
+def test_a_question_naming_a_document_finds_it_by_name_and_title():
+    assert named_documents(
+        "What sodium limit does the AHA high blood pressure fact sheet give?", LIBRARY
+    ) == ["aha"]
+    assert named_documents(
+        "Per the KDIGO 2024 pediatric takeaways, when should transition start?", LIBRARY
+    ) == ["kdigo-p"]  # "pediatric" meets "pediatricians" as a prefix
+    assert named_documents("In the E-DA kidney biopsy leaflet, how long is bed rest?", LIBRARY) == [
+        "eda"
+    ]  # "E-DA" meets "EDA"
+    assert named_documents("血液透析衛教單說瘻管何時可以使用？", LIBRARY) == ["dialysis"]
+
+
+def test_one_word_or_words_every_name_shares_name_nothing():
+    assert named_documents("What does KDIGO say about potassium?", LIBRARY) == []
+    assert named_documents("What sodium limit does the AHA fact sheet give?", LIBRARY) == []
+    assert named_documents("Which takeaways does KDIGO give?", LIBRARY) == ["kdigo-p", "kdigo-n"]
+    digests = {
+        f"d{i}": (f"dev-digest-00{i}.pdf", f"Abstracts Digest - Volume {i}") for i in range(4)
+    }
+    assert named_documents("Which abstracts in the digest volume discuss sepsis?", digests) == []
+    assert named_documents("What is the capital of Australia?", LIBRARY) == []
+    assert named_documents("AHA blood pressure", {"aha": LIBRARY["aha"]}) == []  # one document
+
+
+def test_british_spelling_meets_american_in_names():
+    library = {
+        "a": ("hemodialysis-leaflet.pdf", ""),
+        "b": ("anemia-guideline.pdf", ""),
+        "c": ("thyroid.pdf", ""),
+    }
+    assert named_documents("What does the haemodialysis leaflet say?", library) == ["a"]
+
+
+def _pdf(path: Path, pages: list[str]) -> Path:
+    doc = pymupdf.open()
+    for text in pages:
+        doc.new_page().insert_textbox(pymupdf.Rect(72, 72, 520, 700), text, fontsize=12)
+    doc.save(path)
+    return path
+
+
+def test_the_named_document_answers_before_a_closer_passage_of_another(engine, tmp_path: Path):
+    """Two real documents on salt; the question names the fact sheet, whose page says it less directly."""
+    sheet = _pdf(
+        tmp_path / "heart-association_blood-pressure_fact-sheet.pdf",
+        [
+            "Lifestyle changes help to control blood pressure.",
+            "Try to consume less than 1,500 mg a day of salt, and read food labels.",
+        ],
+    )
+    children = _pdf(
+        tmp_path / "renal-unit_children-diet.pdf",
+        [
+            "Daily sodium intake for children with kidney disease should stay below "
+            "the recommended daily intake for their age.",
+            "Protein intake should not be restricted in children with kidney disease.",
+        ],
+    )
+    engine.add([sheet, children])
+    question = (
+        "What daily sodium intake does the heart association fact sheet advise staying below?"
+    )
+    hits = hybrid.search(engine.library, question, k=4)
+    assert hits[0].doc_name == sheet.name and "1,500" in hits[0].text, [h.text for h in hits]
+    # Control: asked without naming it, the children's page is closer.
+    plain = hybrid.search(engine.library, "What daily sodium intake should one stay below?", k=4)
+    assert plain[0].doc_name == children.name, [h.text for h in plain]
