@@ -118,9 +118,21 @@ _META = re.compile(
 )
 
 
+# A bibliographic reference: a DOI, "(2022)．Title．" (APA style as Chinese leaflets print it), "10(4)，336-347" or
+# "2010;21(3):123-9" (volume, issue, pages), or a references heading.
+_REFERENCE = re.compile(
+    r"\bdoi\s*[:：]?\s*10\.\d{4,}/"
+    r"|\(\d{4}\)\s*．\s*\S"
+    r"|\b\d{1,4}\s*\(\d{1,3}\)\s*[,，:：]\s*\d+\s*[-–]\s*\d+"
+    r"|^\s*(?:references|bibliography|参考资料|參考資料|参考文献|參考文獻)\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+
+
 def is_meta_text(sentence: str) -> bool:
-    """True for sentences about the document itself (authorship, purpose, licence), never an answer."""
-    return bool(_META.search(sentence))
+    """True for sentences about the document itself (authorship, purpose, licence) and for
+    bibliographic references: never an answer."""
+    return bool(_META.search(sentence) or _REFERENCE.search(sentence))
 
 
 def is_question(sentence: str) -> bool:
@@ -184,12 +196,15 @@ class Writer:
         refine_rounds: int = 2,
         refine_target: float = 0.8,
         rank: Ranker | None = None,
+        topic: Callable[[str], str] | None = None,
     ):
         self.llm, self.prompts = llm, prompts
         self.max_tokens, self.temperature = max_tokens, temperature
         self.refusal, self.trace, self.cancel = refusal, trace, cancel
         self.refine_rounds, self.refine_target = refine_rounds, refine_target
         self.rank = rank
+        # what evidence sentences are ranked against: the question, less words that only name a document
+        self.topic = topic or (lambda question: question)
 
     # ------------------------------------------------------------ budget
     def answer_budget(self, wanted: int) -> int:
@@ -262,9 +277,10 @@ class Writer:
         """Similarity of each text to the question (cosine, or content-word share without an embedder)."""
         if not texts:
             return []
+        query = self.topic(question)
         if self.rank is not None:
-            return [float(x) for x in self.rank([question], [MARKER.sub(" ", t) for t in texts])[0]]
-        return word_share([question], list(texts))[0]
+            return [float(x) for x in self.rank([query], [MARKER.sub(" ", t) for t in texts])[0]]
+        return word_share([query], list(texts))[0]
 
     def relevant(
         self, question: str, texts: Sequence[str], pool: Sequence[str] = ()
@@ -275,7 +291,7 @@ class Writer:
         closest sentence and the question's rare words are measured in it.
         """
         pool = list(pool) or list(texts)
-        focus = focus_stems(question, pool)
+        focus = focus_stems(self.topic(question), pool)
         sims = self.similarity(question, list(texts) + [p for p in pool if p not in texts])
         best = max(sims) if sims else 0.0
         out = []
@@ -345,7 +361,7 @@ class Writer:
     def listed_sentences(self, question: str, used: Sequence[Hit]) -> list[EvidenceSentence]:
         sentences = evidence_sentences(used)
         if self.rank is not None and len(sentences) > 1:
-            scores = self.rank([question], [s.text for s in sentences])[0]
+            scores = self.rank([self.topic(question)], [s.text for s in sentences])[0]
             order = sorted(range(len(sentences)), key=lambda i: -scores[i])[:MAX_LISTED]
             sentences = [
                 EvidenceSentence(f"S{j + 1}", sentences[i].n, sentences[i].text)

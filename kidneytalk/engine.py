@@ -8,6 +8,7 @@ LLM, vector store) load lazily on first use and are closed by :meth:`close`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import threading
@@ -29,7 +30,7 @@ from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import addrep, assemble, hybrid, naive
+from kidneytalk.retrieval import addrep, assemble, hybrid, naive, sources
 from kidneytalk.retrieval.bridge import comparable
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.hybrid import UNREADABLE
@@ -509,6 +510,8 @@ class Engine:
         embedder = self.library.embedder
         _stop_on(llm, cancel)  # a stalled model server's request ends at Stop
         trace.event("write", 0, 0, style)
+        with self.library.reading():
+            labels = self.library.document_labels(self.library.searchable_doc_ids())
         writer = Writer(
             llm,
             book,
@@ -526,6 +529,10 @@ class Engine:
             else lambda queries, texts: (
                 embedder.embed(queries) @ embedder.embed(texts).T
             ).tolist(),
+            # sentences are ranked by what the question asks, not by the words naming a document
+            topic=functools.lru_cache(maxsize=8)(
+                lambda q: sources.without_names(q, labels, self._passage_texts)
+            ),
         )
         passages = list(evidence.passages)
         if style == "off":
@@ -544,6 +551,10 @@ class Engine:
             cancel=cancel,
             timings=load,
         )
+
+    def _passage_texts(self, doc_id: str) -> list[str]:
+        with self.library.reading():
+            return self.library.passage_texts([doc_id])
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:

@@ -89,6 +89,13 @@ _SPLIT = re.compile(
     re.IGNORECASE,
 )
 MIN_PART_TERMS = 3
+# Quoted text: '…' (an opening quote not after a letter, so "authors' view" is not one), "…", “…”, 「…」.
+_QUOTED = re.compile(
+    r"(?<!\w)'[^'\n]+'(?!\w)|\"[^\"\n]+\"|“[^”\n]+”|‘[^’\n]+’|「[^」\n]+」|『[^』\n]+』"
+)
+_SHIELDED = {"?": "\ue000", "？": "\ue001", ";": "\ue002", "；": "\ue003"}  # private-use stand-ins
+_SHIELD = str.maketrans(_SHIELDED)
+_UNSHIELD = str.maketrans({v: k for k, v in _SHIELDED.items()})
 # Chinese question phrases (Simplified, as lexical terms are folded) that say nothing about the topic.
 CJK_QUESTION_BIGRAMS = frozenset(
     """下列 列哪 哪一 一项 一种 一个 哪个 哪些 哪种 为何 什么 多少 多久 多长 怎么 如何 何种 何者 何时 是否 可以
@@ -132,13 +139,20 @@ def lexical_terms(question: str) -> list[str]:
     ]
 
 
+def _shield_quotes(text: str) -> str:
+    """``text`` with the "?" and ";" inside quotation marks replaced by private-use characters."""
+    return _QUOTED.sub(lambda m: m.group(0).translate(_SHIELD), text)
+
+
 def split_parts(question: str) -> list[str]:
     """Sub-questions of a question in several parts; ``[question]`` when it has one part.
 
     Splits after "?"/";" and before "and <question word>"; a part needs
-    :data:`MIN_PART_TERMS` content words, so "A and B levels" is not cut.
+    :data:`MIN_PART_TERMS` content words, so "A and B levels" is not cut. A
+    quoted title ("the 'What Is High Blood Pressure?' chart") is not cut.
     """
-    parts = [p.strip(" ,") for p in _SPLIT.split(question) if p and p.strip(" ,?？;；")]
+    pieces = _SPLIT.split(_shield_quotes(question))
+    parts = [p.strip(" ,").translate(_UNSHIELD) for p in pieces if p and p.strip(" ,?？;；")]
     parts = [p for p in parts if len(content_terms(p)) >= MIN_PART_TERMS]
     return parts if len(parts) > 1 else [question]
 

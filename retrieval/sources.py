@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import PurePath
 
 from kidneytalk.clean import CJK_CHARS
@@ -27,8 +27,10 @@ from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, terms
 
 MIN_NAMED_TERMS = 2  # distinct question words a document's name must hold
 MIN_PREFIX = 6  # shortest word that matches as a prefix of a longer one
+TOPICAL_SHARE = 0.25  # a naming word in this share of its document's passages is its topic too
 CLOSE_TO_BEST = 0.75  # documents named at least this much as the best named one are kept
 _SEPARATORS = re.compile(r"[_()\[\]{}+,;:]+")
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")  # a word of the question as written
 _LETTERS_DIGITS = re.compile(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 
 
@@ -78,11 +80,48 @@ def document_label(name: str, title: str) -> str:
 
 def named_documents(question: str, labels: dict[str, tuple[str, str]]) -> list[str]:
     """Ids of the documents ``question`` names (best first), from each one's (file name, title)."""
+    return list(_naming(question, labels))
+
+
+def without_names(
+    question: str,
+    labels: dict[str, tuple[str, str]],
+    passages: Callable[[str], Sequence[str]] | None = None,
+) -> str:
+    """``question`` without the words that only name documents ("the AHA … fact sheet").
+
+    What is left asks for the content: evidence sentences are ranked by it, so
+    that a document's own title line, which holds every naming word, is not
+    taken for the answer. A naming word that is also the document's topic (it
+    occurs in at least :data:`TOPICAL_SHARE` of the passages ``passages(doc_id)``
+    gives, as "dementia" does in a study of dementia) stays. The question is
+    kept whole when fewer than :data:`MIN_NAMED_TERMS` of its words would be left.
+    """
+    naming: set[str] = set()
+    for doc_id, words in _naming(question, labels).items():
+        texts = [_usable(terms(t)) for t in passages(doc_id)] if passages else []
+        naming |= {
+            w
+            for w in words
+            if not texts or sum(_matches(w, t) for t in texts) < TOPICAL_SHARE * len(texts)
+        }
+    if not naming:
+        return question
+    written = [m.group(0) for m in _WORD.finditer(question)]
+    kept = [w for w in written if not (question_terms(w) and question_terms(w) <= naming)]
+    rest = " ".join(kept)
+    if len(kept) == len(written) or len(question_terms(rest) - naming) < MIN_NAMED_TERMS:
+        return question
+    return rest
+
+
+def _naming(question: str, labels: dict[str, tuple[str, str]]) -> dict[str, set[str]]:
+    """The documents ``question`` names, best first, each with the question's words that name it."""
     if len(labels) < 2:
-        return []
+        return {}
     words = question_terms(question)
     if not words:
-        return []
+        return {}
     label_words = {
         doc_id: label_terms(document_label(name, title)) for doc_id, (name, title) in labels.items()
     }
@@ -96,13 +135,16 @@ def named_documents(question: str, labels: dict[str, tuple[str, str]]) -> list[s
             df[w] = df.get(w, 0) + 1
     # a word in more than half of the names tells them apart too little to name one
     scores: dict[str, float] = {}
+    naming: dict[str, set[str]] = {}
     for doc_id, hits in found.items():
-        rare = [w for w in hits if df[w] <= n / 2]
+        rare = {w for w in hits if df[w] <= n / 2}
         if len(rare) >= MIN_NAMED_TERMS:
             scores[doc_id] = sum(math.log((n + 1) / df[w]) for w in rare)
+            naming[doc_id] = rare
     if not scores:
-        return []
+        return {}
     best = max(scores.values())
-    return sorted(
+    kept = sorted(
         (d for d, s in scores.items() if s >= CLOSE_TO_BEST * best), key=lambda d: -scores[d]
     )
+    return {d: naming[d] for d in kept}

@@ -59,6 +59,20 @@ def test_question_parts_and_content_words():
     assert split_parts(
         "How is metformin dosed in CKD and what is the eGFR threshold for SGLT2 inhibitors?"
     ) == ["How is metformin dosed in CKD", "what is the eGFR threshold for SGLT2 inhibitors?"]
+    # a quoted title is not cut at its question mark; an apostrophe does not open a quote
+    chart = "Using the AHA 'What Is High Blood Pressure?' chart, where does 134/78 mm Hg fall?"
+    assert split_parts(chart) == [chart]
+    two = "Is the “Is it safe?” leaflet about kidney biopsy bleeding? What heparin dose suits dialysis?"
+    assert split_parts(two) == [
+        "Is the “Is it safe?” leaflet about kidney biopsy bleeding?",
+        "What heparin dose suits dialysis?",
+    ]
+    assert split_parts(
+        "What is the authors' view on screening? What iron dose do children get?"
+    ) == [
+        "What is the authors' view on screening?",
+        "What iron dose do children get?",
+    ]
     assert content_terms("What is the eGFR threshold for metformin in patients?") == [
         "egfr",
         "threshold",
@@ -177,11 +191,19 @@ def test_document_meta_text_is_never_quotable():
         "This article is distributed under the terms of the Creative Commons Attribution License.",
         "It is not intended as a substitute for professional medical advice.",
         "© 2025 American Heart Association, Inc. All rights reserved.",
+        # bibliographic references, as leaflets and journals print them
+        "王鈞渝、孫嘉慧、賴昭弟(2022)．創新產品：安心保腎袋．福祉科技與服務管理學刊，10(4)，336-347。",
+        "DOI： 10.6340/KD.2016.28(4).01",
+        "Smith J, Jones K. Iron in CKD. J Am Soc Nephrol 2010;21(3):123-9.",
+        "參考資料",
     ):
         assert is_meta_text(meta), meta
-    assert not is_meta_text(
-        "Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m²."
-    )
+    for statement in (
+        "Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m².",
+        "The hazard ratio was 1.05 (0.97-1.13) after adjustment for age (model 2).",
+        "Participants were followed from 1988 (baseline) to 2010 (n = 1,800).",
+    ):
+        assert not is_meta_text(statement), statement
 
 
 # ---------------------------------------------------------------- real library, every mode

@@ -7,7 +7,7 @@ from pathlib import Path
 import pymupdf
 
 from kidneytalk.retrieval import hybrid
-from kidneytalk.retrieval.sources import named_documents
+from kidneytalk.retrieval.sources import named_documents, without_names
 
 LIBRARY = {
     "aha": ("en_booklet_AHA_high-blood-pressure.pdf", "What is High Blood Pressure?"),
@@ -52,6 +52,23 @@ def test_british_spelling_meets_american_in_names():
     assert named_documents("What does the haemodialysis leaflet say?", library) == ["a"]
 
 
+def test_sentences_are_ranked_by_the_question_less_the_words_naming_a_document():
+    assert (
+        without_names(
+            "What sodium intake does the AHA high blood pressure fact sheet suggest?", LIBRARY
+        )
+        == "What sodium intake does the fact sheet suggest"
+    )
+    assert without_names(
+        "Per the E-DA kidney biopsy leaflet, how long must patients rest in bed?", LIBRARY
+    ) == ("Per the how long must patients rest in bed")
+    # unchanged: no document named, or too little would be left
+    plain = "What sodium intake is advised in CKD?"
+    assert without_names(plain, LIBRARY) == plain
+    short = "Summarise the AHA high blood pressure booklet."
+    assert without_names(short, LIBRARY) == short
+
+
 def _pdf(path: Path, pages: list[str]) -> Path:
     doc = pymupdf.open()
     for text in pages:
@@ -86,3 +103,49 @@ def test_the_named_document_answers_before_a_closer_passage_of_another(engine, t
     # Control: asked without naming it, the children's page is closer.
     plain = hybrid.search(engine.library, "What daily sodium intake should one stay below?", k=4)
     assert plain[0].doc_name == children.name, [h.text for h in plain]
+
+
+def test_a_named_documents_title_line_is_not_listed_as_the_answer(embedder):
+    """The title line holds every word that names the document; the answer holds what is asked."""
+    import threading
+
+    from kidneytalk.copypaste import Writer
+    from kidneytalk.prompts import PromptBook
+    from kidneytalk.records import Hit
+    from kidneytalk.trace import Trace
+
+    title = (
+        "Top 10 Takeaways for Nephrologists on Evaluation of People with or at Risk of CKD from the "
+        "KDIGO 2024 Clinical Practice Guideline for the Evaluation and Management of Chronic Kidney "
+        "Disease."
+    )
+    answer = (
+        "Point-of-care tests (POCT) for creatinine (blood and saliva) and urine albumin measurement "
+        "are available, and if adequately quality-assured, are accurate enough to use in CKD evaluation."
+    )
+    other = "Estimating GFR from creatinine and cystatin C improves accuracy of staging."
+    hit = Hit("c", "kdigo-n", LIBRARY["kdigo-n"][0], f"{title} {other} {answer}", 1, 1, (), 0.5)
+    question = (
+        "Per the KDIGO 2024 nephrologist evaluation takeaways, point-of-care tests for creatinine "
+        "are available using which sample types?"
+    )
+
+    def rank(queries: list[str], texts: list[str]) -> list[list[float]]:
+        return (embedder.embed(queries) @ embedder.embed(texts).T).tolist()
+
+    def listed(topic=None) -> list[str]:
+        writer = Writer(
+            None,  # type: ignore[arg-type]  # listing sentences asks no model
+            PromptBook("en"),
+            max_tokens=64,
+            temperature=0.0,
+            refusal="",
+            trace=Trace(),
+            cancel=threading.Event(),
+            rank=rank,
+            topic=topic,
+        )
+        return [s.text for s in writer.listed_sentences(question, [hit])]
+
+    assert listed(lambda q: without_names(q, LIBRARY))[0] == answer
+    assert listed()[0] == title  # control: ranked by the whole question, the title line leads
