@@ -412,10 +412,73 @@ def clean_document(doc: ParsedDocument, *, consume: bool = False) -> ParsedDocum
                 if removed_keys and section:
                     section = tuple(s for s in section if _exact_key(s) not in removed_keys)
                 blocks.append(replace(block, text=text, section=section))
-        pages.append(replace(page, blocks=blocks))
+        pages.append(replace(page, blocks=join_wrapped_cjk(blocks)))
         if consume:
             page.blocks = []
     return replace(doc, pages=pages, removed=removed)
+
+
+# Chinese text wraps mid-word and mid-sentence, and some PDFs make each wrapped line a block of its
+# own ("…取得三小段的腎" / "臟組織送檢…"): sentence splitting, search bigrams and passages then break there.
+_CJK_ENDS = "。！？；：」』）)】!?;:"  # a line ending in these ends its sentence or heading
+_CJK_ITEM = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+\s*[.、．)）]|[•●■◆▪‧·※★☆-])"
+)
+
+
+def join_wrapped_cjk(blocks: list[Block]) -> list[Block]:
+    """Text blocks that are wrapped lines of one Chinese paragraph, joined into one block.
+
+    A block continues the one before when that one stops mid-sentence (a CJK
+    character or comma, no closing punctuation) at its column's right edge, the
+    next starts with a CJK character that is not a list marker ("三、", "(一)",
+    "2."), sits at most one line height below, and starts at most two characters
+    right of the block before (continuation lines run back to the margin, or hang
+    under a list item's text).
+    """
+    out: list[Block] = []
+    for block in blocks:
+        prev = out[-1] if out else None
+        if prev is not None and _continues(prev, block, blocks):
+            out[-1] = replace(
+                prev,
+                text=prev.text + block.text,
+                bbox=(
+                    min(prev.bbox[0], block.bbox[0]),
+                    min(prev.bbox[1], block.bbox[1]),
+                    max(prev.bbox[2], block.bbox[2]),
+                    max(prev.bbox[3], block.bbox[3]),
+                ),
+                lines=prev.lines + block.lines if prev.lines and block.lines else (),
+            )
+            continue
+        out.append(block)
+    return out
+
+
+def _continues(prev: Block, block: Block, page: list[Block]) -> bool:
+    if prev.kind != "text" or block.kind != "text" or prev.section != block.section:
+        return False
+    a, b = prev.text.rstrip(), block.text.lstrip()
+    if not a or not b or a[-1] in _CJK_ENDS or not is_cjk(b[0]):
+        return False
+    if not (is_cjk(a[-1]) or (a[-1] in ",、" and CJK_CHARS.search(a))):  # OCR reads "，" as ","
+        return False
+    if not CJK_CHARS.match(b[0]) or b[0] in _CJK_ENDS or _CJK_ITEM.match(b):
+        return False
+    last = prev.lines[-1] if prev.lines else prev.bbox
+    first = block.lines[0] if block.lines else block.bbox
+    height = last[3] - last[1]
+    # OCR's line boxes are loose and may overlap the next line's by up to half a line
+    if height <= 0 or not -height / 2 <= first[1] - last[3] <= height:
+        return False
+    # the column's right edge: the furthest right any block reaches that overlaps this one across
+    right = max(
+        (o.bbox[2] for o in page if o.bbox[0] < last[2] and o.bbox[2] > last[0]),
+        default=last[2],
+    )
+    # continuation lines run back to the margin, or hang under a list item's text ("(1)…" / "  …")
+    return last[2] >= right - 2 * height and first[0] <= prev.bbox[0] + 2 * height
 
 
 def _without_lines(

@@ -197,6 +197,7 @@ class Writer:
         refine_target: float = 0.8,
         rank: Ranker | None = None,
         topic: Callable[[str], str] | None = None,
+        across: Callable[[str, list[str]], list[float] | None] | None = None,
     ):
         self.llm, self.prompts = llm, prompts
         self.max_tokens, self.temperature = max_tokens, temperature
@@ -205,6 +206,8 @@ class Writer:
         self.rank = rank
         # what evidence sentences are ranked against: the question, less words that only name a document
         self.topic = topic or (lambda question: question)
+        # scores for a question and sentences in two languages (None: they share one)
+        self.across = across
 
     # ------------------------------------------------------------ budget
     def answer_budget(self, wanted: int) -> int:
@@ -278,9 +281,14 @@ class Writer:
         if not texts:
             return []
         query = self.topic(question)
+        plain = [MARKER.sub(" ", t) for t in texts]
+        if self.across is not None:  # evidence in two languages: one scale for both
+            shares = self.across(query, plain)
+            if shares is not None:
+                return shares
         if self.rank is not None:
-            return [float(x) for x in self.rank([query], [MARKER.sub(" ", t) for t in texts])[0]]
-        return word_share([query], list(texts))[0]
+            return [float(x) for x in self.rank([query], plain)[0]]
+        return word_share([query], plain)[0]
 
     def relevant(
         self, question: str, texts: Sequence[str], pool: Sequence[str] = ()
@@ -361,7 +369,7 @@ class Writer:
     def listed_sentences(self, question: str, used: Sequence[Hit]) -> list[EvidenceSentence]:
         sentences = evidence_sentences(used)
         if self.rank is not None and len(sentences) > 1:
-            scores = self.rank([self.topic(question)], [s.text for s in sentences])[0]
+            scores = self.similarity(question, [s.text for s in sentences])
             order = sorted(range(len(sentences)), key=lambda i: -scores[i])[:MAX_LISTED]
             sentences = [
                 EvidenceSentence(f"S{j + 1}", sentences[i].n, sentences[i].text)

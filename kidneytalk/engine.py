@@ -30,7 +30,7 @@ from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import addrep, assemble, hybrid, naive, sources
+from kidneytalk.retrieval import addrep, assemble, bridge, hybrid, naive, sources
 from kidneytalk.retrieval.bridge import comparable
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.hybrid import UNREADABLE
@@ -533,6 +533,7 @@ class Engine:
             topic=functools.lru_cache(maxsize=8)(
                 lambda q: sources.without_names(q, labels, self._passage_texts)
             ),
+            across=self._shares_across_languages,
         )
         passages = list(evidence.passages)
         if style == "off":
@@ -551,6 +552,16 @@ class Engine:
             cancel=cancel,
             timings=load,
         )
+
+    def _shares_across_languages(self, question: str, texts: list[str]) -> list[float] | None:
+        """Word shares of the question in each text, translated where a text is in the other
+        language (:func:`~kidneytalk.retrieval.bridge.sentence_shares`); None when every text is
+        in the question's language, where the embedder's cosine is the better measure."""
+        if all(comparable(question, t) for t in texts):
+            return None
+        with self.library.reading():
+            ids = self.library.searchable_doc_ids()
+            return bridge.sentence_shares(self.library, question, texts, ids)
 
     def _passage_texts(self, doc_id: str) -> list[str]:
         with self.library.reading():

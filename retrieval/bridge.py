@@ -309,6 +309,22 @@ class Bridge:
                 bridged.add(source)
         return direct, bridged
 
+    def share(self, texts: Sequence[str], weights: dict[str, float]) -> float:
+        """Weighted share of the question's words that ``texts`` hold, as they are or translated.
+
+        A word found as it is counts its weight; a word found only through a
+        translation counts its weight times the translation's specificity
+        (:meth:`evidence`): 治疗 ("treated") or 差 ("difference") in a Chinese
+        leaflet says little about an English question.
+        """
+        total = sum(weights.get(s, 0.0) for s in self.sources) or 1.0
+        found: set[str] = set()
+        for text in texts:
+            found |= self.covered(text)[0]
+        through = self.evidence(texts, weights)
+        direct = sum(weights.get(s, 0.0) for s in found)
+        return (direct + sum(v for s, v in through.items() if s not in found)) / total
+
     def evidence(self, texts: Iterable[str], weights: dict[str, float]) -> dict[str, float]:
         """Each source word's specific evidence in ``texts`` through a translation: its weight × specificity.
 
@@ -336,6 +352,18 @@ class Bridge:
             if best > 0:
                 out[source] = weights.get(source, 0.0) * best
         return out
+
+
+def sentence_shares(
+    library: SearchIndex, question: str, texts: Sequence[str], doc_ids: list[str]
+) -> list[float] | None:
+    """:meth:`Bridge.share` of each text, in either language: one scale for a question and
+    evidence sentences in two languages (None when nothing in the question translates)."""
+    crossing = of(question)
+    if crossing is None:
+        return None
+    weights = source_weights(library, crossing.sources, doc_ids)
+    return [crossing.share([text], weights) for text in texts]
 
 
 def english_words(question: str) -> list[str]:
@@ -467,17 +495,8 @@ def ranking(
             direct |= crossing.covered(rows[cid].text)[0]
     weight = source_weights(library, crossing.sources, doc_ids)
     total = sum(weight.values()) or 1.0
-    texts = [rows[cid].text for cid in crossed_ids if cid in rows]
-    found: set[str] = set()
-    for text in texts:
-        found |= crossing.covered(text)[0]
-    # A word found through a translation counts as much as the translation is specific: 治疗
-    # ("treated") or 差 ("difference") in a Chinese leaflet says little about an English question.
-    through = crossing.evidence(texts, weight)
     share_direct = sum(weight[s] for s in direct) / total
-    share_bridged = (
-        sum(weight[s] for s in found) + sum(v for s, v in through.items() if s not in found)
-    ) / total
+    share_bridged = crossing.share([rows[cid].text for cid in crossed_ids if cid in rows], weight)
     if share_bridged <= share_direct:
         return None
     return Crossed(

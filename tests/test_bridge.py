@@ -116,6 +116,36 @@ def test_hybrid_evidence_keeps_the_other_language_passage_under_the_cosine_floor
     ]
 
 
+def test_sentences_in_two_languages_are_scored_on_one_scale(engine, mixed):
+    """MiniLM's cosine says nothing across languages: with evidence in both, sentences are scored
+    by the question's words each holds, as they are or through a specific translation."""
+    question = "Long-term low potassium together with constipation can lead to which complication?"
+    chinese = "長期低血鉀合併便秘，可能引起腸阻塞等併發症。"
+    english = [
+        "Complications of untreated hypertension include stroke, heart failure and kidney disease.",
+        "Limit sodium to less than 1,500 mg a day; long-term salt reduction lowers blood pressure.",
+    ]
+    shares = engine._shares_across_languages(question, [chinese, *english])
+    assert shares is not None and shares[0] > max(shares[1:]), shares
+    assert engine._shares_across_languages(question, english) is None  # one language: cosine
+
+
+@pytest.mark.model
+def test_an_english_question_copies_the_chinese_sentence_that_answers_it(engine_llm, tmp_path):
+    engine_llm.add(
+        [
+            _pdf(tmp_path / "leaflet-zh.pdf", LEAFLET, "china-t"),
+            _pdf(tmp_path / "booklet-en.pdf", BOOKLET, "helv"),
+        ]
+    )
+    answer = engine_llm.ask(
+        "Long-term low potassium together with constipation can lead to which complication?",
+        mode="hybrid",
+        style="cp-order",
+    )
+    assert not answer.refused and "腸阻塞" in answer.text(), answer.text()
+
+
 def test_common_translations_do_not_pull_the_other_language_ahead(mixed):
     """Found in the leaflet only as common words (太少 "too little", 例如 "for example"), the
     question's translation does not replace or join the English booklet's own matches."""

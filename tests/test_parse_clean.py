@@ -137,3 +137,55 @@ def test_unsupported_and_empty_files_fail_with_file_name(tmp_path: Path):
     empty.write_bytes(b"")
     with pytest.raises(DocumentError, match="empty.pdf: file is empty"):
         parse_file(empty)
+
+
+def test_wrapped_chinese_lines_are_joined_into_their_paragraph():
+    """Some leaflets make each wrapped line a block: "…取得三小段的腎" / "臟組織送檢…"."""
+    from kidneytalk.clean import join_wrapped_cjk
+    from kidneytalk.records import Block
+
+    def line(text: str, x0: float, y0: float, x1: float = 559.0) -> Block:
+        box = (x0, y0, x1, y0 + 13.5)
+        return Block(text, 1, bbox=box, lines=(box,))
+
+    blocks = [
+        line("三、 照護及注意事項", 36, 100, 165),
+        line("醫師利用超音波為導引，以穿刺針取得三小段的腎", 91, 120),  # first line, indented
+        line("臟組織送檢，進行組織病理學的診斷，進而決定治療", 64, 142),  # back to the margin
+        line("方針。", 64, 164, 110),  # ends its sentence, short
+        line("病人應多休息", 91, 186, 200),  # stops short of the right edge
+        line("三天後可以洗澡。", 64, 208, 180),
+        line("(1)如有穿刺部位劇痛、腹部劇痛、臉色蒼白、盜汗、心悸或胸悶等症", 66, 230),
+        line("狀，請立即告知醫護人員。", 87, 252, 323),  # hangs under the item's text
+        line("(2)請適度喝水，可以促進尿液排泄並幫助觀察尿液顏色與尿量變化", 66, 274),
+        line("2. 請多休息：", 50, 296, 150),  # a list item is never a continuation
+    ]
+    texts = [b.text for b in join_wrapped_cjk(blocks)]
+    assert texts == [
+        "三、 照護及注意事項",
+        "醫師利用超音波為導引，以穿刺針取得三小段的腎臟組織送檢，進行組織病理學的診斷，進而決定治療方針。",
+        "病人應多休息",
+        "三天後可以洗澡。",
+        "(1)如有穿刺部位劇痛、腹部劇痛、臉色蒼白、盜汗、心悸或胸悶等症狀，請立即告知醫護人員。",
+        "(2)請適度喝水，可以促進尿液排泄並幫助觀察尿液顏色與尿量變化",
+        "2. 請多休息：",
+    ]
+    english = [
+        line("The biopsy needle takes three small cores of", 91, 120),
+        line("kidney", 64, 142),
+    ]
+    assert join_wrapped_cjk(english) == english
+
+
+def test_real_chinese_leaflet_paragraphs_are_whole():
+    from tests.conftest import SHARED
+
+    leaflet = (
+        SHARED / "eval" / "realdocs-dev" / "pdfs" / "zh-TW_leaflet_EDA_kidney-biopsy-aftercare.pdf"
+    )
+    if not leaflet.is_file():
+        pytest.skip("realdocs-dev not found")
+    blocks = [b.text for p in clean_document(parse_file(leaflet)).pages for b in p.blocks]
+    assert any("三小段的腎臟組織送檢" in t for t in blocks)
+    assert any("顛簸路面上騎車、不要游泳" in t for t in blocks)
+    assert "三、 照護及注意事項" in blocks  # headings stay apart
