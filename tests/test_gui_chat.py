@@ -462,6 +462,28 @@ def test_copied_spans_are_shaded_and_pages_render_with_the_passage_highlighted()
     assert count == 5 and not image.isNull() and rects >= 1
 
 
+def test_a_chinese_paragraph_joined_across_lines_is_highlighted_on_every_line(tmp_path) -> None:
+    """Cleaning joins a Chinese paragraph's wrapped lines; the page holds it line by line."""
+    import pymupdf
+
+    from kidneytalk.ui.page_view import passage_rects
+
+    lines = [
+        "腎臟切片後一到兩個月內不要做劇烈運動，如跑步、彎腰、提重物",
+        "、騎車、不要游泳、不要泡溫泉等。",
+    ]
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for i, text in enumerate(lines):
+        page.insert_text((72, 100 + 20 * i), text, fontname="china-t", fontsize=12)
+    doc.save(tmp_path / "leaflet.pdf")
+    with pymupdf.open(tmp_path / "leaflet.pdf") as pdf:
+        rects = passage_rects(pdf[0], "".join(lines))
+        assert pdf[0].search_for("".join(lines)) == []  # the joined sentence is not found whole
+    # one box on each printed line: the overlapping pieces of a line are merged
+    assert len(rects) == 2 and len({round(r.y0) for r in rects}) == 2, rects
+
+
 def test_the_conversation_viewed_last_reopens_at_start(qtbot, tmp_path: Path) -> None:
     home = tmp_path / "home"
     engine = Engine(home)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from kidneytalk._lazy import LazyModule
 from kidneytalk.citations import split_sentences
+from kidneytalk.clean import CJK_CHARS
 from kidneytalk.ocr import find_rects, load_words
 
 if TYPE_CHECKING:
@@ -48,21 +49,57 @@ HIGHLIGHT = QColor(255, 200, 0, 96)
 HIGHLIGHT_EDGE = QColor(230, 150, 0, 200)
 _WINDOW_WORDS = 6  # fallback search: runs of this many words
 _MIN_NEEDLE = 12  # characters; shorter runs match by chance
+_CJK_WINDOW = 8  # Chinese characters per run in the fallback search
+_MIN_CJK_NEEDLE = 4  # a run of four Chinese characters rarely repeats on a page
 
 
 def passage_rects(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
     """Where ``text`` (a passage of cleaned document text) lies on ``page``."""
     rects: list[pymupdf.Rect] = []
+    seen: set[tuple[int, int, int, int]] = set()
     for sentence in split_sentences(text):
         hits = page.search_for(sentence) if len(sentence) >= _MIN_NEEDLE else []
         if not hits:
-            words = sentence.split()
-            for k in range(0, len(words), _WINDOW_WORDS):
-                piece = " ".join(words[k : k + _WINDOW_WORDS])
-                if len(piece) >= _MIN_NEEDLE:
-                    hits += page.search_for(piece)
-        rects += hits
-    return rects
+            hits = [r for piece in _pieces(sentence) for r in page.search_for(piece)]
+        for r in hits:
+            key = (round(r.x0), round(r.y0), round(r.x1), round(r.y1))
+            if key not in seen:
+                seen.add(key)
+                rects.append(r)
+    return _merged(rects)
+
+
+def _merged(rects: list[pymupdf.Rect]) -> list[pymupdf.Rect]:
+    """Boxes on one line that overlap or touch as one box (overlapping pieces find parts twice,
+    and translucent boxes painted over each other would show darker)."""
+    out: list[pymupdf.Rect] = []
+    for r in sorted(rects, key=lambda r: (round(r.y0), r.x0)):
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and abs(last.y0 - r.y0) < 1
+            and abs(last.y1 - r.y1) < 1
+            and r.x0 <= last.x1 + 1
+        ):
+            out[-1] = pymupdf.Rect(
+                last.x0, min(last.y0, r.y0), max(last.x1, r.x1), max(last.y1, r.y1)
+            )
+        else:
+            out.append(r)
+    return out
+
+
+def _pieces(sentence: str) -> list[str]:
+    """Shorter runs of a sentence the page did not hold whole (cleaning joined its lines):
+    runs of a few words, or for Chinese, which has no spaces, overlapping runs of characters
+    (one of them fits within each printed line)."""
+    if CJK_CHARS.search(sentence) and len(sentence.split()) < _WINDOW_WORDS:
+        step = _CJK_WINDOW // 2
+        runs = [sentence[k : k + _CJK_WINDOW] for k in range(0, max(1, len(sentence) - step), step)]
+        return [r for r in runs if len(r.strip()) >= _MIN_CJK_NEEDLE]
+    words = sentence.split()
+    runs = [" ".join(words[k : k + _WINDOW_WORDS]) for k in range(0, len(words), _WINDOW_WORDS)]
+    return [r for r in runs if len(r) >= _MIN_NEEDLE]
 
 
 def render_page(
