@@ -436,6 +436,12 @@ class Engine:
             with trace.step("search", query=question, k=k) as step:
                 retrieved = assemble.diverse(lambda depth: search(self.library, question, depth), k)
                 step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
+                if mode == "hybrid":  # the documents the question names, ranked up by name
+                    with self.library.reading():
+                        labels = self.library.document_labels(self.library.searchable_doc_ids())
+                    named = sources.named_documents(question, labels)
+                    if named:
+                        step.outputs["named_documents"] = [labels[d][0] for d in named]
             # The cosine floor compares only passages in the question's language: the bundled
             # embedder reads one language, and a passage found through the bridge scores near 0.
             passages = [

@@ -100,6 +100,10 @@ def test_the_named_document_answers_before_a_closer_passage_of_another(engine, t
     )
     hits = hybrid.search(engine.library, question, k=4)
     assert hits[0].doc_name == sheet.name and "1,500" in hits[0].text, [h.text for h in hits]
+    # The trace says which document the question named.
+    trace = engine.retrieve(question, mode="hybrid").trace
+    search = next(s for s in trace.to_json() if s["stage"] == "search")
+    assert search["outputs"]["named_documents"] == [sheet.name]
     # Control: asked without naming it, the children's page is closer.
     plain = hybrid.search(engine.library, "What daily sodium intake should one stay below?", k=4)
     assert plain[0].doc_name == children.name, [h.text for h in plain]
