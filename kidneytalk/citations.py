@@ -31,6 +31,9 @@ _TABLE_LINE = re.compile(r"^(?:\|.*\|.*|.*\|.*\|)$", re.MULTILINE)
 _RULE_CELL = re.compile(r"\s*:?-{3,}:?\s*")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A list item whose lines were joined into one paragraph: each bullet starts a new sentence
+# ("… absorption • Repeat blood tests will need to be checked in 6 to 8 weeks • Once …").
+_BULLET = re.compile(r"\s+(?=[•●▪■◆►➢]\s)")
 # CJK characters with CJK punctuation (a line break between two of them joins without a space)
 _CJK_TEXT = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _ENUMERATOR = re.compile(r"(?:[(（][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、)]|[•·●▪■-] ?)")
@@ -48,7 +51,8 @@ def _heading(cell: str) -> bool:
 def split_sentences(text: str) -> list[str]:
     """Sentences of English or Chinese text; a trailing citation stays with its sentence.
 
-    A blank line always ends a sentence (a heading or a keyword line has no full stop).
+    A blank line always ends a sentence (a heading or a keyword line has no full stop), and
+    so does a bullet ("•") inside a paragraph: list items often have no full stop either.
     A Markdown table (as parsing writes tables) gives one sentence per cell, led by its
     row and column headings (:func:`table_sentences`), never a row of pipes.
     """
@@ -64,7 +68,12 @@ def split_sentences(text: str) -> list[str]:
         lambda m: f" {' '.join(m.group(2).split())}{m.group(1)} ",
         text,
     )
-    parts = [p.strip() for part in _SENTENCE_END.split(text) for p in _split_cjk(part)]
+    parts = [
+        q.strip()
+        for part in _SENTENCE_END.split(text)
+        for p in _split_cjk(part)
+        for q in _BULLET.split(p)
+    ]
     return [p for p in parts if p and re.search(r"\w", p)]
 
 

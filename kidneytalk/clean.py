@@ -412,73 +412,99 @@ def clean_document(doc: ParsedDocument, *, consume: bool = False) -> ParsedDocum
                 if removed_keys and section:
                     section = tuple(s for s in section if _exact_key(s) not in removed_keys)
                 blocks.append(replace(block, text=text, section=section))
-        pages.append(replace(page, blocks=join_wrapped_cjk(blocks)))
+        pages.append(replace(page, blocks=join_wrapped_lines(blocks)))
         if consume:
             page.blocks = []
     return replace(doc, pages=pages, removed=removed)
 
 
-# Chinese text wraps mid-word and mid-sentence, and some PDFs make each wrapped line a block of its
-# own ("…取得三小段的腎" / "臟組織送檢…"): sentence splitting, search bigrams and passages then break there.
+# Some PDFs make each printed line a block of its own (a Chinese leaflet: "…取得三小段的腎" /
+# "臟組織送檢…"; a booklet from Word: "… checked in 6 to 8 weeks to make sure" / "the prescribed
+# dose is adequate"): sentence splitting, search terms and passages then break at every line end.
 _CJK_ENDS = "。！？；：」』）)】!?;:"  # a line ending in these ends its sentence or heading
 _CJK_ITEM = re.compile(
     r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+\s*[.、．)）]|[•●■◆▪‧·※★☆-])"
 )
+# a list item: Word's second-level bullet is a lower-case "o" ("o Due to surgery …")
+_LATIN_ITEM = re.compile(r"^(?:o|[a-z][.)])\s")
+_WORD_BREAK = re.compile(r"(?<=[a-z])-$")  # "treat-" / "ment": a word hyphenated at the line end
 
 
-def join_wrapped_cjk(blocks: list[Block]) -> list[Block]:
-    """Text blocks that are wrapped lines of one Chinese paragraph, joined into one block.
+def join_wrapped_lines(blocks: list[Block]) -> list[Block]:
+    """Text blocks that are wrapped lines of one paragraph, joined into one block.
 
-    A block continues the one before when that one stops mid-sentence (a CJK
-    character or comma, no closing punctuation) at its column's right edge, the
-    next starts with a CJK character that is not a list marker ("三、", "(一)",
-    "2."), sits at most one line height below, and starts at most two characters
-    right of the block before (continuation lines run back to the margin, or hang
-    under a list item's text).
+    A block continues the one before when that one stops mid-sentence at its
+    column's right edge and the next sits at most one line height below and
+    starts at most two characters right of it (continuation lines run back to
+    the margin, or hang under a list item's text). In Chinese the line before
+    ends in a CJK character or comma and the next starts with a CJK character
+    that is not a list marker ("三、", "(一)", "2."); the two join without a
+    space. In other scripts the line before has no closing punctuation and the
+    next starts with a lower-case letter; English lines end ragged, so the edge
+    may be up to eight line heights away.
     """
     out: list[Block] = []
     for block in blocks:
         prev = out[-1] if out else None
-        if prev is not None and _continues(prev, block, blocks):
-            out[-1] = replace(
-                prev,
-                text=prev.text + block.text,
-                bbox=(
-                    min(prev.bbox[0], block.bbox[0]),
-                    min(prev.bbox[1], block.bbox[1]),
-                    max(prev.bbox[2], block.bbox[2]),
-                    max(prev.bbox[3], block.bbox[3]),
-                ),
-                lines=prev.lines + block.lines if prev.lines and block.lines else (),
-            )
+        joint = _continues(prev, block, blocks) if prev is not None else None
+        if prev is None or joint is None:
+            out.append(block)
             continue
-        out.append(block)
+        head = prev.text.rstrip()
+        if joint == " " and _WORD_BREAK.search(head):
+            head, joint = head[:-1], ""
+        out[-1] = replace(
+            prev,
+            text=head + joint + block.text.lstrip(),
+            bbox=(
+                min(prev.bbox[0], block.bbox[0]),
+                min(prev.bbox[1], block.bbox[1]),
+                max(prev.bbox[2], block.bbox[2]),
+                max(prev.bbox[3], block.bbox[3]),
+            ),
+            lines=prev.lines + block.lines if prev.lines and block.lines else (),
+        )
     return out
 
 
-def _continues(prev: Block, block: Block, page: list[Block]) -> bool:
+def _continues(prev: Block, block: Block, page: list[Block]) -> str | None:
+    """The text joining ``block`` to ``prev`` when it continues its paragraph, else None."""
     if prev.kind != "text" or block.kind != "text" or prev.section != block.section:
-        return False
+        return None
     a, b = prev.text.rstrip(), block.text.lstrip()
-    if not a or not b or a[-1] in _CJK_ENDS or not is_cjk(b[0]):
-        return False
-    if not (is_cjk(a[-1]) or (a[-1] in ",、" and CJK_CHARS.search(a))):  # OCR reads "，" as ","
-        return False
-    if not CJK_CHARS.match(b[0]) or b[0] in _CJK_ENDS or _CJK_ITEM.match(b):
-        return False
+    if not a or not b:
+        return None
+    if is_cjk(b[0]):
+        if a[-1] in _CJK_ENDS or not CJK_CHARS.match(b[0]) or b[0] in _CJK_ENDS:
+            return None
+        if _CJK_ITEM.match(b):
+            return None
+        if not (is_cjk(a[-1]) or (a[-1] in ",、" and CJK_CHARS.search(a))):  # OCR: "，" as ","
+            return None
+        joint, slack = "", 2.0
+    elif (
+        b[0].islower()
+        and (a[-1].isalnum() or a[-1] in ",-")
+        and not is_cjk(a[-1])
+        and not _LATIN_ITEM.match(b)
+    ):
+        joint, slack = " ", 8.0
+    else:
+        return None
     last = prev.lines[-1] if prev.lines else prev.bbox
     first = block.lines[0] if block.lines else block.bbox
     height = last[3] - last[1]
     # OCR's line boxes are loose and may overlap the next line's by up to half a line
     if height <= 0 or not -height / 2 <= first[1] - last[3] <= height:
-        return False
+        return None
     # the column's right edge: the furthest right any block reaches that overlaps this one across
     right = max(
         (o.bbox[2] for o in page if o.bbox[0] < last[2] and o.bbox[2] > last[0]),
         default=last[2],
     )
-    # continuation lines run back to the margin, or hang under a list item's text ("(1)…" / "  …")
-    return last[2] >= right - 2 * height and first[0] <= prev.bbox[0] + 2 * height
+    if last[2] < right - slack * height or first[0] > prev.bbox[0] + 2 * height:
+        return None
+    return joint
 
 
 def _without_lines(

@@ -158,6 +158,10 @@ def test_split_sentences_english_and_chinese():
         "什麼是高血鉀？",
         "1.術後禁做治療。",
     ]
+    # list items joined into one paragraph: each bullet starts a sentence
+    assert split_sentences(
+        "Levothyroxine is taken daily • Repeat blood tests in 6 to 8 weeks • Then yearly"
+    ) == ["Levothyroxine is taken daily", "• Repeat blood tests in 6 to 8 weeks", "• Then yearly"]
 
 
 def test_a_markdown_table_gives_one_sentence_per_cell_led_by_its_headings():

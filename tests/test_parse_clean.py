@@ -139,9 +139,9 @@ def test_unsupported_and_empty_files_fail_with_file_name(tmp_path: Path):
         parse_file(empty)
 
 
-def test_wrapped_chinese_lines_are_joined_into_their_paragraph():
-    """Some leaflets make each wrapped line a block: "…取得三小段的腎" / "臟組織送檢…"."""
-    from kidneytalk.clean import join_wrapped_cjk
+def test_wrapped_lines_are_joined_into_their_paragraph():
+    """Some PDFs make each wrapped line a block: "…取得三小段的腎" / "臟組織送檢…"."""
+    from kidneytalk.clean import join_wrapped_lines
     from kidneytalk.records import Block
 
     def line(text: str, x0: float, y0: float, x1: float = 559.0) -> Block:
@@ -160,7 +160,7 @@ def test_wrapped_chinese_lines_are_joined_into_their_paragraph():
         line("(2)請適度喝水，可以促進尿液排泄並幫助觀察尿液顏色與尿量變化", 66, 274),
         line("2. 請多休息：", 50, 296, 150),  # a list item is never a continuation
     ]
-    texts = [b.text for b in join_wrapped_cjk(blocks)]
+    texts = [b.text for b in join_wrapped_lines(blocks)]
     assert texts == [
         "三、 照護及注意事項",
         "醫師利用超音波為導引，以穿刺針取得三小段的腎臟組織送檢，進行組織病理學的診斷，進而決定治療方針。",
@@ -170,14 +170,35 @@ def test_wrapped_chinese_lines_are_joined_into_their_paragraph():
         "(2)請適度喝水，可以促進尿液排泄並幫助觀察尿液顏色與尿量變化",
         "2. 請多休息：",
     ]
+    # English lines end ragged: joined with a space when the next starts in lower case
     english = [
-        line("The biopsy needle takes three small cores of", 91, 120),
-        line("kidney", 64, 142),
+        line(
+            "• Repeat blood tests will need to be checked in 6 to 8 weeks to make sure",
+            126,
+            120,
+            534,
+        ),
+        line("the prescribed dose is adequate", 144, 137, 320),
+        line(
+            "o High fiber diet, antacids, calcium, and iron tablets interfere with", 162, 154, 526
+        ),
+        line("absorption", 180, 171, 241),
+        line("o Due to surgery on the thyroid gland", 162, 188, 520),  # a sub-bullet: an item
+        line("o Due to radioactive iodine treat-", 162, 205, 525),
+        line("ment of an overactive thyroid.", 180, 222, 400),
+        line("Thyroid nodules are common.", 72, 239, 300),  # a capital: a new sentence
     ]
-    assert join_wrapped_cjk(english) == english
+    assert [b.text for b in join_wrapped_lines(english)] == [
+        "• Repeat blood tests will need to be checked in 6 to 8 weeks to make sure the prescribed "
+        "dose is adequate",
+        "o High fiber diet, antacids, calcium, and iron tablets interfere with absorption",
+        "o Due to surgery on the thyroid gland",
+        "o Due to radioactive iodine treatment of an overactive thyroid.",
+        "Thyroid nodules are common.",
+    ]
 
 
-def test_real_chinese_leaflet_paragraphs_are_whole():
+def test_real_leaflet_and_booklet_paragraphs_are_whole():
     from tests.conftest import SHARED
 
     leaflet = (
@@ -189,3 +210,9 @@ def test_real_chinese_leaflet_paragraphs_are_whole():
     assert any("三小段的腎臟組織送檢" in t for t in blocks)
     assert any("顛簸路面上騎車、不要游泳" in t for t in blocks)
     assert "三、 照護及注意事項" in blocks  # headings stay apart
+    booklet = leaflet.with_name("en_booklet_thyroid-disorders.pdf")  # from Word: a block per line
+    blocks = [b.text for p in clean_document(parse_file(booklet)).pages for b in p.blocks]
+    assert any(
+        "checked in 6 to 8 weeks to make sure the prescribed dose is adequate" in t for t in blocks
+    )
+    assert any(t.startswith("o Due to surgery") for t in blocks)  # sub-bullets stay items
