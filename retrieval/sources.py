@@ -17,9 +17,10 @@ British spellings ("haemodialysis" meets "hemodialysis").
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from pathlib import PurePath
 
 from kidneytalk.clean import CJK_CHARS
@@ -28,6 +29,7 @@ from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, terms
 MIN_NAMED_TERMS = 2  # distinct question words a document's name must hold
 MIN_PREFIX = 6  # shortest word that matches as a prefix of a longer one
 TOPICAL_SHARE = 0.25  # a naming word in this share of its document's passages is its topic too
+TOPIC_SAMPLE = 200  # passages of a long document read to measure that share
 CLOSE_TO_BEST = 0.75  # documents named at least this much as the best named one are kept
 _SEPARATORS = re.compile(r"[_()\[\]{}+,;:]+")
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")  # a word of the question as written
@@ -39,11 +41,12 @@ def _fold_spelling(word: str) -> str:
     return word.replace("ae", "e").replace("oe", "e") if word.isascii() else word
 
 
-def label_terms(text: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def label_terms(text: str) -> frozenset[str]:
     """The words of a file name or title that can name it (file extension, separators and digits split off)."""
     text = _SEPARATORS.sub(" ", text)
     text = _LETTERS_DIGITS.sub(" ", text)
-    return _usable(terms(text) + [t.replace("-", "") for t in terms(text) if "-" in t])
+    return frozenset(_usable(terms(text) + [t.replace("-", "") for t in terms(text) if "-" in t]))
 
 
 def question_terms(question: str) -> set[str]:
@@ -65,7 +68,7 @@ def _usable(words: Sequence[str]) -> set[str]:
     return out
 
 
-def _matches(word: str, label: set[str]) -> bool:
+def _matches(word: str, label: Set[str]) -> bool:
     if word in label:
         return True
     if len(word) < MIN_PREFIX or not word.isascii():
@@ -99,7 +102,7 @@ def without_names(
     """
     naming: set[str] = set()
     for doc_id, words in _naming(question, labels).items():
-        texts = [_usable(terms(t)) for t in passages(doc_id)] if passages else []
+        texts = [_usable(terms(t)) for t in _sample(passages(doc_id))] if passages else []
         naming |= {
             w
             for w in words
@@ -113,6 +116,14 @@ def without_names(
     if len(kept) == len(written) or len(question_terms(rest) - naming) < MIN_NAMED_TERMS:
         return question
     return rest
+
+
+def _sample(texts: Sequence[str], n: int = TOPIC_SAMPLE) -> Sequence[str]:
+    """At most ``n`` of ``texts``, spread evenly: enough to tell a topic word from a name word."""
+    if len(texts) <= n:
+        return texts
+    step = len(texts) / n
+    return [texts[int(i * step)] for i in range(n)]
 
 
 def _naming(question: str, labels: dict[str, tuple[str, str]]) -> dict[str, set[str]]:
