@@ -902,9 +902,24 @@ class Catalog:
         ).fetchone()
         return row is not None
 
-    def texts(self, doc_ids: Sequence[str]) -> list[str]:
-        """The text of every passage of ``doc_ids``, in passage-id order."""
+    def texts(self, doc_ids: Sequence[str], *, sample: int | None = None) -> list[str]:
+        """The text of every passage of ``doc_ids``, in passage-id order (with ``sample``: at most
+        that many, spread evenly, read without loading the rest)."""
         marks = ",".join("?" * len(doc_ids))
+        if sample is not None:
+            (count,) = self.db.execute(
+                f"SELECT count(*) FROM chunks WHERE doc_id IN ({marks})", list(doc_ids)
+            ).fetchone()
+            step = -(-count // sample) if sample > 0 else count + 1
+            if step > 1:
+                return [
+                    r[0]
+                    for r in self.db.execute(
+                        f"""SELECT text FROM (SELECT text, row_number() OVER (ORDER BY id) AS n
+                            FROM chunks WHERE doc_id IN ({marks})) WHERE (n - 1) % ? = 0""",
+                        [*doc_ids, step],
+                    ).fetchall()
+                ]
         return [
             r[0]
             for r in self.db.execute(

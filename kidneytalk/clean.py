@@ -502,7 +502,11 @@ def _continues(prev: Block, block: Block, page: list[Block]) -> str | None:
         (o.bbox[2] for o in page if o.bbox[0] < last[2] and o.bbox[2] > last[0]),
         default=last[2],
     )
-    if last[2] < right - slack * height or first[0] > prev.bbox[0] + 2 * height:
+    if last[2] < right - slack * height:
+        return None
+    # the next line starts near the block's left edge: at most two characters right of it (a
+    # hanging indent), or back to the margin from a first-line indent, not across the page
+    if not prev.bbox[0] - 3 * height <= first[0] <= prev.bbox[0] + 2 * height:
         return None
     return joint
 

@@ -118,12 +118,14 @@ _META = re.compile(
 )
 
 
-# A bibliographic reference: a DOI, "(2022)．Title．" (APA style as Chinese leaflets print it), "10(4)，336-347" or
-# "2010;21(3):123-9" (volume, issue, pages), or a references heading.
+# A bibliographic reference: a DOI, "(2022)．Title．" (APA style as Chinese leaflets print it),
+# "10(4)，336-347" or "2010;21(3):123-9" (volume, issue, pages), or a references heading; not a
+# study statistic such as "62 (12), 45–80 years".
 _REFERENCE = re.compile(
     r"\bdoi\s*[:：]?\s*10\.\d{4,}/"
-    r"|\(\d{4}\)\s*．\s*\S"
-    r"|\b\d{1,4}\s*\(\d{1,3}\)\s*[,，:：]\s*\d+\s*[-–]\s*\d+"
+    r"|[(（]\d{4}[)）]\s*．[^．]+．"  # Author(2022)．Title．Journal (as Chinese leaflets print them)
+    r"|\d+\s*[(（]\d{1,3}[)）]\s*，\s*\d+\s*[-–]\s*\d+"  # 10(4)，336-347
+    r"|\b(?:19|20)\d{2}\s*;\s*\d+\s*\(\d{1,3}\)\s*:\s*\d+\s*[-–]\s*\d+"  # 2010;21(3):123-9
     r"|^\s*(?:references|bibliography|参考资料|參考資料|参考文献|參考文獻)\s*[:：]?\s*$",
     re.IGNORECASE,
 )

@@ -62,6 +62,10 @@ class Engine:
         self._llm_name = llm.name if llm else ""
         self._owns_llm = llm is None  # a model passed in is borrowed: the caller closes it
         self._llm_lock = threading.Lock()
+        # the last question's dictionary bridge and word weights (see _weighed)
+        self._weights_for: tuple[object, tuple[bridge.Bridge, dict[str, float]] | None] | None = (
+            None
+        )
         self._conversations: ConversationStore | None = None
         self._gate: Gate | None = None
 
@@ -443,11 +447,15 @@ class Engine:
                     if named:
                         step.outputs["named_documents"] = [labels[d][0] for d in named]
             # The cosine floor compares only passages in the question's language: the bundled
-            # embedder reads one language, and a passage found through the bridge scores near 0.
+            # embedder reads one language, and a passage hybrid found through the bridge scores
+            # near 0. It stays when it holds some of the question's words (translated).
+            across = (
+                self._found_across(question, retrieved, rs.min_similarity)
+                if mode == "hybrid"
+                else set()
+            )
             passages = [
-                h
-                for h in retrieved
-                if h.score >= rs.min_similarity or not comparable(question, h.text)
+                h for h in retrieved if h.score >= rs.min_similarity or h.chunk_id in across
             ][: rs.max_evidence]
         if decision is None and gated and not stopped:
             decision = self.check_gate(query, trace)
@@ -561,17 +569,36 @@ class Engine:
 
     def _shares_across_languages(self, question: str, texts: list[str]) -> list[float] | None:
         """Word shares of the question in each text, translated where a text is in the other
-        language (:func:`~kidneytalk.retrieval.bridge.sentence_shares`); None when every text is
+        language (:meth:`~kidneytalk.retrieval.bridge.Bridge.share`); None when every text is
         in the question's language, where the embedder's cosine is the better measure."""
         if all(comparable(question, t) for t in texts):
             return None
+        found = self._weighed(question)
+        if found is None:
+            return None
+        crossing, weights = found
+        return [crossing.share([t], weights) for t in texts]
+
+    def _weighed(self, question: str) -> tuple[bridge.Bridge, dict[str, float]] | None:
+        """:func:`bridge.weighed` for ``question`` in the current library, kept for the next call
+        (an answer asks several times; the weights are idf counts over the whole library)."""
         with self.library.reading():
             ids = self.library.searchable_doc_ids()
-            return bridge.sentence_shares(self.library, question, texts, ids)
+            key = (question, len(ids), hash(tuple(ids)))
+            if self._weights_for is None or self._weights_for[0] != key:
+                self._weights_for = (key, bridge.weighed(self.library, question, ids))
+            return self._weights_for[1]
+
+    def _found_across(self, question: str, hits: Sequence[Hit], floor: float) -> set[str]:
+        """Hits under the cosine floor that are in the other language and hold some of the
+        question's words through the dictionary: the embedder's cosine says nothing about them."""
+        other = [h for h in hits if h.score < floor and not comparable(question, h.text)]
+        shares = self._shares_across_languages(question, [h.text for h in other]) if other else None
+        return {h.chunk_id for h, share in zip(other, shares or [], strict=False) if share > 0}
 
     def _passage_texts(self, doc_id: str) -> list[str]:
         with self.library.reading():
-            return self.library.passage_texts([doc_id])
+            return self.library.passage_texts([doc_id], sample=sources.TOPIC_SAMPLE)
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:

@@ -342,8 +342,8 @@ class Library:
     def document_labels(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         return self.catalog.labels(doc_ids)
 
-    def passage_texts(self, doc_ids: Sequence[str]) -> list[str]:
-        return self.catalog.texts(doc_ids)
+    def passage_texts(self, doc_ids: Sequence[str], *, sample: int | None = None) -> list[str]:
+        return self.catalog.texts(doc_ids, sample=sample)
 
     def dropped(self, ref: str) -> list[sqlite3.Row]:
         return self.catalog.dropped(self.resolve(ref).id)

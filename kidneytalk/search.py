@@ -95,6 +95,7 @@ class SearchIndex(Protocol):
         """(file name, title) of each document in ``doc_ids``: what a question may name it by."""
         ...
 
-    def passage_texts(self, doc_ids: Sequence[str]) -> list[str]:
-        """The text of every passage of ``doc_ids``, in passage-id order."""
+    def passage_texts(self, doc_ids: Sequence[str], *, sample: int | None = None) -> list[str]:
+        """The text of every passage of ``doc_ids``, in passage-id order (``sample``: at most that
+        many, spread evenly)."""
         ...

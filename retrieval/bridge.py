@@ -354,16 +354,15 @@ class Bridge:
         return out
 
 
-def sentence_shares(
-    library: SearchIndex, question: str, texts: Sequence[str], doc_ids: list[str]
-) -> list[float] | None:
-    """:meth:`Bridge.share` of each text, in either language: one scale for a question and
-    evidence sentences in two languages (None when nothing in the question translates)."""
+def weighed(
+    library: SearchIndex, question: str, doc_ids: list[str]
+) -> tuple[Bridge, dict[str, float]] | None:
+    """The question's bridge and its words' weights in the library (None when nothing translates):
+    what :meth:`Bridge.share` needs, worked out once per question."""
     crossing = of(question)
     if crossing is None:
         return None
-    weights = source_weights(library, crossing.sources, doc_ids)
-    return [crossing.share([text], weights) for text in texts]
+    return crossing, source_weights(library, crossing.sources, doc_ids)
 
 
 def english_words(question: str) -> list[str]:
@@ -435,6 +434,8 @@ def other_script(library: SearchIndex, direction: str, doc_ids: list[str]) -> bo
     """Whether the searchable passages include text in the language a bridge translates into."""
     key = (direction, tuple(sorted(doc_ids)))
     cache = _SCRIPTS.setdefault(library, {})
+    if len(cache) > 256:  # subsets (the documents a question names) would grow it without end
+        cache.clear()
     if key not in cache:
         cache[key] = library.holds_script("cjk" if direction == "en>zh" else "latin", doc_ids)
     return cache[key]

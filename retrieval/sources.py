@@ -24,14 +24,16 @@ from collections.abc import Callable, Sequence, Set
 from pathlib import PurePath
 
 from kidneytalk.clean import CJK_CHARS
-from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, terms
+from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, fold, terms
 
 MIN_NAMED_TERMS = 2  # distinct question words a document's name must hold
 MIN_PREFIX = 6  # shortest word that matches as a prefix of a longer one
 TOPICAL_SHARE = 0.25  # a naming word in this share of its document's passages is its topic too
 TOPIC_SAMPLE = 200  # passages of a long document read to measure that share
-CLOSE_TO_BEST = 0.75  # documents named at least this much as the best named one are kept
+CLOSE_TO_BEST = 0.75
+MAX_NAMED = 3  # documents one question can name (each adds a ranking to every search)  # documents named at least this much as the best named one are kept
 _SEPARATORS = re.compile(r"[_()\[\]{}+,;:]+")
+_CJK_RUN = re.compile(f"(?:{CJK_CHARS.pattern})+")
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")  # a word of the question as written
 _LETTERS_DIGITS = re.compile(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 
@@ -149,7 +151,7 @@ def _naming(question: str, labels: dict[str, tuple[str, str]]) -> dict[str, set[
     naming: dict[str, set[str]] = {}
     for doc_id, hits in found.items():
         rare = {w for w in hits if df[w] <= n / 2}
-        if len(rare) >= MIN_NAMED_TERMS:
+        if _word_count(question, rare) >= MIN_NAMED_TERMS:
             scores[doc_id] = sum(math.log((n + 1) / df[w]) for w in rare)
             naming[doc_id] = rare
     if not scores:
@@ -157,5 +159,30 @@ def _naming(question: str, labels: dict[str, tuple[str, str]]) -> dict[str, set[
     best = max(scores.values())
     kept = sorted(
         (d for d, s in scores.items() if s >= CLOSE_TO_BEST * best), key=lambda d: -scores[d]
-    )
+    )[:MAX_NAMED]
     return {d: naming[d] for d in kept}
+
+
+def _word_count(question: str, matched: set[str]) -> int:
+    """How many of the question's words ``matched`` holds: "kidney-biopsy" counts its parts, not
+    also their glued form, and overlapping Chinese bigrams (腎臟, 臟切, 切片) count as the
+    two-character words they cover (腎臟, 切片)."""
+    words = terms(_LETTERS_DIGITS.sub(" ", question))
+    glued = {t.replace("-", ""): set(t.split("-")) for t in words if "-" in t}
+    count = 0
+    for w in matched:
+        if CJK_CHARS.search(w):
+            continue
+        parts = glued.get(w)
+        if parts and {_fold_spelling(p) for p in parts} & matched:
+            continue
+        count += 1
+    for run in _CJK_RUN.findall(fold(question).lower()):
+        i = 0
+        while i < len(run) - 1:
+            if run[i : i + 2] in matched:
+                count += 1
+                i += 2
+            else:
+                i += 1
+    return count

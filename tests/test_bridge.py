@@ -116,6 +116,17 @@ def test_hybrid_evidence_keeps_the_other_language_passage_under_the_cosine_floor
     ]
 
 
+def test_only_other_language_passages_holding_the_questions_words_pass_the_floor(engine, mixed):
+    from kidneytalk.records import Hit
+
+    def hit(cid: str, text: str) -> Hit:
+        return Hit(cid, "d", "leaflet-zh.pdf", text, 1, 1, (), 0.05)
+
+    question = "Long-term low potassium together with constipation can lead to which complication?"
+    hits = [hit("about", LEAFLET[1]), hit("credits", "本衛教單由義大醫院腎臟科編製。")]
+    assert engine._found_across(question, hits, 0.2) == {"about"}
+
+
 def test_sentences_in_two_languages_are_scored_on_one_scale(engine, mixed):
     """MiniLM's cosine says nothing across languages: with evidence in both, sentences are scored
     by the question's words each holds, as they are or through a specific translation."""

@@ -196,12 +196,16 @@ def test_document_meta_text_is_never_quotable():
         "DOI： 10.6340/KD.2016.28(4).01",
         "Smith J, Jones K. Iron in CKD. J Am Soc Nephrol 2010;21(3):123-9.",
         "參考資料",
+        "衛生福利部國民健康署（2019）．慢性腎臟病防治手冊．",
     ):
         assert is_meta_text(meta), meta
     for statement in (
         "Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m².",
         "The hazard ratio was 1.05 (0.97-1.13) after adjustment for age (model 2).",
         "Participants were followed from 1988 (baseline) to 2010 (n = 1,800).",
+        "Mean age was 62 (12), 45–80 years.",  # statistics, not volume(issue), pages
+        "Calcium 9 (2), 8-10 mg/dL is normal.",
+        "美國心臟學會(2017)．新指引將高血壓定義為130/80 mmHg以上。",  # a source cited in a statement
     ):
         assert not is_meta_text(statement), statement
 

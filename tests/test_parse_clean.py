@@ -159,6 +159,8 @@ def test_wrapped_lines_are_joined_into_their_paragraph():
         line("狀，請立即告知醫護人員。", 87, 252, 323),  # hangs under the item's text
         line("(2)請適度喝水，可以促進尿液排泄並幫助觀察尿液顏色與尿量變化", 66, 274),
         line("2. 請多休息：", 50, 296, 150),  # a list item is never a continuation
+        line("本衛教單由腎臟科編製", 400, 318),  # right-aligned: not the start of the line below
+        line("腎臟切片後請平躺休息六小時", 50, 340, 300),
     ]
     texts = [b.text for b in join_wrapped_lines(blocks)]
     assert texts == [
@@ -169,6 +171,8 @@ def test_wrapped_lines_are_joined_into_their_paragraph():
         "(1)如有穿刺部位劇痛、腹部劇痛、臉色蒼白、盜汗、心悸或胸悶等症狀，請立即告知醫護人員。",
         "(2)請適度喝水，可以促進尿液排泄並幫助觀察尿液顏色與尿量變化",
         "2. 請多休息：",
+        "本衛教單由腎臟科編製",
+        "腎臟切片後請平躺休息六小時",
     ]
     # English lines end ragged: joined with a space when the next starts in lower case
     english = [

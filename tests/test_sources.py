@@ -41,6 +41,13 @@ def test_one_word_or_words_every_name_shares_name_nothing():
     assert named_documents("Which abstracts in the digest volume discuss sepsis?", digests) == []
     assert named_documents("What is the capital of Australia?", LIBRARY) == []
     assert named_documents("AHA blood pressure", {"aha": LIBRARY["aha"]}) == []  # one document
+    # one Chinese word is one word, though it holds two overlapping bigrams (腎臟, 臟病)
+    leaflets = {"ckd": ("腎臟病衛教.pdf", ""), "hd": ("血液透析.pdf", ""), "x": ("飲食.pdf", "")}
+    assert named_documents("腎臟病要注意什麼？", leaflets) == []
+    # at most three documents are named, however many titles share the question's words
+    many = {f"d{i}": (f"chronic-kidney-disease-diet-leaflet-{i}.pdf", "") for i in range(8)}
+    many.update({f"o{i}": (f"other-{i}.pdf", "") for i in range(10)})
+    assert len(named_documents("What does the chronic kidney disease diet leaflet say?", many)) == 3
 
 
 def test_british_spelling_meets_american_in_names():

@@ -72,20 +72,23 @@ def passage_rects(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
 def _merged(rects: list[pymupdf.Rect]) -> list[pymupdf.Rect]:
     """Boxes on one line that overlap or touch as one box (overlapping pieces find parts twice,
     and translucent boxes painted over each other would show darker)."""
-    out: list[pymupdf.Rect] = []
-    for r in sorted(rects, key=lambda r: (round(r.y0), r.x0)):
-        last = out[-1] if out else None
-        if (
-            last is not None
-            and abs(last.y0 - r.y0) < 1
-            and abs(last.y1 - r.y1) < 1
-            and r.x0 <= last.x1 + 1
-        ):
-            out[-1] = pymupdf.Rect(
-                last.x0, min(last.y0, r.y0), max(last.x1, r.x1), max(last.y1, r.y1)
-            )
-        else:
-            out.append(r)
+    out = sorted(rects, key=lambda r: (r.y0, r.x0))
+    merged = True
+    while merged:  # until no two boxes touch (a merged box may reach one it did not before)
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                same_line = min(a.y1, b.y1) - max(a.y0, b.y0) >= 0.5 * min(a.height, b.height)
+                if same_line and b.x0 <= a.x1 + 1 and a.x0 <= b.x1 + 1:
+                    out[i] = pymupdf.Rect(
+                        min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1)
+                    )
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
     return out
 
 
