@@ -38,6 +38,7 @@ from kidneytalk.trace import StageCallback, Trace
 from kidneytalk.vocabulary import MODES
 
 log = logging.getLogger(__name__)
+Weighed = tuple[bridge.Bridge, dict[str, float]] | None  # a question's bridge and word weights
 
 
 class Engine:
@@ -62,10 +63,7 @@ class Engine:
         self._llm_name = llm.name if llm else ""
         self._owns_llm = llm is None  # a model passed in is borrowed: the caller closes it
         self._llm_lock = threading.Lock()
-        # the last question's dictionary bridge and word weights (see _weighed)
-        self._weights_for: tuple[object, tuple[bridge.Bridge, dict[str, float]] | None] | None = (
-            None
-        )
+        self._weights_for: tuple[object, Weighed] | None = None  # the last question's (_weighed)
         self._conversations: ConversationStore | None = None
         self._gate: Gate | None = None
 
@@ -579,7 +577,7 @@ class Engine:
         crossing, weights = found
         return [crossing.share([t], weights) for t in texts]
 
-    def _weighed(self, question: str) -> tuple[bridge.Bridge, dict[str, float]] | None:
+    def _weighed(self, question: str) -> Weighed:
         """:func:`bridge.weighed` for ``question`` in the current library, kept for the next call
         (an answer asks several times; the weights are idf counts over the whole library)."""
         with self.library.reading():

@@ -28,9 +28,8 @@ from kidneytalk.retrieval.naive import hits_from_passages
 from kidneytalk.search import SearchIndex
 
 RRF_K = 60  # the constant of Cormack et al. (2009)
-NAMED_WEIGHT = (
-    2  # the ranking within the documents a question names counts as dense and BM25 together
-)
+# The ranking within the documents a question names counts as much as dense and BM25 together.
+NAMED_WEIGHT = 2
 UNREADABLE = 0.5  # share of unknown tokens above which a question's vector is not used
 
 
