@@ -435,8 +435,9 @@ def join_wrapped_lines(blocks: list[Block]) -> list[Block]:
 
     A block continues the one before when that one stops mid-sentence at its
     column's right edge and the next sits at most one line height below and
-    starts at most two characters right of it (continuation lines run back to
-    the margin, or hang under a list item's text). In Chinese the line before
+    starts near its left edge: up to two characters right of it (a hanging
+    indent under a list item's text) or three left (back to the margin from a
+    first-line indent). In Chinese the line before
     ends in a CJK character or comma and the next starts with a CJK character
     that is not a list marker ("三、", "(一)", "2."); the two join without a
     space. In other scripts the line before has no closing punctuation and the

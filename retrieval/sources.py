@@ -30,8 +30,8 @@ MIN_NAMED_TERMS = 2  # distinct question words a document's name must hold
 MIN_PREFIX = 6  # shortest word that matches as a prefix of a longer one
 TOPICAL_SHARE = 0.25  # a naming word in this share of its document's passages is its topic too
 TOPIC_SAMPLE = 200  # passages of a long document read to measure that share
-CLOSE_TO_BEST = 0.75
-MAX_NAMED = 3  # documents one question can name (each adds a ranking to every search)  # documents named at least this much as the best named one are kept
+CLOSE_TO_BEST = 0.75  # documents named at least this much as the best named one are kept
+MAX_NAMED = 3  # documents one question can name (each adds a ranking to every search)
 _SEPARATORS = re.compile(r"[_()\[\]{}+,;:]+")
 _CJK_RUN = re.compile(f"(?:{CJK_CHARS.pattern})+")
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")  # a word of the question as written
@@ -99,12 +99,13 @@ def without_names(
     that a document's own title line, which holds every naming word, is not
     taken for the answer. A naming word that is also the document's topic (it
     occurs in at least :data:`TOPICAL_SHARE` of the passages ``passages(doc_id)``
-    gives, as "dementia" does in a study of dementia) stays. The question is
+    gives, as "dementia" does in a study of dementia) stays; for a long document
+    ``passages`` should give a sample (:data:`TOPIC_SAMPLE` passages). The question is
     kept whole when fewer than :data:`MIN_NAMED_TERMS` of its words would be left.
     """
     naming: set[str] = set()
     for doc_id, words in _naming(question, labels).items():
-        texts = [_usable(terms(t)) for t in _sample(passages(doc_id))] if passages else []
+        texts = [_usable(terms(t)) for t in passages(doc_id)] if passages else []
         naming |= {
             w
             for w in words
@@ -118,14 +119,6 @@ def without_names(
     if len(kept) == len(written) or len(question_terms(rest) - naming) < MIN_NAMED_TERMS:
         return question
     return rest
-
-
-def _sample(texts: Sequence[str], n: int = TOPIC_SAMPLE) -> Sequence[str]:
-    """At most ``n`` of ``texts``, spread evenly: enough to tell a topic word from a name word."""
-    if len(texts) <= n:
-        return texts
-    step = len(texts) / n
-    return [texts[int(i * step)] for i in range(n)]
 
 
 def _naming(question: str, labels: dict[str, tuple[str, str]]) -> dict[str, set[str]]:

@@ -56,39 +56,32 @@ _MIN_CJK_NEEDLE = 4  # a run of four Chinese characters rarely repeats on a page
 def passage_rects(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
     """Where ``text`` (a passage of cleaned document text) lies on ``page``."""
     rects: list[pymupdf.Rect] = []
-    seen: set[tuple[int, int, int, int]] = set()
     for sentence in split_sentences(text):
         hits = page.search_for(sentence) if len(sentence) >= _MIN_NEEDLE else []
         if not hits:
             hits = [r for piece in _pieces(sentence) for r in page.search_for(piece)]
-        for r in hits:
-            key = (round(r.x0), round(r.y0), round(r.x1), round(r.y1))
-            if key not in seen:
-                seen.add(key)
-                rects.append(r)
+        rects += hits
     return _merged(rects)
 
 
 def _merged(rects: list[pymupdf.Rect]) -> list[pymupdf.Rect]:
     """Boxes on one line that overlap or touch as one box (overlapping pieces find parts twice,
     and translucent boxes painted over each other would show darker)."""
-    out = sorted(rects, key=lambda r: (r.y0, r.x0))
-    merged = True
-    while merged:  # until no two boxes touch (a merged box may reach one it did not before)
-        merged = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                a, b = out[i], out[j]
-                same_line = min(a.y1, b.y1) - max(a.y0, b.y0) >= 0.5 * min(a.height, b.height)
-                if same_line and b.x0 <= a.x1 + 1 and a.x0 <= b.x1 + 1:
-                    out[i] = pymupdf.Rect(
-                        min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1)
-                    )
-                    del out[j]
-                    merged = True
-                    break
-            if merged:
-                break
+    lines: list[list[pymupdf.Rect]] = []  # boxes grouped by line, top to bottom
+    for r in sorted(rects, key=lambda r: (r.y0 + r.y1) / 2):
+        line = lines[-1] if lines else None
+        if line and abs((line[0].y0 + line[0].y1) - (r.y0 + r.y1)) / 2 <= line[0].height / 2:
+            line.append(r)
+        else:
+            lines.append([r])
+    out: list[pymupdf.Rect] = []
+    for line in lines:
+        start = len(out)
+        for r in sorted(line, key=lambda r: r.x0):  # left to right: each box meets the last one
+            if len(out) > start and r.x0 <= out[-1].x1 + 1:
+                out[-1] = out[-1] | r
+            else:
+                out.append(pymupdf.Rect(r))
     return out
 
 
