@@ -910,7 +910,7 @@ class Catalog:
             (count,) = self.db.execute(
                 f"SELECT count(*) FROM chunks WHERE doc_id IN ({marks})", list(doc_ids)
             ).fetchone()
-            step = -(-count // sample) if sample > 0 else count + 1
+            step = -(-count // max(1, sample))  # every step-th passage: at most ``sample``
             if step > 1:
                 return [
                     r[0]
