@@ -9,10 +9,13 @@ included) is its own:
 * **ask** — ``Engine.ask`` (defaults: AddRep, the bundled model) of a few dev questions on that
   library, answers read to the end;
 * **big** — a generated PDF of ``--pages`` pages of clinical-style text (headings, running
-  header and footer, a page number) added to a fresh library while a thread samples VmRSS
-  every ``--interval`` seconds, with the pages embedded so far (from the progress events).
-  "Flat": RSS once the first tenth of the pages is done vs. the peak; a document whose text
-  and pages were all held would grow with the page count.
+  header and footer, a page number, a ruled table on every ``--tables-every`` page) added to
+  a fresh library while a thread samples VmRSS every ``--interval`` seconds, with the pages
+  embedded so far (from the progress events). "Flat": RSS once the first tenth of the pages
+  is done vs. the peak; a document whose text and pages were all held would grow with the
+  page count. Table pages are read by helper processes (``kidneytalk.tables``): the largest
+  one's peak RSS is reported beside this process's (``KIDNEYTALK_TABLES_INPROCESS=1`` reads
+  them here, as before, to compare).
 
     .venv/bin/python bench/memory.py [--pages 1000] [--out bench/results/memory.json]
 """
@@ -56,8 +59,8 @@ _WORDS = (
 ).split()
 
 
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def _rss_mib() -> float:
@@ -81,9 +84,11 @@ def _rollup_mib() -> dict[str, float]:
     return out
 
 
-def make_pdf(path: Path, pages: int, seed: int = 7) -> None:
+def make_pdf(path: Path, pages: int, seed: int = 7, tables_every: int = 0) -> None:
     """A text PDF: every page a section heading now and then, four paragraphs, a running
-    header and a page-number footer (as guidelines have)."""
+    header and a page-number footer (as guidelines have); with ``tables_every`` N, every Nth
+    page has a captioned, ruled table of 12 rows instead of its last paragraph (table
+    detection runs on those pages, as on a guideline's evidence tables)."""
     import pymupdf
 
     rng = random.Random(seed)
@@ -97,12 +102,23 @@ def make_pdf(path: Path, pages: int, seed: int = 7) -> None:
         if number % 5 == 1:
             page.insert_text((50, y), f"Chapter {number // 5 + 1}: Management", fontsize=16)
             y += 30
-        for _ in range(4):
+        table = tables_every > 0 and number % tables_every == 0
+        for _ in range(3 if table else 4):
             words = [rng.choice(_WORDS) for _ in range(rng.randint(70, 110))]
             text = (" ".join(words) + ".").capitalize()
             rect = pymupdf.Rect(50, y, 545, y + 170)
             page.insert_textbox(rect, text, fontsize=10)
             y += 175
+        if table:
+            page.insert_text((50, y + 10), f"Table {number}. Outcomes by stage", fontsize=10)
+            for r in range(12):
+                for c in range(4):
+                    cell = pymupdf.Rect(
+                        50 + c * 120, y + 20 + r * 14, 170 + c * 120, y + 34 + r * 14
+                    )
+                    page.draw_rect(cell, color=(0, 0, 0), width=0.5)
+                    label = rng.choice(_WORDS) if c == 0 else f"{rng.uniform(0, 99):.1f}"
+                    page.insert_text((cell.x0 + 3, cell.y1 - 3), label, fontsize=8)
         page.insert_text((290, 815), str(number), fontsize=8)
     doc.save(path)
     doc.close()
@@ -166,7 +182,7 @@ def phase_ask(args: argparse.Namespace) -> dict[str, Any]:
 def phase_big(args: argparse.Namespace) -> dict[str, Any]:
     pdf = Path(args.home).parent / f"generated-{args.pages}-pages.pdf"
     started = time.perf_counter()
-    make_pdf(pdf, args.pages)
+    make_pdf(pdf, args.pages, tables_every=args.tables_every)
     made = time.perf_counter() - started
     _share_embed_cache(Path(args.home), args.embed_cache)
     engine = _engine(Path(args.home))
@@ -224,6 +240,11 @@ def phase_big(args: argparse.Namespace) -> dict[str, Any]:
         "growth_after_first_tenth_mib": max(rss) - tenth,
         "rss_by_tenth_mib": by_tenth(samples, args.pages),
         "peak_rss_mib": _peak_rss_mib(),
+        "tables_every": args.tables_every,
+        "table_process": os.environ.get("KIDNEYTALK_TABLES_INPROCESS") != "1",
+        # the table helper processes (kidneytalk.tables): the largest one's peak; they run
+        # beside this process, so the two peaks add up at worst
+        "peak_rss_table_process_mib": _peak_rss_mib(resource.RUSAGE_CHILDREN),
         "samples": samples,
     }
 
@@ -264,6 +285,8 @@ def run_phase(
         str(args.pages),
         "--interval",
         str(args.interval),
+        "--tables-every",
+        str(args.tables_every),
         "--embed-cache",
         args.embed_cache,
     ]
@@ -284,6 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS))
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=0.5)
+    parser.add_argument(
+        "--tables-every",
+        type=int,
+        default=4,
+        help="a ruled table on every Nth page of the generated PDF (0: none)",
+    )
     parser.add_argument("--skip", default="", help="comma-separated phases not to run")
     parser.add_argument(
         "--sweep", default="", help="comma-separated page counts for the page-count sweep"

@@ -600,22 +600,22 @@ class Catalog:
                 """INSERT INTO chunks(id, doc_id, seq, text, page_start, page_end, section,
                        char_start, char_end, n_tokens, ocr, dup_key)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
+                (
                     (*_passage_row(c, from_ocr(c)), known.get(c.id) or passage_digest(c.text))
                     for c in kept
-                ],
+                ),
             )
             self.db.executemany(
                 "INSERT INTO chunks_fts(terms, chunk_id, doc_id) VALUES (?, ?, ?)",
-                [
+                (
                     (index_text(" ".join(c.section[-1:]) + "\n" + c.text), c.id, c.doc_id)
                     for c in kept
-                ],
+                ),
             )
             self.db.executemany(
                 """INSERT INTO dropped(doc_id, seq, text, page_start, page_end, section, reason)
                    VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                [
+                (
                     (
                         d.chunk.doc_id,
                         d.chunk.seq,
@@ -626,15 +626,15 @@ class Catalog:
                         d.reason,
                     )
                     for d in dropped
-                ],
+                ),
             )
             self.db.executemany(
                 _INSERT_COPY,
-                [(kept_id, *_passage_row(c, from_ocr(c))[1:]) for kept_id, c in copies],
+                ((kept_id, *_passage_row(c, from_ocr(c))[1:]) for kept_id, c in copies),
             )
             self.db.executemany(
                 "INSERT INTO removed(doc_id, page, code, reason, text) VALUES (?, ?, ?, ?, ?)",
-                [(doc_id, r.page, r.code, r.reason, r.text) for r in removed],
+                ((doc_id, r.page, r.code, r.reason, r.text) for r in removed),
             )
             if reason is None:
                 reason = (

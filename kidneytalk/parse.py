@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kidneytalk._lazy import LazyModule
 from kidneytalk.errors import DocumentError, KidneyTalkError, UnsupportedFileError
 from kidneytalk.records import Block, BlockKind, Page, ParsedDocument
+from kidneytalk.tables import TableFound, TableReader
 
 if TYPE_CHECKING:
     import pymupdf
@@ -186,6 +187,7 @@ def _not_pdf(path: Path) -> str:
 
 def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDocument:
     doc = _open(path)
+    tables = TableReader(str(path), cancel=ocr.cancel if ocr is not None else None)
     try:
         raw_pages: list[Any] = []  # per page (infos, tables, no text, has images); None once read
         page_sizes: list[tuple[float, float]] = []
@@ -194,7 +196,9 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
             try:
                 page = doc.load_page(index)
                 page_sizes.append(_text_space_size(page))
-                raw = _read_page(page, index + 1, page_sizes[-1][0] if page.rotation == 0 else 0.0)
+                raw = _read_page(
+                    page, index + 1, page_sizes[-1][0] if page.rotation == 0 else 0.0, tables
+                )
                 if (
                     ocr is not None
                     and ocr.wanted(page, [i["text"] for i in raw[0]])
@@ -220,6 +224,7 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
     except pymupdf.FileDataError as exc:
         raise DocumentError(f"{path.name}: damaged document ({exc})") from exc
     finally:
+        tables.close()
         doc.close()
 
     sizes: Counter[float] = Counter()
@@ -375,10 +380,25 @@ def _separate_runs(runs: list[tuple[float, float]], gap: float = 8.0) -> int:
     return count
 
 
+def page_tables(page: pymupdf.Page) -> list[TableFound]:
+    """The tables ``find_tables`` finds on ``page`` with two rows or more: (box, Markdown)."""
+    found = page.find_tables().tables
+    if not found:
+        return []
+    raw = page.get_text("rawdict", flags=pymupdf.TEXT_MEDIABOX_CLIP)
+    out: list[TableFound] = []
+    for table in found:
+        md = table_markdown(table, raw, page.rotation_matrix if page.rotation else None)
+        if md and table.row_count >= 2:
+            out.append((_rect_tuple(pymupdf.Rect(table.bbox)), md))
+    return out
+
+
 def _read_page(
-    page: pymupdf.Page, number: int, width: float = 0.0
+    page: pymupdf.Page, number: int, width: float = 0.0, tables: TableReader | None = None
 ) -> tuple[list[dict], list, bool, bool]:
-    """Return block infos (text, size, bold, bbox or a Markdown table) for one page."""
+    """Return block infos (text, size, bold, bbox or a Markdown table) for one page
+    (``tables`` reads its tables when it may have some; else this process does)."""
     tables_md: list[tuple[pymupdf.Rect, str]] = []
     drawings = page.get_cdrawings()  # (before get_text: cheaper in this order)
     data = page.get_text(
@@ -388,12 +408,10 @@ def _read_page(
     if drawings and _table_likely(drawings, data):
         started = time.perf_counter()
         try:
-            found = page.find_tables().tables
-            raw = page.get_text("rawdict", flags=pymupdf.TEXT_MEDIABOX_CLIP) if found else {}
-            for table in found:
-                md = table_markdown(table, raw, page.rotation_matrix if page.rotation else None)
-                if md and table.row_count >= 2:
-                    tables_md.append((pymupdf.Rect(table.bbox), md))
+            found = tables.read(page) if tables is not None else page_tables(page)
+            tables_md = [(pymupdf.Rect(box), md) for box, md in found]
+        except KidneyTalkError:  # cancelled
+            raise
         except Exception as exc:
             log.debug("page %d: table detection failed: %s", number, exc)
         TABLE_STATS["pages"] += 1

@@ -1,0 +1,149 @@
+"""Table detection in a helper process, so that its memory goes back to the OS.
+
+PyMuPDF's ``find_tables`` leaks native memory: on real journal pages about 0.4 MiB per
+page it looks at, which neither closing the document nor ``malloc_trim`` gives back (300
+pages of two-column articles: RSS +586 MiB at its highest during parsing and +174 MiB after
+the document was closed and the heap trimmed; the Python objects alive stayed under 10 MiB).
+A long guideline full of tables would take the ingest past its memory budget page by page.
+
+So a document's table pages are read by a child process (``spawn``) that opens the same
+file once, and is replaced after :data:`RECYCLE_PAGES` pages: what it leaked goes when it
+exits. Only pages where a table is likely get here (``parse._table_likely``), so a document
+without tables starts no process. The child also keeps a crash in table detection (a
+malformed page) from taking the app with it: that page keeps its text, as if it had no table.
+Documents not opened from a file, and ``KIDNEYTALK_TABLES_INPROCESS=1`` (debugging), read
+tables in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from typing import TYPE_CHECKING, Any, Protocol
+
+from kidneytalk.errors import Cancelled
+
+if TYPE_CHECKING:
+    import pymupdf
+
+log = logging.getLogger(__name__)
+
+ENV_INPROCESS = "KIDNEYTALK_TABLES_INPROCESS"
+# pages a child reads before it is replaced: its peak RSS is ~0.4 GiB whatever this is (importing
+# PyMuPDF and the first page's tables take most of it), and each start costs ~0.3 s
+RECYCLE_PAGES = 32
+_POLL = 0.1  # seconds between looks at Cancel while a page is read
+
+TableFound = tuple[tuple[float, float, float, float], str]  # (box, Markdown rows)
+
+
+class CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def _child(conn: Any, source: str) -> None:
+    """In the table process: read the tables of each page index sent, until ``None``."""
+    import pymupdf
+
+    from kidneytalk.parse import page_tables
+
+    try:
+        with pymupdf.open(source) as doc:
+            while (index := conn.recv()) is not None:
+                try:
+                    conn.send((True, page_tables(doc.load_page(index))))
+                except Exception as exc:  # this page's problem: the next one is read
+                    conn.send((False, f"{type(exc).__name__}: {exc}"))
+    except (EOFError, KeyboardInterrupt):  # the parent went away or stopped us
+        pass
+    finally:
+        conn.close()
+
+
+class TableReader:
+    """The tables of a document's pages, read by a recycled child process (see the module)."""
+
+    def __init__(self, source: str, cancel: CancelFlag | None = None):
+        self.source = source
+        self.cancel = cancel
+        self.inprocess = (
+            not source or not os.path.isfile(source) or os.environ.get(ENV_INPROCESS) == "1"
+        )
+        self._proc: Any = None  # multiprocessing.Process
+        self._conn: Any = None
+        self._served = 0  # pages the current child has read
+        self.processes = 0  # children started (tests and benchmarks look)
+
+    def __enter__(self) -> TableReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self, page: pymupdf.Page) -> list[TableFound]:
+        """The tables found on ``page`` (box, Markdown); [] when detection failed on it."""
+        if self.inprocess:
+            from kidneytalk.parse import page_tables
+
+            return page_tables(page)
+        if self._proc is not None and (self._served >= RECYCLE_PAGES or not self._proc.is_alive()):
+            self.close()
+        if self._proc is None and not self._start():
+            return self.read(page)
+        self._served += 1
+        try:
+            self._conn.send(page.number)
+            while not self._conn.poll(_POLL):
+                if self.cancel is not None and self.cancel.is_set():
+                    self.close(kill=True)
+                    raise Cancelled("cancelled while reading tables")
+                if not self._proc.is_alive() and not self._conn.poll(0):
+                    raise EOFError(f"exit code {self._proc.exitcode}")
+            ok, payload = self._conn.recv()
+        except (EOFError, OSError) as exc:  # the child died on this page: it keeps its text
+            log.warning("page %d: table detection stopped (%s)", page.number + 1, exc)
+            self.close(kill=True)
+            return []
+        if not ok:
+            log.debug("page %d: table detection failed: %s", page.number + 1, payload)
+            return []
+        return [(tuple(box), md) for box, md in payload]
+
+    def _start(self) -> bool:
+        """Start a child; False (and tables read here from now on) when none can be started."""
+        ctx = multiprocessing.get_context("spawn")
+        mine, theirs = ctx.Pipe(duplex=True)
+        proc = ctx.Process(
+            target=_child, args=(theirs, self.source), name="kidneytalk-tables", daemon=True
+        )
+        try:
+            proc.start()
+        except Exception as exc:  # e.g. a script without a __main__ guard, or no more processes
+            log.warning("tables are read in this process: no helper process (%s)", exc)
+            mine.close()
+            self.inprocess = True
+            return False
+        finally:
+            theirs.close()
+        self._proc, self._conn = proc, mine
+        self._served = 0
+        self.processes += 1
+        return True
+
+    def close(self, kill: bool = False) -> None:
+        """End the child (asked to stop, or killed), if there is one."""
+        proc, conn, self._proc, self._conn = self._proc, self._conn, None, None
+        if proc is None:
+            return
+        try:
+            if not kill and proc.is_alive():
+                conn.send(None)
+                proc.join(5)
+        except (OSError, EOFError, ValueError):
+            pass
+        finally:
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
+            conn.close()

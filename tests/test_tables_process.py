@@ -1,0 +1,99 @@
+"""Tables are read by a recycled helper process (kidneytalk.tables): same Markdown as in this
+process, a fresh child after RECYCLE_PAGES pages or a crash, Cancel ends it at once, and a
+document without tables starts none."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from kidneytalk import tables
+from kidneytalk.errors import Cancelled
+from kidneytalk.parse import page_tables, parse_file
+from kidneytalk.tables import TableReader
+
+ROWS = [("Category", "GFR"), ("G1", ">= 90"), ("G2", "60-89"), ("G3a", "45-59")]
+
+
+def _table_pdf(path: Path, pages: int = 2) -> Path:
+    doc = pymupdf.open()
+    for n in range(pages):
+        page = doc.new_page()
+        page.insert_text((50, 50), f"Table {n + 1}. GFR categories", fontsize=11)
+        x0, y0, w, h = 50, 70, 150, 22
+        for r, row in enumerate(ROWS):
+            for c, cell in enumerate(row):
+                rect = pymupdf.Rect(x0 + c * w, y0 + r * h, x0 + (c + 1) * w, y0 + (r + 1) * h)
+                page.draw_rect(rect, color=(0, 0, 0), width=0.8)
+                page.insert_text((rect.x0 + 4, rect.y1 - 6), cell, fontsize=10)
+        page.insert_text((50, 300), "Body text below the table on this page.", fontsize=10)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def test_child_reads_the_same_tables_and_is_replaced_after_its_pages(tmp_path, monkeypatch):
+    pdf = _table_pdf(tmp_path / "tables.pdf", pages=3)
+    monkeypatch.setattr(tables, "RECYCLE_PAGES", 2)
+    with pymupdf.open(pdf) as doc, TableReader(str(pdf)) as reader:
+        here = [page_tables(page) for page in doc]
+        there = [reader.read(page) for page in doc]
+        assert not reader.inprocess
+        assert reader.processes == 2  # pages 1-2 in the first child, page 3 in a new one
+    assert there == here
+    assert all(len(found) == 1 and "|G3a|45-59|" in found[0][1].replace(" ", "") for found in here)
+
+
+def test_a_child_that_dies_is_replaced_and_the_page_keeps_its_text(tmp_path):
+    pdf = _table_pdf(tmp_path / "tables.pdf")
+    with pymupdf.open(pdf) as doc, TableReader(str(pdf)) as reader:
+        assert reader.read(doc[0])
+        reader._proc.kill()  # as a crash in find_tables would
+        reader._proc.join(5)
+        assert reader.read(doc[1])  # a new child reads the next page
+        assert reader.processes == 2
+
+
+def test_cancel_ends_the_child_at_once(tmp_path):
+    pdf = _table_pdf(tmp_path / "tables.pdf")
+    cancel = threading.Event()
+    cancel.set()
+    with pymupdf.open(pdf) as doc:
+        reader = TableReader(str(pdf), cancel=cancel)
+        with pytest.raises(Cancelled):
+            reader.read(doc[0])
+        assert reader._proc is None  # killed, not left running
+
+
+def test_parse_reads_tables_through_the_child_and_text_pages_start_none(tmp_path, monkeypatch):
+    started: list[int] = []
+    start = TableReader._start
+
+    def counted(self: TableReader) -> bool:
+        started.append(1)
+        return start(self)
+
+    monkeypatch.setattr(TableReader, "_start", counted)
+    parsed = parse_file(_table_pdf(tmp_path / "tables.pdf"))
+    assert [b.kind for b in parsed.pages[0].blocks].count("table") == 1
+    assert started == [1]  # one child for the document's two table pages
+
+    text = pymupdf.open()
+    text.new_page().insert_text((50, 72), "Only prose here, no table at all.", fontsize=11)
+    text.save(tmp_path / "prose.pdf")
+    started.clear()
+    assert parse_file(tmp_path / "prose.pdf").pages[0].blocks
+    assert started == []
+
+
+def test_without_a_file_tables_are_read_here(tmp_path, monkeypatch):
+    monkeypatch.setenv(tables.ENV_INPROCESS, "1")
+    pdf = _table_pdf(tmp_path / "tables.pdf")
+    with pymupdf.open(pdf) as doc, TableReader(str(pdf)) as reader:
+        assert reader.inprocess
+        assert reader.read(doc[0]) == page_tables(doc[0])
+        assert reader.processes == 0
+    assert TableReader("").inprocess
