@@ -16,6 +16,7 @@ import math
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -294,6 +295,28 @@ class Document:
         }
 
 
+WAL_WAIT = 60.0  # seconds to wait for another process switching a new catalog to WAL
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Put the catalog in WAL mode, waiting while another process does the same.
+
+    Two processes opening a new library at once (two ``kidneytalk add`` started together)
+    both switch it to WAL; SQLite answers the second "database is locked" at once, without
+    waiting on its busy timeout (9 of 30 such three-process starts failed). So it is asked
+    again until the other has finished.
+    """
+    deadline = time.monotonic() + WAL_WAIT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Catalog:
     """The catalog file; ``read_only`` opens it for questions only (see :meth:`_open_read_only`)."""
 
@@ -312,7 +335,7 @@ class Catalog:
         )
         self.db.row_factory = sqlite3.Row
         try:
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()

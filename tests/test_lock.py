@@ -216,3 +216,32 @@ def test_two_concurrent_adds_both_finish_and_leave_a_consistent_library(embedder
             assert hit.doc_name == pdf.name, (
                 f"vectors written by either process are searchable ({topic})"
             )
+
+
+_OPEN_NEW_CATALOG = """
+import sys, time
+from pathlib import Path
+from kidneytalk.catalog import Catalog
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))  # all three open the new catalog at the same moment
+Catalog(Path(sys.argv[1])).close()
+"""
+
+
+def test_processes_opening_a_new_catalog_at_once_all_open_it(tmp_path: Path):
+    """SQLite refuses the second switch to WAL at once ("database is locked", 9 of 30 rounds
+    of three processes before the fix): the catalog waits for the other process instead."""
+    for round_ in range(6):
+        path = tmp_path / f"lib-{round_}" / "catalog.sqlite3"
+        start = time.time() + 1.5  # after the interpreters have started
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_NEW_CATALOG, str(path), str(start)],
+                env=_env(),
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], errors
