@@ -49,7 +49,13 @@ def _child(conn: Any, source: str) -> None:
     from kidneytalk.parse import page_tables
 
     try:
-        with pymupdf.open(source) as doc:
+        try:
+            doc = pymupdf.open(source)
+        except Exception as exc:
+            conn.send((False, f"cannot open the file: {type(exc).__name__}: {exc}"))
+            return
+        with doc:
+            conn.send((True, "ready"))  # started: a death from now on is a page's
             while (index := conn.recv()) is not None:
                 try:
                     conn.send((True, page_tables(doc.load_page(index))))
@@ -73,6 +79,7 @@ class TableReader:
         self._proc: Any = None  # multiprocessing.Process
         self._conn: Any = None
         self._served = 0  # pages the current child has read
+        self._ready = False  # the current child has said it started
         self.processes = 0  # children started (tests and benchmarks look)
 
     def __enter__(self) -> TableReader:
@@ -91,16 +98,22 @@ class TableReader:
             self.close()
         if self._proc is None and not self._start():
             return self.read(page)
+        if not self._ready:
+            try:
+                ok, why = self._receive()
+            except (EOFError, OSError) as exc:
+                ok, why = False, str(exc)
+            if not ok:  # it could not start (a frozen program without freeze_support, the
+                # file gone): this document's tables are read here
+                log.warning("tables are read in this process: the helper did not start (%s)", why)
+                self.close(kill=True)
+                self.inprocess = True
+                return self.read(page)
+            self._ready = True
         self._served += 1
         try:
             self._conn.send(page.number)
-            while not self._conn.poll(_POLL):
-                if self.cancel is not None and self.cancel.is_set():
-                    self.close(kill=True)
-                    raise Cancelled("cancelled while reading tables")
-                if not self._proc.is_alive() and not self._conn.poll(0):
-                    raise EOFError(f"exit code {self._proc.exitcode}")
-            ok, payload = self._conn.recv()
+            ok, payload = self._receive()
         except (EOFError, OSError) as exc:  # the child died on this page: it keeps its text
             log.warning("page %d: table detection stopped (%s)", page.number + 1, exc)
             self.close(kill=True)
@@ -109,6 +122,17 @@ class TableReader:
             log.debug("page %d: table detection failed: %s", page.number + 1, payload)
             return []
         return [(tuple(box), md) for box, md in payload]
+
+    def _receive(self) -> tuple[bool, Any]:
+        """The child's next message; Cancel kills it, and its death is an EOFError."""
+        while not self._conn.poll(_POLL):
+            if self.cancel is not None and self.cancel.is_set():
+                self.close(kill=True)
+                raise Cancelled("cancelled while reading tables")
+            if not self._proc.is_alive() and not self._conn.poll(0):
+                raise EOFError(f"exit code {self._proc.exitcode}")
+        message: tuple[bool, Any] = self._conn.recv()
+        return message
 
     def _start(self) -> bool:
         """Start a child; False (and tables read here from now on) when none can be started."""
@@ -128,6 +152,7 @@ class TableReader:
             theirs.close()
         self._proc, self._conn = proc, mine
         self._served = 0
+        self._ready = False
         self.processes += 1
         return True
 

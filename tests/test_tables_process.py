@@ -97,3 +97,13 @@ def test_without_a_file_tables_are_read_here(tmp_path, monkeypatch):
         assert reader.read(doc[0]) == page_tables(doc[0])
         assert reader.processes == 0
     assert TableReader("").inprocess
+
+
+def test_a_helper_that_cannot_start_leaves_the_tables_to_this_process(tmp_path):
+    pdf = _table_pdf(tmp_path / "tables.pdf")
+    with pymupdf.open(pdf) as doc, TableReader(str(pdf)) as reader:
+        pdf.unlink()  # the helper cannot open it; this process still has it open
+        assert reader.read(doc[0]) == page_tables(doc[0])
+        assert reader.inprocess and reader.processes == 1
+        assert reader.read(doc[1])  # and the rest of the document is read here
+        assert reader.processes == 1
