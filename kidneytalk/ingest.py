@@ -57,6 +57,7 @@ from kidneytalk.parse import (
     parse_file,
 )
 from kidneytalk.records import Chunk, DroppedChunk, ParsedDocument, ProgressEvent
+from kidneytalk.tables import TableReader
 
 if TYPE_CHECKING:
     from kidneytalk.config import Settings
@@ -604,8 +605,10 @@ class IngestRun:
         known: Callable[[str], Document | None],
         cancel: CancelFlag | None = None,
         ocr: DocumentOcr | None = None,
+        tables: TableReader | None = None,
     ) -> _Prepared:
-        """Hash, parse (OCR where a page needs it), clean, chunk and rule-filter one file (no library writes)."""
+        """Hash, parse (OCR where a page needs it; ``tables``: the batch's table reader), clean,
+        chunk and rule-filter one file (no library writes)."""
         prep = _Prepared(path)
         name = shown(path)
         try:
@@ -623,7 +626,8 @@ class IngestRun:
             # each stage lets go of the pages it has read (consume): a long document is not
             # held as raw blocks, cleaned blocks, sections and passages at once
             parsed = clean_document(
-                parse_file(path, ocr=ocr or DocumentOcr(file=path.name)), consume=True
+                parse_file(path, ocr=ocr or DocumentOcr(file=path.name), tables=tables),
+                consume=True,
             )
             prep.parsed = parsed
             doc_id = existing.id if existing else prep.sha[:12]
@@ -668,6 +672,7 @@ class IngestRun:
 
         def work() -> None:
             db: sqlite3.Connection | None = None
+            tables = TableReader(cancel=_Either(stop, self.cancel))  # one helper for the batch
 
             def known(sha: str) -> Document | None:
                 assert db is not None
@@ -689,7 +694,7 @@ class IngestRun:
                         progress=self.progress,
                         cancel=either,
                     )
-                    prep = self.prepare(path, chunker, known, either, ocr)
+                    prep = self.prepare(path, chunker, known, either, ocr, tables)
                     with room:
                         queued[0] += len(prep.chunks)
                     q.put(prep)
@@ -700,6 +705,7 @@ class IngestRun:
                 log.exception("the parsing thread stopped")
                 self._parsing_failed = error_summary(exc)
             finally:
+                tables.close()  # an idle helper would hold a few hundred MiB
                 if db is not None:
                     db.close()
                 q.put(None)

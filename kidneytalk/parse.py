@@ -47,10 +47,14 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def parse_file(path: str | Path, *, ocr: DocumentOcr | None = None) -> ParsedDocument:
+def parse_file(
+    path: str | Path, *, ocr: DocumentOcr | None = None, tables: TableReader | None = None
+) -> ParsedDocument:
     """Parse one file; raises :class:`DocumentError` with the file named on failure.
 
     With ``ocr``, pages without a usable text layer are read by OCR (:mod:`kidneytalk.ocr`).
+    ``tables`` reads the tables of pages that may have some (one for a batch of files); without
+    it, the file gets a reader of its own.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -67,7 +71,10 @@ def parse_file(path: str | Path, *, ocr: DocumentOcr | None = None) -> ParsedDoc
         raise DocumentError(f"{path.name}: file is empty")
     if suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES:
         return _parse_text(path, markdown=suffix in MARKDOWN_SUFFIXES)
-    return _parse_with_pymupdf(path, ocr)
+    if tables is not None:
+        return _parse_with_pymupdf(path, ocr, tables)
+    with TableReader(cancel=ocr.cancel if ocr is not None else None) as own:
+        return _parse_with_pymupdf(path, ocr, own)
 
 
 # ---------------------------------------------------------------- plain text
@@ -185,9 +192,10 @@ def _not_pdf(path: Path) -> str:
     return ""
 
 
-def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDocument:
+def _parse_with_pymupdf(
+    path: Path, ocr: DocumentOcr | None = None, tables: TableReader | None = None
+) -> ParsedDocument:
     doc = _open(path)
-    tables = TableReader(str(path), cancel=ocr.cancel if ocr is not None else None)
     try:
         raw_pages: list[Any] = []  # per page (infos, tables, no text, has images); None once read
         page_sizes: list[tuple[float, float]] = []
@@ -224,7 +232,6 @@ def _parse_with_pymupdf(path: Path, ocr: DocumentOcr | None = None) -> ParsedDoc
     except pymupdf.FileDataError as exc:
         raise DocumentError(f"{path.name}: damaged document ({exc})") from exc
     finally:
-        tables.close()
         doc.close()
 
     sizes: Counter[float] = Counter()

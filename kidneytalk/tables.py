@@ -6,10 +6,10 @@ pages of two-column articles: RSS +586 MiB at its highest during parsing and +17
 the document was closed and the heap trimmed; the Python objects alive stayed under 10 MiB).
 A long guideline full of tables would take the ingest past its memory budget page by page.
 
-So a document's table pages are read by a child process (``spawn``) that opens the same
-file once, and is replaced after :data:`RECYCLE_PAGES` pages: what it leaked goes when it
-exits. Only pages where a table is likely get here (``parse._table_likely``), so a document
-without tables starts no process. The child also keeps a crash in table detection (a
+So table pages are read by a child process (``spawn``) that opens the same file, and is
+replaced after :data:`RECYCLE_PAGES` pages: what it leaked goes when it exits. One child
+serves a whole ingest batch (starting one costs ~0.4 s). Only pages where a table is likely
+get here (``parse._table_likely``), so a batch without tables starts no process. The child also keeps a crash in table detection (a
 malformed page) from taking the app with it: that page keeps its text, as if it had no table.
 Documents not opened from a file, and ``KIDNEYTALK_TABLES_INPROCESS=1`` (debugging), read
 tables in this process.
@@ -42,40 +42,52 @@ class CancelFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
-def _child(conn: Any, source: str) -> None:
-    """In the table process: read the tables of each page index sent, until ``None``."""
+def _child(conn: Any) -> None:
+    """In the table process: read the tables of each (file, page index) sent, until ``None``."""
     import pymupdf
 
     from kidneytalk.parse import page_tables
 
+    conn.send((True, "ready"))  # started: a death from now on is a page's
+    doc: Any = None
     try:
-        try:
-            doc = pymupdf.open(source)
-        except Exception as exc:
-            conn.send((False, f"cannot open the file: {type(exc).__name__}: {exc}"))
-            return
-        with doc:
-            conn.send((True, "ready"))  # started: a death from now on is a page's
-            while (index := conn.recv()) is not None:
-                try:
-                    conn.send((True, page_tables(doc.load_page(index))))
-                except Exception as exc:  # this page's problem: the next one is read
-                    conn.send((False, f"{type(exc).__name__}: {exc}"))
+        while (request := conn.recv()) is not None:
+            source, index = request
+            try:
+                if doc is None or doc.name != source:
+                    if doc is not None:
+                        doc.close()
+                        doc = None
+                    doc = pymupdf.open(source)
+            except Exception as exc:
+                conn.send((False, f"{_CANNOT_OPEN}: {type(exc).__name__}: {exc}"))
+                continue
+            try:
+                conn.send((True, page_tables(doc.load_page(index))))
+            except Exception as exc:  # this page's problem: the next one is read
+                conn.send((False, f"{type(exc).__name__}: {exc}"))
     except (EOFError, KeyboardInterrupt):  # the parent went away or stopped us
         pass
     finally:
+        if doc is not None:
+            doc.close()
         conn.close()
 
 
-class TableReader:
-    """The tables of a document's pages, read by a recycled child process (see the module)."""
+_CANNOT_OPEN = "cannot open the file"
 
-    def __init__(self, source: str, cancel: CancelFlag | None = None):
-        self.source = source
+
+class TableReader:
+    """The tables of PDF pages, read by a recycled child process (see the module).
+
+    One reader serves a whole ingest batch (one child start for many documents, not one
+    each); :func:`kidneytalk.parse.parse_file` makes its own when given none. ``close()``
+    ends the child: a reader left idle holds a process of a few hundred MiB.
+    """
+
+    def __init__(self, cancel: CancelFlag | None = None):
         self.cancel = cancel
-        self.inprocess = (
-            not source or not os.path.isfile(source) or os.environ.get(ENV_INPROCESS) == "1"
-        )
+        self.inprocess = os.environ.get(ENV_INPROCESS) == "1"
         self._proc: Any = None  # multiprocessing.Process
         self._conn: Any = None
         self._served = 0  # pages the current child has read
@@ -90,35 +102,38 @@ class TableReader:
 
     def read(self, page: pymupdf.Page) -> list[TableFound]:
         """The tables found on ``page`` (box, Markdown); [] when detection failed on it."""
-        if self.inprocess:
-            from kidneytalk.parse import page_tables
+        from kidneytalk.parse import page_tables
 
-            return page_tables(page)
+        source = page.parent.name if page.parent is not None else ""
+        if self.inprocess or not source or not os.path.isfile(source):
+            return page_tables(page)  # a document not opened from a file is read here
         if self._proc is not None and (self._served >= RECYCLE_PAGES or not self._proc.is_alive()):
             self.close()
         if self._proc is None and not self._start():
-            return self.read(page)
+            return page_tables(page)
         if not self._ready:
             try:
                 ok, why = self._receive()
             except (EOFError, OSError) as exc:
                 ok, why = False, str(exc)
-            if not ok:  # it could not start (a frozen program without freeze_support, the
-                # file gone): this document's tables are read here
+            if not ok:  # it could not start (e.g. a frozen program without freeze_support):
+                # tables are read here from now on
                 log.warning("tables are read in this process: the helper did not start (%s)", why)
                 self.close(kill=True)
                 self.inprocess = True
-                return self.read(page)
+                return page_tables(page)
             self._ready = True
         self._served += 1
         try:
-            self._conn.send(page.number)
+            self._conn.send((source, page.number))
             ok, payload = self._receive()
         except (EOFError, OSError) as exc:  # the child died on this page: it keeps its text
             log.warning("page %d: table detection stopped (%s)", page.number + 1, exc)
             self.close(kill=True)
             return []
         if not ok:
+            if str(payload).startswith(_CANNOT_OPEN):  # (gone since this process opened it)
+                return page_tables(page)
             log.debug("page %d: table detection failed: %s", page.number + 1, payload)
             return []
         return [(tuple(box), md) for box, md in payload]
@@ -138,9 +153,7 @@ class TableReader:
         """Start a child; False (and tables read here from now on) when none can be started."""
         ctx = multiprocessing.get_context("spawn")
         mine, theirs = ctx.Pipe(duplex=True)
-        proc = ctx.Process(
-            target=_child, args=(theirs, self.source), name="kidneytalk-tables", daemon=True
-        )
+        proc = ctx.Process(target=_child, args=(theirs,), name="kidneytalk-tables", daemon=True)
         try:
             proc.start()
         except Exception as exc:  # e.g. a script without a __main__ guard, or no more processes

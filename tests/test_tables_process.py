@@ -38,7 +38,7 @@ def _table_pdf(path: Path, pages: int = 2) -> Path:
 def test_child_reads_the_same_tables_and_is_replaced_after_its_pages(tmp_path, monkeypatch):
     pdf = _table_pdf(tmp_path / "tables.pdf", pages=3)
     monkeypatch.setattr(tables, "RECYCLE_PAGES", 2)
-    with pymupdf.open(pdf) as doc, TableReader(str(pdf)) as reader:
+    with pymupdf.open(pdf) as doc, TableReader() as reader:
         here = [page_tables(page) for page in doc]
         there = [reader.read(page) for page in doc]
         assert not reader.inprocess
@@ -49,7 +49,7 @@ def test_child_reads_the_same_tables_and_is_replaced_after_its_pages(tmp_path, m
 
 def test_a_child_that_dies_is_replaced_and_the_page_keeps_its_text(tmp_path):
     pdf = _table_pdf(tmp_path / "tables.pdf")
-    with pymupdf.open(pdf) as doc, TableReader(str(pdf)) as reader:
+    with pymupdf.open(pdf) as doc, TableReader() as reader:
         assert reader.read(doc[0])
         reader._proc.kill()  # as a crash in find_tables would
         reader._proc.join(5)
@@ -62,7 +62,7 @@ def test_cancel_ends_the_child_at_once(tmp_path):
     cancel = threading.Event()
     cancel.set()
     with pymupdf.open(pdf) as doc:
-        reader = TableReader(str(pdf), cancel=cancel)
+        reader = TableReader(cancel=cancel)
         with pytest.raises(Cancelled):
             reader.read(doc[0])
         assert reader._proc is None  # killed, not left running
@@ -89,21 +89,36 @@ def test_parse_reads_tables_through_the_child_and_text_pages_start_none(tmp_path
     assert started == []
 
 
-def test_without_a_file_tables_are_read_here(tmp_path, monkeypatch):
-    monkeypatch.setenv(tables.ENV_INPROCESS, "1")
+def test_in_process_when_asked_or_when_the_document_has_no_file(tmp_path, monkeypatch):
     pdf = _table_pdf(tmp_path / "tables.pdf")
-    with pymupdf.open(pdf) as doc, TableReader(str(pdf)) as reader:
-        assert reader.inprocess
+    monkeypatch.setenv(tables.ENV_INPROCESS, "1")
+    with pymupdf.open(pdf) as doc, TableReader() as reader:
         assert reader.read(doc[0]) == page_tables(doc[0])
         assert reader.processes == 0
-    assert TableReader("").inprocess
-
-
-def test_a_helper_that_cannot_start_leaves_the_tables_to_this_process(tmp_path):
-    pdf = _table_pdf(tmp_path / "tables.pdf")
-    with pymupdf.open(pdf) as doc, TableReader(str(pdf)) as reader:
-        pdf.unlink()  # the helper cannot open it; this process still has it open
+    monkeypatch.delenv(tables.ENV_INPROCESS)
+    with pymupdf.open("pdf", pdf.read_bytes()) as doc, TableReader() as reader:  # from memory
         assert reader.read(doc[0]) == page_tables(doc[0])
-        assert reader.inprocess and reader.processes == 1
-        assert reader.read(doc[1])  # and the rest of the document is read here
-        assert reader.processes == 1
+        assert reader.processes == 0
+
+
+def test_one_helper_serves_a_batch_and_a_file_it_cannot_open_is_read_here(tmp_path):
+    first, second = _table_pdf(tmp_path / "a.pdf"), _table_pdf(tmp_path / "b.pdf")
+    with TableReader() as reader:
+        assert [b.kind for b in parse_file(first, tables=reader).pages[0].blocks].count("table")
+        with pymupdf.open(second) as doc:
+            second.unlink()  # the helper cannot open it; this process has it open
+            assert reader.read(doc[0]) == page_tables(doc[0])
+        assert reader.processes == 1 and not reader.inprocess
+
+
+def test_a_helper_that_does_not_start_leaves_the_tables_to_this_process(tmp_path, monkeypatch):
+    pdf = _table_pdf(tmp_path / "tables.pdf")
+
+    def dead(self: TableReader) -> tuple[bool, str]:
+        raise EOFError("exit code 1")  # as a frozen program without freeze_support would
+
+    monkeypatch.setattr(TableReader, "_receive", dead)
+    with pymupdf.open(pdf) as doc, TableReader() as reader:
+        assert reader.read(doc[0]) == page_tables(doc[0])
+        assert reader.inprocess and reader._proc is None
+        assert reader.read(doc[1]) and reader.processes == 1
