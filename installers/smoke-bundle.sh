@@ -67,6 +67,33 @@ PY
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 echo "bundle smoke: CLI add $(secs "$t0" "$t1") s, ask $(secs "$t1" "$t2") s ($source_name)"
 
+# Tables are read by a helper process (kidneytalk/tables.py); in a frozen program that process is the
+# bundle's executable again. A ruled table made here must come out as Markdown rows, read by the helper.
+"$check_py" - "$tmp/table.pdf" <<'PY'
+import sys
+import pymupdf
+doc = pymupdf.open()
+page = doc.new_page()
+page.insert_text((50, 50), "Table 1. GFR categories", fontsize=11)
+for r, row in enumerate([("Category", "GFR"), ("G1", ">= 90"), ("G2", "60-89"), ("G3a", "45-59")]):
+    for c, cell in enumerate(row):
+        rect = pymupdf.Rect(50 + c * 150, 70 + r * 22, 200 + c * 150, 92 + r * 22)
+        page.draw_rect(rect, color=(0, 0, 0), width=0.8)
+        page.insert_text((rect.x0 + 4, rect.y1 - 6), cell, fontsize=10)
+doc.save(sys.argv[1])
+PY
+clean "$cli" add "$tmp/table.pdf" > "$tmp/table.out" 2> "$tmp/table.err" || { cat "$tmp/table.err" >&2; echo "bundle smoke: FAILED: add a table PDF" >&2; exit 1; }
+"$check_py" - "$tmp/home" <<'PY'
+import pathlib, sqlite3, sys
+home = pathlib.Path(sys.argv[1])
+catalog = next(home.rglob("catalog.sqlite3"))
+texts = [t for (t,) in sqlite3.connect(catalog).execute("SELECT text FROM chunks")]
+assert any("|G3a|45-59|" in t.replace(" ", "") for t in texts), "the table did not become Markdown rows"
+logs = "".join(p.read_text(errors="replace") for p in home.rglob("*.log"))
+assert "helper did not start" not in logs and "no helper process" not in logs, "the table helper did not run"
+print("bundle smoke: table read as Markdown rows by the helper process")
+PY
+
 # llama.cpp for any CPU of the family (installers/build-llama-wheel.sh; x86-64 Linux and Windows): the CPU
 # variant libraries are in the bundle, the best one for this CPU is loaded, and a copy of the bundle without
 # the variants above Haswell (AVX2) - what a CPU without AVX-512 can use - still answers.
