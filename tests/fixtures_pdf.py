@@ -84,6 +84,29 @@ def write_big_pdf(path: Path, *, pages: int = 500, topic: str = "kidney transpla
     return write_text_pdf(path, topic=topic, pages=pages, paragraphs=2)
 
 
+GFR_ROWS = [("Category", "GFR"), ("G1", ">= 90"), ("G2", "60-89"), ("G3a", "45-59")]
+
+
+def write_table_pdf(path: Path, *, pages: int = 1, body: bool = False) -> Path:
+    """Pages with a captioned, ruled GFR table (``GFR_ROWS``); with ``body``, a line of prose
+    under it."""
+    doc = pymupdf.open()
+    for n in range(pages):
+        page = doc.new_page()
+        page.insert_text((50, 50), f"Table {n + 1}. GFR categories", fontsize=11)
+        x0, y0, w, h = 50, 70, 150, 22
+        for r, row in enumerate(GFR_ROWS):
+            for c, cell in enumerate(row):
+                rect = pymupdf.Rect(x0 + c * w, y0 + r * h, x0 + (c + 1) * w, y0 + (r + 1) * h)
+                page.draw_rect(rect, color=(0, 0, 0), width=0.8)
+                page.insert_text((rect.x0 + 4, rect.y1 - 6), cell, fontsize=10)
+        if body:
+            page.insert_text((50, 300), "Body text below the table on this page.", fontsize=10)
+    doc.save(path)
+    doc.close()
+    return path
+
+
 def write_corrupt_pdf(path: Path) -> Path:
     """A '%PDF' header, a dangling catalog object and random bytes: nothing a parser can repair."""
     junk = random.Random(1234).randbytes(4096)

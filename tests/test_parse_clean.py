@@ -11,6 +11,7 @@ from kidneytalk.clean import clean_document, join_lines
 from kidneytalk.errors import DocumentError, UnsupportedFileError
 from kidneytalk.parse import parse_file
 from tests.conftest import shared_pdf
+from tests.fixtures_pdf import write_table_pdf
 
 
 def all_text(doc) -> str:
@@ -84,19 +85,7 @@ def test_headings_nest_by_font_size(tmp_path: Path):
 
 
 def test_table_becomes_markdown(tmp_path: Path):
-    doc = pymupdf.open()
-    page = doc.new_page()
-    page.insert_text((50, 50), "Table 1. GFR categories", fontsize=11)
-    rows = [("Category", "GFR"), ("G1", ">= 90"), ("G2", "60-89"), ("G3a", "45-59")]
-    x0, y0, w, h = 50, 70, 150, 22
-    for r, row in enumerate(rows):
-        for c, cell in enumerate(row):
-            rect = pymupdf.Rect(x0 + c * w, y0 + r * h, x0 + (c + 1) * w, y0 + (r + 1) * h)
-            page.draw_rect(rect, color=(0, 0, 0), width=0.8)
-            page.insert_text((rect.x0 + 4, rect.y1 - 6), cell, fontsize=10)
-    path = tmp_path / "table.pdf"
-    doc.save(path)
-    doc.close()
+    path = write_table_pdf(tmp_path / "table.pdf")
     parsed = parse_file(path)
     tables = [b for p in parsed.pages for b in p.blocks if b.kind == "table"]
     assert len(tables) == 1

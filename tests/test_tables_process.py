@@ -14,25 +14,11 @@ from kidneytalk import tables
 from kidneytalk.errors import Cancelled
 from kidneytalk.parse import page_tables, parse_file
 from kidneytalk.tables import TableReader
-
-ROWS = [("Category", "GFR"), ("G1", ">= 90"), ("G2", "60-89"), ("G3a", "45-59")]
+from tests.fixtures_pdf import write_table_pdf
 
 
 def _table_pdf(path: Path, pages: int = 2) -> Path:
-    doc = pymupdf.open()
-    for n in range(pages):
-        page = doc.new_page()
-        page.insert_text((50, 50), f"Table {n + 1}. GFR categories", fontsize=11)
-        x0, y0, w, h = 50, 70, 150, 22
-        for r, row in enumerate(ROWS):
-            for c, cell in enumerate(row):
-                rect = pymupdf.Rect(x0 + c * w, y0 + r * h, x0 + (c + 1) * w, y0 + (r + 1) * h)
-                page.draw_rect(rect, color=(0, 0, 0), width=0.8)
-                page.insert_text((rect.x0 + 4, rect.y1 - 6), cell, fontsize=10)
-        page.insert_text((50, 300), "Body text below the table on this page.", fontsize=10)
-    doc.save(path)
-    doc.close()
-    return path
+    return write_table_pdf(path, pages=pages, body=True)
 
 
 def test_child_reads_the_same_tables_and_is_replaced_after_its_pages(tmp_path, monkeypatch):
