@@ -82,7 +82,7 @@ for r, row in enumerate([("Category", "GFR"), ("G1", ">= 90"), ("G2", "60-89"), 
         page.insert_text((rect.x0 + 4, rect.y1 - 6), cell, fontsize=10)
 doc.save(sys.argv[1])
 PY
-clean "$cli" add "$tmp/table.pdf" > "$tmp/table.out" 2> "$tmp/table.err" || { cat "$tmp/table.err" >&2; echo "bundle smoke: FAILED: add a table PDF" >&2; exit 1; }
+clean ${limit[@]+"${limit[@]}"} "$cli" add "$tmp/table.pdf" > "$tmp/table.out" 2> "$tmp/table.err" || { cat "$tmp/table.err" >&2; echo "bundle smoke: FAILED: add a table PDF" >&2; exit 1; }
 "$check_py" - "$tmp/home" <<'PY'
 import pathlib, sqlite3, sys
 home = pathlib.Path(sys.argv[1])

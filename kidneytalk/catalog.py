@@ -295,7 +295,7 @@ class Document:
         }
 
 
-WAL_WAIT = 60.0  # seconds to wait for another process switching a new catalog to WAL
+WAL_WAIT = 10.0  # seconds to wait while another process switches a new catalog to WAL (it takes ms)
 
 
 def _use_wal(db: sqlite3.Connection) -> None:

@@ -698,6 +698,10 @@ class IngestRun:
                     with room:
                         queued[0] += len(prep.chunks)
                     q.put(prep)
+                    with room:
+                        ahead = queued[0] >= _PREPARE_AHEAD_CHUNKS
+                    if ahead:  # an idle helper would hold a few hundred MiB while this waits
+                        tables.close()
                     with room:  # far enough ahead: parse on when the consumer has taken some
                         while queued[0] >= _PREPARE_AHEAD_CHUNKS and not either.is_set():
                             room.wait(_IDLE_POLL)

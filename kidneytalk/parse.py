@@ -72,7 +72,10 @@ def parse_file(
     if suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES:
         return _parse_text(path, markdown=suffix in MARKDOWN_SUFFIXES)
     if tables is not None:
-        return _parse_with_pymupdf(path, ocr, tables)
+        try:
+            return _parse_with_pymupdf(path, ocr, tables)
+        finally:
+            tables.release()
     with TableReader(cancel=ocr.cancel if ocr is not None else None) as own:
         return _parse_with_pymupdf(path, ocr, own)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kidneytalk.errors import Cancelled
@@ -31,9 +32,14 @@ log = logging.getLogger(__name__)
 
 ENV_INPROCESS = "KIDNEYTALK_TABLES_INPROCESS"
 # pages a child reads before it is replaced: its peak RSS is ~0.4 GiB whatever this is (importing
-# PyMuPDF and the first page's tables take most of it), and each start costs ~0.3 s
+# PyMuPDF and the first page's tables take most of it), and each start costs ~0.4 s
 RECYCLE_PAGES = 32
 _POLL = 0.1  # seconds between looks at Cancel while a page is read
+# a page whose tables take longer is given up (the helper is killed; the page keeps its text):
+# the slowest table page measured took 7 s, a typical one under 1 s
+PAGE_TIMEOUT = 120.0
+_START_TIMEOUT = 60.0  # seconds for a helper to say it has started
+_RELEASE = "release"  # request: close the open document (its file is not held)
 
 TableFound = tuple[tuple[float, float, float, float], str]  # (box, Markdown rows)
 
@@ -44,14 +50,22 @@ class CancelFlag(Protocol):
 
 def _child(conn: Any) -> None:
     """In the table process: read the tables of each (file, page index) sent, until ``None``."""
+    import signal
+
     import pymupdf
 
     from kidneytalk.parse import page_tables
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to act on
     conn.send((True, "ready"))  # started: a death from now on is a page's
     doc: Any = None
     try:
         while (request := conn.recv()) is not None:
+            if request == _RELEASE:
+                if doc is not None:
+                    doc.close()
+                    doc = None
+                continue
             source, index = request
             try:
                 if doc is None or doc.name != source:
@@ -107,16 +121,18 @@ class TableReader:
         source = page.parent.name if page.parent is not None else ""
         if self.inprocess or not source or not os.path.isfile(source):
             return page_tables(page)  # a document not opened from a file is read here
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("cancelled while reading tables")
         if self._proc is not None and (self._served >= RECYCLE_PAGES or not self._proc.is_alive()):
             self.close()
         if self._proc is None and not self._start():
             return page_tables(page)
         if not self._ready:
             try:
-                ok, why = self._receive()
-            except (EOFError, OSError) as exc:
-                ok, why = False, str(exc)
-            if not ok:  # it could not start (e.g. a frozen program without freeze_support):
+                ok, why = self._receive(_START_TIMEOUT)
+            except (EOFError, OSError, TimeoutError) as exc:
+                ok, why = False, str(exc) or type(exc).__name__
+            if not ok:  # it could not start (its imports failed, no room for a process):
                 # tables are read here from now on
                 log.warning("tables are read in this process: the helper did not start (%s)", why)
                 self.close(kill=True)
@@ -126,9 +142,11 @@ class TableReader:
         self._served += 1
         try:
             self._conn.send((source, page.number))
-            ok, payload = self._receive()
-        except (EOFError, OSError) as exc:  # the child died on this page: it keeps its text
-            log.warning("page %d: table detection stopped (%s)", page.number + 1, exc)
+            ok, payload = self._receive(PAGE_TIMEOUT)
+        except (EOFError, OSError, TimeoutError) as exc:  # it died or hung on this page: the
+            # page keeps its text, and the next one gets a new helper
+            why = str(exc) or f"no answer in {PAGE_TIMEOUT:.0f} s"
+            log.warning("page %d: table detection stopped (%s)", page.number + 1, why)
             self.close(kill=True)
             return []
         if not ok:
@@ -138,16 +156,29 @@ class TableReader:
             return []
         return [(tuple(box), md) for box, md in payload]
 
-    def _receive(self) -> tuple[bool, Any]:
-        """The child's next message; Cancel kills it, and its death is an EOFError."""
+    def _receive(self, timeout: float) -> tuple[bool, Any]:
+        """The child's next message; Cancel kills it, its death is an EOFError and no message
+        in ``timeout`` seconds a TimeoutError."""
+        deadline = time.monotonic() + timeout
         while not self._conn.poll(_POLL):
             if self.cancel is not None and self.cancel.is_set():
                 self.close(kill=True)
                 raise Cancelled("cancelled while reading tables")
             if not self._proc.is_alive() and not self._conn.poll(0):
                 raise EOFError(f"exit code {self._proc.exitcode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError
         message: tuple[bool, Any] = self._conn.recv()
         return message
+
+    def release(self) -> None:
+        """Let the helper close the document it has open (the caller is done with it): its file
+        is not held (on Windows, locked) while other files are read."""
+        if self._proc is not None and self._ready:
+            try:
+                self._conn.send(_RELEASE)
+            except (OSError, EOFError, ValueError):
+                self.close(kill=True)
 
     def _start(self) -> bool:
         """Start a child; False (and tables read here from now on) when none can be started."""

@@ -222,26 +222,40 @@ _OPEN_NEW_CATALOG = """
 import sys, time
 from pathlib import Path
 from kidneytalk.catalog import Catalog
-start = float(sys.argv[2])
-time.sleep(max(0.0, start - time.time()))  # all three open the new catalog at the same moment
-Catalog(Path(sys.argv[1])).close()
+path, ready, go = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+ready.touch()
+while not go.exists():  # all open the new catalog at the same moment
+    time.sleep(0.001)
+Catalog(path).close()
 """
 
 
 def test_processes_opening_a_new_catalog_at_once_all_open_it(tmp_path: Path):
     """SQLite refuses the second switch to WAL at once ("database is locked", 9 of 30 rounds
     of three processes before the fix): the catalog waits for the other process instead."""
-    for round_ in range(6):
-        path = tmp_path / f"lib-{round_}" / "catalog.sqlite3"
-        start = time.time() + 1.5  # after the interpreters have started
+    for round_ in range(12):
+        folder = tmp_path / f"lib-{round_}"
+        folder.mkdir()
+        go = folder / "go"
         procs = [
             subprocess.Popen(
-                [sys.executable, "-c", _OPEN_NEW_CATALOG, str(path), str(start)],
+                [
+                    sys.executable,
+                    "-c",
+                    _OPEN_NEW_CATALOG,
+                    str(folder / "catalog.sqlite3"),
+                    str(folder / f"ready-{i}"),
+                    str(go),
+                ],
                 env=_env(),
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for _ in range(3)
+            for i in range(3)
         ]
+        deadline = time.monotonic() + 120
+        while len(list(folder.glob("ready-*"))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        go.touch()
         errors = [p.communicate(timeout=120)[1] for p in procs]
         assert [p.returncode for p in procs] == [0, 0, 0], errors

@@ -4,7 +4,11 @@ document without tables starts none."""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pymupdf
@@ -43,15 +47,38 @@ def test_a_child_that_dies_is_replaced_and_the_page_keeps_its_text(tmp_path):
         assert reader.processes == 2
 
 
-def test_cancel_ends_the_child_at_once(tmp_path):
+@pytest.mark.skipif(sys.platform == "win32", reason="stops the helper with SIGSTOP")
+def test_cancel_ends_a_helper_stuck_on_a_page_at_once(tmp_path):
     pdf = _table_pdf(tmp_path / "tables.pdf")
     cancel = threading.Event()
-    cancel.set()
-    with pymupdf.open(pdf) as doc:
-        reader = TableReader(cancel=cancel)
+    with pymupdf.open(pdf) as doc, TableReader(cancel=cancel) as reader:
+        assert reader.read(doc[0])
+        helper = reader._proc
+        os.kill(helper.pid, signal.SIGSTOP)  # it will not answer the next page
+        threading.Timer(0.5, cancel.set).start()
+        started = time.monotonic()
         with pytest.raises(Cancelled):
-            reader.read(doc[0])
-        assert reader._proc is None  # killed, not left running
+            reader.read(doc[1])
+        assert time.monotonic() - started < 5
+        assert reader._proc is None and not helper.is_alive()  # killed, not left running
+        with pytest.raises(Cancelled):  # and none is started once cancelled
+            reader.read(doc[1])
+        assert reader.processes == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="stops the helper with SIGSTOP")
+def test_a_page_that_takes_too_long_keeps_its_text_and_the_next_gets_a_new_helper(
+    tmp_path, monkeypatch
+):
+    pdf = _table_pdf(tmp_path / "tables.pdf")
+    monkeypatch.setattr(tables, "PAGE_TIMEOUT", 1.0)
+    with pymupdf.open(pdf) as doc, TableReader() as reader:
+        assert reader.read(doc[0])
+        helper = reader._proc
+        os.kill(helper.pid, signal.SIGSTOP)  # as a find_tables that never returns
+        assert reader.read(doc[1]) == []
+        assert not helper.is_alive()
+        assert reader.read(doc[1]) and reader.processes == 2
 
 
 def test_parse_reads_tables_through_the_child_and_text_pages_start_none(tmp_path, monkeypatch):
@@ -89,10 +116,12 @@ def test_in_process_when_asked_or_when_the_document_has_no_file(tmp_path, monkey
 
 def test_one_helper_serves_a_batch_and_a_file_it_cannot_open_is_read_here(tmp_path):
     first, second = _table_pdf(tmp_path / "a.pdf"), _table_pdf(tmp_path / "b.pdf")
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"not a PDF at all")
     with TableReader() as reader:
         assert [b.kind for b in parse_file(first, tables=reader).pages[0].blocks].count("table")
         with pymupdf.open(second) as doc:
-            second.unlink()  # the helper cannot open it; this process has it open
+            os.replace(junk, second)  # the helper cannot open it; this process has it open
             assert reader.read(doc[0]) == page_tables(doc[0])
         assert reader.processes == 1 and not reader.inprocess
 
@@ -100,7 +129,7 @@ def test_one_helper_serves_a_batch_and_a_file_it_cannot_open_is_read_here(tmp_pa
 def test_a_helper_that_does_not_start_leaves_the_tables_to_this_process(tmp_path, monkeypatch):
     pdf = _table_pdf(tmp_path / "tables.pdf")
 
-    def dead(self: TableReader) -> tuple[bool, str]:
+    def dead(self: TableReader, timeout: float) -> tuple[bool, str]:
         raise EOFError("exit code 1")  # as a frozen program without freeze_support would
 
     monkeypatch.setattr(TableReader, "_receive", dead)
