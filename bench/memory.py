@@ -13,9 +13,9 @@ included) is its own:
   a fresh library while a thread samples VmRSS every ``--interval`` seconds, with the pages
   embedded so far (from the progress events). "Flat": RSS once the first tenth of the pages
   is done vs. the peak; a document whose text and pages were all held would grow with the
-  page count. Table pages are read by helper processes (``kidneytalk.tables``): the largest
-  one's peak RSS is reported beside this process's (``KIDNEYTALK_TABLES_INPROCESS=1`` reads
-  them here, as before, to compare).
+  page count. Table pages are read by a helper process (``kidneytalk.tables``): its RSS is
+  sampled beside this process's (``KIDNEYTALK_TABLES_INPROCESS=1`` reads them here, as
+  before, to compare).
 
     .venv/bin/python bench/memory.py [--pages 1000] [--out bench/results/memory.json]
 """
@@ -59,8 +59,8 @@ _WORDS = (
 ).split()
 
 
-def _peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _rss_mib(pid: str = "self") -> float:

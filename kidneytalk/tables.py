@@ -9,10 +9,10 @@ A long guideline full of tables would take the ingest past its memory budget pag
 So table pages are read by a child process (``spawn``) that opens the same file, and is
 replaced after :data:`RECYCLE_PAGES` pages: what it leaked goes when it exits. One child
 serves a whole ingest batch (starting one costs ~0.4 s). Only pages where a table is likely
-get here (``parse._table_likely``), so a batch without tables starts no process. The child also keeps a crash in table detection (a
-malformed page) from taking the app with it: that page keeps its text, as if it had no table.
-Documents not opened from a file, and ``KIDNEYTALK_TABLES_INPROCESS=1`` (debugging), read
-tables in this process.
+get here (``parse._table_likely``), so a batch without tables starts no process. The child
+also keeps a crash or a hang in table detection (a malformed page) from taking the app with
+it: that page keeps its text, as if it had no table. Documents not opened from a file, and
+``KIDNEYTALK_TABLES_INPROCESS=1`` (debugging), read tables in this process.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ _POLL = 0.1  # seconds between looks at Cancel while a page is read
 PAGE_TIMEOUT = 120.0
 _START_TIMEOUT = 60.0  # seconds for a helper to say it has started
 _RELEASE = "release"  # request: close the open document (its file is not held)
+_CANNOT_OPEN = "cannot open the file"  # answer: read this page in the app instead
 
 TableFound = tuple[tuple[float, float, float, float], str]  # (box, Markdown rows)
 
@@ -86,9 +87,6 @@ def _child(conn: Any) -> None:
         if doc is not None:
             doc.close()
         conn.close()
-
-
-_CANNOT_OPEN = "cannot open the file"
 
 
 class TableReader:
