@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kidneytalk._lazy import LazyModule
 from kidneytalk.errors import DocumentError, KidneyTalkError, UnsupportedFileError
 from kidneytalk.records import Block, BlockKind, Page, ParsedDocument
-from kidneytalk.tables import TableFound, TableReader
+from kidneytalk.tables import TableReader, page_tables
 
 if TYPE_CHECKING:
     import pymupdf
@@ -390,20 +390,6 @@ def _separate_runs(runs: list[tuple[float, float]], gap: float = 8.0) -> int:
     return count
 
 
-def page_tables(page: pymupdf.Page) -> list[TableFound]:
-    """The tables ``find_tables`` finds on ``page`` with two rows or more: (box, Markdown)."""
-    found = page.find_tables().tables
-    if not found:
-        return []
-    raw = page.get_text("rawdict", flags=pymupdf.TEXT_MEDIABOX_CLIP)
-    out: list[TableFound] = []
-    for table in found:
-        md = table_markdown(table, raw, page.rotation_matrix if page.rotation else None)
-        if md and table.row_count >= 2:
-            out.append((_rect_tuple(pymupdf.Rect(table.bbox)), md))
-    return out
-
-
 def _read_page(
     page: pymupdf.Page, number: int, width: float = 0.0, tables: TableReader | None = None
 ) -> tuple[list[dict], list, bool, bool]:
@@ -526,56 +512,6 @@ def _text_space_size(page: pymupdf.Page) -> tuple[float, float]:
     if page.rotation % 180 == 90:
         return rect.height, rect.width
     return rect.width, rect.height
-
-
-def table_markdown(table: Any, raw: dict, matrix: pymupdf.Matrix | None = None) -> str:
-    """A table found by ``find_tables`` as Markdown rows, its first row as the header.
-
-    Cell text is read from the page's own text lines (``rawdict``), each
-    character placed in the cell holding its centre, lines kept in the order
-    the page gives them and joined with ``<br>``. PyMuPDF's ``to_markdown``
-    re-sorts characters by position instead, and a glyph drawn a little higher
-    than its line (每 in "(二)每天需常規及足量透析") then lands on a line of its own.
-    """
-    rows = [[pymupdf.Rect(c) if c is not None else None for c in row.cells] for row in table.rows]
-    if not rows:
-        return ""
-    texts: list[list[list[str]]] = [[[] for _ in row] for row in rows]  # cell -> its lines
-    for block in raw.get("blocks", []):
-        for line in block.get("lines", []):
-            parts: dict[tuple[int, int], list[str]] = {}
-            for span in line.get("spans", []):
-                for ch in span.get("chars", []):
-                    x0, y0, x1, y1 = ch["bbox"]
-                    point = pymupdf.Point((x0 + x1) / 2, (y0 + y1) / 2)
-                    if matrix is not None:  # a rotated page: cells are in unrotated coordinates
-                        point = point * matrix
-                    cell = _cell_at(rows, point)
-                    if cell is not None:
-                        parts.setdefault(cell, []).append(ch["c"])
-            for (r, c), chars in parts.items():
-                text = "".join(chars).strip()
-                if text:
-                    texts[r][c].append(text)
-    width = max(len(row) for row in rows)
-    lines = []
-    for i, row in enumerate(texts):
-        cells = ["<br>".join(t).replace("|", "\\|") for t in row] + [""] * (width - len(row))
-        lines.append("|" + "|".join(cells) + "|")
-        if i == 0:
-            lines.append("|" + "|".join(["---"] * width) + "|")
-    if not any(any(t) for row in texts for t in row):
-        return ""
-    return "\n".join(lines)
-
-
-def _cell_at(rows: list[list[pymupdf.Rect | None]], point: pymupdf.Point) -> tuple[int, int] | None:
-    """(row, column) of the cell containing ``point``, or None."""
-    for r, row in enumerate(rows):
-        for c, rect in enumerate(row):
-            if rect is not None and point in rect:
-                return r, c
-    return None
 
 
 def _rect_tuple(rect: pymupdf.Rect) -> tuple[float, float, float, float]:

@@ -1,4 +1,5 @@
-"""Table detection in a helper process, so that its memory goes back to the OS.
+"""Tables: found on a page and written as Markdown (:func:`page_tables`), in a helper process
+so that the memory table detection leaks goes back to the OS (:class:`TableReader`).
 
 PyMuPDF's ``find_tables`` leaks native memory: on real journal pages about 0.4 MiB per
 page it looks at, which neither closing the document nor ``malloc_trim`` gives back (300
@@ -23,10 +24,13 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from kidneytalk._lazy import LazyModule
 from kidneytalk.errors import Cancelled
 
 if TYPE_CHECKING:
     import pymupdf
+else:  # imported on first use: not needed to start the desktop app
+    pymupdf = LazyModule("pymupdf")
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,73 @@ _CANNOT_OPEN = "cannot open the file"  # answer: read this page in the app inste
 TableFound = tuple[tuple[float, float, float, float], str]  # (box, Markdown rows)
 
 
+# ---------------------------------------------------------------- detection (in either process)
+def page_tables(page: pymupdf.Page) -> list[TableFound]:
+    """The tables ``find_tables`` finds on ``page`` with two rows or more: (box, Markdown)."""
+    found = page.find_tables().tables
+    if not found:
+        return []
+    raw = page.get_text("rawdict", flags=pymupdf.TEXT_MEDIABOX_CLIP)
+    out: list[TableFound] = []
+    for table in found:
+        md = table_markdown(table, raw, page.rotation_matrix if page.rotation else None)
+        if md and table.row_count >= 2:
+            box = pymupdf.Rect(table.bbox)
+            out.append(((box.x0, box.y0, box.x1, box.y1), md))
+    return out
+
+
+def table_markdown(table: Any, raw: dict, matrix: pymupdf.Matrix | None = None) -> str:
+    """A table found by ``find_tables`` as Markdown rows, its first row as the header.
+
+    Cell text is read from the page's own text lines (``rawdict``), each
+    character placed in the cell holding its centre, lines kept in the order
+    the page gives them and joined with ``<br>``. PyMuPDF's ``to_markdown``
+    re-sorts characters by position instead, and a glyph drawn a little higher
+    than its line (每 in "(二)每天需常規及足量透析") then lands on a line of its own.
+    """
+    rows = [[pymupdf.Rect(c) if c is not None else None for c in row.cells] for row in table.rows]
+    if not rows:
+        return ""
+    texts: list[list[list[str]]] = [[[] for _ in row] for row in rows]  # cell -> its lines
+    for block in raw.get("blocks", []):
+        for line in block.get("lines", []):
+            parts: dict[tuple[int, int], list[str]] = {}
+            for span in line.get("spans", []):
+                for ch in span.get("chars", []):
+                    x0, y0, x1, y1 = ch["bbox"]
+                    point = pymupdf.Point((x0 + x1) / 2, (y0 + y1) / 2)
+                    if matrix is not None:  # a rotated page: cells are in unrotated coordinates
+                        point = point * matrix
+                    cell = _cell_at(rows, point)
+                    if cell is not None:
+                        parts.setdefault(cell, []).append(ch["c"])
+            for (r, c), chars in parts.items():
+                text = "".join(chars).strip()
+                if text:
+                    texts[r][c].append(text)
+    width = max(len(row) for row in rows)
+    lines = []
+    for i, row in enumerate(texts):
+        cells = ["<br>".join(t).replace("|", "\\|") for t in row] + [""] * (width - len(row))
+        lines.append("|" + "|".join(cells) + "|")
+        if i == 0:
+            lines.append("|" + "|".join(["---"] * width) + "|")
+    if not any(any(t) for row in texts for t in row):
+        return ""
+    return "\n".join(lines)
+
+
+def _cell_at(rows: list[list[pymupdf.Rect | None]], point: pymupdf.Point) -> tuple[int, int] | None:
+    """(row, column) of the cell containing ``point``, or None."""
+    for r, row in enumerate(rows):
+        for c, rect in enumerate(row):
+            if rect is not None and point in rect:
+                return r, c
+    return None
+
+
+# ---------------------------------------------------------------- the helper process
 class CancelFlag(Protocol):
     def is_set(self) -> bool: ...
 
@@ -53,10 +124,7 @@ def _child(conn: Any) -> None:
     """In the table process: read the tables of each (file, page index) sent, until ``None``."""
     import signal
 
-    import pymupdf
-
     from kidneytalk.memory import give_back
-    from kidneytalk.parse import page_tables
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to act on
     conn.send((True, "ready"))  # started: a death from now on is a page's
@@ -116,8 +184,6 @@ class TableReader:
 
     def read(self, page: pymupdf.Page) -> list[TableFound]:
         """The tables found on ``page`` (box, Markdown); [] when detection failed on it."""
-        from kidneytalk.parse import page_tables
-
         source = page.parent.name if page.parent is not None else ""
         if self.inprocess or not source or not os.path.isfile(source):
             return page_tables(page)  # a document not opened from a file is read here

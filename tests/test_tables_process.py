@@ -16,8 +16,8 @@ import pytest
 
 from kidneytalk import tables
 from kidneytalk.errors import Cancelled
-from kidneytalk.parse import page_tables, parse_file
-from kidneytalk.tables import TableReader
+from kidneytalk.parse import parse_file
+from kidneytalk.tables import TableReader, page_tables
 from tests.fixtures_pdf import write_table_pdf
 
 
