@@ -439,8 +439,7 @@ class Engine:
                 retrieved = assemble.diverse(lambda depth: search(self.library, question, depth), k)
                 step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
                 if mode == "hybrid":  # the documents the question names, ranked up by name
-                    with self.library.reading():
-                        labels = self.library.document_labels(self.library.searchable_doc_ids())
+                    labels = self._labels()
                     named = sources.named_documents(question, labels)
                     if named:
                         step.outputs["named_documents"] = [labels[d][0] for d in named]
@@ -522,8 +521,7 @@ class Engine:
         embedder = self.library.embedder
         _stop_on(llm, cancel)  # a stalled model server's request ends at Stop
         trace.event("write", 0, 0, style)
-        with self.library.reading():
-            labels = self.library.document_labels(self.library.searchable_doc_ids())
+        labels = self._labels()
         writer = Writer(
             llm,
             book,
@@ -593,6 +591,11 @@ class Engine:
         other = [h for h in hits if h.score < floor and not comparable(question, h.text)]
         shares = self._shares_across_languages(question, [h.text for h in other]) if other else None
         return {h.chunk_id for h, share in zip(other, shares or [], strict=False) if share > 0}
+
+    def _labels(self) -> dict[str, tuple[str, str]]:
+        """(file name, title) of each searchable document: what a question may name it by."""
+        with self.library.reading():
+            return self.library.document_labels(self.library.searchable_doc_ids())
 
     def _passage_texts(self, doc_id: str) -> list[str]:
         with self.library.reading():
