@@ -29,10 +29,14 @@ def main(out_path: str, pdfs: list[str]) -> None:
     chunker = Chunker(emb.token_counter(), engine.settings.chunk, emb.max_tokens)
     # the code before the page-releasing change has no ``consume``: same passages either way
     consume = {"consume": True} if "consume" in inspect.signature(clean_document).parameters else {}
+    # ingest reads a PDF's pages one at a time from a temporary file (``stream``): dump that path
+    stream = {"stream": True} if "stream" in inspect.signature(parse_file).parameters else {}
     with open(out_path, "w") as out:
         for pdf in map(Path, pdfs):
-            doc = clean_document(parse_file(pdf), **consume)
+            doc = clean_document(parse_file(pdf, **stream), **consume)
             chunks = chunker.chunk("x", doc, **consume)
+            if not isinstance(doc.pages, list):
+                doc.pages.close()
             kept, dropped = filter_chunks(chunks)
             kept, copies = collapse_copies(kept)
             for c in chunks:

@@ -261,45 +261,42 @@ class Chunker:
         With ``consume``, each page gives up its blocks once their text is in the units (the
         blocks' boxes and lines are not held while the document is cut).
         """
-        raw: list[_Unit] = []
-        for page in doc.pages:
-            for block in page.blocks:
-                if block.kind == "heading":
-                    continue
-                if not raw or raw[-1].section != block.section:
-                    raw.append(_Unit(block.section))
-                raw[-1].add(block.text, block.page)
-            if consume:
-                page.blocks = []
-        merged: list[_Unit] = []
+        return list(self._units(doc, consume))
+
+    def _units(self, doc: ParsedDocument, consume: bool) -> Iterator[_Unit]:
+        """:meth:`units` one at a time, each as soon as the pages read so far settle it."""
+        merged: _Unit | None = None
         merged_tokens = 0
-        for unit in raw:
+        for unit in _sections(doc, consume):
             tokens = (
                 self._section_tokens(unit.text)
                 if len(unit) <= self.size * _UNMEASURED_CHARS
                 else self.size + 1
             )
-            prev = merged[-1] if merged else None
             tiny = min(48, self.size // 4)
             if (
-                prev is not None
-                and prev.section[:1] == unit.section[:1]
+                merged is not None
+                and merged.section[:1] == unit.section[:1]
                 and (tokens < tiny or merged_tokens < tiny)
-                and not any(boilerplate_heading(u.section[-1]) for u in (prev, unit) if u.section)
+                and not any(boilerplate_heading(u.section[-1]) for u in (merged, unit) if u.section)
                 and merged_tokens + tokens <= self.size
             ):
-                common = _common_prefix(prev.section, unit.section)
+                common = _common_prefix(merged.section, unit.section)
                 # the headings the merged unit no longer carries in its section go into its text
-                prev.prefix(prev.section[len(common) :])
+                merged.prefix(merged.section[len(common) :])
                 unit.prefix(unit.section[len(common) :])
                 for span in unit.spans:  # the merged unit is small: re-adding its blocks is cheap
-                    prev.add(unit.text[span.start : span.end], span.page)
-                prev.section = common
+                    merged.add(unit.text[span.start : span.end], span.page)
+                merged.section = common
                 merged_tokens += tokens
+                del unit  # in ``merged`` now: not held while it is cut
             else:
-                merged.append(unit)
+                if merged is not None:
+                    yield merged
+                merged = unit
                 merged_tokens = tokens
-        return merged
+        if merged is not None:
+            yield merged
 
     def chunk(
         self,
@@ -328,10 +325,7 @@ class Chunker:
         cancel = self._cancel
         chunks: list[Chunk] = []
         doc_offset = 0
-        units = self.units(doc, consume=consume)
-        units.reverse()  # popped from the end, in document order: each is let go once cut
-        while units:
-            unit = units.pop()
+        for unit in self._units(doc, consume):  # each is let go once cut
             text = unit.text
             for seg_start, seg_end, long_line in _segments(text):
                 if cancel is not None and cancel.is_set():
@@ -454,6 +448,25 @@ class Chunker:
             if stripped:
                 yield stripped, offset + pos + piece.find(stripped), self._measure(stripped)
             pos += k
+
+
+def _sections(doc: ParsedDocument, consume: bool) -> Iterator[_Unit]:
+    """Body blocks grouped by section in reading order, each group once the next one starts
+    (with ``consume``, each page gives up its blocks once they are grouped)."""
+    unit: _Unit | None = None
+    for page in doc.pages:
+        for block in page.blocks:
+            if block.kind == "heading":
+                continue
+            if unit is None or unit.section != block.section:
+                if unit is not None:
+                    yield unit
+                unit = _Unit(block.section)
+            unit.add(block.text, block.page)
+        if consume:
+            page.blocks = []
+    if unit is not None:
+        yield unit
 
 
 def _segments(text: str) -> Iterator[tuple[int, int, bool]]:

@@ -15,9 +15,10 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 
-from kidneytalk.records import Block, Page, ParsedDocument, RemovedText
+from kidneytalk.records import Block, Page, PageStream, ParsedDocument, RemovedText
 
 _EDGE_BLOCKS = 2  # how many blocks at the top and bottom of a page can be furniture
 _PAGE_NUMBER = re.compile(
@@ -93,15 +94,23 @@ _CAPTION_LABEL = re.compile(
 
 @dataclass
 class _Line:
+    """What the furniture rules need of one line, without its text (a long document's candidate
+    lines are all held until every page has been seen)."""
+
     page: int  # index into the page list
+    number: int  # the page's number
     block: int
     line: int
-    text: str
-    key: str
+    key: int  # hash of its _furniture_key
+    exact: int  # hash of its _exact_key
     x: float  # left edge, share of the page width
     top: float  # share of page height from the top edge to the line's centre
     bottom: float  # share of page height from the line's centre to the bottom edge
     heading: bool
+    words: bool  # has a letter or digit (bullets and rules are neither removed nor kept)
+    label: bool  # a caption label ("Figure 2"): only the same text counts as the same line
+    page_number: bool  # reads as a page number ("Page 3 of 12", "- 4 -")
+    repeats: int  # hash of its block's text (a one-line block away from the edges), else 0
 
 
 def _block_lines(block: Block) -> list[tuple[str, tuple[float, float, float, float]]]:
@@ -119,18 +128,29 @@ def _page_extent(page: Page) -> tuple[float, float]:
     return x1, y1
 
 
-def _has_positions(pages: list[Page]) -> bool:
-    return any(b.bbox[3] > 0 for p in pages for b in p.blocks)
+@dataclass
+class _Candidates:
+    """One pass over the pages: the lines that may be furniture, and what deciding needs."""
+
+    lines: list[_Line] = field(default_factory=list)
+    repeats: Counter[int] = field(default_factory=Counter)  # one-line blocks' text (hashed)
+    n_pages: int = 0  # pages with blocks
+    positions: bool = False  # some block has a box (PDF pages)
 
 
-def _positioned_lines(pages: list[Page], stamp_threshold: int) -> list[_Line]:
+def _candidate_lines(pages: Iterable[Page]) -> _Candidates:
     """Lines that may be furniture: those of blocks reaching into the top/bottom bands, and
-    one-line blocks elsewhere whose exact text repeats often enough to be a stamp."""
-    repeats = Counter(
-        b.text.strip() for p in pages for b in p.blocks if b.kind != "table" and "\n" not in b.text
-    )
-    out: list[_Line] = []
+    one-line blocks elsewhere (a stamp when their exact text repeats often enough: counted
+    here, decided in :func:`find_furniture_lines` once every page is seen)."""
+    found = _Candidates()
     for pi, page in enumerate(pages):
+        if page.blocks:
+            found.n_pages += 1
+        for block in page.blocks:
+            if block.bbox[3] > 0:
+                found.positions = True
+            if block.kind != "table" and "\n" not in block.text:
+                found.repeats[hash(block.text.strip())] += 1
         width, height = _page_extent(page)
         if height <= 0:
             continue
@@ -140,70 +160,81 @@ def _positioned_lines(pages: list[Page], stamp_threshold: int) -> list[_Line]:
                 continue
             x0, y0, _x1, y1 = block.bbox
             edge = y0 < top_band or y1 > bottom_band
-            if not edge and ("\n" in block.text or repeats[block.text.strip()] < stamp_threshold):
+            if not edge and "\n" in block.text:
                 continue
+            repeats = 0 if edge else hash(block.text.strip())
             heading = block.kind == "heading"
             for li, (text, box) in enumerate(_block_lines(block)):
                 text = text.strip()
                 if not text:
                     continue
                 centre = (box[1] + box[3]) / 2
-                out.append(
+                found.lines.append(
                     _Line(
                         pi,
+                        page.number,
                         bi,
                         li,
-                        text,
-                        _furniture_key(text),
+                        hash(_furniture_key(text)),
+                        hash(_exact_key(text)),
                         box[0] / max(width, 1.0),
                         centre / height,
                         (height - centre) / height,
                         heading,
+                        any(ch.isalnum() for ch in text),
+                        _CAPTION_LABEL.match(text) is not None,
+                        _EXPLICIT_PAGE_NUMBER.match(text) is not None,
+                        repeats,
                     )
                 )
-    return out
+    return found
 
 
-def find_furniture_lines(pages: list[Page]) -> dict[tuple[int, int, int], RemovedText]:
-    """(page index, block index, line index) -> why that line is page furniture.
+def find_furniture_lines(
+    pages: Iterable[Page], found: _Candidates | None = None
+) -> dict[tuple[int, int, int], tuple[str, str]]:
+    """(page index, block index, line index) -> (code, reason) of each line that is page
+    furniture (``found``: :func:`_candidate_lines` of ``pages``, when already gathered).
 
     Needs line positions (PDF pages); see the module notes for the rules.
     """
-    n_pages = sum(1 for p in pages if p.blocks)
+    if found is None:
+        found = _candidate_lines(pages)
+    n_pages = found.n_pages
     threshold = max(2, math.ceil(_MIN_SHARE * n_pages))
     stamp_threshold = max(3, math.ceil(_STAMP_SHARE * n_pages))
-    lines = _positioned_lines(pages, stamp_threshold)
-    by_key: defaultdict[str, list[_Line]] = defaultdict(list)
+    lines = [
+        line
+        for line in found.lines
+        if not line.repeats or found.repeats[line.repeats] >= stamp_threshold
+    ]
+    by_key: defaultdict[int, list[_Line]] = defaultdict(list)
     for line in lines:
         by_key[line.key].append(line)
-    found: dict[tuple[int, int, int], RemovedText] = {}
+    decided: dict[tuple[int, int, int], tuple[str, str]] = {}
     for line in lines:
-        if not any(ch.isalnum() for ch in line.text):
+        if not line.words:
             continue  # bullets and rules: nothing to remove or keep
         where = (line.page, line.block, line.line)
         band = "top" if line.top < _BAND else "bottom" if line.bottom < _BAND else ""
         same = by_key[line.key]
-        if line.heading or _CAPTION_LABEL.match(line.text):
+        if line.heading or line.label:
             # "PMID 123" headings and "Figure 2" / "Figure 3" labels only have the same shape
-            same = [o for o in same if _exact_key(o.text) == _exact_key(line.text)]
+            same = [o for o in same if o.exact == line.exact]
         if band:
             dist = line.top if band == "top" else line.bottom
             pages_there = {
                 o.page for o in same if abs((o.top if band == "top" else o.bottom) - dist) <= _Y_TOL
             }
             if len(pages_there) >= threshold:
-                found[where] = RemovedText(
-                    pages[line.page].number,
-                    line.text,
+                decided[where] = (
                     "furniture",
                     f"running {'header' if band == 'top' else 'footer'} "
                     f"(on {len(pages_there)} of {n_pages} pages)",
                 )
                 continue
-            if _EXPLICIT_PAGE_NUMBER.match(line.text):
-                found[where] = RemovedText(
-                    pages[line.page].number, line.text, "page-number", "page number"
-                )
+            if line.page_number:
+                decided[where] = ("page-number", "page number")
                 continue
         if len(same) >= stamp_threshold:
             pages_there = {
@@ -212,16 +243,14 @@ def find_furniture_lines(pages: list[Page]) -> dict[tuple[int, int, int], Remove
                 if abs(o.top - line.top) <= _Y_TOL and abs(o.x - line.x) <= _Y_TOL
             }
             if len(pages_there) >= stamp_threshold:
-                found[where] = RemovedText(
-                    pages[line.page].number,
-                    line.text,
+                decided[where] = (
                     "furniture",
                     f"stamp repeated in the same place (on {len(pages_there)} of {n_pages} pages)",
                 )
-    return found
+    return decided
 
 
-def find_furniture(pages: list[Page]) -> set[str]:
+def find_furniture(pages: Iterable[Page]) -> set[str]:
     """Running headers/footers of pages without line positions (plain text): edge blocks repeating
     on at least half the pages.
 
@@ -229,11 +258,11 @@ def find_furniture(pages: list[Page]) -> set[str]:
     ``12 | Guideline``) for short non-heading lines; a heading such as
     ``PMID 123`` that merely has the same shape is not furniture.
     """
-    if len(pages) < 2:
-        return set()
     exact: Counter[str] = Counter()
     shaped: Counter[str] = Counter()
+    count = 0
     for page in pages:
+        count += 1
         blocks = [b for b in page.blocks if b.kind != "table" and b.text.strip()]
         edges = blocks[:_EDGE_BLOCKS] + blocks[-_EDGE_BLOCKS:]
         for key in {_exact_key(b.text) for b in edges}:
@@ -242,7 +271,9 @@ def find_furniture(pages: list[Page]) -> set[str]:
             _furniture_key(b.text) for b in edges if b.kind != "heading" and len(b.text) <= 100
         }:
             shaped[key] += 1
-    threshold = max(2, (len(pages) + 1) // 2)
+    if count < 2:
+        return set()
+    threshold = max(2, (count + 1) // 2)
     return {k for k, n in exact.items() if n >= threshold} | {
         k for k, n in shaped.items() if n >= threshold
     }
@@ -350,19 +381,62 @@ def clean_document(doc: ParsedDocument, *, consume: bool = False) -> ParsedDocum
     ``consume`` (the caller is done with ``doc``), each page of ``doc`` loses its blocks as soon
     as its cleaned copy is made, so a long document is not held twice (raw and cleaned) while
     it is cleaned.
+
+    A document whose pages are a :class:`~kidneytalk.records.PageStream` is read once to find
+    its furniture; the copy's pages are then cleaned one at a time as they are read (once: the
+    copy's ``removed`` is complete when they all have been), and closing them closes ``doc``'s.
     """
-    removed: list[RemovedText] = list(doc.removed)
-    if _has_positions(doc.pages):
-        lines = find_furniture_lines(doc.pages)
+    found = _candidate_lines(doc.pages)
+    if found.positions:
+        lines = find_furniture_lines(doc.pages, found)
         furniture: set[str] = set()
-        edge_rule = False
+        removed_keys = {
+            line.exact
+            for line in found.lines
+            if lines.get((line.page, line.block, line.line), ("",))[0] == "furniture"
+        }
     else:
         lines = {}
         furniture = find_furniture(doc.pages)
-        edge_rule = True
-    removed_keys = {_exact_key(r.text) for r in lines.values() if r.code == "furniture"} | furniture
-    pages: list[Page] = []
-    for pi, page in enumerate(doc.pages):
+        removed_keys = {hash(k) for k in furniture}
+    edge_rule = not found.positions
+    del found
+    removed: list[RemovedText] = list(doc.removed)
+    cleaned = _clean_pages(doc.pages, lines, edge_rule, furniture, removed_keys, removed, consume)
+    if isinstance(doc.pages, list):
+        return replace(doc, pages=list(cleaned), removed=removed)
+    return replace(doc, pages=_CleanedPages(doc.pages, cleaned), removed=removed)
+
+
+class _CleanedPages:
+    """The cleaned pages of a :class:`~kidneytalk.records.PageStream`, made as they are read
+    (one pass)."""
+
+    def __init__(self, source: PageStream, pages: Iterator[Page]):
+        self._source, self._pages = source, pages
+
+    def __iter__(self) -> Iterator[Page]:
+        return self._pages
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def close(self) -> None:
+        self._source.close()
+
+
+def _clean_pages(
+    pages: Iterable[Page],
+    lines: dict[tuple[int, int, int], tuple[str, str]],
+    edge_rule: bool,
+    furniture: set[str],
+    removed_keys: set[int],
+    removed: list[RemovedText],
+    consume: bool,
+) -> Iterator[Page]:
+    """Each page without its furniture (``lines`` by position, else the edge-block texts in
+    ``furniture`` with ``edge_rule``) and notices; what is taken out is added to ``removed``."""
+    for pi, page in enumerate(pages):
         blocks: list[Block] = []
         n = len(page.blocks)
         for bi, block in enumerate(page.blocks):
@@ -383,18 +457,7 @@ def clean_document(doc: ParsedDocument, *, consume: bool = False) -> ParsedDocum
                     )
                     continue
             if block.kind != "table" and lines:
-                block = _without_lines(
-                    block,
-                    [
-                        lines[(pi, bi, li)]
-                        for li in range(len(_block_lines(block)))
-                        if (pi, bi, li) in lines
-                    ],
-                    pi,
-                    bi,
-                    lines,
-                    removed,
-                )
+                block = _without_lines(block, page.number, pi, bi, lines, removed)
                 if not block.text.strip():
                     continue
             if block.kind == "table":
@@ -410,12 +473,12 @@ def clean_document(doc: ParsedDocument, *, consume: bool = False) -> ParsedDocum
             if text:
                 section = block.section
                 if removed_keys and section:
-                    section = tuple(s for s in section if _exact_key(s) not in removed_keys)
+                    section = tuple(s for s in section if hash(_exact_key(s)) not in removed_keys)
                 blocks.append(replace(block, text=text, section=section))
-        pages.append(replace(page, blocks=join_wrapped_lines(blocks)))
+        cleaned = replace(page, blocks=join_wrapped_lines(blocks))
         if consume:
             page.blocks = []
-    return replace(doc, pages=pages, removed=removed)
+        yield cleaned
 
 
 # Some PDFs make each printed line a block of its own (a Chinese leaflet: "…取得三小段的腎" /
@@ -514,20 +577,21 @@ def _continues(prev: Block, block: Block, page: list[Block]) -> str | None:
 
 def _without_lines(
     block: Block,
-    hits: list[RemovedText],
+    number: int,
     pi: int,
     bi: int,
-    lines: dict[tuple[int, int, int], RemovedText],
+    lines: dict[tuple[int, int, int], tuple[str, str]],
     removed: list[RemovedText],
 ) -> Block:
     """``block`` without its furniture lines (recorded in ``removed``)."""
-    if not hits:
+    keep: list[tuple[str, tuple[float, float, float, float]]] = []
+    for li, (text, box) in enumerate(_block_lines(block)):
+        why = lines.get((pi, bi, li))
+        if why is None:
+            keep.append((text, box))
+        else:
+            removed.append(RemovedText(number, text.strip(), *why))
+    if len(keep) == len(block.text.split("\n")):
         return block
-    removed.extend(hits)
-    keep = [
-        (text, box)
-        for li, (text, box) in enumerate(_block_lines(block))
-        if (pi, bi, li) not in lines
-    ]
     boxes = tuple(box for _, box in keep) if block.lines else ()
     return replace(block, text="\n".join(t for t, _ in keep), lines=boxes)

@@ -623,15 +623,20 @@ class IngestRun:
             if existing and existing.status == cat.STATUS_READY and not self.force:
                 prep.skip = "exists"
                 return prep
-            # each stage lets go of the pages it has read (consume): a long document is not
-            # held as raw blocks, cleaned blocks, sections and passages at once
-            parsed = clean_document(
-                parse_file(path, ocr=ocr or DocumentOcr(file=path.name), tables=tables),
-                consume=True,
+            # Pages are read once into a temporary file, then go through cleaning and cutting one
+            # at a time (each stage lets go of what it has read): a long document is held as its
+            # passages only, not as raw blocks, cleaned blocks and sections too.
+            parsed = parse_file(
+                path, ocr=ocr or DocumentOcr(file=path.name), tables=tables, stream=True
             )
-            prep.parsed = parsed
-            doc_id = existing.id if existing else prep.sha[:12]
-            prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel, consume=True)
+            try:
+                parsed = clean_document(parsed, consume=True)
+                prep.parsed = parsed
+                doc_id = existing.id if existing else prep.sha[:12]
+                prep.chunks = chunker.chunk(doc_id, parsed, cancel=cancel, consume=True)
+            finally:
+                if not isinstance(parsed.pages, list):
+                    parsed.pages.close()
             prep.chunks, prep.dropped = filter_chunks(prep.chunks)
             prep.chunks, prep.copies = collapse_copies(prep.chunks)  # before embedding: once each
             # dedup keys: worked out here, in the embedder's gaps, not under the write lock

@@ -10,11 +10,14 @@ read directly (Markdown ``#`` headings give the section path).
 from __future__ import annotations
 
 import logging
+import pickle
 import re
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kidneytalk._lazy import LazyModule
 from kidneytalk.errors import DocumentError, KidneyTalkError, UnsupportedFileError
@@ -48,14 +51,33 @@ def is_supported(path: Path) -> bool:
 
 
 def parse_file(
-    path: str | Path, *, ocr: DocumentOcr | None = None, tables: TableReader | None = None
+    path: str | Path,
+    *,
+    ocr: DocumentOcr | None = None,
+    tables: TableReader | None = None,
+    stream: bool = False,
 ) -> ParsedDocument:
     """Parse one file; raises :class:`DocumentError` with the file named on failure.
 
     With ``ocr``, pages without a usable text layer are read by OCR (:mod:`kidneytalk.ocr`).
     ``tables`` reads the tables of pages that may have some (one for a batch of files); without
-    it, the file gets a reader of its own.
+    it, the file gets a reader of its own. With ``stream`` (ingest), a PDF's ``pages`` are a
+    :class:`~kidneytalk.records.PageStream` that rebuilds them one at a time from a temporary
+    file (the caller closes it) instead of a list: a long document is not held in memory.
     """
+    parsed = _parse_file(path, ocr, tables)
+    if not stream and not isinstance(parsed.pages, list):
+        source = parsed.pages
+        try:
+            parsed.pages = list(source)
+        finally:
+            source.close()
+    return parsed
+
+
+def _parse_file(
+    path: str | Path, ocr: DocumentOcr | None, tables: TableReader | None
+) -> ParsedDocument:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -198,110 +220,151 @@ def _not_pdf(path: Path) -> str:
 def _parse_with_pymupdf(
     path: Path, ocr: DocumentOcr | None = None, tables: TableReader | None = None
 ) -> ParsedDocument:
+    """Read every page once (text, tables, OCR where needed) into a :class:`_SpilledPages`; the
+    pages are built from it on each pass, so a long document is not held in memory."""
     doc = _open(path)
+    spilled = _SpilledPages()
     try:
-        raw_pages: list[Any] = []  # per page (infos, tables, no text, has images); None once read
-        page_sizes: list[tuple[float, float]] = []
+        scanned: list[int] = []
         unreadable: list[str] = []  # why each broken page could not be read
         for index in range(doc.page_count):
+            size = (0.0, 0.0)
             try:
                 page = doc.load_page(index)
-                page_sizes.append(_text_space_size(page))
-                raw = _read_page(
-                    page, index + 1, page_sizes[-1][0] if page.rotation == 0 else 0.0, tables
+                size = _text_space_size(page)
+                infos, _tables, no_text, has_images = _read_page(
+                    page, index + 1, size[0] if page.rotation == 0 else 0.0, tables
                 )
                 if (
                     ocr is not None
-                    and ocr.wanted(page, [i["text"] for i in raw[0]])
+                    and ocr.wanted(page, [i["text"] for i in infos])
                     and (read := ocr.read(page)) is not None
                 ):
                     infos = [run for block in read.data["blocks"] for run in _style_runs(block)]
-                    raw = (infos, [], not infos, True)
-                raw_pages.append(raw)
+                    no_text, has_images = not infos, True
             except KidneyTalkError:  # cancelled during OCR
                 raise
             except Exception as exc:  # one broken page must not lose the document
                 log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
                 unreadable.append(" ".join(str(exc).split())[:120] or type(exc).__name__)
-                raw_pages.append(([], [], True, False))
-            del page_sizes[len(raw_pages) :]
-            page_sizes.extend([(0.0, 0.0)] * (len(raw_pages) - len(page_sizes)))
-        if unreadable and len(unreadable) == len(raw_pages):
+                infos, no_text, has_images = [], True, False
+            if no_text and has_images:
+                scanned.append(index + 1)
+            spilled.add(infos, no_text, size)
+            del infos
+        if unreadable and len(unreadable) == doc.page_count:
             raise DocumentError(
                 f"{path.name}: damaged document: no page could be read ({unreadable[0]})"
             )
         title = (doc.metadata or {}).get("title") or path.stem
         page_count = doc.page_count
     except pymupdf.FileDataError as exc:
+        spilled.close()
         raise DocumentError(f"{path.name}: damaged document ({exc})") from exc
+    except BaseException:
+        spilled.close()
+        raise
     finally:
         doc.close()
-
-    sizes: Counter[float] = Counter()
-    for lines_info, _tables, _empty, _images in raw_pages:
-        for info in lines_info:
-            sizes[info["size"]] += len(info["text"])
-    body_size = sizes.most_common(1)[0][0] if sizes else 10.0
-    heading_levels = _heading_levels(raw_pages, body_size)
-
-    pages: list[Page] = []
-    scanned: list[int] = []
-    stack: list[tuple[int, str]] = []
-    bodiless: dict[
-        int, Block
-    ] = {}  # id(stack entry) -> its heading block, while no text is under it
-    for number in range(1, len(raw_pages) + 1):
-        lines_info, tables, no_text, has_images = raw_pages[number - 1]
-        raw_pages[number - 1] = None  # its infos become this page's blocks: not held twice
-        page = Page(number=number, has_text_layer=not no_text)
-        page.width, page.height = page_sizes[number - 1]
-        if no_text and has_images:
-            scanned.append(number)
-        for info in lines_info:
-            if info.get("table") is not None:
-                page.blocks.append(
-                    Block(
-                        info["table"],
-                        number,
-                        "table",
-                        tuple(t for _, t in stack),
-                        bbox=info["bbox"],
-                    )
-                )
-                bodiless.clear()
-                continue
-            level = heading_levels.get((info["size"], info["bold"]))
-            if level is not None and _heading_text_ok(info["text"]):
-                while stack and stack[-1][0] >= level:
-                    _keep_as_text(bodiless.pop(id(stack.pop()), None))
-                stack.append((level, " ".join(info["text"].split())))
-                kind: BlockKind = "heading"
-            else:
-                kind = "text"
-                bodiless.clear()
-            block = Block(
-                info["text"],
-                number,
-                kind,
-                tuple(t for _, t in stack),
-                font_size=info["size"],
-                bold=info["bold"],
-                bbox=info["bbox"],
-                lines=tuple(info.get("lines", ())),
-            )
-            page.blocks.append(block)
-            if kind == "heading":
-                bodiless[id(stack[-1])] = block
-        del tables
-        pages.append(page)
-    for block in bodiless.values():
-        _keep_as_text(block)
-    parsed = ParsedDocument(str(path), title, pages, page_count, scanned)
+    spilled.finish()
+    parsed = ParsedDocument(str(path), title, spilled, page_count, scanned)
     if ocr is not None:
         parsed.ocr_pages = sorted(ocr.pages)
         parsed.ocr_problem = ocr.problem
         parsed.ocr_words = ocr.words()
     return parsed
+
+
+class _SpilledPages:
+    """The pages of a PDF-like document as read (block infos), kept in a temporary file.
+
+    Reading a page (text, tables, OCR) is the costly part and is done once; a pass rebuilds the
+    pages from the file one at a time, with the heading levels found from the whole document's
+    font sizes, so what is held is one page (and the pages under a heading with no text yet),
+    not the document. Passes may overlap: each keeps its own place in the file.
+    """
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="kidneytalk-pages-")  # noqa: SIM115 (closed by close())
+        self._count = 0
+        self._sizes: Counter[float] = Counter()  # font size -> characters set in it
+        self._styles: Counter[tuple[float, bool]] = Counter()  # heading-like lines per style
+        self._levels: dict[tuple[float, bool], int] = {}
+
+    def add(self, infos: list[dict], no_text: bool, size: tuple[float, float]) -> None:
+        for info in infos:
+            self._sizes[info["size"]] += len(info["text"])
+            if info.get("table") is None and _heading_text_ok(info["text"]):
+                self._styles[(info["size"], info["bold"])] += 1
+        pickle.dump((infos, no_text, size), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+
+    def finish(self) -> None:
+        """All pages are read: which styles are headings."""
+        body_size = self._sizes.most_common(1)[0][0] if self._sizes else 10.0
+        self._levels = _heading_levels(self._styles, body_size)
+        self._file.flush()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __iter__(self) -> Iterator[Page]:
+        stack: list[tuple[int, str]] = []
+        # id(stack entry) -> its heading block, while no text is under it
+        bodiless: dict[int, Block] = {}
+        held: list[Page] = []  # pages whose heading may yet turn out to have no text under it
+        offset = 0
+        for number in range(1, self._count + 1):
+            self._file.seek(offset)
+            infos, no_text, (width, height) = pickle.load(self._file)
+            offset = self._file.tell()
+            page = Page(number=number, has_text_layer=not no_text, width=width, height=height)
+            for info in infos:
+                if info.get("table") is not None:
+                    page.blocks.append(
+                        Block(
+                            info["table"],
+                            number,
+                            "table",
+                            tuple(t for _, t in stack),
+                            bbox=info["bbox"],
+                        )
+                    )
+                    bodiless.clear()
+                    continue
+                level = self._levels.get((info["size"], info["bold"]))
+                if level is not None and _heading_text_ok(info["text"]):
+                    while stack and stack[-1][0] >= level:
+                        _keep_as_text(bodiless.pop(id(stack.pop()), None))
+                    stack.append((level, " ".join(info["text"].split())))
+                    kind: BlockKind = "heading"
+                else:
+                    kind = "text"
+                    bodiless.clear()
+                block = Block(
+                    info["text"],
+                    number,
+                    kind,
+                    tuple(t for _, t in stack),
+                    font_size=info["size"],
+                    bold=info["bold"],
+                    bbox=info["bbox"],
+                    lines=tuple(info.get("lines", ())),
+                )
+                page.blocks.append(block)
+                if kind == "heading":
+                    bodiless[id(stack[-1])] = block
+            del infos
+            held.append(page)
+            if not bodiless:
+                yield from held
+                held = []
+        for block in bodiless.values():
+            _keep_as_text(block)
+        yield from held
 
 
 def _keep_as_text(block: Block | None) -> None:
@@ -317,13 +380,11 @@ def _heading_text_ok(text: str) -> bool:
     return 0 < len(flat) <= _MAX_HEADING_CHARS and any(ch.isalpha() for ch in flat)
 
 
-def _heading_levels(raw_pages: list, body_size: float) -> dict[tuple[float, bool], int]:
-    """Map (font size, bold) styles that look like headings to levels 1, 2, 3..."""
-    styles: Counter[tuple[float, bool]] = Counter()
-    for lines_info, *_ in raw_pages:
-        for info in lines_info:
-            if info.get("table") is None and _heading_text_ok(info["text"]):
-                styles[(info["size"], info["bold"])] += 1
+def _heading_levels(
+    styles: Counter[tuple[float, bool]], body_size: float
+) -> dict[tuple[float, bool], int]:
+    """Map (font size, bold) styles that look like headings (``styles``: how many heading-like
+    lines each has) to levels 1, 2, 3..."""
     candidates = []
     for (size, bold), _count in styles.items():
         if size >= body_size * 1.15 or (bold and size >= body_size * 0.99):

@@ -7,8 +7,9 @@ returns ``Hit``; answers carry ``Citation``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 BlockKind = Literal["heading", "text", "table"]
 
@@ -65,11 +66,25 @@ class RemovedText:
         }
 
 
+class PageStream(Protocol):
+    """A long document's pages read one at a time instead of held as a list (ingest).
+
+    Each pass (``iter``) yields the pages in order; what a pass yields is let go by the time it
+    has moved on. ``close()`` lets go of what keeps the pages (a temporary file).
+    """
+
+    def __iter__(self) -> Iterator[Page]: ...
+
+    def __len__(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class ParsedDocument:
     path: str
     title: str
-    pages: list[Page]
+    pages: list[Page] | PageStream  # a list, or (ingest) pages read one at a time
     page_count: int
     scanned_pages: list[int] = field(
         default_factory=list

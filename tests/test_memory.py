@@ -130,8 +130,10 @@ def test_cleaning_without_consume_keeps_the_input_whole(tmp_path):
 def test_the_chunker_cuts_one_section_at_a_time_and_lets_go_of_the_pages(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ):
-    """With consume the pages give up their blocks as the sections are gathered, and each section
-    is let go once cut: while the last one is cut no other is alive; the passages do not change."""
+    """With consume the pages give up their blocks as the sections are gathered, a section is cut
+    as soon as the pages after it settle it (the first before the last page is read), and each is
+    let go once cut: at most the section being cut and the next are alive; the passages do not
+    change."""
     import weakref
 
     from kidneytalk import chunk as chunk_mod
@@ -144,25 +146,107 @@ def test_the_chunker_cuts_one_section_at_a_time_and_lets_go_of_the_pages(
     chunker = chunk_mod.Chunker(lambda t: len(t.split()), ChunkSettings(), 256)
     blocks = [weakref.ref(b) for p in doc.pages for b in p.blocks]
     units: list[weakref.ref] = []
-    made = chunker.units
+    sections = chunk_mod._sections
 
-    def tracked(d, *, consume=False):
-        out = made(d, consume=consume)
-        units.extend(weakref.ref(u) for u in out)
-        assert all(r() is None for r in blocks)  # the blocks are gone once in the sections
-        return out
+    def tracked(d, consume):
+        for unit in sections(d, consume):
+            units.append(weakref.ref(unit))
+            yield unit
 
     alive: list[int] = []
+    blocks_alive: list[int] = []
     segments = chunk_mod._segments
 
     def counting(text: str):
         alive.append(sum(r() is not None for r in units))
+        blocks_alive.append(sum(r() is not None for r in blocks))
         return segments(text)
 
-    monkeypatch.setattr(chunker, "units", tracked)
+    monkeypatch.setattr(chunk_mod, "_sections", tracked)
     monkeypatch.setattr(chunk_mod, "_segments", counting)
     got = chunker.chunk("d", doc, consume=True)
     assert len(units) > 10
-    assert alive[0] == len(units) and alive[-1] == 1  # one section at a time, the last alone
+    assert (
+        max(alive) <= 2 and alive[-1] == 1
+    )  # one section at a time (and the next), the last alone
+    assert blocks_alive[0] > len(blocks) // 2  # the first is cut while most pages are unread
+    assert blocks_alive[-1] == 0
     assert all(not p.blocks for p in doc.pages)
     assert got == expected
+
+
+def _page_files() -> list[str]:
+    """This process's open unlinked temporary files (as the page files are: with O_TMPFILE they
+    have no name at all)."""
+    import os
+    import tempfile
+
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(tempfile.gettempdir()) and target.endswith("(deleted)"):
+            out.append(target)
+    return out
+
+
+def _blocks(pages) -> list[tuple]:
+    return [(b.page, b.kind, b.text, b.section, b.bbox, b.lines) for p in pages for b in p.blocks]
+
+
+def test_a_streamed_document_is_read_once_and_rebuilt_page_by_page(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """Ingest's path (``stream``): the pages come from a temporary file one at a time, pass after
+    pass, the same as the parsed list; cleaning and cutting them gives the same passages and
+    removed lines while only a page or two are alive; closing lets go of the file."""
+    import weakref
+
+    from kidneytalk import chunk as chunk_mod
+    from kidneytalk import parse
+    from kidneytalk.clean import clean_document
+    from kidneytalk.config import ChunkSettings
+    from tests.fixtures_pdf import write_text_pdf
+
+    pdf = write_text_pdf(tmp_path / "long.pdf", pages=40, paragraphs=3)
+    listed = parse.parse_file(pdf)
+    before = _page_files()  # (a list: its file is closed)
+    reads: list[int] = []
+    read_page = parse._read_page
+    monkeypatch.setattr(parse, "_read_page", lambda *a, **k: reads.append(1) or read_page(*a, **k))
+    streamed = parse.parse_file(pdf, stream=True)
+    assert not isinstance(streamed.pages, list) and len(streamed.pages) == 40
+    assert _blocks(streamed.pages) == _blocks(listed.pages) == _blocks(streamed.pages)
+    assert len(reads) == 40  # each page read from the PDF once, however many passes
+    assert len(_page_files()) == len(before) + 1
+
+    words = lambda t: len(t.split())  # noqa: E731
+    expected_doc = clean_document(listed)
+    expected = chunk_mod.Chunker(words, ChunkSettings(), 256).chunk("d", expected_doc)
+
+    made: list[weakref.ref] = []
+
+    class Tracked(parse.Page):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(parse, "Page", Tracked)
+    alive: list[int] = []
+    segments = chunk_mod._segments
+
+    def counting(text: str):
+        alive.append(sum(r() is not None for r in made))
+        return segments(text)
+
+    monkeypatch.setattr(chunk_mod, "_segments", counting)
+    cleaned = clean_document(streamed, consume=True)
+    got = chunk_mod.Chunker(words, ChunkSettings(), 256).chunk("d", cleaned, consume=True)
+    assert got == expected
+    assert cleaned.removed == expected_doc.removed and len(cleaned.removed) >= 80  # header, footer
+    assert len(made) == 3 * 40  # rebuilt on both passes (furniture, then cleaning), + the copies
+    assert max(alive) <= 3  # never the document: the page being cut, and one or two read ahead
+    cleaned.pages.close()
+    assert _page_files() == before
