@@ -14,11 +14,14 @@ Data (shared dev sets, used locally, never copied into the repository):
 
 ``--fit`` fits the gate (:func:`kidneytalk.retrieval.gate.fit`) on the fitting
 split and writes the shipped calibration; without it the current calibration
-is tested. The test split runs through the evaluation harness in
-retrieval-only mode (gate included) and the numbers go to
+is tested. ``--fit-libraries odd,even`` also asks the fitting split of a second
+library, of the **even-numbered** digests (built under ``--work``, fitting
+only), where the questions count the other way round (in-library when their
+abstract is in an even digest). The test split runs through the evaluation
+harness in retrieval-only mode (gate included) and the numbers go to
 ``bench/results/refusal.json``.
 
-    python bench/refusal.py [--fit] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
+    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
 
 ``--avx2`` embeds as an AVX2-only CPU would (int8 ONNX): use a work folder of its own, so
 its libraries are built with those vectors.
@@ -45,6 +48,10 @@ SHARED = next(
 PUBMEDQA = SHARED / "pubmedqa-dev"
 REALDOCS = SHARED / "realdocs-dev"
 RESULTS = REPO / "bench" / "results"
+# The PubMedQA libraries: the odd-digest one is tested (and fitted on); the even-digest one can be fitted on.
+PUBMEDQA_LIBRARIES = {"odd": "pubmedqa", "even": "pubmedqa-even"}
+# Fitting on both did not pass the test split (2026-12-05: PubMedQA 4/72 in-library refused, as with odd only).
+FIT_LIBRARIES = ("odd",)
 SCANNED = (
     "zh-TW_leaflet-SCANNED_EDA_hemodialysis.pdf",
     "zh-TW_leaflet-SCANNED_EDA_CKD-diet-exchange-table.pdf",
@@ -133,11 +140,45 @@ def question_sets(work: Path) -> dict[str, tuple[str, Path]]:
     return out
 
 
-def fit_calibration(homes: dict[str, Path], sets: dict[str, tuple[str, Path]]) -> dict[str, object]:
-    """Fit the gate on the fitting split and write the shipped calibration file."""
+def fitting_rows(
+    homes: dict[str, Path], sets: dict[str, tuple[str, Path]], libraries: tuple[str, ...]
+) -> list[tuple[str, str, dict[str, float], int]]:
+    """(library, question, features, answerable) of the fitting split in each PubMedQA library.
+
+    ``libraries`` names the digests each library holds: ``odd`` (the test library) and/or ``even``
+    (fitting only, so the same fitting-split questions also count the other way round: in-library
+    there when their abstract is in an even digest). The off-topic fitting questions are asked of
+    each; CJK questions are left out (the CJK rule decides them).
+    """
     from kidneytalk.engine import Engine
     from kidneytalk.evaluation.questions import load_questions
     from kidneytalk.evaluation.runner import off_library
+    from kidneytalk.retrieval.gate import CJK_MAJORITY, cjk_share
+
+    out = []
+    for parity in libraries:
+        with Engine(homes[PUBMEDQA_LIBRARIES[parity]]) as engine:
+            for name in ("pubmedqa-fit", "offtopic-fit@pubmedqa"):
+                questions, _ = load_questions(sets[name][1])
+                for q in questions:
+                    if cjk_share(q.question) >= CJK_MAJORITY:
+                        continue
+                    features, _, _ = engine.gate.measure(q.question)
+                    # the question files mark what the odd-digest library holds
+                    answerable = not off_library(q)
+                    if parity == "even" and name == "pubmedqa-fit":
+                        answerable = not answerable
+                    out.append((parity, q.question, features, int(answerable)))
+    return out
+
+
+def fit_calibration(
+    homes: dict[str, Path],
+    sets: dict[str, tuple[str, Path]],
+    libraries: tuple[str, ...] = FIT_LIBRARIES,
+) -> dict[str, object]:
+    """Fit the gate on the fitting split and write the shipped calibration file."""
+    from kidneytalk.engine import Engine
     from kidneytalk.retrieval.gate import (
         CJK_MAJORITY,
         DEFAULT_CALIBRATION,
@@ -148,19 +189,19 @@ def fit_calibration(homes: dict[str, Path], sets: dict[str, tuple[str, Path]]) -
         offtopic_questions,
     )
 
-    rows, labels = [], []
-    cross_neg = []  # off-topic questions measured in both libraries, for the rule on bridged words
+    measured = fitting_rows(homes, sets, libraries)
+    rows = [features for _, _, features, _ in measured]
+    labels = [label for _, _, _, label in measured]
+    counts = {
+        parity: {
+            "answerable": sum(y for lib, _, _, y in measured if lib == parity),
+            "unanswerable": sum(1 - y for lib, _, _, y in measured if lib == parity),
+        }
+        for parity in libraries
+    }
+    # off-topic questions measured in both libraries, for the rule on bridged words (the odd-digest one only)
     with Engine(homes["pubmedqa"]) as engine:
-        for name in ("pubmedqa-fit", "offtopic-fit@pubmedqa"):
-            questions, _ = load_questions(sets[name][1])
-            for q in questions:
-                features, _, _ = engine.gate.measure(q.question)
-                if name.startswith("offtopic"):
-                    cross_neg.append(features)
-                if cjk_share(q.question) >= CJK_MAJORITY:  # decided by the CJK rule, fitted below
-                    continue
-                rows.append(features)
-                labels.append(0 if off_library(q) else 1)
+        cross_neg = [engine.gate.measure(q)[0] for q in offtopic_questions("fit")]
         model = engine.library.embed_model_id
     # The lexical-only rule for CJK questions: the fitting data has no Chinese documents, so it is fitted in the
     # realdocs library on questions written from its own Chinese passages (as `kidneytalk calibrate` does; the
@@ -185,7 +226,9 @@ def fit_calibration(homes: dict[str, Path], sets: dict[str, tuple[str, Path]]) -
         cross_labels=[1] * len(cross_pos) + [0] * len(cross_neg),
         fitted_on={
             "how": "bench/refusal.py --fit",
-            "data": "PubMedQA dev fitting split (odd digests in the library) + offtopic-fit.txt",
+            "data": "PubMedQA dev fitting split + offtopic-fit.txt, asked of "
+            + " and of ".join(f"the {p}-digest library" for p in libraries),
+            "libraries": counts,
             "cjk_data": f"{len(positives)} questions from the realdocs library's Chinese passages "
             "(seed 0) + the Chinese questions of offtopic-fit.txt",
             "cross_data": f"{len(cross_pos)} questions written with the dictionary from the realdocs "
@@ -305,6 +348,11 @@ def main() -> None:
     parser.add_argument(
         "--fit", action="store_true", help="fit and write the shipped calibration first"
     )
+    parser.add_argument(
+        "--fit-libraries",
+        default=",".join(FIT_LIBRARIES),
+        help="PubMedQA libraries the fitting split is asked of: odd (the test library), even (fitting only)",
+    )
     parser.add_argument("--modes", default="hybrid,addrep")
     parser.add_argument(
         "--addrep-limit", type=int, default=None, help="AddRep on a random sample of N per set"
@@ -330,12 +378,23 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     if args.fresh and (work / "runs").exists():
         shutil.rmtree(work / "runs")
-    homes = {"pubmedqa": work / "lib-pubmedqa-odd", "realdocs": work / "lib-realdocs"}
+    homes = {
+        "pubmedqa": work / "lib-pubmedqa-odd",
+        "pubmedqa-even": work / "lib-pubmedqa-even",
+        "realdocs": work / "lib-realdocs",
+    }
+    fit_libraries = tuple(p.strip() for p in args.fit_libraries.split(",") if p.strip())
+    if not fit_libraries or not set(fit_libraries) <= set(PUBMEDQA_LIBRARIES):
+        parser.error("--fit-libraries: odd, even or odd,even")
     digests = sorted((PUBMEDQA / "corpus").glob("dev-digest-*.pdf"))
     build_library(homes["pubmedqa"], [p for p in digests if digest_number(p.name) % 2 == 1])
+    if args.fit and "even" in fit_libraries:
+        build_library(
+            homes["pubmedqa-even"], [p for p in digests if digest_number(p.name) % 2 == 0]
+        )
     build_library(homes["realdocs"], sorted((REALDOCS / "pdfs").glob("*.pdf")))
     sets = question_sets(work)
-    calibration = fit_calibration(homes, sets) if args.fit else None
+    calibration = fit_calibration(homes, sets, fit_libraries) if args.fit else None
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     random.seed(1)
     report_only = {m.strip() for m in args.report_only.split(",") if m.strip()}
