@@ -417,6 +417,17 @@ def test_retrieval_only_evaluation_runs_the_gate(engine, tmp_path: Path):
     assert (table["off_library_refused"], table["in_library_refused"]) == (1, 0)
     assert "Refusals" in (tmp_path / "out" / "report.md").read_text()
 
+    # a refitted gate refuses differently: its run does not continue the old one's records
+    from dataclasses import replace
+
+    from kidneytalk.errors import KidneyTalkError
+
+    engine.gate._calibration = replace(
+        engine.gate.calibration, bias=engine.gate.calibration.bias + 1
+    )
+    with pytest.raises(KidneyTalkError, match="changed: gate"):
+        run_eval(engine, qfile, modes=("hybrid",), retrieval_only=True, out_dir=tmp_path / "out")
+
 
 def test_the_rule_on_bridged_words_answers_nothing_the_fit_refused(tmp_path: Path):
     rows = [

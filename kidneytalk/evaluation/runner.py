@@ -165,6 +165,11 @@ def _run_key(
         },
         "library": hashlib.sha256(",".join(docs).encode()).hexdigest()[:16],
         "documents": len(docs),
+        # the relevance gate's rule: a refit (bench/refusal.py --fit, kidneytalk calibrate) makes
+        # other refusals, so the records of the old one must not be counted with the new
+        "gate": hashlib.sha256(
+            json.dumps(engine.gate.calibration.to_json(), sort_keys=True).encode()
+        ).hexdigest()[:16],
     }
 
 
