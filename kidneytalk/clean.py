@@ -92,7 +92,7 @@ _CAPTION_LABEL = re.compile(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     """What the furniture rules need of one line, without its text (a long document's candidate
     lines are all held until every page has been seen)."""
@@ -110,7 +110,6 @@ class _Line:
     words: bool  # has a letter or digit (bullets and rules are neither removed nor kept)
     label: bool  # a caption label ("Figure 2"): only the same text counts as the same line
     page_number: bool  # reads as a page number ("Page 3 of 12", "- 4 -")
-    repeats: int  # hash of its block's text (a one-line block away from the edges), else 0
 
 
 def _block_lines(block: Block) -> list[tuple[str, tuple[float, float, float, float]]]:
@@ -140,10 +139,14 @@ class _Candidates:
 
 def _candidate_lines(pages: Iterable[Page]) -> _Candidates:
     """Lines that may be furniture: those of blocks reaching into the top/bottom bands, and
-    one-line blocks elsewhere (a stamp when their exact text repeats often enough: counted
-    here, decided in :func:`find_furniture_lines` once every page is seen)."""
+    one-line blocks elsewhere whose exact text repeats often enough to be a stamp.
+
+    Two passes over ``pages``: the first counts the one-line blocks' texts (hashed) and the
+    pages, so the second keeps only the lines that can be furniture (a long document of one-line
+    blocks is not held line by line).
+    """
     found = _Candidates()
-    for pi, page in enumerate(pages):
+    for page in pages:
         if page.blocks:
             found.n_pages += 1
         for block in page.blocks:
@@ -151,6 +154,10 @@ def _candidate_lines(pages: Iterable[Page]) -> _Candidates:
                 found.positions = True
             if block.kind != "table" and "\n" not in block.text:
                 found.repeats[hash(block.text.strip())] += 1
+    if not found.positions:
+        return found
+    stamp_threshold = _stamp_threshold(found.n_pages)
+    for pi, page in enumerate(pages):
         width, height = _page_extent(page)
         if height <= 0:
             continue
@@ -160,9 +167,10 @@ def _candidate_lines(pages: Iterable[Page]) -> _Candidates:
                 continue
             x0, y0, _x1, y1 = block.bbox
             edge = y0 < top_band or y1 > bottom_band
-            if not edge and "\n" in block.text:
+            if not edge and (
+                "\n" in block.text or found.repeats[hash(block.text.strip())] < stamp_threshold
+            ):
                 continue
-            repeats = 0 if edge else hash(block.text.strip())
             heading = block.kind == "heading"
             for li, (text, box) in enumerate(_block_lines(block)):
                 text = text.strip()
@@ -184,10 +192,14 @@ def _candidate_lines(pages: Iterable[Page]) -> _Candidates:
                         any(ch.isalnum() for ch in text),
                         _CAPTION_LABEL.match(text) is not None,
                         _EXPLICIT_PAGE_NUMBER.match(text) is not None,
-                        repeats,
                     )
                 )
+    found.repeats.clear()  # (only needed to pick the lines)
     return found
+
+
+def _stamp_threshold(n_pages: int) -> int:
+    return max(3, math.ceil(_STAMP_SHARE * n_pages))
 
 
 def find_furniture_lines(
@@ -202,12 +214,8 @@ def find_furniture_lines(
         found = _candidate_lines(pages)
     n_pages = found.n_pages
     threshold = max(2, math.ceil(_MIN_SHARE * n_pages))
-    stamp_threshold = max(3, math.ceil(_STAMP_SHARE * n_pages))
-    lines = [
-        line
-        for line in found.lines
-        if not line.repeats or found.repeats[line.repeats] >= stamp_threshold
-    ]
+    stamp_threshold = _stamp_threshold(n_pages)
+    lines = found.lines
     by_key: defaultdict[int, list[_Line]] = defaultdict(list)
     for line in lines:
         by_key[line.key].append(line)
@@ -414,8 +422,12 @@ class _CleanedPages:
 
     def __init__(self, source: PageStream, pages: Iterator[Page]):
         self._source, self._pages = source, pages
+        self._read = False
 
     def __iter__(self) -> Iterator[Page]:
+        if self._read:  # a second pass would find nothing: say so instead of giving no pages
+            raise RuntimeError("a stream's cleaned pages can be read once only")
+        self._read = True
         return self._pages
 
     def __len__(self) -> int:

@@ -13,6 +13,11 @@ class DocumentError(KidneyTalkError):
     """A document could not be read or ingested (names the file)."""
 
 
+class WorkSpaceError(KidneyTalkError):
+    """This computer had no room to read a document (its temporary page file): not the document's
+    fault, so nothing is recorded against it and it can simply be added again."""
+
+
 class UnsupportedFileError(DocumentError):
     """The file type is not one KidneyTalk can read."""
 

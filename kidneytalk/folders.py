@@ -537,7 +537,11 @@ def _ingest(
         for old, seen in todo:
             doc = library.catalog.by_sha(seen.sha256)
             if doc is None or doc.status not in (cat.STATUS_READY, cat.STATUS_FAILED):
-                continue  # cancelled, or the file changed again meanwhile: the next sync takes it
+                # cancelled, the file changed again meanwhile, or it failed with nothing recorded
+                # (no room to read it): the next sync takes it
+                if shown_path(seen.path) in messages:
+                    report.failed.append(messages[shown_path(seen.path)])
+                continue
             prior = before[seen.sha256]
             owned = prior is None or prior.status != cat.STATUS_READY or store.owns(doc.id)
             store.track(folder, seen, doc.id, owned)

@@ -44,7 +44,7 @@ from kidneytalk.chunk import CancelFlag, Chunker, collapse_copies, embed_text
 from kidneytalk.clean import clean_document
 from kidneytalk.cpu import quick_gil_handoff, yield_to_embedding
 from kidneytalk.dedup import passage_digest
-from kidneytalk.errors import Cancelled, KidneyTalkError
+from kidneytalk.errors import Cancelled, KidneyTalkError, WorkSpaceError
 from kidneytalk.filter import Judge, filter_chunks
 from kidneytalk.memory import give_back
 from kidneytalk.names import error_summary, safe_text, shown, shown_path
@@ -114,6 +114,9 @@ class _Prepared:
     # chunk id -> dedup.passage_digest of its text, computed once on the preparing thread
     digests: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    # the error is this computer's (no room to read the file), not the file's: not recorded as a
+    # failed document, so a followed folder tries it again
+    transient: bool = False
     skip: str = ""  # "exists" when already ready in the library
     existing: Document | None = None
     index: int = 0  # 1-based position in the batch
@@ -627,7 +630,11 @@ class IngestRun:
             # at a time (each stage lets go of what it has read): a long document is held as its
             # passages only, not as raw blocks, cleaned blocks and sections too.
             parsed = parse_file(
-                path, ocr=ocr or DocumentOcr(file=path.name), tables=tables, stream=True
+                path,
+                ocr=ocr or DocumentOcr(file=path.name),
+                tables=tables,
+                stream=True,
+                spill_dir=self.lib.paths.data,  # private, and on the disk the library needs room on
             )
             try:
                 parsed = clean_document(parsed, consume=True)
@@ -649,6 +656,8 @@ class IngestRun:
             # _PREPARE_AHEAD files at a time)
             parsed.pages = []
             give_back()  # what parsing freed (MuPDF's and Python's) goes back to the OS
+        except WorkSpaceError as exc:  # no room here to read it: nothing recorded against the file
+            prep.error, prep.transient = safe_text(str(exc)), True
         except KidneyTalkError as exc:
             prep.error = safe_text(str(exc))
         except OSError as exc:
@@ -859,7 +868,7 @@ class IngestRun:
             msg = f"{name}: already in library as {existing.name} ({existing.id})"
             return AddResult(shown_path(path), "exists", msg, existing.id)
         if prep.error:
-            if prep.sha:
+            if prep.sha and not prep.transient:
                 doc_id = existing.id if existing else prep.sha[:12]
                 self._record_failure(doc_id, prep, prep.error)
             log.warning("failed: %s", prep.error)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kidneytalk._lazy import LazyModule
-from kidneytalk.errors import DocumentError, KidneyTalkError, UnsupportedFileError
+from kidneytalk.errors import DocumentError, KidneyTalkError, UnsupportedFileError, WorkSpaceError
 from kidneytalk.records import Block, BlockKind, Page, ParsedDocument
 from kidneytalk.tables import TableReader, page_tables
 
@@ -56,6 +56,7 @@ def parse_file(
     ocr: DocumentOcr | None = None,
     tables: TableReader | None = None,
     stream: bool = False,
+    spill_dir: Path | None = None,
 ) -> ParsedDocument:
     """Parse one file; raises :class:`DocumentError` with the file named on failure.
 
@@ -63,9 +64,11 @@ def parse_file(
     ``tables`` reads the tables of pages that may have some (one for a batch of files); without
     it, the file gets a reader of its own. With ``stream`` (ingest), a PDF's ``pages`` are a
     :class:`~kidneytalk.records.PageStream` that rebuilds them one at a time from a temporary
-    file (the caller closes it) instead of a list: a long document is not held in memory.
+    file (the caller closes it) instead of a list: a long document is not held in memory. The file
+    is made in ``spill_dir`` (ingest: the library's folder, private and on the library's disk;
+    default: the system's temporary folder); no room for it is a :class:`WorkSpaceError`.
     """
-    parsed = _parse_file(path, ocr, tables)
+    parsed = _parse_file(path, ocr, tables, spill_dir)
     if not stream and not isinstance(parsed.pages, list):
         source = parsed.pages
         try:
@@ -76,7 +79,7 @@ def parse_file(
 
 
 def _parse_file(
-    path: str | Path, ocr: DocumentOcr | None, tables: TableReader | None
+    path: str | Path, ocr: DocumentOcr | None, tables: TableReader | None, spill_dir: Path | None
 ) -> ParsedDocument:
     path = Path(path)
     suffix = path.suffix.lower()
@@ -95,11 +98,11 @@ def _parse_file(
         return _parse_text(path, markdown=suffix in MARKDOWN_SUFFIXES)
     if tables is not None:
         try:
-            return _parse_with_pymupdf(path, ocr, tables)
+            return _parse_with_pymupdf(path, ocr, tables, spill_dir)
         finally:
             tables.release()
     with TableReader(cancel=ocr.cancel if ocr is not None else None) as own:
-        return _parse_with_pymupdf(path, ocr, own)
+        return _parse_with_pymupdf(path, ocr, own, spill_dir)
 
 
 # ---------------------------------------------------------------- plain text
@@ -218,12 +221,19 @@ def _not_pdf(path: Path) -> str:
 
 
 def _parse_with_pymupdf(
-    path: Path, ocr: DocumentOcr | None = None, tables: TableReader | None = None
+    path: Path,
+    ocr: DocumentOcr | None = None,
+    tables: TableReader | None = None,
+    spill_dir: Path | None = None,
 ) -> ParsedDocument:
     """Read every page once (text, tables, OCR where needed) into a :class:`_SpilledPages`; the
     pages are built from it on each pass, so a long document is not held in memory."""
-    doc = _open(path)
-    spilled = _SpilledPages()
+    spilled = _SpilledPages(path.name, spill_dir)
+    try:
+        doc = _open(path)
+    except BaseException:
+        spilled.close()
+        raise
     try:
         scanned: list[int] = []
         unreadable: list[str] = []  # why each broken page could not be read
@@ -258,6 +268,7 @@ def _parse_with_pymupdf(
             )
         title = (doc.metadata or {}).get("title") or path.stem
         page_count = doc.page_count
+        spilled.finish()
     except pymupdf.FileDataError as exc:
         spilled.close()
         raise DocumentError(f"{path.name}: damaged document ({exc})") from exc
@@ -266,7 +277,6 @@ def _parse_with_pymupdf(
         raise
     finally:
         doc.close()
-    spilled.finish()
     parsed = ParsedDocument(str(path), title, spilled, page_count, scanned)
     if ocr is not None:
         parsed.ocr_pages = sorted(ocr.pages)
@@ -284,8 +294,15 @@ class _SpilledPages:
     not the document. Passes may overlap: each keeps its own place in the file.
     """
 
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="kidneytalk-pages-")  # noqa: SIM115 (closed by close())
+    def __init__(self, name: str, directory: Path | None = None) -> None:
+        self._name = name
+        self._dir = directory
+        try:
+            if directory is not None:
+                directory.mkdir(parents=True, exist_ok=True)
+            self._file = tempfile.TemporaryFile(prefix="kidneytalk-pages-", dir=directory)  # noqa: SIM115 (closed by close())
+        except OSError as exc:
+            raise self._no_room(exc) from exc
         self._count = 0
         self._sizes: Counter[float] = Counter()  # font size -> characters set in it
         self._styles: Counter[tuple[float, bool]] = Counter()  # heading-like lines per style
@@ -296,14 +313,28 @@ class _SpilledPages:
             self._sizes[info["size"]] += len(info["text"])
             if info.get("table") is None and _heading_text_ok(info["text"]):
                 self._styles[(info["size"], info["bold"])] += 1
-        pickle.dump((infos, no_text, size), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            pickle.dump((infos, no_text, size), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:
+            raise self._no_room(exc) from exc
         self._count += 1
 
     def finish(self) -> None:
         """All pages are read: which styles are headings."""
         body_size = self._sizes.most_common(1)[0][0] if self._sizes else 10.0
         self._levels = _heading_levels(self._styles, body_size)
-        self._file.flush()
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise self._no_room(exc) from exc
+
+    def _no_room(self, exc: OSError) -> WorkSpaceError:
+        where = self._dir if self._dir is not None else Path(tempfile.gettempdir())
+        why = exc.strerror or str(exc)
+        return WorkSpaceError(
+            f"{self._name}: not read: its pages could not be kept in a temporary file in {where} "
+            f"({why}); free some space there and add it again"
+        )
 
     def __len__(self) -> int:
         return self._count
@@ -318,9 +349,12 @@ class _SpilledPages:
         held: list[Page] = []  # pages whose heading may yet turn out to have no text under it
         offset = 0
         for number in range(1, self._count + 1):
-            self._file.seek(offset)
-            infos, no_text, (width, height) = pickle.load(self._file)
-            offset = self._file.tell()
+            try:
+                self._file.seek(offset)
+                infos, no_text, (width, height) = pickle.load(self._file)
+                offset = self._file.tell()
+            except OSError as exc:
+                raise self._no_room(exc) from exc
             page = Page(number=number, has_text_layer=not no_text, width=width, height=height)
             for info in infos:
                 if info.get("table") is not None:

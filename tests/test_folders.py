@@ -268,3 +268,37 @@ def test_cli_folders_and_sync(home: Path, tmp_path: Path, capsys):
     assert gone.returncode == 0 and "stay in the library" in gone.stdout
     assert "d.pdf" in run("list").stdout
     assert run("folders", "remove", str(docs)).returncode == 1
+
+
+def test_no_room_to_read_a_file_is_reported_and_tried_again_not_held_against_it(
+    engine: Engine, tmp_path: Path, monkeypatch
+):
+    """The page file a PDF is read into cannot be written (the disk is full): the file fails with a
+    message about the space, nothing is recorded against it, and the next sync adds it."""
+    import errno
+
+    from kidneytalk import parse
+
+    share = tmp_path / "share"
+    share.mkdir()
+    write_text_pdf(share / "ckd.pdf", topic="chronic kidney disease", pages=3)
+    folders.follow(engine.library, share)
+    dump = parse.pickle.dump
+    calls: list[int] = []
+
+    def full(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return dump(*a, **k)
+
+    monkeypatch.setattr(parse.pickle, "dump", full)
+    [report] = folders.sync(engine.library, remove_deleted=None)
+    assert not report.added and len(report.failed) == 1
+    assert "ckd.pdf: not read" in report.failed[0] and "free some space" in report.failed[0]
+    assert str(engine.library.paths.data) in report.failed[0]  # read in the library's folder
+    assert engine.library.documents() == []  # not a failed document: nothing to hold against it
+
+    monkeypatch.undo()
+    [report] = folders.sync(engine.library, remove_deleted=None)
+    assert report.added == ["ckd.pdf"] and not report.failed

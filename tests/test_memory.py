@@ -246,7 +246,47 @@ def test_a_streamed_document_is_read_once_and_rebuilt_page_by_page(
     got = chunk_mod.Chunker(words, ChunkSettings(), 256).chunk("d", cleaned, consume=True)
     assert got == expected
     assert cleaned.removed == expected_doc.removed and len(cleaned.removed) >= 80  # header, footer
-    assert len(made) == 3 * 40  # rebuilt on both passes (furniture, then cleaning), + the copies
+    assert len(made) == 4 * 40  # rebuilt on each pass (furniture: two; cleaning), + the copies
     assert max(alive) <= 3  # never the document: the page being cut, and one or two read ahead
+    with pytest.raises(RuntimeError, match="read once"):  # not silently no pages the second time
+        list(cleaned.pages)
     cleaned.pages.close()
     assert _page_files() == before
+
+
+def test_the_page_file_goes_where_it_is_told_and_is_closed_when_it_cannot_be_written(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    import errno
+    import os
+
+    from kidneytalk import parse
+    from kidneytalk.errors import WorkSpaceError
+    from tests.fixtures_pdf import write_text_pdf
+
+    pdf = write_text_pdf(tmp_path / "doc.pdf", pages=5)
+    here = tmp_path / "library"
+    parsed = parse.parse_file(pdf, stream=True, spill_dir=here)
+    fd = parsed.pages._file.fileno()  # type: ignore[union-attr]
+    assert os.readlink(f"/proc/self/fd/{fd}").startswith(str(here))
+    parsed.pages.close()  # type: ignore[union-attr]
+
+    before = _page_files()
+    flush_calls: list[int] = []
+
+    class Full:  # the first write to the disk happens at the flush: the disk is full then
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def flush(self):
+            flush_calls.append(1)
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    made = parse.tempfile.TemporaryFile
+    monkeypatch.setattr(parse.tempfile, "TemporaryFile", lambda *a, **k: Full(made(*a, **k)))
+    with pytest.raises(WorkSpaceError, match="doc.pdf: not read.*No space left on device"):
+        parse.parse_file(pdf, stream=True)
+    assert flush_calls and _page_files() == before  # the half-written file is closed
