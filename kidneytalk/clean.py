@@ -129,7 +129,8 @@ def _page_extent(page: Page) -> tuple[float, float]:
 
 @dataclass
 class _Candidates:
-    """One pass over the pages: the lines that may be furniture, and what deciding needs."""
+    """What the furniture scan gathers from the pages: the lines that may be furniture, and what
+    deciding needs."""
 
     lines: list[_Line] = field(default_factory=list)
     repeats: Counter[int] = field(default_factory=Counter)  # one-line blocks' text (hashed)

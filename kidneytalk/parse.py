@@ -242,7 +242,7 @@ def _parse_with_pymupdf(
             try:
                 page = doc.load_page(index)
                 size = _text_space_size(page)
-                infos, _tables, no_text, has_images = _read_page(
+                infos, no_text, has_images = _read_page(
                     page, index + 1, size[0] if page.rotation == 0 else 0.0, tables
                 )
                 if (
@@ -487,9 +487,10 @@ def _separate_runs(runs: list[tuple[float, float]], gap: float = 8.0) -> int:
 
 def _read_page(
     page: pymupdf.Page, number: int, width: float = 0.0, tables: TableReader | None = None
-) -> tuple[list[dict], list, bool, bool]:
-    """Return block infos (text, size, bold, bbox or a Markdown table) for one page
-    (``tables`` reads its tables when it may have some; else this process does)."""
+) -> tuple[list[dict], bool, bool]:
+    """Block infos (text, size, bold, bbox or a Markdown table) of one page, whether it has no
+    text, and (then) whether it has images (``tables`` reads its tables when it may have some;
+    else this process does)."""
     tables_md: list[tuple[pymupdf.Rect, str]] = []
     drawings = page.get_cdrawings()  # (before get_text: cheaper in this order)
     data = page.get_text(
@@ -548,7 +549,7 @@ def _read_page(
         infos = column_order(infos, width)
     no_text = not any(info["text"].strip() or info.get("table") for info in infos)
     has_images = bool(page.get_images(full=False)) if no_text else False
-    return infos, tables_md, no_text, has_images
+    return infos, no_text, has_images
 
 
 _GUTTER_SLACK = 0.02  # share of the page width a column block may reach past the middle
