@@ -203,16 +203,12 @@ def _stamp_threshold(n_pages: int) -> int:
     return max(3, math.ceil(_STAMP_SHARE * n_pages))
 
 
-def find_furniture_lines(
-    pages: Iterable[Page], found: _Candidates | None = None
-) -> dict[tuple[int, int, int], tuple[str, str]]:
+def find_furniture_lines(found: _Candidates) -> dict[tuple[int, int, int], tuple[str, str]]:
     """(page index, block index, line index) -> (code, reason) of each line that is page
-    furniture (``found``: :func:`_candidate_lines` of ``pages``, when already gathered).
+    furniture, among the candidates :func:`_candidate_lines` gathered.
 
     Needs line positions (PDF pages); see the module notes for the rules.
     """
-    if found is None:
-        found = _candidate_lines(pages)
     n_pages = found.n_pages
     threshold = max(2, math.ceil(_MIN_SHARE * n_pages))
     stamp_threshold = _stamp_threshold(n_pages)
@@ -397,7 +393,7 @@ def clean_document(doc: ParsedDocument, *, consume: bool = False) -> ParsedDocum
     """
     found = _candidate_lines(doc.pages)
     if found.positions:
-        lines = find_furniture_lines(doc.pages, found)
+        lines = find_furniture_lines(found)
         furniture: set[str] = set()
         removed_keys = {
             line.exact

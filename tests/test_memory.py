@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -175,6 +177,12 @@ def test_the_chunker_cuts_one_section_at_a_time_and_lets_go_of_the_pages(
     assert got == expected
 
 
+# the page file has no name (O_TMPFILE): it is seen through this process's open descriptors
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir(), reason="reads /proc/self/fd (Linux)"
+)
+
+
 def _page_files() -> list[str]:
     """This process's open unlinked temporary files (as the page files are: with O_TMPFILE they
     have no name at all)."""
@@ -196,6 +204,7 @@ def _blocks(pages) -> list[tuple]:
     return [(b.page, b.kind, b.text, b.section, b.bbox, b.lines) for p in pages for b in p.blocks]
 
 
+@needs_proc
 def test_a_streamed_document_is_read_once_and_rebuilt_page_by_page(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -254,6 +263,7 @@ def test_a_streamed_document_is_read_once_and_rebuilt_page_by_page(
     assert _page_files() == before
 
 
+@needs_proc
 def test_the_page_file_goes_where_it_is_told_and_is_closed_when_it_cannot_be_written(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ):
