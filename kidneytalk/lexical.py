@@ -39,7 +39,7 @@ import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from kidneytalk.clean import CJK_CHARS, is_cjk
 
@@ -104,6 +104,29 @@ def terms(text: str) -> list[str]:
         out.append(word)
         if _JOINERS.search(word):
             out.extend(p for p in _JOINERS.split(word) if p)
+    return out
+
+
+def found_terms(wanted: Iterable[str], texts: Iterable[str]) -> set[str]:
+    """The terms of ``wanted`` that occur in ``texts``, as the FTS index finds them.
+
+    A term joined by "-", "/" or "." (``mass-casualty``, ``t-cell``) is found where its parts
+    stand in a row too ("Mass Casualty Incidents"): the index matches it as that phrase.
+    """
+    have: set[str] = set()
+    runs: list[str] = []
+    for text in texts:
+        found = terms(text)
+        have.update(found)
+        runs.append(" " + " ".join(t for t in found if not _JOINERS.search(t)) + " ")
+    out: set[str] = set()
+    for term in wanted:
+        if term in have:
+            out.add(term)
+        elif _JOINERS.search(term):
+            phrase = " " + " ".join(p for p in _JOINERS.split(term) if p) + " "
+            if any(phrase in run for run in runs):
+                out.add(term)
     return out
 
 

@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kidneytalk.clean import CJK_CHARS
-from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, terms
+from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, found_terms, terms
 from kidneytalk.retrieval.hybrid import UNREADABLE
 
 if TYPE_CHECKING:
@@ -537,9 +537,7 @@ class Gate:
             rows = lib.passages(best_ids)
             idf = lib.idf(words, doc_ids)
         cosine = dense[0][1] if dense else 0.0
-        present: set[str] = set()
-        for row in rows.values():
-            present.update(terms(row.text))
+        present = found_terms(words, [row.text for row in rows.values()])
         total = sum(idf.values())
         found = sum(v for t, v in idf.items() if t in present)
         share = found / total if total > 0 else 0.0

@@ -16,6 +16,7 @@ import pytest
 from kidneytalk.cli import main
 from kidneytalk.copypaste import evidence_sentences, is_meta_text
 from kidneytalk.engine import sample_document
+from kidneytalk.lexical import found_terms
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.gate import (
     CALIBRATION_FILE,
@@ -487,3 +488,29 @@ def test_questions_in_the_evidence_are_never_quoted_as_answers():
         1.0,
     )
     assert len(evidence_sentences([joined])) == 1
+
+
+def test_a_joined_word_is_found_where_its_parts_stand_in_a_row():
+    texts = ["Keywords: Humans; Mass Casualty Incidents; Triage", "casualty lists of a mass"]
+    assert found_terms(["mass-casualty", "triage", "surge"], texts) == {"mass-casualty", "triage"}
+    # as the index matches it: the parts in a row, not anywhere in the passages
+    assert found_terms(["mass-casualty"], ["mass screening", "one casualty"]) == set()
+    assert found_terms(["t-cell", "1.5"], ["T cell counts fell by 1.5 mg"]) == {"t-cell", "1.5"}
+
+
+def test_the_gate_counts_a_hyphenated_question_word_its_passage_spells_apart(
+    engine, tmp_path: Path
+):
+    doc = tmp_path / "triage.md"
+    doc.write_text(
+        "# Hospital triage\n\nDuring mass casualty incidents the emergency department opens a "
+        "second triage area at the main entrance, and arriving victims are sorted by urgency.\n",
+        encoding="utf-8",
+    )
+    engine.add([doc])
+    features, _, missing = engine.gate.measure(
+        "How are mass-casualty victims sorted at the entrance?"
+    )
+    assert "mass-casualty" not in missing
+    assert missing == []
+    assert features["lexical"] == pytest.approx(1.0)
