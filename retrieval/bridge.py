@@ -222,6 +222,34 @@ def word_counts() -> dict[str, int]:
     return frequency
 
 
+def word_coverage(text: str) -> tuple[float, int]:
+    """(share of the CJK characters of ``text`` inside words of two or more characters, CJK characters).
+
+    Each CJK run (folded to Simplified) is cut by forward maximum matching over
+    jieba's word list. Chinese as written is mostly such words (on realdocs-dev's
+    text-layer leaflets no sentence of six or more characters is under 0.48);
+    OCR that misread the characters ("動靜脈吻合術" read as "動靜歷咆合術") is
+    mostly single characters. Without the word list: (1.0, count).
+    """
+    words = word_counts()
+    covered = total = 0
+    for run in CJK_RUN.findall(fold(text)):
+        total += len(run)
+        if not words:
+            continue
+        i = 0
+        while i < len(run):
+            n = next(
+                (n for n in range(min(MAX_WORD, len(run) - i), 1, -1) if run[i : i + n] in words),
+                1,
+            )
+            covered += n if n > 1 else 0
+            i += n
+    if not words:
+        return 1.0, total
+    return (covered / total if total else 1.0), total
+
+
 @functools.lru_cache(maxsize=1)
 def _specificity_scale() -> tuple[float, float, float]:
     """(log of the total count, log-rarity at which a word starts to count, log-rarity at which it counts fully)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kidneytalk.cli import main
-from kidneytalk.copypaste import evidence_sentences, is_meta_text
+from kidneytalk.copypaste import evidence_sentences, is_meta_text, misread
 from kidneytalk.engine import sample_document
 from kidneytalk.lexical import found_terms
 from kidneytalk.records import Hit
@@ -168,6 +168,35 @@ def test_an_uncalibrated_embedding_model_asks_for_calibration(tmp_path: Path):
     Calibration("some-other-model-0123456789", (10.0, 4.0), -6.0).save(tmp_path / CALIBRATION_FILE)
     cal, warning = find_calibration("some-other-model-0123456789", tmp_path)
     assert warning == "" and cal.source == str(tmp_path / CALIBRATION_FILE)
+
+
+def test_misread_chinese_from_a_scan_is_never_quoted():
+    read = "透析前請勿進食過多高鉀水果。手術後請保持傷口乾燥，紗布至少包紮二十四小時。"
+    misread_too = (
+        read + "透忻莉請匆進良過多高鉀水杲。"
+    )  # what a poor scan gives for the first sentence
+
+    def hit(text: str, ocr: bool) -> Hit:
+        return Hit(
+            chunk_id="c1",
+            doc_id="d",
+            doc_name="leaflet.pdf",
+            text=text,
+            page_start=1,
+            page_end=1,
+            section=(),
+            score=1.0,
+            ocr=ocr,
+        )
+
+    scanned = [s.text for s in evidence_sentences([hit(misread_too, ocr=True)])]
+    assert scanned == [
+        "透析前請勿進食過多高鉀水果。",
+        "手術後請保持傷口乾燥，紗布至少包紮二十四小時。",
+    ]
+    # a text layer is what the document says: quoted whatever it reads like
+    assert len(evidence_sentences([hit(misread_too, ocr=False)])) == 3
+    assert not misread("Keep the wound dry.") and not misread("血液透析")  # too short to tell
 
 
 def test_document_meta_text_is_never_quotable():
