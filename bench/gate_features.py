@@ -24,7 +24,6 @@ The libraries are ``bench/refusal.py``'s, in ``--work`` (built there when missin
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -267,12 +266,7 @@ def means(rows: Sequence[Row], names: Sequence[str]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kidneytalk-refusal"
-    )
+    parser = refusal.argument_parser(__doc__)
     parser.add_argument(
         "--libraries", default="odd", help="PubMedQA libraries fitted on: odd, or odd,even"
     )

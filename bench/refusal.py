@@ -338,13 +338,19 @@ def totals(results: dict[str, object], modes: list[str]) -> dict[str, object]:
     return out
 
 
-def main() -> None:
+def argument_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A parser with ``--work``: the folder of the refusal benchmark's libraries and runs."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kidneytalk-refusal"
     )
+    return parser
+
+
+def main() -> None:
+    parser = argument_parser(__doc__)
     parser.add_argument(
         "--fit", action="store_true", help="fit and write the shipped calibration first"
     )

@@ -170,48 +170,40 @@ def test_an_uncalibrated_embedding_model_asks_for_calibration(tmp_path: Path):
     assert warning == "" and cal.source == str(tmp_path / CALIBRATION_FILE)
 
 
+def one_passage(text: str, name: str = "leaflet.pdf", *, ocr: bool = False) -> Hit:
+    """``text`` as the one passage of a search hit."""
+    return Hit(
+        chunk_id="c1",
+        doc_id="d",
+        doc_name=name,
+        text=text,
+        page_start=1,
+        page_end=1,
+        section=(),
+        score=1.0,
+        ocr=ocr,
+    )
+
+
 def test_misread_chinese_from_a_scan_is_never_quoted():
     read = "透析前請勿進食過多高鉀水果。手術後請保持傷口乾燥，紗布至少包紮二十四小時。"
     misread_too = (
         read + "透忻莉請匆進良過多高鉀水杲。"
     )  # what a poor scan gives for the first sentence
 
-    def hit(text: str, ocr: bool) -> Hit:
-        return Hit(
-            chunk_id="c1",
-            doc_id="d",
-            doc_name="leaflet.pdf",
-            text=text,
-            page_start=1,
-            page_end=1,
-            section=(),
-            score=1.0,
-            ocr=ocr,
-        )
-
-    scanned = [s.text for s in evidence_sentences([hit(misread_too, ocr=True)])]
+    scanned = [s.text for s in evidence_sentences([one_passage(misread_too, ocr=True)])]
     assert scanned == [
         "透析前請勿進食過多高鉀水果。",
         "手術後請保持傷口乾燥，紗布至少包紮二十四小時。",
     ]
     # a text layer is what the document says: quoted whatever it reads like
-    assert len(evidence_sentences([hit(misread_too, ocr=False)])) == 3
+    assert len(evidence_sentences([one_passage(misread_too)])) == 3
     assert not misread("Keep the wound dry.") and not misread("血液透析")  # too short to tell
 
 
 def test_document_meta_text_is_never_quotable():
     text = sample_document().read_text(encoding="utf-8")
-    hit = Hit(
-        chunk_id="c1",
-        doc_id="d",
-        doc_name="ckd-primer.md",
-        text=text,
-        page_start=1,
-        page_end=1,
-        section=(),
-        score=1.0,
-    )
-    quotable = [s.text for s in evidence_sentences([hit])]
+    quotable = [s.text for s in evidence_sentences([one_passage(text, "ckd-primer.md")])]
     assert not any(
         "written for the KidneyTalk project" in s or "clinical guideline" in s for s in quotable
     )
