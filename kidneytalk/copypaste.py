@@ -35,6 +35,7 @@ from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.assemble import fit_to_budget
+from kidneytalk.retrieval.bridge import word_coverage
 from kidneytalk.safety import looks_like_instruction, quotable
 from kidneytalk.trace import Trace
 from kidneytalk.vocabulary import STYLES
@@ -71,7 +72,7 @@ RELEVANT_WITH_WORDS = 0.3
 FOCUS_WORDS = 1
 # OCR'd Chinese is not quoted when under this share of its characters form words of two or more
 # (jieba's word list), from MISREAD_MIN_CHARACTERS characters on. On realdocs-dev, text-layer
-# Chinese sentences reach 0.48 at the least (0.57 at the 5th percentile); the 9 of 54 OCR'd
+# Chinese sentences reach 0.48 at the least (0.57 at the 5th percentile); the 10 of 184 OCR'd
 # sentences under 0.35 were all misread ("動靜歷咆合術" for 動靜脈吻合術).
 MISREAD_COVERAGE = 0.35
 MISREAD_MIN_CHARACTERS = 6
@@ -159,8 +160,6 @@ def is_index_line(sentence: str) -> bool:
 def misread(sentence: str) -> bool:
     """True for Chinese that OCR misread: mostly characters that form no word (see
     :func:`~kidneytalk.retrieval.bridge.word_coverage` and :data:`MISREAD_COVERAGE`)."""
-    from kidneytalk.retrieval.bridge import word_coverage
-
     share, characters = word_coverage(sentence)
     return characters >= MISREAD_MIN_CHARACTERS and share < MISREAD_COVERAGE
 
