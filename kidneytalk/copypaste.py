@@ -70,12 +70,13 @@ COPY_EDIT_MIN_SIMILARITY = 0.5
 RELEVANT_MARGIN = 0.04
 RELEVANT_WITH_WORDS = 0.3
 FOCUS_WORDS = 1
-# OCR'd Chinese is not quoted when under this share of its characters form words of two or more
-# (jieba's word list), from MISREAD_MIN_CHARACTERS characters on. On realdocs-dev, text-layer
-# Chinese sentences reach 0.48 at the least (0.57 at the 5th percentile); the 10 of 184 OCR'd
-# sentences under 0.35 were all misread ("動靜歷咆合術" for 動靜脈吻合術).
+# OCR'd Chinese is not quoted when under this share of its Han characters form words of two or
+# more (jieba's word list and CC-CEDICT), from MISREAD_MIN_CHARACTERS characters on: shorter text
+# ("腎絲球過濾率", a word neither list has) cannot be told from a misreading. On realdocs-dev,
+# text-layer Chinese sentences reach 0.52 at the least (0.57 at the 5th percentile); the 5 of 184
+# OCR'd sentences under 0.35 are all misread ("冬内之动且仙静且区合成为姜管").
 MISREAD_COVERAGE = 0.35
-MISREAD_MIN_CHARACTERS = 6
+MISREAD_MIN_CHARACTERS = 8
 
 
 def word_share(queries: list[str], texts: list[str]) -> list[list[float]]:

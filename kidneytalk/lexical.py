@@ -118,7 +118,9 @@ def found_terms(wanted: Iterable[str], texts: Iterable[str]) -> set[str]:
     for text in texts:
         found = terms(text)
         have.update(found)
-        runs.append(" " + " ".join(t for t in found if not _JOINERS.search(t)) + " ")
+        # as the index reads them: a joined term's parts (the FTS tokenizer splits it)
+        parts = (p for t in found for p in _JOINERS.split(t) if p)
+        runs.append(" " + " ".join(parts) + " ")
     out: set[str] = set()
     for term in wanted:
         if term in have:

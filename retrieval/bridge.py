@@ -64,6 +64,7 @@ _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 CJK_RUN = re.compile(f"(?:{CJK_CHARS.pattern})+")
+HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 _ABBREVIATION = re.compile(r"[A-Z0-9]")  # after the first letter: eGFR, ACR, SGLT2
 # Glosses that are references to other entries, not meanings.
@@ -223,29 +224,37 @@ def word_counts() -> dict[str, int]:
 
 
 def word_coverage(text: str) -> tuple[float, int]:
-    """(share of the CJK characters of ``text`` inside words of two or more characters, CJK characters).
+    """(share of the Han characters of ``text`` inside words of two or more characters, Han characters).
 
-    Each CJK run (folded to Simplified) is cut by forward maximum matching over
-    jieba's word list. Chinese as written is mostly such words (on realdocs-dev's
-    text-layer leaflets no sentence of six or more characters is under 0.48);
-    OCR that misread the characters ("動靜脈吻合術" read as "動靜歷咆合術") is
-    mostly single characters. Without the word list: (1.0, count).
+    Text is folded to Simplified and cut into runs of Han characters at anything else
+    (punctuation such as 、 and 「, Latin letters, digits). A run of one character stands
+    alone as the text wrote it (「鉀」, "或" between two abbreviations) and is not counted. Longer
+    runs are cut by forward maximum matching over the words of jieba's list and of CC-CEDICT.
+    Chinese as written is mostly such words: on realdocs-dev's text-layer leaflets no sentence
+    is under 0.52. OCR that misread the characters ("動靜脈吻合術" read as "動靜歷咆合術") is
+    mostly single characters. Without either word list: (1.0, count).
     """
-    words = word_counts()
+    counts = word_counts()
+    book = dictionary()
+    entries = book.entries if book is not None else {}
     covered = total = 0
-    for run in CJK_RUN.findall(fold(text)):
-        total += len(run)
-        if not words:
+    for run in HAN_RUN.findall(fold(text)):
+        if len(run) < 2:
             continue
+        total += len(run)
         i = 0
         while i < len(run):
             n = next(
-                (n for n in range(min(MAX_WORD, len(run) - i), 1, -1) if run[i : i + n] in words),
+                (
+                    n
+                    for n in range(min(MAX_WORD, len(run) - i), 1, -1)
+                    if run[i : i + n] in counts or run[i : i + n] in entries
+                ),
                 1,
             )
             covered += n if n > 1 else 0
             i += n
-    if not words:
+    if not counts and not entries:
         return 1.0, total
     return (covered / total if total else 1.0), total
 

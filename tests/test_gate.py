@@ -198,7 +198,10 @@ def test_misread_chinese_from_a_scan_is_never_quoted():
     ]
     # a text layer is what the document says: quoted whatever it reads like
     assert len(evidence_sentences([one_passage(misread_too)])) == 3
-    assert not misread("Keep the wound dry.") and not misread("血液透析")  # too short to tell
+    assert not misread("Keep the wound dry.") and not misread("高血鉀症")  # too short to tell
+    # characters standing alone between punctuation or abbreviations are words as written
+    assert not misread("「鉀」「磷」「鈉」「鈣」「鎂」要限制。")
+    assert not misread("K、P、Na、Ca 過高或過低都要注意。")
 
 
 def test_document_meta_text_is_never_quotable():
@@ -517,6 +520,7 @@ def test_a_joined_word_is_found_where_its_parts_stand_in_a_row():
     # as the index matches it: the parts in a row, not anywhere in the passages
     assert found_terms(["mass-casualty"], ["mass screening", "one casualty"]) == set()
     assert found_terms(["t-cell", "1.5"], ["T cell counts fell by 1.5 mg"]) == {"t-cell", "1.5"}
+    assert found_terms(["mg/dl"], ["血鉀 5.5 mg-dl以上"]) == {"mg/dl"}  # beside CJK too
 
 
 def test_the_gate_counts_a_hyphenated_question_word_its_passage_spells_apart(
