@@ -520,6 +520,29 @@ def test_the_conversation_viewed_last_reopens_at_start(qtbot, tmp_path: Path) ->
         engine.close()
 
 
+def test_a_source_read_by_ocr_says_so_in_the_answer(tmp_path: Path, open_window) -> None:
+    engine = Engine(tmp_path / "home")
+    store = ConversationStore(engine.paths.conversations)
+    conv = store.create()
+    scanned = {**KDIGO_CHUNK, "source": "leaflet-scan.pdf", "ocr": True}
+    store.append(conv, Message("user", "When to stop metformin?"))
+    for chunk in (scanned, KDIGO_CHUNK):
+        store.append(
+            conv,
+            Message(
+                "assistant",
+                "Stop metformin when eGFR falls below 30 ml/min [1].",
+                details={"mode": "naive", "style": "off", "chunks": [chunk]},
+            ),
+        )
+    store.close()
+    engine.close()
+    chat = open_window().chat_page
+    text = chat.transcript.toPlainText()
+    assert "[1] leaflet-scan.pdf p.4 (OCR)" in text
+    assert "[1] kdigo.pdf p.4" in text and "kdigo.pdf p.4 (OCR)" not in text
+
+
 def test_mode_and_style_boxes_stack_when_the_chat_column_is_narrow(
     qtbot, tmp_path: Path, open_window
 ) -> None:

@@ -504,11 +504,14 @@ class Transcript(QTextBrowser):
                 continue
             if k:
                 cursor.insertText("  ·  ", head)
+            scanned = bool(passage.data.get("ocr"))
             self._link(
                 cursor,
-                f"[{n}] {passage.label}",
+                f"[{n}] {passage.label}" + (self.tr(" (OCR)") if scanned else ""),
                 f"{CITE_SCHEME}:{index}:{n}",
-                self.tr("Show the passage and its page"),
+                self.tr("Text read by OCR from a scanned page: check it on the page")
+                if scanned
+                else self.tr("Show the passage and its page"),
             )
         if saved.answer_tokens and saved.coverage is not None and saved.density is not None:
             self._muted(

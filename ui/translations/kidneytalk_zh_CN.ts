@@ -50,174 +50,174 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../chat_page.py" line="751"/>
+        <location filename="../chat_page.py" line="754"/>
         <source>+  New chat</source>
         <translation>+  新建对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="752"/>
+        <location filename="../chat_page.py" line="755"/>
         <source>Start a new conversation (Ctrl+N)</source>
         <translation>开始新的对话 (Ctrl+N)</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="753"/>
+        <location filename="../chat_page.py" line="756"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="754"/>
+        <location filename="../chat_page.py" line="757"/>
         <source>Export to Markdown…</source>
         <translation>导出为 Markdown…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="755"/>
+        <location filename="../chat_page.py" line="758"/>
         <source>Delete…</source>
         <translation>删除…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="756"/>
+        <location filename="../chat_page.py" line="759"/>
         <source>Search:</source>
         <translation>检索：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="757"/>
+        <location filename="../chat_page.py" line="760"/>
         <source>Answer:</source>
         <translation>回答：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="758"/>
+        <location filename="../chat_page.py" line="761"/>
         <source>How passages are found for this conversation</source>
         <translation>本对话查找段落的方式</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="759"/>
+        <location filename="../chat_page.py" line="762"/>
         <source>How answers are written in this conversation</source>
         <translation>本对话撰写回答的方式</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="762"/>
+        <location filename="../chat_page.py" line="765"/>
         <source>Agents refine the question, ask divergent questions and judge each passage</source>
         <translation>智能体完善问题、提出发散问题，并逐段判断相关性</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="764"/>
+        <location filename="../chat_page.py" line="767"/>
         <source>Meaning search plus exact words (eGFR, ACR, drug names)</source>
         <translation>语义检索加精确词匹配（eGFR、ACR、药名）</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="765"/>
+        <location filename="../chat_page.py" line="768"/>
         <source>Meaning search only: the plain-RAG baseline</source>
         <translation>仅语义检索：普通 RAG 基线</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="767"/>
+        <location filename="../chat_page.py" line="770"/>
         <source>Evidence sentences copied verbatim, chosen and ordered by the model</source>
         <translation>逐字复制证据句，由模型挑选并排序</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="769"/>
+        <location filename="../chat_page.py" line="772"/>
         <source>Copied sentences joined with linking words from a fixed list</source>
         <translation>复制的句子用固定列表中的连接词衔接</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="770"/>
+        <location filename="../chat_page.py" line="773"/>
         <source>A draft, checked and revised to copy more from the evidence</source>
         <translation>先写初稿，经核查后修改，以更多地复制证据原文</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="771"/>
+        <location filename="../chat_page.py" line="774"/>
         <source>An ordinary answer written by the model from the evidence</source>
         <translation>由模型依据证据撰写的普通回答</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="776"/>
+        <location filename="../chat_page.py" line="779"/>
         <source>Rename, export or delete this conversation</source>
         <translation>重命名、导出或删除此对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="779"/>
+        <location filename="../chat_page.py" line="782"/>
         <source>Ask a clinical question</source>
         <translation>提出一个临床问题</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="782"/>
+        <location filename="../chat_page.py" line="785"/>
         <source>Answers come only from the documents in your library, with the pages they rely on.</source>
         <translation>回答只来自您资料库中的文档，并注明所依据的页码。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="785"/>
+        <location filename="../chat_page.py" line="788"/>
         <source>Click a citation such as &lt;b&gt;[1]&lt;/b&gt; to see the passage and its page.</source>
         <translation>点击 &lt;b&gt;[1]&lt;/b&gt; 这样的引用，可查看对应段落及其所在页面。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="788"/>
+        <location filename="../chat_page.py" line="791"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="789"/>
+        <location filename="../chat_page.py" line="792"/>
         <source>Stop the answer (Esc)</source>
         <translation>停止回答 (Esc)</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="790"/>
+        <location filename="../chat_page.py" line="793"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="791"/>
+        <location filename="../chat_page.py" line="794"/>
         <source>Send the question (Enter)</source>
         <translation>发送问题 (Enter)</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="793"/>
+        <location filename="../chat_page.py" line="796"/>
         <source>Ask a clinical question, e.g. When should metformin be stopped in CKD?</source>
         <translation>提出临床问题，例如：CKD 患者何时应停用二甲双胍？</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="796"/>
+        <location filename="../chat_page.py" line="799"/>
         <source>Enter to send · Shift+Enter new line · Esc to stop · Ctrl+N new chat</source>
         <translation>Enter 发送 · Shift+Enter 换行 · Esc 停止 · Ctrl+N 新建对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="819"/>
+        <location filename="../chat_page.py" line="822"/>
         <source>Saved conversations could not be read: %1</source>
         <translation>无法读取已保存的对话：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="882"/>
+        <location filename="../chat_page.py" line="885"/>
         <source>Stop the answer first (Esc), then start a new chat.</source>
         <translation>请先停止回答 (Esc)，再新建对话。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="928"/>
+        <location filename="../chat_page.py" line="931"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="930"/>
+        <location filename="../chat_page.py" line="933"/>
         <source>Delete the conversation “%1” with its questions and answers? This cannot be undone.</source>
         <translation>要删除对话“%1”及其中的所有问题和回答吗？此操作无法撤销。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="933"/>
+        <location filename="../chat_page.py" line="936"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1180"/>
+        <location filename="../chat_page.py" line="1183"/>
         <source>⚠ One sentence is not supported by the cited passage — do not rely on it.</source>
         <translation>⚠ 有 1 句未得到所引段落的支持——请勿依赖该句。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../chat_page.py" line="1184"/>
+        <location filename="../chat_page.py" line="1187"/>
         <source>⚠ %n sentences are not supported by the cited passage — do not rely on them.</source>
         <translation>
             <numerusform>⚠ 有 %n 句未得到所引段落的支持——请勿依赖这些句子。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="949"/>
+        <location filename="../chat_page.py" line="952"/>
         <source>Conversation deleted.</source>
         <translation>对话已删除。</translation>
     </message>
@@ -227,107 +227,107 @@
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="953"/>
+        <location filename="../chat_page.py" line="956"/>
         <source>Nothing to export yet: ask a question first.</source>
         <translation>暂无可导出的内容：请先提问。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="958"/>
+        <location filename="../chat_page.py" line="961"/>
         <source>Export conversation to Markdown</source>
         <translation>将对话导出为 Markdown</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="960"/>
+        <location filename="../chat_page.py" line="963"/>
         <source>Markdown (*.md);;All files (*)</source>
         <translation>Markdown (*.md);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="977"/>
+        <location filename="../chat_page.py" line="980"/>
         <source>Could not export</source>
         <translation>无法导出</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="978"/>
+        <location filename="../chat_page.py" line="981"/>
         <source>Could not write %1:</source>
         <translation>无法写入 %1：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="982"/>
+        <location filename="../chat_page.py" line="985"/>
         <source>Conversation exported to %1</source>
         <translation>对话已导出到 %1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1054"/>
+        <location filename="../chat_page.py" line="1057"/>
         <source>Your library is empty: add documents on the Library page first (Ctrl+O).</source>
         <translation>资料库为空：请先在“资料库”页面添加文档 (Ctrl+O)。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1059"/>
+        <location filename="../chat_page.py" line="1062"/>
         <source>No document is in use: tick “Use” for at least one ready document on the Library page.</source>
         <translation>没有正在使用的文档：请在“资料库”页面为至少一个就绪文档勾选“使用”。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1077"/>
+        <location filename="../chat_page.py" line="1080"/>
         <source>Type a question first.</source>
         <translation>请先输入问题。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1090"/>
+        <location filename="../chat_page.py" line="1093"/>
         <source>Waiting for the documents being added to finish… (Esc to stop)</source>
         <translation>正在等待添加中的文档完成…（Esc 停止）</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1092"/>
+        <location filename="../chat_page.py" line="1095"/>
         <source>Waiting for the models to load…</source>
         <translation>正在等待模型加载…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1094"/>
+        <location filename="../chat_page.py" line="1097"/>
         <source>Starting…</source>
         <translation>正在开始…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1121"/>
+        <location filename="../chat_page.py" line="1124"/>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1147"/>
+        <location filename="../chat_page.py" line="1150"/>
         <source>Could not save the conversation</source>
         <translation>无法保存对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1162"/>
+        <location filename="../chat_page.py" line="1165"/>
         <source>Not found in your library.</source>
         <translation>资料库中未找到答案。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1165"/>
+        <location filename="../chat_page.py" line="1168"/>
         <source>Stopped. The answer is incomplete.</source>
         <translation>已停止。回答不完整。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1167"/>
+        <location filename="../chat_page.py" line="1170"/>
         <source>Stopped. Nothing was written; the question was not saved.</source>
         <translation>已停止。尚未写出任何内容，问题未保存。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1173"/>
+        <location filename="../chat_page.py" line="1176"/>
         <source>Answered in %1 s by %2.</source>
         <translation>%2 用时 %1 秒作答。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1192"/>
+        <location filename="../chat_page.py" line="1195"/>
         <source>Click a citation to check its passage.</source>
         <translation>点击引用可核对其段落。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1199"/>
+        <location filename="../chat_page.py" line="1202"/>
         <source>The question could not be answered.</source>
         <translation>无法回答该问题。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="1200"/>
+        <location filename="../chat_page.py" line="1203"/>
         <source>Could not answer</source>
         <translation>无法回答</translation>
     </message>
@@ -1875,47 +1875,47 @@ The file itself stays on your disk:
 <context>
     <name>PageView</name>
     <message>
-        <location filename="../page_view.py" line="176"/>
+        <location filename="../page_view.py" line="209"/>
         <source>Previous page (Page Up)</source>
         <translation>上一页 (Page Up)</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="177"/>
+        <location filename="../page_view.py" line="210"/>
         <source>Next page (Page Down)</source>
         <translation>下一页 (Page Down)</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="178"/>
+        <location filename="../page_view.py" line="211"/>
         <source>Page </source>
         <translation>第 </translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="179"/>
+        <location filename="../page_view.py" line="212"/>
         <source>Type a page number and press Enter</source>
         <translation>输入页码并按 Enter</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="224"/>
+        <location filename="../page_view.py" line="257"/>
         <source>The library&apos;s copy of this document is missing, so its page cannot be shown.</source>
         <translation>资料库中此文档的副本已丢失，无法显示其页面。</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="233"/>
+        <location filename="../page_view.py" line="266"/>
         <source>This page cannot be shown (%1).</source>
         <translation>无法显示此页（%1）。</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="281"/>
+        <location filename="../page_view.py" line="314"/>
         <source> · passage highlighted</source>
         <translation> · 段落已高亮</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="283"/>
+        <location filename="../page_view.py" line="316"/>
         <source> · passage not on this page</source>
         <translation> · 段落不在此页</translation>
     </message>
     <message>
-        <location filename="../page_view.py" line="286"/>
+        <location filename="../page_view.py" line="319"/>
         <source>of %1</source>
         <translation>页，共 %1 页</translation>
     </message>
@@ -2699,12 +2699,22 @@ The file itself stays on your disk:
         <translation>模型未引用任何段落；提供给它的段落：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="511"/>
+        <location filename="../chat_page.py" line="510"/>
+        <source> (OCR)</source>
+        <translation>（OCR 扫描）</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="512"/>
+        <source>Text read by OCR from a scanned page: check it on the page</source>
+        <translation>文字由 OCR 从扫描页面读取：请在原页面上核对</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="514"/>
         <source>Show the passage and its page</source>
         <translation>显示段落及其所在页面</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="516"/>
+        <location filename="../chat_page.py" line="519"/>
         <source>Copied from the sources: %1 of the words (density %2)</source>
         <translation>复制自来源：占词语的 %1（密度 %2）</translation>
     </message>
