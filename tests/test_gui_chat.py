@@ -520,13 +520,13 @@ def test_the_conversation_viewed_last_reopens_at_start(qtbot, tmp_path: Path) ->
         engine.close()
 
 
-def test_a_source_read_by_ocr_says_so_in_the_answer(tmp_path: Path, open_window) -> None:
-    engine = Engine(tmp_path / "home")
+def save_metformin_chat(home: Path, *chunks: dict) -> None:
+    """A saved conversation in ``home``: the metformin question, answered once from each chunk."""
+    engine = Engine(home)
     store = ConversationStore(engine.paths.conversations)
     conv = store.create()
-    scanned = {**KDIGO_CHUNK, "source": "leaflet-scan.pdf", "ocr": True}
     store.append(conv, Message("user", "When to stop metformin?"))
-    for chunk in (scanned, KDIGO_CHUNK):
+    for chunk in chunks:
         store.append(
             conv,
             Message(
@@ -537,6 +537,11 @@ def test_a_source_read_by_ocr_says_so_in_the_answer(tmp_path: Path, open_window)
         )
     store.close()
     engine.close()
+
+
+def test_a_source_read_by_ocr_says_so_in_the_answer(tmp_path: Path, open_window) -> None:
+    scanned = {**KDIGO_CHUNK, "source": "leaflet-scan.pdf", "ocr": True}
+    save_metformin_chat(tmp_path / "home", scanned, KDIGO_CHUNK)
     chat = open_window().chat_page
     text = chat.transcript.toPlainText()
     assert "[1] leaflet-scan.pdf p.4 (OCR)" in text
@@ -546,21 +551,7 @@ def test_a_source_read_by_ocr_says_so_in_the_answer(tmp_path: Path, open_window)
 def test_mode_and_style_boxes_stack_when_the_chat_column_is_narrow(
     qtbot, tmp_path: Path, open_window
 ) -> None:
-    engine = Engine(tmp_path / "home")
-    store = ConversationStore(engine.paths.conversations)
-    conv = store.create()
-    chunk = KDIGO_CHUNK
-    store.append(conv, Message("user", "When to stop metformin?"))
-    store.append(
-        conv,
-        Message(
-            "assistant",
-            "Stop metformin when eGFR falls below 30 ml/min [1].",
-            details={"mode": "naive", "style": "off", "chunks": [chunk]},
-        ),
-    )
-    store.close()
-    engine.close()
+    save_metformin_chat(tmp_path / "home", KDIGO_CHUNK)
     window = open_window()
     chat = window.chat_page
     window.show_page(chat)
