@@ -133,7 +133,6 @@ class _Candidates:
     deciding needs."""
 
     lines: list[_Line] = field(default_factory=list)
-    repeats: Counter[int] = field(default_factory=Counter)  # one-line blocks' text (hashed)
     n_pages: int = 0  # pages with blocks
     positions: bool = False  # some block has a box (PDF pages)
 
@@ -147,6 +146,7 @@ def _candidate_lines(pages: Iterable[Page]) -> _Candidates:
     blocks is not held line by line).
     """
     found = _Candidates()
+    repeats: Counter[int] = Counter()  # one-line blocks' text (hashed): picks the stamp lines
     for page in pages:
         if page.blocks:
             found.n_pages += 1
@@ -154,7 +154,7 @@ def _candidate_lines(pages: Iterable[Page]) -> _Candidates:
             if block.bbox[3] > 0:
                 found.positions = True
             if block.kind != "table" and "\n" not in block.text:
-                found.repeats[hash(block.text.strip())] += 1
+                repeats[hash(block.text.strip())] += 1
     if not found.positions:
         return found
     stamp_threshold = _stamp_threshold(found.n_pages)
@@ -169,7 +169,7 @@ def _candidate_lines(pages: Iterable[Page]) -> _Candidates:
             x0, y0, _x1, y1 = block.bbox
             edge = y0 < top_band or y1 > bottom_band
             if not edge and (
-                "\n" in block.text or found.repeats[hash(block.text.strip())] < stamp_threshold
+                "\n" in block.text or repeats[hash(block.text.strip())] < stamp_threshold
             ):
                 continue
             heading = block.kind == "heading"
@@ -195,7 +195,6 @@ def _candidate_lines(pages: Iterable[Page]) -> _Candidates:
                         _EXPLICIT_PAGE_NUMBER.match(text) is not None,
                     )
                 )
-    found.repeats.clear()  # (only needed to pick the lines)
     return found
 
 

@@ -37,7 +37,7 @@ import math
 import re
 import sys
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,6 +108,18 @@ class _Entry:
     glosses: tuple[str, ...]
 
 
+def longest_words(run: str, known: Callable[[str], bool], longest: int) -> list[str]:
+    """``run`` cut into the longest ``known`` words from its start on (forward maximum matching);
+    a character that begins no known word stands alone."""
+    out: list[str] = []
+    i = 0
+    while i < len(run):
+        n = next((n for n in range(min(longest, len(run) - i), 1, -1) if known(run[i : i + n])), 1)
+        out.append(run[i : i + n])
+        i += n
+    return out
+
+
 class Dictionary:
     """CC-CEDICT indexed both ways (built once per process by :func:`dictionary`)."""
 
@@ -168,15 +180,7 @@ class Dictionary:
     # ------------------------------------------------------------ Chinese -> English
     def segment(self, run: str) -> list[str]:
         """``run`` (folded CJK characters) cut into dictionary words, longest first."""
-        out: list[str] = []
-        i = 0
-        while i < len(run):
-            for n in range(min(self.longest, len(run) - i), 0, -1):
-                if n == 1 or run[i : i + n] in self.entries:
-                    out.append(run[i : i + n])
-                    i += n
-                    break
-        return out
+        return longest_words(run, self.entries.__contains__, self.longest)
 
     def to_english(self, word: str) -> tuple[str, ...]:
         """English content words of ``word``'s first meanings ('' when it is a grammar word)."""
@@ -242,18 +246,8 @@ def word_coverage(text: str) -> tuple[float, int]:
         if len(run) < 2:
             continue
         total += len(run)
-        i = 0
-        while i < len(run):
-            n = next(
-                (
-                    n
-                    for n in range(min(MAX_WORD, len(run) - i), 1, -1)
-                    if run[i : i + n] in counts or run[i : i + n] in entries
-                ),
-                1,
-            )
-            covered += n if n > 1 else 0
-            i += n
+        words = longest_words(run, lambda w: w in counts or w in entries, MAX_WORD)
+        covered += sum(len(w) for w in words if len(w) > 1)
     if not counts and not entries:
         return 1.0, total
     return (covered / total if total else 1.0), total
