@@ -86,7 +86,11 @@ def main() -> None:
         "cpu": refusal.cpu_info(),
         "embedder": precision,
         "command": "python bench/natural_questions.py " + " ".join(sys.argv[1:]),
-        "calibration": json.loads(DEFAULT_CALIBRATION.read_text())["fitted_on"].get("date"),
+        "calibration": {
+            k: v
+            for k, v in json.loads(DEFAULT_CALIBRATION.read_text())["fitted_on"].items()
+            if k in ("date", "topical_date")
+        },
         "seconds": round(time.monotonic() - start, 1),
         "sets": {name: str(path.relative_to(refusal.REPO)) for name, path in SETS.items()},
         "results": results,

@@ -14,14 +14,15 @@ Data (shared dev sets, used locally, never copied into the repository):
 
 ``--fit`` fits the gate (:func:`kidneytalk.retrieval.gate.fit`) on the fitting
 split and writes the shipped calibration; without it the current calibration
-is tested. ``--fit-libraries odd,even`` also asks the fitting split of a second
+is tested. ``--fit-topical`` fits only the rule on Chinese questions' topical
+words into the shipped calibration (:func:`fit_topical`). ``--fit-libraries odd,even`` also asks the fitting split of a second
 library, of the **even-numbered** digests (built under ``--work``, fitting
 only), where the questions count the other way round (in-library when their
 abstract is in an even digest). The test split runs through the evaluation
 harness in retrieval-only mode (gate included) and the numbers go to
 ``bench/results/refusal.json``.
 
-    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
+    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--fit-topical] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
 
 ``--avx2`` embeds as an AVX2-only CPU would (int8 ONNX): use a work folder of its own, so
 its libraries are built with those vectors.
@@ -38,6 +39,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 # The shared data sits beside the repository (../shared), or beside a worktree's parent folder.
@@ -211,6 +213,7 @@ def fit_calibration(
         negatives = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
         cjk_rows = [engine.gate.measure(q)[0] for q in positives + negatives]
         cjk_labels = [1] * len(positives) + [0] * len(negatives)
+        topical_rows, topical_labels = topical_data(engine)
         # The rule on bridged words: questions written with the dictionary in one language from the library's
         # passages in the other (the realdocs-dev questions are not used), against every offtopic-fit question.
         cross = cross_pseudo_questions(engine.library, 40, seed=0)
@@ -224,6 +227,8 @@ def fit_calibration(
         cjk_labels=cjk_labels,
         cross_rows=cross_pos + cross_neg,
         cross_labels=[1] * len(cross_pos) + [0] * len(cross_neg),
+        topical_rows=topical_rows,
+        topical_labels=topical_labels,
         fitted_on={
             "how": "bench/refusal.py --fit",
             "data": "PubMedQA dev fitting split + offtopic-fit.txt, asked of "
@@ -231,12 +236,79 @@ def fit_calibration(
             "libraries": counts,
             "cjk_data": f"{len(positives)} questions from the realdocs library's Chinese passages "
             "(seed 0) + the Chinese questions of offtopic-fit.txt",
+            "topical_data": TOPICAL_DATA.format(sum(topical_labels)),
             "cross_data": f"{len(cross_pos)} questions written with the dictionary from the realdocs "
             "library's passages in the other language (seed 0) + offtopic-fit.txt in both libraries",
         },
     )
     cal.save(DEFAULT_CALIBRATION)
     print(f"calibration written to {DEFAULT_CALIBRATION}: {cal.to_json()}", file=sys.stderr)
+    return cal.to_json()
+
+
+TOPICAL_DATA = (
+    "{} questions from the words of the realdocs library's Chinese passages (seed 0) + the "
+    "Chinese questions of offtopic-fit.txt"
+)
+
+
+def topical_data(engine: Any) -> tuple[list[dict[str, float]], list[int]]:
+    """Rows and labels of the rule on topical words, in the realdocs library: questions written
+    from the words of its Chinese passages, against the Chinese questions of offtopic-fit.txt."""
+    from kidneytalk.retrieval.gate import (
+        CJK_MAJORITY,
+        cjk_share,
+        cjk_word_pseudo_questions,
+        offtopic_questions,
+    )
+
+    positives = cjk_word_pseudo_questions(engine.library, 40, seed=0)
+    negatives = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
+    rows = [engine.gate.measure(q)[0] for q in positives + negatives]
+    return rows, [1] * len(positives) + [0] * len(negatives)
+
+
+def fit_topical(homes: dict[str, Path]) -> dict[str, object]:
+    """Fit only the rule on Chinese questions' topical words into the shipped calibration.
+
+    The other rules stay as they are, so that what changes is what this rule answers (a full
+    ``--fit`` also refits them on the library as it now is). Its data are ``--fit``'s: questions
+    written from the words of the realdocs library's Chinese passages against the Chinese
+    questions of offtopic-fit.txt.
+    """
+    import dataclasses
+
+    from kidneytalk.engine import Engine
+    from kidneytalk.retrieval.gate import (
+        DEFAULT_CALIBRATION,
+        ITERATIONS,
+        L2,
+        TOPICAL_MARGIN,
+        Calibration,
+        answering_rule,
+    )
+
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    if shipped is None:
+        raise SystemExit(f"{DEFAULT_CALIBRATION}: no calibration to add the rule to (run --fit)")
+    with Engine(homes["realdocs"]) as engine:
+        rows, labels = topical_data(engine)
+    weight, bias = answering_rule(rows, labels, "topical", TOPICAL_MARGIN, L2, ITERATIONS)
+    cal = dataclasses.replace(
+        shipped,
+        topical_weight=weight,
+        topical_bias=bias,
+        fitted_on={
+            **shipped.fitted_on,
+            "topical_data": TOPICAL_DATA.format(sum(labels)),
+            "topical_how": "bench/refusal.py --fit-topical",
+            "topical_date": dt.date.today().isoformat(),
+            "n_topical_answerable": sum(labels),
+            "n_topical_unanswerable": len(labels) - sum(labels),
+        },
+    )
+    cal.save(DEFAULT_CALIBRATION)
+    print(f"rule on topical words written to {DEFAULT_CALIBRATION}", file=sys.stderr)
     return cal.to_json()
 
 
@@ -355,6 +427,11 @@ def main() -> None:
         "--fit", action="store_true", help="fit and write the shipped calibration first"
     )
     parser.add_argument(
+        "--fit-topical",
+        action="store_true",
+        help="fit only the rule on Chinese questions' topical words into the shipped calibration",
+    )
+    parser.add_argument(
         "--fit-libraries",
         default=",".join(FIT_LIBRARIES),
         help="PubMedQA libraries the fitting split is asked of: odd (the test library), even (fitting only)",
@@ -401,6 +478,8 @@ def main() -> None:
     build_library(homes["realdocs"], sorted((REALDOCS / "pdfs").glob("*.pdf")))
     sets = question_sets(work)
     calibration = fit_calibration(homes, sets, fit_libraries) if args.fit else None
+    if args.fit_topical:
+        calibration = fit_topical(homes)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     random.seed(1)
     report_only = {m.strip() for m in args.report_only.split(",") if m.strip()}

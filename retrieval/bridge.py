@@ -227,6 +227,72 @@ def word_counts() -> dict[str, int]:
     return frequency
 
 
+def _known_word() -> Callable[[str], bool] | None:
+    """Whether a folded string is a word of jieba's list or of CC-CEDICT (None without either list)."""
+    counts = word_counts()
+    book = dictionary()
+    entries = book.entries if book is not None else {}
+    if not counts and not entries:
+        return None
+    return lambda w: w in counts or w in entries
+
+
+def _run_words(text: str) -> list[list[str]]:
+    """Each Han run of ``text`` (folded to Simplified) cut into words, as :func:`chinese_words`."""
+    known = _known_word()
+    runs = HAN_RUN.findall(fold(text))
+    return [[run] if known is None else longest_words(run, known, MAX_WORD) for run in runs]
+
+
+def chinese_words(text: str) -> list[str]:
+    """The Han runs of ``text``, folded to Simplified and cut into words of jieba's list and of
+    CC-CEDICT by forward maximum matching (a character in no word stands alone); without either
+    list, the runs whole."""
+    return [word for run in _run_words(text) for word in run]
+
+
+def bigram_specificity(text: str) -> dict[str, float] | None:
+    """The Chinese bigrams of ``text`` that can be words, each with how specific it is in general text.
+
+    ``text`` is cut into :func:`chinese_words`. A bigram inside a word gets that word's
+    :func:`specificity`; so does a bigram of two characters that each stood alone, neither an
+    everyday one (specificity 0: 的, 吗, 再), side by side: a word the lists lack, such as 血钾
+    ("blood potassium"). A word jieba does not count (血钾, or 做完 from CC-CEDICT) is as
+    specific as its most specific character. A bigram that is itself a word jieba counts weighs at
+    most as that word, and a longer word jieba counts weighs at most as its most specific
+    two-character word: 注意 or 意事 inside 注意事项 (a rare entry) weigh as 事项. A bigram
+    across a longer word's edge ("做完多久" gives 完多) is no word and is left out. None without
+    the word lists.
+    """
+    counted = word_counts()
+    if not counted and dictionary() is None:
+        return None
+
+    def value(word: str) -> float:
+        if word not in counted:
+            return max(map(specificity, word))
+        # A long entry is no more specific than its most specific two-character word (注意事项 is 事项)
+        parts = [word[i : i + 2] for i in range(len(word) - 1) if word[i : i + 2] in counted]
+        own = specificity(word)
+        return min(own, max(map(specificity, parts))) if len(word) > 2 and parts else own
+
+    out: dict[str, float] = {}
+
+    def add(bigram: str, weight: float) -> None:
+        if bigram in counted:
+            weight = min(weight, specificity(bigram))
+        out[bigram] = max(out.get(bigram, 0.0), weight)
+
+    for words in _run_words(text):
+        for word in words:
+            for i in range(len(word) - 1):
+                add(word[i : i + 2], value(word))
+        for first, second in zip(words, words[1:], strict=False):
+            if len(first) == len(second) == 1 and min(specificity(first), specificity(second)) > 0:
+                add(first + second, value(first + second))
+    return out
+
+
 def word_coverage(text: str) -> tuple[float, int]:
     """(share of the Han characters of ``text`` inside words of two or more characters, Han characters).
 
@@ -238,17 +304,15 @@ def word_coverage(text: str) -> tuple[float, int]:
     is under 0.52. OCR that misread the characters ("動靜脈吻合術" read as "動靜歷咆合術") is
     mostly single characters. Without either word list: (1.0, count).
     """
-    counts = word_counts()
-    book = dictionary()
-    entries = book.entries if book is not None else {}
+    known = _known_word()
     covered = total = 0
     for run in HAN_RUN.findall(fold(text)):
         if len(run) < 2:
             continue
         total += len(run)
-        words = longest_words(run, lambda w: w in counts or w in entries, MAX_WORD)
-        covered += sum(len(w) for w in words if len(w) > 1)
-    if not counts and not entries:
+        if known is not None:
+            covered += sum(len(w) for w in longest_words(run, known, MAX_WORD) if len(w) > 1)
+    if known is None:
         return 1.0, total
     return (covered / total if total else 1.0), total
 

@@ -29,7 +29,12 @@ questions reach the same margin as Chinese in-library ones), so the margin
 carries no evidence there. Their ``lexical`` share counts CJK *bigrams* (not
 single characters, which any Chinese text shares) and ignores question
 phrases (下列, 哪一, 多久, …); a separate one-feature rule (``cjk_weight``,
-``cjk_bias``) is fitted for it.
+``cjk_bias``) is fitted for it. Colloquial Chinese is mostly bigrams across word boundaries and
+everyday words, which no passage holds (片做, 完多, 久可 in 腎臟切片做完多久可以吃東西), so a
+second share, ``topical``, weighs each bigram by how specific the dictionary word it lies in is
+in general text (:func:`term_weight`): 切片 fully, 可以 and 完多 not at all. Its one-feature rule
+(``topical_weight``, ``topical_bias``) only turns refusals into answers, so, like the rule on
+bridged words below, its boundary is raised above every off-topic question it was fitted on.
 
 Questions in one language about documents in the other (an English question
 on a Chinese leaflet, or the reverse) have no evidence the two features can
@@ -57,13 +62,14 @@ import json
 import math
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kidneytalk.clean import CJK_CHARS
 from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, found_terms, terms
+from kidneytalk.retrieval.bridge import HAN_RUN, bigram_specificity, chinese_words
 from kidneytalk.retrieval.hybrid import UNREADABLE
 
 if TYPE_CHECKING:
@@ -73,6 +79,10 @@ DATA = Path(__file__).parent / "data"
 DEFAULT_CALIBRATION = DATA / "gate-calibration.json"
 CALIBRATION_FILE = "gate-calibration.json"  # in the user's config folder
 FEATURES = ("margin", "lexical")
+TOPICAL_MARGIN = (
+    0.01  # logit below 0 (P < 0.5) at the highest topical share of an off-topic fit question
+)
+L2, ITERATIONS = 0.001, 60  # the logistic fits' regularisation and Newton steps
 CROSS_MARGIN = (
     0.01  # logit below 0 (P < 0.5) at the highest bridged value of an unanswerable fit question
 )
@@ -127,6 +137,23 @@ def cjk_share(question: str) -> float:
     return cjk / (cjk + other) if cjk + other else 0.0
 
 
+def term_weight(term: str, bigrams: dict[str, float] | None) -> float:
+    """What a question's term weighs in the ``topical`` share, beside its idf: 1, but for a Chinese
+    bigram the specificity of the question's word it lies in (``bigrams``, from
+    :func:`~kidneytalk.retrieval.bridge.bigram_specificity`): 0 for 之后 or 东西 (everyday words),
+    1 for 切片 ("biopsy"), and 0 across two words (片做 in 切片做完). ``bigrams`` None (no word
+    lists): 1."""
+    if bigrams is None or len(term) != 2 or not HAN_RUN.fullmatch(term):
+        return 1.0
+    return bigrams.get(term, 0.0)
+
+
+def _share(weights: dict[str, float], present: set[str]) -> float:
+    """The weighted share of the terms in ``present`` (0 when nothing weighs)."""
+    total = sum(weights.values())
+    return sum(v for t, v in weights.items() if t in present) / total if total > 0 else 0.0
+
+
 def lexical_terms(question: str) -> list[str]:
     """The terms whose presence counts as lexical evidence: content words, or for a CJK question its bigrams."""
     words = content_terms(question)
@@ -175,10 +202,15 @@ class Calibration:
     # Rule on the specific words found through the dictionary bridge; None: not used.
     cross_weight: float | None = None
     cross_bias: float | None = None
+    # Rule for CJK questions on their topical words (term_weight); None: not used.
+    topical_weight: float | None = None
+    topical_bias: float | None = None
 
     def probability(self, values: dict[str, float]) -> float:
         if values.get("cjk") and self.cjk_weight is not None and self.cjk_bias is not None:
             z = self.cjk_bias + self.cjk_weight * values["lexical"]
+            if self.topical_weight is not None and self.topical_bias is not None:
+                z = max(z, self.topical_bias + self.topical_weight * values.get("topical", 0.0))
         else:
             z = self.bias + sum(
                 w * values[name] for w, name in zip(self.weights, self.features, strict=True)
@@ -206,6 +238,14 @@ class Calibration:
                     "cross_bias": round(self.cross_bias, 6),
                 }
                 if self.cross_weight is not None and self.cross_bias is not None
+                else {}
+            ),
+            **(
+                {
+                    "topical_weight": round(self.topical_weight, 6),
+                    "topical_bias": round(self.topical_bias, 6),
+                }
+                if self.topical_weight is not None and self.topical_bias is not None
                 else {}
             ),
             "fitted_on": self.fitted_on,
@@ -236,6 +276,8 @@ class Calibration:
                 cjk_bias=float(raw["cjk_bias"]) if "cjk_bias" in raw else None,
                 cross_weight=float(raw["cross_weight"]) if "cross_weight" in raw else None,
                 cross_bias=float(raw["cross_bias"]) if "cross_bias" in raw else None,
+                topical_weight=float(raw["topical_weight"]) if "topical_weight" in raw else None,
+                topical_bias=float(raw["topical_bias"]) if "topical_bias" in raw else None,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -254,7 +296,7 @@ def find_calibration(embed_model: str, config_dir: Path | None) -> tuple[Calibra
             and cal.embed_model == embed_model
             and set(cal.features) <= set(FEATURES)
         ):
-            return cal, ""
+            return _with_shipped_topical(cal), ""
     warning = (
         f"The relevance gate is not calibrated for the embedding model {embed_model}: "
         "re-calibrate: run `kidneytalk calibrate` (until then a cautious rule is used)."
@@ -267,6 +309,20 @@ def find_calibration(embed_model: str, config_dir: Path | None) -> tuple[Calibra
         source="fallback",
     )
     return cal, warning
+
+
+def _with_shipped_topical(cal: Calibration) -> Calibration:
+    """``cal``, with the shipped rule on topical words when it has none and its CJK rule is the
+    shipped one (``kidneytalk calibrate`` copies it for a library without Chinese; a calibration
+    from before that rule existed has none)."""
+    if cal.topical_weight is not None or cal.source == str(DEFAULT_CALIBRATION):
+        return cal
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    if shipped is None or (cal.cjk_weight, cal.cjk_bias) != (shipped.cjk_weight, shipped.cjk_bias):
+        return cal
+    return dataclasses.replace(
+        cal, topical_weight=shipped.topical_weight, topical_bias=shipped.topical_bias
+    )
 
 
 def _logistic(x: Any, labels: Sequence[int], l2: float, iterations: int) -> list[float]:
@@ -297,21 +353,24 @@ def fit(
     *,
     embed_model: str,
     fitted_on: dict[str, Any] | None = None,
-    l2: float = 0.001,
-    iterations: int = 60,
+    l2: float = L2,
+    iterations: int = ITERATIONS,
     cjk_rows: Sequence[dict[str, float]] = (),
     cjk_labels: Sequence[int] = (),
     cross_rows: Sequence[dict[str, float]] = (),
     cross_labels: Sequence[int] = (),
+    topical_rows: Sequence[dict[str, float]] = (),
+    topical_labels: Sequence[int] = (),
 ) -> Calibration:
     """Class-balanced, lightly L2-regularised logistic regression by Newton's method.
 
     Balanced, so that a fit set with many more positives than negatives does
     not move the boundary towards answering everything; the L2 term keeps the
     weights finite when the fit set is separable. ``cjk_rows`` (CJK questions)
-    fit the lexical-only rule for CJK questions, when given; ``cross_rows``
-    (questions in one language on documents in the other, against off-topic
-    ones) the rule on the bridged words.
+    fit the lexical-only rule for CJK questions, when given; ``topical_rows``
+    (CJK questions) the rule on their topical words; ``cross_rows`` (questions
+    in one language on documents in the other, against off-topic ones) the rule
+    on the bridged words.
     """
     import numpy as np
 
@@ -331,16 +390,10 @@ def fit(
                 iterations,
             )
         )
-    cross: list[float | None] = [None, None]
-    if cross_rows:
-        values = [r.get("bridged", 0.0) for r in cross_rows]
-        weight, bias = _logistic(np.array([[v] for v in values]), cross_labels, l2, iterations)
-        # This rule only turns refusals into answers, so its boundary is raised above every unanswerable
-        # question it was fitted on: the off-library rate stays that of the other rules on the fitting data.
-        highest = max((v for v, y in zip(values, cross_labels, strict=True) if not y), default=0.0)
-        if weight > 0:
-            bias = min(bias, -weight * highest - CROSS_MARGIN)
-        cross = [weight, bias]
+    cross = answering_rule(cross_rows, cross_labels, "bridged", CROSS_MARGIN, l2, iterations)
+    topical = answering_rule(
+        topical_rows, topical_labels, "topical", TOPICAL_MARGIN, l2, iterations
+    )
     info = dict(fitted_on or {})
     info.update(
         n_answerable=int(sum(labels)),
@@ -357,6 +410,11 @@ def fit(
             n_cross_answerable=int(sum(cross_labels)),
             n_cross_unanswerable=int(len(cross_labels) - sum(cross_labels)),
         )
+    if topical_rows:
+        info.update(
+            n_topical_answerable=int(sum(topical_labels)),
+            n_topical_unanswerable=int(len(topical_labels) - sum(topical_labels)),
+        )
     return Calibration(
         embed_model=embed_model,
         weights=tuple(beta[:-1]),
@@ -366,7 +424,36 @@ def fit(
         cjk_bias=cjk[1],
         cross_weight=cross[0],
         cross_bias=cross[1],
+        topical_weight=topical[0],
+        topical_bias=topical[1],
     )
+
+
+def answering_rule(
+    rows: Sequence[dict[str, float]],
+    labels: Sequence[int],
+    feature: str,
+    margin: float,
+    l2: float,
+    iterations: int,
+) -> list[float | None]:
+    """(weight, bias) of a one-feature rule that only turns refusals into answers; [None, None]
+    without rows, or when the feature does not rise with answerability (a weight of 0 would put
+    every question at P = 0.5).
+
+    Its boundary is raised above every unanswerable question it was fitted on, so the off-library
+    rate stays that of the other rules on the fitting data.
+    """
+    import numpy as np
+
+    if not rows:
+        return [None, None]
+    values = [r.get(feature, 0.0) for r in rows]
+    weight, bias = _logistic(np.array([[v] for v in values]), labels, l2, iterations)
+    if weight <= 0:
+        return [None, None]
+    highest = max((v for v, y in zip(values, labels, strict=True) if not y), default=0.0)
+    return [weight, min(bias, -weight * highest - margin)]
 
 
 # ------------------------------------------------------------------ measuring
@@ -417,12 +504,16 @@ class GateDecision:
     def reason(self) -> str:
         f = self.features
         verdict = "answerable from the library" if self.answerable else "not covered by the library"
+        words_alone = ""
+        if f.get("cjk"):
+            topical = f"; {f['topical']:.0%} of its topical words" if "topical" in f else ""
+            words_alone = f" (a CJK question: decided on its words alone{topical})"
         return (
             f"{verdict}: P = {self.probability:.2f} (threshold {self.threshold:.2f}); best similarity "
             f"{f.get('cosine', 0):.2f}, {f.get('margin', 0):+.2f} over this library's background "
             f"{self.background:.2f}; {f.get('lexical', 0):.0%} of the question's words (idf-weighted) "
             "in the best passages"
-            + (" (a CJK question: decided on its words alone)" if f.get("cjk") else "")
+            + words_alone
             + (
                 f"; {f['bridged']:.1f} specific words found in the other language's passages"
                 if f.get("bridged")
@@ -525,7 +616,7 @@ class Gate:
             doc_ids = lib.searchable_doc_ids()
             if not doc_ids:
                 empty = {"cosine": 0.0, "margin": -background, "lexical": 0.0, "cjk": cjk}
-                return {**empty, "bridged": 0.0}, [], words
+                return {**empty, **({"topical": 0.0} if cjk else {}), "bridged": 0.0}, [], words
             vector = lib.embed_query(question)
             dense = lib.dense(vector, PROBE_DEPTH, doc_ids)
             lexical = lib.lexical(question, TOP_PASSAGES, doc_ids)
@@ -538,17 +629,18 @@ class Gate:
             idf = lib.idf(words, doc_ids)
         cosine = dense[0][1] if dense else 0.0
         present = found_terms(words, [row.text for row in rows.values()])
-        total = sum(idf.values())
-        found = sum(v for t, v in idf.items() if t in present)
-        share = found / total if total > 0 else 0.0
         missing = [t for t in words if t not in present]
         features = {
             "cosine": cosine,
             "margin": cosine - background,
-            "lexical": share,
+            "lexical": _share(idf, present),
             "cjk": cjk,
             "bridged": self.bridged(question, doc_ids),
         }
+        if cjk:  # decided on its words alone: its topical words too (none without the word lists)
+            bigrams = bigram_specificity(question)
+            topical = {t: v * term_weight(t, bigrams) for t, v in idf.items()} if bigrams else {}
+            features["topical"] = _share(topical, present)
         return features, best_ids, missing
 
     def bridged(self, question: str, doc_ids: list[str]) -> float:
@@ -650,6 +742,19 @@ def cjk_pseudo_questions(library: SearchIndex, n: int = 40, *, seed: int = 0) ->
     characters, a random two thirds of its characters (at most 24) in order,
     so that its bigrams match the passage only in part, as a user's wording would.
     """
+    return _cjk_pseudo_questions(library, n, seed, _characters, 24)
+
+
+def _characters(sentence: str) -> list[str]:
+    """The CJK characters, letters and digits of ``sentence``."""
+    return [c for c in sentence if c.isalnum()]
+
+
+def _cjk_pseudo_questions(
+    library: SearchIndex, n: int, seed: int, units: Callable[[str], list[str]], most: int
+) -> list[str]:
+    """From random CJK sentences of ``library``, a random two thirds of each one's ``units`` (at
+    most ``most``) in order, as a question."""
     from kidneytalk.citations import split_sentences
 
     rng = random.Random(seed)
@@ -663,14 +768,21 @@ def cjk_pseudo_questions(library: SearchIndex, n: int = 40, *, seed: int = 0) ->
         ]
         if not candidates:
             continue
-        chars = [
-            c for c in rng.choice(candidates) if c.isalnum()
-        ]  # CJK characters, letters, digits
-        keep = sorted(rng.sample(range(len(chars)), (2 * len(chars)) // 3))[:24]
-        out.append("".join(chars[i] for i in keep) + "？")
+        parts = units(rng.choice(candidates))
+        keep = sorted(rng.sample(range(len(parts)), (2 * len(parts)) // 3))[:most]
+        if not keep:  # no unit (Korean text has no Chinese words)
+            continue
+        out.append("".join(parts[i] for i in keep) + "？")
         if len(out) >= n:
             break
     return out
+
+
+def cjk_word_pseudo_questions(library: SearchIndex, n: int = 40, *, seed: int = 0) -> list[str]:
+    """As :func:`cjk_pseudo_questions`, from a random two thirds of a sentence's words
+    (:func:`~kidneytalk.retrieval.bridge.chinese_words`, at most 12) instead of its characters, so
+    that the question's bigrams inside words are the sentence's, as a user's words would be."""
+    return _cjk_pseudo_questions(library, n, seed, chinese_words, 12)
 
 
 def cross_pseudo_questions(library: SearchIndex, n: int = 40, *, seed: int = 0) -> list[str]:
@@ -755,6 +867,9 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
     # The CJK rule: fitted when the library has enough Chinese text, else the shipped one is kept.
     cjk_neg = [q for q in offtopic_questions("fit") if gate.words_only(q)]
     cjk_rows = measure(cjk_pos + cjk_neg) if len(cjk_pos) >= 5 else []
+    # Its rule on topical words likewise, from questions written from the passages' words.
+    topical_pos = cjk_word_pseudo_questions(gate.library, n, seed=seed) if cjk_rows else []
+    topical_rows = measure(topical_pos + cjk_neg) if len(topical_pos) >= 5 else []
     # The rule on bridged words: fitted when the library holds both languages, else the shipped one is kept.
     cross_pos = cross_pseudo_questions(gate.library, n, seed=seed)
     cross_neg = offtopic_questions("fit")
@@ -769,6 +884,8 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
         cjk_labels=[1] * len(cjk_pos) + [0] * len(cjk_neg),
         cross_rows=cross_rows,
         cross_labels=[1] * len(cross_pos) + [0] * len(cross_neg),
+        topical_rows=topical_rows,
+        topical_labels=[1] * len(topical_pos) + [0] * len(cjk_neg),
         fitted_on={
             "how": "kidneytalk calibrate",
             "documents": docs,
@@ -783,7 +900,13 @@ def calibrate(gate: Gate, *, n: int = 60, seed: int = 0) -> Calibration:
         and shipped is not None
         and shipped.cjk_weight is not None
     ):
-        cal = dataclasses.replace(cal, cjk_weight=shipped.cjk_weight, cjk_bias=shipped.cjk_bias)
+        cal = dataclasses.replace(
+            cal,
+            cjk_weight=shipped.cjk_weight,
+            cjk_bias=shipped.cjk_bias,
+            topical_weight=shipped.topical_weight,
+            topical_bias=shipped.topical_bias,
+        )
     if not cross_rows and shipped is not None and shipped.cross_weight is not None:
         cal = dataclasses.replace(
             cal, cross_weight=shipped.cross_weight, cross_bias=shipped.cross_bias

@@ -296,3 +296,47 @@ def test_a_chinese_question_on_the_english_booklet_has_bridged_evidence(mixed):
     assert found > 0.5
     off = gate.decide("世界盃足球賽誰贏了？")
     assert not off.answerable and off.features["bridged"] < found
+
+
+# ------------------------------------------------------------ topical words of a Chinese question
+def test_chinese_bigrams_weigh_as_the_words_they_lie_in():
+    """Colloquial Chinese is mostly bigrams across word boundaries and everyday words."""
+    weights = bridge.bigram_specificity("腎臟切片做完多久可以吃東西？")  # folded to Simplified
+    assert weights is not None
+    assert weights["切片"] == 1.0 and weights["肾脏"] > 0.8  # "biopsy", "kidney"
+    assert weights["可以"] == weights["东西"] == weights["做完"] == 0.0  # everyday words
+    assert not {"片做", "完多", "久可", "以吃"} & set(weights)  # across two words: no word at all
+    # Two characters standing alone side by side are a word the lists lack (血钾, "blood potassium"),
+    # unless one is an everyday character (钾的).
+    weights = bridge.bigram_specificity("血鉀偏低的話，青菜還需要先燙過再炒嗎？")
+    assert weights is not None and weights["血钾"] > 0.5 and weights["青菜"] == 1.0
+    assert weights["需要"] == 0.0 and "炒吗" not in weights and "再炒" not in weights
+    assert "钾的" not in (bridge.bigram_specificity("低血鉀的原因") or {})
+    # Everyday words inside a rare dictionary entry stay everyday words: 注意事项 weighs as 事项,
+    # and 怎么办 ("what to do") as 怎么.
+    weights = bridge.bigram_specificity("腎臟切片的注意事項")
+    assert weights is not None and weights["注意"] == 0.0 and weights["事项"] < 0.5
+    assert (bridge.bigram_specificity("手机丢了怎么办？") or {}).get("么办") == 0.0
+    assert bridge.bigram_specificity("안녕하세요") == {}  # Korean: no Chinese words at all
+
+
+def test_the_gate_answers_a_colloquial_chinese_question_on_its_topical_words(mixed):
+    """With the shipped calibration: the rule on topical words answers what the bigram share refuses."""
+    import dataclasses
+
+    from kidneytalk.retrieval.gate import Gate
+
+    gate = Gate(mixed)
+    question = "低血鉀的話要注意什麼？"  # "low potassium: what should I watch out for?"
+    decision = gate.decide(question)
+    assert decision.answerable, decision.reason
+    f = decision.features
+    assert f["cjk"] and f["topical"] > f["lexical"] and "of its topical words" in decision.reason
+    # Without that rule the bigram share alone refuses it: most of its bigrams are no words.
+    without = Gate(mixed, dataclasses.replace(gate.calibration, topical_weight=None))
+    assert not without.decide(question).answerable
+    for off in ("台北101大樓有幾層？", "怎么训练小狗坐下？", "肚子痛要吃什么药？"):
+        assert not gate.decide(off).answerable, off
+    # A question the embedder reads is decided as before, without the topical share.
+    english = gate.decide("Which foods are high in potassium?")
+    assert "topical" not in english.features and "topical" not in english.reason

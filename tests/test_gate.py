@@ -7,9 +7,11 @@ fits its own.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,7 @@ from kidneytalk.retrieval.gate import (
     CALIBRATION_FILE,
     DEFAULT_CALIBRATION,
     Calibration,
+    answering_rule,
     cjk_share,
     content_terms,
     find_calibration,
@@ -116,6 +119,22 @@ def test_fit_separates_and_round_trips(tmp_path: Path):
         fit(rows[:4], [1, 1, 1, 1], embed_model="x")
 
 
+def toy_fit(**rules: Any) -> Calibration:
+    """A calibration fitted on four made-up rows and six CJK ones, plus ``rules``' data."""
+    rows = [
+        {"margin": m, "lexical": lx} for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]
+    ]
+    cjk_rows = [{"margin": 0.3, "lexical": lx} for lx in (0.7, 0.5, 0.6, 0.05, 0.1, 0.0)]
+    return fit(
+        rows,
+        [1, 1, 0, 0],
+        embed_model="test-model",
+        cjk_rows=cjk_rows,
+        cjk_labels=[1, 1, 1, 0, 0, 0],
+        **rules,
+    )
+
+
 def test_cjk_questions_are_decided_on_their_bigrams_alone(tmp_path: Path):
     question = "腎臟切片檢查後，切片部位以砂袋加壓止血的做法為何？"
     assert cjk_share(question) == 1.0 and cjk_share("What is the eGFR in CKD (慢性腎病)?") < 0.5
@@ -129,17 +148,7 @@ def test_cjk_questions_are_decided_on_their_bigrams_alone(tmp_path: Path):
         "threshold",
         "metformin",
     ]
-    rows = [
-        {"margin": m, "lexical": lx} for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]
-    ]
-    cjk_rows = [{"margin": 0.3, "lexical": lx} for lx in (0.7, 0.5, 0.6, 0.05, 0.1, 0.0)]
-    cal = fit(
-        rows,
-        [1, 1, 0, 0],
-        embed_model="test-model",
-        cjk_rows=cjk_rows,
-        cjk_labels=[1, 1, 1, 0, 0, 0],
-    )
+    cal = toy_fit()
     assert cal.cjk_weight is not None and cal.cjk_weight > 0
     # for a CJK question the margin does not count, only its words
     high, low = (
@@ -157,6 +166,53 @@ def test_cjk_questions_are_decided_on_their_bigrams_alone(tmp_path: Path):
     assert (
         shipped is not None and shipped.cjk_weight is not None
     )  # the shipped calibration has the CJK rule
+
+
+def test_the_rule_on_topical_words_only_turns_refusals_into_answers(tmp_path: Path):
+    """Its boundary is above every off-topic question it was fitted on, and it decides CJK questions only."""
+    topical = [{"topical": t} for t in (0.9, 0.8, 0.3, 0.0, 0.05, 0.45)]
+    cal = toy_fit(topical_rows=topical, topical_labels=[1, 1, 1, 0, 0, 0])
+    assert cal.topical_weight is not None and cal.topical_weight > 0
+    assert cal.topical_bias is not None
+    assert -cal.topical_bias / cal.topical_weight > 0.45  # above the highest off-topic question
+    cjk = {"margin": 0.0, "lexical": 0.05, "cjk": 1.0}
+    assert (
+        cal.probability({**cjk, "topical": 0.95}) > 0.5 > cal.probability({**cjk, "topical": 0.4})
+    )
+    assert (
+        cal.probability({**cjk, "lexical": 0.7, "topical": 0.0}) > 0.5
+    )  # the bigram rule still answers
+    english = {"margin": 0.0, "lexical": 0.1, "cjk": 0.0, "topical": 1.0}
+    assert cal.probability(english) < 0.5  # not for questions the main rule decides
+    cal.save(tmp_path / CALIBRATION_FILE)
+    again = Calibration.load(tmp_path / CALIBRATION_FILE)
+    assert again is not None and again.topical_bias == pytest.approx(cal.topical_bias)
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    assert shipped is not None and shipped.topical_weight is not None
+
+
+def test_an_answering_rule_needs_a_feature_that_rises_with_answerability():
+    """A weight of 0 would put every question at P = 0.5, which answers (a library whose CJK text
+    has no Chinese words gives every pseudo-question a topical share of 0)."""
+    flat = [{"topical": 0.0}] * 6
+    assert answering_rule(flat, [1, 1, 1, 0, 0, 0], "topical", 0.01, 0.001, 60) == [None, None]
+    rising = [{"topical": t} for t in (0.9, 0.8, 0.7, 0.0, 0.1, 0.2)]
+    weight, bias = answering_rule(rising, [1, 1, 1, 0, 0, 0], "topical", 0.01, 0.001, 60)
+    assert weight is not None and bias is not None and -bias / weight > 0.2
+
+
+def test_a_calibration_without_the_topical_rule_gets_the_shipped_one(tmp_path: Path):
+    """One written by `kidneytalk calibrate` before the rule existed, with the shipped CJK rule."""
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    assert shipped is not None and shipped.topical_weight is not None
+    own = dataclasses.replace(shipped, topical_weight=None, topical_bias=None, weights=(9.0, 4.0))
+    own.save(tmp_path / CALIBRATION_FILE)
+    cal, warning = find_calibration(shipped.embed_model, tmp_path)
+    assert warning == "" and cal.source == str(tmp_path / CALIBRATION_FILE)
+    assert cal.weights == (9.0, 4.0) and cal.topical_weight == shipped.topical_weight
+    # A CJK rule of the user's own (fitted on a Chinese library) is left as it is.
+    dataclasses.replace(own, cjk_bias=-2.0).save(tmp_path / CALIBRATION_FILE)
+    assert find_calibration(shipped.embed_model, tmp_path)[0].topical_weight is None
 
 
 def test_an_uncalibrated_embedding_model_asks_for_calibration(tmp_path: Path):
@@ -287,6 +343,10 @@ def test_calibrate_writes_the_users_calibration(small_library: Path, capsys):
     saved = json.loads(path.read_text())
     assert saved["embed_model"] == result["embed_model"] and saved["fitted_on"]["documents"] == 2
     assert saved["fitted_on"]["n_answerable"] >= 20 and saved["weights"][0] > 0
+    # A library without Chinese keeps the shipped rules for Chinese questions, the topical one too.
+    shipped = json.loads(DEFAULT_CALIBRATION.read_text())
+    assert saved["cjk_bias"] == shipped["cjk_bias"]
+    assert saved["topical_weight"] == shipped["topical_weight"]
     answer = ask_json(small_library, capsys, OFF_TOPIC, "--mode", "naive")
     assert answer["refused"] and answer["gate"]["calibration"] == str(path)
 
