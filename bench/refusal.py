@@ -39,7 +39,10 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kidneytalk.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 # The shared data sits beside the repository (../shared), or beside a worktree's parent folder.
@@ -252,7 +255,7 @@ TOPICAL_DATA = (
 )
 
 
-def topical_data(engine: Any) -> tuple[list[dict[str, float]], list[int]]:
+def topical_data(engine: Engine) -> tuple[list[dict[str, float]], list[int]]:
     """Rows and labels of the rule on topical words, in the realdocs library: questions written
     from the words of its Chinese passages, against the Chinese questions of offtopic-fit.txt."""
     from kidneytalk.retrieval.gate import (
