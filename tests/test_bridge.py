@@ -340,3 +340,18 @@ def test_the_gate_answers_a_colloquial_chinese_question_on_its_topical_words(mix
     # A question the embedder reads is decided as before, without the topical share.
     english = gate.decide("Which foods are high in potassium?")
     assert "topical" not in english.features and "topical" not in english.reason
+
+
+def test_warming_up_reads_the_dictionary_only_for_a_library_holding_chinese(
+    engine, tmp_path: Path, monkeypatch
+):
+    read: list[bool] = []
+    engine.add([_pdf(tmp_path / "booklet-en.pdf", BOOKLET, "helv")])
+    monkeypatch.setattr(bridge, "dictionary", lambda: read.append(True))
+    bridge.warm(engine.library)
+    assert read == []  # an English library: no question needs it
+    monkeypatch.undo()
+    engine.add([_pdf(tmp_path / "leaflet-zh.pdf", LEAFLET, "china-t")])
+    monkeypatch.setattr(bridge, "dictionary", lambda: read.append(True))
+    bridge.warm(engine.library)
+    assert read == [True]

@@ -208,11 +208,15 @@ class Job(QObject, Generic[T]):
 
 # ---------------------------------------------------------------- the jobs pages start
 def warm_up_job() -> Job[None]:
-    """Load the embedder and the LLM now, so the first question does not wait for them."""
+    """Load the embedder, the LLM and (for a library holding Chinese) the dictionary now, so the
+    first question does not wait for them."""
 
     def load(ctx: JobContext) -> None:
+        from kidneytalk.retrieval import bridge
+
         _ = ctx.engine.library.embedder
         ctx.engine.llm(on_warning=ctx.notice)
+        bridge.warm(ctx.engine.library)
         # what adding a document or showing a cited page needs, kept out of the app's start
         import langchain_text_splitters  # noqa: F401
         import pymupdf  # noqa: F401
