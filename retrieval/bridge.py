@@ -264,9 +264,9 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
     across a longer word's edge ("做完多久" gives 完多) is no word and is left out. None without
     the word lists.
     """
-    counted = word_counts()
-    if not counted and dictionary() is None:
+    if _known_word() is None:
         return None
+    counted = word_counts()
 
     def value(word: str) -> float:
         if word not in counted:
@@ -304,16 +304,13 @@ def word_coverage(text: str) -> tuple[float, int]:
     is under 0.52. OCR that misread the characters ("動靜脈吻合術" read as "動靜歷咆合術") is
     mostly single characters. Without either word list: (1.0, count).
     """
-    known = _known_word()
     covered = total = 0
-    for run in HAN_RUN.findall(fold(text)):
-        if len(run) < 2:
+    for words in _run_words(text):  # without the lists, each run is one word: all covered
+        length = sum(map(len, words))
+        if length < 2:
             continue
-        total += len(run)
-        if known is not None:
-            covered += sum(len(w) for w in longest_words(run, known, MAX_WORD) if len(w) > 1)
-    if known is None:
-        return 1.0, total
+        total += length
+        covered += sum(len(w) for w in words if len(w) > 1)
     return (covered / total if total else 1.0), total
 
 
