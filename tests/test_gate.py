@@ -23,6 +23,9 @@ from kidneytalk.records import Hit
 from kidneytalk.retrieval.gate import (
     CALIBRATION_FILE,
     DEFAULT_CALIBRATION,
+    ITERATIONS,
+    L2,
+    TOPICAL_MARGIN,
     Calibration,
     answering_rule,
     cjk_share,
@@ -195,9 +198,14 @@ def test_an_answering_rule_needs_a_feature_that_rises_with_answerability():
     """A weight of 0 would put every question at P = 0.5, which answers (a library whose CJK text
     has no Chinese words gives every pseudo-question a topical share of 0)."""
     flat = [{"topical": 0.0}] * 6
-    assert answering_rule(flat, [1, 1, 1, 0, 0, 0], "topical", 0.01, 0.001, 60) == [None, None]
+    assert answering_rule(flat, [1, 1, 1, 0, 0, 0], "topical", TOPICAL_MARGIN, L2, ITERATIONS) == [
+        None,
+        None,
+    ]
     rising = [{"topical": t} for t in (0.9, 0.8, 0.7, 0.0, 0.1, 0.2)]
-    weight, bias = answering_rule(rising, [1, 1, 1, 0, 0, 0], "topical", 0.01, 0.001, 60)
+    weight, bias = answering_rule(
+        rising, [1, 1, 1, 0, 0, 0], "topical", TOPICAL_MARGIN, L2, ITERATIONS
+    )
     assert weight is not None and bias is not None and -bias / weight > 0.2
 
 
