@@ -1,5 +1,12 @@
 """Do copied sentences answer the question? cp-order on 20 PubMedQA dev questions and the demo.
 
+With ``--natural N``, also the first N in-library English questions of the natural probe sets
+(``bench/data/natural-realdocs-a/b.jsonl``, as users type them) in the realdocs library of
+``bench/refusal.py``: real booklets, infographics and journal articles, where a copied sentence
+can also be a reference-list entry's title, a list's lead-in alone ("A biopsy is advised
+when:") or a sentence a passage boundary cut off ("… is not advised for"); each is
+counted.
+
 For every answer: the sentences the model chose, which the relevance filter
 kept (``Writer.keep_relevant``: the question's focus word with cosine >= 0.3,
 or cosine within 0.04 of the closest evidence sentence), and whether any
@@ -7,7 +14,7 @@ copied sentence is document meta-text. Uses the refusal benchmark's library
 (odd PubMedQA digests; run ``bench/refusal.py`` first) and a fresh sample
 library for the demo question.
 
-    python bench/copied.py [--work DIR] [-n 20] [--mode hybrid]
+    python bench/copied.py [--work DIR] [-n 20] [--mode hybrid] [--natural N] [--out FILE]
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from bench.refusal import PUBMEDQA, RESULTS, cpu_info, digest_number  # noqa: E4
 
 
 def measure(engine, question: str, mode: str) -> dict[str, object]:
-    from kidneytalk.citations import MARKER, split_sentences
+    from kidneytalk.bibliography import reference_text
+    from kidneytalk.citations import DANGLING, MARKER, split_sentences
     from kidneytalk.copypaste import is_meta_text
+    from kidneytalk.lexical import tokenize
 
     answer = engine.ask(question, mode=mode, style="cp-order")
     text = answer.body()
@@ -36,6 +45,9 @@ def measure(engine, question: str, mode: str) -> dict[str, object]:
     copied = (
         [MARKER.sub("", s).strip() for s in split_sentences(text)] if not answer.refused else []
     )
+    entries = [
+        f" {' '.join(tokenize(e))} " for hit in answer.evidence for e in reference_text(hit.text)
+    ]
     return {
         "question": question,
         "refused": answer.refused,
@@ -44,9 +56,32 @@ def measure(engine, question: str, mode: str) -> dict[str, object]:
         "chosen_relevant": sum(1 for c in chosen if c["kept"]),
         "copied": len(copied),
         "copied_meta": sum(1 for s in copied if is_meta_text(s)),
+        "copied_reference": sum(
+            1 for s in copied if any(f" {' '.join(tokenize(s))} " in e for e in entries)
+        ),
+        "copied_lead_in_alone": sum(1 for s in copied if s.rstrip(" .").endswith((":", "："))),
+        "copied_cut_off": sum(1 for s in copied if DANGLING.search(s.rstrip(" ."))),
         # no chosen sentence passed: the closest one was kept anyway (the gate had let the question through)
         "fallback": bool(copied) and not any(c["kept"] for c in chosen),
     }
+
+
+def _natural_summary(rows: list[dict[str, object]]) -> dict[str, object]:
+    """The natural questions' answers, counted: copied sentences and each kind of bad copy."""
+    copied = sum(int(r["copied"]) for r in rows)  # type: ignore[call-overload]
+    out: dict[str, object] = {
+        "questions": len(rows),
+        "refused": sum(1 for r in rows if r["refused"]),
+        "copied_sentences": copied,
+    }
+    for key in ("copied_meta", "copied_reference", "copied_lead_in_alone", "copied_cut_off"):
+        out[key] = sum(int(r[key]) for r in rows)  # type: ignore[call-overload]
+    out["copied_relevant_pct"] = (
+        round(100 * (copied - sum(1 for r in rows if r["fallback"])) / copied, 1)
+        if copied
+        else None
+    )
+    return out
 
 
 def main() -> None:
@@ -56,6 +91,10 @@ def main() -> None:
     )
     parser.add_argument("-n", type=int, default=20)
     parser.add_argument("--mode", default="hybrid")
+    parser.add_argument(
+        "--natural", type=int, default=0, help="in-library English natural questions on realdocs"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "copied.json")
     args = parser.parse_args()
     from kidneytalk.cli import DEMO_QUESTION
     from kidneytalk.engine import Engine, sample_document
@@ -88,6 +127,19 @@ def main() -> None:
                 rows[-1]["chosen_by_model"],
                 file=sys.stderr,
             )
+    natural = [
+        q
+        for name in ("a", "b")
+        for line in (REPO / "bench" / "data" / f"natural-realdocs-{name}.jsonl").open()
+        if (q := json.loads(line))["in_library"] and q["lang"] == "en"
+    ][: args.natural]
+    if natural:
+        with Engine(args.work / "lib-realdocs") as engine:
+            for q in natural:
+                row = measure(engine, q["question"], args.mode)
+                print(q["id"], str(row.pop("answer"))[:160], file=sys.stderr)
+                # realdocs-dev's text stays out of the results (shared for local evaluation only)
+                rows.append({"set": "natural", "id": q["id"], **row})
     dev = [r for r in rows if r["set"] == "pubmedqa-dev"]
     chosen = sum(int(r["chosen_by_model"]) for r in dev)
     copied = sum(int(r["copied"]) for r in rows)
@@ -115,10 +167,11 @@ def main() -> None:
         else None,
         "copied_meta_text": sum(int(r["copied_meta"]) for r in rows),
         "refused": sum(1 for r in dev if r["refused"]),
+        "natural": _natural_summary([r for r in rows if r["set"] == "natural"]),
         "demo": rows[0],
         "answers": rows,
     }
-    (RESULTS / "copied.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(
         json.dumps(
             {k: v for k, v in report.items() if k not in ("answers", "cpu")},

@@ -33,7 +33,21 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # A list item whose lines were joined into one paragraph: each bullet starts a new sentence
 # ("… absorption • Repeat blood tests will need to be checked in 6 to 8 weeks • Once …").
-_BULLET = re.compile(r"\s+(?=[•●▪■◆►➢]\s)")
+# "<" followed by a word is a bullet font read as text ("… dialysis. < Check ferritin …").
+_BULLET = re.compile(r"\s+(?=[•●▪■◆►➢]\s)|\s+(?=<\s[A-Z](?:[a-z]|\s))")
+# A line of a paragraph that ends on a word no sentence ends with ("… screening every adult
+# for") goes on in the next paragraph: a box or a column broke the sentence, not the author.
+DANGLING = re.compile(
+    r"(?<![\w-])(?:a|an|the|of|for|to|in|on|at|by|with|from|into|and|or|nor|but|than|as|that|"
+    r"which|whose|between|among|including|such|per|via|is|are|was|were|be|been|has|have|had|not)"
+    r"\s*$"  # lower case only: "Vitamin A" or "Type A" end a heading
+)
+_ABBREVIATION = re.compile(
+    r"(?<![\w.])(?:vs|e\.g|i\.e|cf|viz|approx|resp|incl|Figs?|Eqs?|Refs?|Dr|Drs|Prof|Mr|Mrs|Ms|St)\.$",
+    re.IGNORECASE,
+)
+_NUMBERED = re.compile(r"(?<![\w.])(?:No|Nos|Vol|pp?)\.$")  # before a number: "Grant No. 30770599"
+_BULLET_START = re.compile(r"\s*[•●▪■◆►➢◦o<-]\s")
 # CJK characters with CJK punctuation (a line break between two of them joins without a space)
 _CJK_TEXT = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _ENUMERATOR = re.compile(r"(?:[(（][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、)]|[•·●▪■-] ?)")
@@ -58,7 +72,7 @@ def split_sentences(text: str) -> list[str]:
     """
     if "|" in text and _TABLE_LINE.search(text):
         return _split_around_tables(text)
-    paragraphs = re.split(r"\n\s*\n", text)
+    paragraphs = _join_broken(re.split(r"\n\s*\n", text))
     if len(paragraphs) > 1:
         return [s for p in paragraphs for s in split_sentences(p)]
     text = " ".join(text.split()) if not re.search(r"[\u3000-\u9fff]", text) else text.strip()
@@ -70,11 +84,39 @@ def split_sentences(text: str) -> list[str]:
     )
     parts = [
         q.strip()
-        for part in _SENTENCE_END.split(text)
+        for part in _after_abbreviations(_SENTENCE_END.split(text))
         for p in _split_cjk(part)
         for q in _BULLET.split(p)
     ]
     return [p for p in parts if p and re.search(r"\w", p)]
+
+
+def _after_abbreviations(pieces: list[str]) -> list[str]:
+    """``pieces`` of a paragraph split at full stops, each one that ends on an abbreviation ("12%
+    vs.", "e.g.", "Fig.", "Dr.", "et al." before "(2010)") joined to the next: "started in 41 vs.
+    63 patients" is one sentence, not a quote cut after "vs."."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and (
+            _ABBREVIATION.search(out[-1])
+            or (_NUMBERED.search(out[-1]) and piece[:1].isdigit())
+            or (out[-1].endswith("et al.") and piece[:1] in "([0123456789")
+        ):
+            out[-1] += " " + piece
+        else:
+            out.append(piece)
+    return out
+
+
+def _join_broken(paragraphs: list[str]) -> list[str]:
+    """``paragraphs``, each one that ends on a :data:`DANGLING` word joined to the next."""
+    out: list[str] = []
+    for p in paragraphs:
+        if out and DANGLING.search(out[-1]) and p.strip() and not _BULLET_START.match(p):
+            out[-1] = out[-1].rstrip() + " " + p.lstrip()
+        else:
+            out.append(p)
+    return out
 
 
 def _split_around_tables(text: str) -> list[str]:

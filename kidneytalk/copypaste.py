@@ -27,7 +27,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kidneytalk.answer import format_context
-from kidneytalk.citations import MARKER, content_tokens, split_sentences, support, verify
+from kidneytalk.bibliography import reference_text
+from kidneytalk.citations import (
+    DANGLING,
+    MARKER,
+    content_tokens,
+    split_sentences,
+    support,
+    verify,
+)
+from kidneytalk.clean import CJK_CHARS
 from kidneytalk.errors import ContextOverflowError, KidneyTalkError
 from kidneytalk.extractive import extractiveness
 from kidneytalk.lexical import tokenize
@@ -165,6 +174,60 @@ def misread(sentence: str) -> bool:
     return characters >= MISREAD_MIN_CHARACTERS and share < MISREAD_COVERAGE
 
 
+# A list item's mark: a bullet ("•", a sub-list's "o" or "-", "<" where a bullet font was read as
+# text), "1." or "(1)"/"（一）".
+_ITEM = re.compile(
+    r"^(?:[•●▪■◆►➢◦‣∙·*]|[-–o<](?=\s)|\d{1,2}[.)、](?!\d)|[(（][\d一二三四五六七八九十]{1,2}[)）])\s*"
+)
+_ENDED = re.compile(r"[.!?。！？；;:：)）\]」』”\"']\s*$")  # a sentence (or a lead-in) that ends
+MAX_LEAD_TOKENS = 24  # a longer sentence ending in a colon is not a list's lead-in
+
+
+def with_lead_ins(sentences: Sequence[str]) -> list[tuple[str, str]]:
+    """(sentence, what is quoted of it) for each sentence that can be quoted.
+
+    A list's lead-in ("A biopsy is advised when:", "Simple kidney cysts:", or a heading right
+    above bulleted items) is never quoted alone: it says nothing by itself, and its items, quoted
+    without it, say something else ("A mass is found in the kidney that could be malignant").
+    Each item is quoted after its lead-in, without its bullet ("A biopsy is advised when: A mass
+    is found …"); so is the one sentence after a lead-in whose items have no bullet. A bullet is
+    taken off any other sentence too, and a sentence cut off on a word no sentence ends with
+    (:data:`~kidneytalk.citations.DANGLING`, "… is not advised for") is not quoted.
+    """
+    out: list[tuple[str, str]] = []
+    lead = ""
+    follows_lead = False
+    for i, sentence in enumerate(sentences):
+        mark = _ITEM.match(sentence)
+        body = sentence[mark.end() :].strip() if mark else sentence.strip()
+        if not body:  # a number alone ("2." split off its item)
+            continue
+        heading = (  # a heading (not a fragment a passage boundary cut) right above bullets
+            not _ENDED.search(body)
+            and not body[0].islower()
+            and i + 1 < len(sentences)
+            and bool(_ITEM.match(sentences[i + 1]))
+            and not mark
+        )
+        if body.endswith((":", "：")) or heading:
+            lead = body if len(tokenize(body)) <= MAX_LEAD_TOKENS else ""
+            if lead and heading:
+                lead += "：" if CJK_CHARS.search(lead[-1]) else ":"
+            follows_lead = True
+            continue
+        if DANGLING.search(body):
+            follows_lead = False
+            continue
+        if lead and (mark or follows_lead):
+            joiner = "" if lead.endswith("：") else " "
+            out.append((sentence, lead + joiner + body))
+        else:
+            lead = ""
+            out.append((sentence, body))
+        follows_lead = False
+    return out
+
+
 def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
     """The quotable sentences of the evidence, each once.
 
@@ -172,16 +235,22 @@ def evidence_sentences(evidence: Sequence[Hit]) -> list[EvidenceSentence]:
     come twice; it is listed once, under the first passage that has it. A
     sentence OCR read from a scanned page is not quoted when it reads as
     misread Chinese (:func:`misread`): the text layer is what a document says,
-    a misread scan is not.
+    a misread scan is not. Nor is a sentence of a reference list's entries
+    (:func:`~kidneytalk.bibliography.reference_text`): a cited paper's title is
+    not a finding of this document. A list's items are quoted after their
+    lead-in (:func:`with_lead_ins`).
     """
     out: list[EvidenceSentence] = []
     seen: set[tuple[str, ...]] = set()
     for n, hit in enumerate(evidence, start=1):
-        for sentence in split_sentences(quotable(hit.text)):
+        text = quotable(hit.text)
+        references = [f" {' '.join(tokenize(entry))} " for entry in reference_text(text)]
+        for raw, sentence in with_lead_ins(split_sentences(text)):
             key = tuple(tokenize(sentence))
             if (
                 len(key) >= MIN_SENTENCE_TOKENS
                 and key not in seen
+                and not any(f" {' '.join(tokenize(raw))} " in entries for entries in references)
                 and not looks_like_instruction(sentence)
                 and not is_index_line(sentence)
                 and not is_meta_text(sentence)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from kidneytalk.bibliography import reference_spans
 from kidneytalk.clean import CJK_CHARS, NOTICE, count_cjk, cut_notices
 from kidneytalk.records import Chunk, DroppedChunk
 
@@ -34,6 +35,10 @@ _COPYRIGHT = re.compile(
 )
 
 MIN_CONTENT_CHARS = 40
+# A passage that is at least this share reference-list entries (kidneytalk.bibliography), with
+# under REFERENCE_REST letters and digits of other text beside them, is a reference list.
+REFERENCE_SHARE = 0.5
+REFERENCE_REST = 300
 MIN_CJK_CHARS = 12
 # A substantive sentence: at least this many words of two or more letters (or CJK characters).
 MIN_SENTENCE_WORDS = 3
@@ -108,9 +113,22 @@ def rule_reason(chunk: Chunk) -> str | None:
     sentences = max(1, len(re.findall(r"[.!?。](\s|$)", text)))
     if ref_hits >= 4 and ref_hits / sentences >= 0.5:
         return "reference list"
+    if _mostly_references(text):
+        return "reference list"
     if _COPYRIGHT.search(text) and not has_substantive_sentence(cut_notices(text)[0]):
         return "copyright/licence notice"
     return None
+
+
+def _mostly_references(text: str) -> bool:
+    """Reference-list entries run together ("… 2004;9:112. 12. Wang Q, Li HM. Title. …"), with
+    little other text beside them (see :data:`REFERENCE_SHARE`)."""
+    spans = reference_spans(text)
+    if not spans:
+        return False
+    inside = sum(content_size(text[a:b]) for a, b in spans)
+    outside = content_size(text) - inside
+    return inside >= REFERENCE_SHARE * (inside + outside) and outside < REFERENCE_REST
 
 
 def _mean_words(lines: list[str]) -> float:

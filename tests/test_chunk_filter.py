@@ -90,6 +90,33 @@ def test_rules_drop_boilerplate_with_reasons():
     clinical = "Metformin should be stopped when the eGFR falls below 30 mL/min/1.73 m² because of the risk of lactic acidosis."
     assert rule_reason(chunk(clinical)) is None
     assert rule_reason(chunk("慢性肾脏病患者应定期监测血钾和血肌酐水平。")) is None
+    # Entries run together as a journal's last page is cut: one sentence in four has a locator.
+    vancouver = (
+        "Kidney Med Rev. 2004;9:112e15 (in chinese). 12. Wang Q, Li HM. Oral iron in adults on "
+        "haemodialysis. Chin J Nephrol. 2004; 9: 201e4. 13. Zhou B. Study of anaemia and "
+        "inflammation in dialysis. J Ren Res 2006;11:85e9. 14. Wang Q, Li HM. Iron indices in "
+        "patients with chronic kidney disease. World J Nephrol 2007;13:530e3. 15."
+    )
+    bmc = (
+        "1. Okafor J, Banda A: Quality management in a district hospital: an evaluation. Int J "
+        "Hosp Qual 2006, 19:516-532. 2. Phiri L, et al: Sustaining quality of kidney care. "
+        "Lusaka: Health Press; 2002. 3. Mwale M: Sample size in interview studies. Berlin: "
+        "Forum; 2010."
+    )
+    assert rule_reason(chunk(vancouver)) == "reference list"
+    assert rule_reason(chunk(bmc)) == "reference list"
+    # A passage with a long enough finding before the first entries is kept (answers skip the entries).
+    findings = " ".join([clinical] * 3)
+    assert (
+        rule_reason(chunk(f"{findings} REFERENCES 1. Wang Q, Li HM. Title. Gut 2005;7:4-9."))
+        is None
+    )
+    # Numbered clinical steps with acronyms and a leaflet's web address are not references.
+    steps = (
+        "1. Measure ACR, eGFR and potassium before starting an ACE inhibitor. 2. Check BP at home "
+        "twice a day for a week. 3. Visit www.kidney.org for a diary to record your readings."
+    )
+    assert rule_reason(chunk(steps)) is None
 
 
 def test_agent_runs_after_rules_and_its_drops_are_recorded():

@@ -162,6 +162,18 @@ def test_split_sentences_english_and_chinese():
     assert split_sentences(
         "Levothyroxine is taken daily • Repeat blood tests in 6 to 8 weeks • Then yearly"
     ) == ["Levothyroxine is taken daily", "• Repeat blood tests in 6 to 8 weeks", "• Then yearly"]
+    # a full stop after an abbreviation does not end a sentence: a quote cut after "vs." misleads
+    assert split_sentences(
+        "Dialysis was started in 41 vs. 63 patients (see Fig. 2). Jensen et al. (2011) "
+        "found no link. Funded by Grant No. 4471023. The answer was no. It was Smith et al. Then"
+    ) == [
+        "Dialysis was started in 41 vs. 63 patients (see Fig. 2).",
+        "Jensen et al. (2011) found no link.",
+        "Funded by Grant No. 4471023.",
+        "The answer was no.",
+        "It was Smith et al.",
+        "Then",
+    ]
 
 
 def test_a_markdown_table_gives_one_sentence_per_cell_led_by_its_headings():
@@ -456,4 +468,90 @@ def test_a_sentence_in_two_overlapping_passages_is_offered_once():
         (1, METFORMIN),
         (1, NSAIDS),
         (2, SGLT2),
+    ]
+
+
+# The end of a discussion and the start of a reference list in one passage, as a journal article's
+# last page is cut (Vancouver style, entries run together on one line).
+CONCLUSION = (
+    "Intravenous iron raised haemoglobin more than oral iron in the pooled dialysis trials."
+)
+REFERENCES = (
+    "Kidney Med Rev 2004;9:112-15. 12. Wang Q, Li HM. Oral iron in adults on haemodialysis: "
+    "a randomised trial. Chin J Nephrol 2004;9:201-4. 13. Okafor J, Banda A. Anaemia is related "
+    "to inflammation in dialysis patients. J Ren Care 2006;11:85-9."
+)
+
+
+def test_a_reference_lists_titles_are_never_quoted():
+    from kidneytalk.copypaste import evidence_sentences
+
+    quoted = [
+        s.text for s in evidence_sentences([hit(1, f"{CONCLUSION} {NSAIDS}\n\n{REFERENCES}")])
+    ]
+    assert quoted == [CONCLUSION, NSAIDS]
+    # the same title as a finding of the document itself is quoted
+    finding = "Anaemia is related to inflammation in dialysis patients."
+    assert [s.text for s in evidence_sentences([hit(1, finding)])] == [finding]
+
+
+def test_a_list_item_is_quoted_after_its_lead_in_which_is_never_quoted_alone():
+    from kidneytalk.citations import verify
+    from kidneytalk.copypaste import evidence_sentences
+
+    booklet = (
+        "• A kidney biopsy is not needed for most people with CKD. "
+        "• A biopsy is advised when:\n\no Protein in the urine rises quickly without a cause\n\n"
+        "o A mass is found in the kidney that could be malignant\n\n"
+        "Simple kidney cysts:\n\n• Form from fluid-filled tubules and rarely need treatment"
+    )
+    quoted = [s.text for s in evidence_sentences([hit(1, booklet)])]
+    assert quoted == [
+        "A kidney biopsy is not needed for most people with CKD.",
+        "A biopsy is advised when: Protein in the urine rises quickly without a cause",
+        "A biopsy is advised when: A mass is found in the kidney that could be malignant",
+        "Simple kidney cysts: Form from fluid-filled tubules and rarely need treatment",
+    ]
+    # a quoted item is still a copy of its passage: fully supported, cited to it
+    assert all(c.supported for c in verify(" ".join(f"{q} [1]" for q in quoted), [hit(1, booklet)]))
+    leaflet = "術後注意事項：\n\n1.術後6小時內請平躺休息。\n\n2.多喝水幫助排尿。"
+    assert [s.text for s in evidence_sentences([hit(1, leaflet)])] == [
+        "術後注意事項：術後6小時內請平躺休息。",
+        "術後注意事項：多喝水幫助排尿。",
+    ]
+
+
+def test_a_sentence_a_box_broke_is_one_sentence_and_a_cut_off_one_is_not_quoted():
+    from kidneytalk.citations import split_sentences
+    from kidneytalk.copypaste import evidence_sentences
+
+    # a journal's key-messages box: "<" is its bullet font read as text; a line gap broke a sentence
+    box = (
+        "< Intravenous iron raises haemoglobin more than oral iron on dialysis. "
+        "< A policy of screening every adult for proteinuria in\n\nprimary care is not "
+        "advised. < Targets differ for adults and children < Stop iron if ferritin < 30 or Hb < ULN."
+    )
+    assert split_sentences(box) == [
+        "< Intravenous iron raises haemoglobin more than oral iron on dialysis.",
+        "< A policy of screening every adult for proteinuria in primary care is not advised.",
+        "< Targets differ for adults and children",
+        "< Stop iron if ferritin < 30 or Hb < ULN.",
+    ]
+    # a passage boundary cut this one: quoting it would say something else
+    cut = f"{METFORMIN} Screening every adult for proteinuria is not advised for"
+    assert [s.text for s in evidence_sentences([hit(1, cut)])] == [METFORMIN]
+
+
+def test_a_heading_right_above_bullets_leads_its_items():
+    from kidneytalk.copypaste import evidence_sentences
+
+    infographic = (
+        "Points to review in older adults with CKD\n\n• Frailty • Every medicine taken\n\n"
+        "signs of kidney damage present\n\n• Albuminuria above 30 mg/g"
+    )
+    assert [s.text for s in evidence_sentences([hit(1, infographic)])] == [
+        "Points to review in older adults with CKD: Frailty",
+        "Points to review in older adults with CKD: Every medicine taken",
+        "signs of kidney damage present",  # a fragment a passage boundary cut leads nothing
+        "Albuminuria above 30 mg/g",
     ]

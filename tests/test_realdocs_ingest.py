@@ -270,7 +270,7 @@ def test_table_cells_keep_each_line_whole_and_rotated_headers_keep_their_spaces(
     assert rotated and rotated[0].startswith("|Respondent group|Strengths/existing quality model|")
 
 
-def test_rotated_table_keeps_its_rows_together(engine):
+def test_rotated_table_keeps_its_rows_together_and_the_references_are_left_out(engine):
     """BMC-HSR2014 p.5 is /Rotate 90: the management row of Table 2 stays in one passage."""
     [res] = engine.add([realdoc("en_journal_BMC-HSR2014_Malawi-quality-improvement.pdf")])
     rows = engine.library.catalog.db.execute(
@@ -279,6 +279,15 @@ def test_rotated_table_keeps_its_rows_together(engine):
     weakest = [r for r in rows if "weakest" in r["text"]]
     assert weakest and all(r["page_start"] <= 5 <= r["page_end"] for r in weakest)
     assert any("Management respondents" in r["text"] for r in weakest)
+    # Its reference list (BMC entries run together: "… 2006, 19:516–532. 2. Surname L, et al: …") is
+    # left out as a reference list, and no kept passage holds an entry of it.
+    from kidneytalk.bibliography import reference_text
+
+    assert not [r["text"][:80] for r in rows if reference_text(r["text"])]
+    dropped = engine.library.catalog.db.execute(
+        "SELECT reason FROM dropped WHERE doc_id=?", (res.doc_id,)
+    ).fetchall()
+    assert sum(r["reason"] == "reference list" for r in dropped) >= 6
 
 
 def test_hybrid_hit_at_5_on_real_text_layer_booklets_and_journal(engine):
