@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -39,12 +40,20 @@ from kidneytalk.citations import (
 from kidneytalk.clean import CJK_CHARS
 from kidneytalk.errors import ContextOverflowError, KidneyTalkError
 from kidneytalk.extractive import extractiveness
-from kidneytalk.lexical import tokenize
+from kidneytalk.lexical import fold, tokenize
 from kidneytalk.llm_base import LLM
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
 from kidneytalk.retrieval.assemble import fit_to_budget
-from kidneytalk.retrieval.bridge import word_coverage
+from kidneytalk.retrieval.bridge import (
+    CJK_QUESTION_WORDS,
+    chinese_words,
+    comparable,
+    specificity,
+    word_counts,
+    word_coverage,
+)
+from kidneytalk.retrieval.gate import CJK_MAJORITY, cjk_share
 from kidneytalk.safety import looks_like_instruction, quotable
 from kidneytalk.trace import Trace
 from kidneytalk.vocabulary import STYLES
@@ -92,13 +101,43 @@ def word_share(queries: list[str], texts: list[str]) -> list[list[float]]:
     """A :data:`Ranker` by words: the share of each query's content words (CJK: characters) in each text.
 
     Stands in for cosine similarity without an embedder, or for a question the
-    embedder cannot read (Chinese for the bundled MiniLM).
+    embedder cannot read (Chinese for the bundled MiniLM). A Chinese question's
+    characters weigh how specific they are in general text
+    (:func:`character_weights`): 的 or 以 nothing, 抽 or 凝 fully, so that a
+    sentence sharing only its everyday characters ties with none; and as rare as it
+    is among ``texts`` (idf), so that the topic every evidence sentence shares (腎臟切片)
+    does not outweigh what the question asks about it (躺, 下床). Characters, not
+    words: 抗凝血 in the question still meets 抗凝劑 in a sentence.
     """
     text_words = [set(content_tokens(t)) for t in texts]
     out = []
     for q in queries:
-        words = set(content_tokens(q))
-        out.append([len(words & tw) / max(1, len(words)) for tw in text_words])
+        weights = dict.fromkeys(content_tokens(q), 1.0)
+        if cjk_share(q) >= CJK_MAJORITY:  # 的, 以 or 有 say nothing; 抽 or 凝 do
+            chars = character_weights(q)
+            weights = {
+                t: (chars.get(fold(t), 0.0) if CJK_CHARS.match(t) else 1.0)
+                # and a character every text has tells none of them apart
+                * math.log((len(text_words) + 1) / (sum(t in tw for tw in text_words) + 0.5))
+                for t in weights
+            }
+        total = sum(weights.values()) or 1.0
+        out.append([sum(v for t, v in weights.items() if t in tw) / total for tw in text_words])
+    return out
+
+
+def character_weights(question: str) -> dict[str, float]:
+    """What each (folded) Han character of a Chinese question weighs in :func:`word_share`: how
+    specific it is in general text, or the word of the question it lies in, whichever is more
+    (运 and 动 are everyday characters, 运动 "exercise" is a topic); nothing inside a question
+    word (可以, 多久)."""
+    known = word_counts()
+    out: dict[str, float] = {}
+    for word in chinese_words(question):
+        asks = word in CJK_QUESTION_WORDS
+        whole = specificity(word) if len(word) > 1 and word in known and not asks else 0.0
+        for ch in word:
+            out[ch] = max(out.get(ch, 0.0), 0.0 if asks else max(whole, specificity(ch)))
     return out
 
 
@@ -375,6 +414,12 @@ class Writer:
         if self.across is not None:  # evidence in two languages: one scale for both
             shares = self.across(query, plain)
             if shares is not None:
+                if self.rank is word_share:  # its own language's sentences by its characters, as
+                    # when all the evidence is in it (a Chinese question the embedder cannot read)
+                    same = [i for i, t in enumerate(plain) if comparable(query, t)]
+                    own = word_share([query], [plain[i] for i in same])[0]
+                    for i, value in zip(same, own, strict=True):
+                        shares[i] = value
                 return shares
         if self.rank is not None:
             return [float(x) for x in self.rank([query], plain)[0]]
@@ -395,7 +440,10 @@ class Writer:
         out = []
         for text, sim in zip(texts, sims, strict=False):
             has_focus = bool(focus & {_stem(t) for t in content_tokens(text)})
-            ok = sim >= best - RELEVANT_MARGIN or (has_focus and sim >= RELEVANT_WITH_WORDS)
+            # (a sentence that shares nothing with the question is not close to it, even when
+            # no sentence is: then the gate's closest one stands alone, see keep_relevant)
+            close = sim >= best - RELEVANT_MARGIN and sim > 0
+            ok = close or (has_focus and sim >= RELEVANT_WITH_WORDS)
             out.append((ok and not is_meta_text(text), sim))
         return out
 
@@ -651,17 +699,21 @@ def _stem(word: str) -> str:
 
 
 def focus_stems(question: str, pool: Sequence[str], n: int = FOCUS_WORDS) -> set[str]:
-    """Stems of the question's ``n`` content words rarest among ``pool`` (those that occur there at all)."""
-    words = {_stem(t) for t in content_tokens(question)}
+    """Stems of the question's ``n`` content words rarest among ``pool`` (those that occur there at all).
+
+    A Chinese question's characters that weigh nothing (:func:`character_weights`: 可 of 可以,
+    的) are never its focus.
+    """
+    tokens = content_tokens(question)
+    if cjk_share(question) >= CJK_MAJORITY:
+        chars = character_weights(question)
+        tokens = [t for t in tokens if not CJK_CHARS.match(t) or chars.get(fold(t), 0.0) > 0]
+    words = {_stem(t) for t in tokens}
     counts = {w: 0 for w in words}
     for text in pool:
         for w in words & {_stem(t) for t in content_tokens(text)}:
             counts[w] += 1
-    present = sorted(
-        (c, -len(full), w)
-        for full in content_tokens(question)
-        if (c := counts[w := _stem(full)]) > 0
-    )
+    present = sorted((c, -len(full), w) for full in tokens if (c := counts[w := _stem(full)]) > 0)
     return {w for _, _, w in present[:n]}
 
 

@@ -429,6 +429,40 @@ def test_copied_sentences_must_answer_the_question(embedder):
     ]
 
 
+def test_a_chinese_question_keeps_the_sentences_with_what_it_asks_not_its_everyday_characters():
+    """The bundled embedder cannot read Chinese: sentences are compared by the question's
+    characters, each weighing how specific it (or the question's word it lies in, 抽血) is, so
+    that 可以 ("may") or 的 share nothing, and how rare it is among the sentences."""
+    import threading
+
+    from kidneytalk.copypaste import EvidenceSentence, Writer, focus_stems, word_share
+    from kidneytalk.trace import Trace
+
+    question = "有做瘻管的那隻手可以量血壓或抽血嗎？"
+    answer = "瘻管手術後，該側手臂不可量血壓或抽血。"
+    others = ["多吃蔬菜水果可以補充鉀離子。", "抗凝血藥物在檢查前需停用兩天。"]
+    [shares] = word_share([question], [answer, *others])
+    assert shares[0] == 1.0 and shares[1] == 0.0 and 0 < shares[2] < 0.2  # 血 alone, of 抽血
+    # its focus is a character only the answer has, never 可 of 可以 (the rarest before)
+    assert focus_stems(question, [answer, *others]) <= set(answer) - set("可以")
+    # a sentence sharing only everyday characters is not close, even when none is closer
+    assert word_share(["腎臟切片後多久可以吃東西？"], ["可以多喝水。", "腎臟切片後要平躺。"]) == [
+        [0.0, 1.0]
+    ]
+    writer = Writer(
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        max_tokens=64,
+        temperature=0.0,
+        refusal="",
+        trace=Trace(),  # type: ignore[arg-type]
+        cancel=threading.Event(),
+        rank=word_share,
+    )
+    listed = [EvidenceSentence(f"S{i}", 1, t) for i, t in enumerate([*others, answer], 1)]
+    assert [s.text for s in writer.keep_relevant(question, listed, listed)] == [answer]
+
+
 def test_refusal_table_counts_off_library_questions_right_only_when_refused():
     from kidneytalk.evaluation.metrics import summarize
 
