@@ -109,14 +109,15 @@ def word_share(queries: list[str], texts: list[str]) -> list[list[float]]:
     does not outweigh what the question asks about it (躺, 下床). Characters, not
     words: 抗凝血 in the question still meets 抗凝劑 in a sentence.
     """
-    text_words = [set(content_tokens(t)) for t in texts]
+    # folded (one Chinese script), so that a question in Simplified meets a Traditional leaflet
+    text_words = [{fold(w) for w in content_tokens(t)} for t in texts]
     out = []
     for q in queries:
-        weights = dict.fromkeys(content_tokens(q), 1.0)
+        weights = dict.fromkeys((fold(w) for w in content_tokens(q)), 1.0)
         if cjk_share(q) >= CJK_MAJORITY:  # 的, 以 or 有 say nothing; 抽 or 凝 do
             chars = character_weights(q)
             weights = {
-                t: (chars.get(fold(t), 0.0) if CJK_CHARS.match(t) else 1.0)
+                t: (chars.get(t, 0.0) if CJK_CHARS.match(t) else 1.0)
                 # and a character every text has tells none of them apart
                 * math.log((len(text_words) + 1) / (sum(t in tw for tw in text_words) + 0.5))
                 for t in weights

@@ -449,6 +449,8 @@ def test_a_chinese_question_keeps_the_sentences_with_what_it_asks_not_its_everyd
     assert word_share(["腎臟切片後多久可以吃東西？"], ["可以多喝水。", "腎臟切片後要平躺。"]) == [
         [0.0, 1.0]
     ]
+    # a question in Simplified meets a leaflet in Traditional
+    assert word_share(["肾脏切片后要平躺吗？"], ["腎臟切片後要平躺。"]) == [[1.0]]
     writer = Writer(
         None,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]
