@@ -2,11 +2,12 @@
 
 A journal article ends with its reference list, and a passage cut from it holds several entries
 run together: "… 2004;9:112e15 (in chinese). 12. Wang Q, Li HM. Oral iron in adults on
-haemodialysis: a randomised trial. Chin J Nephrol 2004;9:201e4. 13. …". Split into sentences, an entry's title reads like a finding, so a reference list must be
-recognised as a whole: the filter drops passages that are mostly references, and a copy-paste
-answer never quotes a sentence from one.
+haemodialysis: a randomised trial. Chin J Nephrol 2004;9:201e4. 13. …". Split into sentences,
+an entry's title reads like a finding, so a reference list must be recognised as a whole: the
+filter drops passages that are mostly references, and a copy-paste answer never quotes a
+sentence from one.
 
-An *entry* runs from its number ("28. ", "[28] ") to the next one, and counts when it has a
+An *entry* runs from its number ("12. ", "[12] ") to the next one, and counts when it has a
 *locator* (a journal's year, volume and pages in Vancouver, BMC or APA style, a DOI or PMID, an
 ISBN, web address or "accessed" date) or begins with an author list of two or more ("Wang Q,
 Li HM." or "Okafor J, Banda A:") or one with "et al". Text before the first entry number

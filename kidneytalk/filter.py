@@ -111,9 +111,7 @@ def rule_reason(chunk: Chunk) -> str | None:
     # In-text citations such as "(Johansson et al., 2012)" belong to body text, not to reference lists.
     ref_hits = len(_REF_ENTRY.findall(_IN_TEXT_CITATION.sub(" ", text)))
     sentences = max(1, len(re.findall(r"[.!?。](\s|$)", text)))
-    if ref_hits >= 4 and ref_hits / sentences >= 0.5:
-        return "reference list"
-    if _mostly_references(text):
+    if (ref_hits >= 4 and ref_hits / sentences >= 0.5) or _mostly_references(text):
         return "reference list"
     if _COPYRIGHT.search(text) and not has_substantive_sentence(cut_notices(text)[0]):
         return "copyright/licence notice"
