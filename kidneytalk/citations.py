@@ -47,7 +47,11 @@ _ABBREVIATION = re.compile(
     re.IGNORECASE,
 )
 _NUMBERED = re.compile(r"(?<![\w.])(?:No|Nos|Vol|pp?)\.$")  # before a number: "Grant No. 30770599"
-_BULLET_START = re.compile(r"\s*[•●▪■◆►➢◦o<-]\s")
+# A list item's mark at the start of a sentence or paragraph: a bullet ("•", a sub-list's "o" or
+# "-", "<" where a bullet font was read as text), "1." or "(1)"/"（一）".
+LIST_ITEM = re.compile(
+    r"^\s*(?:[•●▪■◆►➢◦‣∙·*]|[-–o<](?=\s)|\d{1,2}[.)、](?!\d)|[(（][\d一二三四五六七八九十]{1,2}[)）])\s*"
+)
 # CJK characters with CJK punctuation (a line break between two of them joins without a space)
 _CJK_TEXT = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _ENUMERATOR = re.compile(r"(?:[(（][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、)]|[•·●▪■-] ?)")
@@ -112,7 +116,7 @@ def _join_broken(paragraphs: list[str]) -> list[str]:
     """``paragraphs``, each one that ends on a :data:`DANGLING` word joined to the next."""
     out: list[str] = []
     for p in paragraphs:
-        if out and DANGLING.search(out[-1]) and p.strip() and not _BULLET_START.match(p):
+        if out and DANGLING.search(out[-1]) and p.strip() and not LIST_ITEM.match(p):
             out[-1] = out[-1].rstrip() + " " + p.lstrip()
         else:
             out.append(p)

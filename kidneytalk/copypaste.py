@@ -31,6 +31,7 @@ from kidneytalk.answer import format_context
 from kidneytalk.bibliography import reference_text
 from kidneytalk.citations import (
     DANGLING,
+    LIST_ITEM,
     MARKER,
     content_tokens,
     split_sentences,
@@ -48,7 +49,6 @@ from kidneytalk.retrieval.assemble import fit_to_budget
 from kidneytalk.retrieval.bridge import (
     CJK_QUESTION_WORDS,
     chinese_words,
-    comparable,
     specificity,
     word_counts,
     word_coverage,
@@ -114,8 +114,7 @@ def word_share(queries: list[str], texts: list[str]) -> list[list[float]]:
     out = []
     for q in queries:
         weights = dict.fromkeys((fold(w) for w in content_tokens(q)), 1.0)
-        if cjk_share(q) >= CJK_MAJORITY:  # 的, 以 or 有 say nothing; 抽 or 凝 do
-            chars = character_weights(q)
+        if chars := character_weights(q):  # 的, 以 or 有 say nothing; 抽 or 凝 do
             weights = {
                 t: (chars.get(t, 0.0) if CJK_CHARS.match(t) else 1.0)
                 # and a character every text has tells none of them apart
@@ -131,7 +130,9 @@ def character_weights(question: str) -> dict[str, float]:
     """What each (folded) Han character of a Chinese question weighs in :func:`word_share`: how
     specific it is in general text, or the word of the question it lies in, whichever is more
     (运 and 动 are everyday characters, 运动 "exercise" is a topic); nothing inside a question
-    word (可以, 多久)."""
+    word (可以, 多久); ``{}`` for a question not mostly Chinese."""
+    if cjk_share(question) < CJK_MAJORITY:
+        return {}
     known = word_counts()
     out: dict[str, float] = {}
     for word in chinese_words(question):
@@ -214,11 +215,6 @@ def misread(sentence: str) -> bool:
     return characters >= MISREAD_MIN_CHARACTERS and share < MISREAD_COVERAGE
 
 
-# A list item's mark: a bullet ("•", a sub-list's "o" or "-", "<" where a bullet font was read as
-# text), "1." or "(1)"/"（一）".
-_ITEM = re.compile(
-    r"^(?:[•●▪■◆►➢◦‣∙·*]|[-–o<](?=\s)|\d{1,2}[.)、](?!\d)|[(（][\d一二三四五六七八九十]{1,2}[)）])\s*"
-)
 _ENDED = re.compile(r"[.!?。！？；;:：)）\]」』”\"']\s*$")  # a sentence (or a lead-in) that ends
 MAX_LEAD_TOKENS = 24  # a longer sentence ending in a colon is not a list's lead-in
 
@@ -238,7 +234,7 @@ def with_lead_ins(sentences: Sequence[str]) -> list[tuple[str, str]]:
     lead = ""
     follows_lead = False
     for i, sentence in enumerate(sentences):
-        mark = _ITEM.match(sentence)
+        mark = LIST_ITEM.match(sentence)
         body = sentence[mark.end() :].strip() if mark else sentence.strip()
         if not body:  # a number alone ("2." split off its item)
             continue
@@ -246,7 +242,7 @@ def with_lead_ins(sentences: Sequence[str]) -> list[tuple[str, str]]:
             not _ENDED.search(body)
             and not body[0].islower()
             and i + 1 < len(sentences)
-            and bool(_ITEM.match(sentences[i + 1]))
+            and bool(LIST_ITEM.match(sentences[i + 1]))
             and not mark
         )
         if body.endswith((":", "：")) or heading:
@@ -415,12 +411,6 @@ class Writer:
         if self.across is not None:  # evidence in two languages: one scale for both
             shares = self.across(query, plain)
             if shares is not None:
-                if self.rank is word_share:  # its own language's sentences by its characters, as
-                    # when all the evidence is in it (a Chinese question the embedder cannot read)
-                    same = [i for i, t in enumerate(plain) if comparable(query, t)]
-                    own = word_share([query], [plain[i] for i in same])[0]
-                    for i, value in zip(same, own, strict=True):
-                        shares[i] = value
                 return shares
         if self.rank is not None:
             return [float(x) for x in self.rank([query], plain)[0]]
@@ -706,8 +696,7 @@ def focus_stems(question: str, pool: Sequence[str], n: int = FOCUS_WORDS) -> set
     的) are never its focus.
     """
     tokens = content_tokens(question)
-    if cjk_share(question) >= CJK_MAJORITY:
-        chars = character_weights(question)
+    if chars := character_weights(question):
         tokens = [t for t in tokens if not CJK_CHARS.match(t) or chars.get(fold(t), 0.0) > 0]
     words = {_stem(t) for t in tokens}
     counts = {w: 0 for w in words}

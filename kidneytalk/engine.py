@@ -522,6 +522,9 @@ class Engine:
         _stop_on(llm, cancel)  # a stalled model server's request ends at Stop
         trace.event("write", 0, 0, style)
         labels = self._labels()
+        # A question the embedder cannot read (Chinese for the bundled MiniLM) is compared with the
+        # evidence sentences by its words, as hybrid search ranks it.
+        by_words = embedder.unknown_share(question) >= UNREADABLE
         writer = Writer(
             llm,
             book,
@@ -532,10 +535,8 @@ class Engine:
             cancel=cancel,
             refine_rounds=rs.refine_rounds,
             refine_target=rs.refine_target,
-            # A question the embedder cannot read (Chinese for the bundled MiniLM) is compared
-            # with the evidence sentences by its words, as hybrid search ranks it.
             rank=word_share
-            if embedder.unknown_share(question) >= UNREADABLE
+            if by_words
             else lambda queries, texts: (
                 embedder.embed(queries) @ embedder.embed(texts).T
             ).tolist(),
@@ -543,7 +544,7 @@ class Engine:
             topic=functools.lru_cache(maxsize=8)(
                 lambda q: sources.without_names(q, labels, self._passage_texts)
             ),
-            across=self._shares_across_languages,
+            across=functools.partial(self._shares_across_languages, by_words=by_words),
         )
         passages = list(evidence.passages)
         if style == "off":
@@ -563,17 +564,28 @@ class Engine:
             timings=load,
         )
 
-    def _shares_across_languages(self, question: str, texts: list[str]) -> list[float] | None:
+    def _shares_across_languages(
+        self, question: str, texts: list[str], *, by_words: bool = False
+    ) -> list[float] | None:
         """Word shares of the question in each text, translated where a text is in the other
         language (:meth:`~kidneytalk.retrieval.bridge.Bridge.share`); None when every text is
-        in the question's language, where the embedder's cosine is the better measure."""
+        in the question's language, where the embedder's cosine is the better measure. With
+        ``by_words`` (a question the embedder cannot read), the texts in its own language are
+        measured by :func:`~kidneytalk.copypaste.word_share`, as when all the evidence is in it."""
         if all(comparable(question, t) for t in texts):
             return None
         found = self._weighed(question)
         if found is None:
             return None
         crossing, weights = found
-        return [crossing.share([t], weights) for t in texts]
+        shares = [crossing.share([t], weights) for t in texts]
+        if by_words:
+            same = [i for i, t in enumerate(texts) if comparable(question, t)]
+            for i, value in zip(
+                same, word_share([question], [texts[i] for i in same])[0], strict=True
+            ):
+                shares[i] = value
+        return shares
 
     def _weighed(self, question: str) -> Weighed:
         """:func:`bridge.weighed` for ``question`` in the current library, kept for the next call
