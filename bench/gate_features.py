@@ -3,9 +3,10 @@
 On the FITTING split only (``bench/refusal.py``'s test split is not touched): the PubMedQA fitting
 questions and ``offtopic-fit.txt`` asked of the odd-digest library (``--libraries odd,even``: of the
 even one too), CJK questions left out, labelled by :func:`refusal.fitting_rows`. Candidates:
-``gap3``/``gap5``/``gap10`` (best dense cosine minus the 3rd/5th/10th), ``gapm`` (best minus the
-mean of ranks 2-10), ``nqc`` (std of the top-10 cosines), ``agree`` (BM25's and the dense best
-passage from the same document), ``doc`` (the gate's lexical share counted within one document's
+``soft`` (the gate's own, :meth:`Gate.soft <kidneytalk.retrieval.gate.Gate.soft>`, in the main
+rule since 2026-12-06: the baseline is the rule before it), ``gap3``/``gap5``/``gap10`` (best
+dense cosine minus the 3rd/5th/10th), ``gapm`` (best minus the mean of ranks 2-10), ``nqc``
+(std of the top-10 cosines), ``agree`` (BM25's and the dense best passage from the same document), ``doc`` (the gate's lexical share counted within one document's
 best passages, the best document: an answer's words stand together) and ``win1`` (within the
 best passages and their neighbours, one passage each side), ``hub20`` (the best dense cosine less
 that passage's own background, the mean of its 20 highest cosines to the off-topic fitting
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from kidneytalk.engine import Engine
 
 BASELINE = ("margin", "lexical")
-CANDIDATES = ("gap3", "gap5", "gap10", "gapm", "nqc", "agree", "doc", "win1", "hub20")
+CANDIDATES = ("soft", "gap3", "gap5", "gap10", "gapm", "nqc", "agree", "doc", "win1", "hub20")
 INSTEAD_OF_LEXICAL = ("doc", "win1")  # also tried as margin + X
 HUB_DEPTH = 20  # off-topic questions a passage's own background averages
 DEPTH = 10  # dense passages the gap features look at

@@ -14,7 +14,8 @@ Data (shared dev sets, used locally, never copied into the repository):
 
 ``--fit`` fits the gate (:func:`kidneytalk.retrieval.gate.fit`) on the fitting
 split and writes the shipped calibration; without it the current calibration
-is tested. ``--fit-topical`` fits only the rule on Chinese questions' topical
+is tested. ``--fit-main`` fits only the main rule (its features, on the fitting split) into
+the shipped calibration (:func:`fit_main`). ``--fit-topical`` fits only the rule on Chinese questions' topical
 words into the shipped calibration (:func:`fit_topical`). ``--fit-libraries odd,even`` also asks the fitting split of a second
 library, of the **even-numbered** digests (built under ``--work``, fitting
 only), where the questions count the other way round (in-library when their
@@ -22,7 +23,7 @@ abstract is in an even digest). The test split runs through the evaluation
 harness in retrieval-only mode (gate included) and the numbers go to
 ``bench/results/refusal.json``.
 
-    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--fit-topical] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
+    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--fit-main] [--fit-topical] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
 
 ``--avx2`` embeds as an AVX2-only CPU would (int8 ONNX): use a work folder of its own, so
 its libraries are built with those vectors.
@@ -315,6 +316,43 @@ def fit_topical(homes: dict[str, Path]) -> dict[str, object]:
     return cal.to_json()
 
 
+def fit_main(
+    homes: dict[str, Path], sets: dict[str, tuple[str, Path]], libraries: tuple[str, ...]
+) -> dict[str, object]:
+    """Fit only the main rule (:data:`~kidneytalk.retrieval.gate.FEATURES`) into the shipped
+    calibration, on ``--fit``'s data for it (the fitting split in the PubMedQA libraries); the
+    rules on Chinese, topical and bridged words stay as they are (a full ``--fit`` refits them on
+    the realdocs library as it now is)."""
+    import dataclasses
+
+    from kidneytalk.retrieval.gate import DEFAULT_CALIBRATION, Calibration, fit
+
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    if shipped is None:
+        raise SystemExit(f"{DEFAULT_CALIBRATION}: no calibration to refit (run --fit)")
+    measured = fitting_rows(homes, sets, libraries)
+    labels = [label for _, _, _, label in measured]
+    main = fit([f for _, _, f, _ in measured], labels, embed_model=shipped.embed_model)
+    cal = dataclasses.replace(
+        shipped,
+        weights=main.weights,
+        bias=main.bias,
+        features=main.features,
+        fitted_on={
+            **shipped.fitted_on,
+            "main_how": "bench/refusal.py --fit-main",
+            "main_date": dt.date.today().isoformat(),
+            "n_answerable": sum(labels),
+            "n_unanswerable": len(labels) - sum(labels),
+        },
+    )
+    cal.save(DEFAULT_CALIBRATION)
+    print(
+        f"main rule ({', '.join(cal.features)}) written to {DEFAULT_CALIBRATION}", file=sys.stderr
+    )
+    return cal.to_json()
+
+
 def run_tests(
     homes: dict[str, Path],
     sets: dict[str, tuple[str, Path]],
@@ -430,6 +468,11 @@ def main() -> None:
         "--fit", action="store_true", help="fit and write the shipped calibration first"
     )
     parser.add_argument(
+        "--fit-main",
+        action="store_true",
+        help="fit only the main rule (margin, lexical, soft) into the shipped calibration",
+    )
+    parser.add_argument(
         "--fit-topical",
         action="store_true",
         help="fit only the rule on Chinese questions' topical words into the shipped calibration",
@@ -481,6 +524,8 @@ def main() -> None:
     build_library(homes["realdocs"], sorted((REALDOCS / "pdfs").glob("*.pdf")))
     sets = question_sets(work)
     calibration = fit_calibration(homes, sets, fit_libraries) if args.fit else None
+    if args.fit_main:
+        calibration = fit_main(homes, sets, fit_libraries)
     if args.fit_topical:
         calibration = fit_topical(homes)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

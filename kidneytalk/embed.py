@@ -757,6 +757,41 @@ class Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
+    def token_vectors(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        """Each text's token ids and contextual token vectors (unit length, float32): the
+        transformer's output before pooling, cut at ``max_tokens`` as :meth:`embed` cuts them;
+        special, unknown and padding tokens left out (the ids are :meth:`token_ids`'). Whichever runs the transformer (int8 ONNX,
+        traced, eager) runs it here too."""
+        import torch
+
+        special = set(self.tokenizer.all_special_ids)
+        out: list[tuple[list[int], np.ndarray]] = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), ONNX_BATCH):
+                features = _preprocess(self._model, list(texts[start : start + ONNX_BATCH]))
+                if self._onnx is not None:
+                    hidden = self._onnx(features)
+                elif self._traced is not None:
+                    hidden = self._traced(features)
+                else:
+                    hidden = self._model[0](features)["token_embeddings"]
+                hidden = torch.nn.functional.normalize(hidden.float(), dim=-1).numpy()
+                ids, mask = features["input_ids"].tolist(), features["attention_mask"].tolist()
+                for row, (row_ids, row_mask) in enumerate(zip(ids, mask, strict=True)):
+                    keep = [i for i, t in enumerate(row_ids) if row_mask[i] and t not in special]
+                    out.append(([row_ids[i] for i in keep], hidden[row, keep]))
+        return out
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's token ids, cut as :meth:`embed` cuts it; special tokens (the unknown
+        token too: it stands for any character the model cannot read) left out."""
+        room = self.max_tokens - self.tokenizer.num_special_tokens_to_add(pair=False)
+        special = set(self.tokenizer.all_special_ids)
+        cut = self.tokenizer(
+            list(texts), add_special_tokens=False, truncation=True, max_length=room
+        )["input_ids"]
+        return [[t for t in ids if t not in special] for ids in cut]
+
     def close(self) -> None:
         self._onnx = None
         self._traced = None

@@ -314,6 +314,12 @@ class Library:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed_query(text)
 
+    def token_vectors(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        return self.embedder.token_vectors(texts)
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.embedder.token_ids(texts)
+
     def unknown_share(self, text: str) -> float:
         return self.embedder.unknown_share(text)
 

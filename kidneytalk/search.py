@@ -57,6 +57,15 @@ class SearchIndex(Protocol):
         """The normalised embedding of one query."""
         ...
 
+    def token_vectors(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        """Each text's embedder token ids and unit-length contextual token vectors (special tokens
+        left out)."""
+        ...
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's embedder token ids (special tokens left out)."""
+        ...
+
     def unknown_share(self, text: str) -> float:
         """Share of ``text``'s embedder tokens that are unknown to it (1.0: it cannot read it)."""
         ...

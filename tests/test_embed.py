@@ -88,6 +88,26 @@ def test_int8_vectors_match_fp32(int8_auto: Embedder, fp32: Embedder):
     assert int8_auto.embed([]).shape == (0, 384)
 
 
+def test_token_vectors_are_the_transformer_outputs_of_each_token(
+    int8_auto: Embedder, fp32: Embedder
+):
+    """The gate's ``soft`` feature reads the tokens' contextual vectors: one unit vector per token
+    of :meth:`Embedder.token_ids` (no special or padding tokens), alike in int8 and fp32."""
+    texts = [*SENTENCES[:3], SENTENCES[6], " ".join(SENTENCES[:6] * 20)]  # Chinese; too long
+    ids = fp32.token_ids(texts)
+    assert len(ids[3]) < 5  # MiniLM reads 3 of its 22 characters: its [UNK]s are left out
+    assert len(ids[4]) == fp32.max_tokens - 2  # cut as embed() cuts it, [CLS] and [SEP] left out
+    for emb in (fp32, int8_auto):
+        got = emb.token_vectors(texts)
+        assert [i for i, _ in got] == ids
+        for i, v in got:
+            assert v.shape == (len(i), 384) and v.dtype == np.float32
+            np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    a, b = fp32.token_vectors(texts[:1])[0][1], int8_auto.token_vectors(texts[:1])[0][1]
+    assert (a * b).sum(axis=1).mean() > 0.95
+    assert fp32.tokenizer.convert_ids_to_tokens(ids[0])[:3] == ["chronic", "kidney", "disease"]
+
+
 def test_bad_precision_values_are_refused(tmp_path: Path, capsys):
     with pytest.raises(KidneyTalkError, match="embedding_precision"):
         Settings().with_value("embedding_precision", "int4")

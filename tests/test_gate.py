@@ -23,8 +23,10 @@ from kidneytalk.records import Hit
 from kidneytalk.retrieval.gate import (
     CALIBRATION_FILE,
     DEFAULT_CALIBRATION,
+    FEATURES,
     ITERATIONS,
     L2,
+    LEGACY_FEATURES,
     TOPICAL_MARGIN,
     Calibration,
     answering_rule,
@@ -91,7 +93,7 @@ def test_question_parts_and_content_words():
 
 def test_fit_separates_and_round_trips(tmp_path: Path):
     rows = [
-        {"margin": m, "lexical": lx}
+        {"margin": m, "lexical": lx, "soft": 0.2 + lx / 2}
         for m, lx in [
             (0.5, 0.9),
             (0.4, 0.8),
@@ -106,10 +108,10 @@ def test_fit_separates_and_round_trips(tmp_path: Path):
     cal = fit(rows, [1, 1, 1, 1, 0, 0, 0, 0], embed_model="test-model")
     assert all(w > 0 for w in cal.weights)
     assert (
-        cal.probability({"margin": 0.45, "lexical": 0.8})
+        cal.probability({"margin": 0.45, "lexical": 0.8, "soft": 0.6})
         > 0.9
         > 0.1
-        > cal.probability({"margin": 0.0, "lexical": 0.1})
+        > cal.probability({"margin": 0.0, "lexical": 0.1, "soft": 0.25})
     )
     cal.save(tmp_path / CALIBRATION_FILE)
     again = Calibration.load(tmp_path / CALIBRATION_FILE)
@@ -125,7 +127,8 @@ def test_fit_separates_and_round_trips(tmp_path: Path):
 def toy_fit(**rules: Any) -> Calibration:
     """A calibration fitted on four made-up rows and six CJK ones, plus ``rules``' data."""
     rows = [
-        {"margin": m, "lexical": lx} for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]
+        {"margin": m, "lexical": lx, "soft": 0.2 + lx / 2}
+        for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]
     ]
     cjk_rows = [{"margin": 0.3, "lexical": lx} for lx in (0.7, 0.5, 0.6, 0.05, 0.1, 0.0)]
     return fit(
@@ -155,8 +158,8 @@ def test_cjk_questions_are_decided_on_their_bigrams_alone(tmp_path: Path):
     assert cal.cjk_weight is not None and cal.cjk_weight > 0
     # for a CJK question the margin does not count, only its words
     high, low = (
-        {"margin": 0.9, "lexical": 0.05, "cjk": 1.0},
-        {"margin": -0.2, "lexical": 0.6, "cjk": 1.0},
+        {"margin": 0.9, "lexical": 0.05, "soft": 0.0, "cjk": 1.0},
+        {"margin": -0.2, "lexical": 0.6, "soft": 0.0, "cjk": 1.0},
     )
     assert cal.probability(high) < 0.5 < cal.probability(low)
     assert cal.probability({**high, "cjk": 0.0}) > cal.probability(
@@ -178,14 +181,14 @@ def test_the_rule_on_topical_words_only_turns_refusals_into_answers(tmp_path: Pa
     assert cal.topical_weight is not None and cal.topical_weight > 0
     assert cal.topical_bias is not None
     assert -cal.topical_bias / cal.topical_weight > 0.45  # above the highest off-topic question
-    cjk = {"margin": 0.0, "lexical": 0.05, "cjk": 1.0}
+    cjk = {"margin": 0.0, "lexical": 0.05, "soft": 0.0, "cjk": 1.0}
     assert (
         cal.probability({**cjk, "topical": 0.95}) > 0.5 > cal.probability({**cjk, "topical": 0.4})
     )
     assert (
         cal.probability({**cjk, "lexical": 0.7, "topical": 0.0}) > 0.5
     )  # the bigram rule still answers
-    english = {"margin": 0.0, "lexical": 0.1, "cjk": 0.0, "topical": 1.0}
+    english = {"margin": 0.0, "lexical": 0.1, "soft": 0.25, "cjk": 0.0, "topical": 1.0}
     assert cal.probability(english) < 0.5  # not for questions the main rule decides
     cal.save(tmp_path / CALIBRATION_FILE)
     again = Calibration.load(tmp_path / CALIBRATION_FILE)
@@ -213,7 +216,13 @@ def test_a_calibration_without_the_topical_rule_gets_the_shipped_one(tmp_path: P
     """One written by `kidneytalk calibrate` before the rule existed, with the shipped CJK rule."""
     shipped = Calibration.load(DEFAULT_CALIBRATION)
     assert shipped is not None and shipped.topical_weight is not None
-    own = dataclasses.replace(shipped, topical_weight=None, topical_bias=None, weights=(9.0, 4.0))
+    own = dataclasses.replace(
+        shipped,
+        topical_weight=None,
+        topical_bias=None,
+        weights=(9.0, 4.0),
+        features=LEGACY_FEATURES,
+    )
     own.save(tmp_path / CALIBRATION_FILE)
     cal, warning = find_calibration(shipped.embed_model, tmp_path)
     assert warning == "" and cal.source == str(tmp_path / CALIBRATION_FILE)
@@ -229,7 +238,9 @@ def test_an_uncalibrated_embedding_model_asks_for_calibration(tmp_path: Path):
     assert cal.source == "fallback"
     # the fallback is cautious: a middling match is refused
     assert cal.probability({"margin": 0.25, "lexical": 0.5}) < 0.5
-    Calibration("some-other-model-0123456789", (10.0, 4.0), -6.0).save(tmp_path / CALIBRATION_FILE)
+    Calibration("some-other-model-0123456789", (10.0, 4.0), -6.0, features=LEGACY_FEATURES).save(
+        tmp_path / CALIBRATION_FILE
+    )
     cal, warning = find_calibration("some-other-model-0123456789", tmp_path)
     assert warning == "" and cal.source == str(tmp_path / CALIBRATION_FILE)
 
@@ -560,7 +571,8 @@ def test_retrieval_only_evaluation_runs_the_gate(engine, tmp_path: Path):
 
 def test_the_rule_on_bridged_words_answers_nothing_the_fit_refused(tmp_path: Path):
     rows = [
-        {"margin": m, "lexical": lx} for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]
+        {"margin": m, "lexical": lx, "soft": 0.2 + lx / 2}
+        for m, lx in [(0.5, 0.9), (0.4, 0.8), (0.0, 0.1), (0.05, 0.3)]
     ]
     positives = [0.3, 1.5, 2.0, 2.5, 3.0]
     negatives = [0.0, 0.0, 0.2, 0.4, 1.1]  # one off-topic question with much bridged evidence
@@ -572,7 +584,7 @@ def test_the_rule_on_bridged_words_answers_nothing_the_fit_refused(tmp_path: Pat
         cross_labels=[1] * len(positives) + [0] * len(negatives),
     )
     assert cal.cross_weight is not None and cal.cross_weight > 0
-    base = {"margin": -0.1, "lexical": 0.1, "cjk": 0.0}
+    base = {"margin": -0.1, "lexical": 0.1, "soft": 0.25, "cjk": 0.0}
     p = {b: cal.probability({**base, "bridged": b}) for b in (0.0, 1.1, 1.2, 2.0)}
     assert p[1.1] < cal.threshold <= p[1.2] < p[2.0]  # raised above the highest negative
     assert p[0.0] == cal.probability(base)  # no bridged evidence: the other rules decide
@@ -643,3 +655,52 @@ def test_the_gate_counts_a_hyphenated_question_word_its_passage_spells_apart(
     assert "mass-casualty" not in missing
     assert missing == []
     assert features["lexical"] == pytest.approx(1.0)
+
+
+def test_the_gate_measures_a_paraphrase_by_its_meaning_not_only_its_words(engine, tmp_path: Path):
+    """``soft``: the question's content words matched in meaning by the embedder's token vectors.
+    "oral intake" and "abdominal operation" are not the passage's words, but close to them."""
+    doc = tmp_path / "recovery.md"
+    doc.write_text(
+        "# Recovery after surgery\n\nPatients resumed feeding on the first day after laparoscopic "
+        "surgery, and most tolerated a normal diet by the second day.\n\n# Wound care\n\nThe "
+        "dressing is changed every two days and the stitches are removed after ten days.\n\n"
+        "# Pain\n\nPain was treated with paracetamol and, when needed, a short course of opioids.\n",
+        encoding="utf-8",
+    )
+    engine.add([doc])
+    measure = {
+        name: engine.gate.measure(q)[0]
+        for name, q in {
+            "words": "When do patients resume feeding after laparoscopic surgery?",
+            "paraphrase": "Can oral intake start soon after an abdominal operation?",
+            "offtopic": OFF_TOPIC,
+        }.items()
+    }
+    assert measure["paraphrase"]["lexical"] < 0.1  # its words are hardly there ...
+    assert (
+        measure["paraphrase"]["soft"] > measure["offtopic"]["soft"] + 0.25
+    )  # ... their meaning is
+    assert measure["words"]["soft"] > measure["paraphrase"]["soft"]
+    assert engine.gate.measure("腎臟切片後多久可以吃東西？")[0]["soft"] == 0.0  # read by its words
+    decision = engine.gate.decide("Can oral intake start soon after an abdominal operation?")
+    assert "in meaning" in decision.reason
+
+
+def test_a_calibration_from_before_the_soft_feature_still_decides(tmp_path: Path):
+    """A user's calibration of the margin and the lexical share (before ``soft``) is used as it
+    is; one whose weights do not match its features is not read."""
+    assert (*LEGACY_FEATURES, "soft") == FEATURES
+    old = Calibration("some-model-0123456789", (9.0, 4.0), -5.5, features=LEGACY_FEATURES)
+    old.save(tmp_path / CALIBRATION_FILE)
+    cal, warning = find_calibration("some-model-0123456789", tmp_path)
+    assert warning == "" and cal.features == LEGACY_FEATURES
+    row = {"margin": 0.5, "lexical": 0.9, "soft": 0.0, "cjk": 0.0}
+    assert cal.probability(row) == pytest.approx(old.probability(row))
+    assert cal.probability(row) > 0.5
+    with pytest.raises(ValueError, match="one weight per feature"):
+        Calibration("some-model-0123456789", (9.0, 4.0), -5.5)
+    broken = json.loads((tmp_path / CALIBRATION_FILE).read_text())
+    broken["weights"].append(1.0)
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps(broken))
+    assert find_calibration("some-model-0123456789", tmp_path)[0].source == "fallback"
