@@ -5,7 +5,8 @@ With ``--natural N``, also the first N in-library English questions of the natur
 ``bench/refusal.py``: real booklets, infographics and journal articles, where a copied sentence
 can also be a reference-list entry's title, a list's lead-in alone ("A biopsy is advised
 when:") or a sentence a passage boundary cut off ("… is not advised for"); each is
-counted.
+counted, and so are the answers whose first sentence is cited from the question's gold page
+(the probe sets name it): the most direct answer should come first.
 
 For every answer: the sentences the model chose, which the relevance filter
 kept (``Writer.keep_relevant``: the question's focus word with cosine >= 0.3,
@@ -23,6 +24,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -32,7 +34,9 @@ sys.path.insert(0, str(REPO))
 from bench.refusal import PUBMEDQA, RESULTS, cpu_info, digest_number  # noqa: E402
 
 
-def measure(engine, question: str, mode: str) -> dict[str, object]:
+def measure(
+    engine, question: str, mode: str, gold: tuple[str, list[int]] | None = None
+) -> dict[str, object]:
     from kidneytalk.bibliography import reference_text
     from kidneytalk.citations import DANGLING, MARKER, split_sentences
     from kidneytalk.copypaste import is_meta_text
@@ -48,9 +52,21 @@ def measure(engine, question: str, mode: str) -> dict[str, object]:
     entries = [
         f" {' '.join(tokenize(e))} " for hit in answer.evidence for e in reference_text(hit.text)
     ]
+    first = MARKER.search(split_sentences(text)[0]) if copied else None
+    cited = answer.evidence[int(re.split(r"\D+", first.group(1))[0]) - 1] if first else None
     return {
         "question": question,
         "refused": answer.refused,
+        # the first copied sentence is cited from the question's gold page (natural questions)
+        **(
+            {
+                "first_on_gold_page": cited is not None
+                and cited.doc_name == gold[0]
+                and any(cited.page_start <= p <= cited.page_end for p in gold[1])
+            }
+            if gold
+            else {}
+        ),
         "answer": text,
         "chosen_by_model": len(chosen),
         "chosen_relevant": sum(1 for c in chosen if c["kept"]),
@@ -76,6 +92,7 @@ def _natural_summary(rows: list[dict[str, object]]) -> dict[str, object]:
     }
     for key in ("copied_meta", "copied_reference", "copied_lead_in_alone", "copied_cut_off"):
         out[key] = sum(int(r[key]) for r in rows)  # type: ignore[call-overload]
+    out["first_on_gold_page"] = sum(1 for r in rows if r.get("first_on_gold_page"))
     out["copied_relevant_pct"] = (
         round(100 * (copied - sum(1 for r in rows if r["fallback"])) / copied, 1)
         if copied
@@ -136,7 +153,7 @@ def main() -> None:
     if natural:
         with Engine(args.work / "lib-realdocs") as engine:
             for q in natural:
-                row = measure(engine, q["question"], args.mode)
+                row = measure(engine, q["question"], args.mode, (q["source"], q["pages"]))
                 print(q["id"], str(row.pop("answer"))[:160], file=sys.stderr)
                 # realdocs-dev's text stays out of the results (shared for local evaluation only)
                 rows.append({"set": "natural", "id": q["id"], **row})

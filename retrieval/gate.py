@@ -787,9 +787,10 @@ def pseudo_questions(library: SearchIndex, n: int = 60, *, seed: int = 0) -> lis
     """Questions the library surely answers, written from its own passages (no gold data needed).
 
     From ``n`` passages drawn at random (seeded), one informative sentence
-    each; a random two thirds of its content words, in order, become a
-    question ("What is known about …?"), so that it matches its passage as
-    loosely as a user's wording would, not verbatim.
+    each, not in a CJK script (:func:`cjk_pseudo_questions` writes those); a
+    random two thirds of its content words, in order, become a question ("What
+    is known about …?"), so that it matches its passage as loosely as a user's
+    wording would, not verbatim.
     """
     from kidneytalk.citations import split_sentences
 
@@ -797,13 +798,27 @@ def pseudo_questions(library: SearchIndex, n: int = 60, *, seed: int = 0) -> lis
     texts = _shuffled_passages(library, rng)
     out: list[str] = []
     for text in texts:
-        candidates = [s for s in split_sentences(text) if len(content_terms(s)) >= 6]
+        candidates = [
+            words
+            for s in split_sentences(text)
+            if cjk_share(s) < 0.2 and len(words := _whole_terms(s)) >= 6
+        ]
         if not candidates:
             continue
-        words = content_terms(rng.choice(candidates))
+        words = rng.choice(candidates)
         out.append("What is known about " + " ".join(_some(words, rng, least=4)) + "?")
         if len(out) >= n:
             break
+    return out
+
+
+def _whole_terms(text: str) -> list[str]:
+    """The content terms of ``text`` without the parts of its joined ones ("long-term", not
+    "long-term term")."""
+    out: list[str] = []
+    for term in content_terms(text):
+        if not any(term != whole and term in re.split(r"[-/.]", whole) for whole in out):
+            out.append(term)
     return out
 
 

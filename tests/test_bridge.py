@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pymupdf
@@ -263,7 +264,8 @@ def test_the_gate_answers_an_english_question_on_the_chinese_leaflet(mixed):
     """With the shipped calibration, in a real two-language library."""
     import dataclasses
 
-    from kidneytalk.retrieval.gate import Gate, cross_pseudo_questions
+    from kidneytalk.clean import CJK_CHARS
+    from kidneytalk.retrieval.gate import Gate, cross_pseudo_questions, pseudo_questions
 
     gate = Gate(mixed)
     question = "Which foods should dialysis patients avoid because of potassium?"
@@ -285,6 +287,11 @@ def test_the_gate_answers_an_english_question_on_the_chinese_leaflet(mixed):
     written = cross_pseudo_questions(mixed, 3)
     assert any(q.startswith("What is known about") for q in written)
     assert any(q.endswith("是什么？") for q in written)
+    # The English calibration questions are written from English sentences only (a Chinese
+    # sentence's characters made "What is known about 义 医 疗 团 …?"), without repeated parts.
+    english = pseudo_questions(mixed, 20)
+    assert english and not any(CJK_CHARS.search(q) for q in english)
+    assert not any(re.search(r"\b(\w+)-(\w+) \2\b", q) for q in english)
 
 
 def test_a_chinese_question_on_the_english_booklet_has_bridged_evidence(mixed):
