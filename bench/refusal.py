@@ -15,7 +15,8 @@ Data (shared dev sets, used locally, never copied into the repository):
 ``--fit`` fits the gate (:func:`kidneytalk.retrieval.gate.fit`) on the fitting
 split and writes the shipped calibration; without it the current calibration
 is tested. ``--fit-main`` fits only the main rule (its features, on the fitting split) into
-the shipped calibration (:func:`fit_main`). ``--fit-topical`` fits only the rule on Chinese questions' topical
+the shipped calibration (:func:`fit_main`); with ``--fit-avx2-work DIR``, on the rows of this
+CPU's embedder and of an AVX2-only CPU's int8 one (libraries in ``DIR``) together. ``--fit-topical`` fits only the rule on Chinese questions' topical
 words into the shipped calibration (:func:`fit_topical`). ``--fit-libraries odd,even`` also asks the fitting split of a second
 library, of the **even-numbered** digests (built under ``--work``, fitting
 only), where the questions count the other way round (in-library when their
@@ -23,7 +24,7 @@ abstract is in an even digest). The test split runs through the evaluation
 harness in retrieval-only mode (gate included) and the numbers go to
 ``bench/results/refusal.json``.
 
-    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--fit-main] [--fit-topical] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
+    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--fit-main [--fit-avx2-work DIR]] [--fit-topical] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
 
 ``--avx2`` embeds as an AVX2-only CPU would (int8 ONNX): use a work folder of its own, so
 its libraries are built with those vectors.
@@ -317,22 +318,42 @@ def fit_topical(homes: dict[str, Path]) -> dict[str, object]:
 
 
 def fit_main(
-    homes: dict[str, Path], sets: dict[str, tuple[str, Path]], libraries: tuple[str, ...]
+    homes: dict[str, Path],
+    sets: dict[str, tuple[str, Path]],
+    libraries: tuple[str, ...],
+    avx2_work: Path | None = None,
 ) -> dict[str, object]:
     """Fit only the main rule (:data:`~kidneytalk.retrieval.gate.FEATURES`) into the shipped
     calibration, on ``--fit``'s data for it (the fitting split in the PubMedQA libraries); the
     rules on Chinese, topical and bridged words stay as they are (a full ``--fit`` refits them on
-    the realdocs library as it now is)."""
+    the realdocs library as it now is).
+
+    With ``avx2_work`` the same questions are also measured as an AVX2-only CPU embeds them (int8
+    ONNX, libraries built in that folder, in a process of its own: the CPU flags are read when
+    PyTorch loads), and the rule is fitted on both sets of rows: one calibration for the two
+    embedders users' CPUs run.
+    """
     import dataclasses
+    import subprocess
+    import tempfile
 
     from kidneytalk.retrieval.gate import DEFAULT_CALIBRATION, Calibration, fit
 
     shipped = Calibration.load(DEFAULT_CALIBRATION)
     if shipped is None:
         raise SystemExit(f"{DEFAULT_CALIBRATION}: no calibration to refit (run --fit)")
-    measured = fitting_rows(homes, sets, libraries)
-    labels = [label for _, _, _, label in measured]
-    main = fit([f for _, _, f, _ in measured], labels, embed_model=shipped.embed_model)
+    measured = [(f, y) for _, _, f, y in fitting_rows(homes, sets, libraries)]
+    precisions = [embedder_precision(homes["pubmedqa"])]
+    if avx2_work is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = Path(tmp) / "rows.json"
+            command = [sys.executable, __file__, "--avx2", "--work", str(avx2_work)]
+            command += ["--fit-libraries", ",".join(libraries), "--dump-fitting-rows", str(rows)]
+            subprocess.run(command, check=True)
+            measured += [(f, y) for f, y in json.loads(rows.read_text())]
+        precisions.append("int8 (AVX2-only)")
+    labels = [label for _, label in measured]
+    main = fit([f for f, _ in measured], labels, embed_model=shipped.embed_model)
     cal = dataclasses.replace(
         shipped,
         weights=main.weights,
@@ -340,8 +361,10 @@ def fit_main(
         features=main.features,
         fitted_on={
             **shipped.fitted_on,
-            "main_how": "bench/refusal.py --fit-main",
+            "main_how": "bench/refusal.py --fit-main"
+            + (f" --fit-avx2-work {avx2_work}" if avx2_work else ""),
             "main_date": dt.date.today().isoformat(),
+            "main_embedders": precisions,
             "n_answerable": sum(labels),
             "n_unanswerable": len(labels) - sum(labels),
         },
@@ -473,6 +496,14 @@ def main() -> None:
         help="fit only the main rule (margin, lexical, soft) into the shipped calibration",
     )
     parser.add_argument(
+        "--fit-avx2-work",
+        type=Path,
+        default=None,
+        help="with --fit-main: also fit on the rows measured with the int8 embedder of an "
+        "AVX2-only CPU, in this folder's libraries (built there when missing)",
+    )
+    parser.add_argument("--dump-fitting-rows", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
         "--fit-topical",
         action="store_true",
         help="fit only the rule on Chinese questions' topical words into the shipped calibration",
@@ -523,9 +554,13 @@ def main() -> None:
         )
     build_library(homes["realdocs"], sorted((REALDOCS / "pdfs").glob("*.pdf")))
     sets = question_sets(work)
+    if args.dump_fitting_rows:  # for --fit-avx2-work: this process embeds as an AVX2-only CPU
+        rows = fitting_rows(homes, sets, fit_libraries)
+        args.dump_fitting_rows.write_text(json.dumps([[f, y] for _, _, f, y in rows]))
+        return
     calibration = fit_calibration(homes, sets, fit_libraries) if args.fit else None
     if args.fit_main:
-        calibration = fit_main(homes, sets, fit_libraries)
+        calibration = fit_main(homes, sets, fit_libraries, args.fit_avx2_work)
     if args.fit_topical:
         calibration = fit_topical(homes)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

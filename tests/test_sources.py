@@ -107,6 +107,10 @@ def test_the_named_document_answers_before_a_closer_passage_of_another(engine, t
     )
     hits = hybrid.search(engine.library, question, k=4)
     assert hits[0].doc_name == sheet.name and "1,500" in hits[0].text, [h.text for h in hits]
+    # The gate does not look for the naming words in the passages (a name is not in the text).
+    decision = engine.gate.decide(question)
+    assert decision.answerable, decision.reason
+    assert not {"heart", "association", "fact", "sheet"} & set(decision.parts[0].missing_terms)
     # The trace says which document the question named.
     trace = engine.retrieve(question, mode="hybrid").trace
     search = next(s for s in trace.to_json() if s["stage"] == "search")
