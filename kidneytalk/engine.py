@@ -30,7 +30,7 @@ from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import addrep, assemble, bridge, hybrid, naive, sources
+from kidneytalk.retrieval import addrep, assemble, bridge, hybrid, naive, refine, sources
 from kidneytalk.retrieval.bridge import comparable
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.hybrid import UNREADABLE
@@ -74,12 +74,15 @@ class Engine:
             self._gate = Gate(self.library, config_dir=self.paths.config)
         return self._gate
 
-    def check_gate(self, question: str, trace: Trace | None = None) -> GateDecision:
-        """Does the library answer ``question``? Recorded as the trace's ``gate`` step."""
+    def check_gate(
+        self, question: str, trace: Trace | None = None, *, parts: bool = True
+    ) -> GateDecision:
+        """Does the library answer ``question``? Recorded as the trace's ``gate`` step.
+        ``parts``: gate a question in several parts part by part (:meth:`Gate.decide`)."""
         trace = trace or Trace()
         trace.event("gate", 1, 1, "checking the library covers the question")
         with trace.step("gate", question=question) as step:
-            decision = self.gate.decide(question)
+            decision = self.gate.decide(question, parts=parts)
             step.outputs.update(decision.to_json())
         if decision.warning:
             log.warning(decision.warning)
@@ -394,14 +397,14 @@ class Engine:
         gated = rs.gate
         if not gated:
             trace.skip("gate", "switched off")
-        # In naive and hybrid a follow-up ("what did the ultrasound show?") is gated with the question
-        # it follows, since alone it may name no topic.
-        previous = [m["content"] for m in history if m.get("role") == "user"][-1:]
-        gate_text = gate_question or " ".join([*previous, question])
+        # In naive and hybrid a short follow-up ("what did the ultrasound show?") is gated with the
+        # question it follows, since alone it may name no topic, and as one question: the earlier
+        # question, covered, must not let an uncovered follow-up through as "a part".
+        gate_text = gate_question or refine.fallback_query(question, history)
         decision = (
             None
             if (history and mode == "addrep") or not gated
-            else self.check_gate(gate_text, trace)
+            else self.check_gate(gate_text, trace, parts=gate_text == (gate_question or question))
         )
         refused = decision is not None and not decision.answerable
         llm = None

@@ -770,22 +770,23 @@ class Gate:
         return sum(found.values()) / unseen
 
     # ---------------------------------------------------------- decision
-    def decide(self, question: str) -> GateDecision:
-        """Gate ``question`` as a whole and, for a question in several parts, part by part."""
+    def decide(self, question: str, *, parts: bool = True) -> GateDecision:
+        """Gate ``question`` as a whole and, for a question in several parts, part by part
+        (``parts`` False: as a whole only)."""
         cal = self.calibration
         features, best, missing = self.measure(question)
         p = cal.probability(features)
         whole = PartDecision(question, p >= cal.threshold, p, features, best, missing)
-        parts = [whole]
-        pieces = split_parts(question)
+        decided = [whole]
+        pieces = split_parts(question) if parts else [question]
         if len(pieces) > 1:
-            parts = []
+            decided = []
             for piece in pieces:
                 f, b, m = self.measure(piece)
                 pp = cal.probability(f)
-                parts.append(PartDecision(piece, pp >= cal.threshold, pp, f, b, m))
+                decided.append(PartDecision(piece, pp >= cal.threshold, pp, f, b, m))
         # A multi-part question is answered when the whole or any part is covered; the others are named.
-        answerable = whole.answerable or any(part.answerable for part in parts)
+        answerable = whole.answerable or any(part.answerable for part in decided)
         return GateDecision(
             answerable=answerable,
             probability=p,
@@ -794,7 +795,7 @@ class Gate:
             background=self._background[1] if self._background else 0.0,
             calibration=cal.source or "fitted",
             embed_model=cal.embed_model,
-            parts=parts,
+            parts=decided,
             warning=self.warning,
         )
 
