@@ -53,7 +53,8 @@ def measure(
         f" {' '.join(tokenize(e))} " for hit in answer.evidence for e in reference_text(hit.text)
     ]
     first = MARKER.search(split_sentences(text)[0]) if copied else None
-    cited = answer.evidence[int(re.split(r"\D+", first.group(1))[0]) - 1] if first else None
+    n = int(re.split(r"\D+", first.group(1))[0]) if first else 0
+    cited = answer.evidence[n - 1] if 1 <= n <= len(answer.evidence) else None
     return {
         "question": question,
         "refused": answer.refused,

@@ -350,8 +350,9 @@ def fit_main(
             command = [sys.executable, __file__, "--avx2", "--work", str(avx2_work)]
             command += ["--fit-libraries", ",".join(libraries), "--dump-fitting-rows", str(rows)]
             subprocess.run(command, check=True)
-            measured += [(f, y) for f, y in json.loads(rows.read_text())]
-        precisions.append("int8 (AVX2-only)")
+            dumped = json.loads(rows.read_text())
+        measured += [(f, y) for f, y in dumped["rows"]]
+        precisions.append(f"{dumped['embedder']} (AVX2-only)")
     labels = [label for _, label in measured]
     main = fit([f for f, _ in measured], labels, embed_model=shipped.embed_model)
     cal = dataclasses.replace(
@@ -548,16 +549,24 @@ def main() -> None:
         parser.error("--fit-libraries: odd, even or odd,even")
     digests = sorted((PUBMEDQA / "corpus").glob("dev-digest-*.pdf"))
     build_library(homes["pubmedqa"], [p for p in digests if digest_number(p.name) % 2 == 1])
-    if args.fit and "even" in fit_libraries:
+    fitting = args.fit or args.fit_main or args.dump_fitting_rows
+    if fitting and "even" in fit_libraries:
         build_library(
             homes["pubmedqa-even"], [p for p in digests if digest_number(p.name) % 2 == 0]
         )
+    if args.dump_fitting_rows:  # for --fit-avx2-work: this process embeds as an AVX2-only CPU
+        rows = fitting_rows(homes, question_sets(work), fit_libraries)
+        args.dump_fitting_rows.write_text(
+            json.dumps(
+                {
+                    "embedder": embedder_precision(homes["pubmedqa"]),
+                    "rows": [[f, y] for _, _, f, y in rows],
+                }
+            )
+        )
+        return
     build_library(homes["realdocs"], sorted((REALDOCS / "pdfs").glob("*.pdf")))
     sets = question_sets(work)
-    if args.dump_fitting_rows:  # for --fit-avx2-work: this process embeds as an AVX2-only CPU
-        rows = fitting_rows(homes, sets, fit_libraries)
-        args.dump_fitting_rows.write_text(json.dumps([[f, y] for _, _, f, y in rows]))
-        return
     calibration = fit_calibration(homes, sets, fit_libraries) if args.fit else None
     if args.fit_main:
         calibration = fit_main(homes, sets, fit_libraries, args.fit_avx2_work)

@@ -785,10 +785,12 @@ class Embedder:
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's token ids, cut as :meth:`embed` cuts it; special tokens (the unknown
         token too: it stands for any character the model cannot read) left out."""
-        room = self.max_tokens - self.tokenizer.num_special_tokens_to_add(pair=False)
+        if not texts:
+            return []
         special = set(self.tokenizer.all_special_ids)
+        # the settings embed() tokenizes with: a fast tokenizer keeps them between calls
         cut = self.tokenizer(
-            list(texts), add_special_tokens=False, truncation=True, max_length=room
+            list(texts), add_special_tokens=True, truncation=True, max_length=self.max_tokens
         )["input_ids"]
         return [[t for t in ids if t not in special] for ids in cut]
 

@@ -401,10 +401,11 @@ class Engine:
         # question it follows, since alone it may name no topic, and as one question: the earlier
         # question, covered, must not let an uncovered follow-up through as "a part".
         gate_text = gate_question or refine.fallback_query(question, history)
+        joined = gate_question is None and gate_text != question
         decision = (
             None
             if (history and mode == "addrep") or not gated
-            else self.check_gate(gate_text, trace, parts=gate_text == (gate_question or question))
+            else self.check_gate(gate_text, trace, parts=not joined)
         )
         refused = decision is not None and not decision.answerable
         llm = None
@@ -458,7 +459,9 @@ class Engine:
                 h for h in retrieved if h.score >= rs.min_similarity or h.chunk_id in across
             ][: rs.max_evidence]
         if decision is None and gated and not stopped:
-            decision = self.check_gate(query, trace)
+            # AddRep's query for a follow-up (a rewrite, or the question joined to the one before)
+            # is one question: a covered earlier question is not "a part" of it
+            decision = self.check_gate(query, trace, parts=not history or query == question)
             if not decision.answerable:
                 passages = []
         timings["retrieve"] = round(time.monotonic() - t1 - timings.get("load_model", 0.0), 3)

@@ -710,14 +710,17 @@ class Gate:
         content = set(words)
         originals = [w for w in re.findall(r"[\w-]+", question) if w.lower() in content]
         lib = self.library
+        # the tokens of its content words, but their hyphens and other marks (any passage has them)
+        marks = [c for w in words for c in w if not c.isalnum()]
         wanted = {t for ids in lib.token_ids([*words, *originals]) for t in ids}
+        wanted -= {t for ids in lib.token_ids(marks) for t in ids}
         idf, unseen = self.token_idf(doc_ids)
         (ids, vectors), *passages = lib.token_vectors([question, *texts])
         keep = [i for i, t in enumerate(ids) if t in wanted]
+        if not keep:
+            return 0.0
         weights = [idf.get(ids[i], unseen) for i in keep]
         total = sum(weights)
-        if total <= 0:
-            return 0.0
         import numpy as np
 
         w, q = np.asarray(weights, dtype=np.float32), vectors[keep]
@@ -726,8 +729,8 @@ class Gate:
 
     def token_idf(self, doc_ids: list[str]) -> tuple[dict[int, float], float]:
         """Idf of each embedder token among the passages of ``doc_ids`` (at most
-        :data:`TOKEN_SAMPLE` of them, spread evenly), and that of a token none holds; kept until
-        the searchable documents change."""
+        :data:`TOKEN_SAMPLE` of them, spread evenly; BM25's formula), and that of a token none
+        holds; kept until the searchable documents change."""
         lib = self.library
         key = _library_key(lib, doc_ids)
         if self._token_idf is not None and self._token_idf[0] == key:
@@ -739,9 +742,11 @@ class Gate:
             for t in set(ids):
                 counts[t] = counts.get(t, 0) + 1
         n = len(texts)
-        idf = {t: math.log((n + 1) / (c + 1)) for t, c in counts.items()}
-        self._token_idf = (key, idf, math.log(n + 1))
-        return idf, math.log(n + 1)
+        # BM25's idf, above 0 even for a token every passage holds (a one-passage library)
+        idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in counts.items()}
+        unseen = math.log(1 + (n + 0.5) / 0.5)
+        self._token_idf = (key, idf, unseen)
+        return idf, unseen
 
     def bridged(self, question: str, doc_ids: list[str]) -> float:
         """Specific words of ``question`` found through the dictionary bridge (0 in a one-language library).
@@ -774,24 +779,24 @@ class Gate:
         """Gate ``question`` as a whole and, for a question in several parts, part by part
         (``parts`` False: as a whole only)."""
         cal = self.calibration
-        features, best, missing = self.measure(question)
-        p = cal.probability(features)
-        whole = PartDecision(question, p >= cal.threshold, p, features, best, missing)
-        decided = [whole]
+
+        def part(text: str) -> PartDecision:
+            features, best, missing = self.measure(text)
+            p = cal.probability(features)
+            if "soft" not in cal.features:  # a calibration from before it: not given as a reason
+                features.pop("soft", None)
+            return PartDecision(text, p >= cal.threshold, p, features, best, missing)
+
+        whole = part(question)
         pieces = split_parts(question) if parts else [question]
-        if len(pieces) > 1:
-            decided = []
-            for piece in pieces:
-                f, b, m = self.measure(piece)
-                pp = cal.probability(f)
-                decided.append(PartDecision(piece, pp >= cal.threshold, pp, f, b, m))
+        decided = [part(piece) for piece in pieces] if len(pieces) > 1 else [whole]
         # A multi-part question is answered when the whole or any part is covered; the others are named.
         answerable = whole.answerable or any(part.answerable for part in decided)
         return GateDecision(
             answerable=answerable,
-            probability=p,
+            probability=whole.probability,
             threshold=cal.threshold,
-            features=features,
+            features=whole.features,
             background=self._background[1] if self._background else 0.0,
             calibration=cal.source or "fitted",
             embed_model=cal.embed_model,

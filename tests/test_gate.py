@@ -705,6 +705,23 @@ def test_the_gate_measures_a_paraphrase_by_its_meaning_not_only_its_words(engine
     assert "in meaning" in decision.reason
 
 
+def test_soft_weighs_the_words_of_a_one_passage_library(embedder, tmp_path: Path):
+    """A token every passage holds still weighs (BM25's idf): in a library of one short leaflet,
+    a question in its words matches it closely, it is not scored on its missing words alone."""
+    from kidneytalk.engine import Engine
+
+    doc = tmp_path / "leaflet.md"
+    doc.write_text(
+        "Patients resume feeding on the first day after laparoscopic surgery.\n", encoding="utf-8"
+    )
+    with Engine(tmp_path / "one", embedder=embedder) as engine:
+        engine.add([doc])
+        features = engine.gate.measure(
+            "When do patients resume feeding after laparoscopic surgery?"
+        )
+    assert features[0]["soft"] > 0.8, features[0]
+
+
 def test_a_calibration_from_before_the_soft_feature_still_decides(tmp_path: Path):
     """A user's calibration of the margin and the lexical share (before ``soft``) is used as it
     is; one whose weights do not match its features is not read."""
