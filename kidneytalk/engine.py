@@ -30,7 +30,7 @@ from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import addrep, assemble, bridge, hybrid, naive, refine, sources
+from kidneytalk.retrieval import addrep, assemble, bridge, hybrid, naive, sources
 from kidneytalk.retrieval.bridge import comparable
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.hybrid import UNREADABLE
@@ -74,15 +74,12 @@ class Engine:
             self._gate = Gate(self.library, config_dir=self.paths.config)
         return self._gate
 
-    def check_gate(
-        self, question: str, trace: Trace | None = None, *, parts: bool = True
-    ) -> GateDecision:
-        """Does the library answer ``question``? Recorded as the trace's ``gate`` step.
-        ``parts``: gate a question in several parts part by part (:meth:`Gate.decide`)."""
+    def check_gate(self, question: str, trace: Trace | None = None) -> GateDecision:
+        """Does the library answer ``question``? Recorded as the trace's ``gate`` step."""
         trace = trace or Trace()
         trace.event("gate", 1, 1, "checking the library covers the question")
         with trace.step("gate", question=question) as step:
-            decision = self.gate.decide(question, parts=parts)
+            decision = self.gate.decide(question)
             step.outputs.update(decision.to_json())
         if decision.warning:
             log.warning(decision.warning)
@@ -397,15 +394,14 @@ class Engine:
         gated = rs.gate
         if not gated:
             trace.skip("gate", "switched off")
-        # In naive and hybrid a short follow-up ("what did the ultrasound show?") is gated with the
-        # question it follows, since alone it may name no topic, and as one question: the earlier
-        # question, covered, must not let an uncovered follow-up through as "a part".
-        gate_text = gate_question or refine.fallback_query(question, history)
-        joined = gate_question is None and gate_text != question
+        # In naive and hybrid a follow-up ("what did the ultrasound show?") is gated with the question
+        # it follows, since alone it may name no topic.
+        previous = [m["content"] for m in history if m.get("role") == "user"][-1:]
+        gate_text = gate_question or " ".join([*previous, question])
         decision = (
             None
             if (history and mode == "addrep") or not gated
-            else self.check_gate(gate_text, trace, parts=not joined)
+            else self.check_gate(gate_text, trace)
         )
         refused = decision is not None and not decision.answerable
         llm = None
@@ -459,9 +455,7 @@ class Engine:
                 h for h in retrieved if h.score >= rs.min_similarity or h.chunk_id in across
             ][: rs.max_evidence]
         if decision is None and gated and not stopped:
-            # AddRep's query for a follow-up (a rewrite, or the question joined to the one before)
-            # is one question: a covered earlier question is not "a part" of it
-            decision = self.check_gate(query, trace, parts=not history or query == question)
+            decision = self.check_gate(query, trace)
             if not decision.answerable:
                 passages = []
         timings["retrieve"] = round(time.monotonic() - t1 - timings.get("load_model", 0.0), 3)

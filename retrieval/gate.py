@@ -775,9 +775,8 @@ class Gate:
         return sum(found.values()) / unseen
 
     # ---------------------------------------------------------- decision
-    def decide(self, question: str, *, parts: bool = True) -> GateDecision:
-        """Gate ``question`` as a whole and, for a question in several parts, part by part
-        (``parts`` False: as a whole only)."""
+    def decide(self, question: str) -> GateDecision:
+        """Gate ``question`` as a whole and, for a question in several parts, part by part."""
         cal = self.calibration
 
         def part(text: str) -> PartDecision:
@@ -788,7 +787,7 @@ class Gate:
             return PartDecision(text, p >= cal.threshold, p, features, best, missing)
 
         whole = part(question)
-        pieces = split_parts(question) if parts else [question]
+        pieces = split_parts(question)
         decided = [part(piece) for piece in pieces] if len(pieces) > 1 else [whole]
         # A multi-part question is answered when the whole or any part is covered; the others are named.
         answerable = whole.answerable or any(part.answerable for part in decided)

@@ -352,24 +352,6 @@ def test_the_part_the_library_does_not_cover_is_named(small_library: Path, capsy
     )  # the note is not a checked claim
 
 
-def test_a_follow_up_the_library_does_not_cover_is_refused_after_one_it_does(small_library: Path):
-    """In a conversation a full follow-up is gated alone: the covered question before it does not
-    let it through as "a part" (it was answered from the earlier topic's passages, with a note
-    that the library does not cover it). A short one is gated with the question it follows."""
-    from kidneytalk.engine import Engine
-
-    history = [{"role": "user", "content": IN_LIBRARY}, {"role": "assistant", "content": "…"}]
-    with Engine(small_library) as engine:
-        for mode in ("naive", "hybrid"):
-            off = engine.retrieve(OFF_TOPIC, history=history, mode=mode)
-            assert off.gate is not None and not off.gate.answerable and not off.passages
-            assert off.note == ""
-        short = engine.retrieve("And on the ground?", history=history, mode="hybrid")
-        assert short.gate is not None and short.gate.answerable
-        step = next(s for s in short.trace.to_json() if s["stage"] == "gate")
-        assert step["inputs"]["question"] == f"{IN_LIBRARY} And on the ground?"
-
-
 @pytest.mark.model
 def test_calibrate_writes_the_users_calibration(small_library: Path, capsys):
     capsys.readouterr()
