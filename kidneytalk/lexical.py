@@ -49,7 +49,7 @@ LEXICAL_VERSION = "2"  # 1: no folding; 2: NFKC + OpenCC t2s folding of CJK text
 
 # A word: letters and digits, joined through single inner punctuation marks (the variant's joiners).
 _TERM = re.compile(r"[^\W_]+(?:[-/.][^\W_]+)*", re.UNICODE)  # search terms
-_JOINERS = re.compile(r"[-/.]")
+JOINERS = re.compile(r"[-/.]")  # what joins a term's parts ("long-term", "mg/dl", "t.i.d")
 _TOKEN = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)  # word tokens
 _CJK_RUN = re.compile(f"(?:{CJK_CHARS.pattern})+")
 STOPWORDS = frozenset(
@@ -102,8 +102,8 @@ def terms(text: str) -> list[str]:
             out.extend(_cjk_terms(word))
             continue
         out.append(word)
-        if _JOINERS.search(word):
-            out.extend(p for p in _JOINERS.split(word) if p)
+        if JOINERS.search(word):
+            out.extend(p for p in JOINERS.split(word) if p)
     return out
 
 
@@ -119,14 +119,14 @@ def found_terms(wanted: Iterable[str], texts: Iterable[str]) -> set[str]:
         found = terms(text)
         have.update(found)
         # as the index reads them: a joined term's parts (the FTS tokenizer splits it)
-        parts = (p for t in found for p in _JOINERS.split(t) if p)
+        parts = (p for t in found for p in JOINERS.split(t) if p)
         runs.append(" " + " ".join(parts) + " ")
     out: set[str] = set()
     for term in wanted:
         if term in have:
             out.add(term)
-        elif _JOINERS.search(term):
-            phrase = " " + " ".join(p for p in _JOINERS.split(term) if p) + " "
+        elif JOINERS.search(term):
+            phrase = " " + " ".join(p for p in JOINERS.split(term) if p) + " "
             if any(phrase in run for run in runs):
                 out.add(term)
     return out

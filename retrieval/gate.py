@@ -81,7 +81,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kidneytalk.clean import CJK_CHARS
-from kidneytalk.lexical import QUESTION_WORDS, STOPWORDS, found_terms, terms
+from kidneytalk.lexical import JOINERS, QUESTION_WORDS, STOPWORDS, found_terms, terms
 from kidneytalk.retrieval.bridge import HAN_RUN, bigram_specificity, chinese_words
 from kidneytalk.retrieval.hybrid import UNREADABLE
 
@@ -704,6 +704,8 @@ class Gate:
         ("oral intake" for a passage on "feeding") scores some where the lexical share scores
         nothing; the pooled cosine (``margin``) blurs a question's rare words into its topic.
         """
+        import numpy as np
+
         words = content_terms(question)
         if not words or not texts:
             return 0.0
@@ -721,8 +723,6 @@ class Gate:
             return 0.0
         weights = [idf.get(ids[i], unseen) for i in keep]
         total = sum(weights)
-        import numpy as np
-
         w, q = np.asarray(weights, dtype=np.float32), vectors[keep]
         best = [float(w @ (q @ p.T).max(axis=1)) for _, p in passages if len(p)]
         return max(best, default=0.0) / total
@@ -839,7 +839,7 @@ def _whole_terms(text: str) -> list[str]:
     "long-term term")."""
     out: list[str] = []
     for term in content_terms(text):
-        if not any(term != whole and term in re.split(r"[-/.]", whole) for whole in out):
+        if not any(term != whole and term in JOINERS.split(whole) for whole in out):
             out.append(term)
     return out
 
