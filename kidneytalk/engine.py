@@ -74,12 +74,19 @@ class Engine:
             self._gate = Gate(self.library, config_dir=self.paths.config)
         return self._gate
 
-    def check_gate(self, question: str, trace: Trace | None = None) -> GateDecision:
-        """Does the library answer ``question``? Recorded as the trace's ``gate`` step."""
+    def check_gate(
+        self, question: str, trace: Trace | None = None, *, previous: str = ""
+    ) -> GateDecision:
+        """Does the library answer ``question`` (a follow-up of ``previous`` when given)? Recorded
+        as the trace's ``gate`` step."""
         trace = trace or Trace()
         trace.event("gate", 1, 1, "checking the library covers the question")
         with trace.step("gate", question=question) as step:
-            decision = self.gate.decide(question)
+            decision = (
+                self.gate.decide_follow_up(question, previous)
+                if previous
+                else self.gate.decide(question)
+            )
             step.outputs.update(decision.to_json())
         if decision.warning:
             log.warning(decision.warning)
@@ -394,14 +401,17 @@ class Engine:
         gated = rs.gate
         if not gated:
             trace.skip("gate", "switched off")
-        # In naive and hybrid a follow-up ("what did the ultrasound show?") is gated with the question
-        # it follows, since alone it may name no topic.
-        previous = [m["content"] for m in history if m.get("role") == "user"][-1:]
-        gate_text = gate_question or " ".join([*previous, question])
+        # In naive and hybrid a follow-up ("what did the ultrasound show?") is gated, and then
+        # searched, with the question it follows when alone it names no topic the library covers.
+        previous = (
+            ""
+            if gate_question
+            else next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
+        )
         decision = (
             None
             if (history and mode == "addrep") or not gated
-            else self.check_gate(gate_text, trace)
+            else self.check_gate(gate_question or question, trace, previous=previous)
         )
         refused = decision is not None and not decision.answerable
         llm = None
@@ -432,11 +442,12 @@ class Engine:
                 query, passages, stopped = question, [], True
             retrieved = passages
         else:
-            query = question
+            # a follow-up covered only with the question before it is searched with it too
+            query = f"{decision.context} {question}" if decision and decision.context else question
             search = hybrid.search if mode == "hybrid" else naive.search
             trace.event("search", 1, 1)
-            with trace.step("search", query=question, k=k) as step:
-                retrieved = assemble.diverse(lambda depth: search(self.library, question, depth), k)
+            with trace.step("search", query=query, k=k) as step:
+                retrieved = assemble.diverse(lambda depth: search(self.library, query, depth), k)
                 step.outputs["hits"] = [(h.chunk_id, round(h.score, 3)) for h in retrieved]
                 if mode == "hybrid":  # the documents the question names, ranked up by name
                     labels = self._labels()

@@ -517,6 +517,8 @@ class GateDecision:
     embed_model: str
     parts: list[PartDecision] = field(default_factory=list)
     warning: str = ""
+    # the earlier question a follow-up was read with (:meth:`Gate.decide_follow_up`)
+    context: str = ""
 
     @property
     def uncovered(self) -> list[str]:
@@ -533,8 +535,9 @@ class GateDecision:
         if f.get("cjk"):
             topical = f"; {f['topical']:.0%} of its topical words" if "topical" in f else ""
             words_alone = f" (a CJK question: decided on its words alone{topical})"
+        read_with = " (read with the question before it)" if self.context else ""
         return (
-            f"{verdict}: P = {self.probability:.2f} (threshold {self.threshold:.2f}); best similarity "
+            f"{verdict}{read_with}: P = {self.probability:.2f} (threshold {self.threshold:.2f}); best similarity "
             f"{f.get('cosine', 0):.2f}, {f.get('margin', 0):+.2f} over this library's background "
             f"{self.background:.2f}; {f.get('lexical', 0):.0%} of the question's words (idf-weighted) "
             "in the best passages"
@@ -565,6 +568,7 @@ class GateDecision:
             "uncovered": self.uncovered,
             "parts": [p.to_json() for p in self.parts] if len(self.parts) > 1 else [],
             "warning": self.warning,
+            "context": self.context,
         }
 
 
@@ -642,8 +646,14 @@ class Gate:
         self._background = (key, value)
         return value
 
-    def measure(self, question: str) -> tuple[dict[str, float], list[str], list[str]]:
+    def measure(
+        self, question: str, *, context: str = ""
+    ) -> tuple[dict[str, float], list[str], list[str]]:
         """(features, ids of the best passages, content words missing from them) for ``question``.
+
+        With ``context`` (the earlier question of a conversation) the best passages and the
+        similarity are those of the two questions together, and the words looked for in them are
+        ``question``'s own.
 
         The words that only name a library document ("the heart association fact sheet":
         :func:`~kidneytalk.retrieval.sources.without_names`) are not looked for in its passages:
@@ -666,9 +676,10 @@ class Gate:
                 empty = {"cosine": 0.0, "margin": -background, "lexical": 0.0, "soft": 0.0}
                 empty["cjk"] = cjk
                 return {**empty, **({"topical": 0.0} if cjk else {}), "bridged": 0.0}, [], words
-            vector = lib.embed_query(question)
+            probe = f"{context.strip()} {question}".strip()
+            vector = lib.embed_query(probe)
             dense = lib.dense(vector, PROBE_DEPTH, doc_ids)
-            lexical = lib.lexical(question, TOP_PASSAGES, doc_ids)
+            lexical = lib.lexical(probe, TOP_PASSAGES, doc_ids)
             best_ids = list(
                 dict.fromkeys(
                     [cid for cid, _ in dense[:TOP_PASSAGES]] + [cid for cid, _ in lexical]
@@ -777,20 +788,50 @@ class Gate:
     # ---------------------------------------------------------- decision
     def decide(self, question: str) -> GateDecision:
         """Gate ``question`` as a whole and, for a question in several parts, part by part."""
-        cal = self.calibration
-
-        def part(text: str) -> PartDecision:
-            features, best, missing = self.measure(text)
-            p = cal.probability(features)
-            if "soft" not in cal.features:  # a calibration from before it: not given as a reason
-                features.pop("soft", None)
-            return PartDecision(text, p >= cal.threshold, p, features, best, missing)
-
-        whole = part(question)
+        whole = self._part(question)
         pieces = split_parts(question)
-        decided = [part(piece) for piece in pieces] if len(pieces) > 1 else [whole]
+        decided = [self._part(piece) for piece in pieces] if len(pieces) > 1 else [whole]
         # A multi-part question is answered when the whole or any part is covered; the others are named.
         answerable = whole.answerable or any(part.answerable for part in decided)
+        return self._decision(answerable, whole, decided)
+
+    def decide_follow_up(self, question: str, previous: str) -> GateDecision:
+        """Gate a conversation's follow-up, which alone may name no topic ("What did the
+        ultrasound show after four days?").
+
+        Covered alone, it is answered. Otherwise it is read with ``previous``: the passages that
+        the two questions find together must hold the follow-up's *own* words (by their idf and
+        in meaning, as for any question), so an off-library follow-up ("What is the capital of
+        Mongolia?") is not let through by the covered question before it. A follow-up with no
+        words of its own ("Why?") is the earlier question asked again.
+        """
+        alone = self.decide(question)
+        previous = previous.strip()
+        if alone.answerable or not previous:
+            return alone
+        if not content_terms(question):
+            joined = self._part(f"{previous} {question}")
+        else:
+            joined = self._part(question, context=previous)
+        return self._decision(joined.answerable, joined, [joined], context=previous)
+
+    def _part(self, text: str, *, context: str = "") -> PartDecision:
+        cal = self.calibration
+        features, best, missing = self.measure(text, context=context)
+        p = cal.probability(features)
+        if "soft" not in cal.features:  # a calibration from before it: not given as a reason
+            features.pop("soft", None)
+        return PartDecision(text, p >= cal.threshold, p, features, best, missing)
+
+    def _decision(
+        self,
+        answerable: bool,
+        whole: PartDecision,
+        parts: list[PartDecision],
+        *,
+        context: str = "",
+    ) -> GateDecision:
+        cal = self.calibration
         return GateDecision(
             answerable=answerable,
             probability=whole.probability,
@@ -799,8 +840,9 @@ class Gate:
             background=self._background[1] if self._background else 0.0,
             calibration=cal.source or "fitted",
             embed_model=cal.embed_model,
-            parts=decided,
+            parts=parts,
             warning=self.warning,
+            context=context,
         )
 
 

@@ -721,3 +721,36 @@ def test_a_calibration_from_before_the_soft_feature_still_decides(tmp_path: Path
     broken["weights"].append(1.0)
     (tmp_path / CALIBRATION_FILE).write_text(json.dumps(broken))
     assert find_calibration("some-model-0123456789", tmp_path)[0].source == "fallback"
+
+
+def test_a_follow_up_is_read_with_the_question_before_it_but_needs_its_own_words_covered(engine):
+    # Alone, "How many were placed in the esophagus?" names no topic the library covers; after
+    # the helicopter question it asks about that study. An off-library follow-up is not let
+    # through by the covered question before it.
+    engine.add([shared_pdf(12), shared_pdf(15)])
+    history = [
+        {"role": "user", "content": IN_LIBRARY},
+        {"role": "assistant", "content": "Yes: in-flight intubation took longer [1]."},
+    ]
+    follow_up = "How many were placed in the esophagus?"
+    assert not engine.gate.decide(follow_up).answerable
+    for mode in ("naive", "hybrid"):
+        evidence = engine.retrieve(follow_up, history=history, mode=mode)
+        gate = evidence.gate
+        assert gate is not None and gate.answerable and gate.context == IN_LIBRARY, mode
+        assert "read with the question before it" in gate.reason
+        assert evidence.query == f"{IN_LIBRARY} {follow_up}"  # searched with it too
+        assert evidence.passages and evidence.passages[0].doc_name == "dev-digest-012.pdf"
+
+        for off in ("What is the capital of Mongolia?", OFF_TOPIC):
+            evidence = engine.retrieve(off, history=history, mode=mode)
+            assert evidence.gate is not None and not evidence.gate.answerable, (mode, off)
+            assert evidence.passages == () and evidence.gate.uncovered == []
+
+    # "Why?" has no words of its own: it asks the earlier question again
+    assert engine.gate.decide_follow_up("Why?", IN_LIBRARY).answerable
+    # a follow-up covered alone is searched alone
+    evidence = engine.retrieve(IN_LIBRARY, history=history, mode="naive")
+    assert (
+        evidence.gate is not None and evidence.gate.context == "" and evidence.query == IN_LIBRARY
+    )
