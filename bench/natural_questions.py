@@ -14,7 +14,7 @@ in the realdocs library of ``bench/refusal.py`` (built under ``--work`` when mis
 per set and group (in/off-library × en/zh): in-library questions refused, off-library ones
 answered, and for in-library ones whether a passage of the gold page is in the evidence.
 
-    python bench/natural_questions.py [--work DIR] [--out FILE]
+    python bench/natural_questions.py [--work DIR] [--avx2] [--out FILE]
 """
 
 from __future__ import annotations
@@ -68,7 +68,16 @@ def run_set(engine: Any, path: Path) -> dict[str, Any]:
 def main() -> None:
     parser = refusal.argument_parser(__doc__)
     parser.add_argument("--out", type=Path, default=refusal.RESULTS / "natural-questions.json")
+    parser.add_argument(
+        "--avx2",
+        action="store_true",
+        help="embed as on an AVX2-only CPU (int8 ONNX), as bench/refusal.py --avx2 (its --work)",
+    )
     args = parser.parse_args()
+    if args.avx2:  # before kidneytalk (and torch) are imported
+        from ingest import AVX2_ENV
+
+        os.environ.update(AVX2_ENV)
     start, load_start = time.monotonic(), os.getloadavg()[0]
     home = args.work / "lib-realdocs"
     refusal.build_library(home, sorted((refusal.REALDOCS / "pdfs").glob("*.pdf")))
@@ -89,7 +98,7 @@ def main() -> None:
         "calibration": {
             k: v
             for k, v in json.loads(DEFAULT_CALIBRATION.read_text())["fitted_on"].items()
-            if k in ("date", "topical_date")
+            if k in ("date", "main_date", "cjk_date", "topical_date")
         },
         "seconds": round(time.monotonic() - start, 1),
         "sets": {name: str(path.relative_to(refusal.REPO)) for name, path in SETS.items()},

@@ -16,15 +16,16 @@ Data (shared dev sets, used locally, never copied into the repository):
 split and writes the shipped calibration; without it the current calibration
 is tested. ``--fit-main`` fits only the main rule (its features, on the fitting split) into
 the shipped calibration (:func:`fit_main`); with ``--fit-avx2-work DIR``, on the rows of this
-CPU's embedder and of an AVX2-only CPU's int8 one (libraries in ``DIR``) together. ``--fit-topical`` fits only the rule on Chinese questions' topical
-words into the shipped calibration (:func:`fit_topical`). ``--fit-libraries odd,even`` also asks the fitting split of a second
-library, of the **even-numbered** digests (built under ``--work``, fitting
+CPU's embedder and of an AVX2-only CPU's int8 one (libraries in ``DIR``) together.
+``--fit-chinese`` fits only the rules on Chinese questions (their words, their topical words)
+into the shipped calibration (:func:`fit_chinese`). ``--fit-libraries odd,even`` also asks the
+fitting split of a second library, of the **even-numbered** digests (built under ``--work``, fitting
 only), where the questions count the other way round (in-library when their
 abstract is in an even digest). The test split runs through the evaluation
 harness in retrieval-only mode (gate included) and the numbers go to
 ``bench/results/refusal.json``.
 
-    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--fit-main [--fit-avx2-work DIR]] [--fit-topical] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
+    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--fit-main [--fit-avx2-work DIR]] [--fit-chinese] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
 
 ``--avx2`` embeds as an AVX2-only CPU would (int8 ONNX): use a work folder of its own, so
 its libraries are built with those vectors.
@@ -187,10 +188,7 @@ def fit_calibration(
     """Fit the gate on the fitting split and write the shipped calibration file."""
     from kidneytalk.engine import Engine
     from kidneytalk.retrieval.gate import (
-        CJK_MAJORITY,
         DEFAULT_CALIBRATION,
-        cjk_pseudo_questions,
-        cjk_share,
         cross_pseudo_questions,
         fit,
         offtopic_questions,
@@ -214,11 +212,8 @@ def fit_calibration(
     # realdocs library on questions written from its own Chinese passages (as `kidneytalk calibrate` does; the
     # realdocs-dev questions are not used) against the Chinese questions of offtopic-fit.txt.
     with Engine(homes["realdocs"]) as engine:
-        positives = cjk_pseudo_questions(engine.library, 40, seed=0)
-        negatives = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
-        cjk_rows = [engine.gate.measure(q)[0] for q in positives + negatives]
-        cjk_labels = [1] * len(positives) + [0] * len(negatives)
-        topical_rows, topical_labels = topical_data(engine)
+        cjk_rows, cjk_labels = chinese_data(engine, "cjk")
+        topical_rows, topical_labels = chinese_data(engine, "topical")
         # The rule on bridged words: questions written with the dictionary in one language from the library's
         # passages in the other (the realdocs-dev questions are not used), against every offtopic-fit question.
         cross = cross_pseudo_questions(engine.library, 40, seed=0)
@@ -239,8 +234,7 @@ def fit_calibration(
             "data": "PubMedQA dev fitting split + offtopic-fit.txt, asked of "
             + " and of ".join(f"the {p}-digest library" for p in libraries),
             "libraries": counts,
-            "cjk_data": f"{len(positives)} questions from the realdocs library's Chinese passages "
-            "(seed 0) + the Chinese questions of offtopic-fit.txt",
+            "cjk_data": CJK_DATA.format(sum(cjk_labels)),
             "topical_data": TOPICAL_DATA.format(sum(topical_labels)),
             "cross_data": f"{len(cross_pos)} questions written with the dictionary from the realdocs "
             "library's passages in the other language (seed 0) + offtopic-fit.txt in both libraries",
@@ -251,35 +245,44 @@ def fit_calibration(
     return cal.to_json()
 
 
+CJK_DATA = (
+    "{} questions from the realdocs library's Chinese passages (seed 0) + the Chinese questions "
+    "of offtopic-fit.txt"
+)
 TOPICAL_DATA = (
     "{} questions from the words of the realdocs library's Chinese passages (seed 0) + the "
     "Chinese questions of offtopic-fit.txt"
 )
 
 
-def topical_data(engine: Engine) -> tuple[list[dict[str, float]], list[int]]:
-    """Rows and labels of the rule on topical words, in the realdocs library: questions written
-    from the words of its Chinese passages, against the Chinese questions of offtopic-fit.txt."""
+def chinese_data(engine: Engine, rule: str) -> tuple[list[dict[str, float]], list[int]]:
+    """Rows and labels of a rule on Chinese questions, in the realdocs library (the realdocs-dev
+    questions are not used): questions written from its Chinese passages (``rule`` "cjk", as
+    `kidneytalk calibrate` does) or from their words ("topical"), against the Chinese questions
+    of offtopic-fit.txt."""
     from kidneytalk.retrieval.gate import (
         CJK_MAJORITY,
+        cjk_pseudo_questions,
         cjk_share,
         cjk_word_pseudo_questions,
         offtopic_questions,
     )
 
-    positives = cjk_word_pseudo_questions(engine.library, 40, seed=0)
+    write = cjk_pseudo_questions if rule == "cjk" else cjk_word_pseudo_questions
+    positives = write(engine.library, 40, seed=0)
     negatives = [q for q in offtopic_questions("fit") if cjk_share(q) >= CJK_MAJORITY]
     rows = [engine.gate.measure(q)[0] for q in positives + negatives]
     return rows, [1] * len(positives) + [0] * len(negatives)
 
 
-def fit_topical(homes: dict[str, Path]) -> dict[str, object]:
-    """Fit only the rule on Chinese questions' topical words into the shipped calibration.
+def fit_chinese(homes: dict[str, Path]) -> dict[str, object]:
+    """Fit only the rules on Chinese questions the embedder cannot read (their words, their
+    topical words) into the shipped calibration.
 
-    The other rules stay as they are, so that what changes is what this rule answers (a full
-    ``--fit`` also refits them on the library as it now is). Its data are ``--fit``'s: questions
-    written from the words of the realdocs library's Chinese passages against the Chinese
-    questions of offtopic-fit.txt.
+    The main and bridged rules stay as they are, so that what changes is what these rules answer
+    (a full ``--fit`` also refits the others on the library as it now is). Their data are
+    ``--fit``'s (:func:`chinese_data`). Such a question's features come from
+    BM25's best passages alone, so they are the same with either embedder.
     """
     import dataclasses
 
@@ -290,30 +293,47 @@ def fit_topical(homes: dict[str, Path]) -> dict[str, object]:
         L2,
         TOPICAL_MARGIN,
         Calibration,
+        _logistic,
         answering_rule,
     )
 
     shipped = Calibration.load(DEFAULT_CALIBRATION)
     if shipped is None:
-        raise SystemExit(f"{DEFAULT_CALIBRATION}: no calibration to add the rule to (run --fit)")
+        raise SystemExit(f"{DEFAULT_CALIBRATION}: no calibration to add the rules to (run --fit)")
     with Engine(homes["realdocs"]) as engine:
-        rows, labels = topical_data(engine)
-    weight, bias = answering_rule(rows, labels, "topical", TOPICAL_MARGIN, L2, ITERATIONS)
+        rows, labels = chinese_data(engine, "cjk")
+        topical_rows, topical_labels = chinese_data(engine, "topical")
+    import numpy as np
+
+    cjk_weight, cjk_bias = _logistic(
+        np.array([[r["lexical"]] for r in rows], dtype=float), labels, L2, ITERATIONS
+    )
+    weight, bias = answering_rule(
+        topical_rows, topical_labels, "topical", TOPICAL_MARGIN, L2, ITERATIONS
+    )
+    today = dt.date.today().isoformat()
     cal = dataclasses.replace(
         shipped,
+        cjk_weight=cjk_weight,
+        cjk_bias=cjk_bias,
         topical_weight=weight,
         topical_bias=bias,
         fitted_on={
             **shipped.fitted_on,
-            "topical_data": TOPICAL_DATA.format(sum(labels)),
-            "topical_how": "bench/refusal.py --fit-topical",
-            "topical_date": dt.date.today().isoformat(),
-            "n_topical_answerable": sum(labels),
-            "n_topical_unanswerable": len(labels) - sum(labels),
+            "cjk_data": CJK_DATA.format(sum(labels)),
+            "cjk_how": "bench/refusal.py --fit-chinese",
+            "cjk_date": today,
+            "n_cjk_answerable": sum(labels),
+            "n_cjk_unanswerable": len(labels) - sum(labels),
+            "topical_data": TOPICAL_DATA.format(sum(topical_labels)),
+            "topical_how": "bench/refusal.py --fit-chinese",
+            "topical_date": today,
+            "n_topical_answerable": sum(topical_labels),
+            "n_topical_unanswerable": len(topical_labels) - sum(topical_labels),
         },
     )
     cal.save(DEFAULT_CALIBRATION)
-    print(f"rule on topical words written to {DEFAULT_CALIBRATION}", file=sys.stderr)
+    print(f"rules on Chinese questions written to {DEFAULT_CALIBRATION}", file=sys.stderr)
     return cal.to_json()
 
 
@@ -505,9 +525,10 @@ def main() -> None:
     )
     parser.add_argument("--dump-fitting-rows", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--fit-topical",
+        "--fit-chinese",
         action="store_true",
-        help="fit only the rule on Chinese questions' topical words into the shipped calibration",
+        help="fit only the rules on Chinese questions (their words, their topical words) into the "
+        "shipped calibration",
     )
     parser.add_argument(
         "--fit-libraries",
@@ -570,8 +591,8 @@ def main() -> None:
     calibration = fit_calibration(homes, sets, fit_libraries) if args.fit else None
     if args.fit_main:
         calibration = fit_main(homes, sets, fit_libraries, args.fit_avx2_work)
-    if args.fit_topical:
-        calibration = fit_topical(homes)
+    if args.fit_chinese:
+        calibration = fit_chinese(homes)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     random.seed(1)
     report_only = {m.strip() for m in args.report_only.split(",") if m.strip()}

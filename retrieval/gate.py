@@ -680,11 +680,10 @@ class Gate:
             vector = lib.embed_query(probe)
             dense = lib.dense(vector, PROBE_DEPTH, doc_ids)
             lexical = lib.lexical(probe, TOP_PASSAGES, doc_ids)
-            best_ids = list(
-                dict.fromkeys(
-                    [cid for cid, _ in dense[:TOP_PASSAGES]] + [cid for cid, _ in lexical]
-                )
-            )
+            # A question the embedder cannot read has arbitrary nearest passages, which differ
+            # between its bf16 and int8 runs: its words are looked for in BM25's best alone.
+            nearest = [] if cjk else [cid for cid, _ in dense[:TOP_PASSAGES]]
+            best_ids = list(dict.fromkeys(nearest + [cid for cid, _ in lexical]))
             rows = lib.passages(best_ids)
             idf = lib.idf(words, doc_ids)
         cosine = dense[0][1] if dense else 0.0

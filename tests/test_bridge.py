@@ -362,3 +362,26 @@ def test_warming_up_reads_the_dictionary_only_for_a_library_holding_chinese(
     monkeypatch.setattr(bridge, "dictionary", lambda: read.append(True))
     bridge.warm(engine.library)
     assert read == [True]
+
+
+def test_a_question_the_embedder_cannot_read_is_measured_on_bm25s_passages_alone(mixed):
+    # Its nearest passages by the embedder are arbitrary (MiniLM reads no Chinese) and differ
+    # between the bf16 and int8 embedders of different CPUs: its words are looked for in BM25's
+    # best passages only, so every CPU decides it alike.
+    from kidneytalk.retrieval.gate import TOP_PASSAGES, Gate
+
+    gate = Gate(mixed)
+    question = "低血鉀的話要注意什麼？"
+    assert gate.words_only(question)
+    _, best, _ = gate.measure(question)
+    with mixed.reading():
+        doc_ids = mixed.searchable_doc_ids()
+        bm25 = [cid for cid, _ in mixed.lexical(question, TOP_PASSAGES, doc_ids)]
+        nearest = [cid for cid, _ in mixed.dense(mixed.embed_query(question), 3, doc_ids)]
+    assert best == bm25 and set(nearest) - set(bm25)  # the embedder's picks are left out
+    # a question it reads keeps its nearest passages too
+    english = "Which foods are high in potassium?"
+    _, best, _ = gate.measure(english)
+    with mixed.reading():
+        nearest = [cid for cid, _ in mixed.dense(mixed.embed_query(english), 3, doc_ids)]
+    assert set(nearest) <= set(best)
