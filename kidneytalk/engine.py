@@ -38,6 +38,7 @@ from kidneytalk.trace import StageCallback, Trace
 from kidneytalk.vocabulary import MODES
 
 log = logging.getLogger(__name__)
+FOLLOW_UP_CONTEXT = 2  # a follow-up in naive and hybrid is read with this many questions before it
 Weighed = tuple[bridge.Bridge, dict[str, float]] | None  # a question's bridge and word weights
 
 
@@ -403,11 +404,9 @@ class Engine:
             trace.skip("gate", "switched off")
         # In naive and hybrid a follow-up ("what did the ultrasound show?") is gated, and then
         # searched, with the question it follows when alone it names no topic the library covers.
-        previous = (
-            ""
-            if gate_question
-            else next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
-        )
+        # The two questions before it: a follow-up of a follow-up keeps the conversation's topic.
+        asked = [m["content"].strip() for m in history if m.get("role") == "user"]
+        previous = "" if gate_question else " ".join(asked[-FOLLOW_UP_CONTEXT:])
         decision = (
             None
             if (history and mode == "addrep") or not gated

@@ -535,7 +535,7 @@ class GateDecision:
         if f.get("cjk"):
             topical = f"; {f['topical']:.0%} of its topical words" if "topical" in f else ""
             words_alone = f" (a CJK question: decided on its words alone{topical})"
-        read_with = " (read with the question before it)" if self.context else ""
+        read_with = " (read with the conversation's questions before it)" if self.context else ""
         return (
             f"{verdict}{read_with}: P = {self.probability:.2f} (threshold {self.threshold:.2f}); best similarity "
             f"{f.get('cosine', 0):.2f}, {f.get('margin', 0):+.2f} over this library's background "
@@ -796,23 +796,35 @@ class Gate:
 
     def decide_follow_up(self, question: str, previous: str) -> GateDecision:
         """Gate a conversation's follow-up, which alone may name no topic ("What did the
-        ultrasound show after four days?").
+        ultrasound show after four days?"); ``previous``: the conversation's questions before it.
 
         Covered alone, it is answered. Otherwise it is read with ``previous``: the passages that
-        the two questions find together must hold the follow-up's *own* words (by their idf and
-        in meaning, as for any question), so an off-library follow-up ("What is the capital of
-        Mongolia?") is not let through by the covered question before it. A follow-up with no
-        words of its own ("Why?") is the earlier question asked again.
+        the two find together must hold the follow-up's *own* words (by their idf and in
+        meaning, as for any question), so an off-library follow-up ("What is the capital of
+        Mongolia?") is not let through by the covered question before it. A follow-up in several
+        parts is read part by part, and the parts not covered are named. A follow-up with no
+        words of its own to look for ("Why?", 「為什麼？」) is the earlier question asked again.
+        Refused both ways, the decision given (and its reason) is the one closer to answering.
         """
         alone = self.decide(question)
         previous = previous.strip()
-        if alone.answerable or not previous:
+        if alone.answerable or not previous or previous.casefold() == question.casefold():
             return alone
-        if not content_terms(question):
-            joined = self._part(f"{previous} {question}")
+        if not lexical_terms(question):
+            whole = self._part(f"{previous} {question}")
+            decided = [whole]
         else:
-            joined = self._part(question, context=previous)
-        return self._decision(joined.answerable, joined, [joined], context=previous)
+            whole = self._part(question, context=previous)
+            pieces = split_parts(question)
+            decided = (
+                [self._part(piece, context=previous) for piece in pieces]
+                if len(pieces) > 1
+                else [whole]
+            )
+        answerable = whole.answerable or any(part.answerable for part in decided)
+        if not answerable and whole.probability <= alone.probability:
+            return alone  # refused either way: the reason given is the closer call's
+        return self._decision(answerable, whole, decided, context=previous)
 
     def _part(self, text: str, *, context: str = "") -> PartDecision:
         cal = self.calibration

@@ -738,17 +738,34 @@ def test_a_follow_up_is_read_with_the_question_before_it_but_needs_its_own_words
         evidence = engine.retrieve(follow_up, history=history, mode=mode)
         gate = evidence.gate
         assert gate is not None and gate.answerable and gate.context == IN_LIBRARY, mode
-        assert "read with the question before it" in gate.reason
+        assert "read with the conversation's questions before it" in gate.reason
         assert evidence.query == f"{IN_LIBRARY} {follow_up}"  # searched with it too
         assert evidence.passages and evidence.passages[0].doc_name == "dev-digest-012.pdf"
 
         for off in ("What is the capital of Mongolia?", OFF_TOPIC):
             evidence = engine.retrieve(off, history=history, mode=mode)
             assert evidence.gate is not None and not evidence.gate.answerable, (mode, off)
-            assert evidence.passages == () and evidence.gate.uncovered == []
+            assert evidence.passages == ()
 
-    # "Why?" has no words of its own: it asks the earlier question again
-    assert engine.gate.decide_follow_up("Why?", IN_LIBRARY).answerable
+    # a follow-up in two parts is read part by part: the part not covered is named
+    both = "How long did the nurses take on the stretcher, and who won the 1998 football World Cup final?"
+    assert not engine.gate.decide(both).answerable
+    decision = engine.gate.decide_follow_up(both, IN_LIBRARY)
+    assert decision.answerable and decision.context == IN_LIBRARY
+    assert decision.uncovered == ["who won the 1998 football World Cup final?"]
+    # a follow-up of a follow-up keeps the topic: read with the two questions before it
+    chained = [
+        *history,
+        {"role": "user", "content": follow_up},
+        {"role": "assistant", "content": "Two."},
+    ]
+    evidence = engine.retrieve("Why?", history=chained, mode="naive")
+    assert evidence.gate is not None and evidence.gate.answerable
+    assert evidence.gate.context == f"{IN_LIBRARY} {follow_up}"
+    # "Why?" has no words of its own, in English or Chinese: it asks the earlier question again
+    for why in ("Why?", "為什麼？"):
+        decision = engine.gate.decide_follow_up(why, IN_LIBRARY)
+        assert decision.answerable and decision.context == IN_LIBRARY, why
     # a follow-up covered alone is searched alone
     evidence = engine.retrieve(IN_LIBRARY, history=history, mode="naive")
     assert (
