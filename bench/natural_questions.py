@@ -2,10 +2,12 @@
 
 realdocs-dev's own questions are written as exam items ("In the 2010 meta-analysis of …, what …"),
 long and full of the documents' words. Users type short questions in their own words: "my bp is
-126/78, is that normal or high?", 「做完腎切片多久可以騎機車、搬重物？」. Two probe sets of such
+126/78, is that normal or high?", 「做完腎切片多久可以騎機車、搬重物？」. Three probe sets of such
 questions about realdocs-dev's 11 PDFs, written by helpers who read the PDFs and not
 realdocs-dev's questions (``bench/data/natural-realdocs-a.jsonl``, 88 questions, and ``-b``, 57,
-written later without seeing set a), each marked in-library (with its document and pages) or
+written later without seeing set a; and ``-c``, 60, written on 2026-12-06 by a helper who saw
+neither set nor realdocs-dev's questions, and measured once before any change looked at it),
+each marked in-library (with its document and pages) or
 off-library (checked by searching the text: most are near misses on the library's topics), in
 English and Chinese.
 
@@ -31,7 +33,8 @@ from typing import Any
 import refusal  # bench/ is on sys.path when this file is run
 
 SETS = {
-    name: Path(__file__).parent / "data" / f"natural-realdocs-{name}.jsonl" for name in ("a", "b")
+    name: Path(__file__).parent / "data" / f"natural-realdocs-{name}.jsonl"
+    for name in ("a", "b", "c")
 }
 
 

@@ -30,7 +30,7 @@ from kidneytalk.logs import setup_logging
 from kidneytalk.models import ModelEntry, ModelRegistry, fit
 from kidneytalk.prompts import PromptBook
 from kidneytalk.records import Hit
-from kidneytalk.retrieval import addrep, assemble, bridge, hybrid, naive, sources
+from kidneytalk.retrieval import addrep, assemble, bridge, hybrid, naive, refine, sources
 from kidneytalk.retrieval.bridge import comparable
 from kidneytalk.retrieval.gate import Calibration, Gate, GateDecision
 from kidneytalk.retrieval.hybrid import UNREADABLE
@@ -441,8 +441,12 @@ class Engine:
                 query, passages, stopped = question, [], True
             retrieved = passages
         else:
-            # a follow-up covered only with the question before it is searched with it too
-            query = f"{decision.context} {question}" if decision and decision.context else question
+            # a follow-up covered only with the questions before it is searched with them too;
+            # without the gate, a short one borrows the question before it
+            if decision is not None and decision.context:
+                query = f"{decision.context} {question}"
+            else:
+                query = refine.fallback_query(question, history) if not gated else question
             search = hybrid.search if mode == "hybrid" else naive.search
             trace.event("search", 1, 1)
             with trace.step("search", query=query, k=k) as step:

@@ -657,7 +657,8 @@ class Gate:
 
         The words that only name a library document ("the heart association fact sheet":
         :func:`~kidneytalk.retrieval.sources.without_names`) are not looked for in its passages:
-        the document's name is not in its text, and the library holds that document.
+        the document's name is not in its text, and the library holds that document. Nor are the
+        words for a kind of document ("leaflet", 卫教单: :data:`~kidneytalk.retrieval.sources.KIND_WORDS`).
         """
         from kidneytalk.retrieval import sources
 
@@ -671,6 +672,7 @@ class Gate:
                 lib.document_labels(doc_ids),
                 lambda doc_id: lib.passage_texts([doc_id], sample=sources.TOPIC_SAMPLE),
             )
+            topic = sources.without_kind_words(topic)
             words = lexical_terms(topic)
             if not doc_ids:
                 empty = {"cosine": 0.0, "margin": -background, "lexical": 0.0, "soft": 0.0}
@@ -699,7 +701,7 @@ class Gate:
             "bridged": self.bridged(question, doc_ids),
         }
         if cjk:  # decided on its words alone: its topical words too (none without the word lists)
-            bigrams = bigram_specificity(question)
+            bigrams = bigram_specificity(topic)
             topical = {t: v * term_weight(t, bigrams) for t, v in idf.items()} if bigrams else {}
             features["topical"] = _share(topical, present)
         return features, best_ids, missing

@@ -121,6 +121,23 @@ def without_names(
     return rest
 
 
+# Words for a kind of document, which ask for no content ("per the leaflet", 「卫教单列为…」):
+# passages do not hold them, whatever the library's file names. Longer forms first.
+KIND_WORDS = re.compile(
+    r"\b(?:leaflets?|booklets?|brochures?|pamphlets?|handouts?|infographics?|fact ?sheets?)\b"
+    r"|衛教單張|卫教单张|衛教單|卫教单|衛教手冊|卫教手册|小冊子|小册子|單張|单张|傳單|传单|手冊|手册"
+    r"|說明單|说明单|文宣|衛教|卫教",
+    re.IGNORECASE,
+)
+
+
+def without_kind_words(question: str) -> str:
+    """``question`` without the words for a kind of document (:data:`KIND_WORDS`); whole when
+    nothing else would be left."""
+    rest = KIND_WORDS.sub(" ", question)
+    return rest if rest != question and question_terms(rest) else question
+
+
 def _naming(question: str, labels: dict[str, tuple[str, str]]) -> dict[str, set[str]]:
     """The documents ``question`` names, best first, each with the question's words that name it."""
     if len(labels) < 2:

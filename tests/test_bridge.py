@@ -385,3 +385,17 @@ def test_a_question_the_embedder_cannot_read_is_measured_on_bm25s_passages_alone
     with mixed.reading():
         nearest = [cid for cid, _ in mixed.dense(mixed.embed_query(english), 3, doc_ids)]
     assert set(nearest) <= set(best)
+
+
+def test_the_gate_does_not_look_for_the_word_for_the_leaflet_in_its_passages(mixed):
+    # 「衛教單列為…」: the leaflet's text does not call itself 衛教單 ("education leaflet"), and
+    # the dictionary would cut 單列 ("listed separately") across the two words.
+    from kidneytalk.retrieval.gate import Gate
+
+    gate = Gate(mixed)
+    question = "衛教單列為低血鉀的原因是什麼？"
+    decision = gate.decide(question)
+    assert decision.answerable, decision.reason
+    assert not {"卫教", "教单", "单列"} & set(decision.parts[0].missing_terms)
+    bare = gate.decide("列為低血鉀的原因是什麼？")
+    assert decision.features["topical"] == pytest.approx(bare.features["topical"])

@@ -766,6 +766,12 @@ def test_a_follow_up_is_read_with_the_question_before_it_but_needs_its_own_words
     for why in ("Why?", "為什麼？"):
         decision = engine.gate.decide_follow_up(why, IN_LIBRARY)
         assert decision.answerable and decision.context == IN_LIBRARY, why
+    # without the gate, a short follow-up is searched with the question before it
+    from dataclasses import replace
+
+    off = replace(engine.settings.retrieval, gate=False)
+    evidence = engine.retrieve(follow_up, history=history, mode="hybrid", retrieval=off)
+    assert evidence.gate is None and evidence.query == f"{IN_LIBRARY} {follow_up}"
     # a follow-up covered alone is searched alone
     evidence = engine.retrieve(IN_LIBRARY, history=history, mode="naive")
     assert (

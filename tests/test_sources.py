@@ -7,7 +7,7 @@ from pathlib import Path
 import pymupdf
 
 from kidneytalk.retrieval import hybrid
-from kidneytalk.retrieval.sources import named_documents, without_names
+from kidneytalk.retrieval.sources import named_documents, without_kind_words, without_names
 
 LIBRARY = {
     "aha": ("en_booklet_AHA_high-blood-pressure.pdf", "What is High Blood Pressure?"),
@@ -74,6 +74,24 @@ def test_sentences_are_ranked_by_the_question_less_the_words_naming_a_document()
     assert without_names(plain, LIBRARY) == plain
     short = "Summarise the AHA high blood pressure booklet."
     assert without_names(short, LIBRARY) == short
+
+
+def test_words_for_a_kind_of_document_ask_for_no_content():
+    assert without_kind_words("What does the fact sheet say about sodium?") == (
+        "What does the   say about sodium?"
+    )
+    assert without_kind_words("Per the E-DA Leaflets, how long is bed rest?") == (
+        "Per the E-DA  , how long is bed rest?"
+    )
+    # 卫教单 ("the education leaflet") goes; its characters no longer make 单列 with 列为
+    assert without_kind_words("下列哪一项被卫教单列为低血钾的原因？") == (
+        "下列哪一项被 列为低血钾的原因？"
+    )
+    for kept in ("Where is the leaflet?", "What is a handout?", "The tables of the review?"):
+        assert without_kind_words(kept) == kept  # nothing else asked, or no such word
+    assert (
+        without_kind_words("Is a booklet-style menu allowed?") != "Is a booklet-style menu allowed?"
+    )
 
 
 def _pdf(path: Path, pages: list[str]) -> Path:
