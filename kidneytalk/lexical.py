@@ -62,7 +62,12 @@ QUESTION_WORDS = frozenset(
     """about according also among any best between both common commonly described did does done during each
     effect effects either else ever following found get give given good help known many much mean means
     often one other others patient patients per reported should showed shown study studies two used using
-    usually versus vs well were whether""".split()
+    usually versus vs well were whether """
+    # what users type around a question: pronouns, contractions typed without the apostrophe,
+    # fillers and courtesies
+    """my me mine myself we us our ours he him his she her hers they them im ive id whats hows whos
+    dont doesnt didnt cant isnt arent wont just still already really actually ok okay please
+    thanks thank anyone anybody someone somebody anything something""".split()
 )
 
 

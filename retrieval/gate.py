@@ -135,11 +135,18 @@ def offtopic_questions(which: str = "fit") -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+_NUMBER = re.compile(r"[\d.,/:%-]+")  # 126/78, 52, 1,500, 3.5: a value, not a topic
+
+
 def content_terms(question: str) -> list[str]:
-    """Distinct topical terms of a question (stopwords and question words removed)."""
+    """Distinct topical terms of a question (stopwords, question words and numbers removed: a
+    question's numbers are mostly the asker's own values, "my bp is 126/78", which no passage
+    holds)."""
     out: list[str] = []
     for t in terms(question):
         if t in STOPWORDS or t in QUESTION_WORDS or t in out or (len(t) < 2 and t.isascii()):
+            continue
+        if _NUMBER.fullmatch(t):
             continue
         out.append(t)
     return out

@@ -87,6 +87,18 @@ def test_question_parts_and_content_words():
         "threshold",
         "metformin",
     ]
+    # what a user types around the question, and their own values, are no topic
+    assert content_terms("my bp is 126/78, is that normal or already high? thanks") == [
+        "bp",
+        "normal",
+        "high",
+    ]
+    assert content_terms("whats the egfr threshold for stage g3a, 45 or 60?") == [
+        "egfr",
+        "threshold",
+        "stage",
+        "g3a",
+    ]
     assert len(offtopic_questions("fit")) >= 50 and len(offtopic_questions("test")) >= 40
     assert not set(offtopic_questions("fit")) & set(offtopic_questions("test"))
 
