@@ -262,41 +262,45 @@ def cross_data(homes: dict[str, Path]) -> tuple[list[dict[str, float]], list[int
     return rows, [1] * len(positives) + [0] * len(negatives), len(positives)
 
 
-def fit_cross(homes: dict[str, Path]) -> dict[str, object]:
-    """Fit only the rule on bridged words (:func:`cross_data`) into the shipped calibration; the
-    others stay as they are."""
+def _rule_info(rule: str, data: str, flag: str, labels: list[int]) -> dict[str, object]:
+    """What a calibration records of how one of its rules was fitted."""
+    return {
+        f"{rule}_data": data,
+        f"{rule}_how": f"bench/refusal.py {flag}",
+        f"{rule}_date": dt.date.today().isoformat(),
+        f"n_{rule}_answerable": sum(labels),
+        f"n_{rule}_unanswerable": len(labels) - sum(labels),
+    }
+
+
+def _save_rules(
+    what: str, rules: dict[str, float | None], info: dict[str, object]
+) -> dict[str, object]:
+    """The shipped calibration with ``rules`` (its fields) and ``info`` replaced, saved."""
     import dataclasses
 
-    from kidneytalk.retrieval.gate import (
-        CROSS_MARGIN,
-        DEFAULT_CALIBRATION,
-        ITERATIONS,
-        L2,
-        Calibration,
-        answering_rule,
-    )
+    from kidneytalk.retrieval.gate import DEFAULT_CALIBRATION, Calibration
 
     shipped = Calibration.load(DEFAULT_CALIBRATION)
     if shipped is None:
-        raise SystemExit(f"{DEFAULT_CALIBRATION}: no calibration to add the rule to (run --fit)")
+        raise SystemExit(f"{DEFAULT_CALIBRATION}: no calibration to add {what} to (run --fit)")
+    cal = dataclasses.replace(shipped, **rules, fitted_on={**shipped.fitted_on, **info})  # type: ignore[arg-type]
+    cal.save(DEFAULT_CALIBRATION)
+    print(f"{what} written to {DEFAULT_CALIBRATION}", file=sys.stderr)
+    return cal.to_json()
+
+
+def fit_cross(homes: dict[str, Path]) -> dict[str, object]:
+    """Fit only the rule on bridged words (:func:`cross_data`) into the shipped calibration; the
+    others stay as they are."""
+    from kidneytalk.retrieval.gate import CROSS_MARGIN, ITERATIONS, L2, answering_rule
+
     rows, labels, n_pos = cross_data(homes)
     weight, bias = answering_rule(rows, labels, "bridged", CROSS_MARGIN, L2, ITERATIONS)
-    cal = dataclasses.replace(
-        shipped,
-        cross_weight=weight,
-        cross_bias=bias,
-        fitted_on={
-            **shipped.fitted_on,
-            "cross_data": CROSS_DATA.format(n_pos),
-            "cross_how": "bench/refusal.py --fit-cross",
-            "cross_date": dt.date.today().isoformat(),
-            "n_cross_answerable": sum(labels),
-            "n_cross_unanswerable": len(labels) - sum(labels),
-        },
+    info = _rule_info("cross", CROSS_DATA.format(n_pos), "--fit-cross", labels)
+    return _save_rules(
+        "the rule on bridged words", {"cross_weight": weight, "cross_bias": bias}, info
     )
-    cal.save(DEFAULT_CALIBRATION)
-    print(f"rule on bridged words written to {DEFAULT_CALIBRATION}", file=sys.stderr)
-    return cal.to_json()
 
 
 CJK_DATA = (
@@ -338,57 +342,33 @@ def fit_chinese(homes: dict[str, Path]) -> dict[str, object]:
     ``--fit``'s (:func:`chinese_data`). Such a question's features come from
     BM25's best passages alone, so they are the same with either embedder.
     """
-    import dataclasses
+    import numpy as np
 
     from kidneytalk.engine import Engine
-    from kidneytalk.retrieval.gate import (
-        DEFAULT_CALIBRATION,
-        ITERATIONS,
-        L2,
-        TOPICAL_MARGIN,
-        Calibration,
-        _logistic,
-        answering_rule,
-    )
+    from kidneytalk.retrieval.gate import ITERATIONS, L2, TOPICAL_MARGIN, _logistic, answering_rule
 
-    shipped = Calibration.load(DEFAULT_CALIBRATION)
-    if shipped is None:
-        raise SystemExit(f"{DEFAULT_CALIBRATION}: no calibration to add the rules to (run --fit)")
     with Engine(homes["realdocs"]) as engine:
         rows, labels = chinese_data(engine, "cjk")
         topical_rows, topical_labels = chinese_data(engine, "topical")
-    import numpy as np
-
     cjk_weight, cjk_bias = _logistic(
         np.array([[r["lexical"]] for r in rows], dtype=float), labels, L2, ITERATIONS
     )
     weight, bias = answering_rule(
         topical_rows, topical_labels, "topical", TOPICAL_MARGIN, L2, ITERATIONS
     )
-    today = dt.date.today().isoformat()
-    cal = dataclasses.replace(
-        shipped,
-        cjk_weight=cjk_weight,
-        cjk_bias=cjk_bias,
-        topical_weight=weight,
-        topical_bias=bias,
-        fitted_on={
-            **shipped.fitted_on,
-            "cjk_data": CJK_DATA.format(sum(labels)),
-            "cjk_how": "bench/refusal.py --fit-chinese",
-            "cjk_date": today,
-            "n_cjk_answerable": sum(labels),
-            "n_cjk_unanswerable": len(labels) - sum(labels),
-            "topical_data": TOPICAL_DATA.format(sum(topical_labels)),
-            "topical_how": "bench/refusal.py --fit-chinese",
-            "topical_date": today,
-            "n_topical_answerable": sum(topical_labels),
-            "n_topical_unanswerable": len(topical_labels) - sum(topical_labels),
-        },
-    )
-    cal.save(DEFAULT_CALIBRATION)
-    print(f"rules on Chinese questions written to {DEFAULT_CALIBRATION}", file=sys.stderr)
-    return cal.to_json()
+    info = {
+        **_rule_info("cjk", CJK_DATA.format(sum(labels)), "--fit-chinese", labels),
+        **_rule_info(
+            "topical", TOPICAL_DATA.format(sum(topical_labels)), "--fit-chinese", topical_labels
+        ),
+    }
+    rules = {
+        "cjk_weight": cjk_weight,
+        "cjk_bias": cjk_bias,
+        "topical_weight": weight,
+        "topical_bias": bias,
+    }
+    return _save_rules("the rules on Chinese questions", rules, info)
 
 
 def fit_main(
