@@ -102,6 +102,10 @@ CROSS_MARGIN = (
 )
 UNSEEN = "zzqxjvkw"  # a term no passage holds: its idf is the library's largest
 CALIBRATION_VERSION = 1
+# What the features measure; a calibration fitted on older measures asks to be refitted.
+# 1: until 2026-12-06. 2: a Chinese question's words are looked for in BM25's passages alone, and
+# the dictionary bridge reads the medical supplement.
+MEASURES = 2
 TOP_PASSAGES = 3  # passages whose words count as lexical evidence
 PROBE_DEPTH = 5
 TOKEN_SAMPLE = 2000  # passages whose embedder tokens give the token idf of the ``soft`` feature
@@ -227,6 +231,7 @@ class Calibration:
     # Rule for CJK questions on their topical words (term_weight); None: not used.
     topical_weight: float | None = None
     topical_bias: float | None = None
+    measures: int = MEASURES  # what its features measured when it was fitted
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(self.features):
@@ -251,6 +256,7 @@ class Calibration:
     def to_json(self) -> dict[str, Any]:
         return {
             "version": CALIBRATION_VERSION,
+            "measures": self.measures,
             "embed_model": self.embed_model,
             "features": list(self.features),
             "weights": [round(w, 6) for w in self.weights],
@@ -307,6 +313,7 @@ class Calibration:
                 cross_bias=float(raw["cross_bias"]) if "cross_bias" in raw else None,
                 topical_weight=float(raw["topical_weight"]) if "topical_weight" in raw else None,
                 topical_bias=float(raw["topical_bias"]) if "topical_bias" in raw else None,
+                measures=int(raw.get("measures", 1)),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -316,7 +323,8 @@ def find_calibration(embed_model: str, config_dir: Path | None) -> tuple[Calibra
     """The calibration for ``embed_model`` (user's first, then the shipped one) and a warning.
 
     Without one, a conservative fallback rule is used and the warning asks the
-    user to run ``kidneytalk calibrate``.
+    user to run ``kidneytalk calibrate``; so does a calibration fitted on older
+    :data:`MEASURES` (it is still used).
     """
     for path in ([config_dir / CALIBRATION_FILE] if config_dir else []) + [DEFAULT_CALIBRATION]:
         cal = Calibration.load(path)
@@ -325,7 +333,11 @@ def find_calibration(embed_model: str, config_dir: Path | None) -> tuple[Calibra
             and cal.embed_model == embed_model
             and set(cal.features) <= set(FEATURES)
         ):
-            return _with_shipped_topical(cal), ""
+            stale = (
+                f"The relevance gate's calibration ({path}) was fitted before its measures "
+                "changed: re-calibrate: run `kidneytalk calibrate` (until then it is used as it is)."
+            )
+            return _with_shipped_topical(cal), stale if cal.measures < MEASURES else ""
     warning = (
         f"The relevance gate is not calibrated for the embedding model {embed_model}: "
         "re-calibrate: run `kidneytalk calibrate` (until then a cautious rule is used)."

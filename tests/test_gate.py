@@ -255,6 +255,17 @@ def test_an_uncalibrated_embedding_model_asks_for_calibration(tmp_path: Path):
     )
     cal, warning = find_calibration("some-other-model-0123456789", tmp_path)
     assert warning == "" and cal.source == str(tmp_path / CALIBRATION_FILE)
+    # a calibration fitted before the gate's measures changed is used, and asks to be refitted
+    path = tmp_path / CALIBRATION_FILE
+    raw = json.loads(path.read_text())
+    assert raw["measures"] == 2
+    del raw["measures"]  # as written before 2026-12-06
+    path.write_text(json.dumps(raw))
+    cal, warning = find_calibration("some-other-model-0123456789", tmp_path)
+    assert cal.source == str(path) and cal.measures == 1
+    assert "fitted before its measures changed: re-calibrate" in warning
+    shipped = Calibration.load(DEFAULT_CALIBRATION)
+    assert shipped is not None and find_calibration(shipped.embed_model, None)[1] == ""
 
 
 def one_passage(text: str, name: str = "leaflet.pdf", *, ocr: bool = False) -> Hit:
