@@ -65,9 +65,10 @@ QUESTION_WORDS = frozenset(
     usually versus vs well were whether """
     # what users type around a question: pronouns, contractions typed without the apostrophe,
     # fillers and courtesies
-    """my me mine myself we us our ours he him his she her hers they them im ive id whats hows whos
-    dont doesnt didnt cant isnt arent wont just still already really actually ok okay please
-    thanks thank anyone anybody someone somebody anything something""".split()
+    # (not us, im, id, he, me, his, still: ultrasound, intramuscular, hepatic encephalopathy, ...)
+    """my mine myself we our ours she her hers they them ive whats hows whos dont doesnt didnt
+    cant isnt arent wont just already really actually ok okay please thanks thank anyone anybody
+    someone somebody anything something""".split()
 )
 
 

@@ -265,8 +265,8 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
     :func:`specificity`; so does a bigram of two characters that each stood alone, neither an
     everyday one (specificity 0: 的, 吗, 再), side by side: a word the lists lack, such as 血钾
     ("blood potassium"). A word jieba does not count (血钾, or 做完 from CC-CEDICT) is as
-    specific as its most specific two-character word jieba counts (切片 in 肾脏切片), or else
-    its most specific character. A bigram that is itself a word jieba counts weighs at
+    specific as its most specific character; a longer one is first cut into the words jieba
+    counts (骑机车 into 骑 and 机车). A bigram that is itself a word jieba counts weighs at
     most as that word, and a longer word jieba counts weighs at most as its most specific
     two-character word: 注意 or 意事 inside 注意事项 (a rare entry) weigh as 事项. A bigram
     across a longer word's edge ("做完多久" gives 完多) is no word and is left out. None without
@@ -277,12 +277,10 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
     counted = word_counts()
 
     def value(word: str) -> float:
-        parts = [word[i : i + 2] for i in range(len(word) - 1) if word[i : i + 2] in counted]
-        if (
-            word not in counted
-        ):  # as its most specific two-character word (切片 in 肾脏切片), or character
-            return max(map(specificity, parts)) if parts else max(map(specificity, word))
+        if word not in counted:
+            return max(map(specificity, word))
         # A long entry is no more specific than its most specific two-character word (注意事项 is 事项)
+        parts = [word[i : i + 2] for i in range(len(word) - 1) if word[i : i + 2] in counted]
         own = specificity(word)
         return min(own, max(map(specificity, parts))) if len(word) > 2 and parts else own
 
@@ -293,7 +291,18 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
             weight = min(weight, specificity(bigram))
         out[bigram] = max(out.get(bigram, 0.0), weight)
 
-    for words in _run_words(text):
+    for cut in _run_words(text):
+        # A long word jieba does not count (骑机车, 肾脏切片: compounds of the medical supplement) is
+        # cut into the words jieba counts, so 骑机 is no word and 切片 weighs as itself.
+        words = [
+            part
+            for word in cut
+            for part in (
+                longest_words(word, counted.__contains__, MAX_WORD)
+                if len(word) > 2 and word not in counted
+                else [word]
+            )
+        ]
         for word in words:
             for i in range(len(word) - 1):
                 add(word[i : i + 2], value(word))
@@ -444,15 +453,28 @@ class Bridge:
         """
         texts = list(texts)
         folded = [(fold(t).lower(), set(terms(t))) for t in texts]
-        alone: set[str] = set()  # characters that stand as words, not inside one (膜 in 腹膜)
+        # The passages' words, for a one-character translation: it counts where it stands as a
+        # word, or inside a word that means the source word too (肾 in 肾功能, "kidney function"),
+        # not inside one that means something else (膜 "membrane" in 腹膜透析).
+        said: set[str] = set()
         if self.direction == "en>zh" and any(len(t) == 1 for _, ts in self.targets for t in ts):
-            alone = {w for t in texts for w in chinese_words(t) if len(w) == 1}
+            said = {w for t in texts for w in chinese_words(t)}
+        book = dictionary() if said else None
+
+        def stands(character: str, source: str) -> bool:
+            if character in said:
+                return True
+            meant = set(source.split())
+            return book is not None and any(
+                character in w and meant & set(book.to_english(w)) for w in said
+            )
+
         out: dict[str, float] = {}
         for source, targets in self.targets:
             best = 0.0
             for target in targets:
                 if len(target) == 1 and CJK_CHARS.search(target):
-                    if target not in alone:
+                    if not stands(target, source):
                         continue
                 elif not any(
                     (target in f) if CJK_CHARS.search(target) else (target in words)

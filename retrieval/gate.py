@@ -691,7 +691,8 @@ class Gate:
                 lib.document_labels(doc_ids),
                 lambda doc_id: lib.passage_texts([doc_id], sample=sources.TOPIC_SAMPLE),
             )
-            topic = sources.without_kind_words(topic)
+            stripped = sources.without_kind_words(topic)
+            topic = stripped if lexical_terms(stripped) else topic
             words = lexical_terms(topic)
             if not doc_ids:
                 empty = {"cosine": 0.0, "margin": -background, "lexical": 0.0, "soft": 0.0}

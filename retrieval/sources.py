@@ -124,8 +124,9 @@ def without_names(
 # Words for a kind of document, which ask for no content ("per the leaflet", 「卫教单列为…」):
 # passages do not hold them, whatever the library's file names. Longer forms first.
 KIND_WORDS = re.compile(
-    r"\b(?:leaflets?|booklets?|brochures?|pamphlets?|handouts?|infographics?|fact ?sheets?)\b"
+    r"\b(?:leaflets?|booklets?|brochures?|pamphlets?|handouts?|infographics?|fact[ -]?sheets?)\b"
     r"|衛教單張|卫教单张|衛教單|卫教单|衛教手冊|卫教手册|小冊子|小册子|單張|单张|傳單|传单|手冊|手册"
+    r"|摺頁|折页|折頁"
     r"|說明單|说明单|文宣|衛教|卫教",
     re.IGNORECASE,
 )

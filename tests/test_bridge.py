@@ -426,3 +426,8 @@ def test_a_one_character_translation_counts_only_where_it_stands_as_a_word():
     assert crossing.evidence(["腹膜透析的病人要注意飲食"], weights) == {}
     found = crossing.evidence(["少吃高鉀水果，血中的鉀太高會心律不整"], weights)
     assert set(found) == {"potassium"} and found["potassium"] > 0
+    # inside a word that means the source word too, it counts: 肾 in 肾功能 ("kidney function")
+    kidney = bridge.Bridge("en>zh", ("kidney",), (("kidney", ("肾",)),))
+    assert kidney.evidence(["腎功能不好的病人"], {"kidney": 1.0})
+    # a diet phrase keeps its words: "low sodium" is not hyponatremia
+    assert dict(bridge.of("low sodium diet").targets)["sodium"][0] == "钠"

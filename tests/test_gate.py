@@ -99,6 +99,7 @@ def test_question_parts_and_content_words():
         "stage",
         "g3a",
     ]
+    assert content_terms("renal US findings, IM or IV?") == ["renal", "us", "findings", "im", "iv"]
     assert len(offtopic_questions("fit")) >= 50 and len(offtopic_questions("test")) >= 40
     assert not set(offtopic_questions("fit")) & set(offtopic_questions("test"))
 
