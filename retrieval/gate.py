@@ -536,7 +536,7 @@ class GateDecision:
     embed_model: str
     parts: list[PartDecision] = field(default_factory=list)
     warning: str = ""
-    # the earlier question a follow-up was read with (:meth:`Gate.decide_follow_up`)
+    # the conversation's questions a follow-up was read with (:meth:`Gate.decide_follow_up`)
     context: str = ""
 
     @property
