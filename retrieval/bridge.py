@@ -129,8 +129,16 @@ def longest_words(run: str, known: Callable[[str], bool], longest: int) -> list[
 class Dictionary:
     """CC-CEDICT indexed both ways (built once per process by :func:`dictionary`)."""
 
-    def __init__(self, lines: Iterable[str], frequency: dict[str, int] | None = None):
+    def __init__(
+        self,
+        lines: Iterable[str],
+        frequency: dict[str, int] | None = None,
+        terms_first: Iterable[str] = (),
+    ):
         freq = frequency or {}
+        # Words whose glosses are terms, found only whole ("calcineurin inhibitor", not "inhibitor"):
+        # the medical supplement's (folded as the headwords are below).
+        self.terms = set(fold("\n".join(terms_first)).split("\n")) - {""}
         parsed: list[tuple[str, list[str]]] = []
         for line in lines:
             if line.startswith("#"):
@@ -193,6 +201,9 @@ class Dictionary:
         entry = self.entries.get(word)
         if entry is None:
             return ()
+        if word in self.terms:  # a medical term: its English terms whole
+            whole = [_PAREN.sub(" ", g.lower()).strip() for g in entry.glosses[:2]]
+            return tuple(dict.fromkeys(g for g in whole if g))
         if len(word) == 1 and (len(entry.glosses) > 2 or len(_gloss_key(entry.glosses[0])) < 4):
             return ()  # a single character with many meanings says little
         found: list[str] = []
@@ -215,8 +226,9 @@ def dictionary() -> Dictionary | None:
     if not frequency:
         log.warning("jieba's word list is missing: translations are not ranked by frequency")
     glossary = GLOSSARY.read_text(encoding="utf-8").splitlines()
+    own = [m.group(2) for m in map(_ENTRY.match, glossary) if m]
     with gzip.open(cedict, "rt", encoding="utf-8") as f:
-        return Dictionary(itertools.chain(glossary, f), frequency)
+        return Dictionary(itertools.chain(glossary, f), frequency, own)
 
 
 @functools.lru_cache(maxsize=1)
@@ -421,7 +433,7 @@ class Bridge:
         }
         bridged = set()
         for source, targets in self.targets:
-            if any((t in folded) if CJK_CHARS.search(t) else (t in words) for t in targets):
+            if any((t in folded) if CJK_CHARS.search(t) else _holds(words, t) for t in targets):
                 bridged.add(source)
         return direct, bridged
 
@@ -477,7 +489,7 @@ class Bridge:
                     if not stands(target, source):
                         continue
                 elif not any(
-                    (target in f) if CJK_CHARS.search(target) else (target in words)
+                    (target in f) if CJK_CHARS.search(target) else _holds(words, target)
                     for f, words in folded
                 ):
                     continue
@@ -488,6 +500,13 @@ class Bridge:
             if best > 0:
                 out[source] = weights.get(source, 0.0) * best
         return out
+
+
+def _holds(words: set[str], target: str) -> bool:
+    """Whether a text's ``words`` hold an English ``target``: a word, or every word of a term."""
+    return target in words or (
+        " " in target and all(w in words for w in terms(target) if w not in STOPWORDS)
+    )
 
 
 def weighed(

@@ -68,7 +68,7 @@ def test_chinese_words_translate_to_english_content_words():
     crossing = bridge.of("慢性腎臟病的飲食建議是什麼？")  # Traditional, folded like the index
     assert crossing is not None and crossing.direction == "zh>en"
     english = {w for _, ws in crossing.targets for w in ws}
-    assert {"kidney", "chronic"} <= english
+    assert "chronic kidney disease" in english  # a term of the medical supplement, whole
     assert "什么" not in crossing.sources  # question words are not topical
 
 
@@ -412,7 +412,14 @@ def test_the_medical_supplement_gives_taiwans_words_for_kidney_care_first():
         "hyperkalemia"
     ] == ("高血钾",)
     english = dict(bridge.of("做完腎切片多久可以騎機車？").targets)
-    assert "biopsy" in english["肾切片"] and "scooter" in english["骑机车"]
+    assert "kidney biopsy" in english["肾切片"] and "ride a scooter" in english["骑机车"]
+    # its terms are found only whole: 鈣調磷酸酶抑制劑 is no "inhibitor" of any kind
+    term = dict(bridge.of("鈣調磷酸酶抑制劑").targets)["钙调磷酸酶抑制剂"]
+    assert term == ("calcineurin inhibitor",)
+    crossing = bridge.Bridge("zh>en", ("钙调磷酸酶抑制剂",), (("钙调磷酸酶抑制剂", term),))
+    weights = {"钙调磷酸酶抑制剂": 1.0}
+    assert crossing.evidence(["SGLT2 inhibitors lower the risk of kidney failure."], weights) == {}
+    assert crossing.evidence(["A calcineurin inhibitor such as tacrolimus."], weights)
     # CC-CEDICT's own senses stay: iron the metal
     assert dict(bridge.of("iron deficiency").targets)["iron"][0] == "铁"
 
