@@ -133,14 +133,15 @@ class Dictionary:
         self,
         lines: Iterable[str],
         frequency: dict[str, int] | None = None,
-        terms_first: Iterable[str] = (),
+        supplement: Iterable[str] = (),
     ):
+        """``lines``: CC-CEDICT's; ``supplement``: entries in its format read first, whose words'
+        glosses are terms, found only whole ("calcineurin inhibitor", not "inhibitor")."""
         freq = frequency or {}
-        # Words whose glosses are terms, found only whole ("calcineurin inhibitor", not "inhibitor"):
-        # the medical supplement's (folded as the headwords are below).
-        self.terms = set(fold("\n".join(terms_first)).split("\n")) - {""}
-        parsed: list[tuple[str, list[str]]] = []
-        for line in lines:
+        parsed: list[tuple[str, list[str], bool]] = []
+        for line, is_term in itertools.chain(
+            ((line, True) for line in supplement), ((line, False) for line in lines)
+        ):
             if line.startswith("#"):
                 continue
             m = _ENTRY.match(line)
@@ -153,12 +154,13 @@ class Dictionary:
                 if g.strip() and not _NOT_A_MEANING.match(g.strip().lower())
             ]
             if glosses:
-                parsed.append((m.group(2), glosses))
+                parsed.append((m.group(2), glosses, is_term))
         # Headwords folded as the lexical index folds text, in one call (OpenCC per word is slow).
-        folded = fold("\n".join(word for word, _ in parsed)).split("\n")
+        folded = fold("\n".join(word for word, _, _ in parsed)).split("\n")
         by_word: dict[str, list[str]] = {}
-        for word, (_, glosses) in zip(folded, parsed, strict=True):
+        for word, (_, glosses, _) in zip(folded, parsed, strict=True):
             by_word.setdefault(word, []).extend(glosses)
+        self.terms = {w for w, (_, _, is_term) in zip(folded, parsed, strict=True) if is_term}
         self.entries = {w: _Entry(w, tuple(g)) for w, g in by_word.items()}
         self.longest = min(MAX_WORD, max((len(w) for w in self.entries), default=1))
         ranked: dict[str, list[tuple[tuple[float, int], str]]] = {}
@@ -225,10 +227,8 @@ def dictionary() -> Dictionary | None:
     frequency = word_counts()
     if not frequency:
         log.warning("jieba's word list is missing: translations are not ranked by frequency")
-    glossary = GLOSSARY.read_text(encoding="utf-8").splitlines()
-    own = [m.group(2) for m in map(_ENTRY.match, glossary) if m]
     with gzip.open(cedict, "rt", encoding="utf-8") as f:
-        return Dictionary(itertools.chain(glossary, f), frequency, own)
+        return Dictionary(f, frequency, GLOSSARY.read_text(encoding="utf-8").splitlines())
 
 
 @functools.lru_cache(maxsize=1)

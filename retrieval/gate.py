@@ -692,8 +692,11 @@ class Gate:
                 lambda doc_id: lib.passage_texts([doc_id], sample=sources.TOPIC_SAMPLE),
             )
             stripped = sources.without_kind_words(topic)
-            topic = stripped if lexical_terms(stripped) else topic
-            words = lexical_terms(topic)
+            words = lexical_terms(stripped)
+            if words:  # not when nothing else would be left
+                topic = stripped
+            else:
+                words = lexical_terms(topic)
             if not doc_ids:
                 empty = {"cosine": 0.0, "margin": -background, "lexical": 0.0, "soft": 0.0}
                 empty["cjk"] = cjk
