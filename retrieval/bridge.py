@@ -478,7 +478,8 @@ class Bridge:
                 return True
             meant = set(source.split())
             return book is not None and any(
-                character in w and meant & set(book.to_english(w)) for w in said
+                character in w and meant & {m for g in book.to_english(w) for m in g.split()}
+                for w in said
             )
 
         out: dict[str, float] = {}

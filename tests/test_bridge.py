@@ -436,5 +436,7 @@ def test_a_one_character_translation_counts_only_where_it_stands_as_a_word():
     # inside a word that means the source word too, it counts: 肾 in 肾功能 ("kidney function")
     kidney = bridge.Bridge("en>zh", ("kidney",), (("kidney", ("肾",)),))
     assert kidney.evidence(["腎功能不好的病人"], {"kidney": 1.0})
+    # and inside a term of the medical supplement, whose English is a phrase ("kidney transplant")
+    assert kidney.evidence(["腎臟移植後要按時服藥"], {"kidney": 1.0})
     # a diet phrase keeps its words: "low sodium" is not hyponatremia
     assert dict(bridge.of("low sodium diet").targets)["sodium"][0] == "钠"
