@@ -23,9 +23,14 @@ the gate rests on measured retrieval signals instead:
   with the int8 embedder of an AVX2-only CPU) and the answered off-library
   ones from 3/78 to 1/78 (``bench/results/``).
 
-Words that only name a library document ("the heart association fact sheet")
-are not looked for in its passages (lexical, soft): a document's name is not
-in its text.
+Words that only name a library document ("the heart association fact sheet"),
+words for a kind of document ("leaflet", 卫教单) and a question's numbers (the
+asker's own values: "my bp is 126/78") are not looked for in its passages
+(lexical, soft): no passage holds them.
+
+A conversation's follow-up (:meth:`Gate.decide_follow_up`) is gated alone
+first; when alone it is not covered, its own words are looked for in the
+passages that it and the questions before it find together.
 
 A logistic rule over these three features is fitted on data (``kidneytalk
 calibrate``, :func:`fit`) and saved with the id of the embedding model it was
@@ -39,7 +44,9 @@ its tokenizer reads most of the bundled Chinese off-topic questions as unknown t
 the bundled MiniLM embedder is English-only, and its
 cosine between any two CJK texts is high whatever they say (Chinese off-topic
 questions reach the same margin as Chinese in-library ones), so the margin
-carries no evidence there. Their ``lexical`` share counts CJK *bigrams* (not
+carries no evidence there, and its nearest passages are arbitrary (they differ
+between the bf16 and int8 embedders): their words are looked for in BM25's best
+passages alone. Their ``lexical`` share counts CJK *bigrams* (not
 single characters, which any Chinese text shares) and ignores question
 phrases (下列, 哪一, 多久, …); a separate one-feature rule (``cjk_weight``,
 ``cjk_bias``) is fitted for it. Colloquial Chinese is mostly bigrams across word boundaries and
