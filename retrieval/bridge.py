@@ -66,6 +66,10 @@ GLOSS_PENALTY = 1.5  # log-frequency a translation loses per earlier meaning of 
 # Specificity of a translated word (see :func:`specificity`): the 1,000 most common Chinese words of
 # general text (function and everyday words) count nothing, words rarer than the 20,000th fully.
 COMMON_RANK, RARE_RANK = 1000, 20000
+# What a word of CC-CEDICT or the supplement that jieba does not count (腹膜透析, 做完) counts when a
+# question is cut by likelihood (:func:`likeliest_words`): about jieba's 36,000th word, a real but
+# rare one, so such an entry is kept whole unless jieba's own words cut its run more likely.
+UNCOUNTED_WORD = 100
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
@@ -256,6 +260,39 @@ def _known_word() -> Callable[[str], bool] | None:
     return lambda w: w in counts or w in entries
 
 
+@functools.lru_cache(maxsize=1)
+def _log_total() -> float:
+    """Log of the total of jieba's word counts (0 without them)."""
+    return math.log(sum(word_counts().values()) + 1)
+
+
+def likeliest_words(run: str, known: Callable[[str], bool]) -> list[str]:
+    """``run`` cut into the words that make it likeliest, as jieba cuts without its HMM: each word
+    costs the log of its share of jieba's counts (a ``known`` word they lack counts
+    :data:`UNCOUNTED_WORD`, a character no list holds 1), and the cut of least total cost wins.
+    Forward maximum matching takes the longest word first and so misreads 太高会有 as 太|高会|有
+    (高会 is a rare entry of jieba's, "a grand meeting"); by likelihood it is 太|高|会|有."""
+    counts = word_counts()
+    log_total = _log_total()
+    cost = [0.0] + [math.inf] * len(run)
+    start = [0] * (len(run) + 1)
+    for end in range(1, len(run) + 1):
+        for begin in range(max(0, end - MAX_WORD), end):
+            word = run[begin:end]
+            if end - begin > 1 and not known(word):
+                continue
+            count = counts.get(word) or (UNCOUNTED_WORD if end - begin > 1 else 1)
+            value = cost[begin] + log_total - math.log(count)
+            if value < cost[end]:
+                cost[end], start[end] = value, begin
+    words: list[str] = []
+    end = len(run)
+    while end > 0:
+        words.append(run[start[end] : end])
+        end = start[end]
+    return words[::-1]
+
+
 def _run_words(text: str) -> list[list[str]]:
     """Each Han run of ``text`` (folded to Simplified) cut into words, as :func:`chinese_words`."""
     known = _known_word()
@@ -273,8 +310,9 @@ def chinese_words(text: str) -> list[str]:
 def bigram_specificity(text: str) -> dict[str, float] | None:
     """The Chinese bigrams of ``text`` that can be words, each with how specific it is in general text.
 
-    ``text`` is cut into :func:`chinese_words`. A bigram inside a word gets that word's
-    :func:`specificity`; so does a bigram of two characters that each stood alone, neither an
+    ``text`` is cut into its likeliest words (:func:`likeliest_words`; :func:`chinese_words` cuts
+    by forward maximum matching, with which the OCR check's threshold was measured). A bigram
+    inside a word gets that word's :func:`specificity`; so does a bigram of two characters that each stood alone, neither an
     everyday one (specificity 0: 的, 吗, 再), side by side: a word the lists lack, such as 血钾
     ("blood potassium"). A word jieba does not count (血钾, or 做完 from CC-CEDICT) is as
     specific as its most specific character; a longer one is first cut into the words jieba
@@ -284,7 +322,8 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
     across a longer word's edge ("做完多久" gives 完多) is no word and is left out. None without
     the word lists.
     """
-    if _known_word() is None:
+    known = _known_word()
+    if known is None:
         return None
     counted = word_counts()
 
@@ -303,7 +342,8 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
             weight = min(weight, specificity(bigram))
         out[bigram] = max(out.get(bigram, 0.0), weight)
 
-    for cut in _run_words(text):
+    for run in HAN_RUN.findall(fold(text)):
+        cut = likeliest_words(run, known)
         # A long word jieba does not count (骑机车, 肾脏切片: compounds of the medical supplement) is
         # cut into the words jieba counts, so 骑机 is no word and 切片 weighs as itself.
         words = [

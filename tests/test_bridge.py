@@ -327,6 +327,20 @@ def test_chinese_bigrams_weigh_as_the_words_they_lie_in():
     assert bridge.bigram_specificity("안녕하세요") == {}  # Korean: no Chinese words at all
 
 
+def test_a_question_is_cut_into_its_likeliest_words_for_its_topical_weights():
+    """Forward maximum matching reads 太高会有 ("too high, will there be") as 太|高会|有, and 高会,
+    a rare entry of jieba's, weighed as a topical word the hyperkalaemia leaflet lacks."""
+    known = bridge._known_word()
+    assert known is not None
+    assert bridge.longest_words("太高会有", known, bridge.MAX_WORD) == ["太", "高会", "有"]
+    assert bridge.likeliest_words("太高会有", known) == ["太", "高", "会", "有"]
+    assert bridge.likeliest_words("换肾以后可以打流感疫苗吗", known)[-2:] == ["流感疫苗", "吗"]
+    assert bridge.likeliest_words("腹膜透析", known) == ["腹膜透析"]  # CC-CEDICT's, kept whole
+    weights = bridge.bigram_specificity("血鉀太高會有什麼症狀？")
+    assert weights is not None and "高会" not in weights
+    assert weights["血钾"] > 0.5 and weights["症状"] > 0.0
+
+
 def test_the_gate_answers_a_colloquial_chinese_question_on_its_topical_words(mixed):
     """With the shipped calibration: the rule on topical words answers what the bigram share refuses."""
     import dataclasses
