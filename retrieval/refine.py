@@ -20,6 +20,20 @@ MAX_HISTORY_TURNS = 3
 FOLLOW_UP_MAX_TERMS = 4  # "What about in children?" has one content term
 
 
+def own_word_count(question: str) -> int:
+    """How many words of its own a question has: its content words, or for a question mostly in
+    Chinese its dictionary words of two or more characters, less question words (为什么, 多久).
+    So 「為什麼？」 has none and 「那腹膜透析呢？」 one; counting the characters and bigrams that
+    :func:`~kidneytalk.lexical.terms` gives made them five and eleven."""
+    from kidneytalk.retrieval.bridge import CJK_QUESTION_WORDS, chinese_words
+    from kidneytalk.retrieval.gate import CJK_MAJORITY, cjk_share, content_terms
+
+    if cjk_share(question) < CJK_MAJORITY:
+        return len(content_terms(question))
+    words = {w for w in chinese_words(question) if len(w) > 1 and w not in CJK_QUESTION_WORDS}
+    return len(words) + sum(1 for t in content_terms(question) if t.isascii())
+
+
 def format_history(history: Sequence[dict[str, str]], limit: int = MAX_HISTORY_TURNS) -> str:
     turns = [m for m in history if m.get("role") in ("user", "assistant")][-2 * limit :]
     lines = []
@@ -53,9 +67,8 @@ def refine_query(
 
 def fallback_query(question: str, history: Sequence[dict[str, str]]) -> str:
     """Without a usable rewrite, a short follow-up borrows the previous question's topic."""
-    content = [t for t in terms(question) if t not in STOPWORDS]
     previous = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
-    if previous and len(content) <= FOLLOW_UP_MAX_TERMS:
+    if previous and own_word_count(question) <= FOLLOW_UP_MAX_TERMS:
         return f"{previous.strip()} {question}"
     return question
 
@@ -74,6 +87,6 @@ def acceptable(rewrite: str, question: str, history: Sequence[dict[str, str]]) -
     if not content & (asked | earlier):
         return False
     # "What about in children?" only becomes self-contained by naming something said before
-    if len(asked) <= FOLLOW_UP_MAX_TERMS:
+    if own_word_count(question) <= FOLLOW_UP_MAX_TERMS:
         return bool((content - asked) & earlier)
     return True

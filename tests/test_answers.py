@@ -355,6 +355,13 @@ def test_fallback_query_lets_a_short_follow_up_borrow_the_previous_question():
     long_one = "What is the GFR threshold for stage G4 chronic kidney disease?"
     assert fallback_query(long_one, HISTORY) == long_one
     assert fallback_query("What about in children?", []) == "What about in children?"
+    # A Chinese follow-up counts its dictionary words, not its characters and bigrams.
+    assert (
+        fallback_query("為什麼？", HISTORY) == "When should metformin be stopped in CKD? 為什麼？"
+    )
+    assert fallback_query("那腹膜透析呢？", HISTORY).startswith("When should metformin")
+    long_zh = "慢性腎臟病第四期的病人，二甲雙胍應該在什麼時候停用？"
+    assert fallback_query(long_zh, HISTORY) == long_zh
 
 
 def test_refine_query_without_history_returns_the_question(llm):
