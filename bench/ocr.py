@@ -5,6 +5,8 @@ Engines compared (``.venv/bin/python bench/ocr.py [--rapid-path DIR] [--dpi 200 
 * **tesseract** — Tesseract 5 from the Debian packages (``tesseract-ocr``,
   ``tesseract-ocr-chi-sim``, ``-chi-tra``, ``-eng``) through PyMuPDF's
   ``Page.get_textpage_ocr(full=True)``, with several language settings;
+* **tesseract-grey** — the same Tesseract as KidneyTalk reads a page
+  (``kidneytalk.ocr._ocr_text``): from a grey rendering of the page;
 * **rapidocr** — ``rapidocr-onnxruntime`` 1.4.4, whose PP-OCRv4 models ship inside
   its PyPI wheel (no download). It is not a KidneyTalk dependency: install it
   somewhere (``pip install --target DIR rapidocr-onnxruntime==1.4.4 ...``) and
@@ -178,6 +180,23 @@ def run_tesseract(path: Path, number: int, dpi: int, language: str) -> tuple[str
         return text, time.perf_counter() - start
 
 
+def run_kidneytalk(path: Path, number: int, dpi: int, language: str) -> tuple[str, float]:
+    """The app's own read (``kidneytalk.ocr._ocr_text``: Tesseract on a grey rendering)."""
+    from kidneytalk import ocr
+
+    with pymupdf.open(path) as doc:
+        page = doc[number - 1]
+        start = time.perf_counter()
+        data, _words = ocr._ocr_text(page, language, dpi, None)
+        lines = [
+            "".join(span["text"] for span in line["spans"])
+            for block in data["blocks"]
+            if block.get("type") == 0
+            for line in block["lines"]
+        ]
+        return "\n".join(lines), time.perf_counter() - start
+
+
 class Rapid:
     def __init__(self) -> None:
         from rapidocr_onnxruntime import RapidOCR  # type: ignore[import-not-found]
@@ -242,15 +261,18 @@ def main() -> int:
         for pg in pages:
             keep = pg["lang"] == "en"
             configs: list[tuple[str, str]] = [
-                ("tesseract", lang)
+                (engine, lang)
                 for lang in TESSERACT_LANGS[pg["lang"]]
                 if not args.langs or lang in args.langs
+                for engine in ("tesseract", "tesseract-grey")
             ]
             if rapid is not None:
                 configs.append(("rapidocr", "ch (PP-OCRv4)"))
             for engine, lang in configs:
                 if engine == "tesseract":
                     text, secs = run_tesseract(pg["path"], pg["pdf_page"], dpi, lang)
+                elif engine == "tesseract-grey":
+                    text, secs = run_kidneytalk(pg["path"], pg["pdf_page"], dpi, lang)
                 else:
                     assert rapid is not None
                     text, secs = rapid(pg["path"], pg["pdf_page"], dpi)

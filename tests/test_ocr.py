@@ -339,6 +339,8 @@ def test_scanned_realdocs_leaflets_yield_text_on_every_page(engine):
     assert all(r["ocr"] == 1 for r in rows)
     body = "".join("".join(r["text"].split()) for r in rows if r["page_start"] <= 2)
     assert "血液透析" in body and "透析治療" in body
+    # Read from a grey rendering of the scan; from the colour one Tesseract read 洗腎 as 洗醫.
+    assert "俗稱的洗腎" in body
     hits = engine.search("血液透析 動靜脈 手術後 注意事項", 5)
     assert any(
         h.doc_id == hemo.id and 2 in range(h.page_start, h.page_end + 1) and h.ocr for h in hits
