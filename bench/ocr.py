@@ -55,6 +55,7 @@ REALDOCS = next(
     ),
     REPO.parent / "shared" / "eval" / "realdocs-dev" / "pdfs",
 )
+sys.path.insert(0, str(REPO))  # this checkout's kidneytalk, for the tesseract-grey row
 REFERENCE = Path(__file__).with_name("ocr_reference.json")
 RESULTS = REPO / "bench" / "results" / "ocr.json"
 
@@ -290,7 +291,7 @@ def main() -> int:
                 }
                 runs.append(row)
                 print(
-                    f"{engine:9s} {lang:22s} {dpi} {pg['lang']} {pg['file'][:40]:40s} p{pg['page']} "
+                    f"{engine:14s} {lang:22s} {dpi} {pg['lang']} {pg['file'][:40]:40s} p{pg['page']} "
                     f"{secs:6.1f} s  acc {acc['char_accuracy']}",
                     flush=True,
                 )
@@ -347,7 +348,7 @@ def main() -> int:
     print()
     for s in summary:
         print(
-            f"{s['engine']:9s} {s['languages']:22s} {s['dpi']} {s['pages_lang']}: "
+            f"{s['engine']:14s} {s['languages']:22s} {s['dpi']} {s['pages_lang']}: "
             f"{s['seconds_per_page']:6.1f} s/page  char accuracy {s['char_accuracy']}"
         )
     print(f"-> {args.out}")

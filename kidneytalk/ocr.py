@@ -359,10 +359,11 @@ def _ocr_text(
     As ``Page.get_textpage_ocr(full=True)`` does, but from a grey rendering of the page (handed
     to Tesseract as RGB, which MuPDF's OCR writer needs): on realdocs-dev's colour scans it
     misread half as many Chinese characters (``bench/ocr.py``: character accuracy 0.838 from
-    the colour rendering, 0.911 from the grey one; English scans 0.999 both ways).
-    """
+    the colour rendering, 0.911 from the grey one; the bench's English pages, grey already,
+    0.999 both ways)."""
     grey = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
     image = pymupdf.Pixmap(pymupdf.csRGB, grey)
+    del grey
     scanned = image.pdfocr_tobytes(compress=False, language=languages, tessdata=tessdata)
     with pymupdf.open(stream=scanned, filetype="pdf") as ocr_pdf:
         ocr_page = ocr_pdf.load_page(0)
@@ -371,7 +372,7 @@ def _ocr_text(
         textpage = ocr_page.get_textpage(flags=0, matrix=to_page)
         text = ocr_page.get_text("dict", textpage=textpage)
         words = ocr_page.get_text("words", textpage=textpage)
-    text.update(width=page.rect.width, height=page.rect.height)
+    text.update(width=page.cropbox.width, height=page.cropbox.height)  # as get_textpage_ocr's
     return text, words
 
 

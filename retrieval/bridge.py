@@ -268,8 +268,9 @@ def _log_total() -> float:
 
 def likeliest_words(run: str, known: Callable[[str], bool]) -> list[str]:
     """``run`` cut into the words that make it likeliest, as jieba cuts without its HMM: each word
-    costs the log of its share of jieba's counts (a ``known`` word they lack counts
-    :data:`UNCOUNTED_WORD`, a character no list holds 1), and the cut of least total cost wins.
+    costs the log of its share of jieba's counts (a ``known`` word of two or more characters
+    they lack counts :data:`UNCOUNTED_WORD`, a character they lack 1), and the cut of least
+    total cost wins.
     Forward maximum matching takes the longest word first and so misreads 太高会有 as 太|高会|有
     (高会 is a rare entry of jieba's, "a grand meeting"); by likelihood it is 太|高|会|有."""
     counts = word_counts()

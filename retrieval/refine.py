@@ -20,18 +20,27 @@ MAX_HISTORY_TURNS = 3
 FOLLOW_UP_MAX_TERMS = 4  # "What about in children?" has one content term
 
 
-def own_word_count(question: str) -> int:
-    """How many words of its own a question has: its content words, or for a question mostly in
-    Chinese its dictionary words of two or more characters, less question words (为什么, 多久).
-    So 「為什麼？」 has none and 「那腹膜透析呢？」 one; counting the characters and bigrams that
-    :func:`~kidneytalk.lexical.terms` gives made them five and eleven."""
-    from kidneytalk.retrieval.bridge import CJK_QUESTION_WORDS, chinese_words
-    from kidneytalk.retrieval.gate import CJK_MAJORITY, cjk_share, content_terms
+FOLLOW_UP_MAX_CJK_WORDS = 1  # 「那腹膜透析呢？」 has one word of its own
+
+
+def short_follow_up(question: str) -> bool:
+    """Whether ``question`` is too short to be searched alone after another question.
+
+    In English: :data:`FOLLOW_UP_MAX_TERMS` words or fewer beside stopwords. A question mostly
+    in Chinese counts its dictionary words that are neither question words (为什么, 多久) nor
+    everyday ones (那, 呢, 如果: :func:`~kidneytalk.retrieval.bridge.specificity` 0), and is short
+    with :data:`FOLLOW_UP_MAX_CJK_WORDS`: 「為什麼？」 has none, 「那腹膜透析呢？」 one, 「血鉀太高會有什麼
+    症狀？」 four. (Its characters and bigrams, which :func:`~kidneytalk.lexical.terms` gives, made
+    every Chinese question but the shortest long, 「為什麼？」 too.)
+    """
+    from kidneytalk.retrieval.bridge import CJK_QUESTION_WORDS, chinese_words, specificity
+    from kidneytalk.retrieval.gate import CJK_MAJORITY, cjk_share
 
     if cjk_share(question) < CJK_MAJORITY:
-        return len(content_terms(question))
-    words = {w for w in chinese_words(question) if len(w) > 1 and w not in CJK_QUESTION_WORDS}
-    return len(words) + sum(1 for t in content_terms(question) if t.isascii())
+        return len([t for t in terms(question) if t not in STOPWORDS]) <= FOLLOW_UP_MAX_TERMS
+    own = [w for w in chinese_words(question) if w not in CJK_QUESTION_WORDS and specificity(w) > 0]
+    latin = [t for t in terms(question) if t.isascii() and t not in STOPWORDS]
+    return len(own) + len(latin) <= FOLLOW_UP_MAX_CJK_WORDS
 
 
 def format_history(history: Sequence[dict[str, str]], limit: int = MAX_HISTORY_TURNS) -> str:
@@ -68,7 +77,7 @@ def refine_query(
 def fallback_query(question: str, history: Sequence[dict[str, str]]) -> str:
     """Without a usable rewrite, a short follow-up borrows the previous question's topic."""
     previous = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
-    if previous and own_word_count(question) <= FOLLOW_UP_MAX_TERMS:
+    if previous and short_follow_up(question):
         return f"{previous.strip()} {question}"
     return question
 
@@ -87,6 +96,6 @@ def acceptable(rewrite: str, question: str, history: Sequence[dict[str, str]]) -
     if not content & (asked | earlier):
         return False
     # "What about in children?" only becomes self-contained by naming something said before
-    if own_word_count(question) <= FOLLOW_UP_MAX_TERMS:
+    if short_follow_up(question):
         return bool((content - asked) & earlier)
     return True

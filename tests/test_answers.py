@@ -26,7 +26,7 @@ from kidneytalk.copypaste import CONNECTIVES_EN, STYLES, evidence_sentences
 from kidneytalk.engine import MODES, Engine, sample_document
 from kidneytalk.errors import KidneyTalkError
 from kidneytalk.prompts import PromptBook  # type: ignore[attr-defined]
-from kidneytalk.retrieval.refine import fallback_query, refine_query
+from kidneytalk.retrieval.refine import acceptable, fallback_query, refine_query
 from kidneytalk.safety import REMOVED
 from kidneytalk.trace import StageEvent
 from tests.conftest import ANSWER_KEYS, shared_pdf
@@ -355,13 +355,25 @@ def test_fallback_query_lets_a_short_follow_up_borrow_the_previous_question():
     long_one = "What is the GFR threshold for stage G4 chronic kidney disease?"
     assert fallback_query(long_one, HISTORY) == long_one
     assert fallback_query("What about in children?", []) == "What about in children?"
-    # A Chinese follow-up counts its dictionary words, not its characters and bigrams.
+    for standalone in (
+        "What is the potassium target in stage 3 CKD?",
+        "When should I start dialysis if my eGFR is 12?",
+    ):
+        assert fallback_query(standalone, HISTORY) == standalone
+    # A Chinese follow-up counts its topical dictionary words, not its characters and bigrams.
     assert (
         fallback_query("為什麼？", HISTORY) == "When should metformin be stopped in CKD? 為什麼？"
     )
     assert fallback_query("那腹膜透析呢？", HISTORY).startswith("When should metformin")
-    long_zh = "慢性腎臟病第四期的病人，二甲雙胍應該在什麼時候停用？"
-    assert fallback_query(long_zh, HISTORY) == long_zh
+    for standalone in (
+        "血鉀太高會有什麼症狀？",
+        "腹膜透析做完多久可以洗澡？",
+        "慢性腎臟病第四期的病人，二甲雙胍應該在什麼時候停用？",
+    ):
+        assert fallback_query(standalone, HISTORY) == standalone
+    # A faithful rewrite of a standalone question is kept; a short follow-up's must name the topic.
+    assert acceptable("血鉀太高會有哪些症狀", "血鉀太高會有什麼症狀？", HISTORY)
+    assert not acceptable("腹膜透析", "那腹膜透析呢？", HISTORY)
 
 
 def test_refine_query_without_history_returns_the_question(llm):
