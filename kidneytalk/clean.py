@@ -496,6 +496,7 @@ _CJK_ENDS = "。！？；：」』）)】!?;:"  # a line ending in these ends it
 _CJK_ITEM = re.compile(
     r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+\s*[.、．)）]|[•●■◆▪‧·※★☆-])"
 )
+LIST_START = _CJK_ITEM  # a line that starts a list item (also "2." or "-" in other scripts)
 # a list item: Word's second-level bullet is a lower-case "o" ("o Due to surgery …")
 _LATIN_ITEM = re.compile(r"^(?:o|[a-z][.)])\s")
 _WORD_BREAK = re.compile(r"(?<=[a-z])-$")  # "treat-" / "ment": a word hyphenated at the line end

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kidneytalk._lazy import LazyModule
+from kidneytalk.clean import LIST_START as _LIST_START
 from kidneytalk.errors import DocumentError, KidneyTalkError, UnsupportedFileError, WorkSpaceError
 from kidneytalk.records import Block, BlockKind, Page, ParsedDocument
 from kidneytalk.tables import TableReader, page_tables
@@ -250,7 +251,7 @@ def _parse_with_pymupdf(
                     and ocr.wanted(page, [i["text"] for i in infos])
                     and (read := ocr.read(page)) is not None
                 ):
-                    infos = [run for block in read.data["blocks"] for run in _style_runs(block)]
+                    infos = [run for block in read.data["blocks"] for run in _ocr_runs(block)]
                     no_text, has_images = not infos, True
             except KidneyTalkError:  # cancelled during OCR
                 raise
@@ -310,6 +311,8 @@ class _SpilledPages:
 
     def add(self, infos: list[dict], no_text: bool, size: tuple[float, float]) -> None:
         for info in infos:
+            if info.get("ocr"):  # no font: neither body text's size nor a heading's style
+                continue
             self._sizes[info["size"]] += len(info["text"])
             if info.get("table") is None and _heading_text_ok(info["text"]):
                 self._styles[(info["size"], info["bold"])] += 1
@@ -369,7 +372,7 @@ class _SpilledPages:
                     )
                     bodiless.clear()
                     continue
-                level = self._levels.get((info["size"], info["bold"]))
+                level = None if info.get("ocr") else self._levels.get((info["size"], info["bold"]))
                 if level is not None and _heading_text_ok(info["text"]):
                     while stack and stack[-1][0] >= level:
                         _keep_as_text(bodiless.pop(id(stack.pop()), None))
@@ -618,6 +621,39 @@ def _mostly_inside(inner: pymupdf.Rect, outer: pymupdf.Rect) -> bool:
     inter = pymupdf.Rect(inner) & outer
     area = inner.get_area()
     return area == 0 or inter.get_area() / area > 0.6
+
+
+def _ocr_runs(block: dict) -> list[dict]:
+    """An OCR'd text block's lines as paragraphs: one, and a new one at each line that starts a
+    list item ("2.", "(一)", "※"). Marked ``ocr``: never a heading, nor counted among the
+    document's type sizes.
+
+    OCR text has no font. The sizes MuPDF gives its lines come from each line's box and vary
+    from 5 to 35 points inside one paragraph of a scanned leaflet, so grouping its lines by
+    style (:func:`_style_runs`) made every line a paragraph, many of them headings: a sentence
+    broken over two lines ("紗布包紮至少24小時，才可" / "移開") was cut in two.
+    """
+    runs: list[dict] = []
+    for line in block.get("lines", []):
+        text = "".join(s.get("text", "") for s in line.get("spans", []))
+        if not text.strip():
+            continue
+        box = tuple(line["bbox"])
+        if runs and not _LIST_START.match(text):
+            run = runs[-1]
+            run["text"] += "\n" + text
+            run["bbox"] = (
+                min(run["bbox"][0], box[0]),
+                min(run["bbox"][1], box[1]),
+                max(run["bbox"][2], box[2]),
+                max(run["bbox"][3], box[3]),
+            )
+            run["lines"].append(box)
+        else:
+            runs.append(
+                {"text": text, "size": 0.0, "bold": False, "bbox": box, "lines": [box], "ocr": True}
+            )
+    return runs
 
 
 def _style_runs(block: dict) -> list[dict]:

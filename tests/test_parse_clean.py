@@ -209,3 +209,38 @@ def test_real_leaflet_and_booklet_paragraphs_are_whole():
         "checked in 6 to 8 weeks to make sure the prescribed dose is adequate" in t for t in blocks
     )
     assert any(t.startswith("o Due to surgery") for t in blocks)  # sub-bullets stay items
+
+
+def _ocr_line(text: str, size: float, y: float) -> dict:
+    return {
+        "bbox": (60.0, y, 500.0, y + 20.0),
+        "spans": [{"text": text, "size": size, "flags": 0, "font": "GlyphLessFont"}],
+    }
+
+
+def test_ocr_lines_are_one_paragraph_until_a_list_item_and_never_a_heading(tmp_path):
+    """OCR text has no font: MuPDF's sizes for its lines come from their boxes (here 29.5, 16.5,
+    26.3 points in one paragraph of a scanned leaflet), so they must not split it or make headings."""
+    from kidneytalk import parse
+
+    block = {
+        "lines": [
+            _ocr_line("血液透析即俗稱的洗腎，經醫師確立診斷腎功能", 29.5, 100),
+            _ocr_line("衰竭，需行透析治療來取代腎臟功能，", 16.5, 122),
+            _ocr_line("將多餘的水份及廢物排出。", 26.3, 144),
+            _ocr_line("2.不可以用患肢手臂掛重物。", 8.6, 166),
+            _ocr_line("3.不可抓動靜脈廔管上之皮膚。", 33.8, 188),
+        ]
+    }
+    runs = parse._ocr_runs(block)
+    assert [r["text"].split("\n")[0][:4] for r in runs] == ["血液透析", "2.不可", "3.不可"]
+    assert runs[0]["text"].count("\n") == 2 and len(runs[0]["lines"]) == 3
+    assert all(r["ocr"] for r in runs)
+    # By style, each line had been a paragraph of its own.
+    assert len(parse._style_runs(block)) == 5
+    # An OCR run is never a heading, and its sizes do not change the body text's size.
+    pages = parse._SpilledPages("leaflet.pdf", None)
+    pages.add(runs, True, (595.0, 842.0))
+    pages.finish()
+    assert [b.kind for page in pages for b in page.blocks] == ["text"] * 3
+    pages.close()
