@@ -270,9 +270,9 @@ def likeliest_words(run: str, known: Callable[[str], bool]) -> list[str]:
     """``run`` cut into the words that make it likeliest, as jieba cuts without its HMM: each word
     costs the log of its share of jieba's counts (a ``known`` word of two or more characters
     they lack counts :data:`UNCOUNTED_WORD`, a character they lack 1), and the cut of least
-    total cost wins.
-    Forward maximum matching takes the longest word first and so misreads 太高会有 as 太|高会|有
-    (高会 is a rare entry of jieba's, "a grand meeting"); by likelihood it is 太|高|会|有."""
+    total cost wins. Forward maximum matching takes the longest word first and so misreads
+    太高会有 as 太|高会|有 (高会 is a rare entry of jieba's, "a grand meeting"); by likelihood it
+    is 太|高|会|有."""
     counts = word_counts()
     log_total = _log_total()
     cost = [0.0] + [math.inf] * len(run)
@@ -313,9 +313,9 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
 
     ``text`` is cut into its likeliest words (:func:`likeliest_words`; :func:`chinese_words` cuts
     by forward maximum matching, with which the OCR check's threshold was measured). A bigram
-    inside a word gets that word's :func:`specificity`; so does a bigram of two characters that each stood alone, neither an
-    everyday one (specificity 0: 的, 吗, 再), side by side: a word the lists lack, such as 血钾
-    ("blood potassium"). A word jieba does not count (血钾, or 做完 from CC-CEDICT) is as
+    inside a word gets that word's :func:`specificity`; so does a bigram of two characters that
+    each stood alone, neither an everyday one (specificity 0: 的, 吗, 再), side by side: a word
+    the lists lack, such as 血钾 ("blood potassium"). A word jieba does not count (血钾, or 做完 from CC-CEDICT) is as
     specific as its most specific character; a longer one is first cut into the words jieba
     counts (骑机车 into 骑 and 机车). A bigram that is itself a word jieba counts weighs at
     most as that word, and a longer word jieba counts weighs at most as its most specific

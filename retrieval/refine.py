@@ -18,8 +18,6 @@ from kidneytalk.prompts import PromptBook
 
 MAX_HISTORY_TURNS = 3
 FOLLOW_UP_MAX_TERMS = 4  # "What about in children?" has one content term
-
-
 FOLLOW_UP_MAX_CJK_WORDS = 1  # 「那腹膜透析呢？」 has one word of its own
 
 
