@@ -190,10 +190,7 @@ def run_kidneytalk(path: Path, number: int, dpi: int, language: str) -> tuple[st
         start = time.perf_counter()
         data, _words = ocr._ocr_text(page, language, dpi, None)
         lines = [
-            "".join(span["text"] for span in line["spans"])
-            for block in data["blocks"]
-            if block.get("type") == 0
-            for line in block["lines"]
+            ocr._line_text(ln) for b in data["blocks"] if b.get("type") == 0 for ln in b["lines"]
         ]
         return "\n".join(lines), time.perf_counter() - start
 

@@ -493,10 +493,10 @@ def _clean_pages(
 # "臟組織送檢…"; a booklet from Word: "… checked in 6 to 8 weeks to make sure" / "the prescribed
 # dose is adequate"): sentence splitting, search terms and passages then break at every line end.
 _CJK_ENDS = "。！？；：」』）)】!?;:"  # a line ending in these ends its sentence or heading
-_CJK_ITEM = re.compile(
+# a line that starts a list item: "三、", "(一)", "2.", a bullet (in any script)
+LIST_START = re.compile(
     r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+\s*[.、．)）]|[•●■◆▪‧·※★☆-])"
 )
-LIST_START = _CJK_ITEM  # a line that starts a list item (also "2." or "-" in other scripts)
 # a list item: Word's second-level bullet is a lower-case "o" ("o Due to surgery …")
 _LATIN_ITEM = re.compile(r"^(?:o|[a-z][.)])\s")
 _WORD_BREAK = re.compile(r"(?<=[a-z])-$")  # "treat-" / "ment": a word hyphenated at the line end
@@ -550,7 +550,7 @@ def _continues(prev: Block, block: Block, page: list[Block]) -> str | None:
     if is_cjk(b[0]):
         if a[-1] in _CJK_ENDS or not CJK_CHARS.match(b[0]) or b[0] in _CJK_ENDS:
             return None
-        if _CJK_ITEM.match(b):
+        if LIST_START.match(b):
             return None
         if not (is_cjk(a[-1]) or (a[-1] in ",、" and CJK_CHARS.search(a))):  # OCR: "，" as ","
             return None

@@ -15,7 +15,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -638,22 +638,23 @@ def _ocr_runs(block: dict) -> list[dict]:
         text = "".join(s.get("text", "") for s in line.get("spans", []))
         if not text.strip():
             continue
-        box = tuple(line["bbox"])
         if runs and not _LIST_START.match(text):
-            run = runs[-1]
-            run["text"] += "\n" + text
-            run["bbox"] = (
-                min(run["bbox"][0], box[0]),
-                min(run["bbox"][1], box[1]),
-                max(run["bbox"][2], box[2]),
-                max(run["bbox"][3], box[3]),
-            )
-            run["lines"].append(box)
+            _extend_run(runs[-1], text, line["bbox"])
         else:
+            box = tuple(line["bbox"])
             runs.append(
                 {"text": text, "size": 0.0, "bold": False, "bbox": box, "lines": [box], "ocr": True}
             )
     return runs
+
+
+def _extend_run(run: dict, text: str, bbox: Sequence[float]) -> None:
+    """Add a line (its text and box) to the end of ``run``."""
+    box = tuple(bbox)
+    run["text"] += "\n" + text
+    r = run["bbox"]
+    run["bbox"] = (min(r[0], box[0]), min(r[1], box[1]), max(r[2], box[2]), max(r[3], box[3]))
+    run["lines"].append(box)
 
 
 def _style_runs(block: dict) -> list[dict]:
@@ -671,16 +672,7 @@ def _style_runs(block: dict) -> list[dict]:
             ] += len(s["text"])
         size, bold = weight.most_common(1)[0][0]
         if runs and runs[-1]["size"] == size and runs[-1]["bold"] == bold:
-            runs[-1]["text"] += "\n" + text
-            r = runs[-1]["bbox"]
-            lb = line["bbox"]
-            runs[-1]["bbox"] = (
-                min(r[0], lb[0]),
-                min(r[1], lb[1]),
-                max(r[2], lb[2]),
-                max(r[3], lb[3]),
-            )
-            runs[-1]["lines"].append(tuple(lb))
+            _extend_run(runs[-1], text, line["bbox"])
         else:
             runs.append(
                 {

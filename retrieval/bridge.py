@@ -315,9 +315,9 @@ def bigram_specificity(text: str) -> dict[str, float] | None:
     by forward maximum matching, with which the OCR check's threshold was measured). A bigram
     inside a word gets that word's :func:`specificity`; so does a bigram of two characters that
     each stood alone, neither an everyday one (specificity 0: 的, 吗, 再), side by side: a word
-    the lists lack, such as 血钾 ("blood potassium"). A word jieba does not count (血钾, or 做完 from CC-CEDICT) is as
-    specific as its most specific character; a longer one is first cut into the words jieba
-    counts (骑机车 into 骑 and 机车). A bigram that is itself a word jieba counts weighs at
+    the lists lack, such as 血钾 ("blood potassium"). A word jieba does not count (血钾, or 做完
+    from CC-CEDICT) is as specific as its most specific character; a longer one is first cut
+    into the words jieba counts (骑机车 into 骑 and 机车). A bigram that is itself a word jieba counts weighs at
     most as that word, and a longer word jieba counts weighs at most as its most specific
     two-character word: 注意 or 意事 inside 注意事项 (a rare entry) weigh as 事项. A bigram
     across a longer word's edge ("做完多久" gives 完多) is no word and is left out. None without
